@@ -1,0 +1,1 @@
+"""Web layer: thin routers and pages that call services."""

@@ -1,0 +1,64 @@
+"""The application factory. Nothing connects at import time: the lifespan owns the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from renewmap import __version__
+from renewmap.errors import RenewMapError, http_status_for
+from renewmap.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. Pass ``engine`` to share one (tests); otherwise the lifespan makes it."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from renewmap.db.engine import make_engine
+
+        own = engine is None
+        eng = engine or make_engine(
+            settings.database_url, spatialite_library=settings.spatialite_library,
+            echo=settings.sql_echo,
+        )
+        app.state.engine = eng
+        app.state.session_factory = sessionmaker(eng, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            if own:
+                eng.dispose()
+
+    app = FastAPI(
+        title="RenewMap 微更新地图",
+        version=__version__,
+        description="Community micro-renewal: places, grids, party branches and resident "
+        "requests routed to the grid that owns them.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+
+    @app.exception_handler(RenewMapError)
+    async def _domain_error(_request: Request, exc: RenewMapError) -> JSONResponse:
+        details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
+        return JSONResponse(
+            {"error": exc.code, "message": exc.message, "details": details},
+            status_code=http_status_for(exc),
+        )
+
+    from renewmap.api.routers import core, pages
+
+    app.include_router(core.router)
+    app.include_router(pages.router)
+    static_dir = resources.files("renewmap") / "static"
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    return app

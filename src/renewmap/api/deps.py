@@ -1,0 +1,21 @@
+"""Request-scoped dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from renewmap.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on any error."""
+    factory = request.app.state.session_factory
+    with factory() as session, session.begin():
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings

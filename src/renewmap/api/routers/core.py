@@ -1,0 +1,83 @@
+"""Health, communities, layers (GeoJSON) and routing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from renewmap import __version__
+from renewmap.api.deps import get_session, get_settings
+from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
+from renewmap.services import catalog
+from renewmap.services.layers import LAYER_KINDS
+from renewmap.services.routing import route_geometry
+from renewmap.settings import Settings
+from renewmap.spatial.geometry import parse_geojson
+
+router = APIRouter()
+GEOJSON = "application/geo+json"
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
+
+    def render(self, content: Any) -> bytes:
+        import json
+
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@router.get("/health", response_model=Health, tags=["system"])
+def health(session: SessionDep) -> Health:
+    """Liveness and database reachability."""
+    return Health(status="ok", database=catalog.ping(session), version=__version__)
+
+
+@router.get("/api/communities", response_model=list[CommunityOut], tags=["places"])
+def communities(session: SessionDep) -> list[CommunityOut]:
+    return [CommunityOut(**c) for c in catalog.communities(session)]
+
+
+@router.get("/api/communities/{code}", response_model=CommunityOut, tags=["places"])
+def community(code: str, session: SessionDep) -> CommunityOut:
+    return CommunityOut(**catalog.community(session, code=code))
+
+
+@router.get(
+    "/api/communities/{code}/layers/{kind}",
+    response_class=GeoJSONResponse,
+    responses={200: {"content": {GEOJSON: {}}, "model": FeatureCollection}},
+    tags=["places"],
+    summary="One layer of a community as GeoJSON",
+    description=f"kind: one of {', '.join(LAYER_KINDS)}. Coordinates are WGS84 (lon, lat).",
+)
+def layer(code: str, kind: str, session: SessionDep) -> GeoJSONResponse:
+    return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
+
+
+RouteBody = Annotated[
+    dict[str, Any],
+    Body(
+        description="A GeoJSON geometry (or Feature) in WGS84, x = longitude",
+        examples=[{"type": "Point", "coordinates": [121.4905, 31.2890]}],
+    ),
+]
+
+
+@router.post(
+    "/api/route",
+    response_model=RouteOut,
+    tags=["routing"],
+    summary="Who owns this location?",
+    responses={422: {"description": "invalid geometry or outside every community"}},
+)
+def route(
+    body: RouteBody, session: SessionDep, settings: Annotated[Settings, Depends(get_settings)]
+) -> RouteOut:
+    geom = parse_geojson(body, where="body")
+    owner = route_geometry(session, geom, snap_m=settings.snap_distance_m)
+    return RouteOut(**owner.as_dict(), message=owner.message())

@@ -1,0 +1,293 @@
+"""The ``renewmap`` command line. Each writing command runs in one transaction."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from renewmap.errors import RenewMapError
+from renewmap.settings import Settings
+
+DEFAULT_OSM = Path("..") / "shared" / "geodata" / "osm-siping-tongji" / "tongji.osm.gz"
+DEFAULT_DEMO_DIR = Path("geodata") / "demo"
+
+
+def _engine(settings: Settings, *, migrate: bool = True) -> Engine:
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import upgrade
+
+    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
+    if migrate:
+        upgrade(engine)
+    return engine
+
+
+def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
+    engine = _engine(settings)
+    try:
+        with Session(engine) as session, session.begin():
+            return work(session)
+    finally:
+        engine.dispose()
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.db.migrate import downgrade, upgrade
+
+    engine = _engine(settings, migrate=False)
+    if args.action == "upgrade":
+        upgrade(engine, args.revision or "head")
+    else:
+        downgrade(engine, args.revision or "base")
+    print(f"database {args.action} done ({engine.dialect.name})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.importer import import_file
+
+    rep = _in_transaction(
+        settings,
+        lambda s: import_file(
+            s, args.file, kind=args.kind, community_code=args.community, crs=args.crs,
+            gcj02=args.gcj02, layer=args.layer,
+        ),
+    )
+    print(f"{rep.file}: {rep.created} {args.kind} created, {rep.updated} updated")
+    return 0
+
+
+def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.importer import import_branches
+
+    rep = _in_transaction(settings, lambda s: import_branches(s, args.file))
+    print(f"{rep.file}: {rep.created} branches created, {rep.updated} updated")
+    return 0
+
+
+def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.osm import import_osm
+
+    reports = _in_transaction(
+        settings,
+        lambda s: import_osm(
+            s, args.file, compound=args.compound, community_code=args.community,
+            community_name=args.name, buffer_m=args.buffer,
+        ),
+    )
+    for rep in reports:
+        print(f"{rep.kind}: {rep.created} created, {rep.updated} updated")
+    print("data © OpenStreetMap contributors, ODbL 1.0")
+    return 0
+
+
+def cmd_assign_buildings(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.importer import assign_buildings
+
+    n = _in_transaction(
+        settings,
+        lambda s: assign_buildings(s, community_code=args.community, only_unassigned=not args.all),
+    )
+    print(f"{n} buildings assigned to grids")
+    return 0
+
+
+def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from renewmap.services.grids import validate_grids
+
+    report = _in_transaction(
+        settings,
+        lambda s: validate_grids(s, community_code=args.community, tolerance_m2=args.tolerance),
+    )
+    if args.json:
+        print(json.dumps(asdict(report), ensure_ascii=False, indent=1))
+    else:
+        print(
+            f"community {report.community}: {report.grid_count} grids, "
+            f"{report.building_count} buildings, tolerance {report.tolerance_m2} m²"
+        )
+        for issue in report.issues:
+            print(f"  [{issue.kind}] {issue.message}")
+        print("OK: no problems found" if report.ok else f"{len(report.issues)} problem(s)")
+    return 0 if report.ok else 1
+
+
+def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.batch import route_file
+
+    def work(session: Session) -> int:
+        return route_file(session, args.input, args.out, snap_m=args.snap or settings.snap_distance_m)
+
+    n = _in_transaction(settings, work)
+    print(f"{n} rows routed → {args.out}")
+    return 0
+
+
+def cmd_reroute(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.db import queries
+    from renewmap.services.routing import reroute_open_requests
+
+    def work(session: Session) -> list[tuple[int, str | None, str | None]]:
+        cid = None
+        if args.community:
+            cid = queries.community_by_code(session, code=args.community).id
+        return reroute_open_requests(
+            session, community_id=cid, actor="cli", snap_m=settings.snap_distance_m
+        )
+
+    changed = _in_transaction(settings, work)
+    for rid, old, new in changed:
+        print(f"request {rid}: {old or '—'} → {new or '—'}")
+    print(f"{len(changed)} open request(s) changed owner")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.layers import export_community
+
+    layers = _in_transaction(
+        settings, lambda s: export_community(s, community_code=args.community, out=args.out)
+    )
+    print(f"{args.out}: layers {', '.join(layers)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services import demo
+
+    if args.action == "build":
+        counts = demo.build_demo_files(args.osm, args.dir)
+        for name, n in counts.items():
+            print(f"{name}: {n}")
+        return 0
+
+    def work(session: Session) -> dict[str, int] | None:
+        from renewmap.db import queries
+        from renewmap.errors import NotFound
+
+        try:
+            queries.community_by_code(session, code=demo.DEMO_COMMUNITY)
+            return None
+        except NotFound:
+            return demo.load_demo(session, args.dir)
+
+    counts = _in_transaction(settings, work)
+    if counts is None:
+        print(f"demo community {demo.DEMO_COMMUNITY} is already loaded")
+    else:
+        print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from renewmap.api.app import create_app
+
+    engine = _engine(settings)  # migrate before serving
+    engine.dispose()
+    if args.demo:
+        cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
+    print(f"RenewMap on http://{args.host}:{args.port}/  (demo map: /c/310109010026)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="renewmap", description="RenewMap 微更新地图")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(func=cmd_db)
+
+    from renewmap.services.importer import KINDS
+
+    imp = sub.add_parser("import", help="import a geodata file into a community")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--kind", required=True, choices=KINDS)
+    imp.add_argument("--community", help="community code (required except for --kind community)")
+    imp.add_argument("--crs", type=int, help="EPSG code of a file that declares none")
+    imp.add_argument("--gcj02", action="store_true", help="input digitised on GCJ-02 (AMap…)")
+    imp.add_argument("--layer", help="layer name for multi-layer files (GeoPackage)")
+    imp.set_defaults(func=cmd_import)
+
+    ib = sub.add_parser("import-branches", help="import party branches from CSV")
+    ib.add_argument("file", type=Path)
+    ib.set_defaults(func=cmd_import_branches)
+
+    io = sub.add_parser("import-osm", help="build a community from an OpenStreetMap extract")
+    io.add_argument("file", type=Path)
+    io.add_argument("--compound", required=True, help="name of the landuse=residential polygon")
+    io.add_argument("--community", required=True, help="community code, e.g. 310109010026")
+    io.add_argument("--name", help="community name (default: from the official code list)")
+    io.add_argument("--buffer", type=float, default=20.0, help="metres around the outline")
+    io.set_defaults(func=cmd_import_osm)
+
+    ab = sub.add_parser("assign-buildings", help="assign buildings to the grid covering them")
+    ab.add_argument("--community", required=True)
+    ab.add_argument("--all", action="store_true", help="reassign already assigned buildings too")
+    ab.set_defaults(func=cmd_assign_buildings)
+
+    vg = sub.add_parser("validate-grids", help="check a community's grid set")
+    vg.add_argument("--community", required=True)
+    vg.add_argument("--tolerance", type=float, default=1.0, help="m² below which to ignore")
+    vg.add_argument("--json", action="store_true")
+    vg.set_defaults(func=cmd_validate_grids)
+
+    rt = sub.add_parser("route", help="route a CSV (lon,lat) or vector file in batch")
+    rt.add_argument("input", type=Path)
+    rt.add_argument("--out", required=True, type=Path)
+    rt.add_argument("--snap", type=float, help="snap distance in metres")
+    rt.set_defaults(func=cmd_route)
+
+    rr = sub.add_parser("reroute", help="re-route open requests after grid changes")
+    rr.add_argument("--community")
+    rr.set_defaults(func=cmd_reroute)
+
+    ex = sub.add_parser("export", help="export a community (.gpkg, .geojson, .csv)")
+    ex.add_argument("--community", required=True)
+    ex.add_argument("--out", required=True, type=Path)
+    ex.set_defaults(func=cmd_export)
+
+    dm = sub.add_parser("demo", help="build or load the demo community")
+    dm.add_argument("action", choices=["build", "load"])
+    dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
+    dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
+    dm.set_defaults(func=cmd_demo)
+
+    sv = sub.add_parser("serve", help="run the web app")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--demo", action="store_true", help="load the demo community if missing")
+    sv.add_argument("--demo-dir", type=Path, default=DEFAULT_DEMO_DIR)
+    sv.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+        return int(args.func(args, settings))
+    except RenewMapError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # settings validation
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data access: GeoAlchemy2 models, engines for SpatiaLite and PostGIS, keyword-only queries."""

@@ -1,0 +1,93 @@
+"""Engines for both spatial databases.
+
+SpatiaLite is the embedded default. Many Python builds (pyenv's among them) compile the
+``sqlite3`` module without extension loading; then ``pysqlite3`` (``pysqlite3-binary``) is
+used instead. If ``mod_spatialite`` cannot be loaded, we stop with the package to install.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from renewmap.errors import SpatialBackendMissing
+
+SPATIALITE_PACKAGE = "libsqlite3-mod-spatialite"
+
+
+def sqlite_module() -> ModuleType:
+    """A DB-API sqlite module that can load extensions."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3
+    try:
+        import pysqlite3.dbapi2 as pysqlite3  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SpatialBackendMissing(
+            "This Python's sqlite3 module cannot load extensions and pysqlite3 is not "
+            "installed: run `pip install pysqlite3-binary` (or use a Python built with "
+            "--enable-loadable-sqlite-extensions)."
+        ) from exc
+    return pysqlite3
+
+
+def _load_spatialite(dbapi_conn: Any, library: str) -> None:
+    dbapi_conn.enable_load_extension(True)
+    try:
+        dbapi_conn.load_extension(library)
+    except Exception as exc:
+        raise SpatialBackendMissing(
+            f"Cannot load the SpatiaLite extension '{library}' ({exc}). "
+            f"Install it with `apt-get install {SPATIALITE_PACKAGE}` "
+            "or set RENEWMAP_SPATIALITE_LIBRARY to its path."
+        ) from exc
+    finally:
+        dbapi_conn.enable_load_extension(False)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='spatial_ref_sys'"
+    )
+    if cur.fetchone()[0] == 0:
+        # WGS84 mode: EPSG:4326 and every WGS84-based CRS (all UTM zones), in a second.
+        cur.execute("SELECT InitSpatialMetaData(1, 'WGS84')")
+    cur.close()
+
+
+def make_engine(url: str, *, spatialite_library: str = "mod_spatialite", echo: bool = False) -> Engine:
+    """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        module = sqlite_module()
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            module=module,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, manage transactions (needed for SAVEPOINT and
+            # transactional DDL; see SQLAlchemy's pysqlite notes).
+            dbapi_conn.isolation_level = None
+            _load_spatialite(dbapi_conn, spatialite_library)
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    raise SpatialBackendMissing(
+        f"Unsupported database URL '{parsed.render_as_string(hide_password=True)}': "
+        "use sqlite:///path.sqlite (SpatiaLite) or postgresql+psycopg://… (PostGIS)."
+    )

@@ -1,0 +1,259 @@
+"""GeoAlchemy2 models. All geometry columns are EPSG:4326 (x = longitude).
+
+Polygon layers use MULTIPOLYGON and line layers MULTILINESTRING so that one column type fits
+every input; points that can also be areas (facilities, requests) use GEOMETRY.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID = 4326
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def geometry(kind: str, *, nullable: bool = False) -> Any:
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=True), nullable=nullable)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Subdistrict(Base):
+    """街道 / 镇."""
+
+    __tablename__ = "subdistrict"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON", nullable=True)
+
+
+class Community(Base):
+    """居民区 / 社区 (served by a residents' committee, steered by a general party branch)."""
+
+    __tablename__ = "community"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    subdistrict_id: Mapped[int | None] = mapped_column(ForeignKey("subdistrict.id"))
+    metric_epsg: Mapped[int | None] = mapped_column(Integer)
+    grid_set_version: Mapped[int] = mapped_column(Integer, default=1)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+    subdistrict: Mapped[Subdistrict | None] = relationship()
+
+
+class Compound(Base):
+    """小区."""
+
+    __tablename__ = "compound"
+    __table_args__ = (UniqueConstraint("community_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    osm_id: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class PartyBranch(Base):
+    """Party organisation tree: general branch → grid branch → building party group."""
+
+    __tablename__ = "party_branch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(32))  # general | grid | building_group
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("party_branch.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+
+
+class Grid(Base):
+    """网格: the unit a request is routed to; owned by one grid party branch."""
+
+    __tablename__ = "grid"
+    __table_args__ = (UniqueConstraint("community_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("party_branch.id"))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class Building(Base):
+    """楼栋 with its footprint, number (e.g. "17号楼"), households and assigned grid."""
+
+    __tablename__ = "building"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    code: Mapped[str | None] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200))
+    households: Mapped[int | None] = mapped_column(Integer)
+    osm_id: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class Site(Base):
+    """微更新点位: a micro-renewal site; design layers belong to it."""
+
+    __tablename__ = "site"
+    __table_args__ = (UniqueConstraint("community_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class _SiteLayer:
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    osm_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class GreenArea(_SiteLayer, Base):
+    """绿地 / 花圃: planting beds, lawns, neighbourly flower beds."""
+
+    __tablename__ = "green_area"
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    kind: Mapped[str | None] = mapped_column(String(64))  # lawn, bed, garden, park…
+    layer: Mapped[str | None] = mapped_column(String(32))  # tree / shrub / ground_cover / lawn
+    species: Mapped[str | None] = mapped_column(String(200))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class Plant(_SiteLayer, Base):
+    """植物: a single plant, adoptable, with a growth ID card later."""
+
+    __tablename__ = "plant"
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    species: Mapped[str | None] = mapped_column(String(200))
+    layer: Mapped[str | None] = mapped_column(String(32))
+    adoptable: Mapped[bool] = mapped_column(Boolean, default=True)
+    planted_on: Mapped[date | None] = mapped_column(Date)
+    geom: Mapped[Any] = geometry("POINT")
+
+
+class Path(_SiteLayer, Base):
+    """步道: width in metres, surface (e.g. permeable concrete), purpose."""
+
+    __tablename__ = "path"
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    width_m: Mapped[float | None] = mapped_column(Float)
+    surface: Mapped[str | None] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    highway: Mapped[str | None] = mapped_column(String(64))
+    geom: Mapped[Any] = geometry("MULTILINESTRING")
+
+
+class Facility(_SiteLayer, Base):
+    """设施: lights, e-bike sheds, benches, art walls… (point or polygon)."""
+
+    __tablename__ = "facility"
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    kind: Mapped[str | None] = mapped_column(String(64))
+    geom: Mapped[Any] = geometry("GEOMETRY")
+
+
+class Water(_SiteLayer, Base):
+    """水体."""
+
+    __tablename__ = "water"
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    geom: Mapped[Any] = geometry("MULTIPOLYGON")
+
+
+class Request(Base):
+    """A resident's suggestion or problem, with the routing result stored on it."""
+
+    __tablename__ = "request"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("party_branch.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    route_rule: Mapped[str] = mapped_column(String(32))
+    route_distance_m: Mapped[float | None] = mapped_column(Float)
+    grid_set_version: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32), default="web")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    geom: Mapped[Any] = geometry("GEOMETRY")
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class RequestEvent(Base):
+    """History of a request: created, routed, re-routed, status changes…"""
+
+    __tablename__ = "request_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request: Mapped[Request] = relationship(back_populates="events")
+
+
+LAYER_MODELS: dict[str, type[Base]] = {
+    "community": Community,
+    "compound": Compound,
+    "grid": Grid,
+    "building": Building,
+    "site": Site,
+    "green": GreenArea,
+    "plant": Plant,
+    "path": Path,
+    "facility": Facility,
+    "water": Water,
+}
+"""Import/export kinds → models (the CLI's ``--kind`` values)."""

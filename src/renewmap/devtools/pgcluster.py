@@ -1,0 +1,146 @@
+"""A throwaway PostgreSQL + PostGIS cluster on a free loopback port.
+
+Used by the test suite and the benchmarks so that neither needs a running service: initdb in a
+temporary directory, start on 127.0.0.1 with a free port, create the PostGIS extension, and
+stop + delete everything at the end. As root (CI), the server runs as the ``postgres`` user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+POSTGIS_PACKAGE = "postgresql-15-postgis-3"
+
+
+class ClusterUnavailable(RuntimeError):
+    """PostgreSQL/PostGIS binaries are missing or the cluster could not start."""
+
+
+def _pg_bindir() -> Path:
+    env = os.environ.get("RENEWMAP_PG_BINDIR")
+    if env:
+        return Path(env)
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    raise ClusterUnavailable(
+        f"PostgreSQL server binaries not found: apt-get install postgresql {POSTGIS_PACKAGE}"
+    )
+
+
+def _postgis_available(bindir: Path) -> bool:
+    version = bindir.parent.name
+    share = Path(f"/usr/share/postgresql/{version}/extension/postgis.control")
+    return share.exists() or bool(glob.glob("/usr/share/postgresql/*/extension/postgis.control"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Cluster:
+    bindir: Path
+    datadir: Path
+    port: int
+    user: str
+    run_as: str | None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/renewmap"
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.user} dbname=renewmap"
+
+
+def _run(cmd: list[str], run_as: str | None, **kw: object) -> subprocess.CompletedProcess[str]:
+    if run_as:
+        cmd = ["runuser", "-u", run_as, "--", *cmd]
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+
+
+@contextlib.contextmanager
+def postgis_cluster() -> Iterator[Cluster]:
+    """Start a PostGIS cluster; yields its URL details; always stops and removes it."""
+    bindir = _pg_bindir()
+    if not _postgis_available(bindir):
+        raise ClusterUnavailable(f"PostGIS extension not installed: apt-get install {POSTGIS_PACKAGE}")
+    run_as = None
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError as exc:
+            raise ClusterUnavailable("running as root but no 'postgres' user exists") from exc
+        run_as = "postgres"
+    base = Path(tempfile.mkdtemp(prefix="renewmap-pg-"))
+    datadir = base / "data"
+    if run_as:
+        shutil.chown(base, user=run_as)
+        os.chmod(base, 0o700)
+    port = free_port()
+    user = "renewmap"
+    try:
+        _run(
+            [str(bindir / "initdb"), "-D", str(datadir), "-U", user, "-A", "trust",
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            run_as,
+        )
+        with open(datadir / "postgresql.conf", "a") as conf:
+            conf.write(
+                f"\nport = {port}\nlisten_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{base}'\nfsync = off\n"
+                "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n"
+            )
+        _run(
+            [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(base / "log"), "-w",
+             "-t", "60", "start"],
+            run_as,
+        )
+        try:
+            _wait(port)
+            import psycopg
+
+            with psycopg.connect(
+                f"host=127.0.0.1 port={port} user={user} dbname=postgres", autocommit=True
+            ) as conn:
+                conn.execute("CREATE DATABASE renewmap")
+            with psycopg.connect(
+                f"host=127.0.0.1 port={port} user={user} dbname=renewmap", autocommit=True
+            ) as conn:
+                conn.execute("CREATE EXTENSION postgis")
+            yield Cluster(bindir, datadir, port, user, run_as)
+        finally:
+            with contextlib.suppress(subprocess.CalledProcessError):
+                _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"], run_as)
+    except subprocess.CalledProcessError as exc:
+        raise ClusterUnavailable(f"{exc.cmd[0]} failed: {exc.stderr.strip()}") from exc
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _wait(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise ClusterUnavailable(f"PostgreSQL did not listen on 127.0.0.1:{port}")

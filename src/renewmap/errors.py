@@ -1,0 +1,73 @@
+"""Domain exceptions and the single table that maps them to HTTP status codes.
+
+Services raise these; only the API layer translates them (``HTTP_STATUS``), and the CLI prints
+their message and exits non-zero. Messages name the file, feature and field where they can.
+"""
+
+from __future__ import annotations
+
+
+class RenewMapError(Exception):
+    """Base class: ``message`` is user-facing, ``details`` machine-readable context."""
+
+    code = "error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(RenewMapError):
+    code = "not_found"
+
+
+class InvalidGeometry(RenewMapError):
+    code = "invalid_geometry"
+
+
+class InvalidInput(RenewMapError):
+    code = "invalid_input"
+
+
+class CRSError(RenewMapError):
+    code = "crs_error"
+
+
+class NotRoutable(RenewMapError):
+    """The location lies outside every community and beyond the snap distance."""
+
+    code = "not_routable"
+
+
+class ImportFailed(RenewMapError):
+    code = "import_failed"
+
+
+class Conflict(RenewMapError):
+    code = "conflict"
+
+
+class SpatialBackendMissing(RenewMapError):
+    code = "spatial_backend_missing"
+
+
+HTTP_STATUS: dict[type[RenewMapError], int] = {
+    NotFound: 404,
+    InvalidGeometry: 422,
+    InvalidInput: 422,
+    CRSError: 422,
+    NotRoutable: 422,
+    ImportFailed: 422,
+    Conflict: 409,
+    SpatialBackendMissing: 503,
+    RenewMapError: 400,
+}
+
+
+def http_status_for(exc: RenewMapError) -> int:
+    """Most specific status in ``HTTP_STATUS`` for this exception."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 400

@@ -1,0 +1,1 @@
+"""Use cases: routing, imports, exports, validation, the demo community."""

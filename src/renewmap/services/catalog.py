@@ -1,0 +1,70 @@
+"""Read use cases for places: communities and their layers as GeoJSON."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from renewmap.db import queries
+from renewmap.db.models import Community
+from renewmap.services.layers import LAYER_KINDS, community_layers
+from renewmap.spatial.geometry import from_db, to_geojson
+
+
+def ping(session: Session) -> str:
+    session.execute(text("SELECT 1"))
+    return session.get_bind().dialect.name
+
+
+def _summary(c: Community) -> dict[str, Any]:
+    g = from_db(c.geom)
+    sub = c.subdistrict
+    return {
+        "code": c.code,
+        "name": c.name,
+        "subdistrict": {"code": sub.code, "name": sub.name, "level": "subdistrict"} if sub else None,
+        "bbox": tuple(round(v, 7) for v in g.bounds),
+        "grid_set_version": c.grid_set_version,
+        "layers": list(LAYER_KINDS),
+        "attribution": c.attribution,
+    }
+
+
+def communities(session: Session) -> list[dict[str, Any]]:
+    return [_summary(c) for c in queries.list_communities(session)]
+
+
+def community(session: Session, *, code: str) -> dict[str, Any]:
+    return _summary(queries.community_by_code(session, code=code))
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[str, Any]:
+    """One layer as a GeoJSON FeatureCollection (RFC 7946)."""
+    frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]
+    features = []
+    props_cols = [c for c in frame.columns if c not in ("geometry", "id")]
+    for _, row in frame.iterrows():
+        features.append(
+            {
+                "type": "Feature",
+                "id": int(row["id"]),
+                "geometry": to_geojson(row.geometry),
+                "properties": {c: _clean(row[c]) for c in props_cols},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,40 @@
+"""Runtime settings, read from ``RENEWMAP_*`` environment variables.
+
+Nothing here connects to anything: the app factory and the CLI build engines from these values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret"
+DEFAULT_DB_PATH = Path("var") / "renewmap.sqlite"
+
+
+class Settings(BaseSettings):
+    """Application settings; see README for the variables."""
+
+    model_config = SettingsConfigDict(env_prefix="RENEWMAP_", env_file=None, extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DB_PATH}",
+        description="sqlite:///path (SpatiaLite, default) or postgresql+psycopg://… (PostGIS)",
+    )
+    secret_key: str = DEV_SECRET
+    snap_distance_m: float = Field(default=50.0, ge=0, le=5000)
+    spatialite_library: str = "mod_spatialite"
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    sql_echo: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.env == "prod" and self.secret_key == DEV_SECRET:
+            raise ValueError(
+                "RENEWMAP_SECRET_KEY must be set to a private value when RENEWMAP_ENV=prod"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Pure spatial logic: shapely and pyproj only, no database and no web."""

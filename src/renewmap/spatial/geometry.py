@@ -1,0 +1,138 @@
+"""The one geometry boundary: WKB ↔ shapely ↔ GeoJSON, with explicit integer SRIDs.
+
+Everything stored is WGS84 (EPSG:4326) with x = longitude. Input is checked here once, with
+messages that say *where* the problem is (``where`` is e.g. "file.geojson, feature 3, geometry").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import shapely
+from geoalchemy2.elements import WKBElement, WKTElement
+from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from renewmap.errors import InvalidGeometry
+
+WGS84: int = 4326
+
+POLYGONAL = ("Polygon", "MultiPolygon")
+LINEAL = ("LineString", "MultiLineString")
+PUNTAL = ("Point", "MultiPoint")
+
+# China's extent, used only to recognise swapped latitude/longitude with a helpful message.
+_CHINA_LON = (73.0, 136.0)
+_CHINA_LAT = (3.0, 54.0)
+
+
+def from_db(value: WKBElement | bytes | memoryview | None) -> BaseGeometry | None:
+    """Shapely geometry from what the database returns (WKB/EWKB elements or raw bytes)."""
+    if value is None:
+        return None
+    if isinstance(value, WKBElement | WKTElement):
+        return to_shape(value)
+    return shapely.from_wkb(bytes(value))
+
+
+def to_db(geom: BaseGeometry, srid: int = WGS84) -> WKBElement:
+    """WKB element with an explicit integer SRID, ready for a GeoAlchemy2 column."""
+    if not isinstance(srid, int):
+        raise TypeError("srid must be an int")
+    return WKBElement(shapely.to_wkb(geom, hex=False), srid=srid, extended=False)
+
+
+def to_geojson(geom: BaseGeometry | None) -> dict[str, Any] | None:
+    """GeoJSON geometry dict (RFC 7946: lon, lat) or None."""
+    return None if geom is None else mapping(geom)
+
+
+def parse_geojson(obj: Mapping[str, Any] | str, *, where: str = "geometry") -> BaseGeometry:
+    """Parse and check a GeoJSON geometry (dict or JSON text) in WGS84."""
+    if isinstance(obj, str):
+        try:
+            obj = json.loads(obj)
+        except json.JSONDecodeError as exc:
+            raise InvalidGeometry(f"{where}: not valid JSON ({exc.msg})", where=where) from exc
+    if not isinstance(obj, Mapping):
+        raise InvalidGeometry(f"{where}: a GeoJSON geometry object is required", where=where)
+    if obj.get("type") == "Feature":
+        obj = obj.get("geometry") or {}
+    if "type" not in obj or "coordinates" not in obj:
+        raise InvalidGeometry(
+            f"{where}: a GeoJSON geometry needs 'type' and 'coordinates'", where=where
+        )
+    try:
+        geom = shape(obj)
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise InvalidGeometry(f"{where}: malformed GeoJSON geometry ({exc})", where=where) from exc
+    check_geometry(geom, where=where)
+    return geom
+
+
+def check_lonlat(geom: BaseGeometry, *, where: str = "geometry") -> None:
+    """Refuse coordinates outside WGS84 ranges; recognise swapped lat/lon around China."""
+    if geom.is_empty:
+        raise InvalidGeometry(f"{where}: geometry is empty", where=where)
+    coords = shapely.get_coordinates(geom)
+    if not shapely.is_valid_input(geom) or not (coords == coords).all():
+        raise InvalidGeometry(f"{where}: coordinates contain NaN", where=where)
+    minx, miny, maxx, maxy = geom.bounds
+    looks_swapped = (
+        _CHINA_LAT[0] <= minx <= maxx <= _CHINA_LAT[1]
+        and _CHINA_LON[0] <= miny <= maxy <= _CHINA_LON[1]
+    )
+    if looks_swapped:
+        raise InvalidGeometry(
+            f"{where}: coordinates look like (latitude, longitude); "
+            f"GeoJSON and WKT need x = longitude, y = latitude (got x={minx:.6f}, y={miny:.6f})",
+            where=where,
+        )
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        raise InvalidGeometry(
+            f"{where}: coordinates outside WGS84 range (longitude -180..180, latitude -90..90); "
+            f"bounds are ({minx:.6f}, {miny:.6f}, {maxx:.6f}, {maxy:.6f}). "
+            "Is the file in a projected CRS, or are latitude and longitude swapped?",
+            where=where,
+        )
+
+
+def check_geometry(geom: BaseGeometry, *, where: str = "geometry") -> None:
+    """Coordinates in range and geometry valid (OGC rules), or a precise InvalidGeometry."""
+    check_lonlat(geom, where=where)
+    if not geom.is_valid:
+        raise InvalidGeometry(f"{where}: invalid geometry: {explain_validity(geom)}", where=where)
+
+
+def as_multi(geom: BaseGeometry) -> BaseGeometry:
+    """Promote a single polygon/line/point to its Multi* type so one column type fits all."""
+    kind = geom.geom_type
+    if kind == "Polygon":
+        return shapely.MultiPolygon([geom])
+    if kind == "LineString":
+        return shapely.MultiLineString([geom])
+    if kind == "Point":
+        return shapely.MultiPoint([geom])
+    return geom
+
+
+def polygonal_part(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only the polygon parts of a geometry (e.g. after a clip returned a collection)."""
+    if geom.geom_type in POLYGONAL:
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in POLYGONAL]
+    polys = [p for g in parts for p in (g.geoms if g.geom_type == "MultiPolygon" else [g])]
+    return shapely.MultiPolygon(polys) if polys else shapely.MultiPolygon()
+
+
+def lineal_part(geom: BaseGeometry) -> BaseGeometry:
+    """Keep only the line parts of a geometry, merged into a MultiLineString."""
+    if geom.geom_type in LINEAL:
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in LINEAL]
+    lines = [p for g in parts for p in (g.geoms if g.geom_type == "MultiLineString" else [g])]
+    return shapely.MultiLineString(lines) if lines else shapely.MultiLineString()

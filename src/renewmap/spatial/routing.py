@@ -1,0 +1,392 @@
+"""Who owns a request: the routing rule, defined once.
+
+The rule is evaluated here, in shapely, over *candidates* supplied by a ``CandidateSource``.
+A source only has to return a superset of the relevant features (a bounding-box search):
+the database path gets them from the spatial index, the batch path from an STRtree. Because
+every exact predicate (covers, distance, overlap) is computed by this module, both paths give
+identical answers by construction — and a property test checks it.
+
+Note on predicates: for a point exactly on a shared edge or vertex, ``within``/``ST_Contains``
+find **no** grid, while ``covers``/``intersects`` find two or three. We use covers and resolve.
+
+Rule for a point:
+1. inside a building footprint assigned to a grid → that grid (``building``)
+2. covered by exactly one grid → that grid (``inside``)
+3. covered by several grids → nearest assigned building footprints, ties → lowest code
+   (``boundary``)
+4. inside a community but in no grid → the community, no grid (``community``)
+5. outside every community but within the snap distance → nearest grid of the nearest
+   community (``snapped``)
+6. otherwise not routable (``outside``)
+Lines and polygons: the grid with the largest overlap (length/area in metres), ties as in 3
+(``overlap``); then 4–6 as for points.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
+
+DEFAULT_SNAP_M = 50.0
+# Overlaps whose measures differ by less than this relative amount are treated as ties, so
+# that the same geometry measured twice can never flip the answer on rounding noise.
+_TIE_RTOL = 1e-9
+
+
+class Rule(StrEnum):
+    BUILDING = "building"
+    INSIDE = "inside"
+    BOUNDARY = "boundary"
+    OVERLAP = "overlap"
+    COMMUNITY = "community"
+    SNAPPED = "snapped"
+    OUTSIDE = "outside"
+
+
+@dataclass(frozen=True, slots=True)
+class GridRef:
+    id: int
+    code: str
+    community_id: int
+    geom: BaseGeometry
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRef:
+    id: int
+    code: str
+    geom: BaseGeometry
+    metric_epsg: int | None = None
+
+    def epsg(self) -> int:
+        if self.metric_epsg:
+            return self.metric_epsg
+        c = self.geom.centroid
+        return utm_epsg(c.x, c.y)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildingRef:
+    id: int
+    grid_id: int | None
+    geom: BaseGeometry
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The routing result before the owner chain (branch, general branch) is attached."""
+
+    rule: Rule
+    community_id: int | None = None
+    grid_id: int | None = None
+    distance_m: float = 0.0
+    candidates: tuple[int, ...] = field(default=())
+
+    @property
+    def routable(self) -> bool:
+        return self.rule is not Rule.OUTSIDE
+
+
+class CandidateSource(Protocol):
+    """Bounding-box candidate lookups; results may include false positives, never misses."""
+
+    def buildings_near(self, bounds: tuple[float, float, float, float]) -> Sequence[BuildingRef]:
+        """Buildings assigned to a grid whose bbox intersects ``bounds``."""
+        ...
+
+    def grids_near(self, bounds: tuple[float, float, float, float]) -> Sequence[GridRef]: ...
+
+    def communities_near(
+        self, bounds: tuple[float, float, float, float]
+    ) -> Sequence[CommunityRef]: ...
+
+    def grid_footprints(self, grid_ids: Sequence[int]) -> Mapping[int, Sequence[BaseGeometry]]:
+        """All building footprints assigned to each of these grids."""
+        ...
+
+    def grids_of_community(self, community_id: int) -> Sequence[GridRef]: ...
+
+    def community(self, community_id: int) -> CommunityRef: ...
+
+
+def _expand(bounds: tuple[float, float, float, float], margin: float) -> tuple[float, ...]:
+    minx, miny, maxx, maxy = bounds
+    return (minx - margin, miny - margin, maxx + margin, maxy + margin)
+
+
+def _metric_distance(a: BaseGeometry, b: BaseGeometry, epsg: int) -> float:
+    return float(to_metric(a, epsg).distance(to_metric(b, epsg)))
+
+
+def _break_tie(
+    geom: BaseGeometry, grids: Sequence[GridRef], source: CandidateSource, epsg: int
+) -> GridRef:
+    """Rule 3: nearest assigned building footprints; then lowest grid code."""
+    footprints = source.grid_footprints([g.id for g in grids])
+    target = to_metric(geom, epsg)
+
+    def key(g: GridRef) -> tuple[float, str]:
+        fps = footprints.get(g.id) or ()
+        d = min((target.distance(to_metric(fp, epsg)) for fp in fps), default=math.inf)
+        return (d, g.code)
+
+    return min(grids, key=key)
+
+
+def _community_epsg(grids: Iterable[GridRef], source: CandidateSource) -> int:
+    first = min(grids, key=lambda g: g.code)
+    return source.community(first.community_id).epsg()
+
+
+def decide(
+    geom: BaseGeometry, source: CandidateSource, *, snap_m: float = DEFAULT_SNAP_M
+) -> Decision:
+    """Apply the routing rule to one WGS84 geometry."""
+    if geom.geom_type == "Point":
+        decision = _decide_point(geom, source)
+    else:
+        decision = _decide_extent(geom, source)
+    if decision is not None:
+        return decision
+    return _community_or_snap(geom, source, snap_m=snap_m)
+
+
+def _decide_point(point: BaseGeometry, source: CandidateSource) -> Decision | None:
+    bounds = point.bounds
+    in_buildings = [
+        b for b in source.buildings_near(bounds) if b.grid_id is not None and b.geom.covers(point)
+    ]
+    if in_buildings:
+        grid_ids = sorted({b.grid_id for b in in_buildings if b.grid_id is not None})
+        grids_by_id = _grids_by_id(source, grid_ids, bounds)
+        grids = [grids_by_id[i] for i in grid_ids if i in grids_by_id]
+        if grids:
+            chosen = grids[0] if len(grids) == 1 else _break_tie(
+                point, grids, source, _community_epsg(grids, source)
+            )
+            return Decision(
+                Rule.BUILDING, chosen.community_id, chosen.id, candidates=tuple(grid_ids)
+            )
+    covering = [g for g in source.grids_near(bounds) if g.geom.covers(point)]
+    if len(covering) == 1:
+        g = covering[0]
+        return Decision(Rule.INSIDE, g.community_id, g.id, candidates=(g.id,))
+    if len(covering) > 1:
+        chosen = _break_tie(point, covering, source, _community_epsg(covering, source))
+        return Decision(
+            Rule.BOUNDARY,
+            chosen.community_id,
+            chosen.id,
+            candidates=tuple(sorted(g.id for g in covering)),
+        )
+    return None
+
+
+def _grids_by_id(
+    source: CandidateSource, grid_ids: Sequence[int], bounds: tuple[float, float, float, float]
+) -> dict[int, GridRef]:
+    """Grids referenced by buildings; a footprint may stick out of its grid's polygon."""
+    found = {g.id: g for g in source.grids_near(bounds) if g.id in grid_ids}
+    missing = [i for i in grid_ids if i not in found]
+    if missing:
+        for gid in missing:
+            for cand in _all_grids_of_building_grid(source, gid):
+                found[cand.id] = cand
+    return found
+
+
+def _all_grids_of_building_grid(source: CandidateSource, grid_id: int) -> list[GridRef]:
+    # The grid is not near the point: look it up through the footprints' community.
+    fps = source.grid_footprints([grid_id]).get(grid_id) or ()
+    out: list[GridRef] = []
+    for fp in fps[:1]:
+        for g in source.grids_near(fp.bounds):
+            if g.id == grid_id:
+                out.append(g)
+        if not out:
+            for c in source.communities_near(fp.bounds):
+                out.extend(g for g in source.grids_of_community(c.id) if g.id == grid_id)
+    return out[:1]
+
+
+def _decide_extent(geom: BaseGeometry, source: CandidateSource) -> Decision | None:
+    """Lines and polygons: the grid with the largest overlap, measured in metres."""
+    grids = [g for g in source.grids_near(geom.bounds) if g.geom.intersects(geom)]
+    if not grids:
+        return None
+    epsg = _community_epsg(grids, source)
+    lineal = geom.geom_type in ("LineString", "MultiLineString")
+    measures: list[tuple[float, GridRef]] = []
+    for g in grids:
+        inter = to_metric(g.geom.intersection(geom), epsg)
+        # A line along a shared edge overlaps both grids along its length; use the length of
+        # the linear part for lines and the area for polygons.
+        measures.append((inter.length if lineal else inter.area, g))
+    best = max(m for m, _ in measures)
+    if best <= 0:
+        return None
+    tied = [g for m, g in measures if math.isclose(m, best, rel_tol=_TIE_RTOL)]
+    chosen = tied[0] if len(tied) == 1 else _break_tie(geom, tied, source, epsg)
+    return Decision(
+        Rule.OVERLAP, chosen.community_id, chosen.id, candidates=tuple(sorted(g.id for g in grids))
+    )
+
+
+def _community_or_snap(geom: BaseGeometry, source: CandidateSource, *, snap_m: float) -> Decision:
+    lat = (geom.bounds[1] + geom.bounds[3]) / 2
+    covering = [
+        c
+        for c in source.communities_near(geom.bounds)
+        if (c.geom.covers(geom) if geom.geom_type == "Point" else c.geom.intersects(geom))
+    ]
+    if covering:
+        c = min(covering, key=lambda c: c.code)
+        return Decision(Rule.COMMUNITY, c.id, None, candidates=tuple(sorted(x.id for x in covering)))
+    if snap_m <= 0:
+        return Decision(Rule.OUTSIDE)
+    margin = metres_to_degrees(snap_m, lat)
+    near: list[tuple[float, str, CommunityRef]] = []
+    for c in source.communities_near(_expand(geom.bounds, margin)):
+        d = _metric_distance(geom, c.geom, c.epsg())
+        if d <= snap_m:
+            near.append((d, c.code, c))
+    if not near:
+        return Decision(Rule.OUTSIDE)
+    dist, _, community = min(near, key=lambda t: (t[0], t[1]))
+    epsg = community.epsg()
+    target = to_metric(geom, epsg)
+    grids = sorted(
+        source.grids_of_community(community.id),
+        key=lambda g: (target.distance(to_metric(g.geom, epsg)), g.code),
+    )
+    grid_id = grids[0].id if grids else None
+    return Decision(Rule.SNAPPED, community.id, grid_id, distance_m=dist)
+
+
+# --- The in-memory source and the vectorised batch path ----------------------------------------
+
+
+class MemorySource:
+    """Candidate source over in-memory geometries (STRtree), for batch routing and tests."""
+
+    def __init__(
+        self,
+        *,
+        communities: Sequence[CommunityRef],
+        grids: Sequence[GridRef],
+        buildings: Sequence[BuildingRef] = (),
+    ) -> None:
+        self.communities = list(communities)
+        self.grids = list(grids)
+        self.buildings = [b for b in buildings if b.grid_id is not None]
+        self._community_by_id = {c.id: c for c in self.communities}
+        self._grid_geoms = np.array([g.geom for g in self.grids], dtype=object)
+        self._building_geoms = np.array([b.geom for b in self.buildings], dtype=object)
+        self._community_geoms = np.array([c.geom for c in self.communities], dtype=object)
+        for arr in (self._grid_geoms, self._building_geoms, self._community_geoms):
+            if len(arr):
+                shapely.prepare(arr)
+        self._grid_tree = shapely.STRtree(self._grid_geoms)
+        self._building_tree = shapely.STRtree(self._building_geoms)
+        self._community_tree = shapely.STRtree(self._community_geoms)
+        self._footprints: dict[int, list[BaseGeometry]] = {}
+        for b in self.buildings:
+            self._footprints.setdefault(int(b.grid_id), []).append(b.geom)  # type: ignore[arg-type]
+        self._grids_by_community: dict[int, list[GridRef]] = {}
+        for g in self.grids:
+            self._grids_by_community.setdefault(g.community_id, []).append(g)
+
+    def buildings_near(self, bounds):
+        return [self.buildings[i] for i in self._building_tree.query(shapely.box(*bounds))]
+
+    def grids_near(self, bounds):
+        return [self.grids[i] for i in self._grid_tree.query(shapely.box(*bounds))]
+
+    def communities_near(self, bounds):
+        return [self.communities[i] for i in self._community_tree.query(shapely.box(*bounds))]
+
+    def grid_footprints(self, grid_ids):
+        return {i: self._footprints.get(i, []) for i in grid_ids}
+
+    def grids_of_community(self, community_id):
+        return self._grids_by_community.get(community_id, [])
+
+    def community(self, community_id):
+        return self._community_by_id[community_id]
+
+    # -- vectorised fast path ------------------------------------------------------------------
+
+    def _hit_counts(
+        self, tree: shapely.STRtree, geoms: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per point: number of covering geometries and the index of one of them."""
+        n = len(x)
+        if len(geoms) == 0:
+            return np.zeros(n, dtype=np.int64), np.full(n, -1), np.empty(0, dtype=np.int64)
+        pts = shapely.points(x, y)
+        pairs = tree.query(pts)
+        pi, gi = pairs[0], pairs[1]
+        hit = shapely.intersects_xy(geoms[gi], x[pi], y[pi])
+        pi, gi = pi[hit], gi[hit]
+        counts = np.bincount(pi, minlength=n)
+        first = np.full(n, -1, dtype=np.int64)
+        first[pi] = gi
+        return counts, first, pi
+
+    def route_points(
+        self, lon: np.ndarray, lat: np.ndarray, *, snap_m: float = DEFAULT_SNAP_M
+    ) -> list[Decision]:
+        """Route many points. The common case (no building hit, exactly one covering grid) is
+        rule 2 evaluated vectorised; every other point goes through ``decide``."""
+        x = np.ascontiguousarray(lon, dtype=float)
+        y = np.ascontiguousarray(lat, dtype=float)
+        grid_counts, grid_first, _ = self._hit_counts(self._grid_tree, self._grid_geoms, x, y)
+        bld_counts, _, _ = self._hit_counts(self._building_tree, self._building_geoms, x, y)
+        simple = (grid_counts == 1) & (bld_counts == 0)
+        out: list[Decision | None] = [None] * len(x)
+        grids = self.grids
+        for i in np.flatnonzero(simple):
+            g = grids[grid_first[i]]
+            out[i] = Decision(Rule.INSIDE, g.community_id, g.id, candidates=(g.id,))
+        for i in np.flatnonzero(~simple):
+            out[i] = decide(shapely.Point(x[i], y[i]), self, snap_m=snap_m)
+        return out  # type: ignore[return-value]
+
+    def route_points_arrays(
+        self, lon: np.ndarray, lat: np.ndarray, *, snap_m: float = DEFAULT_SNAP_M
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like ``route_points`` but returns arrays (grid index into ``grids`` or -1, community
+        index or -1, rule codes) without building per-point objects — for very large batches."""
+        x = np.ascontiguousarray(lon, dtype=float)
+        y = np.ascontiguousarray(lat, dtype=float)
+        grid_counts, grid_first, _ = self._hit_counts(self._grid_tree, self._grid_geoms, x, y)
+        if len(self._building_geoms):
+            bld_counts, _, _ = self._hit_counts(self._building_tree, self._building_geoms, x, y)
+            simple = (grid_counts == 1) & (bld_counts == 0)
+        else:
+            simple = grid_counts == 1
+        grid_idx = np.where(simple, grid_first, -1)
+        rules = np.full(len(x), RULE_CODES[Rule.INSIDE], dtype=np.int8)
+        grid_pos = {g.id: i for i, g in enumerate(self.grids)}
+        community_pos = {c.id: i for i, c in enumerate(self.communities)}
+        grid_comm = np.array([community_pos[g.community_id] for g in self.grids] or [0])
+        comm_idx = np.where(simple, grid_comm[np.maximum(grid_first, 0)], -1)
+        for i in np.flatnonzero(~simple):
+            d = decide(shapely.Point(x[i], y[i]), self, snap_m=snap_m)
+            rules[i] = RULE_CODES[d.rule]
+            grid_idx[i] = grid_pos[d.grid_id] if d.grid_id is not None else -1
+            comm_idx[i] = community_pos[d.community_id] if d.community_id is not None else -1
+        return grid_idx, comm_idx, rules
+
+
+RULE_CODES: dict[Rule, int] = {r: i for i, r in enumerate(Rule)}
+RULES_BY_CODE: list[Rule] = list(Rule)

@@ -1,0 +1,118 @@
+"""Shared fixtures: every DB test runs on SpatiaLite and on PostGIS.
+
+A throwaway PostGIS cluster is started for the session (no service needs to be running).
+Locally, a machine without PostgreSQL/PostGIS skips the PostGIS half; in CI (CI=true) that
+is an error, and any skipped PostGIS test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from renewmap.db.engine import make_engine
+from renewmap.db.migrate import upgrade
+from renewmap.devtools.pgcluster import Cluster, ClusterUnavailable, postgis_cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = ROOT / "geodata" / "demo"
+OSM_EXTRACT = ROOT.parent / "shared" / "geodata" / "osm-siping-tongji" / "tongji.osm.gz"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = ["spatialite", "postgis"]
+
+_skipped_postgis: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster | None]:
+    try:
+        with postgis_cluster() as cluster:
+            yield cluster
+    except ClusterUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostGIS is required in CI: {exc}")
+        yield None
+
+
+def _new_pg_database(cluster: Cluster) -> str:
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(cluster.dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE renewmap')
+    return cluster.url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def database_url_factory(pg_cluster, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Make a fresh, empty (unmigrated) database URL for a backend."""
+
+    def make(backend: str) -> str:
+        if backend == "spatialite":
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'renewmap.sqlite'}"
+        if pg_cluster is None:
+            pytest.skip("PostGIS not available (apt-get install postgresql postgis)")
+        return _new_pg_database(pg_cluster)
+
+    return make
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request, database_url_factory) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A migrated database per backend with the demo community committed once."""
+    from renewmap.services.demo import load_demo
+
+    eng = make_engine(database_url_factory(request.param))
+    upgrade(eng)
+    with Session(eng) as s, s.begin():
+        load_demo(s, DEMO_DIR)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    conn = engine.connect()
+    trans = conn.begin()
+    s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield s
+    finally:
+        s.close()
+        trans.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+def count(session: Session, table: str) -> int:
+    return int(session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "postgis" in report.nodeid:
+        _skipped_postgis.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _skipped_postgis:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    if _skipped_postgis:
+        verdict = "FAILED (CI requires PostGIS)" if IN_CI else "skipped locally"
+        terminalreporter.write_line(
+            f"{len(_skipped_postgis)} PostGIS test(s) {verdict}: install postgresql + postgis",
+            red=IN_CI,
+        )

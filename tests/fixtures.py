@@ -1,0 +1,75 @@
+"""Tiny hand-drawn places with known answers (far from the demo community).
+
+Drawn in WGS84 units of 0.001° from (lon 10, lat 50): one unit is ≈ 71.5 m east-west and
+≈ 111.2 m north-south. Edges are axis-aligned, so a point with the edge's x lies exactly on it.
+Community T (code T0001) = [0,3]×[0,1]: grid A = [0,1]×[0,1], grid B = [1,2]×[0,1], and a gap
+[2,3]×[0,1] in no grid. Buildings: bA (grid A) x∈[0.1,0.3]; bB (grid B) x∈[1.5,1.7]; y∈[0.4,0.6].
+"""
+
+from __future__ import annotations
+
+import shapely
+from shapely import box
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Building, Community, Grid, PartyBranch, Subdistrict
+from renewmap.spatial.geometry import as_multi, to_db
+
+EPSG = 32632  # UTM 32N: the community's metric CRS
+UNIT = 0.001
+LON0, LAT0 = 10.0, 50.0
+
+
+def m2w(g: BaseGeometry) -> BaseGeometry:
+    """Local units to WGS84 (the same arithmetic for polygons and points: exact edges)."""
+    return shapely.affinity.affine_transform(g, [UNIT, 0, 0, UNIT, LON0, LAT0])
+
+
+def pt(x: float, y: float) -> BaseGeometry:
+    return m2w(shapely.Point(x, y))
+
+
+COMMUNITY = box(0, 0, 3, 1)
+GRID_A = box(0, 0, 1, 1)
+GRID_B = box(1, 0, 2, 1)
+BUILDING_A = box(0.1, 0.4, 0.3, 0.6)
+BUILDING_B = box(1.5, 0.4, 1.7, 0.6)
+
+
+def shared_edge_wgs() -> tuple[BaseGeometry, BaseGeometry]:
+    """The exact WGS84 grid polygons as stored (their shared edge is bit-identical)."""
+    return m2w(GRID_A), m2w(GRID_B)
+
+
+def add_test_community(session: Session) -> dict[str, int]:
+    """Insert community T with two grids, two branches under a general branch, two buildings."""
+    sub = Subdistrict(code="T00", name="测试街道")
+    community = Community(code="T0001", name="测试社区", subdistrict=sub, metric_epsg=EPSG,
+                          grid_set_version=1, geom=to_db(as_multi(m2w(COMMUNITY))))
+    session.add(community)
+    session.flush()
+    general = PartyBranch(code="T-GB", name="测试党总支", level="general",
+                          community_id=community.id)
+    session.add(general)
+    session.flush()
+    ba = PartyBranch(code="T-BA", name="A支部", level="grid", parent_id=general.id,
+                     community_id=community.id)
+    bb = PartyBranch(code="T-BB", name="B支部", level="grid", parent_id=general.id,
+                     community_id=community.id)
+    session.add_all([ba, bb])
+    session.flush()
+    ga = Grid(community_id=community.id, code="A", name="A网格", branch_id=ba.id,
+              geom=to_db(as_multi(m2w(GRID_A))))
+    gb = Grid(community_id=community.id, code="B", name="B网格", branch_id=bb.id,
+              geom=to_db(as_multi(m2w(GRID_B))))
+    session.add_all([ga, gb])
+    session.flush()
+    session.add_all([
+        Building(community_id=community.id, grid_id=ga.id, number="1号楼", households=20,
+                 geom=to_db(as_multi(m2w(BUILDING_A)))),
+        Building(community_id=community.id, grid_id=gb.id, number="2号楼", households=30,
+                 geom=to_db(as_multi(m2w(BUILDING_B)))),
+    ])
+    session.flush()
+    return {"community": community.id, "A": ga.id, "B": gb.id}

@@ -1,0 +1,174 @@
+"""The routing rule, with known answers, on both databases and in memory (the batch path).
+
+Community T (see fixtures): grids A | B | gap, buildings bA in A and bB in B.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from renewmap.errors import NotRoutable
+from renewmap.services.routing import DbSource, load_memory_source, route_geometry
+from renewmap.spatial.routing import Rule, decide
+from tests.fixtures import add_test_community, m2w, pt, shared_edge_wgs
+
+CASES = [
+    # (x, y) in local metres, expected rule, expected grid code, why
+    ((0.5, 0.5), "inside", "A", "interior of A"),
+    ((1.5, 0.2), "inside", "B", "interior of B"),
+    ((0.2, 0.5), "building", "A", "inside building bA"),
+    ((1.6, 0.5), "building", "B", "inside building bB"),
+    ((1.0, 0.5), "boundary", "B", "shared edge: bB is 0.5 units away, bA 0.7"),
+    ((1.0, 0.0), "boundary", "B", "shared vertex on the outline: bB 57 m, bA 67 m"),
+    ((1.0, 1.0), "boundary", "B", "the other shared vertex"),
+    ((2.5, 0.5), "community", None, "gap: in the community, in no grid"),
+    ((3.28, 0.5), "snapped", "B", "≈20 m east of the community; B is its nearest grid"),
+]
+
+
+@pytest.mark.parametrize(("xy", "rule", "grid", "why"), CASES, ids=[c[3] for c in CASES])
+def test_point_rules_through_database(session, xy, rule, grid, why) -> None:
+    add_test_community(session)
+    owner = route_geometry(session, pt(*xy), snap_m=50)
+    assert owner.rule == rule, why
+    assert (owner.grid.code if owner.grid else None) == grid
+    assert owner.community.code == "T0001"
+    assert owner.subdistrict.code == "T00"
+    if grid:
+        assert owner.branch.code == f"T-B{grid}"
+        assert [r.code for r in owner.chain] == [f"T-B{grid}", "T-GB", "T00"]
+    else:
+        assert owner.branch is None
+        assert owner.general_branch.code == "T-GB"
+        assert [r.code for r in owner.chain] == ["T-GB", "T00"]
+
+
+def test_snapped_reports_distance(session) -> None:
+    add_test_community(session)
+    from pyproj import Geod
+
+    owner = route_geometry(session, pt(3.28, 0.5), snap_m=50)
+    edge, p = pt(3.0, 0.5), pt(3.28, 0.5)
+    _, _, on_ellipsoid = Geod(ellps="WGS84").inv(edge.x, edge.y, p.x, p.y)
+    assert 19 < on_ellipsoid < 21
+    assert owner.distance_m == pytest.approx(on_ellipsoid, rel=0.005)
+
+
+def test_beyond_snap_distance_is_not_routable(session) -> None:
+    add_test_community(session)
+    with pytest.raises(NotRoutable, match="more than 50 m"):
+        route_geometry(session, pt(4.5, 0.5), snap_m=50)
+    # A larger snap distance reaches it.
+    assert route_geometry(session, pt(4.5, 0.5), snap_m=150).rule == "snapped"
+
+
+def test_within_misses_shared_edge_but_covers_finds_both() -> None:
+    """The measured fact the rule is designed around."""
+    a, b = shared_edge_wgs()
+    # the shared vertices are bit-identical in both polygons
+    shared = set(a.exterior.coords) & set(b.exterior.coords)
+    assert len(shared) == 2
+    on_edge = shapely.Point(sorted(shared)[0])
+    assert not a.contains(on_edge) and not b.contains(on_edge)
+    assert a.covers(on_edge) and b.covers(on_edge)
+
+
+def test_lines_go_to_largest_overlap(session) -> None:
+    add_test_community(session)
+    line = m2w(shapely.LineString([(0.5, 0.5), (1.8, 0.5)]))  # 0.5 units in A, 0.8 in B
+    owner = route_geometry(session, line)
+    assert (owner.rule, owner.grid.code) == ("overlap", "B")
+    line = m2w(shapely.LineString([(0.2, 0.2), (1.3, 0.2)]))  # 0.8 in A, 0.3 in B
+    assert route_geometry(session, line).grid.code == "A"
+
+
+def test_line_on_shared_edge_ties_then_nearest_buildings(session) -> None:
+    add_test_community(session)
+    a, b = shared_edge_wgs()
+    shared = sorted(set(a.exterior.coords) & set(b.exterior.coords))
+    edge = shapely.LineString(shared)
+    owner = route_geometry(session, edge)
+    assert (owner.rule, owner.grid.code) == ("overlap", "B")
+
+
+def test_polygon_goes_to_largest_area(session) -> None:
+    add_test_community(session)
+    poly = m2w(shapely.box(0.6, 0.1, 1.2, 0.3))  # 0.4 wide in A, 0.2 in B
+    owner = route_geometry(session, poly)
+    assert (owner.rule, owner.grid.code) == ("overlap", "A")
+
+
+def test_polygon_in_gap_goes_to_community(session) -> None:
+    add_test_community(session)
+    owner = route_geometry(session, m2w(shapely.box(2.2, 0.2, 2.6, 0.6)))
+    assert owner.rule == "community" and owner.grid is None
+
+
+def test_ties_without_buildings_go_to_lowest_code(session) -> None:
+    from renewmap.db.models import Building
+
+    ids = add_test_community(session)
+    for b in session.query(Building).filter(Building.community_id == ids["community"]):
+        session.delete(b)
+    session.flush()
+    owner = route_geometry(session, pt(1.0, 0.5))
+    assert (owner.rule, owner.grid.code) == ("boundary", "A")
+
+
+def test_demo_requests_routed_with_every_point_rule(session) -> None:
+    from collections import Counter
+
+    from renewmap.db.models import Request
+
+    rules = Counter(r.route_rule for r in session.query(Request))
+    assert sum(rules.values()) == 200
+    assert {"inside", "boundary", "building", "snapped"} <= set(rules)
+
+
+# --- property: the database path and the batch path agree everywhere ----------------------
+
+
+def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+    a, b = shared_edge_wgs()
+    shared = sorted(set(a.exterior.coords) & set(b.exterior.coords))
+    (x0, y0), (x1, y1) = shared
+    kind = draw(st.sampled_from(["edge", "vertex", "anywhere", "gap", "outside", "corner"]))
+    if kind == "vertex":
+        return shapely.Point(draw(st.sampled_from(shared)))
+    if kind == "edge":
+        t = draw(st.floats(0, 1))
+        return shapely.Point(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+    if kind == "corner":
+        return shapely.Point(draw(st.sampled_from(list(a.exterior.coords) + list(b.exterior.coords))))
+    if kind == "gap":
+        return pt(draw(st.floats(2, 3)), draw(st.floats(0, 1)))
+    if kind == "outside":
+        return pt(draw(st.floats(-1.2, 4.2)), draw(st.sampled_from([-0.6, -0.3, -1e-9, 1.00001, 1.3])))
+    return pt(draw(st.floats(-0.2, 3.2)), draw(st.floats(-0.2, 1.2)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_database_and_batch_paths_agree(session, data) -> None:
+    if not session.info.get("t_loaded"):
+        add_test_community(session)
+        session.info["t_loaded"] = True
+        session.info["memory"] = load_memory_source(session)
+    memory = session.info["memory"]
+    points = [data.draw(st.composite(lambda d: _interesting_points(d))()) for _ in range(5)]
+    db = DbSource(session)
+    x = np.array([p.x for p in points])
+    y = np.array([p.y for p in points])
+    batch = memory.route_points(x, y, snap_m=50)
+    for p, from_batch in zip(points, batch, strict=True):
+        from_db = decide(p, db, snap_m=50)
+        from_memory = decide(p, memory, snap_m=50)
+        assert from_db.rule == from_batch.rule == from_memory.rule, p.wkt
+        assert from_db.grid_id == from_batch.grid_id == from_memory.grid_id, p.wkt
+        assert from_db.community_id == from_batch.community_id, p.wkt
+        if from_db.rule is Rule.BOUNDARY:
+            assert len(from_db.candidates) >= 2

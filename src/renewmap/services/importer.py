@@ -126,7 +126,11 @@ def read_features(
         if p.suffix.lower() == ".csv":
             gdf = _read_csv(p, crs)
         else:
-            gdf = pyogrio.read_dataframe(_vsi_path(p), layer=layer)
+            options = {}
+            if p.suffix.lower() in (".geojson", ".json"):
+                # Otherwise GDAL turns codes such as "T0009" into times.
+                options["DATE_AS_STRING"] = "YES"
+            gdf = pyogrio.read_dataframe(_vsi_path(p), layer=layer, **options)
     except ImportFailed:
         raise
     except Exception as exc:  # pyogrio/GDAL raise many types for unreadable input
@@ -291,7 +295,7 @@ def import_frame(
             errors.add(i, "geometry", exc.message.removeprefix("geometry: "))
             continue
         checked.append((i, row, geom))
-    errors.raise_if_any()
+    # Field checks run on the remaining features too, so one run reports every problem.
     had_grids = kind == "grid" and community is not None and session.scalar(
         select(Grid.id).where(Grid.community_id == community.id).limit(1)
     ) is not None

@@ -98,7 +98,7 @@ def branches_frame(session: Session, *, community_code: str) -> pd.DataFrame:
 
 def export_community(session: Session, *, community_code: str, out: str | Path) -> list[str]:
     """Write every layer: GeoPackage (one layer per kind, plus the party tree as a table),
-    GeoJSON (one FeatureCollection with a ``layer`` property) or CSV (WKT). Returns layers."""
+    GeoJSON (one FeatureCollection with a ``renewmap_layer`` property) or CSV (WKT). Returns layers."""
     import pyogrio
 
     path = Path(out)
@@ -125,7 +125,7 @@ def export_community(session: Session, *, community_code: str, out: str | Path) 
     for kind, frame in layers.items():
         if len(frame):
             f = _plain(frame).copy()
-            f.insert(0, "layer", kind)
+            f.insert(0, "renewmap_layer", kind)
             frames.append(f)
             written.append(kind)
     merged = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)

@@ -67,8 +67,9 @@ def check_grid_set(
             geom = shapely.make_valid(geom)
         metric.append((code, to_metric(geom, epsg)))
     community_m = to_metric(community_geom, epsg)
-    tree = shapely.STRtree([g for _, g in metric])
-    left, right = tree.query([g for _, g in metric], predicate="intersects")
+    geoms = np.array([g for _, g in metric], dtype=object)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects") if len(geoms) else ([], [])
     for i, j in zip(left, right, strict=True):
         if i >= j:
             continue

@@ -1,0 +1,115 @@
+"""The HTTP API on both databases; bodies validated against our own schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_session
+from renewmap.api.schemas import CommunityOut, ErrorBody, FeatureCollection, Health, RouteOut
+from renewmap.settings import Settings
+from tests.fixtures import add_test_community, pt
+
+DEMO = "310109010026"
+
+
+@pytest.fixture
+def client(engine, session):  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health(client, backend) -> None:
+    body = Health.model_validate(client.get("/health").json())
+    assert body.database == backend
+
+
+def test_communities_and_layers(client) -> None:
+    items = [CommunityOut.model_validate(c) for c in client.get("/api/communities").json()]
+    demo = next(c for c in items if c.code == DEMO)
+    assert demo.name == "巴林居委会" and demo.subdistrict.name == "曲阳路街道"
+    assert "ODbL" in demo.attribution
+    expected = {"grid": 7, "building": 21, "request": 200, "plant": 8, "site": 1}
+    for kind, n in expected.items():
+        r = client.get(f"/api/communities/{DEMO}/layers/{kind}")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("application/geo+json")
+        fc = FeatureCollection.model_validate(r.json())
+        assert len(fc.features) == n, kind
+    buildings = client.get(f"/api/communities/{DEMO}/layers/building").json()["features"]
+    assert {f["properties"]["number"] for f in buildings} == {f"{i}号楼" for i in range(1, 22)}
+    lon, lat = buildings[0]["geometry"]["coordinates"][0][0][0]
+    assert 121 < lon < 122 and 31 < lat < 32  # x = longitude
+
+
+def test_layer_errors(client) -> None:
+    r = client.get("/api/communities/NOPE/layers/grid")
+    assert r.status_code == 404
+    assert ErrorBody.model_validate(r.json()).message == "community 'NOPE' not found"
+    r = client.get(f"/api/communities/{DEMO}/layers/unicorns")
+    assert r.status_code == 422 and "unknown layer 'unicorns'" in r.json()["message"]
+
+
+def test_route_known_answers(client, session) -> None:
+    add_test_community(session)
+    p = pt(1.0, 0.5)  # exactly on the A|B edge → B (nearer buildings)
+    r = client.post("/api/route", json={"type": "Point", "coordinates": [p.x, p.y]})
+    assert r.status_code == 200
+    body = RouteOut.model_validate(r.json())
+    assert (body.rule, body.grid.code, body.branch.code) == ("boundary", "B", "T-BB")
+    assert [c.code for c in body.chain] == ["T-BB", "T-GB", "T00"]
+    assert body.message == "将由 B网格 · B支部 处理"
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point",
+                                                                  "coordinates": [p.x, p.y]}}
+    assert client.post("/api/route", json=feature).json()["grid"]["code"] == "B"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"type": "Point", "coordinates": [31.289, 121.4905]}, "look like (latitude, longitude)"),
+        ({"type": "Point", "coordinates": [200, 31]}, "outside WGS84 range"),
+        ({"type": "Point"}, "needs 'type' and 'coordinates'"),
+        ({"type": "Polygon", "coordinates": [[[121.49, 31.28], [121.5, 31.29], [121.5, 31.28],
+                                              [121.49, 31.29], [121.49, 31.28]]]},
+         "invalid geometry: Self-intersection"),
+        ({"type": "Point", "coordinates": [121.6, 31.2]}, "outside every community"),
+        ({"type": "Triangle", "coordinates": [1, 2]}, "malformed GeoJSON"),
+    ],
+)
+def test_route_bad_input_is_422_with_message(client, body, message) -> None:
+    r = client.post("/api/route", json=body)
+    assert r.status_code == 422
+    assert message in ErrorBody.model_validate(r.json()).message
+
+
+def test_openapi_documents_route(client) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "/api/route" in spec["paths"]
+    assert "RouteOut" in spec["components"]["schemas"]
+
+
+def test_demo_page_uses_no_external_assets(client) -> None:
+    r = client.get(f"/c/{DEMO}")
+    assert r.status_code == 200
+    html = r.text
+    external = re.findall(r"""(?:src|href)\s*=\s*["'](https?:)?//""", html)
+    assert external == []
+    assert "/static/vendor/leaflet/leaflet.js" in html
+    assert "ODbL" in html
+    # building labels (folium may JSON-escape non-ASCII text inside scripts)
+    assert "17号楼" in html or json.dumps("17号楼")[1:-1] in html
+    asset = client.get("/static/vendor/leaflet/leaflet.js")
+    assert asset.status_code == 200 and "Leaflet" in asset.text[:200]
+
+
+def test_prod_refuses_default_secret() -> None:
+    with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
+        Settings(env="prod")
+    assert Settings(env="prod", secret_key="s3cret-from-vault").env == "prod"

@@ -45,31 +45,62 @@ def shared_edge_wgs() -> tuple[BaseGeometry, BaseGeometry]:
 def add_test_community(session: Session) -> dict[str, int]:
     """Insert community T with two grids, two branches under a general branch, two buildings."""
     sub = Subdistrict(code="T00", name="测试街道")
-    community = Community(code="T0001", name="测试社区", subdistrict=sub, metric_epsg=EPSG,
-                          grid_set_version=1, geom=to_db(as_multi(m2w(COMMUNITY))))
+    community = Community(
+        code="T0001",
+        name="测试社区",
+        subdistrict=sub,
+        metric_epsg=EPSG,
+        grid_set_version=1,
+        geom=to_db(as_multi(m2w(COMMUNITY))),
+    )
     session.add(community)
     session.flush()
-    general = PartyBranch(code="T-GB", name="测试党总支", level="general",
-                          community_id=community.id)
+    general = PartyBranch(
+        code="T-GB", name="测试党总支", level="general", community_id=community.id
+    )
     session.add(general)
     session.flush()
-    ba = PartyBranch(code="T-BA", name="A支部", level="grid", parent_id=general.id,
-                     community_id=community.id)
-    bb = PartyBranch(code="T-BB", name="B支部", level="grid", parent_id=general.id,
-                     community_id=community.id)
+    ba = PartyBranch(
+        code="T-BA", name="A支部", level="grid", parent_id=general.id, community_id=community.id
+    )
+    bb = PartyBranch(
+        code="T-BB", name="B支部", level="grid", parent_id=general.id, community_id=community.id
+    )
     session.add_all([ba, bb])
     session.flush()
-    ga = Grid(community_id=community.id, code="A", name="A网格", branch_id=ba.id,
-              geom=to_db(as_multi(m2w(GRID_A))))
-    gb = Grid(community_id=community.id, code="B", name="B网格", branch_id=bb.id,
-              geom=to_db(as_multi(m2w(GRID_B))))
+    ga = Grid(
+        community_id=community.id,
+        code="A",
+        name="A网格",
+        branch_id=ba.id,
+        geom=to_db(as_multi(m2w(GRID_A))),
+    )
+    gb = Grid(
+        community_id=community.id,
+        code="B",
+        name="B网格",
+        branch_id=bb.id,
+        geom=to_db(as_multi(m2w(GRID_B))),
+    )
     session.add_all([ga, gb])
     session.flush()
-    session.add_all([
-        Building(community_id=community.id, grid_id=ga.id, number="1号楼", households=20,
-                 geom=to_db(as_multi(m2w(BUILDING_A)))),
-        Building(community_id=community.id, grid_id=gb.id, number="2号楼", households=30,
-                 geom=to_db(as_multi(m2w(BUILDING_B)))),
-    ])
+    session.add_all(
+        [
+            Building(
+                community_id=community.id,
+                grid_id=ga.id,
+                number="1号楼",
+                households=20,
+                geom=to_db(as_multi(m2w(BUILDING_A))),
+            ),
+            Building(
+                community_id=community.id,
+                grid_id=gb.id,
+                number="2号楼",
+                households=30,
+                geom=to_db(as_multi(m2w(BUILDING_B))),
+            ),
+        ]
+    )
     session.flush()
     return {"community": community.id, "A": ga.id, "B": gb.id}

@@ -65,8 +65,11 @@ def test_route_known_answers(client, session) -> None:
     assert (body.rule, body.grid.code, body.branch.code) == ("boundary", "B", "T-BB")
     assert [c.code for c in body.chain] == ["T-BB", "T-GB", "T00"]
     assert body.message == "将由 B网格 · B支部 处理"
-    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point",
-                                                                  "coordinates": [p.x, p.y]}}
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Point", "coordinates": [p.x, p.y]},
+    }
     assert client.post("/api/route", json=feature).json()["grid"]["code"] == "B"
 
 
@@ -76,9 +79,21 @@ def test_route_known_answers(client, session) -> None:
         ({"type": "Point", "coordinates": [31.289, 121.4905]}, "look like (latitude, longitude)"),
         ({"type": "Point", "coordinates": [200, 31]}, "outside WGS84 range"),
         ({"type": "Point"}, "needs 'type' and 'coordinates'"),
-        ({"type": "Polygon", "coordinates": [[[121.49, 31.28], [121.5, 31.29], [121.5, 31.28],
-                                              [121.49, 31.29], [121.49, 31.28]]]},
-         "invalid geometry: Self-intersection"),
+        (
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [121.49, 31.28],
+                        [121.5, 31.29],
+                        [121.5, 31.28],
+                        [121.49, 31.29],
+                        [121.49, 31.28],
+                    ]
+                ],
+            },
+            "invalid geometry: Self-intersection",
+        ),
         ({"type": "Point", "coordinates": [121.6, 31.2]}, "outside every community"),
         ({"type": "Triangle", "coordinates": [1, 2]}, "malformed GeoJSON"),
     ],

@@ -34,8 +34,9 @@ def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> None:
     assert OSM_EXTRACT.exists(), "the shared Tongji extract is part of the workspace"
-    code, out, _ = run(capsys, "import-osm", OSM_EXTRACT, "--compound", "巴林小区",
-                       "--community", CODE)
+    code, out, _ = run(
+        capsys, "import-osm", OSM_EXTRACT, "--compound", "巴林小区", "--community", CODE
+    )
     assert code == 0 and "building: 21 created" in out and "ODbL" in out
     # no grids yet: the whole community is a gap and every building is unassigned
     code, out, _ = run(capsys, "validate-grids", "--community", CODE, "--json")
@@ -45,8 +46,10 @@ def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> Non
     assert sum(i["kind"] == "unassigned" for i in report["issues"]) == 21
     # governance data from the demo files
     assert run(capsys, "import-branches", DEMO_DIR / "branches.csv")[0] == 0
-    assert run(capsys, "import", DEMO_DIR / "grids.geojson", "--kind", "grid",
-               "--community", CODE)[0] == 0
+    assert (
+        run(capsys, "import", DEMO_DIR / "grids.geojson", "--kind", "grid", "--community", CODE)[0]
+        == 0
+    )
     code, out, _ = run(capsys, "assign-buildings", "--community", CODE)
     assert code == 0 and out.startswith("21 buildings assigned")
     code, out, _ = run(capsys, "validate-grids", "--community", CODE)
@@ -57,8 +60,15 @@ def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> Non
     code, out, _ = run(capsys, "route", pts, "--out", tmp_path / "routed.csv")
     assert code == 0
     routed = pd.read_csv(tmp_path / "routed.csv", dtype=str, keep_default_na=False)
-    assert list(routed.columns) == ["id", "lon", "lat", "community_code", "grid_code",
-                                    "branch_code", "rule"]
+    assert list(routed.columns) == [
+        "id",
+        "lon",
+        "lat",
+        "community_code",
+        "grid_code",
+        "branch_code",
+        "rule",
+    ]
     assert routed.loc[0, "community_code"] == CODE and routed.loc[0, "rule"] == "inside"
     assert routed.loc[0, "grid_code"].startswith("G")
     assert routed.loc[0, "branch_code"].startswith(CODE + "-B")
@@ -78,18 +88,25 @@ def test_bad_import_exits_nonzero_and_writes_nothing(cli_db, capsys, tmp_path: P
     bad = tmp_path / "grids.geojson"
     fc = json.loads((DEMO_DIR / "grids.geojson").read_text())
     x, y = 121.4905, 31.2890  # a bow-tie: self-intersecting
-    fc["features"][3]["geometry"] = {"type": "Polygon", "coordinates": [
-        [[x, y], [x + 0.001, y + 0.001], [x + 0.001, y], [x, y + 0.001], [x, y]]]}
+    fc["features"][3]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[x, y], [x + 0.001, y + 0.001], [x + 0.001, y], [x, y + 0.001], [x, y]]],
+    }
     fc["features"][5]["properties"]["branch_code"] = "NO-SUCH-BRANCH"
     bad.write_text(json.dumps(fc))
     code, _, err = run(capsys, "import", bad, "--kind", "grid", "--community", CODE)
     assert code == 2
     assert "grids.geojson, feature 4, field 'geometry': invalid geometry" in err
-    assert "grids.geojson, feature 6, field 'branch_code': unknown party branch code " \
-           "'NO-SUCH-BRANCH'" in err
-    code, out, _ = run(capsys, "export", "--community", CODE, "--out", tmp_path / "x.geojson")
-    layers = {f["properties"]["renewmap_layer"]
-              for f in json.loads((tmp_path / "x.geojson").read_text())["features"]}
+    assert (
+        "grids.geojson, feature 6, field 'branch_code': unknown party branch code "
+        "'NO-SUCH-BRANCH'" in err
+    )
+    code, _, _ = run(capsys, "export", "--community", CODE, "--out", tmp_path / "x.geojson")
+    assert code == 0
+    layers = {
+        f["properties"]["renewmap_layer"]
+        for f in json.loads((tmp_path / "x.geojson").read_text())["features"]
+    }
     assert layers == {"community"}, "no grid may have been written"
 
 
@@ -111,8 +128,9 @@ def test_demo_load_and_reroute(cli_db, capsys) -> None:
 
 
 def test_unknown_compound_lists_names(cli_db, capsys) -> None:
-    code, _, err = run(capsys, "import-osm", OSM_EXTRACT, "--compound", "不存在小区",
-                       "--community", CODE)
+    code, _, err = run(
+        capsys, "import-osm", OSM_EXTRACT, "--compound", "不存在小区", "--community", CODE
+    )
     assert code == 2 and "available:" in err and "巴林小区" in err and "同济新村" in err
 
 

@@ -40,8 +40,9 @@ def feature(geom, **props) -> dict:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def community_file(tmp_path: Path) -> Path:
-    return write_geojson(tmp_path / "community.geojson",
-                         [feature(m2w(COMMUNITY), code="T0009", name="导入社区")])
+    return write_geojson(
+        tmp_path / "community.geojson", [feature(m2w(COMMUNITY), code="T0009", name="导入社区")]
+    )
 
 
 def test_import_community_grids_buildings(session, community_file, tmp_path) -> None:
@@ -50,17 +51,26 @@ def test_import_community_grids_buildings(session, community_file, tmp_path) -> 
     c = session.scalar(select(Community).where(Community.code == "T0009"))
     assert c.metric_epsg == 32632  # UTM zone of lon 10
     assert from_db(c.geom).equals_exact(shapely.MultiPolygon([m2w(COMMUNITY)]), 0)
-    grids = write_geojson(tmp_path / "grids.geojson", [
-        feature(m2w(GRID_A), code="A", name="A网格"),
-        feature(m2w(GRID_B), code="B", name="B网格"),
-    ])
+    grids = write_geojson(
+        tmp_path / "grids.geojson",
+        [
+            feature(m2w(GRID_A), code="A", name="A网格"),
+            feature(m2w(GRID_B), code="B", name="B网格"),
+        ],
+    )
     assert import_file(session, grids, kind="grid", community_code="T0009").created == 2
-    b = write_geojson(tmp_path / "b.geojson", [
-        feature(m2w(shapely.box(0.1, 0.4, 0.3, 0.6)), number="1号楼", households=24, grid_code="A"),
-    ])
+    b = write_geojson(
+        tmp_path / "b.geojson",
+        [
+            feature(
+                m2w(shapely.box(0.1, 0.4, 0.3, 0.6)), number="1号楼", households=24, grid_code="A"
+            ),
+        ],
+    )
     import_file(session, b, kind="building", community_code="T0009")
-    building = session.scalar(select(Building).where(Building.number == "1号楼",
-                                                     Building.community_id == c.id))
+    building = session.scalar(
+        select(Building).where(Building.number == "1号楼", Building.community_id == c.id)
+    )
     assert building.households == 24
     assert session.get(Grid, building.grid_id).code == "A"
     # re-importing grids updates by code and starts a new grid-set version
@@ -81,22 +91,37 @@ def _expect_failure(session, path, match, **kw) -> ImportFailed:  # type: ignore
 def test_invalid_geometry_names_file_feature_field(session, community_file, tmp_path) -> None:
     import_file(session, community_file, kind="community")
     bowtie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
-    path = write_geojson(tmp_path / "grids.geojson", [
-        feature(m2w(GRID_A), code="A"),
-        feature(m2w(bowtie), code="X"),
-    ])
-    err = _expect_failure(session, path, r"grids.geojson, feature 2, field 'geometry': invalid "
-                          r"geometry: Self-intersection", kind="grid", community_code="T0009")
+    path = write_geojson(
+        tmp_path / "grids.geojson",
+        [
+            feature(m2w(GRID_A), code="A"),
+            feature(m2w(bowtie), code="X"),
+        ],
+    )
+    err = _expect_failure(
+        session,
+        path,
+        r"grids.geojson, feature 2, field 'geometry': invalid "
+        r"geometry: Self-intersection",
+        kind="grid",
+        community_code="T0009",
+    )
     assert len(err.details["errors"]) == 1
 
 
 def test_swapped_lat_lon_is_recognised(session, community_file, tmp_path) -> None:
     import_file(session, community_file, kind="community")
-    swapped = shapely.transform(m2w(GRID_A), lambda xy: xy[:, ::-1]) 
+    swapped = shapely.transform(m2w(GRID_A), lambda xy: xy[:, ::-1])
     shanghai = shapely.affinity.translate(swapped, 31.0 - 50, 121.0 - 10)
     path = write_geojson(tmp_path / "g.geojson", [feature(shanghai, code="A")])
-    _expect_failure(session, path, r"feature 1, field 'geometry': coordinates look like "
-                    r"\(latitude, longitude\)", kind="grid", community_code="T0009")
+    _expect_failure(
+        session,
+        path,
+        r"feature 1, field 'geometry': coordinates look like "
+        r"\(latitude, longitude\)",
+        kind="grid",
+        community_code="T0009",
+    )
 
 
 def test_projected_file_without_crs_needs_crs_flag(session, community_file, tmp_path) -> None:
@@ -115,8 +140,13 @@ def test_projected_file_without_crs_needs_crs_flag(session, community_file, tmp_
         for f in tmp_path.glob("grid.*"):
             if f.suffix != ".zip":
                 z.write(f, f.name)
-    _expect_failure(session, zpath, r"grid.zip: the file declares no CRS; pass --crs",
-                    kind="grid", community_code="T0009")
+    _expect_failure(
+        session,
+        zpath,
+        r"grid.zip: the file declares no CRS; pass --crs",
+        kind="grid",
+        community_code="T0009",
+    )
     import_file(session, zpath, kind="grid", community_code="T0009", crs=32632)
     g = session.scalar(select(Grid).join(Community).where(Community.code == "T0009"))
     # shapefiles store rings clockwise and the UTM round trip costs ~1e-15°: compare shapes
@@ -126,30 +156,59 @@ def test_projected_file_without_crs_needs_crs_flag(session, community_file, tmp_
 def test_wrong_geometry_type_and_unknown_codes(session, community_file, tmp_path) -> None:
     import_file(session, community_file, kind="community")
     path = write_geojson(tmp_path / "p.geojson", [feature(pt(0.5, 0.5), code="A")])
-    _expect_failure(session, path, r"feature 1, field 'geometry': expected Polygon or "
-                    r"MultiPolygon for kind 'grid', got Point", kind="grid", community_code="T0009")
-    path = write_geojson(tmp_path / "g.geojson", [feature(m2w(GRID_A), code="A", branch_code="NOPE")])
-    _expect_failure(session, path, r"feature 1, field 'branch_code': unknown party branch code "
-                    r"'NOPE'", kind="grid", community_code="T0009")
+    _expect_failure(
+        session,
+        path,
+        r"feature 1, field 'geometry': expected Polygon or "
+        r"MultiPolygon for kind 'grid', got Point",
+        kind="grid",
+        community_code="T0009",
+    )
+    path = write_geojson(
+        tmp_path / "g.geojson", [feature(m2w(GRID_A), code="A", branch_code="NOPE")]
+    )
+    _expect_failure(
+        session,
+        path,
+        r"feature 1, field 'branch_code': unknown party branch code "
+        r"'NOPE'",
+        kind="grid",
+        community_code="T0009",
+    )
     path = write_geojson(tmp_path / "b.geojson", [feature(m2w(GRID_A), grid_code="ZZ")])
-    _expect_failure(session, path, r"field 'grid_code': unknown grid code 'ZZ'", kind="building",
-                    community_code="T0009")
-    _expect_failure(session, path, r"unknown community code 'NOPE'", kind="building",
-                    community_code="NOPE")
+    _expect_failure(
+        session,
+        path,
+        r"field 'grid_code': unknown grid code 'ZZ'",
+        kind="building",
+        community_code="T0009",
+    )
+    _expect_failure(
+        session, path, r"unknown community code 'NOPE'", kind="building", community_code="NOPE"
+    )
     bad = tmp_path / "bad.geojson"
     bad.write_text("{not json")
-    _expect_failure(session, bad, r"bad.geojson: cannot read the file", kind="grid",
-                    community_code="T0009")
+    _expect_failure(
+        session, bad, r"bad.geojson: cannot read the file", kind="grid", community_code="T0009"
+    )
 
 
 def test_all_or_nothing_when_last_feature_is_bad(session, community_file, tmp_path) -> None:
     import_file(session, community_file, kind="community")
-    feats = [feature(m2w(shapely.box(i * 0.1, 0, i * 0.1 + 0.05, 0.05)), number=f"{i}号楼")
-             for i in range(9)]
+    feats = [
+        feature(m2w(shapely.box(i * 0.1, 0, i * 0.1 + 0.05, 0.05)), number=f"{i}号楼")
+        for i in range(9)
+    ]
     feats.append(feature(m2w(shapely.box(0, 0, 0.1, 0.1)), number="x", households="many"))
     path = write_geojson(tmp_path / "b.geojson", feats)
-    _expect_failure(session, path, r"feature 10, field 'households': must be a non-negative "
-                    r"whole number, got 'many'", kind="building", community_code="T0009")
+    _expect_failure(
+        session,
+        path,
+        r"feature 10, field 'households': must be a non-negative "
+        r"whole number, got 'many'",
+        kind="building",
+        community_code="T0009",
+    )
 
 
 def test_csv_wkt_and_lonlat(session, community_file, tmp_path) -> None:
@@ -160,21 +219,28 @@ def test_csv_wkt_and_lonlat(session, community_file, tmp_path) -> None:
     p = pt(0.5, 0.5)
     plants = tmp_path / "plants.csv"
     plants.write_text(f"species,lon,lat\n桂花,{p.x},{p.y}\n樱花,{p.x},abc\n")
-    _expect_failure(session, plants, r"plants.csv, feature 2, field 'lon/lat': not a number",
-                    kind="plant", community_code="T0009")
+    _expect_failure(
+        session,
+        plants,
+        r"plants.csv, feature 2, field 'lon/lat': not a number",
+        kind="plant",
+        community_code="T0009",
+    )
 
 
 def test_gcj02_import_lands_within_a_metre(session, tmp_path) -> None:
     from pyproj import Geod
 
     truth = shapely.box(121.4900, 31.2880, 121.4910, 31.2890)
-    path = write_geojson(tmp_path / "amap.geojson",
-                         [feature(wgs84_to_gcj02(truth), code="G1", name="GCJ社区")])
+    path = write_geojson(
+        tmp_path / "amap.geojson", [feature(wgs84_to_gcj02(truth), code="G1", name="GCJ社区")]
+    )
     import_file(session, path, kind="community", gcj02=True)
     stored = from_db(session.scalar(select(Community.geom).where(Community.code == "G1")))
     geod = Geod(ellps="WGS84")
-    for (x0, y0), (x1, y1) in zip(truth.exterior.coords, stored.geoms[0].exterior.coords,
-                                  strict=True):
+    for (x0, y0), (x1, y1) in zip(
+        truth.exterior.coords, stored.geoms[0].exterior.coords, strict=True
+    ):
         assert geod.inv(x0, y0, x1, y1)[2] < 1.0
     # and the offset being removed is real (hundreds of metres in Shanghai)
     gx, gy = wgs84_to_gcj02(shapely.Point(121.49, 31.288)).coords[0]
@@ -186,7 +252,9 @@ def test_gcj02_import_lands_within_a_metre(session, tmp_path) -> None:
 def test_branches_csv(session, tmp_path) -> None:
     add_test_community(session)
     good = tmp_path / "branches.csv"
-    good.write_text("code,name,parent_code,level\nX-G2,新支部,T-GB,grid\nX-P1,楼组,X-G2,building_group\n")
+    good.write_text(
+        "code,name,parent_code,level\nX-G2,新支部,T-GB,grid\nX-P1,楼组,X-G2,building_group\n"
+    )
     assert import_branches(session, good).created == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("code,name,parent_code,level\nY1,甲,NOPE,grid\nY2,乙,,committee\n")
@@ -202,8 +270,16 @@ def test_geopackage_export_round_trip(session, tmp_path) -> None:
 
     out = tmp_path / "demo.gpkg"
     layers = export_community(session, community_code="310109010026", out=out)
-    assert {"community", "grid", "building", "path", "green", "plant", "request",
-            "party_branch"} <= set(layers)
+    assert {
+        "community",
+        "grid",
+        "building",
+        "path",
+        "green",
+        "plant",
+        "request",
+        "party_branch",
+    } <= set(layers)
     listed = {name for name, _ in pyogrio.list_layers(out)}
     assert set(layers) == listed
     source = community_layers(session, community_code="310109010026")
@@ -216,8 +292,9 @@ def test_geopackage_export_round_trip(session, tmp_path) -> None:
             assert shapely.equals_exact(shapely.force_2d(a), shapely.force_2d(b), 0), kind
         for col in ("code", "number", "households", "grid_code", "species", "category"):
             if col in ours:
-                assert list(back[col].astype(object).where(back[col].notna(), None)) == \
-                    list(ours[col].astype(object).where(ours[col].notna(), None)), (kind, col)
+                assert list(back[col].astype(object).where(back[col].notna(), None)) == list(
+                    ours[col].astype(object).where(ours[col].notna(), None)
+                ), (kind, col)
     branches = pyogrio.read_dataframe(out, layer="party_branch", read_geometry=False)
     assert len(branches) == 26
 
@@ -243,8 +320,13 @@ def test_validate_grids_finds_overlap_gap_outside_unassigned(session) -> None:
 
     b = session.get(Grid, ids["B"])
     b.geom = to_db(as_multi(m2w(shapely.box(0.9, 0, 2, 1.2))))
-    session.add(Building(community_id=ids["community"], number="9号楼",
-                         geom=to_db(as_multi(m2w(shapely.box(2.2, 0.2, 2.3, 0.3))))))
+    session.add(
+        Building(
+            community_id=ids["community"],
+            number="9号楼",
+            geom=to_db(as_multi(m2w(shapely.box(2.2, 0.2, 2.3, 0.3)))),
+        )
+    )
     session.flush()
     report = validate_grids(session, community_code="T0001")
     by_kind = {i.kind: i for i in report.issues}
@@ -276,8 +358,9 @@ def test_reroute_after_grid_change_keeps_history(session) -> None:
     session.refresh(req)
     assert session.get(Grid, req.grid_id).code == "B"
     assert req.grid_set_version == 2
-    events = session.scalars(select(RequestEvent).where(RequestEvent.request_id == req.id)
-                             .order_by(RequestEvent.id)).all()
+    events = session.scalars(
+        select(RequestEvent).where(RequestEvent.request_id == req.id).order_by(RequestEvent.id)
+    ).all()
     assert [e.kind for e in events] == ["created", "routed", "rerouted"]
     assert events[-1].data["from"] == {"grid": "A", "rule": "inside", "grid_set_version": 1}
     assert events[-1].data["to"]["grid"] == "B"

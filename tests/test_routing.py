@@ -143,15 +143,21 @@ def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
         t = draw(st.floats(0, 1))
         return shapely.Point(x0 + t * (x1 - x0), y0 + t * (y1 - y0))
     if kind == "corner":
-        return shapely.Point(draw(st.sampled_from(list(a.exterior.coords) + list(b.exterior.coords))))
+        return shapely.Point(
+            draw(st.sampled_from(list(a.exterior.coords) + list(b.exterior.coords)))
+        )
     if kind == "gap":
         return pt(draw(st.floats(2, 3)), draw(st.floats(0, 1)))
     if kind == "outside":
-        return pt(draw(st.floats(-1.2, 4.2)), draw(st.sampled_from([-0.6, -0.3, -1e-9, 1.00001, 1.3])))
+        return pt(
+            draw(st.floats(-1.2, 4.2)), draw(st.sampled_from([-0.6, -0.3, -1e-9, 1.00001, 1.3]))
+        )
     return pt(draw(st.floats(-0.2, 3.2)), draw(st.floats(-0.2, 1.2)))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_database_and_batch_paths_agree(session, data) -> None:
     if not session.info.get("t_loaded"):

@@ -56,8 +56,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     rep = _in_transaction(
         settings,
         lambda s: import_file(
-            s, args.file, kind=args.kind, community_code=args.community, crs=args.crs,
-            gcj02=args.gcj02, layer=args.layer,
+            s,
+            args.file,
+            kind=args.kind,
+            community_code=args.community,
+            crs=args.crs,
+            gcj02=args.gcj02,
+            layer=args.layer,
         ),
     )
     print(f"{rep.file}: {rep.created} {args.kind} created, {rep.updated} updated")
@@ -78,8 +83,12 @@ def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
     reports = _in_transaction(
         settings,
         lambda s: import_osm(
-            s, args.file, compound=args.compound, community_code=args.community,
-            community_name=args.name, buffer_m=args.buffer,
+            s,
+            args.file,
+            compound=args.compound,
+            community_code=args.community,
+            community_name=args.name,
+            buffer_m=args.buffer,
         ),
     )
     for rep in reports:
@@ -125,7 +134,9 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.batch import route_file
 
     def work(session: Session) -> int:
-        return route_file(session, args.input, args.out, snap_m=args.snap or settings.snap_distance_m)
+        return route_file(
+            session, args.input, args.out, snap_m=args.snap or settings.snap_distance_m
+        )
 
     n = _in_transaction(settings, work)
     print(f"{n} rows routed → {args.out}")

@@ -20,10 +20,26 @@ STATIC_URL = "/static"
 AssetMode = Literal["server", "inline"]
 ODBL = "© OpenStreetMap contributors, ODbL 1.0"
 
-GRID_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",
-                "#9c755f", "#e15759", "#bab0ac"]
-RULE_COLOURS = {"inside": "#2b8a3e", "boundary": "#e8590c", "building": "#1971c2",
-                "overlap": "#6741d9", "community": "#c2255c", "snapped": "#868e96"}
+GRID_COLOURS = [
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#b07aa1",
+    "#edc948",
+    "#76b7b2",
+    "#ff9da7",
+    "#9c755f",
+    "#e15759",
+    "#bab0ac",
+]
+RULE_COLOURS = {
+    "inside": "#2b8a3e",
+    "boundary": "#e8590c",
+    "building": "#1971c2",
+    "overlap": "#6741d9",
+    "community": "#c2255c",
+    "snapped": "#868e96",
+}
 
 
 def _asset_text(name: str) -> str:
@@ -44,11 +60,22 @@ class _Attribution(MacroElement):
         self.text = text
 
 
-def offline_map(*, location: tuple[float, float], zoom: int = 17, assets: AssetMode = "server",
-                attribution: str | None = ODBL) -> folium.Map:
+def offline_map(
+    *,
+    location: tuple[float, float],
+    zoom: int = 17,
+    assets: AssetMode = "server",
+    attribution: str | None = ODBL,
+) -> folium.Map:
     """A folium map with no CDN and no tiles (lat, lon location as Leaflet wants)."""
-    m = folium.Map(location=list(location), zoom_start=zoom, tiles=None, control_scale=True,
-                   max_zoom=22, prefer_canvas=True)
+    m = folium.Map(
+        location=list(location),
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=True,
+        max_zoom=22,
+        prefer_canvas=True,
+    )
     if assets == "server":
         m.default_js = [("leaflet", f"{STATIC_URL}/vendor/leaflet/leaflet.js")]
         m.default_css = [("leaflet_css", f"{STATIC_URL}/vendor/leaflet/leaflet.css")]
@@ -56,55 +83,94 @@ def offline_map(*, location: tuple[float, float], zoom: int = 17, assets: AssetM
         m.default_js = []
         m.default_css = []
         header = m.get_root().header
-        header.add_child(Element(f"<style>{_asset_text('leaflet.css')}</style>"), name="leaflet_css")
-        header.add_child(Element(f"<script>{_asset_text('leaflet.js')}</script>"), name="leaflet_js")
+        header.add_child(
+            Element(f"<style>{_asset_text('leaflet.css')}</style>"), name="leaflet_css"
+        )
+        header.add_child(
+            Element(f"<script>{_asset_text('leaflet.js')}</script>"), name="leaflet_js"
+        )
     if attribution:
         m.add_child(_Attribution(attribution))
     return m
 
 
-def community_map(layers: dict[str, gpd.GeoDataFrame], *, assets: AssetMode = "server") -> folium.Map:
+def community_map(
+    layers: dict[str, gpd.GeoDataFrame], *, assets: AssetMode = "server"
+) -> folium.Map:
     """The community's site plan: outline, grids, buildings (numbers), paths, green, water,
     and requests coloured by routing rule."""
     community = layers["community"]
     minx, miny, maxx, maxy = community.total_bounds
     attribution = community["attribution"].iloc[0] if "attribution" in community else None
-    m = offline_map(location=((miny + maxy) / 2, (minx + maxx) / 2), assets=assets,
-                    attribution=attribution if isinstance(attribution, str) else None)
+    m = offline_map(
+        location=((miny + maxy) / 2, (minx + maxx) / 2),
+        assets=assets,
+        attribution=attribution if isinstance(attribution, str) else None,
+    )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.GeoJson(
-        community[["code", "name", "geometry"]], name="社区 community",
-        style_function=lambda f: {"color": "#333", "weight": 2, "fillColor": "#f8f9fa",
-                                  "fillOpacity": 1},
+        community[["code", "name", "geometry"]],
+        name="社区 community",
+        style_function=lambda f: {
+            "color": "#333",
+            "weight": 2,
+            "fillColor": "#f8f9fa",
+            "fillOpacity": 1,
+        },
     ).add_to(m)
     if len(layers.get("green", [])):
-        folium.GeoJson(layers["green"][["name", "kind", "geometry"]], name="绿地 green",
-                       style_function=lambda f: {"color": "#2f9e44", "weight": 1,
-                                                 "fillColor": "#b2f2bb", "fillOpacity": 0.8}
-                       ).add_to(m)
+        folium.GeoJson(
+            layers["green"][["name", "kind", "geometry"]],
+            name="绿地 green",
+            style_function=lambda f: {
+                "color": "#2f9e44",
+                "weight": 1,
+                "fillColor": "#b2f2bb",
+                "fillOpacity": 0.8,
+            },
+        ).add_to(m)
     if len(layers.get("water", [])):
-        folium.GeoJson(layers["water"][["name", "geometry"]], name="水体 water",
-                       style_function=lambda f: {"color": "#1c7ed6", "fillColor": "#a5d8ff",
-                                                 "fillOpacity": 0.9}).add_to(m)
+        folium.GeoJson(
+            layers["water"][["name", "geometry"]],
+            name="水体 water",
+            style_function=lambda f: {
+                "color": "#1c7ed6",
+                "fillColor": "#a5d8ff",
+                "fillOpacity": 0.9,
+            },
+        ).add_to(m)
     grids = layers.get("grid")
     if grids is not None and len(grids):
         colours = {c: GRID_COLOURS[i % len(GRID_COLOURS)] for i, c in enumerate(grids["code"])}
         folium.GeoJson(
-            grids[["code", "name", "branch_code", "geometry"]], name="网格 grids",
-            style_function=lambda f: {"color": colours[f["properties"]["code"]], "weight": 2,
-                                      "fillColor": colours[f["properties"]["code"]],
-                                      "fillOpacity": 0.12, "dashArray": "6 4"},
+            grids[["code", "name", "branch_code", "geometry"]],
+            name="网格 grids",
+            style_function=lambda f: {
+                "color": colours[f["properties"]["code"]],
+                "weight": 2,
+                "fillColor": colours[f["properties"]["code"]],
+                "fillOpacity": 0.12,
+                "dashArray": "6 4",
+            },
             tooltip=folium.GeoJsonTooltip(["name", "code", "branch_code"]),
         ).add_to(m)
     if len(layers.get("path", [])):
-        folium.GeoJson(layers["path"][["name", "surface", "width_m", "geometry"]], name="步道 paths",
-                       style_function=lambda f: {"color": "#e67700", "weight": 3}).add_to(m)
+        folium.GeoJson(
+            layers["path"][["name", "surface", "width_m", "geometry"]],
+            name="步道 paths",
+            style_function=lambda f: {"color": "#e67700", "weight": 3},
+        ).add_to(m)
     buildings = layers.get("building")
     if buildings is not None and len(buildings):
         folium.GeoJson(
-            buildings[["number", "households", "grid_code", "geometry"]], name="楼栋 buildings",
-            style_function=lambda f: {"color": "#495057", "weight": 1, "fillColor": "#ced4da",
-                                      "fillOpacity": 0.9},
+            buildings[["number", "households", "grid_code", "geometry"]],
+            name="楼栋 buildings",
+            style_function=lambda f: {
+                "color": "#495057",
+                "weight": 1,
+                "fillColor": "#ced4da",
+                "fillOpacity": 0.9,
+            },
             tooltip=folium.GeoJsonTooltip(["number", "households", "grid_code"]),
         ).add_to(m)
         labels = folium.FeatureGroup(name="楼号 numbers")
@@ -113,20 +179,31 @@ def community_map(layers: dict[str, gpd.GeoDataFrame], *, assets: AssetMode = "s
                 p = b.geometry.representative_point()
                 folium.Marker(
                     [p.y, p.x],
-                    icon=folium.DivIcon(html=f'<div class="rm-label">{b["number"]}</div>',
-                                        icon_size=(48, 16), icon_anchor=(24, 8)),
+                    icon=folium.DivIcon(
+                        html=f'<div class="rm-label">{b["number"]}</div>',
+                        icon_size=(48, 16),
+                        icon_anchor=(24, 8),
+                    ),
                 ).add_to(labels)
         labels.add_to(m)
-        m.get_root().header.add_child(Element(
-            "<style>.rm-label{font:11px sans-serif;color:#212529;text-align:center;"
-            "white-space:nowrap;pointer-events:none}</style>"))
+        m.get_root().header.add_child(
+            Element(
+                "<style>.rm-label{font:11px sans-serif;color:#212529;text-align:center;"
+                "white-space:nowrap;pointer-events:none}</style>"
+            )
+        )
     requests = layers.get("request")
     if requests is not None and len(requests):
         group = folium.FeatureGroup(name="居民诉求 requests")
         for _, r in requests.iterrows():
             p = r.geometry.representative_point()
             folium.CircleMarker(
-                [p.y, p.x], radius=5, weight=1, color="#fff", fill=True, fill_opacity=0.9,
+                [p.y, p.x],
+                radius=5,
+                weight=1,
+                color="#fff",
+                fill=True,
+                fill_opacity=0.9,
                 fill_color=RULE_COLOURS.get(r["route_rule"], "#000"),
                 tooltip=f"{r['title']} · {r['grid_code'] or r['route_rule']}",
             ).add_to(group)

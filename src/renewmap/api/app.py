@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
         own = engine is None
         eng = engine or make_engine(
-            settings.database_url, spatialite_library=settings.spatialite_library,
+            settings.database_url,
+            spatialite_library=settings.spatialite_library,
             echo=settings.sql_echo,
         )
         app.state.engine = eng

@@ -49,16 +49,16 @@ def _load_spatialite(dbapi_conn: Any, library: str) -> None:
         dbapi_conn.enable_load_extension(False)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute(
-        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='spatial_ref_sys'"
-    )
+    cur.execute("SELECT count(*) FROM sqlite_master WHERE type='table' AND name='spatial_ref_sys'")
     if cur.fetchone()[0] == 0:
         # WGS84 mode: EPSG:4326 and every WGS84-based CRS (all UTM zones), in a second.
         cur.execute("SELECT InitSpatialMetaData(1, 'WGS84')")
     cur.close()
 
 
-def make_engine(url: str, *, spatialite_library: str = "mod_spatialite", echo: bool = False) -> Engine:
+def make_engine(
+    url: str, *, spatialite_library: str = "mod_spatialite", echo: bool = False
+) -> Engine:
     """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

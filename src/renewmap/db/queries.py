@@ -33,9 +33,7 @@ def list_communities(session: Session) -> Sequence[Community]:
 
 
 def grid_by_code(session: Session, *, community_id: int, code: str) -> Grid | None:
-    return session.scalar(
-        select(Grid).where(Grid.community_id == community_id, Grid.code == code)
-    )
+    return session.scalar(select(Grid).where(Grid.community_id == community_id, Grid.code == code))
 
 
 def branch_by_code(session: Session, *, code: str) -> PartyBranch | None:

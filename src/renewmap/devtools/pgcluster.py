@@ -82,7 +82,9 @@ def postgis_cluster() -> Iterator[Cluster]:
     """Start a PostGIS cluster; yields its URL details; always stops and removes it."""
     bindir = _pg_bindir()
     if not _postgis_available(bindir):
-        raise ClusterUnavailable(f"PostGIS extension not installed: apt-get install {POSTGIS_PACKAGE}")
+        raise ClusterUnavailable(
+            f"PostGIS extension not installed: apt-get install {POSTGIS_PACKAGE}"
+        )
     run_as = None
     if os.geteuid() == 0:
         try:
@@ -99,8 +101,19 @@ def postgis_cluster() -> Iterator[Cluster]:
     user = "renewmap"
     try:
         _run(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", user, "-A", "trust",
-             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                user,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
             run_as,
         )
         with open(datadir / "postgresql.conf", "a") as conf:
@@ -110,8 +123,17 @@ def postgis_cluster() -> Iterator[Cluster]:
                 "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n"
             )
         _run(
-            [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(base / "log"), "-w",
-             "-t", "60", "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             run_as,
         )
         try:
@@ -129,7 +151,9 @@ def postgis_cluster() -> Iterator[Cluster]:
             yield Cluster(bindir, datadir, port, user, run_as)
         finally:
             with contextlib.suppress(subprocess.CalledProcessError):
-                _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"], run_as)
+                _run(
+                    [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"], run_as
+                )
     except subprocess.CalledProcessError as exc:
         raise ClusterUnavailable(f"{exc.cmd[0]} failed: {exc.stderr.strip()}") from exc
     finally:

@@ -32,8 +32,9 @@ def route_file(
             check_geometry(geom, where="geometry")
         except InvalidGeometry as exc:
             raise ImportFailed(f"{src.name}, feature {i}, field {exc.message}") from exc
-    rows = route_many(load_memory_source(session), batch_lookup(session), list(gdf.geometry),
-                      snap_m=snap_m)
+    rows = route_many(
+        load_memory_source(session), batch_lookup(session), list(gdf.geometry), snap_m=snap_m
+    )
     result = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), index=gdf.index)
     for col in OUTPUT_COLUMNS:
         gdf[col] = result[col]

@@ -25,7 +25,9 @@ def _summary(c: Community) -> dict[str, Any]:
     return {
         "code": c.code,
         "name": c.name,
-        "subdistrict": {"code": sub.code, "name": sub.name, "level": "subdistrict"} if sub else None,
+        "subdistrict": {"code": sub.code, "name": sub.name, "level": "subdistrict"}
+        if sub
+        else None,
         "bbox": tuple(round(v, 7) for v in g.bounds),
         "grid_set_version": c.grid_set_version,
         "layers": list(LAYER_KINDS),

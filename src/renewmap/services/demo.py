@@ -35,8 +35,14 @@ REQUEST_COUNT = 200
 SEED = 20261121
 
 REQUEST_TEXT: dict[str, list[tuple[str, str]]] = {
-    "greenery": [("花坛杂草丛生", "希望重新种植四季有景的花卉"), ("想认养一棵树", "楼前空地可以种桂花")],
-    "paths": [("步道破损积水", "雨天路面积水，老人容易滑倒"), ("希望铺设健身步道", "彩色透水混凝土步道")],
+    "greenery": [
+        ("花坛杂草丛生", "希望重新种植四季有景的花卉"),
+        ("想认养一棵树", "楼前空地可以种桂花"),
+    ],
+    "paths": [
+        ("步道破损积水", "雨天路面积水，老人容易滑倒"),
+        ("希望铺设健身步道", "彩色透水混凝土步道"),
+    ],
     "lighting": [("路灯不亮", "晚上回家很黑，请尽快修理"), ("楼道灯坏了", "声控灯失灵")],
     "ebike_parking": [("需要电瓶车棚", "电动车在楼道充电很危险"), ("充电桩不够", "希望增加充电桩")],
     "fitness_play": [("健身器材老旧", "中心花园的器材生锈了"), ("缺少儿童游乐设施", "亲子活动角")],
@@ -84,9 +90,14 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
     write(
         "community.geojson",
         gpd.GeoDataFrame(
-            {"code": [DEMO_COMMUNITY], "name": [name], "metric_epsg": [epsg],
-             "attribution": [OSM_ATTRIBUTION]},
-            geometry=[community_geom], crs=4326,
+            {
+                "code": [DEMO_COMMUNITY],
+                "name": [name],
+                "metric_epsg": [epsg],
+                "attribution": [OSM_ATTRIBUTION],
+            },
+            geometry=[community_geom],
+            crs=4326,
         ),
     )
     write("compound.geojson", parts["outline"])
@@ -130,17 +141,35 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
         b[["code", "number", "households", "grid_code", "compound_code", "osm_id", "geometry"]],
     )
 
-    branches = [{"code": f"{DEMO_COMMUNITY}-GB", "name": "巴林居民区党总支", "parent_code": "",
-                 "level": "general", "community_code": DEMO_COMMUNITY}]
+    branches = [
+        {
+            "code": f"{DEMO_COMMUNITY}-GB",
+            "name": "巴林居民区党总支",
+            "parent_code": "",
+            "level": "general",
+            "community_code": DEMO_COMMUNITY,
+        }
+    ]
     for k, bname in enumerate(BRANCH_NAMES, start=1):
-        branches.append({"code": f"{DEMO_COMMUNITY}-B{k}", "name": bname,
-                         "parent_code": f"{DEMO_COMMUNITY}-GB", "level": "grid",
-                         "community_code": DEMO_COMMUNITY})
+        branches.append(
+            {
+                "code": f"{DEMO_COMMUNITY}-B{k}",
+                "name": bname,
+                "parent_code": f"{DEMO_COMMUNITY}-GB",
+                "level": "grid",
+                "community_code": DEMO_COMMUNITY,
+            }
+        )
     for _, row in b.iterrows():
-        branches.append({"code": f"{DEMO_COMMUNITY}-{row['code']}",
-                         "name": f"{row['number']}楼组党小组",
-                         "parent_code": branch_of[row["grid_code"]], "level": "building_group",
-                         "community_code": DEMO_COMMUNITY})
+        branches.append(
+            {
+                "code": f"{DEMO_COMMUNITY}-{row['code']}",
+                "name": f"{row['number']}楼组党小组",
+                "parent_code": branch_of[row["grid_code"]],
+                "level": "building_group",
+                "community_code": DEMO_COMMUNITY,
+            }
+        )
     pd.DataFrame(branches).to_csv(out / "branches.csv", index=False)
     counts["branches.csv"] = len(branches)
 
@@ -148,10 +177,17 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
     _write_requests(write, community_geom, grids, epsg)
     (out / "SOURCE.json").write_text(
         json.dumps(
-            {"osm_extract": Path(osm_path).name, "compound": DEMO_COMPOUND,
-             "community": DEMO_COMMUNITY, "seed": SEED, "attribution": OSM_ATTRIBUTION},
-            ensure_ascii=False, indent=1,
-        ) + "\n"
+            {
+                "osm_extract": Path(osm_path).name,
+                "compound": DEMO_COMPOUND,
+                "community": DEMO_COMMUNITY,
+                "seed": SEED,
+                "attribution": OSM_ATTRIBUTION,
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
     )
     return counts
 
@@ -165,50 +201,106 @@ def _write_site(write, outline, buildings, parts, epsg) -> None:  # type: ignore
     largest = max(pieces, key=lambda g: g.area)
     centre = polylabel(largest, tolerance=0.5)
     half = min(14.0, max(6.0, largest.exterior.distance(centre) * 0.9))
-    site_m = shapely.box(centre.x - half, centre.y - half * 0.8, centre.x + half, centre.y + half * 0.8)
+    site_m = shapely.box(
+        centre.x - half, centre.y - half * 0.8, centre.x + half, centre.y + half * 0.8
+    )
     site_m = site_m.intersection(largest)
     cx, cy = centre.x, centre.y
     to_wgs = lambda g: transform(g, epsg, 4326)  # noqa: E731
-    write("site.geojson", gpd.GeoDataFrame(
-        {"code": ["S01"], "name": ["睦邻微花园"],
-         "description": ["楼间空地改造为微花园：睦邻花圃、四季花境、健身步道"]},
-        geometry=[to_wgs(site_m)], crs=4326))
+    write(
+        "site.geojson",
+        gpd.GeoDataFrame(
+            {
+                "code": ["S01"],
+                "name": ["睦邻微花园"],
+                "description": ["楼间空地改造为微花园：睦邻花圃、四季花境、健身步道"],
+            },
+            geometry=[to_wgs(site_m)],
+            crs=4326,
+        ),
+    )
     bed1 = shapely.box(cx - half + 1, cy + 1, cx - 1.5, cy + half * 0.8 - 1).intersection(site_m)
     bed2 = shapely.box(cx + 1.5, cy + 1, cx + half - 1, cy + half * 0.8 - 1).intersection(site_m)
     green = gpd.GeoDataFrame(
-        {"code": ["S01-G1", "S01-G2"], "name": ["睦邻花圃", "四季花境"],
-         "kind": ["bed", "bed"], "layer": ["shrub", "ground_cover"],
-         "species": ["月季; 绣球", "美丽月见草; 金鸡菊"], "site_code": ["S01", "S01"]},
-        geometry=[to_wgs(bed1), to_wgs(bed2)], crs=4326)
+        {
+            "code": ["S01-G1", "S01-G2"],
+            "name": ["睦邻花圃", "四季花境"],
+            "kind": ["bed", "bed"],
+            "layer": ["shrub", "ground_cover"],
+            "species": ["月季; 绣球", "美丽月见草; 金鸡菊"],
+            "site_code": ["S01", "S01"],
+        },
+        geometry=[to_wgs(bed1), to_wgs(bed2)],
+        crs=4326,
+    )
     osm_green = parts["green"].copy()
     osm_green["code"] = [f"OSM-G{i}" for i in range(1, len(osm_green) + 1)]
     write("green.geojson", pd.concat([osm_green, green], ignore_index=True))
-    species = [("桂花", "tree"), ("樱花", "tree"), ("红枫", "tree"), ("蜡梅", "shrub"),
-               ("月季", "shrub"), ("绣球", "shrub"), ("八角金盘", "shrub"), ("麦冬", "ground_cover")]
+    species = [
+        ("桂花", "tree"),
+        ("樱花", "tree"),
+        ("红枫", "tree"),
+        ("蜡梅", "shrub"),
+        ("月季", "shrub"),
+        ("绣球", "shrub"),
+        ("八角金盘", "shrub"),
+        ("麦冬", "ground_cover"),
+    ]
     pts, rows = [], []
     for k, (sp, layer) in enumerate(species):
         bed = bed1 if k % 2 == 0 else bed2
         minx, miny, maxx, maxy = bed.bounds
-        p = shapely.Point(minx + (maxx - minx) * (0.2 + 0.6 * ((k // 2) % 4) / 3),
-                          miny + (maxy - miny) * (0.3 if k % 4 < 2 else 0.7))
+        p = shapely.Point(
+            minx + (maxx - minx) * (0.2 + 0.6 * ((k // 2) % 4) / 3),
+            miny + (maxy - miny) * (0.3 if k % 4 < 2 else 0.7),
+        )
         pts.append(to_wgs(p))
-        rows.append({"code": f"S01-P{k + 1}", "name": f"{sp}{k + 1}", "species": sp,
-                     "layer": layer, "adoptable": "true", "site_code": "S01"})
+        rows.append(
+            {
+                "code": f"S01-P{k + 1}",
+                "name": f"{sp}{k + 1}",
+                "species": sp,
+                "layer": layer,
+                "adoptable": "true",
+                "site_code": "S01",
+            }
+        )
     write("plants.geojson", gpd.GeoDataFrame(rows, geometry=pts, crs=4326))
-    path_m = shapely.LineString([(cx - half + 1, cy - 1.5), (cx, cy - half * 0.5),
-                                 (cx + half - 1, cy - 1.5)]).intersection(site_m)
+    path_m = shapely.LineString(
+        [(cx - half + 1, cy - 1.5), (cx, cy - half * 0.5), (cx + half - 1, cy - 1.5)]
+    ).intersection(site_m)
     osm_paths = parts["path"].copy()
     osm_paths["code"] = [f"OSM-P{i}" for i in range(1, len(osm_paths) + 1)]
     site_path = gpd.GeoDataFrame(
-        {"code": ["S01-R1"], "name": ["彩色透水混凝土健身步道"], "width_m": [1.5],
-         "surface": ["permeable_concrete"], "purpose": ["fitness"], "site_code": ["S01"]},
-        geometry=[to_wgs(path_m)], crs=4326)
+        {
+            "code": ["S01-R1"],
+            "name": ["彩色透水混凝土健身步道"],
+            "width_m": [1.5],
+            "surface": ["permeable_concrete"],
+            "purpose": ["fitness"],
+            "site_code": ["S01"],
+        },
+        geometry=[to_wgs(path_m)],
+        crs=4326,
+    )
     write("paths.geojson", pd.concat([osm_paths, site_path], ignore_index=True))
-    write("facilities.geojson", gpd.GeoDataFrame(
-        {"code": ["S01-F1", "S01-F2", "S01-F3"], "name": ["休息座椅", "庭院灯", "花园议事厅公告栏"],
-         "kind": ["bench", "light", "notice_board"], "site_code": ["S01"] * 3},
-        geometry=[to_wgs(shapely.Point(cx, cy)), to_wgs(shapely.Point(cx + 2, cy - 2)),
-                  to_wgs(shapely.Point(cx - 2, cy - 2))], crs=4326))
+    write(
+        "facilities.geojson",
+        gpd.GeoDataFrame(
+            {
+                "code": ["S01-F1", "S01-F2", "S01-F3"],
+                "name": ["休息座椅", "庭院灯", "花园议事厅公告栏"],
+                "kind": ["bench", "light", "notice_board"],
+                "site_code": ["S01"] * 3,
+            },
+            geometry=[
+                to_wgs(shapely.Point(cx, cy)),
+                to_wgs(shapely.Point(cx + 2, cy - 2)),
+                to_wgs(shapely.Point(cx - 2, cy - 2)),
+            ],
+            crs=4326,
+        ),
+    )
 
 
 def _write_requests(write, community_geom, grids, epsg) -> None:  # type: ignore[no-untyped-def]
@@ -241,11 +333,17 @@ def _write_requests(write, community_geom, grids, epsg) -> None:  # type: ignore
             pts.append(transform(p, epsg, 4326))
     statuses = ["new"] * 6 + ["accepted"] * 2 + ["in_progress", "resolved"]
     rows = []
-    for k, _ in enumerate(pts):
+    for _ in pts:
         cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
         title, text = REQUEST_TEXT[cat][int(rng.integers(2))]
-        rows.append({"category": cat, "title": title, "description": text,
-                     "status": statuses[int(rng.integers(len(statuses)))]})
+        rows.append(
+            {
+                "category": cat,
+                "title": title,
+                "description": text,
+                "status": statuses[int(rng.integers(len(statuses)))],
+            }
+        )
     write("requests.geojson", gpd.GeoDataFrame(rows, geometry=pts, crs=4326))
 
 
@@ -276,7 +374,14 @@ def load_demo(session: Session, demo_dir: str | Path) -> dict[str, int]:
         counts[kind] = rep.created + rep.updated
     reqs = gpd.read_file(d / "requests.geojson")
     for _, r in reqs.iterrows():
-        create_request(session, geom=r.geometry, category=r["category"], title=r["title"],
-                       description=r["description"], status=r["status"], source="demo")
+        create_request(
+            session,
+            geom=r.geometry,
+            category=r["category"],
+            title=r["title"],
+            description=r["description"],
+            status=r["status"],
+            source="demo",
+        )
     counts["request"] = len(reqs)
     return counts

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from renewmap.db import queries
 from renewmap.db.models import Building, Grid
+from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db
 from renewmap.spatial.grids import GridSetReport, check_grid_set
-from renewmap.spatial.crs import utm_epsg
 
 
 def validate_grids(

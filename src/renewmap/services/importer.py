@@ -286,7 +286,9 @@ def import_frame(
             continue
         if geom.geom_type not in expected:
             errors.add(
-                i, "geometry", f"expected {' or '.join(expected)} for kind '{kind}', got {geom.geom_type}"
+                i,
+                "geometry",
+                f"expected {' or '.join(expected)} for kind '{kind}', got {geom.geom_type}",
             )
             continue
         try:
@@ -296,9 +298,12 @@ def import_frame(
             continue
         checked.append((i, row, geom))
     # Field checks run on the remaining features too, so one run reports every problem.
-    had_grids = kind == "grid" and community is not None and session.scalar(
-        select(Grid.id).where(Grid.community_id == community.id).limit(1)
-    ) is not None
+    had_grids = (
+        kind == "grid"
+        and community is not None
+        and session.scalar(select(Grid.id).where(Grid.community_id == community.id).limit(1))
+        is not None
+    )
     builder = _BUILDERS[kind]
     objects = builder(session, checked, community, errors, report)
     errors.raise_if_any()
@@ -313,7 +318,11 @@ def import_frame(
 
 
 def _upsert(
-    session: Session, model: type, community: Community | None, code: str | None, report: ImportReport
+    session: Session,
+    model: type,
+    community: Community | None,
+    code: str | None,
+    report: ImportReport,
 ) -> Any:
     if code is not None and community is not None and hasattr(model, "code"):
         existing = session.scalar(
@@ -493,7 +502,9 @@ def _build_buildings(session, rows, community, errors, report):  # type: ignore[
         grid_code = _text(row, "grid_code")
         if grid_code is not None:
             if grid_code not in grids:
-                errors.add(i, "grid_code", f"unknown grid code '{grid_code}' in community {community.code}")
+                errors.add(
+                    i, "grid_code", f"unknown grid code '{grid_code}' in community {community.code}"
+                )
                 continue
             obj.grid_id = grids[grid_code].id
         compound_code = _text(row, "compound_code")
@@ -562,9 +573,11 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
             errors.add(i, "name", "empty name")
         if level not in BRANCH_LEVELS:
             errors.add(i, "level", f"unknown level '{level}'; use {', '.join(BRANCH_LEVELS)}")
-        if parent_code and parent_code not in codes_in_file and queries.branch_by_code(
-            session, code=parent_code
-        ) is None:
+        if (
+            parent_code
+            and parent_code not in codes_in_file
+            and queries.branch_by_code(session, code=parent_code) is None
+        ):
             errors.add(i, "parent_code", f"unknown parent branch code '{parent_code}'")
         if level == "general" and parent_code:
             errors.add(i, "parent_code", "a general branch has no parent in the community")
@@ -649,4 +662,3 @@ def assign_buildings(session: Session, *, community_code: str, only_unassigned: 
             count += 1
     session.flush()
     return count
-

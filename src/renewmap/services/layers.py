@@ -28,8 +28,17 @@ from renewmap.errors import InvalidInput
 from renewmap.spatial.geometry import from_db
 
 LAYER_KINDS = (*LAYER_MODELS, "request")
-_SKIP = {"id", "geom", "community_id", "site_id", "grid_id", "branch_id", "compound_id",
-         "subdistrict_id", "parent_id"}
+_SKIP = {
+    "id",
+    "geom",
+    "community_id",
+    "site_id",
+    "grid_id",
+    "branch_id",
+    "compound_id",
+    "subdistrict_id",
+    "parent_id",
+}
 
 
 def _columns(model: type) -> list[str]:
@@ -83,13 +92,20 @@ def community_layers(
 def branches_frame(session: Session, *, community_code: str) -> pd.DataFrame:
     community = queries.community_by_code(session, code=community_code)
     rows = session.scalars(
-        select(PartyBranch).where(PartyBranch.community_id == community.id).order_by(PartyBranch.code)
+        select(PartyBranch)
+        .where(PartyBranch.community_id == community.id)
+        .order_by(PartyBranch.code)
     ).all()
     codes = {b.id: b.code for b in rows}
     return pd.DataFrame(
         [
-            {"code": b.code, "name": b.name, "parent_code": codes.get(b.parent_id, ""),
-             "level": b.level, "community_code": community_code}
+            {
+                "code": b.code,
+                "name": b.name,
+                "parent_code": codes.get(b.parent_id, ""),
+                "level": b.level,
+                "community_code": community_code,
+            }
             for b in rows
         ],
         columns=["code", "name", "parent_code", "level", "community_code"],
@@ -97,8 +113,11 @@ def branches_frame(session: Session, *, community_code: str) -> pd.DataFrame:
 
 
 def export_community(session: Session, *, community_code: str, out: str | Path) -> list[str]:
-    """Write every layer: GeoPackage (one layer per kind, plus the party tree as a table),
-    GeoJSON (one FeatureCollection with a ``renewmap_layer`` property) or CSV (WKT). Returns layers."""
+    """Write every layer and return their names.
+
+    GeoPackage: one layer per kind plus the party tree as a table. GeoJSON: one
+    FeatureCollection with a ``renewmap_layer`` property. CSV: the same rows with WKT.
+    """
     import pyogrio
 
     path = Path(out)
@@ -147,5 +166,7 @@ def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if pd.api.types.is_datetime64_any_dtype(f[col]):
             f[col] = f[col].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
         elif f[col].dtype == object:
-            f[col] = f[col].map(lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v))
+            f[col] = f[col].map(
+                lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)
+            )
     return f

@@ -66,8 +66,7 @@ def extract_compound(
     if len(chosen) == 0:
         names = ", ".join(sorted(residential["name"].unique()))
         raise ImportFailed(
-            f"no landuse=residential polygon named '{compound}' in the extract; "
-            f"available: {names}",
+            f"no landuse=residential polygon named '{compound}' in the extract; available: {names}",
             field="compound",
         )
     if len(chosen) > 1:
@@ -109,7 +108,9 @@ def extract_compound(
         | mp["leisure"].isin(GREEN_LEISURE)
         | mp["natural"].isin(GREEN_NATURAL)
     )
-    green = _clip_polygons(mp[green_mask], region, epsg, kind_cols=("leisure", "landuse", "natural"))
+    green = _clip_polygons(
+        mp[green_mask], region, epsg, kind_cols=("leisure", "landuse", "natural")
+    )
     water = _clip_polygons(mp[mp["natural"] == "water"], region, epsg, kind_cols=("natural",))
 
     hw = lines[lines["highway"].notna()]
@@ -133,7 +134,9 @@ def extract_compound(
             }
         )
     paths = _frame(p_rows)
-    community_geom = shapely.union_all([outline, *buildings.geometry]) if len(buildings) else outline
+    community_geom = (
+        shapely.union_all([outline, *buildings.geometry]) if len(buildings) else outline
+    )
     return {
         "outline": compound_frame,
         "community_geom": gpd.GeoDataFrame(geometry=[polygonal_part(community_geom)], crs=4326),

@@ -234,7 +234,8 @@ def route_many(
     if len(idx):
         pts = geoms_arr[idx]
         for i, d in zip(
-            idx, source.route_points(shapely.get_x(pts), shapely.get_y(pts), snap_m=snap_m),
+            idx,
+            source.route_points(shapely.get_x(pts), shapely.get_y(pts), snap_m=snap_m),
             strict=True,
         ):
             decisions[i] = d
@@ -319,8 +320,11 @@ def reroute_open_requests(
             )
             if old != new:
                 changed.append(
-                    (request.id, old_grid.code if old_grid else None,
-                     owner.grid.code if owner.grid else None)
+                    (
+                        request.id,
+                        old_grid.code if old_grid else None,
+                        owner.grid.code if owner.grid else None,
+                    )
                 )
             apply_route(request, owner)
     session.flush()

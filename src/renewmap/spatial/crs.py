@@ -23,7 +23,7 @@ WGS84 = 4326
 
 def utm_epsg(lon: float, lat: float) -> int:
     """EPSG code of the WGS84 UTM zone containing (lon, lat)."""
-    zone = int(math.floor((lon + 180.0) / 6.0)) % 60 + 1
+    zone = math.floor((lon + 180.0) / 6.0) % 60 + 1
     return (32600 if lat >= 0 else 32700) + zone
 
 
@@ -138,9 +138,13 @@ def gcj02_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.
 
 def gcj02_to_wgs84(geom: BaseGeometry) -> BaseGeometry:
     """Convert a GCJ-02 geometry (e.g. digitised on AMap) to WGS84."""
-    return shapely.transform(geom, lambda xy: np.column_stack(gcj02_to_wgs84_xy(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(gcj02_to_wgs84_xy(xy[:, 0], xy[:, 1]))
+    )
 
 
 def wgs84_to_gcj02(geom: BaseGeometry) -> BaseGeometry:
     """Convert a WGS84 geometry to GCJ-02 for display on a Chinese basemap."""
-    return shapely.transform(geom, lambda xy: np.column_stack(wgs84_to_gcj02_xy(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(wgs84_to_gcj02_xy(xy[:, 0], xy[:, 1]))
+    )

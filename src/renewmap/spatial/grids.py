@@ -61,8 +61,11 @@ def check_grid_set(
     for code, geom in grids:
         if not geom.is_valid:
             report.issues.append(
-                Issue("invalid", f"grid {code}: invalid geometry: {explain_validity(geom)}",
-                      grids=[code])
+                Issue(
+                    "invalid",
+                    f"grid {code}: invalid geometry: {explain_validity(geom)}",
+                    grids=[code],
+                )
             )
             geom = shapely.make_valid(geom)
         metric.append((code, to_metric(geom, epsg)))
@@ -114,8 +117,11 @@ def check_grid_set(
         if grid_code is None:
             label = number or f"id {bid}"
             report.issues.append(
-                Issue("unassigned", f"building {label} (id {bid}) is assigned to no grid",
-                      building_id=bid)
+                Issue(
+                    "unassigned",
+                    f"building {label} (id {bid}) is assigned to no grid",
+                    building_id=bid,
+                )
             )
     return report
 

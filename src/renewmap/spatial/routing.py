@@ -170,8 +170,10 @@ def _decide_point(point: BaseGeometry, source: CandidateSource) -> Decision | No
         grids_by_id = _grids_by_id(source, grid_ids, bounds)
         grids = [grids_by_id[i] for i in grid_ids if i in grids_by_id]
         if grids:
-            chosen = grids[0] if len(grids) == 1 else _break_tie(
-                point, grids, source, _community_epsg(grids, source)
+            chosen = (
+                grids[0]
+                if len(grids) == 1
+                else _break_tie(point, grids, source, _community_epsg(grids, source))
             )
             return Decision(
                 Rule.BUILDING, chosen.community_id, chosen.id, candidates=tuple(grid_ids)
@@ -250,7 +252,9 @@ def _community_or_snap(geom: BaseGeometry, source: CandidateSource, *, snap_m: f
     ]
     if covering:
         c = min(covering, key=lambda c: c.code)
-        return Decision(Rule.COMMUNITY, c.id, None, candidates=tuple(sorted(x.id for x in covering)))
+        return Decision(
+            Rule.COMMUNITY, c.id, None, candidates=tuple(sorted(x.id for x in covering))
+        )
     if snap_m <= 0:
         return Decision(Rule.OUTSIDE)
     margin = metres_to_degrees(snap_m, lat)

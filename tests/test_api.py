@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from renewmap.api.app import create_app
-from renewmap.api.deps import get_session
+from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas import CommunityOut, ErrorBody, FeatureCollection, Health, RouteOut
 from renewmap.settings import Settings
 from tests.fixtures import add_test_community, pt
@@ -21,6 +21,7 @@ DEMO = "310109010026"
 def client(engine, session):  # type: ignore[no-untyped-def]
     app = create_app(Settings(env="test"), engine=engine)
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
     with TestClient(app) as c:
         yield c
 
@@ -128,3 +129,22 @@ def test_prod_refuses_default_secret() -> None:
     with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
         Settings(env="prod")
     assert Settings(env="prod", secret_key="s3cret-from-vault").env == "prod"
+
+
+def test_real_lifespan_without_overrides(engine, database_url_factory) -> None:
+    """The app as deployed: its own engines from settings, no dependency overrides."""
+    from renewmap.db.migrate import upgrade
+
+    url = database_url_factory(
+        engine.dialect.name.replace("postgresql", "postgis").replace("sqlite", "spatialite")
+    )
+    from renewmap.db.engine import make_engine
+
+    eng = make_engine(url)
+    upgrade(eng)
+    eng.dispose()
+    with TestClient(create_app(Settings(env="test", database_url=url))) as c:
+        assert c.get("/health").json()["status"] == "ok"
+        assert c.get("/api/communities").json() == []
+        r = c.post("/api/route", json={"type": "Point", "coordinates": [121.49, 31.289]})
+        assert r.status_code == 422 and r.json()["error"] == "not_routable"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renewmap.errors import NotRoutable
-from renewmap.services.routing import DbSource, load_memory_source, route_geometry
+from renewmap.services.routing import DbSource, load_memory_source, owner_for, route_geometry
 from renewmap.spatial.routing import Rule, decide
 from tests.fixtures import add_test_community, m2w, pt, shared_edge_wgs
 
@@ -178,3 +178,30 @@ def test_database_and_batch_paths_agree(session, data) -> None:
         assert from_db.community_id == from_batch.community_id, p.wkt
         if from_db.rule is Rule.BOUNDARY:
             assert len(from_db.candidates) >= 2
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_prefetch_path_equals_general_path(session, data) -> None:
+    """route_geometry's one-round-trip path gives exactly the general path's owner."""
+    if not session.info.get("t_loaded"):
+        add_test_community(session)
+        session.info["t_loaded"] = True
+    p = data.draw(st.composite(lambda d: _interesting_points(d))())
+    general = decide(p, DbSource(session), snap_m=50)
+    if not general.routable:
+        with pytest.raises(NotRoutable):
+            route_geometry(session, p, snap_m=50)
+        return
+    assert route_geometry(session, p, snap_m=50) == owner_for(session, general)
+
+
+def test_prefetch_equals_general_on_demo_requests(session) -> None:
+    from renewmap.db.models import Request
+    from renewmap.spatial.geometry import from_db
+
+    for r in session.query(Request).order_by(Request.id):
+        p = from_db(r.geom)
+        assert route_geometry(session, p) == owner_for(session, decide(p, DbSource(session))), r.id

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     spatialite_library: str = "mod_spatialite"
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     sql_echo: bool = False
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="ping each pooled connection on checkout (one extra round trip per request)",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from renewmap.db.dialect import read_only_bind
         from renewmap.db.engine import make_engine
 
         own = engine is None
@@ -30,12 +31,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             settings.database_url,
             spatialite_library=settings.spatialite_library,
             echo=settings.sql_echo,
+            pool_pre_ping=settings.db_pool_pre_ping,
         )
+        read_engine = read_only_bind(eng)
         app.state.engine = eng
         app.state.session_factory = sessionmaker(eng, expire_on_commit=False)
+        app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
         try:
             yield
         finally:
+            if read_engine is not eng:
+                read_engine.dispose()
             if own:
                 eng.dispose()
 

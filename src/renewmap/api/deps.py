@@ -17,5 +17,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for endpoints that only read (autocommit on PostgreSQL: no BEGIN/COMMIT)."""
+    factory = request.app.state.read_session_factory
+    with factory() as session:
+        yield session
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, LargeBinary, Table, and_, func, literal_column, select, text
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    LargeBinary,
+    Table,
+    and_,
+    create_engine,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 Bounds = tuple[float, float, float, float]
@@ -42,3 +55,105 @@ def geometry_wkb(session: Session, column: ColumnElement) -> ColumnElement[bytes
     if dialect_name(session) == "postgresql":
         return func.ST_AsBinary(column, type_=LargeBinary)
     return func.AsBinary(column, type_=LargeBinary)
+
+
+# --- the single-round-trip routing prefetch -----------------------------------------------------
+# Rows (all with the same 17 columns):
+#   kind 1 grid:      id, code, community_id, wkb, name, branch (id, code, name, level, parent),
+#                     branch's parent (id, code, name, level, parent), NULL
+#   kind 2 building:  id, NULL, grid_id, wkb, NULLs…
+#   kind 3 community: id, code, NULL, NULL, name, subdistrict (NULL, code, name, NULL, NULL),
+#                     general branch (id, code, name, level, NULL), grid_set_version
+_PREFETCH = """
+WITH g AS (
+  SELECT id, code, community_id, geom, name, branch_id FROM grid WHERE {grid_bbox}
+)
+SELECT 1, g.id, g.code, g.community_id, {wkb}(g.geom), g.name,
+       gb.id, gb.code, gb.name, gb.level, gb.parent_id,
+       pb.id, pb.code, pb.name, pb.level, pb.parent_id, CAST(NULL AS INTEGER)
+FROM g
+LEFT JOIN party_branch gb ON gb.id = g.branch_id
+LEFT JOIN party_branch pb ON pb.id = gb.parent_id
+UNION ALL
+SELECT 2, b.id, NULL, b.grid_id, {wkb}(b.geom), NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM building b WHERE b.grid_id IS NOT NULL AND {building_bbox}
+UNION ALL
+{community_part}
+WHERE c.id IN (SELECT community_id FROM g)
+"""
+
+_COMMUNITY_SUBQUERIES = """SELECT 3, c.id, c.code, NULL, NULL, c.name,
+       NULL, s.code, s.name, NULL, NULL,
+       (SELECT p.id FROM party_branch p WHERE p.community_id = c.id AND p.level = 'general'
+        ORDER BY p.code LIMIT 1),
+       (SELECT p.code FROM party_branch p WHERE p.community_id = c.id AND p.level = 'general'
+        ORDER BY p.code LIMIT 1),
+       (SELECT p.name FROM party_branch p WHERE p.community_id = c.id AND p.level = 'general'
+        ORDER BY p.code LIMIT 1),
+       'general', NULL, c.grid_set_version
+FROM community c LEFT JOIN subdistrict s ON s.id = c.subdistrict_id"""
+# PostgreSQL looks the general branch up once per community with LATERAL.
+_COMMUNITY_LATERAL = """SELECT 3, c.id, c.code, NULL, NULL, c.name,
+       NULL, s.code, s.name, NULL, NULL,
+       gb.id, gb.code, gb.name, 'general', NULL, c.grid_set_version
+FROM community c LEFT JOIN subdistrict s ON s.id = c.subdistrict_id
+LEFT JOIN LATERAL (
+  SELECT p.id, p.code, p.name FROM party_branch p
+  WHERE p.community_id = c.id AND p.level = 'general' ORDER BY p.code LIMIT 1
+) gb ON true"""
+
+_PREFETCH_SQL = {
+    "postgresql": _PREFETCH.format(
+        grid_bbox="geom && ST_MakeEnvelope(%(x)s, %(y)s, %(x)s, %(y)s, 4326)",
+        building_bbox="b.geom && ST_MakeEnvelope(%(x)s, %(y)s, %(x)s, %(y)s, 4326)",
+        wkb="ST_AsBinary",
+        community_part=_COMMUNITY_LATERAL,
+    ),
+    "sqlite": _PREFETCH.format(
+        grid_bbox="id IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'grid' "
+        "AND f_geometry_column = 'geom' AND search_frame = MakePoint(:x, :y, 4326))",
+        building_bbox="b.id IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'building' "
+        "AND f_geometry_column = 'geom' AND search_frame = MakePoint(:x, :y, 4326))",
+        wkb="AsBinary",
+        community_part=_COMMUNITY_SUBQUERIES,
+    ),
+}
+
+
+def route_prefetch_sql(session: Session) -> str:
+    """Driver-level SQL (named parameters ``x``, ``y``) for the routing prefetch."""
+    return _PREFETCH_SQL[dialect_name(session)]
+
+
+def execute_hot(session: Session, sql: str, params: dict[str, float]) -> list[tuple[Any, ...]]:
+    """Run one hot read query on the driver connection of the session's transaction.
+
+    PostgreSQL: a server-side prepared statement with binary results (no bytea hex decoding);
+    SQLite: the driver cursor. Both skip SQLAlchemy's result layer, which costs more than
+    the query itself for the routing prefetch.
+    """
+    driver = session.connection().connection.driver_connection
+    if dialect_name(session) == "postgresql":
+        with driver.cursor(binary=True) as cur:
+            cur.execute(sql, params, prepare=True)
+            return cur.fetchall()
+    cur = driver.cursor()
+    try:
+        return cur.execute(sql, params).fetchall()
+    finally:
+        cur.close()
+
+
+def read_only_bind(engine: Engine) -> Engine:
+    """Engine for read-only sessions.
+
+    PostgreSQL: a separate engine (own pool) in autocommit, so reads pay no BEGIN/COMMIT
+    round trips and the read-write pool never flips isolation levels. Dispose it with the
+    main engine. SQLite: the same engine (its transactions are in-process and cheap).
+    """
+    if engine.dialect.name == "postgresql":
+        return create_engine(
+            engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=engine.pool._pre_ping
+        )
+    return engine

@@ -57,7 +57,11 @@ def _load_spatialite(dbapi_conn: Any, library: str) -> None:
 
 
 def make_engine(
-    url: str, *, spatialite_library: str = "mod_spatialite", echo: bool = False
+    url: str,
+    *,
+    spatialite_library: str = "mod_spatialite",
+    echo: bool = False,
+    pool_pre_ping: bool = False,
 ) -> Engine:
     """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS)."""
     parsed = make_url(url)
@@ -86,7 +90,9 @@ def make_engine(
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        # Disconnects are still detected (the pool is invalidated on the error); pre-ping
+        # would add a round trip to every request.
+        return create_engine(parsed, echo=echo, pool_pre_ping=pool_pre_ping)
     raise SpatialBackendMissing(
         f"Unsupported database URL '{parsed.render_as_string(hide_password=True)}': "
         "use sqlite:///path.sqlite (SpatiaLite) or postgresql+psycopg://… (PostGIS)."

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -257,3 +258,13 @@ LAYER_MODELS: dict[str, type[Base]] = {
     "water": Water,
 }
 """Import/export kinds → models (the CLI's ``--kind`` values)."""
+
+
+Index("ix_grid_community_id", Grid.community_id)
+Index("ix_building_grid_id", Building.grid_id)
+Index("ix_building_community_id", Building.community_id)
+Index("ix_party_branch_community_id_level", PartyBranch.community_id, PartyBranch.level)
+Index("ix_party_branch_parent_id", PartyBranch.parent_id)
+Index("ix_request_community_id_status", Request.community_id, Request.status)
+Index("ix_request_grid_id", Request.grid_id)
+Index("ix_request_event_request_id", RequestEvent.request_id)

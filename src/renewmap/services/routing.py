@@ -120,47 +120,163 @@ class Owner:
         return f"将由 {who} 处理"
 
 
-def owner_for(session: Session, decision: Decision) -> Owner:
-    """Attach the owner chain to a routing decision."""
-    if not decision.routable or decision.community_id is None:
-        return Owner(rule=decision.rule.value)
-    community = session.get(Community, decision.community_id)
-    assert community is not None
-    grid = session.get(Grid, decision.grid_id) if decision.grid_id is not None else None
-    general = queries.general_branch_of(session, community_id=community.id)
-    chain_branches: list[PartyBranch] = []
-    if grid is not None and grid.branch_id is not None:
-        chain_branches = queries.branch_ancestors(session, branch_id=grid.branch_id)
-    elif general is not None:
-        chain_branches = [general]
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityInfo:
+    id: int
+    code: str
+    name: str
+    grid_set_version: int | None
+    subdistrict: Ref | None
+    general: BranchInfo | None
+
+
+def _branch_info(b: PartyBranch | None) -> BranchInfo | None:
+    return None if b is None else BranchInfo(b.id, b.code, b.name, b.level, b.parent_id)
+
+
+def assemble_owner(
+    decision: Decision,
+    community: CommunityInfo,
+    grid: tuple[int, str, str] | None,
+    chain_branches: Sequence[BranchInfo],
+) -> Owner:
+    """The owner from its parts. ``chain_branches`` is the grid's branch and its ancestors
+    (nearest first), or just the general branch when the grid has no branch or there is no
+    grid. Both the fast and the general path end here, so they cannot drift apart."""
+    general = community.general
     branch = chain_branches[0] if grid is not None and chain_branches else None
     generals = [b for b in chain_branches if b.level == "general"]
     general = generals[0] if generals else general
-    sub = community.subdistrict
     chain = [Ref(b.code, b.name, b.level) for b in chain_branches]
-    if sub is not None:
-        chain.append(Ref(sub.code, sub.name, "subdistrict"))
+    if community.subdistrict is not None:
+        chain.append(community.subdistrict)
     return Owner(
         rule=decision.rule.value,
         community=Ref(community.code, community.name),
-        grid=Ref(grid.code, grid.name) if grid else None,
+        grid=Ref(grid[1], grid[2]) if grid else None,
         branch=Ref(branch.code, branch.name, branch.level) if branch else None,
         general_branch=Ref(general.code, general.name, general.level) if general else None,
-        subdistrict=Ref(sub.code, sub.name, "subdistrict") if sub else None,
+        subdistrict=community.subdistrict,
         distance_m=round(decision.distance_m, 2) if decision.rule is Rule.SNAPPED else None,
         grid_set_version=community.grid_set_version,
         community_id=community.id,
-        grid_id=grid.id if grid else None,
+        grid_id=grid[0] if grid else None,
         branch_id=branch.id if branch else (general.id if general else None),
         chain=chain,
     )
 
 
+def owner_for(session: Session, decision: Decision) -> Owner:
+    """Attach the owner chain to a routing decision (general path: ORM lookups)."""
+    if not decision.routable or decision.community_id is None:
+        return Owner(rule=decision.rule.value)
+    community = session.get(Community, decision.community_id)
+    assert community is not None
+    grid = session.get(Grid, decision.grid_id) if decision.grid_id is not None else None
+    general = _branch_info(queries.general_branch_of(session, community_id=community.id))
+    chain: list[BranchInfo] = []
+    if grid is not None and grid.branch_id is not None:
+        chain = [
+            b
+            for b in map(_branch_info, queries.branch_ancestors(session, branch_id=grid.branch_id))
+            if b is not None
+        ]
+    elif general is not None:
+        chain = [general]
+    sub = community.subdistrict
+    info = CommunityInfo(
+        community.id,
+        community.code,
+        community.name,
+        community.grid_set_version,
+        Ref(sub.code, sub.name, "subdistrict") if sub else None,
+        general,
+    )
+    return assemble_owner(decision, info, (grid.id, grid.code, grid.name) if grid else None, chain)
+
+
+class PrefetchedSource(DbSource):
+    """One round trip fetches what a point usually needs: the grids and buildings whose bbox
+    holds it, with owner-chain details. Anything else (ties, gaps, snapping) falls through to
+    the general ``DbSource`` lookups, so the rule in ``decide`` is untouched."""
+
+    def __init__(self, session: Session, point: BaseGeometry) -> None:
+        super().__init__(session)
+        self.bounds = point.bounds
+        self.grids: list[GridRef] = []
+        self.buildings: list[BuildingRef] = []
+        self.grid_info: dict[int, tuple[str, BranchInfo | None, BranchInfo | None]] = {}
+        self.community_info: dict[int, CommunityInfo] = {}
+        wkbs: list[bytes] = []
+        rows = queries.route_prefetch(self.session, x=point.x, y=point.y)
+        for r in rows:
+            if r[0] in (1, 2):
+                wkbs.append(bytes(r[4]))
+        geoms = iter(shapely.from_wkb(wkbs)) if wkbs else iter(())
+        for r in rows:
+            kind = r[0]
+            if kind == 1:
+                self.grids.append(GridRef(r[1], r[2], r[3], next(geoms)))
+                branch = BranchInfo(r[6], r[7], r[8], r[9], r[10]) if r[6] is not None else None
+                parent = BranchInfo(r[11], r[12], r[13], r[14], r[15]) if r[11] else None
+                self.grid_info[r[1]] = (r[5], branch, parent)
+            elif kind == 2:
+                self.buildings.append(BuildingRef(r[1], r[3], next(geoms)))
+            else:
+                sub = Ref(r[7], r[8], "subdistrict") if r[7] is not None else None
+                general = BranchInfo(r[11], r[12], r[13], "general", None) if r[11] else None
+                self.community_info[r[1]] = CommunityInfo(r[1], r[2], r[5], r[16], sub, general)
+
+    def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
+        if bounds == self.bounds:
+            return self.buildings
+        return super().buildings_near(bounds)
+
+    def grids_near(self, bounds: Bounds) -> list[GridRef]:
+        if bounds == self.bounds:
+            return self.grids
+        return super().grids_near(bounds)
+
+    def owner(self, decision: Decision) -> Owner | None:
+        """The owner from prefetched rows, or None when the general path must look it up
+        (no grid in the prefetch, or a party tree deeper than grid branch → its parent)."""
+        if decision.grid_id is None or decision.grid_id not in self.grid_info:
+            return None
+        community = self.community_info.get(decision.community_id or -1)
+        if community is None:
+            return None
+        name, branch, parent = self.grid_info[decision.grid_id]
+        grid_ref = next(g for g in self.grids if g.id == decision.grid_id)
+        if branch is not None:
+            if branch.parent_id is not None and (parent is None or parent.parent_id is not None):
+                return None
+            chain = [branch] + ([parent] if parent is not None else [])
+        else:
+            chain = [community.general] if community.general is not None else []
+        return assemble_owner(decision, community, (grid_ref.id, grid_ref.code, name), chain)
+
+
 def route_geometry(
     session: Session, geom: BaseGeometry, *, snap_m: float = DEFAULT_SNAP_M
 ) -> Owner:
-    """Route one WGS84 geometry through the database; NotRoutable when outside everything."""
-    decision = decide(geom, DbSource(session), snap_m=snap_m)
+    """Route one WGS84 geometry through the database; NotRoutable when outside everything.
+
+    Points take one prefetch round trip in the common case; the rule is always ``decide``.
+    """
+    if geom.geom_type == "Point":
+        source: DbSource = PrefetchedSource(session, geom)
+    else:
+        source = DbSource(session)
+    decision = decide(geom, source, snap_m=snap_m)
     if not decision.routable:
         c = geom.centroid
         raise NotRoutable(
@@ -169,6 +285,10 @@ def route_geometry(
             field="geometry",
             snap_distance_m=snap_m,
         )
+    if isinstance(source, PrefetchedSource):
+        fast = source.owner(decision)
+        if fast is not None:
+            return fast
     return owner_for(session, decision)
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from renewmap import __version__
-from renewmap.api.deps import get_session, get_settings
+from renewmap.api.deps import get_read_session, get_settings
 from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
 from renewmap.services import catalog
 from renewmap.services.layers import LAYER_KINDS
@@ -19,7 +19,7 @@ from renewmap.spatial.geometry import parse_geojson
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_read_session)]
 
 
 class GeoJSONResponse(JSONResponse):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_session
+from renewmap.api.deps import get_read_session
 from renewmap.maps import community_map
 from renewmap.services import catalog
 from renewmap.services.layers import community_layers
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def index(session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLResponse:
     items = "".join(
         f'<li><a href="/c/{c["code"]}">{c["name"]}</a> <small>{c["code"]}</small></li>'
         for c in catalog.communities(session)
@@ -32,7 +32,9 @@ def index(session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
 
 
 @router.get("/c/{code}", response_class=HTMLResponse)
-def community_page(code: str, session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+def community_page(
+    code: str, session: Annotated[Session, Depends(get_read_session)]
+) -> HTMLResponse:
     layers = community_layers(session, community_code=code)
     m = community_map(layers, assets="server")
     title = layers["community"]["name"].iloc[0]

@@ -369,3 +369,43 @@ def test_reroute_after_grid_change_keeps_history(session) -> None:
     session.flush()
     assert reroute_open_requests(session, community_id=ids["community"]) == []
     assert session.scalar(select(Request).where(Request.id == req.id)).status == "resolved"
+
+
+def test_exported_geopackage_imports_back(session, tmp_path) -> None:
+    """QGIS users edit the exported GeoPackage and import layers back (by layer name)."""
+    out = tmp_path / "demo.gpkg"
+    export_community(session, community_code="310109010026", out=out)
+    community = pyogrio.read_dataframe(out, layer="community")
+    community["code"] = "310109010099"
+    community["name"] = "副本社区"
+    copy = tmp_path / "copy.gpkg"
+    pyogrio.write_dataframe(community, copy, layer="community")
+    import_file(session, copy, kind="community")
+    assert (
+        import_file(
+            session, out, kind="compound", community_code="310109010099", layer="compound"
+        ).created
+        == 1
+    )
+    # The grids still name the demo's party branches: refused, nothing written.
+    with pytest.raises(
+        ImportFailed,
+        match=r"demo.gpkg, feature 1, field 'branch_code': branch "
+        r"'310109010026-B1' belongs to another community",
+    ):
+        import_file(session, out, kind="grid", community_code="310109010099", layer="grid")
+    grids = pyogrio.read_dataframe(out, layer="grid").drop(columns=["branch_code"])
+    pyogrio.write_dataframe(grids, copy, layer="grid")
+    assert (
+        import_file(session, copy, kind="grid", community_code="310109010099", layer="grid").created
+        == 7
+    )
+    assert (
+        import_file(
+            session, out, kind="building", community_code="310109010099", layer="building"
+        ).created
+        == 21
+    )
+    c = session.scalar(select(Community).where(Community.code == "310109010099"))
+    assert c.subdistrict.code == "310109010"
+    assert validate_grids(session, community_code="310109010099").ok

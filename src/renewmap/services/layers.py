@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from renewmap.db import queries
 from renewmap.db.models import (
     LAYER_MODELS,
+    Community,
     Compound,
     Grid,
     PartyBranch,
@@ -25,9 +26,20 @@ from renewmap.db.models import (
     Subdistrict,
 )
 from renewmap.errors import InvalidInput
+from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db
 
 LAYER_KINDS = (*LAYER_MODELS, "request")
+# Measures are computed in metres in the community's projected CRS (default: its UTM zone).
+MEASURED_AREA = ("community", "compound", "grid", "building", "site", "green", "water")
+MEASURED_LENGTH = ("path",)
+
+
+def _utm_of(community: Community) -> int:
+    c = from_db(community.geom).centroid
+    return utm_epsg(c.x, c.y)
+
+
 _SKIP = {
     "id",
     "geom",
@@ -53,6 +65,7 @@ def community_layers(
     if unknown:
         raise InvalidInput(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
     community = queries.community_by_code(session, code=community_code)
+    epsg = community.metric_epsg or _utm_of(community)
     grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
     branch_codes = dict(session.execute(select(PartyBranch.id, PartyBranch.code)).all())
     site_codes = dict(session.execute(select(Site.id, Site.code)).all())
@@ -85,7 +98,12 @@ def community_layers(
             records.append(rec)
             geoms.append(from_db(r.geom))
         frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=["id"])
-        out[kind] = gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
+        gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=4326)
+        if kind in MEASURED_AREA and len(gdf):
+            gdf["area_m2"] = gdf.to_crs(epsg).area.round(2)
+        elif kind in MEASURED_LENGTH and len(gdf):
+            gdf["length_m"] = gdf.to_crs(epsg).length.round(2)
+        out[kind] = gdf
     return out
 
 

@@ -97,10 +97,11 @@ class Decision:
 
 
 class CandidateSource(Protocol):
-    """Bounding-box candidate lookups; results may include false positives, never misses."""
+    """Candidate lookups. Each returns at least every feature that intersects ``bounds``
+    (a bounding-box search qualifies); extra features are fine, missing ones are not."""
 
     def buildings_near(self, bounds: tuple[float, float, float, float]) -> Sequence[BuildingRef]:
-        """Buildings assigned to a grid whose bbox intersects ``bounds``."""
+        """Buildings assigned to a grid (at least those intersecting ``bounds``)."""
         ...
 
     def grids_near(self, bounds: tuple[float, float, float, float]) -> Sequence[GridRef]: ...

@@ -19,7 +19,7 @@ DEMO = "310109010026"
 
 @pytest.fixture
 def client(engine, session):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test"), engine=engine)
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_read_session] = lambda: session
     with TestClient(app) as c:
@@ -54,7 +54,7 @@ def test_layer_errors(client) -> None:
     assert r.status_code == 404
     assert ErrorBody.model_validate(r.json()).message == "community 'NOPE' not found"
     r = client.get(f"/api/communities/{DEMO}/layers/unicorns")
-    assert r.status_code == 422 and "unknown layer 'unicorns'" in r.json()["message"]
+    assert r.status_code == 404 and "unknown layer 'unicorns'" in r.json()["message"]
 
 
 def test_route_known_answers(client, session) -> None:
@@ -125,10 +125,70 @@ def test_demo_page_uses_no_external_assets(client) -> None:
     assert asset.status_code == 200 and "Leaflet" in asset.text[:200]
 
 
-def test_prod_refuses_default_secret() -> None:
-    with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
-        Settings(env="prod")
+def test_default_secret_only_in_dev() -> None:
+    for env in ("prod", "test"):
+        with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
+            Settings(env=env)
     assert Settings(env="prod", secret_key="s3cret-from-vault").env == "prod"
+    assert Settings(env="dev").env == "dev"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"type": "MultiPoint", "coordinates": [[121.49, 31.289]]}, 422, "cannot be routed"),
+        ({"type": "GeometryCollection", "geometries": []}, 422, "needs 'type' and 'coordinates'"),
+        ({"type": "Point", "coordinates": [[121.49, 31.289]]}, 422, "nested wrongly"),
+        ({"type": "Point", "coordinates": [True, False]}, 422, "2 or 3 numbers"),
+        (
+            {"type": "Polygon", "coordinates": [[[121.49, 31.28], [121.5, 31.28], [121.5, 31.29]]]},
+            422,
+            "ring is not closed",
+        ),
+        ("not an object", 422, "body: Input should be a valid dictionary"),
+    ],
+)
+def test_route_rejects_unroutable_shapes(client, body, status, message) -> None:
+    r = client.post("/api/route", json=body)
+    assert r.status_code == status
+    assert message in ErrorBody.model_validate(r.json()).message
+
+
+def test_framework_errors_use_our_error_body(client) -> None:
+    r = client.post(
+        "/api/route", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    body = ErrorBody.model_validate(r.json())
+    assert body.error == "invalid_input" and body.message.startswith("invalid request: ")
+
+
+def test_oversize_body_is_413(engine, session) -> None:
+    app = create_app(Settings(env="test", secret_key="x", max_upload_bytes=1000), engine=engine)
+    app.dependency_overrides[get_read_session] = lambda: session
+    with TestClient(app) as c:
+        coords = [[121.49 + i * 1e-6, 31.289] for i in range(200)]
+        r = c.post("/api/route", json={"type": "LineString", "coordinates": coords})
+        assert r.status_code == 413
+        assert ErrorBody.model_validate(r.json()).error == "payload_too_large"
+
+
+def test_database_down_is_503(tmp_path) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    with TestClient(create_app(Settings(env="test", secret_key="x", database_url=url))) as c:
+        r = c.get("/health")
+        assert r.status_code == 503
+        assert ErrorBody.model_validate(r.json()).error == "database_unavailable"
+
+
+def test_user_text_is_escaped_on_the_map(client, session) -> None:
+    from renewmap.services.requests import create_request
+
+    add_test_community(session)
+    create_request(session, geom=pt(0.5, 0.5), category="other", title="<script>alert(1)</script>")
+    html = client.get("/c/T0001").text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html or "\u0026lt;script" in html
 
 
 def test_real_lifespan_without_overrides(engine, database_url_factory) -> None:
@@ -143,8 +203,28 @@ def test_real_lifespan_without_overrides(engine, database_url_factory) -> None:
     eng = make_engine(url)
     upgrade(eng)
     eng.dispose()
-    with TestClient(create_app(Settings(env="test", database_url=url))) as c:
+    settings = Settings(env="test", secret_key="test-secret", database_url=url)
+    with TestClient(create_app(settings)) as c:
         assert c.get("/health").json()["status"] == "ok"
         assert c.get("/api/communities").json() == []
         r = c.post("/api/route", json={"type": "Point", "coordinates": [121.49, 31.289]})
         assert r.status_code == 422 and r.json()["error"] == "not_routable"
+
+
+@pytest.mark.parametrize(
+    ("xy", "rule", "grid"),
+    [
+        ((0.5, 0.5), "inside", "A"),
+        ((0.2, 0.5), "building", "A"),
+        ((1.0, 0.5), "boundary", "B"),
+        ((2.5, 0.5), "community", None),
+        ((3.28, 0.5), "snapped", "B"),
+    ],
+)
+def test_every_rule_through_the_api(client, session, xy, rule, grid) -> None:
+    add_test_community(session)
+    p = pt(*xy)
+    body = RouteOut.model_validate(
+        client.post("/api/route", json={"type": "Point", "coordinates": [p.x, p.y]}).json()
+    )
+    assert body.rule == rule and (body.grid.code if body.grid else None) == grid

@@ -115,7 +115,7 @@ def test_route_rejects_bad_rows(cli_db, capsys, tmp_path: Path) -> None:
     pts = tmp_path / "p.csv"
     pts.write_text("lon,lat\n121.49,31.289\n31.289,121.49\n")
     code, _, err = run(capsys, "route", pts, "--out", tmp_path / "o.csv")
-    assert code == 2 and "p.csv, feature 2, field geometry: coordinates look like" in err
+    assert code == 2 and "p.csv, feature 2, field 'geometry': coordinates look like" in err
     assert not (tmp_path / "o.csv").exists()
 
 

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from renewmap.errors import RenewMapError
@@ -295,8 +297,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RenewMapError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # settings validation
-        print(f"error: {exc}", file=sys.stderr)
+    except ValidationError as exc:  # settings from the environment
+        print(f"error: invalid RENEWMAP_* setting: {exc}", file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:
+        print(f"error: cannot reach the database: {exc.orig or exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
 
 

@@ -52,6 +52,20 @@ class SpatialBackendMissing(RenewMapError):
     code = "spatial_backend_missing"
 
 
+class DatabaseUnavailable(RenewMapError):
+    code = "database_unavailable"
+
+
+class PayloadTooLarge(RenewMapError):
+    code = "payload_too_large"
+
+
+class OutputFailed(RenewMapError):
+    """An output file could not be written (permissions, missing directory, disk full)."""
+
+    code = "output_failed"
+
+
 HTTP_STATUS: dict[type[RenewMapError], int] = {
     NotFound: 404,
     InvalidGeometry: 422,
@@ -61,6 +75,9 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     ImportFailed: 422,
     Conflict: 409,
     SpatialBackendMissing: 503,
+    DatabaseUnavailable: 503,
+    PayloadTooLarge: 413,
+    OutputFailed: 500,
     RenewMapError: 400,
 }
 

@@ -8,6 +8,7 @@ No online tiles by default: the base map is the community's own site plan.
 
 from __future__ import annotations
 
+from html import escape
 from importlib import resources
 from typing import Literal
 
@@ -94,11 +95,24 @@ def offline_map(
     return m
 
 
+def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text values HTML-escaped: tooltips and labels are inserted as HTML by Leaflet.
+
+    Any column dtype is checked (pandas 3 stores text as ``str``, not ``object``).
+    """
+    out = frame.copy()
+    for col in out.columns:
+        if col != out.geometry.name:
+            out[col] = out[col].map(lambda v: escape(v) if isinstance(v, str) else v)
+    return out
+
+
 def community_map(
     layers: dict[str, gpd.GeoDataFrame], *, assets: AssetMode = "server"
 ) -> folium.Map:
     """The community's site plan: outline, grids, buildings (numbers), paths, green, water,
     and requests coloured by routing rule."""
+    layers = {k: _escaped(v) for k, v in layers.items()}
     community = layers["community"]
     minx, miny, maxx, maxy = community.total_bounds
     attribution = community["attribution"].iloc[0] if "attribution" in community else None

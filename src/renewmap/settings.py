@@ -37,8 +37,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if self.env == "prod" and self.secret_key == DEV_SECRET:
+        if self.env != "dev" and self.secret_key == DEV_SECRET:
             raise ValueError(
-                "RENEWMAP_SECRET_KEY must be set to a private value when RENEWMAP_ENV=prod"
+                f"RENEWMAP_SECRET_KEY must be set to a private value when "
+                f"RENEWMAP_ENV={self.env} (the default secret is for dev only)"
             )
         return self

@@ -7,14 +7,30 @@ from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from renewmap import __version__
-from renewmap.errors import RenewMapError, http_status_for
+from renewmap.errors import (
+    DatabaseUnavailable,
+    InvalidInput,
+    PayloadTooLarge,
+    RenewMapError,
+    http_status_for,
+)
 from renewmap.settings import Settings
+
+
+def _error_response(exc: RenewMapError) -> JSONResponse:
+    details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
+    return JSONResponse(
+        {"error": exc.code, "message": exc.message, "details": details},
+        status_code=http_status_for(exc),
+    )
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -56,11 +72,34 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(RenewMapError)
     async def _domain_error(_request: Request, exc: RenewMapError) -> JSONResponse:
-        details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
-        return JSONResponse(
-            {"error": exc.code, "message": exc.message, "details": details},
-            status_code=http_status_for(exc),
+        return _error_response(exc)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_request: Request, exc: DBAPIError) -> JSONResponse:
+        return _error_response(
+            DatabaseUnavailable("the database is unavailable; try again shortly")
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(part) for part in err.get("loc", ()))
+            problems.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return _error_response(
+            InvalidInput("invalid request: " + "; ".join(problems), errors=problems)
+        )
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        limit = settings.max_upload_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return _error_response(
+                PayloadTooLarge(f"request body larger than {limit} bytes", limit=limit)
+            )
+        return await call_next(request)
 
     from renewmap.api.routers import core, pages
 

@@ -9,9 +9,10 @@ import pyogrio
 from sqlalchemy.orm import Session
 
 from renewmap.errors import ImportFailed, InvalidGeometry
+from renewmap.services.files import atomic_output
 from renewmap.services.importer import read_features
 from renewmap.services.routing import batch_lookup, load_memory_source, route_many
-from renewmap.spatial.geometry import check_geometry
+from renewmap.spatial.geometry import check_geometry, check_routable
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 
 OUTPUT_COLUMNS = ("community_code", "grid_code", "branch_code", "rule")
@@ -29,7 +30,8 @@ def route_file(
         if geom is None or geom.is_empty:
             raise ImportFailed(f"{src.name}, feature {i}, field 'geometry': missing geometry")
         try:
-            check_geometry(geom, where="geometry")
+            check_geometry(geom, where="'geometry'")
+            check_routable(geom, where="'geometry'")
         except InvalidGeometry as exc:
             raise ImportFailed(f"{src.name}, feature {i}, field {exc.message}") from exc
     rows = route_many(
@@ -38,7 +40,12 @@ def route_file(
     result = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS), index=gdf.index)
     for col in OUTPUT_COLUMNS:
         gdf[col] = result[col]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out) as tmp:
+        _write(gdf, result, src, tmp)
+    return len(gdf)
+
+
+def _write(gdf, result, src: Path, out: Path) -> None:  # type: ignore[no-untyped-def]
     if out.suffix.lower() == ".csv":
         if src.suffix.lower() == ".csv":
             original = pd.read_csv(src, dtype=str, keep_default_na=False)
@@ -50,7 +57,4 @@ def route_file(
             df["wkt"] = gdf.geometry.to_wkt()
             df.to_csv(out, index=False)
     else:
-        if out.exists():
-            out.unlink()
         pyogrio.write_dataframe(gdf, out)
-    return len(gdf)

@@ -40,9 +40,9 @@ from renewmap.db.models import (
 from renewmap.db.models import (
     Path as PathModel,
 )
-from renewmap.errors import ImportFailed, InvalidGeometry, NotFound
+from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, NotFound
 from renewmap.services import admin_codes
-from renewmap.spatial.crs import check_epsg, gcj02_to_wgs84, utm_epsg
+from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84, utm_epsg
 from renewmap.spatial.geometry import (
     LINEAL,
     POLYGONAL,
@@ -75,6 +75,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     community: str | None = None
+    assignments_changed: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -112,8 +113,30 @@ def _vsi_path(path: Path) -> str:
     return str(path)
 
 
+def _pick_layer(p: Path, kind: str | None) -> str | None:
+    """A file with several layers needs --layer, unless one is named after the kind."""
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(_vsi_path(p))]
+    except Exception:
+        return None  # unreadable: let the read report it
+    if len(names) <= 1:
+        return None
+    if kind is not None and kind in names:
+        return kind
+    raise ImportFailed(
+        f"{p.name}: the file has {len(names)} layers ({', '.join(names)}); choose one with "
+        "--layer NAME",
+        file=str(p),
+    )
+
+
 def read_features(
-    path: str | Path, *, crs: int | None = None, gcj02: bool = False, layer: str | None = None
+    path: str | Path,
+    *,
+    crs: int | None = None,
+    gcj02: bool = False,
+    layer: str | None = None,
+    kind: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector or CSV file into WGS84, or raise ImportFailed naming the file."""
     p = Path(path)
@@ -127,6 +150,8 @@ def read_features(
             gdf = _read_csv(p, crs)
         else:
             options = {}
+            if layer is None:
+                layer = _pick_layer(p, kind)
             if p.suffix.lower() in (".geojson", ".json"):
                 # Otherwise GDAL turns codes such as "T0009" into times.
                 options["DATE_AS_STRING"] = "YES"
@@ -247,7 +272,7 @@ def import_file(
     """Validate and add every feature of one file; raise ImportFailed before any write."""
     if kind not in KINDS:
         raise ImportFailed(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
-    gdf = read_features(path, crs=crs, gcj02=gcj02, layer=layer)
+    gdf = read_features(path, crs=crs, gcj02=gcj02, layer=layer, kind=kind)
     label = Path(path).name
     return import_frame(session, gdf, kind=kind, community_code=community_code, label=label)
 
@@ -309,6 +334,8 @@ def import_frame(
     errors.raise_if_any()
     for obj in objects:
         session.add(obj)
+    if report.assignments_changed:
+        had_grids = True  # a changed building → grid assignment is a new grid-set version
     if had_grids and community is not None:
         # A changed grid set is a new version; open requests keep the version they were
         # routed with until `renewmap reroute` moves them.
@@ -373,6 +400,12 @@ def _build_communities(session, rows, _community, errors, report):  # type: igno
                 subdistrict = Subdistrict(code=sub_code, name=sub_name)
                 session.add(subdistrict)
         epsg = _number(row, "metric_epsg", errors, i, integer=True)
+        if epsg:
+            try:
+                check_projected(int(epsg))
+            except CRSError as exc:
+                errors.add(i, "metric_epsg", exc.message)
+                continue
         existing = session.scalar(select(Community).where(Community.code == code))
         obj = existing or Community(code=code, grid_set_version=1)
         report.updated += existing is not None
@@ -501,6 +534,8 @@ def _build_buildings(session, rows, community, errors, report):  # type: ignore[
         obj.households = households if households is not None else obj.households
         grid_code = _text(row, "grid_code")
         if grid_code is not None:
+            if grid_code in grids and obj.id is not None and obj.grid_id != grids[grid_code].id:
+                report.assignments_changed += 1
             if grid_code not in grids:
                 errors.add(
                     i, "grid_code", f"unknown grid code '{grid_code}' in community {community.code}"
@@ -657,8 +692,10 @@ def assign_buildings(session: Session, *, community_code: str, only_unassigned: 
             default=None,
             key=lambda t: (t[0], [-ord(ch) for ch in t[1]]),
         )
-        if best is not None and best[0] > 0:
+        if best is not None and best[0] > 0 and b.grid_id != best[2].id:
             b.grid_id = best[2].id
             count += 1
+    if count:
+        community.grid_set_version = (community.grid_set_version or 0) + 1
     session.flush()
     return count

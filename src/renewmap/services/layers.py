@@ -25,7 +25,8 @@ from renewmap.db.models import (
     Site,
     Subdistrict,
 )
-from renewmap.errors import InvalidInput
+from renewmap.errors import InvalidInput, NotFound
+from renewmap.services.files import atomic_output
 from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db
 
@@ -63,7 +64,7 @@ def community_layers(
     """Every requested layer of one community, WGS84, one GeoDataFrame per kind."""
     unknown = [k for k in kinds if k not in LAYER_KINDS]
     if unknown:
-        raise InvalidInput(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
+        raise NotFound(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
     community = queries.community_by_code(session, code=community_code)
     epsg = community.metric_epsg or _utm_of(community)
     grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
@@ -136,16 +137,24 @@ def export_community(session: Session, *, community_code: str, out: str | Path) 
     GeoPackage: one layer per kind plus the party tree as a table. GeoJSON: one
     FeatureCollection with a ``renewmap_layer`` property. CSV: the same rows with WKT.
     """
-    import pyogrio
-
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".csv"):
         raise InvalidInput(f"{path.name}: export format must be .gpkg, .geojson or .csv")
     layers = community_layers(session, community_code=community_code)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        path.unlink()
+    with atomic_output(path) as tmp:
+        return _write_layers(session, layers, tmp, suffix, community_code)
+
+
+def _write_layers(
+    session: Session,
+    layers: dict[str, gpd.GeoDataFrame],
+    path: Path,
+    suffix: str,
+    community_code: str,
+) -> list[str]:
+    import pyogrio
+
     written: list[str] = []
     if suffix == ".gpkg":
         for kind, frame in layers.items():

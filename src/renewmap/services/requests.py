@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from renewmap.db.models import Request, RequestEvent
 from renewmap.errors import InvalidInput
 from renewmap.services.routing import Owner, apply_route, route_geometry
-from renewmap.spatial.geometry import as_multi, check_geometry, to_db
+from renewmap.spatial.geometry import as_multi, check_geometry, check_routable, to_db
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 
 CATEGORIES = (
@@ -44,6 +44,7 @@ def create_request(
 ) -> tuple[Request, Owner]:
     """Validate, route and store a request with its ``created`` and ``routed`` events."""
     check_geometry(geom, where="geometry")
+    check_routable(geom, where="geometry")
     if category not in CATEGORIES:
         raise InvalidInput(
             f"unknown category '{category}'; use one of {', '.join(CATEGORIES)}", field="category"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from renewmap.db import queries
 from renewmap.db.models import Building, Community, Grid, PartyBranch, Request, RequestEvent
 from renewmap.errors import NotRoutable
-from renewmap.spatial.geometry import from_db
+from renewmap.spatial.geometry import check_routable, from_db
 from renewmap.spatial.routing import (
     DEFAULT_SNAP_M,
     BuildingRef,
@@ -272,6 +272,7 @@ def route_geometry(
 
     Points take one prefetch round trip in the common case; the rule is always ``decide``.
     """
+    check_routable(geom, where="geometry")
     if geom.geom_type == "Point":
         source: DbSource = PrefetchedSource(session, geom)
     else:
@@ -412,9 +413,7 @@ def reroute_open_requests(
     for request in session.scalars(stmt.order_by(Request.id)):
         geom = from_db(request.geom)
         decision = decide(geom, source, snap_m=snap_m)
-        if not decision.routable:
-            continue
-        owner = owner_for(session, decision)
+        owner = owner_for(session, decision)  # rule "outside" and no owner when unroutable
         old_grid = session.get(Grid, request.grid_id) if request.grid_id else None
         old = (request.community_id, request.grid_id, request.branch_id, request.route_rule)
         new = (owner.community_id, owner.grid_id, owner.branch_id, owner.rule)

@@ -21,6 +21,15 @@ from renewmap.errors import InvalidGeometry
 
 WGS84: int = 4326
 
+ROUTABLE = ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+_DEPTH = {
+    "Point": 1,
+    "MultiPoint": 2,
+    "LineString": 2,
+    "MultiLineString": 3,
+    "Polygon": 3,
+    "MultiPolygon": 4,
+}
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAL = ("LineString", "MultiLineString")
 PUNTAL = ("Point", "MultiPoint")
@@ -66,12 +75,69 @@ def parse_geojson(obj: Mapping[str, Any] | str, *, where: str = "geometry") -> B
         raise InvalidGeometry(
             f"{where}: a GeoJSON geometry needs 'type' and 'coordinates'", where=where
         )
+    _check_coordinates(obj["type"], obj["coordinates"], where)
     try:
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise InvalidGeometry(f"{where}: malformed GeoJSON geometry ({exc})", where=where) from exc
     check_geometry(geom, where=where)
     return geom
+
+
+def _check_coordinates(kind: object, coords: object, where: str) -> None:
+    """RFC 7946 structure: nesting depth, numeric positions, closed rings."""
+    if kind not in _DEPTH:
+        raise InvalidGeometry(f"{where}: malformed GeoJSON geometry (unknown type {kind!r})")
+
+    def depth(value: object) -> int:
+        d = 0
+        while isinstance(value, list):
+            if not value:
+                return d + 1
+            value = value[0]
+            d += 1
+        return d
+
+    if depth(coords) != _DEPTH[kind]:
+        raise InvalidGeometry(
+            f"{where}: malformed GeoJSON geometry (coordinates of a {kind} nested wrongly)"
+        )
+
+    def positions(value: object, level: int):  # type: ignore[no-untyped-def]
+        if level == 1:
+            yield value
+        else:
+            for item in value:  # type: ignore[attr-defined]
+                yield from positions(item, level - 1)
+
+    for pos in positions(coords, _DEPTH[kind]):
+        if (
+            not isinstance(pos, list)
+            or not 2 <= len(pos) <= 3
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)
+        ):
+            raise InvalidGeometry(
+                f"{where}: malformed GeoJSON geometry (a position must be 2 or 3 numbers, "
+                f"got {pos!r:.60})"
+            )
+    if kind in ("Polygon", "MultiPolygon"):
+        polys = [coords] if kind == "Polygon" else coords
+        for poly in polys:  # type: ignore[union-attr]
+            for ring in poly:
+                if ring[0] != ring[-1]:
+                    raise InvalidGeometry(
+                        f"{where}: malformed GeoJSON geometry (a polygon ring is not closed)"
+                    )
+
+
+def check_routable(geom: BaseGeometry, *, where: str = "geometry") -> None:
+    """Requests are points, lines or polygons; collections have no single location."""
+    if geom.geom_type not in ROUTABLE:
+        raise InvalidGeometry(
+            f"{where}: a {geom.geom_type} cannot be routed; send a Point, LineString or "
+            "Polygon (or their Multi* forms for lines and polygons)",
+            where=where,
+        )
 
 
 def check_lonlat(geom: BaseGeometry, *, where: str = "geometry") -> None:

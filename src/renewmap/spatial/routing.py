@@ -138,7 +138,8 @@ def _break_tie(
     def key(g: GridRef) -> tuple[float, str]:
         fps = footprints.get(g.id) or ()
         d = min((target.distance(to_metric(fp, epsg)) for fp in fps), default=math.inf)
-        return (d, g.code)
+        # Distances equal to the millimetre are a tie, decided by the lower code.
+        return (round(d, 3) if d != math.inf else d, g.code)
 
     return min(grids, key=key)
 
@@ -151,7 +152,9 @@ def _community_epsg(grids: Iterable[GridRef], source: CandidateSource) -> int:
 def decide(
     geom: BaseGeometry, source: CandidateSource, *, snap_m: float = DEFAULT_SNAP_M
 ) -> Decision:
-    """Apply the routing rule to one WGS84 geometry."""
+    """Apply the routing rule to one WGS84 Point, (Multi)LineString or (Multi)Polygon."""
+    if geom.geom_type not in ("Point", "LineString", "MultiLineString", "Polygon", "MultiPolygon"):
+        raise ValueError(f"cannot route a {geom.geom_type}")
     if geom.geom_type == "Point":
         decision = _decide_point(geom, source)
     else:

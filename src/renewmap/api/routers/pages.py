@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,7 +21,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLResponse:
     items = "".join(
-        f'<li><a href="/c/{c["code"]}">{c["name"]}</a> <small>{c["code"]}</small></li>'
+        f'<li><a href="/c/{quote(c["code"])}">{escape(c["name"])}</a> '
+        f"<small>{escape(c['code'])}</small></li>"
         for c in catalog.communities(session)
     )
     return HTMLResponse(

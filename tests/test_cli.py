@@ -147,3 +147,47 @@ def test_demo_files_regenerate_identically(tmp_path: Path) -> None:
     # Grids are snapped to a 1 cm grid so shared edges are identical; along the outline
     # that leaves slivers of about a millimetre: well under 1e-4 of the area (≈ 8 m²).
     assert abs(union.area - community.area) / community.area < 1e-4
+
+
+def test_route_vector_file_and_output_errors(cli_db, capsys, tmp_path: Path) -> None:
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    src = tmp_path / "in.geojson"
+    src.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "lamp"},
+                        "geometry": {"type": "Point", "coordinates": [121.4905, 31.2890]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "path"},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[121.4905, 31.2890], [121.4906, 31.2890]],
+                        },
+                    },
+                ],
+            }
+        )
+    )
+    code, _, _ = run(capsys, "route", src, "--out", tmp_path / "out.gpkg")
+    assert code == 0
+    out = pyogrio.read_dataframe(tmp_path / "out.gpkg")
+    assert list(out["rule"]) == ["inside", "overlap"] and list(out["name"]) == ["lamp", "path"]
+    assert out["grid_code"].notna().all()
+    # --snap 0 means no snapping at all (not "use the default")
+    outside = tmp_path / "near.csv"
+    outside.write_text("lon,lat\n121.48885,31.2890\n")  # a few metres west of the community
+    run(capsys, "route", outside, "--out", tmp_path / "a.csv")
+    assert pd.read_csv(tmp_path / "a.csv")["rule"][0] == "snapped"
+    run(capsys, "route", outside, "--out", tmp_path / "b.csv", "--snap", "0")
+    assert pd.read_csv(tmp_path / "b.csv")["rule"][0] == "outside"
+    # an unwritable destination is a clear error, not a traceback
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "export", "--community", CODE, "--out", blocker / "x.gpkg")
+    assert code == 2 and err.startswith("error: ") and "cannot write" in err

@@ -409,3 +409,81 @@ def test_exported_geopackage_imports_back(session, tmp_path) -> None:
     c = session.scalar(select(Community).where(Community.code == "310109010099"))
     assert c.subdistrict.code == "310109010"
     assert validate_grids(session, community_code="310109010099").ok
+
+
+def test_multilayer_file_needs_a_layer(session, tmp_path) -> None:
+    out = tmp_path / "demo.gpkg"
+    export_community(session, community_code="310109010026", out=out)
+    community = pyogrio.read_dataframe(out, layer="community")
+    community["code"] = "310109010098"
+    copy = tmp_path / "two.gpkg"
+    pyogrio.write_dataframe(community, copy, layer="first")
+    pyogrio.write_dataframe(community, copy, layer="second")
+    with pytest.raises(
+        ImportFailed,
+        match=r"two.gpkg: the file has 2 layers \(first, second\); "
+        r"choose one with --layer NAME",
+    ):
+        import_file(session, copy, kind="community")
+    # a layer named after the kind is taken without --layer
+    assert import_file(session, out, kind="plant", community_code="310109010026").updated == 8
+
+
+def test_metric_crs_must_be_projected(session, tmp_path) -> None:
+    for epsg, message in ((4326, "not a projected CRS in metres"), (999999, "unknown CRS")):
+        path = write_geojson(
+            tmp_path / "c.geojson",
+            [feature(m2w(COMMUNITY), code="T0009", name="x", metric_epsg=epsg)],
+        )
+        _expect_failure(
+            session, path, rf"feature 1, field 'metric_epsg': .*{message}", kind="community"
+        )
+
+
+def test_reassignment_bumps_grid_set_version(session) -> None:
+    from renewmap.services.importer import assign_buildings
+
+    ids = add_test_community(session)
+    c = session.get(Community, ids["community"])
+    assert c.grid_set_version == 1
+    assert assign_buildings(session, community_code="T0001") == 0  # nothing unassigned
+    assert c.grid_set_version == 1
+    # building bB now lies in A's polygon after A grows east: a full reassignment moves it
+    from renewmap.spatial.geometry import as_multi, to_db
+
+    session.get(Grid, ids["A"]).geom = to_db(as_multi(m2w(shapely.box(0, 0, 1.8, 1))))
+    session.get(Grid, ids["B"]).geom = to_db(as_multi(m2w(shapely.box(1.8, 0, 2, 1))))
+    session.flush()
+    assert assign_buildings(session, community_code="T0001", only_unassigned=False) == 1
+    assert c.grid_set_version == 2
+
+
+def test_request_that_becomes_unroutable_loses_its_owner(session) -> None:
+    ids = add_test_community(session)
+    req, owner = create_request(session, geom=pt(2.5, 0.5), category="other", title="缺座椅")
+    assert owner.rule == "community"
+    from renewmap.spatial.geometry import as_multi, to_db
+
+    # the community shrinks to [0,2]: the request is now 0.5 units (≈36 m) … still snapped
+    c = session.get(Community, ids["community"])
+    c.geom = to_db(as_multi(m2w(shapely.box(0, 0, 2, 1))))
+    session.flush()
+    reroute_open_requests(session, community_id=ids["community"])
+    session.refresh(req)
+    assert req.route_rule == "snapped" and session.get(Grid, req.grid_id).code == "B"
+    # … and to [0,1]: 1.5 units (≈107 m) away, beyond the snap distance
+    c.geom = to_db(as_multi(m2w(shapely.box(0, 0, 1, 1))))
+    session.flush()
+    reroute_open_requests(session, community_id=ids["community"])
+    session.refresh(req)
+    assert (req.route_rule, req.grid_id, req.community_id) == ("outside", None, None)
+    last = session.scalars(
+        select(RequestEvent)
+        .where(RequestEvent.request_id == req.id)
+        .order_by(RequestEvent.id.desc())
+    ).first()
+    assert last.kind == "rerouted" and last.data["to"] == {
+        "grid": None,
+        "rule": "outside",
+        "grid_set_version": None,
+    }

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from renewmap.errors import RenewMapError
+from renewmap.errors import InvalidInput, RenewMapError
 from renewmap.settings import Settings
 
 DEFAULT_OSM = Path("..") / "shared" / "geodata" / "osm-siping-tongji" / "tongji.osm.gz"
@@ -135,10 +135,12 @@ def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.batch import route_file
 
+    snap = settings.snap_distance_m if args.snap is None else args.snap
+    if not 0 <= snap <= 5000:
+        raise InvalidInput(f"--snap must be between 0 and 5000 metres, got {snap:g}")
+
     def work(session: Session) -> int:
-        return route_file(
-            session, args.input, args.out, snap_m=args.snap or settings.snap_distance_m
-        )
+        return route_file(session, args.input, args.out, snap_m=snap)
 
     n = _in_transaction(settings, work)
     print(f"{n} rows routed → {args.out}")

@@ -41,11 +41,11 @@ def route_file(
     for col in OUTPUT_COLUMNS:
         gdf[col] = result[col]
     with atomic_output(out) as tmp:
-        _write(gdf, result, src, tmp)
+        _write(gdf, result, src, tmp, layer=out.stem)
     return len(gdf)
 
 
-def _write(gdf, result, src: Path, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _write(gdf, result, src: Path, out: Path, *, layer: str) -> None:  # type: ignore[no-untyped-def]
     if out.suffix.lower() == ".csv":
         if src.suffix.lower() == ".csv":
             original = pd.read_csv(src, dtype=str, keep_default_na=False)
@@ -57,4 +57,5 @@ def _write(gdf, result, src: Path, out: Path) -> None:  # type: ignore[no-untype
             df["wkt"] = gdf.geometry.to_wkt()
             df.to_csv(out, index=False)
     else:
-        pyogrio.write_dataframe(gdf, out)
+        # the temporary file's name must not become the layer name
+        pyogrio.write_dataframe(gdf, out, layer=layer if out.suffix == ".gpkg" else None)

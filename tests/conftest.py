@@ -22,7 +22,7 @@ from renewmap.devtools.pgcluster import Cluster, ClusterUnavailable, postgis_clu
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "geodata" / "demo"
-OSM_EXTRACT = ROOT.parent / "shared" / "geodata" / "osm-siping-tongji" / "tongji.osm.gz"
+OSM_EXTRACT = ROOT / "geodata" / "osm" / "tongji.osm.gz"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["spatialite", "postgis"]
 

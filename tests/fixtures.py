@@ -104,3 +104,58 @@ def add_test_community(session: Session) -> dict[str, int]:
     )
     session.flush()
     return {"community": community.id, "A": ga.id, "B": gb.id}
+
+
+# Community Q (code Q0001): four grids NW, NE, SW, SE of 1×1 units meeting at one vertex (1,1),
+# at lon 20, lat 40. Buildings bNW and bSE are mirror images through the centre, so a point on
+# the centre is exactly equidistant: the tie goes to the lower code (NE has no building).
+Q_LON0, Q_LAT0 = 20.0, 40.0
+
+
+def q2w(g: BaseGeometry) -> BaseGeometry:
+    return shapely.affinity.affine_transform(g, [UNIT, 0, 0, UNIT, Q_LON0, Q_LAT0])
+
+
+def qpt(x: float, y: float) -> BaseGeometry:
+    return q2w(shapely.Point(x, y))
+
+
+QUADS = {"NE": box(1, 1, 2, 2), "NW": box(0, 1, 1, 2), "SE": box(1, 0, 2, 1), "SW": box(0, 0, 1, 1)}
+
+
+def add_quad_community(session: Session) -> dict[str, int]:
+    community = Community(
+        code="Q0001",
+        name="四格社区",
+        metric_epsg=32634,
+        grid_set_version=1,
+        geom=to_db(as_multi(q2w(box(0, 0, 2, 2)))),
+    )
+    session.add(community)
+    session.flush()
+    ids = {"community": community.id}
+    for code, g in QUADS.items():
+        grid = Grid(
+            community_id=community.id, code=code, name=f"{code}网格", geom=to_db(as_multi(q2w(g)))
+        )
+        session.add(grid)
+        session.flush()
+        ids[code] = grid.id
+    session.add_all(
+        [
+            Building(
+                community_id=community.id,
+                grid_id=ids["NW"],
+                number="NW楼",
+                geom=to_db(as_multi(q2w(box(0.4, 1.4, 0.6, 1.6)))),
+            ),
+            Building(
+                community_id=community.id,
+                grid_id=ids["SE"],
+                number="SE楼",
+                geom=to_db(as_multi(q2w(box(1.4, 0.4, 1.6, 0.6)))),
+            ),
+        ]
+    )
+    session.flush()
+    return ids

@@ -33,7 +33,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-
 
 
 def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> None:
-    assert OSM_EXTRACT.exists(), "the shared Tongji extract is part of the workspace"
+    assert OSM_EXTRACT.exists(), "the Tongji extract ships in geodata/osm/"
     code, out, _ = run(
         capsys, "import-osm", OSM_EXTRACT, "--compound", "巴林小区", "--community", CODE
     )

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from renewmap.errors import NotRoutable
 from renewmap.services.routing import DbSource, load_memory_source, owner_for, route_geometry
-from renewmap.spatial.routing import Rule, decide
+from renewmap.spatial.routing import RULES_BY_CODE, Rule, decide
 from tests.fixtures import add_test_community, m2w, pt, shared_edge_wgs
 
 CASES = [
@@ -155,29 +155,83 @@ def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
     return pt(draw(st.floats(-0.2, 3.2)), draw(st.floats(-0.2, 1.2)))
 
 
+def _quad_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+    """Points around community Q: the 4-grid vertex, its edges, corners, just outside."""
+    from tests.fixtures import qpt
+
+    kind = draw(st.sampled_from(["centre", "edge", "corner", "anywhere"]))
+    if kind == "centre":
+        return qpt(1.0, 1.0)
+    if kind == "edge":
+        t = draw(st.floats(0, 2))
+        return qpt(1.0, t) if draw(st.booleans()) else qpt(t, 1.0)
+    if kind == "corner":
+        return qpt(draw(st.sampled_from([0.0, 1.0, 2.0])), draw(st.sampled_from([0.0, 1.0, 2.0])))
+    return qpt(draw(st.floats(-0.5, 2.5)), draw(st.floats(-0.5, 2.5)))
+
+
+def _any_point(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+    return _quad_points(draw) if draw(st.booleans()) else _interesting_points(draw)
+
+
+def _load_both(session) -> None:  # type: ignore[no-untyped-def]
+    from tests.fixtures import add_quad_community
+
+    if not session.info.get("t_loaded"):
+        add_test_community(session)
+        add_quad_community(session)
+        session.info["t_loaded"] = True
+        session.info["memory"] = load_memory_source(session)
+
+
+def test_four_grid_vertex_with_equidistant_buildings(session) -> None:
+    from tests.fixtures import qpt
+
+    _load_both(session)
+    owner = route_geometry(session, qpt(1.0, 1.0))
+    # NW and SE buildings are mirror images through the centre: a tie, lowest code wins
+    assert (owner.rule, owner.grid.code) == ("boundary", "NW")
+    decision = decide(qpt(1.0, 1.0), DbSource(session))
+    assert len(decision.candidates) == 4
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_database_and_batch_paths_agree(session, data) -> None:
-    if not session.info.get("t_loaded"):
-        add_test_community(session)
-        session.info["t_loaded"] = True
-        session.info["memory"] = load_memory_source(session)
+    _load_both(session)
     memory = session.info["memory"]
-    points = [data.draw(st.composite(lambda d: _interesting_points(d))()) for _ in range(5)]
+    points = [data.draw(st.composite(lambda d: _any_point(d))()) for _ in range(5)]
     db = DbSource(session)
     x = np.array([p.x for p in points])
     y = np.array([p.y for p in points])
     batch = memory.route_points(x, y, snap_m=50)
-    for p, from_batch in zip(points, batch, strict=True):
+    grid_idx, comm_idx, rules = memory.route_points_arrays(x, y, snap_m=50)
+    for i, (p, from_batch) in enumerate(zip(points, batch, strict=True)):
         from_db = decide(p, db, snap_m=50)
         from_memory = decide(p, memory, snap_m=50)
         assert from_db.rule == from_batch.rule == from_memory.rule, p.wkt
         assert from_db.grid_id == from_batch.grid_id == from_memory.grid_id, p.wkt
         assert from_db.community_id == from_batch.community_id, p.wkt
+        # the array form measured by the benchmark agrees too
+        assert RULES_BY_CODE[rules[i]] == from_db.rule, p.wkt
+        arr_grid = memory.grids[grid_idx[i]].id if grid_idx[i] >= 0 else None
+        arr_comm = memory.communities[comm_idx[i]].id if comm_idx[i] >= 0 else None
+        assert (arr_grid, arr_comm) == (from_db.grid_id, from_db.community_id), p.wkt
         if from_db.rule is Rule.BOUNDARY:
             assert len(from_db.candidates) >= 2
+    # lines and polygons between drawn points: DB and memory sources agree
+    a, b, c = points[0], points[1], points[2]
+    shapes = [shapely.LineString([a, b]), shapely.LineString([a, b, c])]
+    tri = shapely.Polygon([a, b, c])
+    if tri.is_valid and tri.area > 0:
+        shapes.append(tri)
+    for g in shapes:
+        if g.length == 0:
+            continue
+        from_db, from_memory = decide(g, db, snap_m=50), decide(g, memory, snap_m=50)
+        assert (from_db.rule, from_db.grid_id) == (from_memory.rule, from_memory.grid_id), g.wkt
 
 
 @settings(
@@ -186,10 +240,8 @@ def test_database_and_batch_paths_agree(session, data) -> None:
 @given(data=st.data())
 def test_prefetch_path_equals_general_path(session, data) -> None:
     """route_geometry's one-round-trip path gives exactly the general path's owner."""
-    if not session.info.get("t_loaded"):
-        add_test_community(session)
-        session.info["t_loaded"] = True
-    p = data.draw(st.composite(lambda d: _interesting_points(d))())
+    _load_both(session)
+    p = data.draw(st.composite(lambda d: _any_point(d))())
     general = decide(p, DbSource(session), snap_m=50)
     if not general.routable:
         with pytest.raises(NotRoutable):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from renewmap.errors import InvalidInput, RenewMapError
 from renewmap.settings import Settings
 
-DEFAULT_OSM = Path("..") / "shared" / "geodata" / "osm-siping-tongji" / "tongji.osm.gz"
+DEFAULT_OSM = Path("geodata") / "osm" / "tongji.osm.gz"
 DEFAULT_DEMO_DIR = Path("geodata") / "demo"
 
 

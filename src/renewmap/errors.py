@@ -52,6 +52,14 @@ class SpatialBackendMissing(RenewMapError):
     code = "spatial_backend_missing"
 
 
+class Forbidden(RenewMapError):
+    code = "forbidden"
+
+
+class RateLimited(RenewMapError):
+    code = "rate_limited"
+
+
 class DatabaseUnavailable(RenewMapError):
     code = "database_unavailable"
 
@@ -76,6 +84,8 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     Conflict: 409,
     SpatialBackendMissing: 503,
     DatabaseUnavailable: 503,
+    Forbidden: 403,
+    RateLimited: 429,
     PayloadTooLarge: 413,
     OutputFailed: 500,
     RenewMapError: 400,

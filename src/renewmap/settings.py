@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     spatialite_library: str = "mod_spatialite"
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     sql_echo: bool = False
+    rate_posts: int = Field(default=10, ge=1, description="suggestions per IP per window")
+    rate_interactions: int = Field(default=60, ge=1, description="supports+comments per IP")
+    rate_window_s: float = Field(default=600.0, gt=0)
+    secure_cookies: bool = Field(default=False, description="set when served over HTTPS")
     db_pool_pre_ping: bool = Field(
         default=False,
         description="ping each pooled connection on checkout (one extra round trip per request)",

@@ -27,9 +27,11 @@ from renewmap.settings import Settings
 
 def _error_response(exc: RenewMapError) -> JSONResponse:
     details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
+    headers = {"Retry-After": str(details["retry_after"])} if "retry_after" in details else None
     return JSONResponse(
         {"error": exc.code, "message": exc.message, "details": details},
         status_code=http_status_for(exc),
+        headers=headers,
     )
 
 
@@ -101,9 +103,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             )
         return await call_next(request)
 
-    from renewmap.api.routers import core, pages
+    from renewmap.api.routers import core, pages, suggestions
+    from renewmap.services.ratelimit import RateLimiter
 
+    window = settings.rate_window_s
+    app.state.rate_limiter = RateLimiter(
+        {"post": (settings.rate_posts, window), "interact": (settings.rate_interactions, window)}
+    )
     app.include_router(core.router)
+    app.include_router(suggestions.router)
     app.include_router(pages.router)
     static_dir = resources.files("renewmap") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

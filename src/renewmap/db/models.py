@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -221,6 +222,15 @@ class Request(Base):
     route_distance_m: Mapped[float | None] = mapped_column(Float)
     grid_set_version: Mapped[int | None] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32), default="web")
+    # Residents' side (issue 3): a receipt code to quote, a private follow link (only the
+    # token's hash is stored), contact details that are never public, moderation.
+    receipt_code: Mapped[str | None] = mapped_column(String(16))
+    follow_token_hash: Mapped[str | None] = mapped_column(String(64))
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    show_nickname: Mapped[bool] = mapped_column(Boolean, default=False)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -229,6 +239,42 @@ class Request(Base):
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
     )
+
+
+class RequestPhoto(Base):
+    """A resident's photo, re-encoded without metadata (EXIF/GPS stripped), with a thumbnail."""
+
+    __tablename__ = "request_photo"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RequestSupport(Base):
+    """One +1 per resident device (the device id is stored only as a keyed hash)."""
+
+    __tablename__ = "request_support"
+    __table_args__ = (UniqueConstraint("request_id", "supporter_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    supporter_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RequestComment(Base):
+    __tablename__ = "request_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class RequestEvent(Base):
@@ -268,3 +314,6 @@ Index("ix_party_branch_parent_id", PartyBranch.parent_id)
 Index("ix_request_community_id_status", Request.community_id, Request.status)
 Index("ix_request_grid_id", Request.grid_id)
 Index("ix_request_event_request_id", RequestEvent.request_id)
+Index("uq_request_receipt_code", Request.receipt_code, unique=True)
+Index("ix_request_photo_request_id", RequestPhoto.request_id)
+Index("ix_request_comment_request_id", RequestComment.request_id)

@@ -167,3 +167,118 @@ def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, .
     """Grids and assigned buildings whose bbox holds (x, y), with owner-chain details, in one
     round trip (a prepared statement on PostgreSQL after a few calls)."""
     return execute_hot(session, route_prefetch_sql(session), {"x": float(x), "y": float(y)})
+
+
+# --- residents' suggestions ------------------------------------------------------------------
+
+
+def receipt_code_taken(session: Session, *, code: str) -> bool:
+    return session.scalar(select(Request.id).where(Request.receipt_code == code)) is not None
+
+
+def request_by_receipt(session: Session, *, code: str) -> Request | None:
+    return session.scalar(select(Request).where(Request.receipt_code == code))
+
+
+def public_requests(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Request], int]:
+    """Visible (not hidden) requests of a community, newest first, with the total count."""
+    from sqlalchemy import func as sa_func
+
+    conditions = [Request.community_id == community_id, Request.hidden.is_(False)]
+    if category:
+        conditions.append(Request.category == category)
+    if status:
+        conditions.append(Request.status == status)
+    if grid_id is not None:
+        conditions.append(Request.grid_id == grid_id)
+    if bounds is not None:
+        conditions.append(bbox_filter(session, Request.__table__, bounds))
+    total = session.scalar(select(sa_func.count(Request.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Request)
+        .where(*conditions)
+        .order_by(Request.created_at.desc(), Request.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, int(total)
+
+
+def visible_requests_near(
+    session: Session, *, bounds: Bounds, category: str | None = None
+) -> Sequence[Request]:
+    conditions = [bbox_filter(session, Request.__table__, bounds), Request.hidden.is_(False)]
+    if category:
+        conditions.append(Request.category == category)
+    return session.scalars(select(Request).where(*conditions)).all()
+
+
+def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
+    from renewmap.db.models import RequestPhoto
+
+    return session.scalars(
+        select(RequestPhoto)
+        .where(RequestPhoto.request_id == request_id)
+        .order_by(RequestPhoto.position, RequestPhoto.id)
+    ).all()
+
+
+def photo(session: Session, *, photo_id: int) -> Any:
+    from renewmap.db.models import RequestPhoto
+
+    return session.get(RequestPhoto, photo_id)
+
+
+def support_exists(session: Session, *, request_id: int, supporter_hash: str) -> bool:
+    from renewmap.db.models import RequestSupport
+
+    return (
+        session.scalar(
+            select(RequestSupport.id).where(
+                RequestSupport.request_id == request_id,
+                RequestSupport.supporter_hash == supporter_hash,
+            )
+        )
+        is not None
+    )
+
+
+def visible_comments(session: Session, *, request_id: int) -> Sequence[Any]:
+    from renewmap.db.models import RequestComment
+
+    return session.scalars(
+        select(RequestComment)
+        .where(RequestComment.request_id == request_id, RequestComment.hidden.is_(False))
+        .order_by(RequestComment.id)
+    ).all()
+
+
+def comment_counts(session: Session, *, request_ids: Sequence[int]) -> dict[int, int]:
+    from sqlalchemy import func as sa_func
+
+    from renewmap.db.models import RequestComment
+
+    if not request_ids:
+        return {}
+    rows = session.execute(
+        select(RequestComment.request_id, sa_func.count(RequestComment.id))
+        .where(RequestComment.request_id.in_(list(request_ids)), RequestComment.hidden.is_(False))
+        .group_by(RequestComment.request_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def grids_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Grid]:
+    if not ids:
+        return {}
+    return {g.id: g for g in session.scalars(select(Grid).where(Grid.id.in_(list(ids))))}

@@ -1,0 +1,273 @@
+"""Residents' suggestions API on both databases: posting with photos, privacy, nearby,
+browsing, supports, comments, the private follow link, abuse limits."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.schemas import ErrorBody, FeatureCollection, RouteOut
+from renewmap.settings import Settings
+from tests.conftest import count
+from tests.fixtures import add_test_community, pt
+
+
+def make_app(engine, session, **settings):  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test", secret_key="test-secret", **settings), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    return app
+
+
+@pytest.fixture
+def client(engine, session):  # type: ignore[no-untyped-def]
+    add_test_community(session)
+    with TestClient(make_app(engine, session)) as c:
+        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
+        yield c
+
+
+def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:  # type: ignore[no-untyped-def]
+    img = Image.new("RGB", size, colour)
+    exif = img.getexif()
+    exif[0x010F] = "SecretPhoneMaker"  # Make
+    exif[0x0112] = 6  # orientation: rotate 90° when displayed
+    exif[0x8825] = {1: "N", 2: (31.0, 17.0, 20.0), 3: "E", 4: (121.0, 29.0, 25.0)}
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def post(client, x=0.5, y=0.5, files=None, **fields):  # type: ignore[no-untyped-def]
+    p = pt(x, y)
+    data = {"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)}
+    data.update(fields)
+    data = {k: v for k, v in data.items() if v is not None}  # None removes a field
+    return client.post("/api/suggestions", data=data, files=files or [])
+
+
+def test_post_routes_and_strips_photo_metadata(client) -> None:
+    raw = jpeg_with_gps()
+    assert b"SecretPhoneMaker" in raw
+    r = post(
+        client,
+        1.0,
+        0.5,
+        files=[("photos", ("lamp.jpg", raw, "image/jpeg"))],
+        nickname="王阿姨",
+        phone="138 0000 0000",
+        description="晚上很黑",
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    owner = RouteOut.model_validate(body["owner"])
+    assert (owner.rule, owner.grid.code, owner.branch.code) == ("boundary", "B", "T-BB")
+    assert body["message"] == "将由 B网格 · B支部 处理"
+    assert body["receipt_code"].startswith("RM") and len(body["receipt_code"]) == 8
+    public = client.get(f"/api/suggestions/{body['id']}").json()["properties"]
+    assert public["nickname"] is None  # not opted in
+    assert "phone" not in public and "138" not in str(public)
+    (photo,) = public["photos"]
+    data = client.get(photo["url"]).content
+    assert b"SecretPhoneMaker" not in data and b"GPS" not in data
+    img = Image.open(io.BytesIO(data))
+    assert img.format == "JPEG" and not img.getexif()
+    assert img.size == (480, 640)  # EXIF orientation applied before stripping
+    thumb = Image.open(io.BytesIO(client.get(photo["thumbnail"]).content))
+    assert max(thumb.size) == 320
+
+
+def test_private_follow_link(client) -> None:
+    body = post(client, nickname="老李", phone="13900000000").json()
+    code, token = body["receipt_code"], body["token"]
+    assert body["follow_url"] == f"/r/{code}?t={token}"
+    view = client.get(f"/api/receipts/{code}", params={"token": token}).json()
+    assert view["status"] == "new" and view["your_phone"] == "13900000000"
+    assert [h["kind"] for h in view["history"]] == ["created", "routed"]
+    assert view["history"][1]["note"] == "将由 A网格 · A支部 处理"
+    r = client.get(f"/api/receipts/{code}", params={"token": "wrong-token-123"})
+    assert r.status_code == 403 and ErrorBody.model_validate(r.json()).error == "forbidden"
+    assert client.get("/api/receipts/RMZZZZZZ", params={"token": token}).status_code == 404
+    r = client.post(
+        f"/api/receipts/{code}/details",
+        data={"token": token, "text": "灯杆在3号楼旁"},
+        files=[("photos", ("more.png", png(), "image/png"))],
+    )
+    assert r.status_code == 200
+    assert r.json()["history"][-1] == {
+        **r.json()["history"][-1],
+        "kind": "details_added",
+        "note": "灯杆在3号楼旁",
+    }
+    assert len(r.json()["photos"]) == 1
+
+
+def png(size=(50, 40)) -> bytes:  # type: ignore[no-untyped-def]
+    out = io.BytesIO()
+    Image.new("RGBA", size, (0, 128, 0, 128)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_nickname_shown_only_when_opted_in(client) -> None:
+    body = post(client, nickname="小张", show_nickname="true").json()
+    assert client.get(f"/api/suggestions/{body['id']}").json()["properties"]["nickname"] == "小张"
+
+
+@pytest.mark.parametrize(
+    ("fields", "files", "status", "message"),
+    [
+        ({"category": None}, None, 422, "category"),
+        ({"category": "unicorns"}, None, 422, "unknown category 'unicorns'"),
+        ({"description": "长" * 2001}, None, 422, "description is longer than 2000"),
+        ({"phone": "call me"}, None, 422, "phone must be"),
+        (
+            {},
+            [("photos", (f"p{i}.png", png(), "image/png")) for i in range(4)],
+            422,
+            "at most 3 photos",
+        ),
+        (
+            {},
+            [("photos", ("notes.txt", b"hello, not an image", "image/png"))],
+            422,
+            "photo 'notes.txt' is not a readable JPEG, PNG or WebP image",
+        ),
+        (
+            {},
+            [("photos", ("anim.gif", b"GIF89a" + b"\0" * 20, "image/gif"))],
+            422,
+            "photo 'anim.gif'",
+        ),
+        (
+            {},
+            [("photos", ("huge.jpg", b"\xff" * (8 * 1024 * 1024 + 10), "image/jpeg"))],
+            413,
+            "photo 'huge.jpg' is 8.0 MB; the limit is 8 MB",
+        ),
+        ({"lon": "31.289", "lat": "121.49"}, None, 422, "look like (latitude, longitude)"),
+        (
+            {"geometry": '{"type": "Point"}', "lon": None},
+            None,
+            422,
+            "needs 'type' and 'coordinates'",
+        ),
+    ],
+)
+def test_bad_posts_are_refused_and_write_nothing(
+    client, session, fields, files, status, message
+) -> None:
+    before = count(session, "request"), count(session, "request_photo")
+    r = post(client, files=files, **fields)
+    assert r.status_code == status, r.text
+    assert message in ErrorBody.model_validate(r.json()).message
+    assert (count(session, "request"), count(session, "request_photo")) == before
+
+
+def test_outside_every_community_is_422(client) -> None:
+    r = post(client, 9.0, 0.5)  # ≈ 430 m east of community T
+    assert r.status_code == 422 and r.json()["error"] == "not_routable"
+
+
+def test_a_drawn_line_is_accepted(client) -> None:
+    line = pt(0.2, 0.2).union(pt(0.9, 0.2)).convex_hull  # a short line across grid A
+    import json
+
+    r = client.post(
+        "/api/suggestions",
+        data={
+            "category": "paths",
+            "title": "步道破损",
+            "geometry": json.dumps({"type": "LineString", "coordinates": list(line.coords)}),
+        },
+    )
+    assert r.status_code == 201 and r.json()["owner"]["rule"] == "overlap"
+
+
+def test_csrf_is_required_for_writes(engine, session) -> None:
+    add_test_community(session)
+    with TestClient(make_app(engine, session)) as c:
+        r = post(c)
+        assert r.status_code == 403 and "CSRF" in r.json()["message"]
+        c.get("/api/session")
+        c.headers["X-CSRF-Token"] = "not-the-cookie"
+        assert post(c).status_code == 403
+
+
+def test_nearby_same_category_within_50_m(client) -> None:
+    a = post(client, 0.50, 0.50).json()["id"]  # lighting
+    b = post(client, 0.55, 0.50).json()["id"]  # ≈ 3.6 m east, lighting
+    post(client, 0.52, 0.50, category="pets")  # other category
+    post(client, 1.50, 0.20)  # ≈ 80 m away
+    p = pt(0.5, 0.5)
+    fc = client.get(
+        "/api/suggestions/nearby", params={"lon": p.x, "lat": p.y, "category": "lighting"}
+    ).json()
+    FeatureCollection.model_validate(fc)
+    assert [f["id"] for f in fc["features"]] == [a, b]
+    assert fc["features"][1]["properties"]["distance_m"] == pytest.approx(3.6, abs=0.2)
+
+
+def test_browse_filters_paging_and_hidden(client, session) -> None:
+    from renewmap.db.models import Request
+
+    ids = [post(client, 0.1 + i * 0.2, 0.5).json()["id"] for i in range(4)]  # grid A, lighting
+    pets = post(client, 1.5, 0.2, category="pets").json()["id"]  # grid B
+    fc = client.get("/api/communities/T0001/suggestions", params={"limit": 2}).json()
+    assert (fc["numberMatched"], fc["numberReturned"]) == (5, 2)
+    page2 = client.get("/api/communities/T0001/suggestions", params={"limit": 2, "offset": 2})
+    seen = [f["id"] for f in fc["features"]] + [f["id"] for f in page2.json()["features"]]
+    assert len(set(seen)) == 4
+    by_grid = client.get("/api/communities/T0001/suggestions", params={"grid": "B"}).json()
+    assert [f["id"] for f in by_grid["features"]] == [pets]
+    by_cat = client.get("/api/communities/T0001/suggestions", params={"category": "lighting"})
+    assert by_cat.json()["numberMatched"] == 4
+    west = pt(0, 0).bounds[:2] + pt(0.45, 1).bounds[:2]
+    by_box = client.get(
+        "/api/communities/T0001/suggestions", params={"bbox": ",".join(map(str, west))}
+    ).json()
+    assert sorted(f["id"] for f in by_box["features"]) == sorted(ids[:2])
+    session.get(Request, ids[0]).hidden = True
+    session.flush()
+    assert client.get("/api/communities/T0001/suggestions").json()["numberMatched"] == 4
+    assert client.get(f"/api/suggestions/{ids[0]}").status_code == 404
+    assert (
+        client.get("/api/communities/T0001/suggestions", params={"bbox": "1,2,3"}).status_code
+        == 422
+    )
+
+
+def test_one_support_per_device(client, engine, session) -> None:
+    rid = post(client).json()["id"]
+    assert client.post(f"/api/suggestions/{rid}/supports").json() == {"supports": 1}
+    r = client.post(f"/api/suggestions/{rid}/supports")
+    assert r.status_code == 409
+    with TestClient(make_app(engine, session)) as other:
+        other.headers["X-CSRF-Token"] = other.get("/api/session").json()["csrf_token"]
+        assert other.post(f"/api/suggestions/{rid}/supports").json() == {"supports": 2}
+    assert client.get(f"/api/suggestions/{rid}").json()["properties"]["supports"] == 2
+
+
+def test_comments(client) -> None:
+    rid = post(client).json()["id"]
+    r = client.post(
+        f"/api/suggestions/{rid}/comments", json={"body": "<b>同意</b>", "nickname": "邻居"}
+    )
+    assert r.status_code == 201
+    assert client.get(f"/api/suggestions/{rid}/comments").json()[0]["body"] == "<b>同意</b>"
+    assert client.get(f"/api/suggestions/{rid}").json()["properties"]["comments"] == 1
+    assert client.post(f"/api/suggestions/{rid}/comments", json={"body": ""}).status_code == 422
+
+
+def test_posting_is_rate_limited_per_address(engine, session) -> None:
+    add_test_community(session)
+    with TestClient(make_app(engine, session, rate_posts=2)) as c:
+        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
+        assert post(c).status_code == 201 and post(c).status_code == 201
+        r = post(c)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+        assert r.json()["error"] == "rate_limited"

@@ -182,13 +182,19 @@ def test_database_down_is_503(tmp_path) -> None:
 
 
 def test_user_text_is_escaped_on_the_map(client, session) -> None:
+    from renewmap.maps import community_map
+    from renewmap.services.layers import community_layers
     from renewmap.services.requests import create_request
 
     add_test_community(session)
     create_request(session, geom=pt(0.5, 0.5), category="other", title="<script>alert(1)</script>")
-    html = client.get("/c/T0001").text
+    # maps that embed requests (reports, notebooks) escape their text
+    html = community_map(community_layers(session, community_code="T0001")).get_root().render()
     assert "<script>alert(1)</script>" not in html
-    assert "&lt;script&gt;" in html or "\u0026lt;script" in html
+    assert "&lt;script&gt;" in html or "\\u0026lt;script" in html
+    # the residents' page embeds no suggestions at all: they are fetched by view
+    page = client.get("/c/T0001").text
+    assert "alert(1)" not in page
 
 
 def test_real_lifespan_without_overrides(engine, database_url_factory) -> None:

@@ -6,14 +6,17 @@ from html import escape
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_read_session
-from renewmap.maps import community_map
-from renewmap.services import catalog
+from renewmap.i18n import negotiate
+from renewmap.services import catalog, suggestions
 from renewmap.services.layers import community_layers
+from renewmap.web.resident import follow_page, resident_page
+
+PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,14 +39,36 @@ def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLRespons
 
 @router.get("/c/{code}", response_class=HTMLResponse)
 def community_page(
-    code: str, session: Annotated[Session, Depends(get_read_session)]
+    code: str,
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    lang: str | None = None,
 ) -> HTMLResponse:
-    layers = community_layers(session, community_code=code)
-    m = community_map(layers, assets="server")
-    title = layers["community"]["name"].iloc[0]
-    root = m.get_root()
-    root.title = f"{title} · 微更新地图"
-    return HTMLResponse(root.render())
+    """The residents' page: pin, describe and follow suggestions; browse the community's."""
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    layers = community_layers(session, community_code=code, kinds=PAGE_LAYERS)
+    response = HTMLResponse(resident_page(layers, locale=locale))
+    if lang:
+        response.set_cookie("rm_lang", locale, max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/r/{code}", response_class=HTMLResponse)
+def follow(
+    code: str,
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    t: str = "",
+    lang: str | None = None,
+) -> HTMLResponse:
+    """The private follow page behind a receipt's link (token in the query)."""
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    settings = request.app.state.settings
+    view = suggestions.follow(session, code=code, token=t, secret=settings.secret_key)
+    return HTMLResponse(
+        follow_page(view, locale=locale, code=code, token=t),
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/c")

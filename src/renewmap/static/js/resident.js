@@ -1,0 +1,265 @@
+/* RenewMap residents' page: pin or draw, describe, submit; browse by map view.
+   No framework; all text comes from window.RM.t (the server's translation catalog). */
+(function () {
+  "use strict";
+  const RM = window.RM;
+  const map = window[RM.map];
+  // No tile layer sets a zoom range; clustering needs one.
+  if (!isFinite(map.getMaxZoom())) map.setMaxZoom(22);
+  // The page's CSS sizes the map after folium created it: measure again and frame the community.
+  map.options.zoomSnap = 0.25;  // frame a small compound closely on a narrow phone
+  map.invalidateSize();
+  map.fitBounds([[RM.bounds[1], RM.bounds[0]], [RM.bounds[3], RM.bounds[2]]], { padding: [8, 8] });
+  const T = (id, values) => {
+    let s = RM.t[id] || id;
+    for (const [k, v] of Object.entries(values || {})) s = s.replace("{" + k + "}", v);
+    return s;
+  };
+  const $ = (sel) => document.querySelector(sel);
+  const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => (
+    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const catLabel = Object.fromEntries(RM.categories.map((c) => [c.code, c.icon + " " + c.label]));
+  const statusLabel = Object.fromEntries(RM.statuses.map((s) => [s.code, s.label]));
+  let csrf = null;
+  const session = fetch("/api/session", { credentials: "same-origin" })
+    .then((r) => r.json()).then((j) => { csrf = j.csrf_token; });
+
+  // ---- placing: a pin, or a drawn line/area -------------------------------------------------
+  const pinIcon = new L.Icon.Default();  // Leaflet's own marker image, served by the app
+  let mode = "point";
+  let marker = null;
+  let vertices = [];
+  let drawn = null;
+  let category = null;
+
+  function clearPlacement() {
+    if (marker) { map.removeLayer(marker); marker = null; }
+    if (drawn) { map.removeLayer(drawn); drawn = null; }
+    vertices = [];
+    $("#rm-reset").hidden = true;
+  }
+  function geometry() {
+    if (mode === "point" && marker) {
+      const p = marker.getLatLng();
+      return { type: "Point", coordinates: [p.lng, p.lat] };
+    }
+    if (mode === "line" && vertices.length >= 2) {
+      return { type: "LineString", coordinates: vertices.map((v) => [v.lng, v.lat]) };
+    }
+    if (mode === "area" && vertices.length >= 3) {
+      const ring = vertices.map((v) => [v.lng, v.lat]);
+      ring.push(ring[0]);
+      return { type: "Polygon", coordinates: [ring] };
+    }
+    return null;
+  }
+  function redraw() {
+    if (drawn) map.removeLayer(drawn);
+    drawn = null;
+    if (!vertices.length) return;
+    drawn = mode === "area" && vertices.length >= 3
+      ? L.polygon(vertices, { color: "#e8590c" }) : L.polyline(vertices, { color: "#e8590c", weight: 5 });
+    drawn.addTo(map);
+  }
+  function placePin(latlng) {
+    clearPlacement();
+    marker = L.marker(latlng, { draggable: true, icon: pinIcon, keyboard: true,
+      title: T("Location") }).addTo(map);
+    marker.on("dragend", checkNearby);
+    $("#rm-reset").hidden = false;
+    $("#rm-error").textContent = "";
+    checkNearby();
+  }
+  map.on("click", (e) => {
+    if (suggestHidden()) return;
+    if (!$("#rm-receipt").hidden) return;
+    if (mode === "point") { placePin(e.latlng); return; }
+    vertices.push(e.latlng);
+    redraw();
+    $("#rm-reset").hidden = false;
+  });
+  function setMode(next) {
+    mode = next;
+    clearPlacement();
+    $("#rm-draw-tools").hidden = next === "point";
+    $("#rm-hint").textContent = next === "point"
+      ? T("Tap the map to place a pin, then drag it to adjust.")
+      : T("Tap points on the map, then press Done.");
+  }
+  $("#rm-draw-line").addEventListener("click", () => setMode("line"));
+  $("#rm-draw-area").addEventListener("click", () => setMode("area"));
+  $("#rm-draw-undo").addEventListener("click", () => { vertices.pop(); redraw(); });
+  $("#rm-draw-done").addEventListener("click", () => { $("#rm-draw-tools").hidden = true; checkNearby(); });
+  $("#rm-reset").addEventListener("click", () => setMode("point"));
+  $("#rm-locate").addEventListener("click", () => {
+    if (!navigator.geolocation) { $("#rm-error").textContent = T("Your location could not be found."); return; }
+    navigator.geolocation.getCurrentPosition((pos) => {
+      const ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
+      const b = RM.bounds;
+      const inside = ll.lng >= b[0] - 0.001 && ll.lng <= b[2] + 0.001 && ll.lat >= b[1] - 0.001 && ll.lat <= b[3] + 0.001;
+      if (!inside) { $("#rm-error").textContent = T("You seem to be outside this community."); return; }
+      setMode("point");
+      placePin(ll);
+      map.setView(ll, Math.max(map.getZoom(), 18));
+    }, () => { $("#rm-error").textContent = T("Your location could not be found."); },
+    { enableHighAccuracy: true, timeout: 15000 });
+  });
+
+  // ---- category, nearby duplicates -------------------------------------------------------------
+  document.querySelectorAll(".rm-cat").forEach((btn) => btn.addEventListener("click", () => {
+    document.querySelectorAll(".rm-cat").forEach((b) => b.setAttribute("aria-pressed", "false"));
+    btn.setAttribute("aria-pressed", "true");
+    category = btn.dataset.code;
+    checkNearby();
+  }));
+  async function checkNearby() {
+    const g = geometry();
+    const box = $("#rm-nearby");
+    if (!g || !category) { box.hidden = true; return; }
+    const p = g.type === "Point" ? g.coordinates : g.coordinates.flat(2).slice(0, 2);
+    const r = await fetch(`/api/suggestions/nearby?lon=${p[0]}&lat=${p[1]}&category=${category}`);
+    if (!r.ok) { box.hidden = true; return; }
+    const fc = await r.json();
+    box.querySelector("ul").innerHTML = fc.features.map((f) => itemHtml(f, true)).join("");
+    box.hidden = fc.features.length === 0;
+  }
+
+  // ---- submit ----------------------------------------------------------------------------------
+  $("#rm-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $("#rm-error");
+    const g = geometry();
+    const photos = $("#rm-photos").files;
+    if (!g) { err.textContent = T("Place the pin on the map first."); return; }
+    if (!category) { err.textContent = T("Please choose a category."); return; }
+    if (!$("#rm-title").value.trim()) { err.textContent = T("Please enter a title."); return; }
+    if (photos.length > 3) { err.textContent = T("At most 3 photos."); return; }
+    const fd = new FormData();
+    fd.append("category", category);
+    fd.append("geometry", JSON.stringify(g));
+    for (const id of ["title", "description", "nickname", "phone"]) {
+      const v = $("#rm-" + id).value.trim();
+      if (v) fd.append(id, v);
+    }
+    fd.append("show_nickname", $("#rm-show-nickname").checked ? "true" : "false");
+    for (const f of photos) fd.append("photos", f, f.name);
+    const btn = $("#rm-submit");
+    btn.disabled = true;
+    btn.textContent = T("Sending…");
+    err.textContent = "";
+    try {
+      await session;
+      const r = await fetch("/api/suggestions", { method: "POST", body: fd,
+        headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+      const body = await r.json();
+      if (!r.ok) { err.textContent = body.message || String(r.status); return; }
+      $("#rm-form").hidden = true;
+      $("#rm-step-place").hidden = true;
+      $("#rm-receipt-title").textContent = T("Submitted. Receipt code: {code}", { code: body.receipt_code });
+      $("#rm-owner").textContent = body.message;
+      const link = $("#rm-follow");
+      link.href = body.follow_url;
+      link.textContent = location.origin + body.follow_url;
+      $("#rm-receipt").hidden = false;
+      $("#rm-receipt").focus();
+    } catch (ex) {
+      err.textContent = String(ex);
+    } finally {
+      btn.disabled = false;
+      btn.textContent = T("Submit");
+    }
+  });
+  $("#rm-again").addEventListener("click", () => {
+    $("#rm-form").reset();
+    document.querySelectorAll(".rm-cat").forEach((b) => b.setAttribute("aria-pressed", "false"));
+    category = null;
+    $("#rm-form").hidden = false;
+    $("#rm-step-place").hidden = false;
+    $("#rm-receipt").hidden = true;
+    $("#rm-nearby").hidden = true;
+    setMode("point");
+  });
+
+  // ---- browse: map and list from the same filters; loaded by view, never all at once -------
+  const cluster = L.markerClusterGroup({ showCoverageOnHover: false });
+  const PAGE = 200;
+  let offset = 0;
+  let loading = null;
+  function suggestHidden() { return $("#rm-suggest").hidden; }
+  function itemHtml(f, compact) {
+    const p = f.properties;
+    const grid = p.grid ? esc(p.grid.name) : "";
+    const thumbs = compact ? "" : p.photos.map((ph) =>
+      `<img src="${esc(ph.thumbnail)}" alt="" width="64" height="64" loading="lazy">`).join("");
+    return `<li data-id="${p.id}"><strong>${esc(p.title)}</strong>
+      <div class="rm-meta">${esc(catLabel[p.category] || p.category)} · ${esc(statusLabel[p.status] || p.status)}
+      ${grid ? " · " + grid : ""}${p.distance_m != null ? " · " + esc(p.distance_m) + " m" : ""}</div>
+      ${p.description && !compact ? `<p>${esc(p.description)}</p>` : ""}${thumbs}
+      <button type="button" class="rm-support" data-id="${p.id}">${esc(T("Support (+1)"))}
+      <span class="rm-n">${esc(p.supports)}</span></button></li>`;
+  }
+  function query(extra) {
+    const b = map.getBounds();
+    const params = new URLSearchParams({ bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].join(","),
+      limit: PAGE, offset: extra });
+    for (const [key, id] of [["category", "#rm-f-category"], ["status", "#rm-f-status"], ["grid", "#rm-f-grid"]]) {
+      if ($(id).value) params.set(key, $(id).value);
+    }
+    return `/api/communities/${encodeURIComponent(RM.community)}/suggestions?${params}`;
+  }
+  async function load(reset) {
+    if (reset) { offset = 0; cluster.clearLayers(); $("#rm-list").innerHTML = ""; }
+    const url = query(offset);
+    loading = url;
+    const r = await fetch(url);
+    if (!r.ok || loading !== url) return;
+    const fc = await r.json();
+    const layer = L.geoJSON(fc, {
+      pointToLayer: (f, ll) => L.marker(ll, { title: f.properties.title }),
+      onEachFeature: (f, l) => l.bindPopup(`<strong>${esc(f.properties.title)}</strong><br>` +
+        esc(statusLabel[f.properties.status] || f.properties.status)),
+    });
+    cluster.addLayers(layer.getLayers());
+    $("#rm-list").insertAdjacentHTML("beforeend", fc.features.map((f) => itemHtml(f, false)).join(""));
+    offset += fc.numberReturned;
+    $("#rm-count").textContent = T("{n} suggestions", { n: fc.numberMatched });
+    $("#rm-more").hidden = offset >= fc.numberMatched;
+  }
+  let timer = null;
+  map.on("moveend", () => {
+    if ($("#rm-browse").hidden) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => load(true), 250);
+  });
+  for (const id of ["#rm-f-category", "#rm-f-status", "#rm-f-grid"]) {
+    $(id).addEventListener("change", () => load(true));
+  }
+  $("#rm-more").addEventListener("click", () => load(false));
+  document.addEventListener("click", async (e) => {
+    const btn = e.target.closest(".rm-support");
+    if (!btn) return;
+    await session;
+    const r = await fetch(`/api/suggestions/${btn.dataset.id}/supports`, { method: "POST",
+      headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+    if (r.ok || r.status === 409) {
+      btn.disabled = true;
+      if (r.ok) btn.querySelector(".rm-n").textContent = (await r.json()).supports;
+      btn.firstChild.textContent = T("Supported") + " ";
+    }
+  });
+
+  // ---- tabs ------------------------------------------------------------------------------------
+  function show(tab) {
+    const browse = tab === "browse";
+    $("#tab-suggest").setAttribute("aria-selected", String(!browse));
+    $("#tab-browse").setAttribute("aria-selected", String(browse));
+    $("#rm-suggest").hidden = browse;
+    $("#rm-browse").hidden = !browse;
+    if (browse) { map.addLayer(cluster); load(true); } else { map.removeLayer(cluster); }
+  }
+  $("#tab-suggest").addEventListener("click", () => show("suggest"));
+  $("#tab-browse").addEventListener("click", () => show("browse"));
+  const fromHash = () => show(location.hash === "#browse" ? "browse" : "suggest");
+  window.addEventListener("hashchange", fromHash);
+  if (location.hash === "#browse") show("browse");
+})();

@@ -1,0 +1,1 @@
+"""Presentation: HTML pages assembled from folium maps, translations and static assets."""

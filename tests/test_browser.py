@@ -1,0 +1,234 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium via Playwright; no browser
+download): a resident on a phone pins, photographs, submits and follows a suggestion on the
+demo community, then finds it on the public map and list. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from renewmap.devtools.pgcluster import free_port
+from tests.conftest import DEMO_DIR, IN_CI, ROOT
+
+CHROMIUM = os.environ.get("RENEWMAP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部 (see the API tests)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    db = workdir / "e2e.sqlite"
+    log = (workdir / "server.log").open("wb")  # a pipe nobody reads would block the server
+    port = free_port()
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "renewmap.cli",
+            "serve",
+            "--demo",
+            "--demo-dir",
+            str(DEMO_DIR),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError((workdir / "server.log").read_text()) from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    # The app must work offline: any request leaving the machine fails the test.
+    external: list[str] = []
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server)
+            else (external.append(route.request.url), route.abort())
+        ),
+    )
+    context.set_default_timeout(20_000)  # a broken page fails fast instead of hanging
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert external == [], f"requests left the intranet: {external}"
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # what the phone shows
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 90, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def screen_point(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return page.evaluate(
+        "([lon, lat]) => { const p = window[RM.map].latLngToContainerPoint([lat, lon]);"
+        " return {x: p.x, y: p.y}; }",
+        [lon, lat],
+    )
+
+
+def test_resident_pins_submits_and_follows(phone, server) -> None:
+    page = phone
+    page.goto(f"{server}/c/310109010026")
+    page.wait_for_function(
+        "window.RM && window[RM.map] && window.L && L.markerClusterGroup", polling=100
+    )
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    shot(page, "01-open")
+    page.locator(".folium-map").tap(position=screen_point(page, *G07_POINT))
+    page.wait_for_selector(".leaflet-marker-draggable")
+    page.get_by_role("button", name="照明").tap()
+    page.fill("#rm-title", "3号楼前路灯不亮")
+    page.fill("#rm-description", "晚上很黑，老人走路不安全")
+    page.set_input_files(
+        "#rm-photos", [{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    page.fill("#rm-nickname", "王阿姨")
+    page.fill("#rm-phone", "13800000000")
+    shot(page, "02-form")
+    page.get_by_role("button", name="提交").tap()
+    page.wait_for_selector("#rm-receipt:not([hidden])")
+    receipt = page.text_content("#rm-receipt-title")
+    assert receipt.startswith("提交成功，回执号：RM")
+    assert page.text_content("#rm-owner") == "将由 第7网格 · 第四网格党支部 处理"
+    shot(page, "03-receipt")
+    follow = page.get_attribute("#rm-follow", "href")
+    code = receipt.rsplit("：", 1)[1]
+
+    # the private page: status and history, no one else's data
+    page.goto(server + follow)
+    assert page.text_content("#rm-title") == "3号楼前路灯不亮"
+    assert page.text_content("#rm-status") == "新提交"
+    assert "已分派" in page.text_content("#rm-history")
+    shot(page, "04-follow")
+
+    # browse: the map and the list show it (the list is the text alternative)
+    page.goto(f"{server}/c/310109010026#browse")
+    page.wait_for_function("document.querySelectorAll('#rm-list li').length > 0", polling=100)
+    page.select_option("#rm-f-grid", "G07")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#rm-list li strong')]"
+        ".some(e => e.textContent === '3号楼前路灯不亮')",
+        polling=100,
+    )
+    items = page.locator("#rm-list li").all_text_contents()
+    mine = [t for t in items if "3号楼前路灯不亮" in t]
+    assert len(mine) == 1 and "照明" in mine[0] and "第7网格" in mine[0]
+    assert "13800000000" not in page.content() and "王阿姨" not in page.content()
+    markers = page.locator(".leaflet-marker-icon").count()
+    assert markers > 0
+    shot(page, "05-browse")
+    assert code.startswith("RM")
+
+
+def test_user_text_is_shown_as_text(phone, server) -> None:
+    """A <script> title posted through the API is displayed literally, never executed."""
+    page = phone
+    page.goto(f"{server}/c/310109010026")
+    page.wait_for_function("window.RM && window[RM.map]", polling=100)
+    evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    status = page.evaluate(
+        """async ([evil, lon, lat]) => {
+            const s = await (await fetch('/api/session')).json();
+            const fd = new FormData();
+            fd.append('category', 'other'); fd.append('title', evil);
+            fd.append('lon', lon); fd.append('lat', lat);
+            const r = await fetch('/api/suggestions', {method: 'POST', body: fd,
+              headers: {'X-CSRF-Token': s.csrf_token}});
+            return r.status; }""",
+        [evil, *G07_POINT],
+    )
+    assert status == 201
+    page.get_by_role("tab", name="看建议").tap()
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('#rm-list li strong')]"
+        ".some(e => e.textContent === t)",
+        arg=evil,
+        polling=100,
+    )
+    assert page.evaluate("window.__xss") is None
+    shot(page, "06-escaped")
+
+
+def test_english_switch(phone, server) -> None:
+    page = phone
+    page.goto(f"{server}/c/310109010026?lang=en")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("tab", name="Suggest").is_visible()
+    page.goto(f"{server}/c/310109010026")  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "en"

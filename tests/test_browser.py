@@ -190,6 +190,17 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
     mine = [t for t in items if "3号楼前路灯不亮" in t]
     assert len(mine) == 1 and "照明" in mine[0] and "第7网格" in mine[0]
     assert "13800000000" not in page.content() and "王阿姨" not in page.content()
+    # comment on it from the list
+    item = page.locator("#rm-list li", has_text="3号楼前路灯不亮")
+    item.locator("summary").tap()
+    item.locator("input[name=body]").fill("我也觉得太黑了")
+    item.get_by_role("button", name="发送").tap()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.rm-comments li')]"
+        ".some(e => e.textContent.includes('我也觉得太黑了'))",
+        polling=100,
+    )
+    assert item.locator(".rm-c").text_content() == "1"
     markers = page.locator(".leaflet-marker-icon").count()
     assert markers > 0
     shot(page, "05-browse")

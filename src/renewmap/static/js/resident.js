@@ -184,7 +184,6 @@
   const cluster = L.markerClusterGroup({ showCoverageOnHover: false });
   const PAGE = 200;
   let offset = 0;
-  let loading = null;
   function suggestHidden() { return $("#rm-suggest").hidden; }
   function itemHtml(f, compact) {
     const p = f.properties;
@@ -196,7 +195,13 @@
       ${grid ? " · " + grid : ""}${p.distance_m != null ? " · " + esc(p.distance_m) + " m" : ""}</div>
       ${p.description && !compact ? `<p>${esc(p.description)}</p>` : ""}${thumbs}
       <button type="button" class="rm-support" data-id="${p.id}">${esc(T("Support (+1)"))}
-      <span class="rm-n">${esc(p.supports)}</span></button></li>`;
+      <span class="rm-n">${esc(p.supports)}</span></button>
+      ${compact ? "" : `<details class="rm-comments" data-id="${p.id}">
+        <summary>${esc(T("Comments"))} (<span class="rm-c">${esc(p.comments)}</span>)</summary>
+        <ul></ul>
+        <form class="rm-comment-form"><input name="body" maxlength="1000" required
+          aria-label="${esc(T("Write a comment"))}" placeholder="${esc(T("Write a comment"))}">
+          <button type="submit">${esc(T("Send"))}</button></form></details>`}</li>`;
   }
   function query(extra) {
     const b = map.getBounds();
@@ -207,13 +212,19 @@
     }
     return `/api/communities/${encodeURIComponent(RM.community)}/suggestions?${params}`;
   }
+  let seq = 0;
+  let lastQuery = null;
   async function load(reset) {
-    if (reset) { offset = 0; cluster.clearLayers(); $("#rm-list").innerHTML = ""; }
-    const url = query(offset);
-    loading = url;
+    // Filter changes and map moves can overlap: only the latest request may render, and the
+    // list is replaced only when its answer arrives (never appended twice).
+    const mine = ++seq;
+    const url = query(reset ? 0 : offset);
+    if (reset) lastQuery = url;
     const r = await fetch(url);
-    if (!r.ok || loading !== url) return;
+    if (!r.ok || mine !== seq) return;
     const fc = await r.json();
+    if (mine !== seq) return;
+    if (reset) { offset = 0; cluster.clearLayers(); $("#rm-list").innerHTML = ""; }
     const layer = L.geoJSON(fc, {
       pointToLayer: (f, ll) => L.marker(ll, { title: f.properties.title }),
       onEachFeature: (f, l) => l.bindPopup(`<strong>${esc(f.properties.title)}</strong><br>` +
@@ -228,6 +239,9 @@
   let timer = null;
   map.on("moveend", () => {
     if ($("#rm-browse").hidden) return;
+    // A resize (e.g. a phone keyboard opening) is not a new view; never reload the list under
+    // someone who is typing in it.
+    if (query(0) === lastQuery || $("#rm-list").contains(document.activeElement)) return;
     clearTimeout(timer);
     timer = setTimeout(() => load(true), 250);
   });
@@ -246,6 +260,30 @@
       if (r.ok) btn.querySelector(".rm-n").textContent = (await r.json()).supports;
       btn.firstChild.textContent = T("Supported") + " ";
     }
+  });
+
+  // ---- comments (loaded when a suggestion's comments are opened) --------------------------
+  async function loadComments(details) {
+    const r = await fetch(`/api/suggestions/${details.dataset.id}/comments`);
+    if (!r.ok) return;
+    const items = await r.json();
+    details.querySelector("ul").innerHTML = items.map((c) =>
+      `<li>${esc(c.body)}${c.nickname ? ` <span class="rm-meta">— ${esc(c.nickname)}</span>` : ""}</li>`).join("");
+    details.querySelector(".rm-c").textContent = items.length;
+  }
+  document.addEventListener("toggle", (e) => {
+    if (e.target.matches && e.target.matches("details.rm-comments") && e.target.open) loadComments(e.target);
+  }, true);
+  document.addEventListener("submit", async (e) => {
+    const form = e.target.closest(".rm-comment-form");
+    if (!form) return;
+    e.preventDefault();
+    const details = form.closest("details");
+    await session;
+    const r = await fetch(`/api/suggestions/${details.dataset.id}/comments`, { method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      credentials: "same-origin", body: JSON.stringify({ body: form.body.value }) });
+    if (r.ok) { form.reset(); loadComments(details); }
   });
 
   // ---- tabs ------------------------------------------------------------------------------------

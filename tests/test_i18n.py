@@ -1,0 +1,54 @@
+"""Translations: every string the pages use has a Simplified Chinese translation."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from renewmap.i18n import catalog, gettext, negotiate
+from renewmap.web.resident import CATEGORIES, STATUSES
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
+PATTERNS = [
+    (SRC / "static" / "js" / "resident.js", re.compile(r'\bT\("((?:[^"\\]|\\.)+)"')),
+    (SRC / "web" / "resident.py", re.compile(r'\b_?t\((?:locale, )?"((?:[^"\\]|\\.)+)"\)')),
+]
+
+
+def used_msgids() -> set[str]:
+    found: set[str] = set()
+    for path, pattern in PATTERNS:
+        found |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    found |= {label for label, _ in CATEGORIES.values()} | set(STATUSES.values())
+    return found
+
+
+def test_every_used_string_is_translated_to_chinese() -> None:
+    used = used_msgids()
+    assert len(used) > 40, "the scan found the page's strings"
+    zh = catalog("zh_CN")
+    missing = sorted(m for m in used if not zh.get(m))
+    assert missing == [], f"add zh_CN translations for: {missing}"
+
+
+def test_english_falls_back_to_message_ids() -> None:
+    assert gettext("en", "Submit") == "Submit"
+    assert gettext("zh_CN", "Submit") == "提交"
+    assert gettext("zh_CN", "{n} suggestions", n=3) == "共 3 条建议"
+
+
+@pytest.mark.parametrize(
+    ("lang", "cookie", "accept", "expected"),
+    [
+        (None, None, None, "zh_CN"),
+        ("en", "zh_CN", "zh-CN", "en"),
+        (None, "en", "zh-CN", "en"),
+        (None, None, "en-GB,en;q=0.8", "en"),
+        (None, None, "fr-FR,de;q=0.5", "zh_CN"),
+        ("xx", None, "zh-Hans", "zh_CN"),
+    ],
+)
+def test_language_negotiation(lang, cookie, accept, expected) -> None:
+    assert negotiate(lang, cookie, accept) == expected

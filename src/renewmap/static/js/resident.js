@@ -214,12 +214,13 @@
   }
   let seq = 0;
   let lastQuery = null;
+  let lastView = null;
   async function load(reset) {
     // Filter changes and map moves can overlap: only the latest request may render, and the
     // list is replaced only when its answer arrives (never appended twice).
     const mine = ++seq;
     const url = query(reset ? 0 : offset);
-    if (reset) lastQuery = url;
+    if (reset) { lastQuery = url; lastView = { center: map.getCenter(), zoom: map.getZoom() }; }
     const r = await fetch(url);
     if (!r.ok || mine !== seq) return;
     const fc = await r.json();
@@ -242,6 +243,9 @@
     // A resize (e.g. a phone keyboard opening) is not a new view; never reload the list under
     // someone who is typing in it.
     if (query(0) === lastQuery || $("#rm-list").contains(document.activeElement)) return;
+    // A viewport resize (a phone's URL bar or keyboard) keeps centre and zoom: not a new view.
+    if (lastView && map.getZoom() === lastView.zoom &&
+        map.latLngToContainerPoint(lastView.center).distanceTo(map.getSize().divideBy(2)) < 2) return;
     clearTimeout(timer);
     timer = setTimeout(() => load(true), 250);
   });

@@ -3,7 +3,9 @@
 The demo community (巴林居委会, 310109010026) gets N extra suggestions (fixed seed, uniform
 inside its polygon, routed to grids in memory) bulk-inserted into a SpatiaLite database; the
 real app (``renewmap serve``) then serves the residents' page ``/c/310109010026#browse``,
-which fetches one page of suggestions for the current map view from the API.
+which asks the API what to draw for the current view (``/suggestions/map``: every suggestion
+as a point while at most 1,000 match, else counts per 64-pixel cell) and, separately, the
+first page (200) of the list.
 
 Against it, two naive folium pages that embed every visible suggestion of the community (the
 same rows, read back from the database), served by a loopback static HTTP server and using
@@ -82,16 +84,32 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+FAST_4G = "phone 390×844, 4G-like network"
+# Setups: browser context options. Loopback is the machine's own network; FAST_4G adds
+# Chromium's network emulation (CDP ``Network.emulateNetworkConditions``) with the numbers of
+# DevTools' "Fast 4G" preset: 9 Mbit/s × 0.9 down, 1.5 Mbit/s × 0.9 up, 165 ms latency.
 VIEWPORTS: dict[str, dict[str, Any]] = {
-    "phone 390×844": {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-    },
+    "phone 390×844": PHONE,
     "desktop 1280×800": {"viewport": {"width": 1280, "height": 800}},
+    FAST_4G: PHONE,
+}
+THROTTLE: dict[str, dict[str, Any]] = {
+    FAST_4G: {
+        "offline": False,
+        "latency": 165,
+        "downloadThroughput": 9_000_000 / 8 * 0.9,
+        "uploadThroughput": 1_500_000 / 8 * 0.9,
+    }
 }
 CASES = ("ours", "FastMarkerCluster", "GeoJson")
+# Not run: GeoJson already takes minutes on loopback; throttling only adds its download.
+SKIP = {(FAST_4G, "GeoJson")}
 BYTES_GOAL = 10.0  # naive bytes / ours bytes
 TIME_GOAL = 2.0  # "well under the naive page's time", read as at most half of it
 README = Path(__file__).resolve().parent / "README.md"
@@ -116,6 +134,7 @@ MARKER_SEL = (
     ".leaflet-marker-pane img.leaflet-marker-icon:not(.leaflet-marker-draggable)"
 )
 LIST_SEL = "#rm-list li"
+API_URL = re.compile(r"/suggestions(/map)?\?")  # the list's page, the map's layer
 # Installed before any page script: checks every animation frame (i.e. right before the
 # browser paints) whether a marker is visible and whether the list has items.
 PROBE_JS = """
@@ -153,7 +172,7 @@ REPORT_JS = """
 () => {
   const nav = performance.getEntriesByType("navigation")[0];
   const api = performance.getEntriesByType("resource")
-    .filter((e) => e.name.includes("/suggestions?"))
+    .filter((e) => /\/suggestions(\/map)?\?/.test(e.name))
     .map((e) => ({
       url: e.name,
       start: e.startTime,
@@ -472,6 +491,10 @@ def measure(browser: Any, case: str, viewport: str, url: str, n: int) -> Run:
         PROBE_JS % (json.dumps(MARKER_SEL), json.dumps(LIST_SEL if want_list else None))
     )
     page = context.new_page()
+    if viewport in THROTTLE:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", THROTTLE[viewport])
     finished: list[Any] = []
     page.on("requestfinished", lambda r: finished.append(r))
     page.on("requestfailed", lambda r: run.failed.append(f"{r.url} {r.failure}"))
@@ -513,7 +536,7 @@ def measure(browser: Any, case: str, viewport: str, url: str, n: int) -> Run:
             run.number_matched = int(digits) if digits else None
         for req in finished:
             run.requests += 1
-            if "/suggestions?" in req.url:
+            if API_URL.search(req.url):
                 run.api_calls += 1
             sizes = req.sizes()
             wire = max(sizes["responseHeadersSize"], 0) + max(sizes["responseBodySize"], 0)
@@ -529,7 +552,7 @@ def measure(browser: Any, case: str, viewport: str, url: str, n: int) -> Run:
                 body = 0
             run.body_bytes += body
             if req.resource_type == "document":
-                run.html_bytes += body
+                run.html_bytes += max(sizes["responseBodySize"], 0)
     finally:
         context.close()
     return run
@@ -564,7 +587,7 @@ def _group(runs: list[Run], case: str, viewport: str) -> list[Run]:
 def markdown_table(runs: list[Run]) -> str:
     """Medians per viewport and page, with naive ÷ ours ratios."""
     head = (
-        "| viewport | page | transfer | requests | first marker visible | list filled "
+        "| setup | page | transfer | requests | first marker visible | list filled "
         "| bytes ÷ ours | time ÷ ours |\n|---|---|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = []
@@ -584,7 +607,7 @@ def markdown_table(runs: list[Run]) -> str:
             if case == "ours":
                 rb, rt = "1×", "1×"
             else:
-                rb = f"**{b / ours_bytes:.0f}×**"
+                rb = f"**{b / ours_bytes:.1f}×**"
                 if ms is None:
                     rt = f"**> {TIMEOUT_S * 1000 / ours_ms:.0f}×**" if ours_ms else "—"
                 else:
@@ -616,7 +639,7 @@ def verdict(runs: list[Run]) -> tuple[bool, str]:
             good = rb >= BYTES_GOAL and rt >= TIME_GOAL
             ok = ok and good
             parts.append(
-                f"{vp} vs {case}: bytes {rb:.0f}× ({'meets' if rb >= BYTES_GOAL else 'MISSES'}), "
+                f"{vp} vs {case}: bytes {rb:.1f}× ({'meets' if rb >= BYTES_GOAL else 'MISSES'}), "
                 f"time {'≥ ' if nm is None else ''}{rt:.1f}× "
                 f"({'meets' if rt >= TIME_GOAL else 'MISSES'})"
             )
@@ -684,23 +707,25 @@ def details(runs: list[Run]) -> str:
         if not g:
             continue
         html_at = statistics.median(r.html_ms or 0 for r in g)
-        start = statistics.median(r.api_start_ms[0] for r in g)
-        end = statistics.median(r.api_start_ms[0] + r.api_ms[0] for r in g)
-        wait = statistics.median(r.api_wait_ms[0] for r in g)
+        first = [next((i for i, u in enumerate(r.api_urls) if "/map?" in u), 0) for r in g]
+        start = statistics.median(r.api_start_ms[i] for r, i in zip(g, first, strict=True))
+        end = statistics.median(
+            r.api_start_ms[i] + r.api_ms[i] for r, i in zip(g, first, strict=True)
+        )
+        wait = statistics.median(r.api_wait_ms[i] for r, i in zip(g, first, strict=True))
         shown = statistics.median(r.marker_ms or 0 for r in g)
         timeline.append(
-            f"{vp}: HTML received {html_at / 1000:.2f} s → first suggestions API call sent "
+            f"{vp}: HTML received {html_at / 1000:.2f} s → map layer API call sent "
             f"{start / 1000:.2f} s, answered {end / 1000:.2f} s (server {wait / 1000:.2f} s) → "
             f"markers visible {shown / 1000:.2f} s"
         )
-    double = [r for r in ours if r.api_calls > 1]
+    double = [r for r in ours if r.api_calls > 2]
     why = ""
     if double:
         why = (
-            f"- {len(double)} of {len(ours)} loads of ours called the suggestions API twice: the "
-            "first call asks for the view *before* resident.js's `fitBounds` (animated, started "
-            "on the next frame) has zoomed in; its `moveend` then reloads (list and clusters "
-            "cleared) 250 ms later. Both calls are counted in the transfer.\n"
+            f"- {len(double)} of {len(ours)} loads of ours called the suggestions API more than "
+            "twice (map layer + list): the map moved after the first view was asked for, and "
+            "its `moveend` reloaded both. Every call is counted in the transfer.\n"
         )
     return (
         f"- Ours, timeline (medians): {'; '.join(timeline)}\n"
@@ -710,7 +735,7 @@ def details(runs: list[Run]) -> str:
         f"list items: {', '.join(map(str, items))}\n"
         f"- HTML document: ours {_mb(html['ours'])}, FastMarkerCluster "
         f"{_mb(html['FastMarkerCluster'])}, GeoJson {_mb(html['GeoJson'])}\n"
-        f"- Transfer by resource type (median over all runs of both viewports): "
+        f"- Transfer by resource type (median over all runs of all setups): "
         f"{'; '.join(split)}\n"
         f"- Requests aborted for leaving 127.0.0.1: "
         + ", ".join(f"{c} {n}" for c, n in blocked.items())
@@ -733,7 +758,7 @@ def machine_info(chromium: str) -> str:
         pass
     return (
         f"- Machine: {cpu}, {os.cpu_count()} cores; {platform.platform()}; "
-        "server, static server and browser on the same machine\n"
+        "server, static server and browser share the machine (which may also run other work)\n"
         f"- Python {platform.python_version()}; folium {folium.__version__}, "
         f"playwright {version('playwright')}, Chromium {chromium} (`/usr/bin/chromium`); "
         "SpatiaLite database\n"
@@ -750,8 +775,11 @@ def readme_section(runs: list[Run], n: int, total: int, repeats: int, chromium: 
         f"`{COMMUNITY}`) gets {n:,} extra suggestions (uniform inside its polygon, fixed seed, "
         "routed to grids in memory, bulk-inserted into SpatiaLite), so it has "
         f"{total:,} visible suggestions. The real app (`renewmap serve`) serves "
-        f"`/c/{COMMUNITY}#browse`, which asks the API for one page (200) of the suggestions "
-        "in the current map view and clusters them. The naive pages embed **every** "
+        f"`/c/{COMMUNITY}#browse`, which asks the API what the map should draw for the "
+        "current view (`/suggestions/map`: every matching suggestion as a point while at most "
+        "1,000 match, clustered in the browser; beyond that, counts per 64-pixel cell "
+        "aggregated in the database and drawn as the same cluster bubbles) and, in parallel, "
+        "the first page (200) of the list. The naive pages embed **every** "
         "suggestion (the same rows, read back from the database) and are served as static "
         "files by a loopback `http.server`; they load the app's vendored Leaflet and "
         "Leaflet.markercluster by URL (folium's CDNs are unreachable here):\n\n"
@@ -764,7 +792,14 @@ def readme_section(runs: list[Run], n: int, total: int, repeats: int, chromium: 
         "Headless Chromium through Playwright; a fresh browser context (empty cache) per run; "
         f"{repeats} run(s) per case, the cases interleaved; medians in the table, every run "
         "below. Before the timed runs each page is loaded once untimed (server and OS warm). "
-        "Every request not to 127.0.0.1 is aborted and counted.\n\n"
+        "Every request not to 127.0.0.1 is aborted and counted. Setups: a phone (390×844, "
+        "device scale factor 2, mobile, touch) and a desktop (1280×800) on loopback, where "
+        "bytes cost almost no time; and the phone on an emulated 4G-like network (Chromium's "
+        "network emulation with the numbers of DevTools' *Fast 4G* preset: "
+        f"{THROTTLE[FAST_4G]['downloadThroughput'] * 8 / 1e6:.1f} Mbit/s down, "
+        f"{THROTTLE[FAST_4G]['uploadThroughput'] * 8 / 1e6:.2f} Mbit/s up, "
+        f"{THROTTLE[FAST_4G]['latency']} ms latency; GeoJson is not run there, it already "
+        "takes minutes on loopback).\n\n"
         "- *transfer*: the sum over every response of the page load (HTML, JS, CSS, images, "
         "`/api/session`, the suggestions API) of Chromium's response header size + response "
         "body size (`request.sizes()`), counted once the page is network-idle after the "
@@ -847,11 +882,12 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     chromium = browser.version
                     for vp in VIEWPORTS:
-                        for case in CASES:
+                        cases = [c for c in CASES if (vp, c) not in SKIP]
+                        for case in cases:
                             warm = measure(browser, case, vp, urls[case], n)
                             print(f"  warm-up {vp} {case}: {_s(warm.marker_ms)}", flush=True)
                         for i in range(repeats):
-                            for case in CASES:
+                            for case in cases:
                                 r = measure(browser, case, vp, urls[case], n)
                                 runs.append(r)
                                 print(
@@ -862,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
                                     f"errors {len(r.errors)}",
                                     flush=True,
                                 )
-                                if r.api_calls > 1:
+                                if r.api_calls > 2:
                                     print(f"    API calls: {r.api_urls}", flush=True)
                 finally:
                     browser.close()

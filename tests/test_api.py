@@ -234,3 +234,32 @@ def test_every_rule_through_the_api(client, session, xy, rule, grid) -> None:
         client.post("/api/route", json={"type": "Point", "coordinates": [p.x, p.y]}).json()
     )
     assert body.rule == rule and (body.grid.code if body.grid else None) == grid
+
+
+def test_residents_page_is_cached_until_the_site_plan_changes(client, session) -> None:
+    """The rendered page is reused and revalidated by ETag; an import changes it."""
+    import geopandas as gpd
+    import shapely
+
+    from renewmap.services.importer import import_frame
+
+    add_test_community(session)
+    cache = client.app.state.page_cache
+    first = client.get("/c/T0001")
+    assert first.status_code == 200 and "测试社区" in first.text
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    again = client.get("/c/T0001")
+    assert (again.text, again.headers["etag"], cache.renders) == (first.text, etag, 1)
+    not_modified = client.get("/c/T0001", headers={"If-None-Match": etag})
+    assert (not_modified.status_code, not_modified.content) == (304, b"")
+    english = client.get("/c/T0001", headers={"Accept-Language": "en"})
+    assert english.headers["etag"] != etag and cache.renders == 2
+
+    # a new building in the plan: a new version, a new page that shows it
+    square = shapely.box(*pt(2.2, 0.2).bounds[:2], *pt(2.4, 0.4).bounds[:2])
+    gdf = gpd.GeoDataFrame({"code": ["B9"], "number": ["99号"]}, geometry=[square], crs=4326)
+    import_frame(session, gdf, kind="building", community_code="T0001")
+    changed = client.get("/c/T0001", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert "99\\u53f7" in changed.text and cache.renders == 3  # "99号", as JSON in the map

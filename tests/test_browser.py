@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -117,6 +118,8 @@ def phone(browser, server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # A failed load (a 404 asset, the favicon included) is logged as a console error.
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield page
     context.close()
     assert external == [], f"requests left the intranet: {external}"
@@ -201,8 +204,12 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
         polling=100,
     )
     assert item.locator(".rm-c").text_content() == "1"
-    markers = page.locator(".leaflet-marker-icon").count()
-    assert markers > 0
+    # from the list to the map: the map centres on it and names it
+    item.get_by_role("button", name="在地图上看").tap()
+    page.wait_for_selector(".leaflet-popup-content", state="visible")
+    assert "3号楼前路灯不亮" in page.text_content(".leaflet-popup-content")
+    # close in, the map layer is individual suggestions, and this one has its own marker
+    page.wait_for_selector('.leaflet-marker-icon[title="3号楼前路灯不亮"]', state="attached")
     shot(page, "05-browse")
     assert code.startswith("RM")
 
@@ -243,3 +250,26 @@ def test_english_switch(phone, server) -> None:
     assert page.get_by_role("tab", name="Suggest").is_visible()
     page.goto(f"{server}/c/310109010026")  # the choice is remembered
     assert page.locator("html").get_attribute("lang") == "en"
+
+
+def test_opening_on_browse_asks_for_the_view_once_and_early(phone, server) -> None:
+    """The first view's map layer and list are requested while the page is still being parsed
+    (resident-early.js), and resident.js takes those answers instead of asking again."""
+    page = phone
+    calls: list[str] = []
+    api = re.compile(r"/api/communities/310109010026/suggestions(/map)?\?")
+    page.on("request", lambda r: calls.append(r.url) if api.search(r.url) else None)
+    page.goto(f"{server}/c/310109010026#browse")
+    page.wait_for_function("document.querySelectorAll('#rm-list li').length > 0", polling=100)
+    page.wait_for_selector(".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane img")
+    page.wait_for_timeout(600)  # longer than the map's 250 ms moveend debounce
+    assert sorted("/map?" in u for u in calls) == [False, True], calls
+    early = page.evaluate(
+        """() => {
+          const dcl = performance.getEntriesByType('navigation')[0].domContentLoadedEventStart;
+          return performance.getEntriesByType('resource')
+            .filter((e) => e.name.includes('/suggestions'))
+            .map((e) => e.startTime < dcl);
+        }"""
+    )
+    assert early == [True, True]

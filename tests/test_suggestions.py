@@ -241,6 +241,79 @@ def test_browse_filters_paging_and_hidden(client, session) -> None:
     )
 
 
+def test_map_layer_points_when_few_cells_when_many(client, session) -> None:
+    """The map gets every suggestion as a point while few; counts per cell beyond that."""
+    import math
+
+    from renewmap.api.schemas import SuggestionMapLayer
+    from renewmap.db.models import Request
+    from renewmap.services.suggestions import cell_degrees, map_layer
+
+    lamps = [post(client, x, 0.5).json()["id"] for x in (0.1, 0.3, 0.5, 0.7)]
+    pets = post(client, 1.5, 0.2, category="pets").json()["id"]
+    hidden = post(client, 0.9, 0.9).json()["id"]
+    session.get(Request, hidden).hidden = True
+    session.flush()
+
+    r = client.get("/api/communities/T0001/suggestions/map", params={"zoom": 15})
+    layer = SuggestionMapLayer.model_validate(r.json())
+    assert (layer.mode, layer.numberMatched, layer.cells) == ("points", 5, [])
+    got = {p.id: (round(p.lon, 7), round(p.lat, 7), p.category) for p in layer.points}
+    assert got == {
+        **{
+            i: (round(pt(x, 0.5).x, 7), 50.0005, "lighting")
+            for i, x in zip(lamps, (0.1, 0.3, 0.5, 0.7), strict=True)
+        },
+        pets: (10.0015, 50.0002, "pets"),
+    }
+    lighting = client.get(
+        "/api/communities/T0001/suggestions/map", params={"zoom": 15, "category": "lighting"}
+    ).json()
+    assert sorted(p["id"] for p in lighting["points"]) == sorted(lamps)
+
+    # A zoom whose 64-pixel cell is exactly one unit (0.001°): the lamps share the cell
+    # [10.000, 10.001) × [50.000, 50.001); the pets suggestion is alone in the next one east.
+    zoom = math.log2(90 / 0.001)
+    assert cell_degrees(zoom) == pytest.approx(0.001)
+    many = map_layer(session, community_code="T0001", zoom=zoom, max_points=3)
+    layer = SuggestionMapLayer.model_validate(many)
+    assert (layer.mode, layer.numberMatched, layer.points) == ("cells", 5, [])
+    lamp_cell, pets_cell = sorted(layer.cells, key=lambda c: c.lon)
+    assert (lamp_cell.count, lamp_cell.id) == (4, None)
+    assert lamp_cell.lon == pytest.approx(10.0004) and lamp_cell.lat == pytest.approx(50.0005)
+    assert lamp_cell.bbox == pytest.approx((10.0001, 50.0005, 10.0007, 50.0005))
+    assert (pets_cell.count, pets_cell.id) == (1, pets)
+    # the same filters as the list: the bbox keeps only the two westmost lamps
+    west = ",".join(map(str, pt(0, 0).bounds[:2] + pt(0.45, 1).bounds[:2]))
+    boxed = client.get(
+        "/api/communities/T0001/suggestions/map", params={"zoom": 15, "bbox": west}
+    ).json()
+    assert sorted(p["id"] for p in boxed["points"]) == sorted(lamps[:2])
+    assert client.get("/api/communities/T0001/suggestions/map").status_code == 422  # no zoom
+    r = client.get("/api/communities/T0001/suggestions/map", params={"zoom": 15, "grid": "Z"})
+    assert r.status_code == 404 and ErrorBody.model_validate(r.json()).details["field"] == "grid"
+
+
+def test_bbox_is_exact_not_the_index_rounded_box(client) -> None:
+    """Spatial indexes keep float32 boxes rounded outwards; a box's answer must be exact."""
+    post(client, 0.5, 0.5)  # lon 10.0005, lat 50.0005
+    url = "/api/communities/T0001/suggestions"
+    for top, expected in ((50.0005, 1), (50.000499, 0), (50.0004999, 0)):
+        bbox = f"10.0,50.0,10.001,{top}"
+        assert client.get(url, params={"bbox": bbox}).json()["numberMatched"] == expected, top
+        layer = client.get(url + "/map", params={"bbox": bbox, "zoom": 18}).json()
+        assert layer["numberMatched"] == expected, top
+
+
+@pytest.mark.parametrize(("value", "floor"), [(-1.5, -2), (-2.0, -2), (1.5, 1), (0.0, 0)])
+def test_floor_int_on_both_databases(session, value: float, floor: int) -> None:
+    from sqlalchemy import Float, literal, select
+
+    from renewmap.db.dialect import floor_int
+
+    assert session.scalar(select(floor_int(session, literal(value, Float)))) == floor
+
+
 def test_one_support_per_device(client, engine, session) -> None:
     rid = post(client).json()["id"]
     assert client.post(f"/api/suggestions/{rid}/supports").json() == {"supports": 1}

@@ -23,6 +23,7 @@ from renewmap.errors import (
     http_status_for,
 )
 from renewmap.settings import Settings
+from renewmap.web.cache import PageCache
 
 
 def _error_response(exc: RenewMapError) -> JSONResponse:
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.page_cache = PageCache()
 
     @app.exception_handler(RenewMapError)
     async def _domain_error(_request: Request, exc: RenewMapError) -> JSONResponse:

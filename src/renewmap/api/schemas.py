@@ -60,3 +60,29 @@ class GeoJSONFeature(BaseModel):
 class FeatureCollection(BaseModel):
     type: Literal["FeatureCollection"]
     features: list[GeoJSONFeature]
+
+
+class MapPoint(BaseModel):
+    id: int
+    lon: float
+    lat: float
+    title: str
+    category: str
+    status: str
+
+
+class MapCell(BaseModel):
+    count: int = Field(ge=1)
+    lon: float = Field(description="mean position of the suggestions in the cell")
+    lat: float
+    bbox: tuple[float, float, float, float]
+    id: int | None = Field(None, description="the suggestion, when the cell holds one")
+
+
+class SuggestionMapLayer(BaseModel):
+    """What the residents' map draws for a view: points when few, else counts per cell."""
+
+    mode: Literal["points", "cells"]
+    numberMatched: int
+    points: list[MapPoint]
+    cells: list[MapCell]

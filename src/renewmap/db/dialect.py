@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Integer,
     LargeBinary,
     Table,
     and_,
+    case,
     create_engine,
     func,
     literal_column,
@@ -25,29 +27,86 @@ def dialect_name(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def bbox_filter(session: Session, table: Table, bounds: Bounds) -> ColumnElement[bool]:
-    """Rows whose geometry's bounding box intersects ``bounds``, answered by the spatial index.
+def bbox_filter(
+    session: Session, table: Table, bounds: Bounds, *, exact: bool = True, indexed: bool = True
+) -> ColumnElement[bool]:
+    """Rows whose geometry's bounding box intersects ``bounds``.
 
-    PostGIS: the ``&&`` operator on the GiST index. SpatiaLite: its R*Tree is only used when
-    queried explicitly through the ``SpatialIndex`` virtual table (rowid is our integer id).
+    ``indexed``: answer through the spatial index. PostGIS: the ``&&`` operator on the GiST
+    index. SpatiaLite: its R*Tree is only used when queried explicitly through the
+    ``SpatialIndex`` virtual table (rowid is our integer id). Turn it off where another index
+    already narrows the rows (a community's requests): SQLite then skips building a set of
+    every id in a large box.
+
+    ``exact``: both indexes keep single-precision boxes rounded outwards (≈ 1 m at 121°E), so
+    they return a few rows just outside ``bounds``. Candidates for an exact geometric test do
+    not care; whatever is shown or counted as "in this box" must be exact.
     """
     minx, miny, maxx, maxy = (float(v) for v in bounds)
-    if dialect_name(session) == "postgresql":
+    conditions: list[ColumnElement[bool]] = []
+    postgres = dialect_name(session) == "postgresql"
+    if postgres:
         envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
-        return table.c.geom.op("&&")(envelope)
-    frame = func.BuildMbr(minx, miny, maxx, maxy, 4326)
-    index_rows = (
-        select(literal_column("rowid"))
-        .select_from(text("SpatialIndex"))
-        .where(
-            and_(
-                literal_column("f_table_name") == table.name,
-                literal_column("f_geometry_column") == "geom",
-                literal_column("search_frame") == frame,
+        conditions.append(table.c.geom.op("&&")(envelope))
+    elif indexed:
+        frame = func.BuildMbr(minx, miny, maxx, maxy, 4326)
+        index_rows = (
+            select(literal_column("rowid"))
+            .select_from(text("SpatialIndex"))
+            .where(
+                and_(
+                    literal_column("f_table_name") == table.name,
+                    literal_column("f_geometry_column") == "geom",
+                    literal_column("search_frame") == frame,
+                )
             )
         )
+        conditions.append(table.c.id.in_(index_rows.scalar_subquery()))
+    if exact or not conditions:
+        if postgres:
+            box = func.Box2D(table.c.geom)
+            xmin, ymin, xmax, ymax = (
+                func.ST_XMin(box),
+                func.ST_YMin(box),
+                func.ST_XMax(box),
+                func.ST_YMax(box),
+            )
+        else:
+            g = table.c.geom
+            xmin, ymin, xmax, ymax = (
+                func.MbrMinX(g),
+                func.MbrMinY(g),
+                func.MbrMaxX(g),
+                func.MbrMaxY(g),
+            )
+        conditions += [xmax >= minx, xmin <= maxx, ymax >= miny, ymin <= maxy]
+    return and_(*conditions)
+
+
+def bbox_centre(session: Session, column: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """x and y of the centre of each geometry's bounding box, read without parsing geometry.
+
+    For a point this is the point itself; for a short line or small area it is a fair map anchor.
+    SpatiaLite reads the MBR from the blob header; PostGIS from the cached box.
+    """
+    if dialect_name(session) == "postgresql":
+        box = func.Box2D(column)
+        return (
+            (func.ST_XMin(box) + func.ST_XMax(box)) / 2.0,
+            (func.ST_YMin(box) + func.ST_YMax(box)) / 2.0,
+        )
+    return (
+        (func.MbrMinX(column) + func.MbrMaxX(column)) / 2.0,
+        (func.MbrMinY(column) + func.MbrMaxY(column)) / 2.0,
     )
-    return table.c.id.in_(index_rows.scalar_subquery())
+
+
+def floor_int(session: Session, value: ColumnElement) -> ColumnElement[int]:
+    """floor() as an integer; SQLite's floor() exists only in builds with math functions."""
+    if dialect_name(session) == "postgresql":
+        return func.floor(value).cast(Integer)
+    truncated = value.cast(Integer)
+    return truncated - case((value < truncated, 1), else_=0)
 
 
 def geometry_wkb(session: Session, column: ColumnElement) -> ColumnElement[bytes]:

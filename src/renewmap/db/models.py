@@ -69,6 +69,8 @@ class Community(Base):
     subdistrict_id: Mapped[int | None] = mapped_column(ForeignKey("subdistrict.id"))
     metric_epsg: Mapped[int | None] = mapped_column(Integer)
     grid_set_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped by every import that changes the site plan (layers, grids, assignments).
+    site_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     attribution: Mapped[str | None] = mapped_column(Text)
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
     subdistrict: Mapped[Subdistrict | None] = relationship()

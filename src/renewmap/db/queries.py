@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
     Bounds,
+    bbox_centre,
     bbox_filter,
     execute_hot,
+    floor_int,
     geometry_wkb,
     route_prefetch_sql,
 )
@@ -54,7 +56,7 @@ def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
     """(id, code, community_id, wkb) of grids whose bbox meets ``bounds``."""
     t = Grid.__table__
     stmt = select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds)
+        bbox_filter(session, t, bounds, exact=False)
     )
     return session.execute(stmt).all()
 
@@ -63,7 +65,7 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any
     """(id, grid_id, wkb) of grid-assigned buildings whose bbox meets ``bounds``."""
     t = Building.__table__
     stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds), t.c.grid_id.is_not(None)
+        bbox_filter(session, t, bounds, exact=False), t.c.grid_id.is_not(None)
     )
     return session.execute(stmt).all()
 
@@ -72,7 +74,7 @@ def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[An
     """(id, code, metric_epsg, wkb) of communities whose bbox meets ``bounds``."""
     t = Community.__table__
     stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds)
+        bbox_filter(session, t, bounds, exact=False)
     )
     return session.execute(stmt).all()
 
@@ -180,6 +182,27 @@ def request_by_receipt(session: Session, *, code: str) -> Request | None:
     return session.scalar(select(Request).where(Request.receipt_code == code))
 
 
+def _public_conditions(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None,
+    status: str | None,
+    grid_id: int | None,
+    bounds: Bounds | None,
+) -> list[Any]:
+    conditions = [Request.community_id == community_id, Request.hidden.is_(False)]
+    if category:
+        conditions.append(Request.category == category)
+    if status:
+        conditions.append(Request.status == status)
+    if grid_id is not None:
+        conditions.append(Request.grid_id == grid_id)
+    if bounds is not None:
+        conditions.append(bbox_filter(session, Request.__table__, bounds, indexed=False))
+    return conditions
+
+
 def public_requests(
     session: Session,
     *,
@@ -194,15 +217,14 @@ def public_requests(
     """Visible (not hidden) requests of a community, newest first, with the total count."""
     from sqlalchemy import func as sa_func
 
-    conditions = [Request.community_id == community_id, Request.hidden.is_(False)]
-    if category:
-        conditions.append(Request.category == category)
-    if status:
-        conditions.append(Request.status == status)
-    if grid_id is not None:
-        conditions.append(Request.grid_id == grid_id)
-    if bounds is not None:
-        conditions.append(bbox_filter(session, Request.__table__, bounds))
+    conditions = _public_conditions(
+        session,
+        community_id=community_id,
+        category=category,
+        status=status,
+        grid_id=grid_id,
+        bounds=bounds,
+    )
     total = session.scalar(select(sa_func.count(Request.id)).where(*conditions)) or 0
     rows = session.scalars(
         select(Request)
@@ -212,6 +234,90 @@ def public_requests(
         .offset(offset)
     ).all()
     return rows, int(total)
+
+
+def public_request_points(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``limit`` visible requests as (id, x, y, title, category, status), any order.
+
+    x/y is the centre of the geometry's bounding box: enough to place a marker. Unordered, so
+    asking for "more than the map can show" stops at the limit instead of sorting everything.
+    """
+    x, y = bbox_centre(session, Request.geom)
+    return session.execute(
+        select(Request.id, x, y, Request.title, Request.category, Request.status)
+        .where(
+            *_public_conditions(
+                session,
+                community_id=community_id,
+                category=category,
+                status=status,
+                grid_id=grid_id,
+                bounds=bounds,
+            )
+        )
+        .limit(limit)
+    ).all()
+
+
+def public_request_cells(
+    session: Session,
+    *,
+    community_id: int,
+    cell: float,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+) -> Sequence[Row[Any]]:
+    """Visible requests counted per square cell of ``cell`` degrees (a fixed world grid).
+
+    One row per non-empty cell: (count, mean x, mean y, min x, min y, max x, max y, one id).
+    The grid is anchored at 0,0 so cells do not jump as the map pans.
+    """
+    from sqlalchemy import func as sa_func
+
+    x, y = bbox_centre(session, Request.geom)
+    inner = (
+        select(Request.id.label("id"), x.label("x"), y.label("y"))
+        .where(
+            *_public_conditions(
+                session,
+                community_id=community_id,
+                category=category,
+                status=status,
+                grid_id=grid_id,
+                bounds=bounds,
+            )
+        )
+        .cte("located")
+        # Computed once per row, not once per use below (SQLite would inline it ~20 times).
+        .prefix_with("MATERIALIZED")
+    )
+    i = floor_int(session, inner.c.x / cell).label("i")
+    j = floor_int(session, inner.c.y / cell).label("j")
+    return session.execute(
+        select(
+            sa_func.count(),
+            sa_func.avg(inner.c.x),
+            sa_func.avg(inner.c.y),
+            sa_func.min(inner.c.x),
+            sa_func.min(inner.c.y),
+            sa_func.max(inner.c.x),
+            sa_func.max(inner.c.y),
+            sa_func.max(inner.c.id),
+        )
+        .group_by(i, j)
+        .order_by(i, j)
+    ).all()
 
 
 def visible_requests_near(
@@ -231,6 +337,22 @@ def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
         .where(RequestPhoto.request_id == request_id)
         .order_by(RequestPhoto.position, RequestPhoto.id)
     ).all()
+
+
+def photos_by_request(session: Session, *, request_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Photos of many requests in one query, each list in display order."""
+    from renewmap.db.models import RequestPhoto
+
+    out: dict[int, list[Any]] = {}
+    if not request_ids:
+        return out
+    for p in session.scalars(
+        select(RequestPhoto)
+        .where(RequestPhoto.request_id.in_(list(request_ids)))
+        .order_by(RequestPhoto.request_id, RequestPhoto.position, RequestPhoto.id)
+    ):
+        out.setdefault(p.request_id, []).append(p)
+    return out
 
 
 def photo(session: Session, *, photo_id: int) -> Any:

@@ -43,6 +43,15 @@ def community(session: Session, *, code: str) -> dict[str, Any]:
     return _summary(queries.community_by_code(session, code=code))
 
 
+def site_version(session: Session, *, code: str) -> tuple[int, int]:
+    """What a community's site plan is drawn from, as versions: (site, grid set).
+
+    A page cache keyed on these can never serve an outdated plan.
+    """
+    c = queries.community_by_code(session, code=code)
+    return (c.site_version or 1, c.grid_set_version or 1)
+
+
 def _clean(value: Any) -> Any:
     if value is None:
         return None

@@ -340,6 +340,9 @@ def import_frame(
         # A changed grid set is a new version; open requests keep the version they were
         # routed with until `renewmap reroute` moves them.
         community.grid_set_version = (community.grid_set_version or 0) + 1
+    for changed in [community] if community is not None else objects:
+        if changed.id is not None:  # an existing community's plan changed; new ones start at 1
+            changed.site_version = (changed.site_version or 1) + 1
     session.flush()
     return report
 
@@ -697,5 +700,6 @@ def assign_buildings(session: Session, *, community_code: str, only_unassigned: 
             count += 1
     if count:
         community.grid_set_version = (community.grid_set_version or 0) + 1
+        community.site_version = (community.site_version or 1) + 1
     session.flush()
     return count

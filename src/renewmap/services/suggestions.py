@@ -128,16 +128,24 @@ def _visible(session: Session, request_id: int) -> Request:
     return request
 
 
-def public_view(
-    session: Session, request: Request, *, comments: int | None = None
+def _views(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]]:
+    """Public views of many suggestions with a fixed number of queries (no N+1)."""
+    ids = [r.id for r in requests]
+    photos = queries.photos_by_request(session, request_ids=ids)
+    grids = queries.grids_by_ids(
+        session, ids=sorted({r.grid_id for r in requests if r.grid_id is not None})
+    )
+    counts = queries.comment_counts(session, request_ids=ids)
+    return [
+        _view(r, photos.get(r.id, []), grids.get(r.grid_id) if r.grid_id else None, counts)
+        for r in requests
+    ]
+
+
+def _view(
+    request: Request, photos: Sequence[Any], grid: Any, comment_counts: dict[int, int]
 ) -> dict[str, Any]:
     """What anyone may see of a suggestion: never the phone, the nickname only if allowed."""
-    photos = queries.photos_of(session, request_id=request.id)
-    grid = None
-    if request.grid_id is not None:
-        grid = queries.grids_by_ids(session, ids=[request.grid_id]).get(request.grid_id)
-    if comments is None:
-        comments = queries.comment_counts(session, request_ids=[request.id]).get(request.id, 0)
     return {
         "id": request.id,
         "category": request.category,
@@ -148,7 +156,7 @@ def public_view(
         "grid": {"code": grid.code, "name": grid.name} if grid else None,
         "rule": request.route_rule,
         "supports": request.support_count or 0,
-        "comments": comments,
+        "comments": comment_counts.get(request.id, 0),
         "nickname": request.nickname if request.show_nickname else None,
         "photos": [
             {
@@ -162,17 +170,26 @@ def public_view(
     }
 
 
-def feature(session: Session, request: Request, **kw: Any) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": request.id,
-        "geometry": to_geojson(from_db(request.geom)),
-        "properties": public_view(session, request, **kw),
-    }
+def public_view(session: Session, request: Request) -> dict[str, Any]:
+    """The public view of one suggestion."""
+    return _views(session, [request])[0]
+
+
+def features(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]]:
+    """GeoJSON features of suggestions, as anyone may see them."""
+    return [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": to_geojson(from_db(r.geom)),
+            "properties": view,
+        }
+        for r, view in zip(requests, _views(session, requests), strict=True)
+    ]
 
 
 def get_public(session: Session, *, request_id: int) -> dict[str, Any]:
-    return feature(session, _visible(session, request_id))
+    return features(session, [_visible(session, request_id)])[0]
 
 
 def browse(
@@ -188,12 +205,7 @@ def browse(
 ) -> dict[str, Any]:
     """One page of visible suggestions as a GeoJSON FeatureCollection with the total."""
     community = queries.community_by_code(session, code=community_code)
-    grid_id = None
-    if grid_code:
-        grid = queries.grid_by_code(session, community_id=community.id, code=grid_code)
-        if grid is None:
-            raise NotFound(f"grid '{grid_code}' not found in {community_code}", field="grid")
-        grid_id = grid.id
+    grid_id = _grid_id(session, community.id, grid_code, community_code)
     rows, total = queries.public_requests(
         session,
         community_id=community.id,
@@ -204,14 +216,91 @@ def browse(
         limit=limit,
         offset=offset,
     )
-    counts = queries.comment_counts(session, request_ids=[r.id for r in rows])
     return {
         "type": "FeatureCollection",
-        "features": [feature(session, r, comments=counts.get(r.id, 0)) for r in rows],
+        "features": features(session, rows),
         "numberMatched": total,
         "numberReturned": len(rows),
         "offset": offset,
         "limit": limit,
+    }
+
+
+MAP_POINTS_MAX = 1000  # above this many in view, the map gets counts per cell instead
+CLUSTER_PX = 64  # cell size on screen
+
+
+def cell_degrees(zoom: float, px: int = CLUSTER_PX) -> float:
+    """Width in degrees of ``px`` screen pixels at a web-map zoom level (256 px tiles)."""
+    return 360.0 / (256.0 * 2.0**zoom) * px
+
+
+def _grid_id(session: Session, community_id: int, grid_code: str | None, code: str) -> int | None:
+    if not grid_code:
+        return None
+    grid = queries.grid_by_code(session, community_id=community_id, code=grid_code)
+    if grid is None:
+        raise NotFound(f"grid '{grid_code}' not found in {code}", field="grid")
+    return grid.id
+
+
+def map_layer(
+    session: Session,
+    *,
+    community_code: str,
+    zoom: float,
+    category: str | None = None,
+    status: str | None = None,
+    grid_code: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    max_points: int = MAP_POINTS_MAX,
+) -> dict[str, Any]:
+    """What the map draws for a view: every matching suggestion as a point when there are few,
+    else counts per screen cell, so 100,000 suggestions never travel to a phone.
+
+    The list beside the map is paged separately (:func:`browse`); both use the same filters.
+    """
+    community = queries.community_by_code(session, code=community_code)
+    filters = {
+        "community_id": community.id,
+        "category": category,
+        "status": status,
+        "grid_id": _grid_id(session, community.id, grid_code, community_code),
+        "bounds": bounds,
+    }
+    rows = queries.public_request_points(session, limit=max_points + 1, **filters)
+    if len(rows) <= max_points:
+        return {
+            "mode": "points",
+            "numberMatched": len(rows),
+            "points": [
+                {
+                    "id": r[0],
+                    "lon": round(float(r[1]), 7),
+                    "lat": round(float(r[2]), 7),
+                    "title": r[3],
+                    "category": r[4],
+                    "status": r[5],
+                }
+                for r in rows
+            ],
+            "cells": [],
+        }
+    cells = queries.public_request_cells(session, cell=cell_degrees(zoom), **filters)
+    return {
+        "mode": "cells",
+        "numberMatched": sum(int(c[0]) for c in cells),
+        "points": [],
+        "cells": [
+            {
+                "count": int(c[0]),
+                "lon": round(float(c[1]), 7),
+                "lat": round(float(c[2]), 7),
+                "bbox": [round(float(v), 7) for v in c[3:7]],
+                "id": int(c[7]) if int(c[0]) == 1 else None,
+            }
+            for c in cells
+        ],
     }
 
 
@@ -238,11 +327,10 @@ def nearby(
         if d <= radius_m:
             found.append((d, r.id, r))
     found.sort(key=lambda t: (t[0], t[1]))
-    out = []
-    for d, _, r in found[:limit]:
-        f = feature(session, r)
+    kept = found[:limit]
+    out = features(session, [r for _, _, r in kept])
+    for (d, _, _), f in zip(kept, out, strict=True):
         f["properties"]["distance_m"] = round(d, 1)
-        out.append(f)
     return out
 
 

@@ -11,7 +11,9 @@ import json
 from html import escape
 
 import geopandas as gpd
-from branca.element import Element
+from branca.element import Element, MacroElement
+from folium.map import FitBounds
+from jinja2 import Template
 
 from renewmap.i18n import LOCALES, catalog, gettext
 from renewmap.maps import STATIC_URL, community_map
@@ -41,6 +43,15 @@ STATUSES: dict[str, str] = {
 LANG_NAMES = {"zh_CN": "中文", "en": "EN"}
 
 
+class _EarlyStart(MacroElement):
+    """Calls ``RMEarly.start(map)`` (static/js/resident-early.js) right after the map exists."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}window.RMEarly.start({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 def _t(locale: str, msgid: str) -> str:
     return escape(gettext(locale, msgid))
 
@@ -51,6 +62,14 @@ def resident_page(layers: dict[str, gpd.GeoDataFrame], *, locale: str) -> str:
     m = community_map(base, assets="server")
     community = layers["community"].iloc[0]
     grids = layers["grid"]
+    # The page frames the community itself (padding, finer zoom steps), right after the map is
+    # created and before the site plan is drawn, so the first view's data is asked for early.
+    for name, child in list(m._children.items()):
+        if isinstance(child, FitBounds):
+            del m._children[name]
+    early = _EarlyStart()
+    early.add_to(m)
+    m._children.move_to_end(early.get_name(), last=False)
     root = m.get_root()
     root.title = f"{community['name']} · {gettext(locale, 'Micro-renewal map')}"
     header = root.header
@@ -58,9 +77,11 @@ def resident_page(layers: dict[str, gpd.GeoDataFrame], *, locale: str) -> str:
     header.add_child(
         Element(
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="{STATIC_URL}/img/icon.svg" type="image/svg+xml">'
             f'<link rel="stylesheet" href="{vendor}/MarkerCluster.css">'
             f'<link rel="stylesheet" href="{vendor}/MarkerCluster.Default.css">'
             f'<link rel="stylesheet" href="{STATIC_URL}/css/resident.css">'
+            f'<script src="{STATIC_URL}/js/resident-early.js"></script>'
             f'<script src="{vendor}/leaflet.markercluster.js" defer></script>'
             f'<script src="{STATIC_URL}/js/resident.js" defer></script>'
         ),
@@ -196,6 +217,7 @@ def follow_page(view: dict, *, locale: str, code: str, token: str) -> str:
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{t("Your suggestion")} · {escape(code)}</title>
+<link rel="icon" href="{STATIC_URL}/img/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{STATIC_URL}/css/resident.css"></head>
 <body><header class="rm-header"><h1>{t("Your suggestion")} <small>{t("Receipt")}
 {escape(code)}</small></h1></header><main class="rm-panel">

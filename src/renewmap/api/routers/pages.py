@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_read_session
@@ -43,11 +43,22 @@ def community_page(
     request: Request,
     session: Annotated[Session, Depends(get_read_session)],
     lang: str | None = None,
-) -> HTMLResponse:
+) -> Response:
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
     locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
-    layers = community_layers(session, community_code=code, kinds=PAGE_LAYERS)
-    response = HTMLResponse(resident_page(layers, locale=locale))
+    version = catalog.site_version(session, code=code)
+    page = request.app.state.page_cache.get_or_render(
+        ("resident", code, locale, version),
+        lambda: resident_page(
+            community_layers(session, community_code=code, kinds=PAGE_LAYERS), locale=locale
+        ),
+    )
+    # Revalidated on every visit (a phone keeps its copy; an import changes the ETag). The
+    # language can come from a cookie or Accept-Language, so caches must keep them apart.
+    headers = {"ETag": page.etag, "Cache-Control": "no-cache", "Vary": "Cookie, Accept-Language"}
+    if page.matches(request.headers.get("if-none-match")) and not lang:
+        return Response(status_code=304, headers=headers)
+    response = HTMLResponse(page.html, headers=headers)
     if lang:
         response.set_cookie("rm_lang", locale, max_age=365 * 24 * 3600, samesite="lax")
     return response
@@ -69,6 +80,12 @@ def follow(
         follow_page(view, locale=locale, code=code, token=t),
         headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Browsers ask for it on every site; the app's icon is an SVG."""
+    return RedirectResponse("/static/img/icon.svg", status_code=301)
 
 
 @router.get("/c")

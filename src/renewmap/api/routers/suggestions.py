@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_read_session, get_session, get_settings
 from renewmap.api.routers.core import GeoJSONResponse
-from renewmap.api.schemas import RouteOut
+from renewmap.api.schemas import RouteOut, SuggestionMapLayer
 from renewmap.errors import Forbidden, InvalidInput
 from renewmap.services import suggestions
 from renewmap.services.photos import MAX_PHOTO_BYTES
@@ -182,6 +182,31 @@ def browse(
             limit=limit,
             offset=offset,
         )
+    )
+
+
+@router.get(
+    "/communities/{code}/suggestions/map",
+    response_model=SuggestionMapLayer,
+    summary="What the map shows for a view: points when few, counts per cell when many",
+)
+def map_layer(
+    code: str,
+    session: ReadSession,
+    zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
+    category: str | None = None,
+    status: str | None = None,
+    grid: str | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+) -> dict[str, Any]:
+    return suggestions.map_layer(
+        session,
+        community_code=code,
+        zoom=zoom,
+        category=category,
+        status=status,
+        grid_code=grid,
+        bounds=_bbox(bbox),
     )
 
 

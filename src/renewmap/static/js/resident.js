@@ -3,13 +3,9 @@
 (function () {
   "use strict";
   const RM = window.RM;
+  const RMEarly = window.RMEarly;
   const map = window[RM.map];
-  // No tile layer sets a zoom range; clustering needs one.
-  if (!isFinite(map.getMaxZoom())) map.setMaxZoom(22);
-  // The page's CSS sizes the map after folium created it: measure again and frame the community.
-  map.options.zoomSnap = 0.25;  // frame a small compound closely on a narrow phone
-  map.invalidateSize();
-  map.fitBounds([[RM.bounds[1], RM.bounds[0]], [RM.bounds[3], RM.bounds[2]]], { padding: [8, 8] });
+  // Zoom range, framing and the first view's requests: resident-early.js (RMEarly.start).
   const T = (id, values) => {
     let s = RM.t[id] || id;
     for (const [k, v] of Object.entries(values || {})) s = s.replace("{" + k + "}", v);
@@ -181,8 +177,13 @@
   });
 
   // ---- browse: map and list from the same filters; loaded by view, never all at once -------
+  // The map asks the server what to draw for the view: every suggestion as a point when there
+  // are few (clustered here), else counts per screen cell (drawn as the same cluster bubbles).
+  // The list is paged separately and is the complete text alternative.
   const cluster = L.markerClusterGroup({ showCoverageOnHover: false });
-  const PAGE = 200;
+  const cells = L.layerGroup();
+  const browseLayers = L.layerGroup([cluster, cells]);
+  const PAGE = RMEarly.PAGE;
   let offset = 0;
   function suggestHidden() { return $("#rm-suggest").hidden; }
   function itemHtml(f, compact) {
@@ -196,6 +197,7 @@
       ${p.description && !compact ? `<p>${esc(p.description)}</p>` : ""}${thumbs}
       <button type="button" class="rm-support" data-id="${p.id}">${esc(T("Support (+1)"))}
       <span class="rm-n">${esc(p.supports)}</span></button>
+      ${compact ? "" : `<button type="button" class="rm-locate" data-id="${p.id}">${esc(T("Show on map"))}</button>`}
       ${compact ? "" : `<details class="rm-comments" data-id="${p.id}">
         <summary>${esc(T("Comments"))} (<span class="rm-c">${esc(p.comments)}</span>)</summary>
         <ul></ul>
@@ -203,15 +205,45 @@
           aria-label="${esc(T("Write a comment"))}" placeholder="${esc(T("Write a comment"))}">
           <button type="submit">${esc(T("Send"))}</button></form></details>`}</li>`;
   }
-  function query(extra) {
-    const b = map.getBounds();
-    const params = new URLSearchParams({ bbox: [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].join(","),
-      limit: PAGE, offset: extra });
-    for (const [key, id] of [["category", "#rm-f-category"], ["status", "#rm-f-status"], ["grid", "#rm-f-grid"]]) {
-      if ($(id).value) params.set(key, $(id).value);
-    }
-    return `/api/communities/${encodeURIComponent(RM.community)}/suggestions?${params}`;
+  function filters() {
+    return { category: $("#rm-f-category").value, status: $("#rm-f-status").value,
+      grid: $("#rm-f-grid").value };
   }
+  const query = (offset) => RMEarly.urls.list(map, filters(), offset, PAGE);
+  function popupHtml(p) {
+    return `<strong>${esc(p.title)}</strong><br>${esc(statusLabel[p.status] || p.status)}`;
+  }
+  function cellIcon(n) {
+    const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+    return L.divIcon({ html: `<div><span>${n}</span></div>`, iconSize: L.point(40, 40),
+      className: `marker-cluster marker-cluster-${size}` });
+  }
+  let mapSeq = 0;
+  async function loadMap() {
+    const mine = ++mapSeq;
+    const r = await RMEarly.get(RMEarly.urls.map(map, filters()));
+    if (!r.ok || mine !== mapSeq) return;
+    const layer = await r.json();
+    if (mine !== mapSeq) return;
+    cluster.clearLayers();
+    cells.clearLayers();
+    cluster.addLayers(layer.points.map((p) =>
+      L.marker([p.lat, p.lon], { title: p.title, icon: pinIcon }).bindPopup(popupHtml(p))));
+    for (const c of layer.cells) {
+      const label = T("{n} suggestions here", { n: c.count });
+      const m = L.marker([c.lat, c.lon], { icon: cellIcon(c.count), title: label, alt: label });
+      m.on("click", () => {
+        const b = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
+        if (map.getZoom() >= map.getMaxZoom() || b.getNorthEast().equals(b.getSouthWest())) {
+          map.setView([c.lat, c.lon], map.getMaxZoom());
+        } else {
+          map.fitBounds(b.pad(0.2), { maxZoom: map.getMaxZoom() });
+        }
+      });
+      cells.addLayer(m);
+    }
+  }
+  const shown = new Map();  // list items by id, to find one on the map
   let seq = 0;
   let lastQuery = null;
   let lastView = null;
@@ -221,17 +253,12 @@
     const mine = ++seq;
     const url = query(reset ? 0 : offset);
     if (reset) { lastQuery = url; lastView = { center: map.getCenter(), zoom: map.getZoom() }; }
-    const r = await fetch(url);
+    const r = await RMEarly.get(url);
     if (!r.ok || mine !== seq) return;
     const fc = await r.json();
     if (mine !== seq) return;
-    if (reset) { offset = 0; cluster.clearLayers(); $("#rm-list").innerHTML = ""; }
-    const layer = L.geoJSON(fc, {
-      pointToLayer: (f, ll) => L.marker(ll, { title: f.properties.title }),
-      onEachFeature: (f, l) => l.bindPopup(`<strong>${esc(f.properties.title)}</strong><br>` +
-        esc(statusLabel[f.properties.status] || f.properties.status)),
-    });
-    cluster.addLayers(layer.getLayers());
+    if (reset) { offset = 0; $("#rm-list").innerHTML = ""; shown.clear(); }
+    for (const f of fc.features) shown.set(String(f.id), f);
     $("#rm-list").insertAdjacentHTML("beforeend", fc.features.map((f) => itemHtml(f, false)).join(""));
     offset += fc.numberReturned;
     $("#rm-count").textContent = T("{n} suggestions", { n: fc.numberMatched });
@@ -247,11 +274,25 @@
     if (lastView && map.getZoom() === lastView.zoom &&
         map.latLngToContainerPoint(lastView.center).distanceTo(map.getSize().divideBy(2)) < 2) return;
     clearTimeout(timer);
-    timer = setTimeout(() => load(true), 250);
+    timer = setTimeout(() => { loadMap(); load(true); }, 250);
   });
   for (const id of ["#rm-f-category", "#rm-f-status", "#rm-f-grid"]) {
-    $(id).addEventListener("change", () => load(true));
+    $(id).addEventListener("change", () => { loadMap(); load(true); });
   }
+  // From the list to the map: centre on the suggestion and say which one it is.
+  document.addEventListener("click", (e) => {
+    const btn = e.target.closest(".rm-locate");
+    if (!btn) return;
+    const f = shown.get(btn.dataset.id);
+    if (!f) return;
+    const b = L.geoJSON(f).getBounds();
+    const at = b.getCenter();
+    map.fitBounds(b, { maxZoom: Math.min(20, map.getMaxZoom()) });
+    // Above a pin (Leaflet's marker is 41 px tall), on a drawn line or area itself.
+    const offset = f.geometry.type === "Point" ? [1, -34] : [0, 7];
+    L.popup({ offset }).setLatLng(at).setContent(popupHtml(f.properties)).openOn(map);
+    $(".folium-map").scrollIntoView({ block: "nearest", behavior: "smooth" });
+  });
   $("#rm-more").addEventListener("click", () => load(false));
   document.addEventListener("click", async (e) => {
     const btn = e.target.closest(".rm-support");
@@ -297,7 +338,7 @@
     $("#tab-browse").setAttribute("aria-selected", String(browse));
     $("#rm-suggest").hidden = browse;
     $("#rm-browse").hidden = !browse;
-    if (browse) { map.addLayer(cluster); load(true); } else { map.removeLayer(cluster); }
+    if (browse) { map.addLayer(browseLayers); loadMap(); load(true); } else { map.removeLayer(browseLayers); }
   }
   $("#tab-suggest").addEventListener("click", () => show("suggest"));
   $("#tab-browse").addEventListener("click", () => show("browse"));

@@ -31,23 +31,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
-import http.server
 import json
 import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -63,6 +56,7 @@ from sqlalchemy import Engine, LargeBinary, func, insert, select
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Request
+from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, static_server
 from renewmap.services.requests import CATEGORIES
 from renewmap.services.routing import load_memory_source
 from renewmap.spatial.geometry import to_db
@@ -74,16 +68,6 @@ COMMUNITY = "310109010026"
 SEED = 20240612
 BATCH = 5_000
 TIMEOUT_S = 180.0
-CHROMIUM = os.environ.get("RENEWMAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -390,82 +374,6 @@ def build_naive_pages(
     pages["GeoJson"] = out / "geojson.html"
     m.save(str(pages["GeoJson"]))
     return pages
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """No access log on stderr."""
-
-
-@contextmanager
-def static_server(directory: Path) -> Iterator[str]:
-    """A loopback HTTP server for ``directory`` in a thread; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=10)
-
-
-# ---- the app --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def app_server(db: Path, log: Path) -> Iterator[str]:
-    """``renewmap serve --demo`` on a free loopback port, output to ``log``; yields its URL."""
-    port = free_port()
-    out = log.open("ab")  # a pipe nobody reads would block the server
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "renewmap.cli",
-            "serve",
-            "--demo",
-            "--demo-dir",
-            str(DEMO_DIR),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=_env(db),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + log.read_text()) from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        out.close()
 
 
 # ---- browser --------------------------------------------------------------------------------
@@ -870,7 +778,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  inserted {n:,} in {took:.1f} s; {total:,} visible suggestions", flush=True)
         naive_dir = tmp / "naive"
         naive_dir.mkdir()
-        with app_server(db, log) as app, static_server(naive_dir) as static:
+        with (
+            app_server(db, log, demo_dir=DEMO_DIR) as app,
+            static_server(naive_dir) as static,
+        ):
             pages = build_naive_pages(props, geoms, app, naive_dir)
             del props, geoms
             urls = {"ours": f"{app}/c/{COMMUNITY}#browse"}

@@ -263,3 +263,25 @@ def test_residents_page_is_cached_until_the_site_plan_changes(client, session) -
     changed = client.get("/c/T0001", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert "99\\u53f7" in changed.text and cache.renders == 3  # "99号", as JSON in the map
+
+
+def test_people_get_error_pages_and_programs_get_json(client, session) -> None:
+    """The same honest status either way; a browser gets a translated page, the API JSON."""
+    add_test_community(session)
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    page = client.get("/c/NOPE", headers=html)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "找不到这个页面" in page.text and "NOPE" in page.text
+    english = client.get("/c/NOPE?lang=en", headers=html)
+    assert english.status_code == 404 and "Page not found" in english.text
+    bad_link = client.get("/r/RMZZZZZZ", params={"t": "x" * 20}, headers=html)
+    assert bad_link.status_code == 404 and "receipt" in bad_link.text
+    nowhere = client.get("/no/such/page", headers=html)
+    assert nowhere.status_code == 404 and "/no/such/page" in nowhere.text
+    for path in ("/c/NOPE", "/api/communities/NOPE", "/no/such/page"):
+        r = client.get(path)
+        assert r.status_code == 404 and ErrorBody.model_validate(r.json()).error == "not_found"
+    # an API path answers JSON even to a browser
+    assert client.get("/api/communities/NOPE", headers=html).json()["error"] == "not_found"
+    r = client.delete("/api/communities")
+    assert r.status_code == 405 and ErrorBody.model_validate(r.json()).error == "method_not_allowed"

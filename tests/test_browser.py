@@ -5,23 +5,21 @@ demo community, then finds it on the public map and list. Screenshots go to test
 
 from __future__ import annotations
 
+import http.server
 import io
-import os
+import math
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from renewmap.devtools.pgcluster import free_port
+from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, thread_server
+from renewmap.spatial.crs import wgs84_to_gcj02_xy
 from tests.conftest import DEMO_DIR, IN_CI, ROOT
 
-CHROMIUM = os.environ.get("RENEWMAP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部 (see the API tests)
@@ -31,43 +29,8 @@ G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部
 def server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port."""
     workdir = tmp_path_factory.mktemp("e2e")
-    db = workdir / "e2e.sqlite"
-    log = (workdir / "server.log").open("wb")  # a pipe nobody reads would block the server
-    port = free_port()
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "renewmap.cli",
-            "serve",
-            "--demo",
-            "--demo-dir",
-            str(DEMO_DIR),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError((workdir / "server.log").read_text()) from None
-                time.sleep(0.1)
+    with app_server(workdir / "e2e.sqlite", workdir / "server.log", demo_dir=DEMO_DIR) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +42,7 @@ def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -273,3 +225,87 @@ def test_opening_on_browse_asks_for_the_view_once_and_early(phone, server) -> No
         }"""
     )
     assert early == [True, True]
+
+
+def _tile_pixel(lon: float, lat: float, z: int) -> tuple[float, float]:
+    """Web Mercator global pixel of a point at zoom z (256-pixel tiles)."""
+    n = 256 * 2**z
+    y = (1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2
+    return (lon + 180) / 360 * n, y * n
+
+
+def _marked_tiles(target: tuple[float, float], requested: list[str]) -> type:
+    """Tiles that are white except a red 13×13 square where ``target`` (lon, lat) falls."""
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            m = re.fullmatch(r"/(\d+)/(\d+)/(\d+)\.png", self.path)
+            if not m:
+                self.send_error(404)
+                return
+            requested.append(self.path)
+            z, x, y = map(int, m.groups())
+            px, py = _tile_pixel(*target, z)
+            cx, cy = px - x * 256, py - y * 256
+            img = Image.new("RGB", (256, 256), (255, 255, 255))
+            ImageDraw.Draw(img).rectangle((cx - 6, cy - 6, cx + 6, cy + 6), fill=(255, 0, 0))
+            out = io.BytesIO()
+            img.save(out, format="PNG")
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(out.getvalue())))
+            self.end_headers()
+            self.wfile.write(out.getvalue())
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Tiles
+
+
+def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A Chinese (GCJ-02) basemap, configured as an option, is drawn under the WGS84 site plan
+    where it belongs: a mark the tile server draws at the GCJ-02 position of a place shows on
+    screen exactly at that place's WGS84 position (about 480 m away in GCJ-02 terms)."""
+    lon, lat = G07_POINT
+    glon, glat = (float(v[0]) for v in wgs84_to_gcj02_xy(np.array([lon]), np.array([lat])))
+    assert 300 < math.hypot((glon - lon) * 95_000, (glat - lat) * 111_000) < 700
+    requested: list[str] = []
+    tiles_env = {
+        "RENEWMAP_TILES_CRS": "gcj02",
+        "RENEWMAP_TILES_ATTRIBUTION": "测试底图 test tiles",
+        "RENEWMAP_TILES_MAX_ZOOM": "18",
+    }
+    with thread_server(_marked_tiles((glon, glat), requested)) as tiles:
+        tiles_env["RENEWMAP_TILES_URL"] = tiles + "/{z}/{x}/{y}.png"
+        with app_server(
+            tmp_path / "tiles.sqlite", tmp_path / "server.log", demo_dir=DEMO_DIR, env=tiles_env
+        ) as app:
+            context = browser.new_context(viewport={"width": 500, "height": 900})
+            context.set_default_timeout(20_000)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{app}/c/310109010026")
+            page.wait_for_function("window.RM && window[RM.map]", polling=100)
+            page.evaluate(
+                "([lat, lon]) => window[RM.map].setView([lat, lon], 18, {animate: false})",
+                [lat, lon],
+            )
+            page.wait_for_function(
+                "() => { const t = [...document.querySelectorAll('img.leaflet-tile')];"
+                " return t.length > 0 && t.every((i) => i.complete && i.naturalWidth > 0); }",
+                polling=100,
+            )
+            page.wait_for_timeout(300)  # Leaflet fades tiles in over 200 ms
+            here = screen_point(page, lon, lat)
+            box = page.locator(".folium-map").bounding_box()
+            shot(page, "07-gcj02-basemap")
+            img = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+            r, g, b = img.getpixel((round(box["x"] + here["x"]), round(box["y"] + here["y"])))
+            attribution = page.text_content(".leaflet-control-attribution")
+            context.close()
+    assert r > 180 and g < 120 and b < 120, (r, g, b)  # the mark, under light veils
+    assert "测试底图" in attribution
+    assert any(p.startswith("/18/") for p in requested)
+    assert errors == []

@@ -93,6 +93,12 @@ def test_private_follow_link(client) -> None:
     r = client.get(f"/api/receipts/{code}", params={"token": "wrong-token-123"})
     assert r.status_code == 403 and ErrorBody.model_validate(r.json()).error == "forbidden"
     assert client.get("/api/receipts/RMZZZZZZ", params={"token": token}).status_code == 404
+    # the private page itself, opened with a wrong token: a 403 page in words, nothing private
+    page = client.get(
+        f"/r/{code}", params={"t": "wrong-token-123"}, headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 403 and "这个链接无效" in page.text
+    assert "13900000000" not in page.text and "老李" not in page.text
     r = client.post(
         f"/api/receipts/{code}/details",
         data={"token": token, "text": "灯杆在3号楼旁"},

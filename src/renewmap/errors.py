@@ -68,6 +68,10 @@ class PayloadTooLarge(RenewMapError):
     code = "payload_too_large"
 
 
+class MethodNotAllowed(RenewMapError):
+    code = "method_not_allowed"
+
+
 class OutputFailed(RenewMapError):
     """An output file could not be written (permissions, missing directory, disk full)."""
 
@@ -85,6 +89,7 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     SpatialBackendMissing: 503,
     DatabaseUnavailable: 503,
     Forbidden: 403,
+    MethodNotAllowed: 405,
     RateLimited: 429,
     PayloadTooLarge: 413,
     OutputFailed: 500,

@@ -8,14 +8,19 @@ No online tiles by default: the base map is the community's own site plan.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from importlib import resources
 from typing import Literal
 
 import folium
 import geopandas as gpd
+import numpy as np
 from branca.element import Element, MacroElement
+from folium.template import Template as FoliumTemplate  # has the tojavascript filter
 from jinja2 import Template
+
+from renewmap.spatial.crs import wgs84_to_gcj02_xy
 
 STATIC_URL = "/static"
 AssetMode = Literal["server", "inline"]
@@ -41,6 +46,10 @@ RULE_COLOURS = {
     "community": "#c2255c",
     "snapped": "#868e96",
 }
+
+
+def _static_text(path: str) -> str:
+    return (resources.files("renewmap") / "static" / path).read_text(encoding="utf-8")
 
 
 def _asset_text(name: str) -> str:
@@ -95,6 +104,57 @@ def offline_map(
     return m
 
 
+@dataclass(frozen=True)
+class OnlineTiles:
+    """An online basemap under the site plan (off by default: the app runs on intranets).
+
+    ``crs="gcj02"``: the imagery is in GCJ-02, as Chinese web basemaps are. Our data stays in
+    WGS84 everywhere, in the browser too; the *imagery* is moved instead, by the GCJ-02 offset
+    at the community's centre (static/js/shifted-tiles.js). Over a compound (< 2 km) the
+    offset varies by centimetres, so a pin, a tap and a GPS fix all stay in WGS84.
+    """
+
+    url: str
+    attribution: str
+    crs: Literal["wgs84", "gcj02"] = "wgs84"
+    max_zoom: int = 18
+    subdomains: str = "abc"
+
+
+class _ShiftedTileLayer(folium.TileLayer):
+    """``RMTiles.shifted``: a tile layer drawn ``shift`` degrees (GCJ-02 − WGS84) back."""
+
+    _template = FoliumTemplate(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = window.RMTiles.shifted(
+            {{ this.tiles|tojson }},
+            {{ this.options|tojavascript }}
+        );
+        {% endmacro %}"""
+    )
+
+
+def _tile_layer(tiles: OnlineTiles, centre: tuple[float, float]) -> folium.TileLayer:
+    common = {
+        "tiles": tiles.url,
+        "attr": tiles.attribution,
+        "name": "在线底图 online basemap",
+        "overlay": True,
+        "max_zoom": 22,
+        "max_native_zoom": tiles.max_zoom,
+        "subdomains": tiles.subdomains,
+    }
+    if tiles.crs == "wgs84":
+        return folium.TileLayer(**common)
+    lon, lat = centre
+    glon, glat = wgs84_to_gcj02_xy(np.array([lon]), np.array([lat]))
+    return _ShiftedTileLayer(
+        **common,
+        anchor=[lon, lat],
+        shift=[float(glon[0]) - lon, float(glat[0]) - lat],
+    )
+
+
 def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Text values HTML-escaped: tooltips and labels are inserted as HTML by Leaflet.
 
@@ -108,10 +168,13 @@ def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def community_map(
-    layers: dict[str, gpd.GeoDataFrame], *, assets: AssetMode = "server"
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    assets: AssetMode = "server",
+    tiles: OnlineTiles | None = None,
 ) -> folium.Map:
     """The community's site plan: outline, grids, buildings (numbers), paths, green, water,
-    and requests coloured by routing rule."""
+    and requests coloured by routing rule; over an online basemap only if ``tiles``."""
     layers = {k: _escaped(v) for k, v in layers.items()}
     community = layers["community"]
     minx, miny, maxx, maxy = community.total_bounds
@@ -122,6 +185,17 @@ def community_map(
         attribution=attribution if isinstance(attribution, str) else None,
     )
     m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if tiles is not None:
+        if tiles.crs == "gcj02":
+            header = m.get_root().header
+            if assets == "server":
+                script = f'<script src="{STATIC_URL}/js/shifted-tiles.js"></script>'
+            else:
+                script = f"<script>{_static_text('js/shifted-tiles.js')}</script>"
+            header.add_child(Element(script), name="shifted_tiles_js")
+        _tile_layer(tiles, ((minx + maxx) / 2, (miny + maxy) / 2)).add_to(m)
+    # Without a basemap the compound is drawn as paper; over one, as a light veil.
+    paper = 1.0 if tiles is None else 0.15
     folium.GeoJson(
         community[["code", "name", "geometry"]],
         name="社区 community",
@@ -129,7 +203,7 @@ def community_map(
             "color": "#333",
             "weight": 2,
             "fillColor": "#f8f9fa",
-            "fillOpacity": 1,
+            "fillOpacity": paper,
         },
     ).add_to(m)
     if len(layers.get("green", [])):

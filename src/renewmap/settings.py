@@ -39,6 +39,32 @@ class Settings(BaseSettings):
         description="ping each pooled connection on checkout (one extra round trip per request)",
     )
 
+    tiles_url: str | None = Field(
+        default=None,
+        description="optional online basemap, a Leaflet URL template with {z}, {x}, {y} "
+        "(and {s} for subdomains); none by default: the app runs on intranets",
+    )
+    tiles_attribution: str = Field(default="", description="required with tiles_url")
+    tiles_crs: Literal["wgs84", "gcj02"] = Field(
+        default="wgs84", description="gcj02 for Chinese web basemaps (AutoNavi, Tencent, …)"
+    )
+    tiles_max_zoom: int = Field(default=18, ge=1, le=22, description="the server's deepest zoom")
+    tiles_subdomains: str = "abc"
+
+    @model_validator(mode="after")
+    def _check_tiles(self) -> Settings:
+        if self.tiles_url is None:
+            return self
+        missing = [k for k in ("{z}", "{x}", "{y}") if k not in self.tiles_url]
+        if missing or not self.tiles_url.startswith(("http://", "https://", "/")):
+            raise ValueError(
+                "RENEWMAP_TILES_URL must be an http(s) URL template with {z}, {x} and {y}"
+                + (f" (missing {', '.join(missing)})" if missing else "")
+            )
+        if not self.tiles_attribution.strip():
+            raise ValueError("RENEWMAP_TILES_ATTRIBUTION is required with RENEWMAP_TILES_URL")
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "dev" and self.secret_key == DEV_SECRET:

@@ -8,27 +8,51 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from renewmap import __version__
 from renewmap.errors import (
     DatabaseUnavailable,
     InvalidInput,
+    MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     RenewMapError,
     http_status_for,
 )
+from renewmap.i18n import negotiate
 from renewmap.settings import Settings
 from renewmap.web.cache import PageCache
+from renewmap.web.errors import error_page
 
 
-def _error_response(exc: RenewMapError) -> JSONResponse:
+def _wants_page(request: Request | None) -> bool:
+    """A person's browser opening one of our pages (not the API, not a script)."""
+    if request is None or request.url.path.startswith(("/api/", "/health", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _error_response(exc: RenewMapError, request: Request | None = None) -> Response:
     details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
     headers = {"Retry-After": str(details["retry_after"])} if "retry_after" in details else None
+    if _wants_page(request):
+        assert request is not None
+        locale = negotiate(
+            request.query_params.get("lang"),
+            request.cookies.get("rm_lang"),
+            request.headers.get("accept-language"),
+        )
+        return HTMLResponse(
+            error_page(http_status_for(exc), exc.message, locale=locale),
+            status_code=http_status_for(exc),
+            headers={**(headers or {}), "Cache-Control": "no-store"},
+        )
     return JSONResponse(
         {"error": exc.code, "message": exc.message, "details": details},
         status_code=http_status_for(exc),
@@ -75,24 +99,39 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.page_cache = PageCache()
 
     @app.exception_handler(RenewMapError)
-    async def _domain_error(_request: Request, exc: RenewMapError) -> JSONResponse:
-        return _error_response(exc)
+    async def _domain_error(request: Request, exc: RenewMapError) -> Response:
+        return _error_response(exc, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _unrouted(request: Request, exc: StarletteHTTPException) -> Response:
+        # No route or wrong method: the same error shape (and page) as everything else.
+        path = request.url.path
+        if exc.status_code == 404:
+            return _error_response(NotFound(f"no page or endpoint at {path}"), request)
+        if exc.status_code == 405:
+            return _error_response(
+                MethodNotAllowed(f"{request.method} is not allowed on {path}"), request
+            )
+        return JSONResponse(
+            {"error": "http_error", "message": str(exc.detail), "details": {}},
+            status_code=exc.status_code,
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def _database_down(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database_down(request: Request, exc: DBAPIError) -> Response:
         return _error_response(
-            DatabaseUnavailable("the database is unavailable; try again shortly")
+            DatabaseUnavailable("the database is unavailable; try again shortly"), request
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
             loc = ".".join(str(part) for part in err.get("loc", ()))
             problems.append(f"{loc}: {err.get('msg', 'invalid')}")
         return _error_response(
-            InvalidInput("invalid request: " + "; ".join(problems), errors=problems)
+            InvalidInput("invalid request: " + "; ".join(problems), errors=problems), request
         )
 
     @app.middleware("http")

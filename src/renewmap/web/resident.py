@@ -16,7 +16,8 @@ from folium.map import FitBounds
 from jinja2 import Template
 
 from renewmap.i18n import LOCALES, catalog, gettext
-from renewmap.maps import STATIC_URL, community_map
+from renewmap.maps import STATIC_URL, OnlineTiles, community_map
+from renewmap.settings import Settings
 
 CATEGORIES: dict[str, tuple[str, str]] = {
     "greenery": ("Greenery", "🌳"),
@@ -52,14 +53,29 @@ class _EarlyStart(MacroElement):
     )
 
 
+def online_tiles(settings: Settings) -> OnlineTiles | None:
+    """The configured online basemap, if any (``RENEWMAP_TILES_*``)."""
+    if settings.tiles_url is None:
+        return None
+    return OnlineTiles(
+        url=settings.tiles_url,
+        attribution=settings.tiles_attribution,
+        crs=settings.tiles_crs,
+        max_zoom=settings.tiles_max_zoom,
+        subdomains=settings.tiles_subdomains,
+    )
+
+
 def _t(locale: str, msgid: str) -> str:
     return escape(gettext(locale, msgid))
 
 
-def resident_page(layers: dict[str, gpd.GeoDataFrame], *, locale: str) -> str:
-    """HTML of the residents' page for one community."""
+def resident_page(
+    layers: dict[str, gpd.GeoDataFrame], *, locale: str, tiles: OnlineTiles | None = None
+) -> str:
+    """HTML of the residents' page for one community (over an online basemap if ``tiles``)."""
     base = {k: v for k, v in layers.items() if k != "request"}
-    m = community_map(base, assets="server")
+    m = community_map(base, assets="server", tiles=tiles)
     community = layers["community"].iloc[0]
     grids = layers["grid"]
     # The page frames the community itself (padding, finer zoom steps), right after the map is

@@ -14,7 +14,7 @@ from renewmap.api.deps import get_read_session
 from renewmap.i18n import negotiate
 from renewmap.services import catalog, suggestions
 from renewmap.services.layers import community_layers
-from renewmap.web.resident import follow_page, resident_page
+from renewmap.web.resident import follow_page, online_tiles, resident_page
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -50,7 +50,9 @@ def community_page(
     page = request.app.state.page_cache.get_or_render(
         ("resident", code, locale, version),
         lambda: resident_page(
-            community_layers(session, community_code=code, kinds=PAGE_LAYERS), locale=locale
+            community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+            locale=locale,
+            tiles=online_tiles(request.app.state.settings),
         ),
     )
     # Revalidated on every visit (a phone keeps its copy; an import changes the ETag). The

@@ -1,0 +1,116 @@
+"""Real servers and a real browser for end-to-end tests and benchmarks.
+
+The app runs as it does in production (``renewmap serve`` in a subprocess, uvicorn, its own
+database file); helper HTTP servers run in threads on loopback. Chromium is Debian's
+``/usr/bin/chromium``, driven by Playwright for Python; no browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = os.environ.get("RENEWMAP_CHROMIUM", "/usr/bin/chromium")
+# Quiet, offline-friendly headless Chromium (no GPU in containers, nothing phoning home).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def app_server(
+    db: Path,
+    log: Path,
+    *,
+    demo_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    startup_s: float = 120.0,
+) -> Iterator[str]:
+    """``renewmap serve`` on a free loopback port over SpatiaLite file ``db``; yields its URL.
+
+    ``demo_dir``: load the demo community first (``--demo``). Output goes to ``log``: a pipe
+    nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings.
+    """
+    port = free_port()
+    cmd = [sys.executable, "-m", "renewmap.cli", "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(port)]
+    if demo_dir is not None:
+        cmd += ["--demo", "--demo-dir", str(demo_dir)]
+    full_env = {
+        **os.environ,
+        "RENEWMAP_DATABASE_URL": f"sqlite:///{db}",
+        "RENEWMAP_ENV": "dev",
+        **(env or {}),
+    }
+    out = log.open("ab")
+    proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("server did not start:\n" + log.read_text()) from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        out.close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def thread_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A loopback HTTP server with ``handler`` in a thread; yields its base URL."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def static_server(directory: Path) -> Iterator[str]:
+    """Files of ``directory`` over loopback HTTP; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    with thread_server(handler) as base:  # type: ignore[arg-type]
+        yield base

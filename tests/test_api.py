@@ -36,7 +36,7 @@ def test_communities_and_layers(client) -> None:
     demo = next(c for c in items if c.code == DEMO)
     assert demo.name == "巴林居委会" and demo.subdistrict.name == "曲阳路街道"
     assert "ODbL" in demo.attribution
-    expected = {"grid": 7, "building": 21, "request": 200, "plant": 8, "site": 1}
+    expected = {"grid": 7, "building": 21, "plant": 8, "site": 1}
     for kind, n in expected.items():
         r = client.get(f"/api/communities/{DEMO}/layers/{kind}")
         assert r.status_code == 200
@@ -53,6 +53,10 @@ def test_layer_errors(client) -> None:
     r = client.get("/api/communities/NOPE/layers/grid")
     assert r.status_code == 404
     assert ErrorBody.model_validate(r.json()).message == "community 'NOPE' not found"
+    # requests hold residents' phone numbers: never a public layer
+    r = client.get(f"/api/communities/{DEMO}/layers/request")
+    assert r.status_code == 404 and "suggestions" in r.json()["message"]
+    assert "phone" not in r.text
     r = client.get(f"/api/communities/{DEMO}/layers/unicorns")
     assert r.status_code == 404 and "unknown layer 'unicorns'" in r.json()["message"]
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 import http.server
 import io
 import math
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,10 +29,14 @@ G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def e2e_dir(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="module")
+def server(e2e_dir: Path) -> Iterator[str]:
     """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port."""
-    workdir = tmp_path_factory.mktemp("e2e")
-    with app_server(workdir / "e2e.sqlite", workdir / "server.log", demo_dir=DEMO_DIR) as base:
+    with app_server(e2e_dir / "e2e.sqlite", e2e_dir / "server.log", demo_dir=DEMO_DIR) as base:
         yield base
 
 
@@ -309,3 +316,104 @@ def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # t
     assert "测试底图" in attribution
     assert any(p.startswith("/18/") for p in requested)
     assert errors == []
+
+
+def _add_staff(db: Path, username: str, role: str) -> None:
+    """`renewmap user add` against the running server's database, as an admin would."""
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "renewmap.cli",
+            "user",
+            "add",
+            username,
+            "--password-stdin",
+            "--display-name",
+            username,
+            "--role",
+            role,
+        ],
+        input="a long enough password\n",
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server}/staff")
+    page.wait_for_url("**/staff/login**")
+    page.fill("#rm-user", username)
+    page.fill("#rm-pass", "a long enough password")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server}/staff")
+    page.wait_for_function("document.querySelector('#rm-count').textContent !== ''", polling=100)
+
+
+def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir) -> None:  # type: ignore[no-untyped-def]
+    """A resident pins in grid 7 → grid 7's lead signs in, sees it, accepts and replies → the
+    resident's private page shows the reply; grid 1's lead never sees it."""
+    _add_staff(e2e_dir / "e2e.sqlite", "lead_g07", "grid_lead=310109010026/G07")
+    _add_staff(e2e_dir / "e2e.sqlite", "lead_g01", "grid_lead=310109010026/G01")
+    page = phone
+    page.goto(f"{server}/c/310109010026")
+    page.wait_for_function("window.RM && window[RM.map]", polling=100)
+    created = page.evaluate(
+        """async ([lon, lat]) => {
+            const s = await (await fetch('/api/session')).json();
+            const fd = new FormData();
+            fd.append('category', 'sanitation'); fd.append('title', '垃圾房门坏了');
+            fd.append('phone', '13912345678');
+            fd.append('lon', lon); fd.append('lat', lat);
+            const r = await fetch('/api/suggestions', {method: 'POST', body: fd,
+              headers: {'X-CSRF-Token': s.csrf_token}});
+            return r.json(); }""",
+        list(G07_POINT),
+    )
+    assert created["owner"]["grid"]["code"] == "G07"
+
+    # grid 1's lead: not in their list, not readable by id
+    other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    other_page = other.new_page()
+    _sign_in(other_page, server, "lead_g01")
+    assert "垃圾房门坏了" not in other_page.text_content("#rm-list")
+    status = other_page.evaluate(
+        f"async () => (await fetch('/api/staff/requests/{created['id']}')).status"
+    )
+    assert status == 404
+    other.close()
+
+    # grid 7's lead: finds it, sees the phone, accepts, replies
+    lead = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    lp = lead.new_page()
+    errors: list[str] = []
+    lp.on("pageerror", lambda e: errors.append(str(e)))
+    _sign_in(lp, server, "lead_g07")
+    lp.get_by_role("button", name="垃圾房门坏了").click()
+    lp.wait_for_selector("#rm-d-title")
+    assert "13912345678" in lp.text_content("#rm-detail")
+    lp.get_by_role("button", name="受理").click()
+    lp.wait_for_function(
+        "document.querySelector('#rm-d-status') && "
+        "document.querySelector('#rm-d-status').textContent === '已受理'",
+        polling=100,
+    )
+    lp.fill("#rm-act-note", "物业明天来修门")
+    lp.get_by_role("button", name="回复居民").click()
+    lp.wait_for_function(
+        "[...document.querySelectorAll('#rm-d-history li')]"
+        ".some(li => li.textContent.includes('物业明天来修门'))",
+        polling=100,
+    )
+    shot(lp, "08-workspace")
+    lead.close()
+    assert errors == []
+
+    # the resident's private page shows the reply and the new status
+    page.goto(server + created["follow_url"])
+    assert page.text_content("#rm-status") == "已受理"
+    assert "物业明天来修门" in page.text_content("#rm-history")
+    shot(page, "09-follow-reply")

@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 
 from renewmap.i18n import catalog, gettext, negotiate
+from renewmap.services.workflow import ACTIONS
+from renewmap.web.errors import GENERIC, HEADLINES
 from renewmap.web.resident import CATEGORIES, STATUSES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
+JS_T = re.compile(r'\bT\("((?:[^"\\]|\\.)+)"')
+PY_T = re.compile(r'\b_?t\((?:locale, )?"((?:[^"\\]|\\.)+)"\)')
 PATTERNS = [
-    (SRC / "static" / "js" / "resident.js", re.compile(r'\bT\("((?:[^"\\]|\\.)+)"')),
-    (SRC / "web" / "resident.py", re.compile(r'\b_?t\((?:locale, )?"((?:[^"\\]|\\.)+)"\)')),
+    (SRC / "static" / "js" / "resident.js", JS_T),
+    (SRC / "static" / "js" / "staff.js", JS_T),
+    (SRC / "web" / "resident.py", PY_T),
+    (SRC / "web" / "staff.py", PY_T),
+    (SRC / "web" / "errors.py", PY_T),
 ]
 
 
@@ -22,6 +29,13 @@ def used_msgids() -> set[str]:
     for path, pattern in PATTERNS:
         found |= set(pattern.findall(path.read_text(encoding="utf-8")))
     found |= {label for label, _ in CATEGORIES.values()} | set(STATUSES.values())
+    # the workspace's action buttons, and every history entry a page may show
+    staff_js = (SRC / "static" / "js" / "staff.js").read_text(encoding="utf-8")
+    labels = re.search(r"const ACTION_LABELS = \{(.*?)\};", staff_js, re.S)
+    assert labels is not None
+    found |= set(re.findall(r':\s*"([^"]+)"', labels.group(1)))
+    found |= set(ACTIONS) | {"merged", "reopen", "created", "routed", "transfer_reason"}
+    found |= set(HEADLINES.values()) | {GENERIC}
     return found
 
 

@@ -203,6 +203,72 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    """From stdin (``--password-stdin``) or an environment variable: never on the command line,
+    where other users could read it in the process list."""
+    import os
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise InvalidInput(f"environment variable {args.password_env} is empty or unset")
+        return value
+    raise InvalidInput("give the password with --password-stdin or --password-env VAR")
+
+
+def _role_pairs(values: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for v in values:
+        role, sep, place = v.partition("=")
+        if not sep or not place:
+            raise InvalidInput(
+                f"--role {v!r}: use ROLE=PLACE, e.g. grid_lead=310109010026/G07, "
+                "branch_secretary=BRANCH, community_admin=310109010026, "
+                "subdistrict_admin=310109010, designer=310109010026"
+            )
+        pairs.append((role, place))
+    return pairs
+
+
+def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services import accounts
+
+    if args.action == "add":
+        password = _password(args)
+        user = _in_transaction(
+            settings,
+            lambda s: (
+                accounts.create_user(
+                    s,
+                    username=args.username,
+                    password=password,
+                    display_name=args.display_name,
+                    email=args.email,
+                    roles=_role_pairs(args.role or []),
+                ).username
+            ),
+        )
+        print(f"user {user} created with {len(args.role or [])} role(s)")
+        return 0
+    if args.action == "grant":
+        n = _in_transaction(
+            settings,
+            lambda s: accounts.grant_roles(
+                s, username=args.username, roles=_role_pairs(args.role or [])
+            ),
+        )
+        print(f"{args.username}: {n} role(s) added")
+        return 0
+    password = _password(args)
+    _in_transaction(
+        settings, lambda s: accounts.set_password(s, username=args.username, password=password)
+    )
+    print(f"{args.username}: password changed; their sessions and tokens are revoked")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -280,6 +346,22 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
     dm.set_defaults(func=cmd_demo)
+
+    us = sub.add_parser("user", help="staff accounts: add, grant roles, set password")
+    us.add_argument("action", choices=["add", "grant", "password"])
+    us.add_argument("username")
+    us.add_argument("--display-name", help="shown in request histories (default: username)")
+    us.add_argument("--email")
+    us.add_argument(
+        "--role",
+        action="append",
+        metavar="ROLE=PLACE",
+        help="grid_lead=COMMUNITY/GRID, branch_secretary=BRANCH, community_admin=COMMUNITY, "
+        "subdistrict_admin=SUBDISTRICT, designer=COMMUNITY (repeatable)",
+    )
+    us.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    us.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
+    us.set_defaults(func=cmd_user)
 
     sv = sub.add_parser("serve", help="run the web app")
     sv.add_argument("--host", default="127.0.0.1")

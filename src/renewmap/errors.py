@@ -52,6 +52,12 @@ class SpatialBackendMissing(RenewMapError):
     code = "spatial_backend_missing"
 
 
+class Unauthenticated(RenewMapError):
+    """No valid credentials (sign in, or send a bearer token)."""
+
+    code = "unauthenticated"
+
+
 class Forbidden(RenewMapError):
     code = "forbidden"
 
@@ -88,6 +94,7 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     Conflict: 409,
     SpatialBackendMissing: 503,
     DatabaseUnavailable: 503,
+    Unauthenticated: 401,
     Forbidden: 403,
     MethodNotAllowed: 405,
     RateLimited: 429,

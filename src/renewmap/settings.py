@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         description="ping each pooled connection on checkout (one extra round trip per request)",
     )
 
+    overdue_days: int = Field(
+        default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
+    )
+    rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
     tiles_url: str | None = Field(
         default=None,
         description="optional online basemap, a Leaflet URL template with {z}, {x}, {y} "

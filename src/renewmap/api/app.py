@@ -39,7 +39,9 @@ def _wants_page(request: Request | None) -> bool:
 
 
 def _error_response(exc: RenewMapError, request: Request | None = None) -> Response:
-    details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list)}
+    details = {
+        k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list | dict)
+    }
     headers = {"Retry-After": str(details["retry_after"])} if "retry_after" in details else None
     if _wants_page(request):
         assert request is not None
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from renewmap.db.dialect import read_only_bind
+        from renewmap.db.dialect import read_only_bind, write_bind
         from renewmap.db.engine import make_engine
 
         own = engine is None
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
         read_engine = read_only_bind(eng)
         app.state.engine = eng
-        app.state.session_factory = sessionmaker(eng, expire_on_commit=False)
+        app.state.session_factory = sessionmaker(write_bind(eng), expire_on_commit=False)
         app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
         try:
             yield
@@ -144,15 +146,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             )
         return await call_next(request)
 
-    from renewmap.api.routers import core, pages, suggestions
+    from renewmap.api.routers import core, pages, staff, suggestions
     from renewmap.services.ratelimit import RateLimiter
 
     window = settings.rate_window_s
     app.state.rate_limiter = RateLimiter(
-        {"post": (settings.rate_posts, window), "interact": (settings.rate_interactions, window)}
+        {
+            "post": (settings.rate_posts, window),
+            "interact": (settings.rate_interactions, window),
+            "login": (settings.rate_logins, window),
+        }
     )
     app.include_router(core.router)
     app.include_router(suggestions.router)
+    app.include_router(staff.router)
     app.include_router(pages.router)
     static_dir = resources.files("renewmap") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from renewmap.errors import Unauthenticated
+from renewmap.services import accounts
+from renewmap.services.accounts import Principal
 from renewmap.settings import Settings
+
+STAFF_COOKIE = "rm_staff"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -26,3 +33,34 @@ def get_read_session(request: Request) -> Iterator[Session]:
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def get_principal(
+    request: Request, session: Annotated[Session, Depends(get_read_session)]
+) -> Principal:
+    """The signed-in staff member: a bearer token, or the browser's session cookie (whose
+    writes must also carry the CSRF header, since a cookie is sent by any site)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
+    cookie = request.cookies.get(STAFF_COOKIE)
+    if cookie:
+        if request.method not in SAFE_METHODS:
+            from renewmap.api.routers.suggestions import require_csrf
+
+            require_csrf(request)
+        return accounts.authenticate(session, token=cookie, kind="session")
+    raise Unauthenticated("sign in first (POST /api/staff/session) or send a bearer token")
+
+
+def optional_principal(
+    request: Request, session: Annotated[Session, Depends(get_read_session)]
+) -> Principal | None:
+    """The signed-in staff member of a browser page, or None (the page then asks to sign in)."""
+    cookie = request.cookies.get(STAFF_COOKIE)
+    if not cookie:
+        return None
+    try:
+        return accounts.authenticate(session, token=cookie, kind="session")
+    except Unauthenticated:
+        return None

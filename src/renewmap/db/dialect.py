@@ -223,3 +223,16 @@ def read_only_bind(engine: Engine) -> Engine:
             engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=engine.pool._pre_ping
         )
     return engine
+
+
+def write_bind(engine: Engine) -> Engine:
+    """Engine for read-write sessions.
+
+    SQLite: transactions start with ``BEGIN IMMEDIATE`` (taking the write lock at once), so two
+    writers queue instead of the second failing with "database is locked" when it tries to
+    write after reading an older snapshot; a check-then-write (a request's version) then sees
+    the first writer's commit. PostgreSQL: unchanged (row locks do that job).
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine

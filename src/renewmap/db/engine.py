@@ -86,7 +86,8 @@ def make_engine(
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            mode = conn.get_execution_options().get("sqlite_begin", "")  # see write_bind
+            conn.exec_driver_sql(f"BEGIN {mode}" if mode in ("IMMEDIATE", "EXCLUSIVE") else "BEGIN")
 
         return engine
     if parsed.get_backend_name() == "postgresql":

@@ -25,6 +25,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -233,6 +235,14 @@ class Request(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     support_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Staff workflow (issue 4): every change bumps ``version`` (two leads cannot overwrite each
+    # other), ``duplicate_of_id`` points at the request a duplicate was merged into.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    duplicate_of_id: Mapped[int | None] = mapped_column(Integer)  # a request id
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it last (re)entered "waiting to be accepted": created, transferred or reopened.
+    status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -289,8 +299,61 @@ class RequestEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(Text)
+    # Shown to the resident (replies, rejection reasons) or staff-only (internal notes).
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request: Mapped[Request] = relationship(back_populates="events")
+
+
+class StaffUser(Base):
+    """A staff account: grid lead, branch secretary, community or subdistrict admin, designer.
+
+    Residents have no accounts (a device cookie and a receipt link are enough for them).
+    """
+
+    __tablename__ = "staff_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    roles: Mapped[list[StaffRole]] = relationship(
+        back_populates="user", order_by="StaffRole.id", cascade="all, delete-orphan"
+    )
+
+
+class StaffRole(Base):
+    """One role in one place. The place column that applies depends on the role:
+    grid_lead → grid; branch_secretary → branch; community_admin and designer → community;
+    subdistrict_admin → subdistrict. A user may hold several roles in several places."""
+
+    __tablename__ = "staff_role"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+    branch_id: Mapped[int | None] = mapped_column(ForeignKey("party_branch.id", ondelete="CASCADE"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    subdistrict_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subdistrict.id", ondelete="CASCADE")
+    )
+    user: Mapped[StaffUser] = relationship(back_populates="roles")
+
+
+class AuthToken(Base):
+    """A browser session or an API bearer token; only a hash of the secret is stored."""
+
+    __tablename__ = "auth_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # session | api
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 LAYER_MODELS: dict[str, type[Base]] = {
@@ -319,3 +382,5 @@ Index("ix_request_event_request_id", RequestEvent.request_id)
 Index("uq_request_receipt_code", Request.receipt_code, unique=True)
 Index("ix_request_photo_request_id", RequestPhoto.request_id)
 Index("ix_request_comment_request_id", RequestComment.request_id)
+Index("ix_staff_role_user_id", StaffRole.user_id)
+Index("ix_auth_token_user_id", AuthToken.user_id)

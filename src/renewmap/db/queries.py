@@ -162,7 +162,7 @@ def all_open_requests(session: Session) -> Sequence[Request]:
     ).all()
 
 
-OPEN_STATUSES = ("new", "accepted", "in_progress")
+OPEN_STATUSES = ("new", "reopened", "accepted", "in_progress")
 
 
 def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, ...]]:
@@ -404,3 +404,153 @@ def grids_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Grid]:
     if not ids:
         return {}
     return {g.id: g for g in session.scalars(select(Grid).where(Grid.id.in_(list(ids))))}
+
+
+# --- staff: accounts and scope ---------------------------------------------------------------
+
+
+def staff_user_by_username(session: Session, *, username: str) -> Any:
+    from renewmap.db.models import StaffUser
+
+    return session.scalar(select(StaffUser).where(StaffUser.username == username))
+
+
+def auth_token_by_hash(session: Session, *, token_hash: str) -> Any:
+    from renewmap.db.models import AuthToken
+
+    return session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash))
+
+
+def branch_subtree_ids(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """The branches and every branch below them (grid branches under a general branch…)."""
+    found = set(branch_ids)
+    frontier = set(branch_ids)
+    while frontier:
+        children = set(
+            session.scalars(select(PartyBranch.id).where(PartyBranch.parent_id.in_(frontier)))
+        )
+        frontier = children - found
+        found |= children
+    return found
+
+
+def general_branch_communities(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """Communities whose general branch is among ``branch_ids``."""
+    return set(
+        session.scalars(
+            select(PartyBranch.community_id).where(
+                PartyBranch.id.in_(list(branch_ids)),
+                PartyBranch.level == "general",
+                PartyBranch.community_id.is_not(None),
+            )
+        )
+    )
+
+
+def grid_ids_of_branches(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    if not branch_ids:
+        return set()
+    return set(session.scalars(select(Grid.id).where(Grid.branch_id.in_(list(branch_ids)))))
+
+
+def community_ids_of_subdistricts(session: Session, *, subdistrict_ids: Sequence[int]) -> set[int]:
+    if not subdistrict_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Community.id).where(Community.subdistrict_id.in_(list(subdistrict_ids)))
+        )
+    )
+
+
+def staff_requests(
+    session: Session,
+    *,
+    in_scope: Any,
+    status: str | None = None,
+    category: str | None = None,
+    grid_id: int | None = None,
+    community_id: int | None = None,
+    bounds: Bounds | None = None,
+    open_statuses: Sequence[str] = (),
+    sort: str = "age",
+    limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Request], int]:
+    """Requests matching ``in_scope`` (a scope condition) and filters, with the total.
+
+    sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
+    ``newest``.
+    """
+    from sqlalchemy import case
+    from sqlalchemy import func as sa_func
+
+    conditions = [in_scope]
+    if status == "open":
+        conditions.append(Request.status.in_(list(open_statuses)))
+    elif status:
+        conditions.append(Request.status == status)
+    if category:
+        conditions.append(Request.category == category)
+    if grid_id is not None:
+        conditions.append(Request.grid_id == grid_id)
+    if community_id is not None:
+        conditions.append(Request.community_id == community_id)
+    if bounds is not None:
+        conditions.append(bbox_filter(session, Request.__table__, bounds))
+    total = session.scalar(select(sa_func.count(Request.id)).where(*conditions)) or 0
+    order: list[Any]
+    if sort == "supports":
+        order = [Request.support_count.desc(), Request.created_at.asc(), Request.id.asc()]
+    elif sort == "newest":
+        order = [Request.created_at.desc(), Request.id.desc()]
+    else:
+        is_open = case((Request.status.in_(list(open_statuses)), 0), else_=1)
+        order = [is_open, Request.created_at.asc(), Request.id.asc()]
+    stmt = select(Request).where(*conditions).order_by(*order).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return session.scalars(stmt).all(), int(total)
+
+
+def grids_by_code_any(
+    session: Session, *, code: str, community_code: str | None = None
+) -> Sequence[Grid]:
+    stmt = select(Grid).where(Grid.code == code)
+    if community_code:
+        stmt = stmt.join(Community, Community.id == Grid.community_id).where(
+            Community.code == community_code
+        )
+    return session.scalars(stmt).all()
+
+
+def all_comments(session: Session, *, request_id: int) -> Sequence[Any]:
+    from renewmap.db.models import RequestComment
+
+    return session.scalars(
+        select(RequestComment)
+        .where(RequestComment.request_id == request_id)
+        .order_by(RequestComment.id)
+    ).all()
+
+
+def revoke_tokens_of(session: Session, *, user_id: int) -> None:
+    from sqlalchemy import update
+
+    from renewmap.db.models import AuthToken
+
+    session.execute(update(AuthToken).where(AuthToken.user_id == user_id).values(revoked=True))
+
+
+def community_ids_of_grids(session: Session, *, grid_ids: Sequence[int]) -> set[int]:
+    if not grid_ids:
+        return set()
+    return set(session.scalars(select(Grid.community_id).where(Grid.id.in_(list(grid_ids)))))
+
+
+def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Community]:
+    if not ids:
+        return []
+    return session.scalars(
+        select(Community).where(Community.id.in_(list(ids))).order_by(Community.code)
+    ).all()

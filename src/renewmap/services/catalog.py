@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db import queries
 from renewmap.db.models import Community
+from renewmap.errors import NotFound
 from renewmap.services.layers import LAYER_KINDS, community_layers
 from renewmap.spatial.geometry import from_db, to_geojson
 
@@ -30,7 +31,7 @@ def _summary(c: Community) -> dict[str, Any]:
         else None,
         "bbox": tuple(round(v, 7) for v in g.bounds),
         "grid_set_version": c.grid_set_version,
-        "layers": list(LAYER_KINDS),
+        "layers": list(PUBLIC_LAYER_KINDS),
         "attribution": c.attribution,
     }
 
@@ -64,8 +65,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# Residents' requests carry contact details: they are published only through the suggestions
+# API (public fields, hidden ones left out) and to staff within their scope.
+PUBLIC_LAYER_KINDS = tuple(k for k in LAYER_KINDS if k != "request")
+
+
 def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[str, Any]:
-    """One layer as a GeoJSON FeatureCollection (RFC 7946)."""
+    """One public layer as a GeoJSON FeatureCollection (RFC 7946)."""
+    if kind == "request":
+        raise NotFound(
+            "requests are not a public layer: use /api/communities/{code}/suggestions "
+            "(public fields) or the staff API (your area)",
+            field="kind",
+        )
     frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]
     features = []
     props_cols = [c for c in frame.columns if c not in ("geometry", "id")]

@@ -25,7 +25,7 @@ CATEGORIES = (
     "accessibility",
     "other",
 )
-STATUSES = ("new", "accepted", "in_progress", "resolved", "rejected", "duplicate")
+STATUSES = ("new", "reopened", "accepted", "in_progress", "resolved", "rejected", "duplicate")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 

@@ -405,7 +405,13 @@ def reroute_open_requests(
     A request whose owner changes gets a ``rerouted`` event with the old and new owner; each
     request keeps the grid-set version it was routed with. Returns (id, old grid, new grid).
     """
-    stmt = select(Request).where(Request.status.in_(queries.OPEN_STATUSES))
+    # A request a person transferred by hand stays where they put it.
+    transferred = (
+        select(RequestEvent.id)
+        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == "transfer")
+        .exists()
+    )
+    stmt = select(Request).where(Request.status.in_(queries.OPEN_STATUSES), ~transferred)
     if community_id is not None:
         stmt = stmt.where(Request.community_id == community_id)
     changed: list[tuple[int, str | None, str | None]] = []
@@ -446,6 +452,7 @@ def reroute_open_requests(
                     )
                 )
             apply_route(request, owner)
+            request.version = (request.version or 1) + 1  # a staff form open on it is stale
     session.flush()
     return changed
 

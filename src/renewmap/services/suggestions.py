@@ -31,7 +31,6 @@ RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read alou
 MAX_NICKNAME = 40
 MAX_COMMENT = 1000
 NEARBY_RADIUS_M = 50.0
-PUBLIC_EVENTS = ("created", "routed", "rerouted", "status", "reply", "details_added")
 _PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 
 
@@ -392,12 +391,27 @@ def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str,
     view["hidden"] = request.hidden
     view["your_nickname"] = request.nickname
     view["your_phone"] = request.phone
-    view["history"] = [
+    view["history"] = public_history(request)
+    return view
+
+
+def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -> dict[str, Any]:
+    """Through the private link: a resolved request that is not fixed goes back to its grid."""
+    from renewmap.services.workflow import reopen as reopen_request
+
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    reopen_request(session, request=request, note=note)
+    return follow(session, code=code, token=token, secret=secret)
+
+
+def public_history(request: Request) -> list[dict[str, Any]]:
+    """What the resident may read of a request's history: replies, reasons, status changes;
+    never staff's internal notes or who on the staff did it."""
+    return [
         {"kind": e.kind, "at": e.at.isoformat() if e.at else None, "note": e.note}
         for e in request.events
-        if e.kind in PUBLIC_EVENTS
+        if e.public and e.kind != "note"
     ]
-    return view
 
 
 def add_details(

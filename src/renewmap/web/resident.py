@@ -35,6 +35,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 STATUSES: dict[str, str] = {
     "new": "New",
+    "reopened": "Reopened",
     "accepted": "Accepted",
     "in_progress": "In progress",
     "resolved": "Resolved",
@@ -229,6 +230,12 @@ def follow_page(view: dict, *, locale: str, code: str, token: str) -> str:
         for p in view["photos"]
     )
     lang = "zh-CN" if locale == "zh_CN" else "en"
+    reopen_form = ""
+    if view["status"] == "resolved":
+        reopen_form = f"""<h2>{t("Not fixed?")}</h2>
+<form id="rm-reopen"><textarea name="note" maxlength="2000" rows="2" required
+aria-label="{t("What is still not fixed")}" placeholder="{t("What is still not fixed")}"></textarea>
+<button type="submit">{t("Reopen")}</button></form>"""
     config = json.dumps({"code": code, "token": token}).replace("</", "<\\/")
     return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -243,6 +250,7 @@ def follow_page(view: dict, *, locale: str, code: str, token: str) -> str:
 {f"<p>{escape(view['description'])}</p>" if view.get("description") else ""}
 <div>{photos}</div>
 <h2>{t("History")}</h2><ol id="rm-history">{history}</ol>
+{reopen_form}
 <h2>{t("Add more details")}</h2>
 <form id="rm-details"><textarea name="text" maxlength="1000" rows="3"></textarea>
 <input type="file" name="photos" accept="image/jpeg,image/png,image/webp" multiple>
@@ -255,6 +263,17 @@ document.getElementById("rm-details").addEventListener("submit", async (e) => {{
   const fd = new FormData(e.target);
   fd.append("token", RMF.token);
   const r = await fetch("/api/receipts/" + encodeURIComponent(RMF.code) + "/details",
+    {{ method: "POST", body: fd }});
+  if (r.ok) {{ location.reload(); return; }}
+  const body = await r.json();
+  document.getElementById("rm-error").textContent = body.message || r.status;
+}});
+const reopen = document.getElementById("rm-reopen");
+if (reopen) reopen.addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const fd = new FormData(e.target);
+  fd.append("token", RMF.token);
+  const r = await fetch("/api/receipts/" + encodeURIComponent(RMF.code) + "/reopen",
     {{ method: "POST", body: fd }});
   if (r.ok) {{ location.reload(); return; }}
   const body = await r.json();

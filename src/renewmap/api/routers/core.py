@@ -12,7 +12,7 @@ from renewmap import __version__
 from renewmap.api.deps import get_read_session, get_settings
 from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
 from renewmap.services import catalog
-from renewmap.services.layers import LAYER_KINDS
+from renewmap.services.catalog import PUBLIC_LAYER_KINDS
 from renewmap.services.routing import route_geometry
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
@@ -53,7 +53,8 @@ def community(code: str, session: SessionDep) -> CommunityOut:
     responses={200: {"content": {GEOJSON: {}}, "model": FeatureCollection}},
     tags=["places"],
     summary="One layer of a community as GeoJSON",
-    description=f"kind: one of {', '.join(LAYER_KINDS)}. Coordinates are WGS84 (lon, lat).",
+    description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "
+    "(lon, lat). Residents' requests are served by the suggestions and staff APIs.",
 )
 def layer(code: str, kind: str, session: SessionDep) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))

@@ -10,11 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session
+from renewmap.api.deps import get_read_session, optional_principal
+from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import catalog, suggestions
+from renewmap.services import catalog, staff, suggestions
+from renewmap.services.accounts import Principal
 from renewmap.services.layers import community_layers
 from renewmap.web.resident import follow_page, online_tiles, resident_page
+from renewmap.web.staff import login_page, workspace_page
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -93,3 +96,38 @@ def favicon() -> RedirectResponse:
 @router.get("/c")
 def communities_redirect() -> RedirectResponse:
     return RedirectResponse("/")
+
+
+@router.get("/staff/login", response_class=HTMLResponse)
+def staff_login(request: Request, lang: str | None = None, next: str = "/staff") -> HTMLResponse:
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    return HTMLResponse(
+        login_page(locale=locale, next_url=next), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff_workspace(
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    community: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """The grid lead's workspace: their area's requests on the map and in a list."""
+    if principal is None:
+        target = "/staff" + (f"?community={quote(community)}" if community else "")
+        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    places = staff.my_communities(session, principal=principal)
+    chosen = next((c for c in places if c["code"] == community), None) if community else places[0]
+    if chosen is None:
+        raise NotFound(f"community '{community}' is not in your area", field="community")
+    html = workspace_page(
+        community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
+        locale=locale,
+        me=staff.me(session, principal=principal),
+        communities=places,
+        tiles=online_tiles(request.app.state.settings),
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -32,6 +32,8 @@ DEVICE_COOKIE = "rm_device"
 CSRF_COOKIE = "rm_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 YEAR = 365 * 24 * 3600
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases: larger ones are a 422
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def require_csrf(request: Request) -> None:
@@ -169,7 +171,7 @@ def browse(
     grid: str | None = None,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
         suggestions.browse(
@@ -227,7 +229,7 @@ def nearby(
 
 
 @router.get("/suggestions/{request_id}", response_class=GeoJSONResponse)
-def one(request_id: int, session: ReadSession) -> GeoJSONResponse:
+def one(request_id: Id, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(suggestions.get_public(session, request_id=request_id))
 
 
@@ -237,7 +239,7 @@ def one(request_id: int, session: ReadSession) -> GeoJSONResponse:
     responses={409: {"description": "already supported from this device"}},
 )
 def support(
-    request_id: int, request: Request, session: WriteSession, settings: SettingsDep
+    request_id: Id, request: Request, session: WriteSession, settings: SettingsDep
 ) -> dict[str, int]:
     require_csrf(request)
     device = request.cookies.get(DEVICE_COOKIE)
@@ -251,7 +253,7 @@ def support(
 
 
 @router.get("/suggestions/{request_id}/comments")
-def comments(request_id: int, session: ReadSession) -> list[dict[str, Any]]:
+def comments(request_id: Id, session: ReadSession) -> list[dict[str, Any]]:
     return suggestions.comments(session, request_id=request_id)
 
 
@@ -262,7 +264,7 @@ class CommentIn(BaseModel):
 
 @router.post("/suggestions/{request_id}/comments", status_code=201)
 def add_comment(
-    request_id: int, payload: CommentIn, request: Request, session: WriteSession
+    request_id: Id, payload: CommentIn, request: Request, session: WriteSession
 ) -> dict[str, Any]:
     require_csrf(request)
     _limit(request, "interact")
@@ -302,8 +304,26 @@ def add_details(
     )
 
 
+@router.post(
+    "/receipts/{code}/reopen",
+    summary="The resident says a resolved request is not fixed (within 30 days)",
+)
+def reopen(
+    code: str,
+    request: Request,
+    session: WriteSession,
+    settings: SettingsDep,
+    token: Annotated[str, Form(min_length=8)],
+    note: Annotated[str, Form(max_length=2000)],
+) -> dict[str, Any]:
+    _limit(request, "post")
+    return suggestions.reopen(
+        session, code=code, token=token, secret=settings.secret_key, note=note
+    )
+
+
 @router.get("/photos/{photo_id}", response_class=Response)
-def photo(photo_id: int, session: ReadSession) -> Response:
+def photo(photo_id: Id, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id)
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}
@@ -311,7 +331,7 @@ def photo(photo_id: int, session: ReadSession) -> Response:
 
 
 @router.get("/photos/{photo_id}/thumbnail", response_class=Response)
-def thumbnail(photo_id: int, session: ReadSession) -> Response:
+def thumbnail(photo_id: Id, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id, thumbnail=True)
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}

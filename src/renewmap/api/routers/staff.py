@@ -1,0 +1,185 @@
+"""Staff API: sign in, my requests, one request, workflow actions (thin: see services).
+
+Browsers sign in with ``POST /api/staff/session`` (JSON body) and carry an HttpOnly session
+cookie; every write made with that cookie also needs the double-submit CSRF header. Scripts
+create a bearer token (``POST /api/staff/tokens``) and send ``Authorization: Bearer …``.
+Every endpoint checks scope on the server: see ``services.scope``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
+from renewmap.api.routers.core import GeoJSONResponse
+from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
+from renewmap.services import accounts, staff
+from renewmap.services.accounts import Principal
+
+router = APIRouter(prefix="/api/staff", tags=["staff"])
+ReadSession = Annotated[Session, Depends(get_read_session)]
+WriteSession = Annotated[Session, Depends(get_session)]
+Me = Annotated[Principal, Depends(get_principal)]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+class Credentials(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=200)
+
+
+class TokenRequest(BaseModel):
+    label: str | None = Field(None, max_length=100)
+
+
+class ActionIn(BaseModel):
+    action: Literal[
+        "accept", "start", "resolve", "reject", "duplicate", "transfer", "reply", "note"
+    ]
+    version: int = Field(
+        ge=1, le=MAX_ID, description="the version you are acting on (409 if stale)"
+    )
+    note: str | None = Field(
+        None, max_length=2000, description="reply, reason or internal note (see action)"
+    )
+    target_grid: str | None = Field(None, description="transfer: the receiving grid's code")
+    duplicate_of: int | None = Field(
+        None, ge=1, le=MAX_ID, description="duplicate: the request it repeats"
+    )
+
+
+def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
+    return staff.me(session, principal=principal)
+
+
+@router.post("/session", summary="Sign in (browser): sets the session and CSRF cookies")
+def sign_in(request: Request, body: Credentials, session: WriteSession) -> JSONResponse:
+    _limit(request, "login")
+    token, user = accounts.login(session, username=body.username, password=body.password)
+    settings = request.app.state.settings
+    principal = accounts.principal_of(user)
+    csrf = accounts.new_csrf()  # a fresh one per sign-in
+    response = JSONResponse({**_me_body(session, principal), "csrf_token": csrf})
+    response.set_cookie(
+        STAFF_COOKIE,
+        token,
+        max_age=accounts.SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        max_age=2 * 365 * 24 * 3600,  # as /api/session sets it: it must outlive the session
+        httponly=False,
+        samesite="strict",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+@router.delete("/session", status_code=204, summary="Sign out (revokes the session)")
+def sign_out(request: Request, session: WriteSession, _me: Me) -> Response:
+    token = request.cookies.get(STAFF_COOKIE)
+    if token:
+        accounts.revoke(session, token=token)
+    response = Response(status_code=204)
+    response.delete_cookie(STAFF_COOKIE)
+    return response
+
+
+@router.post("/tokens", status_code=201, summary="Create an API bearer token (shown once)")
+def create_token(
+    request: Request, body: TokenRequest, session: WriteSession, me: Me
+) -> dict[str, Any]:
+    user = accounts.user_by_id(session, user_id=me.user_id)
+    secret, row = accounts.issue_token(session, user=user, kind="api", label=body.label)
+    return {"token": secret, "expires_at": row.expires_at.isoformat(), "label": row.label}
+
+
+@router.get("/me", summary="Who I am, my roles and the area I cover")
+def me(session: ReadSession, principal: Me) -> dict[str, Any]:
+    return _me_body(session, principal)
+
+
+@router.get(
+    "/requests",
+    response_class=GeoJSONResponse,
+    summary="Requests in my area (filters, bbox, sort by age or supports, paging)",
+)
+def my_requests(
+    request: Request,
+    session: ReadSession,
+    principal: Me,
+    status: str | None = Query(None, description="open, new, accepted, … (open = not closed)"),
+    category: str | None = None,
+    grid: str | None = None,
+    community: str | None = None,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+    sort: str = "age",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> GeoJSONResponse:
+    return GeoJSONResponse(
+        staff.my_requests(
+            session,
+            principal=principal,
+            status=status,
+            category=category,
+            grid_code=grid,
+            community_code=community,
+            bounds=_bbox(bbox),
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            overdue_days=request.app.state.settings.overdue_days,
+        )
+    )
+
+
+@router.get(
+    "/requests/{request_id}",
+    response_class=GeoJSONResponse,
+    summary="One request in full: contact, photos, history with internal notes",
+)
+def one_request(
+    request: Request, request_id: RequestId, session: ReadSession, principal: Me
+) -> GeoJSONResponse:
+    return GeoJSONResponse(
+        staff.request_detail(
+            session,
+            principal=principal,
+            request_id=request_id,
+            overdue_days=request.app.state.settings.overdue_days,
+        )
+    )
+
+
+@router.post(
+    "/requests/{request_id}/actions",
+    summary="A workflow step (accept, start, resolve, reject, duplicate, transfer, reply, note)",
+)
+def act(
+    request: Request, request_id: RequestId, body: ActionIn, session: WriteSession, principal: Me
+) -> dict[str, Any]:
+    return staff.act(
+        session,
+        principal=principal,
+        request_id=request_id,
+        action=body.action,
+        version=body.version,
+        note=body.note,
+        target_grid=body.target_grid,
+        duplicate_of=body.duplicate_of,
+        overdue_days=request.app.state.settings.overdue_days,
+    )
+
+
+__all__ = ["require_csrf", "router"]

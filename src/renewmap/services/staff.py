@@ -1,0 +1,272 @@
+"""Staff use cases: my requests (in scope only), one request in full, workflow steps.
+
+Unlike the public views, staff views carry the resident's phone and nickname: only for
+requests in the caller's scope, which every function here enforces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from renewmap.db import queries
+from renewmap.db.models import Request
+from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.services import workflow
+from renewmap.services.accounts import Principal
+from renewmap.services.requests import CATEGORIES
+from renewmap.services.scope import Scope, require_request, require_staff_scope, scope_of
+from renewmap.spatial.geometry import from_db, to_geojson
+
+SORTS = ("age", "supports", "newest")
+STAFF_STATUSES = (
+    "open",
+    "new",
+    "reopened",
+    "accepted",
+    "in_progress",
+    "resolved",
+    "rejected",
+    "duplicate",
+)
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+def is_overdue(request: Request, *, now: datetime, overdue_days: int) -> bool:
+    """Not accepted within ``overdue_days`` of being submitted (or reopened, or transferred)."""
+    if request.status not in ("new", "reopened"):
+        return False
+    since = _aware(request.status_since or request.created_at)
+    return since is not None and now - since > timedelta(days=overdue_days)
+
+
+def _staff_properties(
+    request: Request,
+    grids: dict[int, Any],
+    *,
+    now: datetime,
+    overdue_days: int,
+    photos: list[Any] | None = None,
+) -> dict[str, Any]:
+    grid = grids.get(request.grid_id) if request.grid_id else None
+    created = _aware(request.created_at)
+    props: dict[str, Any] = {
+        "id": request.id,
+        "version": request.version,
+        "category": request.category,
+        "title": request.title,
+        "description": request.description,
+        "status": request.status,
+        "grid": {"code": grid.code, "name": grid.name} if grid else None,
+        "rule": request.route_rule,
+        "supports": request.support_count or 0,
+        "receipt_code": request.receipt_code,
+        "nickname": request.nickname,
+        "phone": request.phone,  # in scope: the lead may call the resident back
+        "hidden": request.hidden,
+        "duplicate_of": request.duplicate_of_id,
+        "created_at": created.isoformat() if created else None,
+        "age_days": round((now - created).total_seconds() / 86400, 1) if created else None,
+        "overdue": is_overdue(request, now=now, overdue_days=overdue_days),
+    }
+    if photos is not None:
+        props["photos"] = [
+            {"url": f"/api/photos/{p.id}", "thumbnail": f"/api/photos/{p.id}/thumbnail"}
+            for p in photos
+        ]
+    return props
+
+
+def my_requests(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    category: str | None = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    sort: str = "age",
+    limit: int = 100,
+    offset: int = 0,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope)."""
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    if status and status not in STAFF_STATUSES:
+        raise InvalidInput(
+            f"unknown status '{status}'; use one of {', '.join(STAFF_STATUSES)}", field="status"
+        )
+    if category and category not in CATEGORIES:
+        raise InvalidInput(f"unknown category '{category}'", field="category")
+    grid_id = None
+    if grid_code:
+        grid_id = _grid_in_scope(session, scope, grid_code, community_code)
+    community_id = None
+    if community_code:
+        mine = {c["code"]: c["id"] for c in my_communities(session, principal=principal)}
+        if community_code not in mine:
+            queries.community_by_code(session, code=community_code)  # 404 if it does not exist
+            raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+        community_id = mine[community_code]
+    now = now or datetime.now(UTC)
+    rows, total = queries.staff_requests(
+        session,
+        in_scope=scope.condition(),
+        status=status,
+        category=category,
+        grid_id=grid_id,
+        community_id=community_id,
+        bounds=bounds,
+        open_statuses=workflow.OPEN,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    grids = queries.grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r.id,
+                "geometry": to_geojson(from_db(r.geom)),
+                "properties": _staff_properties(r, grids, now=now, overdue_days=overdue_days),
+            }
+            for r in rows
+        ],
+        "numberMatched": total,
+        "numberReturned": len(rows),
+        "offset": offset,
+        "limit": limit,
+    }
+
+
+def _grid_in_scope(
+    session: Session, scope: Scope, grid_code: str, community_code: str | None
+) -> int:
+    """A grid named in a filter must be the caller's: asking for another area is refused."""
+    candidates = queries.grids_by_code_any(session, code=grid_code, community_code=community_code)
+    mine = [g for g in candidates if scope.covers_grid(grid_id=g.id, community_id=g.community_id)]
+    if not candidates:
+        raise NotFound(f"grid '{grid_code}' not found", field="grid")
+    if not mine:
+        raise Forbidden(f"grid '{grid_code}' is not in your area", field="grid")
+    if len(mine) > 1:
+        raise InvalidInput(
+            f"grid code '{grid_code}' exists in several of your communities; add community=",
+            field="grid",
+        )
+    return int(mine[0].id)
+
+
+def request_detail(
+    session: Session,
+    *,
+    principal: Principal,
+    request_id: int,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One request in full for staff: contact details, photos, every event incl. notes."""
+    scope = scope_of(session, principal)
+    request = require_request(session, scope, request_id)
+    now = now or datetime.now(UTC)
+    grids = queries.grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
+    photos = queries.photos_by_request(session, request_ids=[request.id]).get(request.id, [])
+    props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
+    props["history"] = [
+        {
+            "kind": e.kind,
+            "at": _aware(e.at).isoformat() if e.at else None,
+            "actor": e.actor,
+            "note": e.note,
+            "public": e.public,
+            "data": e.data,
+        }
+        for e in request.events
+    ]
+    props["comments"] = [
+        {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
+        for c in queries.all_comments(session, request_id=request.id)
+    ]
+    props["actions"] = [
+        name for name, spec in workflow.ACTIONS.items() if request.status in spec.sources
+    ]
+    return {
+        "type": "Feature",
+        "id": request.id,
+        "geometry": to_geojson(from_db(request.geom)),
+        "properties": props,
+    }
+
+
+def act(
+    session: Session,
+    *,
+    principal: Principal,
+    request_id: int,
+    action: str,
+    version: int,
+    note: str | None = None,
+    target_grid: str | None = None,
+    duplicate_of: int | None = None,
+    overdue_days: int = 3,
+) -> dict[str, Any]:
+    """One workflow step; returns the request as the actor now sees it."""
+    scope = scope_of(session, principal)
+    workflow.act(
+        session,
+        principal=principal,
+        scope=scope,
+        request_id=request_id,
+        action=action,
+        version=version,
+        note=note,
+        target_grid=target_grid,
+        duplicate_of=duplicate_of,
+    )
+    # After a transfer out of the actor's area, the request is no longer theirs to read.
+    refreshed = session.get(Request, request_id)
+    if refreshed is None or not scope.covers(refreshed):
+        return {
+            "id": request_id,
+            "status": refreshed.status if refreshed else None,
+            "in_your_area": False,
+        }
+    return request_detail(
+        session, principal=principal, request_id=request_id, overdue_days=overdue_days
+    )
+
+
+def my_communities(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """The communities the user's area touches (a grid lead's is their grid's)."""
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    ids = set(scope.community_ids) | queries.community_ids_of_grids(
+        session, grid_ids=sorted(scope.grid_ids)
+    )
+    return [
+        {"id": c.id, "code": c.code, "name": c.name}
+        for c in queries.communities_by_ids(session, ids=sorted(ids))
+    ]
+
+
+def me(session: Session, *, principal: Principal) -> dict[str, Any]:
+    """Who the user is, their roles and the area they cover (ids)."""
+    scope = scope_of(session, principal)
+    return {
+        "username": principal.username,
+        "display_name": principal.display_name,
+        "roles": [{k: v for k, v in vars(g).items() if v is not None} for g in principal.roles],
+        "scope": {"grids": sorted(scope.grid_ids), "communities": sorted(scope.community_ids)},
+    }

@@ -1,0 +1,158 @@
+"""Staff pages: sign-in, and the grid lead's workspace (my area's map, list and one request).
+
+The workspace is built like the residents' page (folium site plan, vendored Leaflet, all text
+from the catalogs); its data comes from the scoped staff API, so the page itself holds
+nothing a user may not see.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import geopandas as gpd
+from branca.element import Element
+
+from renewmap.i18n import catalog, gettext
+from renewmap.maps import STATIC_URL, OnlineTiles, community_map
+from renewmap.web.resident import CATEGORIES, STATUSES
+
+STAFF_STATUSES = ("open", *STATUSES)
+HEAD = (
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    f'<link rel="icon" href="{STATIC_URL}/img/icon.svg" type="image/svg+xml">'
+    f'<link rel="stylesheet" href="{STATIC_URL}/css/resident.css">'
+    f'<link rel="stylesheet" href="{STATIC_URL}/css/staff.css">'
+)
+
+
+def safe_next(next_url: str | None) -> str:
+    """Where to go after signing in: only a workspace path of this site (no open redirect)."""
+    if not next_url:
+        return "/staff"
+    parts = urlsplit(next_url)
+    if (
+        parts.scheme
+        or parts.netloc
+        or ".." in parts.path.split("/")
+        or not (parts.path == "/staff" or parts.path.startswith("/staff/"))
+    ):
+        return "/staff"
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside an inline <script> (no "</script>" or "<!--" can close it)."""
+    return (
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+def login_page(*, locale: str, next_url: str = "/staff") -> str:
+    t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
+    lang = "zh-CN" if locale == "zh_CN" else "en"
+    cfg = _script_json({"next": safe_next(next_url)})
+    return f"""<!doctype html><html lang="{lang}"><head><meta charset="utf-8">{HEAD}
+<title>{t("Staff sign-in")}</title></head>
+<body><header class="rm-header"><h1>{t("Micro-renewal map")} <small>{t("Staff sign-in")}</small>
+</h1></header><main class="rm-panel">
+<form id="rm-login"><label for="rm-user">{t("Username")}</label>
+<input id="rm-user" name="username" autocomplete="username" required>
+<label for="rm-pass">{t("Password")}</label>
+<input id="rm-pass" name="password" type="password" autocomplete="current-password" required>
+<p id="rm-error" role="alert" class="rm-error"></p>
+<button type="submit" class="rm-primary">{t("Sign in")}</button></form>
+<script>
+const NEXT = {cfg}.next;
+document.getElementById("rm-login").addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const f = e.target;
+  const r = await fetch("/api/staff/session", {{ method: "POST",
+    headers: {{ "Content-Type": "application/json" }}, credentials: "same-origin",
+    body: JSON.stringify({{ username: f.username.value, password: f.password.value }}) }});
+  if (r.ok) {{ location.href = NEXT; return; }}
+  const body = await r.json().catch(() => ({{}}));
+  document.getElementById("rm-error").textContent = body.message || r.status;
+}});
+</script></main></body></html>"""
+
+
+def workspace_page(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    locale: str,
+    me: dict[str, Any],
+    communities: list[dict[str, str]],
+    tiles: OnlineTiles | None = None,
+) -> str:
+    """The workspace for one community of the user's area (switch among theirs)."""
+    t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
+    base = {k: v for k, v in layers.items() if k != "request"}
+    m = community_map(base, assets="server", tiles=tiles)
+    community = layers["community"].iloc[0]
+    root = m.get_root()
+    root.title = f"{community['name']} · {gettext(locale, 'Workspace')}"
+    root.header.add_child(
+        Element(HEAD + f'<script src="{STATIC_URL}/js/staff.js" defer></script>'),
+        name="staff_assets",
+    )
+    grids = layers["grid"]
+    mine = set(me["scope"]["grids"])
+    whole = community.get("id") in set(me["scope"]["communities"])
+    config = {
+        "map": m.get_name(),
+        "community": str(community["code"]),
+        "t": {msgid: gettext(locale, msgid) for msgid in catalog("zh_CN")},
+        "categories": {
+            c: f"{icon} {gettext(locale, label)}" for c, (label, icon) in CATEGORIES.items()
+        },
+        "statuses": {s: gettext(locale, label) for s, label in STATUSES.items()},
+        "bounds": [float(v) for v in layers["community"].total_bounds],
+        # every grid of the community: a request can be transferred to any of them
+        "grids": [{"code": str(g["code"]), "name": str(g["name"])} for _, g in grids.iterrows()],
+    }
+    root.script.add_child(Element(f"window.RMS = {_script_json(config)};"), name="rms_config")
+    grid_options = "".join(
+        f'<option value="{escape(str(g["code"]))}">{escape(str(g["name"]))}</option>'
+        for _, g in grids.iterrows()
+        if whole or int(g["id"]) in mine
+    )
+    status_options = "".join(
+        f'<option value="{s}"{" selected" if s == "open" else ""}>'
+        f"{t('Open') if s == 'open' else t(STATUSES[s])}</option>"
+        for s in STAFF_STATUSES
+    )
+    category_options = "".join(
+        f'<option value="{c}">{icon} {t(label)}</option>' for c, (label, icon) in CATEGORIES.items()
+    )
+    switch = ""
+    if len(communities) > 1:
+        switch = "".join(
+            f'<a href="/staff?community={escape(c["code"])}">{escape(c["name"])}</a> '
+            for c in communities
+        )
+    panel = f"""
+<header class="rm-header"><h1>{escape(str(community["name"]))}
+<small>{t("Workspace")} · {escape(me["display_name"])}</small></h1>
+<nav>{switch}<button type="button" id="rm-signout">{t("Sign out")}</button></nav></header>
+<section class="rm-panel" id="rm-staff" aria-label="{t("My requests")}">
+<div class="rm-filters">
+<select id="rm-f-status" aria-label="{t("Status")}">{status_options}</select>
+<select id="rm-f-category" aria-label="{t("Category")}"><option value="">{t("All categories")}
+</option>{category_options}</select>
+<select id="rm-f-grid" aria-label="{t("Grid")}"><option value="">{t("All my grids")}</option>
+{grid_options}</select>
+<select id="rm-f-sort" aria-label="{t("Sort")}"><option value="age">{t("Oldest first")}</option>
+<option value="supports">{t("Most supported")}</option>
+<option value="newest">{t("Newest first")}</option></select></div>
+<p id="rm-count" aria-live="polite"></p>
+<ul id="rm-list" class="rm-list"></ul>
+<article id="rm-detail" hidden tabindex="-1"></article>
+</section>"""
+    root.html.add_child(Element(panel), name="staff_panel")
+    return root.render()

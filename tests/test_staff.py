@@ -1,0 +1,409 @@
+"""Staff accounts, scope and the request workflow, on both databases.
+
+Places (tests/fixtures.py): community T0001 (subdistrict T00) with grid A (branch T-BA) and
+grid B (branch T-BB) under the general branch T-GB, and a strip in no grid; community Q0001
+elsewhere. One request in each: rA (grid A), rB (grid B), rGap (T, no grid), rQ (Q0001).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.schemas import ErrorBody, FeatureCollection
+from renewmap.db.models import AuthToken, Request, RequestSupport
+from renewmap.services import accounts, staff, workflow
+from renewmap.services.requests import create_request
+from renewmap.services.scope import scope_of
+from renewmap.settings import Settings
+from tests.fixtures import add_quad_community, add_test_community, pt, qpt
+
+PASSWORD = "correct horse battery"
+# role → place, as `renewmap user add --role ROLE=PLACE` takes them
+USERS = {
+    "lead_a": [("grid_lead", "T0001/A")],
+    "secretary_b": [("branch_secretary", "T-BB")],
+    "general_secretary": [("branch_secretary", "T-GB")],
+    "admin_t": [("community_admin", "T0001")],
+    "sub_t": [("subdistrict_admin", "T00")],
+    "designer_t": [("designer", "T0001")],
+    "admin_q": [("community_admin", "Q0001")],
+    "lead_a_and_q": [("grid_lead", "T0001/A"), ("community_admin", "Q0001")],
+}
+# who may see which of the four requests
+SEES = {
+    "lead_a": {"rA"},
+    "secretary_b": {"rB"},
+    "general_secretary": {"rA", "rB", "rGap"},
+    "admin_t": {"rA", "rB", "rGap"},
+    "sub_t": {"rA", "rB", "rGap"},
+    "designer_t": set(),
+    "admin_q": {"rQ"},
+    "lead_a_and_q": {"rA", "rQ"},
+}
+
+
+@pytest.fixture
+def world(session):  # type: ignore[no-untyped-def]
+    add_test_community(session)
+    add_quad_community(session)
+    ids = {}
+    for name, geom in {
+        "rA": pt(0.5, 0.5),
+        "rB": pt(1.5, 0.2),
+        "rGap": pt(2.5, 0.5),
+        "rQ": qpt(0.5, 0.5),
+    }.items():
+        request, _ = create_request(session, geom=geom, category="lighting", title=name)
+        request.phone = "13800000000"
+        ids[name] = request.id
+    users = {}
+    for username, roles in USERS.items():
+        users[username] = accounts.create_user(
+            session, username=username, password=PASSWORD, roles=roles
+        )
+    session.flush()
+    return {"ids": ids, "users": users}
+
+
+def make_client(engine, session) -> TestClient:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    return TestClient(app)
+
+
+def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token, _ = accounts.issue_token(session, user=user, kind="api")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_scope_matrix(engine, session, world, username: str) -> None:
+    """Every staff endpoint × every role × every request, in and out of scope."""
+    ids, allowed = world["ids"], SEES[username]
+    names = {v: k for k, v in ids.items()}
+    h = bearer(session, world["users"][username])
+    with make_client(engine, session) as c:
+        listing = c.get("/api/staff/requests", headers=h)
+        if not allowed:  # a designer has no requests at all
+            assert listing.status_code == 403
+        else:
+            fc = FeatureCollection.model_validate(listing.json())
+            assert {names[f.id] for f in fc.features} == allowed
+            # widening the box never widens the scope
+            wide = c.get("/api/staff/requests", headers=h, params={"bbox": "-180,-90,180,90"})
+            assert {names[f["id"]] for f in wide.json()["features"]} == allowed
+            for status in ("open", "new"):
+                by_status = c.get("/api/staff/requests", headers=h, params={"status": status})
+                assert {names[f["id"]] for f in by_status.json()["features"]} == allowed
+        for name, rid in ids.items():
+            one = c.get(f"/api/staff/requests/{rid}", headers=h)
+            note = c.post(
+                f"/api/staff/requests/{rid}/actions",
+                headers=h,
+                json={"action": "note", "version": 1, "note": "checked"},
+            )
+            if name in allowed:
+                assert one.status_code == 200, (name, one.text)
+                assert one.json()["properties"]["phone"] == "13800000000"
+                assert note.status_code == 200, note.text
+            else:
+                assert one.status_code == 404 and "13800000000" not in one.text
+                assert ErrorBody.model_validate(one.json()).error == "not_found"
+                assert note.status_code == 404
+        # asking for another area by name is refused, not silently emptied
+        if "rB" not in allowed and allowed:
+            r = c.get("/api/staff/requests", headers=h, params={"grid": "B"})
+            assert r.status_code == 403 and ErrorBody.model_validate(r.json()).error == "forbidden"
+    # nothing out of scope was written
+    for name, rid in ids.items():
+        notes = [e for e in session.get(Request, rid).events if e.kind == "note"]
+        assert len(notes) == (1 if name in allowed else 0)
+
+
+def test_community_filter_is_scoped(engine, session, world) -> None:
+    both = bearer(session, world["users"]["lead_a_and_q"])
+    only_t = bearer(session, world["users"]["lead_a"])
+    names = {v: k for k, v in world["ids"].items()}
+    with make_client(engine, session) as c:
+        q = c.get("/api/staff/requests", headers=both, params={"community": "Q0001"})
+        assert [names[f["id"]] for f in q.json()["features"]] == ["rQ"]
+        r = c.get("/api/staff/requests", headers=only_t, params={"community": "Q0001"})
+        assert r.status_code == 403 and r.json()["details"]["field"] == "community"
+        r = c.get("/api/staff/requests", headers=only_t, params={"community": "NOPE"})
+        assert r.status_code == 404
+        r = c.get("/api/staff/requests/99999999999", headers=only_t)
+        assert r.status_code == 422  # beyond 32 bits: a clear error, not a database crash
+
+
+def test_unauthenticated_and_bad_credentials(engine, session, world) -> None:
+    with make_client(engine, session) as c:
+        r = c.get("/api/staff/requests")
+        assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+        r = c.get("/api/staff/requests", headers={"Authorization": "Bearer not-a-token"})
+        assert r.status_code == 401
+        r = c.post("/api/staff/session", json={"username": "lead_a", "password": "wrong one!"})
+        assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
+        r = c.post("/api/staff/session", json={"username": "nobody", "password": PASSWORD})
+        assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
+
+
+def test_browser_session_needs_csrf_for_writes_and_signs_out(engine, session, world) -> None:
+    rid = world["ids"]["rA"]
+    with make_client(engine, session) as c:
+        r = c.post("/api/staff/session", json={"username": "lead_a", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        csrf = r.json()["csrf_token"]
+        assert r.json()["scope"]["grids"] and "rm_staff" in c.cookies
+        assert c.get("/api/staff/me").json()["username"] == "lead_a"
+        body = {"action": "accept", "version": 1}
+        no_csrf = c.post(f"/api/staff/requests/{rid}/actions", json=body)
+        assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["message"]
+        ok = c.post(f"/api/staff/requests/{rid}/actions", json=body, headers={"X-CSRF-Token": csrf})
+        assert ok.status_code == 200 and ok.json()["properties"]["status"] == "accepted"
+        out = c.delete("/api/staff/session", headers={"X-CSRF-Token": csrf})
+        assert out.status_code == 204
+        assert c.get("/api/staff/me").status_code == 401  # the cookie is gone…
+    revoked = session.scalars(AuthToken.__table__.select().where(AuthToken.kind == "session")).all()
+    assert revoked and all(session.get(AuthToken, t).revoked for t in revoked)  # …and dead
+
+
+def test_expired_and_revoked_tokens(engine, session, world) -> None:
+    user = world["users"]["lead_a"]
+    token, row = accounts.issue_token(session, user=user, kind="api")
+    h = {"Authorization": f"Bearer {token}"}
+    with make_client(engine, session) as c:
+        assert c.get("/api/staff/me", headers=h).status_code == 200
+        row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+        session.flush()
+        r = c.get("/api/staff/me", headers=h)
+        assert r.status_code == 401 and "expired" in r.json()["message"]
+        token2, _ = accounts.issue_token(session, user=user, kind="api")
+        accounts.set_password(session, username="lead_a", password="a brand new secret")
+        assert (
+            c.get("/api/staff/me", headers={"Authorization": f"Bearer {token2}"}).status_code == 401
+        )
+
+
+def test_workflow_to_resolution_with_public_replies_and_internal_notes(
+    engine, session, world
+) -> None:
+    rid = world["ids"]["rA"]
+    h = bearer(session, world["users"]["lead_a"])
+
+    def step(c, version, **body):  # type: ignore[no-untyped-def]
+        return c.post(
+            f"/api/staff/requests/{rid}/actions", headers=h, json={"version": version, **body}
+        )
+
+    with make_client(engine, session) as c:
+        bad = step(c, 1, action="start")  # not accepted yet
+        assert bad.status_code == 409
+        assert bad.json()["details"]["current"] == {"id": rid, "status": "new", "version": 1}
+        assert step(c, 1, action="accept").json()["properties"]["version"] == 2
+        assert step(c, 2, action="note", note="电工周三来").status_code == 200
+        assert step(c, 3, action="start").status_code == 200
+        r = step(c, 4, action="resolve")
+        assert r.status_code == 422 and r.json()["details"]["field"] == "note"
+        done = step(c, 4, action="resolve", note="已更换灯泡")
+        props = done.json()["properties"]
+        assert (props["status"], props["version"]) == ("resolved", 5)
+        kinds = [(e["kind"], e["public"]) for e in props["history"]]
+        assert kinds[-4:] == [("accept", True), ("note", False), ("start", True), ("resolve", True)]
+        assert step(c, 5, action="accept").status_code == 409  # resolved is final for staff
+    request = session.get(Request, rid)
+    assert request.accepted_at is not None and request.resolved_at is not None
+    # the resident's view: the reply, never the internal note
+    from renewmap.services.suggestions import public_history
+
+    history = public_history(request)
+    notes = [h["note"] for h in history]
+    assert "已更换灯泡" in notes and "电工周三来" not in notes
+
+
+def test_two_leads_cannot_overwrite_each_other(engine, session, world) -> None:
+    rid = world["ids"]["rA"]
+    accounts.grant_roles(session, username="admin_t", roles=[("grid_lead", "T0001/A")])
+    first = bearer(session, world["users"]["lead_a"])
+    second = bearer(session, world["users"]["admin_t"])
+    with make_client(engine, session) as c:
+        a = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=first,
+            json={"action": "accept", "version": 1},
+        )
+        b = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=second,
+            json={"action": "reject", "version": 1, "note": "不属于本网格"},
+        )
+    assert a.status_code == 200
+    assert b.status_code == 409
+    assert b.json()["details"]["current"] == {"id": rid, "status": "accepted", "version": 2}
+    assert session.get(Request, rid).status == "accepted"
+
+
+def test_transfer_moves_the_request_to_the_receiving_grid(engine, session, world) -> None:
+    rid = world["ids"]["rA"]
+    a = bearer(session, world["users"]["lead_a"])
+    b = bearer(session, world["users"]["secretary_b"])
+    with make_client(engine, session) as c:
+        r = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=a,
+            json={"action": "transfer", "version": 1, "target_grid": "B", "note": "在B网格一侧"},
+        )
+        assert r.status_code == 200 and r.json()["in_your_area"] is False
+        assert c.get(f"/api/staff/requests/{rid}", headers=a).status_code == 404
+        theirs = c.get(f"/api/staff/requests/{rid}", headers=b).json()["properties"]
+        assert (theirs["status"], theirs["grid"]["code"]) == ("new", "B")
+        moved, reason = theirs["history"][-2:]
+        assert (moved["kind"], moved["public"], moved["data"]["from_grid"]) == (
+            "transfer",
+            True,
+            "A",
+        )
+        assert (reason["kind"], reason["public"], reason["note"]) == (
+            "transfer_reason",
+            False,
+            "在B网格一侧",
+        )
+        bad = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=b,
+            json={"action": "transfer", "version": 2, "target_grid": "Z", "note": "x"},
+        )
+        assert bad.status_code == 404 and bad.json()["details"]["field"] == "target_grid"
+    request = session.get(Request, rid)
+    assert request.branch_id is not None
+    # the resident sees that it moved, not the grids' reason
+    from renewmap.services.suggestions import public_history
+
+    assert [h["note"] for h in public_history(request) if h["kind"] == "transfer"] == [None]
+    assert "在B网格一侧" not in str(public_history(request))
+
+
+def test_duplicate_merges_supporters(engine, session, world) -> None:
+    keep = world["ids"]["rA"]
+    dup, _ = create_request(session, geom=pt(0.6, 0.5), category="lighting", title="同一盏灯")
+    for rid, hashes in ((keep, ["x", "y"]), (dup.id, ["y", "z", "w"])):
+        for h in hashes:
+            session.add(RequestSupport(request_id=rid, supporter_hash=h))
+    session.get(Request, keep).support_count = 2
+    dup.support_count = 3
+    session.flush()
+    h = bearer(session, world["users"]["lead_a"])
+    with make_client(engine, session) as c:
+        r = c.post(
+            f"/api/staff/requests/{dup.id}/actions",
+            headers=h,
+            json={"action": "duplicate", "version": dup.version, "duplicate_of": keep},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["properties"]["duplicate_of"] == keep
+        out = c.post(
+            f"/api/staff/requests/{dup.id}/actions",
+            headers=h,
+            json={"action": "duplicate", "version": 2, "duplicate_of": world["ids"]["rB"]},
+        )
+        assert out.status_code == 409  # already a duplicate
+    kept = session.get(Request, keep)
+    # x, y + z, w moved (y once) + the duplicate's author
+    assert kept.support_count == 5
+    assert kept.events[-1].kind == "merged" and kept.events[-1].data["supporters_moved"] == 2
+
+
+def test_duplicate_of_a_request_out_of_scope_is_not_found(engine, session, world) -> None:
+    h = bearer(session, world["users"]["lead_a"])
+    with make_client(engine, session) as c:
+        r = c.post(
+            f"/api/staff/requests/{world['ids']['rA']}/actions",
+            headers=h,
+            json={"action": "duplicate", "version": 1, "duplicate_of": world["ids"]["rB"]},
+        )
+    assert r.status_code == 404
+    assert session.get(Request, world["ids"]["rA"]).status == "new"
+
+
+def test_resident_reopens_within_30_days(session, world) -> None:
+    request = session.get(Request, world["ids"]["rA"])
+    principal = accounts.principal_of(world["users"]["lead_a"])
+    scope = scope_of(session, principal)
+    for action, note in (("accept", None), ("resolve", "修好了")):
+        workflow.act(
+            session,
+            principal=principal,
+            scope=scope,
+            request_id=request.id,
+            action=action,
+            version=request.version,
+            note=note,
+        )
+    resolved = request.resolved_at
+    with pytest.raises(Exception, match="within 30 days"):
+        workflow.reopen(
+            session, request=request, note="还是不亮", now=resolved + timedelta(days=31)
+        )
+    workflow.reopen(session, request=request, note="还是不亮", now=resolved + timedelta(days=29))
+    assert request.status == "reopened"
+    workflow.act(
+        session,
+        principal=principal,
+        scope=scope,
+        request_id=request.id,
+        action="accept",
+        version=request.version,
+    )
+    assert request.status == "accepted"
+
+
+def test_overdue_after_n_days_without_acceptance(session, world) -> None:
+    principal = accounts.principal_of(world["users"]["admin_t"])
+    created = session.get(Request, world["ids"]["rA"]).created_at
+    created = created if created.tzinfo else created.replace(tzinfo=UTC)
+    later = staff.my_requests(session, principal=principal, now=created + timedelta(days=3.5))
+    fresh = staff.my_requests(session, principal=principal, now=created + timedelta(days=2))
+    assert all(f["properties"]["overdue"] for f in later["features"])
+    assert not any(f["properties"]["overdue"] for f in fresh["features"])
+    # sorted by age: the open ones, oldest first
+    ids = [f["id"] for f in later["features"]]
+    assert ids == sorted(ids)
+
+
+@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
+def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_name) -> None:
+    """`renewmap user add` on a fresh database of each backend (committed, then checked)."""
+    import io
+
+    from sqlalchemy.orm import Session
+
+    from renewmap.cli import main
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import upgrade
+
+    url = database_url_factory(backend_name)
+    monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
+    e = make_engine(url)
+    try:
+        upgrade(e)
+        with Session(e) as s, s.begin():
+            add_test_community(s)
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        args = ["user", "add", "wang", "--display-name", "王网格长", "--password-stdin"]
+        assert main([*args, "--role", "grid_lead=T0001/A"]) == 0
+        assert main(["user", "add", "li", "--password-env", "NOPE"]) == 2
+        assert main(["user", "add", "li", "--password-env", "NOPE", "--role", "x"]) == 2
+        monkeypatch.setenv("NEWPW", "another long secret")
+        assert main(["user", "password", "wang", "--password-env", "NEWPW"]) == 0
+        with Session(e) as s:
+            user = accounts.check_password(s, username="wang", password="another long secret")
+            assert [r.role for r in user.roles] == ["grid_lead"]
+            assert user.display_name == "王网格长"
+            assert accounts.queries.staff_user_by_username(s, username="li") is None
+    finally:
+        e.dispose()

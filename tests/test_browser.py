@@ -5,6 +5,9 @@ demo community, then finds it on the public map and list. Screenshots go to test
 
 from __future__ import annotations
 
+import email
+import email.message
+import email.policy
 import http.server
 import io
 import math
@@ -12,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, thread_server
+from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, free_port, thread_server
 from renewmap.spatial.crs import wgs84_to_gcj02_xy
 from tests.conftest import DEMO_DIR, IN_CI, ROOT
 
@@ -33,10 +37,54 @@ def e2e_dir(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return tmp_path_factory.mktemp("e2e")
 
 
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+    def wait_for(self, to: str, timeout_s: float = 15) -> email.message.EmailMessage:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for m in self.messages:
+                if m["To"] == to:
+                    return m
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {to}; got {[m['To'] for m in self.messages]}")
+
+
 @pytest.fixture(scope="module")
-def server(e2e_dir: Path) -> Iterator[str]:
-    """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port."""
-    with app_server(e2e_dir / "e2e.sqlite", e2e_dir / "server.log", demo_dir=DEMO_DIR) as base:
+def mailbox() -> Iterator[tuple[int, Mailbox]]:
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def server(e2e_dir: Path, mailbox) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port, sending its
+    notifications to the loopback mailbox."""
+    env = {
+        "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "RENEWMAP_NOTIFY_SMTP_PORT": str(mailbox[0]),
+        "RENEWMAP_NOTIFY_POLL_S": "0.5",
+    }
+    with app_server(
+        e2e_dir / "e2e.sqlite", e2e_dir / "server.log", demo_dir=DEMO_DIR, env=env
+    ) as base:
         yield base
 
 
@@ -334,6 +382,8 @@ def _add_staff(db: Path, username: str, role: str) -> None:
             username,
             "--role",
             role,
+            "--email",
+            f"{username}@example.org",
         ],
         input="a long enough password\n",
         text=True,
@@ -353,7 +403,7 @@ def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyp
     page.wait_for_function("document.querySelector('#rm-count').textContent !== ''", polling=100)
 
 
-def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir) -> None:  # type: ignore[no-untyped-def]
+def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, mailbox) -> None:  # type: ignore[no-untyped-def]
     """A resident pins in grid 7 → grid 7's lead signs in, sees it, accepts and replies → the
     resident's private page shows the reply; grid 1's lead never sees it."""
     _add_staff(e2e_dir / "e2e.sqlite", "lead_g07", "grid_lead=310109010026/G07")
@@ -374,6 +424,10 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir) 
         list(G07_POINT),
     )
     assert created["owner"]["grid"]["code"] == "G07"
+    # the real dispatcher (a thread of the server) mails grid 7's lead, and only them
+    mail = mailbox[1].wait_for("lead_g07@example.org")
+    assert "垃圾房门坏了" in mail["Subject"] and "13912345678" not in mail.get_content()
+    assert not any(m["To"] == "lead_g01@example.org" for m in mailbox[1].messages)
 
     # grid 1's lead: not in their list, not readable by id
     other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")

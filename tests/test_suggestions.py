@@ -350,3 +350,28 @@ def test_posting_is_rate_limited_per_address(engine, session) -> None:
         r = post(c)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
         assert r.json()["error"] == "rate_limited"
+
+
+def test_resident_reopens_a_resolved_request_through_the_private_link(client, session) -> None:
+    from datetime import UTC, datetime
+
+    from renewmap.db.models import Request
+
+    body = post(client).json()
+    code, token = body["receipt_code"], body["token"]
+    url = f"/api/receipts/{code}/reopen"
+    r = client.post(url, data={"token": token, "note": "还是不亮"})
+    assert r.status_code == 409 and r.json()["details"]["current"]["status"] == "new"
+    request = session.get(Request, body["id"])
+    request.status, request.resolved_at = "resolved", datetime.now(UTC)
+    session.flush()
+    assert client.post(url, data={"token": "wrong-token-123", "note": "x"}).status_code == 403
+    r = client.post(url, data={"token": token, "note": "还是不亮"})
+    assert r.status_code == 200 and r.json()["status"] == "reopened"
+    assert r.json()["history"][-1] == {
+        "kind": "reopen",
+        "at": r.json()["history"][-1]["at"],
+        "note": "还是不亮",
+    }
+    page = client.get(f"/r/{code}", params={"t": token})
+    assert "还是不亮" in page.text and '<form id="rm-reopen"' not in page.text  # no button now

@@ -269,6 +269,30 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services import notify
+
+    if args.action == "add-webhook":
+        if not args.community or not args.url:
+            raise InvalidInput("add-webhook needs --community CODE and --url URL")
+        _in_transaction(
+            settings,
+            lambda s: notify.add_webhook(
+                s,
+                community_code=args.community,
+                url=args.url,
+                grid_code=args.grid,
+                body_format=args.format,
+            ),
+        )
+        where = f"grid {args.grid}" if args.grid else "the whole community"
+        print(f"webhook added for {where} of {args.community} ({args.format})")
+        return 0
+    sent, failed = _in_transaction(settings, lambda s: notify.dispatch_due(s, settings=settings))
+    print(f"sent {sent}, failed {failed} (failures are retried later)")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -362,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     us.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
     us.set_defaults(func=cmd_user)
+
+    nt = sub.add_parser("notify", help="notification webhooks; send what is due now")
+    nt.add_argument("action", choices=["add-webhook", "send"])
+    nt.add_argument("--community", help="community code (add-webhook)")
+    nt.add_argument("--grid", help="grid code; without it, the whole community")
+    nt.add_argument("--url", help="the webhook URL")
+    nt.add_argument("--format", choices=["json", "wecom"], default="json")
+    nt.set_defaults(func=cmd_notify)
 
     sv = sub.add_parser("serve", help="run the web app")
     sv.add_argument("--host", default="127.0.0.1")

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
     )
     rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
+    public_base_url: str | None = Field(
+        default=None, description="how staff reach the app (links in notifications)"
+    )
+    notify_smtp_host: str | None = Field(default=None, description="SMTP server for e-mail")
+    notify_smtp_port: int = Field(default=25, ge=1, le=65535)
+    notify_smtp_from: str = "renewmap@localhost"
+    notify_smtp_starttls: bool = False
+    notify_smtp_user: str | None = None
+    notify_smtp_password: str | None = None
+    notify_poll_s: float = Field(default=2.0, gt=0, le=300, description="dispatcher interval")
+    notify_dispatcher: bool = Field(
+        default=True, description="run the sender in this process (turn off in extra workers)"
+    )
     tiles_url: str | None = Field(
         default=None,
         description="optional online basemap, a Leaflet URL template with {z}, {x}, {y} "

@@ -82,9 +82,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.state.engine = eng
         app.state.session_factory = sessionmaker(write_bind(eng), expire_on_commit=False)
         app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
+        dispatcher = None
+        if settings.notify_dispatcher:
+            from renewmap.services.notify import Dispatcher
+
+            dispatcher = Dispatcher(
+                app.state.session_factory, settings, app.state.read_session_factory
+            )
+            dispatcher.start()
+            app.state.notify_kick = dispatcher.kick
         try:
             yield
         finally:
+            if dispatcher is not None:
+                dispatcher.stop()
             if read_engine is not eng:
                 read_engine.dispose()
             if own:
@@ -99,6 +110,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.settings = settings
     app.state.page_cache = PageCache()
+    app.state.notify_kick = lambda: None  # replaced by the dispatcher's when it runs
 
     @app.exception_handler(RenewMapError)
     async def _domain_error(request: Request, exc: RenewMapError) -> Response:

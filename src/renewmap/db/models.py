@@ -356,6 +356,38 @@ class AuthToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+class NotifyChannel(Base):
+    """Where a grid's (or, without grid, a whole community's) new requests are announced
+    besides its leads' e-mail: a webhook, plain JSON or a WeCom group-bot body."""
+
+    __tablename__ = "notify_channel"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # webhook
+    target: Mapped[str] = mapped_column(String(500))
+    body_format: Mapped[str] = mapped_column(String(16), default="json")  # json | wecom
+
+
+class Notification(Base):
+    """Outbox: written in the same transaction as the request, sent after commit by the
+    dispatcher, retried with backoff. A failed send never touches the resident's request."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))  # new | transferred | reopened
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    target: Mapped[str] = mapped_column(String(500))  # address or URL
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 LAYER_MODELS: dict[str, type[Base]] = {
     "community": Community,
     "compound": Compound,
@@ -384,3 +416,5 @@ Index("ix_request_photo_request_id", RequestPhoto.request_id)
 Index("ix_request_comment_request_id", RequestComment.request_id)
 Index("ix_staff_role_user_id", StaffRole.user_id)
 Index("ix_auth_token_user_id", AuthToken.user_id)
+Index("ix_notification_status_next_attempt_at", Notification.status, Notification.next_attempt_at)
+Index("ix_notify_channel_community_id", NotifyChannel.community_id)

@@ -554,3 +554,76 @@ def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Comm
     return session.scalars(
         select(Community).where(Community.id.in_(list(ids))).order_by(Community.code)
     ).all()
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+def _emails_of_roles(session: Session, *conditions: Any) -> list[str]:
+    from renewmap.db.models import StaffRole, StaffUser
+
+    return list(
+        session.scalars(
+            select(StaffUser.email)
+            .join(StaffRole, StaffRole.user_id == StaffUser.id)
+            .where(StaffUser.active.is_(True), StaffUser.email.is_not(None), *conditions)
+            .distinct()
+        )
+    )
+
+
+def lead_emails(session: Session, *, grid_id: int) -> list[str]:
+    from renewmap.db.models import StaffRole
+
+    return _emails_of_roles(session, StaffRole.role == "grid_lead", StaffRole.grid_id == grid_id)
+
+
+def admin_emails(session: Session, *, community_id: int) -> list[str]:
+    from renewmap.db.models import StaffRole
+
+    return _emails_of_roles(
+        session, StaffRole.role == "community_admin", StaffRole.community_id == community_id
+    )
+
+
+def notify_channels(session: Session, *, community_id: int, grid_id: int | None) -> Sequence[Any]:
+    """Webhooks of the grid, and those of the whole community (no grid)."""
+    from sqlalchemy import or_
+
+    from renewmap.db.models import NotifyChannel
+
+    which = NotifyChannel.grid_id.is_(None)
+    if grid_id is not None:
+        which = or_(which, NotifyChannel.grid_id == grid_id)
+    return session.scalars(
+        select(NotifyChannel)
+        .where(NotifyChannel.community_id == community_id, which)
+        .order_by(NotifyChannel.id)
+    ).all()
+
+
+def due_notifications(session: Session, *, now: Any, limit: int) -> Sequence[Any]:
+    """Pending rows due by ``now``, locked so two dispatchers never send one twice (PostgreSQL:
+    SKIP LOCKED; SQLite serialises writers)."""
+    from renewmap.db.models import Notification
+
+    return session.scalars(
+        select(Notification)
+        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+
+
+def any_due_notification(session: Session, *, now: Any) -> bool:
+    from renewmap.db.models import Notification
+
+    return (
+        session.scalar(
+            select(Notification.id)
+            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .limit(1)
+        )
+        is not None
+    )

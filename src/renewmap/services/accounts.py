@@ -130,6 +130,13 @@ def create_user(
         password_hash=hash_password(password),
         email=email,
     )
+    _add_roles(user, grants)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _add_roles(user: StaffUser, grants: list[RoleGrant]) -> None:
     for g in grants:
         user.roles.append(
             StaffRole(
@@ -140,9 +147,6 @@ def create_user(
                 subdistrict_id=g.subdistrict_id,
             )
         )
-    session.add(user)
-    session.flush()
-    return user
 
 
 def principal_of(user: StaffUser) -> Principal:
@@ -236,16 +240,7 @@ def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]
     if user is None:
         raise NotFound(f"user '{username}' not found", field="username")
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
-    for g in grants:
-        user.roles.append(
-            StaffRole(
-                role=g.role,
-                grid_id=g.grid_id,
-                branch_id=g.branch_id,
-                community_id=g.community_id,
-                subdistrict_id=g.subdistrict_id,
-            )
-        )
+    _add_roles(user, grants)
     session.flush()
     return len(grants)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from renewmap.db import queries
 from renewmap.db.models import Request, RequestComment, RequestEvent, RequestPhoto, RequestSupport
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.services import notify
 from renewmap.services.photos import MAX_PHOTOS, process_photo
 from renewmap.services.requests import create_request
 from renewmap.services.routing import Owner
@@ -82,8 +83,10 @@ def create_suggestion(
     show_nickname: bool = False,
     phone: str | None = None,
     snap_m: float = DEFAULT_SNAP_M,
+    base_url: str | None = None,
 ) -> Created:
-    """Validate everything first (photos included), then route and store in one go."""
+    """Validate everything first (photos included), then route and store in one go; the
+    owner's notifications go into the outbox in the same transaction."""
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
     nickname = _clean_nickname(nickname)
@@ -117,6 +120,7 @@ def create_suggestion(
             )
         )
     session.flush()
+    notify.enqueue(session, request=request, reason="new", base_url=base_url)
     return Created(request, owner, token)
 
 
@@ -401,6 +405,7 @@ def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -
 
     request = _by_receipt(session, code=code, token=token, secret=secret)
     reopen_request(session, request=request, note=note)
+    notify.enqueue(session, request=request, reason="reopened")
     return follow(session, code=code, token=token, secret=secret)
 
 

@@ -116,6 +116,9 @@ def act(
     request.version = (request.version or 1) + 1
     request.updated_at = now
     if action == "transfer":
+        from renewmap.services import notify  # the receiving grid hears of it
+
+        notify.enqueue(session, request=request, reason="transferred")
         # The resident sees that it moved and where; the reason is for the grids.
         request.events.append(
             RequestEvent(

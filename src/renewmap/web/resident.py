@@ -258,25 +258,19 @@ aria-label="{t("What is still not fixed")}" placeholder="{t("What is still not f
 <button type="submit" class="rm-primary">{t("Send")}</button></form>
 <script>
 const RMF = {config};
-document.getElementById("rm-details").addEventListener("submit", async (e) => {{
-  e.preventDefault();
-  const fd = new FormData(e.target);
-  fd.append("token", RMF.token);
-  const r = await fetch("/api/receipts/" + encodeURIComponent(RMF.code) + "/details",
-    {{ method: "POST", body: fd }});
-  if (r.ok) {{ location.reload(); return; }}
-  const body = await r.json();
-  document.getElementById("rm-error").textContent = body.message || r.status;
-}});
-const reopen = document.getElementById("rm-reopen");
-if (reopen) reopen.addEventListener("submit", async (e) => {{
-  e.preventDefault();
-  const fd = new FormData(e.target);
-  fd.append("token", RMF.token);
-  const r = await fetch("/api/receipts/" + encodeURIComponent(RMF.code) + "/reopen",
-    {{ method: "POST", body: fd }});
-  if (r.ok) {{ location.reload(); return; }}
-  const body = await r.json();
-  document.getElementById("rm-error").textContent = body.message || r.status;
-}});
+// Each form posts to /api/receipts/{{code}}/{{what}} with the private token.
+for (const [id, what] of [["rm-details", "details"], ["rm-reopen", "reopen"]]) {{
+  const form = document.getElementById(id);
+  if (!form) continue;
+  form.addEventListener("submit", async (e) => {{
+    e.preventDefault();
+    const fd = new FormData(e.target);
+    fd.append("token", RMF.token);
+    const r = await fetch("/api/receipts/" + encodeURIComponent(RMF.code) + "/" + what,
+      {{ method: "POST", body: fd }});
+    if (r.ok) {{ location.reload(); return; }}
+    const body = await r.json();
+    document.getElementById("rm-error").textContent = body.message || r.status;
+  }});
+}}
 </script></main></body></html>"""

@@ -134,7 +134,9 @@ def create(
         show_nickname=show_nickname,
         phone=phone,
         snap_m=settings.snap_distance_m,
+        base_url=settings.public_base_url,
     )
+    request.app.state.notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code
     return {
         "id": created.request.id,

@@ -119,12 +119,31 @@ def test_route_rejects_bad_rows(cli_db, capsys, tmp_path: Path) -> None:
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_demo_load_and_reroute(cli_db, capsys) -> None:
+def test_demo_load_and_reroute(cli_db, capsys, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "demo", "load", "--dir", DEMO_DIR)
     assert code == 0 and "request 200" in out
     assert "already loaded" in run(capsys, "demo", "load", "--dir", DEMO_DIR)[1]
     code, out, _ = run(capsys, "reroute", "--community", CODE)
     assert code == 0 and "0 open request(s) changed owner" in out
+    # the monthly report of one grid, a standalone offline HTML file
+    report = tmp_path / "reports" / "g07.html"
+    code, out, _ = run(
+        capsys,
+        "report",
+        "--community",
+        CODE,
+        "--grid",
+        "G07",
+        "--month",
+        "2026-11",
+        "--out",
+        report,
+    )
+    assert code == 0 and report.exists()
+    html = report.read_text(encoding="utf-8")
+    assert "第7网格 · 2026年11月 诉求报告" in html and "cdn." not in html.lower()
+    code, _, err = run(capsys, "report", "--community", CODE, "--grid", "NOPE")
+    assert code == 2 and "grid 'NOPE' not found" in err
 
 
 def test_unknown_compound_lists_names(cli_db, capsys) -> None:

@@ -407,3 +407,46 @@ def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_na
             assert accounts.queries.staff_user_by_username(s, username="li") is None
     finally:
         e.dispose()
+
+
+@pytest.mark.parametrize("username", ["lead_a", "admin_t", "admin_q"])
+def test_exports_hold_exactly_the_area(engine, session, world, username: str) -> None:
+    """CSV and XLSX carry the same rows as the list: the caller's area, nothing more."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    h = bearer(session, world["users"][username])
+    with make_client(engine, session) as c:
+        r = c.get("/api/staff/requests.csv", headers=h)
+        assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+        table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        x = c.get("/api/staff/requests.xlsx", headers=h)
+        sheet = load_workbook(io.BytesIO(x.content)).active
+        wide = c.get("/api/staff/requests.csv", headers=h, params={"grid": "B"})
+    header, *body = table
+    assert header[6] == "标题 title" and header[12] == "电话 phone"
+    assert {row[6] for row in body} == SEES[username]
+    assert all(row[12] == "13800000000" for row in body)  # in scope: the phone is there
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0] == header and {row[6] for row in cells[1:]} == SEES[username]
+    if "rB" not in SEES[username]:
+        assert wide.status_code == 403  # an export filter cannot reach another grid
+
+
+def test_grid_report_for_the_monthly_meeting(engine, session, world, tmp_path) -> None:
+    with make_client(engine, session) as c:
+        c.post("/api/staff/session", json={"username": "lead_a", "password": PASSWORD})
+        page = c.get("/staff/report", params={"community": "T0001", "grid": "A"})
+        assert page.status_code == 200 and "A网格" in page.text
+        assert "<td>rA</td>" in page.text and "<td>rB</td>" not in page.text
+        assert "cdn" not in page.text.lower() and "未办结 open: <b>1</b>" in page.text
+        other = c.get(
+            "/staff/report",
+            params={"community": "T0001", "grid": "B"},
+            headers={"Accept": "text/html"},
+        )
+        assert other.status_code == 403 and "text/html" in other.headers["content-type"]
+        bad = c.get("/staff/report", params={"community": "T0001", "grid": "A", "month": "2026-13"})
+        assert bad.status_code == 422

@@ -293,6 +293,27 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services import accounts, exports
+    from renewmap.services.files import atomic_output
+
+    def build(s: Session) -> str:
+        return exports.grid_report_html(
+            s,
+            principal=accounts.operator_principal(s, community_code=args.community),
+            community_code=args.community,
+            grid_code=args.grid,
+            month=exports.parse_month(args.month),
+        )
+
+    html = _in_transaction(settings, build)
+    out = Path(args.out or f"report-{args.community}-{args.grid}.html")
+    with atomic_output(out) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -386,6 +407,13 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     us.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
     us.set_defaults(func=cmd_user)
+
+    rp = sub.add_parser("report", help="a grid's printable monthly report (HTML, offline)")
+    rp.add_argument("--community", required=True)
+    rp.add_argument("--grid", required=True)
+    rp.add_argument("--month", help="YYYY-MM (default: this month)")
+    rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
+    rp.set_defaults(func=cmd_report)
 
     nt = sub.add_parser("notify", help="notification webhooks; send what is due now")
     nt.add_argument("action", choices=["add-webhook", "send"])

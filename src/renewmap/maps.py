@@ -38,6 +38,15 @@ GRID_COLOURS = [
     "#e15759",
     "#bab0ac",
 ]
+STATUS_COLOURS = {
+    "new": "#e8590c",
+    "reopened": "#c92a2a",
+    "accepted": "#1971c2",
+    "in_progress": "#6741d9",
+    "resolved": "#2b8a3e",
+    "rejected": "#868e96",
+    "duplicate": "#adb5bd",
+}
 RULE_COLOURS = {
     "inside": "#2b8a3e",
     "boundary": "#e8590c",
@@ -283,8 +292,11 @@ def community_map(
     requests = layers.get("request")
     if requests is not None and len(requests):
         group = folium.FeatureGroup(name="居民诉求 requests")
+        # Coloured by workflow status when the frame has one (reports), else by routing rule.
+        by_status = "status" in requests.columns and "route_rule" not in requests.columns
         for _, r in requests.iterrows():
             p = r.geometry.representative_point()
+            what = r["status"] if by_status else r["grid_code"] or r["route_rule"]
             folium.CircleMarker(
                 [p.y, p.x],
                 radius=5,
@@ -292,8 +304,12 @@ def community_map(
                 color="#fff",
                 fill=True,
                 fill_opacity=0.9,
-                fill_color=RULE_COLOURS.get(r["route_rule"], "#000"),
-                tooltip=f"{r['title']} · {r['grid_code'] or r['route_rule']}",
+                fill_color=(
+                    STATUS_COLOURS.get(r["status"], "#000")
+                    if by_status
+                    else RULE_COLOURS.get(r["route_rule"], "#000")
+                ),
+                tooltip=f"{r['title']} · {what}",
             ).add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

@@ -253,3 +253,9 @@ def set_password(session: Session, *, username: str, password: str) -> None:
     user.password_hash = hash_password(password)
     queries.revoke_tokens_of(session, user_id=user.id)
     session.flush()
+
+
+def operator_principal(session: Session, *, community_code: str) -> Principal:
+    """The server operator at the command line: a community admin of one community."""
+    grant = resolve_place(session, role="community_admin", place=community_code)
+    return Principal(user_id=0, username="operator", display_name="operator", roles=(grant,))

@@ -92,12 +92,13 @@ def my_requests(
     community_code: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     sort: str = "age",
-    limit: int = 100,
+    limit: int | None = 100,
     offset: int = 0,
     overdue_days: int = 3,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope)."""
+    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope).
+    ``limit=None``: all of them (exports)."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     if sort not in SORTS:

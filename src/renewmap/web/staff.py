@@ -130,6 +130,17 @@ def workspace_page(
     category_options = "".join(
         f'<option value="{c}">{icon} {t(label)}</option>' for c, (label, icon) in CATEGORIES.items()
     )
+    code = escape(str(community["code"]))
+    my_grids = [g for _, g in grids.iterrows() if whole or int(g["id"]) in mine]
+    exports_links = (
+        f'<a href="/api/staff/requests.csv?community={code}">{t("Download CSV")}</a> · '
+        f'<a href="/api/staff/requests.xlsx?community={code}">{t("Download Excel")}</a> · '
+        + " ".join(
+            f'<a href="/staff/report?community={code}&amp;grid={escape(str(g["code"]))}">'
+            f"{t('Report')} {escape(str(g['name']))}</a>"
+            for g in my_grids
+        )
+    )
     switch = ""
     if len(communities) > 1:
         switch = "".join(
@@ -150,6 +161,7 @@ def workspace_page(
 <select id="rm-f-sort" aria-label="{t("Sort")}"><option value="age">{t("Oldest first")}</option>
 <option value="supports">{t("Most supported")}</option>
 <option value="newest">{t("Newest first")}</option></select></div>
+<p class="rm-exports">{exports_links}</p>
 <p id="rm-count" aria-live="polite"></p>
 <ul id="rm-list" class="rm-list"></ul>
 <article id="rm-detail" hidden tabindex="-1"></article>

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import catalog, staff, suggestions
+from renewmap.services import catalog, exports, staff, suggestions
 from renewmap.services.accounts import Principal
 from renewmap.services.layers import community_layers
 from renewmap.web.resident import follow_page, online_tiles, resident_page
@@ -129,5 +129,28 @@ def staff_workspace(
         me=staff.me(session, principal=principal),
         communities=places,
         tiles=online_tiles(request.app.state.settings),
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/staff/report", response_class=HTMLResponse)
+def staff_report(
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    community: str,
+    grid: str,
+    month: str | None = None,
+) -> Response:
+    """A grid's printable monthly report (map, figures, open requests), within scope."""
+    if principal is None:
+        target = f"/staff/report?community={quote(community)}&grid={quote(grid)}"
+        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+    html = exports.grid_report_html(
+        session,
+        principal=principal,
+        community_code=community,
+        grid_code=grid,
+        month=exports.parse_month(month),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
-from renewmap.services import accounts, staff
+from renewmap.services import accounts, exports, staff
 from renewmap.services.accounts import Principal
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
@@ -141,6 +141,38 @@ def my_requests(
             offset=offset,
             overdue_days=request.app.state.settings.overdue_days,
         )
+    )
+
+
+def _export_filters(
+    status: str | None = None,
+    category: str | None = None,
+    grid: str | None = None,
+    community: str | None = None,
+) -> dict[str, Any]:
+    return {"status": status, "category": category, "grid_code": grid, "community_code": community}
+
+
+ExportFilters = Annotated[dict[str, Any], Depends(_export_filters)]
+
+
+@router.get("/requests.csv", summary="My area's requests as CSV (UTF-8 with BOM, for Excel)")
+def export_csv(session: ReadSession, principal: Me, filters: ExportFilters) -> Response:
+    data = exports.to_csv(exports.rows(session, principal=principal, **filters))
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="requests.csv"'},
+    )
+
+
+@router.get("/requests.xlsx", summary="My area's requests as an Excel workbook")
+def export_xlsx(session: ReadSession, principal: Me, filters: ExportFilters) -> Response:
+    data = exports.to_xlsx(exports.rows(session, principal=principal, **filters))
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="requests.xlsx"'},
     )
 
 

@@ -450,3 +450,101 @@ def test_grid_report_for_the_monthly_meeting(engine, session, world, tmp_path) -
         assert other.status_code == 403 and "text/html" in other.headers["content-type"]
         bad = c.get("/staff/report", params={"community": "T0001", "grid": "A", "month": "2026-13"})
         assert bad.status_code == 422
+
+
+def test_grid_statistics_and_overview(engine, session, world) -> None:
+    """Known answers: one open request per place; resolving rA two days after it was made."""
+    ids = world["ids"]
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    for name in ("rA", "rB", "rGap"):
+        r = session.get(Request, ids[name])
+        r.created_at = r.status_since = start
+    rA = session.get(Request, ids["rA"])
+    rA.status, rA.resolved_at = "resolved", start + timedelta(days=2)
+    session.flush()
+    now = start + timedelta(days=5)
+    got = staff.grid_stats(session, principal=admin, community_code="T0001", now=now)
+    table = {(s["grid"] or {}).get("code"): s for s in got["grids"]}
+    assert list(table) == ["A", "B", None]  # grids in order, then what is in no grid
+    assert (table["A"]["open"], table["A"]["resolved"], table["A"]["median_days_to_resolve"]) == (
+        0,
+        1,
+        2.0,
+    )
+    assert (table["B"]["open"], table["B"]["overdue"]) == (1, 1)  # 5 days > 3
+    assert (table[None]["open"], table[None]["overdue"]) == (1, 1)
+    lead = accounts.principal_of(world["users"]["lead_a"])
+    mine = staff.grid_stats(session, principal=lead, community_code="T0001", now=now)
+    assert [s["grid"]["code"] for s in mine["grids"]] == ["A"]
+    h = bearer(session, world["users"]["admin_q"])
+    with make_client(engine, session) as c:
+        r = c.get("/api/staff/stats", headers=h, params={"community": "T0001"})
+        assert r.status_code == 403
+        c.post("/api/staff/session", json={"username": "admin_t", "password": PASSWORD})
+        page = c.get("/staff/overview", params={"community": "T0001"})
+    assert page.status_code == 200 and 'id="rm-stats"' in page.text
+    assert "A网格" in page.text and "不在任何网格" in page.text
+
+
+def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
+    engine, session, world
+) -> None:
+    from datetime import date
+
+    from renewmap.services import patrols
+
+    assert patrols.second_thursday(2026, 11) == date(2026, 11, 12)
+    assert patrols.second_thursday(2026, 10) == date(2026, 10, 8)  # the 1st is a Thursday
+    h = bearer(session, world["users"]["lead_a"])
+    walk = {"type": "LineString", "coordinates": [[10.0001, 50.0001], [10.0009, 50.0009]]}
+    finding = {
+        "category": "paths",
+        "title": "路面塌陷",
+        "geometry": {"type": "Point", "coordinates": [10.0004, 50.0004]},
+    }
+    body = {
+        "community": "T0001",
+        "grid": "A",
+        "day": "2026-11-12",
+        "participants": "王、李",
+        "route": walk,
+        "findings": [finding],
+    }
+    with make_client(engine, session) as c:
+        r = c.post("/api/staff/patrols", headers=h, json=body)
+        assert r.status_code == 201, r.text
+        out = r.json()
+        assert out["route"]["type"] == "MultiLineString" and out["findings"][0]["grid"] == "A"
+        found = session.get(Request, out["findings"][0]["id"])
+        assert (found.source, found.patrol_id) == ("patrol", out["id"])
+        # a bad finding: a precise message and nothing kept
+        bad = {**body, "findings": [finding, {**finding, "category": "unicorns"}]}
+        before = session.query(Request).count()
+        r = c.post("/api/staff/patrols", headers=h, json=bad)
+        assert r.status_code == 422 and r.json()["message"].startswith(
+            "findings[2]: unknown category"
+        )
+        assert session.query(Request).count() == before
+        # another grid's patrol is not theirs to record
+        r = c.post("/api/staff/patrols", headers=h, json={**body, "grid": "B", "findings": []})
+        assert r.status_code == 403
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    month = patrols.month_status(
+        session,
+        principal=admin,
+        community_code="T0001",
+        month=date(2026, 11, 1),
+        today=date(2026, 11, 20),
+    )
+    by = {g["grid"]["code"]: g for g in month["grids"]}
+    assert by["A"]["patrols"] == ["2026-11-12"] and not by["A"]["late"]
+    assert not by["B"]["patrolled"] and by["B"]["late"]  # past the second Thursday
+    early = patrols.month_status(
+        session,
+        principal=admin,
+        community_code="T0001",
+        month=date(2026, 11, 1),
+        today=date(2026, 11, 5),
+    )
+    assert not {g["grid"]["code"]: g for g in early["grids"]}["B"]["late"]

@@ -242,6 +242,7 @@ class Request(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When it last (re)entered "waiting to be accepted": created, transferred or reopened.
     status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    patrol_id: Mapped[int | None] = mapped_column(Integer)  # found on this patrol
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -356,6 +357,21 @@ class AuthToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+class Patrol(Base):
+    """巡查: a grid branch's monthly walk (second Thursday), the route walked and who went.
+    Findings are requests (source "patrol") that point back here."""
+
+    __tablename__ = "patrol"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    participants: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geom: Mapped[Any] = geometry("MULTILINESTRING", nullable=True)
+
+
 class NotifyChannel(Base):
     """Where a grid's (or, without grid, a whole community's) new requests are announced
     besides its leads' e-mail: a webhook, plain JSON or a WeCom group-bot body."""
@@ -418,3 +434,4 @@ Index("ix_staff_role_user_id", StaffRole.user_id)
 Index("ix_auth_token_user_id", AuthToken.user_id)
 Index("ix_notification_status_next_attempt_at", Notification.status, Notification.next_attempt_at)
 Index("ix_notify_channel_community_id", NotifyChannel.community_id)
+Index("ix_patrol_grid_id_day", Patrol.grid_id, Patrol.day)

@@ -627,3 +627,28 @@ def any_due_notification(session: Session, *, now: Any) -> bool:
         )
         is not None
     )
+
+
+def grid_codes_of_community(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+    return session.execute(
+        select(Grid.id, Grid.code, Grid.name)
+        .where(Grid.community_id == community_id)
+        .order_by(Grid.code)
+    ).all()
+
+
+def patrol_days(
+    session: Session, *, grid_ids: Sequence[int], start: Any, end: Any
+) -> dict[int, list[Any]]:
+    from renewmap.db.models import Patrol
+
+    out: dict[int, list[Any]] = {}
+    if not grid_ids:
+        return out
+    for gid, day in session.execute(
+        select(Patrol.grid_id, Patrol.day).where(
+            Patrol.grid_id.in_(list(grid_ids)), Patrol.day >= start, Patrol.day <= end
+        )
+    ):
+        out.setdefault(gid, []).append(day)
+    return out

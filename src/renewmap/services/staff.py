@@ -271,3 +271,73 @@ def me(session: Session, *, principal: Principal) -> dict[str, Any]:
         "roles": [{k: v for k, v in vars(g).items() if v is not None} for g in principal.roles],
         "scope": {"grids": sorted(scope.grid_ids), "communities": sorted(scope.community_ids)},
     }
+
+
+def grid_stats(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Per grid of the caller's area in one community: open, overdue, resolved, median days to
+    resolve, supports; plus the requests in no grid (the general branch's)."""
+    import statistics
+
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    mine = {c["code"]: c for c in my_communities(session, principal=principal)}
+    if community_code not in mine:
+        queries.community_by_code(session, code=community_code)
+        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+    community_id = mine[community_code]["id"]
+    now = now or datetime.now(UTC)
+    rows, _ = queries.staff_requests(
+        session,
+        in_scope=scope.condition(),
+        community_id=community_id,
+        open_statuses=workflow.OPEN,
+        limit=None,
+    )
+    grids = {
+        g.id: g
+        for g in queries.grids_by_ids(
+            session, ids=[gid for gid, _code, _name in _grids_of(session, community_id)]
+        ).values()
+        if scope.covers_grid(grid_id=g.id, community_id=community_id)
+    }
+    buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
+    for r in rows:
+        buckets.setdefault(r.grid_id, []).append(r)
+    out = []
+    for gid, items in buckets.items():
+        grid = grids.get(gid) if gid is not None else None
+        if gid is not None and grid is None:
+            continue
+        open_ = [r for r in items if r.status in workflow.OPEN]
+        days = [
+            (_aware(r.resolved_at) - _aware(r.created_at)).total_seconds() / 86400
+            for r in items
+            if r.status == "resolved" and r.resolved_at and r.created_at
+        ]
+        out.append(
+            {
+                "grid": {"code": grid.code, "name": grid.name} if grid else None,
+                "open": len(open_),
+                "overdue": sum(is_overdue(r, now=now, overdue_days=overdue_days) for r in open_),
+                "resolved": len(days),
+                "median_days_to_resolve": round(statistics.median(days), 1) if days else None,
+                "supports": sum(r.support_count or 0 for r in items),
+                "total": len(items),
+            }
+        )
+    out.sort(key=lambda s: (s["grid"] is None, (s["grid"] or {}).get("code", "")))
+    return {"community": community_code, "grids": out}
+
+
+def _grids_of(session: Session, community_id: int) -> list[tuple[int, str, str]]:
+    return [
+        (g[0], g[1], g[2])
+        for g in queries.grid_codes_of_community(session, community_id=community_id)
+    ]

@@ -150,7 +150,8 @@ def workspace_page(
     panel = f"""
 <header class="rm-header"><h1>{escape(str(community["name"]))}
 <small>{t("Workspace")} · {escape(me["display_name"])}</small></h1>
-<nav>{switch}<button type="button" id="rm-signout">{t("Sign out")}</button></nav></header>
+<nav>{switch}<a href="/staff/overview?community={code}">{t("Overview")}</a>
+<button type="button" id="rm-signout">{t("Sign out")}</button></nav></header>
 <section class="rm-panel" id="rm-staff" aria-label="{t("My requests")}">
 <div class="rm-filters">
 <select id="rm-f-status" aria-label="{t("Status")}">{status_options}</select>
@@ -167,4 +168,88 @@ def workspace_page(
 <article id="rm-detail" hidden tabindex="-1"></article>
 </section>"""
     root.html.add_child(Element(panel), name="staff_panel")
+    return root.render()
+
+
+# Choropleth steps for open requests per grid (light → dark); 0 is white.
+STEPS = ((0, "#ffffff"), (1, "#ffe8cc"), (3, "#ffc078"), (6, "#fd7e14"), (10, "#d9480f"))
+
+
+def step_colour(n: int) -> str:
+    colour = STEPS[0][1]
+    for threshold, c in STEPS:
+        if n >= threshold:
+            colour = c
+    return colour
+
+
+def overview_page(
+    layers: dict[str, gpd.GeoDataFrame],
+    stats: dict[str, Any],
+    *,
+    locale: str,
+    patrols: dict[str, Any] | None = None,
+    tiles: OnlineTiles | None = None,
+) -> str:
+    """Every grid of the area: a statistics table and a map coloured by open requests."""
+    import folium
+
+    t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
+    base = {k: v for k, v in layers.items() if k not in ("request", "grid")}
+    m = community_map(base, assets="server", tiles=tiles)
+    by_code = {s["grid"]["code"]: s for s in stats["grids"] if s["grid"]}
+    grids = layers["grid"]
+    shown = grids[grids["code"].isin(list(by_code))].copy()
+    shown["open"] = [by_code[c]["open"] for c in shown["code"]]
+    shown["overdue"] = [by_code[c]["overdue"] for c in shown["code"]]
+    if len(shown):
+        folium.GeoJson(
+            shown[["code", "name", "open", "overdue", "geometry"]],
+            name="未办结 open",
+            style_function=lambda f: {
+                "color": "#495057",
+                "weight": 2,
+                "fillColor": step_colour(int(f["properties"]["open"])),
+                "fillOpacity": 0.75,
+            },
+            tooltip=folium.GeoJsonTooltip(["name", "open", "overdue"]),
+        ).add_to(m)
+        minx, miny, maxx, maxy = shown.total_bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    root = m.get_root()
+    community = layers["community"].iloc[0]
+    root.title = f"{community['name']} · {gettext(locale, 'Overview')}"
+    root.header.add_child(Element(HEAD), name="staff_assets")
+    legend = " ".join(f'<span class="rm-step" style="background:{c}"></span>≥{n}' for n, c in STEPS)
+    walked = {p["grid"]["code"]: p for p in (patrols or {}).get("grids", [])}
+
+    def patrol_cell(s: dict[str, Any]) -> str:
+        p = walked.get((s["grid"] or {}).get("code"))
+        if p is None:
+            return "—"
+        if p["patrolled"]:
+            return escape(", ".join(d[5:] for d in p["patrols"]))
+        late = f' <span class="rm-overdue">{t("late")}</span>' if p["late"] else ""
+        return t("not yet") + late
+
+    rows = "".join(
+        f'<tr><th scope="row">{escape(s["grid"]["name"]) if s["grid"] else t("No grid")}</th>'
+        f"<td>{s['open']}</td><td>{s['overdue']}</td><td>{s['resolved']}</td>"
+        f"<td>{'—' if s['median_days_to_resolve'] is None else s['median_days_to_resolve']}</td>"
+        f"<td>{s['supports']}</td><td>{patrol_cell(s)}</td></tr>"
+        for s in stats["grids"]
+    )
+    due = f" ({t('due')} {escape(patrols['due'])})" if patrols else ""
+    panel = f"""
+<header class="rm-header"><h1>{escape(str(community["name"]))} <small>{t("Overview")}</small>
+</h1><nav><a href="/staff?community={escape(str(community["code"]))}">{t("Workspace")}</a></nav>
+</header><section class="rm-panel" aria-label="{t("Overview")}">
+<p class="rm-meta">{t("Open requests per grid")}: {legend}</p>
+<table id="rm-stats" class="rm-stats"><thead><tr><th scope="col">{t("Grid")}</th>
+<th scope="col">{t("Open")}</th><th scope="col">{t("Overdue")}</th>
+<th scope="col">{t("Resolved")}</th><th scope="col">{t("Median days to resolve")}</th>
+<th scope="col">{t("Supports")}</th>
+<th scope="col">{t("Patrol this month")}{due}</th></tr></thead>
+<tbody>{rows}</tbody></table></section>"""
+    root.html.add_child(Element(panel), name="overview_panel")
     return root.render()

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import catalog, exports, staff, suggestions
+from renewmap.services import catalog, exports, patrols, staff, suggestions
 from renewmap.services.accounts import Principal
 from renewmap.services.layers import community_layers
 from renewmap.web.resident import follow_page, online_tiles, resident_page
-from renewmap.web.staff import login_page, workspace_page
+from renewmap.web.staff import login_page, overview_page, workspace_page
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -152,5 +152,34 @@ def staff_report(
         community_code=community,
         grid_code=grid,
         month=exports.parse_month(month),
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/staff/overview", response_class=HTMLResponse)
+def staff_overview(
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    community: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """Every grid of the area with its figures and a choropleth (secretaries, admins)."""
+    if principal is None:
+        return RedirectResponse("/staff/login?next=/staff/overview", status_code=303)
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    code = community or staff.my_communities(session, principal=principal)[0]["code"]
+    numbers = staff.grid_stats(
+        session,
+        principal=principal,
+        community_code=code,
+        overdue_days=request.app.state.settings.overdue_days,
+    )
+    html = overview_page(
+        community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+        numbers,
+        patrols=patrols.month_status(session, principal=principal, community_code=code),
+        locale=locale,
+        tiles=online_tiles(request.app.state.settings),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})

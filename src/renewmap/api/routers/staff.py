@@ -8,6 +8,7 @@ Every endpoint checks scope on the server: see ``services.scope``.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
-from renewmap.services import accounts, exports, staff
+from renewmap.services import accounts, exports, patrols, staff
 from renewmap.services.accounts import Principal
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
@@ -107,6 +108,60 @@ def create_token(
 @router.get("/me", summary="Who I am, my roles and the area I cover")
 def me(session: ReadSession, principal: Me) -> dict[str, Any]:
     return _me_body(session, principal)
+
+
+class FindingIn(BaseModel):
+    category: str
+    title: str = Field(max_length=200)
+    description: str | None = Field(None, max_length=2000)
+    geometry: dict[str, Any] = Field(description="GeoJSON Point (WGS84, lon first)")
+
+
+class PatrolIn(BaseModel):
+    community: str
+    grid: str
+    day: date
+    participants: str = Field(max_length=2000)
+    route: dict[str, Any] | None = Field(None, description="GeoJSON LineString walked")
+    notes: str | None = Field(None, max_length=4000)
+    findings: list[FindingIn] = Field(default_factory=list, max_length=50)
+
+
+@router.post("/patrols", status_code=201, summary="Record a patrol; findings become requests")
+def record_patrol(body: PatrolIn, session: WriteSession, principal: Me) -> dict[str, Any]:
+    return patrols.record(
+        session,
+        principal=principal,
+        community_code=body.community,
+        grid_code=body.grid,
+        day=body.day,
+        participants=body.participants,
+        route=body.route,
+        notes=body.notes,
+        findings=[f.model_dump() for f in body.findings],
+    )
+
+
+@router.get("/patrols", summary="This month's patrols per grid of my area; who has not yet")
+def patrol_status(
+    session: ReadSession, principal: Me, community: str, month: str | None = None
+) -> dict[str, Any]:
+    return patrols.month_status(
+        session,
+        principal=principal,
+        community_code=community,
+        month=exports.parse_month(month),
+    )
+
+
+@router.get("/stats", summary="Per grid of my area: open, overdue, median days to resolve…")
+def stats(request: Request, session: ReadSession, principal: Me, community: str) -> dict[str, Any]:
+    return staff.grid_stats(
+        session,
+        principal=principal,
+        community_code=community,
+        overdue_days=request.app.state.settings.overdue_days,
+    )
 
 
 @router.get(

@@ -88,6 +88,8 @@ class Compound(Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     osm_id: Mapped[str | None] = mapped_column(String(32))
+    # 拆墙并院: a compound merged into another keeps its row (its history) and points there.
+    merged_into_id: Mapped[int | None] = mapped_column(Integer)
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
 
 
@@ -355,6 +357,20 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class GridDraft(Base):
+    """A proposed grid set for a community, validated before it is published."""
+
+    __tablename__ = "grid_draft"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    features: Mapped[dict[str, Any]] = mapped_column(JSON)  # GeoJSON FeatureCollection
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Patrol(Base):

@@ -683,20 +683,18 @@ def assign_buildings(session: Session, *, community_code: str, only_unassigned: 
 
     community = queries.community_by_code(session, code=community_code)
     grids = session.scalars(select(Grid).where(Grid.community_id == community.id)).all()
-    shapes = [(g, from_db(g.geom)) for g in grids]
+    from renewmap.spatial.grids import best_grid
+
+    by_code = {g.code: g for g in grids}
+    shapes = [(g.code, from_db(g.geom)) for g in grids]
     count = 0
     stmt = select(Building).where(Building.community_id == community.id)
     if only_unassigned:
         stmt = stmt.where(Building.grid_id.is_(None))
     for b in session.scalars(stmt):
-        fp = from_db(b.geom)
-        best = max(
-            ((fp.intersection(gs).area, g.code, g) for g, gs in shapes if gs.intersects(fp)),
-            default=None,
-            key=lambda t: (t[0], [-ord(ch) for ch in t[1]]),
-        )
-        if best is not None and best[0] > 0 and b.grid_id != best[2].id:
-            b.grid_id = best[2].id
+        code = best_grid(from_db(b.geom), shapes)
+        if code is not None and b.grid_id != by_code[code].id:
+            b.grid_id = by_code[code].id
             count += 1
     if count:
         community.grid_set_version = (community.grid_set_version or 0) + 1

@@ -153,3 +153,18 @@ def voronoi_grids(
         g = shapely.set_precision(g, 0.01)
         result[group] = transform(g, epsg, 4326)
     return result
+
+
+def best_grid(footprint: BaseGeometry, grids: Sequence[tuple[str, BaseGeometry]]) -> str | None:
+    """The grid covering most of a building's footprint (ties: the lower code); None if none.
+
+    Areas in degrees² are fine for comparing overlaps of one footprint at one latitude.
+    """
+    best: tuple[float, str] | None = None
+    for code, g in grids:
+        if not g.intersects(footprint):
+            continue
+        area = footprint.intersection(g).area
+        if area > 0 and (best is None or area > best[0] or (area == best[0] and code < best[1])):
+            best = (area, code)
+    return best[1] if best else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
-from renewmap.services import accounts, exports, patrols, staff
+from renewmap.services import accounts, boundaries, exports, patrols, staff
 from renewmap.services.accounts import Principal
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
@@ -151,6 +151,55 @@ def patrol_status(
         principal=principal,
         community_code=community,
         month=exports.parse_month(month),
+    )
+
+
+class MergeIn(BaseModel):
+    keep: str = Field(description="the compound that stays")
+    merge: str = Field(description="the compound that joins it")
+
+
+@router.post(
+    "/communities/{code}/grid-drafts",
+    status_code=201,
+    summary="Propose a grid set (GeoJSON FeatureCollection); returns the validation report",
+)
+def create_grid_draft(
+    code: str,
+    features: Annotated[dict[str, Any], Body(description="FeatureCollection of grid polygons")],
+    session: WriteSession,
+    principal: Me,
+) -> dict[str, Any]:
+    return boundaries.create_draft(
+        session, principal=principal, community_code=code, features=features
+    )
+
+
+@router.get("/communities/{code}/grid-drafts/{draft_id}", summary="A grid draft and its report")
+def grid_draft(
+    code: str, draft_id: RequestId, session: WriteSession, principal: Me
+) -> dict[str, Any]:
+    return boundaries.get_draft(
+        session, principal=principal, community_code=code, draft_id=draft_id
+    )
+
+
+@router.post(
+    "/communities/{code}/grid-drafts/{draft_id}/publish",
+    summary="Publish: new grid-set version, buildings reassigned, open requests re-routed",
+)
+def publish_grid_draft(
+    code: str, draft_id: RequestId, session: WriteSession, principal: Me
+) -> dict[str, Any]:
+    return boundaries.publish(session, principal=principal, community_code=code, draft_id=draft_id)
+
+
+@router.post("/communities/{code}/compounds/merge", summary="拆墙并院: merge two compounds")
+def merge_compounds(
+    code: str, body: MergeIn, session: WriteSession, principal: Me
+) -> dict[str, Any]:
+    return boundaries.merge_compounds(
+        session, principal=principal, community_code=code, keep=body.keep, merge=body.merge
     )
 
 

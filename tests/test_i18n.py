@@ -18,6 +18,7 @@ PY_T = re.compile(r'\b_?t\((?:locale, )?"((?:[^"\\]|\\.)+)"\)')
 PATTERNS = [
     (SRC / "static" / "js" / "resident.js", JS_T),
     (SRC / "static" / "js" / "staff.js", JS_T),
+    (SRC / "static" / "js" / "boundaries.js", JS_T),
     (SRC / "web" / "resident.py", PY_T),
     (SRC / "web" / "staff.py", PY_T),
     (SRC / "web" / "errors.py", PY_T),

@@ -91,3 +91,8 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def community_row(session: Session, *, code: str) -> Community:
+    """The community itself (404 if unknown)."""
+    return queries.community_by_code(session, code=code)

@@ -242,7 +242,9 @@ def overview_page(
     due = f" ({t('due')} {escape(patrols['due'])})" if patrols else ""
     panel = f"""
 <header class="rm-header"><h1>{escape(str(community["name"]))} <small>{t("Overview")}</small>
-</h1><nav><a href="/staff?community={escape(str(community["code"]))}">{t("Workspace")}</a></nav>
+</h1><nav><a href="/staff?community={escape(str(community["code"]))}">{t("Workspace")}</a>
+<a href="/staff/boundaries?community={escape(str(community["code"]))}">{t("Grid boundaries")}</a>
+</nav>
 </header><section class="rm-panel" aria-label="{t("Overview")}">
 <p class="rm-meta">{t("Open requests per grid")}: {legend}</p>
 <table id="rm-stats" class="rm-stats"><thead><tr><th scope="col">{t("Grid")}</th>
@@ -252,4 +254,49 @@ def overview_page(
 <th scope="col">{t("Patrol this month")}{due}</th></tr></thead>
 <tbody>{rows}</tbody></table></section>"""
     root.html.add_child(Element(panel), name="overview_panel")
+    return root.render()
+
+
+LOAD_HELP = (
+    "Load a grid set as GeoJSON (properties: code, name, branch_code); it is checked first "
+    "and changes nothing until you publish it."
+)
+
+
+def boundaries_page(
+    layers: dict[str, gpd.GeoDataFrame], *, locale: str, tiles: OnlineTiles | None = None
+) -> str:
+    """Load a new grid set, see it and its problems on the map, publish it."""
+    t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
+    base = {k: v for k, v in layers.items() if k != "request"}
+    m = community_map(base, assets="server", tiles=tiles)
+    community = layers["community"].iloc[0]
+    root = m.get_root()
+    root.title = f"{community['name']} · {gettext(locale, 'Grid boundaries')}"
+    root.header.add_child(
+        Element(HEAD + f'<script src="{STATIC_URL}/js/boundaries.js" defer></script>'),
+        name="staff_assets",
+    )
+    config = {
+        "map": m.get_name(),
+        "community": str(community["code"]),
+        "t": {msgid: gettext(locale, msgid) for msgid in catalog("zh_CN")},
+        "bounds": [float(v) for v in layers["community"].total_bounds],
+    }
+    root.script.add_child(Element(f"window.RMB = {_script_json(config)};"), name="rmb_config")
+    code = escape(str(community["code"]))
+    panel = f"""
+<header class="rm-header"><h1>{escape(str(community["name"]))}
+<small>{t("Grid boundaries")}</small></h1>
+<nav><a href="/staff/overview?community={code}">{t("Overview")}</a></nav></header>
+<section class="rm-panel" aria-label="{t("Grid boundaries")}">
+<p>{t(LOAD_HELP)}</p>
+<form id="rm-draft-form"><input type="file" id="rm-draft-file"
+accept=".geojson,.json,application/geo+json" aria-label="{t("Grid set file")}">
+<button type="submit">{t("Check")}</button></form>
+<p id="rm-b-error" role="alert" class="rm-error"></p>
+<ul id="rm-issues" aria-live="polite"></ul>
+<button type="button" id="rm-publish" class="rm-primary" hidden>{t("Publish and re-route")}</button>
+<p id="rm-result" role="status"></p></section>"""
+    root.html.add_child(Element(panel), name="boundaries_panel")
     return root.render()

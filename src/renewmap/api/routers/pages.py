@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import catalog, exports, patrols, staff, suggestions
+from renewmap.services import boundaries, catalog, exports, patrols, staff, suggestions
 from renewmap.services.accounts import Principal
 from renewmap.services.layers import community_layers
 from renewmap.web.resident import follow_page, online_tiles, resident_page
-from renewmap.web.staff import login_page, overview_page, workspace_page
+from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -179,6 +179,29 @@ def staff_overview(
         community_layers(session, community_code=code, kinds=PAGE_LAYERS),
         numbers,
         patrols=patrols.month_status(session, principal=principal, community_code=code),
+        locale=locale,
+        tiles=online_tiles(request.app.state.settings),
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/staff/boundaries", response_class=HTMLResponse)
+def staff_boundaries(
+    request: Request,
+    session: Annotated[Session, Depends(get_read_session)],
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+    community: str,
+    lang: str | None = None,
+) -> Response:
+    """Boundary administration (community admins): load, check and publish a grid set."""
+    if principal is None:
+        target = f"/staff/boundaries?community={quote(community)}"
+        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+    c = catalog.community_row(session, code=community)
+    boundaries.require_admin(session, principal, c)
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    html = boundaries_page(
+        community_layers(session, community_code=community, kinds=PAGE_LAYERS),
         locale=locale,
         tiles=online_tiles(request.app.state.settings),
     )

@@ -49,7 +49,7 @@ class Mailbox:
         )
         return "250 OK"
 
-    def wait_for(self, to: str, timeout_s: float = 15) -> email.message.EmailMessage:
+    def wait_for(self, to: str, timeout_s: float = 30) -> email.message.EmailMessage:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for m in self.messages:
@@ -394,6 +394,7 @@ def _add_staff(db: Path, username: str, role: str) -> None:
 
 
 def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.set_default_timeout(30_000)
     page.goto(f"{server}/staff")
     page.wait_for_url("**/staff/login**")
     page.fill("#rm-user", username)

@@ -82,6 +82,31 @@ document.getElementById("rm-login").addEventListener("submit", async (e) => {{
 </script></main></body></html>"""
 
 
+def _map_page(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    locale: str,
+    tiles: OnlineTiles | None,
+    title: str,
+    script: str,
+) -> tuple[Any, Any, Any]:
+    """A staff page around the community's site plan: (map, page root, community row)."""
+    base = {k: v for k, v in layers.items() if k != "request"}
+    m = community_map(base, assets="server", tiles=tiles)
+    community = layers["community"].iloc[0]
+    root = m.get_root()
+    root.title = f"{community['name']} · {gettext(locale, title)}"
+    root.header.add_child(
+        Element(
+            HEAD
+            + f'<script src="{STATIC_URL}/js/util.js" defer></script>'
+            + f'<script src="{STATIC_URL}/js/{script}" defer></script>'
+        ),
+        name="staff_assets",
+    )
+    return m, root, community
+
+
 def workspace_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -92,18 +117,15 @@ def workspace_page(
 ) -> str:
     """The workspace for one community of the user's area (switch among theirs)."""
     t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
-    base = {k: v for k, v in layers.items() if k != "request"}
-    m = community_map(base, assets="server", tiles=tiles)
-    community = layers["community"].iloc[0]
-    root = m.get_root()
-    root.title = f"{community['name']} · {gettext(locale, 'Workspace')}"
-    root.header.add_child(
-        Element(HEAD + f'<script src="{STATIC_URL}/js/staff.js" defer></script>'),
-        name="staff_assets",
+    m, root, community = _map_page(
+        layers, locale=locale, tiles=tiles, title="Workspace", script="staff.js"
     )
     grids = layers["grid"]
     mine = set(me["scope"]["grids"])
     whole = community.get("id") in set(me["scope"]["communities"])
+    # A grid lead's map opens on their grid(s); an admin's on the whole community.
+    own = grids[grids["id"].isin(sorted(mine))] if not whole else grids.iloc[0:0]
+    focus = own if len(own) else layers["community"]
     config = {
         "map": m.get_name(),
         "community": str(community["code"]),
@@ -112,7 +134,7 @@ def workspace_page(
             c: f"{icon} {gettext(locale, label)}" for c, (label, icon) in CATEGORIES.items()
         },
         "statuses": {s: gettext(locale, label) for s, label in STATUSES.items()},
-        "bounds": [float(v) for v in layers["community"].total_bounds],
+        "bounds": [float(v) for v in focus.total_bounds],
         # every grid of the community: a request can be transferred to any of them
         "grids": [{"code": str(g["code"]), "name": str(g["name"])} for _, g in grids.iterrows()],
     }
@@ -268,14 +290,8 @@ def boundaries_page(
 ) -> str:
     """Load a new grid set, see it and its problems on the map, publish it."""
     t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
-    base = {k: v for k, v in layers.items() if k != "request"}
-    m = community_map(base, assets="server", tiles=tiles)
-    community = layers["community"].iloc[0]
-    root = m.get_root()
-    root.title = f"{community['name']} · {gettext(locale, 'Grid boundaries')}"
-    root.header.add_child(
-        Element(HEAD + f'<script src="{STATIC_URL}/js/boundaries.js" defer></script>'),
-        name="staff_assets",
+    m, root, community = _map_page(
+        layers, locale=locale, tiles=tiles, title="Grid boundaries", script="boundaries.js"
     )
     config = {
         "map": m.get_name(),

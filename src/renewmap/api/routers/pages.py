@@ -24,6 +24,16 @@ PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "wa
 router = APIRouter(include_in_schema=False)
 
 
+def _locale(request: Request, lang: str | None) -> str:
+    return negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    """Staff pages send a browser that is not signed in to the sign-in page, and back after."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/staff/login?next={quote(here)}", status_code=303)
+
+
 @router.get("/")
 def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLResponse:
     items = "".join(
@@ -48,7 +58,7 @@ def community_page(
     lang: str | None = None,
 ) -> Response:
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    locale = _locale(request, lang)
     version = catalog.site_version(session, code=code)
     page = request.app.state.page_cache.get_or_render(
         ("resident", code, locale, version),
@@ -78,7 +88,7 @@ def follow(
     lang: str | None = None,
 ) -> HTMLResponse:
     """The private follow page behind a receipt's link (token in the query)."""
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    locale = _locale(request, lang)
     settings = request.app.state.settings
     view = suggestions.follow(session, code=code, token=t, secret=settings.secret_key)
     return HTMLResponse(
@@ -100,7 +110,7 @@ def communities_redirect() -> RedirectResponse:
 
 @router.get("/staff/login", response_class=HTMLResponse)
 def staff_login(request: Request, lang: str | None = None, next: str = "/staff") -> HTMLResponse:
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    locale = _locale(request, lang)
     return HTMLResponse(
         login_page(locale=locale, next_url=next), headers={"Cache-Control": "no-store"}
     )
@@ -116,9 +126,8 @@ def staff_workspace(
 ) -> Response:
     """The grid lead's workspace: their area's requests on the map and in a list."""
     if principal is None:
-        target = "/staff" + (f"?community={quote(community)}" if community else "")
-        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+        return _to_login(request)
+    locale = _locale(request, lang)
     places = staff.my_communities(session, principal=principal)
     chosen = next((c for c in places if c["code"] == community), None) if community else places[0]
     if chosen is None:
@@ -144,8 +153,7 @@ def staff_report(
 ) -> Response:
     """A grid's printable monthly report (map, figures, open requests), within scope."""
     if principal is None:
-        target = f"/staff/report?community={quote(community)}&grid={quote(grid)}"
-        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+        return _to_login(request)
     html = exports.grid_report_html(
         session,
         principal=principal,
@@ -166,8 +174,8 @@ def staff_overview(
 ) -> Response:
     """Every grid of the area with its figures and a choropleth (secretaries, admins)."""
     if principal is None:
-        return RedirectResponse("/staff/login?next=/staff/overview", status_code=303)
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+        return _to_login(request)
+    locale = _locale(request, lang)
     code = community or staff.my_communities(session, principal=principal)[0]["code"]
     numbers = staff.grid_stats(
         session,
@@ -195,11 +203,10 @@ def staff_boundaries(
 ) -> Response:
     """Boundary administration (community admins): load, check and publish a grid set."""
     if principal is None:
-        target = f"/staff/boundaries?community={quote(community)}"
-        return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
+        return _to_login(request)
     c = catalog.community_row(session, code=community)
     boundaries.require_admin(session, principal, c)
-    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    locale = _locale(request, lang)
     html = boundaries_page(
         community_layers(session, community_code=community, kinds=PAGE_LAYERS),
         locale=locale,

@@ -6,15 +6,8 @@
   const map = window[S.map];
   if (!isFinite(map.getMaxZoom())) map.setMaxZoom(22);
   map.invalidateSize();
-  const $ = (sel) => document.querySelector(sel);
-  const T = (id, values) => {
-    let s = S.t[id] || id;
-    for (const [k, v] of Object.entries(values || {})) s = s.replace("{" + k + "}", v);
-    return s;
-  };
-  const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => (
-    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-  const csrf = () => (document.cookie.match(/(?:^|; )rm_csrf=([^;]*)/) || [])[1] || "";
+  const { $, esc, csrf } = window.RMU;
+  const T = window.RMU.translator(S.t);
   const markers = L.layerGroup().addTo(map);
   const byId = new Map();
 

@@ -1,0 +1,16 @@
+/* Small helpers shared by the staff pages (loaded before them, deferred). */
+(function () {
+  "use strict";
+  window.RMU = {
+    $: (sel) => document.querySelector(sel),
+    // the page's catalog: T(id, {n: 3}) fills {n}
+    translator: (catalog) => (id, values) => {
+      let s = catalog[id] || id;
+      for (const [k, v] of Object.entries(values || {})) s = s.replace("{" + k + "}", v);
+      return s;
+    },
+    esc: (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => (
+      { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])),
+    csrf: () => (document.cookie.match(/(?:^|; )rm_csrf=([^;]*)/) || [])[1] || "",
+  };
+})();

@@ -176,3 +176,30 @@ def test_merge_compounds(session, setup) -> None:
         json={"keep": "C1", "merge": "C2"},
     )
     assert again.status_code == 409
+
+
+def test_assign_buildings_and_branches_by_hand(session, setup) -> None:
+    client, h, ids = setup
+    url = "/api/staff/communities/T0001/assignments"
+    bad = client.post(
+        url,
+        headers=h["admin"],
+        json={"buildings": {"9号楼": "A", "2号楼": "Z"}, "grid_branches": {"A": "T-GB"}},
+    )
+    assert bad.status_code == 422
+    problems = bad.json()["details"]["errors"]
+    assert problems == [
+        "buildings.9号楼: no such building",
+        "buildings.2号楼: unknown grid 'Z'",
+        "grid_branches.A: 'T-GB' is a general branch, not a grid branch",
+    ]
+    community = session.query(Community).filter_by(code="T0001").one()
+    version = community.grid_set_version
+    ok = client.post(
+        url, headers=h["admin"], json={"buildings": {"2号楼": "A"}, "grid_branches": {"B": "T-BA"}}
+    )
+    assert ok.status_code == 200 and ok.json()["changed"] == 2
+    assert ok.json()["grid_set_version"] == version + 1
+    grid_b = session.query(Grid).filter_by(code="B", community_id=community.id).one()
+    assert grid_b.branch_id == session.get(Request, ids["rB"]).branch_id  # rB's owner chain
+    assert client.post(url, headers=h["lead"], json={"buildings": {}}).status_code == 403

@@ -81,6 +81,7 @@ def server(e2e_dir: Path, mailbox) -> Iterator[str]:  # type: ignore[no-untyped-
         "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",
         "RENEWMAP_NOTIFY_SMTP_PORT": str(mailbox[0]),
         "RENEWMAP_NOTIFY_POLL_S": "0.5",
+        "RENEWMAP_RATE_LOGINS": "100",  # the tests sign in more often than people do
     }
     with app_server(
         e2e_dir / "e2e.sqlite", e2e_dir / "server.log", demo_dir=DEMO_DIR, env=env
@@ -508,3 +509,30 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     )
     context.close()
     assert errors == []
+
+
+def test_a_write_is_committed_before_its_response(server, e2e_dir) -> None:
+    """A 200/201 means saved: the very next request sees it. Sign in, then at once (on the same
+    keep-alive connection, as a browser does) ask who I am; many times, over real HTTP, since a
+    commit that runs after the response is sent only shows as a race on a real server."""
+    import http.client
+    import json as jsonlib
+    from urllib.parse import urlsplit
+
+    _add_staff(e2e_dir / "e2e.sqlite", "quick_lead", "grid_lead=310109010026/G01")
+    where = urlsplit(server)
+    body = jsonlib.dumps({"username": "quick_lead", "password": "a long enough password"})
+    for _ in range(30):
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        conn.request("POST", "/api/staff/session", body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        cookie = "; ".join(
+            c.split(";", 1)[0] for k, c in r.getheaders() if k.lower() == "set-cookie"
+        )
+        r.read()
+        assert r.status == 200
+        conn.request("GET", "/api/staff/me", headers={"Cookie": cookie})
+        me = conn.getresponse()
+        assert me.status == 200, me.read()
+        assert jsonlib.loads(me.read())["username"] == "quick_lead"
+        conn.close()

@@ -620,3 +620,20 @@ def test_two_leads_at_the_same_moment(database_url_factory, backend_name) -> Non
             assert len(steps) == 1
     finally:
         engine.dispose()
+
+
+def test_filter_by_building(engine, session, world) -> None:
+    """Requests within 10 m of a building's footprint: 1号楼 spans x 0.1–0.3 (1 unit ≈ 71.5 m)."""
+    near, _ = create_request(session, geom=pt(0.35, 0.5), category="lighting", title="楼门口")
+    far = world["ids"]["rA"]  # x 0.5: about 14 m east of the building
+    session.flush()
+    h = bearer(session, world["users"]["lead_a"])
+    admin = bearer(session, world["users"]["admin_t"])
+    with make_client(engine, session) as c:
+        r = c.get("/api/staff/requests", headers=h, params={"building": "1号楼"})
+        assert [f["id"] for f in r.json()["features"]] == [near.id]
+        assert r.json()["numberMatched"] == 1 and far not in [f["id"] for f in r.json()["features"]]
+        r = c.get("/api/staff/requests", headers=h, params={"building": "2号楼"})
+        assert r.status_code == 404  # grid B's building is not in the lead's area
+        r = c.get("/api/staff/requests", headers=admin, params={"building": "2号楼"})
+        assert r.status_code == 200 and r.json()["features"] == []

@@ -18,7 +18,11 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on any error."""
+    """One transaction per request: committed on success, rolled back on any error.
+
+    Always used with ``scope="function"``: the commit happens *before* the response is sent,
+    so a 201 means saved, and the next request (a redirect, a refresh) sees the change.
+    """
     factory = request.app.state.session_factory
     with factory() as session, session.begin():
         yield session
@@ -36,7 +40,7 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_principal(
-    request: Request, session: Annotated[Session, Depends(get_read_session)]
+    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
 ) -> Principal:
     """The signed-in staff member: a bearer token, or the browser's session cookie (whose
     writes must also carry the CSRF header, since a cookie is sent by any site)."""
@@ -54,7 +58,7 @@ def get_principal(
 
 
 def optional_principal(
-    request: Request, session: Annotated[Session, Depends(get_read_session)]
+    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
 ) -> Principal | None:
     """The signed-in staff member of a browser page, or None (the page then asks to sign in)."""
     cookie = request.cookies.get(STAFF_COOKIE)

@@ -652,3 +652,14 @@ def patrol_days(
     ):
         out.setdefault(gid, []).append(day)
     return out
+
+
+def buildings_by_number(
+    session: Session, *, number: str, community_code: str | None = None
+) -> Sequence[Building]:
+    stmt = select(Building).where(Building.number == number)
+    if community_code:
+        stmt = stmt.join(Community, Community.id == Building.community_id).where(
+            Community.code == community_code
+        )
+    return session.scalars(stmt.order_by(Building.id)).all()

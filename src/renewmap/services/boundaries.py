@@ -285,3 +285,68 @@ def merge_compounds(
         "grids_moved": len(grid_ids),
         "open_requests": moved,
     }
+
+
+def assign(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    buildings: dict[str, str] | None = None,
+    grid_branches: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Assign buildings (by number) to grids and grids to party branches by hand; all checked
+    first, then applied as a new grid-set version with open requests re-routed."""
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    grids = {
+        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community.id))
+    }
+    problems: list[str] = []
+    building_moves = []
+    for number, grid_code in (buildings or {}).items():
+        found = session.scalars(
+            select(Building).where(Building.community_id == community.id, Building.number == number)
+        ).all()
+        if len(found) != 1:
+            problems.append(
+                f"buildings.{number}: {'no' if not found else 'more than one'} such building"
+            )
+        elif grid_code not in grids:
+            problems.append(f"buildings.{number}: unknown grid '{grid_code}'")
+        else:
+            building_moves.append((found[0], grids[grid_code]))
+    branch_moves = []
+    for grid_code, branch_code in (grid_branches or {}).items():
+        branch = queries.branch_by_code(session, code=branch_code)
+        if grid_code not in grids:
+            problems.append(f"grid_branches.{grid_code}: unknown grid")
+        elif branch is None or branch.community_id not in (None, community.id):
+            problems.append(f"grid_branches.{grid_code}: unknown branch '{branch_code}' here")
+        elif branch.level != "grid":
+            problems.append(
+                f"grid_branches.{grid_code}: '{branch_code}' is a {branch.level} branch, "
+                "not a grid branch"
+            )
+        else:
+            branch_moves.append((grids[grid_code], branch))
+    if problems:
+        raise InvalidInput("; ".join(problems), field="assignments", errors=problems)
+    changed = 0
+    for b, g in building_moves:
+        if b.grid_id != g.id:
+            b.grid_id, changed = g.id, changed + 1
+    for g, branch in branch_moves:
+        if g.branch_id != branch.id:
+            g.branch_id, changed = branch.id, changed + 1
+    rerouted: list[tuple[int, str | None, str | None]] = []
+    if changed:
+        community.grid_set_version = (community.grid_set_version or 0) + 1
+        community.site_version = (community.site_version or 1) + 1
+        session.flush()
+        rerouted = reroute_open_requests(session, community_id=community.id, actor=principal.actor)
+    return {
+        "changed": changed,
+        "grid_set_version": community.grid_set_version,
+        "rerouted": [{"id": i, "from": a, "to": b} for i, a, b in rerouted],
+    }

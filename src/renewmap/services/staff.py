@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import shapely.prepared
 from sqlalchemy.orm import Session
 
 from renewmap.db import queries
@@ -90,6 +91,7 @@ def my_requests(
     category: str | None = None,
     grid_code: str | None = None,
     community_code: str | None = None,
+    building: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     sort: str = "age",
     limit: int | None = 100,
@@ -120,6 +122,21 @@ def my_requests(
             raise Forbidden(f"community '{community_code}' is not in your area", field="community")
         community_id = mine[community_code]
     now = now or datetime.now(UTC)
+    near = None
+    if building:
+        near = _building_area(session, scope, building, community_code)
+        # the footprint's box narrows in SQL; the exact test and the paging happen here
+        b = near.bounds
+        bounds = (
+            b
+            if bounds is None
+            else (
+                max(b[0], bounds[0]),
+                max(b[1], bounds[1]),
+                min(b[2], bounds[2]),
+                min(b[3], bounds[3]),
+            )
+        )
     rows, total = queries.staff_requests(
         session,
         in_scope=scope.condition(),
@@ -130,9 +147,14 @@ def my_requests(
         bounds=bounds,
         open_statuses=workflow.OPEN,
         sort=sort,
-        limit=limit,
-        offset=offset,
+        limit=None if near is not None else limit,
+        offset=0 if near is not None else offset,
     )
+    if near is not None:
+        prepared = shapely.prepared.prep(near)
+        rows = [r for r in rows if prepared.intersects(from_db(r.geom))]
+        total = len(rows)
+        rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
     grids = queries.grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
     return {
         "type": "FeatureCollection",
@@ -150,6 +172,30 @@ def my_requests(
         "offset": offset,
         "limit": limit,
     }
+
+
+BUILDING_NEAR_M = 10.0  # a request this close to a building's footprint is "at" it
+
+
+def _building_area(session: Session, scope: Scope, number: str, community_code: str | None) -> Any:
+    """The footprint of a building of the caller's area, grown by ``BUILDING_NEAR_M``."""
+    from renewmap.spatial.crs import metres_to_degrees
+
+    found = [
+        b
+        for b in queries.buildings_by_number(session, number=number, community_code=community_code)
+        if b.community_id in scope.community_ids or b.grid_id in scope.grid_ids
+    ]
+    if not found:
+        raise NotFound(f"building '{number}' not found in your area", field="building")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"building '{number}' exists in several of your communities; add community=",
+            field="building",
+        )
+    footprint = from_db(found[0].geom)
+    lat = footprint.centroid.y
+    return footprint.buffer(metres_to_degrees(BUILDING_NEAR_M, lat))
 
 
 def _grid_in_scope(

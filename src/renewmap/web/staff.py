@@ -163,6 +163,17 @@ def workspace_page(
             for g in my_grids
         )
     )
+    buildings = layers.get("building")
+    numbers = sorted(
+        {
+            str(b["number"])
+            for _, b in (buildings.iterrows() if buildings is not None else [])
+            if isinstance(b["number"], str)
+            and (whole or b.get("grid_code") in {str(g["code"]) for g in my_grids})
+        },
+        key=lambda n: (len(n), n),
+    )
+    building_options = "".join(f'<option value="{escape(n)}">{escape(n)}</option>' for n in numbers)
     switch = ""
     if len(communities) > 1:
         switch = "".join(
@@ -181,6 +192,8 @@ def workspace_page(
 </option>{category_options}</select>
 <select id="rm-f-grid" aria-label="{t("Grid")}"><option value="">{t("All my grids")}</option>
 {grid_options}</select>
+<select id="rm-f-building" aria-label="{t("Building")}"><option value="">{t("All buildings")}
+</option>{building_options}</select>
 <select id="rm-f-sort" aria-label="{t("Sort")}"><option value="age">{t("Oldest first")}</option>
 <option value="supports">{t("Most supported")}</option>
 <option value="newest">{t("Newest first")}</option></select></div>

@@ -19,7 +19,7 @@ from renewmap.spatial.geometry import parse_geojson
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
-SessionDep = Annotated[Session, Depends(get_read_session)]
+SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 class GeoJSONResponse(JSONResponse):

@@ -35,7 +35,7 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/")
-def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLResponse:
+def index(session: Annotated[Session, Depends(get_read_session, scope="function")]) -> HTMLResponse:
     items = "".join(
         f'<li><a href="/c/{quote(c["code"])}">{escape(c["name"])}</a> '
         f"<small>{escape(c['code'])}</small></li>"
@@ -54,7 +54,7 @@ def index(session: Annotated[Session, Depends(get_read_session)]) -> HTMLRespons
 def community_page(
     code: str,
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     lang: str | None = None,
 ) -> Response:
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
@@ -83,7 +83,7 @@ def community_page(
 def follow(
     code: str,
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     t: str = "",
     lang: str | None = None,
 ) -> HTMLResponse:
@@ -119,7 +119,7 @@ def staff_login(request: Request, lang: str | None = None, next: str = "/staff")
 @router.get("/staff", response_class=HTMLResponse)
 def staff_workspace(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     principal: Annotated[Principal | None, Depends(optional_principal)],
     community: str | None = None,
     lang: str | None = None,
@@ -145,7 +145,7 @@ def staff_workspace(
 @router.get("/staff/report", response_class=HTMLResponse)
 def staff_report(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     principal: Annotated[Principal | None, Depends(optional_principal)],
     community: str,
     grid: str,
@@ -167,7 +167,7 @@ def staff_report(
 @router.get("/staff/overview", response_class=HTMLResponse)
 def staff_overview(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     principal: Annotated[Principal | None, Depends(optional_principal)],
     community: str | None = None,
     lang: str | None = None,
@@ -196,7 +196,7 @@ def staff_overview(
 @router.get("/staff/boundaries", response_class=HTMLResponse)
 def staff_boundaries(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session)],
+    session: Annotated[Session, Depends(get_read_session, scope="function")],
     principal: Annotated[Principal | None, Depends(optional_principal)],
     community: str,
     lang: str | None = None,

@@ -23,8 +23,8 @@ from renewmap.services import accounts, boundaries, exports, patrols, staff
 from renewmap.services.accounts import Principal
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_session)]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 Me = Annotated[Principal, Depends(get_principal)]
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -194,6 +194,29 @@ def publish_grid_draft(
     return boundaries.publish(session, principal=principal, community_code=code, draft_id=draft_id)
 
 
+class AssignIn(BaseModel):
+    buildings: dict[str, str] = Field(
+        default_factory=dict, description="building number → grid code, e.g. {'17号楼': 'G07'}"
+    )
+    grid_branches: dict[str, str] = Field(
+        default_factory=dict, description="grid code → grid party branch code"
+    )
+
+
+@router.post(
+    "/communities/{code}/assignments",
+    summary="Assign buildings to grids and grids to branches; re-routes open requests",
+)
+def assign(code: str, body: AssignIn, session: WriteSession, principal: Me) -> dict[str, Any]:
+    return boundaries.assign(
+        session,
+        principal=principal,
+        community_code=code,
+        buildings=body.buildings,
+        grid_branches=body.grid_branches,
+    )
+
+
 @router.post("/communities/{code}/compounds/merge", summary="拆墙并院: merge two compounds")
 def merge_compounds(
     code: str, body: MergeIn, session: WriteSession, principal: Me
@@ -226,6 +249,7 @@ def my_requests(
     category: str | None = None,
     grid: str | None = None,
     community: str | None = None,
+    building: str | None = Query(None, description="a building's number, e.g. 17号楼"),
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     sort: str = "age",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -239,6 +263,7 @@ def my_requests(
             category=category,
             grid_code=grid,
             community_code=community,
+            building=building,
             bounds=_bbox(bbox),
             sort=sort,
             limit=limit,

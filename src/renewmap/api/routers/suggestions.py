@@ -25,8 +25,8 @@ from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
 
 router = APIRouter(prefix="/api", tags=["suggestions"])
-ReadSession = Annotated[Session, Depends(get_read_session)]
-WriteSession = Annotated[Session, Depends(get_session)]
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DEVICE_COOKIE = "rm_device"
 CSRF_COOKIE = "rm_csrf"

@@ -19,7 +19,7 @@
 
   async function loadList() {
     const p = new URLSearchParams({ community: S.community, sort: $("#rm-f-sort").value, limit: 500 });
-    for (const [k, id] of [["status", "#rm-f-status"], ["category", "#rm-f-category"], ["grid", "#rm-f-grid"]]) {
+    for (const [k, id] of [["status", "#rm-f-status"], ["category", "#rm-f-category"], ["grid", "#rm-f-grid"], ["building", "#rm-f-building"]]) {
       if ($(id).value) p.set(k, $(id).value);
     }
     const r = await api("/api/staff/requests?" + p);
@@ -102,7 +102,7 @@
     if (out.in_your_area === false) { $("#rm-detail").hidden = true; return; }
     showDetail(form.dataset.id);
   });
-  for (const id of ["#rm-f-status", "#rm-f-category", "#rm-f-grid", "#rm-f-sort"]) {
+  for (const id of ["#rm-f-status", "#rm-f-category", "#rm-f-grid", "#rm-f-building", "#rm-f-sort"]) {
     $(id).addEventListener("change", loadList);
   }
   $("#rm-signout").addEventListener("click", async () => {

@@ -637,3 +637,67 @@ def test_filter_by_building(engine, session, world) -> None:
         assert r.status_code == 404  # grid B's building is not in the lead's area
         r = c.get("/api/staff/requests", headers=admin, params={"building": "2号楼"})
         assert r.status_code == 200 and r.json()["features"] == []
+
+
+COVERS_A = {"lead_a", "general_secretary", "admin_t", "sub_t", "lead_a_and_q"}
+IN_T = COVERS_A | {"secretary_b"}
+ADMINS_T = {"admin_t", "sub_t"}
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_scope_matrix_every_other_staff_endpoint(engine, session, world, username: str) -> None:
+    """The rest of the staff surface × every role, in and out of scope (see also the matrix
+    above for list, one request and actions). Expected: 2xx inside, 403/404 outside."""
+    h = bearer(session, world["users"][username])
+    patrol = {"community": "T0001", "grid": "A", "day": "2026-11-12", "participants": "王"}
+    grids = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "A"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[10, 50], [10.001, 50], [10.001, 50.001], [10, 50.001], [10, 50]]
+                    ],
+                },
+            }
+        ],
+    }
+    checks = [
+        ("GET", "/api/staff/requests.csv", None, IN_T | {"admin_q"}, 403),
+        ("GET", "/api/staff/requests.xlsx", None, IN_T | {"admin_q"}, 403),
+        ("GET", "/api/staff/stats?community=T0001", None, IN_T, 403),
+        ("GET", "/api/staff/patrols?community=T0001", None, IN_T, 403),
+        ("POST", "/api/staff/patrols", patrol, COVERS_A, 403),
+        ("POST", "/api/staff/communities/T0001/grid-drafts", grids, ADMINS_T, 403),
+        ("POST", "/api/staff/communities/T0001/assignments", {}, ADMINS_T, 403),
+        # an admin gets past the gate and learns the compounds do not exist
+        (
+            "POST",
+            "/api/staff/communities/T0001/compounds/merge",
+            {"keep": "X", "merge": "Y"},
+            set(),
+            403,
+        ),
+    ]
+    with make_client(engine, session) as c:
+        for method, url, body, allowed, refused in checks:
+            r = c.request(method, url, headers=h, json=body)
+            if username in allowed:
+                assert 200 <= r.status_code < 300, (url, r.status_code, r.text)
+            elif url.endswith("/merge") and username in ADMINS_T:
+                assert r.status_code == 404, r.text
+            else:
+                assert r.status_code == refused, (url, r.status_code, r.text)
+                assert ErrorBody.model_validate(r.json()).error == "forbidden"
+        # the pages, with the browser's session cookie
+        c.post("/api/staff/session", json={"username": username, "password": PASSWORD})
+        html = {"Accept": "text/html"}
+        report = c.get("/staff/report?community=T0001&grid=A", headers=html)
+        overview = c.get("/staff/overview?community=T0001", headers=html)
+        borders = c.get("/staff/boundaries?community=T0001", headers=html)
+    assert report.status_code == (200 if username in COVERS_A else 403), username
+    assert overview.status_code == (200 if username in IN_T else 403), username
+    assert borders.status_code == (200 if username in ADMINS_T else 403), username

@@ -465,6 +465,17 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
         polling=100,
     )
     shot(lp, "08-workspace")
+    # this month's patrol: the route is three taps on the map
+    lp.locator("#rm-patrol summary").click()
+    lp.fill("#rm-p-who", "王、李、张")
+    box = lp.locator(".folium-map").bounding_box()
+    for dx, dy in ((0.3, 0.3), (0.5, 0.45), (0.7, 0.5)):
+        lp.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+    assert lp.text_content("#rm-p-points") == "3"
+    lp.get_by_role("button", name="保存巡查").click()
+    lp.wait_for_function(
+        "document.querySelector('#rm-p-result').textContent.includes('巡查已保存')", polling=100
+    )
     lead.close()
     assert errors == []
 

@@ -201,6 +201,20 @@ def workspace_page(
 <p id="rm-count" aria-live="polite"></p>
 <ul id="rm-list" class="rm-list"></ul>
 <article id="rm-detail" hidden tabindex="-1"></article>
+<details id="rm-patrol"><summary>{t("Record a patrol")}</summary>
+<form id="rm-patrol-form">
+<label for="rm-p-grid">{t("Grid")}</label><select id="rm-p-grid" name="grid">{grid_options}</select>
+<label for="rm-p-day">{t("Day")}</label><input id="rm-p-day" name="day" type="date" required>
+<label for="rm-p-who">{t("Participants")}</label>
+<input id="rm-p-who" name="participants" required maxlength="2000">
+<label for="rm-p-notes">{t("Notes")}</label>
+<textarea id="rm-p-notes" name="notes" rows="2" maxlength="4000"></textarea>
+<p class="rm-meta">{t("Tap the map along the route walked; each tap adds a point.")}
+<span id="rm-p-points">0</span></p>
+<button type="button" id="rm-p-undo">{t("Undo last point")}</button>
+<p id="rm-p-error" role="alert" class="rm-error"></p>
+<button type="submit" class="rm-primary">{t("Save the patrol")}</button>
+<p id="rm-p-result" role="status"></p></form></details>
 </section>"""
     root.html.add_child(Element(panel), name="staff_panel")
     return root.render()

@@ -109,6 +109,32 @@
     await api("/api/staff/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf() } });
     location.href = "/staff/login";
   });
+  // ---- patrols: the route is drawn by tapping the map while the form is open -------------------
+  const route = [];
+  const routeLine = L.polyline([], { color: "#1c7c54", weight: 4, dashArray: "6 6" }).addTo(map);
+  const patrolOpen = () => $("#rm-patrol").open;
+  function redrawRoute() { routeLine.setLatLngs(route); $("#rm-p-points").textContent = route.length; }
+  map.on("click", (e) => { if (patrolOpen()) { route.push(e.latlng); redrawRoute(); } });
+  $("#rm-p-undo").addEventListener("click", () => { route.pop(); redrawRoute(); });
+  $("#rm-p-day").value = new Date().toISOString().slice(0, 10);
+  $("#rm-patrol-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    $("#rm-p-error").textContent = "";
+    const body = { community: S.community, grid: f.grid.value, day: f.day.value,
+      participants: f.participants.value, notes: f.notes.value || null };
+    if (route.length === 1) { $("#rm-p-error").textContent = T("A route needs at least two points"); return; }
+    if (route.length > 1) body.route = { type: "LineString", coordinates: route.map((p) => [p.lng, p.lat]) };
+    const r = await api("/api/staff/patrols", { method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() }, body: JSON.stringify(body) });
+    const out = await r.json();
+    if (!r.ok) { $("#rm-p-error").textContent = out.message || r.status; return; }
+    $("#rm-p-result").textContent = T("Patrol of {day} saved", { day: out.day });
+    route.length = 0;
+    redrawRoute();
+    f.reset();
+    $("#rm-p-day").value = new Date().toISOString().slice(0, 10);
+  });
   map.fitBounds([[S.bounds[1], S.bounds[0]], [S.bounds[3], S.bounds[2]]], { padding: [8, 8], animate: false });
   loadList();
 })();

@@ -500,7 +500,7 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
         "#rm-draft-file",
         [{"name": "grids.geojson", "mimeType": "application/geo+json", "buffer": grids}],
     )
-    page.get_by_role("button", name="检查").click()
+    page.get_by_role("button", name="检查", exact=True).click()
     page.wait_for_selector("#rm-publish", state="visible")
     assert page.locator("#rm-issues li").count() >= 1  # problems, or "未发现问题"
     page.get_by_role("button", name="发布并重新分派").click()
@@ -509,12 +509,29 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     )
     assert "0 条未办结诉求已重新分派" in page.text_content("#rm-result")  # same grids, no moves
     shot(page, "10-boundaries")
+    # drawing: start from the published grids, redraw grid 7 as a small triangle → the
+    # check finds the land it no longer covers, located on the map
+    page.get_by_role("button", name="从现有网格开始").click()
+    page.wait_for_function("!document.querySelector('#rm-d-check').hidden", polling=100)
+    page.fill("#rm-d-code", "G07")
+    box = page.locator(".folium-map").bounding_box()
+    for dx, dy in ((0.30, 0.45), (0.34, 0.45), (0.32, 0.50)):
+        page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+    assert page.text_content("#rm-d-points") == "3"
+    page.get_by_role("button", name="完成这个网格").click()
+    page.get_by_role("button", name="检查画好的网格").click()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#rm-issues li')].some(li => li.textContent.includes('gap')"
+        " || li.textContent.includes('no grid'))",
+        polling=100,
+    )
+    shot(page, "11-boundaries-drawn")
     # a broken file: a precise message, nothing published
     page.set_input_files(
         "#rm-draft-file",
         [{"name": "bad.geojson", "mimeType": "application/geo+json", "buffer": b"{not json"}],
     )
-    page.get_by_role("button", name="检查").click()
+    page.get_by_role("button", name="检查", exact=True).click()
     page.wait_for_function(
         "document.querySelector('#rm-b-error').textContent.includes('bad.geojson')", polling=100
     )

@@ -338,6 +338,19 @@ def boundaries_page(
 accept=".geojson,.json,application/geo+json" aria-label="{t("Grid set file")}">
 <button type="submit">{t("Check")}</button></form>
 <p id="rm-b-error" role="alert" class="rm-error"></p>
+<h2>{t("Or draw")}</h2>
+<button type="button" id="rm-d-current">{t("Start from the current grids")}</button>
+<form id="rm-d-draw"><label for="rm-d-code">{t("Grid code")}</label>
+<input id="rm-d-code" name="code" required maxlength="64" list="rm-d-codes">
+<datalist id="rm-d-codes"></datalist>
+<label for="rm-d-name">{t("Grid name")}</label><input id="rm-d-name" name="name" maxlength="200">
+<label for="rm-d-branch">{t("Party branch code")}</label>
+<input id="rm-d-branch" name="branch_code" maxlength="64">
+<p class="rm-meta">{t("Tap the corners of the grid on the map, then finish.")}
+<span id="rm-d-points">0</span></p>
+<button type="button" id="rm-d-undo">{t("Undo last point")}</button>
+<button type="submit">{t("Finish this grid")}</button></form>
+<button type="button" id="rm-d-check" class="rm-primary" hidden>{t("Check the drawn set")}</button>
 <ul id="rm-issues" aria-live="polite"></ul>
 <button type="button" id="rm-publish" class="rm-primary" hidden>{t("Publish and re-route")}</button>
 <p id="rm-result" role="status"></p></section>"""

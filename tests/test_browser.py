@@ -472,9 +472,24 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     for dx, dy in ((0.3, 0.3), (0.5, 0.45), (0.7, 0.5)):
         lp.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
     assert lp.text_content("#rm-p-points") == "3"
+    # a finding on the way: what and where; it becomes a request of grid 7
+    lp.select_option("#rm-p-f-category", "paths")
+    lp.fill("#rm-p-f-title", "井盖松动")
+    lp.get_by_role("button", name="在地图上标出位置").click()
+    spot = lp.evaluate(
+        "([lon, lat]) => window[RMS.map].latLngToContainerPoint([lat, lon])", list(G07_POINT)
+    )
+    lp.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
+    assert "井盖松动" in lp.text_content("#rm-p-findings")
+    assert lp.text_content("#rm-p-points") == "3"  # the finding's tap is not a route point
     lp.get_by_role("button", name="保存巡查").click()
     lp.wait_for_function(
-        "document.querySelector('#rm-p-result').textContent.includes('巡查已保存')", polling=100
+        "document.querySelector('#rm-p-result').textContent.includes('1 个问题已作为诉求提交')",
+        polling=100,
+    )
+    lp.wait_for_function(
+        "[...document.querySelectorAll('#rm-list strong')].some(e => e.textContent === '井盖松动')",
+        polling=100,
     )
     lead.close()
     assert errors == []

@@ -212,6 +212,12 @@ def workspace_page(
 <p class="rm-meta">{t("Tap the map along the route walked; each tap adds a point.")}
 <span id="rm-p-points">0</span></p>
 <button type="button" id="rm-p-undo">{t("Undo last point")}</button>
+<fieldset id="rm-p-finding"><legend>{t("Findings")}</legend>
+<select id="rm-p-f-category" aria-label="{t("Category")}">{category_options}</select>
+<input id="rm-p-f-title" maxlength="200" aria-label="{t("What was found")}"
+placeholder="{t("What was found")}">
+<button type="button" id="rm-p-f-place">{t("Place it on the map")}</button>
+<ul id="rm-p-findings"></ul></fieldset>
 <p id="rm-p-error" role="alert" class="rm-error"></p>
 <button type="submit" class="rm-primary">{t("Save the patrol")}</button>
 <p id="rm-p-result" role="status"></p></form></details>

@@ -114,7 +114,34 @@
   const routeLine = L.polyline([], { color: "#1c7c54", weight: 4, dashArray: "6 6" }).addTo(map);
   const patrolOpen = () => $("#rm-patrol").open;
   function redrawRoute() { routeLine.setLatLngs(route); $("#rm-p-points").textContent = route.length; }
-  map.on("click", (e) => { if (patrolOpen()) { route.push(e.latlng); redrawRoute(); } });
+  // Findings: "place it" makes the next tap the finding's spot instead of a route point.
+  const findings = [];
+  const findingMarks = L.layerGroup().addTo(map);
+  let placing = false;
+  $("#rm-p-f-place").addEventListener("click", () => {
+    if (!$("#rm-p-f-title").value.trim()) { $("#rm-p-error").textContent = T("Say what was found first"); return; }
+    placing = true;
+    $("#rm-p-error").textContent = T("Now tap the spot on the map");
+  });
+  function listFindings() {
+    $("#rm-p-findings").innerHTML = findings.map((f) =>
+      `<li>${esc(S.categories[f.category] || f.category)} · ${esc(f.title)}</li>`).join("");
+  }
+  map.on("click", (e) => {
+    if (!patrolOpen()) return;
+    if (placing) {
+      placing = false;
+      $("#rm-p-error").textContent = "";
+      findings.push({ category: $("#rm-p-f-category").value, title: $("#rm-p-f-title").value.trim(),
+        geometry: { type: "Point", coordinates: [e.latlng.lng, e.latlng.lat] } });
+      L.circleMarker(e.latlng, { radius: 7, color: "#c92a2a" }).addTo(findingMarks);
+      $("#rm-p-f-title").value = "";
+      listFindings();
+      return;
+    }
+    route.push(e.latlng);
+    redrawRoute();
+  });
   $("#rm-p-undo").addEventListener("click", () => { route.pop(); redrawRoute(); });
   $("#rm-p-day").value = new Date().toISOString().slice(0, 10);
   $("#rm-patrol-form").addEventListener("submit", async (e) => {
@@ -125,12 +152,18 @@
       participants: f.participants.value, notes: f.notes.value || null };
     if (route.length === 1) { $("#rm-p-error").textContent = T("A route needs at least two points"); return; }
     if (route.length > 1) body.route = { type: "LineString", coordinates: route.map((p) => [p.lng, p.lat]) };
+    body.findings = findings;
     const r = await api("/api/staff/patrols", { method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() }, body: JSON.stringify(body) });
     const out = await r.json();
     if (!r.ok) { $("#rm-p-error").textContent = out.message || r.status; return; }
-    $("#rm-p-result").textContent = T("Patrol of {day} saved", { day: out.day });
+    $("#rm-p-result").textContent = T("Patrol of {day} saved", { day: out.day }) +
+      (out.findings.length ? " · " + T("{n} findings sent as requests", { n: out.findings.length }) : "");
     route.length = 0;
+    findings.length = 0;
+    findingMarks.clearLayers();
+    listFindings();
+    loadList();
     redrawRoute();
     f.reset();
     $("#rm-p-day").value = new Date().toISOString().slice(0, 10);

@@ -701,3 +701,68 @@ def test_scope_matrix_every_other_staff_endpoint(engine, session, world, usernam
     assert report.status_code == (200 if username in COVERS_A else 403), username
     assert overview.status_code == (200 if username in IN_T else 403), username
     assert borders.status_code == (200 if username in ADMINS_T else 403), username
+
+
+def test_moderation_hides_from_the_public_not_from_staff(engine, session, world) -> None:
+    import io
+
+    from PIL import Image
+
+    from renewmap.db.models import RequestPhoto
+
+    rid = world["ids"]["rA"]
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (1, 2, 3)).save(buf, format="JPEG")
+    photo = RequestPhoto(
+        request_id=rid,
+        position=0,
+        content_type="image/jpeg",
+        width=4,
+        height=4,
+        data=buf.getvalue(),
+        thumbnail=buf.getvalue(),
+    )
+    session.add(photo)
+    session.flush()
+    lead, other = (
+        bearer(session, world["users"]["lead_a"]),
+        bearer(session, world["users"]["secretary_b"]),
+    )
+    with make_client(engine, session) as c:
+        bad = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=lead,
+            json={"action": "hide", "version": 1},
+        )
+        assert bad.status_code == 422  # a reason is required
+        r = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=lead,
+            json={"action": "hide", "version": 1, "note": "含有他人电话号码"},
+        )
+        props = r.json()["properties"]
+        assert (
+            props["hidden"] is True
+            and "unhide" in props["actions"]
+            and "hide" not in props["actions"]
+        )
+        assert c.get(f"/api/suggestions/{rid}").status_code == 404
+        assert c.get(f"/api/photos/{photo.id}").status_code == 404
+        staff_photo = c.get(f"/api/staff/photos/{photo.id}", headers=lead)
+        assert staff_photo.status_code == 200 and staff_photo.content == buf.getvalue()
+        assert c.get(f"/api/staff/photos/{photo.id}", headers=other).status_code == 404
+        again = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=lead,
+            json={"action": "hide", "version": 2, "note": "x"},
+        )
+        assert again.status_code == 409
+        c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers=lead,
+            json={"action": "unhide", "version": 2},
+        )
+        assert c.get(f"/api/suggestions/{rid}").status_code == 200
+    from renewmap.services.suggestions import public_history
+
+    assert "含有他人电话号码" not in str(public_history(session.get(Request, rid)))

@@ -77,7 +77,10 @@ def _staff_properties(
     }
     if photos is not None:
         props["photos"] = [
-            {"url": f"/api/photos/{p.id}", "thumbnail": f"/api/photos/{p.id}/thumbnail"}
+            {
+                "url": f"/api/staff/photos/{p.id}",
+                "thumbnail": f"/api/staff/photos/{p.id}/thumbnail",
+            }
             for p in photos
         ]
     return props
@@ -246,8 +249,11 @@ def request_detail(
         {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
         for c in queries.all_comments(session, request_id=request.id)
     ]
+    moderation = {"hide": not request.hidden, "unhide": request.hidden}
     props["actions"] = [
-        name for name, spec in workflow.ACTIONS.items() if request.status in spec.sources
+        name
+        for name, spec in workflow.ACTIONS.items()
+        if request.status in spec.sources and moderation.get(name, True)
     ]
     return {
         "type": "Feature",
@@ -387,3 +393,14 @@ def _grids_of(session: Session, community_id: int) -> list[tuple[int, str, str]]
         (g[0], g[1], g[2])
         for g in queries.grid_codes_of_community(session, community_id=community_id)
     ]
+
+
+def photo_bytes(
+    session: Session, *, principal: Principal, photo_id: int, thumbnail: bool = False
+) -> tuple[bytes, str]:
+    """A photo of a request in the caller's area, hidden (moderated) ones included."""
+    p = queries.photo(session, photo_id=photo_id)
+    if p is None:
+        raise NotFound(f"photo {photo_id} not found", field="id")
+    require_request(session, scope_of(session, principal), p.request_id)
+    return (p.thumbnail if thumbnail else p.data), p.content_type

@@ -50,6 +50,11 @@ ACTIONS: dict[str, Action] = {
     "note": Action(
         None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
     ),
+    # moderation: out of public view (abuse, personal data in the text), the reason internal
+    "hide": Action(
+        None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
+    ),
+    "unhide": Action(None, (*OPEN, "resolved", "rejected", "duplicate"), public=False),
 }
 
 
@@ -105,6 +110,11 @@ def act(
     if spec.to is not None:
         data["to"] = spec.to
         request.status = spec.to
+    if action in ("hide", "unhide"):
+        if request.hidden == (action == "hide"):
+            shown = "hidden" if request.hidden else "shown"
+            raise _conflict(request, f"the request is already {shown}")
+        request.hidden = action == "hide"
     if action == "accept":
         request.accepted_at = now
         request.status_since = now

@@ -41,7 +41,16 @@ class TokenRequest(BaseModel):
 
 class ActionIn(BaseModel):
     action: Literal[
-        "accept", "start", "resolve", "reject", "duplicate", "transfer", "reply", "note"
+        "accept",
+        "start",
+        "resolve",
+        "reject",
+        "duplicate",
+        "transfer",
+        "reply",
+        "note",
+        "hide",
+        "unhide",
     ]
     version: int = Field(
         ge=1, le=MAX_ID, description="the version you are acting on (409 if stale)"
@@ -224,6 +233,20 @@ def merge_compounds(
     return boundaries.merge_compounds(
         session, principal=principal, community_code=code, keep=body.keep, merge=body.merge
     )
+
+
+@router.get("/photos/{photo_id}", response_class=Response, summary="A photo (my area)")
+def photo(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
+    data, content_type = staff.photo_bytes(session, principal=principal, photo_id=photo_id)
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
+
+
+@router.get("/photos/{photo_id}/thumbnail", response_class=Response, summary="Its thumbnail")
+def photo_thumbnail(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
+    data, content_type = staff.photo_bytes(
+        session, principal=principal, photo_id=photo_id, thumbnail=True
+    )
+    return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
 
 @router.get("/stats", summary="Per grid of my area: open, overdue, median days to resolve…")

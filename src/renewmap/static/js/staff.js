@@ -48,7 +48,8 @@
   }
 
   const ACTION_LABELS = { accept: "Accept", start: "Start work", resolve: "Resolve", reject: "Reject",
-    duplicate: "Mark as duplicate", transfer: "Transfer", reply: "Reply to the resident", note: "Internal note" };
+    duplicate: "Mark as duplicate", transfer: "Transfer", reply: "Reply to the resident", note: "Internal note",
+    hide: "Hide from the public", unhide: "Show to the public again" };
 
   async function showDetail(id) {
     const r = await api(`/api/staff/requests/${id}`);

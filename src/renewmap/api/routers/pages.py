@@ -22,6 +22,8 @@ from renewmap.web.staff import boundaries_page, login_page, overview_page, works
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
 router = APIRouter(include_in_schema=False)
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+MaybeStaff = Annotated[Principal | None, Depends(optional_principal)]  # None: not signed in
 
 
 def _locale(request: Request, lang: str | None) -> str:
@@ -35,7 +37,7 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/")
-def index(session: Annotated[Session, Depends(get_read_session, scope="function")]) -> HTMLResponse:
+def index(session: ReadSession) -> HTMLResponse:
     items = "".join(
         f'<li><a href="/c/{quote(c["code"])}">{escape(c["name"])}</a> '
         f"<small>{escape(c['code'])}</small></li>"
@@ -54,7 +56,7 @@ def index(session: Annotated[Session, Depends(get_read_session, scope="function"
 def community_page(
     code: str,
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
+    session: ReadSession,
     lang: str | None = None,
 ) -> Response:
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
@@ -83,7 +85,7 @@ def community_page(
 def follow(
     code: str,
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
+    session: ReadSession,
     t: str = "",
     lang: str | None = None,
 ) -> HTMLResponse:
@@ -119,8 +121,8 @@ def staff_login(request: Request, lang: str | None = None, next: str = "/staff")
 @router.get("/staff", response_class=HTMLResponse)
 def staff_workspace(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    session: ReadSession,
+    principal: MaybeStaff,
     community: str | None = None,
     lang: str | None = None,
 ) -> Response:
@@ -145,8 +147,8 @@ def staff_workspace(
 @router.get("/staff/report", response_class=HTMLResponse)
 def staff_report(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    session: ReadSession,
+    principal: MaybeStaff,
     community: str,
     grid: str,
     month: str | None = None,
@@ -167,8 +169,8 @@ def staff_report(
 @router.get("/staff/overview", response_class=HTMLResponse)
 def staff_overview(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    session: ReadSession,
+    principal: MaybeStaff,
     community: str | None = None,
     lang: str | None = None,
 ) -> Response:
@@ -196,8 +198,8 @@ def staff_overview(
 @router.get("/staff/boundaries", response_class=HTMLResponse)
 def staff_boundaries(
     request: Request,
-    session: Annotated[Session, Depends(get_read_session, scope="function")],
-    principal: Annotated[Principal | None, Depends(optional_principal)],
+    session: ReadSession,
+    principal: MaybeStaff,
     community: str,
     lang: str | None = None,
 ) -> Response:

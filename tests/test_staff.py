@@ -167,9 +167,21 @@ def test_browser_session_needs_csrf_for_writes_and_signs_out(engine, session, wo
         assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["message"]
         ok = c.post(f"/api/staff/requests/{rid}/actions", json=body, headers={"X-CSRF-Token": csrf})
         assert ok.status_code == 200 and ok.json()["properties"]["status"] == "accepted"
+        # a long-lived API token needs the password again, not just the session
+        t = c.post("/api/staff/tokens", json={"password": "guess"}, headers={"X-CSRF-Token": csrf})
+        assert t.status_code == 401
+        t = c.post(
+            "/api/staff/tokens",
+            json={"password": PASSWORD, "label": "cron"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert t.status_code == 201
+        token_headers = {"Authorization": f"Bearer {t.json()['token']}"}
         out = c.delete("/api/staff/session", headers={"X-CSRF-Token": csrf})
         assert out.status_code == 204
         assert c.get("/api/staff/me").status_code == 401  # the cookie is gone…
+        c.cookies.clear()
+        assert c.get("/api/staff/me", headers=token_headers).json()["username"] == "lead_a"
     revoked = session.scalars(AuthToken.__table__.select().where(AuthToken.kind == "session")).all()
     assert revoked and all(session.get(AuthToken, t).revoked for t in revoked)  # …and dead
 

@@ -36,6 +36,9 @@ class Credentials(BaseModel):
 
 
 class TokenRequest(BaseModel):
+    password: str = Field(
+        max_length=200, description="your password again: a token outlives sessions"
+    )
     label: str | None = Field(None, max_length=100)
 
 
@@ -109,7 +112,9 @@ def sign_out(request: Request, session: WriteSession, _me: Me) -> Response:
 def create_token(
     request: Request, body: TokenRequest, session: WriteSession, me: Me
 ) -> dict[str, Any]:
+    _limit(request, "login")
     user = accounts.user_by_id(session, user_id=me.user_id)
+    accounts.check_password(session, username=user.username, password=body.password)
     secret, row = accounts.issue_token(session, user=user, kind="api", label=body.label)
     return {"token": secret, "expires_at": row.expires_at.isoformat(), "label": row.label}
 

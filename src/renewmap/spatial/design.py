@@ -1,0 +1,281 @@
+"""Design metrics and rule checks for one micro-renewal site: pure geometry, no database.
+
+Features arrive in WGS84 (x = longitude) and are measured in metres in a projected CRS (the
+community's UTM zone). Paths are lines with a width: their surface is the line buffered by
+half the width with flat ends. Plants are points; green areas are polygons with a planting
+layer (tree / shrub / ground_cover / lawn).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from renewmap.spatial.crs import to_metric
+
+KINDS = ("zone", "green", "plant", "path", "facility", "keep")
+LAYERS = ("tree", "shrub", "ground_cover", "lawn")
+SEASONS = ("spring", "summer", "autumn", "winter")
+AREA_EPS_M2 = 0.01  # overlaps smaller than this are drawing noise, not a design fault
+
+
+@dataclass(frozen=True)
+class Species:
+    code: str
+    name_zh: str
+    latin: str
+    layer: str
+    seasons: frozenset[str]
+    evergreen: bool
+
+
+def species_table() -> dict[str, Species]:
+    """The shipped table of common East-China landscape species (data/species.csv)."""
+    text = (resources.files("renewmap") / "data" / "species.csv").read_text(encoding="utf-8")
+    out = {}
+    for row in csv.DictReader(text.splitlines()):
+        out[row["code"]] = Species(
+            code=row["code"],
+            name_zh=row["name_zh"],
+            latin=row["latin"],
+            layer=row["layer"],
+            seasons=frozenset(s for s in row["seasons"].split(";") if s),
+            evergreen=row["evergreen"] == "yes",
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Feature:
+    id: str
+    kind: str
+    geom: BaseGeometry  # WGS84
+    props: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """Yuan per unit; the defaults are indicative Shanghai prices, configurable per project."""
+
+    green_per_m2: Mapping[str, float] = field(
+        default_factory=lambda: {"tree": 150.0, "shrub": 120.0, "ground_cover": 60.0, "lawn": 30.0}
+    )
+    plant_each: Mapping[str, float] = field(
+        default_factory=lambda: {"tree": 1500.0, "shrub": 200.0, "ground_cover": 20.0, "lawn": 0.0}
+    )
+    path_per_m2: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "permeable_concrete": 260.0,
+            "permeable_brick": 220.0,
+            "gravel": 120.0,
+            "wood": 600.0,
+            "asphalt": 180.0,
+        }
+    )
+    facility_each: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "bench": 2500.0,
+            "light": 4000.0,
+            "ebike_shed": 30000.0,
+            "art_wall": 20000.0,
+            "notice_board": 3000.0,
+            "play": 15000.0,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The checks' thresholds (configurable defaults)."""
+
+    tree_wall_m: float = 3.0
+    barrier_free_width_m: float = 1.2
+
+
+def path_surface(line_m: BaseGeometry, width_m: float) -> BaseGeometry:
+    """A path's paved area: the line grown by half its width, flat at the ends."""
+    return line_m.buffer(width_m / 2, cap_style="flat", join_style="mitre")
+
+
+def _width(f: Feature) -> float:
+    try:
+        return float(f.props.get("width_m") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def metrics(
+    site: BaseGeometry,
+    features: Sequence[Feature],
+    *,
+    epsg: int,
+    species: Mapping[str, Species] | None = None,
+    costs: UnitCosts | None = None,
+) -> dict[str, Any]:
+    """Areas, lengths, counts, seasons of interest and a bill of quantities with its total."""
+    species = species if species is not None else species_table()
+    costs = costs or UnitCosts()
+    site_m = to_metric(site, epsg)
+    site_area = site_m.area
+    green_by_layer: dict[str, float] = {}
+    green_parts = []
+    hard_parts = []
+    path_length: dict[str, float] = {}
+    path_area: dict[str, float] = {}
+    plants: dict[str, int] = {}
+    plant_species: dict[str, int] = {}
+    facilities: dict[str, int] = {}
+    seasons: set[str] = set()
+    for f in features:
+        g = to_metric(f.geom, epsg)
+        sp = species.get(str(f.props.get("species") or ""))
+        if sp is not None:
+            seasons |= sp.seasons
+        if f.kind == "green":
+            layer = str(f.props.get("layer") or (sp.layer if sp else "lawn"))
+            area = g.intersection(site_m).area
+            green_by_layer[layer] = green_by_layer.get(layer, 0.0) + area
+            green_parts.append(g.intersection(site_m))
+        elif f.kind == "plant":
+            layer = sp.layer if sp else str(f.props.get("layer") or "tree")
+            plants[layer] = plants.get(layer, 0) + 1
+            if sp is not None:
+                plant_species[sp.code] = plant_species.get(sp.code, 0) + 1
+        elif f.kind == "path":
+            surface = str(f.props.get("surface") or "unspecified")
+            paved = path_surface(g, _width(f))
+            path_length[surface] = path_length.get(surface, 0.0) + g.length
+            path_area[surface] = path_area.get(surface, 0.0) + paved.area
+            hard_parts.append(paved)
+        elif f.kind == "facility":
+            kind = str(f.props.get("type") or "other")
+            facilities[kind] = facilities.get(kind, 0) + 1
+            if g.area > 0:
+                hard_parts.append(g)
+    green_area = shapely.union_all(green_parts).area if green_parts else 0.0
+    hard_area = shapely.union_all(hard_parts).intersection(site_m).area if hard_parts else 0.0
+    bill = []
+
+    def line(item: str, quantity: float, unit: str, unit_cost: float) -> None:
+        if quantity > 0:
+            bill.append(
+                {
+                    "item": item,
+                    "quantity": round(quantity, 2),
+                    "unit": unit,
+                    "unit_cost": unit_cost,
+                    "cost": round(quantity * unit_cost, 2),
+                }
+            )
+
+    for layer, area in sorted(green_by_layer.items()):
+        line(f"green:{layer}", area, "m2", costs.green_per_m2.get(layer, 0.0))
+    for layer, n in sorted(plants.items()):
+        line(f"plant:{layer}", n, "each", costs.plant_each.get(layer, 0.0))
+    for surface, area in sorted(path_area.items()):
+        line(f"path:{surface}", area, "m2", costs.path_per_m2.get(surface, 0.0))
+    for kind, n in sorted(facilities.items()):
+        line(f"facility:{kind}", n, "each", costs.facility_each.get(kind, 0.0))
+    return {
+        "site_area_m2": round(site_area, 2),
+        "green_area_m2": round(green_area, 2),
+        "green_ratio": round(green_area / site_area, 4) if site_area else None,
+        "hard_area_m2": round(hard_area, 2),
+        "green_by_layer_m2": {k: round(v, 2) for k, v in sorted(green_by_layer.items())},
+        "path_length_m": {k: round(v, 2) for k, v in sorted(path_length.items())},
+        "plants_by_layer": dict(sorted(plants.items())),
+        "plants_by_species": dict(sorted(plant_species.items())),
+        "facilities": dict(sorted(facilities.items())),
+        "seasons": [s for s in SEASONS if s in seasons],
+        "all_seasons": all(s in seasons for s in SEASONS),
+        "bill": bill,
+        "total_cost": round(sum(b["cost"] for b in bill), 2),
+    }
+
+
+def check(
+    site: BaseGeometry,
+    features: Sequence[Feature],
+    buildings: Iterable[tuple[str, BaseGeometry]],
+    *,
+    epsg: int,
+    rules: Rules | None = None,
+    species: Mapping[str, Species] | None = None,
+) -> list[dict[str, Any]]:
+    """Every rule violation, each naming the feature (and what it clashes with) and the rule."""
+    rules = rules or Rules()
+    species = species if species is not None else species_table()
+    site_m = to_metric(site, epsg)
+    walls = [(label, to_metric(g, epsg)) for label, g in buildings]
+    out: list[dict[str, Any]] = []
+
+    def bad(feature: Feature, rule: str, message: str, **extra: Any) -> None:
+        out.append({"feature": feature.id, "rule": rule, "message": message, **extra})
+
+    surfaces: list[tuple[Feature, BaseGeometry]] = []
+    for f in features:
+        if not f.geom.is_valid:
+            bad(
+                f,
+                "valid_geometry",
+                f"{f.kind} {f.id}: invalid geometry: {explain_validity(f.geom)}",
+            )
+            continue
+        g = to_metric(f.geom, epsg)
+        outside = g.difference(site_m)
+        if (g.area > 0 and outside.area > AREA_EPS_M2) or (
+            g.area == 0 and not site_m.buffer(0.05).covers(g)
+        ):
+            bad(f, "inside_site", f"{f.kind} {f.id} reaches outside the site")
+        if f.kind == "path":
+            width = _width(f)
+            if f.props.get("purpose") == "barrier_free" and width < rules.barrier_free_width_m:
+                bad(
+                    f,
+                    "barrier_free_width",
+                    f"barrier-free path {f.id} is {width:g} m wide; at least "
+                    f"{rules.barrier_free_width_m:g} m is required",
+                )
+            surfaces.append((f, path_surface(g, width)))
+        elif f.kind == "green":
+            surfaces.append((f, g))
+        elif f.kind == "plant":
+            sp = species.get(str(f.props.get("species") or ""))
+            layer = sp.layer if sp else str(f.props.get("layer") or "")
+            if layer == "tree":
+                for label, wall in walls:
+                    d = wall.distance(g)
+                    if d < rules.tree_wall_m:
+                        bad(
+                            f,
+                            "tree_wall_distance",
+                            f"tree {f.id} is {d:.1f} m from building {label}; keep at least "
+                            f"{rules.tree_wall_m:g} m",
+                            building=label,
+                        )
+    for f, s in surfaces:
+        for label, wall in walls:
+            if s.intersection(wall).area > AREA_EPS_M2:
+                bad(
+                    f,
+                    "building_overlap",
+                    f"{f.kind} {f.id} overlaps building {label}",
+                    building=label,
+                )
+    for i, (f, s) in enumerate(surfaces):
+        for other, t in surfaces[i + 1 :]:
+            if s.intersection(t).area > AREA_EPS_M2 and not (f.kind == other.kind == "path"):
+                bad(
+                    f,
+                    "feature_overlap",
+                    f"{f.kind} {f.id} overlaps {other.kind} {other.id}",
+                    other=other.id,
+                )
+    return out

@@ -1,0 +1,163 @@
+"""Design metrics and rule checks against hand-computed geometry (no database).
+
+Everything is drawn in metres in UTM zone 32N (EPSG:32632, near lon 10, lat 50) and stored in
+WGS84, as the app stores it; the module measures back in the same metric CRS, so the known
+answers hold to a few millimetres.
+"""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from shapely.geometry import LineString, Point, box
+
+from renewmap.spatial.crs import transform
+from renewmap.spatial.design import Feature, Rules, UnitCosts, check, metrics, species_table
+
+EPSG = 32632
+X0, Y0 = 500_000.0, 5_540_000.0  # UTM 32N, near lon 9°E 50°N
+
+
+def w(g):  # type: ignore[no-untyped-def]
+    """Local metres (origin X0, Y0) → WGS84."""
+    return transform(shapely.affinity.translate(g, X0, Y0), EPSG, 4326)
+
+
+SITE = w(box(0, 0, 20, 10))  # 200 m²
+BUILDING = ("7号楼", w(box(20, 0, 30, 10)))  # just east of the site, sharing its edge
+
+
+def garden() -> list[Feature]:
+    return [
+        Feature(
+            "bed",
+            "green",
+            w(box(1, 1, 6, 5)),
+            {"layer": "shrub", "species": "gardenia_jasminoides"},
+        ),
+        Feature(
+            "lawn", "green", w(box(8, 1, 18, 3)), {"layer": "lawn", "species": "lolium_perenne"}
+        ),
+        Feature(
+            "walk",
+            "path",
+            w(LineString([(0, 7), (10, 7)])),
+            {"width_m": 1.5, "surface": "permeable_concrete", "purpose": "fitness"},
+        ),
+        Feature("t1", "plant", w(Point(2, 8.5)), {"species": "osmanthus_fragrans"}),
+        Feature("t2", "plant", w(Point(12, 8.5)), {"species": "prunus_serrulata"}),
+        Feature("s1", "plant", w(Point(3, 3)), {"species": "rhododendron_simsii"}),
+        Feature("bench", "facility", w(Point(15, 6)), {"type": "bench"}),
+    ]
+
+
+def test_species_table() -> None:
+    table = species_table()
+    assert len(table) >= 30
+    assert (
+        table["osmanthus_fragrans"].name_zh == "桂花"
+        and table["osmanthus_fragrans"].layer == "tree"
+    )
+    assert {s for sp in table.values() for s in sp.seasons} == {
+        "spring",
+        "summer",
+        "autumn",
+        "winter",
+    }
+    assert {sp.layer for sp in table.values()} == {"tree", "shrub", "ground_cover", "lawn"}
+
+
+def test_metrics_known_answers() -> None:
+    m = metrics(SITE, garden(), epsg=EPSG)
+    assert m["site_area_m2"] == pytest.approx(200, abs=0.01)
+    assert m["green_by_layer_m2"] == pytest.approx({"lawn": 20.0, "shrub": 20.0}, abs=0.01)
+    assert m["green_area_m2"] == pytest.approx(40, abs=0.01)
+    assert m["green_ratio"] == pytest.approx(0.2, abs=1e-4)
+    assert m["hard_area_m2"] == pytest.approx(15, abs=0.01)  # 10 m × 1.5 m, flat ends
+    assert m["path_length_m"] == pytest.approx({"permeable_concrete": 10.0}, abs=0.01)
+    assert m["plants_by_layer"] == {"shrub": 1, "tree": 2}
+    assert m["facilities"] == {"bench": 1}
+    # 桂花 autumn, 樱花 spring, 栀子 summer, 黑麦草 winter+spring, 杜鹃 spring
+    assert m["seasons"] == ["spring", "summer", "autumn", "winter"] and m["all_seasons"]
+    bill = {b["item"]: b for b in m["bill"]}
+    assert bill["green:shrub"]["cost"] == pytest.approx(20 * 120, abs=1)
+    assert bill["path:permeable_concrete"]["cost"] == pytest.approx(15 * 260, abs=1)
+    assert bill["plant:tree"]["cost"] == 2 * 1500 and bill["facility:bench"]["cost"] == 2500
+    # shrub bed 20 m² × 120 + lawn 20 m² × 30 + 2 trees × 1500 + 1 shrub × 200
+    # + path 15 m² × 260 + a bench 2500 = 12,600 yuan
+    expected = 20 * 120 + 20 * 30 + 2 * 1500 + 1 * 200 + 15 * 260 + 2500
+    assert expected == 12_600
+    assert m["total_cost"] == pytest.approx(expected, abs=1)
+    cheap = metrics(SITE, garden(), epsg=EPSG, costs=UnitCosts(facility_each={"bench": 100.0}))
+    assert cheap["total_cost"] == pytest.approx(expected - 2500 + 100, abs=1)
+
+
+def test_seasons_gap_is_reported() -> None:
+    only_spring = [Feature("t", "plant", w(Point(5, 5)), {"species": "prunus_serrulata"})]
+    m = metrics(SITE, only_spring, epsg=EPSG)
+    assert m["seasons"] == ["spring"] and not m["all_seasons"]
+
+
+def test_a_good_garden_breaks_no_rule() -> None:
+    assert check(SITE, garden(), [BUILDING], epsg=EPSG) == []
+
+
+@pytest.mark.parametrize(
+    ("feature", "rule"),
+    [
+        # reaches 2 m past the site's west edge
+        (Feature("out", "green", w(box(-2, 1, 3, 4)), {"layer": "lawn"}), "inside_site"),
+        (Feature("far", "plant", w(Point(-5, 5)), {"species": "ginkgo_biloba"}), "inside_site"),
+        # 2 m from the building wall at x = 20
+        (
+            Feature("close", "plant", w(Point(18, 8)), {"species": "ginkgo_biloba"}),
+            "tree_wall_distance",
+        ),
+        # a bed drawn over the building
+        (Feature("onto", "green", w(box(19, 4, 22, 6)), {"layer": "shrub"}), "building_overlap"),
+        # a bed over the existing bed
+        (Feature("twice", "green", w(box(4, 2, 7, 4)), {"layer": "shrub"}), "feature_overlap"),
+        # barrier-free, 1.0 m wide
+        (
+            Feature(
+                "narrow",
+                "path",
+                w(LineString([(0, 9), (10, 9)])),
+                {"width_m": 1.0, "purpose": "barrier_free"},
+            ),
+            "barrier_free_width",
+        ),
+        # a bow tie
+        (
+            Feature(
+                "bowtie",
+                "green",
+                w(shapely.Polygon([(1, 1), (3, 3), (3, 1), (1, 3)])),
+                {"layer": "lawn"},
+            ),
+            "valid_geometry",
+        ),
+    ],
+)
+def test_each_rule_fails_when_it_should(feature: Feature, rule: str) -> None:
+    found = check(SITE, [*garden(), feature], [BUILDING], epsg=EPSG)
+    assert rule in {v["rule"] for v in found if feature.id in (v["feature"], v.get("other"))}, found
+    # …and the same garden without it passes
+    assert check(SITE, garden(), [BUILDING], epsg=EPSG) == []
+
+
+def test_violations_name_the_feature_and_the_numbers() -> None:
+    close = Feature("t9", "plant", w(Point(18, 8)), {"species": "ginkgo_biloba"})
+    (v,) = check(SITE, [close], [BUILDING], epsg=EPSG)
+    assert v == {
+        "feature": "t9",
+        "rule": "tree_wall_distance",
+        "message": "tree t9 is 2.0 m from building 7号楼; keep at least 3 m",
+        "building": "7号楼",
+    }
+    wide_ok = Feature(
+        "ok", "path", w(LineString([(0, 9), (10, 9)])), {"width_m": 1.2, "purpose": "barrier_free"}
+    )
+    assert check(SITE, [wide_ok], [BUILDING], epsg=EPSG) == []
+    looser = check(SITE, [close], [BUILDING], epsg=EPSG, rules=Rules(tree_wall_m=1.5))
+    assert looser == []

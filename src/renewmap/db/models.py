@@ -359,6 +359,35 @@ class AuthToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+class DesignDraft(Base):
+    """多稿设计: one draft of a site's design, a versioned set of features."""
+
+    __tablename__ = "design_draft"
+    __table_args__ = (UniqueConstraint("site_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the site
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    copied_from_id: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class DesignFeature(Base):
+    """A drawn feature of a draft: zone, green, plant, path, facility or an element to keep."""
+
+    __tablename__ = "design_feature"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("design_draft.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    props: Mapped[dict[str, Any]] = mapped_column(JSON)
+    geom: Mapped[Any] = geometry("GEOMETRY")
+
+
 class GridDraft(Base):
     """A proposed grid set for a community, validated before it is published."""
 
@@ -451,3 +480,4 @@ Index("ix_auth_token_user_id", AuthToken.user_id)
 Index("ix_notification_status_next_attempt_at", Notification.status, Notification.next_attempt_at)
 Index("ix_notify_channel_community_id", NotifyChannel.community_id)
 Index("ix_patrol_grid_id_day", Patrol.grid_id, Patrol.day)
+Index("ix_design_feature_draft_id", DesignFeature.draft_id)

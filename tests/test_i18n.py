@@ -9,7 +9,9 @@ import pytest
 
 from renewmap.i18n import catalog, gettext, negotiate
 from renewmap.services.workflow import ACTIONS
+from renewmap.spatial.design import SEASONS
 from renewmap.web.errors import GENERIC, HEADLINES
+from renewmap.web.plants import CARE_LABELS
 from renewmap.web.resident import CATEGORIES, STATUSES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
@@ -22,6 +24,7 @@ PATTERNS = [
     (SRC / "web" / "resident.py", PY_T),
     (SRC / "web" / "staff.py", PY_T),
     (SRC / "web" / "errors.py", PY_T),
+    (SRC / "web" / "plants.py", PY_T),
 ]
 
 
@@ -36,7 +39,8 @@ def used_msgids() -> set[str]:
     assert labels is not None
     found |= set(re.findall(r':\s*"([^"]+)"', labels.group(1)))
     found |= set(ACTIONS) | {"merged", "reopen", "created", "routed", "transfer_reason"}
-    found |= set(HEADLINES.values()) | {GENERIC}
+    found |= set(HEADLINES.values()) | {GENERIC} | set(CARE_LABELS.values())
+    found |= {season.capitalize() for season in SEASONS}
     return found
 
 

@@ -359,6 +359,31 @@ class AuthToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
+class PlantAdoption(Base):
+    """认养: a resident looks after a plant (one adopter at a time). The phone is staff-only."""
+
+    __tablename__ = "plant_adoption"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plant.id", ondelete="CASCADE"))
+    nickname: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    device_hash: Mapped[str] = mapped_column(String(64))
+    adopted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PlantCare(Base):
+    """The growth ID card's care log: watering, pruning, fertilising, a note."""
+
+    __tablename__ = "plant_care"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plant.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class DesignDraft(Base):
     """多稿设计: one draft of a site's design, a versioned set of features."""
 
@@ -481,3 +506,5 @@ Index("ix_notification_status_next_attempt_at", Notification.status, Notificatio
 Index("ix_notify_channel_community_id", NotifyChannel.community_id)
 Index("ix_patrol_grid_id_day", Patrol.grid_id, Patrol.day)
 Index("ix_design_feature_draft_id", DesignFeature.draft_id)
+Index("ix_plant_adoption_plant_id", PlantAdoption.plant_id)
+Index("ix_plant_care_plant_id", PlantCare.plant_id)

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import boundaries, catalog, exports, patrols, staff, suggestions
+from renewmap.services import adoption, boundaries, catalog, exports, patrols, staff, suggestions
 from renewmap.services.accounts import Principal
 from renewmap.services.layers import community_layers
+from renewmap.web.plants import card_page
 from renewmap.web.resident import follow_page, online_tiles, resident_page
 from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
 
@@ -215,3 +216,14 @@ def staff_boundaries(
         tiles=online_tiles(request.app.state.settings),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/p/{plant_id}", response_class=HTMLResponse)
+def plant_card(
+    plant_id: int, request: Request, session: ReadSession, lang: str | None = None
+) -> HTMLResponse:
+    """A plant's growth ID card: a stable public URL (its QR code points here)."""
+    return HTMLResponse(
+        card_page(adoption.card(session, plant_id=plant_id), locale=_locale(request, lang)),
+        headers={"Cache-Control": "no-cache"},
+    )

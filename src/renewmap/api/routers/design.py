@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_principal, get_session
 from renewmap.services import designs
 from renewmap.services.accounts import Principal
+from renewmap.services.coverage import community_coverage
 
 router = APIRouter(prefix="/api/design", tags=["design"])
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -57,3 +58,11 @@ def save(draft_id: DraftId, body: FeaturesIn, session: WriteSession, me: Me) -> 
 @router.get("/compare", summary="Two drafts of one site side by side")
 def compare(a: int, b: int, session: WriteSession, me: Me) -> dict[str, Any]:
     return designs.compare(session, principal=me, a=a, b=b)
+
+
+@router.get(
+    "/communities/{code}/coverage",
+    summary="Buildings within walking distance of a green or activity site (and the rest)",
+)
+def coverage(code: str, session: WriteSession, radius_m: float = 300.0) -> dict[str, Any]:
+    return community_coverage(session, community_code=code, radius_m=radius_m)

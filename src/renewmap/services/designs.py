@@ -174,12 +174,12 @@ def _evaluate(
         design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
         for f in _features(session, draft.id)
     ]
-    near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter for the rules
-    walls = [
+    near = shapely.box(*site_geom.buffer(0.001).bounds)  # buildings within ≈100 m matter
+    footprints = (
         (b.number or f"id {b.id}", from_db(b.geom))
         for b in session.scalars(select(Building).where(Building.community_id == community.id))
-        if from_db(b.geom).intersects(shapely.box(*near))
-    ]
+    )
+    walls = [(label, fp) for label, fp in footprints if fp.intersects(near)]
     return (
         feats,
         design.metrics(site_geom, feats, epsg=epsg),

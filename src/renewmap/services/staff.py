@@ -117,13 +117,7 @@ def my_requests(
     grid_id = None
     if grid_code:
         grid_id = _grid_in_scope(session, scope, grid_code, community_code)
-    community_id = None
-    if community_code:
-        mine = {c["code"]: c["id"] for c in my_communities(session, principal=principal)}
-        if community_code not in mine:
-            queries.community_by_code(session, code=community_code)  # 404 if it does not exist
-            raise Forbidden(f"community '{community_code}' is not in your area", field="community")
-        community_id = mine[community_code]
+    community_id = _community_in_scope(session, scope, community_code) if community_code else None
     now = now or datetime.now(UTC)
     near = None
     if building:
@@ -301,11 +295,22 @@ def act(
     )
 
 
+def _community_in_scope(session: Session, scope: Scope, community_code: str) -> int:
+    """The id of a community the caller's area touches; 404 if unknown, 403 if not theirs."""
+    community = queries.community_by_code(session, code=community_code)
+    mine = scope.community_ids | queries.community_ids_of_grids(
+        session, grid_ids=sorted(scope.grid_ids)
+    )
+    if community.id not in mine:
+        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+    return community.id
+
+
 def my_communities(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
     """The communities the user's area touches (a grid lead's is their grid's)."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    ids = set(scope.community_ids) | queries.community_ids_of_grids(
+    ids = scope.community_ids | queries.community_ids_of_grids(
         session, grid_ids=sorted(scope.grid_ids)
     )
     return [
@@ -339,11 +344,7 @@ def grid_stats(
 
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    mine = {c["code"]: c for c in my_communities(session, principal=principal)}
-    if community_code not in mine:
-        queries.community_by_code(session, code=community_code)
-        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
-    community_id = mine[community_code]["id"]
+    community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
     rows, _ = queries.staff_requests(
         session,
@@ -353,11 +354,9 @@ def grid_stats(
         limit=None,
     )
     grids = {
-        g.id: g
-        for g in queries.grids_by_ids(
-            session, ids=[gid for gid, _code, _name in _grids_of(session, community_id)]
-        ).values()
-        if scope.covers_grid(grid_id=g.id, community_id=community_id)
+        gid: {"code": code, "name": name}
+        for gid, code, name in queries.grid_codes_of_community(session, community_id=community_id)
+        if scope.covers_grid(grid_id=gid, community_id=community_id)
     }
     buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
     for r in rows:
@@ -375,7 +374,7 @@ def grid_stats(
         ]
         out.append(
             {
-                "grid": {"code": grid.code, "name": grid.name} if grid else None,
+                "grid": grid,
                 "open": len(open_),
                 "overdue": sum(is_overdue(r, now=now, overdue_days=overdue_days) for r in open_),
                 "resolved": len(days),
@@ -386,13 +385,6 @@ def grid_stats(
         )
     out.sort(key=lambda s: (s["grid"] is None, (s["grid"] or {}).get("code", "")))
     return {"community": community_code, "grids": out}
-
-
-def _grids_of(session: Session, community_id: int) -> list[tuple[int, str, str]]:
-    return [
-        (g[0], g[1], g[2])
-        for g in queries.grid_codes_of_community(session, community_id=community_id)
-    ]
 
 
 def photo_bytes(

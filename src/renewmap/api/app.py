@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             )
         return await call_next(request)
 
-    from renewmap.api.routers import core, design, pages, plants, staff, suggestions
+    from renewmap.api.routers import core, design, pages, plants, sites, staff, suggestions
     from renewmap.services.ratelimit import RateLimiter
 
     window = settings.rate_window_s
@@ -174,6 +174,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(staff.router)
     app.include_router(design.router)
     app.include_router(plants.router)
+    app.include_router(sites.router)
     app.include_router(pages.router)
     static_dir = resources.files("renewmap") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

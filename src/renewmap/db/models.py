@@ -145,6 +145,8 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
+    # Where the participatory process stands (services.process.STAGES); None: not started.
+    stage: Mapped[str | None] = mapped_column(String(32))
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
 
 
@@ -245,6 +247,7 @@ class Request(Base):
     # When it last (re)entered "waiting to be accepted": created, transferred or reopened.
     status_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
     patrol_id: Mapped[int | None] = mapped_column(Integer)  # found on this patrol
+    site_id: Mapped[int | None] = mapped_column(Integer)  # pinned for a site's survey
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -382,6 +385,8 @@ class PlantCare(Base):
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary)  # JPEG, metadata stripped
+    photo_thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DesignDraft(Base):
@@ -395,6 +400,7 @@ class DesignDraft(Base):
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
     copied_from_id: Mapped[int | None] = mapped_column(Integer)
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -411,6 +417,96 @@ class DesignFeature(Base):
     kind: Mapped[str] = mapped_column(String(16))
     props: Mapped[dict[str, Any]] = mapped_column(JSON)
     geom: Mapped[Any] = geometry("GEOMETRY")
+
+
+class SiteStage(Base):
+    """One step of a site's participatory process: its dates and minutes (attachments apart)."""
+
+    __tablename__ = "site_stage"
+    __table_args__ = (UniqueConstraint("site_id", "stage"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(32))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class StageAttachment(Base):
+    """A file kept with a stage: meeting sign-in sheet, survey form, presentation (PDF…)."""
+
+    __tablename__ = "stage_attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stage_id: Mapped[int] = mapped_column(
+        ForeignKey("site_stage.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DraftRequest(Base):
+    """A resident suggestion a draft adopts ("adopted in draft N")."""
+
+    __tablename__ = "draft_request"
+    __table_args__ = (UniqueConstraint("draft_id", "request_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("design_draft.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("request.id", ondelete="CASCADE"), index=True
+    )
+
+
+class DraftComment(Base):
+    """A resident's comment on a draft in consultation, optionally placed on its map."""
+
+    __tablename__ = "draft_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("design_draft.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    device_hash: Mapped[str] = mapped_column(String(64))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+
+
+class DraftVote(Base):
+    """One vote per resident device per site, for one of its drafts in consultation."""
+
+    __tablename__ = "draft_vote"
+    __table_args__ = (UniqueConstraint("site_id", "device_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    draft_id: Mapped[int] = mapped_column(
+        ForeignKey("design_draft.id", ondelete="CASCADE"), index=True
+    )
+    device_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SitePhoto(Base):
+    """A dated photo of a site, before or after the renewal (re-encoded, no metadata)."""
+
+    __tablename__ = "site_photo"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    phase: Mapped[str] = mapped_column(String(8))  # before | after
+    taken_on: Mapped[date] = mapped_column(Date)
+    caption: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class GridDraft(Base):

@@ -14,11 +14,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from renewmap.db import queries
 from renewmap.db.models import Plant, PlantAdoption, PlantCare
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.services.accounts import Principal
+from renewmap.services.photos import process_photo
+from renewmap.services.scope import scope_of
 from renewmap.spatial.design import species_table
+from renewmap.spatial.geometry import from_db
 
-CARE_KINDS = ("watering", "pruning", "fertilising", "note")
+CARE_KINDS = ("watering", "pruning", "fertilising", "photo", "note")
 MAX_NOTE = 500
 
 
@@ -65,9 +70,15 @@ def adopt(
 
 
 def log_care(
-    session: Session, *, plant_id: int, device_hash: str, kind: str, note: str | None = None
+    session: Session,
+    *,
+    plant_id: int,
+    device_hash: str,
+    kind: str,
+    note: str | None = None,
+    photo: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
-    """Only the plant's adopter (their device) writes its care log."""
+    """Only the plant's adopter (their device) writes its care log; a photo may go with it."""
     plant = _plant(session, plant_id)
     adoption = _current(session, plant.id)
     if adoption is None or adoption.device_hash != device_hash:
@@ -77,7 +88,17 @@ def log_care(
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
         raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
-    session.add(PlantCare(plant_id=plant.id, kind=kind, note=note, by=adoption.nickname))
+    processed = process_photo(photo[1], filename=photo[0]) if photo else None
+    session.add(
+        PlantCare(
+            plant_id=plant.id,
+            kind=kind,
+            note=note,
+            by=adoption.nickname,
+            photo=processed.data if processed else None,
+            photo_thumbnail=processed.thumbnail if processed else None,
+        )
+    )
     session.flush()
     return card(session, plant_id=plant.id)
 
@@ -105,8 +126,63 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
         "adoptable": bool(plant.adoptable) and adoption is None,
         "adopter": adoption.nickname if adoption else None,
         "adopted_on": _day(adoption.adopted_at) if adoption else None,
-        "care": [{"kind": c.kind, "note": c.note, "by": c.by, "on": _day(c.at)} for c in log],
+        "care": [
+            {
+                "kind": c.kind,
+                "note": c.note,
+                "by": c.by,
+                "on": _day(c.at),
+                "photo": f"/api/plant-care/{c.id}/photo" if c.photo else None,
+                "thumbnail": f"/api/plant-care/{c.id}/thumbnail" if c.photo else None,
+            }
+            for c in log
+        ],
     }
+
+
+def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
+    row = session.get(PlantCare, care_id)
+    if row is None or row.photo is None:
+        raise NotFound(f"care photo {care_id} not found", field="id")
+    return row.photo_thumbnail if thumbnail else row.photo
+
+
+def adopters(
+    session: Session, *, principal: Principal, community_code: str
+) -> list[dict[str, Any]]:
+    """Current adopters of the community's plants with their phones: for staff in scope only
+    (the community's admins and designers, and grid leads for the plants in their grids)."""
+    community = queries.community_by_code(session, code=community_code)
+    scope = scope_of(session, principal)
+    whole = community.id in scope.community_ids or any(
+        g.role == "designer" and g.community_id == community.id for g in principal.roles
+    )
+    grids = [] if whole else queries.grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
+    areas = [from_db(g.geom) for g in grids if g.community_id == community.id]
+    if not whole and not areas:
+        raise Forbidden(f"community {community_code} is not in your area", field="community")
+    rows = session.execute(
+        select(Plant, PlantAdoption)
+        .join(PlantAdoption, PlantAdoption.plant_id == Plant.id)
+        .where(Plant.community_id == community.id, PlantAdoption.ended_at.is_(None))
+        .order_by(Plant.id)
+    ).all()
+    out = []
+    for plant, a in rows:
+        if not whole and not any(area.intersects(from_db(plant.geom)) for area in areas):
+            continue
+        out.append(
+            {
+                "plant": plant.id,
+                "code": plant.code,
+                "name": plant.name,
+                "species": plant.species,
+                "nickname": a.nickname,
+                "phone": a.phone,
+                "adopted_on": _day(a.adopted_at),
+            }
+        )
+    return out
 
 
 def _day(t: datetime) -> str:

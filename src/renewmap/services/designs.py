@@ -15,7 +15,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db import queries
-from renewmap.db.models import Building, Community, DesignDraft, DesignFeature, Site
+from renewmap.db.models import (
+    Building,
+    Community,
+    DesignDraft,
+    DesignFeature,
+    DraftRequest,
+    Facility,
+    GreenArea,
+    Path,
+    Plant,
+    Request,
+    Site,
+    Water,
+)
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
 from renewmap.spatial import design
@@ -74,8 +87,10 @@ def create_draft(
     site_code: str,
     name: str,
     copy_from: int | None = None,
+    from_site: bool = False,
 ) -> dict[str, Any]:
-    """A new draft of a site, empty or a copy of another draft of the same site."""
+    """A new draft of a site: empty, a copy of another draft of the same site, or (with
+    ``from_site``) the site as it is now, from its imported layers."""
     community, site = _site(session, community_code, site_code)
     _may_draw(principal, community)
     name = (name or "").strip()
@@ -99,6 +114,12 @@ def create_draft(
     )
     session.add(draft)
     session.flush()
+    if from_site and source is None:
+        session.add_all(
+            DesignFeature(draft_id=draft.id, kind=kind, props=props, geom=geom)
+            for kind, props, geom in _site_layers(session, site)
+        )
+        session.flush()
     if source is not None:
         for f in _features(session, source.id):
             session.add(
@@ -106,6 +127,31 @@ def create_draft(
             )
         session.flush()
     return view(session, principal=principal, draft_id=draft.id)
+
+
+def _site_layers(session: Session, site: Site) -> list[tuple[str, dict[str, Any], Any]]:
+    """The site's current green areas, plants, paths, facilities and water as draft features."""
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if v not in (None, "")}
+
+    out: list[tuple[str, dict[str, Any], Any]] = []
+    for g in session.scalars(select(GreenArea).where(GreenArea.site_id == site.id)):
+        out.append(
+            ("green", clean({"name": g.name, "layer": g.layer, "species": g.species}), g.geom)
+        )
+    for p in session.scalars(select(Plant).where(Plant.site_id == site.id)):
+        props = {"name": p.name, "species": p.species, "layer": p.layer, "plant_id": p.id}
+        out.append(("plant", clean(props), p.geom))
+    for w in session.scalars(select(Path).where(Path.site_id == site.id)):
+        props = {"name": w.name, "width_m": w.width_m, "surface": w.surface, "purpose": w.purpose}
+        out.append(("path", clean(props), w.geom))
+    for f in session.scalars(select(Facility).where(Facility.site_id == site.id)):
+        kind = "facility" if from_db(f.geom).geom_type in EXPECTED["facility"] else "keep"
+        out.append((kind, clean({"name": f.name, "type": f.kind}), f.geom))
+    for w in session.scalars(select(Water).where(Water.site_id == site.id)):
+        out.append(("keep", clean({"name": w.name, "type": "water"}), w.geom))
+    return out
 
 
 def _features(session: Session, draft_id: int) -> list[DesignFeature]:
@@ -134,27 +180,10 @@ def save_features(
             f"draft {draft_id} was saved by someone else (now version {draft.version}); reload",
             current={"id": draft.id, "version": draft.version},
         )
-    if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
-        raise InvalidInput("expected a GeoJSON FeatureCollection", field="features")
-    items = features.get("features") or []
-    if len(items) > MAX_FEATURES:
-        raise InvalidInput(f"at most {MAX_FEATURES} features per draft", field="features")
-    rows = []
-    for i, f in enumerate(items, start=1):
-        props = dict((f or {}).get("properties") or {})
-        kind = props.pop("kind", None)
-        if kind not in EXPECTED:
-            raise InvalidInput(
-                f"feature {i}: properties.kind must be one of {', '.join(EXPECTED)}", field="kind"
-            )
-        geom = parse_geojson((f or {}).get("geometry"), where=f"feature {i}.geometry")
-        if geom.geom_type not in EXPECTED[kind]:
-            allowed = " or ".join(EXPECTED[kind])
-            raise InvalidInput(
-                f"feature {i}: a {kind} must be {allowed}, got {geom.geom_type}", field="geometry"
-            )
-        check_geometry(geom, where=f"feature {i}.geometry")
-        rows.append(DesignFeature(draft_id=draft.id, kind=kind, props=props, geom=to_db(geom)))
+    rows = [
+        DesignFeature(draft_id=draft.id, kind=f.kind, props=f.props, geom=to_db(f.geom))
+        for f in parse_features(features)
+    ]
     for old in _features(session, draft.id):
         session.delete(old)
     session.flush()
@@ -164,40 +193,105 @@ def save_features(
     return view(session, principal=principal, draft_id=draft.id)
 
 
-def _evaluate(
-    session: Session, draft: DesignDraft, site: Site, community: Community
-) -> tuple[list[design.Feature], dict[str, Any], list[dict[str, Any]]]:
+def parse_features(features: Any, *, source: str = "") -> list[design.Feature]:
+    """Check a FeatureCollection of drawn features (kind, geometry type, validity) and return
+    them; the first problem raises, naming the feature. Ids are the features' own or 1, 2, …"""
+    if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
+        raise InvalidInput(f"{source}expected a GeoJSON FeatureCollection", field="features")
+    items = features.get("features") or []
+    if not isinstance(items, list):
+        raise InvalidInput(f"{source}features must be a list", field="features")
+    if len(items) > MAX_FEATURES:
+        raise InvalidInput(f"{source}at most {MAX_FEATURES} features per draft", field="features")
+    out = []
+    for i, f in enumerate(items, start=1):
+        if not isinstance(f, dict):
+            raise InvalidInput(f"{source}feature {i} is not a GeoJSON Feature", field="features")
+        props = dict(f.get("properties") or {})
+        kind = props.pop("kind", None)
+        if kind not in EXPECTED:
+            raise InvalidInput(
+                f"{source}feature {i}: properties.kind must be one of {', '.join(EXPECTED)}",
+                field="kind",
+            )
+        geom = parse_geojson(f.get("geometry"), where=f"{source}feature {i}.geometry")
+        if geom.geom_type not in EXPECTED[kind]:
+            allowed = " or ".join(EXPECTED[kind])
+            raise InvalidInput(
+                f"{source}feature {i}: a {kind} must be {allowed}, got {geom.geom_type}",
+                field="geometry",
+            )
+        check_geometry(geom, where=f"{source}feature {i}.geometry")
+        fid = f.get("id")
+        out.append(design.Feature(str(fid) if fid not in (None, "") else str(i), kind, geom, props))
+    return out
+
+
+def _judge(
+    session: Session, site: Site, community: Community, feats: list[design.Feature]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     site_geom = from_db(site.geom)
     c = site_geom.centroid
     epsg = community.metric_epsg or utm_epsg(c.x, c.y)
-    feats = [
-        design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
-        for f in _features(session, draft.id)
-    ]
     near = shapely.box(*site_geom.buffer(0.001).bounds)  # buildings within ≈100 m matter
     footprints = (
         (b.number or f"id {b.id}", from_db(b.geom))
         for b in session.scalars(select(Building).where(Building.community_id == community.id))
     )
     walls = [(label, fp) for label, fp in footprints if fp.intersects(near)]
-    return (
-        feats,
-        design.metrics(site_geom, feats, epsg=epsg),
-        design.check(site_geom, feats, walls, epsg=epsg),
+    return design.metrics(site_geom, feats, epsg=epsg), design.check(
+        site_geom, feats, walls, epsg=epsg
     )
+
+
+def _evaluate(
+    session: Session, draft: DesignDraft, site: Site, community: Community
+) -> tuple[list[design.Feature], dict[str, Any], list[dict[str, Any]]]:
+    feats = [
+        design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
+        for f in _features(session, draft.id)
+    ]
+    numbers, violations = _judge(session, site, community, feats)
+    return feats, numbers, violations
+
+
+def evaluate(
+    session: Session, *, principal: Principal, draft_id: int, features: Any
+) -> dict[str, Any]:
+    """Metrics and violations of features being drawn (not saved): the page's live panel."""
+    _draft_row, site, community = _draft(session, principal, draft_id)
+    numbers, violations = _judge(session, site, community, parse_features(features))
+    return {"metrics": numbers, "violations": violations}
+
+
+def site_context(
+    session: Session, *, principal: Principal, draft_id: int
+) -> tuple[DesignDraft, Site, Community]:
+    """The draft, its site and community, for pages and exports (drawers only)."""
+    return _draft(session, principal, draft_id)
 
 
 def view(session: Session, *, principal: Principal, draft_id: int) -> dict[str, Any]:
     """The draft's features, metrics and violations."""
     draft, site, community = _draft(session, principal, draft_id)
+    return draft_view(session, draft, site, community)
+
+
+def draft_view(
+    session: Session, draft: DesignDraft, site: Site, community: Community
+) -> dict[str, Any]:
+    """A draft as the drawing page and the consultation page show it (no permission check)."""
     feats, numbers, violations = _evaluate(session, draft, site, community)
     return {
         "id": draft.id,
         "number": draft.number,
         "name": draft.name,
         "version": draft.version,
+        "public": bool(draft.public),
         "site": {"code": site.code, "name": site.name},
+        "community": community.code,
         "copied_from": draft.copied_from_id,
+        "adopts": adopted_requests(session, draft_id=draft.id),
         "features": {
             "type": "FeatureCollection",
             "features": [
@@ -234,3 +328,90 @@ def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[s
             for k in keys
         },
     }
+
+
+def adopted_requests(session: Session, *, draft_id: int) -> list[dict[str, Any]]:
+    """The resident suggestions a draft adopts (id and title; hidden ones left out)."""
+    rows = session.execute(
+        select(Request.id, Request.title)
+        .join(DraftRequest, DraftRequest.request_id == Request.id)
+        .where(DraftRequest.draft_id == draft_id, Request.hidden.is_(False))
+        .order_by(Request.id)
+    )
+    return [{"id": i, "title": t} for i, t in rows]
+
+
+def set_adopted(
+    session: Session, *, principal: Principal, draft_id: int, request_ids: list[int]
+) -> dict[str, Any]:
+    """Name the suggestions this draft adopts (the whole list; each must be of the community)."""
+    draft, site, community = _draft(session, principal, draft_id)
+    wanted = sorted(set(request_ids))
+    found = set(
+        session.scalars(
+            select(Request.id).where(Request.id.in_(wanted), Request.community_id == community.id)
+        )
+    )
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InvalidInput(
+            f"suggestion(s) {', '.join(map(str, missing))} not found in {community.code}",
+            field="request_ids",
+        )
+    for old in session.scalars(select(DraftRequest).where(DraftRequest.draft_id == draft.id)):
+        session.delete(old)
+    session.flush()
+    session.add_all(DraftRequest(draft_id=draft.id, request_id=i) for i in wanted)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+def set_public(
+    session: Session, *, principal: Principal, draft_id: int, public: bool
+) -> dict[str, Any]:
+    """Put a draft before the residents (consultation) or take it back."""
+    draft, site, community = _draft(session, principal, draft_id)
+    draft.public = bool(public)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+def site_drafts(
+    session: Session, *, principal: Principal, community_code: str, site_code: str
+) -> list[dict[str, Any]]:
+    """Every draft of a site, newest number last (for the designer's list)."""
+    community, site = _site(session, community_code, site_code)
+    _may_draw(principal, community)
+    return [
+        {
+            "id": d.id,
+            "number": d.number,
+            "name": d.name,
+            "version": d.version,
+            "public": bool(d.public),
+            "copied_from": d.copied_from_id,
+            "updated_at": d.updated_at.isoformat() if d.updated_at else None,
+        }
+        for d in session.scalars(
+            select(DesignDraft).where(DesignDraft.site_id == site.id).order_by(DesignDraft.number)
+        )
+    ]
+
+
+def adopted_in(session: Session, *, request_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """For the public view of suggestions: the drafts that adopt each ("adopted in draft N")."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not request_ids:
+        return out
+    rows = session.execute(
+        select(DraftRequest.request_id, DesignDraft.number, DesignDraft.name, Site.code, Site.name)
+        .join(DesignDraft, DesignDraft.id == DraftRequest.draft_id)
+        .join(Site, Site.id == DesignDraft.site_id)
+        .where(DraftRequest.request_id.in_(sorted(set(request_ids))))
+        .order_by(DraftRequest.request_id, Site.code, DesignDraft.number)
+    )
+    for request_id, number, name, site_code, site_name in rows:
+        out.setdefault(request_id, []).append(
+            {"site": site_code, "site_name": site_name, "draft": number, "name": name}
+        )
+    return out

@@ -15,12 +15,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db import queries
-from renewmap.db.models import Request, RequestComment, RequestEvent, RequestPhoto, RequestSupport
+from renewmap.db.models import (
+    Request,
+    RequestComment,
+    RequestEvent,
+    RequestPhoto,
+    RequestSupport,
+    Site,
+)
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from renewmap.services import notify
+from renewmap.services import designs, notify, process
 from renewmap.services.photos import MAX_PHOTOS, process_photo
 from renewmap.services.requests import create_request
 from renewmap.services.routing import Owner
@@ -84,9 +92,12 @@ def create_suggestion(
     phone: str | None = None,
     snap_m: float = DEFAULT_SNAP_M,
     base_url: str | None = None,
+    site_code: str | None = None,
 ) -> Created:
     """Validate everything first (photos included), then route and store in one go; the
-    owner's notifications go into the outbox in the same transaction."""
+    owner's notifications go into the outbox in the same transaction. With ``site_code`` the
+    suggestion is for that site's survey (it must be open and the pin at the site)."""
+    site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
     nickname = _clean_nickname(nickname)
@@ -107,6 +118,7 @@ def create_suggestion(
     request.nickname = nickname
     request.show_nickname = bool(show_nickname and nickname)
     request.phone = phone
+    request.site_id = site.id if site is not None else None
     for i, p in enumerate(processed):
         session.add(
             RequestPhoto(
@@ -124,6 +136,23 @@ def create_suggestion(
     return Created(request, owner, token)
 
 
+SITE_TOLERANCE_M = 20.0
+
+
+def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site:
+    """The site with this code at the pin, if its survey is open (409 otherwise)."""
+    near = metres_to_degrees(SITE_TOLERANCE_M, geom.centroid.y)
+    candidates = session.scalars(select(Site).where(Site.code == site_code)).all()
+    site = next((s for s in candidates if from_db(s.geom).dwithin(geom, near)), None)
+    if site is None:
+        raise InvalidInput(
+            f"the pin is not at site '{site_code}' (more than {SITE_TOLERANCE_M:.0f} m away)",
+            field="site",
+        )
+    process.require_action(site, "suggest")
+    return site
+
+
 def _visible(session: Session, request_id: int) -> Request:
     request = session.get(Request, request_id)
     if request is None or request.hidden:
@@ -139,8 +168,10 @@ def _views(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]
         session, ids=sorted({r.grid_id for r in requests if r.grid_id is not None})
     )
     counts = queries.comment_counts(session, request_ids=ids)
+    adopted = designs.adopted_in(session, request_ids=ids)
     return [
         _view(r, photos.get(r.id, []), grids.get(r.grid_id) if r.grid_id else None, counts)
+        | {"adopted_in": adopted.get(r.id, [])}
         for r in requests
     ]
 

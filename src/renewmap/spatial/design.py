@@ -129,6 +129,7 @@ def metrics(
     hard_parts = []
     path_length: dict[str, float] = {}
     path_area: dict[str, float] = {}
+    path_width: dict[str, float] = {}
     plants: dict[str, int] = {}
     plant_species: dict[str, int] = {}
     facilities: dict[str, int] = {}
@@ -152,6 +153,8 @@ def metrics(
             surface = str(f.props.get("surface") or "unspecified")
             paved = path_surface(g, _width(f))
             path_length[surface] = path_length.get(surface, 0.0) + g.length
+            width = f"{_width(f):g}"
+            path_width[width] = path_width.get(width, 0.0) + g.length
             path_area[surface] = path_area.get(surface, 0.0) + paved.area
             hard_parts.append(paved)
         elif f.kind == "facility":
@@ -190,6 +193,7 @@ def metrics(
         "hard_area_m2": round(hard_area, 2),
         "green_by_layer_m2": {k: round(v, 2) for k, v in sorted(green_by_layer.items())},
         "path_length_m": {k: round(v, 2) for k, v in sorted(path_length.items())},
+        "path_length_by_width_m": {k: round(v, 2) for k, v in sorted(path_width.items())},
         "plants_by_layer": dict(sorted(plants.items())),
         "plants_by_species": dict(sorted(plant_species.items())),
         "facilities": dict(sorted(facilities.items())),

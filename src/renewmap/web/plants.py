@@ -13,6 +13,7 @@ CARE_LABELS = {
     "watering": "Watering",
     "pruning": "Pruning",
     "fertilising": "Fertilising",
+    "photo": "Photo",
     "note": "Note",
 }
 

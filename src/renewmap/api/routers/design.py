@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, File, Form, Path, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_principal, get_session
-from renewmap.services import designs
+from renewmap.services import consultation, design_exchange, designs, process
 from renewmap.services.accounts import Principal
 from renewmap.services.coverage import community_coverage
+from renewmap.services.photos import MAX_PHOTO_BYTES
 
 router = APIRouter(prefix="/api/design", tags=["design"])
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -22,6 +23,29 @@ DraftId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 class DraftIn(BaseModel):
     name: str = Field(max_length=200)
     copy_from: int | None = Field(None, ge=1, le=2**31 - 1, description="start as a copy")
+    from_site: bool = Field(False, description="start from the site's current layers")
+
+
+class EvaluateIn(BaseModel):
+    features: dict[str, Any] = Field(description="FeatureCollection being drawn (not saved)")
+
+
+class PublicIn(BaseModel):
+    public: bool = Field(description="put the draft before the residents (or take it back)")
+
+
+class AdoptsIn(BaseModel):
+    request_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(max_length=500)
+
+
+class StageIn(BaseModel):
+    starts_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
+    ends_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
+    minutes: str | None = Field(None, max_length=20_000)
+
+
+class MoveIn(BaseModel):
+    stage: str = Field(max_length=32, description="the step the site is in now")
 
 
 class FeaturesIn(BaseModel):
@@ -40,7 +64,13 @@ def create_draft(
         site_code=site,
         name=body.name,
         copy_from=body.copy_from,
+        from_site=body.from_site,
     )
+
+
+@router.get("/communities/{code}/sites/{site}/drafts", summary="The drafts of a site")
+def drafts(code: str, site: str, session: WriteSession, me: Me) -> list[dict[str, Any]]:
+    return designs.site_drafts(session, principal=me, community_code=code, site_code=site)
 
 
 @router.get("/drafts/{draft_id}", summary="A draft: features, live metrics, rule violations")
@@ -53,6 +83,146 @@ def save(draft_id: DraftId, body: FeaturesIn, session: WriteSession, me: Me) -> 
     return designs.save_features(
         session, principal=me, draft_id=draft_id, version=body.version, features=body.features
     )
+
+
+@router.post("/drafts/{draft_id}/evaluate", summary="Live metrics and rule checks of unsaved work")
+def evaluate(draft_id: DraftId, body: EvaluateIn, session: WriteSession, me: Me) -> dict[str, Any]:
+    return designs.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
+
+
+@router.put("/drafts/{draft_id}/public", summary="Put a draft before the residents")
+def public(draft_id: DraftId, body: PublicIn, session: WriteSession, me: Me) -> dict[str, Any]:
+    return designs.set_public(session, principal=me, draft_id=draft_id, public=body.public)
+
+
+@router.put("/drafts/{draft_id}/adopts", summary="The resident suggestions this draft adopts")
+def adopts(draft_id: DraftId, body: AdoptsIn, session: WriteSession, me: Me) -> dict[str, Any]:
+    return designs.set_adopted(
+        session, principal=me, draft_id=draft_id, request_ids=body.request_ids
+    )
+
+
+@router.get(
+    "/drafts/{draft_id}/export.{fmt}",
+    response_class=Response,
+    summary="Export a draft: geojson, gpkg (a layer per kind) or dxf (a layer per kind, metres)",
+)
+def export(draft_id: DraftId, fmt: str, session: WriteSession, me: Me) -> Response:
+    data, media, filename = design_exchange.export(
+        session, principal=me, draft_id=draft_id, fmt=fmt
+    )
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.post(
+    "/drafts/{draft_id}/import",
+    summary="Add a layer from GeoJSON, GeoPackage or DXF to a draft (all or nothing)",
+    responses={413: {"description": "file too large"}, 422: {"description": "bad file"}},
+)
+def import_layer(
+    draft_id: DraftId,
+    session: WriteSession,
+    me: Me,
+    file: Annotated[UploadFile, File()],
+    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    kind: Annotated[str | None, Form(description="kind for features that name none")] = None,
+    epsg: Annotated[int | None, Form(ge=1024, le=999_999, description="CRS of a DXF")] = None,
+) -> dict[str, Any]:
+    return design_exchange.import_layer(
+        session,
+        principal=me,
+        draft_id=draft_id,
+        version=version,
+        filename=file.filename or "upload",
+        data=file.file.read(design_exchange.MAX_IMPORT + 1),
+        kind=kind or None,
+        epsg=epsg,
+    )
+
+
+@router.put("/communities/{code}/sites/{site}/stages/{stage}", summary="A step's dates, minutes")
+def record_stage(
+    code: str, site: str, stage: str, body: StageIn, session: WriteSession, me: Me
+) -> dict[str, Any]:
+    return process.record_stage(
+        session,
+        principal=me,
+        community_code=code,
+        site_code=site,
+        stage=stage,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        minutes=body.minutes,
+    )
+
+
+@router.post("/communities/{code}/sites/{site}/stage", summary="Move the site to a step")
+def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Me) -> dict[str, Any]:
+    return process.move_to(
+        session, principal=me, community_code=code, site_code=site, stage=body.stage
+    )
+
+
+@router.post(
+    "/communities/{code}/sites/{site}/stages/{stage}/attachments",
+    status_code=201,
+    summary="Keep a file with a step (PDF, image, text, Office; ≤ 10 MB)",
+)
+def attach(
+    code: str,
+    site: str,
+    stage: str,
+    session: WriteSession,
+    me: Me,
+    file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
+    return process.add_attachment(
+        session,
+        principal=me,
+        community_code=code,
+        site_code=site,
+        stage=stage,
+        filename=file.filename or "",
+        data=file.file.read(process.MAX_ATTACHMENT + 1),
+    )
+
+
+@router.post(
+    "/communities/{code}/sites/{site}/photos",
+    status_code=201,
+    summary="A dated before/after photo of the site",
+)
+def add_photo(
+    code: str,
+    site: str,
+    session: WriteSession,
+    me: Me,
+    file: Annotated[UploadFile, File()],
+    phase: Annotated[str, Form(description="before or after")],
+    taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")],
+    caption: Annotated[str | None, Form(max_length=200)] = None,
+) -> dict[str, Any]:
+    return process.add_photo(
+        session,
+        principal=me,
+        community_code=code,
+        site_code=site,
+        phase=phase,
+        taken_on=taken_on,
+        caption=caption,
+        filename=file.filename or "photo",
+        data=file.file.read(MAX_PHOTO_BYTES + 1),
+    )
+
+
+@router.delete("/comments/{comment_id}", status_code=204, summary="Hide a resident's comment")
+def hide_comment(comment_id: DraftId, session: WriteSession, me: Me) -> Response:
+    consultation.hide_comment(session, principal=me, comment_id=comment_id)
+    return Response(status_code=204)
 
 
 @router.get("/compare", summary="Two drafts of one site side by side")

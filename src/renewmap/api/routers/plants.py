@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_read_session, get_session, get_settings
 from renewmap.api.routers.suggestions import DEVICE_COOKIE, _limit, require_csrf
-from renewmap.errors import Forbidden
+from renewmap.errors import Forbidden, NotFound
 from renewmap.services import adoption
+from renewmap.services.photos import MAX_PHOTO_BYTES
 from renewmap.services.suggestions import keyed_hash
 from renewmap.settings import Settings
 
@@ -36,7 +37,8 @@ class CareIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-def _device(request: Request, settings: Settings) -> str:
+def resident_device(request: Request, settings: Settings) -> str:
+    """The resident's device (keyed hash of its cookie) for a write; CSRF and rate checked."""
     require_csrf(request)
     device = request.cookies.get(DEVICE_COOKIE)
     if not device:
@@ -59,7 +61,7 @@ def adopt(
         plant_id=plant_id,
         nickname=body.nickname,
         phone=body.phone,
-        device_hash=_device(request, settings),
+        device_hash=resident_device(request, settings),
     )
 
 
@@ -70,9 +72,42 @@ def care(
     return adoption.log_care(
         session,
         plant_id=plant_id,
-        device_hash=_device(request, settings),
+        device_hash=resident_device(request, settings),
         kind=body.kind,
         note=body.note,
+    )
+
+
+@router.post(
+    "/api/plants/{plant_id}/care/photo",
+    status_code=201,
+    summary="Log care with a photo (the adopter; multipart)",
+)
+def care_photo(
+    plant_id: PlantId,
+    request: Request,
+    session: WriteSession,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    note: Annotated[str | None, Form(max_length=500)] = None,
+) -> dict[str, Any]:
+    return adoption.log_care(
+        session,
+        plant_id=plant_id,
+        device_hash=resident_device(request, settings),
+        kind="photo",
+        note=note,
+        photo=(file.filename or "photo", file.file.read(MAX_PHOTO_BYTES + 1)),
+    )
+
+
+@router.get("/api/plant-care/{care_id}/{size}", response_class=Response, summary="Care photo")
+def care_photo_file(care_id: PlantId, size: str, session: ReadSession) -> Response:
+    if size not in ("photo", "thumbnail"):
+        raise NotFound(f"no '{size}' for care {care_id}", field="size")
+    data = adoption.care_photo(session, care_id=care_id, thumbnail=size == "thumbnail")
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"}
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
-from renewmap.services import accounts, boundaries, exports, patrols, staff
+from renewmap.services import accounts, adoption, boundaries, exports, patrols, staff
 from renewmap.services.accounts import Principal
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
@@ -154,6 +154,13 @@ def record_patrol(body: PatrolIn, session: WriteSession, principal: Me) -> dict[
         notes=body.notes,
         findings=[f.model_dump() for f in body.findings],
     )
+
+
+@router.get(
+    "/adopters", summary="Current plant adopters with their phones (plants in my area only)"
+)
+def adopters(community: str, session: ReadSession, me: Me) -> list[dict[str, Any]]:
+    return adoption.adopters(session, principal=me, community_code=community)
 
 
 @router.get("/patrols", summary="This month's patrols per grid of my area; who has not yet")

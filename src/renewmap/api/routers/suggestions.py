@@ -111,6 +111,9 @@ def create(
     show_nickname: Annotated[bool, Form()] = False,
     phone: Annotated[str | None, Form()] = None,
     photos: Annotated[list[UploadFile] | None, File()] = None,
+    site: Annotated[
+        str | None, Form(max_length=64, description="a site in its survey step (code)")
+    ] = None,
 ) -> dict[str, Any]:
     require_csrf(request)
     _limit(request, "post")
@@ -135,6 +138,7 @@ def create(
         phone=phone,
         snap_m=settings.snap_distance_m,
         base_url=settings.public_base_url,
+        site_code=site or None,
     )
     request.app.state.notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code

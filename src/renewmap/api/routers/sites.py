@@ -1,0 +1,142 @@
+"""Residents and the sites' participatory process (thin: see services.process and
+services.consultation): the timeline, the drafts put before them, comments and the vote,
+before/after photos and the process's attachments. Writes are tied to the resident's device
+cookie (stored only as a keyed hash) and need the double-submit CSRF header.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from renewmap.api.deps import get_read_session, get_session, get_settings
+from renewmap.api.routers.plants import resident_device
+from renewmap.api.routers.suggestions import DEVICE_COOKIE
+from renewmap.services import consultation, process
+from renewmap.services.suggestions import keyed_hash
+from renewmap.settings import Settings
+
+router = APIRouter(prefix="/api", tags=["sites"])
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class CommentIn(BaseModel):
+    body: str = Field(max_length=1000)
+    nickname: str | None = Field(None, max_length=40)
+    point: dict[str, Any] | None = Field(None, description="GeoJSON Point on the draft's map")
+
+
+class VoteIn(BaseModel):
+    draft: int = Field(ge=1, le=10_000, description="the draft's number within the site")
+
+
+@router.get("/communities/{code}/sites", summary="The community's sites and their current step")
+def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
+    return process.sites(session, community_code=code)
+
+
+@router.get("/sites/{code}/{site}/process", summary="A site's participatory process (timeline)")
+def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+    return process.timeline(session, community_code=code, site_code=site)
+
+
+@router.get(
+    "/sites/{code}/{site}/consultation",
+    summary="The drafts put before residents, their comments, and my vote",
+)
+def drafts(
+    code: str, site: str, request: Request, session: ReadSession, settings: SettingsDep
+) -> dict[str, Any]:
+    device = request.cookies.get(DEVICE_COOKIE)
+    return consultation.view(
+        session,
+        community_code=code,
+        site_code=site,
+        device_hash=keyed_hash(settings.secret_key, device) if device else None,
+    )
+
+
+@router.post(
+    "/sites/{code}/{site}/drafts/{number}/comments",
+    status_code=201,
+    summary="Comment on a draft (while residents join the design and during consultation)",
+)
+def comment(
+    code: str,
+    site: str,
+    number: Id,
+    body: CommentIn,
+    request: Request,
+    session: WriteSession,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    return consultation.comment(
+        session,
+        community_code=code,
+        site_code=site,
+        draft_number=number,
+        device_hash=resident_device(request, settings),
+        body=body.body,
+        nickname=body.nickname,
+        point=body.point,
+    )
+
+
+@router.post(
+    "/sites/{code}/{site}/vote",
+    status_code=201,
+    summary="Vote for one draft (one vote each, during the public consultation)",
+)
+def vote(
+    code: str,
+    site: str,
+    body: VoteIn,
+    request: Request,
+    session: WriteSession,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    return consultation.vote(
+        session,
+        community_code=code,
+        site_code=site,
+        draft_number=body.draft,
+        device_hash=resident_device(request, settings),
+    )
+
+
+@router.get("/sites/{code}/{site}/photos", summary="Dated before/after photos of a site")
+def photos(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+    return process.photos(session, community_code=code, site_code=site)
+
+
+@router.get("/site-photos/{photo_id}", response_class=Response, summary="A site photo")
+def photo(photo_id: Id, session: ReadSession) -> Response:
+    data, media = process.photo_bytes(session, photo_id=photo_id)
+    return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/site-photos/{photo_id}/thumbnail", response_class=Response, summary="Thumbnail")
+def thumbnail(photo_id: Id, session: ReadSession) -> Response:
+    data, media = process.photo_bytes(session, photo_id=photo_id, thumbnail=True)
+    return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/attachments/{attachment_id}", response_class=Response, summary="A step's file")
+def attachment(attachment_id: Id, session: ReadSession) -> Response:
+    data, media, name = process.attachment(session, attachment_id=attachment_id)
+    from urllib.parse import quote
+
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

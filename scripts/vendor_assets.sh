@@ -6,14 +6,19 @@ cd "$(dirname "$0")/.."
 dest=src/renewmap/static/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && npm pack -q leaflet@1.9.4 leaflet.markercluster@1.5.3 >/dev/null)
-mkdir -p "$tmp/leaflet" "$tmp/mc"
+(cd "$tmp" && npm pack -q leaflet@1.9.4 leaflet.markercluster@1.5.3 \
+  @geoman-io/leaflet-geoman-free@2.20.2 >/dev/null)
+mkdir -p "$tmp/leaflet" "$tmp/mc" "$tmp/gm"
 tar xzf "$tmp/leaflet-1.9.4.tgz" -C "$tmp/leaflet"
 tar xzf "$tmp/leaflet.markercluster-1.5.3.tgz" -C "$tmp/mc"
-rm -rf "$dest/leaflet" "$dest/leaflet.markercluster"
-mkdir -p "$dest/leaflet" "$dest/leaflet.markercluster"
+tar xzf "$tmp/geoman-io-leaflet-geoman-free-2.20.2.tgz" -C "$tmp/gm"
+rm -rf "$dest/leaflet" "$dest/leaflet.markercluster" "$dest/leaflet-geoman"
+mkdir -p "$dest/leaflet" "$dest/leaflet.markercluster" "$dest/leaflet-geoman"
 cp -r "$tmp/leaflet/package/dist/"{leaflet.js,leaflet.css,images} "$tmp/leaflet/package/LICENSE" "$dest/leaflet/"
 cp "$tmp/mc/package/dist/"{leaflet.markercluster.js,MarkerCluster.css,MarkerCluster.Default.css} \
    "$dest/leaflet.markercluster/"
 cp "$tmp/mc/package/MIT-LICENCE.txt" "$dest/leaflet.markercluster/LICENSE"
+# the drawing plugin's bundle includes its own dependencies (turf, lodash) and inline icons
+cp "$tmp/gm/package/dist/"{leaflet-geoman.min.js,leaflet-geoman.css} "$tmp/gm/package/LICENSE" \
+   "$dest/leaflet-geoman/"
 echo "vendored into $dest"

@@ -579,3 +579,143 @@ def test_a_write_is_committed_before_its_response(server, e2e_dir) -> None:
         assert me.status == 200, me.read()
         assert jsonlib.loads(me.read())["username"] == "quick_lead"
         conn.close()
+
+
+def _staff_context(browser, server: str, username: str, next_path: str):  # type: ignore[no-untyped-def]
+    """A desktop browser signed in as ``username``, on ``next_path``; collects JS errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    context.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
+    )
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    from urllib.parse import quote
+
+    page.goto(f"{server}/staff/login?next={quote(next_path)}")
+    page.fill("#rm-user", username)
+    page.fill("#rm-pass", "a long enough password")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{server}{next_path}")
+    return context, page, errors
+
+
+def _site_point(page, fx: float, fy: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Page coordinates of the point at fractions (fx, fy) of the site's bounding box."""
+    return page.evaluate(
+        """([fx, fy]) => {
+            const b = L.geoJSON(RMD.site).getBounds();
+            const ll = L.latLng(b.getSouth() + fy * (b.getNorth() - b.getSouth()),
+                                b.getWest() + fx * (b.getEast() - b.getWest()));
+            const map = window[RMD.map];
+            const p = map.latLngToContainerPoint(ll);
+            const r = map.getContainer().getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y];
+        }""",
+        [fx, fy],
+    )
+
+
+def test_designer_draws_and_residents_comment_vote_and_adopt(
+    browser, phone, server, e2e_dir
+) -> None:  # type: ignore[no-untyped-def]
+    """On the demo community a designer draws a planting bed and a barrier-free path on site
+    S01 and sees the metrics and a rule violation update live; saves; makes a second draft as a
+    copy; opens the consultation. A resident then comments, votes (once) and adopts a plant."""
+    import httpx
+    import shapely
+
+    from renewmap.spatial.crs import area_m2, utm_epsg
+
+    _add_staff(e2e_dir / "e2e.sqlite", "designer_demo", "designer=310109010026")
+    hub = "/staff/design?community=310109010026&site=S01"
+    context, page, errors = _staff_context(browser, server, "designer_demo", hub)
+    page.fill("#rm-n-name", "方案一")
+    page.select_option("#rm-new-draft select[name=start]", "empty")
+    page.get_by_role("button", name="创建").click()
+    page.wait_for_url("**/staff/design/drafts/*")
+    page.wait_for_function("window.RMD && window[RMD.map] && window[RMD.map].pm", polling=100)
+    page.wait_for_selector("#rm-metrics-table")
+    assert page.text_content("td[data-metric=green_area_m2]") == "0"
+    draft_id = page.evaluate("RMD.draft.id")
+    # a planting bed: four corners in the upper part of the site, closed on the first corner
+    page.get_by_role("button", name="种植池").click()
+    page.fill("#rm-p-species", "rosa_chinensis")
+    corners = [(0.3, 0.6), (0.6, 0.6), (0.6, 0.85), (0.3, 0.85), (0.3, 0.6)]
+    for fx, fy in corners:
+        page.mouse.click(*_site_point(page, fx, fy))
+        page.wait_for_timeout(150)
+    page.wait_for_function(
+        "document.querySelector('td[data-metric=green_area_m2]').textContent !== '0'",
+        polling=100,
+    )
+    # a barrier-free path 1.0 m wide across the lower part: too narrow (the 1.2 m rule)
+    page.get_by_role("button", name="步道").click()
+    page.fill("#rm-p-width", "1")
+    page.select_option("#rm-p-purpose", "barrier_free")
+    for fx, fy in ((0.2, 0.25), (0.8, 0.25), (0.8, 0.25)):
+        page.mouse.click(*_site_point(page, fx, fy))
+        page.wait_for_timeout(150)
+    page.wait_for_selector("#rm-violations li[data-rule=barrier_free_width]")
+    assert page.text_content("td[data-metric=path_length_m]") != "—"
+    shot(page, "20-design-drawn")
+    page.get_by_role("button", name="保存").first.click()
+    page.wait_for_function(
+        "document.querySelector('#rm-saved').textContent.includes('第 2 版')", polling=100
+    )
+    # the saved draft, read back by the API: the shown green area is the bed's real area
+    cookies = {c["name"]: c["value"] for c in context.cookies()}
+    api = httpx.Client(
+        base_url=server, cookies=cookies, headers={"X-CSRF-Token": cookies["rm_csrf"]}
+    )
+    saved = api.get(f"/api/design/drafts/{draft_id}").json()
+    kinds = sorted(f["properties"]["kind"] for f in saved["features"]["features"])
+    assert kinds == ["green", "path"]
+    bed = next(f for f in saved["features"]["features"] if f["properties"]["kind"] == "green")
+    shape = shapely.geometry.shape(bed["geometry"])
+    expected = area_m2(shape, utm_epsg(shape.centroid.x, shape.centroid.y))
+    assert saved["metrics"]["green_area_m2"] == pytest.approx(expected, rel=0.01)
+    assert [v["rule"] for v in saved["violations"]] == ["barrier_free_width"]
+    shown = float(page.text_content("td[data-metric=green_area_m2]").replace(",", ""))
+    assert shown == pytest.approx(saved["metrics"]["green_area_m2"], abs=0.1)
+    # a second draft as a copy; both shown to residents; the site goes to consultation
+    second = api.post(
+        "/api/design/communities/310109010026/sites/S01/drafts",
+        json={"name": "方案二", "copy_from": draft_id},
+    ).json()
+    for d in (draft_id, second["id"]):
+        assert api.put(f"/api/design/drafts/{d}/public", json={"public": True}).status_code == 200
+    page.goto(f"{server}{hub}")
+    page.select_option("#rm-stage select", "consultation")
+    page.get_by_role("button", name="将点位推进到此步骤").click()
+    page.wait_for_selector(".rm-timeline li.rm-step-current")
+    assert "公示征询" in page.text_content(".rm-timeline li.rm-step-current")
+    context.close()
+    assert errors == [], errors
+    # a resident on a phone: comments on draft 1, votes for draft 2 (once), adopts a plant
+    res = phone
+    res.goto(f"{server}/c/310109010026/sites/S01")
+    res.wait_for_selector("article.rm-draft")
+    assert res.locator("article.rm-draft").count() == 2
+    draft1 = res.locator("article.rm-draft[data-draft='1']")
+    draft1.locator("textarea").fill("希望多一些座椅")
+    draft1.get_by_role("button", name="评论").tap()
+    res.wait_for_function(
+        "document.querySelector(\"article[data-draft='1'] .rm-comments\").textContent"
+        ".includes('希望多一些座椅')",
+        polling=100,
+    )
+    res.locator("article.rm-draft[data-draft='2'] .rm-vote").tap()
+    res.wait_for_selector("article.rm-draft[data-draft='2'] .rm-yes")
+    assert res.locator(".rm-vote").count() == 0  # one vote each
+    shot(res, "21-consultation")
+    res.locator("a", has_text="桂花").first.tap()
+    res.wait_for_url("**/p/*")
+    res.fill("#rm-nick", "小李")
+    res.get_by_role("button", name="认养", exact=True).tap()
+    res.wait_for_function(
+        "document.querySelector('#rm-adopter').textContent === '小李'", polling=100
+    )

@@ -161,3 +161,19 @@ def test_violations_name_the_feature_and_the_numbers() -> None:
     assert check(SITE, [wide_ok], [BUILDING], epsg=EPSG) == []
     looser = check(SITE, [close], [BUILDING], epsg=EPSG, rules=Rules(tree_wall_m=1.5))
     assert looser == []
+
+
+def test_species_by_code_chinese_or_latin_name_and_mixed_beds() -> None:
+    from renewmap.spatial.design import find_species
+
+    table = species_table()
+    assert [s.code for s in find_species("月季; 绣球", table)] == [
+        "rosa_chinensis",
+        "hydrangea_macrophylla",
+    ]
+    assert [s.code for s in find_species("红枫", table)] == ["acer_palmatum"]  # a cultivar
+    assert [s.code for s in find_species("osmanthus fragrans", table)] == ["osmanthus_fragrans"]
+    assert find_species("不认识的草", table) == [] and find_species(None, table) == []
+    # a mixed bed counts every species' seasons: 蜡梅 (winter) + 月季 (spring–autumn)
+    bed = Feature("b", "green", w(box(1, 1, 3, 3)), {"layer": "shrub", "species": "蜡梅、月季"})
+    assert metrics(SITE, [bed], epsg=EPSG)["all_seasons"] is True

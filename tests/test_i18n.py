@@ -8,11 +8,22 @@ from pathlib import Path
 import pytest
 
 from renewmap.i18n import catalog, gettext, negotiate
+from renewmap.services.process import STAGE_LABELS
 from renewmap.services.workflow import ACTIONS
 from renewmap.spatial.design import SEASONS
+from renewmap.web.design import (
+    DRAW_HELP,
+    FACILITIES,
+    KINDS,
+    LAYERS,
+    PURPOSES,
+    RULES,
+    SURFACES,
+)
 from renewmap.web.errors import GENERIC, HEADLINES
 from renewmap.web.plants import CARE_LABELS
 from renewmap.web.resident import CATEGORIES, STATUSES
+from renewmap.web.sites import ACTIONS as SITE_ACTIONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
 JS_T = re.compile(r'\bT\("((?:[^"\\]|\\.)+)"')
@@ -25,6 +36,10 @@ PATTERNS = [
     (SRC / "web" / "staff.py", PY_T),
     (SRC / "web" / "errors.py", PY_T),
     (SRC / "web" / "plants.py", PY_T),
+    (SRC / "web" / "design.py", PY_T),
+    (SRC / "web" / "sites.py", PY_T),
+    (SRC / "static" / "js" / "design.js", JS_T),
+    (SRC / "static" / "js" / "site.js", JS_T),
 ]
 
 
@@ -41,6 +56,10 @@ def used_msgids() -> set[str]:
     found |= set(ACTIONS) | {"merged", "reopen", "created", "routed", "transfer_reason"}
     found |= set(HEADLINES.values()) | {GENERIC} | set(CARE_LABELS.values())
     found |= {season.capitalize() for season in SEASONS}
+    # the designers' and the sites' labels (kinds, layers, rules…, the process's steps)
+    for table in (KINDS, LAYERS, SURFACES, PURPOSES, FACILITIES, RULES, STAGE_LABELS, SITE_ACTIONS):
+        found |= set(table.values())
+    found |= {DRAW_HELP}
     return found
 
 

@@ -21,7 +21,7 @@ from renewmap.services.accounts import Principal
 from renewmap.services.photos import process_photo
 from renewmap.services.scope import scope_of
 from renewmap.spatial.design import species_table
-from renewmap.spatial.geometry import from_db
+from renewmap.spatial.geometry import from_db, to_geojson
 
 CARE_KINDS = ("watering", "pruning", "fertilising", "photo", "note")
 MAX_NOTE = 500
@@ -200,3 +200,34 @@ def qr(url: str, *, kind: str) -> tuple[bytes, str]:
         return out.getvalue(), "image/svg+xml"
     code.save(out, kind="png", scale=8, border=4)
     return out.getvalue(), "image/png"
+
+
+def site_plants(session: Session, *, community_code: str, site_code: str) -> list[dict[str, Any]]:
+    """A site's plants for residents: name, species, whether one can still adopt it."""
+    from renewmap.services.process import site_of
+
+    _community, site = site_of(session, community_code=community_code, site_code=site_code)
+    plants = session.scalars(select(Plant).where(Plant.site_id == site.id).order_by(Plant.id)).all()
+    taken = set(
+        session.scalars(
+            select(PlantAdoption.plant_id).where(
+                PlantAdoption.plant_id.in_([p.id for p in plants]),
+                PlantAdoption.ended_at.is_(None),
+            )
+        )
+    )
+    table = species_table()
+    out = []
+    for p in plants:
+        sp = table.get(p.species or "")
+        out.append(
+            {
+                "id": p.id,
+                "name": p.name or (sp.name_zh if sp else p.species),
+                "species": sp.name_zh if sp else p.species,
+                "open": bool(p.adoptable) and p.id not in taken,
+                "url": f"/p/{p.id}",
+                "geometry": to_geojson(from_db(p.geom)),
+            }
+        )
+    return out

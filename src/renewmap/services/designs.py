@@ -32,7 +32,7 @@ from renewmap.db.models import (
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
 from renewmap.spatial import design
-from renewmap.spatial.crs import utm_epsg
+from renewmap.spatial.crs import metres_to_degrees, utm_epsg
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
 
 DRAWERS = ("designer", "community_admin")
@@ -415,3 +415,47 @@ def adopted_in(session: Session, *, request_ids: list[int]) -> dict[int, list[di
             {"site": site_code, "site_name": site_name, "draft": number, "name": name}
         )
     return out
+
+
+def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[str, Any]:
+    """What the drawing page needs: the draft, its site's outline, and the residents'
+    suggestions for the site (pinned in its survey or within 20 m of it) to adopt."""
+    draft, site, community = _draft(session, principal, draft_id)
+    outline = from_db(site.geom)
+    near = outline.buffer(metres_to_degrees(20.0, outline.centroid.y))
+    candidates = session.scalars(
+        select(Request)
+        .where(Request.community_id == community.id, Request.hidden.is_(False))
+        .order_by(Request.id)
+    )
+    suggestions = [
+        {"id": r.id, "title": r.title, "category": r.category, "status": r.status}
+        for r in candidates
+        if r.site_id == site.id or near.intersects(from_db(r.geom))
+    ]
+    return {
+        "community": community.code,
+        "draft": draft_view(session, draft, site, community),
+        "site": to_geojson(outline),
+        "suggestions": suggestions,
+    }
+
+
+def site_summary(
+    session: Session, *, principal: Principal, community_code: str, site_code: str
+) -> dict[str, Any]:
+    """A site's name, outline and bounds for the designers' hub."""
+    community, site = _site(session, community_code, site_code)
+    _may_draw(principal, community)
+    outline = from_db(site.geom)
+    return {
+        "code": site.code,
+        "name": site.name,
+        "geometry": to_geojson(outline),
+        "bounds": [float(v) for v in outline.bounds],
+    }
+
+
+def require_drawer(session: Session, *, principal: Principal, community_code: str) -> None:
+    """Designers' pages are for the community's designers and admins."""
+    _may_draw(principal, queries.community_by_code(session, code=community_code))

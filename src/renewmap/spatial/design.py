@@ -9,6 +9,7 @@ layer (tree / shrub / ground_cover / lawn).
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -50,6 +51,27 @@ def species_table() -> dict[str, Species]:
             evergreen=row["evergreen"] == "yes",
         )
     return out
+
+
+# Common names that differ from the table's (a cultivar or a trade name → the species).
+ALIASES = {"红枫": "acer_palmatum", "香樟树": "cinnamomum_camphora", "桂花树": "osmanthus_fragrans"}
+
+
+def find_species(value: object, table: Mapping[str, Species]) -> list[Species]:
+    """The species named by a code, a Chinese or Latin name, or several of them separated by
+    ';', '、' or ','  ("月季; 绣球" is a bed of both)."""
+    text = str(value or "").strip()
+    if not text:
+        return []
+    by_name = {s.name_zh: s for s in table.values()} | {s.latin.lower(): s for s in table.values()}
+    found = []
+    for part in re.split(r"[;；、,，]", text):
+        key = part.strip()
+        sp = table.get(key) or by_name.get(key) or by_name.get(key.lower())
+        sp = sp or table.get(ALIASES.get(key, ""))
+        if sp is not None and sp not in found:
+            found.append(sp)
+    return found
 
 
 @dataclass(frozen=True)
@@ -136,9 +158,10 @@ def metrics(
     seasons: set[str] = set()
     for f in features:
         g = to_metric(f.geom, epsg)
-        sp = species.get(str(f.props.get("species") or ""))
-        if sp is not None:
-            seasons |= sp.seasons
+        named = find_species(f.props.get("species"), species)
+        sp = named[0] if named else None
+        for one in named:
+            seasons |= one.seasons
         if f.kind == "green":
             layer = str(f.props.get("layer") or (sp.layer if sp else "lawn"))
             area = g.intersection(site_m).area
@@ -251,8 +274,8 @@ def check(
         elif f.kind == "green":
             surfaces.append((f, g))
         elif f.kind == "plant":
-            sp = species.get(str(f.props.get("species") or ""))
-            layer = sp.layer if sp else str(f.props.get("layer") or "")
+            named = find_species(f.props.get("species"), species)
+            layer = named[0].layer if named else str(f.props.get("layer") or "")
             if layer == "tree":
                 for label, wall in walls:
                     d = wall.distance(g)

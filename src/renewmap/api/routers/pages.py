@@ -13,11 +13,25 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import adoption, boundaries, catalog, exports, patrols, staff, suggestions
+from renewmap.services import (
+    adoption,
+    boundaries,
+    catalog,
+    consultation,
+    designs,
+    exports,
+    patrols,
+    process,
+    staff,
+    suggestions,
+)
 from renewmap.services.accounts import Principal
+from renewmap.services.coverage import community_coverage
 from renewmap.services.layers import community_layers
+from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.resident import follow_page, online_tiles, resident_page
+from renewmap.web.sites import site_page, sites_page
 from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
@@ -225,5 +239,155 @@ def plant_card(
     """A plant's growth ID card: a stable public URL (its QR code points here)."""
     return HTMLResponse(
         card_page(adoption.card(session, plant_id=plant_id), locale=_locale(request, lang)),
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+def _staff_page(html: str) -> HTMLResponse:
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/staff/design", response_class=HTMLResponse)
+def design_hub(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str | None = None,
+    site: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """Designers: the community's sites; for one, its drafts, process and photos."""
+    if principal is None:
+        return _to_login(request)
+    code = community or staff.my_communities(session, principal=principal)[0]["code"]
+    designs.require_drawer(session, principal=principal, community_code=code)
+    chosen = (
+        designs.site_summary(session, principal=principal, community_code=code, site_code=site)
+        if site
+        else None
+    )
+    return _staff_page(
+        hub_page(
+            community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+            locale=_locale(request, lang),
+            sites=process.sites(session, community_code=code),
+            site=chosen,
+            drafts=designs.site_drafts(
+                session, principal=principal, community_code=code, site_code=site
+            )
+            if site
+            else [],
+            timeline=process.timeline(session, community_code=code, site_code=site)
+            if site
+            else None,
+            photos=process.photos(session, community_code=code, site_code=site) if site else None,
+            tiles=online_tiles(request.app.state.settings),
+        )
+    )
+
+
+@router.get("/staff/design/drafts/{draft_id}", response_class=HTMLResponse)
+def design_drawing(
+    draft_id: int,
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    lang: str | None = None,
+) -> Response:
+    """The drawing workspace of one draft."""
+    if principal is None:
+        return _to_login(request)
+    work = designs.workspace(session, principal=principal, draft_id=draft_id)
+    return _staff_page(
+        drawing_page(
+            community_layers(session, community_code=work["community"], kinds=PAGE_LAYERS),
+            locale=_locale(request, lang),
+            draft=work["draft"],
+            site_geometry=work["site"],
+            suggestions=work["suggestions"],
+            tiles=online_tiles(request.app.state.settings),
+        )
+    )
+
+
+@router.get("/staff/design/compare", response_class=HTMLResponse)
+def design_compare(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    a: int,
+    b: int,
+    lang: str | None = None,
+) -> Response:
+    """Two drafts of a site on one map and side by side."""
+    if principal is None:
+        return _to_login(request)
+    comparison = designs.compare(session, principal=principal, a=a, b=b)
+    return _staff_page(
+        compare_page(
+            community_layers(
+                session, community_code=comparison["a"]["community"], kinds=PAGE_LAYERS
+            ),
+            comparison,
+            locale=_locale(request, lang),
+            tiles=online_tiles(request.app.state.settings),
+        )
+    )
+
+
+@router.get("/staff/coverage", response_class=HTMLResponse)
+def coverage_map(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str,
+    radius_m: float = 300.0,
+    lang: str | None = None,
+) -> Response:
+    """Which buildings are within walking distance of a green or activity site."""
+    if principal is None:
+        return _to_login(request)
+    designs.require_drawer(session, principal=principal, community_code=community)
+    return _staff_page(
+        coverage_page(
+            community_layers(session, community_code=community, kinds=PAGE_LAYERS),
+            community_coverage(session, community_code=community, radius_m=radius_m),
+            locale=_locale(request, lang),
+            tiles=online_tiles(request.app.state.settings),
+        )
+    )
+
+
+@router.get("/c/{code}/sites", response_class=HTMLResponse)
+def resident_sites(
+    code: str, request: Request, session: ReadSession, lang: str | None = None
+) -> HTMLResponse:
+    """The community's micro-renewal sites and where each stands."""
+    name = catalog.community_row(session, code=code).name
+    return HTMLResponse(
+        sites_page(
+            code, name, process.sites(session, community_code=code), locale=_locale(request, lang)
+        ),
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/c/{code}/sites/{site}", response_class=HTMLResponse)
+def resident_site(
+    code: str, site: str, request: Request, session: ReadSession, lang: str | None = None
+) -> HTMLResponse:
+    """A site for residents: its process, the drafts to comment and vote on, before/after,
+    plants to adopt, and pins for its survey."""
+    locale = _locale(request, lang)
+    return HTMLResponse(
+        site_page(
+            community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+            consultation.view(session, community_code=code, site_code=site),
+            process.timeline(session, community_code=code, site_code=site),
+            process.photos(session, community_code=code, site_code=site),
+            adoption.site_plants(session, community_code=code, site_code=site),
+            locale=locale,
+            tiles=online_tiles(request.app.state.settings),
+        ),
         headers={"Cache-Control": "no-cache"},
     )

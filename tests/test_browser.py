@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -584,17 +585,19 @@ def test_a_write_is_committed_before_its_response(server, e2e_dir) -> None:
 def _staff_context(browser, server: str, username: str, next_path: str):  # type: ignore[no-untyped-def]
     """A desktop browser signed in as ``username``, on ``next_path``; collects JS errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+    errors: list[str] = []  # JavaScript errors, and any request that leaves the intranet
     context.route(
         "**/*",
-        lambda route: route.continue_() if route.request.url.startswith(server) else route.abort(),
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server)
+            else (errors.append(f"external: {route.request.url}"), route.abort())
+        ),
     )
     page = context.new_page()
     page.set_default_timeout(30_000)
-    errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    from urllib.parse import quote
-
     page.goto(f"{server}/staff/login?next={quote(next_path)}")
     page.fill("#rm-user", username)
     page.fill("#rm-pass", "a long enough password")

@@ -299,3 +299,49 @@ def test_adopters_phones_only_for_staff_in_scope(world, session) -> None:
         f"/api/plants/{plant.id}/care/photo", files={"file": ("f.png", out.getvalue(), "image/png")}
     )
     assert other.status_code == 403
+
+
+def test_pages_for_designers_and_residents(world) -> None:
+    """Every designers' and residents' page renders from the app's own assets; designers'
+    pages are for the community's designers and admins only."""
+    import re
+
+    staff, h, resident = world
+
+    def signed_in(username: str) -> TestClient:  # pages use the browser's session cookie
+        c = resident()
+        r = c.post(
+            "/api/staff/session", json={"username": username, "password": "correct horse battery"}
+        )
+        assert r.status_code == 200, r.text
+        return c
+
+    designer, lead = signed_in("designer"), signed_in("lead_a")
+    d1 = staff.post(f"{BASE}/drafts", headers=h["designer"], json={"name": "方案一"}).json()
+    d2 = staff.post(
+        f"{BASE}/drafts", headers=h["designer"], json={"name": "方案二", "copy_from": d1["id"]}
+    ).json()
+    pages = [
+        "/staff/design?community=T0001",
+        "/staff/design?community=T0001&site=S1",
+        f"/staff/design/drafts/{d1['id']}",
+        f"/staff/design/compare?a={d1['id']}&b={d2['id']}",
+        "/staff/coverage?community=T0001",
+    ]
+    for url in pages:
+        r = designer.get(url, follow_redirects=False)
+        assert r.status_code == 200, (url, r.text[:300])
+        assert re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", r.text) == [], url
+        assert lead.get(url, follow_redirects=False).status_code == 403, url
+        signed_out = staff.get(url, follow_redirects=False)
+        assert signed_out.status_code == 303 and "/staff/login" in signed_out.headers["location"]
+    drawing = designer.get(pages[2]).text
+    assert "/static/vendor/leaflet-geoman/leaflet-geoman.min.js" in drawing
+    assert staff.get("/static/vendor/leaflet-geoman/leaflet-geoman.min.js").status_code == 200
+    for url in ("/c/T0001/sites", "/c/T0001/sites/S1"):
+        r = staff.get(url)
+        assert r.status_code == 200 and "睦邻花园" in r.text, url
+    assert staff.get("/c/T0001/sites/NOPE").status_code == 404
+    # a designer's own workspace is the sites' hub (they handle no requests)
+    r = designer.get("/staff", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/design?community=T0001"

@@ -459,3 +459,9 @@ def site_summary(
 def require_drawer(session: Session, *, principal: Principal, community_code: str) -> None:
     """Designers' pages are for the community's designers and admins."""
     _may_draw(principal, queries.community_by_code(session, code=community_code))
+
+
+def drawable_communities(session: Session, *, principal: Principal) -> list[str]:
+    """Codes of the communities whose sites the user may draw (designers, admins)."""
+    ids = sorted({g.community_id for g in principal.roles if g.role in DRAWERS and g.community_id})
+    return [c.code for c in queries.communities_by_ids(session, ids=ids)]

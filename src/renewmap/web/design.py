@@ -232,9 +232,11 @@ def hub_page(
     drafts: list[dict[str, Any]],
     timeline: dict[str, Any] | None,
     photos: dict[str, Any] | None,
+    adopters: list[dict[str, Any]] | None = None,
     tiles: OnlineTiles | None = None,
 ) -> str:
-    """A community's sites; for one site its drafts, its process and its photos."""
+    """A community's sites; for one site its drafts, its process and its photos; the plants'
+    adopters with their phones (staff only)."""
     t = _t(locale)
     m, root, community = _base(
         layers,
@@ -329,6 +331,12 @@ def hub_page(
 <input name="caption" maxlength="200" placeholder="{t("Caption")}" aria-label="{t("Caption")}">
 <input type="file" name="file" accept="image/*" required aria-label="{t("Photo")}">
 <button type="submit">{t("Add photo")}</button></form>"""
+    adopter_rows = "".join(
+        f'<tr><td><a href="/p/{a["plant"]}">{escape(a["name"] or a["code"] or "")}</a></td>'
+        f"<td>{escape(a['nickname'])}</td><td>{escape(a['phone'] or '—')}</td>"
+        f"<td>{a['adopted_on']}</td></tr>"
+        for a in adopters or []
+    )
     config = {
         "community": str(community["code"]),
         "site": site["code"] if site else None,
@@ -341,7 +349,10 @@ def hub_page(
 <nav><a href="/staff/coverage?community={code}">{t("Walking coverage")}</a>
 <a href="/staff?community={code}">{t("Workspace")}</a></nav></header>
 <section class="rm-panel" aria-label="{t("Micro-renewal sites")}">
-<ul class="rm-plain">{site_links or "<li>—</li>"}</ul>{body}
+<ul class="rm-plain">{site_links or "<li>—</li>"}</ul>
+<details id="rm-adopters"><summary>{t("Plant adopters (staff only)")}</summary>
+<table class="rm-stats"><tbody>{adopter_rows or "<tr><td>—</td></tr>"}</tbody></table></details>
+{body}
 <p id="rm-error" role="alert" class="rm-error"></p></section>"""
     root.html.add_child(Element(panel), name="hub_panel")
     return root.render()

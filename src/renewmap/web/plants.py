@@ -18,13 +18,23 @@ CARE_LABELS = {
 }
 
 
+def _photo(entry: dict[str, Any]) -> str:
+    if not entry.get("photo"):
+        return ""
+    return (
+        f'<br><a href="{entry["photo"]}"><img src="{entry["thumbnail"]}" alt="" '
+        'style="max-width:160px"></a>'
+    )
+
+
 def card_page(card: dict[str, Any], *, locale: str) -> str:
     t = lambda msgid: escape(gettext(locale, msgid))  # noqa: E731
     lang = "zh-CN" if locale == "zh_CN" else "en"
     sp = card["species"]
     log = "".join(
         f"<li>{escape(c['on'])} · {t(CARE_LABELS.get(c['kind'], c['kind']))} · {escape(c['by'])}"
-        f"{' · ' + escape(c['note']) if c['note'] else ''}</li>"
+        f"{' · ' + escape(c['note']) if c['note'] else ''}"
+        f"{_photo(c)}</li>"
         for c in card["care"]
     )
     adopt = ""
@@ -55,6 +65,7 @@ def card_page(card: dict[str, Any], *, locale: str) -> str:
 <h2>{t("Care log")}</h2><ol id="rm-care">{log}</ol>
 <form id="rm-care-form"><select name="kind" aria-label="{t("Care")}">{care_options}</select>
 <input name="note" maxlength="500" aria-label="{t("Note")}" placeholder="{t("Note")}">
+<input name="photo" type="file" accept="image/*" aria-label="{t("Photo")}">
 <button type="submit">{t("Add")}</button></form>
 <p id="rm-error" role="alert" class="rm-error"></p>
 <p><a href="/p/{card["id"]}/qr.png">{t("QR code")} (PNG)</a> ·
@@ -73,6 +84,20 @@ const adopt = document.getElementById("rm-adopt");
 if (adopt) adopt.addEventListener("submit", (e) => {{ e.preventDefault();
   const f = e.target;
   post("adoption", {{ nickname: f.nickname.value, phone: f.phone.value || null }}); }});
-document.getElementById("rm-care-form").addEventListener("submit", (e) => {{ e.preventDefault();
-  post("care", {{ kind: e.target.kind.value, note: e.target.note.value || null }}); }});
+document.getElementById("rm-care-form").addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const f = e.target;
+  if (!f.photo.files.length) {{
+    post("care", {{ kind: f.kind.value, note: f.note.value || null }});
+    return;
+  }}
+  const s = await (await fetch("/api/session")).json();
+  const data = new FormData();
+  data.set("file", f.photo.files[0]);
+  if (f.note.value) data.set("note", f.note.value);
+  const r = await fetch(`/api/plants/${{PLANT.id}}/care/photo`, {{ method: "POST",
+    headers: {{ "X-CSRF-Token": s.csrf_token }}, body: data }});
+  if (r.ok) {{ location.reload(); return; }}
+  document.getElementById("rm-error").textContent = (await r.json()).message || r.status;
+}});
 </script></main></body></html>"""

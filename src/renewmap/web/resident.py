@@ -138,7 +138,8 @@ def resident_page(
     panel = f"""
 <header class="rm-header">
   <h1>{escape(str(community["name"]))} <small>{_t(locale, "Micro-renewal map")}</small></h1>
-  <nav class="rm-lang" aria-label="Language">{langs}</nav>
+  <nav class="rm-lang" aria-label="Language">{langs}
+  <a href="/c/{escape(str(community["code"]))}/sites">{_t(locale, "Micro-renewal sites")}</a></nav>
 </header>
 <div class="rm-tabs" role="tablist">
   <button role="tab" id="tab-suggest" aria-selected="true" aria-controls="rm-suggest">

@@ -180,10 +180,14 @@ def workspace_page(
             f'<a href="/staff?community={escape(c["code"])}">{escape(c["name"])}</a> '
             for c in communities
         )
+    drawer = any(r["role"] in ("designer", "community_admin") for r in me["roles"])
+    design_link = (
+        f'<a href="/staff/design?community={code}">{t("Micro-renewal sites")}</a>' if drawer else ""
+    )
     panel = f"""
 <header class="rm-header"><h1>{escape(str(community["name"]))}
 <small>{t("Workspace")} · {escape(me["display_name"])}</small></h1>
-<nav>{switch}<a href="/staff/overview?community={code}">{t("Overview")}</a>
+<nav>{switch}<a href="/staff/overview?community={code}">{t("Overview")}</a>{design_link}
 <button type="button" id="rm-signout">{t("Sign out")}</button></nav></header>
 <section class="rm-panel" id="rm-staff" aria-label="{t("My requests")}">
 <div class="rm-filters">

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_read_session, optional_principal
-from renewmap.errors import NotFound
+from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
 from renewmap.services import (
     adoption,
@@ -145,7 +145,14 @@ def staff_workspace(
     if principal is None:
         return _to_login(request)
     locale = _locale(request, lang)
-    places = staff.my_communities(session, principal=principal)
+    drawable = designs.drawable_communities(session, principal=principal)
+    try:
+        places = staff.my_communities(session, principal=principal)
+    except Forbidden:
+        if not drawable:
+            raise
+        # a designer has no requests to handle: their workspace is the sites' hub
+        return RedirectResponse(f"/staff/design?community={quote(drawable[0])}", status_code=303)
     chosen = next((c for c in places if c["code"] == community), None) if community else places[0]
     if chosen is None:
         raise NotFound(f"community '{community}' is not in your area", field="community")
@@ -259,7 +266,10 @@ def design_hub(
     """Designers: the community's sites; for one, its drafts, process and photos."""
     if principal is None:
         return _to_login(request)
-    code = community or staff.my_communities(session, principal=principal)[0]["code"]
+    drawable = designs.drawable_communities(session, principal=principal)
+    code = community or (drawable[0] if drawable else None)
+    if code is None:
+        raise Forbidden("only a community's designers and admins draw its sites", field="community")
     designs.require_drawer(session, principal=principal, community_code=code)
     chosen = (
         designs.site_summary(session, principal=principal, community_code=code, site_code=site)
@@ -281,6 +291,7 @@ def design_hub(
             if site
             else None,
             photos=process.photos(session, community_code=code, site_code=site) if site else None,
+            adopters=adoption.adopters(session, principal=principal, community_code=code),
             tiles=online_tiles(request.app.state.settings),
         )
     )

@@ -194,6 +194,7 @@
     return `<li data-id="${p.id}"><strong>${esc(p.title)}</strong>
       <div class="rm-meta">${esc(catLabel[p.category] || p.category)} · ${esc(statusLabel[p.status] || p.status)}
       ${grid ? " · " + grid : ""}${p.distance_m != null ? " · " + esc(p.distance_m) + " m" : ""}</div>
+      ${(p.adopted_in || []).map((a) => `<div class="rm-adopted">✓ ${esc(T("Adopted in {site} draft {n}", { site: a.site_name, n: a.draft }))}</div>`).join("")}
       ${p.description && !compact ? `<p>${esc(p.description)}</p>` : ""}${thumbs}
       <button type="button" class="rm-support" data-id="${p.id}">${esc(T("Support (+1)"))}
       <span class="rm-n">${esc(p.supports)}</span></button>

@@ -21,9 +21,10 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping
 from sqlalchemy.orm import Session
 
-from renewmap.errors import InvalidInput, PayloadTooLarge
+from renewmap.errors import InvalidInput
 from renewmap.services import designs
 from renewmap.services.accounts import Principal
+from renewmap.services.files import checked_upload
 from renewmap.spatial import design
 from renewmap.spatial.crs import check_epsg, transform, utm_epsg
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -179,15 +180,7 @@ def import_layer(
 ) -> dict[str, Any]:
     """Add the features of a file to the draft (kinds from the file's layers or properties,
     else ``kind``); nothing changes if any feature is wrong."""
-    name = (filename or "upload").replace("\\", "/").rsplit("/", 1)[-1]
-    if len(data) > MAX_IMPORT:
-        raise PayloadTooLarge(
-            f"file '{name}' is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_IMPORT // 1024 // 1024} MB",
-            field="file",
-        )
-    if not data:
-        raise InvalidInput(f"file '{name}' is empty", field="file")
+    name = checked_upload(filename, data, limit=MAX_IMPORT)
     if kind is not None and kind not in designs.EXPECTED:
         raise InvalidInput(f"kind must be one of {', '.join(designs.EXPECTED)}", field="kind")
     ext = name.lower().rsplit(".", 1)[-1] if "." in name else ""

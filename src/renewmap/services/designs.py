@@ -31,6 +31,7 @@ from renewmap.db.models import (
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
+from renewmap.services.process import site_of
 from renewmap.spatial import design
 from renewmap.spatial.crs import metres_to_degrees, utm_epsg
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
@@ -48,13 +49,7 @@ EXPECTED = {
 
 
 def _site(session: Session, community_code: str, site_code: str) -> tuple[Community, Site]:
-    community = queries.community_by_code(session, code=community_code)
-    site = session.scalar(
-        select(Site).where(Site.community_id == community.id, Site.code == site_code)
-    )
-    if site is None:
-        raise NotFound(f"site '{site_code}' not found in {community_code}", field="site")
-    return community, site
+    return site_of(session, community_code=community_code, site_code=site_code)
 
 
 def _may_draw(principal: Principal, community: Community) -> None:

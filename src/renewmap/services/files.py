@@ -1,4 +1,5 @@
-"""Writing output files atomically: a failed export never leaves a partial file behind."""
+"""Files in and out: uploads checked before use, outputs written atomically (a failed export
+never leaves a partial file behind)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from renewmap.errors import OutputFailed
+from renewmap.errors import InvalidInput, OutputFailed, PayloadTooLarge
 
 
 @contextlib.contextmanager
@@ -35,3 +36,18 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def checked_upload(filename: str | None, data: bytes, *, limit: int, what: str = "file") -> str:
+    """The upload's bare file name, once it is known to be neither empty nor over ``limit``
+    bytes (413); messages name the file."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "upload"
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"{what} '{name}' is {len(data) / 1024 / 1024:.1f} MB; the limit is "
+            f"{limit // 1024 // 1024} MB",
+            field="file",
+        )
+    if not data:
+        raise InvalidInput(f"{what} '{name}' is empty", field="file")
+    return name

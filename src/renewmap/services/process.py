@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from renewmap.db import queries
 from renewmap.db.models import Community, Site, SitePhoto, SiteStage, StageAttachment
-from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
+from renewmap.services.files import checked_upload
 from renewmap.services.photos import process_photo
 
 STAGES = (
@@ -262,17 +263,7 @@ def add_attachment(
     """Keep a file with a step (PDF, image, text or Office document; at most 10 MB)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
     require_runner(principal, community)
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
-    if not name:
-        raise InvalidInput("the attachment needs a file name", field="file")
-    if len(data) > MAX_ATTACHMENT:
-        raise PayloadTooLarge(
-            f"attachment '{name}' is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_ATTACHMENT // 1024 // 1024} MB",
-            field="file",
-        )
-    if not data:
-        raise InvalidInput(f"attachment '{name}' is empty", field="file")
+    name = checked_upload(filename, data, limit=MAX_ATTACHMENT, what="attachment")
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if ctype not in ATTACHMENT_TYPES:
         raise InvalidInput(

@@ -148,3 +148,47 @@ def test_bad_features_change_nothing_and_strangers_are_refused(api) -> None:
     )
     assert r.status_code == 404
     assert c.get(f"/api/design/drafts/{d['id']}").status_code == 401
+
+
+def test_community_standards_change_costs_and_rules(api) -> None:
+    """A community's own unit prices and thresholds are what its drafts are measured with."""
+    c, h = api
+    d = c.post(NEW, headers=h["designer"], json={"name": "方案一"}).json()
+    saved = c.put(
+        f"/api/design/drafts/{d['id']}/features",
+        headers=h["designer"],
+        json={"version": 1, "features": fc(*GARDEN)},
+    ).json()
+    assert saved["violations"] == [] and saved["metrics"]["total_cost"] == pytest.approx(
+        12_600, abs=1
+    )
+    url = "/api/design/communities/T0001/standards"
+    assert c.get(url, headers=h["designer"]).json()["rules"]["barrier_free_width_m"] == 1.2
+    # the garden's 1.5 m path becomes barrier-free: fine at 1.2 m, too narrow at 1.6 m;
+    # permeable concrete at 300 instead of 260 yuan/m² on its 15 m²: +600
+    r = c.put(
+        url,
+        headers=h["designer"],
+        json={
+            "unit_costs": {"path_per_m2": {"permeable_concrete": 300}},
+            "rules": {"barrier_free_width_m": 1.6},
+        },
+    )
+    assert r.status_code == 200, r.text
+    garden = [(k, g, {**p, "purpose": "barrier_free"} if k == "path" else p) for k, g, p in GARDEN]
+    now = c.put(
+        f"/api/design/drafts/{d['id']}/features",
+        headers=h["designer"],
+        json={"version": 2, "features": fc(*garden)},
+    ).json()
+    assert [v["rule"] for v in now["violations"]] == ["barrier_free_width"]
+    assert now["metrics"]["total_cost"] == pytest.approx(12_600 + 15 * 40, abs=1)
+    for bad, field in (
+        ({"rules": {"barrier_free_width_m": 0.1}}, "rules.barrier_free_width_m"),
+        ({"unit_costs": {"path_per_m2": {"wood": -5}}}, "unit_costs.path_per_m2.wood"),
+        ({"colours": {}}, "colours"),
+    ):
+        r = c.put(url, headers=h["designer"], json=bad)
+        assert r.status_code == 422 and field in r.json()["message"], r.text
+    assert c.put(url, headers=h["lead"], json={}).status_code == 403
+    assert c.put(url, headers=h["designer"], json={}).json()["overrides"] == {}

@@ -74,6 +74,8 @@ class Community(Base):
     # Bumped by every import that changes the site plan (layers, grids, assignments).
     site_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     attribution: Mapped[str | None] = mapped_column(Text)
+    # Unit costs and rule thresholds of its designs (spatial.design.standards); None: defaults.
+    design_standards: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
     subdistrict: Mapped[Subdistrict | None] = relationship()
 

@@ -234,8 +234,9 @@ def _judge(
         for b in session.scalars(select(Building).where(Building.community_id == community.id))
     )
     walls = [(label, fp) for label, fp in footprints if fp.intersects(near)]
-    return design.metrics(site_geom, feats, epsg=epsg), design.check(
-        site_geom, feats, walls, epsg=epsg
+    costs, rules = design.standards(community.design_standards)
+    return design.metrics(site_geom, feats, epsg=epsg, costs=costs), design.check(
+        site_geom, feats, walls, epsg=epsg, rules=rules
     )
 
 
@@ -460,3 +461,31 @@ def drawable_communities(session: Session, *, principal: Principal) -> list[str]
     """Codes of the communities whose sites the user may draw (designers, admins)."""
     ids = sorted({g.community_id for g in principal.roles if g.role in DRAWERS and g.community_id})
     return [c.code for c in queries.communities_by_ids(session, ids=ids)]
+
+
+def get_standards(session: Session, *, principal: Principal, community_code: str) -> dict[str, Any]:
+    """The unit costs and rule thresholds the community's drafts are measured with."""
+    community = queries.community_by_code(session, code=community_code)
+    _may_draw(principal, community)
+    costs, rules = design.standards(community.design_standards)
+    return {
+        "community": community.code,
+        "unit_costs": {g: dict(getattr(costs, g)) for g in design.COST_GROUPS},
+        "rules": {k: getattr(rules, k) for k in design.RULE_LIMITS},
+        "overrides": community.design_standards or {},
+    }
+
+
+def set_standards(
+    session: Session, *, principal: Principal, community_code: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the community's overrides of the defaults (checked first; {} restores them)."""
+    community = queries.community_by_code(session, code=community_code)
+    _may_draw(principal, community)
+    try:
+        design.standards(overrides)
+    except design.StandardsError as exc:
+        raise InvalidInput(str(exc), field="standards") from None
+    community.design_standards = overrides or None
+    session.flush()
+    return get_standards(session, principal=principal, community_code=community_code)

@@ -121,6 +121,52 @@ class Rules:
     barrier_free_width_m: float = 1.2
 
 
+COST_GROUPS = ("green_per_m2", "plant_each", "path_per_m2", "facility_each")
+RULE_LIMITS = {"tree_wall_m": (0.0, 50.0), "barrier_free_width_m": (0.5, 10.0)}
+
+
+class StandardsError(ValueError):
+    """A design standard that cannot be used; the message names the field."""
+
+
+def standards(
+    overrides: Mapping[str, Any] | None,
+) -> tuple[UnitCosts, Rules]:
+    """Unit costs and rule thresholds: the defaults with a community's overrides on top.
+
+    ``{"unit_costs": {"path_per_m2": {"wood": 650}}, "rules": {"tree_wall_m": 4}}``; unknown
+    groups or rules, negative prices or thresholds out of range raise ``StandardsError``.
+    """
+    overrides = overrides or {}
+    unknown = set(overrides) - {"unit_costs", "rules"}
+    if unknown:
+        raise StandardsError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    base = UnitCosts()
+    groups: dict[str, dict[str, float]] = {g: dict(getattr(base, g)) for g in COST_GROUPS}
+    for group, prices in (overrides.get("unit_costs") or {}).items():
+        if group not in groups:
+            raise StandardsError(f"unit_costs.{group}: use one of {', '.join(COST_GROUPS)}")
+        if not isinstance(prices, Mapping):
+            raise StandardsError(f"unit_costs.{group}: expected {{item: yuan}}")
+        for item, price in prices.items():
+            if not isinstance(price, int | float) or isinstance(price, bool) or price < 0:
+                raise StandardsError(f"unit_costs.{group}.{item}: a price ≥ 0 in yuan")
+            groups[group][str(item)] = float(price)
+    limits = {k: getattr(Rules(), k) for k in RULE_LIMITS}
+    for rule, value in (overrides.get("rules") or {}).items():
+        if rule not in RULE_LIMITS:
+            raise StandardsError(f"rules.{rule}: use one of {', '.join(RULE_LIMITS)}")
+        low, high = RULE_LIMITS[rule]
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not low <= value <= high
+        ):
+            raise StandardsError(f"rules.{rule}: metres between {low:g} and {high:g}")
+        limits[rule] = float(value)
+    return UnitCosts(**groups), Rules(**limits)
+
+
 def path_surface(line_m: BaseGeometry, width_m: float) -> BaseGeometry:
     """A path's paved area: the line grown by half its width, flat at the ends."""
     return line_m.buffer(width_m / 2, cap_style="flat", join_style="mitre")

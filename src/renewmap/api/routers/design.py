@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Path, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,27 @@ def add_photo(
 def hide_comment(comment_id: DraftId, session: WriteSession, me: Me) -> Response:
     consultation.hide_comment(session, principal=me, comment_id=comment_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/communities/{code}/standards", summary="Unit costs and rule thresholds of the designs"
+)
+def standards(code: str, session: WriteSession, me: Me) -> dict[str, Any]:
+    return designs.get_standards(session, principal=me, community_code=code)
+
+
+@router.put(
+    "/communities/{code}/standards",
+    summary="Override unit costs and rule thresholds ({unit_costs: {group: {item: yuan}}, "
+    "rules: {tree_wall_m, barrier_free_width_m}}; {} restores the defaults)",
+)
+def set_standards(
+    code: str,
+    session: WriteSession,
+    me: Me,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    return designs.set_standards(session, principal=me, community_code=code, overrides=body)
 
 
 @router.get("/compare", summary="Two drafts of one site side by side")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
@@ -154,6 +154,40 @@ def open_requests_near(session: Session, *, bounds: Bounds) -> Sequence[Request]
         bbox_filter(session, Request.__table__, bounds), Request.status.in_(OPEN_STATUSES)
     )
     return session.scalars(stmt.order_by(Request.id)).all()
+
+
+def community_buildings_near(
+    session: Session, *, community_id: int, bounds: Bounds
+) -> Sequence[Building]:
+    """The community's buildings whose bbox meets ``bounds`` (candidates for exact tests)."""
+    t = Building.__table__
+    return session.scalars(
+        select(Building)
+        .where(
+            Building.community_id == community_id,
+            bbox_filter(session, t, bounds, exact=False, indexed=False),
+        )
+        .order_by(Building.id)
+    ).all()
+
+
+def site_request_candidates(
+    session: Session, *, community_id: int, site_id: int, bounds: Bounds
+) -> Sequence[Request]:
+    """Visible requests pinned for a site or whose bbox meets ``bounds`` (candidates)."""
+    t = Request.__table__
+    return session.scalars(
+        select(Request)
+        .where(
+            Request.community_id == community_id,
+            Request.hidden.is_(False),
+            or_(
+                Request.site_id == site_id,
+                bbox_filter(session, t, bounds, exact=False, indexed=False),
+            ),
+        )
+        .order_by(Request.id)
+    ).all()
 
 
 def all_open_requests(session: Session) -> Sequence[Request]:

@@ -86,11 +86,7 @@ def view(
         )
     return {
         "community": community.code,
-        "site": {
-            "code": site.code,
-            "name": site.name,
-            "geometry": to_geojson(from_db(site.geom)),
-        },
+        "site": process.site_info(session, community_code=community_code, site_code=site_code),
         "stage": site.stage,
         "residents_may": list(process.allowed(site)),
         "results_visible": show,

@@ -53,16 +53,7 @@ def export(
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
     draft, site, community = designs.site_context(session, principal=principal, draft_id=draft_id)
-    view = designs.draft_view(session, draft, site, community)
-    feats = [
-        design.Feature(
-            str(f["id"]),
-            f["properties"]["kind"],
-            shapely.geometry.shape(f["geometry"]),
-            {k: v for k, v in f["properties"].items() if k != "kind"},
-        )
-        for f in view["features"]["features"]
-    ]
+    feats = designs.draft_features(session, draft_id=draft.id)
     site_geom = from_db(site.geom)
     stem = f"{community.code}-{site.code}-draft{draft.number}"
     media, ext = FORMATS[fmt]
@@ -70,7 +61,7 @@ def export(
         body = {
             "type": "FeatureCollection",
             "name": f"{site.name} · {draft.name}",
-            "features": view["features"]["features"],
+            "features": designs.feature_collection(feats)["features"],
         }
         data = json.dumps(body, ensure_ascii=False, indent=1).encode()
     elif fmt == "gpkg":
@@ -197,18 +188,15 @@ def import_layer(
         )
     if not items:
         raise InvalidInput(f"file '{name}' has no features to import", field="file")
-    current = json.loads(
-        json.dumps(designs.view(session, principal=principal, draft_id=draft_id)["features"])
+    # The new features are checked as a whole (messages name the file); the draft's own were
+    # checked when they were saved.
+    added = designs.parse_features(
+        {"type": "FeatureCollection", "features": items}, source=f"{name}: "
     )
-    # Existing features keep their kinds and properties; the new ones are checked as a whole.
-    designs.parse_features({"type": "FeatureCollection", "features": items}, source=f"{name}: ")
-    merged = {
-        "type": "FeatureCollection",
-        "features": [{k: v for k, v in f.items() if k != "id"} for f in current["features"]]
-        + items,
-    }
-    return designs.save_features(
-        session, principal=principal, draft_id=draft_id, version=version, features=merged
+    designs.site_context(session, principal=principal, draft_id=draft_id)  # may they draw?
+    current = designs.draft_features(session, draft_id=draft_id)
+    return designs.replace_features(
+        session, principal=principal, draft_id=draft_id, version=version, features=current + added
     )
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db import queries
 from renewmap.db.models import (
-    Building,
     Community,
     DesignDraft,
     DesignFeature,
@@ -29,14 +27,14 @@ from renewmap.db.models import (
     Site,
     Water,
 )
-from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
-from renewmap.services.process import site_of
+from renewmap.services.process import RUNNERS, require_runner, site_of
 from renewmap.spatial import design
 from renewmap.spatial.crs import metres_to_degrees, utm_epsg
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
 
-DRAWERS = ("designer", "community_admin")
+DRAWERS = RUNNERS
 MAX_FEATURES = 2000
 EXPECTED = {
     "zone": ("Polygon", "MultiPolygon"),
@@ -48,18 +46,8 @@ EXPECTED = {
 }
 
 
-def _site(session: Session, community_code: str, site_code: str) -> tuple[Community, Site]:
-    return site_of(session, community_code=community_code, site_code=site_code)
-
-
 def _may_draw(principal: Principal, community: Community) -> None:
-    for g in principal.roles:
-        if g.role in DRAWERS and g.community_id == community.id:
-            return
-    raise Forbidden(
-        f"only the designers and admins of community {community.code} may draw its sites",
-        field="community",
-    )
+    require_runner(principal, community)
 
 
 def _draft(
@@ -86,7 +74,7 @@ def create_draft(
 ) -> dict[str, Any]:
     """A new draft of a site: empty, a copy of another draft of the same site, or (with
     ``from_site``) the site as it is now, from its imported layers."""
-    community, site = _site(session, community_code, site_code)
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
     _may_draw(principal, community)
     name = (name or "").strip()
     if not name:
@@ -168,6 +156,27 @@ def save_features(
     features: dict[str, Any],
 ) -> dict[str, Any]:
     """Replace the draft's features (all checked first; nothing written on a bad one)."""
+    draft = _current_draft(session, principal, draft_id, version)
+    return _write(session, principal, draft, parse_features(features))
+
+
+def replace_features(
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    version: int,
+    features: list[design.Feature],
+) -> dict[str, Any]:
+    """Replace the draft's features with already checked ones (imports)."""
+    draft = _current_draft(session, principal, draft_id, version)
+    return _write(session, principal, draft, features)
+
+
+def _current_draft(
+    session: Session, principal: Principal, draft_id: int, version: int
+) -> DesignDraft:
+    """The draft, locked, if ``version`` is still its version (409 otherwise)."""
     draft, _site_row, _community = _draft(session, principal, draft_id)
     session.refresh(draft, with_for_update=True)
     if draft.version != version:
@@ -175,9 +184,15 @@ def save_features(
             f"draft {draft_id} was saved by someone else (now version {draft.version}); reload",
             current={"id": draft.id, "version": draft.version},
         )
+    return draft
+
+
+def _write(
+    session: Session, principal: Principal, draft: DesignDraft, features: list[design.Feature]
+) -> dict[str, Any]:
     rows = [
         DesignFeature(draft_id=draft.id, kind=f.kind, props=f.props, geom=to_db(f.geom))
-        for f in parse_features(features)
+        for f in features
     ]
     for old in _features(session, draft.id):
         session.delete(old)
@@ -228,27 +243,39 @@ def _judge(
     site_geom = from_db(site.geom)
     c = site_geom.centroid
     epsg = community.metric_epsg or utm_epsg(c.x, c.y)
-    near = shapely.box(*site_geom.buffer(0.001).bounds)  # buildings within ≈100 m matter
-    footprints = (
+    near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter
+    walls = [
         (b.number or f"id {b.id}", from_db(b.geom))
-        for b in session.scalars(select(Building).where(Building.community_id == community.id))
-    )
-    walls = [(label, fp) for label, fp in footprints if fp.intersects(near)]
+        for b in queries.community_buildings_near(session, community_id=community.id, bounds=near)
+    ]
     costs, rules = design.standards(community.design_standards)
     return design.metrics(site_geom, feats, epsg=epsg, costs=costs), design.check(
         site_geom, feats, walls, epsg=epsg, rules=rules
     )
 
 
-def _evaluate(
-    session: Session, draft: DesignDraft, site: Site, community: Community
-) -> tuple[list[design.Feature], dict[str, Any], list[dict[str, Any]]]:
-    feats = [
+def draft_features(session: Session, *, draft_id: int) -> list[design.Feature]:
+    """The draft's saved features (ids are their row ids)."""
+    return [
         design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
-        for f in _features(session, draft.id)
+        for f in _features(session, draft_id)
     ]
-    numbers, violations = _judge(session, site, community, feats)
-    return feats, numbers, violations
+
+
+def feature_collection(feats: list[design.Feature]) -> dict[str, Any]:
+    """Features as GeoJSON, the kind among the properties (as the API takes them back)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": f.id,
+                "geometry": to_geojson(f.geom),
+                "properties": {"kind": f.kind, **dict(f.props)},
+            }
+            for f in feats
+        ],
+    }
 
 
 def evaluate(
@@ -277,7 +304,8 @@ def draft_view(
     session: Session, draft: DesignDraft, site: Site, community: Community
 ) -> dict[str, Any]:
     """A draft as the drawing page and the consultation page show it (no permission check)."""
-    feats, numbers, violations = _evaluate(session, draft, site, community)
+    feats = draft_features(session, draft_id=draft.id)
+    numbers, violations = _judge(session, site, community, feats)
     return {
         "id": draft.id,
         "number": draft.number,
@@ -288,18 +316,7 @@ def draft_view(
         "community": community.code,
         "copied_from": draft.copied_from_id,
         "adopts": adopted_requests(session, draft_id=draft.id),
-        "features": {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "id": f.id,
-                    "geometry": to_geojson(f.geom),
-                    "properties": {"kind": f.kind, **dict(f.props)},
-                }
-                for f in feats
-            ],
-        },
+        "features": feature_collection(feats),
         "metrics": numbers,
         "violations": violations,
     }
@@ -376,7 +393,7 @@ def site_drafts(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> list[dict[str, Any]]:
     """Every draft of a site, newest number last (for the designer's list)."""
-    community, site = _site(session, community_code, site_code)
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
     _may_draw(principal, community)
     return [
         {
@@ -419,10 +436,8 @@ def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[
     draft, site, community = _draft(session, principal, draft_id)
     outline = from_db(site.geom)
     near = outline.buffer(metres_to_degrees(20.0, outline.centroid.y))
-    candidates = session.scalars(
-        select(Request)
-        .where(Request.community_id == community.id, Request.hidden.is_(False))
-        .order_by(Request.id)
+    candidates = queries.site_request_candidates(
+        session, community_id=community.id, site_id=site.id, bounds=near.bounds
     )
     suggestions = [
         {"id": r.id, "title": r.title, "category": r.category, "status": r.status}
@@ -441,7 +456,7 @@ def site_summary(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> dict[str, Any]:
     """A site's name, outline and bounds for the designers' hub."""
-    community, site = _site(session, community_code, site_code)
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
     _may_draw(principal, community)
     outline = from_db(site.geom)
     return {

@@ -23,6 +23,7 @@ from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.accounts import Principal
 from renewmap.services.files import checked_upload
 from renewmap.services.photos import process_photo
+from renewmap.spatial.geometry import from_db, to_geojson
 
 STAGES = (
     "survey",  # 前期调研
@@ -86,11 +87,17 @@ def site_of(session: Session, *, community_code: str, site_code: str) -> tuple[C
     return community, site
 
 
+def site_info(session: Session, *, community_code: str, site_code: str) -> dict[str, Any]:
+    """A site's code, name and outline (public)."""
+    _community, site = site_of(session, community_code=community_code, site_code=site_code)
+    return {"code": site.code, "name": site.name, "geometry": to_geojson(from_db(site.geom))}
+
+
 def require_runner(principal: Principal, community: Community) -> None:
-    """Only the community's designers and admins run its sites' processes."""
+    """Only the community's designers and admins draw its sites and run their processes."""
     if not any(g.role in RUNNERS and g.community_id == community.id for g in principal.roles):
         raise Forbidden(
-            f"only the designers and admins of community {community.code} run its sites",
+            f"only the designers and admins of community {community.code} work on its sites",
             field="community",
         )
 
@@ -359,7 +366,12 @@ def sites(session: Session, *, community_code: str) -> list[dict[str, Any]]:
     """The community's sites with their current step (for the pages' lists)."""
     community = queries.community_by_code(session, code=community_code)
     counts = dict(
-        session.execute(select(SitePhoto.site_id, func.count()).group_by(SitePhoto.site_id)).all()
+        session.execute(
+            select(SitePhoto.site_id, func.count())
+            .join(Site, Site.id == SitePhoto.site_id)
+            .where(Site.community_id == community.id)
+            .group_by(SitePhoto.site_id)
+        ).all()
     )
     return [
         {

@@ -99,6 +99,20 @@ def control_last(m: folium.Map) -> None:
             m._children.move_to_end(key)
 
 
+def timeline_items(timeline: dict[str, Any], t: Any) -> str:
+    """The process's steps as list items: number, name, dates, minutes, attachments."""
+    return "".join(
+        f'<li class="rm-step-{s["state"]}"><strong>{s["number"]}. '
+        f"{t(STAGE_LABELS[s['stage']])}</strong> "
+        f"<small>{escape(s['starts_on'] or '')}"
+        f"{' – ' + escape(s['ends_on']) if s['ends_on'] else ''}</small>"
+        f"{'<p>' + escape(s['minutes']) + '</p>' if s['minutes'] else ''}"
+        + "".join(f' <a href="{a["url"]}">{escape(a["filename"])}</a>' for a in s["attachments"])
+        + "</li>"
+        for s in timeline["steps"]
+    )
+
+
 def _options(items: dict[str, str], t: Any, selected: str | None = None) -> str:
     return "".join(
         f'<option value="{k}"{" selected" if k == selected else ""}>{t(v)}</option>'
@@ -276,18 +290,7 @@ def hub_page(
             f'<option value="{d["id"]}">{d["number"]} · {escape(d["name"])}</option>'
             for d in drafts
         )
-        steps = "".join(
-            f'<li class="rm-step-{s["state"]}"><strong>{s["number"]}. '
-            f"{t(STAGE_LABELS[s['stage']])}</strong> "
-            f"<small>{escape(s['starts_on'] or '')}"
-            f"{' – ' + escape(s['ends_on']) if s['ends_on'] else ''}</small>"
-            f"{'<p>' + escape(s['minutes']) + '</p>' if s['minutes'] else ''}"
-            + "".join(
-                f' <a href="{a["url"]}">{escape(a["filename"])}</a>' for a in s["attachments"]
-            )
-            + "</li>"
-            for s in timeline["steps"]
-        )
+        steps = timeline_items(timeline, t)
         stage_options = "".join(
             f'<option value="{s}"{" selected" if s == timeline["stage"] else ""}>'
             f"{i}. {t(STAGE_LABELS[s])}</option>"

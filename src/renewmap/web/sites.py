@@ -15,7 +15,7 @@ from branca.element import Element
 from renewmap.i18n import catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
 from renewmap.services.process import STAGE_LABELS
-from renewmap.web.design import _labels, control_last
+from renewmap.web.design import _labels, control_last, timeline_items
 from renewmap.web.resident import CATEGORIES
 from renewmap.web.staff import _script_json
 
@@ -52,7 +52,7 @@ def sites_page(code: str, name: str, sites: list[dict[str, Any]], *, locale: str
 
 def site_page(
     layers: dict[str, gpd.GeoDataFrame],
-    consultation: dict[str, Any],
+    site: dict[str, Any],
     timeline: dict[str, Any],
     photos: dict[str, Any],
     plants: list[dict[str, Any]],
@@ -64,7 +64,6 @@ def site_page(
     base = {k: v for k, v in layers.items() if k != "request"}
     m = community_map(base, assets="server", tiles=tiles)
     community = layers["community"].iloc[0]
-    site = consultation["site"]
     folium.GeoJson(
         site["geometry"],
         name="site",
@@ -83,23 +82,15 @@ def site_page(
     )
     config = {
         "map": m.get_name(),
-        "community": consultation["community"],
+        "community": timeline["community"],
         "site": site,
         "t": {msgid: gettext(locale, msgid) for msgid in catalog("zh_CN")},
         "labels": _labels(locale),
         "plants": plants,
     }
     root.script.add_child(Element(f"window.RMR = {_script_json(config)};"), name="rmr_config")
-    code = escape(consultation["community"])
-    steps = "".join(
-        f'<li class="rm-step-{s["state"]}">{s["number"]}. {t(STAGE_LABELS[s["stage"]])} '
-        f"<small>{escape(s['starts_on'] or '')}"
-        f"{' – ' + escape(s['ends_on']) if s['ends_on'] else ''}</small>"
-        f"{'<p>' + escape(s['minutes']) + '</p>' if s['minutes'] else ''}"
-        + "".join(f' <a href="{a["url"]}">{escape(a["filename"])}</a>' for a in s["attachments"])
-        + "</li>"
-        for s in timeline["steps"]
-    )
+    code = escape(timeline["community"])
+    steps = timeline_items(timeline, t)
     now = "".join(f"<p><strong>{t(ACTIONS[a])}</strong></p>" for a in timeline["residents_may"])
     if timeline["stage"] == "announcement":
         now = f"<p>{t('The result has been announced; this site is read-only.')}</p>"

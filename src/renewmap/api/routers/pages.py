@@ -17,7 +17,6 @@ from renewmap.services import (
     adoption,
     boundaries,
     catalog,
-    consultation,
     designs,
     exports,
     patrols,
@@ -145,10 +144,10 @@ def staff_workspace(
     if principal is None:
         return _to_login(request)
     locale = _locale(request, lang)
-    drawable = designs.drawable_communities(session, principal=principal)
     try:
         places = staff.my_communities(session, principal=principal)
     except Forbidden:
+        drawable = designs.drawable_communities(session, principal=principal)
         if not drawable:
             raise
         # a designer has no requests to handle: their workspace is the sites' hub
@@ -393,7 +392,7 @@ def resident_site(
     return HTMLResponse(
         site_page(
             community_layers(session, community_code=code, kinds=PAGE_LAYERS),
-            consultation.view(session, community_code=code, site_code=site),
+            process.site_info(session, community_code=code, site_code=site),
             process.timeline(session, community_code=code, site_code=site),
             process.photos(session, community_code=code, site_code=site),
             adoption.site_plants(session, community_code=code, site_code=site),

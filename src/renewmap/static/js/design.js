@@ -17,8 +17,7 @@
   let dirty = false;
   let selected = null;
   let tool = null; // the kind being drawn
-  const COLOURS = { zone: "#7048e8", green: "#2f9e44", plant: "#2b8a3e", path: "#e67700",
-    facility: "#1971c2", keep: "#868e96" };
+  const COLOURS = window.RMU.KIND_COLOURS;
   const SHAPES = { zone: "Polygon", green: "Polygon", plant: "CircleMarker", path: "Line",
     facility: "CircleMarker", keep: "Polygon" };
   const drawn = L.featureGroup().addTo(map);

@@ -10,8 +10,7 @@
   const T = window.RMU.translator(R.t);
   const LB = R.labels;
   const base = `/api/sites/${encodeURIComponent(R.community)}/${encodeURIComponent(R.site.code)}`;
-  const COLOURS = { zone: "#7048e8", green: "#2f9e44", plant: "#2b8a3e", path: "#e67700",
-    facility: "#1971c2", keep: "#868e96" };
+  const COLOURS = window.RMU.KIND_COLOURS;
   const outline = L.geoJSON(R.site.geometry);
   map.fitBounds(outline.getBounds(), { maxZoom: 20 });
   const shown = L.layerGroup().addTo(map);

@@ -11,6 +11,9 @@
     },
     esc: (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) => (
       { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c])),
+    // colours of a design's kinds of feature, the same on every page that draws a draft
+    KIND_COLOURS: { zone: "#7048e8", green: "#2f9e44", plant: "#2b8a3e", path: "#e67700",
+      facility: "#1971c2", keep: "#868e96" },
     csrf: () => (document.cookie.match(/(?:^|; )rm_csrf=([^;]*)/) || [])[1] || "",
   };
 })();

@@ -8,8 +8,11 @@ is an error, and any skipped PostGIS test fails the run.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -88,6 +91,46 @@ def session(engine: Engine) -> Iterator[Session]:
         s.close()
         trans.rollback()
         conn.close()
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """``renewmap serve`` in a subprocess with the demo community, as in production."""
+
+    url: str
+    database_url: str
+    backend: str
+
+    def engine(self) -> Engine:
+        """An engine on the server's database (to seed data and to check answers)."""
+        return make_engine(self.database_url)
+
+    def cli(self, *args: str) -> str:
+        """Run ``renewmap …`` against the server's database; its standard output."""
+        env = {**os.environ, **LIVE_ENV, "RENEWMAP_DATABASE_URL": self.database_url}
+        done = subprocess.run(
+            [sys.executable, "-m", "renewmap.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+
+LIVE_ENV = {"RENEWMAP_ENV": "test", "RENEWMAP_SECRET_KEY": "live-test-secret"}
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def live_server(request, database_url_factory, tmp_path_factory) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """A live server on loopback per backend, shared by the tests of real clients."""
+    from renewmap.devtools.e2e import app_server
+
+    url = database_url_factory(request.param)
+    log = tmp_path_factory.mktemp("live") / "server.log"
+    with app_server(url, log, demo_dir=DEMO_DIR, env=LIVE_ENV) as base:
+        yield LiveServer(base, url, request.param)
 
 
 @pytest.fixture

@@ -39,6 +39,12 @@ def _wants_page(request: Request | None) -> bool:
 
 
 def _error_response(exc: RenewMapError, request: Request | None = None) -> Response:
+    if request is not None:
+        # the standard APIs answer errors in their own formats (Open311's list of
+        # {code, description}, OGC's exception document)
+        for prefix, render in request.app.state.error_renderers.items():
+            if request.url.path.startswith(prefix):
+                return render(exc, request)
     details = {
         k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list | dict)
     }
@@ -154,11 +160,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         limit = settings.max_upload_bytes
         if length is not None and (not length.isdigit() or int(length) > limit):
             return _error_response(
-                PayloadTooLarge(f"request body larger than {limit} bytes", limit=limit)
+                PayloadTooLarge(f"request body larger than {limit} bytes", limit=limit), request
             )
         return await call_next(request)
 
-    from renewmap.api.routers import core, design, pages, plants, sites, staff, suggestions
+    from renewmap.api.routers import (
+        core,
+        design,
+        ogc,
+        ogc_tiles,
+        open311,
+        pages,
+        plants,
+        sites,
+        staff,
+        suggestions,
+    )
     from renewmap.services.ratelimit import RateLimiter
 
     window = settings.rate_window_s
@@ -175,7 +192,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(design.router)
     app.include_router(plants.router)
     app.include_router(sites.router)
+    app.include_router(open311.router)
+    app.include_router(ogc.router)
+    app.include_router(ogc_tiles.router)
     app.include_router(pages.router)
+    app.state.error_renderers = {
+        open311.PREFIX + "/": open311.render_error,
+        ogc.PREFIX + "/": ogc.render_error,
+    }
     static_dir = resources.files("renewmap") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     return app

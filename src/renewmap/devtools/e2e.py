@@ -42,14 +42,16 @@ def free_port() -> int:
 
 @contextmanager
 def app_server(
-    db: Path,
+    db: Path | str,
     log: Path,
     *,
     demo_dir: Path | None = None,
     env: dict[str, str] | None = None,
     startup_s: float = 120.0,
 ) -> Iterator[str]:
-    """``renewmap serve`` on a free loopback port over SpatiaLite file ``db``; yields its URL.
+    """``renewmap serve`` on a free loopback port; yields its URL.
+
+    ``db``: a SpatiaLite file, or a database URL (``postgresql+psycopg://…`` for PostGIS).
 
     ``demo_dir``: load the demo community first (``--demo``). Output goes to ``log``: a pipe
     nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings.
@@ -61,7 +63,7 @@ def app_server(
         cmd += ["--demo", "--demo-dir", str(demo_dir)]
     full_env = {
         **os.environ,
-        "RENEWMAP_DATABASE_URL": f"sqlite:///{db}",
+        "RENEWMAP_DATABASE_URL": db if isinstance(db, str) else f"sqlite:///{db}",
         "RENEWMAP_ENV": "dev",
         **(env or {}),
     }

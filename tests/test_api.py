@@ -167,6 +167,14 @@ def test_framework_errors_use_our_error_body(client) -> None:
     assert body.error == "invalid_input" and body.message.startswith("invalid request: ")
 
 
+def test_nul_in_the_address_is_refused_on_both_databases(client) -> None:
+    """PostgreSQL text cannot hold NUL: it is a clear 422 everywhere, never a 500."""
+    for url in ("/api/communities/NO%00PE/layers/grid", "/api/communities?x=%00"):
+        r = client.get(url)
+        assert r.status_code == 422, url
+        assert "NUL" in ErrorBody.model_validate(r.json()).message
+
+
 def test_oversize_body_is_413(engine, session) -> None:
     app = create_app(Settings(env="test", secret_key="x", max_upload_bytes=1000), engine=engine)
     app.dependency_overrides[get_read_session] = lambda: session

@@ -722,3 +722,94 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     res.wait_for_function(
         "document.querySelector('#rm-adopter').textContent === '小李'", polling=100
     )
+
+
+DEMO = "310109010026"
+
+
+def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  # type: ignore[no-untyped-def]
+    """A site plan whose layers are over the threshold draws them from our own vector tiles
+    (vendored Leaflet.VectorGrid): tiles of the community are fetched from /ogc, drawn on
+    canvases, and a click on a building shows its number from the tile."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.models import Building, Community
+    from renewmap.maps import community_map
+    from renewmap.services.layers import community_layers
+    from renewmap.spatial.geometry import from_db
+
+    engine = make_engine(f"sqlite:///{e2e_dir / 'e2e.sqlite'}")
+    with Session(engine) as s:
+        layers = community_layers(
+            s, community_code=DEMO, kinds=("community", "grid", "building", "green", "path")
+        )
+        community_id = s.scalar(select(Community.id).where(Community.code == DEMO))
+        building = s.scalars(
+            select(Building)
+            .where(Building.community_id == community_id, Building.number.is_not(None))
+            .order_by(Building.id)
+        ).first()
+        assert building is not None
+        footprint = from_db(building.geom)
+    engine.dispose()
+    html = community_map(layers, assets="server", vector_tiles_from=1).get_root().render()
+    assert "leaflet.vectorgrid" in html
+    assert (
+        f"/ogc/collections/buildings/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?community={DEMO}"
+        in html
+    )
+    assert f'"number": "{building.number}"' not in html  # not embedded: it comes in the tiles
+    context = browser.new_context(viewport={"width": 800, "height": 700})
+    context.set_default_timeout(20_000)
+    external: list[str] = []
+    tiles: list[str] = []
+
+    def handle(route):  # type: ignore[no-untyped-def]
+        url = route.request.url
+        if url == server + "/__vector_tiles_page":
+            return route.fulfill(body=html, content_type="text/html; charset=utf-8")
+        if not url.startswith(server):
+            external.append(url)
+            return route.abort()
+        if "/tiles/WebMercatorQuad/" in url:
+            tiles.append(url)
+        return route.continue_()
+
+    context.route("**/*", handle)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server + "/__vector_tiles_page")
+    page.wait_for_function("() => document.querySelectorAll('canvas.leaflet-tile').length > 0")
+    point = footprint.representative_point()
+    page.evaluate(
+        """([lat, lon]) => { const m = Object.values(window).find(
+             (v) => v instanceof L.Map); m.setView([lat, lon], 19, {animate: false}); }""",
+        [point.y, point.x],
+    )
+    page.wait_for_timeout(800)  # tiles of the new view load and draw
+    here = screen_point_any(page, point.x, point.y)
+    page.mouse.click(here["x"], here["y"])
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    shot(page, "09-vector-tiles")
+    context.close()
+    assert any("/ogc/collections/buildings/tiles/WebMercatorQuad/19/" in t for t in tiles)
+    assert all(f"community={DEMO}" in t for t in tiles)
+    assert building.number in text
+    assert external == [] and errors == [], (external, errors)
+
+
+def screen_point_any(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Page coordinates of (lon, lat) on the only Leaflet map of a plain folium page."""
+    return page.evaluate(
+        """([lat, lon]) => { const m = Object.values(window).find((v) => v instanceof L.Map);
+             const p = m.latLngToContainerPoint([lat, lon]);
+             const r = m.getContainer().getBoundingClientRect();
+             return {x: r.left + p.x, y: r.top + p.y}; }""",
+        [lat, lon],
+    )

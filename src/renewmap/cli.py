@@ -293,6 +293,39 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
+    """Open311 client keys, issued by the community's admin (the operator here)."""
+    from renewmap.services import open311
+
+    if args.action == "list":
+        keys = _in_transaction(
+            settings, lambda s: open311.list_keys(s, community_code=args.community)
+        )
+        for k in keys:
+            state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
+            print(f"{k['id']}\t{k['community']}\t{k['client']}\t{k['created_at']}\t{state}")
+        print(f"{len(keys)} key(s)")
+        return 0
+    if not args.community or not args.name:
+        raise InvalidInput(f"apikey {args.action} needs --community CODE and --name CLIENT")
+    if args.action == "add":
+        issued = _in_transaction(
+            settings,
+            lambda s: open311.issue_key(
+                s, community_code=args.community, client=args.name, actor="operator (cli)"
+            ),
+        )
+        print(f"API key {issued.id} for {issued.client} in {issued.community} (shown only once):")
+        print(issued.key)
+        return 0
+    key_id = _in_transaction(
+        settings,
+        lambda s: open311.revoke_key(s, community_code=args.community, client=args.name),
+    )
+    print(f"API key {key_id} of {args.name} in {args.community} revoked")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services import accounts, exports
     from renewmap.services.files import atomic_output
@@ -407,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     us.add_argument("--password-env", metavar="VAR", help="read the password from $VAR")
     us.set_defaults(func=cmd_user)
+
+    ak = sub.add_parser("apikey", help="Open311 API keys of client apps: add, list, revoke")
+    ak.add_argument("action", choices=["add", "list", "revoke"])
+    ak.add_argument("--community", help="community code (the Open311 jurisdiction_id)")
+    ak.add_argument("--name", help="the client app's name, e.g. 'wechat-miniapp'")
+    ak.set_defaults(func=cmd_apikey)
 
     rp = sub.add_parser("report", help="a grid's printable monthly report (HTML, offline)")
     rp.add_argument("--community", required=True)

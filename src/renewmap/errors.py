@@ -78,6 +78,12 @@ class MethodNotAllowed(RenewMapError):
     code = "method_not_allowed"
 
 
+class NotAcceptable(RenewMapError):
+    """The client's ``Accept`` header allows none of the media types an endpoint serves."""
+
+    code = "not_acceptable"
+
+
 class OutputFailed(RenewMapError):
     """An output file could not be written (permissions, missing directory, disk full)."""
 
@@ -97,6 +103,7 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     MethodNotAllowed: 405,
+    NotAcceptable: 406,
     RateLimited: 429,
     PayloadTooLarge: 413,
     OutputFailed: 500,

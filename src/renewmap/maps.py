@@ -24,6 +24,9 @@ from renewmap.spatial.crs import wgs84_to_gcj02_xy
 
 STATIC_URL = "/static"
 AssetMode = Literal["server", "inline"]
+# A base layer with at least this many features reaches the browser as vector tiles from our
+# /ogc tiles (only what is in view) instead of one GeoJSON embedded in the page.
+VECTOR_TILES_FROM = 2000
 ODBL = "© OpenStreetMap contributors, ODbL 1.0"
 
 GRID_COLOURS = [
@@ -164,6 +167,50 @@ def _tile_layer(tiles: OnlineTiles, centre: tuple[float, float]) -> folium.TileL
     )
 
 
+class VectorTileLayer(folium.map.Layer):
+    """A collection drawn from our own Mapbox Vector Tiles (``static/js/vector-tiles.js``,
+    vendored Leaflet.VectorGrid); a click shows ``fields``, (property, label) pairs."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = window.RMVT.layer(
+            {{ this.url|tojson }}, {{ this.collection|tojson }},
+            {{ this.style|tojson }}, {{ this.fields|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(
+        self,
+        *,
+        collection: str,
+        community_code: str,
+        name: str,
+        style: dict[str, object],
+        fields: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "VectorTileLayer"
+        self.collection = collection
+        self.url = (
+            f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"
+            f"?community={community_code}"
+        )
+        self.style = {"fill": True, **style}
+        self.fields = fields
+
+    def render(self, **kwargs: object) -> None:
+        header = self.get_root().header
+        for key, src in (
+            (
+                "vectorgrid_js",
+                f"{STATIC_URL}/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+            ),
+            ("vector_tiles_js", f"{STATIC_URL}/js/vector-tiles.js"),
+        ):
+            header.add_child(Element(f'<script src="{src}"></script>'), name=key)
+        super().render(**kwargs)
+
+
 def _escaped(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Text values HTML-escaped: tooltips and labels are inserted as HTML by Leaflet.
 
@@ -181,11 +228,20 @@ def community_map(
     *,
     assets: AssetMode = "server",
     tiles: OnlineTiles | None = None,
+    vector_tiles_from: int = VECTOR_TILES_FROM,
 ) -> folium.Map:
     """The community's site plan: outline, grids, buildings (numbers), paths, green, water,
-    and requests coloured by routing rule; over an online basemap only if ``tiles``."""
+    and requests coloured by routing rule; over an online basemap only if ``tiles``.
+
+    Served pages (``assets="server"``) draw a base layer of ``vector_tiles_from`` features or
+    more from the app's vector tiles; self-contained files (reports) always embed it."""
     layers = {k: _escaped(v) for k, v in layers.items()}
     community = layers["community"]
+    code = str(community["code"].iloc[0])
+
+    def tiled(kind: str) -> bool:
+        return assets == "server" and len(layers.get(kind, [])) >= vector_tiles_from
+
     minx, miny, maxx, maxy = community.total_bounds
     attribution = community["attribution"].iloc[0] if "attribution" in community else None
     m = offline_map(
@@ -215,7 +271,15 @@ def community_map(
             "fillOpacity": paper,
         },
     ).add_to(m)
-    if len(layers.get("green", [])):
+    if tiled("green"):
+        VectorTileLayer(
+            collection="green_areas",
+            community_code=code,
+            name="绿地 green",
+            style={"color": "#2f9e44", "weight": 1, "fillColor": "#b2f2bb", "fillOpacity": 0.8},
+            fields=[("name", "名称 name"), ("kind", "类型 kind"), ("species", "品种 species")],
+        ).add_to(m)
+    elif len(layers.get("green", [])):
         folium.GeoJson(
             layers["green"][["name", "kind", "geometry"]],
             name="绿地 green",
@@ -251,14 +315,39 @@ def community_map(
             },
             tooltip=folium.GeoJsonTooltip(["name", "code", "branch_code"]),
         ).add_to(m)
-    if len(layers.get("path", [])):
+    if tiled("path"):
+        VectorTileLayer(
+            collection="paths",
+            community_code=code,
+            name="步道 paths",
+            style={"color": "#e67700", "weight": 3, "fill": False},
+            fields=[
+                ("name", "名称 name"),
+                ("surface", "铺装 surface"),
+                ("width_m", "宽度 width (m)"),
+            ],
+        ).add_to(m)
+    elif len(layers.get("path", [])):
         folium.GeoJson(
             layers["path"][["name", "surface", "width_m", "geometry"]],
             name="步道 paths",
             style_function=lambda f: {"color": "#e67700", "weight": 3},
         ).add_to(m)
     buildings = layers.get("building")
-    if buildings is not None and len(buildings):
+    if tiled("building"):
+        # one label per building would be thousands of DOM nodes: numbers show on a click
+        VectorTileLayer(
+            collection="buildings",
+            community_code=code,
+            name="楼栋 buildings",
+            style={"color": "#495057", "weight": 1, "fillColor": "#ced4da", "fillOpacity": 0.9},
+            fields=[
+                ("number", "楼号 number"),
+                ("households", "户数 households"),
+                ("grid", "网格 grid"),
+            ],
+        ).add_to(m)
+    elif buildings is not None and len(buildings):
         folium.GeoJson(
             buildings[["number", "households", "grid_code", "geometry"]],
             name="楼栋 buildings",

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     rate_posts: int = Field(default=10, ge=1, description="suggestions per IP per window")
     rate_interactions: int = Field(default=60, ge=1, description="supports+comments per IP")
     rate_window_s: float = Field(default=600.0, gt=0)
+    rate_open311: int = Field(
+        default=120, ge=1, description="Open311 service requests per API key per window"
+    )
     secure_cookies: bool = Field(default=False, description="set when served over HTTPS")
     db_pool_pre_ping: bool = Field(
         default=False,

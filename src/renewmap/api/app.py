@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -66,6 +66,17 @@ def _error_response(exc: RenewMapError, request: Request | None = None) -> Respo
         status_code=http_status_for(exc),
         headers=headers,
     )
+
+
+def _nul_in_address(request: Request) -> str | None:
+    """The part of the address (``path`` or a query parameter's name) holding a NUL."""
+    if "\x00" in request.url.path:
+        return "path"
+    if "%00" in request.url.query:
+        for name, value in request.query_params.multi_items():
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "") or "query"
+    return None
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -144,6 +155,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             DatabaseUnavailable("the database is unavailable; try again shortly"), request
         )
 
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, exc: DataError) -> Response:
+        # a value the database cannot store (e.g. a NUL character in a posted text)
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
+        return _error_response(InvalidInput(f"a value cannot be stored: {reason}"), request)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         problems = []
@@ -161,6 +178,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if length is not None and (not length.isdigit() or int(length) > limit):
             return _error_response(
                 PayloadTooLarge(f"request body larger than {limit} bytes", limit=limit), request
+            )
+        nul = _nul_in_address(request)
+        if nul is not None:
+            # PostgreSQL text cannot hold NUL: refuse it up front, on both databases alike
+            return _error_response(
+                InvalidInput(f"{nul} contains a NUL character (%00)", field=nul), request
             )
         return await call_next(request)
 
@@ -184,6 +207,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             "post": (settings.rate_posts, window),
             "interact": (settings.rate_interactions, window),
             "login": (settings.rate_logins, window),
+            "open311": (settings.rate_open311, window),  # per API key
         }
     )
     app.include_router(core.router)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
+    Float,
     Integer,
     LargeBinary,
     Table,
+    Text,
     and_,
     case,
     create_engine,
     func,
+    literal,
     literal_column,
     select,
     text,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -42,11 +47,16 @@ def bbox_filter(
     they return a few rows just outside ``bounds``. Candidates for an exact geometric test do
     not care; whatever is shown or counted as "in this box" must be exact.
     """
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    numbers = tuple(float(v) for v in bounds)
     conditions: list[ColumnElement[bool]] = []
     postgres = dialect_name(session) == "postgresql"
+    # PostgreSQL: the numbers are written into the SQL, not bound. How many rows a box holds
+    # decides the plan (the box's index, or the primary key for a page), and the generic plan
+    # of a prepared statement cannot know it (measured: pages of 20,000 suggestions 1.7×
+    # slower, their count 2×).
+    minx, miny, maxx, maxy = (_inline(v) for v in numbers) if postgres else numbers
     if postgres:
-        envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)
+        envelope = func.ST_MakeEnvelope(minx, miny, maxx, maxy, _WGS84)
         conditions.append(table.c.geom.op("&&")(envelope))
     elif indexed:
         frame = func.BuildMbr(minx, miny, maxx, maxy, 4326)
@@ -79,8 +89,43 @@ def bbox_filter(
                 func.MbrMaxX(g),
                 func.MbrMaxY(g),
             )
-        conditions += [xmax >= minx, xmin <= maxx, ymax >= miny, ymin <= maxy]
+        exact_mbr = and_(xmax >= minx, xmin <= maxx, ymax >= miny, ymin <= maxy)
+        inner = _inner_bounds(numbers) if postgres else None  # type: ignore[arg-type]
+        if inner is not None:
+            # PostGIS: the single-precision "contained in" test on a slightly smaller box
+            # settles the rows well inside at the cost of ``&&``; only rows near the edges are
+            # compared in double precision. Same answer, and the planner no longer takes the
+            # four comparisons for independent filters (1% of the rows), which made it sort
+            # every row in a large box instead of walking the primary key for a page.
+            inside = table.c.geom.op("@")(
+                func.ST_MakeEnvelope(*(_inline(v) for v in inner), _WGS84)
+            )
+            # CASE, not OR: evaluated in order, and estimated as "half the rows" rather than
+            # as the product of the comparisons' guesses
+            conditions.append(case((inside, true()), else_=exact_mbr))
+        else:
+            conditions.append(exact_mbr)
     return and_(*conditions)
+
+
+_WGS84 = literal_column("4326")  # in the SQL too: an envelope must be a constant when planned
+
+
+def _inline(value: float) -> ColumnElement[float]:
+    """A number written into the statement when it runs (it is a float: nothing to escape)."""
+    return literal(value, Float, literal_execute=True)
+
+
+def _inner_bounds(bounds: Bounds) -> Bounds | None:
+    """``bounds`` shrunk by 4 single-precision steps at its magnitude, so that a box found
+    inside it with single-precision boxes rounded outwards is truly inside ``bounds``; None
+    when nothing would be left."""
+    magnitude = max(1.0, *(abs(v) for v in bounds))
+    margin = math.ldexp(1.0, math.frexp(magnitude)[1] - 22)  # 4 float32 ulps
+    minx, miny, maxx, maxy = bounds
+    if maxx - minx <= 2 * margin or maxy - miny <= 2 * margin:
+        return None
+    return minx + margin, miny + margin, maxx - margin, maxy - margin
 
 
 def bbox_centre(session: Session, column: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
@@ -99,6 +144,25 @@ def bbox_centre(session: Session, column: ColumnElement) -> tuple[ColumnElement,
         (func.MbrMinX(column) + func.MbrMaxX(column)) / 2.0,
         (func.MbrMinY(column) + func.MbrMaxY(column)) / 2.0,
     )
+
+
+def bbox_bounds(
+    session: Session, column: ColumnElement
+) -> tuple[ColumnElement, ColumnElement, ColumnElement, ColumnElement]:
+    """xmin, ymin, xmax, ymax of each geometry's bounding box, read without parsing geometry
+    (aggregate them with min/max for a layer's extent)."""
+    if dialect_name(session) == "postgresql":
+        box = func.Box2D(column)
+        return func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)
+    return func.MbrMinX(column), func.MbrMinY(column), func.MbrMaxX(column), func.MbrMaxY(column)
+
+
+def geometry_geojson(session: Session, column: ColumnElement) -> ColumnElement[str]:
+    """A geometry as GeoJSON text written by the database (no WKB parsing in Python), with
+    the same 9 decimals (≈ 0.1 mm) on both databases."""
+    if dialect_name(session) == "postgresql":
+        return func.ST_AsGeoJSON(column, 9, type_=Text)
+    return func.AsGeoJSON(column, 9, type_=Text)
 
 
 def floor_int(session: Session, value: ColumnElement) -> ColumnElement[int]:

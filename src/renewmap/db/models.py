@@ -255,6 +255,13 @@ class Request(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+    # Open311 (issue 6): the client key that posted it, the service definition's answers, a
+    # public media link; the submitter's e-mail and name are private like the phone.
+    api_key_id: Mapped[int | None] = mapped_column(Integer)  # an api_key id
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    media_url: Mapped[str | None] = mapped_column(String(500))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
     geom: Mapped[Any] = geometry("GEOMETRY")
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
@@ -362,6 +369,19 @@ class AuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class ApiKey(Base):
+    """An Open311 client's key for one community, issued by its admin; only a hash is kept."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    client: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PlantAdoption(Base):
@@ -606,3 +626,4 @@ Index("ix_patrol_grid_id_day", Patrol.grid_id, Patrol.day)
 Index("ix_design_feature_draft_id", DesignFeature.draft_id)
 Index("ix_plant_adoption_plant_id", PlantAdoption.plant_id)
 Index("ix_plant_care_plant_id", PlantCare.plant_id)
+Index("ix_api_key_community_id", ApiKey.community_id)

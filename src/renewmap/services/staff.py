@@ -228,6 +228,13 @@ def request_detail(
     grids = queries.grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
     photos = queries.photos_by_request(session, request_ids=[request.id]).get(request.id, [])
     props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
+    if request.api_key_id is not None:  # posted by an Open311 client on a resident's behalf
+        props["open311"] = {
+            "attributes": request.attributes or {},
+            "media_url": request.media_url,
+            "email": request.contact_email,  # in scope, like the phone
+            "name": request.contact_name,
+        }
     props["history"] = [
         {
             "kind": e.kind,

@@ -93,10 +93,13 @@ def create_suggestion(
     snap_m: float = DEFAULT_SNAP_M,
     base_url: str | None = None,
     site_code: str | None = None,
+    source: str = "resident",
+    actor: str | None = None,
 ) -> Created:
     """Validate everything first (photos included), then route and store in one go; the
     owner's notifications go into the outbox in the same transaction. With ``site_code`` the
-    suggestion is for that site's survey (it must be open and the pin at the site)."""
+    suggestion is for that site's survey (it must be open and the pin at the site).
+    ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf)."""
     site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
@@ -109,8 +112,9 @@ def create_suggestion(
         category=category,
         title=title,
         description=description,
-        source="resident",
+        source=source,
         snap_m=snap_m,
+        actor=actor,
     )
     token = secrets.token_urlsafe(18)
     request.receipt_code = _new_receipt_code(session)

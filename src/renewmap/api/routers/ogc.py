@@ -1,20 +1,180 @@
 """OGC API - Features Part 1 (core, GeoJSON, OpenAPI 3.0), read-only, under ``/ogc/``.
 
-Thin: every answer comes from ``renewmap.services.ogc_features``.
+Thin: every answer comes from ``renewmap.services.ogc_features``. Query parameters are read
+from the raw query string (not declared to FastAPI), so that unknown or malformed ones are
+answered as the OGC exception document with 400, by the service's own checks.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from typing import Annotated
 
-from renewmap.errors import RenewMapError, http_status_for
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from renewmap.api.deps import get_read_session
+from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
+from renewmap.i18n import negotiate as negotiate_locale
+from renewmap.services import accounts, ogc_features, ogc_openapi
+from renewmap.services.accounts import Principal
+from renewmap.services.ogc_features import (
+    DOC_PARAMS,
+    FEATURE_PARAMS,
+    ITEMS_PARAMS,
+    Call,
+    Document,
+)
 
 PREFIX = "/ogc"
 router = APIRouter(prefix=PREFIX, tags=["ogc"])
+SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+def ogc_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller of a bearer token, or None (anonymous). OGC clients send tokens, not the
+    browser's cookie; a bad token is a 401 even on public collections (a misconfigured client
+    should hear about it)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
+    return None
+
+
+PrincipalDep = Annotated[Principal | None, Depends(ogc_principal)]
+
+
+def _call(request: Request, params: dict[str, str]) -> Call:
+    settings = request.app.state.settings
+    root = (settings.public_base_url or str(request.base_url)).rstrip("/")
+    locale = negotiate_locale(params.get("lang"), None, request.headers.get("accept-language"))
+    return Call(base=root + PREFIX, locale=locale, query=tuple(request.query_params.multi_items()))
+
+
+def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
+    return ogc_features.check_params(request.query_params.multi_items(), allowed)
+
+
+def _send(doc: Document) -> Response:
+    # the answer depends on these (f= and lang= are in the URL already)
+    headers = {"Vary": "Accept, Accept-Language, Authorization", **dict(doc.headers)}
+    return Response(doc.body, media_type=doc.media_type, headers=headers)
+
+
+@router.get("/", summary="OGC API – Features landing page")
+def landing(request: Request) -> Response:
+    params = _params(request, DOC_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    return _send(ogc_features.landing(_call(request, params), media=media))
+
+
+@router.get("", include_in_schema=False)
+def landing_without_slash(request: Request) -> Response:
+    """``/ogc`` as well as ``/ogc/`` (clients differ); its errors in the OGC format too,
+    which the app's renderers only apply under ``/ogc/``."""
+    try:
+        return landing(request)
+    except RenewMapError as exc:
+        return render_error(exc, request)
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance(request: Request) -> Response:
+    params = _params(request, DOC_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    return _send(ogc_features.conformance(_call(request, params), media=media))
+
+
+@router.get("/api", summary="OpenAPI 3.0 definition of /ogc")
+def api(request: Request) -> Response:
+    params = _params(request, DOC_PARAMS)
+    if params.get("f", "json").lower() != "json":
+        raise InvalidInput("f must be json for the API definition", field="f")
+    return _send(ogc_openapi.openapi(_call(request, params)))
+
+
+@router.get("/collections", summary="Collections")
+def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    params = _params(request, DOC_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    call = _call(request, params)
+    return _send(ogc_features.collections(session, call, principal=principal, media=media))
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+def collection(
+    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    params = _params(request, DOC_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    return _send(
+        ogc_features.collection(
+            session,
+            _call(request, params),
+            collection_id=collection_id,
+            principal=principal,
+            media=media,
+        )
+    )
+
+
+@router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
+def schema(collection_id: str, request: Request, principal: PrincipalDep) -> Response:
+    params = _params(request, frozenset({"lang"}))
+    return _send(
+        ogc_features.schema(
+            _call(request, params), collection_id=collection_id, principal=principal
+        )
+    )
+
+
+@router.get("/collections/{collection_id}/items", summary="A page of features (GeoJSON)")
+def items(
+    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    params = _params(request, ITEMS_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"), features=True)
+    return _send(
+        ogc_features.items(
+            session,
+            _call(request, params),
+            collection_id=collection_id,
+            principal=principal,
+            params=params,
+            media=media,
+        )
+    )
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)")
+def item(
+    collection_id: str,
+    feature_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:
+    params = _params(request, FEATURE_PARAMS)
+    media = ogc_features.negotiate(params, request.headers.get("accept"), features=True)
+    return _send(
+        ogc_features.item(
+            session,
+            _call(request, params),
+            collection_id=collection_id,
+            feature_id=feature_id,
+            principal=principal,
+            params=params,
+            media=media,
+        )
+    )
 
 
 def render_error(exc: RenewMapError, request: Request) -> Response:
-    """OGC API's exception document: ``{code, description}``."""
-    status = http_status_for(exc)
-    return JSONResponse({"code": exc.code, "description": exc.message}, status_code=status)
+    """OGC API's exception document: ``{code, description}``. Bad parameters are a 400 in
+    OGC API (InvalidInput is a 422 elsewhere in the app)."""
+    bad_parameter = isinstance(exc, InvalidInput | InvalidGeometry | CRSError)
+    status = 400 if bad_parameter else http_status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"code": exc.code, "description": exc.message}, status_code=status, headers=headers
+    )

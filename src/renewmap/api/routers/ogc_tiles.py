@@ -1,10 +1,82 @@
 """Mapbox Vector Tiles of the OGC collections: ``/ogc/collections/{id}/tiles/WebMercatorQuad/…``.
 
-Thin: tiles are made by ``renewmap.services.tiles``.
+Thin: tiles are made by ``renewmap.services.tiles``. Staff-only collections need a bearer
+token, as their features do.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from renewmap.api.deps import get_read_session
+from renewmap.services import accounts, tiles
+from renewmap.services.accounts import Principal
+from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
+SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+
+
+def bearer_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The staff member of an ``Authorization: Bearer`` token, or None (anonymous)."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
+
+
+PrincipalDep = Annotated[Principal | None, Depends(bearer_principal)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.get("/collections/{collection_id}/tiles")
+def collection_tilesets(
+    collection_id: str, request: Request, principal: PrincipalDep
+) -> dict[str, Any]:
+    """The collection's tilesets (OGC API – Tiles): vector tiles in WebMercatorQuad."""
+    return tiles.tilesets(collection_id=collection_id, base_url=_base(request), principal=principal)
+
+
+@router.get(f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}")
+def collection_tileset(
+    collection_id: str, request: Request, principal: PrincipalDep
+) -> dict[str, Any]:
+    """Tileset metadata with the tile URL template."""
+    return tiles.tileset(collection_id=collection_id, base_url=_base(request), principal=principal)
+
+
+@router.get(
+    f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}/{{z}}/{{x}}/{{y}}",
+    response_class=Response,
+    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}},
+)
+def collection_tile(
+    collection_id: str,
+    z: int,
+    x: int,
+    y: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    community: str | None = None,
+) -> Response:
+    """One Mapbox Vector Tile (layer named after the collection; empty when nothing is in it);
+    ``community``: only that community's features."""
+    data = tiles.collection_tile(
+        session,
+        collection_id=collection_id,
+        z=z,
+        x=x,
+        y=y,
+        principal=principal,
+        community_code=community,
+    )
+    # public tiles may be cached briefly by browsers; staff tiles never by shared caches
+    cache = "private, no-store" if principal is not None else "public, max-age=60"
+    return Response(data, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": cache})

@@ -1,0 +1,169 @@
+"""Reads behind OGC API – Features: a page of items, its count, one item, a collection's extent.
+
+Each page is one query with the geometry as GeoJSON text written by the database and the
+properties as plain columns (or correlated look-ups of a code by primary key), plus one count:
+no per-row queries, no WKB parsing in Python. Boxes go through ``dialect.bbox_filter``, so
+both databases answer from their spatial index and compare exact bounding boxes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Date, Integer, and_, func, literal, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.dialect import Bounds, bbox_bounds, bbox_filter, geometry_geojson
+from renewmap.db.models import Community
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed time interval; None at either end means open (``..``)."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+def is_date_column(column: Any) -> bool:
+    """Whether a temporal column holds calendar dates (compared as dates, not instants)."""
+    return isinstance(column.type, Date)
+
+
+def _interval_condition(column: Any, interval: Interval) -> ColumnElement[bool]:
+    parts = []
+    as_date = is_date_column(column)
+
+    def value(v: datetime) -> date | datetime:
+        return v.date() if as_date else v
+
+    if interval.start is not None:
+        parts.append(column >= value(interval.start))
+    if interval.end is not None:
+        parts.append(column <= value(interval.end))
+    if not parts:  # "../..": anything with a time
+        parts.append(column.is_not(None))
+    return and_(*parts)
+
+
+def _where(
+    session: Session,
+    model: type,
+    condition: ColumnElement[bool],
+    *,
+    bounds: Bounds | None,
+    temporal: Any | None,
+    interval: Interval | None,
+) -> ColumnElement[bool]:
+    parts = [condition]
+    if bounds is not None:
+        parts.append(bbox_filter(session, model.__table__, bounds))  # type: ignore[attr-defined]
+    if interval is not None and temporal is not None:
+        parts.append(_interval_condition(temporal, interval))
+    return and_(*parts)
+
+
+def _columns(session: Session, model: type, properties: Sequence[tuple[str, Any]]) -> list[Any]:
+    geojson = geometry_geojson(session, model.geom)  # type: ignore[attr-defined]
+    return [model.id, geojson, *(expr for _, expr in properties)]  # type: ignore[attr-defined]
+
+
+def items_page(
+    session: Session,
+    *,
+    model: type,
+    properties: Sequence[tuple[str, Any]],
+    condition: ColumnElement[bool],
+    bounds: Bounds | None = None,
+    temporal: Any | None = None,
+    interval: Interval | None = None,
+    limit: int,
+    offset: int,
+) -> list[tuple[Any, ...]]:
+    """Rows ``(id, geometry GeoJSON text, *property values)`` of one page, ordered by id."""
+    stmt = (
+        select(*_columns(session, model, properties))
+        .where(
+            _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
+        )
+        .order_by(model.id)  # type: ignore[attr-defined]
+        # written into the SQL, like the box (dialect.bbox_filter): the planner walks the
+        # primary key for a small page, which a prepared statement's generic plan cannot know
+        .limit(literal(limit, Integer, literal_execute=True))
+        .offset(literal(offset, Integer, literal_execute=True))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def count_items(
+    session: Session,
+    *,
+    model: type,
+    condition: ColumnElement[bool],
+    bounds: Bounds | None = None,
+    temporal: Any | None = None,
+    interval: Interval | None = None,
+) -> int:
+    """How many rows match (``numberMatched``)."""
+    stmt = (
+        select(func.count())
+        .select_from(model)
+        .where(
+            _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
+        )
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def item_row(
+    session: Session,
+    *,
+    model: type,
+    properties: Sequence[tuple[str, Any]],
+    condition: ColumnElement[bool],
+    fid: int,
+) -> tuple[Any, ...] | None:
+    """``(id, geometry GeoJSON text, *property values)`` of one visible row, or None."""
+    stmt = select(*_columns(session, model, properties)).where(
+        and_(model.id == fid, condition)  # type: ignore[attr-defined]
+    )
+    row = session.execute(stmt).first()
+    return None if row is None else tuple(row)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """A collection's bounding box (None when empty) and the range of its temporal column."""
+
+    bounds: Bounds | None
+    first: date | datetime | None
+    last: date | datetime | None
+
+
+def extent(
+    session: Session, *, model: type, condition: ColumnElement[bool], temporal: Any | None
+) -> Extent:
+    """The bounding box of the visible rows and the range of their temporal column, in one
+    aggregate query read from the cached boxes (no geometry is parsed)."""
+    xmin, ymin, xmax, ymax = bbox_bounds(session, model.geom)  # type: ignore[attr-defined]
+    columns = [func.min(xmin), func.min(ymin), func.max(xmax), func.max(ymax)]
+    if temporal is not None:
+        columns += [func.min(temporal), func.max(temporal)]
+    row = session.execute(select(*columns).select_from(model).where(condition)).one()
+    bounds = None if row[0] is None else (row[0], row[1], row[2], row[3])
+    first, last = (row[4], row[5]) if temporal is not None else (None, None)
+    return Extent(bounds, first, last)
+
+
+def attributions(session: Session) -> list[str]:
+    """The distinct attributions the communities' data carry (e.g. OpenStreetMap's ODbL)."""
+    stmt = (
+        select(Community.attribution)
+        .where(Community.attribution.is_not(None), Community.attribution != "")
+        .distinct()
+        .order_by(Community.attribution)
+    )
+    return [str(v) for v in session.scalars(stmt)]

@@ -1,0 +1,749 @@
+"""OGC API – Features under /ogc, on both databases.
+
+First with TestClient over the rolled-back session (known answers from tests/fixtures.py:
+community T0001 with grids A and B, building bA in A at x∈[0.1,0.3] and bB in B at
+x∈[1.5,1.7], y∈[0.4,0.6] in local units), then with real clients against a live server per
+backend: GDAL's OAPIF driver (ogrinfo, ogr2ogr), pyogrio, OWSLib and QGIS, whose counts and
+attribute values are checked against the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+import pyogrio
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.db.models import Building, Community, Grid, Request, StaffUser
+from renewmap.errors import NotFound, Unauthenticated
+from renewmap.services import accounts
+from renewmap.services.ogc_collections import COLLECTIONS, get_collection
+from renewmap.services.requests import create_request
+from renewmap.settings import Settings
+from renewmap.spatial.geometry import from_db
+from tests.conftest import IN_CI
+from tests.fixtures import add_quad_community, add_test_community, m2w, pt, qpt
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+PUBLIC = {
+    "communities",
+    "compounds",
+    "grids",
+    "buildings",
+    "sites",
+    "green_areas",
+    "plants",
+    "paths",
+    "facilities",
+    "water",
+    "suggestions",
+}
+DEMO = "310109010026"
+PHONE = "13800000000"
+
+
+@pytest.fixture
+def client(engine, session):  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    with TestClient(app) as c:
+        yield c
+
+
+def wbox(x0: float, y0: float, x1: float, y1: float) -> str:
+    """A bbox parameter from local units (tests/fixtures.py) in CRS84."""
+    minx, miny, maxx, maxy = m2w(shapely.box(x0, y0, x1, y1)).bounds
+    return f"{minx!r},{miny!r},{maxx!r},{maxy!r}"
+
+
+def ids_of(fc: dict[str, Any]) -> set[int]:
+    return {f["id"] for f in fc["features"]}
+
+
+def link(doc: dict[str, Any], rel: str) -> dict[str, Any] | None:
+    return next((x for x in doc["links"] if x["rel"] == rel), None)
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, Any]:
+    """The tiny communities, requests with personal data, and staff users with tokens."""
+    places = add_test_community(session)
+    add_quad_community(session)
+    requests = {}
+    for name, geom, when in (
+        ("rA", pt(0.5, 0.5), datetime(2024, 1, 10, 8, 0, tzinfo=UTC)),
+        ("rB", pt(1.5, 0.2), datetime(2024, 3, 5, 12, 30, tzinfo=UTC)),
+        ("rGap", pt(2.5, 0.5), datetime(2024, 6, 1, 0, 0, tzinfo=UTC)),
+        ("rQ", qpt(0.5, 0.5), datetime(2024, 3, 5, 9, 0, tzinfo=UTC)),
+    ):
+        r, _ = create_request(session, geom=geom, category="lighting", title=f"灯不亮 {name}")
+        r.phone = PHONE
+        r.created_at = when
+        requests[name] = r
+    requests["rA"].nickname = "小王"  # not shown: show_nickname is off
+    requests["rB"].nickname, requests["rB"].show_nickname = "老李", True
+    requests["rGap"].hidden = True
+    tokens = {}
+    for username, roles in {
+        "lead_a": [("grid_lead", "T0001/A")],
+        "admin_t": [("community_admin", "T0001")],
+        "designer_t": [("designer", "T0001")],
+    }.items():
+        user = accounts.create_user(
+            session, username=username, password="correct horse battery", roles=roles
+        )
+        tokens[username] = {
+            "Authorization": f"Bearer {accounts.issue_token(session, user=user, kind='api')[0]}"
+        }
+    session.flush()
+    return {
+        "ids": {k: r.id for k, r in requests.items()},
+        "tokens": tokens,
+        "places": places,
+    }
+
+
+def building_ids(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Building.number, Building.id)
+        .join(Community, Community.id == Building.community_id)
+        .where(Community.code == "T0001")
+    ).all()
+    return {"A" if number == "1号楼" else "B": bid for number, bid in rows}
+
+
+# --- the registry (the vector tiles are built on it too) ---------------------------------------
+
+
+def test_registry_publishes_no_personal_data() -> None:
+    private = ["phone", "receipt_code", "follow_token_hash"]
+    private += [c.name for c in Request.__table__.c if c.name.startswith("contact_")]
+    assert {c.id for c in COLLECTIONS.values() if not c.staff_only} == PUBLIC
+    for c in COLLECTIONS.values():
+        names = [n for n, _ in c.properties]
+        assert len(names) == len(set(names)), c.id
+        assert hasattr(c.model, "id") and hasattr(c.model, "geom")
+        sql = str(select(*(expr.label(n) for n, expr in c.properties)))  # what it reads
+        if c.staff_only:
+            assert "request.phone" in sql
+        else:
+            assert not [p for p in private if f"request.{p}" in sql], c.id
+    with pytest.raises(Unauthenticated):
+        get_collection("requests", principal=None)
+    with pytest.raises(NotFound):
+        get_collection("nope", principal=None)
+
+
+# --- landing page, conformance, API definition -------------------------------------------------
+
+
+def test_landing_page_links(client: TestClient) -> None:
+    for path in ("/ogc/", "/ogc"):
+        r = client.get(path)
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "application/json"
+        doc = r.json()
+        assert doc["title"] and doc["description"]
+        rels = {(x["rel"], x["type"]) for x in doc["links"]}
+        assert ("self", "application/json") in rels
+        assert ("service-desc", OPENAPI) in rels
+        assert ("service-doc", "text/html") in rels
+        assert ("conformance", "application/json") in rels
+        assert ("data", "application/json") in rels
+        assert all(x["href"].startswith("http://testserver/") for x in doc["links"])
+        assert link(doc, "data")["href"] == "http://testserver/ogc/collections"
+    assert client.get(link(doc, "service-doc")["href"]).status_code == 200
+
+
+def test_conformance(client: TestClient) -> None:
+    doc = client.get("/ogc/conformance").json()
+    base = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+    assert set(doc["conformsTo"]) >= {base + "core", base + "geojson", base + "oas30"}
+    assert base + "html" not in doc["conformsTo"]  # no HTML is served
+
+
+def test_api_is_a_valid_openapi_30_document(client: TestClient) -> None:
+    from schemathesis.specs.openapi.definitions import OPENAPI_30  # the official meta-schema
+
+    r = client.get("/ogc/api")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == OPENAPI
+    doc = r.json()
+    assert doc["openapi"].startswith("3.0.")
+    errors = [e.message for e in jsonschema.Draft4Validator(OPENAPI_30).iter_errors(doc)]
+    assert errors == []
+    assert doc["servers"][0]["url"] == "http://testserver/ogc"
+    paths = doc["paths"]
+    for path in ("/", "/conformance", "/collections", "/collections/{collectionId}/items"):
+        assert "get" in paths[path]
+    for cid in COLLECTIONS:
+        assert f"/collections/{cid}/items" in paths
+    limit = doc["components"]["parameters"]["limit"]["schema"]
+    assert (limit["maximum"], limit["default"]) == (10_000, 10)
+    staff = paths["/collections/requests/items"]["get"]
+    assert staff["security"] == [{"bearerAuth": []}]
+    props = doc["components"]["schemas"]["buildingsFeature"]["properties"]["properties"]
+    assert props["properties"]["households"]["type"] == "integer"
+
+
+# --- collections -------------------------------------------------------------------------------
+
+
+def test_collections_listing_and_extents(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/ogc/collections")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    doc = r.json()
+    by_id = {c["id"]: c for c in doc["collections"]}
+    assert set(by_id) == PUBLIC  # the staff-only collection is not listed to anonymous callers
+    assert link(doc, "self")["href"] == "http://testserver/ogc/collections"
+    for c in by_id.values():
+        assert c["itemType"] == "feature" and CRS84 in c["crs"]
+        items = link(c, "items")
+        assert items["type"] == GEOJSON
+        assert items["href"] == f"http://testserver/ogc/collections/{c['id']}/items"
+    # the spatial extent is the data's
+    geoms = [from_db(g) for g in session.scalars(select(Building.geom))]
+    expected = shapely.GeometryCollection(geoms).bounds
+    got = by_id["buildings"]["extent"]["spatial"]
+    assert got["crs"] == CRS84
+    assert got["bbox"][0] == pytest.approx(expected, abs=1e-6)
+    # OSM-derived layers carry the attribution; grids are drawn by staff
+    assert "ODbL" in by_id["buildings"]["attribution"]
+    assert "attribution" not in by_id["grids"]
+    # suggestions: the temporal extent of the visible ones (the hidden rGap is from June 2024)
+    first, last = by_id["suggestions"]["extent"]["temporal"]["interval"][0]
+    assert first == "2024-01-10T08:00:00Z"
+    visible_last = session.scalar(select(func.max(Request.created_at)).where(~Request.hidden))
+    visible_last = visible_last if visible_last.tzinfo else visible_last.replace(tzinfo=UTC)
+    assert datetime.fromisoformat(last.replace("Z", "+00:00")) == visible_last
+
+
+def test_one_collection(client: TestClient) -> None:
+    r = client.get("/ogc/collections/buildings")
+    assert r.status_code == 200
+    doc = r.json()
+    assert doc["id"] == "buildings" and doc["title"] == "楼栋"  # Chinese first
+    assert link(doc, "self")["href"] == "http://testserver/ogc/collections/buildings"
+    assert client.get("/ogc/collections/buildings?lang=en").json()["title"] == "Buildings"
+    english = client.get("/ogc/collections/buildings", headers={"Accept-Language": "en-GB"})
+    assert english.json()["title"] == "Buildings"
+    tiles = link(doc, "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector")
+    assert client.get(tiles["href"]).status_code == 200  # the vector tiles' tilesets
+    schema = client.get(link(doc, "describedby")["href"])
+    assert schema.headers["content-type"] == "application/schema+json"
+    props = schema.json()["properties"]["properties"]["properties"]
+    assert props["households"] == {"type": "integer"}
+    missing = client.get("/ogc/collections/nope")
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found" and "nope" in missing.json()["description"]
+
+
+# --- items -------------------------------------------------------------------------------------
+
+
+def test_items_paging_follows_next_links(client: TestClient, session: Session) -> None:
+    expected = sorted(session.scalars(select(Building.id)))
+    seen: list[int] = []
+    url = "/ogc/collections/buildings/items?limit=5"
+    pages = 0
+    while url:
+        r = client.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == GEOJSON
+        fc = r.json()
+        assert fc["type"] == "FeatureCollection"
+        assert fc["numberMatched"] == len(expected)
+        assert fc["numberReturned"] == len(fc["features"]) <= 5
+        assert fc["timeStamp"].endswith("Z")
+        assert link(fc, "self")["type"] == GEOJSON
+        assert link(fc, "collection")["href"].endswith("/ogc/collections/buildings")
+        assert (link(fc, "prev") is not None) == (pages > 0)
+        seen += [f["id"] for f in fc["features"]]
+        nxt = link(fc, "next")
+        url = nxt["href"].replace("http://testserver", "") if nxt else ""
+        pages += 1
+    assert seen == expected  # stable order by id, nothing twice, nothing missed
+    assert pages == -(-len(expected) // 5)
+    one = client.get("/ogc/collections/buildings/items?limit=2&offset=2").json()
+    assert [f["id"] for f in one["features"]] == expected[2:4]
+    prev = parse_qs(urlsplit(link(one, "prev")["href"]).query)
+    assert prev["limit"] == ["2"] and "offset" not in prev
+    nxt = parse_qs(urlsplit(link(one, "next")["href"]).query)
+    assert nxt == {"limit": ["2"], "offset": ["4"]}
+
+
+def test_item_values_and_types(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+    bids = building_ids(session)
+    fc = client.get(f"/ogc/collections/buildings/items?bbox={wbox(0, 0, 3, 1)}").json()
+    by_id = {f["id"]: f for f in fc["features"]}
+    assert set(by_id) == {bids["A"], bids["B"]}
+    a = by_id[bids["A"]]
+    assert a["properties"]["households"] == 20  # a number, not a string
+    assert a["properties"]["number"] == "1号楼"
+    assert a["properties"]["community"] == "T0001" and a["properties"]["grid"] == "A"
+    footprint = m2w(shapely.MultiPolygon([shapely.box(0.1, 0.4, 0.3, 0.6)]))
+    got = shapely.geometry.shape(a["geometry"])
+    assert got.geom_type == "MultiPolygon"
+    assert shapely.equals_exact(got.normalize(), footprint.normalize(), tolerance=1e-9)
+    one = client.get(f"/ogc/collections/buildings/items/{bids['A']}")
+    assert one.status_code == 200 and one.headers["content-type"] == GEOJSON
+    assert one.headers["content-crs"] == f"<{CRS84}>"
+    feature = one.json()
+    assert feature["type"] == "Feature" and feature["id"] == bids["A"]
+    assert feature["properties"] == a["properties"]
+    assert link(feature, "self")["href"].endswith(f"/collections/buildings/items/{bids['A']}")
+    assert link(feature, "collection")["href"].endswith("/collections/buildings")
+    # the suggestions' dates are ISO 8601 in UTC
+    rb = client.get(f"/ogc/collections/suggestions/items/{world['ids']['rB']}").json()
+    assert rb["properties"]["created_at"] == "2024-03-05T12:30:00Z"
+    for bad in ("999999999", "abc", "-1", "1.5"):
+        r = client.get(f"/ogc/collections/buildings/items/{bad}")
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_bbox_known_answers(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+    bids = building_ids(session)
+
+    def found(box: str, collection: str = "buildings") -> set[int]:
+        r = client.get(f"/ogc/collections/{collection}/items", params={"bbox": box})
+        assert r.status_code == 200, r.text
+        fc = r.json()
+        assert fc["numberMatched"] == fc["numberReturned"] == len(fc["features"])
+        return ids_of(fc)
+
+    assert found(wbox(0, 0.3, 0.5, 0.7)) == {bids["A"]}  # contains A, not B
+    assert found(wbox(0.5, 0, 1.4, 1)) == set()  # between them
+    assert found(wbox(0, 0, 2, 1)) == {bids["A"], bids["B"]}
+    assert found(wbox(0.3, 0.6, 0.5, 0.9)) == {bids["A"]}  # touches A's corner: intersects
+    # just east of A: the indexes' rounded boxes would include it; the answer must not
+    assert found(wbox(0.30001, 0, 1.4, 1)) == set()
+    # six numbers (with heights) and an explicit CRS84
+    minx, miny, maxx, maxy = (float(v) for v in wbox(0, 0.3, 0.5, 0.7).split(","))
+    six = f"{minx},{miny},0,{maxx},{maxy},100"
+    r = client.get("/ogc/collections/buildings/items", params={"bbox": six, "bbox-crs": CRS84})
+    assert ids_of(r.json()) == {bids["A"]}
+    # suggestions in T0001: the hidden rGap is never listed
+    ids = world["ids"]
+    assert found(wbox(0, 0, 3, 1), "suggestions") == {ids["rA"], ids["rB"]}
+
+
+def test_datetime_intervals(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    ids = world["ids"]
+    everywhere = wbox(-1, -1, 4, 2)  # T0001 only (Q0001 is at lon 20)
+
+    def found(value: str) -> set[int]:
+        r = client.get(
+            "/ogc/collections/suggestions/items", params={"datetime": value, "bbox": everywhere}
+        )
+        assert r.status_code == 200, r.text
+        return ids_of(r.json())
+
+    assert found("2024-03-05") == {ids["rB"]}  # a date: that whole day
+    assert found("2024-01-10T08:00:00Z") == {ids["rA"]}  # an instant
+    assert found("2024-01-10T16:00:00+08:00") == {ids["rA"]}  # the same instant in Shanghai
+    assert found("2024-01-10T08:00:01Z") == set()
+    assert found("2024-01-01/2024-03-31") == {ids["rA"], ids["rB"]}
+    assert found("../2024-02-01") == {ids["rA"]}
+    assert found("2024-03-01T00:00:00Z/..") == {ids["rB"]}  # rGap is hidden
+    assert found("2024-03-01T00:00:00Z/") == {ids["rB"]}
+    assert found("2024-03-05T12:30:00Z/2024-03-05T12:30:00Z") == {ids["rB"]}
+    # the Q0001 request of the same day, without the bbox
+    r = client.get("/ogc/collections/suggestions/items", params={"datetime": "2024-03-05"})
+    assert ids_of(r.json()) == {ids["rB"], ids["rQ"]}
+    # collections without a time ignore it
+    plain = client.get("/ogc/collections/grids/items", params={"datetime": "1999-01-01"})
+    assert plain.json()["numberMatched"] > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("limit=0", "limit"),
+        ("limit=abc", "limit"),
+        ("limit=1&limit=2", "more than once"),
+        ("offset=-1", "offset"),
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=a,b,c,d", "bbox"),
+        ("bbox=10,50,9,51", "antimeridian"),
+        ("bbox=10,51,11,50", "latitude"),
+        ("bbox=200,0,201,1", "CRS84"),
+        ("bbox=1,2,3,nan", "bbox"),
+        ("bbox-crs=EPSG:3857&bbox=1,2,3,4", "bbox-crs"),
+        ("crs=http://www.opengis.net/def/crs/EPSG/0/3857", "crs"),
+        ("datetime=2024-13-01", "datetime"),
+        ("datetime=yesterday", "datetime"),
+        ("datetime=../..", "datetime"),
+        ("datetime=2024-05-01/2024-01-01", "datetime"),
+        ("datetime=2024-01-01/2024-02-01/2024-03-01", "datetime"),
+        ("f=html", "HTML"),
+        ("f=xml", "f must be"),
+        ("sortby=id", "unknown query parameter 'sortby'"),
+    ],
+)
+def test_bad_parameters_are_400(client: TestClient, query: str, words: str) -> None:
+    r = client.get(f"/ogc/collections/suggestions/items?{query}")
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert body["code"] == "invalid_input" and words in body["description"]
+
+
+def test_other_endpoints_refuse_unknown_parameters(client: TestClient) -> None:
+    for path in ("/ogc/", "/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/api"):
+        r = client.get(path, params={"limit": "5"})
+        assert r.status_code == 400 and r.json()["code"] == "invalid_input", path
+
+
+def test_limit_is_clamped_not_refused(client: TestClient, session: Session) -> None:
+    r = client.get("/ogc/collections/suggestions/items?limit=50000")
+    assert r.status_code == 200
+    fc = r.json()
+    total = session.scalar(select(func.count()).select_from(Request).where(~Request.hidden))
+    assert fc["numberReturned"] == min(total, 10_000) == fc["numberMatched"]
+    default = client.get("/ogc/collections/suggestions/items").json()
+    assert default["numberReturned"] == min(total, 10)
+    assert parse_qs(urlsplit(link(default, "next")["href"]).query)["limit"] == ["10"]
+
+
+def test_formats_and_accept(client: TestClient) -> None:
+    url = "/ogc/collections/buildings/items?limit=1"
+    for params, headers, media in (
+        ("", {}, GEOJSON),
+        ("&f=json", {}, GEOJSON),  # some clients send f=json: GeoJSON anyway
+        ("&f=geojson", {}, GEOJSON),
+        ("", {"Accept": "application/geo+json, application/json"}, GEOJSON),
+        ("", {"Accept": "application/json"}, "application/json"),
+        ("", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, GEOJSON),
+        ("&f=json", {"Accept": "text/html"}, GEOJSON),  # f wins
+    ):
+        r = client.get(url + params, headers=headers)
+        assert r.status_code == 200
+        assert r.headers["content-type"] == media, (params, headers)
+        assert r.json()["features"][0]["type"] == "Feature"
+    refused = client.get(url, headers={"Accept": "text/html"})
+    assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable"
+    assert client.get("/ogc/collections?f=json").headers["content-type"] == "application/json"
+    assert client.get("/ogc/collections?f=geojson").status_code == 400
+
+
+def test_unknown_paths_and_methods_answer_in_the_ogc_format(client: TestClient) -> None:
+    r = client.get("/ogc/collections/buildings/nothing")
+    assert r.status_code == 404 and set(r.json()) == {"code", "description"}
+    r = client.post("/ogc/collections")
+    assert r.status_code == 405 and set(r.json()) == {"code", "description"}
+
+
+# --- personal data and the staff-only collection -----------------------------------------------
+
+
+def test_public_suggestions_carry_no_personal_data(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    ids = world["ids"]
+    r = client.get("/ogc/collections/suggestions/items", params={"bbox": wbox(0, 0, 3, 1)})
+    assert PHONE not in r.text and "小王" not in r.text
+    by_id = {f["id"]: f["properties"] for f in r.json()["features"]}
+    assert set(by_id) == {ids["rA"], ids["rB"]}
+    for props in by_id.values():
+        assert not {"phone", "receipt_code", "hidden"} & set(props)
+    assert by_id[ids["rA"]]["nickname"] is None  # not allowed to be shown
+    assert by_id[ids["rB"]]["nickname"] == "老李"
+    hidden = client.get(f"/ogc/collections/suggestions/items/{ids['rGap']}")
+    assert hidden.status_code == 404
+    full = client.get("/ogc/collections/suggestions/items?limit=10000").text
+    assert PHONE not in full
+
+
+def test_staff_collection_needs_a_token(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    rid = world["ids"]["rA"]
+    for path in ("", "/items", f"/items/{rid}", "/schema"):
+        r = client.get(f"/ogc/collections/requests{path}")
+        assert r.status_code == 401, path
+        assert r.json()["code"] == "unauthenticated"
+        assert r.headers["www-authenticate"] == "Bearer"
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert client.get("/ogc/collections", headers=bad).status_code == 401
+    # a designer has no area with requests: not listed, and refused
+    designer = world["tokens"]["designer_t"]
+    listed = {
+        c["id"] for c in client.get("/ogc/collections", headers=designer).json()["collections"]
+    }
+    assert listed == PUBLIC
+    assert client.get("/ogc/collections/requests/items", headers=designer).status_code == 403
+
+
+def test_grid_lead_sees_only_their_grid(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    ids, lead = world["ids"], world["tokens"]["lead_a"]
+    listed = client.get("/ogc/collections", headers=lead).json()["collections"]
+    requests = next(c for c in listed if c["id"] == "requests")
+    # its extent is the lead's own requests: the one in grid A
+    a = pt(0.5, 0.5)
+    assert requests["extent"]["spatial"]["bbox"][0] == pytest.approx([a.x, a.y, a.x, a.y])
+    fc = client.get("/ogc/collections/requests/items?limit=10000", headers=lead).json()
+    assert ids_of(fc) == {ids["rA"]} and fc["numberMatched"] == 1
+    props = fc["features"][0]["properties"]
+    assert props["phone"] == PHONE and props["nickname"] == "小王"  # contact details: in scope
+    assert props["grid"] == "A" and props["receipt_code"] is None
+    for name in ("rB", "rGap", "rQ"):  # out of scope: not found, whatever the reason
+        r = client.get(f"/ogc/collections/requests/items/{ids[name]}", headers=lead)
+        assert r.status_code == 404, name
+    wide = client.get(
+        "/ogc/collections/requests/items", params={"bbox": "-180,-90,180,90"}, headers=lead
+    )
+    assert ids_of(wide.json()) == {ids["rA"]}  # a wider box never widens the scope
+
+
+def test_community_admin_sees_hidden_requests_of_the_community(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+    ids, admin = world["ids"], world["tokens"]["admin_t"]
+    fc = client.get("/ogc/collections/requests/items?limit=10000", headers=admin).json()
+    assert ids_of(fc) == {ids["rA"], ids["rB"], ids["rGap"]}
+    gap = client.get(f"/ogc/collections/requests/items/{ids['rGap']}", headers=admin).json()
+    assert gap["properties"]["hidden"] is True and gap["properties"]["grid"] is None
+    assert gap["properties"]["created_at"] == "2024-06-01T00:00:00Z"
+    when = client.get(
+        "/ogc/collections/requests/items", params={"datetime": "2024-03-05"}, headers=admin
+    )
+    assert ids_of(when.json()) == {ids["rB"]}  # rQ (same day) is another community's
+
+
+# --- real clients against a live server --------------------------------------------------------
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        if IN_CI:
+            pytest.fail(f"{tool} is required in CI (./dev test installs gdal-bin and QGIS)")
+        pytest.skip(f"{tool} is not installed")
+    return path
+
+
+def run(*cmd: str, env: dict[str, str] | None = None, timeout: int = 180) -> str:
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+    assert done.returncode == 0, f"{cmd[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    return done.stdout
+
+
+def feature_count(ogrinfo_out: str) -> int:
+    line = next(x for x in ogrinfo_out.splitlines() if x.startswith("Feature Count:"))
+    return int(line.split(":")[1])
+
+
+@pytest.fixture(scope="module")
+def live(live_server):  # type: ignore[no-untyped-def]
+    """The live server and the database's own answers to compare with."""
+    engine = live_server.engine()
+    with Session(engine) as s:
+        buildings = {b.id: (b.code, b.number, b.households) for b in s.scalars(select(Building))}
+        suggestions = {
+            r.id: (r.category, r.title, r.status, r.support_count or 0)
+            for r in s.scalars(select(Request).where(~Request.hidden))
+        }
+        points = {r.id: from_db(r.geom) for r in s.scalars(select(Request).where(~Request.hidden))}
+    engine.dispose()
+    assert buildings and suggestions
+    return {
+        "server": live_server,
+        "buildings": buildings,
+        "suggestions": suggestions,
+        "points": points,
+    }
+
+
+def test_gdal_ogrinfo_lists_and_counts(live) -> None:  # type: ignore[no-untyped-def]
+    need("ogrinfo")
+    url = live["server"].url
+    listing = run("ogrinfo", "-ro", "-q", f"OAPIF:{url}/ogc")
+    layers = {line.split(":")[1].split()[0] for line in listing.splitlines() if ":" in line}
+    assert layers == PUBLIC
+    summary = run("ogrinfo", "-ro", "-al", "-so", f"OAPIF:{url}/ogc/collections/buildings")
+    assert feature_count(summary) == len(live["buildings"])
+    assert "households: Integer" in summary and "number: String" in summary
+    sugg = run("ogrinfo", "-ro", "-al", "-so", f"OAPIF:{url}/ogc/collections/suggestions")
+    assert feature_count(sugg) == len(live["suggestions"])
+    assert "created_at: DateTime" in sugg and "phone" not in sugg
+
+
+def test_ogr2ogr_copies_every_feature(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    need("ogr2ogr")
+    out = tmp_path / "copy.gpkg"
+    run(
+        "ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{live['server'].url}/ogc",
+        "buildings", "suggestions", "-oo", "PAGE_SIZE=7", "-preserve_fid",
+    )  # fmt: skip
+    buildings = pyogrio.read_dataframe(out, layer="buildings", fid_as_index=True)
+    assert {
+        int(fid): (row.code, row.number, int(row.households)) for fid, row in buildings.iterrows()
+    } == live["buildings"]
+    suggestions = pyogrio.read_dataframe(out, layer="suggestions", fid_as_index=True)
+    assert len(suggestions) == len(live["suggestions"])  # many pages of 7, each once
+    assert {
+        int(fid): (row.category, row.title, row.status, int(row.supports))
+        for fid, row in suggestions.iterrows()
+    } == live["suggestions"]
+
+
+def test_pyogrio_reads_oapif(live) -> None:  # type: ignore[no-untyped-def]
+    assert "OAPIF" in pyogrio.list_drivers()
+    url = live["server"].url
+    df = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="suggestions", fid_as_index=True)
+    assert len(df) == len(live["suggestions"])
+    sample = sorted(live["suggestions"])[:: max(1, len(df) // 10)]
+    for fid in sample:
+        row = df.loc[fid]
+        assert (row.category, row.title, row.status, int(row.supports)) == live["suggestions"][fid]
+    # a bbox read (edges between points: GDAL filters again on its side, strictly at edges)
+    xs = sorted(p.x for p in live["points"].values())
+    ys = sorted(p.y for p in live["points"].values())
+    mid = len(xs) // 2
+    box = (xs[0] - 1e-6, ys[0] - 1e-6, (xs[mid] + xs[mid + 1]) / 2, (ys[mid] + ys[mid + 1]) / 2)
+    inside = {
+        fid for fid, p in live["points"].items()
+        if box[0] <= p.x <= box[2] and box[1] <= p.y <= box[3]
+    }  # fmt: skip
+    part = pyogrio.read_dataframe(
+        f"OAPIF:{url}/ogc/collections/suggestions", bbox=box, fid_as_index=True
+    )
+    assert set(part.index) == inside and 0 < len(inside) < len(live["points"])
+
+
+def test_owslib_features(live) -> None:  # type: ignore[no-untyped-def]
+    from owslib.ogcapi.features import Features
+
+    url = live["server"].url
+    api = Features(url + "/ogc")
+    assert {c["id"] for c in api.collections()["collections"]} == PUBLIC
+    assert any(c.endswith("/conf/geojson") for c in api.conformance()["conformsTo"])
+    assert api.api()["openapi"].startswith("3.0")
+    everything = api.collection_items("buildings", limit=10_000)
+    assert everything["numberMatched"] == everything["numberReturned"] == len(live["buildings"])
+    got = {
+        f["id"]: (f["properties"]["code"], f["properties"]["number"], f["properties"]["households"])
+        for f in everything["features"]
+    }
+    assert got == live["buildings"]
+    # a bbox over the western half of the buildings: the server compares bounding boxes
+    boxes = {f["id"]: shapely.geometry.shape(f["geometry"]).bounds for f in everything["features"]}
+    west = sorted(b[0] for b in boxes.values())[len(boxes) // 2]
+    everywhere = [b for bounds in boxes.values() for b in bounds]
+    query = [min(everywhere[0::4]), min(everywhere[1::4]), west, max(everywhere[3::4])]
+    expected = {fid for fid, b in boxes.items() if b[0] <= query[2]}
+    page = api.collection_items("buildings", limit=5, bbox=query)
+    assert page["numberMatched"] == len(expected) and page["numberReturned"] == 5
+    assert {f["id"] for f in page["features"]} <= expected
+    one = api.collection_item("buildings", str(min(live["buildings"])))
+    assert one["properties"]["code"] == live["buildings"][min(live["buildings"])][0]
+
+
+QGIS_PROBE = """
+import json, os, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for typename in sys.argv[2:]:
+    layer = QgsVectorLayer(f"url='{sys.argv[1]}' typename='{typename}'", typename, "OAPIF")
+    if not layer.isValid():
+        out[typename] = None
+        continue
+    names = [f.name() for f in layer.fields()]
+    rows = [
+        {n: (None if v is None or (hasattr(v, "isNull") and v.isNull()) else v)
+         for n, v in zip(names, f.attributes())}
+        for f in layer.getFeatures()
+    ]
+    out[typename] = {"count": layer.featureCount(), "fields": names, "rows": rows}
+print(json.dumps(out, ensure_ascii=False, default=str), flush=True)
+os._exit(0)  # QGIS may crash tearing down its providers; the answer is printed already
+"""
+
+
+def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    python = "/usr/bin/python3"
+    probe = subprocess.run(
+        [python, "-c", "import qgis.core"], capture_output=True, text=True, timeout=60
+    )
+    if probe.returncode != 0:
+        if IN_CI:
+            pytest.fail("QGIS (python3-qgis, qgis-providers) is required in CI")
+        pytest.skip("QGIS is not installed")
+    script = tmp_path / "probe.py"
+    script.write_text(QGIS_PROBE, encoding="utf-8")
+    env = {"QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    out = run(python, str(script), live["server"].url + "/ogc", "buildings", "suggestions", env=env)
+    result = json.loads(out.strip().splitlines()[-1])
+    buildings, suggestions = result["buildings"], result["suggestions"]
+    assert buildings is not None and suggestions is not None, "QGIS could not open the layers"
+    assert buildings["count"] == len(buildings["rows"]) == len(live["buildings"])
+    assert sorted(
+        (r["code"], r["number"], int(r["households"])) for r in buildings["rows"]
+    ) == sorted(live["buildings"].values())
+    assert suggestions["count"] == len(live["suggestions"])
+    assert "phone" not in suggestions["fields"]
+    assert sorted(
+        (r["category"], r["title"], r["status"], int(r["supports"])) for r in suggestions["rows"]
+    ) == sorted(live["suggestions"].values())
+
+
+def test_gdal_reads_the_staff_collection_with_a_token(live) -> None:  # type: ignore[no-untyped-def]
+    need("ogrinfo")
+    server = live["server"]
+    username = f"ogc_lead_{uuid.uuid4().hex[:8]}"
+    os.environ["RM_OGC_TEST_PASSWORD"] = "correct horse battery"
+    try:
+        server.cli(
+            "user", "add", username, "--role", f"grid_lead={DEMO}/G01",
+            "--password-env", "RM_OGC_TEST_PASSWORD",
+        )  # fmt: skip
+    finally:
+        del os.environ["RM_OGC_TEST_PASSWORD"]
+    engine = server.engine()
+    try:
+        with Session(engine) as s, s.begin():
+            user = s.scalars(select(StaffUser).where(StaffUser.username == username)).one()
+            token, _ = accounts.issue_token(s, user=user, kind="api", label="ogc test")
+        with Session(engine) as s:
+            grid = s.scalars(
+                select(Grid)
+                .join(Community, Community.id == Grid.community_id)
+                .where(Community.code == DEMO, Grid.code == "G01")
+            ).one()
+            mine = set(s.scalars(select(Request.id).where(Request.grid_id == grid.id)))
+    finally:
+        engine.dispose()
+    assert mine, "the demo has requests in grid G01"
+    dataset = f"OAPIF:{server.url}/ogc/collections/requests"
+    header = ["--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {token}"]
+    summary = run("ogrinfo", "-ro", "-al", "-so", *header, dataset)
+    assert feature_count(summary) == len(mine)
+    assert "phone: String" in summary
+    listing = run("ogrinfo", "-ro", "-q", *header, f"OAPIF:{server.url}/ogc")
+    assert "requests" in listing
+    anonymous = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", dataset], capture_output=True, text=True, timeout=120
+    )
+    assert anonymous.returncode != 0 and "401" in anonymous.stderr + anonymous.stdout
+    copy = Path(f"/tmp/ogc-staff-{uuid.uuid4().hex[:8]}.gpkg")
+    try:
+        run("ogr2ogr", "-f", "GPKG", str(copy), dataset, "-preserve_fid", *header)
+        df = pyogrio.read_dataframe(copy, fid_as_index=True)
+    finally:
+        copy.unlink(missing_ok=True)
+    assert set(df.index) == mine and "phone" in df.columns

@@ -1,0 +1,930 @@
+"""Open311 GeoReport v2 (``/open311/v2/``) on both databases.
+
+In-process tests use the tiny community T0001 (tests/fixtures.py: grid A with branch A支部,
+grid B with branch B支部, a strip in no grid under the general branch 测试党总支; building 1号楼
+in A, 2号楼 in B) and Q0001 elsewhere. Real clients nobody here wrote (georeport, civicbot,
+schemathesis with the standard's own Swagger file, corrected) talk to a live server with the
+demo community.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmltodict
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.open311_xml import render
+from renewmap.db.models import Grid, Notification, PartyBranch, Request, RequestEvent
+from renewmap.i18n import catalog
+from renewmap.services import accounts, open311
+from renewmap.services.requests import CATEGORIES
+from renewmap.settings import Settings
+from tests.conftest import count
+from tests.fixtures import add_quad_community, add_test_community, pt
+
+API = "/open311/v2"
+DEMO = "310109010026"
+SWAGGER = Path(__file__).parent / "data" / "open311" / "georeport_v2-1.yaml"
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
+# Personal data a client sends; no GET answer may ever contain any of it.
+PHONE, EMAIL, FIRST, LAST = "13912345678", "wang.private@example.org", "Xiaoming", "Wang-Private"
+WITH_ATTRIBUTES = {"pipes_drainage", "overhead_wires", "ebike_parking", "safety_fire", "lighting"}
+
+
+@pytest.fixture
+def world(session: Session) -> dict[str, Any]:
+    ids = add_test_community(session)
+    add_quad_community(session)
+    key = open311.issue_key(session, community_code="T0001", client="miniapp", actor="test")
+    lead = accounts.create_user(
+        session,
+        username="lead_a",
+        password="correct horse battery",
+        email="lead-a@example.org",
+        roles=[("grid_lead", "T0001/A")],
+    )
+    session.flush()
+    return {**ids, "key": key.key, "lead": lead}
+
+
+def make_client(engine, session, **settings: Any) -> TestClient:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test", secret_key="test-secret", **settings), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(engine, session):  # type: ignore[no-untyped-def]
+    with make_client(engine, session) as c:
+        yield c
+
+
+def form(world: dict[str, Any], where: Any = None, **fields: Any) -> dict[str, Any]:
+    """A POST's fields: the key, a service and a location in grid A unless given."""
+    where = where if where is not None else pt(0.5, 0.5)
+    data = {"api_key": world["key"], "service_code": "greenery", "lat": where.y, "long": where.x}
+    data.update(fields)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def post(c: TestClient, data: dict[str, Any], fmt: str = "json") -> Any:
+    return c.post(f"{API}/requests.{fmt}", data=data)
+
+
+def xml(response: Any) -> ET.Element:
+    assert response.headers["content-type"] == XML_TYPE
+    assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    return ET.fromstring(response.content)
+
+
+def errors_of(response: Any) -> list[dict[str, Any]]:
+    """The standard's error list, from either format."""
+    if response.headers["content-type"] == XML_TYPE:
+        root = xml(response)
+        assert root.tag == "errors"
+        return [
+            {"code": int(e.findtext("code") or 0), "description": e.findtext("description")}
+            for e in root.findall("error")
+        ]
+    assert response.headers["content-type"] == JSON_TYPE
+    return response.json()
+
+
+def assert_error(response: Any, status: int, fragment: str) -> None:
+    assert response.status_code == status, response.text
+    body = errors_of(response)
+    assert len(body) == 1 and body[0]["code"] == status, body
+    assert fragment in body[0]["description"], body
+
+
+# --- services and discovery ------------------------------------------------------------------
+
+
+def test_services_in_both_formats_and_languages(client, world) -> None:
+    r = client.get(f"{API}/services.json", params={"jurisdiction_id": "T0001"})
+    assert r.status_code == 200 and r.headers["content-type"] == JSON_TYPE
+    services = r.json()
+    assert [s["service_code"] for s in services] == list(CATEGORIES)
+    by_code = {s["service_code"]: s for s in services}
+    # names are the categories' labels, Simplified Chinese by default
+    assert by_code["ebike_parking"]["service_name"] == "电瓶车停放"
+    assert by_code["pipes_drainage"]["service_name"] == "管道与排水"
+    assert by_code["pets"]["group"] == "环境"
+    assert {c for c, s in by_code.items() if s["metadata"]} == WITH_ATTRIBUTES
+    assert {s["type"] for s in services} == {"realtime"}
+    en = client.get(f"{API}/services.json", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert {s["service_code"]: s["service_name"] for s in en.json()}["ebike_parking"] == (
+        "E-bike parking"
+    )
+    # ?locale= beats the header
+    zh = client.get(
+        f"{API}/services.json", params={"locale": "zh"}, headers={"Accept-Language": "en"}
+    )
+    assert zh.json()[0]["service_name"] == "绿化"
+
+    root = xml(client.get(f"{API}/services.xml"))
+    assert root.tag == "services"
+    items = root.findall("service")
+    assert [s.findtext("service_code") for s in items] == list(CATEGORIES)
+    assert {s.findtext("service_code") for s in items if s.findtext("metadata") == "true"} == (
+        WITH_ATTRIBUTES
+    )
+    assert {s.findtext("metadata") for s in items} == {"true", "false"}
+
+
+def test_service_definitions(client, world) -> None:
+    r = client.get(f"{API}/services/pipes_drainage.json", params={"locale": "en"})
+    assert r.status_code == 200
+    d = r.json()
+    assert d["service_code"] == "pipes_drainage"
+    assert [(a["code"], a["datatype"], a["required"], a["order"]) for a in d["attributes"]] == [
+        ("building", "string", True, 1),
+        ("problem", "singlevaluelist", True, 2),
+    ]
+    assert [v["key"] for v in d["attributes"][1]["values"]] == ["leak", "blocked", "pooling"]
+    assert d["attributes"][1]["values"][0]["name"] == "Leaking water pipe"
+    assert all(a["variable"] is True for a in d["attributes"])
+    greenery = client.get(f"{API}/services/greenery.json").json()
+    assert greenery == {"service_code": "greenery", "attributes": []}
+
+    root = xml(client.get(f"{API}/services/safety_fire.xml"))
+    assert root.tag == "service_definition" and root.findtext("service_code") == "safety_fire"
+    first = root.find("attributes/attribute")
+    assert first is not None
+    assert (first.findtext("code"), first.findtext("datatype"), first.findtext("required")) == (
+        "hazards",
+        "multivaluelist",
+        "true",
+    )
+    assert [v.findtext("key") for v in first.findall("values/value")] == [
+        "blocked_exit",
+        "indoor_charging",
+        "extinguisher",
+    ]
+    assert first.findtext("description") == "有哪些隐患？"
+
+
+def test_discovery(client) -> None:
+    d = client.get(f"{API}/discovery.json").json()
+    (endpoint,) = d["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"] == "http://testserver/open311/v2"
+    assert endpoint["formats"] == ["text/xml", "application/json"]
+    assert d["changeset"] == endpoint["changeset"]
+    assert datetime.fromisoformat(d["changeset"]).tzinfo is not None
+    assert "apikey" in d["key_service"]
+    root = xml(client.get(f"{API}/discovery.xml", params={"locale": "en"}))
+    assert root.tag == "discovery"
+    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == [
+        "text/xml",
+        "application/json",
+    ]
+    assert root.findtext("endpoints/endpoint/url") == "http://testserver/open311/v2"
+
+
+# --- posting ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "grid", "agency"),
+    [
+        ((0.5, 0.5), "A", "A网格 · A支部"),
+        ((1.5, 0.2), "B", "B网格 · B支部"),
+        ((1.0, 0.5), "B", "B网格 · B支部"),  # on the A|B edge: the nearer buildings' grid
+        ((2.5, 0.5), None, "测试社区 · 测试党总支"),  # in no grid: the level above
+    ],
+)
+def test_a_posted_request_is_routed_like_any_other(
+    client, session, world, where: tuple[float, float], grid: str | None, agency: str
+) -> None:
+    r = post(client, form(world, pt(*where), description="路灯旁的花坛被踩坏了"))
+    assert r.status_code == 200 and r.headers["content-type"] == JSON_TYPE, r.text
+    (answer,) = r.json()
+    assert answer["service_notice"] == f"将由 {agency} 处理"
+    request = session.get(Request, int(answer["service_request_id"]))
+    assert request is not None and request.source == "open311"
+    stored_grid = session.get(Grid, request.grid_id) if request.grid_id else None
+    assert (stored_grid.code if stored_grid else None) == grid
+    one = client.get(f"{API}/requests/{request.id}.json").json()
+    assert len(one) == 1
+    assert one[0]["agency_responsible"] == agency
+    assert one[0]["service_notice"] == f"将由 {agency} 处理"
+    assert (one[0]["status"], one[0]["service_code"]) == ("open", "greenery")
+    assert one[0]["lat"] == pytest.approx(where[1] * 0.001 + 50, abs=1e-7)
+    assert one[0]["long"] == pytest.approx(where[0] * 0.001 + 10, abs=1e-7)
+
+
+def test_post_stores_answers_and_private_details(client, session, world) -> None:
+    r = post(
+        client,
+        form(
+            world,
+            pt(0.2, 0.3),
+            service_code="pipes_drainage",
+            description="厨房下水管漏水\n已经两天了",
+            media_url="https://img.example.org/leak.jpg",
+            email=EMAIL,
+            first_name=FIRST,
+            last_name=LAST,
+            phone=PHONE,
+            **{"attribute[building]": "1", "attribute[problem]": "leak"},
+        ),
+        fmt="xml",
+    )
+    assert r.status_code == 200, r.text
+    root = xml(r)
+    assert root.tag == "service_requests"
+    (item,) = root.findall("request")
+    rid, token = int(item.findtext("service_request_id") or 0), item.findtext("token")
+    assert item.findtext("service_notice") == "将由 A网格 · A支部 处理"
+    request = session.get(Request, rid)
+    assert request is not None
+    assert request.title == "厨房下水管漏水"  # the description's first line
+    assert request.description == "厨房下水管漏水\n已经两天了"
+    assert request.attributes == {"building": "1号楼", "problem": "leak"}
+    assert request.media_url == "https://img.example.org/leak.jpg"
+    assert (request.phone, request.contact_email, request.contact_name) == (
+        PHONE,
+        EMAIL,
+        f"{FIRST} {LAST}",
+    )
+    assert request.receipt_code == token and request.api_key_id is not None
+    created = next(e for e in request.events if e.kind == "created")
+    assert created.actor == "Open311: miniapp"
+    assert created.data == {"open311_client": "miniapp", "api_key_id": request.api_key_id}
+    # the token resolves to the id, in either case and format
+    for t in (token, (token or "").lower()):
+        assert client.get(f"{API}/tokens/{t}.json").json() == [
+            {"service_request_id": str(rid), "token": token}
+        ]
+    tok = xml(client.get(f"{API}/tokens/{token}.xml")).find("request")
+    assert tok is not None and tok.findtext("service_request_id") == str(rid)
+    got = client.get(f"{API}/requests/{rid}.json").json()[0]
+    assert got["media_url"] == "https://img.example.org/leak.jpg"
+
+    # a list of values, and a number; no description: the title is the service's name
+    r = post(
+        client,
+        form(
+            world,
+            service_code="safety_fire",
+            **{"attribute[hazards][]": ["indoor_charging", "blocked_exit"]},
+        ),
+    )
+    fire = session.get(Request, int(r.json()[0]["service_request_id"]))
+    assert fire is not None and fire.attributes == {"hazards": ["blocked_exit", "indoor_charging"]}
+    assert fire.title == "安全与消防"
+    r = post(
+        client,
+        form(
+            world,
+            service_code="ebike_parking",
+            **{"attribute[need]": "parking", "attribute[bikes]": "12"},
+        ),
+    )
+    bikes = session.get(Request, int(r.json()[0]["service_request_id"]))
+    assert bikes is not None and bikes.attributes == {"need": "parking", "bikes": 12}
+
+
+def test_posted_request_reaches_the_grid_lead(client, session, world) -> None:
+    r = post(client, form(world, phone=PHONE, email=EMAIL, description="楼下路灯不亮"))
+    rid = int(r.json()[0]["service_request_id"])
+    token, _ = accounts.issue_token(session, user=world["lead"], kind="api")
+    h = {"Authorization": f"Bearer {token}"}
+    listing = client.get("/api/staff/requests", headers=h).json()
+    assert rid in [f["id"] for f in listing["features"]]
+    detail = client.get(f"/api/staff/requests/{rid}", headers=h).json()["properties"]
+    assert detail["phone"] == PHONE  # the lead may call back, as for a resident's suggestion
+    assert detail["open311"]["email"] == EMAIL
+    # announced to the grid's lead like a resident's suggestion
+    sent = session.scalars(select(Notification).where(Notification.request_id == rid)).all()
+    assert [(n.reason, n.channel, n.target) for n in sent] == [
+        ("new", "email", "lead-a@example.org")
+    ]
+
+
+def _rows(session: Session) -> tuple[int, int, int]:
+    return (
+        count(session, "request"),
+        count(session, "request_event"),
+        count(session, "notification"),
+    )
+
+
+def test_post_errors_use_the_standards_statuses_and_write_nothing(client, session, world) -> None:
+    revoked = open311.issue_key(session, community_code="T0001", client="old", actor="test")
+    open311.revoke_key(session, community_code="T0001", client="old")
+    q_key = open311.issue_key(session, community_code="Q0001", client="q-app", actor="test").key
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        (form(world, api_key=None), 403, "api_key was not provided"),
+        (form(world, api_key="rm311_not-a-key"), 403, "api_key is invalid"),
+        (form(world, api_key=revoked.key), 403, "revoked"),
+        (form(world, api_key=q_key), 403, "the location lies in T0001"),
+        (form(world, jurisdiction_id="Q0001"), 403, "not valid for jurisdiction_id 'Q0001'"),
+        (form(world, jurisdiction_id="NOPE"), 404, "jurisdiction_id 'NOPE' not found"),
+        (form(world, service_code=None), 400, "service_code was not provided"),
+        (form(world, service_code="graffiti"), 400, "service_code 'graffiti' not found"),
+        (form(world, lat=None, long=None), 400, "lat and long are required"),
+        (form(world, long=None, address_string="国和路"), 400, "address_string cannot"),
+        (form(world, lat="north"), 400, "lat must be a number"),
+        (form(world, lat="95"), 400, "lat must be between -90 and 90"),
+        (form(world, lat="nan"), 400, "lat must be between"),
+        (form(world, lat="0", long="0"), 400, "outside every community"),
+        (form(world, **{"attribute[colour]": "red"}), 400, "attribute 'colour': not defined"),
+        (
+            form(world, service_code="pipes_drainage", **{"attribute[problem]": "leak"}),
+            400,
+            "attribute 'building': required",
+        ),
+        (
+            form(
+                world,
+                service_code="pipes_drainage",
+                **{"attribute[building]": "1", "attribute[problem]": "fire"},
+            ),
+            400,
+            "attribute 'problem': 'fire' is not one of leak, blocked, pooling",
+        ),
+        (
+            form(
+                world,
+                service_code="pipes_drainage",
+                **{"attribute[building]": "99", "attribute[problem]": "leak"},
+            ),
+            400,
+            "attribute 'building': no building '99号楼'",
+        ),
+        (
+            form(
+                world,
+                service_code="ebike_parking",
+                **{"attribute[need]": "parking", "attribute[bikes]": "many"},
+            ),
+            400,
+            "attribute 'bikes': 'many' is not a number",
+        ),
+        (form(world, phone="call me"), 400, "phone must be"),
+        (form(world, email="not-an-address"), 400, "email is not"),
+        (form(world, media_url="ftp://example.org/x.jpg"), 400, "media_url must be an http"),
+        (form(world, description="长" * 2001), 400, "description is longer than 2000"),
+        (form(world, description="a\x00b"), 400, "description contains a NUL character"),
+    ]
+    before = _rows(session)
+    for i, (data, status, fragment) in enumerate(cases):
+        r = post(client, data, fmt="xml" if i % 2 else "json")
+        assert_error(r, status, fragment)
+        assert _rows(session) == before, f"case {i} wrote something"
+    assert_error(client.post(f"{API}/requests.csv", data=form(world)), 400, "unknown format")
+    assert _rows(session) == before
+
+
+def test_rate_limited_per_key(engine, session, world) -> None:
+    other = open311.issue_key(session, community_code="T0001", client="other", actor="test").key
+    with make_client(engine, session, rate_open311=2) as c:
+        assert [post(c, form(world)).status_code for _ in range(2)] == [200, 200]
+        for fmt in ("json", "xml"):
+            r = post(c, form(world), fmt)
+            assert_error(r, 429, "too many service requests with this api_key")
+            assert 1 <= int(r.headers["retry-after"]) <= 601
+        assert post(c, form(world, api_key=other)).status_code == 200  # each key its own window
+
+
+# --- reading requests ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def posted(client, session, world) -> dict[str, Any]:
+    """Five requests of T0001 posted with personal data, then handled in different ways:
+    r1 open; r2 resolved with a public note (and a later internal one); r3 five months old;
+    r4 hidden by a moderator; r5 a duplicate of r1."""
+    spec = {
+        "r1": ("greenery", pt(0.5, 0.5)),
+        "r2": ("lighting", pt(1.5, 0.2)),
+        "r3": ("lighting", pt(0.4, 0.4)),
+        "r4": ("pets", pt(2.5, 0.5)),
+        "r5": ("greenery", pt(0.6, 0.6)),
+    }
+    ids, tokens = {}, {}
+    for name, (code, where) in spec.items():
+        data = form(
+            world,
+            where,
+            service_code=code,
+            description=f"{name} 的描述",
+            phone=PHONE,
+            email=EMAIL,
+            first_name=FIRST,
+            last_name=LAST,
+        )
+        if code == "lighting":
+            data["attribute[lamps]"] = "2"
+        r = post(client, data)
+        assert r.status_code == 200, r.text
+        ids[name], tokens[name] = int(r.json()[0]["service_request_id"]), r.json()[0]["token"]
+    now = datetime.now(UTC)
+    r2 = session.get(Request, ids["r2"])
+    r2.status = "resolved"
+    r2.events.append(RequestEvent(kind="resolve", actor="lead", note="灯已修好", public=True))
+    r2.events.append(RequestEvent(kind="note", actor="lead", note="内部备注", public=False))
+    session.get(Request, ids["r3"]).created_at = now - timedelta(days=150)
+    session.get(Request, ids["r4"]).hidden = True
+    r5 = session.get(Request, ids["r5"])
+    r5.status, r5.duplicate_of_id = "duplicate", ids["r1"]
+    session.flush()
+    return {"ids": ids, "tokens": tokens, "now": now}
+
+
+def listed(client: TestClient, **params: Any) -> list[int]:
+    r = client.get(f"{API}/requests.json", params={"jurisdiction_id": "T0001", **params})
+    assert r.status_code == 200, r.text
+    return [int(x["service_request_id"]) for x in r.json()]
+
+
+def test_get_requests_filters(client, world, posted) -> None:
+    i = posted["ids"]
+    # the last 90 days by default, newest first; never hidden ones
+    assert listed(client) == [i["r5"], i["r2"], i["r1"]]
+    assert listed(client, status="open") == [i["r1"]]
+    assert listed(client, status="closed") == [i["r5"], i["r2"]]
+    assert listed(client, status="open,closed") == [i["r5"], i["r2"], i["r1"]]
+    assert listed(client, service_code="lighting") == [i["r2"]]
+    assert listed(client, service_code="lighting,greenery") == [i["r5"], i["r2"], i["r1"]]
+    old = posted["now"] - timedelta(days=150)
+    window = {
+        "start_date": (old - timedelta(days=1)).isoformat(),
+        "end_date": (old + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    assert listed(client, **window) == [i["r3"]]
+    assert listed(client, start_date=window["start_date"]) == [i["r3"]]  # 90 days from there
+    # an unencoded "+" of the offset arrives as a space
+    assert listed(client, start_date=window["start_date"].replace("+", " ")) == [i["r3"]]
+    # ids override every other filter, but never show a hidden request
+    ids = f"{i['r3']},{i['r4']}, {i['r1']}"
+    assert listed(client, service_request_id=ids, status="closed") == [i["r1"], i["r3"]]
+    assert listed(client, service_request_id="2147483648") == []
+    # the jurisdiction is a community; without it, every community
+    assert listed(client, jurisdiction_id="Q0001") == []
+    everywhere = client.get(f"{API}/requests.json").json()
+    assert {i["r1"], i["r2"], i["r5"]} <= {int(x["service_request_id"]) for x in everywhere}
+
+    by_id = {
+        int(x["service_request_id"]): x
+        for x in client.get(f"{API}/requests.json", params={"jurisdiction_id": "T0001"}).json()
+    }
+    assert by_id[i["r2"]]["status_notes"] == "灯已修好"  # the public note, not the internal one
+    assert by_id[i["r5"]]["status_notes"] == f"与诉求 {i['r1']} 重复"
+    assert by_id[i["r1"]]["status_notes"] is None
+    assert by_id[i["r2"]]["service_name"] == "照明"
+    assert by_id[i["r1"]]["address"] == "A网格, 测试社区"
+    for x in by_id.values():
+        for field in ("requested_datetime", "updated_datetime"):
+            assert datetime.fromisoformat(x[field]).utcoffset() == timedelta(0)
+
+    root = xml(client.get(f"{API}/requests.xml", params={"jurisdiction_id": "T0001"}))
+    assert root.tag == "service_requests"
+    assert [
+        (r.findtext("service_request_id"), r.findtext("status")) for r in root.findall("request")
+    ] == [
+        (str(i["r5"]), "closed"),
+        (str(i["r2"]), "closed"),
+        (str(i["r1"]), "open"),
+    ]
+    one = xml(client.get(f"{API}/requests/{i['r2']}.xml")).findall("request")
+    assert len(one) == 1 and one[0].findtext("agency_responsible") == "B网格 · B支部"
+    assert one[0].findtext("status_notes") == "灯已修好"
+
+    # hidden: not found, by id and by token
+    assert_error(client.get(f"{API}/requests/{i['r4']}.json"), 404, f"'{i['r4']}' not found")
+    token = posted["tokens"]["r4"]
+    assert_error(client.get(f"{API}/tokens/{token}.xml"), 404, f"token '{token}' not found")
+
+
+def test_no_personal_data_in_any_get(client, world, posted) -> None:
+    bodies = []
+    for fmt in ("json", "xml"):
+        bodies.append(client.get(f"{API}/requests.{fmt}").text)
+        bodies.append(client.get(f"{API}/requests.{fmt}", params={"jurisdiction_id": "T0001"}).text)
+        ids = ",".join(str(v) for v in posted["ids"].values())
+        bodies.append(client.get(f"{API}/requests.{fmt}", params={"service_request_id": ids}).text)
+        for rid in posted["ids"].values():
+            bodies.append(client.get(f"{API}/requests/{rid}.{fmt}").text)
+        for token in posted["tokens"].values():
+            bodies.append(client.get(f"{API}/tokens/{token}.{fmt}").text)
+    listing = client.get(f"{API}/requests.json", params={"jurisdiction_id": "T0001"}).json()
+    assert {d for x in listing for d in [x["description"]]} == {
+        "r1 的描述",
+        "r2 的描述",
+        "r5 的描述",
+    }
+    for body in bodies:
+        for secret in (PHONE, EMAIL, FIRST, LAST):
+            assert secret not in body
+
+
+def test_get_errors(client, world) -> None:
+    bad = [
+        ({"start_date": "yesterday"}, "start_date must be a W3C date-time"),
+        ({"end_date": "2026-01-01T00:00:00"}, "end_date needs a timezone"),
+        (
+            {"start_date": "2026-03-01T00:00:00Z", "end_date": "2026-02-01T00:00:00Z"},
+            "end_date is before start_date",
+        ),
+        (
+            {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00+08:00"},
+            "may not span more than 90 days",
+        ),
+        ({"status": "pending"}, "status 'pending' is not one of open, closed"),
+        ({"service_code": "graffiti"}, "service_code 'graffiti' is not one of"),
+        ({"service_request_id": "12,abc"}, "service_request_id 'abc' is not a request id"),
+    ]
+    for params, fragment in bad:
+        for fmt in ("json", "xml"):
+            assert_error(client.get(f"{API}/requests.{fmt}", params=params), 400, fragment)
+    for fmt in ("json", "xml"):
+        for path in ("services", "requests", "services/greenery", "requests/1", "tokens/RMX"):
+            r = client.get(f"{API}/{path}.{fmt}", params={"jurisdiction_id": "NOPE"})
+            assert_error(r, 404, "jurisdiction_id 'NOPE' not found")
+        assert_error(client.get(f"{API}/services/graffiti.{fmt}"), 404, "'graffiti' not found")
+        assert_error(client.get(f"{API}/requests/99999999.{fmt}"), 404, "'99999999' not found")
+        assert_error(client.get(f"{API}/requests/abc.{fmt}"), 404, "'abc' not found")
+        assert_error(client.get(f"{API}/tokens/RMNOPE22.{fmt}"), 404, "'RMNOPE22' not found")
+        assert_error(client.get(f"{API}/no-such-thing.{fmt}"), 404, "no page or endpoint")
+        assert_error(client.put(f"{API}/services.{fmt}"), 405, "PUT is not allowed")
+    assert_error(client.get(f"{API}/services.html"), 400, "unknown format '.html'")
+    # PostgreSQL cannot compare text holding NUL: a clear 400 on both databases, never a 500
+    nul = [
+        (f"{API}/services.json", {"jurisdiction_id": "T\x000"}, "jurisdiction_id"),
+        (f"{API}/requests.xml", {"service_code": "a\x00"}, "service_code"),
+        (f"{API}/services/a%00b.json", {}, "path"),
+        (f"{API}/tokens/RM%00.json", {}, "path"),
+    ]
+    for url, params, name in nul:
+        assert_error(client.get(url, params=params), 400, f"{name} contains a NUL character")
+
+
+# --- pieces ----------------------------------------------------------------------------------
+
+
+def test_xml_rendering() -> None:
+    doc = render(
+        "service_requests",
+        [
+            {
+                "service_request_id": "7",
+                "description": "a\x00b <c> & \U0001f6b2",
+                "lat": None,
+                "x": True,
+            }
+        ],
+    )
+    parsed = xmltodict.parse(doc)["service_requests"]["request"]
+    assert parsed == {
+        "service_request_id": "7",
+        "description": "ab <c> & \U0001f6b2",
+        "lat": None,
+        "x": "true",
+    }
+
+
+def test_every_open311_text_is_translated() -> None:
+    zh = catalog("zh_CN")
+    missing = sorted(m for m in open311.msgids() if not zh.get(m))
+    assert missing == []
+    assert len(open311.msgids()) > 30
+    assert open311.service_name("en", "overhead_wires") == "Overhead wires"
+
+
+@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
+def test_migration_0013_round_trip(database_url_factory, backend_name: str) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import downgrade, upgrade
+
+    e = make_engine(database_url_factory(backend_name))
+    try:
+        upgrade(e)
+        downgrade(e, "0012")
+        with e.connect() as conn:
+            assert not inspect(conn).has_table("api_key")
+            assert "media_url" not in {c["name"] for c in inspect(conn).get_columns("request")}
+        upgrade(e)
+        with e.connect() as conn:
+            assert inspect(conn).has_table("api_key")
+            columns = {c["name"] for c in inspect(conn).get_columns("request")}
+            assert {
+                "api_key_id",
+                "attributes",
+                "media_url",
+                "contact_email",
+                "contact_name",
+            } <= columns
+            # the request table's geometry still works after the plain ADD/DROP COLUMNs
+            conn.execute(text("SELECT count(*) FROM request")).scalar_one()
+    finally:
+        e.dispose()
+
+
+def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from renewmap.cli import main
+
+    out = live_server.cli("apikey", "add", "--community", DEMO, "--name", "cli-check")
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("rm311_") and "shown only once" in out
+    with Session(live_server.engine()) as s:
+        stored = s.execute(
+            text("SELECT key_hash FROM api_key WHERE client = 'cli-check'")
+        ).scalar_one()
+    assert stored == accounts.token_hash(key) and key not in stored
+    listing = live_server.cli("apikey", "list", "--community", DEMO)
+    assert re.search(rf"\t{DEMO}\tcli-check\t\S+\tactive", listing) and key not in listing
+    monkeypatch.setenv("RENEWMAP_DATABASE_URL", live_server.database_url)
+    assert main(["apikey", "add", "--community", DEMO, "--name", "cli-check"]) == 2
+    assert "already has an active key" in capsys.readouterr().err
+    assert main(["apikey", "add", "--community", "NOPE", "--name", "x"]) == 2
+    assert main(["apikey", "revoke", "--community", DEMO, "--name", "nobody"]) == 2
+    assert "has no active key" in capsys.readouterr().err
+    live_server.cli("apikey", "revoke", "--community", DEMO, "--name", "cli-check")
+    assert re.search(r"cli-check\t\S+\trevoked ", live_server.cli("apikey", "list"))
+
+
+# --- real clients against a live server ------------------------------------------------------
+
+
+def _demo_place(live_server) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A point well inside the demo's first grid, with the grid and its branch's names."""
+    from renewmap.db.models import Community
+    from renewmap.spatial.geometry import from_db
+
+    eng = live_server.engine()
+    try:
+        with Session(eng) as s:
+            grid = s.scalars(
+                select(Grid)
+                .join(Community, Community.id == Grid.community_id)
+                .where(Community.code == DEMO, Grid.branch_id.is_not(None))
+                .order_by(Grid.code)
+            ).first()
+            assert grid is not None
+            branch = s.get(PartyBranch, grid.branch_id)
+            assert branch is not None
+            p = from_db(grid.geom).representative_point()
+            return {
+                "lon": p.x,
+                "lat": p.y,
+                "grid_id": grid.id,
+                "agency": f"{grid.name} · {branch.name}",
+            }
+    finally:
+        eng.dispose()
+
+
+def _as_list(value: Any) -> list[Any]:
+    """xmltodict gives one child element as a dict and several as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def test_civicbot_posts_and_georeport_reads_it_back(live_server) -> None:  # type: ignore[no-untyped-def]
+    from civicbot import Endpoint, HttpError, Open311Client, ValidationError
+    from georeport import GeoReport
+
+    out = live_server.cli("apikey", "add", "--community", DEMO, "--name", "civicbot")
+    key = out.strip().splitlines()[-1]
+    place = _demo_place(live_server)
+    bot = Open311Client(
+        Endpoint(id="renewmap", name="RenewMap", base_url=live_server.url + API, write=True),
+        jurisdiction_id=DEMO,
+    )
+    send = {"dry_run": False, "confirm": "SEND", "api_key": key, "validate_remote": True}
+    where = {"lat": place["lat"], "lng": place["lon"]}
+    # civicbot reads our definition from the server and refuses to send what it forbids
+    with pytest.raises(ValidationError, match="required attribute 'need' missing"):
+        bot.create_request("ebike_parking", **send, **where, attributes={"bikes": 3})
+    with pytest.raises(
+        ValidationError, match=r"'need': \['fly'\] not in \['charging', 'parking'\]"
+    ):
+        bot.create_request("ebike_parking", **send, **where, attributes={"need": "fly"})
+    sent = bot.create_request(
+        "ebike_parking",
+        **send,
+        **where,
+        description="车棚里没有充电桩\n晚上很多人把车推上楼充电",
+        attributes={"need": "charging", "bikes": 30},
+        phone=PHONE,
+        email=EMAIL,
+    )
+    (answer,) = sent.response
+    rid = answer["service_request_id"]
+    assert answer["service_notice"] == f"将由 {place['agency']} 处理"
+    eng = live_server.engine()
+    try:
+        with Session(eng) as s:
+            stored = s.get(Request, int(rid))
+            assert stored is not None and stored.grid_id == place["grid_id"]
+            assert (stored.source, stored.title, stored.phone) == (
+                "open311",
+                "车棚里没有充电桩",
+                PHONE,
+            )
+            assert stored.attributes == {"need": "charging", "bikes": 30}
+            assert stored.receipt_code == answer["token"]
+        assert bot.get_token(answer["token"]) == [
+            {"service_request_id": rid, "token": answer["token"]}
+        ]
+        for fmt in ("json", "xml"):
+            reader = GeoReport(live_server.url + API, jurisdiction=DEMO, output_format=fmt)
+            got = reader.get_service_request(rid)
+            assert (got["service_request_id"], got["status"], got["service_code"]) == (
+                rid,
+                "open",
+                "ebike_parking",
+            )
+            assert got["agency_responsible"] == place["agency"]
+            assert got["description"] == "车棚里没有充电桩\n晚上很多人把车推上楼充电"
+            assert PHONE not in str(got) and EMAIL not in str(got)
+            again = _as_list(reader.get_service_requests(service_request_id=rid))
+            assert [r["service_request_id"] for r in again] == [rid]
+
+        # the admin revokes the key: the next post is refused with the standard's 403
+        live_server.cli("apikey", "revoke", "--community", DEMO, "--name", "civicbot")
+        with Session(eng) as s:
+            before = count(s, "request")
+        with pytest.raises(HttpError) as refused:
+            bot.create_request("ebike_parking", **send, **where, attributes={"need": "parking"})
+        assert refused.value.status == 403
+        assert "api_key has been revoked" in refused.value.body
+        with Session(eng) as s:
+            assert count(s, "request") == before
+    finally:
+        eng.dispose()
+
+
+def _expected(s: Session, now: datetime, **filters: Any) -> list[tuple[str, str]]:
+    """(id, open/closed) of the demo's visible requests, newest first, straight from SQL."""
+    from renewmap.db.models import Community
+
+    stmt = (
+        select(Request.id, Request.status)
+        .join(Community, Community.id == Request.community_id)
+        .where(Community.code == DEMO, Request.hidden.is_(False))
+    )
+    if "ids" in filters:
+        stmt = stmt.where(Request.id.in_(filters["ids"]))
+    else:
+        start = filters.get("start", now - timedelta(days=90))
+        end = filters.get("end", start + timedelta(days=90))
+        stmt = stmt.where(Request.created_at >= start, Request.created_at <= end)
+        if "category" in filters:
+            stmt = stmt.where(Request.category == filters["category"])
+        if "statuses" in filters:
+            stmt = stmt.where(Request.status.in_(filters["statuses"]))
+    rows = s.execute(stmt.order_by(Request.created_at.desc(), Request.id.desc()).limit(1000))
+    return [(str(i), "open" if st in open311.OPEN else "closed") for i, st in rows]
+
+
+def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignore[no-untyped-def]
+    from georeport import GeoReport
+
+    from renewmap.db.models import Community
+
+    now = datetime.now(UTC)
+    eng = live_server.engine()
+    try:
+        # three demo requests from half a year ago and one hidden by a moderator
+        with Session(eng) as s, s.begin():
+            demo = s.scalars(
+                select(Request)
+                .join(Community, Community.id == Request.community_id)
+                .where(Community.code == DEMO, Request.source == "demo")
+                .order_by(Request.id)
+                .limit(4)
+            ).all()
+            for i, r in enumerate(demo[:3]):
+                r.created_at = now - timedelta(days=200, minutes=i)
+            demo[3].hidden = True
+            old, hidden = [r.id for r in demo[:3]], demo[3].id
+        with Session(eng) as s:
+            default = _expected(s, now)
+            lighting = _expected(s, now, category="lighting")
+            closed = _expected(s, now, statuses=list(open311.CLOSED))
+            back_then = _expected(s, now, start=now - timedelta(days=210))
+            by_ids = _expected(s, now, ids=[*old, hidden, int(default[0][0])])
+        assert 150 < len(default) < 200 and len(closed) > 10 and len(lighting) > 5
+        assert [i for i, _ in back_then] == [str(i) for i in old]
+        assert str(hidden) not in {i for i, _ in default} | {i for i, _ in by_ids}
+
+        for fmt in ("json", "xml"):
+            reader = GeoReport(live_server.url + API, jurisdiction=DEMO, output_format=fmt)
+
+            def ids(**params: Any) -> list[tuple[str, str]]:
+                got = _as_list(reader.get_service_requests(**params))  # noqa: B023
+                return [(r["service_request_id"], r["status"]) for r in got]
+
+            assert ids() == default
+            assert ids(service_code="lighting") == lighting
+            assert ids(status="closed") == closed
+            start = (now - timedelta(days=210)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert ids(start_date=start) == back_then
+            joined = ",".join(str(i) for i in [*old, hidden, default[0][0]])
+            assert ids(service_request_id=joined) == by_ids
+
+            services = _as_list(reader.get_service_list())
+            assert [x["service_code"] for x in services] == list(CATEGORIES)
+            flags = {x["service_code"] for x in services if x["metadata"] in (True, "true")}
+            assert flags == WITH_ATTRIBUTES
+            definition = reader.get_service_definition("pipes_drainage")
+            attributes = definition["attributes"]
+            if fmt == "xml":
+                attributes = _as_list(attributes["attribute"])
+            assert [a["code"] for a in attributes] == ["building", "problem"]
+    finally:
+        eng.dispose()
+
+
+def test_schemathesis_finds_no_server_errors(live_server) -> None:  # type: ignore[no-untyped-def]
+    """The standard's own Swagger file (corrected) drives generated requests: never a 5xx,
+    JSON answers match its schemas, XML answers are the standard's documents."""
+    import schemathesis
+    from hypothesis import HealthCheck, Phase, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+    )
+
+    key = live_server.cli("apikey", "add", "--community", DEMO, "--name", "schemathesis")
+    key = key.strip().splitlines()[-1]
+    base = live_server.url + API
+    seen: dict[str, set[int]] = {}
+
+    def xml_document(ctx: Any, response: Any, case: Any) -> bool | None:
+        """An XML answer is a UTF-8 document with the standard's root element."""
+        if not response.headers.get("content-type", [""])[0].startswith("text/xml"):
+            return None
+        assert response.content.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+        root = next(iter(xmltodict.parse(response.content)))
+        path = case.operation.path
+        if response.status_code >= 400:
+            assert root == "errors"
+        elif path.startswith("/services/"):
+            assert root == "service_definition"
+        elif path.startswith("/services"):
+            assert root == "services"
+        else:
+            assert root == "service_requests"
+        return True
+
+    schema = schemathesis.openapi.from_path(SWAGGER)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 6
+    posts = 0
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=30,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        def run(case: Any) -> None:
+            nonlocal posts
+            if case.method == "POST" and isinstance(case.body, dict):
+                posts += 1  # a real key, and every other time a real service: deeper checks
+                case.body["api_key"] = key
+                if posts % 2:
+                    case.body["service_code"] = "lighting"
+            response = case.call(base_url=base)
+            seen.setdefault(f"{case.method} {case.operation.path}", set()).add(response.status_code)
+            case.validate_response(
+                response,
+                checks=[
+                    not_a_server_error,
+                    response_schema_conformance,
+                    content_type_conformance,
+                    xml_document,
+                ],
+            )
+
+        run()
+    assert set(seen) == {f"{o.method.upper()} {o.path}" for o in operations}
+    assert all(code < 500 for codes in seen.values() for code in codes)
+    assert 200 in seen["GET /services.{response_format}"]
+    assert 200 in seen["GET /requests.{response_format}"]
+    assert {400, 404} & seen["POST /requests.{response_format}"]

@@ -29,13 +29,14 @@ from sqlalchemy.orm import Session
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
-from renewmap.db.models import Building, Community, Grid, Request, StaffUser
+from renewmap.db.models import Building, Community, GreenArea, Grid, Request, StaffUser
+from renewmap.db.models import Path as PathRow
 from renewmap.errors import NotFound, Unauthenticated
 from renewmap.services import accounts
 from renewmap.services.ogc_collections import COLLECTIONS, get_collection
 from renewmap.services.requests import create_request
 from renewmap.settings import Settings
-from renewmap.spatial.geometry import from_db
+from renewmap.spatial.geometry import as_multi, from_db, to_db
 from tests.conftest import IN_CI
 from tests.fixtures import add_quad_community, add_test_community, m2w, pt, qpt
 
@@ -342,6 +343,45 @@ def test_bbox_known_answers(client: TestClient, session: Session, world) -> None
     # suggestions in T0001: the hidden rGap is never listed
     ids = world["ids"]
     assert found(wbox(0, 0, 3, 1), "suggestions") == {ids["rA"], ids["rB"]}
+
+
+def test_bbox_selects_by_geometry_not_by_its_box(
+    client: TestClient, session: Session, world
+) -> None:  # type: ignore[no-untyped-def]
+    """OGC: a feature is in a bbox when its geometry intersects it. A diagonal path and an
+    L-shaped green area whose bounding boxes reach into the box, but not their shapes, are
+    left out; a request drawn as an area is tested by its shape too."""
+    community = world["places"]["community"]
+    diagonal = m2w(shapely.LineString([(0, 0), (1, 1)]))
+    l_shape = m2w(shapely.Polygon([(2, 0), (3, 0), (3, 0.2), (2.2, 0.2), (2.2, 1), (2, 1)]))
+    path = PathRow(community_id=community, name="斜路", geom=to_db(as_multi(diagonal)))
+    green = GreenArea(community_id=community, name="L形绿地", geom=to_db(as_multi(l_shape)))
+    area, _ = create_request(
+        session,
+        geom=m2w(shapely.Polygon([(2, 0), (3, 0), (3, 0.2), (2.2, 0.2), (2.2, 1), (2, 1)])),
+        category="greenery",
+        title="L形区域",
+    )
+    session.add_all([path, green])
+    session.flush()
+
+    def found(box: str, collection: str) -> set[int]:
+        r = client.get(f"/ogc/collections/{collection}/items", params={"bbox": box})
+        assert r.status_code == 200, r.text
+        fc = r.json()
+        assert fc["numberMatched"] == len(fc["features"])
+        return ids_of(fc)
+
+    # the south-east corner of the diagonal's box, away from the line itself
+    assert path.id not in found(wbox(0.8, 0, 1, 0.2), "paths")
+    assert path.id in found(wbox(0.4, 0.4, 0.6, 0.6), "paths")  # on the line
+    # inside the L's box, in the notch
+    assert green.id not in found(wbox(2.5, 0.5, 2.9, 0.9), "green_areas")
+    assert green.id in found(wbox(2.5, 0.05, 2.9, 0.15), "green_areas")  # on its foot
+    assert area.id not in found(wbox(2.5, 0.5, 2.9, 0.9), "suggestions")
+    assert area.id in found(wbox(2.5, 0.05, 2.9, 0.15), "suggestions")
+    # points are settled by their box: rA is found as before
+    assert world["ids"]["rA"] in found(wbox(0.4, 0.4, 0.6, 0.6), "suggestions")
 
 
 def test_datetime_intervals(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]

@@ -111,6 +111,39 @@ def bbox_filter(
 _WGS84 = literal_column("4326")  # in the SQL too: an envelope must be a constant when planned
 
 
+def intersects_box(session: Session, column: ColumnElement, bounds: Bounds) -> ColumnElement[bool]:
+    """The geometry itself intersects ``bounds`` (not only its bounding box): a diagonal
+    path or an L-shaped building whose box reaches into ``bounds`` is left out. Use with
+    :func:`bbox_filter` (which finds the candidates through the index). Points, and shapes
+    whose box lies inside ``bounds``, are settled without the geometric test."""
+    numbers = tuple(float(v) for v in bounds)
+    minx, miny, maxx, maxy = numbers
+    if dialect_name(session) == "postgresql":
+        envelope = func.ST_MakeEnvelope(*(_inline(v) for v in numbers), _WGS84)
+        inner = _inner_bounds(numbers)  # type: ignore[arg-type]
+        settled = []
+        if inner is not None:
+            settled.append(
+                (column.op("@")(func.ST_MakeEnvelope(*map(_inline, inner), _WGS84)), true())
+            )
+        settled.append((func.ST_GeometryType(column) == "ST_Point", true()))
+        return case(*settled, else_=func.ST_Intersects(column, envelope))
+    frame = func.BuildMbr(minx, miny, maxx, maxy, 4326)
+    return case(
+        (func.GeometryType(column) == "POINT", true()),
+        (
+            and_(
+                func.MbrMinX(column) >= minx,
+                func.MbrMaxX(column) <= maxx,
+                func.MbrMinY(column) >= miny,
+                func.MbrMaxY(column) <= maxy,
+            ),
+            true(),
+        ),
+        else_=func.ST_Intersects(column, frame) == 1,
+    )
+
+
 def _inline(value: float) -> ColumnElement[float]:
     """A number written into the statement when it runs (it is a float: nothing to escape)."""
     return literal(value, Float, literal_execute=True)

@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, Integer, and_, func, literal, select
 from sqlalchemy.orm import Session
 
-from renewmap.db.dialect import Bounds, bbox_bounds, bbox_filter, geometry_geojson
+from renewmap.db.dialect import (
+    Bounds,
+    bbox_bounds,
+    bbox_filter,
+    geometry_geojson,
+    intersects_box,
+)
 from renewmap.db.models import Community
 
 
@@ -61,6 +67,9 @@ def _where(
     parts = [condition]
     if bounds is not None:
         parts.append(bbox_filter(session, model.__table__, bounds))  # type: ignore[attr-defined]
+        if model.__table__.c.geom.type.geometry_type != "POINT":  # type: ignore[attr-defined]
+            # OGC: features whose *geometry* intersects the box, not only its bounding box
+            parts.append(intersects_box(session, model.geom, bounds))  # type: ignore[attr-defined]
     if interval is not None and temporal is not None:
         parts.append(_interval_condition(temporal, interval))
     return and_(*parts)

@@ -256,6 +256,9 @@ _DEFS = (
             *_PUBLIC_REQUEST[:-2],
             ("nickname", Request.nickname),
             ("phone", Request.phone),
+            ("contact_name", Request.contact_name),  # given through Open311
+            ("contact_email", Request.contact_email),
+            ("media_url", Request.media_url),
             ("receipt_code", Request.receipt_code),
             ("source", Request.source),
             ("hidden", Request.hidden),

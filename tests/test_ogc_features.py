@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
-from renewmap.db.models import Building, Community, GreenArea, Grid, Request, StaffUser
+from renewmap.db.models import Building, Community, Compound, GreenArea, Grid, Request, StaffUser
 from renewmap.db.models import Path as PathRow
+from renewmap.db.queries_ogc import property_columns
 from renewmap.errors import NotFound, Unauthenticated
 from renewmap.services import accounts
 from renewmap.services.ogc_collections import COLLECTIONS, get_collection
@@ -142,7 +143,8 @@ def test_registry_publishes_no_personal_data() -> None:
         names = [n for n, _ in c.properties]
         assert len(names) == len(set(names)), c.id
         assert hasattr(c.model, "id") and hasattr(c.model, "geom")
-        sql = str(select(*(expr.label(n) for n, expr in c.properties)))  # what it reads
+        columns, joined = property_columns(c.model, c.properties)
+        sql = str(select(*columns).select_from(joined))  # what it reads
         if c.staff_only:
             assert "request.phone" in sql
         else:
@@ -787,3 +789,30 @@ def test_gdal_reads_the_staff_collection_with_a_token(live) -> None:  # type: ig
     finally:
         copy.unlink(missing_ok=True)
     assert set(df.index) == mine and "phone" in df.columns
+
+
+def test_codes_of_related_rows(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+    """Codes looked up through joins: a merged compound names the one it joined (a table
+    pointing at itself), buildings name their grid and community."""
+    community = world["places"]["community"]
+    outline = to_db(as_multi(m2w(shapely.box(0, 0, 1, 1))))
+    kept = Compound(community_id=community, code="C-KEEP", name="保留小区", geom=outline)
+    session.add(kept)
+    session.flush()
+    merged = Compound(
+        community_id=community,
+        code="C-GONE",
+        name="并入小区",
+        geom=outline,
+        merged_into_id=kept.id,
+    )
+    session.add(merged)
+    session.flush()
+    fc = client.get("/ogc/collections/compounds/items", params={"bbox": wbox(0, 0, 1, 1)}).json()
+    by_code = {f["properties"]["code"]: f["properties"] for f in fc["features"]}
+    assert by_code["C-GONE"]["merged_into"] == "C-KEEP"
+    assert by_code["C-KEEP"]["merged_into"] is None
+    assert by_code["C-GONE"]["community"] == "T0001"
+    bids = building_ids(session)
+    one = client.get(f"/ogc/collections/buildings/items/{bids['B']}").json()
+    assert one["properties"]["grid"] == "B" and one["properties"]["community"] == "T0001"

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from renewmap.db.engine import POSTGRES_CONNECT_ARGS
+
 Bounds = tuple[float, float, float, float]
 
 
@@ -317,7 +319,10 @@ def read_only_bind(engine: Engine) -> Engine:
     """
     if engine.dialect.name == "postgresql":
         return create_engine(
-            engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=engine.pool._pre_ping
+            engine.url,
+            isolation_level="AUTOCOMMIT",
+            pool_pre_ping=engine.pool._pre_ping,
+            connect_args=POSTGRES_CONNECT_ARGS,
         )
     return engine
 

@@ -1,7 +1,7 @@
 """Reads behind OGC API – Features: a page of items, its count, one item, a collection's extent.
 
 Each page is one query with the geometry as GeoJSON text written by the database and the
-properties as plain columns (or correlated look-ups of a code by primary key), plus one count:
+properties as plain columns (and codes of related rows through outer joins), plus one count:
 no per-row queries, no WKB parsing in Python. Boxes go through ``dialect.bbox_filter``, so
 both databases answer from their spatial index and compare exact bounding boxes.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Integer, and_, func, literal, select
+from sqlalchemy import ColumnElement, Date, FromClause, Integer, Select, and_, func, literal, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
@@ -75,9 +75,51 @@ def _where(
     return and_(*parts)
 
 
-def _columns(session: Session, model: type, properties: Sequence[tuple[str, Any]]) -> list[Any]:
+@dataclass(frozen=True)
+class CodeLookup:
+    """A property that is the ``code`` of the row ``key`` points at (a community, a grid…).
+
+    Read through a LEFT JOIN on the target's primary key: one hash join per query instead of a
+    look-up per row (a tile of 20,000 suggestions spent a third of its time in per-row
+    look-ups). The join is aliased, so a table can point at itself (a merged compound)."""
+
+    target: type
+    key: Any
+
+    @property
+    def type(self) -> Any:
+        """The SQL type of the value (for JSON Schemas): the target's ``code`` column's."""
+        return self.target.code.type  # type: ignore[attr-defined]
+
+    def matches(self, code: str) -> ColumnElement[bool]:
+        """SQL: the row points at the target with this code (for filters)."""
+        target = self.target
+        wanted = select(target.id).where(target.code == code)  # type: ignore[attr-defined]
+        return self.key.in_(wanted.scalar_subquery())  # type: ignore[no-any-return]
+
+
+def property_columns(
+    model: type, properties: Sequence[tuple[str, Any]]
+) -> tuple[list[Any], FromClause]:
+    """The properties as SELECT columns and the FROM clause they need (the model's table with
+    an outer join per :class:`CodeLookup`)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    joined: FromClause = table
+    columns = []
+    for name, expr in properties:
+        if isinstance(expr, CodeLookup):
+            target = expr.target.__table__.alias(f"lookup_{name}")  # type: ignore[attr-defined]
+            joined = joined.outerjoin(target, target.c.id == expr.key)
+            columns.append(target.c.code)
+        else:
+            columns.append(expr)
+    return columns, joined
+
+
+def _select(session: Session, model: type, properties: Sequence[tuple[str, Any]]) -> Select:
     geojson = geometry_geojson(session, model.geom)  # type: ignore[attr-defined]
-    return [model.id, geojson, *(expr for _, expr in properties)]  # type: ignore[attr-defined]
+    columns, joined = property_columns(model, properties)
+    return select(model.id, geojson, *columns).select_from(joined)  # type: ignore[attr-defined]
 
 
 def items_page(
@@ -94,7 +136,7 @@ def items_page(
 ) -> list[tuple[Any, ...]]:
     """Rows ``(id, geometry GeoJSON text, *property values)`` of one page, ordered by id."""
     stmt = (
-        select(*_columns(session, model, properties))
+        _select(session, model, properties)
         .where(
             _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
         )
@@ -136,7 +178,7 @@ def item_row(
     fid: int,
 ) -> tuple[Any, ...] | None:
     """``(id, geometry GeoJSON text, *property values)`` of one visible row, or None."""
-    stmt = select(*_columns(session, model, properties)).where(
+    stmt = _select(session, model, properties).where(
         and_(model.id == fid, condition)  # type: ignore[attr-defined]
     )
     row = session.execute(stmt).first()

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, LargeBinary, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import Bounds, bbox_filter, geometry_wkb
+from renewmap.db.queries_ogc import property_columns
 from renewmap.spatial.tiles import BUFFER, EXTENT, WEB_MERCATOR
 
 Properties = Sequence[tuple[str, ColumnElement[Any]]]
@@ -30,14 +31,16 @@ def postgis_tile(
     """One MVT layer made by PostGIS: rows found through the GiST index with the tile's
     WGS84 box, projected to EPSG:3857 (integer SRID), clipped with a buffer, encoded."""
     envelope = func.ST_TileEnvelope(z, x, y)
+    columns, joined = property_columns(model, properties)
     rows = (
         select(
             model.id.label("id"),
-            *(column.label(name) for name, column in properties),
+            *(column.label(name) for (name, _), column in zip(properties, columns, strict=True)),
             func.ST_AsMVTGeom(
                 func.ST_Transform(model.geom, WEB_MERCATOR), envelope, EXTENT, BUFFER, True
             ).label("mvt_geom"),
         )
+        .select_from(joined)
         .where(bbox_filter(session, model.__table__, bounds, exact=False), where)
         .subquery("tile_rows")
     )
@@ -61,7 +64,10 @@ def tile_rows(
 ) -> list[tuple[Any, ...]]:
     """Rows in the tile's WGS84 box: ``(id, WKB, property values…)``, found through the
     spatial index (candidates: the encoder clips them exactly)."""
-    query = select(
-        model.id, geometry_wkb(session, model.geom), *(column for _, column in properties)
-    ).where(bbox_filter(session, model.__table__, bounds, exact=False), where)
+    columns, joined = property_columns(model, properties)
+    query = (
+        select(model.id, geometry_wkb(session, model.geom), *columns)
+        .select_from(joined)
+        .where(bbox_filter(session, model.__table__, bounds, exact=False), where)
+    )
     return [tuple(r) for r in session.execute(query)]

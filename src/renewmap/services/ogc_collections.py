@@ -25,10 +25,9 @@ from sqlalchemy import (
     Numeric,
     case,
     false,
-    select,
     true,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
     Building,
@@ -43,6 +42,7 @@ from renewmap.db.models import (
     Site,
     Water,
 )
+from renewmap.db.queries_ogc import CodeLookup
 from renewmap.errors import Forbidden, NotFound, Unauthenticated
 from renewmap.services.accounts import Principal
 from renewmap.services.scope import scope_of
@@ -55,8 +55,8 @@ REQUEST_ROLES = frozenset({"grid_lead", "branch_secretary", "community_admin", "
 class CollectionDef:
     """One published collection.
 
-    ``properties``: (output name, SQLAlchemy column expression over ``model``'s table;
-    correlated scalar subqueries are allowed for a code looked up by key).
+    ``properties``: (output name, SQLAlchemy column expression over ``model``'s table, or a
+    :class:`CodeLookup` for the code of a related row, read through an outer join).
     ``temporal``: the column ``datetime=`` filters on, or None.
     ``attributed``: its data may come from OpenStreetMap, so it carries the communities'
     attribution (ODbL).
@@ -72,11 +72,9 @@ class CollectionDef:
     attributed: bool = False
 
 
-def _code_of(model: type, key: Any) -> Any:
-    """The ``code`` of the row ``key`` points at (a correlated lookup by primary key; aliased,
-    so a table can point at itself)."""
-    target = aliased(model)
-    return select(target.code).where(target.id == key).correlate_except(target).scalar_subquery()
+def _code_of(model: type, key: Any) -> CodeLookup:
+    """The ``code`` of the row ``key`` points at (read through an outer join)."""
+    return CodeLookup(model, key)
 
 
 def _community(model: type) -> tuple[str, Any]:

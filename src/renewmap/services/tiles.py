@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from renewmap.db import queries_tiles
 from renewmap.db.dialect import dialect_name
 from renewmap.db.models import Community
+from renewmap.db.queries_ogc import CodeLookup
 from renewmap.errors import InvalidInput
 from renewmap.services.accounts import Principal
 from renewmap.services.ogc_collections import CollectionDef, filter_condition, get_collection
@@ -92,6 +93,8 @@ def community_condition(collection: CollectionDef, community_code: str) -> Colum
         raise InvalidInput(
             f"collection '{collection.id}' has no community to filter on", field="community"
         )
+    if isinstance(column, CodeLookup):
+        return column.matches(community_code)
     return column == community_code
 
 

@@ -47,6 +47,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from benchutil import cpu_model, replace_section
 from renewmap.spatial.routing import (
     RULE_CODES,
     RULES_BY_CODE,
@@ -358,14 +359,7 @@ def markdown_table(results: list[Result]) -> str:
 
 def machine_info() -> str:
     """One Markdown bullet list describing the machine and library versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = ""
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -428,18 +422,7 @@ def readme_section(results: list[Result], m: int) -> str:
 
 
 def write_readme(section: str, path: Path = README) -> None:
-    """Replace the text between the markers, creating file/markers if absent."""
-    if path.exists():
-        text = path.read_text(encoding="utf-8")
-    else:
-        text = "# Benchmarks\n\nRun all: `make bench`\n"
-    start, end = text.find(START_MARK), text.find(END_MARK)
-    if start != -1 and end != -1 and end > start:
-        rest = text[end + len(END_MARK) :].lstrip("\n")
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, section, START_MARK, END_MARK)
 
 
 def main(argv: list[str] | None = None) -> int:

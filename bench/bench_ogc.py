@@ -57,6 +57,7 @@ import mapbox_vector_tile
 import pyogrio
 from sqlalchemy import select, text
 
+from benchutil import cpu_model, replace_section
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community
@@ -141,8 +142,7 @@ def tipg_server(database_url: str, log: Path) -> Iterator[str]:
         **os.environ,
         # JIT off, as our connections have it (asyncpg takes unknown DSN parameters as
         # server settings): with JIT on, both servers lose 2-5x on these short queries
-        "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://")
-        + "?jit=off",
+        "DATABASE_URL": database_url.replace("postgresql+psycopg://", "postgresql://") + "?jit=off",
         "TIPG_DB_SCHEMAS": '["public"]',
         "TIPG_DB_TABLES": '["public.request"]',
         "TIPG_MAX_FEATURES_PER_QUERY": "10000",
@@ -359,14 +359,7 @@ def readme_section(
     ]
     for who, (seconds, count) in copies.items():
         lines.append(f"| {who} | {seconds:.2f} s | {count:,} |")
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     gdal = subprocess.run(["ogr2ogr", "--version"], capture_output=True, text=True).stdout.strip()
     lines += [
         "",
@@ -381,15 +374,7 @@ def readme_section(
 
 
 def write_readme(section: str, path: Path = README) -> None:
-    """Replace the text between the markers (read right before writing), or append it."""
-    text_ = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start, end = text_.find(START_MARK), text_.find(END_MARK)
-    if start != -1 and end != -1 and end > start:
-        rest = text_[end + len(END_MARK) :].lstrip("\n")
-        text_ = text_[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    path.write_text(text_, encoding="utf-8")
+    replace_section(path, section, START_MARK, END_MARK)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine, LargeBinary, func, insert, select
 
+from benchutil import cpu_model, replace_section
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Request
@@ -656,14 +657,7 @@ def details(runs: list[Run]) -> str:
 
 def machine_info(chromium: str) -> str:
     """Markdown bullets: machine, Python, library and browser versions."""
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"- Machine: {cpu}, {os.cpu_count()} cores; {platform.platform()}; "
         "server, static server and browser share the machine (which may also run other work)\n"
@@ -733,15 +727,7 @@ def readme_section(runs: list[Run], n: int, total: int, repeats: int, chromium: 
 
 
 def write_readme(section: str, path: Path = README) -> None:
-    """Replace the text between the markers (read right before writing), or append it."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start, end = text.find(START_MARK), text.find(END_MARK)
-    if start != -1 and end != -1 and end > start:
-        rest = text[end + len(END_MARK) :].lstrip("\n")
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, section, START_MARK, END_MARK)
 
 
 # ---- main -----------------------------------------------------------------------------------

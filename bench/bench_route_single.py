@@ -80,6 +80,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchutil import replace_section
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Grid, PartyBranch, Subdistrict
@@ -1015,19 +1016,7 @@ def readme_section(
 
 
 def write_readme(section: str, path: Path = README) -> None:
-    """Replace our block between the markers (re-reading the file first), or append it."""
-    if path.exists():
-        text_ = path.read_text(encoding="utf-8")
-    else:
-        text_ = "# Benchmarks\n\nRun all: `make bench`\n"
-    start, end = text_.find(START_MARK), text_.find(END_MARK)
-    if start != -1 and end != -1 and end > start:
-        text_ = text_[:start] + section.rstrip("\n") + text_[end + len(END_MARK) :]
-    else:
-        text_ = text_.rstrip("\n") + "\n\n" + section
-    if not text_.endswith("\n"):
-        text_ += "\n"
-    path.write_text(text_, encoding="utf-8")
+    replace_section(path, section, START_MARK, END_MARK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -91,6 +92,22 @@ def session(engine: Engine) -> Iterator[Session]:
         s.close()
         trans.rollback()
         conn.close()
+
+
+@pytest.fixture
+def client(engine: Engine, session: Session) -> Iterator[Any]:
+    """The app in-process (TestClient) on the test's rolled-back session."""
+    from fastapi.testclient import TestClient
+
+    from renewmap.api.app import create_app
+    from renewmap.api.deps import get_read_session, get_session
+    from renewmap.settings import Settings
+
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    with TestClient(app) as c:
+        yield c
 
 
 @dataclass(frozen=True)

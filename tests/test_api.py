@@ -9,21 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.deps import get_read_session
 from renewmap.api.schemas import CommunityOut, ErrorBody, FeatureCollection, Health, RouteOut
 from renewmap.settings import Settings
 from tests.fixtures import add_test_community, pt
 
 DEMO = "310109010026"
-
-
-@pytest.fixture
-def client(engine, session):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        yield c
 
 
 def test_health(client, backend) -> None:

@@ -27,8 +27,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Building, Community, Compound, GreenArea, Grid, Request, StaffUser
 from renewmap.db.models import Path as PathRow
 from renewmap.db.queries_ogc import property_columns
@@ -36,7 +34,6 @@ from renewmap.errors import NotFound, Unauthenticated
 from renewmap.services import accounts
 from renewmap.services.ogc_collections import COLLECTIONS, get_collection
 from renewmap.services.requests import create_request
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, from_db, to_db
 from tests.conftest import IN_CI
 from tests.fixtures import add_quad_community, add_test_community, m2w, pt, qpt
@@ -59,15 +56,6 @@ PUBLIC = {
 }
 DEMO = "310109010026"
 PHONE = "13800000000"
-
-
-@pytest.fixture
-def client(engine, session):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        yield c
 
 
 def wbox(x0: float, y0: float, x1: float, y1: float) -> str:

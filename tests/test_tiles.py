@@ -11,26 +11,14 @@ import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Building, Request
 from renewmap.services import accounts
 from renewmap.services.requests import create_request
-from renewmap.settings import Settings
 from renewmap.spatial.tiles import EXTENT, check_tile, tile_bounds_lonlat
 from tests.fixtures import BUILDING_A, BUILDING_B, add_test_community, m2w, pt
 
 MVT = "application/vnd.mapbox-vector-tile"
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)
-
-
-@pytest.fixture
-def client(engine, session):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        yield c
 
 
 def slippy(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -39,14 +39,33 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def public_base(request: Request) -> str:
+    """How clients reach the app (no trailing slash): the configured public URL behind a
+    proxy, else the request's own; for links and URLs handed out (QR codes, OGC links)."""
+    settings: Settings = request.app.state.settings
+    return (settings.public_base_url or str(request.base_url)).rstrip("/")
+
+
+def bearer_principal(
+    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
+) -> Principal | None:
+    """The staff member of an ``Authorization: Bearer`` API token, or None when there is no
+    such header (anonymous). A bad token is a 401, even where anonymous reads are allowed:
+    a misconfigured client should hear about it. GIS clients send tokens, not the cookie."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
+    return None
+
+
 def get_principal(
     request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
 ) -> Principal:
     """The signed-in staff member: a bearer token, or the browser's session cookie (whose
     writes must also carry the CSRF header, since a cookie is sent by any site)."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
+    principal = bearer_principal(request, session)
+    if principal is not None:
+        return principal
     cookie = request.cookies.get(STAFF_COOKIE)
     if cookie:
         if request.method not in SAFE_METHODS:

@@ -20,7 +20,6 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,7 +29,13 @@ from renewmap.db.models import ApiKey, Community
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from renewmap.i18n import gettext
 from renewmap.services import accounts
-from renewmap.services.requests import CATEGORIES, MAX_DESCRIPTION, MAX_TITLE, STATUSES
+from renewmap.services.requests import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    STATUSES,
+)
 from renewmap.services.routing import Owner, route_geometry
 from renewmap.services.suggestions import create_suggestion
 from renewmap.services.workflow import OPEN
@@ -178,16 +183,9 @@ def msgids() -> set[str]:
     return found
 
 
-@lru_cache(maxsize=1)
-def _category_labels() -> dict[str, str]:
-    """The categories' labels (msgids), shared with the residents' page."""
-    from renewmap.web.resident import CATEGORIES as LABELS
-
-    return {code: label for code, (label, _) in LABELS.items()}
-
-
 def service_name(locale: str, code: str) -> str:
-    return gettext(locale, _category_labels().get(code, code))
+    label = CATEGORY_LABELS.get(code)
+    return gettext(locale, label[0]) if label else code
 
 
 def iso(dt: datetime | None) -> str | None:

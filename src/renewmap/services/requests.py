@@ -11,20 +11,23 @@ from renewmap.services.routing import Owner, apply_route, route_geometry
 from renewmap.spatial.geometry import as_multi, check_geometry, check_routable, to_db
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 
-CATEGORIES = (
-    "greenery",
-    "paths",
-    "lighting",
-    "ebike_parking",
-    "fitness_play",
-    "pets",
-    "sanitation",
-    "safety_fire",
-    "pipes_drainage",
-    "overhead_wires",
-    "accessibility",
-    "other",
-)
+# Categories: label (an English msgid, translated by the catalogs) and the residents' map icon.
+# One table for the pages, Open311's service names and validation.
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "greenery": ("Greenery", "🌳"),
+    "paths": ("Paths", "🚶"),
+    "lighting": ("Lighting", "💡"),
+    "ebike_parking": ("E-bike parking", "🛵"),
+    "fitness_play": ("Fitness and play", "🤸"),
+    "pets": ("Pets", "🐕"),
+    "sanitation": ("Sanitation", "🧹"),
+    "safety_fire": ("Safety and fire", "🧯"),
+    "pipes_drainage": ("Pipes and drainage", "🚰"),
+    "overhead_wires": ("Overhead wires", "⚡"),
+    "accessibility": ("Accessibility", "♿"),
+    "other": ("Other", "💬"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
 STATUSES = ("new", "reopened", "accepted", "in_progress", "resolved", "rejected", "duplicate")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000

@@ -17,22 +17,10 @@ from jinja2 import Template
 
 from renewmap.i18n import LOCALES, catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
+from renewmap.services.requests import CATEGORY_LABELS
 from renewmap.settings import Settings
 
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "greenery": ("Greenery", "🌳"),
-    "paths": ("Paths", "🚶"),
-    "lighting": ("Lighting", "💡"),
-    "ebike_parking": ("E-bike parking", "🛵"),
-    "fitness_play": ("Fitness and play", "🤸"),
-    "pets": ("Pets", "🐕"),
-    "sanitation": ("Sanitation", "🧹"),
-    "safety_fire": ("Safety and fire", "🧯"),
-    "pipes_drainage": ("Pipes and drainage", "🚰"),
-    "overhead_wires": ("Overhead wires", "⚡"),
-    "accessibility": ("Accessibility", "♿"),
-    "other": ("Other", "💬"),
-}
+CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label, icon
 STATUSES: dict[str, str] = {
     "new": "New",
     "reopened": "Reopened",

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session
+from renewmap.api.deps import bearer_principal, get_read_session, public_base
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
-from renewmap.services import accounts, ogc_features, ogc_openapi
+from renewmap.services import ogc_features, ogc_openapi
 from renewmap.services.accounts import Principal
 from renewmap.services.ogc_features import (
     DOC_PARAMS,
@@ -31,24 +31,16 @@ router = APIRouter(prefix=PREFIX, tags=["ogc"])
 SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def ogc_principal(request: Request, session: SessionDep) -> Principal | None:
-    """The caller of a bearer token, or None (anonymous). OGC clients send tokens, not the
-    browser's cookie; a bad token is a 401 even on public collections (a misconfigured client
-    should hear about it)."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
-    return None
-
-
-PrincipalDep = Annotated[Principal | None, Depends(ogc_principal)]
+PrincipalDep = Annotated[Principal | None, Depends(bearer_principal)]
 
 
 def _call(request: Request, params: dict[str, str]) -> Call:
-    settings = request.app.state.settings
-    root = (settings.public_base_url or str(request.base_url)).rstrip("/")
     locale = negotiate_locale(params.get("lang"), None, request.headers.get("accept-language"))
-    return Call(base=root + PREFIX, locale=locale, query=tuple(request.query_params.multi_items()))
+    return Call(
+        base=public_base(request) + PREFIX,
+        locale=locale,
+        query=tuple(request.query_params.multi_items()),
+    )
 
 
 def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session
-from renewmap.services import accounts, tiles
+from renewmap.api.deps import bearer_principal, get_read_session, public_base
+from renewmap.services import tiles
 from renewmap.services.accounts import Principal
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
@@ -21,19 +21,7 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def bearer_principal(request: Request, session: SessionDep) -> Principal | None:
-    """The staff member of an ``Authorization: Bearer`` token, or None (anonymous)."""
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
-        return None
-    return accounts.authenticate(session, token=auth[7:].strip(), kind="api")
-
-
 PrincipalDep = Annotated[Principal | None, Depends(bearer_principal)]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 @router.get("/collections/{collection_id}/tiles")
@@ -41,7 +29,9 @@ def collection_tilesets(
     collection_id: str, request: Request, principal: PrincipalDep
 ) -> dict[str, Any]:
     """The collection's tilesets (OGC API – Tiles): vector tiles in WebMercatorQuad."""
-    return tiles.tilesets(collection_id=collection_id, base_url=_base(request), principal=principal)
+    return tiles.tilesets(
+        collection_id=collection_id, base_url=public_base(request), principal=principal
+    )
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}")
@@ -49,7 +39,9 @@ def collection_tileset(
     collection_id: str, request: Request, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Tileset metadata with the tile URL template."""
-    return tiles.tileset(collection_id=collection_id, base_url=_base(request), principal=principal)
+    return tiles.tileset(
+        collection_id=collection_id, base_url=public_base(request), principal=principal
+    )
 
 
 @router.get(

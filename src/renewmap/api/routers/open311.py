@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from renewmap.api.deps import get_read_session, get_session, get_settings
+from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
 from renewmap.api.open311_xml import render
 from renewmap.errors import InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate
@@ -101,10 +101,13 @@ def _param(request: Request, name: str) -> str | None:
 
 
 @router.get("/discovery.{fmt}", summary="Service Discovery: the endpoint, formats, keys")
-def discovery(fmt: str, request: Request, settings: SettingsDep) -> Response:
+def discovery(fmt: str, request: Request) -> Response:
     fmt = _format(fmt)
-    base = (settings.public_base_url or str(request.base_url)).rstrip("/") + PREFIX
-    return _body(open311.discovery(base_url=base, locale=_locale(request)), fmt, "discovery")
+    return _body(
+        open311.discovery(base_url=public_base(request) + PREFIX, locale=_locale(request)),
+        fmt,
+        "discovery",
+    )
 
 
 @router.get("/services.{fmt}", summary="Services: the request categories")

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, Upl
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session, get_session, get_settings
+from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
 from renewmap.api.routers.suggestions import DEVICE_COOKIE, _limit, require_csrf
 from renewmap.errors import Forbidden, NotFound
 from renewmap.services import adoption
@@ -112,12 +112,9 @@ def care_photo_file(care_id: PlantId, size: str, session: ReadSession) -> Respon
 
 
 @router.get("/p/{plant_id}/qr.{kind}", response_class=Response, summary="QR code of the card")
-def qr(
-    plant_id: PlantId, kind: str, request: Request, session: ReadSession, settings: SettingsDep
-) -> Response:
+def qr(plant_id: PlantId, kind: str, request: Request, session: ReadSession) -> Response:
     adoption.card(session, plant_id=plant_id)  # 404 for a plant that does not exist
     if kind not in ("png", "svg"):
         return Response(status_code=404)
-    base = settings.public_base_url or str(request.base_url)
-    data, media = adoption.qr(f"{base.rstrip('/')}/p/{plant_id}", kind=kind)
+    data, media = adoption.qr(f"{public_base(request)}/p/{plant_id}", kind=kind)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})

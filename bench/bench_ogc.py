@@ -215,7 +215,7 @@ def populate(database_url: str, n: int, gen) -> tuple[tuple[float, float, float,
     """Migrate, load the demo and add n suggestions; the community's box and visible count."""
     from sqlalchemy.orm import Session
 
-    from renewmap.services.demo import load_demo
+    from renewmap.services.ingest.demo import load_demo
 
     engine = make_engine(database_url)
     upgrade(engine)

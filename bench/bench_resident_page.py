@@ -58,8 +58,8 @@ from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Request
 from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, static_server
-from renewmap.services.requests import CATEGORIES
-from renewmap.services.routing import load_memory_source
+from renewmap.services.places.routing import load_memory_source
+from renewmap.services.requests.intake import CATEGORIES
 from renewmap.spatial.geometry import to_db
 from renewmap.spatial.routing import RULES_BY_CODE
 

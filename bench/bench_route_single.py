@@ -1,6 +1,6 @@
 """Single-request routing benchmark: ``route_geometry`` against a raw prepared ST_Covers query.
 
-The service's own database path (``renewmap.services.routing.route_geometry`` through a
+The service's own database path (``renewmap.services.places.routing.route_geometry`` through a
 SQLAlchemy ``Session``) is timed call by call and compared with the smallest thing that could
 answer "which grid covers this point": one prepared psycopg 3 statement ::
 
@@ -86,8 +86,8 @@ from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Grid, PartyBranch, Subdistrict
 from renewmap.devtools.pgcluster import Cluster, postgis_cluster
 from renewmap.errors import NotRoutable
-from renewmap.services.demo import load_demo
-from renewmap.services.routing import route_geometry
+from renewmap.services.ingest.demo import load_demo
+from renewmap.services.places.routing import route_geometry
 from renewmap.spatial.geometry import as_multi, to_db
 
 SEED = 20261121

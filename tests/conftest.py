@@ -70,7 +70,7 @@ def database_url_factory(pg_cluster, tmp_path_factory):  # type: ignore[no-untyp
 @pytest.fixture(scope="session", params=BACKENDS)
 def engine(request, database_url_factory) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     """A migrated database per backend with the demo community committed once."""
-    from renewmap.services.demo import load_demo
+    from renewmap.services.ingest.demo import load_demo
 
     eng = make_engine(database_url_factory(request.param))
     upgrade(eng)

@@ -186,8 +186,8 @@ def test_database_down_is_503(tmp_path) -> None:
 
 def test_user_text_is_escaped_on_the_map(client, session) -> None:
     from renewmap.maps import community_map
-    from renewmap.services.layers import community_layers
-    from renewmap.services.requests import create_request
+    from renewmap.services.places.layers import community_layers
+    from renewmap.services.requests.intake import create_request
 
     add_test_community(session)
     create_request(session, geom=pt(0.5, 0.5), category="other", title="<script>alert(1)</script>")
@@ -244,7 +244,7 @@ def test_residents_page_is_cached_until_the_site_plan_changes(client, session) -
     import geopandas as gpd
     import shapely
 
-    from renewmap.services.importer import import_frame
+    from renewmap.services.ingest.importer import import_frame
 
     add_test_community(session)
     cache = client.app.state.page_cache

@@ -13,8 +13,8 @@ from shapely.geometry import mapping
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Building, Community, Compound, Grid, Request
-from renewmap.services import accounts
-from renewmap.services.requests import create_request
+from renewmap.services.access import accounts
+from renewmap.services.requests.intake import create_request
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
 from tests.fixtures import add_test_community, m2w, pt

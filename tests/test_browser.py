@@ -737,7 +737,7 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
     from renewmap.db.engine import make_engine
     from renewmap.db.models import Building, Community
     from renewmap.maps import community_map
-    from renewmap.services.layers import community_layers
+    from renewmap.services.places.layers import community_layers
     from renewmap.spatial.geometry import from_db
 
     engine = make_engine(f"sqlite:///{e2e_dir / 'e2e.sqlite'}")

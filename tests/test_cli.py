@@ -154,7 +154,7 @@ def test_unknown_compound_lists_names(cli_db, capsys) -> None:
 
 
 def test_demo_files_regenerate_identically(tmp_path: Path) -> None:
-    from renewmap.services.demo import build_demo_files
+    from renewmap.services.ingest.demo import build_demo_files
 
     build_demo_files(OSM_EXTRACT, tmp_path)
     for f in sorted(DEMO_DIR.iterdir()):

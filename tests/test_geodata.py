@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from renewmap.db.models import Building, Community, Grid, Request, RequestEvent
 from renewmap.errors import ImportFailed
-from renewmap.services.grids import validate_grids
-from renewmap.services.importer import import_branches, import_file
-from renewmap.services.layers import export_community
-from renewmap.services.requests import create_request
-from renewmap.services.routing import reroute_open_requests
+from renewmap.services.ingest.importer import import_branches, import_file
+from renewmap.services.places.grid_check import validate_grids
+from renewmap.services.places.layers import export_community
+from renewmap.services.places.routing import reroute_open_requests
+from renewmap.services.requests.intake import create_request
 from renewmap.spatial.crs import gcj02_to_wgs84, transform, wgs84_to_gcj02
 from renewmap.spatial.geometry import from_db
 from tests.conftest import count
@@ -266,7 +266,7 @@ def test_branches_csv(session, tmp_path) -> None:
 
 
 def test_geopackage_export_round_trip(session, tmp_path) -> None:
-    from renewmap.services.layers import community_layers
+    from renewmap.services.places.layers import community_layers
 
     out = tmp_path / "demo.gpkg"
     layers = export_community(session, community_code="310109010026", out=out)
@@ -441,7 +441,7 @@ def test_metric_crs_must_be_projected(session, tmp_path) -> None:
 
 
 def test_reassignment_bumps_grid_set_version(session) -> None:
-    from renewmap.services.importer import assign_buildings
+    from renewmap.services.ingest.importer import assign_buildings
 
     ids = add_test_community(session)
     c = session.get(Community, ids["community"])

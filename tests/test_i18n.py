@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from renewmap.i18n import catalog, gettext, negotiate
-from renewmap.services.process import STAGE_LABELS
-from renewmap.services.workflow import ACTIONS
+from renewmap.services.design.process import STAGE_LABELS
+from renewmap.services.requests.workflow import ACTIONS
 from renewmap.spatial.design import SEASONS
 from renewmap.web.design import (
     DRAW_HELP,

@@ -23,8 +23,9 @@ from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Notification
 from renewmap.devtools.e2e import free_port, thread_server
-from renewmap.services import accounts, notify, suggestions, workflow
-from renewmap.services.scope import scope_of
+from renewmap.services.access import accounts
+from renewmap.services.access.scope import scope_of
+from renewmap.services.requests import notify, suggestions, workflow
 from renewmap.settings import Settings
 from tests.fixtures import add_test_community, pt
 

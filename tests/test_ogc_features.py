@@ -29,11 +29,11 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import Building, Community, Compound, GreenArea, Grid, Request, StaffUser
 from renewmap.db.models import Path as PathRow
-from renewmap.db.queries_ogc import property_columns
+from renewmap.db.queries.ogc import property_columns
 from renewmap.errors import NotFound, Unauthenticated
-from renewmap.services import accounts
-from renewmap.services.ogc_collections import COLLECTIONS, get_collection
-from renewmap.services.requests import create_request
+from renewmap.protocols.ogc.collections import COLLECTIONS, get_collection
+from renewmap.services.access import accounts
+from renewmap.services.requests.intake import create_request
 from renewmap.spatial.geometry import as_multi, from_db, to_db
 from tests.conftest import IN_CI
 from tests.fixtures import add_quad_community, add_test_community, m2w, pt, qpt

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
-from renewmap.api.open311_xml import render
 from renewmap.db.models import Grid, Notification, PartyBranch, Request, RequestEvent
 from renewmap.i18n import catalog
-from renewmap.services import accounts, open311
-from renewmap.services.requests import CATEGORIES
+from renewmap.protocols.open311 import georeport
+from renewmap.protocols.open311.xml import render
+from renewmap.services.access import accounts
+from renewmap.services.requests.intake import CATEGORIES
 from renewmap.settings import Settings
 from tests.conftest import count
 from tests.fixtures import add_quad_community, add_test_community, pt
@@ -46,7 +47,7 @@ WITH_ATTRIBUTES = {"pipes_drainage", "overhead_wires", "ebike_parking", "safety_
 def world(session: Session) -> dict[str, Any]:
     ids = add_test_community(session)
     add_quad_community(session)
-    key = open311.issue_key(session, community_code="T0001", client="miniapp", actor="test")
+    key = georeport.issue_key(session, community_code="T0001", client="miniapp", actor="test")
     lead = accounts.create_user(
         session,
         username="lead_a",
@@ -324,9 +325,9 @@ def _rows(session: Session) -> tuple[int, int, int]:
 
 
 def test_post_errors_use_the_standards_statuses_and_write_nothing(client, session, world) -> None:
-    revoked = open311.issue_key(session, community_code="T0001", client="old", actor="test")
-    open311.revoke_key(session, community_code="T0001", client="old")
-    q_key = open311.issue_key(session, community_code="Q0001", client="q-app", actor="test").key
+    revoked = georeport.issue_key(session, community_code="T0001", client="old", actor="test")
+    georeport.revoke_key(session, community_code="T0001", client="old")
+    q_key = georeport.issue_key(session, community_code="Q0001", client="q-app", actor="test").key
     cases: list[tuple[dict[str, Any], int, str]] = [
         (form(world, api_key=None), 403, "api_key was not provided"),
         (form(world, api_key="rm311_not-a-key"), 403, "api_key is invalid"),
@@ -391,7 +392,7 @@ def test_post_errors_use_the_standards_statuses_and_write_nothing(client, sessio
 
 
 def test_rate_limited_per_key(engine, session, world) -> None:
-    other = open311.issue_key(session, community_code="T0001", client="other", actor="test").key
+    other = georeport.issue_key(session, community_code="T0001", client="other", actor="test").key
     with make_client(engine, session, rate_open311=2) as c:
         assert [post(c, form(world)).status_code for _ in range(2)] == [200, 200]
         for fmt in ("json", "xml"):
@@ -600,10 +601,10 @@ def test_xml_rendering() -> None:
 
 def test_every_open311_text_is_translated() -> None:
     zh = catalog("zh_CN")
-    missing = sorted(m for m in open311.msgids() if not zh.get(m))
+    missing = sorted(m for m in georeport.msgids() if not zh.get(m))
     assert missing == []
-    assert len(open311.msgids()) > 30
-    assert open311.service_name("en", "overhead_wires") == "Overhead wires"
+    assert len(georeport.msgids()) > 30
+    assert georeport.service_name("en", "overhead_wires") == "Overhead wires"
 
 
 @pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
@@ -793,7 +794,7 @@ def _expected(s: Session, now: datetime, **filters: Any) -> list[tuple[str, str]
         if "statuses" in filters:
             stmt = stmt.where(Request.status.in_(filters["statuses"]))
     rows = s.execute(stmt.order_by(Request.created_at.desc(), Request.id.desc()).limit(1000))
-    return [(str(i), "open" if st in open311.OPEN else "closed") for i, st in rows]
+    return [(str(i), "open" if st in georeport.OPEN else "closed") for i, st in rows]
 
 
 def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignore[no-untyped-def]
@@ -820,7 +821,7 @@ def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignor
         with Session(eng) as s:
             default = _expected(s, now)
             lighting = _expected(s, now, category="lighting")
-            closed = _expected(s, now, statuses=list(open311.CLOSED))
+            closed = _expected(s, now, statuses=list(georeport.CLOSED))
             back_then = _expected(s, now, start=now - timedelta(days=210))
             by_ids = _expected(s, now, ids=[*old, hidden, int(default[0][0])])
         assert 150 < len(default) < 200 and len(closed) > 10 and len(lighting) > 5

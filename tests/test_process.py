@@ -16,7 +16,7 @@ from shapely.geometry import box, mapping
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Community, Plant, Site
-from renewmap.services import accounts
+from renewmap.services.access import accounts
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
 from tests.fixtures import add_test_community, m2w, pt

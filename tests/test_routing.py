@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renewmap.errors import NotRoutable
-from renewmap.services.routing import DbSource, load_memory_source, owner_for, route_geometry
+from renewmap.services.places.routing import DbSource, load_memory_source, owner_for, route_geometry
 from renewmap.spatial.routing import RULES_BY_CODE, Rule, decide
 from tests.fixtures import add_test_community, m2w, pt, shared_edge_wgs
 

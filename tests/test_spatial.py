@@ -48,7 +48,7 @@ def test_projected_crs_check() -> None:
 
 
 def test_demo_layer_measures_match_the_ellipsoid(session) -> None:
-    from renewmap.services.layers import community_layers
+    from renewmap.services.places.layers import community_layers
 
     layers = community_layers(session, community_code="310109010026", kinds=("building", "path"))
     for _, b in layers["building"].iterrows():

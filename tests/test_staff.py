@@ -17,9 +17,10 @@ from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas import ErrorBody, FeatureCollection
 from renewmap.db.models import AuthToken, Request, RequestSupport
-from renewmap.services import accounts, staff, workflow
-from renewmap.services.requests import create_request
-from renewmap.services.scope import scope_of
+from renewmap.services.access import accounts
+from renewmap.services.access.scope import scope_of
+from renewmap.services.requests import handling, workflow
+from renewmap.services.requests.intake import create_request
 from renewmap.settings import Settings
 from tests.fixtures import add_quad_community, add_test_community, pt, qpt
 
@@ -232,7 +233,7 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
     request = session.get(Request, rid)
     assert request.accepted_at is not None and request.resolved_at is not None
     # the resident's view: the reply, never the internal note
-    from renewmap.services.suggestions import public_history
+    from renewmap.services.requests.suggestions import public_history
 
     history = public_history(request)
     notes = [h["note"] for h in history]
@@ -295,7 +296,7 @@ def test_transfer_moves_the_request_to_the_receiving_grid(engine, session, world
     request = session.get(Request, rid)
     assert request.branch_id is not None
     # the resident sees that it moved, not the grids' reason
-    from renewmap.services.suggestions import public_history
+    from renewmap.services.requests.suggestions import public_history
 
     assert [h["note"] for h in public_history(request) if h["kind"] == "transfer"] == [None]
     assert "在B网格一侧" not in str(public_history(request))
@@ -379,8 +380,8 @@ def test_overdue_after_n_days_without_acceptance(session, world) -> None:
     principal = accounts.principal_of(world["users"]["admin_t"])
     created = session.get(Request, world["ids"]["rA"]).created_at
     created = created if created.tzinfo else created.replace(tzinfo=UTC)
-    later = staff.my_requests(session, principal=principal, now=created + timedelta(days=3.5))
-    fresh = staff.my_requests(session, principal=principal, now=created + timedelta(days=2))
+    later = handling.my_requests(session, principal=principal, now=created + timedelta(days=3.5))
+    fresh = handling.my_requests(session, principal=principal, now=created + timedelta(days=2))
     assert all(f["properties"]["overdue"] for f in later["features"])
     assert not any(f["properties"]["overdue"] for f in fresh["features"])
     # sorted by age: the open ones, oldest first
@@ -477,7 +478,7 @@ def test_grid_statistics_and_overview(engine, session, world) -> None:
     rA.status, rA.resolved_at = "resolved", start + timedelta(days=2)
     session.flush()
     now = start + timedelta(days=5)
-    got = staff.grid_stats(session, principal=admin, community_code="T0001", now=now)
+    got = handling.grid_stats(session, principal=admin, community_code="T0001", now=now)
     table = {(s["grid"] or {}).get("code"): s for s in got["grids"]}
     assert list(table) == ["A", "B", None]  # grids in order, then what is in no grid
     assert (table["A"]["open"], table["A"]["resolved"], table["A"]["median_days_to_resolve"]) == (
@@ -488,7 +489,7 @@ def test_grid_statistics_and_overview(engine, session, world) -> None:
     assert (table["B"]["open"], table["B"]["overdue"]) == (1, 1)  # 5 days > 3
     assert (table[None]["open"], table[None]["overdue"]) == (1, 1)
     lead = accounts.principal_of(world["users"]["lead_a"])
-    mine = staff.grid_stats(session, principal=lead, community_code="T0001", now=now)
+    mine = handling.grid_stats(session, principal=lead, community_code="T0001", now=now)
     assert [s["grid"]["code"] for s in mine["grids"]] == ["A"]
     h = bearer(session, world["users"]["admin_q"])
     with make_client(engine, session) as c:
@@ -505,7 +506,7 @@ def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
 ) -> None:
     from datetime import date
 
-    from renewmap.services import patrols
+    from renewmap.services.requests import patrols
 
     assert patrols.second_thursday(2026, 11) == date(2026, 11, 12)
     assert patrols.second_thursday(2026, 10) == date(2026, 10, 8)  # the 1st is a Thursday
@@ -775,6 +776,6 @@ def test_moderation_hides_from_the_public_not_from_staff(engine, session, world)
             json={"action": "unhide", "version": 2},
         )
         assert c.get(f"/api/suggestions/{rid}").status_code == 200
-    from renewmap.services.suggestions import public_history
+    from renewmap.services.requests.suggestions import public_history
 
     assert "含有他人电话号码" not in str(public_history(session.get(Request, rid)))

@@ -253,7 +253,7 @@ def test_map_layer_points_when_few_cells_when_many(client, session) -> None:
 
     from renewmap.api.schemas import SuggestionMapLayer
     from renewmap.db.models import Request
-    from renewmap.services.suggestions import cell_degrees, map_layer
+    from renewmap.services.requests.suggestions import cell_degrees, map_layer
 
     lamps = [post(client, x, 0.5).json()["id"] for x in (0.1, 0.3, 0.5, 0.7)]
     pets = post(client, 1.5, 0.2, category="pets").json()["id"]

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from renewmap.db.models import Building, Request
-from renewmap.services import accounts
-from renewmap.services.requests import create_request
+from renewmap.services.access import accounts
+from renewmap.services.requests.intake import create_request
 from renewmap.spatial.tiles import EXTENT, check_tile, tile_bounds_lonlat
 from tests.fixtures import BUILDING_A, BUILDING_B, add_test_community, m2w, pt
 

@@ -53,7 +53,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.importer import import_file
+    from renewmap.services.ingest.importer import import_file
 
     rep = _in_transaction(
         settings,
@@ -72,7 +72,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.importer import import_branches
+    from renewmap.services.ingest.importer import import_branches
 
     rep = _in_transaction(settings, lambda s: import_branches(s, args.file))
     print(f"{rep.file}: {rep.created} branches created, {rep.updated} updated")
@@ -80,7 +80,7 @@ def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.osm import import_osm
+    from renewmap.services.ingest.osm import import_osm
 
     reports = _in_transaction(
         settings,
@@ -100,7 +100,7 @@ def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_assign_buildings(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.importer import assign_buildings
+    from renewmap.services.ingest.importer import assign_buildings
 
     n = _in_transaction(
         settings,
@@ -113,7 +113,7 @@ def cmd_assign_buildings(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import asdict
 
-    from renewmap.services.grids import validate_grids
+    from renewmap.services.places.grid_check import validate_grids
 
     report = _in_transaction(
         settings,
@@ -133,7 +133,7 @@ def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.batch import route_file
+    from renewmap.services.places.batch import route_file
 
     snap = settings.snap_distance_m if args.snap is None else args.snap
     if not 0 <= snap <= 5000:
@@ -148,8 +148,8 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reroute(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.db import queries
-    from renewmap.services.routing import reroute_open_requests
+    from renewmap.db.queries import core as queries
+    from renewmap.services.places.routing import reroute_open_requests
 
     def work(session: Session) -> list[tuple[int, str | None, str | None]]:
         cid = None
@@ -167,7 +167,7 @@ def cmd_reroute(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services.layers import export_community
+    from renewmap.services.places.layers import export_community
 
     layers = _in_transaction(
         settings, lambda s: export_community(s, community_code=args.community, out=args.out)
@@ -177,7 +177,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services import demo
+    from renewmap.services.ingest import demo
 
     if args.action == "build":
         counts = demo.build_demo_files(args.osm, args.dir)
@@ -186,7 +186,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     def work(session: Session) -> dict[str, int] | None:
-        from renewmap.db import queries
+        from renewmap.db.queries import core as queries
         from renewmap.errors import NotFound
 
         try:
@@ -233,7 +233,7 @@ def _role_pairs(values: list[str]) -> list[tuple[str, str]]:
 
 
 def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services import accounts
+    from renewmap.services.access import accounts
 
     if args.action == "add":
         password = _password(args)
@@ -270,7 +270,7 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services import notify
+    from renewmap.services.requests import notify
 
     if args.action == "add-webhook":
         if not args.community or not args.url:
@@ -295,11 +295,11 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
     """Open311 client keys, issued by the community's admin (the operator here)."""
-    from renewmap.services import open311
+    from renewmap.protocols.open311 import georeport
 
     if args.action == "list":
         keys = _in_transaction(
-            settings, lambda s: open311.list_keys(s, community_code=args.community)
+            settings, lambda s: georeport.list_keys(s, community_code=args.community)
         )
         for k in keys:
             state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
@@ -311,7 +311,7 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "add":
         issued = _in_transaction(
             settings,
-            lambda s: open311.issue_key(
+            lambda s: georeport.issue_key(
                 s, community_code=args.community, client=args.name, actor="operator (cli)"
             ),
         )
@@ -320,15 +320,16 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     key_id = _in_transaction(
         settings,
-        lambda s: open311.revoke_key(s, community_code=args.community, client=args.name),
+        lambda s: georeport.revoke_key(s, community_code=args.community, client=args.name),
     )
     print(f"API key {key_id} of {args.name} in {args.community} revoked")
     return 0
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.services import accounts, exports
-    from renewmap.services.files import atomic_output
+    from renewmap.services.access import accounts
+    from renewmap.services.ingest.files import atomic_output
+    from renewmap.services.requests import exports
 
     def build(s: Session) -> str:
         return exports.grid_report_html(
@@ -370,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?")
     db.set_defaults(func=cmd_db)
 
-    from renewmap.services.importer import KINDS
+    from renewmap.services.ingest.importer import KINDS
 
     imp = sub.add_parser("import", help="import a geodata file into a community")
     imp.add_argument("file", type=Path)

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
         dispatcher = None
         if settings.notify_dispatcher:
-            from renewmap.services.notify import Dispatcher
+            from renewmap.services.requests.notify import Dispatcher
 
             dispatcher = Dispatcher(
                 app.state.session_factory, settings, app.state.read_session_factory
@@ -199,7 +199,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         staff,
         suggestions,
     )
-    from renewmap.services.ratelimit import RateLimiter
+    from renewmap.services.access.ratelimit import RateLimiter
 
     window = settings.rate_window_s
     app.state.rate_limiter = RateLimiter(

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from renewmap.errors import Unauthenticated
-from renewmap.services import accounts
-from renewmap.services.accounts import Principal
+from renewmap.services.access import accounts
+from renewmap.services.access.accounts import Principal
 from renewmap.settings import Settings
 
 STAFF_COOKIE = "rm_staff"

@@ -147,7 +147,7 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    # Where the participatory process stands (services.process.STAGES); None: not started.
+    # Where the participatory process stands (services.design.process.STAGES); None: not started.
     stage: Mapped[str | None] = mapped_column(String(32))
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
 

@@ -18,7 +18,7 @@ from branca.element import Element
 
 from renewmap.i18n import catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
-from renewmap.services.process import STAGE_LABELS, STAGES
+from renewmap.services.design.process import STAGE_LABELS, STAGES
 from renewmap.spatial.design import species_table
 from renewmap.web.staff import HEAD, _script_json
 

@@ -17,7 +17,7 @@ from jinja2 import Template
 
 from renewmap.i18n import LOCALES, catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
-from renewmap.services.requests import CATEGORY_LABELS
+from renewmap.services.requests.intake import CATEGORY_LABELS
 from renewmap.settings import Settings
 
 CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label, icon

@@ -14,7 +14,7 @@ from branca.element import Element
 
 from renewmap.i18n import catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
-from renewmap.services.process import STAGE_LABELS
+from renewmap.services.design.process import STAGE_LABELS
 from renewmap.web.design import _labels, control_last, timeline_items
 from renewmap.web.resident import CATEGORIES
 from renewmap.web.staff import _script_json

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from renewmap import __version__
 from renewmap.api.deps import get_read_session, get_settings
 from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
-from renewmap.services import catalog
-from renewmap.services.catalog import PUBLIC_LAYER_KINDS
-from renewmap.services.routing import route_geometry
+from renewmap.services.places import catalog
+from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
+from renewmap.services.places.routing import route_geometry
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import get_principal, get_session
-from renewmap.services import consultation, design_exchange, designs, process
-from renewmap.services.accounts import Principal
-from renewmap.services.coverage import community_coverage
-from renewmap.services.photos import MAX_PHOTO_BYTES
+from renewmap.services.access.accounts import Principal
+from renewmap.services.design import consultation, drafts, exchange, process
+from renewmap.services.places.coverage import community_coverage
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 
 router = APIRouter(prefix="/api/design", tags=["design"])
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
@@ -57,7 +57,7 @@ class FeaturesIn(BaseModel):
 def create_draft(
     code: str, site: str, body: DraftIn, session: WriteSession, me: Me
 ) -> dict[str, Any]:
-    return designs.create_draft(
+    return drafts.create_draft(
         session,
         principal=me,
         community_code=code,
@@ -69,35 +69,35 @@ def create_draft(
 
 
 @router.get("/communities/{code}/sites/{site}/drafts", summary="The drafts of a site")
-def drafts(code: str, site: str, session: WriteSession, me: Me) -> list[dict[str, Any]]:
-    return designs.site_drafts(session, principal=me, community_code=code, site_code=site)
+def site_drafts(code: str, site: str, session: WriteSession, me: Me) -> list[dict[str, Any]]:
+    return drafts.site_drafts(session, principal=me, community_code=code, site_code=site)
 
 
 @router.get("/drafts/{draft_id}", summary="A draft: features, live metrics, rule violations")
 def draft(draft_id: DraftId, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.view(session, principal=me, draft_id=draft_id)
+    return drafts.view(session, principal=me, draft_id=draft_id)
 
 
 @router.put("/drafts/{draft_id}/features", summary="Save the drawn features (whole set)")
 def save(draft_id: DraftId, body: FeaturesIn, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.save_features(
+    return drafts.save_features(
         session, principal=me, draft_id=draft_id, version=body.version, features=body.features
     )
 
 
 @router.post("/drafts/{draft_id}/evaluate", summary="Live metrics and rule checks of unsaved work")
 def evaluate(draft_id: DraftId, body: EvaluateIn, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
+    return drafts.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
 
 
 @router.put("/drafts/{draft_id}/public", summary="Put a draft before the residents")
 def public(draft_id: DraftId, body: PublicIn, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.set_public(session, principal=me, draft_id=draft_id, public=body.public)
+    return drafts.set_public(session, principal=me, draft_id=draft_id, public=body.public)
 
 
 @router.put("/drafts/{draft_id}/adopts", summary="The resident suggestions this draft adopts")
 def adopts(draft_id: DraftId, body: AdoptsIn, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.set_adopted(
+    return drafts.set_adopted(
         session, principal=me, draft_id=draft_id, request_ids=body.request_ids
     )
 
@@ -108,9 +108,7 @@ def adopts(draft_id: DraftId, body: AdoptsIn, session: WriteSession, me: Me) -> 
     summary="Export a draft: geojson, gpkg (a layer per kind) or dxf (a layer per kind, metres)",
 )
 def export(draft_id: DraftId, fmt: str, session: WriteSession, me: Me) -> Response:
-    data, media, filename = design_exchange.export(
-        session, principal=me, draft_id=draft_id, fmt=fmt
-    )
+    data, media, filename = exchange.export(session, principal=me, draft_id=draft_id, fmt=fmt)
     return Response(
         data,
         media_type=media,
@@ -132,13 +130,13 @@ def import_layer(
     kind: Annotated[str | None, Form(description="kind for features that name none")] = None,
     epsg: Annotated[int | None, Form(ge=1024, le=999_999, description="CRS of a DXF")] = None,
 ) -> dict[str, Any]:
-    return design_exchange.import_layer(
+    return exchange.import_layer(
         session,
         principal=me,
         draft_id=draft_id,
         version=version,
         filename=file.filename or "upload",
-        data=file.file.read(design_exchange.MAX_IMPORT + 1),
+        data=file.file.read(exchange.MAX_IMPORT + 1),
         kind=kind or None,
         epsg=epsg,
     )
@@ -229,7 +227,7 @@ def hide_comment(comment_id: DraftId, session: WriteSession, me: Me) -> Response
     "/communities/{code}/standards", summary="Unit costs and rule thresholds of the designs"
 )
 def standards(code: str, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.get_standards(session, principal=me, community_code=code)
+    return drafts.get_standards(session, principal=me, community_code=code)
 
 
 @router.put(
@@ -243,12 +241,12 @@ def set_standards(
     me: Me,
     body: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
-    return designs.set_standards(session, principal=me, community_code=code, overrides=body)
+    return drafts.set_standards(session, principal=me, community_code=code, overrides=body)
 
 
 @router.get("/compare", summary="Two drafts of one site side by side")
 def compare(a: int, b: int, session: WriteSession, me: Me) -> dict[str, Any]:
-    return designs.compare(session, principal=me, a=a, b=b)
+    return drafts.compare(session, principal=me, a=a, b=b)
 
 
 @router.get(

@@ -1,6 +1,6 @@
 """OGC API - Features Part 1 (core, GeoJSON, OpenAPI 3.0), read-only, under ``/ogc/``.
 
-Thin: every answer comes from ``renewmap.services.ogc_features``. Query parameters are read
+Thin: every answer comes from ``renewmap.protocols.ogc.features``. Query parameters are read
 from the raw query string (not declared to FastAPI), so that unknown or malformed ones are
 answered as the OGC exception document with 400, by the service's own checks.
 """
@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import bearer_principal, get_read_session, public_base
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
-from renewmap.services import ogc_features, ogc_openapi
-from renewmap.services.accounts import Principal
-from renewmap.services.ogc_features import (
+from renewmap.protocols.ogc import features, openapi
+from renewmap.protocols.ogc.features import (
     DOC_PARAMS,
     FEATURE_PARAMS,
     ITEMS_PARAMS,
     Call,
     Document,
 )
+from renewmap.services.access.accounts import Principal
 
 PREFIX = "/ogc"
 router = APIRouter(prefix=PREFIX, tags=["ogc"])
@@ -44,7 +44,7 @@ def _call(request: Request, params: dict[str, str]) -> Call:
 
 
 def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    return ogc_features.check_params(request.query_params.multi_items(), allowed)
+    return features.check_params(request.query_params.multi_items(), allowed)
 
 
 def _send(doc: Document) -> Response:
@@ -56,8 +56,8 @@ def _send(doc: Document) -> Response:
 @router.get("/", summary="OGC API – Features landing page")
 def landing(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"))
-    return _send(ogc_features.landing(_call(request, params), media=media))
+    media = features.negotiate(params, request.headers.get("accept"))
+    return _send(features.landing(_call(request, params), media=media))
 
 
 @router.get("", include_in_schema=False)
@@ -73,8 +73,8 @@ def landing_without_slash(request: Request) -> Response:
 @router.get("/conformance", summary="Conformance classes")
 def conformance(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"))
-    return _send(ogc_features.conformance(_call(request, params), media=media))
+    media = features.negotiate(params, request.headers.get("accept"))
+    return _send(features.conformance(_call(request, params), media=media))
 
 
 @router.get("/api", summary="OpenAPI 3.0 definition of /ogc")
@@ -82,15 +82,15 @@ def api(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
     if params.get("f", "json").lower() != "json":
         raise InvalidInput("f must be json for the API definition", field="f")
-    return _send(ogc_openapi.openapi(_call(request, params)))
+    return _send(openapi.openapi(_call(request, params)))
 
 
 @router.get("/collections", summary="Collections")
 def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     params = _params(request, DOC_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    media = features.negotiate(params, request.headers.get("accept"))
     call = _call(request, params)
-    return _send(ogc_features.collections(session, call, principal=principal, media=media))
+    return _send(features.collections(session, call, principal=principal, media=media))
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
@@ -98,9 +98,9 @@ def collection(
     collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     params = _params(request, DOC_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"))
+    media = features.negotiate(params, request.headers.get("accept"))
     return _send(
-        ogc_features.collection(
+        features.collection(
             session,
             _call(request, params),
             collection_id=collection_id,
@@ -114,9 +114,7 @@ def collection(
 def schema(collection_id: str, request: Request, principal: PrincipalDep) -> Response:
     params = _params(request, frozenset({"lang"}))
     return _send(
-        ogc_features.schema(
-            _call(request, params), collection_id=collection_id, principal=principal
-        )
+        features.schema(_call(request, params), collection_id=collection_id, principal=principal)
     )
 
 
@@ -125,9 +123,9 @@ def items(
     collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     params = _params(request, ITEMS_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"), features=True)
+    media = features.negotiate(params, request.headers.get("accept"), features=True)
     return _send(
-        ogc_features.items(
+        features.items(
             session,
             _call(request, params),
             collection_id=collection_id,
@@ -147,9 +145,9 @@ def item(
     principal: PrincipalDep,
 ) -> Response:
     params = _params(request, FEATURE_PARAMS)
-    media = ogc_features.negotiate(params, request.headers.get("accept"), features=True)
+    media = features.negotiate(params, request.headers.get("accept"), features=True)
     return _send(
-        ogc_features.item(
+        features.item(
             session,
             _call(request, params),
             collection_id=collection_id,

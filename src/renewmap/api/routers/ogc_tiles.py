@@ -1,6 +1,6 @@
 """Mapbox Vector Tiles of the OGC collections: ``/ogc/collections/{id}/tiles/WebMercatorQuad/…``.
 
-Thin: tiles are made by ``renewmap.services.tiles``. Staff-only collections need a bearer
+Thin: tiles are made by ``renewmap.protocols.ogc.tiles``. Staff-only collections need a bearer
 token, as their features do.
 """
 
@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from renewmap.api.deps import bearer_principal, get_read_session, public_base
-from renewmap.services import tiles
-from renewmap.services.accounts import Principal
+from renewmap.protocols.ogc import tiles
+from renewmap.services.access.accounts import Principal
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 under ``/open311/v2/``: services, requests, tokens (XML and JSON).
 
-Thin: every answer comes from ``renewmap.services.open311``; this module only parses the
+Thin: every answer comes from ``renewmap.protocols.open311.georeport``; this module only parses the
 standard's parameters and renders its formats. The format is the path's extension (``.xml``,
 required by the standard, or ``.json``); errors come in the same format as a list of
 ``{code, description}`` with the standard's statuses (400, 403, 404; 429 when a key posts
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
-from renewmap.api.open311_xml import render
 from renewmap.errors import InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate
-from renewmap.services import open311
+from renewmap.protocols.open311 import georeport
+from renewmap.protocols.open311.xml import render
 from renewmap.settings import Settings
 
 PREFIX = "/open311/v2"
@@ -104,7 +104,7 @@ def _param(request: Request, name: str) -> str | None:
 def discovery(fmt: str, request: Request) -> Response:
     fmt = _format(fmt)
     return _body(
-        open311.discovery(base_url=public_base(request) + PREFIX, locale=_locale(request)),
+        georeport.discovery(base_url=public_base(request) + PREFIX, locale=_locale(request)),
         fmt,
         "discovery",
     )
@@ -113,7 +113,7 @@ def discovery(fmt: str, request: Request) -> Response:
 @router.get("/services.{fmt}", summary="Services: the request categories")
 def services(fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
-    data = open311.services(
+    data = georeport.services(
         session, jurisdiction_id=_param(request, "jurisdiction_id"), locale=_locale(request)
     )
     return _body(data, fmt, "services")
@@ -126,7 +126,7 @@ def service_definition(
     service_code: str, fmt: str, request: Request, session: ReadSession
 ) -> Response:
     fmt = _format(fmt)
-    data = open311.service_definition(
+    data = georeport.service_definition(
         session,
         service_code=service_code,
         jurisdiction_id=_param(request, "jurisdiction_id"),
@@ -153,7 +153,7 @@ async def _posted(request: Request) -> list[tuple[str, str]]:
     return out
 
 
-def _new_request(items: list[tuple[str, str]]) -> tuple[dict[str, str], open311.NewRequest]:
+def _new_request(items: list[tuple[str, str]]) -> tuple[dict[str, str], georeport.NewRequest]:
     single: dict[str, str] = {}
     attributes: dict[str, list[str]] = {}
     for name, value in items:
@@ -163,7 +163,7 @@ def _new_request(items: list[tuple[str, str]]) -> tuple[dict[str, str], open311.
         elif name in _SINGLE_FIELDS:
             single.setdefault(name, value)
     fields = {k: v for k, v in single.items() if k not in ("api_key", "jurisdiction_id")}
-    return single, open311.NewRequest(**fields, attributes=attributes)
+    return single, georeport.NewRequest(**fields, attributes=attributes)
 
 
 @router.post(
@@ -186,7 +186,7 @@ def create_request(
     fmt = _format(fmt)
     single, new = _new_request(items)
     limiter = request.app.state.rate_limiter
-    created = open311.create(
+    created = georeport.create(
         session,
         api_key=single.get("api_key"),
         jurisdiction_id=single.get("jurisdiction_id"),
@@ -204,7 +204,7 @@ def create_request(
 @router.get("/requests.{fmt}", summary="Requests: by ids, or by service, status and dates")
 def list_requests(fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
-    data = open311.list_requests(
+    data = georeport.list_requests(
         session,
         jurisdiction_id=_param(request, "jurisdiction_id"),
         service_request_id=_param(request, "service_request_id"),
@@ -222,7 +222,7 @@ def get_request(
     service_request_id: str, fmt: str, request: Request, session: ReadSession
 ) -> Response:
     fmt = _format(fmt)
-    data = open311.get_request(
+    data = georeport.get_request(
         session,
         service_request_id=service_request_id,
         jurisdiction_id=_param(request, "jurisdiction_id"),
@@ -234,7 +234,7 @@ def get_request(
 @router.get("/tokens/{token}.{fmt}", summary="The request id behind a POST's token")
 def token(token: str, fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
-    data = open311.resolve_token(
+    data = georeport.resolve_token(
         session, token=token, jurisdiction_id=_param(request, "jurisdiction_id")
     )
     return _body(data, fmt, "service_requests")

@@ -13,20 +13,12 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, optional_principal
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
-from renewmap.services import (
-    adoption,
-    boundaries,
-    catalog,
-    designs,
-    exports,
-    patrols,
-    process,
-    staff,
-    suggestions,
-)
-from renewmap.services.accounts import Principal
-from renewmap.services.coverage import community_coverage
-from renewmap.services.layers import community_layers
+from renewmap.services.access.accounts import Principal
+from renewmap.services.design import adoption, drafts, process
+from renewmap.services.places import boundaries, catalog
+from renewmap.services.places.coverage import community_coverage
+from renewmap.services.places.layers import community_layers
+from renewmap.services.requests import exports, handling, patrols, suggestions
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.resident import follow_page, online_tiles, resident_page
@@ -145,9 +137,9 @@ def staff_workspace(
         return _to_login(request)
     locale = _locale(request, lang)
     try:
-        places = staff.my_communities(session, principal=principal)
+        places = handling.my_communities(session, principal=principal)
     except Forbidden:
-        drawable = designs.drawable_communities(session, principal=principal)
+        drawable = drafts.drawable_communities(session, principal=principal)
         if not drawable:
             raise
         # a designer has no requests to handle: their workspace is the sites' hub
@@ -158,7 +150,7 @@ def staff_workspace(
     html = workspace_page(
         community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
         locale=locale,
-        me=staff.me(session, principal=principal),
+        me=handling.me(session, principal=principal),
         communities=places,
         tiles=online_tiles(request.app.state.settings),
     )
@@ -199,8 +191,8 @@ def staff_overview(
     if principal is None:
         return _to_login(request)
     locale = _locale(request, lang)
-    code = community or staff.my_communities(session, principal=principal)[0]["code"]
-    numbers = staff.grid_stats(
+    code = community or handling.my_communities(session, principal=principal)[0]["code"]
+    numbers = handling.grid_stats(
         session,
         principal=principal,
         community_code=code,
@@ -265,13 +257,13 @@ def design_hub(
     """Designers: the community's sites; for one, its drafts, process and photos."""
     if principal is None:
         return _to_login(request)
-    drawable = designs.drawable_communities(session, principal=principal)
+    drawable = drafts.drawable_communities(session, principal=principal)
     code = community or (drawable[0] if drawable else None)
     if code is None:
         raise Forbidden("only a community's designers and admins draw its sites", field="community")
-    designs.require_drawer(session, principal=principal, community_code=code)
+    drafts.require_drawer(session, principal=principal, community_code=code)
     chosen = (
-        designs.site_summary(session, principal=principal, community_code=code, site_code=site)
+        drafts.site_summary(session, principal=principal, community_code=code, site_code=site)
         if site
         else None
     )
@@ -281,7 +273,7 @@ def design_hub(
             locale=_locale(request, lang),
             sites=process.sites(session, community_code=code),
             site=chosen,
-            drafts=designs.site_drafts(
+            drafts=drafts.site_drafts(
                 session, principal=principal, community_code=code, site_code=site
             )
             if site
@@ -307,7 +299,7 @@ def design_drawing(
     """The drawing workspace of one draft."""
     if principal is None:
         return _to_login(request)
-    work = designs.workspace(session, principal=principal, draft_id=draft_id)
+    work = drafts.workspace(session, principal=principal, draft_id=draft_id)
     return _staff_page(
         drawing_page(
             community_layers(session, community_code=work["community"], kinds=PAGE_LAYERS),
@@ -332,7 +324,7 @@ def design_compare(
     """Two drafts of a site on one map and side by side."""
     if principal is None:
         return _to_login(request)
-    comparison = designs.compare(session, principal=principal, a=a, b=b)
+    comparison = drafts.compare(session, principal=principal, a=a, b=b)
     return _staff_page(
         compare_page(
             community_layers(
@@ -357,7 +349,7 @@ def coverage_map(
     """Which buildings are within walking distance of a green or activity site."""
     if principal is None:
         return _to_login(request)
-    designs.require_drawer(session, principal=principal, community_code=community)
+    drafts.require_drawer(session, principal=principal, community_code=community)
     return _staff_page(
         coverage_page(
             community_layers(session, community_code=community, kinds=PAGE_LAYERS),

@@ -1,4 +1,4 @@
-"""Plant adoption and growth ID cards (thin: see services.adoption).
+"""Plant adoption and growth ID cards (thin: see services.design.adoption).
 
 Like supports, adoption and care are tied to the resident's device cookie (stored only as a
 keyed hash) and need the double-submit CSRF header.
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
 from renewmap.api.routers.suggestions import DEVICE_COOKIE, _limit, require_csrf
 from renewmap.errors import Forbidden, NotFound
-from renewmap.services import adoption
-from renewmap.services.photos import MAX_PHOTO_BYTES
-from renewmap.services.suggestions import keyed_hash
+from renewmap.services.design import adoption
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES
+from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
 
 router = APIRouter(tags=["plants"])

@@ -1,5 +1,5 @@
-"""Residents and the sites' participatory process (thin: see services.process and
-services.consultation): the timeline, the drafts put before them, comments and the vote,
+"""Residents and the sites' participatory process (thin: see services.design.process and
+services.design.consultation): the timeline, the drafts put before them, comments and the vote,
 before/after photos and the process's attachments. Writes are tied to the resident's device
 cookie (stored only as a keyed hash) and need the double-submit CSRF header.
 """
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import get_read_session, get_session, get_settings
 from renewmap.api.routers.plants import resident_device
 from renewmap.api.routers.suggestions import DEVICE_COOKIE
-from renewmap.services import consultation, process
-from renewmap.services.suggestions import keyed_hash
+from renewmap.services.design import consultation, process
+from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["sites"])

@@ -3,7 +3,7 @@
 Browsers sign in with ``POST /api/staff/session`` (JSON body) and carry an HttpOnly session
 cookie; every write made with that cookie also needs the double-submit CSRF header. Scripts
 create a bearer token (``POST /api/staff/tokens``) and send ``Authorization: Bearer …``.
-Every endpoint checks scope on the server: see ``services.scope``.
+Every endpoint checks scope on the server: see ``services.access.scope``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
-from renewmap.services import accounts, adoption, boundaries, exports, patrols, staff
-from renewmap.services.accounts import Principal
+from renewmap.services.access import accounts
+from renewmap.services.access.accounts import Principal
+from renewmap.services.design import adoption
+from renewmap.services.places import boundaries
+from renewmap.services.requests import exports, handling, patrols
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
@@ -68,7 +71,7 @@ class ActionIn(BaseModel):
 
 
 def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
-    return staff.me(session, principal=principal)
+    return handling.me(session, principal=principal)
 
 
 @router.post("/session", summary="Sign in (browser): sets the session and CSRF cookies")
@@ -249,13 +252,13 @@ def merge_compounds(
 
 @router.get("/photos/{photo_id}", response_class=Response, summary="A photo (my area)")
 def photo(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
-    data, content_type = staff.photo_bytes(session, principal=principal, photo_id=photo_id)
+    data, content_type = handling.photo_bytes(session, principal=principal, photo_id=photo_id)
     return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
 
 @router.get("/photos/{photo_id}/thumbnail", response_class=Response, summary="Its thumbnail")
 def photo_thumbnail(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
-    data, content_type = staff.photo_bytes(
+    data, content_type = handling.photo_bytes(
         session, principal=principal, photo_id=photo_id, thumbnail=True
     )
     return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
@@ -263,7 +266,7 @@ def photo_thumbnail(photo_id: RequestId, session: ReadSession, principal: Me) ->
 
 @router.get("/stats", summary="Per grid of my area: open, overdue, median days to resolve…")
 def stats(request: Request, session: ReadSession, principal: Me, community: str) -> dict[str, Any]:
-    return staff.grid_stats(
+    return handling.grid_stats(
         session,
         principal=principal,
         community_code=community,
@@ -291,7 +294,7 @@ def my_requests(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
-        staff.my_requests(
+        handling.my_requests(
             session,
             principal=principal,
             status=status,
@@ -349,7 +352,7 @@ def one_request(
     request: Request, request_id: RequestId, session: ReadSession, principal: Me
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
-        staff.request_detail(
+        handling.request_detail(
             session,
             principal=principal,
             request_id=request_id,
@@ -365,7 +368,7 @@ def one_request(
 def act(
     request: Request, request_id: RequestId, body: ActionIn, session: WriteSession, principal: Me
 ) -> dict[str, Any]:
-    return staff.act(
+    return handling.act(
         session,
         principal=principal,
         request_id=request_id,

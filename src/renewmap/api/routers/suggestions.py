@@ -1,4 +1,4 @@
-"""Residents' suggestions API (thin: every rule lives in ``services.suggestions``).
+"""Residents' suggestions API (thin: every rule lives in ``services.requests.suggestions``).
 
 Anonymous residents are recognised by a random device cookie; every write that a cookie
 could authorise carries a double-submit CSRF token (cookie ``rm_csrf`` = header
@@ -19,8 +19,8 @@ from renewmap.api.deps import get_read_session, get_session, get_settings
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.schemas import RouteOut, SuggestionMapLayer
 from renewmap.errors import Forbidden, InvalidInput
-from renewmap.services import suggestions
-from renewmap.services.photos import MAX_PHOTO_BYTES
+from renewmap.services.requests import suggestions
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
 

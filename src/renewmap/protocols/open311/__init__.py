@@ -1,0 +1,1 @@
+"""Open311 GeoReport v2: services, requests, tokens and their XML form."""

@@ -1,0 +1,773 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2): the use cases behind
+``/open311/v2/``.
+
+Third-party apps post service requests on a resident's behalf with a key their community's
+admin issued; a posted request is routed, stored and announced exactly like a resident's
+suggestion (it lands in the owning grid lead's workspace). Anyone may read requests, but only
+what the residents' map shows: never the phone, e-mail or names, never hidden requests.
+
+A jurisdiction is a community, named by its code (``jurisdiction_id``); omitted, every
+community. Services are the request categories; some have extra fields (attributes) that a
+client must answer. Everything returns plain dicts in the standard's field names; the API layer
+renders them as JSON or XML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import ApiKey, Community
+from renewmap.db.queries import open311 as q
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from renewmap.i18n import gettext
+from renewmap.services.access import accounts
+from renewmap.services.places.routing import Owner, route_geometry
+from renewmap.services.requests.intake import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    MAX_DESCRIPTION,
+    MAX_TITLE,
+    STATUSES,
+)
+from renewmap.services.requests.suggestions import create_suggestion
+from renewmap.services.requests.workflow import OPEN
+from renewmap.spatial.geometry import parse_geojson
+from renewmap.spatial.routing import DEFAULT_SNAP_M
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# When the services or their definitions last changed (the discovery document's changeset):
+# bump it with SERVICES or ATTRIBUTES so that clients refresh what they cache.
+CHANGESET = "2026-11-22T00:00:00+00:00"
+FORMATS = ("text/xml", "application/json")
+DEFAULT_WINDOW = timedelta(days=90)
+MAX_REQUESTS = 1000
+CLOSED = tuple(s for s in STATUSES if s not in OPEN)  # resolved, rejected, duplicate
+# Public history entries whose note explains the current status (status_notes).
+NOTE_KINDS = ("reply", "resolve", "reject", "reopen")
+KEY_PREFIX = "rm311_"
+MAX_CLIENT = 100
+MAX_MEDIA_URL = 500
+MAX_EMAIL = 200
+MAX_NAME = 100
+MAX_STRING_ATTRIBUTE = 100
+MAX_NUMBER_ATTRIBUTE = 100_000
+TITLE_CHARS = 60  # a title derived from the description: its first line, this long at most
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BUILDING = re.compile(r"^\d{1,4}$")
+_SPACED_OFFSET = re.compile(r"T[\d:.]+ \d{2}:\d{2}$")
+
+
+@dataclass(frozen=True)
+class Value:
+    key: str
+    name: str  # msgid
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One extra field of a service definition (GeoReport's ``attribute``)."""
+
+    code: str
+    datatype: str  # string | number | singlevaluelist | multivaluelist
+    description: str  # msgid: the question put to the resident
+    required: bool
+    values: tuple[Value, ...] = ()
+    hint: str | None = None  # msgid: datatype_description
+
+
+_BUILDING_ATTR = "building"
+_WHICH_BUILDING = "Building number (e.g. 17号楼)"
+_BUILDING_HINT = "The number painted on the building"
+
+# Group (msgid) and description (msgid) of each service; names are the categories' labels.
+SERVICES: dict[str, tuple[str, str]] = {
+    "greenery": ("Environment", "Planting beds, lawns, trees and flower beds of the compound"),
+    "paths": ("Public space", "Paths, steps and paving"),
+    "lighting": ("Facilities and utilities", "Lamps that are out, places that are too dark"),
+    "ebike_parking": ("Facilities and utilities", "E-bike sheds, parking and charging points"),
+    "fitness_play": ("Public space", "Fitness equipment and play areas"),
+    "pets": ("Environment", "Pet waste, noise and stray animals"),
+    "sanitation": ("Environment", "Rubbish, cleaning and waste sorting"),
+    "safety_fire": ("Safety", "Fire safety and other hazards"),
+    "pipes_drainage": ("Facilities and utilities", "Water pipes, drains and rainwater"),
+    "overhead_wires": ("Facilities and utilities", "Overhead spider-web wires and cables"),
+    "accessibility": ("Public space", "Ramps, handrails and barrier-free access"),
+    "other": ("Other", "Anything else about the shared space"),
+}
+
+ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
+    # Pipes are fixed building by building (70% of a water main was relaid that way).
+    "pipes_drainage": (
+        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, True, hint=_BUILDING_HINT),
+        Attribute(
+            "problem",
+            "singlevaluelist",
+            "What is wrong?",
+            True,
+            (
+                Value("leak", "Leaking water pipe"),
+                Value("blocked", "Blocked drain or sewer"),
+                Value("pooling", "Rainwater pooling"),
+            ),
+        ),
+    ),
+    "overhead_wires": (
+        Attribute(
+            "problem",
+            "singlevaluelist",
+            "What is wrong?",
+            True,
+            (
+                Value("tangled", "Tangled spider-web wires"),
+                Value("hanging_low", "Wires hanging low"),
+                Value("charging_cable", "Charging cable run from a window"),
+            ),
+        ),
+        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
+    ),
+    "ebike_parking": (
+        Attribute(
+            "need",
+            "singlevaluelist",
+            "What is needed?",
+            True,
+            (Value("charging", "Charging points"), Value("parking", "Parking spaces")),
+        ),
+        Attribute("bikes", "number", "About how many e-bikes?", False, hint="A whole number"),
+    ),
+    "safety_fire": (
+        Attribute(
+            "hazards",
+            "multivaluelist",
+            "Which hazards?",
+            True,
+            (
+                Value("blocked_exit", "Blocked fire escape or fire lane"),
+                Value("indoor_charging", "E-bikes charged in the stairwell"),
+                Value("extinguisher", "Missing or expired fire extinguisher"),
+            ),
+        ),
+        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
+    ),
+    "lighting": (
+        Attribute("lamps", "number", "How many lamps are out?", False, hint="A whole number"),
+    ),
+}
+
+# The other user-facing texts (msgids).
+NOTICE = "Will be handled by {who}"  # zh_CN as the routing message: 将由 … 处理
+DUPLICATE = "Duplicate of request {id}"
+CONTACT = "Ask your community's residents' committee for help with this API"
+KEY_SERVICE = "API keys are issued per client by a community admin (renewmap apikey add)"
+MESSAGES = (NOTICE, DUPLICATE, CONTACT, KEY_SERVICE)
+
+
+def msgids() -> set[str]:
+    """Every msgid this module shows (service groups, descriptions, attributes, messages)."""
+    found = set(MESSAGES)
+    for group, description in SERVICES.values():
+        found |= {group, description}
+    for attributes in ATTRIBUTES.values():
+        for a in attributes:
+            found |= {a.description} | {v.name for v in a.values}
+            if a.hint:
+                found.add(a.hint)
+    return found
+
+
+def service_name(locale: str, code: str) -> str:
+    label = CATEGORY_LABELS.get(code)
+    return gettext(locale, label[0]) if label else code
+
+
+def iso(dt: datetime | None) -> str | None:
+    """W3C date-time with its offset (the standard requires one): UTC, whole seconds."""
+    if dt is None:
+        return None
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return aware.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def open_or_closed(status: str) -> str:
+    return "open" if status in OPEN else "closed"
+
+
+# --- jurisdictions and keys ----------------------------------------------------------------
+
+
+def jurisdiction(session: Session, jurisdiction_id: str | None) -> Community | None:
+    """The community named by ``jurisdiction_id``; None when omitted (every community)."""
+    if jurisdiction_id is None or not jurisdiction_id.strip():
+        return None
+    community = q.community_by_code(session, code=jurisdiction_id.strip())
+    if community is None:
+        raise NotFound(
+            f"jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
+            "310109010026",
+            field="jurisdiction_id",
+        )
+    return community
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str  # shown once
+    id: int
+    client: str
+    community: str
+
+
+def issue_key(session: Session, *, community_code: str, client: str, actor: str) -> IssuedKey:
+    """A new key for one client of one community; the key is returned once, only its hash is
+    kept. One active key per client: revoke the old one first."""
+    community = q.community_by_code(session, code=community_code)
+    if community is None:
+        raise NotFound(f"community '{community_code}' not found", field="community")
+    client = (client or "").strip()
+    if not client or len(client) > MAX_CLIENT:
+        raise InvalidInput(f"client name: 1–{MAX_CLIENT} characters", field="name")
+    if q.active_key_of_client(session, community_id=community.id, client=client) is not None:
+        raise Conflict(
+            f"client '{client}' already has an active key in {community_code}; revoke it first",
+            field="name",
+        )
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
+    row = ApiKey(
+        community_id=community.id,
+        client=client,
+        key_hash=accounts.token_hash(key),
+        created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    return IssuedKey(key, row.id, client, community.code)
+
+
+def list_keys(session: Session, *, community_code: str | None = None) -> list[dict[str, Any]]:
+    """Keys (never their secrets) with client, community and state."""
+    community_id = None
+    if community_code:
+        community = q.community_by_code(session, code=community_code)
+        if community is None:
+            raise NotFound(f"community '{community_code}' not found", field="community")
+        community_id = community.id
+    return [
+        {
+            "id": k.id,
+            "community": code,
+            "client": k.client,
+            "created_at": iso(k.created_at),
+            "created_by": k.created_by,
+            "revoked_at": iso(k.revoked_at),
+        }
+        for k, code in q.api_keys(session, community_id=community_id)
+    ]
+
+
+def revoke_key(session: Session, *, community_code: str, client: str) -> int:
+    """Revoke a client's active key (its next request is a 403); returns the key's id."""
+    community = q.community_by_code(session, code=community_code)
+    if community is None:
+        raise NotFound(f"community '{community_code}' not found", field="community")
+    key = q.active_key_of_client(session, community_id=community.id, client=client)
+    if key is None:
+        raise NotFound(f"client '{client}' has no active key in {community_code}", field="name")
+    key.revoked_at = datetime.now(UTC)
+    session.flush()
+    return key.id
+
+
+def authenticate_key(session: Session, *, api_key: str | None) -> ApiKey:
+    """The active key, or Forbidden (GeoReport answers 403 for a missing or invalid key)."""
+    if not api_key or not api_key.strip():
+        raise Forbidden("api_key was not provided; ask your community admin for one")
+    key = q.api_key_by_hash(session, key_hash=accounts.token_hash(api_key.strip()))
+    if key is None:
+        raise Forbidden("api_key is invalid")
+    if key.revoked_at is not None:
+        raise Forbidden("api_key has been revoked; ask your community admin for a new one")
+    return key
+
+
+# --- discovery and services ------------------------------------------------------------------
+
+
+def discovery(*, base_url: str, locale: str) -> dict[str, Any]:
+    """The Service Discovery document: where the endpoint is and how to get a key."""
+    return {
+        "changeset": CHANGESET,
+        "contact": gettext(locale, CONTACT),
+        "key_service": gettext(locale, KEY_SERVICE),
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": base_url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": list(FORMATS),
+            }
+        ],
+    }
+
+
+def services(session: Session, *, jurisdiction_id: str | None, locale: str) -> list[dict]:
+    """Every service (category), named in ``locale``; ``metadata`` when it has attributes."""
+    jurisdiction(session, jurisdiction_id)
+    out = []
+    for code in CATEGORIES:
+        group, description = SERVICES[code]
+        out.append(
+            {
+                "service_code": code,
+                "service_name": service_name(locale, code),
+                "description": gettext(locale, description),
+                "metadata": code in ATTRIBUTES,
+                "type": "realtime",
+                "group": gettext(locale, group),
+            }
+        )
+    return out
+
+
+def _service(code: str | None) -> str:
+    code = (code or "").strip()
+    if code not in CATEGORIES:
+        raise NotFound(
+            f"service_code '{code}' not found; use one of {', '.join(CATEGORIES)}",
+            field="service_code",
+        )
+    return code
+
+
+def service_definition(
+    session: Session, *, service_code: str, jurisdiction_id: str | None, locale: str
+) -> dict[str, Any]:
+    """A service's attributes (an empty list when it has none)."""
+    jurisdiction(session, jurisdiction_id)
+    code = _service(service_code)
+    return {
+        "service_code": code,
+        "attributes": [
+            {
+                "variable": True,
+                "code": a.code,
+                "datatype": a.datatype,
+                "required": a.required,
+                "datatype_description": gettext(locale, a.hint) if a.hint else None,
+                "order": i,
+                "description": gettext(locale, a.description),
+                "values": [{"key": v.key, "name": gettext(locale, v.name)} for v in a.values],
+            }
+            for i, a in enumerate(ATTRIBUTES.get(code, ()), start=1)
+        ],
+    }
+
+
+# --- posting a request -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """The POST's fields as sent (strings); ``attributes``: code → values."""
+
+    service_code: str | None = None
+    lat: str | None = None
+    long: str | None = None
+    address_string: str | None = None
+    description: str | None = None
+    media_url: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    attributes: Mapping[str, Sequence[str]] | None = None
+
+
+def _coordinate(text: str | None, name: str, limit: float) -> float:
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number (WGS84 degrees)", field=name) from None
+    if not math.isfinite(value) or abs(value) > limit:
+        raise InvalidInput(f"{name} must be between -{limit:g} and {limit:g}", field=name)
+    return value
+
+
+def _location(new: NewRequest) -> Any:
+    if not (new.lat or "").strip() or not (new.long or "").strip():
+        hint = " (address_string cannot be located here)" if new.address_string else ""
+        raise InvalidInput(f"lat and long are required{hint}", field="lat")
+    lat = _coordinate(new.lat, "lat", 90)
+    lon = _coordinate(new.long, "long", 180)
+    return parse_geojson({"type": "Point", "coordinates": [lon, lat]}, where="lat/long")
+
+
+def _attribute_error(code: str, message: str) -> InvalidInput:
+    return InvalidInput(f"attribute '{code}': {message}", field=f"attribute[{code}]")
+
+
+def _number(code: str, text: str) -> int | float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _attribute_error(code, f"'{text}' is not a number") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_NUMBER_ATTRIBUTE:
+        raise _attribute_error(code, f"must be between 0 and {MAX_NUMBER_ATTRIBUTE}")
+    return int(value) if value.is_integer() else value
+
+
+def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The answers to a service's attributes, checked: no unknown codes, every required one,
+    list values among the allowed keys. Building numbers are checked later, where they lie."""
+    defined = {a.code: a for a in ATTRIBUTES.get(service_code, ())}
+    unknown = sorted(set(given) - set(defined))
+    if unknown:
+        allowed = ", ".join(defined) or "none"
+        raise _attribute_error(
+            unknown[0], f"not defined for service '{service_code}' (its attributes: {allowed})"
+        )
+    answers: dict[str, Any] = {}
+    for a in defined.values():
+        values = [v.strip() for v in given.get(a.code, ()) if v and v.strip()]
+        if not values:
+            if a.required:
+                raise _attribute_error(
+                    a.code, f"required for service '{service_code}' ({a.description})"
+                )
+            continue
+        if a.datatype != "multivaluelist" and len(values) > 1:
+            raise _attribute_error(a.code, "takes one value")
+        if a.datatype in ("singlevaluelist", "multivaluelist"):
+            keys = [v.key for v in a.values]
+            bad = [v for v in values if v not in keys]
+            if bad:
+                raise _attribute_error(a.code, f"'{bad[0]}' is not one of {', '.join(keys)}")
+            answers[a.code] = (
+                sorted(set(values), key=keys.index) if a.datatype == "multivaluelist" else values[0]
+            )
+        elif a.datatype == "number":
+            answers[a.code] = _number(a.code, values[0])
+        else:
+            if len(values[0]) > MAX_STRING_ATTRIBUTE:
+                raise _attribute_error(a.code, f"longer than {MAX_STRING_ATTRIBUTE} characters")
+            answers[a.code] = values[0]
+    if _BUILDING_ATTR in answers and _BUILDING.match(answers[_BUILDING_ATTR]):
+        answers[_BUILDING_ATTR] += "号楼"  # "17" means the building numbered 17号楼
+    return answers
+
+
+def _check_building(session: Session, answers: dict[str, Any], community_id: int) -> None:
+    number = answers.get(_BUILDING_ATTR)
+    if number is None:
+        return
+    known = q.building_numbers(session, community_id=community_id)
+    if known and number not in known:
+        raise _attribute_error(_BUILDING_ATTR, f"no building '{number}' in this community")
+
+
+def _optional(text: str | None, name: str, limit: int) -> str | None:
+    text = (text or "").strip()
+    if len(text) > limit:
+        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+    return text or None
+
+
+def _contact(new: NewRequest) -> tuple[str | None, str | None, str | None]:
+    """media_url, e-mail and name, checked (the phone is checked with the suggestion)."""
+    media_url = _optional(new.media_url, "media_url", MAX_MEDIA_URL)
+    if media_url and not media_url.startswith(("http://", "https://")):
+        raise InvalidInput("media_url must be an http(s) URL", field="media_url")
+    email = _optional(new.email, "email", MAX_EMAIL)
+    if email and not _EMAIL.match(email):
+        raise InvalidInput("email is not an e-mail address", field="email")
+    name = " ".join(
+        n for n in (_optional(new.first_name, "first_name", MAX_NAME), new.last_name) if n
+    ).strip()
+    if len(name) > MAX_NAME:
+        raise InvalidInput(
+            f"first_name and last_name: {MAX_NAME} characters at most", field="last_name"
+        )
+    return media_url, email, name or None
+
+
+def _title(description: str | None, service_code: str, locale: str) -> str:
+    """The first line of the description, shortened; else the service's name."""
+    first = next((line.strip() for line in (description or "").splitlines() if line.strip()), "")
+    if not first:
+        return service_name(locale, service_code)
+    limit = min(TITLE_CHARS, MAX_TITLE)
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def agency(grid_name: str | None, branch_name: str | None, community_name: str | None) -> str:
+    """Who handles it: the grid and its party branch (or the community and its general
+    branch for a place in no grid)."""
+    return " · ".join(n for n in ((grid_name or community_name), branch_name) if n)
+
+
+def _owner_agency(owner: Owner) -> str:
+    place = owner.grid or owner.community
+    branch = owner.branch if owner.grid else owner.general_branch
+    return agency(place.name if place else None, branch.name if branch else None, None)
+
+
+def create(
+    session: Session,
+    *,
+    api_key: str | None,
+    jurisdiction_id: str | None,
+    new: NewRequest,
+    secret: str,
+    locale: str,
+    rate_limit: Callable[[str], None],
+    snap_m: float = DEFAULT_SNAP_M,
+    base_url: str | None = None,
+) -> dict[str, Any]:
+    """Check everything (key, rate, service, location, attributes, contact), then store the
+    request as a resident's suggestion from this client: routed, announced to its owner.
+
+    ``rate_limit(client)`` raises RateLimited when the key has posted too much."""
+    key = authenticate_key(session, api_key=api_key)
+    try:
+        rate_limit(f"key:{key.id}")
+    except RateLimited as exc:
+        retry = exc.details.get("retry_after", 60)
+        raise RateLimited(
+            f"too many service requests with this api_key; try again in {retry} s",
+            retry_after=retry,
+        ) from None
+    community = jurisdiction(session, jurisdiction_id)
+    if community is not None and community.id != key.community_id:
+        raise Forbidden(f"this api_key is not valid for jurisdiction_id '{community.code}'")
+    code = (new.service_code or "").strip()
+    if not code:
+        raise InvalidInput("service_code was not provided", field="service_code")
+    if code not in CATEGORIES:
+        raise InvalidInput(
+            f"service_code '{code}' not found; use one of {', '.join(CATEGORIES)}",
+            field="service_code",
+        )
+    geom = _location(new)
+    answers = check_attributes(code, new.attributes or {})
+    description = (new.description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"description is longer than {MAX_DESCRIPTION} characters", field="description"
+        )
+    media_url, email, name = _contact(new)
+    owner = route_geometry(session, geom, snap_m=snap_m)
+    if owner.community_id != key.community_id:
+        where = owner.community.code if owner.community else "no community"
+        raise Forbidden(
+            f"this api_key posts to its own community only; the location lies in {where}"
+        )
+    _check_building(session, answers, key.community_id)
+    created = create_suggestion(
+        session,
+        secret=secret,
+        geom=geom,
+        category=code,
+        title=_title(description, code, locale),
+        description=description,
+        phone=new.phone,
+        snap_m=snap_m,
+        base_url=base_url,
+        source="open311",
+        actor=f"Open311: {key.client}",
+    )
+    request = created.request
+    request.api_key_id = key.id
+    request.attributes = answers or None
+    request.media_url = media_url
+    request.contact_email = email
+    request.contact_name = name
+    for event in request.events:
+        if event.kind == "created":  # the history names the client app that posted it
+            event.data = {"open311_client": key.client, "api_key_id": key.id}
+    session.flush()
+    who = _owner_agency(created.owner)
+    return {
+        "service_request_id": str(request.id),
+        "service_notice": gettext(locale, NOTICE, who=who),
+        "token": request.receipt_code,
+    }
+
+
+# --- reading requests ------------------------------------------------------------------------
+
+
+def _date(text: str | None, name: str) -> datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if _SPACED_OFFSET.search(text):  # an unencoded "+" in a query string arrives as a space
+        text = text[:-6] + "+" + text[-5:]
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be a W3C date-time such as 2026-11-01T00:00:00+08:00", field=name
+        ) from None
+    if value.tzinfo is None:
+        raise InvalidInput(f"{name} needs a timezone (Z or ±HH:MM)", field=name)
+    return value.astimezone(UTC)
+
+
+def _window(
+    start_date: str | None, end_date: str | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The standard's window: the last 90 days by default, never more than 90 days."""
+    start, end = _date(start_date, "start_date"), _date(end_date, "end_date")
+    if start is None and end is None:
+        return now - DEFAULT_WINDOW, now
+    if start is None:
+        assert end is not None
+        return end - DEFAULT_WINDOW, end
+    if end is None:
+        return start, start + DEFAULT_WINDOW
+    if end < start:
+        raise InvalidInput("end_date is before start_date", field="end_date")
+    if end - start > DEFAULT_WINDOW:
+        raise InvalidInput(
+            "start_date to end_date may not span more than 90 days", field="end_date"
+        )
+    return start, end
+
+
+def _listed(text: str | None, name: str, allowed: Sequence[str]) -> list[str]:
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    bad = [t for t in items if t not in allowed]
+    if bad:
+        raise InvalidInput(f"{name} '{bad[0]}' is not one of {', '.join(allowed)}", field=name)
+    return items
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+
+
+def _ids(text: str) -> list[int]:
+    ids = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not (part.isascii() and part.isdigit()):
+            raise InvalidInput(
+                f"service_request_id '{part}' is not a request id (comma-separated numbers)",
+                field="service_request_id",
+            )
+        if int(part) <= MAX_ID:
+            ids.append(int(part))
+    if len(ids) > MAX_REQUESTS:
+        raise InvalidInput(f"at most {MAX_REQUESTS} service_request_id", field="service_request_id")
+    return ids
+
+
+def _views(session: Session, rows: Sequence[Any], locale: str) -> list[dict[str, Any]]:
+    notes = q.latest_public_notes(session, request_ids=[r.id for r in rows], kinds=NOTE_KINDS)
+    out = []
+    for r in rows:
+        who = agency(r.grid_name, r.branch_name, r.community_name)
+        status_notes = notes.get(r.id)
+        if r.status == "duplicate" and r.duplicate_of_id:
+            status_notes = gettext(locale, DUPLICATE, id=r.duplicate_of_id)
+        out.append(
+            {
+                "service_request_id": str(r.id),
+                "status": open_or_closed(r.status),
+                "status_notes": status_notes,
+                "service_name": service_name(locale, r.category),
+                "service_code": r.category,
+                "description": r.description,
+                "agency_responsible": who or None,
+                "service_notice": gettext(locale, NOTICE, who=who) if who else None,
+                "requested_datetime": iso(r.created_at),
+                "updated_datetime": iso(r.updated_at or r.created_at),
+                "expected_datetime": None,
+                "address": ", ".join(n for n in (r.grid_name, r.community_name) if n) or None,
+                "address_id": None,
+                "zipcode": None,
+                "lat": round(float(r.y), 7),
+                "long": round(float(r.x), 7),
+                "media_url": r.media_url,
+            }
+        )
+    return out
+
+
+def list_requests(
+    session: Session,
+    *,
+    jurisdiction_id: str | None,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+    locale: str,
+    now: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Visible requests, newest first, at most 1000: by ids (which override every other
+    filter), or by service, status and a window of at most 90 days (the last 90 by default)."""
+    community = jurisdiction(session, jurisdiction_id)
+    community_id = community.id if community else None
+    if service_request_id and service_request_id.strip():
+        rows = q.public_requests(
+            session,
+            ids=_ids(service_request_id),
+            community_id=community_id,
+            limit=MAX_REQUESTS,
+        )
+        return _views(session, rows, locale)
+    categories = _listed(service_code, "service_code", CATEGORIES)
+    wanted = _listed(status, "status", ("open", "closed"))
+    statuses = [s for w in set(wanted) for s in (OPEN if w == "open" else CLOSED)]
+    start, end = _window(start_date, end_date, now or datetime.now(UTC))
+    rows = q.public_requests(
+        session,
+        community_id=community_id,
+        categories=categories,
+        statuses=sorted(statuses),
+        start=start,
+        end=end,
+        limit=MAX_REQUESTS,
+    )
+    return _views(session, rows, locale)
+
+
+def get_request(
+    session: Session, *, service_request_id: str, jurisdiction_id: str | None, locale: str
+) -> list[dict[str, Any]]:
+    """One visible request, as a one-element list (the standard's shape)."""
+    community = jurisdiction(session, jurisdiction_id)
+    text = (service_request_id or "").strip()
+    rows = []
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        rows = q.public_requests(
+            session,
+            ids=[int(text)],
+            community_id=community.id if community else None,
+            limit=1,
+        )
+    if not rows:
+        raise NotFound(f"service_request_id '{text}' not found", field="service_request_id")
+    return _views(session, rows, locale)
+
+
+def resolve_token(
+    session: Session, *, token: str, jurisdiction_id: str | None
+) -> list[dict[str, Any]]:
+    """The request id behind a token (the receipt code a POST returned)."""
+    community = jurisdiction(session, jurisdiction_id)
+    text = (token or "").strip().upper()
+    row = q.visible_request_by_receipt(session, code=text) if text else None
+    if row is None or (community is not None and row.community_id != community.id):
+        raise NotFound(f"token '{token}' not found", field="token")
+    return [{"service_request_id": str(row.id), "token": text}]

@@ -1,0 +1,261 @@
+"""Staff accounts: passwords (argon2), roles in places, browser sessions and API tokens.
+
+Residents never log in. Staff authenticate with a password once and then carry a random
+token: a session cookie in the browser, or a bearer token for scripts. Only SHA-256 hashes of
+tokens are stored, so a leaked database holds no usable credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import AuthToken, StaffRole, StaffUser
+from renewmap.db.queries import core as queries
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+
+ROLES = ("grid_lead", "branch_secretary", "community_admin", "subdistrict_admin", "designer")
+# Which place a role is held in, as "kind": grid (community/GRID), branch, community, subdistrict.
+ROLE_PLACE = {
+    "grid_lead": "grid",
+    "branch_secretary": "branch",
+    "community_admin": "community",
+    "subdistrict_admin": "subdistrict",
+    "designer": "community",
+}
+SESSION_HOURS = 12
+API_TOKEN_DAYS = 90
+MIN_PASSWORD = 10
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the user does not exist, so a wrong username costs the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-a-real-hash")
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    role: str
+    grid_id: int | None = None
+    branch_id: int | None = None
+    community_id: int | None = None
+    subdistrict_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a staff user and every role they hold."""
+
+    user_id: int
+    username: str
+    display_name: str
+    roles: tuple[RoleGrant, ...]
+
+    @property
+    def actor(self) -> str:
+        """How the user is named in a request's history."""
+        return f"{self.display_name} ({self.username})"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(
+            f"password must have at least {MIN_PASSWORD} characters", field="password"
+        )
+    return _hasher.hash(password)
+
+
+def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
+    """A role in a place named by code: ``community/GRID`` for a grid lead, a branch code, a
+    community code or a subdistrict code."""
+    if role not in ROLE_PLACE:
+        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(ROLES)}", field="role")
+    kind = ROLE_PLACE[role]
+    if kind == "grid":
+        community_code, _, grid_code = place.partition("/")
+        if not grid_code:
+            raise InvalidInput(
+                f"a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
+                field="place",
+            )
+        community = queries.community_by_code(session, code=community_code)
+        grid = queries.grid_by_code(session, community_id=community.id, code=grid_code)
+        if grid is None:
+            raise NotFound(f"grid '{grid_code}' not found in {community_code}", field="place")
+        return RoleGrant(role, grid_id=grid.id)
+    if kind == "branch":
+        branch = queries.branch_by_code(session, code=place)
+        if branch is None:
+            raise NotFound(f"party branch '{place}' not found", field="place")
+        return RoleGrant(role, branch_id=branch.id)
+    if kind == "community":
+        return RoleGrant(role, community_id=queries.community_by_code(session, code=place).id)
+    sub = queries.subdistrict_by_code(session, code=place)
+    if sub is None:
+        raise NotFound(f"subdistrict '{place}' not found", field="place")
+    return RoleGrant(role, subdistrict_id=sub.id)
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    email: str | None = None,
+    roles: list[tuple[str, str]] = (),  # type: ignore[assignment]
+) -> StaffUser:
+    """A staff user with roles given as (role, place code) pairs; all-or-nothing."""
+    if not USERNAME.match(username):
+        raise InvalidInput(
+            "username: 2–64 letters, digits or _ . @ - (no spaces)", field="username"
+        )
+    if queries.staff_user_by_username(session, username=username) is not None:
+        raise Conflict(f"user '{username}' already exists", field="username")
+    grants = [resolve_place(session, role=r, place=p) for r, p in roles]
+    user = StaffUser(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        email=email,
+    )
+    _add_roles(user, grants)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _add_roles(user: StaffUser, grants: list[RoleGrant]) -> None:
+    for g in grants:
+        user.roles.append(
+            StaffRole(
+                role=g.role,
+                grid_id=g.grid_id,
+                branch_id=g.branch_id,
+                community_id=g.community_id,
+                subdistrict_id=g.subdistrict_id,
+            )
+        )
+
+
+def principal_of(user: StaffUser) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=tuple(
+            RoleGrant(r.role, r.grid_id, r.branch_id, r.community_id, r.subdistrict_id)
+            for r in user.roles
+        ),
+    )
+
+
+def check_password(session: Session, *, username: str, password: str) -> StaffUser:
+    """The active user with this password; Unauthenticated (one answer for every failure)."""
+    user = queries.staff_user_by_username(session, username=username)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        user = None
+    if user is None or not user.active:
+        raise Unauthenticated("wrong username or password", field="password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def issue_token(
+    session: Session, *, user: StaffUser, kind: str, label: str | None = None
+) -> tuple[str, AuthToken]:
+    """A new random token (returned once; only its hash is kept)."""
+    if kind not in ("session", "api"):
+        raise InvalidInput(f"unknown token kind '{kind}'", field="kind")
+    lifetime = timedelta(hours=SESSION_HOURS) if kind == "session" else timedelta(API_TOKEN_DAYS)
+    secret = secrets.token_urlsafe(32)
+    row = AuthToken(
+        user_id=user.id,
+        kind=kind,
+        token_hash=token_hash(secret),
+        label=label,
+        expires_at=datetime.now(UTC) + lifetime,
+    )
+    session.add(row)
+    session.flush()
+    return secret, row
+
+
+def login(session: Session, *, username: str, password: str) -> tuple[str, StaffUser]:
+    """Password → a browser session token."""
+    user = check_password(session, username=username, password=password)
+    secret, _ = issue_token(session, user=user, kind="session")
+    return secret, user
+
+
+def authenticate(session: Session, *, token: str, kind: str) -> Principal:
+    """The principal behind a token; Unauthenticated when unknown, expired or revoked."""
+    row = queries.auth_token_by_hash(session, token_hash=token_hash(token))
+    now = datetime.now(UTC)
+    if row is None or row.kind != kind or row.revoked:
+        raise Unauthenticated("not signed in (unknown or revoked credentials)", field="token")
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    if expires <= now:
+        raise Unauthenticated("the session has expired; sign in again", field="token")
+    user = session.get(StaffUser, row.user_id)
+    if user is None or not user.active:
+        raise Forbidden("this account is disabled", field="token")
+    return principal_of(user)
+
+
+def revoke(session: Session, *, token: str) -> None:
+    row = queries.auth_token_by_hash(session, token_hash=token_hash(token))
+    if row is not None:
+        row.revoked = True
+        session.flush()
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def user_by_id(session: Session, *, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]) -> int:
+    user = queries.staff_user_by_username(session, username=username)
+    if user is None:
+        raise NotFound(f"user '{username}' not found", field="username")
+    grants = [resolve_place(session, role=r, place=p) for r, p in roles]
+    _add_roles(user, grants)
+    session.flush()
+    return len(grants)
+
+
+def set_password(session: Session, *, username: str, password: str) -> None:
+    """A new password; every session and token of the user stops working."""
+    user = queries.staff_user_by_username(session, username=username)
+    if user is None:
+        raise NotFound(f"user '{username}' not found", field="username")
+    user.password_hash = hash_password(password)
+    queries.revoke_tokens_of(session, user_id=user.id)
+    session.flush()
+
+
+def operator_principal(session: Session, *, community_code: str) -> Principal:
+    """The server operator at the command line: a community admin of one community."""
+    grant = resolve_place(session, role="community_admin", place=community_code)
+    return Principal(user_id=0, username="operator", display_name="operator", roles=(grant,))

@@ -1,0 +1,89 @@
+"""Scope: which requests a staff member may see and act on. A permission, not a filter.
+
+Every staff read and write goes through :func:`scope_of` and either :meth:`Scope.condition`
+(queries) or :func:`require_request` (one request). A request out of scope is answered as
+"not found", so ids cannot be probed; asking for another area by name is "forbidden".
+
+- grid lead: the requests of their grid(s);
+- branch secretary: the grids of their branch and of the branches below it (a general
+  branch's secretary therefore sees the whole community, like its admin);
+- community admin: every request of the community, including those in no grid;
+- subdistrict admin: every request of every community in the subdistrict;
+- designer: no requests (designers work on drafts, not on residents' contact details).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Request
+from renewmap.db.queries import core as queries
+from renewmap.errors import Forbidden, NotFound
+from renewmap.services.access.accounts import Principal
+
+
+@dataclass(frozen=True)
+class Scope:
+    grid_ids: frozenset[int]
+    community_ids: frozenset[int]  # whole communities, requests in no grid included
+
+    @property
+    def empty(self) -> bool:
+        return not self.grid_ids and not self.community_ids
+
+    def covers(self, request: Request) -> bool:
+        return request.community_id in self.community_ids or (
+            request.grid_id is not None and request.grid_id in self.grid_ids
+        )
+
+    def covers_grid(self, *, grid_id: int, community_id: int) -> bool:
+        return grid_id in self.grid_ids or community_id in self.community_ids
+
+    def condition(self) -> ColumnElement[bool]:
+        """SQL: the request is in scope."""
+        parts = []
+        if self.community_ids:
+            parts.append(Request.community_id.in_(sorted(self.community_ids)))
+        if self.grid_ids:
+            parts.append(Request.grid_id.in_(sorted(self.grid_ids)))
+        return or_(*parts) if parts else false()
+
+
+def scope_of(session: Session, principal: Principal) -> Scope:
+    grids: set[int] = set()
+    communities: set[int] = set()
+    branches: set[int] = set()
+    subdistricts: set[int] = set()
+    for g in principal.roles:
+        if g.role == "grid_lead" and g.grid_id is not None:
+            grids.add(g.grid_id)
+        elif g.role == "branch_secretary" and g.branch_id is not None:
+            branches.add(g.branch_id)
+        elif g.role == "community_admin" and g.community_id is not None:
+            communities.add(g.community_id)
+        elif g.role == "subdistrict_admin" and g.subdistrict_id is not None:
+            subdistricts.add(g.subdistrict_id)
+    if branches:
+        communities |= queries.general_branch_communities(session, branch_ids=sorted(branches))
+        subtree = queries.branch_subtree_ids(session, branch_ids=sorted(branches))
+        grids |= queries.grid_ids_of_branches(session, branch_ids=sorted(subtree))
+    communities |= queries.community_ids_of_subdistricts(
+        session, subdistrict_ids=sorted(subdistricts)
+    )
+    return Scope(frozenset(grids), frozenset(communities))
+
+
+def require_request(session: Session, scope: Scope, request_id: int) -> Request:
+    """The request if it is in scope; otherwise "not found" (never "exists but not yours")."""
+    request = session.get(Request, request_id)
+    if request is None or not scope.covers(request):
+        raise NotFound(f"request {request_id} not found in your area", field="id")
+    return request
+
+
+def require_staff_scope(scope: Scope) -> None:
+    if scope.empty:
+        raise Forbidden("your account has no area with requests (ask your community admin)")

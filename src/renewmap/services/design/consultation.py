@@ -1,0 +1,200 @@
+"""Residents and the drafts of a site: see the drafts put before them (features as map layers,
+metrics), comment on a draft (optionally at a place on its map), vote for one (one vote per
+device per site), and pin suggestions for the site during the survey.
+
+The site's current step (services.design.process) decides what is open; results of the vote are
+shown once the consultation is over, so the running count does not sway the vote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Community, DesignDraft, DraftComment, DraftVote, Site
+from renewmap.errors import Conflict, InvalidInput, NotFound
+from renewmap.services.design import drafts, process
+from renewmap.spatial.crs import metres_to_degrees
+from renewmap.spatial.geometry import from_db, parse_geojson, to_db, to_geojson
+
+MAX_COMMENT = 1000
+NEAR_SITE_M = 20.0  # a comment's place may be just outside the outline (the gate, the street)
+
+
+def _public_drafts(session: Session, site: Site) -> list[DesignDraft]:
+    return list(
+        session.scalars(
+            select(DesignDraft)
+            .where(DesignDraft.site_id == site.id, DesignDraft.public.is_(True))
+            .order_by(DesignDraft.number)
+        )
+    )
+
+
+def _results_visible(site: Site) -> bool:
+    return site.stage in process.STAGES and process.STAGES.index(site.stage) > process.STAGES.index(
+        "consultation"
+    )
+
+
+def view(
+    session: Session, *, community_code: str, site_code: str, device_hash: str | None = None
+) -> dict[str, Any]:
+    """What residents see of a site's design: the public drafts, comments, their own vote."""
+    community, site = process.site_of(session, community_code=community_code, site_code=site_code)
+    public = _public_drafts(session, site)
+    ids = [d.id for d in public]
+    comments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        for c in session.scalars(
+            select(DraftComment)
+            .where(DraftComment.draft_id.in_(ids), DraftComment.hidden.is_(False))
+            .order_by(DraftComment.id)
+        ):
+            comments[c.draft_id].append(_comment_view(c))
+    votes = dict(
+        session.execute(
+            select(DraftVote.draft_id, func.count())
+            .where(DraftVote.site_id == site.id)
+            .group_by(DraftVote.draft_id)
+        ).all()
+    )
+    mine = None
+    if device_hash:
+        mine = session.scalar(
+            select(DesignDraft.number)
+            .join(DraftVote, DraftVote.draft_id == DesignDraft.id)
+            .where(DraftVote.site_id == site.id, DraftVote.device_hash == device_hash)
+        )
+    show = _results_visible(site)
+    out = []
+    for d in public:
+        v = drafts.draft_view(session, d, site, community)
+        out.append(
+            {
+                "number": v["number"],
+                "name": v["name"],
+                "features": v["features"],
+                "metrics": v["metrics"],
+                "adopts": v["adopts"],
+                "comments": comments[d.id],
+                "votes": votes.get(d.id, 0) if show else None,
+            }
+        )
+    return {
+        "community": community.code,
+        "site": process.site_info(session, community_code=community_code, site_code=site_code),
+        "stage": site.stage,
+        "residents_may": list(process.allowed(site)),
+        "results_visible": show,
+        "my_vote": mine,
+        "drafts": out,
+    }
+
+
+def _comment_view(c: DraftComment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "body": c.body,
+        "nickname": c.nickname,
+        "created_at": c.created_at.isoformat() if c.created_at else None,
+        "geometry": to_geojson(from_db(c.geom)) if c.geom is not None else None,
+    }
+
+
+def _public_draft(session: Session, site: Site, number: int) -> DesignDraft:
+    draft = session.scalar(
+        select(DesignDraft).where(
+            DesignDraft.site_id == site.id,
+            DesignDraft.number == number,
+            DesignDraft.public.is_(True),
+        )
+    )
+    if draft is None:
+        raise NotFound(
+            f"draft {number} of site {site.code} is not open to residents", field="draft"
+        )
+    return draft
+
+
+def comment(
+    session: Session,
+    *,
+    community_code: str,
+    site_code: str,
+    draft_number: int,
+    device_hash: str,
+    body: str,
+    nickname: str | None = None,
+    point: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A resident's comment on a public draft, optionally placed on its map."""
+    _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
+    process.require_action(site, "comment")
+    draft = _public_draft(session, site, draft_number)
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("the comment is empty", field="body")
+    if len(body) > MAX_COMMENT:
+        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", field="body")
+    nickname = (nickname or "").strip()[:40] or None
+    geom = None
+    if point is not None:
+        where = parse_geojson(point, where="point")
+        if where.geom_type != "Point":
+            raise InvalidInput(
+                f"point must be a GeoJSON Point, got {where.geom_type}", field="point"
+            )
+        outline = from_db(site.geom)
+        tolerance = metres_to_degrees(NEAR_SITE_M, outline.centroid.y)
+        if not shapely.dwithin(outline, where, tolerance):
+            raise InvalidInput(
+                f"point ({where.x:.6f}, {where.y:.6f}) is more than {NEAR_SITE_M:.0f} m from "
+                f"site {site.code} (is it latitude, longitude swapped?)",
+                field="point",
+            )
+        geom = to_db(where)
+    row = DraftComment(
+        draft_id=draft.id, body=body, nickname=nickname, device_hash=device_hash, geom=geom
+    )
+    session.add(row)
+    session.flush()
+    return _comment_view(row)
+
+
+def vote(
+    session: Session, *, community_code: str, site_code: str, draft_number: int, device_hash: str
+) -> dict[str, Any]:
+    """One vote per resident device per site, during the public consultation."""
+    _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
+    process.require_action(site, "vote")
+    draft = _public_draft(session, site, draft_number)
+    session.refresh(site, with_for_update=True)  # two taps at once: one vote
+    earlier = session.scalar(
+        select(DesignDraft.number)
+        .join(DraftVote, DraftVote.draft_id == DesignDraft.id)
+        .where(DraftVote.site_id == site.id, DraftVote.device_hash == device_hash)
+    )
+    if earlier is not None:
+        raise Conflict(
+            f"you have already voted for draft {earlier} of site {site.code}; one vote each",
+            field="draft",
+        )
+    session.add(DraftVote(site_id=site.id, draft_id=draft.id, device_hash=device_hash))
+    session.flush()
+    return {"site": site.code, "my_vote": draft.number}
+
+
+def hide_comment(session: Session, *, principal: Any, comment_id: int) -> None:
+    """Moderation by the community's designers and admins."""
+    row = session.get(DraftComment, comment_id)
+    if row is None:
+        raise NotFound(f"comment {comment_id} not found", field="id")
+    draft = session.get(DesignDraft, row.draft_id)
+    site = session.get(Site, draft.site_id)
+    process.require_runner(principal, session.get(Community, site.community_id))
+    row.hidden = True
+    session.flush()

@@ -1,0 +1,506 @@
+"""Design drafts of a micro-renewal site (多稿设计): create, copy, save drawn features with a
+version check, and read a draft with its live metrics and rule violations; compare two drafts.
+
+Designers and the community's admins may draw; a draft's features are replaced as a whole on
+save (the drawing page sends the full set), so two designers cannot silently overwrite each
+other: the save names the version it was drawn on (409 otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import (
+    Community,
+    DesignDraft,
+    DesignFeature,
+    DraftRequest,
+    Facility,
+    GreenArea,
+    Path,
+    Plant,
+    Request,
+    Site,
+    Water,
+)
+from renewmap.db.queries import core as queries
+from renewmap.errors import Conflict, InvalidInput, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.design.process import RUNNERS, require_runner, site_of
+from renewmap.spatial import design
+from renewmap.spatial.crs import metres_to_degrees, utm_epsg
+from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
+
+DRAWERS = RUNNERS
+MAX_FEATURES = 2000
+EXPECTED = {
+    "zone": ("Polygon", "MultiPolygon"),
+    "green": ("Polygon", "MultiPolygon"),
+    "plant": ("Point",),
+    "path": ("LineString", "MultiLineString"),
+    "facility": ("Point", "Polygon", "MultiPolygon"),
+    "keep": ("Point", "LineString", "Polygon", "MultiPolygon", "MultiLineString"),
+}
+
+
+def _may_draw(principal: Principal, community: Community) -> None:
+    require_runner(principal, community)
+
+
+def _draft(
+    session: Session, principal: Principal, draft_id: int
+) -> tuple[DesignDraft, Site, Community]:
+    draft = session.get(DesignDraft, draft_id)
+    if draft is None:
+        raise NotFound(f"draft {draft_id} not found", field="id")
+    site = session.get(Site, draft.site_id)
+    community = session.get(Community, site.community_id)
+    _may_draw(principal, community)
+    return draft, site, community
+
+
+def create_draft(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    site_code: str,
+    name: str,
+    copy_from: int | None = None,
+    from_site: bool = False,
+) -> dict[str, Any]:
+    """A new draft of a site: empty, a copy of another draft of the same site, or (with
+    ``from_site``) the site as it is now, from its imported layers."""
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
+    _may_draw(principal, community)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a draft needs a name", field="name")
+    source = None
+    if copy_from is not None:
+        source = session.get(DesignDraft, copy_from)
+        if source is None or source.site_id != site.id:
+            raise NotFound(f"draft {copy_from} not found for site {site_code}", field="copy_from")
+    number = (
+        session.scalar(select(func.max(DesignDraft.number)).where(DesignDraft.site_id == site.id))
+        or 0
+    ) + 1
+    draft = DesignDraft(
+        site_id=site.id,
+        number=number,
+        name=name,
+        copied_from_id=source.id if source else None,
+        created_by=principal.actor,
+    )
+    session.add(draft)
+    session.flush()
+    if from_site and source is None:
+        session.add_all(
+            DesignFeature(draft_id=draft.id, kind=kind, props=props, geom=geom)
+            for kind, props, geom in _site_layers(session, site)
+        )
+        session.flush()
+    if source is not None:
+        for f in _features(session, source.id):
+            session.add(
+                DesignFeature(draft_id=draft.id, kind=f.kind, props=dict(f.props), geom=f.geom)
+            )
+        session.flush()
+    return view(session, principal=principal, draft_id=draft.id)
+
+
+def _site_layers(session: Session, site: Site) -> list[tuple[str, dict[str, Any], Any]]:
+    """The site's current green areas, plants, paths, facilities and water as draft features."""
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in d.items() if v not in (None, "")}
+
+    out: list[tuple[str, dict[str, Any], Any]] = []
+    for g in session.scalars(select(GreenArea).where(GreenArea.site_id == site.id)):
+        out.append(
+            ("green", clean({"name": g.name, "layer": g.layer, "species": g.species}), g.geom)
+        )
+    for p in session.scalars(select(Plant).where(Plant.site_id == site.id)):
+        props = {"name": p.name, "species": p.species, "layer": p.layer, "plant_id": p.id}
+        out.append(("plant", clean(props), p.geom))
+    for w in session.scalars(select(Path).where(Path.site_id == site.id)):
+        props = {"name": w.name, "width_m": w.width_m, "surface": w.surface, "purpose": w.purpose}
+        out.append(("path", clean(props), w.geom))
+    for f in session.scalars(select(Facility).where(Facility.site_id == site.id)):
+        kind = "facility" if from_db(f.geom).geom_type in EXPECTED["facility"] else "keep"
+        out.append((kind, clean({"name": f.name, "type": f.kind}), f.geom))
+    for w in session.scalars(select(Water).where(Water.site_id == site.id)):
+        out.append(("keep", clean({"name": w.name, "type": "water"}), w.geom))
+    return out
+
+
+def _features(session: Session, draft_id: int) -> list[DesignFeature]:
+    return list(
+        session.scalars(
+            select(DesignFeature)
+            .where(DesignFeature.draft_id == draft_id)
+            .order_by(DesignFeature.id)
+        )
+    )
+
+
+def save_features(
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    version: int,
+    features: dict[str, Any],
+) -> dict[str, Any]:
+    """Replace the draft's features (all checked first; nothing written on a bad one)."""
+    draft = _current_draft(session, principal, draft_id, version)
+    return _write(session, principal, draft, parse_features(features))
+
+
+def replace_features(
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    version: int,
+    features: list[design.Feature],
+) -> dict[str, Any]:
+    """Replace the draft's features with already checked ones (imports)."""
+    draft = _current_draft(session, principal, draft_id, version)
+    return _write(session, principal, draft, features)
+
+
+def _current_draft(
+    session: Session, principal: Principal, draft_id: int, version: int
+) -> DesignDraft:
+    """The draft, locked, if ``version`` is still its version (409 otherwise)."""
+    draft, _site_row, _community = _draft(session, principal, draft_id)
+    session.refresh(draft, with_for_update=True)
+    if draft.version != version:
+        raise Conflict(
+            f"draft {draft_id} was saved by someone else (now version {draft.version}); reload",
+            current={"id": draft.id, "version": draft.version},
+        )
+    return draft
+
+
+def _write(
+    session: Session, principal: Principal, draft: DesignDraft, features: list[design.Feature]
+) -> dict[str, Any]:
+    rows = [
+        DesignFeature(draft_id=draft.id, kind=f.kind, props=f.props, geom=to_db(f.geom))
+        for f in features
+    ]
+    for old in _features(session, draft.id):
+        session.delete(old)
+    session.flush()
+    session.add_all(rows)
+    draft.version += 1
+    session.flush()
+    return view(session, principal=principal, draft_id=draft.id)
+
+
+def parse_features(features: Any, *, source: str = "") -> list[design.Feature]:
+    """Check a FeatureCollection of drawn features (kind, geometry type, validity) and return
+    them; the first problem raises, naming the feature. Ids are the features' own or 1, 2, …"""
+    if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
+        raise InvalidInput(f"{source}expected a GeoJSON FeatureCollection", field="features")
+    items = features.get("features") or []
+    if not isinstance(items, list):
+        raise InvalidInput(f"{source}features must be a list", field="features")
+    if len(items) > MAX_FEATURES:
+        raise InvalidInput(f"{source}at most {MAX_FEATURES} features per draft", field="features")
+    out = []
+    for i, f in enumerate(items, start=1):
+        if not isinstance(f, dict):
+            raise InvalidInput(f"{source}feature {i} is not a GeoJSON Feature", field="features")
+        props = dict(f.get("properties") or {})
+        kind = props.pop("kind", None)
+        if kind not in EXPECTED:
+            raise InvalidInput(
+                f"{source}feature {i}: properties.kind must be one of {', '.join(EXPECTED)}",
+                field="kind",
+            )
+        geom = parse_geojson(f.get("geometry"), where=f"{source}feature {i}.geometry")
+        if geom.geom_type not in EXPECTED[kind]:
+            allowed = " or ".join(EXPECTED[kind])
+            raise InvalidInput(
+                f"{source}feature {i}: a {kind} must be {allowed}, got {geom.geom_type}",
+                field="geometry",
+            )
+        check_geometry(geom, where=f"{source}feature {i}.geometry")
+        fid = f.get("id")
+        out.append(design.Feature(str(fid) if fid not in (None, "") else str(i), kind, geom, props))
+    return out
+
+
+def _judge(
+    session: Session, site: Site, community: Community, feats: list[design.Feature]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    site_geom = from_db(site.geom)
+    c = site_geom.centroid
+    epsg = community.metric_epsg or utm_epsg(c.x, c.y)
+    near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter
+    walls = [
+        (b.number or f"id {b.id}", from_db(b.geom))
+        for b in queries.community_buildings_near(session, community_id=community.id, bounds=near)
+    ]
+    costs, rules = design.standards(community.design_standards)
+    return design.metrics(site_geom, feats, epsg=epsg, costs=costs), design.check(
+        site_geom, feats, walls, epsg=epsg, rules=rules
+    )
+
+
+def draft_features(session: Session, *, draft_id: int) -> list[design.Feature]:
+    """The draft's saved features (ids are their row ids)."""
+    return [
+        design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
+        for f in _features(session, draft_id)
+    ]
+
+
+def feature_collection(feats: list[design.Feature]) -> dict[str, Any]:
+    """Features as GeoJSON, the kind among the properties (as the API takes them back)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": f.id,
+                "geometry": to_geojson(f.geom),
+                "properties": {"kind": f.kind, **dict(f.props)},
+            }
+            for f in feats
+        ],
+    }
+
+
+def evaluate(
+    session: Session, *, principal: Principal, draft_id: int, features: Any
+) -> dict[str, Any]:
+    """Metrics and violations of features being drawn (not saved): the page's live panel."""
+    _draft_row, site, community = _draft(session, principal, draft_id)
+    numbers, violations = _judge(session, site, community, parse_features(features))
+    return {"metrics": numbers, "violations": violations}
+
+
+def site_context(
+    session: Session, *, principal: Principal, draft_id: int
+) -> tuple[DesignDraft, Site, Community]:
+    """The draft, its site and community, for pages and exports (drawers only)."""
+    return _draft(session, principal, draft_id)
+
+
+def view(session: Session, *, principal: Principal, draft_id: int) -> dict[str, Any]:
+    """The draft's features, metrics and violations."""
+    draft, site, community = _draft(session, principal, draft_id)
+    return draft_view(session, draft, site, community)
+
+
+def draft_view(
+    session: Session, draft: DesignDraft, site: Site, community: Community
+) -> dict[str, Any]:
+    """A draft as the drawing page and the consultation page show it (no permission check)."""
+    feats = draft_features(session, draft_id=draft.id)
+    numbers, violations = _judge(session, site, community, feats)
+    return {
+        "id": draft.id,
+        "number": draft.number,
+        "name": draft.name,
+        "version": draft.version,
+        "public": bool(draft.public),
+        "site": {"code": site.code, "name": site.name},
+        "community": community.code,
+        "copied_from": draft.copied_from_id,
+        "adopts": adopted_requests(session, draft_id=draft.id),
+        "features": feature_collection(feats),
+        "metrics": numbers,
+        "violations": violations,
+    }
+
+
+def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[str, Any]:
+    """Two drafts of one site side by side: each one's metrics and the differences."""
+    left, right = (
+        view(session, principal=principal, draft_id=a),
+        view(session, principal=principal, draft_id=b),
+    )
+    if left["site"]["code"] != right["site"]["code"]:
+        raise InvalidInput("compare two drafts of the same site", field="b")
+    keys = ("green_area_m2", "green_ratio", "hard_area_m2", "total_cost")
+    return {
+        "a": left,
+        "b": right,
+        "difference": {
+            k: None
+            if left["metrics"][k] is None
+            else round(right["metrics"][k] - left["metrics"][k], 4)
+            for k in keys
+        },
+    }
+
+
+def adopted_requests(session: Session, *, draft_id: int) -> list[dict[str, Any]]:
+    """The resident suggestions a draft adopts (id and title; hidden ones left out)."""
+    rows = session.execute(
+        select(Request.id, Request.title)
+        .join(DraftRequest, DraftRequest.request_id == Request.id)
+        .where(DraftRequest.draft_id == draft_id, Request.hidden.is_(False))
+        .order_by(Request.id)
+    )
+    return [{"id": i, "title": t} for i, t in rows]
+
+
+def set_adopted(
+    session: Session, *, principal: Principal, draft_id: int, request_ids: list[int]
+) -> dict[str, Any]:
+    """Name the suggestions this draft adopts (the whole list; each must be of the community)."""
+    draft, site, community = _draft(session, principal, draft_id)
+    wanted = sorted(set(request_ids))
+    found = set(
+        session.scalars(
+            select(Request.id).where(Request.id.in_(wanted), Request.community_id == community.id)
+        )
+    )
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise InvalidInput(
+            f"suggestion(s) {', '.join(map(str, missing))} not found in {community.code}",
+            field="request_ids",
+        )
+    for old in session.scalars(select(DraftRequest).where(DraftRequest.draft_id == draft.id)):
+        session.delete(old)
+    session.flush()
+    session.add_all(DraftRequest(draft_id=draft.id, request_id=i) for i in wanted)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+def set_public(
+    session: Session, *, principal: Principal, draft_id: int, public: bool
+) -> dict[str, Any]:
+    """Put a draft before the residents (consultation) or take it back."""
+    draft, site, community = _draft(session, principal, draft_id)
+    draft.public = bool(public)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+def site_drafts(
+    session: Session, *, principal: Principal, community_code: str, site_code: str
+) -> list[dict[str, Any]]:
+    """Every draft of a site, newest number last (for the designer's list)."""
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
+    _may_draw(principal, community)
+    return [
+        {
+            "id": d.id,
+            "number": d.number,
+            "name": d.name,
+            "version": d.version,
+            "public": bool(d.public),
+            "copied_from": d.copied_from_id,
+            "updated_at": d.updated_at.isoformat() if d.updated_at else None,
+        }
+        for d in session.scalars(
+            select(DesignDraft).where(DesignDraft.site_id == site.id).order_by(DesignDraft.number)
+        )
+    ]
+
+
+def adopted_in(session: Session, *, request_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """For the public view of suggestions: the drafts that adopt each ("adopted in draft N")."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not request_ids:
+        return out
+    rows = session.execute(
+        select(DraftRequest.request_id, DesignDraft.number, DesignDraft.name, Site.code, Site.name)
+        .join(DesignDraft, DesignDraft.id == DraftRequest.draft_id)
+        .join(Site, Site.id == DesignDraft.site_id)
+        .where(DraftRequest.request_id.in_(sorted(set(request_ids))))
+        .order_by(DraftRequest.request_id, Site.code, DesignDraft.number)
+    )
+    for request_id, number, name, site_code, site_name in rows:
+        out.setdefault(request_id, []).append(
+            {"site": site_code, "site_name": site_name, "draft": number, "name": name}
+        )
+    return out
+
+
+def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[str, Any]:
+    """What the drawing page needs: the draft, its site's outline, and the residents'
+    suggestions for the site (pinned in its survey or within 20 m of it) to adopt."""
+    draft, site, community = _draft(session, principal, draft_id)
+    outline = from_db(site.geom)
+    near = outline.buffer(metres_to_degrees(20.0, outline.centroid.y))
+    candidates = queries.site_request_candidates(
+        session, community_id=community.id, site_id=site.id, bounds=near.bounds
+    )
+    suggestions = [
+        {"id": r.id, "title": r.title, "category": r.category, "status": r.status}
+        for r in candidates
+        if r.site_id == site.id or near.intersects(from_db(r.geom))
+    ]
+    return {
+        "community": community.code,
+        "draft": draft_view(session, draft, site, community),
+        "site": to_geojson(outline),
+        "suggestions": suggestions,
+    }
+
+
+def site_summary(
+    session: Session, *, principal: Principal, community_code: str, site_code: str
+) -> dict[str, Any]:
+    """A site's name, outline and bounds for the designers' hub."""
+    community, site = site_of(session, community_code=community_code, site_code=site_code)
+    _may_draw(principal, community)
+    outline = from_db(site.geom)
+    return {
+        "code": site.code,
+        "name": site.name,
+        "geometry": to_geojson(outline),
+        "bounds": [float(v) for v in outline.bounds],
+    }
+
+
+def require_drawer(session: Session, *, principal: Principal, community_code: str) -> None:
+    """Designers' pages are for the community's designers and admins."""
+    _may_draw(principal, queries.community_by_code(session, code=community_code))
+
+
+def drawable_communities(session: Session, *, principal: Principal) -> list[str]:
+    """Codes of the communities whose sites the user may draw (designers, admins)."""
+    ids = sorted({g.community_id for g in principal.roles if g.role in DRAWERS and g.community_id})
+    return [c.code for c in queries.communities_by_ids(session, ids=ids)]
+
+
+def get_standards(session: Session, *, principal: Principal, community_code: str) -> dict[str, Any]:
+    """The unit costs and rule thresholds the community's drafts are measured with."""
+    community = queries.community_by_code(session, code=community_code)
+    _may_draw(principal, community)
+    costs, rules = design.standards(community.design_standards)
+    return {
+        "community": community.code,
+        "unit_costs": {g: dict(getattr(costs, g)) for g in design.COST_GROUPS},
+        "rules": {k: getattr(rules, k) for k in design.RULE_LIMITS},
+        "overrides": community.design_standards or {},
+    }
+
+
+def set_standards(
+    session: Session, *, principal: Principal, community_code: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the community's overrides of the defaults (checked first; {} restores them)."""
+    community = queries.community_by_code(session, code=community_code)
+    _may_draw(principal, community)
+    try:
+        design.standards(overrides)
+    except design.StandardsError as exc:
+        raise InvalidInput(str(exc), field="standards") from None
+    community.design_standards = overrides or None
+    session.flush()
+    return get_standards(session, principal=principal, community_code=community_code)

@@ -1,0 +1,2 @@
+"""Data coming in: geodata file imports (all-or-nothing), OpenStreetMap extracts, checked uploads
+and atomic outputs, the demo community."""

@@ -1,0 +1,703 @@
+"""Import geodata files into a community: all-or-nothing, with precise errors.
+
+Reads GeoJSON, GeoPackage, zipped Shapefile and CSV (WKT or lon/lat) through pyogrio.
+Every feature is checked (geometry type, validity, coordinate range, referenced codes) before
+anything is added to the session; the caller commits once, so a failed import writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import (
+    LAYER_MODELS,
+    Building,
+    Community,
+    Compound,
+    Facility,
+    GreenArea,
+    Grid,
+    PartyBranch,
+    Plant,
+    Site,
+    Subdistrict,
+    Water,
+)
+from renewmap.db.models import (
+    Path as PathModel,
+)
+from renewmap.db.queries import core as queries
+from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, NotFound
+from renewmap.services.places import admin_codes
+from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84, utm_epsg
+from renewmap.spatial.geometry import (
+    LINEAL,
+    POLYGONAL,
+    as_multi,
+    check_geometry,
+    to_db,
+)
+
+KINDS = tuple(LAYER_MODELS)
+EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
+    "community": POLYGONAL,
+    "compound": POLYGONAL,
+    "grid": POLYGONAL,
+    "building": POLYGONAL,
+    "site": POLYGONAL,
+    "green": POLYGONAL,
+    "water": POLYGONAL,
+    "path": LINEAL,
+    "plant": ("Point",),
+    "facility": ("Point", *POLYGONAL),
+}
+MAX_REPORTED_ERRORS = 25
+BRANCH_LEVELS = ("general", "grid", "building_group")
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file: str
+    created: int = 0
+    updated: int = 0
+    community: str | None = None
+    assignments_changed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Errors:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[str] = []
+
+    def add(self, feature: int | str | None, field_name: str | None, message: str) -> None:
+        where = [self.file]
+        if feature is not None:
+            where.append(f"feature {feature}")
+        if field_name:
+            where.append(f"field '{field_name}'")
+        self.items.append(f"{', '.join(where)}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            shown = self.items[:MAX_REPORTED_ERRORS]
+            more = len(self.items) - len(shown)
+            text = "\n".join(shown) + (f"\n… and {more} more" if more > 0 else "")
+            raise ImportFailed(
+                f"import of {self.file} failed, nothing was written:\n{text}",
+                file=self.file,
+                errors=self.items,
+            )
+
+
+def _vsi_path(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return f"/vsizip/{path}"
+    if name.endswith(".gz"):
+        return f"/vsigzip/{path}"
+    return str(path)
+
+
+def _pick_layer(p: Path, kind: str | None) -> str | None:
+    """A file with several layers needs --layer, unless one is named after the kind."""
+    try:
+        names = [str(n) for n, _ in pyogrio.list_layers(_vsi_path(p))]
+    except Exception:
+        return None  # unreadable: let the read report it
+    if len(names) <= 1:
+        return None
+    if kind is not None and kind in names:
+        return kind
+    raise ImportFailed(
+        f"{p.name}: the file has {len(names)} layers ({', '.join(names)}); choose one with "
+        "--layer NAME",
+        file=str(p),
+    )
+
+
+def read_features(
+    path: str | Path,
+    *,
+    crs: int | None = None,
+    gcj02: bool = False,
+    layer: str | None = None,
+    kind: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a vector or CSV file into WGS84, or raise ImportFailed naming the file."""
+    p = Path(path)
+    label = p.name
+    if not p.exists():
+        raise ImportFailed(f"{label}: file not found ({p})", file=str(p))
+    if crs is not None:
+        crs = check_epsg(crs)
+    try:
+        if p.suffix.lower() == ".csv":
+            gdf = _read_csv(p, crs)
+        else:
+            options = {}
+            if layer is None:
+                layer = _pick_layer(p, kind)
+            if p.suffix.lower() in (".geojson", ".json"):
+                # Otherwise GDAL turns codes such as "T0009" into times.
+                options["DATE_AS_STRING"] = "YES"
+            gdf = pyogrio.read_dataframe(_vsi_path(p), layer=layer, **options)
+    except ImportFailed:
+        raise
+    except Exception as exc:  # pyogrio/GDAL raise many types for unreadable input
+        raise ImportFailed(f"{label}: cannot read the file ({exc})", file=str(p)) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
+        raise ImportFailed(f"{label}: the file has no geometry column", file=str(p))
+    if gdf.crs is None:
+        if crs is None:
+            raise ImportFailed(
+                f"{label}: the file declares no CRS; pass --crs EPSG (e.g. --crs 4326)",
+                file=str(p),
+            )
+        gdf = gdf.set_crs(crs)
+    elif crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_epsg(crs):
+        declared = gdf.crs.to_epsg() or gdf.crs.name
+        raise ImportFailed(
+            f"{label}: the file declares CRS {declared} but --crs {crs} was given", file=str(p)
+        )
+    if CRS.from_user_input(gdf.crs) != CRS.from_epsg(4326):
+        bad = ~gdf.geometry.isna() & ~shapely.is_valid_input(gdf.geometry.values)
+        if bad.any():
+            raise ImportFailed(f"{label}: unreadable geometries", file=str(p))
+        gdf = gdf.to_crs(4326)
+    if gcj02:
+        gdf = gdf.set_geometry(
+            [gcj02_to_wgs84(g) if g is not None else None for g in gdf.geometry], crs=4326
+        )
+    return gdf
+
+
+def _read_csv(p: Path, crs: int | None) -> gpd.GeoDataFrame:
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ImportFailed(f"{p.name}: cannot read CSV ({exc})", file=str(p)) from exc
+    cols = {c.lower(): c for c in df.columns}
+    wkt_col = cols.get("wkt") or cols.get("geometry") or cols.get("geom")
+    lon_col = cols.get("lon") or cols.get("lng") or cols.get("longitude") or cols.get("x")
+    lat_col = cols.get("lat") or cols.get("latitude") or cols.get("y")
+    geoms: list[BaseGeometry | None] = []
+    errors = _Errors(p.name)
+    if wkt_col:
+        for i, text in enumerate(df[wkt_col], start=1):
+            try:
+                geoms.append(shapely.from_wkt(text) if text else None)
+            except Exception as exc:
+                errors.add(i, wkt_col, f"not valid WKT ({exc})")
+                geoms.append(None)
+        df = df.drop(columns=[wkt_col])
+    elif lon_col and lat_col:
+        for i, (x, y) in enumerate(zip(df[lon_col], df[lat_col], strict=True), start=1):
+            try:
+                fx, fy = float(x), float(y)
+                if math.isnan(fx) or math.isnan(fy):
+                    raise ValueError("NaN")
+                geoms.append(shapely.Point(fx, fy))
+            except ValueError:
+                errors.add(i, f"{lon_col}/{lat_col}", f"not a number: '{x}', '{y}'")
+                geoms.append(None)
+        df = df.drop(columns=[lon_col, lat_col])
+    else:
+        raise ImportFailed(
+            f"{p.name}: a CSV needs a 'wkt' column or 'lon' and 'lat' columns; "
+            f"found {', '.join(df.columns)}",
+            file=str(p),
+        )
+    errors.raise_if_any()
+    return gpd.GeoDataFrame(df, geometry=geoms, crs=crs if crs is not None else 4326)
+
+
+def _text(row: pd.Series, *names: str) -> str | None:
+    for name in names:
+        if name in row and row[name] is not None:
+            value = row[name]
+            if isinstance(value, float) and math.isnan(value):
+                continue
+            text = str(value).strip()
+            if text:
+                return text
+    return None
+
+
+def _number(
+    row: pd.Series, name: str, errors: _Errors, feature: int, *, integer: bool = False
+) -> float | int | None:
+    raw = _text(row, name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+        if math.isnan(value) or value < 0:
+            raise ValueError
+        if integer:
+            if value != int(value):
+                raise ValueError
+            return int(value)
+        return value
+    except ValueError:
+        kind = "a non-negative whole number" if integer else "a non-negative number"
+        errors.add(feature, name, f"must be {kind}, got '{raw}'")
+        return None
+
+
+def import_file(
+    session: Session,
+    path: str | Path,
+    *,
+    kind: str,
+    community_code: str | None = None,
+    crs: int | None = None,
+    gcj02: bool = False,
+    layer: str | None = None,
+) -> ImportReport:
+    """Validate and add every feature of one file; raise ImportFailed before any write."""
+    if kind not in KINDS:
+        raise ImportFailed(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
+    gdf = read_features(path, crs=crs, gcj02=gcj02, layer=layer, kind=kind)
+    label = Path(path).name
+    return import_frame(session, gdf, kind=kind, community_code=community_code, label=label)
+
+
+def import_frame(
+    session: Session,
+    gdf: gpd.GeoDataFrame,
+    *,
+    kind: str,
+    community_code: str | None = None,
+    label: str = "input",
+) -> ImportReport:
+    """Import an in-memory WGS84 GeoDataFrame (same checks as files)."""
+    errors = _Errors(label)
+    report = ImportReport(kind=kind, file=label, community=community_code)
+    if len(gdf) == 0:
+        raise ImportFailed(f"{label}: the file has no features", file=label)
+    community: Community | None = None
+    if kind != "community":
+        if not community_code:
+            raise ImportFailed(f"{label}: --community CODE is required for kind '{kind}'")
+        try:
+            community = queries.community_by_code(session, code=community_code)
+        except NotFound as exc:
+            raise ImportFailed(
+                f"{label}: unknown community code '{community_code}' (import it first with "
+                "--kind community)",
+                file=label,
+            ) from exc
+    expected = EXPECTED_TYPES[kind]
+    checked: list[tuple[int, pd.Series, BaseGeometry]] = []
+    for i, (_, row) in enumerate(gdf.iterrows(), start=1):
+        geom = row.geometry
+        if geom is None or geom.is_empty:
+            errors.add(i, "geometry", "missing or empty geometry")
+            continue
+        if geom.geom_type not in expected:
+            errors.add(
+                i,
+                "geometry",
+                f"expected {' or '.join(expected)} for kind '{kind}', got {geom.geom_type}",
+            )
+            continue
+        try:
+            check_geometry(geom, where="geometry")
+        except InvalidGeometry as exc:
+            errors.add(i, "geometry", exc.message.removeprefix("geometry: "))
+            continue
+        checked.append((i, row, geom))
+    # Field checks run on the remaining features too, so one run reports every problem.
+    had_grids = (
+        kind == "grid"
+        and community is not None
+        and session.scalar(select(Grid.id).where(Grid.community_id == community.id).limit(1))
+        is not None
+    )
+    builder = _BUILDERS[kind]
+    objects = builder(session, checked, community, errors, report)
+    errors.raise_if_any()
+    for obj in objects:
+        session.add(obj)
+    if report.assignments_changed:
+        had_grids = True  # a changed building → grid assignment is a new grid-set version
+    if had_grids and community is not None:
+        # A changed grid set is a new version; open requests keep the version they were
+        # routed with until `renewmap reroute` moves them.
+        community.grid_set_version = (community.grid_set_version or 0) + 1
+    for changed in [community] if community is not None else objects:
+        if changed.id is not None:  # an existing community's plan changed; new ones start at 1
+            changed.site_version = (changed.site_version or 1) + 1
+    session.flush()
+    return report
+
+
+def _upsert(
+    session: Session,
+    model: type,
+    community: Community | None,
+    code: str | None,
+    report: ImportReport,
+) -> Any:
+    if code is not None and community is not None and hasattr(model, "code"):
+        existing = session.scalar(
+            select(model).where(model.community_id == community.id, model.code == code)  # type: ignore[attr-defined]
+        )
+        if existing is not None:
+            report.updated += 1
+            return existing
+    report.created += 1
+    obj = model()
+    if community is not None:
+        obj.community_id = community.id
+    return obj
+
+
+def _duplicate_codes(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors: _Errors) -> None:
+    seen: dict[str, int] = {}
+    for i, row, _ in rows:
+        code = _text(row, "code")
+        if code is None:
+            continue
+        if code in seen:
+            errors.add(i, "code", f"duplicate code '{code}' (also feature {seen[code]})")
+        seen[code] = i
+
+
+def _build_communities(session, rows, _community, errors, report):  # type: ignore[no-untyped-def]
+    out = []
+    _duplicate_codes(rows, errors)
+    for i, row, geom in rows:
+        code = _text(row, "code")
+        if code is None:
+            errors.add(i, "code", "a community needs a code (e.g. 310109010026)")
+            continue
+        name = _text(row, "name") or admin_codes.committee_name(code)
+        if name is None:
+            errors.add(i, "name", "a community needs a name")
+            continue
+        sub_code = _text(row, "subdistrict_code") or admin_codes.subdistrict_of(code)
+        subdistrict = None
+        if sub_code:
+            subdistrict = queries.subdistrict_by_code(session, code=sub_code)
+            if subdistrict is None:
+                sub_name = _text(row, "subdistrict_name") or admin_codes.subdistrict_name(sub_code)
+                if sub_name is None:
+                    errors.add(i, "subdistrict_code", f"unknown subdistrict code '{sub_code}'")
+                    continue
+                subdistrict = Subdistrict(code=sub_code, name=sub_name)
+                session.add(subdistrict)
+        epsg = _number(row, "metric_epsg", errors, i, integer=True)
+        if epsg:
+            try:
+                check_projected(int(epsg))
+            except CRSError as exc:
+                errors.add(i, "metric_epsg", exc.message)
+                continue
+        existing = session.scalar(select(Community).where(Community.code == code))
+        obj = existing or Community(code=code, grid_set_version=1)
+        report.updated += existing is not None
+        report.created += existing is None
+        obj.name = name
+        obj.subdistrict = subdistrict
+        c = geom.centroid
+        obj.metric_epsg = int(epsg) if epsg else utm_epsg(c.x, c.y)
+        obj.attribution = _text(row, "attribution")
+        obj.geom = to_db(as_multi(geom))
+        out.append(obj)
+    return out
+
+
+def _build_simple(model):  # type: ignore[no-untyped-def]
+    def build(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+        _duplicate_codes(rows, errors)
+        out = []
+        for i, row, geom in rows:
+            code = _text(row, "code")
+            obj = _upsert(session, model, community, code, report)
+            obj.code = code if code is not None else obj.code
+            name = _text(row, "name")
+            if model in (Compound, Site) and code is None:
+                errors.add(i, "code", f"a {model.__tablename__} needs a code")
+                continue
+            obj.name = name or obj.name or code
+            if hasattr(obj, "osm_id"):
+                obj.osm_id = _text(row, "osm_id") or obj.osm_id
+            if model is not Site and model is not Compound:
+                _site_of(session, obj, row, community, errors, i)
+            _extra_fields(obj, row, errors, i)
+            obj.geom = to_db(geom if model in (Plant, Facility) else as_multi(geom))
+            out.append(obj)
+        return out
+
+    return build
+
+
+def _site_of(session, obj, row, community, errors, i) -> None:  # type: ignore[no-untyped-def]
+    site_code = _text(row, "site_code")
+    if site_code is None:
+        return
+    site = session.scalar(
+        select(Site).where(Site.community_id == community.id, Site.code == site_code)
+    )
+    if site is None:
+        errors.add(i, "site_code", f"unknown site code '{site_code}' in community {community.code}")
+        return
+    obj.site_id = site.id
+
+
+def _extra_fields(obj, row, errors, i) -> None:  # type: ignore[no-untyped-def]
+    if isinstance(obj, GreenArea):
+        obj.kind = _text(row, "kind") or obj.kind
+        obj.layer = _text(row, "layer") or obj.layer
+        obj.species = _text(row, "species") or obj.species
+    elif isinstance(obj, Plant):
+        obj.species = _text(row, "species") or obj.species
+        obj.layer = _text(row, "layer") or obj.layer
+        adoptable = _text(row, "adoptable")
+        if adoptable is not None:
+            obj.adoptable = adoptable.lower() in ("1", "true", "yes", "y", "是")
+    elif isinstance(obj, PathModel):
+        obj.width_m = _number(row, "width_m", errors, i) or obj.width_m
+        obj.surface = _text(row, "surface") or obj.surface
+        obj.purpose = _text(row, "purpose") or obj.purpose
+        obj.highway = _text(row, "highway") or obj.highway
+    elif isinstance(obj, Facility):
+        obj.kind = _text(row, "kind") or obj.kind
+    elif isinstance(obj, Site):
+        obj.description = _text(row, "description") or obj.description
+
+
+def _build_grids(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+    _duplicate_codes(rows, errors)
+    out = []
+    for i, row, geom in rows:
+        code = _text(row, "code")
+        if code is None:
+            errors.add(i, "code", "a grid needs a code")
+            continue
+        obj = _upsert(session, Grid, community, code, report)
+        obj.code = code
+        obj.name = _text(row, "name") or obj.name or code
+        branch_code = _text(row, "branch_code")
+        if branch_code is not None:
+            branch = queries.branch_by_code(session, code=branch_code)
+            if branch is None:
+                errors.add(i, "branch_code", f"unknown party branch code '{branch_code}'")
+                continue
+            if branch.community_id not in (None, community.id):
+                errors.add(i, "branch_code", f"branch '{branch_code}' belongs to another community")
+                continue
+            obj.branch_id = branch.id
+        compound_code = _text(row, "compound_code")
+        if compound_code is not None:
+            compound = session.scalar(
+                select(Compound).where(
+                    Compound.community_id == community.id, Compound.code == compound_code
+                )
+            )
+            if compound is None:
+                errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
+                continue
+            obj.compound_id = compound.id
+        obj.geom = to_db(as_multi(geom))
+        out.append(obj)
+    return out
+
+
+def _build_buildings(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+    _duplicate_codes(rows, errors)
+    grids = {
+        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community.id))
+    }
+    out = []
+    for i, row, geom in rows:
+        code = _text(row, "code")
+        obj = _upsert(session, Building, community, code, report)
+        obj.code = code
+        obj.number = _text(row, "number") or obj.number
+        obj.name = _text(row, "name") or obj.name
+        obj.osm_id = _text(row, "osm_id") or obj.osm_id
+        households = _number(row, "households", errors, i, integer=True)
+        obj.households = households if households is not None else obj.households
+        grid_code = _text(row, "grid_code")
+        if grid_code is not None:
+            if grid_code in grids and obj.id is not None and obj.grid_id != grids[grid_code].id:
+                report.assignments_changed += 1
+            if grid_code not in grids:
+                errors.add(
+                    i, "grid_code", f"unknown grid code '{grid_code}' in community {community.code}"
+                )
+                continue
+            obj.grid_id = grids[grid_code].id
+        compound_code = _text(row, "compound_code")
+        if compound_code is not None:
+            compound = session.scalar(
+                select(Compound).where(
+                    Compound.community_id == community.id, Compound.code == compound_code
+                )
+            )
+            if compound is None:
+                errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
+                continue
+            obj.compound_id = compound.id
+        obj.geom = to_db(as_multi(geom))
+        out.append(obj)
+    return out
+
+
+_BUILDERS = {
+    "community": _build_communities,
+    "compound": _build_simple(Compound),
+    "grid": _build_grids,
+    "building": _build_buildings,
+    "site": _build_simple(Site),
+    "green": _build_simple(GreenArea),
+    "plant": _build_simple(Plant),
+    "path": _build_simple(PathModel),
+    "facility": _build_simple(Facility),
+    "water": _build_simple(Water),
+}
+
+
+def import_branches(session: Session, path: str | Path) -> ImportReport:
+    """Import the party tree from CSV ``code,name,parent_code,level`` (parents may come later
+    in the file). ``community_code`` is an optional extra column."""
+    p = Path(path)
+    label = p.name
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ImportFailed(f"{label}: cannot read CSV ({exc})", file=str(p)) from exc
+    missing = {"code", "name", "parent_code", "level"} - set(df.columns)
+    if missing:
+        raise ImportFailed(
+            f"{label}: missing column(s) {', '.join(sorted(missing))}; "
+            "expected code,name,parent_code,level",
+            file=str(p),
+        )
+    errors = _Errors(label)
+    report = ImportReport(kind="branch", file=label)
+    rows = list(df.to_dict("records"))
+    codes_in_file = {r["code"].strip() for r in rows}
+    by_code: dict[str, PartyBranch] = {}
+    seen: set[str] = set()
+    for i, r in enumerate(rows, start=1):
+        code, name, level = r["code"].strip(), r["name"].strip(), r["level"].strip()
+        parent_code = r["parent_code"].strip()
+        if not code:
+            errors.add(i, "code", "empty code")
+            continue
+        if code in seen:
+            errors.add(i, "code", f"duplicate code '{code}'")
+            continue
+        seen.add(code)
+        if not name:
+            errors.add(i, "name", "empty name")
+        if level not in BRANCH_LEVELS:
+            errors.add(i, "level", f"unknown level '{level}'; use {', '.join(BRANCH_LEVELS)}")
+        if (
+            parent_code
+            and parent_code not in codes_in_file
+            and queries.branch_by_code(session, code=parent_code) is None
+        ):
+            errors.add(i, "parent_code", f"unknown parent branch code '{parent_code}'")
+        if level == "general" and parent_code:
+            errors.add(i, "parent_code", "a general branch has no parent in the community")
+        if level in ("grid", "building_group") and not parent_code:
+            errors.add(i, "parent_code", f"a '{level}' branch needs a parent")
+        community_id = None
+        community_code = (r.get("community_code") or "").strip()
+        if community_code:
+            community = session.scalar(select(Community).where(Community.code == community_code))
+            if community is None:
+                errors.add(i, "community_code", f"unknown community code '{community_code}'")
+            else:
+                community_id = community.id
+        existing = queries.branch_by_code(session, code=code)
+        obj = existing or PartyBranch(code=code)
+        report.updated += existing is not None
+        report.created += existing is None
+        obj.name, obj.level = name, level
+        if community_id is not None:
+            obj.community_id = community_id
+        by_code[code] = obj
+    errors.raise_if_any()
+    for obj in by_code.values():
+        session.add(obj)
+    session.flush()
+    for i, r in enumerate(rows, start=1):
+        parent_code = r["parent_code"].strip()
+        obj = by_code[r["code"].strip()]
+        if parent_code:
+            parent = by_code.get(parent_code) or queries.branch_by_code(session, code=parent_code)
+            obj.parent_id = parent.id if parent else None
+            if obj.community_id is None and parent is not None:
+                obj.community_id = parent.community_id
+            if parent is obj:
+                errors.add(i, "parent_code", "a branch cannot be its own parent")
+    session.flush()
+    # Inherit the community down the tree (children listed before parents).
+    for _ in range(3):
+        for obj in by_code.values():
+            if obj.community_id is None and obj.parent_id is not None:
+                parent = session.get(PartyBranch, obj.parent_id)
+                obj.community_id = parent.community_id if parent else None
+    _check_cycles(by_code.values(), session, errors)
+    errors.raise_if_any()
+    session.flush()
+    return report
+
+
+def _check_cycles(branches: Iterable[PartyBranch], session: Session, errors: _Errors) -> None:
+    for b in branches:
+        seen = {b.id}
+        parent_id = b.parent_id
+        while parent_id is not None:
+            if parent_id in seen:
+                errors.add(b.code, "parent_code", "the party tree has a cycle here")
+                break
+            seen.add(parent_id)
+            parent = session.get(PartyBranch, parent_id)
+            parent_id = parent.parent_id if parent else None
+
+
+def assign_buildings(session: Session, *, community_code: str, only_unassigned: bool = True) -> int:
+    """Assign buildings to the grid that covers most of their footprint; returns how many."""
+    from renewmap.spatial.geometry import from_db
+
+    community = queries.community_by_code(session, code=community_code)
+    grids = session.scalars(select(Grid).where(Grid.community_id == community.id)).all()
+    from renewmap.spatial.grids import best_grid
+
+    by_code = {g.code: g for g in grids}
+    shapes = [(g.code, from_db(g.geom)) for g in grids]
+    count = 0
+    stmt = select(Building).where(Building.community_id == community.id)
+    if only_unassigned:
+        stmt = stmt.where(Building.grid_id.is_(None))
+    for b in session.scalars(stmt):
+        code = best_grid(from_db(b.geom), shapes)
+        if code is not None and b.grid_id != by_code[code].id:
+            b.grid_id = by_code[code].id
+            count += 1
+    if count:
+        community.grid_set_version = (community.grid_set_version or 0) + 1
+        community.site_version = (community.site_version or 1) + 1
+    session.flush()
+    return count

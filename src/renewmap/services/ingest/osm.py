@@ -1,0 +1,220 @@
+"""Build a community from a real OpenStreetMap extract (GDAL's OSM driver via pyogrio).
+
+The compound outline is the ``landuse=residential`` polygon with the given name. Buildings
+that touch the outline grown by a small buffer belong to the compound (footprints are kept
+whole); paths, green areas and water are clipped to that buffered outline. The community is
+the outline united with its buildings' footprints, so that every building lies inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from sqlalchemy.orm import Session
+
+from renewmap.errors import ImportFailed
+from renewmap.services.ingest.importer import ImportReport, import_frame
+from renewmap.services.places import admin_codes
+from renewmap.spatial.crs import to_metric, transform, utm_epsg
+from renewmap.spatial.geometry import lineal_part, polygonal_part
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
+GREEN_LANDUSE = {"grass", "forest", "village_green", "recreation_ground", "meadow", "flowerbed"}
+GREEN_LEISURE = {"park", "garden", "playground", "pitch"}
+GREEN_NATURAL = {"wood", "scrub", "grassland"}
+_TAG = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
+
+
+def parse_other_tags(text: object) -> dict[str, str]:
+    """GDAL's ``other_tags`` hstore text into a dict."""
+    if not isinstance(text, str):
+        return {}
+    return {k: v for k, v in _TAG.findall(text)}
+
+
+def _path(p: Path) -> str:
+    return f"/vsigzip/{p}" if p.name.endswith(".gz") else str(p)
+
+
+def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
+    """The multipolygons and lines layers of an .osm / .osm.gz / .pbf file."""
+    p = Path(path)
+    if not p.exists():
+        raise ImportFailed(f"{p.name}: file not found ({p})", file=str(p))
+    try:
+        return {
+            "multipolygons": pyogrio.read_dataframe(_path(p), layer="multipolygons"),
+            "lines": pyogrio.read_dataframe(_path(p), layer="lines"),
+        }
+    except Exception as exc:
+        raise ImportFailed(f"{p.name}: cannot read as OpenStreetMap data ({exc})") from exc
+
+
+def extract_compound(
+    layers: dict[str, gpd.GeoDataFrame], *, compound: str, buffer_m: float = 20.0
+) -> dict[str, gpd.GeoDataFrame]:
+    """Frames for compound, buildings, paths, green areas and water of one named compound."""
+    mp = layers["multipolygons"]
+    lines = layers["lines"]
+    residential = mp[(mp["landuse"] == "residential") & mp["name"].notna()]
+    chosen = residential[residential["name"] == compound]
+    if len(chosen) == 0:
+        names = ", ".join(sorted(residential["name"].unique()))
+        raise ImportFailed(
+            f"no landuse=residential polygon named '{compound}' in the extract; available: {names}",
+            field="compound",
+        )
+    if len(chosen) > 1:
+        raise ImportFailed(f"{len(chosen)} residential polygons are named '{compound}'")
+    row = chosen.iloc[0]
+    outline = shapely.make_valid(row.geometry)
+    c = outline.centroid
+    epsg = utm_epsg(c.x, c.y)
+    region = transform(to_metric(outline, epsg).buffer(buffer_m), epsg, 4326)
+
+    def osm_id(r: pd.Series) -> str:
+        return str(r["osm_id"] if isinstance(r["osm_id"], str) else r["osm_way_id"])
+
+    compound_frame = gpd.GeoDataFrame(
+        {"code": ["C1"], "name": [compound], "osm_id": [osm_id(row)]},
+        geometry=[outline],
+        crs=4326,
+    )
+
+    b = mp[mp["building"].notna()]
+    b = b[b.intersects(region)]
+    b_rows = []
+    for _, r in b.iterrows():
+        tags = parse_other_tags(r.get("other_tags"))
+        b_rows.append(
+            {
+                "osm_id": osm_id(r),
+                "name": r["name"] if isinstance(r["name"], str) else None,
+                "number": tags.get("addr:housenumber"),
+                "building": r["building"],
+                "levels": tags.get("building:levels"),
+                "geometry": shapely.make_valid(r.geometry),
+            }
+        )
+    buildings = _frame(b_rows)
+
+    green_mask = (
+        mp["landuse"].isin(GREEN_LANDUSE)
+        | mp["leisure"].isin(GREEN_LEISURE)
+        | mp["natural"].isin(GREEN_NATURAL)
+    )
+    green = _clip_polygons(
+        mp[green_mask], region, epsg, kind_cols=("leisure", "landuse", "natural")
+    )
+    water = _clip_polygons(mp[mp["natural"] == "water"], region, epsg, kind_cols=("natural",))
+
+    hw = lines[lines["highway"].notna()]
+    hw = hw[hw.intersects(region)]
+    p_rows = []
+    for _, r in hw.iterrows():
+        clipped = lineal_part(r.geometry.intersection(region))
+        if clipped.is_empty or to_metric(clipped, epsg).length < 1.0:
+            continue
+        tags = parse_other_tags(r.get("other_tags"))
+        width = tags.get("width")
+        p_rows.append(
+            {
+                "osm_id": str(r["osm_id"]),
+                "name": r["name"] if isinstance(r["name"], str) else None,
+                "highway": r["highway"],
+                "surface": tags.get("surface"),
+                "width_m": width if width and _is_number(width) else None,
+                "purpose": "access",
+                "geometry": clipped,
+            }
+        )
+    paths = _frame(p_rows)
+    community_geom = (
+        shapely.union_all([outline, *buildings.geometry]) if len(buildings) else outline
+    )
+    return {
+        "outline": compound_frame,
+        "community_geom": gpd.GeoDataFrame(geometry=[polygonal_part(community_geom)], crs=4326),
+        "building": buildings,
+        "green": green,
+        "water": water,
+        "path": paths,
+        "epsg": gpd.GeoDataFrame({"epsg": [epsg]}),
+    }
+
+
+def _frame(rows: list[dict[str, object]]) -> gpd.GeoDataFrame:
+    if not rows:
+        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=4326)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _clip_polygons(
+    frame: gpd.GeoDataFrame, region: shapely.Geometry, epsg: int, *, kind_cols: tuple[str, ...]
+) -> gpd.GeoDataFrame:
+    rows = []
+    for _, r in frame[frame.intersects(region)].iterrows():
+        clipped = polygonal_part(shapely.make_valid(r.geometry).intersection(region))
+        if clipped.is_empty or to_metric(clipped, epsg).area < 1.0:
+            continue
+        kind = next((r[c] for c in kind_cols if isinstance(r.get(c), str)), None)
+        rows.append(
+            {
+                "osm_id": str(r["osm_id"] if isinstance(r["osm_id"], str) else r["osm_way_id"]),
+                "name": r["name"] if isinstance(r["name"], str) else None,
+                "kind": kind,
+                "geometry": clipped,
+            }
+        )
+    return _frame(rows)
+
+
+def import_osm(
+    session: Session,
+    path: str | Path,
+    *,
+    compound: str,
+    community_code: str,
+    community_name: str | None = None,
+    buffer_m: float = 20.0,
+) -> list[ImportReport]:
+    """Create (or update) a community from an OSM extract, in the caller's transaction."""
+    parts = extract_compound(read_osm(path), compound=compound, buffer_m=buffer_m)
+    name = community_name or admin_codes.committee_name(community_code) or compound
+    community = gpd.GeoDataFrame(
+        {
+            "code": [community_code],
+            "name": [name],
+            "metric_epsg": [str(int(parts["epsg"]["epsg"].iloc[0]))],
+            "attribution": [OSM_ATTRIBUTION],
+        },
+        geometry=list(parts["community_geom"].geometry),
+        crs=4326,
+    )
+    label = Path(path).name
+    reports = [import_frame(session, community, kind="community", label=label)]
+    for kind, frame in (
+        ("compound", parts["outline"]),
+        ("building", parts["building"]),
+        ("green", parts["green"]),
+        ("water", parts["water"]),
+        ("path", parts["path"]),
+    ):
+        if len(frame):
+            reports.append(
+                import_frame(session, frame, kind=kind, community_code=community_code, label=label)
+            )
+    return reports

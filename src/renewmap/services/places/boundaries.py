@@ -1,0 +1,352 @@
+"""Boundary administration for a community's admin: grid-set drafts and 拆墙并院.
+
+A new grid set is first a *draft*: a GeoJSON FeatureCollection (drawn in the browser or a
+file), checked with exactly the importer's rules (a dry run in a savepoint) and with the grid-set
+validator (overlaps, gaps, parts outside the community, buildings no grid would take), with every
+problem located so it can be shown on a map. *Publishing* it writes the grids, reassigns the
+buildings, makes a new grid-set version and re-routes the open requests, each keeping its history.
+
+Merging two compounds (拆墙并院) unites their outlines into the kept one; the merged compound's
+row stays, pointing at the kept one, so both histories remain; its grids and buildings move.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import (
+    Building,
+    Community,
+    Compound,
+    Grid,
+    GridDraft,
+    Request,
+    RequestEvent,
+    StaffRole,
+)
+from renewmap.db.queries import core as queries
+from renewmap.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.ingest import importer
+from renewmap.services.places.routing import reroute_open_requests
+from renewmap.services.requests.workflow import OPEN
+from renewmap.spatial.crs import utm_epsg
+from renewmap.spatial.geometry import as_multi, from_db, to_db
+from renewmap.spatial.grids import best_grid, check_grid_set
+
+ADMIN_ROLES = ("community_admin", "subdistrict_admin")
+
+
+def require_admin(session: Session, principal: Principal, community: Community) -> None:
+    """Only the community's admins (or its subdistrict's) draw its boundaries."""
+    for g in principal.roles:
+        if g.role == "community_admin" and g.community_id == community.id:
+            return
+        if g.role == "subdistrict_admin" and g.subdistrict_id == community.subdistrict_id:
+            return
+    raise Forbidden(
+        f"only an admin of community {community.code} may change its boundaries", field="community"
+    )
+
+
+def _frame(features: dict[str, Any]) -> gpd.GeoDataFrame:
+    if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
+        raise InvalidInput("expected a GeoJSON FeatureCollection of grids", field="features")
+    items = features.get("features")
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("the FeatureCollection has no features", field="features")
+    rows, geoms = [], []
+    for i, f in enumerate(items, start=1):
+        if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
+            raise InvalidInput(f"feature {i}: missing geometry", field="features")
+        try:
+            geoms.append(shape(f["geometry"]))
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise InvalidInput(
+                f"feature {i}: malformed geometry ({exc})", field="features"
+            ) from None
+        props = f.get("properties") or {}
+        rows.append({k: props.get(k) for k in ("code", "name", "branch_code", "compound_code")})
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The importer's own checks (dry run, rolled back) and the grid-set validator."""
+    with session.begin_nested() as savepoint:
+        try:
+            importer.import_frame(
+                session, frame, kind="grid", community_code=community.code, label="draft"
+            )
+        finally:
+            savepoint.rollback()
+    grids = [(str(r["code"]), r.geometry) for _, r in frame.iterrows()]
+    buildings = session.scalars(
+        select(Building).where(Building.community_id == community.id).order_by(Building.id)
+    ).all()
+    geom = from_db(community.geom)
+    c = geom.centroid
+    report = check_grid_set(
+        community_code=community.code,
+        community_geom=geom,
+        grids=grids,
+        buildings=[
+            (b.id, b.number, fp, best_grid(fp, grids))
+            for b in buildings
+            for fp in [from_db(b.geom)]
+        ],
+        epsg=community.metric_epsg or utm_epsg(c.x, c.y),
+    )
+    return {
+        "ok": report.ok,
+        "grid_count": report.grid_count,
+        "issues": [
+            {
+                "type": "Feature",
+                "geometry": (
+                    {"type": "Point", "coordinates": list(i.location)} if i.location else None
+                ),
+                "properties": {
+                    "kind": i.kind,
+                    "message": i.message,
+                    "area_m2": i.area_m2,
+                    "grids": i.grids,
+                    "building_id": i.building_id,
+                },
+            }
+            for i in report.issues
+        ],
+    }
+
+
+def create_draft(
+    session: Session, *, principal: Principal, community_code: str, features: dict[str, Any]
+) -> dict[str, Any]:
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    report = _check(session, community, _frame(features))
+    draft = GridDraft(community_id=community.id, features=features, created_by=principal.actor)
+    session.add(draft)
+    session.flush()
+    return {"id": draft.id, "status": draft.status, "report": report}
+
+
+def _draft(session: Session, community: Community, draft_id: int) -> GridDraft:
+    draft = session.get(GridDraft, draft_id)
+    if draft is None or draft.community_id != community.id:
+        raise NotFound(f"grid draft {draft_id} not found in {community.code}", field="id")
+    return draft
+
+
+def get_draft(
+    session: Session, *, principal: Principal, community_code: str, draft_id: int
+) -> dict[str, Any]:
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    draft = _draft(session, community, draft_id)
+    report = _check(session, community, _frame(draft.features))
+    return {
+        "id": draft.id,
+        "status": draft.status,
+        "features": draft.features,
+        "report": report,
+        "published_version": draft.published_version,
+    }
+
+
+def publish(
+    session: Session, *, principal: Principal, community_code: str, draft_id: int
+) -> dict[str, Any]:
+    """Write the draft's grids, reassign buildings, re-route open requests: one transaction."""
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    draft = _draft(session, community, draft_id)
+    if draft.status != "draft":
+        raise Conflict(f"grid draft {draft_id} is already {draft.status}", field="id")
+    frame = _frame(draft.features)
+    report = _check(session, community, frame)
+    fatal = [
+        i["properties"]["message"]
+        for i in report["issues"]
+        if i["properties"]["kind"] in ("invalid", "overlap", "outside")
+    ]
+    if fatal:
+        raise Conflict(
+            "the draft cannot be published: " + "; ".join(fatal),
+            field="features",
+            issues=fatal,
+        )
+    keep = {str(c) for c in frame["code"]}
+    removed = session.scalars(
+        select(Grid).where(Grid.community_id == community.id, Grid.code.not_in(sorted(keep)))
+    ).all()
+    blocked = [
+        g.code
+        for g in removed
+        if session.scalar(select(func.count(Request.id)).where(Request.grid_id == g.id))
+        or session.scalar(select(func.count(StaffRole.id)).where(StaffRole.grid_id == g.id))
+    ]
+    if blocked:
+        raise Conflict(
+            f"the draft drops grid(s) {', '.join(sorted(blocked))}, which still have requests "
+            "or leads; keep them in the draft (redraw them) or move those first",
+            field="features",
+            grids=sorted(blocked),
+        )
+    try:
+        importer.import_frame(
+            session, frame, kind="grid", community_code=community.code, label="draft"
+        )
+    except ImportFailed as exc:
+        raise InvalidInput(exc.message, **exc.details) from None
+    for g in removed:
+        session.execute(
+            Building.__table__.update().where(Building.grid_id == g.id).values(grid_id=None)
+        )
+        session.delete(g)
+    session.flush()
+    importer.assign_buildings(session, community_code=community.code, only_unassigned=False)
+    community.grid_set_version = (community.grid_set_version or 0) + 1
+    community.site_version = (community.site_version or 1) + 1
+    changed = reroute_open_requests(session, community_id=community.id, actor=principal.actor)
+    draft.status = "published"
+    draft.published_at = datetime.now(UTC)
+    draft.published_version = community.grid_set_version
+    session.flush()
+    return {
+        "id": draft.id,
+        "status": draft.status,
+        "grid_set_version": community.grid_set_version,
+        "removed": sorted(g.code for g in removed),
+        "rerouted": [{"id": i, "from": a, "to": b} for i, a, b in changed],
+    }
+
+
+def merge_compounds(
+    session: Session, *, principal: Principal, community_code: str, keep: str, merge: str
+) -> dict[str, Any]:
+    """拆墙并院: ``merge`` joins ``keep``; grids, buildings and open requests follow."""
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    if keep == merge:
+        raise InvalidInput("a compound cannot be merged into itself", field="merge")
+    found = {
+        c.code: c
+        for c in session.scalars(
+            select(Compound).where(
+                Compound.community_id == community.id, Compound.code.in_([keep, merge])
+            )
+        )
+    }
+    for code in (keep, merge):
+        if code not in found:
+            raise NotFound(f"compound '{code}' not found in {community_code}", field="compound")
+    kept, gone = found[keep], found[merge]
+    if gone.merged_into_id is not None or kept.merged_into_id is not None:
+        raise Conflict("one of these compounds was already merged into another", field="merge")
+    union = shapely.union_all([from_db(kept.geom), from_db(gone.geom)])
+    kept.geom = to_db(as_multi(union))
+    gone.merged_into_id = kept.id
+    grid_ids = list(session.scalars(select(Grid.id).where(Grid.compound_id == gone.id)))
+    session.execute(
+        Grid.__table__.update().where(Grid.compound_id == gone.id).values(compound_id=kept.id)
+    )
+    session.execute(
+        Building.__table__.update()
+        .where(Building.compound_id == gone.id)
+        .values(compound_id=kept.id)
+    )
+    moved = []
+    if grid_ids:
+        for r in session.scalars(
+            select(Request).where(Request.grid_id.in_(grid_ids), Request.status.in_(OPEN))
+        ):
+            r.events.append(
+                RequestEvent(
+                    kind="compound_merged",
+                    actor=principal.actor,
+                    public=False,
+                    data={"from": gone.code, "into": kept.code},
+                )
+            )
+            r.version = (r.version or 1) + 1
+            moved.append(r.id)
+    community.site_version = (community.site_version or 1) + 1
+    session.flush()
+    return {
+        "kept": kept.code,
+        "merged": gone.code,
+        "grids_moved": len(grid_ids),
+        "open_requests": moved,
+    }
+
+
+def assign(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    buildings: dict[str, str] | None = None,
+    grid_branches: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Assign buildings (by number) to grids and grids to party branches by hand; all checked
+    first, then applied as a new grid-set version with open requests re-routed."""
+    community = queries.community_by_code(session, code=community_code)
+    require_admin(session, principal, community)
+    grids = {
+        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community.id))
+    }
+    problems: list[str] = []
+    building_moves = []
+    for number, grid_code in (buildings or {}).items():
+        found = session.scalars(
+            select(Building).where(Building.community_id == community.id, Building.number == number)
+        ).all()
+        if len(found) != 1:
+            problems.append(
+                f"buildings.{number}: {'no' if not found else 'more than one'} such building"
+            )
+        elif grid_code not in grids:
+            problems.append(f"buildings.{number}: unknown grid '{grid_code}'")
+        else:
+            building_moves.append((found[0], grids[grid_code]))
+    branch_moves = []
+    for grid_code, branch_code in (grid_branches or {}).items():
+        branch = queries.branch_by_code(session, code=branch_code)
+        if grid_code not in grids:
+            problems.append(f"grid_branches.{grid_code}: unknown grid")
+        elif branch is None or branch.community_id not in (None, community.id):
+            problems.append(f"grid_branches.{grid_code}: unknown branch '{branch_code}' here")
+        elif branch.level != "grid":
+            problems.append(
+                f"grid_branches.{grid_code}: '{branch_code}' is a {branch.level} branch, "
+                "not a grid branch"
+            )
+        else:
+            branch_moves.append((grids[grid_code], branch))
+    if problems:
+        raise InvalidInput("; ".join(problems), field="assignments", errors=problems)
+    changed = 0
+    for b, g in building_moves:
+        if b.grid_id != g.id:
+            b.grid_id, changed = g.id, changed + 1
+    for g, branch in branch_moves:
+        if g.branch_id != branch.id:
+            g.branch_id, changed = branch.id, changed + 1
+    rerouted: list[tuple[int, str | None, str | None]] = []
+    if changed:
+        community.grid_set_version = (community.grid_set_version or 0) + 1
+        community.site_version = (community.site_version or 1) + 1
+        session.flush()
+        rerouted = reroute_open_requests(session, community_id=community.id, actor=principal.actor)
+    return {
+        "changed": changed,
+        "grid_set_version": community.grid_set_version,
+        "rerouted": [{"id": i, "from": a, "to": b} for i, a, b in rerouted],
+    }

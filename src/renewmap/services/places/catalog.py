@@ -1,0 +1,98 @@
+"""Read use cases for places: communities and their layers as GeoJSON."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Community
+from renewmap.db.queries import core as queries
+from renewmap.errors import NotFound
+from renewmap.services.places.layers import LAYER_KINDS, community_layers
+from renewmap.spatial.geometry import from_db, to_geojson
+
+
+def ping(session: Session) -> str:
+    session.execute(text("SELECT 1"))
+    return session.get_bind().dialect.name
+
+
+def _summary(c: Community) -> dict[str, Any]:
+    g = from_db(c.geom)
+    sub = c.subdistrict
+    return {
+        "code": c.code,
+        "name": c.name,
+        "subdistrict": {"code": sub.code, "name": sub.name, "level": "subdistrict"}
+        if sub
+        else None,
+        "bbox": tuple(round(v, 7) for v in g.bounds),
+        "grid_set_version": c.grid_set_version,
+        "layers": list(PUBLIC_LAYER_KINDS),
+        "attribution": c.attribution,
+    }
+
+
+def communities(session: Session) -> list[dict[str, Any]]:
+    return [_summary(c) for c in queries.list_communities(session)]
+
+
+def community(session: Session, *, code: str) -> dict[str, Any]:
+    return _summary(queries.community_by_code(session, code=code))
+
+
+def site_version(session: Session, *, code: str) -> tuple[int, int]:
+    """What a community's site plan is drawn from, as versions: (site, grid set).
+
+    A page cache keyed on these can never serve an outdated plan.
+    """
+    c = queries.community_by_code(session, code=code)
+    return (c.site_version or 1, c.grid_set_version or 1)
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+# Residents' requests carry contact details: they are published only through the suggestions
+# API (public fields, hidden ones left out) and to staff within their scope.
+PUBLIC_LAYER_KINDS = tuple(k for k in LAYER_KINDS if k != "request")
+
+
+def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[str, Any]:
+    """One public layer as a GeoJSON FeatureCollection (RFC 7946)."""
+    if kind == "request":
+        raise NotFound(
+            "requests are not a public layer: use /api/communities/{code}/suggestions "
+            "(public fields) or the staff API (your area)",
+            field="kind",
+        )
+    frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]
+    features = []
+    props_cols = [c for c in frame.columns if c not in ("geometry", "id")]
+    for _, row in frame.iterrows():
+        features.append(
+            {
+                "type": "Feature",
+                "id": int(row["id"]),
+                "geometry": to_geojson(row.geometry),
+                "properties": {c: _clean(row[c]) for c in props_cols},
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def community_row(session: Session, *, code: str) -> Community:
+    """The community itself (404 if unknown)."""
+    return queries.community_by_code(session, code=code)

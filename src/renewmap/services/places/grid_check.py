@@ -1,0 +1,38 @@
+"""Grid-set validation of a stored community."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Building, Grid
+from renewmap.db.queries import core as queries
+from renewmap.spatial.crs import utm_epsg
+from renewmap.spatial.geometry import from_db
+from renewmap.spatial.grids import GridSetReport, check_grid_set
+
+
+def validate_grids(
+    session: Session, *, community_code: str, tolerance_m2: float = 1.0
+) -> GridSetReport:
+    community = queries.community_by_code(session, code=community_code)
+    geom = from_db(community.geom)
+    grids = session.scalars(
+        select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)
+    ).all()
+    codes = {g.id: g.code for g in grids}
+    buildings = session.scalars(
+        select(Building).where(Building.community_id == community.id).order_by(Building.id)
+    ).all()
+    c = geom.centroid
+    return check_grid_set(
+        community_code=community.code,
+        community_geom=geom,
+        grids=[(g.code, from_db(g.geom)) for g in grids],
+        buildings=[
+            (b.id, b.number, from_db(b.geom), codes.get(b.grid_id) if b.grid_id else None)
+            for b in buildings
+        ],
+        epsg=community.metric_epsg or utm_epsg(c.x, c.y),
+        tolerance_m2=tolerance_m2,
+    )

@@ -1,0 +1,464 @@
+"""Routing use cases: route one geometry through the database, route batches, re-route.
+
+The rule itself lives in :mod:`renewmap.spatial.routing`; here we only supply candidates
+(from the database's spatial index, or preloaded in memory) and attach the owner chain:
+grid → grid party branch → general branch → subdistrict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Building, Community, Grid, PartyBranch, Request, RequestEvent
+from renewmap.db.queries import core as queries
+from renewmap.errors import NotRoutable
+from renewmap.spatial.geometry import check_routable, from_db
+from renewmap.spatial.routing import (
+    DEFAULT_SNAP_M,
+    BuildingRef,
+    CommunityRef,
+    Decision,
+    GridRef,
+    MemorySource,
+    Rule,
+    decide,
+)
+
+Bounds = tuple[float, float, float, float]
+
+
+class DbSource:
+    """Candidates from the database spatial index (bbox), geometries decoded once per call."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._communities: dict[int, CommunityRef] = {}
+
+    def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
+        rows = queries.building_candidates(self.session, bounds=bounds)
+        return [BuildingRef(r[0], r[1], from_db(r[2])) for r in rows]
+
+    def grids_near(self, bounds: Bounds) -> list[GridRef]:
+        rows = queries.grid_candidates(self.session, bounds=bounds)
+        return [GridRef(r[0], r[1], r[2], from_db(r[3])) for r in rows]
+
+    def communities_near(self, bounds: Bounds) -> list[CommunityRef]:
+        out = []
+        for r in queries.community_candidates(self.session, bounds=bounds):
+            ref = self._communities.get(r[0]) or CommunityRef(r[0], r[1], from_db(r[3]), r[2])
+            self._communities[r[0]] = ref
+            out.append(ref)
+        return out
+
+    def grid_footprints(self, grid_ids: Sequence[int]) -> dict[int, list[BaseGeometry]]:
+        out: dict[int, list[BaseGeometry]] = {i: [] for i in grid_ids}
+        for gid, wkb in queries.footprints_of_grids(self.session, grid_ids=grid_ids):
+            out[gid].append(from_db(wkb))
+        return out
+
+    def grids_of_community(self, community_id: int) -> list[GridRef]:
+        rows = queries.grids_of_community(self.session, community_id=community_id)
+        return [GridRef(r[0], r[1], r[2], from_db(r[3])) for r in rows]
+
+    def community(self, community_id: int) -> CommunityRef:
+        if community_id not in self._communities:
+            r = queries.community_row(self.session, community_id=community_id)
+            self._communities[community_id] = CommunityRef(r[0], r[1], from_db(r[3]), r[2])
+        return self._communities[community_id]
+
+
+@dataclass
+class Ref:
+    """A code and a name, as shown to people."""
+
+    code: str
+    name: str
+    level: str | None = None
+
+
+@dataclass
+class Owner:
+    """Who owns a location: the routing answer with the whole chain above the grid."""
+
+    rule: str
+    community: Ref | None = None
+    grid: Ref | None = None
+    branch: Ref | None = None
+    general_branch: Ref | None = None
+    subdistrict: Ref | None = None
+    distance_m: float | None = None
+    grid_set_version: int | None = None
+    community_id: int | None = None
+    grid_id: int | None = None
+    branch_id: int | None = None
+    chain: list[Ref] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("community_id", "grid_id", "branch_id"):
+            data.pop(key)
+        return data
+
+    def message(self) -> str:
+        """Plain words for residents: who will handle this."""
+        if self.grid is not None:
+            who = self.grid.name + (f" · {self.branch.name}" if self.branch else "")
+        elif self.community is not None:
+            who = self.community.name + (
+                f" · {self.general_branch.name}" if self.general_branch else ""
+            )
+        else:
+            return "不在任何社区范围内 / outside every community"
+        return f"将由 {who} 处理"
+
+
+@dataclass(frozen=True, slots=True)
+class BranchInfo:
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityInfo:
+    id: int
+    code: str
+    name: str
+    grid_set_version: int | None
+    subdistrict: Ref | None
+    general: BranchInfo | None
+
+
+def _branch_info(b: PartyBranch | None) -> BranchInfo | None:
+    return None if b is None else BranchInfo(b.id, b.code, b.name, b.level, b.parent_id)
+
+
+def assemble_owner(
+    decision: Decision,
+    community: CommunityInfo,
+    grid: tuple[int, str, str] | None,
+    chain_branches: Sequence[BranchInfo],
+) -> Owner:
+    """The owner from its parts. ``chain_branches`` is the grid's branch and its ancestors
+    (nearest first), or just the general branch when the grid has no branch or there is no
+    grid. Both the fast and the general path end here, so they cannot drift apart."""
+    general = community.general
+    branch = chain_branches[0] if grid is not None and chain_branches else None
+    generals = [b for b in chain_branches if b.level == "general"]
+    general = generals[0] if generals else general
+    chain = [Ref(b.code, b.name, b.level) for b in chain_branches]
+    if community.subdistrict is not None:
+        chain.append(community.subdistrict)
+    return Owner(
+        rule=decision.rule.value,
+        community=Ref(community.code, community.name),
+        grid=Ref(grid[1], grid[2]) if grid else None,
+        branch=Ref(branch.code, branch.name, branch.level) if branch else None,
+        general_branch=Ref(general.code, general.name, general.level) if general else None,
+        subdistrict=community.subdistrict,
+        distance_m=round(decision.distance_m, 2) if decision.rule is Rule.SNAPPED else None,
+        grid_set_version=community.grid_set_version,
+        community_id=community.id,
+        grid_id=grid[0] if grid else None,
+        branch_id=branch.id if branch else (general.id if general else None),
+        chain=chain,
+    )
+
+
+def owner_for(session: Session, decision: Decision) -> Owner:
+    """Attach the owner chain to a routing decision (general path: ORM lookups)."""
+    if not decision.routable or decision.community_id is None:
+        return Owner(rule=decision.rule.value)
+    community = session.get(Community, decision.community_id)
+    assert community is not None
+    grid = session.get(Grid, decision.grid_id) if decision.grid_id is not None else None
+    general = _branch_info(queries.general_branch_of(session, community_id=community.id))
+    chain: list[BranchInfo] = []
+    if grid is not None and grid.branch_id is not None:
+        chain = [
+            b
+            for b in map(_branch_info, queries.branch_ancestors(session, branch_id=grid.branch_id))
+            if b is not None
+        ]
+    elif general is not None:
+        chain = [general]
+    sub = community.subdistrict
+    info = CommunityInfo(
+        community.id,
+        community.code,
+        community.name,
+        community.grid_set_version,
+        Ref(sub.code, sub.name, "subdistrict") if sub else None,
+        general,
+    )
+    return assemble_owner(decision, info, (grid.id, grid.code, grid.name) if grid else None, chain)
+
+
+class PrefetchedSource(DbSource):
+    """One round trip fetches what a point usually needs: the grids and buildings whose bbox
+    holds it, with owner-chain details. Anything else (ties, gaps, snapping) falls through to
+    the general ``DbSource`` lookups, so the rule in ``decide`` is untouched."""
+
+    def __init__(self, session: Session, point: BaseGeometry) -> None:
+        super().__init__(session)
+        self.bounds = point.bounds
+        self.grids: list[GridRef] = []
+        self.buildings: list[BuildingRef] = []
+        self.grid_info: dict[int, tuple[str, BranchInfo | None, BranchInfo | None]] = {}
+        self.community_info: dict[int, CommunityInfo] = {}
+        wkbs: list[bytes] = []
+        rows = queries.route_prefetch(self.session, x=point.x, y=point.y)
+        for r in rows:
+            if r[0] in (1, 2):
+                wkbs.append(bytes(r[4]))
+        geoms = iter(shapely.from_wkb(wkbs)) if wkbs else iter(())
+        for r in rows:
+            kind = r[0]
+            if kind == 1:
+                self.grids.append(GridRef(r[1], r[2], r[3], next(geoms)))
+                branch = BranchInfo(r[6], r[7], r[8], r[9], r[10]) if r[6] is not None else None
+                parent = BranchInfo(r[11], r[12], r[13], r[14], r[15]) if r[11] else None
+                self.grid_info[r[1]] = (r[5], branch, parent)
+            elif kind == 2:
+                self.buildings.append(BuildingRef(r[1], r[3], next(geoms)))
+            else:
+                sub = Ref(r[7], r[8], "subdistrict") if r[7] is not None else None
+                general = BranchInfo(r[11], r[12], r[13], "general", None) if r[11] else None
+                self.community_info[r[1]] = CommunityInfo(r[1], r[2], r[5], r[16], sub, general)
+
+    def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
+        if bounds == self.bounds:
+            return self.buildings
+        return super().buildings_near(bounds)
+
+    def grids_near(self, bounds: Bounds) -> list[GridRef]:
+        if bounds == self.bounds:
+            return self.grids
+        return super().grids_near(bounds)
+
+    def owner(self, decision: Decision) -> Owner | None:
+        """The owner from prefetched rows, or None when the general path must look it up
+        (no grid in the prefetch, or a party tree deeper than grid branch → its parent)."""
+        if decision.grid_id is None or decision.grid_id not in self.grid_info:
+            return None
+        community = self.community_info.get(decision.community_id or -1)
+        if community is None:
+            return None
+        name, branch, parent = self.grid_info[decision.grid_id]
+        grid_ref = next(g for g in self.grids if g.id == decision.grid_id)
+        if branch is not None:
+            if branch.parent_id is not None and (parent is None or parent.parent_id is not None):
+                return None
+            chain = [branch] + ([parent] if parent is not None else [])
+        else:
+            chain = [community.general] if community.general is not None else []
+        return assemble_owner(decision, community, (grid_ref.id, grid_ref.code, name), chain)
+
+
+def route_geometry(
+    session: Session, geom: BaseGeometry, *, snap_m: float = DEFAULT_SNAP_M
+) -> Owner:
+    """Route one WGS84 geometry through the database; NotRoutable when outside everything.
+
+    Points take one prefetch round trip in the common case; the rule is always ``decide``.
+    """
+    check_routable(geom, where="geometry")
+    if geom.geom_type == "Point":
+        source: DbSource = PrefetchedSource(session, geom)
+    else:
+        source = DbSource(session)
+    decision = decide(geom, source, snap_m=snap_m)
+    if not decision.routable:
+        c = geom.centroid
+        raise NotRoutable(
+            f"location ({c.x:.6f}, {c.y:.6f}) is outside every community and more than "
+            f"{snap_m:g} m from the nearest one; it cannot be routed",
+            field="geometry",
+            snap_distance_m=snap_m,
+        )
+    if isinstance(source, PrefetchedSource):
+        fast = source.owner(decision)
+        if fast is not None:
+            return fast
+    return owner_for(session, decision)
+
+
+# --- batch --------------------------------------------------------------------------------
+
+
+def load_memory_source(session: Session) -> MemorySource:
+    """Every community, grid and assigned building, for batch routing in memory."""
+    communities = [
+        CommunityRef(r[0], r[1], from_db(r[3]), r[2])
+        for r in queries.community_candidates(session, bounds=(-180, -90, 180, 90))
+    ]
+    grids = [
+        GridRef(r[0], r[1], r[2], from_db(r[3]))
+        for r in queries.grid_candidates(session, bounds=(-180, -90, 180, 90))
+    ]
+    buildings = [
+        BuildingRef(r[0], r[1], from_db(r[2]))
+        for r in queries.building_candidates(session, bounds=(-180, -90, 180, 90))
+    ]
+    return MemorySource(communities=communities, grids=grids, buildings=buildings)
+
+
+@dataclass
+class BatchLookup:
+    """Codes for ids, preloaded once per batch."""
+
+    community_code: Mapping[int, str]
+    grid_code: Mapping[int, str]
+    grid_branch_code: Mapping[int, str | None]
+    general_branch_code: Mapping[int, str | None]
+
+
+def batch_lookup(session: Session) -> BatchLookup:
+    branches = {b.id: b for b in session.scalars(select(PartyBranch))}
+    generals: dict[int, str | None] = {}
+    for b in sorted(branches.values(), key=lambda b: b.code, reverse=True):
+        if b.level == "general" and b.community_id is not None:
+            generals[b.community_id] = b.code
+    grids = session.execute(select(Grid.id, Grid.code, Grid.branch_id)).all()
+    return BatchLookup(
+        community_code=dict(session.execute(select(Community.id, Community.code)).all()),
+        grid_code={g.id: g.code for g in grids},
+        grid_branch_code={
+            g.id: branches[g.branch_id].code if g.branch_id in branches else None for g in grids
+        },
+        general_branch_code=generals,
+    )
+
+
+def route_many(
+    source: MemorySource,
+    lookup: BatchLookup,
+    geoms: Sequence[BaseGeometry],
+    *,
+    snap_m: float = DEFAULT_SNAP_M,
+) -> list[dict[str, Any]]:
+    """Route many geometries; points go through the vectorised path."""
+    geoms_arr = np.asarray(geoms, dtype=object)
+    is_point = shapely.get_type_id(geoms_arr) == 0
+    decisions: list[Decision | None] = [None] * len(geoms_arr)
+    idx = np.flatnonzero(is_point)
+    if len(idx):
+        pts = geoms_arr[idx]
+        for i, d in zip(
+            idx,
+            source.route_points(shapely.get_x(pts), shapely.get_y(pts), snap_m=snap_m),
+            strict=True,
+        ):
+            decisions[i] = d
+    for i in np.flatnonzero(~is_point):
+        decisions[i] = decide(geoms_arr[i], source, snap_m=snap_m)
+    return [_batch_row(d, lookup) for d in decisions if d is not None]
+
+
+def _batch_row(d: Decision, lookup: BatchLookup) -> dict[str, Any]:
+    if not d.routable:
+        return {"community_code": None, "grid_code": None, "branch_code": None, "rule": "outside"}
+    branch = None
+    if d.grid_id is not None:
+        branch = lookup.grid_branch_code.get(d.grid_id)
+    if branch is None and d.community_id is not None:
+        branch = lookup.general_branch_code.get(d.community_id)
+    return {
+        "community_code": lookup.community_code.get(d.community_id) if d.community_id else None,
+        "grid_code": lookup.grid_code.get(d.grid_id) if d.grid_id is not None else None,
+        "branch_code": branch,
+        "rule": d.rule.value,
+    }
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def apply_route(request: Request, owner: Owner) -> None:
+    request.community_id = owner.community_id
+    request.grid_id = owner.grid_id
+    request.branch_id = owner.branch_id
+    request.route_rule = owner.rule
+    request.route_distance_m = owner.distance_m
+    request.grid_set_version = owner.grid_set_version
+
+
+def reroute_open_requests(
+    session: Session,
+    *,
+    community_id: int | None = None,
+    actor: str = "system",
+    snap_m: float = DEFAULT_SNAP_M,
+) -> list[tuple[int, str | None, str | None]]:
+    """Re-route open requests after grids or assignments changed.
+
+    A request whose owner changes gets a ``rerouted`` event with the old and new owner; each
+    request keeps the grid-set version it was routed with. Returns (id, old grid, new grid).
+    """
+    # A request a person transferred by hand stays where they put it.
+    transferred = (
+        select(RequestEvent.id)
+        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == "transfer")
+        .exists()
+    )
+    stmt = select(Request).where(Request.status.in_(queries.OPEN_STATUSES), ~transferred)
+    if community_id is not None:
+        stmt = stmt.where(Request.community_id == community_id)
+    changed: list[tuple[int, str | None, str | None]] = []
+    source = DbSource(session)
+    for request in session.scalars(stmt.order_by(Request.id)):
+        geom = from_db(request.geom)
+        decision = decide(geom, source, snap_m=snap_m)
+        owner = owner_for(session, decision)  # rule "outside" and no owner when unroutable
+        old_grid = session.get(Grid, request.grid_id) if request.grid_id else None
+        old = (request.community_id, request.grid_id, request.branch_id, request.route_rule)
+        new = (owner.community_id, owner.grid_id, owner.branch_id, owner.rule)
+        version_changed = request.grid_set_version != owner.grid_set_version
+        if old != new or version_changed:
+            request.events.append(
+                RequestEvent(
+                    kind="rerouted",
+                    actor=actor,
+                    data={
+                        "from": {
+                            "grid": old_grid.code if old_grid else None,
+                            "rule": request.route_rule,
+                            "grid_set_version": request.grid_set_version,
+                        },
+                        "to": {
+                            "grid": owner.grid.code if owner.grid else None,
+                            "rule": owner.rule,
+                            "grid_set_version": owner.grid_set_version,
+                        },
+                    },
+                )
+            )
+            if old != new:
+                changed.append(
+                    (
+                        request.id,
+                        old_grid.code if old_grid else None,
+                        owner.grid.code if owner.grid else None,
+                    )
+                )
+            apply_route(request, owner)
+            request.version = (request.version or 1) + 1  # a staff form open on it is stale
+    session.flush()
+    return changed
+
+
+def building_grid_ids(session: Session, *, community_id: int) -> dict[int, int | None]:
+    rows = session.execute(
+        select(Building.id, Building.grid_id).where(Building.community_id == community_id)
+    ).all()
+    return {r[0]: r[1] for r in rows}

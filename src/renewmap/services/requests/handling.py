@@ -1,0 +1,405 @@
+"""Staff use cases: my requests (in scope only), one request in full, workflow steps.
+
+Unlike the public views, staff views carry the resident's phone and nickname: only for
+requests in the caller's scope, which every function here enforces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import shapely.prepared
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Request
+from renewmap.db.queries import core as queries
+from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.access.scope import Scope, require_request, require_staff_scope, scope_of
+from renewmap.services.requests import workflow
+from renewmap.services.requests.intake import CATEGORIES
+from renewmap.spatial.geometry import from_db, to_geojson
+
+SORTS = ("age", "supports", "newest")
+STAFF_STATUSES = (
+    "open",
+    "new",
+    "reopened",
+    "accepted",
+    "in_progress",
+    "resolved",
+    "rejected",
+    "duplicate",
+)
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
+
+
+def is_overdue(request: Request, *, now: datetime, overdue_days: int) -> bool:
+    """Not accepted within ``overdue_days`` of being submitted (or reopened, or transferred)."""
+    if request.status not in ("new", "reopened"):
+        return False
+    since = _aware(request.status_since or request.created_at)
+    return since is not None and now - since > timedelta(days=overdue_days)
+
+
+def _staff_properties(
+    request: Request,
+    grids: dict[int, Any],
+    *,
+    now: datetime,
+    overdue_days: int,
+    photos: list[Any] | None = None,
+) -> dict[str, Any]:
+    grid = grids.get(request.grid_id) if request.grid_id else None
+    created = _aware(request.created_at)
+    props: dict[str, Any] = {
+        "id": request.id,
+        "version": request.version,
+        "category": request.category,
+        "title": request.title,
+        "description": request.description,
+        "status": request.status,
+        "grid": {"code": grid.code, "name": grid.name} if grid else None,
+        "rule": request.route_rule,
+        "supports": request.support_count or 0,
+        "receipt_code": request.receipt_code,
+        "nickname": request.nickname,
+        "phone": request.phone,  # in scope: the lead may call the resident back
+        "hidden": request.hidden,
+        "duplicate_of": request.duplicate_of_id,
+        "created_at": created.isoformat() if created else None,
+        "age_days": round((now - created).total_seconds() / 86400, 1) if created else None,
+        "overdue": is_overdue(request, now=now, overdue_days=overdue_days),
+    }
+    if photos is not None:
+        props["photos"] = [
+            {
+                "url": f"/api/staff/photos/{p.id}",
+                "thumbnail": f"/api/staff/photos/{p.id}/thumbnail",
+            }
+            for p in photos
+        ]
+    return props
+
+
+def my_requests(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    category: str | None = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    building: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    sort: str = "age",
+    limit: int | None = 100,
+    offset: int = 0,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope).
+    ``limit=None``: all of them (exports)."""
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    if sort not in SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
+    if status and status not in STAFF_STATUSES:
+        raise InvalidInput(
+            f"unknown status '{status}'; use one of {', '.join(STAFF_STATUSES)}", field="status"
+        )
+    if category and category not in CATEGORIES:
+        raise InvalidInput(f"unknown category '{category}'", field="category")
+    grid_id = None
+    if grid_code:
+        grid_id = _grid_in_scope(session, scope, grid_code, community_code)
+    community_id = _community_in_scope(session, scope, community_code) if community_code else None
+    now = now or datetime.now(UTC)
+    near = None
+    if building:
+        near = _building_area(session, scope, building, community_code)
+        # the footprint's box narrows in SQL; the exact test and the paging happen here
+        b = near.bounds
+        bounds = (
+            b
+            if bounds is None
+            else (
+                max(b[0], bounds[0]),
+                max(b[1], bounds[1]),
+                min(b[2], bounds[2]),
+                min(b[3], bounds[3]),
+            )
+        )
+    rows, total = queries.staff_requests(
+        session,
+        in_scope=scope.condition(),
+        status=status,
+        category=category,
+        grid_id=grid_id,
+        community_id=community_id,
+        bounds=bounds,
+        open_statuses=workflow.OPEN,
+        sort=sort,
+        limit=None if near is not None else limit,
+        offset=0 if near is not None else offset,
+    )
+    if near is not None:
+        prepared = shapely.prepared.prep(near)
+        rows = [r for r in rows if prepared.intersects(from_db(r.geom))]
+        total = len(rows)
+        rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
+    grids = queries.grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": r.id,
+                "geometry": to_geojson(from_db(r.geom)),
+                "properties": _staff_properties(r, grids, now=now, overdue_days=overdue_days),
+            }
+            for r in rows
+        ],
+        "numberMatched": total,
+        "numberReturned": len(rows),
+        "offset": offset,
+        "limit": limit,
+    }
+
+
+BUILDING_NEAR_M = 10.0  # a request this close to a building's footprint is "at" it
+
+
+def _building_area(session: Session, scope: Scope, number: str, community_code: str | None) -> Any:
+    """The footprint of a building of the caller's area, grown by ``BUILDING_NEAR_M``."""
+    from renewmap.spatial.crs import metres_to_degrees
+
+    found = [
+        b
+        for b in queries.buildings_by_number(session, number=number, community_code=community_code)
+        if b.community_id in scope.community_ids or b.grid_id in scope.grid_ids
+    ]
+    if not found:
+        raise NotFound(f"building '{number}' not found in your area", field="building")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"building '{number}' exists in several of your communities; add community=",
+            field="building",
+        )
+    footprint = from_db(found[0].geom)
+    lat = footprint.centroid.y
+    return footprint.buffer(metres_to_degrees(BUILDING_NEAR_M, lat))
+
+
+def _grid_in_scope(
+    session: Session, scope: Scope, grid_code: str, community_code: str | None
+) -> int:
+    """A grid named in a filter must be the caller's: asking for another area is refused."""
+    candidates = queries.grids_by_code_any(session, code=grid_code, community_code=community_code)
+    mine = [g for g in candidates if scope.covers_grid(grid_id=g.id, community_id=g.community_id)]
+    if not candidates:
+        raise NotFound(f"grid '{grid_code}' not found", field="grid")
+    if not mine:
+        raise Forbidden(f"grid '{grid_code}' is not in your area", field="grid")
+    if len(mine) > 1:
+        raise InvalidInput(
+            f"grid code '{grid_code}' exists in several of your communities; add community=",
+            field="grid",
+        )
+    return int(mine[0].id)
+
+
+def request_detail(
+    session: Session,
+    *,
+    principal: Principal,
+    request_id: int,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One request in full for staff: contact details, photos, every event incl. notes."""
+    scope = scope_of(session, principal)
+    request = require_request(session, scope, request_id)
+    now = now or datetime.now(UTC)
+    grids = queries.grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
+    photos = queries.photos_by_request(session, request_ids=[request.id]).get(request.id, [])
+    props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
+    if request.api_key_id is not None:  # posted by an Open311 client on a resident's behalf
+        props["open311"] = {
+            "attributes": request.attributes or {},
+            "media_url": request.media_url,
+            "email": request.contact_email,  # in scope, like the phone
+            "name": request.contact_name,
+        }
+    props["history"] = [
+        {
+            "kind": e.kind,
+            "at": _aware(e.at).isoformat() if e.at else None,
+            "actor": e.actor,
+            "note": e.note,
+            "public": e.public,
+            "data": e.data,
+        }
+        for e in request.events
+    ]
+    props["comments"] = [
+        {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
+        for c in queries.all_comments(session, request_id=request.id)
+    ]
+    moderation = {"hide": not request.hidden, "unhide": request.hidden}
+    props["actions"] = [
+        name
+        for name, spec in workflow.ACTIONS.items()
+        if request.status in spec.sources and moderation.get(name, True)
+    ]
+    return {
+        "type": "Feature",
+        "id": request.id,
+        "geometry": to_geojson(from_db(request.geom)),
+        "properties": props,
+    }
+
+
+def act(
+    session: Session,
+    *,
+    principal: Principal,
+    request_id: int,
+    action: str,
+    version: int,
+    note: str | None = None,
+    target_grid: str | None = None,
+    duplicate_of: int | None = None,
+    overdue_days: int = 3,
+) -> dict[str, Any]:
+    """One workflow step; returns the request as the actor now sees it."""
+    scope = scope_of(session, principal)
+    workflow.act(
+        session,
+        principal=principal,
+        scope=scope,
+        request_id=request_id,
+        action=action,
+        version=version,
+        note=note,
+        target_grid=target_grid,
+        duplicate_of=duplicate_of,
+    )
+    # After a transfer out of the actor's area, the request is no longer theirs to read.
+    refreshed = session.get(Request, request_id)
+    if refreshed is None or not scope.covers(refreshed):
+        return {
+            "id": request_id,
+            "status": refreshed.status if refreshed else None,
+            "in_your_area": False,
+        }
+    return request_detail(
+        session, principal=principal, request_id=request_id, overdue_days=overdue_days
+    )
+
+
+def _community_in_scope(session: Session, scope: Scope, community_code: str) -> int:
+    """The id of a community the caller's area touches; 404 if unknown, 403 if not theirs."""
+    community = queries.community_by_code(session, code=community_code)
+    mine = scope.community_ids | queries.community_ids_of_grids(
+        session, grid_ids=sorted(scope.grid_ids)
+    )
+    if community.id not in mine:
+        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+    return community.id
+
+
+def my_communities(session: Session, *, principal: Principal) -> list[dict[str, Any]]:
+    """The communities the user's area touches (a grid lead's is their grid's)."""
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    ids = scope.community_ids | queries.community_ids_of_grids(
+        session, grid_ids=sorted(scope.grid_ids)
+    )
+    return [
+        {"id": c.id, "code": c.code, "name": c.name}
+        for c in queries.communities_by_ids(session, ids=sorted(ids))
+    ]
+
+
+def me(session: Session, *, principal: Principal) -> dict[str, Any]:
+    """Who the user is, their roles and the area they cover (ids)."""
+    scope = scope_of(session, principal)
+    return {
+        "username": principal.username,
+        "display_name": principal.display_name,
+        "roles": [{k: v for k, v in vars(g).items() if v is not None} for g in principal.roles],
+        "scope": {"grids": sorted(scope.grid_ids), "communities": sorted(scope.community_ids)},
+    }
+
+
+def grid_stats(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    overdue_days: int = 3,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Per grid of the caller's area in one community: open, overdue, resolved, median days to
+    resolve, supports; plus the requests in no grid (the general branch's)."""
+    import statistics
+
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    community_id = _community_in_scope(session, scope, community_code)
+    now = now or datetime.now(UTC)
+    rows, _ = queries.staff_requests(
+        session,
+        in_scope=scope.condition(),
+        community_id=community_id,
+        open_statuses=workflow.OPEN,
+        limit=None,
+    )
+    grids = {
+        gid: {"code": code, "name": name}
+        for gid, code, name in queries.grid_codes_of_community(session, community_id=community_id)
+        if scope.covers_grid(grid_id=gid, community_id=community_id)
+    }
+    buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
+    for r in rows:
+        buckets.setdefault(r.grid_id, []).append(r)
+    out = []
+    for gid, items in buckets.items():
+        grid = grids.get(gid) if gid is not None else None
+        if gid is not None and grid is None:
+            continue
+        open_ = [r for r in items if r.status in workflow.OPEN]
+        days = [
+            (_aware(r.resolved_at) - _aware(r.created_at)).total_seconds() / 86400
+            for r in items
+            if r.status == "resolved" and r.resolved_at and r.created_at
+        ]
+        out.append(
+            {
+                "grid": grid,
+                "open": len(open_),
+                "overdue": sum(is_overdue(r, now=now, overdue_days=overdue_days) for r in open_),
+                "resolved": len(days),
+                "median_days_to_resolve": round(statistics.median(days), 1) if days else None,
+                "supports": sum(r.support_count or 0 for r in items),
+                "total": len(items),
+            }
+        )
+    out.sort(key=lambda s: (s["grid"] is None, (s["grid"] or {}).get("code", "")))
+    return {"community": community_code, "grids": out}
+
+
+def photo_bytes(
+    session: Session, *, principal: Principal, photo_id: int, thumbnail: bool = False
+) -> tuple[bytes, str]:
+    """A photo of a request in the caller's area, hidden (moderated) ones included."""
+    p = queries.photo(session, photo_id=photo_id)
+    if p is None:
+        raise NotFound(f"photo {photo_id} not found", field="id")
+    require_request(session, scope_of(session, principal), p.request_id)
+    return (p.thumbnail if thumbnail else p.data), p.content_type

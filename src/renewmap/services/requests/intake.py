@@ -1,0 +1,93 @@
+"""Resident requests: create (routed on the spot), list, read."""
+
+from __future__ import annotations
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Request, RequestEvent
+from renewmap.errors import InvalidInput
+from renewmap.services.places.routing import Owner, apply_route, route_geometry
+from renewmap.spatial.geometry import as_multi, check_geometry, check_routable, to_db
+from renewmap.spatial.routing import DEFAULT_SNAP_M
+
+# Categories: label (an English msgid, translated by the catalogs) and the residents' map icon.
+# One table for the pages, Open311's service names and validation.
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "greenery": ("Greenery", "🌳"),
+    "paths": ("Paths", "🚶"),
+    "lighting": ("Lighting", "💡"),
+    "ebike_parking": ("E-bike parking", "🛵"),
+    "fitness_play": ("Fitness and play", "🤸"),
+    "pets": ("Pets", "🐕"),
+    "sanitation": ("Sanitation", "🧹"),
+    "safety_fire": ("Safety and fire", "🧯"),
+    "pipes_drainage": ("Pipes and drainage", "🚰"),
+    "overhead_wires": ("Overhead wires", "⚡"),
+    "accessibility": ("Accessibility", "♿"),
+    "other": ("Other", "💬"),
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
+STATUSES = ("new", "reopened", "accepted", "in_progress", "resolved", "rejected", "duplicate")
+MAX_TITLE = 200
+MAX_DESCRIPTION = 2000
+
+
+def create_request(
+    session: Session,
+    *,
+    geom: BaseGeometry,
+    category: str,
+    title: str,
+    description: str | None = None,
+    source: str = "web",
+    status: str = "new",
+    snap_m: float = DEFAULT_SNAP_M,
+    actor: str | None = None,
+) -> tuple[Request, Owner]:
+    """Validate, route and store a request with its ``created`` and ``routed`` events."""
+    check_geometry(geom, where="geometry")
+    check_routable(geom, where="geometry")
+    if category not in CATEGORIES:
+        raise InvalidInput(
+            f"unknown category '{category}'; use one of {', '.join(CATEGORIES)}", field="category"
+        )
+    title = (title or "").strip()
+    if not title:
+        raise InvalidInput("title is required", field="title")
+    if len(title) > MAX_TITLE:
+        raise InvalidInput(f"title is longer than {MAX_TITLE} characters", field="title")
+    if description and len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"description is longer than {MAX_DESCRIPTION} characters", field="description"
+        )
+    if status not in STATUSES:
+        raise InvalidInput(f"unknown status '{status}'", field="status")
+    owner = route_geometry(session, geom, snap_m=snap_m)
+    stored = geom if geom.geom_type == "Point" else as_multi(geom)
+    request = Request(
+        category=category,
+        title=title,
+        description=description,
+        status=status,
+        source=source,
+        geom=to_db(stored),
+    )
+    apply_route(request, owner)
+    request.events.append(RequestEvent(kind="created", actor=actor or "resident"))
+    request.events.append(
+        RequestEvent(
+            kind="routed",
+            actor="system",
+            note=owner.message(),
+            data={
+                "rule": owner.rule,
+                "grid": owner.grid.code if owner.grid else None,
+                "branch": owner.branch.code if owner.branch else None,
+                "grid_set_version": owner.grid_set_version,
+            },
+        )
+    )
+    session.add(request)
+    session.flush()
+    return request, owner

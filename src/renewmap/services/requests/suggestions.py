@@ -1,0 +1,512 @@
+"""Residents' suggestions: post (routed, with photos), find nearby, browse, support, comment,
+and follow by receipt code with a private token.
+
+Personal data (phone, hidden nicknames) never leaves this module in a public view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import (
+    Request,
+    RequestComment,
+    RequestEvent,
+    RequestPhoto,
+    RequestSupport,
+    Site,
+)
+from renewmap.db.queries import core as queries
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.services.design import drafts, process
+from renewmap.services.places.routing import Owner
+from renewmap.services.requests import notify
+from renewmap.services.requests.intake import create_request
+from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
+from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
+from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.spatial.routing import DEFAULT_SNAP_M
+
+RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
+MAX_NICKNAME = 40
+MAX_COMMENT = 1000
+NEARBY_RADIUS_M = 50.0
+_PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_receipt_code(session: Session) -> str:
+    for _ in range(20):
+        code = "RM" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
+        if not queries.receipt_code_taken(session, code=code):
+            return code
+    raise Conflict("could not allocate a receipt code; try again")
+
+
+def _clean_nickname(nickname: str | None) -> str | None:
+    nickname = (nickname or "").strip()
+    if len(nickname) > MAX_NICKNAME:
+        raise InvalidInput(f"nickname is longer than {MAX_NICKNAME} characters", field="nickname")
+    return nickname or None
+
+
+def _clean_phone(phone: str | None) -> str | None:
+    phone = (phone or "").strip()
+    if phone and not _PHONE.match(phone):
+        raise InvalidInput(
+            "phone must be 5–20 digits (spaces, dashes and a leading + allowed)", field="phone"
+        )
+    return phone or None
+
+
+@dataclass
+class Created:
+    request: Request
+    owner: Owner
+    token: str
+
+
+def create_suggestion(
+    session: Session,
+    *,
+    secret: str,
+    geom: BaseGeometry,
+    category: str,
+    title: str,
+    description: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+    nickname: str | None = None,
+    show_nickname: bool = False,
+    phone: str | None = None,
+    snap_m: float = DEFAULT_SNAP_M,
+    base_url: str | None = None,
+    site_code: str | None = None,
+    source: str = "resident",
+    actor: str | None = None,
+) -> Created:
+    """Validate everything first (photos included), then route and store in one go; the
+    owner's notifications go into the outbox in the same transaction. With ``site_code`` the
+    suggestion is for that site's survey (it must be open and the pin at the site).
+    ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf)."""
+    site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
+    if len(photos) > MAX_PHOTOS:
+        raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
+    nickname = _clean_nickname(nickname)
+    phone = _clean_phone(phone)
+    processed = [process_photo(raw, filename=name) for name, raw in photos]
+    request, owner = create_request(
+        session,
+        geom=geom,
+        category=category,
+        title=title,
+        description=description,
+        source=source,
+        snap_m=snap_m,
+        actor=actor,
+    )
+    token = secrets.token_urlsafe(18)
+    request.receipt_code = _new_receipt_code(session)
+    request.follow_token_hash = keyed_hash(secret, token)
+    request.nickname = nickname
+    request.show_nickname = bool(show_nickname and nickname)
+    request.phone = phone
+    request.site_id = site.id if site is not None else None
+    for i, p in enumerate(processed):
+        session.add(
+            RequestPhoto(
+                request_id=request.id,
+                position=i,
+                content_type=p.content_type,
+                width=p.width,
+                height=p.height,
+                data=p.data,
+                thumbnail=p.thumbnail,
+            )
+        )
+    session.flush()
+    notify.enqueue(session, request=request, reason="new", base_url=base_url)
+    return Created(request, owner, token)
+
+
+SITE_TOLERANCE_M = 20.0
+
+
+def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site:
+    """The site with this code at the pin, if its survey is open (409 otherwise)."""
+    near = metres_to_degrees(SITE_TOLERANCE_M, geom.centroid.y)
+    candidates = session.scalars(select(Site).where(Site.code == site_code)).all()
+    site = next((s for s in candidates if from_db(s.geom).dwithin(geom, near)), None)
+    if site is None:
+        raise InvalidInput(
+            f"the pin is not at site '{site_code}' (more than {SITE_TOLERANCE_M:.0f} m away)",
+            field="site",
+        )
+    process.require_action(site, "suggest")
+    return site
+
+
+def _visible(session: Session, request_id: int) -> Request:
+    request = session.get(Request, request_id)
+    if request is None or request.hidden:
+        raise NotFound(f"suggestion {request_id} not found", field="id")
+    return request
+
+
+def _views(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]]:
+    """Public views of many suggestions with a fixed number of queries (no N+1)."""
+    ids = [r.id for r in requests]
+    photos = queries.photos_by_request(session, request_ids=ids)
+    grids = queries.grids_by_ids(
+        session, ids=sorted({r.grid_id for r in requests if r.grid_id is not None})
+    )
+    counts = queries.comment_counts(session, request_ids=ids)
+    adopted = drafts.adopted_in(session, request_ids=ids)
+    return [
+        _view(r, photos.get(r.id, []), grids.get(r.grid_id) if r.grid_id else None, counts)
+        | {"adopted_in": adopted.get(r.id, [])}
+        for r in requests
+    ]
+
+
+def _view(
+    request: Request, photos: Sequence[Any], grid: Any, comment_counts: dict[int, int]
+) -> dict[str, Any]:
+    """What anyone may see of a suggestion: never the phone, the nickname only if allowed."""
+    return {
+        "id": request.id,
+        "category": request.category,
+        "title": request.title,
+        "description": request.description,
+        "status": request.status,
+        "created_at": request.created_at.isoformat() if request.created_at else None,
+        "grid": {"code": grid.code, "name": grid.name} if grid else None,
+        "rule": request.route_rule,
+        "supports": request.support_count or 0,
+        "comments": comment_counts.get(request.id, 0),
+        "nickname": request.nickname if request.show_nickname else None,
+        "photos": [
+            {
+                "url": f"/api/photos/{p.id}",
+                "thumbnail": f"/api/photos/{p.id}/thumbnail",
+                "width": p.width,
+                "height": p.height,
+            }
+            for p in photos
+        ],
+    }
+
+
+def public_view(session: Session, request: Request) -> dict[str, Any]:
+    """The public view of one suggestion."""
+    return _views(session, [request])[0]
+
+
+def features(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]]:
+    """GeoJSON features of suggestions, as anyone may see them."""
+    return [
+        {
+            "type": "Feature",
+            "id": r.id,
+            "geometry": to_geojson(from_db(r.geom)),
+            "properties": view,
+        }
+        for r, view in zip(requests, _views(session, requests), strict=True)
+    ]
+
+
+def get_public(session: Session, *, request_id: int) -> dict[str, Any]:
+    return features(session, [_visible(session, request_id)])[0]
+
+
+def browse(
+    session: Session,
+    *,
+    community_code: str,
+    category: str | None = None,
+    status: str | None = None,
+    grid_code: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """One page of visible suggestions as a GeoJSON FeatureCollection with the total."""
+    community = queries.community_by_code(session, code=community_code)
+    grid_id = _grid_id(session, community.id, grid_code, community_code)
+    rows, total = queries.public_requests(
+        session,
+        community_id=community.id,
+        category=category,
+        status=status,
+        grid_id=grid_id,
+        bounds=bounds,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": features(session, rows),
+        "numberMatched": total,
+        "numberReturned": len(rows),
+        "offset": offset,
+        "limit": limit,
+    }
+
+
+MAP_POINTS_MAX = 1000  # above this many in view, the map gets counts per cell instead
+CLUSTER_PX = 64  # cell size on screen
+
+
+def cell_degrees(zoom: float, px: int = CLUSTER_PX) -> float:
+    """Width in degrees of ``px`` screen pixels at a web-map zoom level (256 px tiles)."""
+    return 360.0 / (256.0 * 2.0**zoom) * px
+
+
+def _grid_id(session: Session, community_id: int, grid_code: str | None, code: str) -> int | None:
+    if not grid_code:
+        return None
+    grid = queries.grid_by_code(session, community_id=community_id, code=grid_code)
+    if grid is None:
+        raise NotFound(f"grid '{grid_code}' not found in {code}", field="grid")
+    return grid.id
+
+
+def map_layer(
+    session: Session,
+    *,
+    community_code: str,
+    zoom: float,
+    category: str | None = None,
+    status: str | None = None,
+    grid_code: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    max_points: int = MAP_POINTS_MAX,
+) -> dict[str, Any]:
+    """What the map draws for a view: every matching suggestion as a point when there are few,
+    else counts per screen cell, so 100,000 suggestions never travel to a phone.
+
+    The list beside the map is paged separately (:func:`browse`); both use the same filters.
+    """
+    community = queries.community_by_code(session, code=community_code)
+    filters = {
+        "community_id": community.id,
+        "category": category,
+        "status": status,
+        "grid_id": _grid_id(session, community.id, grid_code, community_code),
+        "bounds": bounds,
+    }
+    rows = queries.public_request_points(session, limit=max_points + 1, **filters)
+    if len(rows) <= max_points:
+        return {
+            "mode": "points",
+            "numberMatched": len(rows),
+            "points": [
+                {
+                    "id": r[0],
+                    "lon": round(float(r[1]), 7),
+                    "lat": round(float(r[2]), 7),
+                    "title": r[3],
+                    "category": r[4],
+                    "status": r[5],
+                }
+                for r in rows
+            ],
+            "cells": [],
+        }
+    cells = queries.public_request_cells(session, cell=cell_degrees(zoom), **filters)
+    return {
+        "mode": "cells",
+        "numberMatched": sum(int(c[0]) for c in cells),
+        "points": [],
+        "cells": [
+            {
+                "count": int(c[0]),
+                "lon": round(float(c[1]), 7),
+                "lat": round(float(c[2]), 7),
+                "bbox": [round(float(v), 7) for v in c[3:7]],
+                "id": int(c[7]) if int(c[0]) == 1 else None,
+            }
+            for c in cells
+        ],
+    }
+
+
+def nearby(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    category: str | None = None,
+    radius_m: float = NEARBY_RADIUS_M,
+    limit: int = 10,
+) -> list[dict[str, Any]]:
+    """Visible suggestions within ``radius_m`` metres, nearest first (to offer a +1)."""
+    import shapely
+
+    point = shapely.Point(lon, lat)
+    margin = metres_to_degrees(radius_m, lat)
+    bounds = (lon - margin, lat - margin, lon + margin, lat + margin)
+    epsg = utm_epsg(lon, lat)
+    here = to_metric(point, epsg)
+    found = []
+    for r in queries.visible_requests_near(session, bounds=bounds, category=category):
+        d = here.distance(to_metric(from_db(r.geom), epsg))
+        if d <= radius_m:
+            found.append((d, r.id, r))
+    found.sort(key=lambda t: (t[0], t[1]))
+    kept = found[:limit]
+    out = features(session, [r for _, _, r in kept])
+    for (d, _, _), f in zip(kept, out, strict=True):
+        f["properties"]["distance_m"] = round(d, 1)
+    return out
+
+
+def support(session: Session, *, request_id: int, device_id: str, secret: str) -> int:
+    """+1 from one device; a second +1 from the same device is a 409."""
+    request = _visible(session, request_id)
+    supporter = keyed_hash(secret, device_id)
+    if queries.support_exists(session, request_id=request.id, supporter_hash=supporter):
+        raise Conflict("this device already supports this suggestion", field="support")
+    session.add(RequestSupport(request_id=request.id, supporter_hash=supporter))
+    request.support_count = (request.support_count or 0) + 1
+    session.flush()
+    return request.support_count
+
+
+def comment(
+    session: Session, *, request_id: int, body: str, nickname: str | None = None
+) -> dict[str, Any]:
+    request = _visible(session, request_id)
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("comment text is required", field="body")
+    if len(body) > MAX_COMMENT:
+        raise InvalidInput(f"comment is longer than {MAX_COMMENT} characters", field="body")
+    c = RequestComment(request_id=request.id, body=body, nickname=_clean_nickname(nickname))
+    session.add(c)
+    session.flush()
+    return _comment_view(c)
+
+
+def _comment_view(c: RequestComment) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "body": c.body,
+        "nickname": c.nickname,
+        "created_at": c.created_at.isoformat() if c.created_at else None,
+    }
+
+
+def comments(session: Session, *, request_id: int) -> list[dict[str, Any]]:
+    _visible(session, request_id)
+    return [_comment_view(c) for c in queries.visible_comments(session, request_id=request_id)]
+
+
+def _by_receipt(session: Session, *, code: str, token: str, secret: str) -> Request:
+    request = queries.request_by_receipt(session, code=code.strip().upper())
+    if request is None or not request.follow_token_hash:
+        raise NotFound(f"receipt '{code}' not found", field="code")
+    if not hmac.compare_digest(request.follow_token_hash, keyed_hash(secret, token or "")):
+        raise Forbidden("this link's token does not match the receipt", field="token")
+    return request
+
+
+def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str, Any]:
+    """The resident's private view: status, public history, own contact details."""
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    view = public_view(session, request)
+    view["receipt_code"] = request.receipt_code
+    view["hidden"] = request.hidden
+    view["your_nickname"] = request.nickname
+    view["your_phone"] = request.phone
+    view["history"] = public_history(request)
+    return view
+
+
+def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -> dict[str, Any]:
+    """Through the private link: a resolved request that is not fixed goes back to its grid."""
+    from renewmap.services.requests.workflow import reopen as reopen_request
+
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    reopen_request(session, request=request, note=note)
+    notify.enqueue(session, request=request, reason="reopened")
+    return follow(session, code=code, token=token, secret=secret)
+
+
+def public_history(request: Request) -> list[dict[str, Any]]:
+    """What the resident may read of a request's history: replies, reasons, status changes;
+    never staff's internal notes or who on the staff did it."""
+    return [
+        {"kind": e.kind, "at": e.at.isoformat() if e.at else None, "note": e.note}
+        for e in request.events
+        if e.public and e.kind != "note"
+    ]
+
+
+def add_details(
+    session: Session,
+    *,
+    code: str,
+    token: str,
+    secret: str,
+    text: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+) -> dict[str, Any]:
+    """More words or photos from the resident, through the private link."""
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    text = (text or "").strip()
+    if not text and not photos:
+        raise InvalidInput("send some text or at least one photo", field="text")
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(f"text is longer than {MAX_COMMENT} characters", field="text")
+    existing = len(queries.photos_of(session, request_id=request.id))
+    if existing + len(photos) > MAX_PHOTOS:
+        raise InvalidInput(
+            f"at most {MAX_PHOTOS} photos per suggestion ({existing} already attached)",
+            field="photos",
+        )
+    processed = [process_photo(raw, filename=name) for name, raw in photos]
+    for i, p in enumerate(processed):
+        session.add(
+            RequestPhoto(
+                request_id=request.id,
+                position=existing + i,
+                content_type=p.content_type,
+                width=p.width,
+                height=p.height,
+                data=p.data,
+                thumbnail=p.thumbnail,
+            )
+        )
+    request.events.append(
+        RequestEvent(
+            kind="details_added",
+            actor="resident",
+            note=text or None,
+            data={"photos": len(processed)},
+        )
+    )
+    session.flush()
+    return follow(session, code=code, token=token, secret=secret)
+
+
+def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
+    p = queries.photo(session, photo_id=photo_id)
+    if p is None:
+        raise NotFound(f"photo {photo_id} not found")
+    request = session.get(Request, p.request_id)
+    if request is None or request.hidden:
+        raise NotFound(f"photo {photo_id} not found")
+    return (p.thumbnail if thumbnail else p.data), p.content_type

@@ -1,0 +1,283 @@
+"""The request workflow that staff drive, with every step recorded.
+
+new → accepted → in_progress → resolved; or rejected (public reason), duplicate (merged into
+another request, supporters carried over), transferred to another grid (back to new there).
+A resolved request can be reopened by its resident within 30 days. Replies are public
+(shown on the resident's follow page); notes are internal.
+
+Every change names the version it was made against: two leads acting at once cannot
+overwrite each other; the second gets a 409 with the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Grid, Request, RequestEvent, RequestSupport
+from renewmap.db.queries import core as queries
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.access.scope import Scope, require_request
+
+OPEN = ("new", "reopened", "accepted", "in_progress")
+REOPEN_DAYS = 30
+MAX_NOTE = 2000
+
+
+@dataclass(frozen=True)
+class Action:
+    """One kind of step: from which statuses, to which, and what it needs."""
+
+    to: str | None  # None: the status does not change
+    sources: tuple[str, ...]
+    needs_note: bool = False
+    public: bool = True
+
+
+ACTIONS: dict[str, Action] = {
+    "accept": Action("accepted", ("new", "reopened")),
+    "start": Action("in_progress", ("accepted",)),
+    "resolve": Action("resolved", ("accepted", "in_progress"), needs_note=True),
+    "reject": Action("rejected", ("new", "reopened", "accepted", "in_progress"), needs_note=True),
+    "duplicate": Action("duplicate", OPEN),
+    "transfer": Action("new", OPEN, needs_note=True),
+    "reply": Action(None, (*OPEN, "resolved", "rejected"), needs_note=True),
+    "note": Action(
+        None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
+    ),
+    # moderation: out of public view (abuse, personal data in the text), the reason internal
+    "hide": Action(
+        None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
+    ),
+    "unhide": Action(None, (*OPEN, "resolved", "rejected", "duplicate"), public=False),
+}
+
+
+def state(request: Request) -> dict[str, Any]:
+    """What a 409 carries so the client can show the current state and retry."""
+    return {"id": request.id, "status": request.status, "version": request.version}
+
+
+def _conflict(request: Request, message: str) -> Conflict:
+    return Conflict(message, current=state(request))
+
+
+def act(
+    session: Session,
+    *,
+    principal: Principal,
+    scope: Scope,
+    request_id: int,
+    action: str,
+    version: int,
+    note: str | None = None,
+    target_grid: str | None = None,
+    duplicate_of: int | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """Apply one workflow step for a staff member; all checks before any write."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise InvalidInput(
+            f"unknown action '{action}'; use one of {', '.join(ACTIONS)}", field="action"
+        )
+    request = _locked(session, scope, request_id)
+    if request.version != version:
+        raise _conflict(
+            request,
+            f"request {request_id} was changed by someone else (now version {request.version}, "
+            f"status {request.status}); reload and try again",
+        )
+    if request.status not in spec.sources:
+        raise _conflict(request, f"cannot {action} a request that is {request.status}")
+    note = (note or "").strip() or None
+    if spec.needs_note and not note:
+        what = {"resolve": "what was done", "reject": "the public reason"}.get(action, "a note")
+        raise InvalidInput(f"{action} needs {what} (note)", field="note")
+    if note and len(note) > MAX_NOTE:
+        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+    now = now or datetime.now(UTC)
+    data: dict[str, Any] = {"from": request.status}
+    if action == "transfer":
+        data |= _transfer(session, scope, request, target_grid)
+    elif action == "duplicate":
+        data |= _merge_into(session, scope, request, duplicate_of, principal, now)
+    if spec.to is not None:
+        data["to"] = spec.to
+        request.status = spec.to
+    if action in ("hide", "unhide"):
+        if request.hidden == (action == "hide"):
+            shown = "hidden" if request.hidden else "shown"
+            raise _conflict(request, f"the request is already {shown}")
+        request.hidden = action == "hide"
+    if action == "accept":
+        request.accepted_at = now
+        request.status_since = now
+    elif action == "resolve":
+        request.resolved_at = now
+    elif action == "transfer":
+        request.accepted_at = None
+        request.status_since = now  # the receiving grid's clock starts now
+    request.version = (request.version or 1) + 1
+    request.updated_at = now
+    if action == "transfer":
+        from renewmap.services.requests import notify
+
+        notify.enqueue(session, request=request, reason="transferred")
+        # The resident sees that it moved and where; the reason is for the grids.
+        request.events.append(
+            RequestEvent(
+                kind=action, actor=principal.actor, note=None, public=True, data=data, at=now
+            )
+        )
+        request.events.append(
+            RequestEvent(
+                kind="transfer_reason", actor=principal.actor, note=note, public=False, at=now
+            )
+        )
+    else:
+        request.events.append(
+            RequestEvent(
+                kind=action, actor=principal.actor, note=note, public=spec.public, data=data, at=now
+            )
+        )
+    session.flush()
+    return request
+
+
+def _locked(session: Session, scope: Scope, request_id: int) -> Request:
+    """The request, row-locked for this transaction and (re)checked to be in scope.
+
+    PostgreSQL: SELECT … FOR UPDATE, so a second writer waits and then reads the first one's
+    commit (and gets a 409 from the version check). SQLite: app write sessions begin IMMEDIATE
+    (``db.dialect.write_bind``), which serialises writers the same way.
+    """
+    request = require_request(session, scope, request_id)
+    session.refresh(request, with_for_update=True)
+    return require_request(session, scope, request_id)  # scope may have changed meanwhile
+
+
+def _transfer(
+    session: Session, scope: Scope, request: Request, target_grid: str | None
+) -> dict[str, Any]:
+    if not target_grid:
+        raise InvalidInput("transfer needs the receiving grid's code", field="target_grid")
+    grid = queries.grid_by_code(session, community_id=request.community_id or -1, code=target_grid)
+    if grid is None:
+        raise NotFound(
+            f"grid '{target_grid}' not found in this request's community", field="target_grid"
+        )
+    if grid.id == request.grid_id:
+        raise _conflict(request, f"the request is already in grid '{target_grid}'")
+    previous = session.get(Grid, request.grid_id) if request.grid_id else None
+    request.grid_id = grid.id
+    request.branch_id = grid.branch_id
+    return {
+        "from_grid": previous.code if previous else None,
+        "to_grid": grid.code,
+        "to_grid_name": grid.name,
+    }
+
+
+def _merge_into(
+    session: Session,
+    scope: Scope,
+    request: Request,
+    target_id: int | None,
+    principal: Principal,
+    now: datetime,
+) -> dict[str, Any]:
+    if target_id is None:
+        raise InvalidInput("duplicate needs the id of the request it repeats", field="duplicate_of")
+    if target_id == request.id:
+        raise InvalidInput("a request cannot duplicate itself", field="duplicate_of")
+    target = _locked(session, scope, target_id)
+    if target.status not in OPEN:
+        raise Conflict(
+            f"request {target_id} is {target.status}; merge into an open request",
+            field="duplicate_of",
+        )
+    # Supporters move to the kept request (once each); the duplicate's own resident counts too.
+    theirs = set(
+        session.scalars(
+            select(RequestSupport.supporter_hash).where(RequestSupport.request_id == request.id)
+        )
+    )
+    ours = set(
+        session.scalars(
+            select(RequestSupport.supporter_hash).where(RequestSupport.request_id == target.id)
+        )
+    )
+    moved = sorted(theirs - ours)
+    for h in moved:
+        session.add(RequestSupport(request_id=target.id, supporter_hash=h))
+    session.flush()
+    request.duplicate_of_id = target.id
+    session.flush()
+    # +1s on the kept request, plus one for the author of every duplicate merged into it
+    target.support_count = (
+        session.scalar(
+            select(func.count(RequestSupport.id)).where(RequestSupport.request_id == target.id)
+        )
+        or 0
+    ) + (
+        session.scalar(select(func.count(Request.id)).where(Request.duplicate_of_id == target.id))
+        or 0
+    )
+    target.version = (target.version or 1) + 1
+    target.events.append(
+        RequestEvent(
+            kind="merged",
+            actor=principal.actor,
+            note=None,
+            public=True,
+            data={"duplicate": request.id, "supporters_moved": len(moved)},
+            at=now,
+        )
+    )
+    return {"duplicate_of": target.id, "supporters_moved": len(moved)}
+
+
+def reopen(session: Session, *, request: Request, note: str, now: datetime | None = None) -> None:
+    """The resident (through their private link) says a resolved request is not fixed."""
+    now = now or datetime.now(UTC)
+    session.refresh(request, with_for_update=True)  # against a staff step at the same time
+    if request.status != "resolved":
+        raise _conflict(
+            request, f"only a resolved request can be reopened (it is {request.status})"
+        )
+    resolved = request.resolved_at
+    if resolved is not None and resolved.tzinfo is None:
+        resolved = resolved.replace(tzinfo=UTC)
+    if resolved is None or now - resolved > timedelta(days=REOPEN_DAYS):
+        raise Forbidden(
+            f"a request can be reopened within {REOPEN_DAYS} days of its resolution; "
+            "please post a new suggestion",
+            field="status",
+        )
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput("say what is still not fixed (note)", field="note")
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+    request.status = "reopened"
+    request.accepted_at = None
+    request.status_since = now
+    request.version = (request.version or 1) + 1
+    request.updated_at = now
+    request.events.append(
+        RequestEvent(
+            kind="reopen",
+            actor="resident",
+            note=note,
+            public=True,
+            data={"from": "resolved"},
+            at=now,
+        )
+    )
+    session.flush()

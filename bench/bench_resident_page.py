@@ -59,9 +59,9 @@ from renewmap.db.migrate import upgrade
 from renewmap.db.models import Community, Request
 from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, static_server
 from renewmap.services.places.routing import load_memory_source
-from renewmap.services.requests.intake import CATEGORIES
 from renewmap.spatial.geometry import to_db
 from renewmap.spatial.routing import RULES_BY_CODE
+from renewmap.vocabulary import CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = ROOT / "geodata" / "demo"

@@ -9,8 +9,8 @@ import pytest
 
 from renewmap.i18n import catalog, gettext, negotiate
 from renewmap.services.design.process import STAGE_LABELS
-from renewmap.services.requests.workflow import ACTIONS
 from renewmap.spatial.design import SEASONS
+from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, EventKind
 from renewmap.web.design import (
     DRAW_HELP,
     FACILITIES,
@@ -22,7 +22,6 @@ from renewmap.web.design import (
 )
 from renewmap.web.errors import GENERIC, HEADLINES
 from renewmap.web.plants import CARE_LABELS
-from renewmap.web.resident import CATEGORIES, STATUSES
 from renewmap.web.sites import ACTIONS as SITE_ACTIONS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
@@ -47,13 +46,13 @@ def used_msgids() -> set[str]:
     found: set[str] = set()
     for path, pattern in PATTERNS:
         found |= set(pattern.findall(path.read_text(encoding="utf-8")))
-    found |= {label for label, _ in CATEGORIES.values()} | set(STATUSES.values())
+    found |= {label for label, _ in CATEGORY_LABELS.values()} | set(STATUS_LABELS.values())
     # the workspace's action buttons, and every history entry a page may show
     staff_js = (SRC / "static" / "js" / "staff.js").read_text(encoding="utf-8")
     labels = re.search(r"const ACTION_LABELS = \{(.*?)\};", staff_js, re.S)
     assert labels is not None
     found |= set(re.findall(r':\s*"([^"]+)"', labels.group(1)))
-    found |= set(ACTIONS) | {"merged", "reopen", "created", "routed", "transfer_reason"}
+    found |= set(EventKind)
     found |= set(HEADLINES.values()) | {GENERIC} | set(CARE_LABELS.values())
     found |= {season.capitalize() for season in SEASONS}
     # the designers' and the sites' labels (kinds, layers, rules…, the process's steps)

@@ -28,8 +28,8 @@ from renewmap.i18n import catalog
 from renewmap.protocols.open311 import georeport
 from renewmap.protocols.open311.xml import render
 from renewmap.services.access import accounts
-from renewmap.services.requests.intake import CATEGORIES
 from renewmap.settings import Settings
+from renewmap.vocabulary import CATEGORIES, CLOSED_STATUSES, OPEN_STATUSES
 from tests.conftest import count
 from tests.fixtures import add_quad_community, add_test_community, pt
 
@@ -794,7 +794,7 @@ def _expected(s: Session, now: datetime, **filters: Any) -> list[tuple[str, str]
         if "statuses" in filters:
             stmt = stmt.where(Request.status.in_(filters["statuses"]))
     rows = s.execute(stmt.order_by(Request.created_at.desc(), Request.id.desc()).limit(1000))
-    return [(str(i), "open" if st in georeport.OPEN else "closed") for i, st in rows]
+    return [(str(i), "open" if st in OPEN_STATUSES else "closed") for i, st in rows]
 
 
 def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignore[no-untyped-def]
@@ -821,7 +821,7 @@ def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignor
         with Session(eng) as s:
             default = _expected(s, now)
             lighting = _expected(s, now, category="lighting")
-            closed = _expected(s, now, statuses=list(georeport.CLOSED))
+            closed = _expected(s, now, statuses=list(CLOSED_STATUSES))
             back_then = _expected(s, now, start=now - timedelta(days=210))
             by_ids = _expected(s, now, ids=[*old, hidden, int(default[0][0])])
         assert 150 < len(default) < 200 and len(closed) > 10 and len(lighting) > 5

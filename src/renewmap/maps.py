@@ -21,6 +21,7 @@ from folium.template import Template as FoliumTemplate  # has the tojavascript f
 from jinja2 import Template
 
 from renewmap.spatial.crs import wgs84_to_gcj02_xy
+from renewmap.vocabulary import Status
 
 STATIC_URL = "/static"
 AssetMode = Literal["server", "inline"]
@@ -41,14 +42,14 @@ GRID_COLOURS = [
     "#e15759",
     "#bab0ac",
 ]
-STATUS_COLOURS = {
-    "new": "#e8590c",
-    "reopened": "#c92a2a",
-    "accepted": "#1971c2",
-    "in_progress": "#6741d9",
-    "resolved": "#2b8a3e",
-    "rejected": "#868e96",
-    "duplicate": "#adb5bd",
+STATUS_COLOURS: dict[str, str] = {
+    Status.NEW: "#e8590c",
+    Status.REOPENED: "#c92a2a",
+    Status.ACCEPTED: "#1971c2",
+    Status.IN_PROGRESS: "#6741d9",
+    Status.RESOLVED: "#2b8a3e",
+    Status.REJECTED: "#868e96",
+    Status.DUPLICATE: "#adb5bd",
 }
 RULE_COLOURS = {
     "inside": "#2b8a3e",

@@ -29,6 +29,8 @@ from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from renewmap.vocabulary import Status
+
 SRID = 4326
 
 NAMING = {
@@ -227,7 +229,7 @@ class Request(Base):
     category: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(32), default="new")
+    status: Mapped[str] = mapped_column(String(32), default=Status.NEW.value)
     route_rule: Mapped[str] = mapped_column(String(32))
     route_distance_m: Mapped[float | None] = mapped_column(Float)
     grid_set_version: Mapped[int | None] = mapped_column(Integer)

@@ -34,7 +34,8 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
+from renewmap.spatial.crs import metres_to_degrees, to_metric
+from renewmap.vocabulary import metric_epsg
 
 DEFAULT_SNAP_M = 50.0
 # Overlaps whose measures differ by less than this relative amount are treated as ties, so
@@ -68,10 +69,7 @@ class CommunityRef:
     metric_epsg: int | None = None
 
     def epsg(self) -> int:
-        if self.metric_epsg:
-            return self.metric_epsg
-        c = self.geom.centroid
-        return utm_epsg(c.x, c.y)
+        return metric_epsg(self.metric_epsg, self.geom)
 
 
 @dataclass(frozen=True, slots=True)

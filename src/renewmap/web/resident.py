@@ -17,19 +17,9 @@ from jinja2 import Template
 
 from renewmap.i18n import LOCALES, catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
-from renewmap.services.requests.intake import CATEGORY_LABELS
 from renewmap.settings import Settings
+from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, Status
 
-CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label, icon
-STATUSES: dict[str, str] = {
-    "new": "New",
-    "reopened": "Reopened",
-    "accepted": "Accepted",
-    "in_progress": "In progress",
-    "resolved": "Resolved",
-    "rejected": "Rejected",
-    "duplicate": "Duplicate",
-}
 LANG_NAMES = {"zh_CN": "中文", "en": "EN"}
 
 
@@ -100,9 +90,11 @@ def resident_page(
         "t": strings,
         "categories": [
             {"code": c, "label": gettext(locale, label), "icon": icon}
-            for c, (label, icon) in CATEGORIES.items()
+            for c, (label, icon) in CATEGORY_LABELS.items()
         ],
-        "statuses": [{"code": s, "label": gettext(locale, label)} for s, label in STATUSES.items()],
+        "statuses": [
+            {"code": s, "label": gettext(locale, label)} for s, label in STATUS_LABELS.items()
+        ],
         "grids": [{"code": str(g["code"]), "name": str(g["name"])} for _, g in grids.iterrows()],
         "bounds": [float(v) for v in layers["community"].total_bounds],
     }
@@ -118,7 +110,7 @@ def resident_page(
     category_buttons = "".join(
         f'<button type="button" class="rm-cat" data-code="{c}" aria-pressed="false">'
         f'<span aria-hidden="true">{icon}</span> {_t(locale, label)}</button>'
-        for c, (label, icon) in CATEGORIES.items()
+        for c, (label, icon) in CATEGORY_LABELS.items()
     )
     options = lambda items: "".join(  # noqa: E731
         f'<option value="{escape(v)}">{escape(label)}</option>' for v, label in items
@@ -182,10 +174,10 @@ def resident_page(
   <div class="rm-filters">
     <select id="rm-f-category" aria-label="{_t(locale, "Category")}">
       <option value="">{_t(locale, "All categories")}</option>
-      {options((c, gettext(locale, label)) for c, (label, _) in CATEGORIES.items())}</select>
+      {options((c, gettext(locale, label)) for c, (label, _) in CATEGORY_LABELS.items())}</select>
     <select id="rm-f-status" aria-label="{_t(locale, "Status")}">
       <option value="">{_t(locale, "All statuses")}</option>
-      {options((s, gettext(locale, label)) for s, label in STATUSES.items())}</select>
+      {options((s, gettext(locale, label)) for s, label in STATUS_LABELS.items())}</select>
     <select id="rm-f-grid" aria-label="{_t(locale, "Grid")}">
       <option value="">{_t(locale, "All grids")}</option>
       {options((str(g["code"]), str(g["name"])) for _, g in grids.iterrows())}</select>
@@ -205,8 +197,8 @@ def resident_page(
 def follow_page(view: dict, *, locale: str, code: str, token: str) -> str:
     """The resident's private page: status, who handles it, history; add details."""
     t = lambda msgid: _t(locale, msgid)  # noqa: E731
-    status = gettext(locale, STATUSES.get(view["status"], view["status"]))
-    label, icon = CATEGORIES.get(view["category"], (view["category"], ""))
+    status = gettext(locale, STATUS_LABELS.get(view["status"], view["status"]))
+    label, icon = CATEGORY_LABELS.get(view["category"], (view["category"], ""))
     grid = escape(view["grid"]["name"]) if view.get("grid") else "—"
     history = "".join(
         f"<li><time>{escape((h['at'] or '')[:16].replace('T', ' '))}</time> "
@@ -220,7 +212,7 @@ def follow_page(view: dict, *, locale: str, code: str, token: str) -> str:
     )
     lang = "zh-CN" if locale == "zh_CN" else "en"
     reopen_form = ""
-    if view["status"] == "resolved":
+    if view["status"] == Status.RESOLVED:
         reopen_form = f"""<h2>{t("Not fixed?")}</h2>
 <form id="rm-reopen"><textarea name="note" maxlength="2000" rows="2" required
 aria-label="{t("What is still not fixed")}" placeholder="{t("What is still not fixed")}"></textarea>

@@ -15,8 +15,8 @@ from branca.element import Element
 from renewmap.i18n import catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
 from renewmap.services.design.process import STAGE_LABELS
+from renewmap.vocabulary import CATEGORY_LABELS
 from renewmap.web.design import _labels, control_last, timeline_items
-from renewmap.web.resident import CATEGORIES
 from renewmap.web.staff import _script_json
 
 HEAD = (
@@ -95,7 +95,8 @@ def site_page(
     if timeline["stage"] == "announcement":
         now = f"<p>{t('The result has been announced; this site is read-only.')}</p>"
     categories = "".join(
-        f'<option value="{c}">{icon} {t(label)}</option>' for c, (label, icon) in CATEGORIES.items()
+        f'<option value="{c}">{icon} {t(label)}</option>'
+        for c, (label, icon) in CATEGORY_LABELS.items()
     )
     survey = ""
     if "suggest" in timeline["residents_may"]:

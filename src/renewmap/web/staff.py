@@ -17,9 +17,14 @@ from branca.element import Element
 
 from renewmap.i18n import catalog, gettext
 from renewmap.maps import STATIC_URL, OnlineTiles, community_map
-from renewmap.web.resident import CATEGORIES, STATUSES
+from renewmap.vocabulary import (
+    CATEGORY_LABELS,
+    DESIGN_ROLES,
+    OPEN_FILTER,
+    STATUS_FILTERS,
+    STATUS_LABELS,
+)
 
-STAFF_STATUSES = ("open", *STATUSES)
 HEAD = (
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
     f'<link rel="icon" href="{STATIC_URL}/img/icon.svg" type="image/svg+xml">'
@@ -131,9 +136,9 @@ def workspace_page(
         "community": str(community["code"]),
         "t": {msgid: gettext(locale, msgid) for msgid in catalog("zh_CN")},
         "categories": {
-            c: f"{icon} {gettext(locale, label)}" for c, (label, icon) in CATEGORIES.items()
+            c: f"{icon} {gettext(locale, label)}" for c, (label, icon) in CATEGORY_LABELS.items()
         },
-        "statuses": {s: gettext(locale, label) for s, label in STATUSES.items()},
+        "statuses": {s: gettext(locale, label) for s, label in STATUS_LABELS.items()},
         "bounds": [float(v) for v in focus.total_bounds],
         # every grid of the community: a request can be transferred to any of them
         "grids": [{"code": str(g["code"]), "name": str(g["name"])} for _, g in grids.iterrows()],
@@ -146,11 +151,12 @@ def workspace_page(
     )
     status_options = "".join(
         f'<option value="{s}"{" selected" if s == "open" else ""}>'
-        f"{t('Open') if s == 'open' else t(STATUSES[s])}</option>"
-        for s in STAFF_STATUSES
+        f"{t('Open') if s == OPEN_FILTER else t(STATUS_LABELS[s])}</option>"
+        for s in STATUS_FILTERS
     )
     category_options = "".join(
-        f'<option value="{c}">{icon} {t(label)}</option>' for c, (label, icon) in CATEGORIES.items()
+        f'<option value="{c}">{icon} {t(label)}</option>'
+        for c, (label, icon) in CATEGORY_LABELS.items()
     )
     code = escape(str(community["code"]))
     my_grids = [g for _, g in grids.iterrows() if whole or int(g["id"]) in mine]
@@ -180,7 +186,7 @@ def workspace_page(
             f'<a href="/staff?community={escape(c["code"])}">{escape(c["name"])}</a> '
             for c in communities
         )
-    drawer = any(r["role"] in ("designer", "community_admin") for r in me["roles"])
+    drawer = any(r["role"] in DESIGN_ROLES for r in me["roles"])
     design_link = (
         f'<a href="/staff/design?community={code}">{t("Micro-renewal sites")}</a>' if drawer else ""
     )

@@ -13,16 +13,17 @@ from renewmap.services.access.accounts import Principal
 from renewmap.services.design import consultation, drafts, exchange, process
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
+from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api/design", tags=["design"])
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 Me = Annotated[Principal, Depends(get_principal)]
-DraftId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DraftId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class DraftIn(BaseModel):
     name: str = Field(max_length=200)
-    copy_from: int | None = Field(None, ge=1, le=2**31 - 1, description="start as a copy")
+    copy_from: int | None = Field(None, ge=1, le=MAX_ID, description="start as a copy")
     from_site: bool = Field(False, description="start from the site's current layers")
 
 
@@ -35,7 +36,7 @@ class PublicIn(BaseModel):
 
 
 class AdoptsIn(BaseModel):
-    request_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(max_length=500)
+    request_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=500)
 
 
 class StageIn(BaseModel):
@@ -49,7 +50,7 @@ class MoveIn(BaseModel):
 
 
 class FeaturesIn(BaseModel):
-    version: int = Field(ge=1, le=2**31 - 1, description="the version you drew on (409 if stale)")
+    version: int = Field(ge=1, le=MAX_ID, description="the version you drew on (409 if stale)")
     features: dict[str, Any] = Field(description="FeatureCollection; properties.kind required")
 
 
@@ -126,7 +127,7 @@ def import_layer(
     session: WriteSession,
     me: Me,
     file: Annotated[UploadFile, File()],
-    version: Annotated[int, Form(ge=1, le=2**31 - 1)],
+    version: Annotated[int, Form(ge=1, le=MAX_ID)],
     kind: Annotated[str | None, Form(description="kind for features that name none")] = None,
     epsg: Annotated[int | None, Form(ge=1024, le=999_999, description="CRS of a DXF")] = None,
 ) -> dict[str, Any]:

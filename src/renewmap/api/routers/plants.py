@@ -19,12 +19,13 @@ from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
+from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(tags=["plants"])
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-PlantId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PlantId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class AdoptIn(BaseModel):

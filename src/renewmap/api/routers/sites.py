@@ -18,12 +18,13 @@ from renewmap.api.routers.suggestions import DEVICE_COOKIE
 from renewmap.services.design import consultation, process
 from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
+from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api", tags=["sites"])
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class CommentIn(BaseModel):

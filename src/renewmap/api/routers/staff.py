@@ -24,12 +24,12 @@ from renewmap.services.access.accounts import Principal
 from renewmap.services.design import adoption
 from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols
+from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
 WriteSession = Annotated[Session, Depends(get_session, scope="function")]
 Me = Annotated[Principal, Depends(get_principal)]
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

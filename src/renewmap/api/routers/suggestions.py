@@ -23,6 +23,7 @@ from renewmap.services.requests import suggestions
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
+from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api", tags=["suggestions"])
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
@@ -32,7 +33,6 @@ DEVICE_COOKIE = "rm_device"
 CSRF_COOKIE = "rm_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 YEAR = 365 * 24 * 3600
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases: larger ones are a 422
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

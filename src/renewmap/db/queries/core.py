@@ -27,6 +27,7 @@ from renewmap.db.models import (
     Subdistrict,
 )
 from renewmap.errors import NotFound
+from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, Role
 
 
 def community_by_code(session: Session, *, code: str) -> Community:
@@ -194,9 +195,6 @@ def all_open_requests(session: Session) -> Sequence[Request]:
     return session.scalars(
         select(Request).where(Request.status.in_(OPEN_STATUSES)).order_by(Request.id)
     ).all()
-
-
-OPEN_STATUSES = ("new", "reopened", "accepted", "in_progress")
 
 
 def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, ...]]:
@@ -506,7 +504,6 @@ def staff_requests(
     grid_id: int | None = None,
     community_id: int | None = None,
     bounds: Bounds | None = None,
-    open_statuses: Sequence[str] = (),
     sort: str = "age",
     limit: int | None = 100,
     offset: int = 0,
@@ -520,8 +517,8 @@ def staff_requests(
     from sqlalchemy import func as sa_func
 
     conditions = [in_scope]
-    if status == "open":
-        conditions.append(Request.status.in_(list(open_statuses)))
+    if status == OPEN_FILTER:
+        conditions.append(Request.status.in_(OPEN_STATUSES))
     elif status:
         conditions.append(Request.status == status)
     if category:
@@ -539,7 +536,7 @@ def staff_requests(
     elif sort == "newest":
         order = [Request.created_at.desc(), Request.id.desc()]
     else:
-        is_open = case((Request.status.in_(list(open_statuses)), 0), else_=1)
+        is_open = case((Request.status.in_(OPEN_STATUSES), 0), else_=1)
         order = [is_open, Request.created_at.asc(), Request.id.asc()]
     stmt = select(Request).where(*conditions).order_by(*order).offset(offset)
     if limit is not None:
@@ -609,14 +606,14 @@ def _emails_of_roles(session: Session, *conditions: Any) -> list[str]:
 def lead_emails(session: Session, *, grid_id: int) -> list[str]:
     from renewmap.db.models import StaffRole
 
-    return _emails_of_roles(session, StaffRole.role == "grid_lead", StaffRole.grid_id == grid_id)
+    return _emails_of_roles(session, StaffRole.role == Role.GRID_LEAD, StaffRole.grid_id == grid_id)
 
 
 def admin_emails(session: Session, *, community_id: int) -> list[str]:
     from renewmap.db.models import StaffRole
 
     return _emails_of_roles(
-        session, StaffRole.role == "community_admin", StaffRole.community_id == community_id
+        session, StaffRole.role == Role.COMMUNITY_ADMIN, StaffRole.community_id == community_id
     )
 
 

@@ -46,9 +46,7 @@ from renewmap.db.queries.ogc import CodeLookup
 from renewmap.errors import Forbidden, NotFound, Unauthenticated
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import scope_of
-
-# Roles whose scope can contain requests (designers work on drafts, not on contact details).
-REQUEST_ROLES = frozenset({"grid_lead", "branch_secretary", "community_admin", "subdistrict_admin"})
+from renewmap.vocabulary import REQUEST_ROLES
 
 
 @dataclass(frozen=True)

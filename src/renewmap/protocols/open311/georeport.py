@@ -30,17 +30,20 @@ from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLim
 from renewmap.i18n import gettext
 from renewmap.services.access import accounts
 from renewmap.services.places.routing import Owner, route_geometry
-from renewmap.services.requests.intake import (
-    CATEGORIES,
-    CATEGORY_LABELS,
-    MAX_DESCRIPTION,
-    MAX_TITLE,
-    STATUSES,
-)
+from renewmap.services.requests.intake import MAX_DESCRIPTION, MAX_TITLE
 from renewmap.services.requests.suggestions import create_suggestion
-from renewmap.services.requests.workflow import OPEN
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
+from renewmap.vocabulary import (
+    CATEGORIES,
+    CATEGORY_LABELS,
+    CLOSED_STATUSES,
+    MAX_ID,
+    OPEN_STATUSES,
+    EventKind,
+    Status,
+    is_open,
+)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the services or their definitions last changed (the discovery document's changeset):
@@ -49,9 +52,8 @@ CHANGESET = "2026-11-22T00:00:00+00:00"
 FORMATS = ("text/xml", "application/json")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
-CLOSED = tuple(s for s in STATUSES if s not in OPEN)  # resolved, rejected, duplicate
 # Public history entries whose note explains the current status (status_notes).
-NOTE_KINDS = ("reply", "resolve", "reject", "reopen")
+NOTE_KINDS = (EventKind.REPLY, EventKind.RESOLVE, EventKind.REJECT, EventKind.REOPEN)
 KEY_PREFIX = "rm311_"
 MAX_CLIENT = 100
 MAX_MEDIA_URL = 500
@@ -197,7 +199,7 @@ def iso(dt: datetime | None) -> str | None:
 
 
 def open_or_closed(status: str) -> str:
-    return "open" if status in OPEN else "closed"
+    return "open" if is_open(status) else "closed"
 
 
 # --- jurisdictions and keys ----------------------------------------------------------------
@@ -590,7 +592,7 @@ def create(
     request.contact_email = email
     request.contact_name = name
     for event in request.events:
-        if event.kind == "created":  # the history names the client app that posted it
+        if event.kind == EventKind.CREATED:  # the history names the client app that posted it
             event.data = {"open311_client": key.client, "api_key_id": key.id}
     session.flush()
     who = _owner_agency(created.owner)
@@ -650,9 +652,6 @@ def _listed(text: str | None, name: str, allowed: Sequence[str]) -> list[str]:
     return items
 
 
-MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
-
-
 def _ids(text: str) -> list[int]:
     ids = []
     for part in (p.strip() for p in text.split(",")):
@@ -676,7 +675,7 @@ def _views(session: Session, rows: Sequence[Any], locale: str) -> list[dict[str,
     for r in rows:
         who = agency(r.grid_name, r.branch_name, r.community_name)
         status_notes = notes.get(r.id)
-        if r.status == "duplicate" and r.duplicate_of_id:
+        if r.status == Status.DUPLICATE and r.duplicate_of_id:
             status_notes = gettext(locale, DUPLICATE, id=r.duplicate_of_id)
         out.append(
             {
@@ -728,7 +727,7 @@ def list_requests(
         return _views(session, rows, locale)
     categories = _listed(service_code, "service_code", CATEGORIES)
     wanted = _listed(status, "status", ("open", "closed"))
-    statuses = [s for w in set(wanted) for s in (OPEN if w == "open" else CLOSED)]
+    statuses = [s for w in set(wanted) for s in (OPEN_STATUSES if w == "open" else CLOSED_STATUSES)]
     start, end = _window(start_date, end_date, now or datetime.now(UTC))
     rows = q.public_requests(
         session,

@@ -20,16 +20,8 @@ from sqlalchemy.orm import Session
 from renewmap.db.models import AuthToken, StaffRole, StaffUser
 from renewmap.db.queries import core as queries
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from renewmap.vocabulary import ROLE_PLACE, ROLES, Role
 
-ROLES = ("grid_lead", "branch_secretary", "community_admin", "subdistrict_admin", "designer")
-# Which place a role is held in, as "kind": grid (community/GRID), branch, community, subdistrict.
-ROLE_PLACE = {
-    "grid_lead": "grid",
-    "branch_secretary": "branch",
-    "community_admin": "community",
-    "subdistrict_admin": "subdistrict",
-    "designer": "community",
-}
 SESSION_HOURS = 12
 API_TOKEN_DAYS = 90
 MIN_PASSWORD = 10
@@ -257,5 +249,5 @@ def set_password(session: Session, *, username: str, password: str) -> None:
 
 def operator_principal(session: Session, *, community_code: str) -> Principal:
     """The server operator at the command line: a community admin of one community."""
-    grant = resolve_place(session, role="community_admin", place=community_code)
+    grant = resolve_place(session, role=Role.COMMUNITY_ADMIN, place=community_code)
     return Principal(user_id=0, username="operator", display_name="operator", roles=(grant,))

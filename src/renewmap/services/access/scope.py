@@ -23,6 +23,7 @@ from renewmap.db.models import Request
 from renewmap.db.queries import core as queries
 from renewmap.errors import Forbidden, NotFound
 from renewmap.services.access.accounts import Principal
+from renewmap.vocabulary import Role
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,13 @@ def scope_of(session: Session, principal: Principal) -> Scope:
     branches: set[int] = set()
     subdistricts: set[int] = set()
     for g in principal.roles:
-        if g.role == "grid_lead" and g.grid_id is not None:
+        if g.role == Role.GRID_LEAD and g.grid_id is not None:
             grids.add(g.grid_id)
-        elif g.role == "branch_secretary" and g.branch_id is not None:
+        elif g.role == Role.BRANCH_SECRETARY and g.branch_id is not None:
             branches.add(g.branch_id)
-        elif g.role == "community_admin" and g.community_id is not None:
+        elif g.role == Role.COMMUNITY_ADMIN and g.community_id is not None:
             communities.add(g.community_id)
-        elif g.role == "subdistrict_admin" and g.subdistrict_id is not None:
+        elif g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id is not None:
             subdistricts.add(g.subdistrict_id)
     if branches:
         communities |= queries.general_branch_communities(session, branch_ids=sorted(branches))

@@ -22,6 +22,7 @@ from renewmap.services.access.scope import scope_of
 from renewmap.services.requests.photos import process_photo
 from renewmap.spatial.design import species_table
 from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import Role
 
 CARE_KINDS = ("watering", "pruning", "fertilising", "photo", "note")
 MAX_NOTE = 500
@@ -155,7 +156,7 @@ def adopters(
     community = queries.community_by_code(session, code=community_code)
     scope = scope_of(session, principal)
     whole = community.id in scope.community_ids or any(
-        g.role == "designer" and g.community_id == community.id for g in principal.roles
+        g.role == Role.DESIGNER and g.community_id == community.id for g in principal.roles
     )
     grids = [] if whole else queries.grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
     areas = [from_db(g.geom) for g in grids if g.community_id == community.id]

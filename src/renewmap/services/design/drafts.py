@@ -29,12 +29,12 @@ from renewmap.db.models import (
 from renewmap.db.queries import core as queries
 from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
-from renewmap.services.design.process import RUNNERS, require_runner, site_of
+from renewmap.services.design.process import require_runner, site_of
 from renewmap.spatial import design
-from renewmap.spatial.crs import metres_to_degrees, utm_epsg
+from renewmap.spatial.crs import metres_to_degrees
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
+from renewmap.vocabulary import DESIGN_ROLES, metric_epsg
 
-DRAWERS = RUNNERS
 MAX_FEATURES = 2000
 EXPECTED = {
     "zone": ("Polygon", "MultiPolygon"),
@@ -241,8 +241,7 @@ def _judge(
     session: Session, site: Site, community: Community, feats: list[design.Feature]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     site_geom = from_db(site.geom)
-    c = site_geom.centroid
-    epsg = community.metric_epsg or utm_epsg(c.x, c.y)
+    epsg = metric_epsg(community.metric_epsg, site_geom)
     near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter
     walls = [
         (b.number or f"id {b.id}", from_db(b.geom))
@@ -474,7 +473,9 @@ def require_drawer(session: Session, *, principal: Principal, community_code: st
 
 def drawable_communities(session: Session, *, principal: Principal) -> list[str]:
     """Codes of the communities whose sites the user may draw (designers, admins)."""
-    ids = sorted({g.community_id for g in principal.roles if g.role in DRAWERS and g.community_id})
+    ids = sorted(
+        {g.community_id for g in principal.roles if g.role in DESIGN_ROLES and g.community_id}
+    )
     return [c.code for c in queries.communities_by_ids(session, ids=ids)]
 
 

@@ -26,8 +26,9 @@ from renewmap.services.access.accounts import Principal
 from renewmap.services.design import drafts
 from renewmap.services.ingest.files import checked_upload
 from renewmap.spatial import design
-from renewmap.spatial.crs import check_epsg, transform, utm_epsg
+from renewmap.spatial.crs import check_epsg, transform
 from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import metric_epsg
 
 FORMATS = {
     "geojson": ("application/geo+json", "geojson"),
@@ -39,11 +40,6 @@ XDATA_APP = "RENEWMAP"
 KIND_LAYERS = {kind: f"RM_{kind.upper()}" for kind in drafts.EXPECTED}
 LAYER_KINDS = {v.lower(): k for k, v in KIND_LAYERS.items()} | {k: k for k in drafts.EXPECTED}
 COLOURS = {"zone": 4, "green": 3, "plant": 94, "path": 8, "facility": 6, "keep": 9}
-
-
-def _metric_epsg(site_geom: Any, community: Any) -> int:
-    c = site_geom.centroid
-    return int(community.metric_epsg or utm_epsg(c.x, c.y))
 
 
 def export(
@@ -67,7 +63,7 @@ def export(
     elif fmt == "gpkg":
         data = _to_gpkg(feats)
     else:
-        data = _to_dxf(feats, site_geom, _metric_epsg(site_geom, community), title=stem)
+        data = _to_dxf(feats, site_geom, metric_epsg(community.metric_epsg, site_geom), title=stem)
     return data, media, f"{stem}.{ext}"
 
 

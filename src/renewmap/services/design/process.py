@@ -24,6 +24,7 @@ from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_upload
 from renewmap.services.requests.photos import process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import DESIGN_ROLES
 
 STAGES = (
     "survey",  # 前期调研
@@ -62,7 +63,6 @@ ACTION_LABELS = {
     "comment": "comment on the drafts",
     "vote": "vote for a draft",
 }
-RUNNERS = ("designer", "community_admin")
 MAX_ATTACHMENT = 10 * 1024 * 1024
 MAX_MINUTES = 20_000
 ATTACHMENT_TYPES = {
@@ -95,7 +95,7 @@ def site_info(session: Session, *, community_code: str, site_code: str) -> dict[
 
 def require_runner(principal: Principal, community: Community) -> None:
     """Only the community's designers and admins draw its sites and run their processes."""
-    if not any(g.role in RUNNERS and g.community_id == community.id for g in principal.roles):
+    if not any(g.role in DESIGN_ROLES and g.community_id == community.id for g in principal.roles):
         raise Forbidden(
             f"only the designers and admins of community {community.code} work on its sites",
             field="community",

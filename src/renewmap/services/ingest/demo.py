@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from renewmap.services.ingest.importer import import_branches, import_file
 from renewmap.services.ingest.osm import OSM_ATTRIBUTION, extract_compound, read_osm
 from renewmap.services.places import admin_codes
-from renewmap.services.requests.intake import CATEGORIES, create_request
+from renewmap.services.requests.intake import create_request
 from renewmap.spatial.crs import to_metric, transform
 from renewmap.spatial.grids import voronoi_grids
+from renewmap.vocabulary import CATEGORIES, Status
 
 DEMO_COMPOUND = "巴林小区"
 DEMO_COMMUNITY = "310109010026"  # 巴林居委会, 曲阳路街道, 虹口区 (NBS 2023)
@@ -331,7 +332,7 @@ def _write_requests(write, community_geom, grids, epsg) -> None:  # type: ignore
         p = shapely.Point(rng.uniform(rminx, rmaxx), rng.uniform(rminy, rmaxy))
         if ring.contains(p):
             pts.append(transform(p, epsg, 4326))
-    statuses = ["new"] * 6 + ["accepted"] * 2 + ["in_progress", "resolved"]
+    statuses = [Status.NEW] * 6 + [Status.ACCEPTED] * 2 + [Status.IN_PROGRESS, Status.RESOLVED]
     rows = []
     for _ in pts:
         cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
@@ -341,7 +342,7 @@ def _write_requests(write, community_geom, grids, epsg) -> None:  # type: ignore
                 "category": cat,
                 "title": title,
                 "description": text,
-                "status": statuses[int(rng.integers(len(statuses)))],
+                "status": str(statuses[int(rng.integers(len(statuses)))]),
             }
         )
     write("requests.geojson", gpd.GeoDataFrame(rows, geometry=pts, crs=4326))

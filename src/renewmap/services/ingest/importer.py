@@ -42,7 +42,7 @@ from renewmap.db.models import (
 from renewmap.db.queries import core as queries
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, NotFound
 from renewmap.services.places import admin_codes
-from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84, utm_epsg
+from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84
 from renewmap.spatial.geometry import (
     LINEAL,
     POLYGONAL,
@@ -50,6 +50,7 @@ from renewmap.spatial.geometry import (
     check_geometry,
     to_db,
 )
+from renewmap.vocabulary import metric_epsg
 
 KINDS = tuple(LAYER_MODELS)
 EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
@@ -415,8 +416,7 @@ def _build_communities(session, rows, _community, errors, report):  # type: igno
         report.created += existing is None
         obj.name = name
         obj.subdistrict = subdistrict
-        c = geom.centroid
-        obj.metric_epsg = int(epsg) if epsg else utm_epsg(c.x, c.y)
+        obj.metric_epsg = metric_epsg(int(epsg) if epsg else None, geom)
         obj.attribution = _text(row, "attribution")
         obj.geom = to_db(as_multi(geom))
         out.append(obj)

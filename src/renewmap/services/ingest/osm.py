@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from renewmap.errors import ImportFailed
 from renewmap.services.ingest.importer import ImportReport, import_frame
 from renewmap.services.places import admin_codes
-from renewmap.spatial.crs import to_metric, transform, utm_epsg
+from renewmap.spatial.crs import to_metric, transform
 from renewmap.spatial.geometry import lineal_part, polygonal_part
+from renewmap.vocabulary import metric_epsg
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
 GREEN_LANDUSE = {"grass", "forest", "village_green", "recreation_ground", "meadow", "flowerbed"}
@@ -73,8 +74,7 @@ def extract_compound(
         raise ImportFailed(f"{len(chosen)} residential polygons are named '{compound}'")
     row = chosen.iloc[0]
     outline = shapely.make_valid(row.geometry)
-    c = outline.centroid
-    epsg = utm_epsg(c.x, c.y)
+    epsg = metric_epsg(None, outline)  # the community it becomes measures the same way
     region = transform(to_metric(outline, epsg).buffer(buffer_m), epsg, 4326)
 
     def osm_id(r: pd.Series) -> str:

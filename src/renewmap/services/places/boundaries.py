@@ -36,20 +36,17 @@ from renewmap.errors import Conflict, Forbidden, ImportFailed, InvalidInput, Not
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer
 from renewmap.services.places.routing import reroute_open_requests
-from renewmap.services.requests.workflow import OPEN
-from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import as_multi, from_db, to_db
 from renewmap.spatial.grids import best_grid, check_grid_set
-
-ADMIN_ROLES = ("community_admin", "subdistrict_admin")
+from renewmap.vocabulary import OPEN_STATUSES, Role, metric_epsg
 
 
 def require_admin(session: Session, principal: Principal, community: Community) -> None:
     """Only the community's admins (or its subdistrict's) draw its boundaries."""
     for g in principal.roles:
-        if g.role == "community_admin" and g.community_id == community.id:
+        if g.role == Role.COMMUNITY_ADMIN and g.community_id == community.id:
             return
-        if g.role == "subdistrict_admin" and g.subdistrict_id == community.subdistrict_id:
+        if g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id == community.subdistrict_id:
             return
     raise Forbidden(
         f"only an admin of community {community.code} may change its boundaries", field="community"
@@ -91,7 +88,6 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
         select(Building).where(Building.community_id == community.id).order_by(Building.id)
     ).all()
     geom = from_db(community.geom)
-    c = geom.centroid
     report = check_grid_set(
         community_code=community.code,
         community_geom=geom,
@@ -101,7 +97,7 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
             for b in buildings
             for fp in [from_db(b.geom)]
         ],
-        epsg=community.metric_epsg or utm_epsg(c.x, c.y),
+        epsg=metric_epsg(community.metric_epsg, geom),
     )
     return {
         "ok": report.ok,
@@ -265,7 +261,7 @@ def merge_compounds(
     moved = []
     if grid_ids:
         for r in session.scalars(
-            select(Request).where(Request.grid_id.in_(grid_ids), Request.status.in_(OPEN))
+            select(Request).where(Request.grid_id.in_(grid_ids), Request.status.in_(OPEN_STATUSES))
         ):
             r.events.append(
                 RequestEvent(

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from renewmap.db.queries import core as queries
 from renewmap.errors import InvalidInput
 from renewmap.spatial.coverage import walking_coverage
-from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import metric_epsg
 
 
 def community_coverage(
@@ -20,8 +20,7 @@ def community_coverage(
     if not 10 <= radius_m <= 5000:
         raise InvalidInput("radius_m must be between 10 and 5000", field="radius_m")
     community = queries.community_by_code(session, code=community_code)
-    c = from_db(community.geom).centroid
-    epsg = community.metric_epsg or utm_epsg(c.x, c.y)
+    epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     rows = {
         k: queries.layer_rows(session, kind=k, community_id=community.id)
         for k in ("building", "green", "site", "path")

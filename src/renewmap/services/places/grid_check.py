@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import Building, Grid
 from renewmap.db.queries import core as queries
-from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db
 from renewmap.spatial.grids import GridSetReport, check_grid_set
+from renewmap.vocabulary import metric_epsg
 
 
 def validate_grids(
@@ -24,7 +24,6 @@ def validate_grids(
     buildings = session.scalars(
         select(Building).where(Building.community_id == community.id).order_by(Building.id)
     ).all()
-    c = geom.centroid
     return check_grid_set(
         community_code=community.code,
         community_geom=geom,
@@ -33,6 +32,6 @@ def validate_grids(
             (b.id, b.number, from_db(b.geom), codes.get(b.grid_id) if b.grid_id else None)
             for b in buildings
         ],
-        epsg=community.metric_epsg or utm_epsg(c.x, c.y),
+        epsg=metric_epsg(community.metric_epsg, geom),
         tolerance_m2=tolerance_m2,
     )

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
     LAYER_MODELS,
-    Community,
     Compound,
     Grid,
     PartyBranch,
@@ -27,18 +26,13 @@ from renewmap.db.models import (
 from renewmap.db.queries import core as queries
 from renewmap.errors import InvalidInput, NotFound
 from renewmap.services.ingest.files import atomic_output
-from renewmap.spatial.crs import utm_epsg
 from renewmap.spatial.geometry import from_db
+from renewmap.vocabulary import metric_epsg
 
 LAYER_KINDS = (*LAYER_MODELS, "request")
 # Measures are computed in metres in the community's projected CRS (default: its UTM zone).
 MEASURED_AREA = ("community", "compound", "grid", "building", "site", "green", "water")
 MEASURED_LENGTH = ("path",)
-
-
-def _utm_of(community: Community) -> int:
-    c = from_db(community.geom).centroid
-    return utm_epsg(c.x, c.y)
 
 
 _SKIP = {
@@ -66,7 +60,7 @@ def community_layers(
     if unknown:
         raise NotFound(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
     community = queries.community_by_code(session, code=community_code)
-    epsg = community.metric_epsg or _utm_of(community)
+    epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
     branch_codes = dict(session.execute(select(PartyBranch.id, PartyBranch.code)).all())
     site_codes = dict(session.execute(select(Site.id, Site.code)).all())

@@ -31,6 +31,7 @@ from renewmap.spatial.routing import (
     Rule,
     decide,
 )
+from renewmap.vocabulary import OPEN_STATUSES, EventKind
 
 Bounds = tuple[float, float, float, float]
 
@@ -408,10 +409,10 @@ def reroute_open_requests(
     # A request a person transferred by hand stays where they put it.
     transferred = (
         select(RequestEvent.id)
-        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == "transfer")
+        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == EventKind.TRANSFER)
         .exists()
     )
-    stmt = select(Request).where(Request.status.in_(queries.OPEN_STATUSES), ~transferred)
+    stmt = select(Request).where(Request.status.in_(OPEN_STATUSES), ~transferred)
     if community_id is not None:
         stmt = stmt.where(Request.community_id == community_id)
     changed: list[tuple[int, str | None, str | None]] = []
@@ -427,7 +428,7 @@ def reroute_open_requests(
         if old != new or version_changed:
             request.events.append(
                 RequestEvent(
-                    kind="rerouted",
+                    kind=EventKind.REROUTED,
                     actor=actor,
                     data={
                         "from": {

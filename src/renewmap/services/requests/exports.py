@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.services.access.accounts import Principal
 from renewmap.services.requests import handling
+from renewmap.vocabulary import is_open
 
 COLUMNS = [
     ("id", "编号 id"),
@@ -118,7 +119,7 @@ def grid_report_html(
         minx, miny, maxx, maxy = grid.total_bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
-    open_ = [r for r in records if r["status"] in handling.workflow.OPEN]
+    open_ = [r for r in records if is_open(r["status"])]
     new_this_month = [
         r for r in records if r["created_at"] and r["created_at"] >= start.isoformat()
     ]

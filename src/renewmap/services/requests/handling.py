@@ -18,20 +18,17 @@ from renewmap.errors import Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_request, require_staff_scope, scope_of
 from renewmap.services.requests import workflow
-from renewmap.services.requests.intake import CATEGORIES
 from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import (
+    CATEGORIES,
+    OPEN_STATUSES,
+    STATUS_FILTERS,
+    UNACCEPTED_STATUSES,
+    EventKind,
+    Status,
+)
 
 SORTS = ("age", "supports", "newest")
-STAFF_STATUSES = (
-    "open",
-    "new",
-    "reopened",
-    "accepted",
-    "in_progress",
-    "resolved",
-    "rejected",
-    "duplicate",
-)
 
 
 def _aware(t: datetime | None) -> datetime | None:
@@ -40,7 +37,7 @@ def _aware(t: datetime | None) -> datetime | None:
 
 def is_overdue(request: Request, *, now: datetime, overdue_days: int) -> bool:
     """Not accepted within ``overdue_days`` of being submitted (or reopened, or transferred)."""
-    if request.status not in ("new", "reopened"):
+    if request.status not in UNACCEPTED_STATUSES:
         return False
     since = _aware(request.status_since or request.created_at)
     return since is not None and now - since > timedelta(days=overdue_days)
@@ -108,9 +105,9 @@ def my_requests(
     require_staff_scope(scope)
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
-    if status and status not in STAFF_STATUSES:
+    if status and status not in STATUS_FILTERS:
         raise InvalidInput(
-            f"unknown status '{status}'; use one of {', '.join(STAFF_STATUSES)}", field="status"
+            f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}", field="status"
         )
     if category and category not in CATEGORIES:
         raise InvalidInput(f"unknown category '{category}'", field="category")
@@ -142,7 +139,6 @@ def my_requests(
         grid_id=grid_id,
         community_id=community_id,
         bounds=bounds,
-        open_statuses=workflow.OPEN,
         sort=sort,
         limit=None if near is not None else limit,
         offset=0 if near is not None else offset,
@@ -250,7 +246,7 @@ def request_detail(
         {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
         for c in queries.all_comments(session, request_id=request.id)
     ]
-    moderation = {"hide": not request.hidden, "unhide": request.hidden}
+    moderation = {EventKind.HIDE: not request.hidden, EventKind.UNHIDE: request.hidden}
     props["actions"] = [
         name
         for name, spec in workflow.ACTIONS.items()
@@ -357,7 +353,6 @@ def grid_stats(
         session,
         in_scope=scope.condition(),
         community_id=community_id,
-        open_statuses=workflow.OPEN,
         limit=None,
     )
     grids = {
@@ -373,11 +368,11 @@ def grid_stats(
         grid = grids.get(gid) if gid is not None else None
         if gid is not None and grid is None:
             continue
-        open_ = [r for r in items if r.status in workflow.OPEN]
+        open_ = [r for r in items if r.status in OPEN_STATUSES]
         days = [
             (_aware(r.resolved_at) - _aware(r.created_at)).total_seconds() / 86400
             for r in items
-            if r.status == "resolved" and r.resolved_at and r.created_at
+            if r.status == Status.RESOLVED and r.resolved_at and r.created_at
         ]
         out.append(
             {

@@ -10,25 +10,8 @@ from renewmap.errors import InvalidInput
 from renewmap.services.places.routing import Owner, apply_route, route_geometry
 from renewmap.spatial.geometry import as_multi, check_geometry, check_routable, to_db
 from renewmap.spatial.routing import DEFAULT_SNAP_M
+from renewmap.vocabulary import CATEGORIES, STATUSES, EventKind, Status
 
-# Categories: label (an English msgid, translated by the catalogs) and the residents' map icon.
-# One table for the pages, Open311's service names and validation.
-CATEGORY_LABELS: dict[str, tuple[str, str]] = {
-    "greenery": ("Greenery", "🌳"),
-    "paths": ("Paths", "🚶"),
-    "lighting": ("Lighting", "💡"),
-    "ebike_parking": ("E-bike parking", "🛵"),
-    "fitness_play": ("Fitness and play", "🤸"),
-    "pets": ("Pets", "🐕"),
-    "sanitation": ("Sanitation", "🧹"),
-    "safety_fire": ("Safety and fire", "🧯"),
-    "pipes_drainage": ("Pipes and drainage", "🚰"),
-    "overhead_wires": ("Overhead wires", "⚡"),
-    "accessibility": ("Accessibility", "♿"),
-    "other": ("Other", "💬"),
-}
-CATEGORIES = tuple(CATEGORY_LABELS)
-STATUSES = ("new", "reopened", "accepted", "in_progress", "resolved", "rejected", "duplicate")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
 
@@ -41,7 +24,7 @@ def create_request(
     title: str,
     description: str | None = None,
     source: str = "web",
-    status: str = "new",
+    status: str = Status.NEW,
     snap_m: float = DEFAULT_SNAP_M,
     actor: str | None = None,
 ) -> tuple[Request, Owner]:
@@ -74,10 +57,10 @@ def create_request(
         geom=to_db(stored),
     )
     apply_route(request, owner)
-    request.events.append(RequestEvent(kind="created", actor=actor or "resident"))
+    request.events.append(RequestEvent(kind=EventKind.CREATED, actor=actor or "resident"))
     request.events.append(
         RequestEvent(
-            kind="routed",
+            kind=EventKind.ROUTED,
             actor="system",
             note=owner.message(),
             data={

@@ -23,8 +23,14 @@ from renewmap.db.queries import core as queries
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_request
+from renewmap.vocabulary import (
+    OPEN_STATUSES,
+    STATUSES,
+    UNACCEPTED_STATUSES,
+    EventKind,
+    Status,
+)
 
-OPEN = ("new", "reopened", "accepted", "in_progress")
 REOPEN_DAYS = 30
 MAX_NOTE = 2000
 
@@ -33,28 +39,29 @@ MAX_NOTE = 2000
 class Action:
     """One kind of step: from which statuses, to which, and what it needs."""
 
-    to: str | None  # None: the status does not change
-    sources: tuple[str, ...]
+    to: Status | None  # None: the status does not change
+    sources: tuple[Status, ...]
     needs_note: bool = False
     public: bool = True
 
 
+# The action's name is also the kind of the history entry it writes (EventKind).
 ACTIONS: dict[str, Action] = {
-    "accept": Action("accepted", ("new", "reopened")),
-    "start": Action("in_progress", ("accepted",)),
-    "resolve": Action("resolved", ("accepted", "in_progress"), needs_note=True),
-    "reject": Action("rejected", ("new", "reopened", "accepted", "in_progress"), needs_note=True),
-    "duplicate": Action("duplicate", OPEN),
-    "transfer": Action("new", OPEN, needs_note=True),
-    "reply": Action(None, (*OPEN, "resolved", "rejected"), needs_note=True),
-    "note": Action(
-        None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
+    EventKind.ACCEPT: Action(Status.ACCEPTED, UNACCEPTED_STATUSES),
+    EventKind.START: Action(Status.IN_PROGRESS, (Status.ACCEPTED,)),
+    EventKind.RESOLVE: Action(
+        Status.RESOLVED, (Status.ACCEPTED, Status.IN_PROGRESS), needs_note=True
     ),
+    EventKind.REJECT: Action(Status.REJECTED, OPEN_STATUSES, needs_note=True),
+    EventKind.DUPLICATE: Action(Status.DUPLICATE, OPEN_STATUSES),
+    EventKind.TRANSFER: Action(Status.NEW, OPEN_STATUSES, needs_note=True),
+    EventKind.REPLY: Action(
+        None, (*OPEN_STATUSES, Status.RESOLVED, Status.REJECTED), needs_note=True
+    ),
+    EventKind.NOTE: Action(None, STATUSES, needs_note=True, public=False),
     # moderation: out of public view (abuse, personal data in the text), the reason internal
-    "hide": Action(
-        None, (*OPEN, "resolved", "rejected", "duplicate"), needs_note=True, public=False
-    ),
-    "unhide": Action(None, (*OPEN, "resolved", "rejected", "duplicate"), public=False),
+    EventKind.HIDE: Action(None, STATUSES, needs_note=True, public=False),
+    EventKind.UNHIDE: Action(None, STATUSES, public=False),
 }
 
 
@@ -103,29 +110,29 @@ def act(
         raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
     now = now or datetime.now(UTC)
     data: dict[str, Any] = {"from": request.status}
-    if action == "transfer":
+    if action == EventKind.TRANSFER:
         data |= _transfer(session, scope, request, target_grid)
-    elif action == "duplicate":
+    elif action == EventKind.DUPLICATE:
         data |= _merge_into(session, scope, request, duplicate_of, principal, now)
     if spec.to is not None:
         data["to"] = spec.to
         request.status = spec.to
-    if action in ("hide", "unhide"):
-        if request.hidden == (action == "hide"):
+    if action in (EventKind.HIDE, EventKind.UNHIDE):
+        if request.hidden == (action == EventKind.HIDE):
             shown = "hidden" if request.hidden else "shown"
             raise _conflict(request, f"the request is already {shown}")
-        request.hidden = action == "hide"
-    if action == "accept":
+        request.hidden = action == EventKind.HIDE
+    if action == EventKind.ACCEPT:
         request.accepted_at = now
         request.status_since = now
-    elif action == "resolve":
+    elif action == EventKind.RESOLVE:
         request.resolved_at = now
-    elif action == "transfer":
+    elif action == EventKind.TRANSFER:
         request.accepted_at = None
         request.status_since = now  # the receiving grid's clock starts now
     request.version = (request.version or 1) + 1
     request.updated_at = now
-    if action == "transfer":
+    if action == EventKind.TRANSFER:
         from renewmap.services.requests import notify
 
         notify.enqueue(session, request=request, reason="transferred")
@@ -137,7 +144,11 @@ def act(
         )
         request.events.append(
             RequestEvent(
-                kind="transfer_reason", actor=principal.actor, note=note, public=False, at=now
+                kind=EventKind.TRANSFER_REASON,
+                actor=principal.actor,
+                note=note,
+                public=False,
+                at=now,
             )
         )
     else:
@@ -197,7 +208,7 @@ def _merge_into(
     if target_id == request.id:
         raise InvalidInput("a request cannot duplicate itself", field="duplicate_of")
     target = _locked(session, scope, target_id)
-    if target.status not in OPEN:
+    if target.status not in OPEN_STATUSES:
         raise Conflict(
             f"request {target_id} is {target.status}; merge into an open request",
             field="duplicate_of",
@@ -232,7 +243,7 @@ def _merge_into(
     target.version = (target.version or 1) + 1
     target.events.append(
         RequestEvent(
-            kind="merged",
+            kind=EventKind.MERGED,
             actor=principal.actor,
             note=None,
             public=True,
@@ -247,7 +258,7 @@ def reopen(session: Session, *, request: Request, note: str, now: datetime | Non
     """The resident (through their private link) says a resolved request is not fixed."""
     now = now or datetime.now(UTC)
     session.refresh(request, with_for_update=True)  # against a staff step at the same time
-    if request.status != "resolved":
+    if request.status != Status.RESOLVED:
         raise _conflict(
             request, f"only a resolved request can be reopened (it is {request.status})"
         )
@@ -265,18 +276,18 @@ def reopen(session: Session, *, request: Request, note: str, now: datetime | Non
         raise InvalidInput("say what is still not fixed (note)", field="note")
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
-    request.status = "reopened"
+    request.status = Status.REOPENED
     request.accepted_at = None
     request.status_since = now
     request.version = (request.version or 1) + 1
     request.updated_at = now
     request.events.append(
         RequestEvent(
-            kind="reopen",
+            kind=EventKind.REOPEN,
             actor="resident",
             note=note,
             public=True,
-            data={"from": "resolved"},
+            data={"from": Status.RESOLVED},
             at=now,
         )
     )

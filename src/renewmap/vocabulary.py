@@ -1,0 +1,166 @@
+"""The shared vocabulary: the rules every layer (db, services, protocols, API, pages) names.
+
+One home for what a request's statuses are and which of them count as open, the categories a
+resident chooses from, the staff roles, the kinds of history entries, the id bounds and the
+rule that picks a community's metric CRS. Import these; never respell them.
+
+Labels are English msgids: the zh_CN/en catalogs translate them, so they must not change
+without updating ``locales/``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from renewmap.spatial.crs import utm_epsg
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+
+# --- request statuses -------------------------------------------------------------------------
+
+
+class Status(StrEnum):
+    """A request's status (stored as this text)."""
+
+    NEW = "new"
+    REOPENED = "reopened"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+STATUSES: tuple[Status, ...] = tuple(Status)
+# Open: someone still has to act. Everything else is closed (Open311's "closed").
+OPEN_STATUSES: tuple[Status, ...] = (
+    Status.NEW,
+    Status.REOPENED,
+    Status.ACCEPTED,
+    Status.IN_PROGRESS,
+)
+CLOSED_STATUSES: tuple[Status, ...] = tuple(s for s in Status if s not in OPEN_STATUSES)
+# Waiting for a grid to accept it: the overdue clock runs, and "accept" applies.
+UNACCEPTED_STATUSES: tuple[Status, ...] = (Status.NEW, Status.REOPENED)
+# What staff may filter their list by: "open" (any open status) or one status.
+OPEN_FILTER = "open"
+STATUS_FILTERS: tuple[str, ...] = (OPEN_FILTER, *STATUSES)
+STATUS_LABELS: dict[str, str] = {
+    Status.NEW: "New",
+    Status.REOPENED: "Reopened",
+    Status.ACCEPTED: "Accepted",
+    Status.IN_PROGRESS: "In progress",
+    Status.RESOLVED: "Resolved",
+    Status.REJECTED: "Rejected",
+    Status.DUPLICATE: "Duplicate",
+}
+
+
+def is_open(status: str) -> bool:
+    """Whether someone still has to act on a request in this status."""
+    return status in OPEN_STATUSES
+
+
+# --- history entries --------------------------------------------------------------------------
+
+
+class EventKind(StrEnum):
+    """The kind of one entry in a request's history (also the msgid the pages translate)."""
+
+    CREATED = "created"
+    ROUTED = "routed"
+    REROUTED = "rerouted"
+    DETAILS_ADDED = "details_added"
+    # staff workflow steps (one per action)
+    ACCEPT = "accept"
+    START = "start"
+    RESOLVE = "resolve"
+    REJECT = "reject"
+    DUPLICATE = "duplicate"
+    TRANSFER = "transfer"
+    TRANSFER_REASON = "transfer_reason"  # internal: why it moved
+    REPLY = "reply"
+    NOTE = "note"
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    MERGED = "merged"  # on the kept request, when a duplicate is merged into it
+    REOPEN = "reopen"  # by the resident
+
+
+# --- categories -------------------------------------------------------------------------------
+
+# Code → (label msgid, the residents' map icon). One table for the pages, Open311's service
+# names and validation.
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "greenery": ("Greenery", "🌳"),
+    "paths": ("Paths", "🚶"),
+    "lighting": ("Lighting", "💡"),
+    "ebike_parking": ("E-bike parking", "🛵"),
+    "fitness_play": ("Fitness and play", "🤸"),
+    "pets": ("Pets", "🐕"),
+    "sanitation": ("Sanitation", "🧹"),
+    "safety_fire": ("Safety and fire", "🧯"),
+    "pipes_drainage": ("Pipes and drainage", "🚰"),
+    "overhead_wires": ("Overhead wires", "⚡"),
+    "accessibility": ("Accessibility", "♿"),
+    "other": ("Other", "💬"),
+}
+CATEGORIES: tuple[str, ...] = tuple(CATEGORY_LABELS)
+
+
+# --- staff roles ------------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    """A staff role, held in one place (see ``ROLE_PLACE``)."""
+
+    GRID_LEAD = "grid_lead"
+    BRANCH_SECRETARY = "branch_secretary"
+    COMMUNITY_ADMIN = "community_admin"
+    SUBDISTRICT_ADMIN = "subdistrict_admin"
+    DESIGNER = "designer"
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
+# Which place a role is held in: grid (community/GRID), branch, community, subdistrict.
+ROLE_PLACE: dict[str, str] = {
+    Role.GRID_LEAD: "grid",
+    Role.BRANCH_SECRETARY: "branch",
+    Role.COMMUNITY_ADMIN: "community",
+    Role.SUBDISTRICT_ADMIN: "subdistrict",
+    Role.DESIGNER: "community",
+}
+# Roles that handle residents' requests (and may see them with personal data).
+REQUEST_ROLES: frozenset[Role] = frozenset(
+    {Role.GRID_LEAD, Role.BRANCH_SECRETARY, Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_ADMIN}
+)
+# Roles that may edit a community's grids and boundaries.
+ADMIN_ROLES: tuple[Role, ...] = (Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_ADMIN)
+# Roles that draw designs and run a community's participatory process.
+DESIGN_ROLES: tuple[Role, ...] = (Role.DESIGNER, Role.COMMUNITY_ADMIN)
+
+
+# --- ids --------------------------------------------------------------------------------------
+
+# Ids are 32-bit integers in both databases: a larger one names nothing (a 422, not a 500).
+MIN_ID = 1
+MAX_ID = 2**31 - 1
+
+
+def is_valid_id(value: int) -> bool:
+    return MIN_ID <= value <= MAX_ID
+
+
+# --- the community's metric CRS ---------------------------------------------------------------
+
+
+def metric_epsg(stored: int | None, geom: BaseGeometry) -> int:
+    """The CRS a community measures in: its stored ``metric_epsg`` if it has one, otherwise the
+    UTM zone of ``geom`` (the community's outline, or the part of it being measured)."""
+    if stored:
+        return int(stored)
+    c = geom.centroid
+    return utm_epsg(c.x, c.y)

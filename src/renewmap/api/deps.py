@@ -1,20 +1,35 @@
-"""Request-scoped dependencies."""
+"""Every dependency the routers share, declared once as ``Annotated`` aliases.
+
+A router declares what a route needs in its signature (``session: ReadSession``,
+``me: Staff``, ``bounds: Bbox``) or in ``dependencies=[CSRF, rate_limit("post")]``; it never
+reads ``app.state``, cookies or headers for these by hand.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from renewmap.errors import Unauthenticated
+from renewmap.errors import Forbidden, InvalidInput, Unauthenticated
 from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
+from renewmap.services.access.ratelimit import RateLimiter
+from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
+from renewmap.vocabulary import MAX_ID, MIN_ID
 
 STAFF_COOKIE = "rm_staff"
+DEVICE_COOKIE = "rm_device"
+CSRF_COOKIE = "rm_csrf"
+CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+# --- database sessions and settings -----------------------------------------------------------
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -39,6 +54,16 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def get_notify_kick(request: Request) -> Callable[[], None]:
+    """Wakes the notification sender (a no-op when this process does not send)."""
+    kick: Callable[[], None] = request.app.state.notify_kick
+    return kick
+
+
 def public_base(request: Request) -> str:
     """How clients reach the app (no trailing slash): the configured public URL behind a
     proxy, else the request's own; for links and URLs handed out (QR codes, OGC links)."""
@@ -46,9 +71,56 @@ def public_base(request: Request) -> str:
     return (settings.public_base_url or str(request.base_url)).rstrip("/")
 
 
-def bearer_principal(
-    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
-) -> Principal | None:
+ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Limiter = Annotated[RateLimiter, Depends(get_rate_limiter)]
+NotifyKick = Annotated[Callable[[], None], Depends(get_notify_kick)]
+PublicBase = Annotated[str, Depends(public_base)]
+
+
+# --- CSRF and rate limits ---------------------------------------------------------------------
+
+
+def require_csrf(request: Request) -> None:
+    """Double-submit check for writes a cookie could authorise: the ``rm_csrf`` cookie's value
+    must come back in the ``X-CSRF-Token`` header (another site can send the cookie, not read
+    it)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+    if not cookie or not header or not secrets.compare_digest(cookie, header):
+        raise Forbidden(
+            f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
+            f"{CSRF_HEADER} header (GET /api/session sets it)"
+        )
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limit(action: str) -> Callable[[Request], None]:
+    def hit(request: Request) -> None:
+        request.app.state.rate_limiter.hit(action, client_address(request))
+
+    hit.__name__ = f"rate_limit_{action}"
+    return hit
+
+
+_LIMITS = {action: Depends(_limit(action)) for action in ("post", "interact", "login")}
+CSRF: Any = Depends(require_csrf)
+
+
+def rate_limit(action: str) -> Any:
+    """``dependencies=[rate_limit("post")]``: one event of ``action`` from the client's
+    address (the limits are in the app's ``RateLimiter``); 429 when over."""
+    return _LIMITS[action]
+
+
+# --- who is asking ----------------------------------------------------------------------------
+
+
+def bearer_principal(request: Request, session: ReadSession) -> Principal | None:
     """The staff member of an ``Authorization: Bearer`` API token, or None when there is no
     such header (anonymous). A bad token is a 401, even where anonymous reads are allowed:
     a misconfigured client should hear about it. GIS clients send tokens, not the cookie."""
@@ -58,9 +130,7 @@ def bearer_principal(
     return None
 
 
-def get_principal(
-    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
-) -> Principal:
+def get_principal(request: Request, session: ReadSession) -> Principal:
     """The signed-in staff member: a bearer token, or the browser's session cookie (whose
     writes must also carry the CSRF header, since a cookie is sent by any site)."""
     principal = bearer_principal(request, session)
@@ -69,16 +139,12 @@ def get_principal(
     cookie = request.cookies.get(STAFF_COOKIE)
     if cookie:
         if request.method not in SAFE_METHODS:
-            from renewmap.api.routers.suggestions import require_csrf
-
             require_csrf(request)
         return accounts.authenticate(session, token=cookie, kind="session")
     raise Unauthenticated("sign in first (POST /api/staff/session) or send a bearer token")
 
 
-def optional_principal(
-    request: Request, session: Annotated[Session, Depends(get_read_session, scope="function")]
-) -> Principal | None:
+def optional_principal(request: Request, session: ReadSession) -> Principal | None:
     """The signed-in staff member of a browser page, or None (the page then asks to sign in)."""
     cookie = request.cookies.get(STAFF_COOKIE)
     if not cookie:
@@ -87,3 +153,63 @@ def optional_principal(
         return accounts.authenticate(session, token=cookie, kind="session")
     except Unauthenticated:
         return None
+
+
+Staff = Annotated[Principal, Depends(get_principal)]
+MaybeStaff = Annotated[Principal | None, Depends(optional_principal)]  # None: not signed in
+BearerStaff = Annotated[Principal | None, Depends(bearer_principal)]  # None: anonymous
+
+
+def device_cookie(request: Request) -> str | None:
+    """The resident's random device id (cookie set by ``GET /api/session``), if any."""
+    return request.cookies.get(DEVICE_COOKIE) or None
+
+
+def device_hash(
+    settings: SettingsDep, device: Annotated[str | None, Depends(device_cookie)]
+) -> str | None:
+    """The device id as stored (a keyed hash), or None without the cookie."""
+    return keyed_hash(settings.secret_key, device) if device else None
+
+
+def resident_device(
+    _csrf: Annotated[None, CSRF],
+    device: Annotated[str | None, Depends(device_hash)],
+    _limit: Annotated[None, rate_limit("interact")],
+) -> str:
+    """The resident's device (keyed hash of its cookie) for a write tied to the device
+    (+1, adoption, comments on drafts, votes): CSRF checked, then the cookie, then the
+    ``interact`` rate."""
+    if device is None:
+        raise Forbidden("no device cookie: GET /api/session first", field="cookie")
+    return device
+
+
+MaybeDevice = Annotated[str | None, Depends(device_hash)]
+ResidentDevice = Annotated[str, Depends(resident_device)]
+
+
+# --- common parameters ------------------------------------------------------------------------
+
+
+def bbox_param(
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
+) -> tuple[float, float, float, float] | None:
+    """The ``bbox`` query parameter as (minlon, minlat, maxlon, maxlat), or None."""
+    if not bbox:
+        return None
+    try:
+        parts = [float(v) for v in bbox.split(",")]
+    except ValueError as exc:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from exc
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
+    return (parts[0], parts[1], parts[2], parts[3])
+
+
+Bbox = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
+# A database id in the path: outside the ids' range it names nothing (422, never a 500).
+IdPath = Annotated[int, Path(ge=MIN_ID, le=MAX_ID)]
+IdQuery = Annotated[int, Query(ge=MIN_ID, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 
 from renewmap import __version__
-from renewmap.api.deps import get_read_session, get_settings
+from renewmap.api.deps import ReadSession, SettingsDep
 from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
 from renewmap.services.places import catalog
 from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
 from renewmap.services.places.routing import route_geometry
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
 
 router = APIRouter()
 GEOJSON = "application/geo+json"
-SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 class GeoJSONResponse(JSONResponse):
@@ -32,18 +29,18 @@ class GeoJSONResponse(JSONResponse):
 
 
 @router.get("/health", response_model=Health, tags=["system"])
-def health(session: SessionDep) -> Health:
+def health(session: ReadSession) -> Health:
     """Liveness and database reachability."""
     return Health(status="ok", database=catalog.ping(session), version=__version__)
 
 
 @router.get("/api/communities", response_model=list[CommunityOut], tags=["places"])
-def communities(session: SessionDep) -> list[CommunityOut]:
+def communities(session: ReadSession) -> list[CommunityOut]:
     return [CommunityOut(**c) for c in catalog.communities(session)]
 
 
 @router.get("/api/communities/{code}", response_model=CommunityOut, tags=["places"])
-def community(code: str, session: SessionDep) -> CommunityOut:
+def community(code: str, session: ReadSession) -> CommunityOut:
     return CommunityOut(**catalog.community(session, code=code))
 
 
@@ -56,7 +53,7 @@ def community(code: str, session: SessionDep) -> CommunityOut:
     description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "
     "(lon, lat). Residents' requests are served by the suggestions and staff APIs.",
 )
-def layer(code: str, kind: str, session: SessionDep) -> GeoJSONResponse:
+def layer(code: str, kind: str, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
 
 
@@ -76,9 +73,7 @@ RouteBody = Annotated[
     summary="Who owns this location?",
     responses={422: {"description": "invalid geometry or outside every community"}},
 )
-def route(
-    body: RouteBody, session: SessionDep, settings: Annotated[Settings, Depends(get_settings)]
-) -> RouteOut:
+def route(body: RouteBody, session: ReadSession, settings: SettingsDep) -> RouteOut:
     geom = parse_geojson(body, where="body")
     owner = route_geometry(session, geom, snap_m=settings.snap_distance_m)
     return RouteOut(**owner.as_dict(), message=owner.message())

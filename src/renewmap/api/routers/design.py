@@ -4,26 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Path, Response, UploadFile
+from fastapi import APIRouter, Body, File, Form, Response, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_principal, get_session
-from renewmap.services.access.accounts import Principal
+from renewmap.api.deps import IdPath, IdQuery, Staff, WriteSession
+from renewmap.api.schemas.common import Id
 from renewmap.services.design import consultation, drafts, exchange, process
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
-from renewmap.vocabulary import MAX_ID
+from renewmap.vocabulary import MAX_ID, MIN_ID
 
 router = APIRouter(prefix="/api/design", tags=["design"])
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-Me = Annotated[Principal, Depends(get_principal)]
-DraftId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class DraftIn(BaseModel):
     name: str = Field(max_length=200)
-    copy_from: int | None = Field(None, ge=1, le=MAX_ID, description="start as a copy")
+    copy_from: Id | None = Field(None, description="start as a copy")
     from_site: bool = Field(False, description="start from the site's current layers")
 
 
@@ -36,7 +32,7 @@ class PublicIn(BaseModel):
 
 
 class AdoptsIn(BaseModel):
-    request_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=500)
+    request_ids: list[Id] = Field(max_length=500)
 
 
 class StageIn(BaseModel):
@@ -50,13 +46,13 @@ class MoveIn(BaseModel):
 
 
 class FeaturesIn(BaseModel):
-    version: int = Field(ge=1, le=MAX_ID, description="the version you drew on (409 if stale)")
+    version: Id = Field(description="the version you drew on (409 if stale)")
     features: dict[str, Any] = Field(description="FeatureCollection; properties.kind required")
 
 
 @router.post("/communities/{code}/sites/{site}/drafts", status_code=201, summary="New draft")
 def create_draft(
-    code: str, site: str, body: DraftIn, session: WriteSession, me: Me
+    code: str, site: str, body: DraftIn, session: WriteSession, me: Staff
 ) -> dict[str, Any]:
     return drafts.create_draft(
         session,
@@ -70,34 +66,36 @@ def create_draft(
 
 
 @router.get("/communities/{code}/sites/{site}/drafts", summary="The drafts of a site")
-def site_drafts(code: str, site: str, session: WriteSession, me: Me) -> list[dict[str, Any]]:
+def site_drafts(code: str, site: str, session: WriteSession, me: Staff) -> list[dict[str, Any]]:
     return drafts.site_drafts(session, principal=me, community_code=code, site_code=site)
 
 
 @router.get("/drafts/{draft_id}", summary="A draft: features, live metrics, rule violations")
-def draft(draft_id: DraftId, session: WriteSession, me: Me) -> dict[str, Any]:
+def draft(draft_id: IdPath, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.view(session, principal=me, draft_id=draft_id)
 
 
 @router.put("/drafts/{draft_id}/features", summary="Save the drawn features (whole set)")
-def save(draft_id: DraftId, body: FeaturesIn, session: WriteSession, me: Me) -> dict[str, Any]:
+def save(draft_id: IdPath, body: FeaturesIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.save_features(
         session, principal=me, draft_id=draft_id, version=body.version, features=body.features
     )
 
 
 @router.post("/drafts/{draft_id}/evaluate", summary="Live metrics and rule checks of unsaved work")
-def evaluate(draft_id: DraftId, body: EvaluateIn, session: WriteSession, me: Me) -> dict[str, Any]:
+def evaluate(
+    draft_id: IdPath, body: EvaluateIn, session: WriteSession, me: Staff
+) -> dict[str, Any]:
     return drafts.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
 
 
 @router.put("/drafts/{draft_id}/public", summary="Put a draft before the residents")
-def public(draft_id: DraftId, body: PublicIn, session: WriteSession, me: Me) -> dict[str, Any]:
+def public(draft_id: IdPath, body: PublicIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.set_public(session, principal=me, draft_id=draft_id, public=body.public)
 
 
 @router.put("/drafts/{draft_id}/adopts", summary="The resident suggestions this draft adopts")
-def adopts(draft_id: DraftId, body: AdoptsIn, session: WriteSession, me: Me) -> dict[str, Any]:
+def adopts(draft_id: IdPath, body: AdoptsIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.set_adopted(
         session, principal=me, draft_id=draft_id, request_ids=body.request_ids
     )
@@ -108,7 +106,7 @@ def adopts(draft_id: DraftId, body: AdoptsIn, session: WriteSession, me: Me) -> 
     response_class=Response,
     summary="Export a draft: geojson, gpkg (a layer per kind) or dxf (a layer per kind, metres)",
 )
-def export(draft_id: DraftId, fmt: str, session: WriteSession, me: Me) -> Response:
+def export(draft_id: IdPath, fmt: str, session: WriteSession, me: Staff) -> Response:
     data, media, filename = exchange.export(session, principal=me, draft_id=draft_id, fmt=fmt)
     return Response(
         data,
@@ -123,11 +121,11 @@ def export(draft_id: DraftId, fmt: str, session: WriteSession, me: Me) -> Respon
     responses={413: {"description": "file too large"}, 422: {"description": "bad file"}},
 )
 def import_layer(
-    draft_id: DraftId,
+    draft_id: IdPath,
     session: WriteSession,
-    me: Me,
+    me: Staff,
     file: Annotated[UploadFile, File()],
-    version: Annotated[int, Form(ge=1, le=MAX_ID)],
+    version: Annotated[int, Form(ge=MIN_ID, le=MAX_ID)],
     kind: Annotated[str | None, Form(description="kind for features that name none")] = None,
     epsg: Annotated[int | None, Form(ge=1024, le=999_999, description="CRS of a DXF")] = None,
 ) -> dict[str, Any]:
@@ -145,7 +143,7 @@ def import_layer(
 
 @router.put("/communities/{code}/sites/{site}/stages/{stage}", summary="A step's dates, minutes")
 def record_stage(
-    code: str, site: str, stage: str, body: StageIn, session: WriteSession, me: Me
+    code: str, site: str, stage: str, body: StageIn, session: WriteSession, me: Staff
 ) -> dict[str, Any]:
     return process.record_stage(
         session,
@@ -160,7 +158,7 @@ def record_stage(
 
 
 @router.post("/communities/{code}/sites/{site}/stage", summary="Move the site to a step")
-def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Me) -> dict[str, Any]:
+def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return process.move_to(
         session, principal=me, community_code=code, site_code=site, stage=body.stage
     )
@@ -176,7 +174,7 @@ def attach(
     site: str,
     stage: str,
     session: WriteSession,
-    me: Me,
+    me: Staff,
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
     return process.add_attachment(
@@ -199,7 +197,7 @@ def add_photo(
     code: str,
     site: str,
     session: WriteSession,
-    me: Me,
+    me: Staff,
     file: Annotated[UploadFile, File()],
     phase: Annotated[str, Form(description="before or after")],
     taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")],
@@ -219,7 +217,7 @@ def add_photo(
 
 
 @router.delete("/comments/{comment_id}", status_code=204, summary="Hide a resident's comment")
-def hide_comment(comment_id: DraftId, session: WriteSession, me: Me) -> Response:
+def hide_comment(comment_id: IdPath, session: WriteSession, me: Staff) -> Response:
     consultation.hide_comment(session, principal=me, comment_id=comment_id)
     return Response(status_code=204)
 
@@ -227,7 +225,7 @@ def hide_comment(comment_id: DraftId, session: WriteSession, me: Me) -> Response
 @router.get(
     "/communities/{code}/standards", summary="Unit costs and rule thresholds of the designs"
 )
-def standards(code: str, session: WriteSession, me: Me) -> dict[str, Any]:
+def standards(code: str, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.get_standards(session, principal=me, community_code=code)
 
 
@@ -239,14 +237,14 @@ def standards(code: str, session: WriteSession, me: Me) -> dict[str, Any]:
 def set_standards(
     code: str,
     session: WriteSession,
-    me: Me,
+    me: Staff,
     body: Annotated[dict[str, Any], Body()],
 ) -> dict[str, Any]:
     return drafts.set_standards(session, principal=me, community_code=code, overrides=body)
 
 
 @router.get("/compare", summary="Two drafts of one site side by side")
-def compare(a: int, b: int, session: WriteSession, me: Me) -> dict[str, Any]:
+def compare(a: IdQuery, b: IdQuery, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.compare(session, principal=me, a=a, b=b)
 
 

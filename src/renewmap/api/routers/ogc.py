@@ -7,13 +7,10 @@ answered as the OGC exception document with 400, by the service's own checks.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import bearer_principal, get_read_session, public_base
+from renewmap.api.deps import BearerStaff, ReadSession, public_base
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
 from renewmap.protocols.ogc import features, openapi
@@ -24,14 +21,9 @@ from renewmap.protocols.ogc.features import (
     Call,
     Document,
 )
-from renewmap.services.access.accounts import Principal
 
 PREFIX = "/ogc"
 router = APIRouter(prefix=PREFIX, tags=["ogc"])
-SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
-
-
-PrincipalDep = Annotated[Principal | None, Depends(bearer_principal)]
 
 
 def _call(request: Request, params: dict[str, str]) -> Call:
@@ -86,7 +78,7 @@ def api(request: Request) -> Response:
 
 
 @router.get("/collections", summary="Collections")
-def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+def collections(request: Request, session: ReadSession, principal: BearerStaff) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
     call = _call(request, params)
@@ -95,7 +87,7 @@ def collections(request: Request, session: SessionDep, principal: PrincipalDep) 
 
 @router.get("/collections/{collection_id}", summary="One collection")
 def collection(
-    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+    collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
 ) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
@@ -111,7 +103,7 @@ def collection(
 
 
 @router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
-def schema(collection_id: str, request: Request, principal: PrincipalDep) -> Response:
+def schema(collection_id: str, request: Request, principal: BearerStaff) -> Response:
     params = _params(request, frozenset({"lang"}))
     return _send(
         features.schema(_call(request, params), collection_id=collection_id, principal=principal)
@@ -120,7 +112,7 @@ def schema(collection_id: str, request: Request, principal: PrincipalDep) -> Res
 
 @router.get("/collections/{collection_id}/items", summary="A page of features (GeoJSON)")
 def items(
-    collection_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+    collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
 ) -> Response:
     params = _params(request, ITEMS_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"), features=True)
@@ -141,8 +133,8 @@ def item(
     collection_id: str,
     feature_id: str,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    session: ReadSession,
+    principal: BearerStaff,
 ) -> Response:
     params = _params(request, FEATURE_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"), features=True)

@@ -6,42 +6,32 @@ token, as their features do.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import bearer_principal, get_read_session, public_base
+from renewmap.api.deps import BearerStaff, PublicBase, ReadSession
 from renewmap.protocols.ogc import tiles
-from renewmap.services.access.accounts import Principal
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
-SessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
-
-
-PrincipalDep = Annotated[Principal | None, Depends(bearer_principal)]
 
 
 @router.get("/collections/{collection_id}/tiles")
 def collection_tilesets(
-    collection_id: str, request: Request, principal: PrincipalDep
+    collection_id: str, base: PublicBase, principal: BearerStaff
 ) -> dict[str, Any]:
     """The collection's tilesets (OGC API – Tiles): vector tiles in WebMercatorQuad."""
-    return tiles.tilesets(
-        collection_id=collection_id, base_url=public_base(request), principal=principal
-    )
+    return tiles.tilesets(collection_id=collection_id, base_url=base, principal=principal)
 
 
 @router.get(f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}")
 def collection_tileset(
-    collection_id: str, request: Request, principal: PrincipalDep
+    collection_id: str, base: PublicBase, principal: BearerStaff
 ) -> dict[str, Any]:
     """Tileset metadata with the tile URL template."""
-    return tiles.tileset(
-        collection_id=collection_id, base_url=public_base(request), principal=principal
-    )
+    return tiles.tileset(collection_id=collection_id, base_url=base, principal=principal)
 
 
 @router.get(
@@ -54,8 +44,8 @@ def collection_tile(
     z: int,
     x: int,
     y: int,
-    session: SessionDep,
-    principal: PrincipalDep,
+    session: ReadSession,
+    principal: BearerStaff,
     community: str | None = None,
 ) -> Response:
     """One Mapbox Vector Tile (layer named after the collection; empty when nothing is in it);

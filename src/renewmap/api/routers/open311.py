@@ -15,15 +15,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
+from renewmap.api.deps import (
+    Limiter,
+    NotifyKick,
+    PublicBase,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+)
 from renewmap.errors import InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate
 from renewmap.protocols.open311 import georeport
 from renewmap.protocols.open311.xml import render
-from renewmap.settings import Settings
 
 PREFIX = "/open311/v2"
 
@@ -37,9 +42,6 @@ def _no_nul(name: str, value: str) -> str:
 
 # (a NUL in the address itself is refused by the app for every route)
 router = APIRouter(prefix=PREFIX, tags=["open311"])
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 FORMATS = ("json", "xml")
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # The standard's statuses: a bad or missing key is 403 (never 401), invalid input is 400.
@@ -101,10 +103,10 @@ def _param(request: Request, name: str) -> str | None:
 
 
 @router.get("/discovery.{fmt}", summary="Service Discovery: the endpoint, formats, keys")
-def discovery(fmt: str, request: Request) -> Response:
+def discovery(fmt: str, request: Request, base: PublicBase) -> Response:
     fmt = _format(fmt)
     return _body(
-        georeport.discovery(base_url=public_base(request) + PREFIX, locale=_locale(request)),
+        georeport.discovery(base_url=base + PREFIX, locale=_locale(request)),
         fmt,
         "discovery",
     )
@@ -181,11 +183,12 @@ def create_request(
     request: Request,
     session: WriteSession,
     settings: SettingsDep,
+    limiter: Limiter,
+    notify_kick: NotifyKick,
     items: Annotated[list[tuple[str, str]], Depends(_posted)],
 ) -> Response:
     fmt = _format(fmt)
     single, new = _new_request(items)
-    limiter = request.app.state.rate_limiter
     created = georeport.create(
         session,
         api_key=single.get("api_key"),
@@ -197,7 +200,7 @@ def create_request(
         snap_m=settings.snap_distance_m,
         base_url=settings.public_base_url,
     )
-    request.app.state.notify_kick()  # sent once this transaction has committed
+    notify_kick()  # sent once this transaction has committed
     return _body([created], fmt, "service_requests")
 
 

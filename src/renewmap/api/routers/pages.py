@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session, optional_principal
+from renewmap.api.deps import MaybeStaff, ReadSession
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
-from renewmap.services.access.accounts import Principal
 from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
@@ -28,8 +25,6 @@ from renewmap.web.staff import boundaries_page, login_page, overview_page, works
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
 router = APIRouter(include_in_schema=False)
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-MaybeStaff = Annotated[Principal | None, Depends(optional_principal)]  # None: not signed in
 
 
 def _locale(request: Request, lang: str | None) -> str:

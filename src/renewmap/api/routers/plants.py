@@ -8,24 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session, get_session, get_settings, public_base
-from renewmap.api.routers.suggestions import DEVICE_COOKIE, _limit, require_csrf
-from renewmap.errors import Forbidden, NotFound
+from renewmap.api.deps import IdPath, PublicBase, ReadSession, ResidentDevice, WriteSession
+from renewmap.errors import NotFound
 from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
-from renewmap.services.requests.suggestions import keyed_hash
-from renewmap.settings import Settings
-from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(tags=["plants"])
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-PlantId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class AdoptIn(BaseModel):
@@ -38,42 +29,32 @@ class CareIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-def resident_device(request: Request, settings: Settings) -> str:
-    """The resident's device (keyed hash of its cookie) for a write; CSRF and rate checked."""
-    require_csrf(request)
-    device = request.cookies.get(DEVICE_COOKIE)
-    if not device:
-        raise Forbidden("no device cookie: GET /api/session first", field="cookie")
-    _limit(request, "interact")
-    return keyed_hash(settings.secret_key, device)
-
-
 @router.get("/api/plants/{plant_id}", summary="A plant's growth ID card")
-def card(plant_id: PlantId, session: ReadSession) -> dict[str, Any]:
+def card(plant_id: IdPath, session: ReadSession) -> dict[str, Any]:
     return adoption.card(session, plant_id=plant_id)
 
 
 @router.post("/api/plants/{plant_id}/adoption", status_code=201, summary="Adopt a plant")
 def adopt(
-    plant_id: PlantId, body: AdoptIn, request: Request, session: WriteSession, settings: SettingsDep
+    plant_id: IdPath, body: AdoptIn, session: WriteSession, device: ResidentDevice
 ) -> dict[str, Any]:
     return adoption.adopt(
         session,
         plant_id=plant_id,
         nickname=body.nickname,
         phone=body.phone,
-        device_hash=resident_device(request, settings),
+        device_hash=device,
     )
 
 
 @router.post("/api/plants/{plant_id}/care", status_code=201, summary="Log care (the adopter)")
 def care(
-    plant_id: PlantId, body: CareIn, request: Request, session: WriteSession, settings: SettingsDep
+    plant_id: IdPath, body: CareIn, session: WriteSession, device: ResidentDevice
 ) -> dict[str, Any]:
     return adoption.log_care(
         session,
         plant_id=plant_id,
-        device_hash=resident_device(request, settings),
+        device_hash=device,
         kind=body.kind,
         note=body.note,
     )
@@ -85,17 +66,16 @@ def care(
     summary="Log care with a photo (the adopter; multipart)",
 )
 def care_photo(
-    plant_id: PlantId,
-    request: Request,
+    plant_id: IdPath,
     session: WriteSession,
-    settings: SettingsDep,
+    device: ResidentDevice,
     file: Annotated[UploadFile, File()],
     note: Annotated[str | None, Form(max_length=500)] = None,
 ) -> dict[str, Any]:
     return adoption.log_care(
         session,
         plant_id=plant_id,
-        device_hash=resident_device(request, settings),
+        device_hash=device,
         kind="photo",
         note=note,
         photo=(file.filename or "photo", file.file.read(MAX_PHOTO_BYTES + 1)),
@@ -103,7 +83,7 @@ def care_photo(
 
 
 @router.get("/api/plant-care/{care_id}/{size}", response_class=Response, summary="Care photo")
-def care_photo_file(care_id: PlantId, size: str, session: ReadSession) -> Response:
+def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Response:
     if size not in ("photo", "thumbnail"):
         raise NotFound(f"no '{size}' for care {care_id}", field="size")
     data = adoption.care_photo(session, care_id=care_id, thumbnail=size == "thumbnail")
@@ -113,9 +93,9 @@ def care_photo_file(care_id: PlantId, size: str, session: ReadSession) -> Respon
 
 
 @router.get("/p/{plant_id}/qr.{kind}", response_class=Response, summary="QR code of the card")
-def qr(plant_id: PlantId, kind: str, request: Request, session: ReadSession) -> Response:
+def qr(plant_id: IdPath, kind: str, session: ReadSession, base: PublicBase) -> Response:
     adoption.card(session, plant_id=plant_id)  # 404 for a plant that does not exist
     if kind not in ("png", "svg"):
         return Response(status_code=404)
-    data, media = adoption.qr(f"{public_base(request)}/p/{plant_id}", kind=kind)
+    data, media = adoption.qr(f"{base}/p/{plant_id}", kind=kind)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})

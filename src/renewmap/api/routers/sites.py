@@ -6,25 +6,15 @@ cookie (stored only as a keyed hash) and need the double-submit CSRF header.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session, get_session, get_settings
-from renewmap.api.routers.plants import resident_device
-from renewmap.api.routers.suggestions import DEVICE_COOKIE
+from renewmap.api.deps import IdPath, MaybeDevice, ReadSession, ResidentDevice, WriteSession
 from renewmap.services.design import consultation, process
-from renewmap.services.requests.suggestions import keyed_hash
-from renewmap.settings import Settings
-from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api", tags=["sites"])
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class CommentIn(BaseModel):
@@ -51,16 +41,8 @@ def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     "/sites/{code}/{site}/consultation",
     summary="The drafts put before residents, their comments, and my vote",
 )
-def drafts(
-    code: str, site: str, request: Request, session: ReadSession, settings: SettingsDep
-) -> dict[str, Any]:
-    device = request.cookies.get(DEVICE_COOKIE)
-    return consultation.view(
-        session,
-        community_code=code,
-        site_code=site,
-        device_hash=keyed_hash(settings.secret_key, device) if device else None,
-    )
+def drafts(code: str, site: str, session: ReadSession, device: MaybeDevice) -> dict[str, Any]:
+    return consultation.view(session, community_code=code, site_code=site, device_hash=device)
 
 
 @router.post(
@@ -71,18 +53,17 @@ def drafts(
 def comment(
     code: str,
     site: str,
-    number: Id,
+    number: IdPath,
     body: CommentIn,
-    request: Request,
     session: WriteSession,
-    settings: SettingsDep,
+    device: ResidentDevice,
 ) -> dict[str, Any]:
     return consultation.comment(
         session,
         community_code=code,
         site_code=site,
         draft_number=number,
-        device_hash=resident_device(request, settings),
+        device_hash=device,
         body=body.body,
         nickname=body.nickname,
         point=body.point,
@@ -98,16 +79,15 @@ def vote(
     code: str,
     site: str,
     body: VoteIn,
-    request: Request,
     session: WriteSession,
-    settings: SettingsDep,
+    device: ResidentDevice,
 ) -> dict[str, Any]:
     return consultation.vote(
         session,
         community_code=code,
         site_code=site,
         draft_number=body.draft,
-        device_hash=resident_device(request, settings),
+        device_hash=device,
     )
 
 
@@ -117,19 +97,19 @@ def photos(code: str, site: str, session: ReadSession) -> dict[str, Any]:
 
 
 @router.get("/site-photos/{photo_id}", response_class=Response, summary="A site photo")
-def photo(photo_id: Id, session: ReadSession) -> Response:
+def photo(photo_id: IdPath, session: ReadSession) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/site-photos/{photo_id}/thumbnail", response_class=Response, summary="Thumbnail")
-def thumbnail(photo_id: Id, session: ReadSession) -> Response:
+def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id, thumbnail=True)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/attachments/{attachment_id}", response_class=Response, summary="A step's file")
-def attachment(attachment_id: Id, session: ReadSession) -> Response:
+def attachment(attachment_id: IdPath, session: ReadSession) -> Response:
     data, media, name = process.attachment(session, attachment_id=attachment_id)
     from urllib.parse import quote
 

@@ -11,26 +11,33 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from renewmap.api.deps import STAFF_COOKIE, get_principal, get_read_session, get_session
+from renewmap.api.deps import (
+    CSRF_COOKIE,
+    STAFF_COOKIE,
+    Bbox,
+    IdPath,
+    Limit,
+    Offset,
+    ReadSession,
+    SettingsDep,
+    Staff,
+    WriteSession,
+    rate_limit,
+)
 from renewmap.api.routers.core import GeoJSONResponse
-from renewmap.api.routers.suggestions import CSRF_COOKIE, _bbox, _limit, require_csrf
+from renewmap.api.schemas.common import Id
 from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import adoption
 from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols
-from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-Me = Annotated[Principal, Depends(get_principal)]
-RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class Credentials(BaseModel):
@@ -58,27 +65,25 @@ class ActionIn(BaseModel):
         "hide",
         "unhide",
     ]
-    version: int = Field(
-        ge=1, le=MAX_ID, description="the version you are acting on (409 if stale)"
-    )
+    version: Id = Field(description="the version you are acting on (409 if stale)")
     note: str | None = Field(
         None, max_length=2000, description="reply, reason or internal note (see action)"
     )
     target_grid: str | None = Field(None, description="transfer: the receiving grid's code")
-    duplicate_of: int | None = Field(
-        None, ge=1, le=MAX_ID, description="duplicate: the request it repeats"
-    )
+    duplicate_of: Id | None = Field(None, description="duplicate: the request it repeats")
 
 
 def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
     return handling.me(session, principal=principal)
 
 
-@router.post("/session", summary="Sign in (browser): sets the session and CSRF cookies")
-def sign_in(request: Request, body: Credentials, session: WriteSession) -> JSONResponse:
-    _limit(request, "login")
+@router.post(
+    "/session",
+    summary="Sign in (browser): sets the session and CSRF cookies",
+    dependencies=[rate_limit("login")],
+)
+def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> JSONResponse:
     token, user = accounts.login(session, username=body.username, password=body.password)
-    settings = request.app.state.settings
     principal = accounts.principal_of(user)
     csrf = accounts.new_csrf()  # a fresh one per sign-in
     response = JSONResponse({**_me_body(session, principal), "csrf_token": csrf})
@@ -102,7 +107,7 @@ def sign_in(request: Request, body: Credentials, session: WriteSession) -> JSONR
 
 
 @router.delete("/session", status_code=204, summary="Sign out (revokes the session)")
-def sign_out(request: Request, session: WriteSession, _me: Me) -> Response:
+def sign_out(request: Request, session: WriteSession, _me: Staff) -> Response:
     token = request.cookies.get(STAFF_COOKIE)
     if token:
         accounts.revoke(session, token=token)
@@ -111,11 +116,13 @@ def sign_out(request: Request, session: WriteSession, _me: Me) -> Response:
     return response
 
 
-@router.post("/tokens", status_code=201, summary="Create an API bearer token (shown once)")
-def create_token(
-    request: Request, body: TokenRequest, session: WriteSession, me: Me
-) -> dict[str, Any]:
-    _limit(request, "login")
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Create an API bearer token (shown once)",
+    dependencies=[rate_limit("login")],
+)
+def create_token(body: TokenRequest, session: WriteSession, me: Staff) -> dict[str, Any]:
     user = accounts.user_by_id(session, user_id=me.user_id)
     accounts.check_password(session, username=user.username, password=body.password)
     secret, row = accounts.issue_token(session, user=user, kind="api", label=body.label)
@@ -123,7 +130,7 @@ def create_token(
 
 
 @router.get("/me", summary="Who I am, my roles and the area I cover")
-def me(session: ReadSession, principal: Me) -> dict[str, Any]:
+def me(session: ReadSession, principal: Staff) -> dict[str, Any]:
     return _me_body(session, principal)
 
 
@@ -145,7 +152,7 @@ class PatrolIn(BaseModel):
 
 
 @router.post("/patrols", status_code=201, summary="Record a patrol; findings become requests")
-def record_patrol(body: PatrolIn, session: WriteSession, principal: Me) -> dict[str, Any]:
+def record_patrol(body: PatrolIn, session: WriteSession, principal: Staff) -> dict[str, Any]:
     return patrols.record(
         session,
         principal=principal,
@@ -162,13 +169,13 @@ def record_patrol(body: PatrolIn, session: WriteSession, principal: Me) -> dict[
 @router.get(
     "/adopters", summary="Current plant adopters with their phones (plants in my area only)"
 )
-def adopters(community: str, session: ReadSession, me: Me) -> list[dict[str, Any]]:
+def adopters(community: str, session: ReadSession, me: Staff) -> list[dict[str, Any]]:
     return adoption.adopters(session, principal=me, community_code=community)
 
 
 @router.get("/patrols", summary="This month's patrols per grid of my area; who has not yet")
 def patrol_status(
-    session: ReadSession, principal: Me, community: str, month: str | None = None
+    session: ReadSession, principal: Staff, community: str, month: str | None = None
 ) -> dict[str, Any]:
     return patrols.month_status(
         session,
@@ -192,7 +199,7 @@ def create_grid_draft(
     code: str,
     features: Annotated[dict[str, Any], Body(description="FeatureCollection of grid polygons")],
     session: WriteSession,
-    principal: Me,
+    principal: Staff,
 ) -> dict[str, Any]:
     return boundaries.create_draft(
         session, principal=principal, community_code=code, features=features
@@ -201,7 +208,7 @@ def create_grid_draft(
 
 @router.get("/communities/{code}/grid-drafts/{draft_id}", summary="A grid draft and its report")
 def grid_draft(
-    code: str, draft_id: RequestId, session: WriteSession, principal: Me
+    code: str, draft_id: IdPath, session: WriteSession, principal: Staff
 ) -> dict[str, Any]:
     return boundaries.get_draft(
         session, principal=principal, community_code=code, draft_id=draft_id
@@ -213,7 +220,7 @@ def grid_draft(
     summary="Publish: new grid-set version, buildings reassigned, open requests re-routed",
 )
 def publish_grid_draft(
-    code: str, draft_id: RequestId, session: WriteSession, principal: Me
+    code: str, draft_id: IdPath, session: WriteSession, principal: Staff
 ) -> dict[str, Any]:
     return boundaries.publish(session, principal=principal, community_code=code, draft_id=draft_id)
 
@@ -231,7 +238,7 @@ class AssignIn(BaseModel):
     "/communities/{code}/assignments",
     summary="Assign buildings to grids and grids to branches; re-routes open requests",
 )
-def assign(code: str, body: AssignIn, session: WriteSession, principal: Me) -> dict[str, Any]:
+def assign(code: str, body: AssignIn, session: WriteSession, principal: Staff) -> dict[str, Any]:
     return boundaries.assign(
         session,
         principal=principal,
@@ -243,7 +250,7 @@ def assign(code: str, body: AssignIn, session: WriteSession, principal: Me) -> d
 
 @router.post("/communities/{code}/compounds/merge", summary="拆墙并院: merge two compounds")
 def merge_compounds(
-    code: str, body: MergeIn, session: WriteSession, principal: Me
+    code: str, body: MergeIn, session: WriteSession, principal: Staff
 ) -> dict[str, Any]:
     return boundaries.merge_compounds(
         session, principal=principal, community_code=code, keep=body.keep, merge=body.merge
@@ -251,13 +258,13 @@ def merge_compounds(
 
 
 @router.get("/photos/{photo_id}", response_class=Response, summary="A photo (my area)")
-def photo(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
+def photo(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
     data, content_type = handling.photo_bytes(session, principal=principal, photo_id=photo_id)
     return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
 
 @router.get("/photos/{photo_id}/thumbnail", response_class=Response, summary="Its thumbnail")
-def photo_thumbnail(photo_id: RequestId, session: ReadSession, principal: Me) -> Response:
+def photo_thumbnail(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
     data, content_type = handling.photo_bytes(
         session, principal=principal, photo_id=photo_id, thumbnail=True
     )
@@ -265,12 +272,14 @@ def photo_thumbnail(photo_id: RequestId, session: ReadSession, principal: Me) ->
 
 
 @router.get("/stats", summary="Per grid of my area: open, overdue, median days to resolve…")
-def stats(request: Request, session: ReadSession, principal: Me, community: str) -> dict[str, Any]:
+def stats(
+    session: ReadSession, principal: Staff, settings: SettingsDep, community: str
+) -> dict[str, Any]:
     return handling.grid_stats(
         session,
         principal=principal,
         community_code=community,
-        overdue_days=request.app.state.settings.overdue_days,
+        overdue_days=settings.overdue_days,
     )
 
 
@@ -280,18 +289,18 @@ def stats(request: Request, session: ReadSession, principal: Me, community: str)
     summary="Requests in my area (filters, bbox, sort by age or supports, paging)",
 )
 def my_requests(
-    request: Request,
     session: ReadSession,
-    principal: Me,
+    principal: Staff,
+    settings: SettingsDep,
+    bounds: Bbox,
     status: str | None = Query(None, description="open, new, accepted, … (open = not closed)"),
     category: str | None = None,
     grid: str | None = None,
     community: str | None = None,
     building: str | None = Query(None, description="a building's number, e.g. 17号楼"),
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
     sort: str = "age",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
         handling.my_requests(
@@ -302,11 +311,11 @@ def my_requests(
             grid_code=grid,
             community_code=community,
             building=building,
-            bounds=_bbox(bbox),
+            bounds=bounds,
             sort=sort,
             limit=limit,
             offset=offset,
-            overdue_days=request.app.state.settings.overdue_days,
+            overdue_days=settings.overdue_days,
         )
     )
 
@@ -324,7 +333,7 @@ ExportFilters = Annotated[dict[str, Any], Depends(_export_filters)]
 
 
 @router.get("/requests.csv", summary="My area's requests as CSV (UTF-8 with BOM, for Excel)")
-def export_csv(session: ReadSession, principal: Me, filters: ExportFilters) -> Response:
+def export_csv(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
     data = exports.to_csv(exports.rows(session, principal=principal, **filters))
     return Response(
         data,
@@ -334,7 +343,7 @@ def export_csv(session: ReadSession, principal: Me, filters: ExportFilters) -> R
 
 
 @router.get("/requests.xlsx", summary="My area's requests as an Excel workbook")
-def export_xlsx(session: ReadSession, principal: Me, filters: ExportFilters) -> Response:
+def export_xlsx(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
     data = exports.to_xlsx(exports.rows(session, principal=principal, **filters))
     return Response(
         data,
@@ -349,14 +358,14 @@ def export_xlsx(session: ReadSession, principal: Me, filters: ExportFilters) -> 
     summary="One request in full: contact, photos, history with internal notes",
 )
 def one_request(
-    request: Request, request_id: RequestId, session: ReadSession, principal: Me
+    request_id: IdPath, session: ReadSession, principal: Staff, settings: SettingsDep
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
         handling.request_detail(
             session,
             principal=principal,
             request_id=request_id,
-            overdue_days=request.app.state.settings.overdue_days,
+            overdue_days=settings.overdue_days,
         )
     )
 
@@ -366,7 +375,11 @@ def one_request(
     summary="A workflow step (accept, start, resolve, reject, duplicate, transfer, reply, note)",
 )
 def act(
-    request: Request, request_id: RequestId, body: ActionIn, session: WriteSession, principal: Me
+    request_id: IdPath,
+    body: ActionIn,
+    session: WriteSession,
+    principal: Staff,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     return handling.act(
         session,
@@ -377,8 +390,5 @@ def act(
         note=body.note,
         target_grid=body.target_grid,
         duplicate_of=body.duplicate_of,
-        overdue_days=request.app.state.settings.overdue_days,
+        overdue_days=settings.overdue_days,
     )
-
-
-__all__ = ["require_csrf", "router"]

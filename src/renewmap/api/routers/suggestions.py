@@ -10,48 +10,34 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from renewmap.api.deps import get_read_session, get_session, get_settings
+from renewmap.api.deps import (
+    CSRF,
+    CSRF_COOKIE,
+    DEVICE_COOKIE,
+    Bbox,
+    IdPath,
+    Limit,
+    NotifyKick,
+    Offset,
+    ReadSession,
+    ResidentDevice,
+    SettingsDep,
+    WriteSession,
+    rate_limit,
+)
 from renewmap.api.routers.core import GeoJSONResponse
 from renewmap.api.schemas import RouteOut, SuggestionMapLayer
-from renewmap.errors import Forbidden, InvalidInput
+from renewmap.errors import InvalidInput
 from renewmap.services.requests import suggestions
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import parse_geojson
-from renewmap.vocabulary import MAX_ID
 
 router = APIRouter(prefix="/api", tags=["suggestions"])
-ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DEVICE_COOKIE = "rm_device"
-CSRF_COOKIE = "rm_csrf"
-CSRF_HEADER = "X-CSRF-Token"
 YEAR = 365 * 24 * 3600
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-
-
-def require_csrf(request: Request) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    header = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not header or not secrets.compare_digest(cookie, header):
-        raise Forbidden(
-            f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
-            f"{CSRF_HEADER} header (GET /api/session sets it)"
-        )
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _limit(request: Request, action: str) -> None:
-    request.app.state.rate_limiter.hit(action, _client(request))
 
 
 @router.get("/session", summary="Device and CSRF cookies for this browser")
@@ -96,11 +82,12 @@ def _read_photos(files: list[UploadFile]) -> list[tuple[str, bytes]]:
         422: {"description": "invalid field, photo or location outside every community"},
         429: {"description": "too many posts from this address"},
     },
+    dependencies=[CSRF, rate_limit("post")],
 )
 def create(
-    request: Request,
     session: WriteSession,
     settings: SettingsDep,
+    notify_kick: NotifyKick,
     category: Annotated[str, Form()],
     title: Annotated[str, Form(max_length=200)],
     description: Annotated[str | None, Form()] = None,
@@ -115,8 +102,6 @@ def create(
         str | None, Form(max_length=64, description="a site in its survey step (code)")
     ] = None,
 ) -> dict[str, Any]:
-    require_csrf(request)
-    _limit(request, "post")
     if geometry:
         geom = parse_geojson(geometry, where="geometry")
     elif lon is not None and lat is not None:
@@ -140,7 +125,7 @@ def create(
         base_url=settings.public_base_url,
         site_code=site or None,
     )
-    request.app.state.notify_kick()  # sent once this transaction has committed
+    notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code
     return {
         "id": created.request.id,
@@ -152,18 +137,6 @@ def create(
     }
 
 
-def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    if not text:
-        return None
-    try:
-        parts = [float(v) for v in text.split(",")]
-    except ValueError as exc:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from exc
-    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
-    return (parts[0], parts[1], parts[2], parts[3])
-
-
 @router.get(
     "/communities/{code}/suggestions",
     response_class=GeoJSONResponse,
@@ -172,12 +145,12 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
 def browse(
     code: str,
     session: ReadSession,
+    bounds: Bbox,
     category: str | None = None,
     status: str | None = None,
     grid: str | None = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
         suggestions.browse(
@@ -186,7 +159,7 @@ def browse(
             category=category,
             status=status,
             grid_code=grid,
-            bounds=_bbox(bbox),
+            bounds=bounds,
             limit=limit,
             offset=offset,
         )
@@ -202,10 +175,10 @@ def map_layer(
     code: str,
     session: ReadSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
+    bounds: Bbox,
     category: str | None = None,
     status: str | None = None,
     grid: str | None = None,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat")] = None,
 ) -> dict[str, Any]:
     return suggestions.map_layer(
         session,
@@ -214,7 +187,7 @@ def map_layer(
         category=category,
         status=status,
         grid_code=grid,
-        bounds=_bbox(bbox),
+        bounds=bounds,
     )
 
 
@@ -235,7 +208,7 @@ def nearby(
 
 
 @router.get("/suggestions/{request_id}", response_class=GeoJSONResponse)
-def one(request_id: Id, session: ReadSession) -> GeoJSONResponse:
+def one(request_id: IdPath, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(suggestions.get_public(session, request_id=request_id))
 
 
@@ -244,22 +217,12 @@ def one(request_id: Id, session: ReadSession) -> GeoJSONResponse:
     status_code=201,
     responses={409: {"description": "already supported from this device"}},
 )
-def support(
-    request_id: Id, request: Request, session: WriteSession, settings: SettingsDep
-) -> dict[str, int]:
-    require_csrf(request)
-    device = request.cookies.get(DEVICE_COOKIE)
-    if not device:
-        raise Forbidden("no device cookie: GET /api/session first", field="cookie")
-    _limit(request, "interact")
-    count = suggestions.support(
-        session, request_id=request_id, device_id=device, secret=settings.secret_key
-    )
-    return {"supports": count}
+def support(request_id: IdPath, session: WriteSession, device: ResidentDevice) -> dict[str, int]:
+    return {"supports": suggestions.support(session, request_id=request_id, supporter=device)}
 
 
 @router.get("/suggestions/{request_id}/comments")
-def comments(request_id: Id, session: ReadSession) -> list[dict[str, Any]]:
+def comments(request_id: IdPath, session: ReadSession) -> list[dict[str, Any]]:
     return suggestions.comments(session, request_id=request_id)
 
 
@@ -268,12 +231,12 @@ class CommentIn(BaseModel):
     nickname: str | None = Field(default=None, max_length=suggestions.MAX_NICKNAME)
 
 
-@router.post("/suggestions/{request_id}/comments", status_code=201)
-def add_comment(
-    request_id: Id, payload: CommentIn, request: Request, session: WriteSession
-) -> dict[str, Any]:
-    require_csrf(request)
-    _limit(request, "interact")
+@router.post(
+    "/suggestions/{request_id}/comments",
+    status_code=201,
+    dependencies=[CSRF, rate_limit("interact")],
+)
+def add_comment(request_id: IdPath, payload: CommentIn, session: WriteSession) -> dict[str, Any]:
     return suggestions.comment(
         session, request_id=request_id, body=payload.body, nickname=payload.nickname
     )
@@ -289,17 +252,19 @@ def follow(
     return suggestions.follow(session, code=code, token=token, secret=settings.secret_key)
 
 
-@router.post("/receipts/{code}/details", summary="Add text or photos through the private link")
+@router.post(
+    "/receipts/{code}/details",
+    summary="Add text or photos through the private link",
+    dependencies=[rate_limit("post")],
+)
 def add_details(
     code: str,
-    request: Request,
     session: WriteSession,
     settings: SettingsDep,
     token: Annotated[str, Form(min_length=8)],
     text: Annotated[str | None, Form()] = None,
     photos: Annotated[list[UploadFile] | None, File()] = None,
 ) -> dict[str, Any]:
-    _limit(request, "post")
     return suggestions.add_details(
         session,
         code=code,
@@ -313,23 +278,22 @@ def add_details(
 @router.post(
     "/receipts/{code}/reopen",
     summary="The resident says a resolved request is not fixed (within 30 days)",
+    dependencies=[rate_limit("post")],
 )
 def reopen(
     code: str,
-    request: Request,
     session: WriteSession,
     settings: SettingsDep,
     token: Annotated[str, Form(min_length=8)],
     note: Annotated[str, Form(max_length=2000)],
 ) -> dict[str, Any]:
-    _limit(request, "post")
     return suggestions.reopen(
         session, code=code, token=token, secret=settings.secret_key, note=note
     )
 
 
 @router.get("/photos/{photo_id}", response_class=Response)
-def photo(photo_id: Id, session: ReadSession) -> Response:
+def photo(photo_id: IdPath, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id)
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}
@@ -337,7 +301,7 @@ def photo(photo_id: Id, session: ReadSession) -> Response:
 
 
 @router.get("/photos/{photo_id}/thumbnail", response_class=Response)
-def thumbnail(photo_id: Id, session: ReadSession) -> Response:
+def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id, thumbnail=True)
     return Response(
         data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}

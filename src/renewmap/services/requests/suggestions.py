@@ -373,10 +373,10 @@ def nearby(
     return out
 
 
-def support(session: Session, *, request_id: int, device_id: str, secret: str) -> int:
-    """+1 from one device; a second +1 from the same device is a 409."""
+def support(session: Session, *, request_id: int, supporter: str) -> int:
+    """+1 from one device (``supporter``: its keyed hash); a second +1 from the same device is
+    a 409."""
     request = _visible(session, request_id)
-    supporter = keyed_hash(secret, device_id)
     if queries.support_exists(session, request_id=request.id, supporter_hash=supporter):
         raise Conflict("this device already supports this suggestion", field="support")
     session.add(RequestSupport(request_id=request.id, supporter_hash=supporter))

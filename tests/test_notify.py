@@ -22,6 +22,8 @@ from fastapi.testclient import TestClient
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Notification
+from renewmap.db.queries.accounts import staff_user_by_username
+from renewmap.db.queries.notify import all_notifications
 from renewmap.devtools.e2e import free_port, thread_server
 from renewmap.services.access import accounts
 from renewmap.services.access.scope import scope_of
@@ -119,7 +121,7 @@ def test_new_request_reaches_its_grid_lead_and_webhooks_only(session, staffed, s
         phone="13800000000",
         base_url="http://intranet.example:8000",
     )
-    rows = notify.pending(session)
+    rows = all_notifications(session)
     assert sorted((n.channel, n.target) for n in rows) == [
         ("email", "a@example.org"),
         ("webhook", base + "/all"),
@@ -127,7 +129,7 @@ def test_new_request_reaches_its_grid_lead_and_webhooks_only(session, staffed, s
     ]
     sent, failed = notify.dispatch_due(session, settings=settings_for(port))
     assert (sent, failed) == (3, 0)
-    assert all(n.status == "sent" and n.attempts == 1 for n in notify.pending(session))
+    assert all(n.status == "sent" and n.attempts == 1 for n in all_notifications(session))
     (mail,) = inbox.messages
     assert mail["To"] == "a@example.org" and "路灯不亮" in mail["Subject"]
     text = mail.get_content()
@@ -154,7 +156,7 @@ def test_a_receiver_that_is_down_is_retried_with_backoff(session, staffed, smtp)
     )
     now = datetime.now(UTC)
     assert notify.dispatch_due(session, settings=settings_for(port), now=now) == (1, 1)
-    hook = next(n for n in notify.pending(session) if n.channel == "webhook")
+    hook = next(n for n in all_notifications(session) if n.channel == "webhook")
     assert (hook.status, hook.attempts) == ("pending", 1) and "URLError" in hook.last_error
     due = (
         hook.next_attempt_at
@@ -185,7 +187,7 @@ def test_posting_never_waits_for_or_fails_on_notifications(engine, session, staf
             data={"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)},
         )
     assert r.status_code == 201
-    (row,) = [n for n in notify.pending(session) if n.request_id == r.json()["id"]]
+    (row,) = [n for n in all_notifications(session) if n.request_id == r.json()["id"]]
     assert (row.channel, row.target, row.status) == ("email", "a@example.org", "pending")
 
 
@@ -196,9 +198,7 @@ def test_transfer_notifies_the_receiving_grid(session, staffed, smtp) -> None:
     )
     notify.dispatch_due(session, settings=settings_for(port))
     inbox.messages.clear()
-    lead_a = accounts.principal_of(
-        accounts.queries.staff_user_by_username(session, username="lead_a")
-    )
+    lead_a = accounts.principal_of(staff_user_by_username(session, username="lead_a"))
     workflow.act(
         session,
         principal=lead_a,

@@ -17,6 +17,7 @@ from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas import ErrorBody, FeatureCollection
 from renewmap.db.models import AuthToken, Request, RequestSupport
+from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.services.access import accounts
 from renewmap.services.access.scope import scope_of
 from renewmap.services.requests import handling, workflow
@@ -418,7 +419,7 @@ def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_na
             user = accounts.check_password(s, username="wang", password="another long secret")
             assert [r.role for r in user.roles] == ["grid_lead"]
             assert user.display_name == "王网格长"
-            assert accounts.queries.staff_user_by_username(s, username="li") is None
+            assert staff_user_by_username(s, username="li") is None
     finally:
         e.dispose()
 
@@ -595,7 +596,7 @@ def test_two_leads_at_the_same_moment(database_url_factory, backend_name) -> Non
 
         def lead(name: str, action: str, note: str | None) -> None:
             with factory() as s:
-                user = accounts.queries.staff_user_by_username(s, username=name)
+                user = staff_user_by_username(s, username=name)
                 principal = accounts.principal_of(user)
                 scope = scope_of(s, principal)
                 s.rollback()  # both start from scratch, together

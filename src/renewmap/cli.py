@@ -148,13 +148,13 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reroute(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.db.queries import core as queries
+    from renewmap.db.queries.places import community_by_code
     from renewmap.services.places.routing import reroute_open_requests
 
     def work(session: Session) -> list[tuple[int, str | None, str | None]]:
         cid = None
         if args.community:
-            cid = queries.community_by_code(session, code=args.community).id
+            cid = community_by_code(session, code=args.community).id
         return reroute_open_requests(
             session, community_id=cid, actor="cli", snap_m=settings.snap_distance_m
         )
@@ -186,11 +186,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     def work(session: Session) -> dict[str, int] | None:
-        from renewmap.db.queries import core as queries
+        from renewmap.db.queries.places import community_by_code
         from renewmap.errors import NotFound
 
         try:
-            queries.community_by_code(session, code=demo.DEMO_COMMUNITY)
+            community_by_code(session, code=demo.DEMO_COMMUNITY)
             return None
         except NotFound:
             return demo.load_demo(session, args.dir)

@@ -88,6 +88,7 @@ class EventKind(StrEnum):
     UNHIDE = "unhide"
     MERGED = "merged"  # on the kept request, when a duplicate is merged into it
     REOPEN = "reopen"  # by the resident
+    COMPOUND_MERGED = "compound_merged"  # internal: its grid's compound joined another
 
 
 # --- categories -------------------------------------------------------------------------------

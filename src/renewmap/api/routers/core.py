@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from renewmap import __version__
 from renewmap.api.deps import ReadSession, SettingsDep
 from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
+from renewmap.db.queries.system import ping
 from renewmap.services.places import catalog
 from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
 from renewmap.services.places.routing import route_geometry
@@ -31,7 +32,7 @@ class GeoJSONResponse(JSONResponse):
 @router.get("/health", response_model=Health, tags=["system"])
 def health(session: ReadSession) -> Health:
     """Liveness and database reachability."""
-    return Health(status="ok", database=catalog.ping(session), version=__version__)
+    return Health(status="ok", database=ping(session), version=__version__)
 
 
 @router.get("/api/communities", response_model=list[CommunityOut], tags=["places"])

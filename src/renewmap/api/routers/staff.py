@@ -35,7 +35,7 @@ from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import adoption
 from renewmap.services.places import boundaries
-from renewmap.services.requests import exports, handling, patrols
+from renewmap.services.requests import exports, handling, patrols, workflow
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 
@@ -381,7 +381,7 @@ def act(
     principal: Staff,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    return handling.act(
+    workflow.act(
         session,
         principal=principal,
         request_id=request_id,
@@ -390,5 +390,7 @@ def act(
         note=body.note,
         target_grid=body.target_grid,
         duplicate_of=body.duplicate_of,
-        overdue_days=settings.overdue_days,
+    )
+    return handling.after_step(
+        session, principal=principal, request_id=request_id, overdue_days=settings.overdue_days
     )

@@ -25,10 +25,6 @@ from renewmap.db.models import (
 )
 
 
-def community_by_code(session: Session, *, code: str) -> Community | None:
-    return session.scalar(select(Community).where(Community.code == code))
-
-
 def api_key_by_hash(session: Session, *, key_hash: str) -> ApiKey | None:
     return session.scalar(select(ApiKey).where(ApiKey.key_hash == key_hash))
 

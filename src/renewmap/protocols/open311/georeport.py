@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import ApiKey, Community
 from renewmap.db.queries import open311 as q
+from renewmap.db.queries.places import community_by_code, find_community
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from renewmap.i18n import gettext
 from renewmap.services.access import accounts
@@ -209,7 +210,7 @@ def jurisdiction(session: Session, jurisdiction_id: str | None) -> Community | N
     """The community named by ``jurisdiction_id``; None when omitted (every community)."""
     if jurisdiction_id is None or not jurisdiction_id.strip():
         return None
-    community = q.community_by_code(session, code=jurisdiction_id.strip())
+    community = find_community(session, code=jurisdiction_id.strip())
     if community is None:
         raise NotFound(
             f"jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
@@ -230,9 +231,7 @@ class IssuedKey:
 def issue_key(session: Session, *, community_code: str, client: str, actor: str) -> IssuedKey:
     """A new key for one client of one community; the key is returned once, only its hash is
     kept. One active key per client: revoke the old one first."""
-    community = q.community_by_code(session, code=community_code)
-    if community is None:
-        raise NotFound(f"community '{community_code}' not found", field="community")
+    community = community_by_code(session, code=community_code)
     client = (client or "").strip()
     if not client or len(client) > MAX_CLIENT:
         raise InvalidInput(f"client name: 1–{MAX_CLIENT} characters", field="name")
@@ -257,10 +256,7 @@ def list_keys(session: Session, *, community_code: str | None = None) -> list[di
     """Keys (never their secrets) with client, community and state."""
     community_id = None
     if community_code:
-        community = q.community_by_code(session, code=community_code)
-        if community is None:
-            raise NotFound(f"community '{community_code}' not found", field="community")
-        community_id = community.id
+        community_id = community_by_code(session, code=community_code).id
     return [
         {
             "id": k.id,
@@ -276,9 +272,7 @@ def list_keys(session: Session, *, community_code: str | None = None) -> list[di
 
 def revoke_key(session: Session, *, community_code: str, client: str) -> int:
     """Revoke a client's active key (its next request is a 403); returns the key's id."""
-    community = q.community_by_code(session, code=community_code)
-    if community is None:
-        raise NotFound(f"community '{community_code}' not found", field="community")
+    community = community_by_code(session, code=community_code)
     key = q.active_key_of_client(session, community_id=community.id, client=client)
     if key is None:
         raise NotFound(f"client '{client}' has no active key in {community_code}", field="name")

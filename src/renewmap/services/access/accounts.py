@@ -18,7 +18,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import AuthToken, StaffRole, StaffUser
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.accounts import (
+    auth_token_by_hash,
+    revoke_tokens_of,
+    staff_user_by_username,
+)
+from renewmap.db.queries.places import community_by_code, find_branch, find_grid, find_subdistrict
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from renewmap.vocabulary import ROLE_PLACE, ROLES, Role
 
@@ -81,19 +86,19 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
                 f"a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
                 field="place",
             )
-        community = queries.community_by_code(session, code=community_code)
-        grid = queries.grid_by_code(session, community_id=community.id, code=grid_code)
+        community = community_by_code(session, code=community_code)
+        grid = find_grid(session, community_id=community.id, code=grid_code)
         if grid is None:
             raise NotFound(f"grid '{grid_code}' not found in {community_code}", field="place")
         return RoleGrant(role, grid_id=grid.id)
     if kind == "branch":
-        branch = queries.branch_by_code(session, code=place)
+        branch = find_branch(session, code=place)
         if branch is None:
             raise NotFound(f"party branch '{place}' not found", field="place")
         return RoleGrant(role, branch_id=branch.id)
     if kind == "community":
-        return RoleGrant(role, community_id=queries.community_by_code(session, code=place).id)
-    sub = queries.subdistrict_by_code(session, code=place)
+        return RoleGrant(role, community_id=community_by_code(session, code=place).id)
+    sub = find_subdistrict(session, code=place)
     if sub is None:
         raise NotFound(f"subdistrict '{place}' not found", field="place")
     return RoleGrant(role, subdistrict_id=sub.id)
@@ -113,7 +118,7 @@ def create_user(
         raise InvalidInput(
             "username: 2–64 letters, digits or _ . @ - (no spaces)", field="username"
         )
-    if queries.staff_user_by_username(session, username=username) is not None:
+    if staff_user_by_username(session, username=username) is not None:
         raise Conflict(f"user '{username}' already exists", field="username")
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
     user = StaffUser(
@@ -155,7 +160,7 @@ def principal_of(user: StaffUser) -> Principal:
 
 def check_password(session: Session, *, username: str, password: str) -> StaffUser:
     """The active user with this password; Unauthenticated (one answer for every failure)."""
-    user = queries.staff_user_by_username(session, username=username)
+    user = staff_user_by_username(session, username=username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -196,7 +201,7 @@ def login(session: Session, *, username: str, password: str) -> tuple[str, Staff
 
 def authenticate(session: Session, *, token: str, kind: str) -> Principal:
     """The principal behind a token; Unauthenticated when unknown, expired or revoked."""
-    row = queries.auth_token_by_hash(session, token_hash=token_hash(token))
+    row = auth_token_by_hash(session, token_hash=token_hash(token))
     now = datetime.now(UTC)
     if row is None or row.kind != kind or row.revoked:
         raise Unauthenticated("not signed in (unknown or revoked credentials)", field="token")
@@ -210,7 +215,7 @@ def authenticate(session: Session, *, token: str, kind: str) -> Principal:
 
 
 def revoke(session: Session, *, token: str) -> None:
-    row = queries.auth_token_by_hash(session, token_hash=token_hash(token))
+    row = auth_token_by_hash(session, token_hash=token_hash(token))
     if row is not None:
         row.revoked = True
         session.flush()
@@ -228,7 +233,7 @@ def user_by_id(session: Session, *, user_id: int) -> StaffUser:
 
 
 def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]) -> int:
-    user = queries.staff_user_by_username(session, username=username)
+    user = staff_user_by_username(session, username=username)
     if user is None:
         raise NotFound(f"user '{username}' not found", field="username")
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
@@ -239,11 +244,11 @@ def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]
 
 def set_password(session: Session, *, username: str, password: str) -> None:
     """A new password; every session and token of the user stops working."""
-    user = queries.staff_user_by_username(session, username=username)
+    user = staff_user_by_username(session, username=username)
     if user is None:
         raise NotFound(f"user '{username}' not found", field="username")
     user.password_hash = hash_password(password)
-    queries.revoke_tokens_of(session, user_id=user.id)
+    revoke_tokens_of(session, user_id=user.id)
     session.flush()
 
 

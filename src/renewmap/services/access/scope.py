@@ -20,7 +20,12 @@ from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Request
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    branch_subtree_ids,
+    community_ids_of_subdistricts,
+    general_branch_communities,
+    grid_ids_of_branches,
+)
 from renewmap.errors import Forbidden, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.vocabulary import Role
@@ -68,12 +73,10 @@ def scope_of(session: Session, principal: Principal) -> Scope:
         elif g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id is not None:
             subdistricts.add(g.subdistrict_id)
     if branches:
-        communities |= queries.general_branch_communities(session, branch_ids=sorted(branches))
-        subtree = queries.branch_subtree_ids(session, branch_ids=sorted(branches))
-        grids |= queries.grid_ids_of_branches(session, branch_ids=sorted(subtree))
-    communities |= queries.community_ids_of_subdistricts(
-        session, subdistrict_ids=sorted(subdistricts)
-    )
+        communities |= general_branch_communities(session, branch_ids=sorted(branches))
+        subtree = branch_subtree_ids(session, branch_ids=sorted(branches))
+        grids |= grid_ids_of_branches(session, branch_ids=sorted(subtree))
+    communities |= community_ids_of_subdistricts(session, subdistrict_ids=sorted(subdistricts))
     return Scope(frozenset(grids), frozenset(communities))
 
 

@@ -11,11 +11,17 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Plant, PlantAdoption, PlantCare
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.design import (
+    adopted_plant_ids,
+    care_log,
+    current_adopters,
+    current_adoption,
+    plants_of_site,
+)
+from renewmap.db.queries.places import community_by_code, grids_by_ids
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import scope_of
@@ -35,14 +41,6 @@ def _plant(session: Session, plant_id: int) -> Plant:
     return plant
 
 
-def _current(session: Session, plant_id: int) -> PlantAdoption | None:
-    return session.scalar(
-        select(PlantAdoption)
-        .where(PlantAdoption.plant_id == plant_id, PlantAdoption.ended_at.is_(None))
-        .order_by(PlantAdoption.id.desc())
-    )
-
-
 def adopt(
     session: Session,
     *,
@@ -55,7 +53,7 @@ def adopt(
     session.refresh(plant, with_for_update=True)  # two residents at once: one wins
     if not plant.adoptable:
         raise Conflict(f"plant {plant_id} is not open for adoption", field="id")
-    if _current(session, plant.id) is not None:
+    if current_adoption(session, plant_id=plant.id) is not None:
         raise Conflict(f"plant {plant_id} already has an adopter", field="id")
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > 40:
@@ -81,7 +79,7 @@ def log_care(
 ) -> dict[str, Any]:
     """Only the plant's adopter (their device) writes its care log; a photo may go with it."""
     plant = _plant(session, plant_id)
-    adoption = _current(session, plant.id)
+    adoption = current_adoption(session, plant_id=plant.id)
     if adoption is None or adoption.device_hash != device_hash:
         raise Forbidden("only the plant's adopter can add to its care log", field="id")
     if kind not in CARE_KINDS:
@@ -111,10 +109,8 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
     sp = table.get(plant.species or "") or next(
         (s for s in table.values() if s.name_zh == plant.species), None
     )
-    adoption = _current(session, plant.id)
-    log = session.scalars(
-        select(PlantCare).where(PlantCare.plant_id == plant.id).order_by(PlantCare.id)
-    ).all()
+    adoption = current_adoption(session, plant_id=plant.id)
+    log = care_log(session, plant_id=plant.id)
     return {
         "id": plant.id,
         "code": plant.code,
@@ -153,21 +149,16 @@ def adopters(
 ) -> list[dict[str, Any]]:
     """Current adopters of the community's plants with their phones: for staff in scope only
     (the community's admins and designers, and grid leads for the plants in their grids)."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     scope = scope_of(session, principal)
     whole = community.id in scope.community_ids or any(
         g.role == Role.DESIGNER and g.community_id == community.id for g in principal.roles
     )
-    grids = [] if whole else queries.grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
+    grids = [] if whole else grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
     areas = [from_db(g.geom) for g in grids if g.community_id == community.id]
     if not whole and not areas:
         raise Forbidden(f"community {community_code} is not in your area", field="community")
-    rows = session.execute(
-        select(Plant, PlantAdoption)
-        .join(PlantAdoption, PlantAdoption.plant_id == Plant.id)
-        .where(Plant.community_id == community.id, PlantAdoption.ended_at.is_(None))
-        .order_by(Plant.id)
-    ).all()
+    rows = current_adopters(session, community_id=community.id)
     out = []
     for plant, a in rows:
         if not whole and not any(area.intersects(from_db(plant.geom)) for area in areas):
@@ -208,15 +199,8 @@ def site_plants(session: Session, *, community_code: str, site_code: str) -> lis
     from renewmap.services.design.process import site_of
 
     _community, site = site_of(session, community_code=community_code, site_code=site_code)
-    plants = session.scalars(select(Plant).where(Plant.site_id == site.id).order_by(Plant.id)).all()
-    taken = set(
-        session.scalars(
-            select(PlantAdoption.plant_id).where(
-                PlantAdoption.plant_id.in_([p.id for p in plants]),
-                PlantAdoption.ended_at.is_(None),
-            )
-        )
-    )
+    plants = plants_of_site(session, site_id=site.id)
+    taken = adopted_plant_ids(session, plant_ids=[p.id for p in plants])
     table = species_table()
     out = []
     for p in plants:

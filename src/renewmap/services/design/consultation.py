@@ -11,10 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community, DesignDraft, DraftComment, DraftVote, Site
+from renewmap.db.queries.process import (
+    public_draft,
+    public_drafts,
+    visible_draft_comments,
+    vote_counts,
+    voted_draft_number,
+)
 from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.design import drafts, process
 from renewmap.spatial.crs import metres_to_degrees
@@ -22,16 +28,6 @@ from renewmap.spatial.geometry import from_db, parse_geojson, to_db, to_geojson
 
 MAX_COMMENT = 1000
 NEAR_SITE_M = 20.0  # a comment's place may be just outside the outline (the gate, the street)
-
-
-def _public_drafts(session: Session, site: Site) -> list[DesignDraft]:
-    return list(
-        session.scalars(
-            select(DesignDraft)
-            .where(DesignDraft.site_id == site.id, DesignDraft.public.is_(True))
-            .order_by(DesignDraft.number)
-        )
-    )
 
 
 def _results_visible(site: Site) -> bool:
@@ -45,30 +41,15 @@ def view(
 ) -> dict[str, Any]:
     """What residents see of a site's design: the public drafts, comments, their own vote."""
     community, site = process.site_of(session, community_code=community_code, site_code=site_code)
-    public = _public_drafts(session, site)
+    public = public_drafts(session, site_id=site.id)
     ids = [d.id for d in public]
     comments: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        for c in session.scalars(
-            select(DraftComment)
-            .where(DraftComment.draft_id.in_(ids), DraftComment.hidden.is_(False))
-            .order_by(DraftComment.id)
-        ):
-            comments[c.draft_id].append(_comment_view(c))
-    votes = dict(
-        session.execute(
-            select(DraftVote.draft_id, func.count())
-            .where(DraftVote.site_id == site.id)
-            .group_by(DraftVote.draft_id)
-        ).all()
-    )
+    for c in visible_draft_comments(session, draft_ids=ids):
+        comments[c.draft_id].append(_comment_view(c))
+    votes = vote_counts(session, site_id=site.id)
     mine = None
     if device_hash:
-        mine = session.scalar(
-            select(DesignDraft.number)
-            .join(DraftVote, DraftVote.draft_id == DesignDraft.id)
-            .where(DraftVote.site_id == site.id, DraftVote.device_hash == device_hash)
-        )
+        mine = voted_draft_number(session, site_id=site.id, device_hash=device_hash)
     show = _results_visible(site)
     out = []
     for d in public:
@@ -105,14 +86,8 @@ def _comment_view(c: DraftComment) -> dict[str, Any]:
     }
 
 
-def _public_draft(session: Session, site: Site, number: int) -> DesignDraft:
-    draft = session.scalar(
-        select(DesignDraft).where(
-            DesignDraft.site_id == site.id,
-            DesignDraft.number == number,
-            DesignDraft.public.is_(True),
-        )
-    )
+def _open_draft(session: Session, site: Site, number: int) -> DesignDraft:
+    draft = public_draft(session, site_id=site.id, number=number)
     if draft is None:
         raise NotFound(
             f"draft {number} of site {site.code} is not open to residents", field="draft"
@@ -134,7 +109,7 @@ def comment(
     """A resident's comment on a public draft, optionally placed on its map."""
     _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
     process.require_action(site, "comment")
-    draft = _public_draft(session, site, draft_number)
+    draft = _open_draft(session, site, draft_number)
     body = (body or "").strip()
     if not body:
         raise InvalidInput("the comment is empty", field="body")
@@ -171,13 +146,9 @@ def vote(
     """One vote per resident device per site, during the public consultation."""
     _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
     process.require_action(site, "vote")
-    draft = _public_draft(session, site, draft_number)
+    draft = _open_draft(session, site, draft_number)
     session.refresh(site, with_for_update=True)  # two taps at once: one vote
-    earlier = session.scalar(
-        select(DesignDraft.number)
-        .join(DraftVote, DraftVote.draft_id == DesignDraft.id)
-        .where(DraftVote.site_id == site.id, DraftVote.device_hash == device_hash)
-    )
+    earlier = voted_draft_number(session, site_id=site.id, device_hash=device_hash)
     if earlier is not None:
         raise Conflict(
             f"you have already voted for draft {earlier} of site {site.code}; one vote each",

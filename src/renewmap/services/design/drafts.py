@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
@@ -22,11 +21,24 @@ from renewmap.db.models import (
     GreenArea,
     Path,
     Plant,
-    Request,
     Site,
     Water,
 )
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.design import (
+    adopted_request_titles,
+    adopting_drafts,
+    draft_feature_rows,
+    draft_links,
+    drafts_of_site,
+    next_draft_number,
+    site_layer_rows,
+)
+from renewmap.db.queries.places import (
+    communities_by_ids,
+    community_buildings_near,
+    community_by_code,
+)
+from renewmap.db.queries.requests import request_ids_of_community, site_request_candidates
 from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design.process import require_runner, site_of
@@ -84,10 +96,7 @@ def create_draft(
         source = session.get(DesignDraft, copy_from)
         if source is None or source.site_id != site.id:
             raise NotFound(f"draft {copy_from} not found for site {site_code}", field="copy_from")
-    number = (
-        session.scalar(select(func.max(DesignDraft.number)).where(DesignDraft.site_id == site.id))
-        or 0
-    ) + 1
+    number = next_draft_number(session, site_id=site.id)
     draft = DesignDraft(
         site_id=site.id,
         number=number,
@@ -104,7 +113,7 @@ def create_draft(
         )
         session.flush()
     if source is not None:
-        for f in _features(session, source.id):
+        for f in draft_feature_rows(session, draft_id=source.id):
             session.add(
                 DesignFeature(draft_id=draft.id, kind=f.kind, props=dict(f.props), geom=f.geom)
             )
@@ -119,32 +128,22 @@ def _site_layers(session: Session, site: Site) -> list[tuple[str, dict[str, Any]
         return {k: v for k, v in d.items() if v not in (None, "")}
 
     out: list[tuple[str, dict[str, Any], Any]] = []
-    for g in session.scalars(select(GreenArea).where(GreenArea.site_id == site.id)):
+    for g in site_layer_rows(session, model=GreenArea, site_id=site.id):
         out.append(
             ("green", clean({"name": g.name, "layer": g.layer, "species": g.species}), g.geom)
         )
-    for p in session.scalars(select(Plant).where(Plant.site_id == site.id)):
+    for p in site_layer_rows(session, model=Plant, site_id=site.id):
         props = {"name": p.name, "species": p.species, "layer": p.layer, "plant_id": p.id}
         out.append(("plant", clean(props), p.geom))
-    for w in session.scalars(select(Path).where(Path.site_id == site.id)):
+    for w in site_layer_rows(session, model=Path, site_id=site.id):
         props = {"name": w.name, "width_m": w.width_m, "surface": w.surface, "purpose": w.purpose}
         out.append(("path", clean(props), w.geom))
-    for f in session.scalars(select(Facility).where(Facility.site_id == site.id)):
+    for f in site_layer_rows(session, model=Facility, site_id=site.id):
         kind = "facility" if from_db(f.geom).geom_type in EXPECTED["facility"] else "keep"
         out.append((kind, clean({"name": f.name, "type": f.kind}), f.geom))
-    for w in session.scalars(select(Water).where(Water.site_id == site.id)):
+    for w in site_layer_rows(session, model=Water, site_id=site.id):
         out.append(("keep", clean({"name": w.name, "type": "water"}), w.geom))
     return out
-
-
-def _features(session: Session, draft_id: int) -> list[DesignFeature]:
-    return list(
-        session.scalars(
-            select(DesignFeature)
-            .where(DesignFeature.draft_id == draft_id)
-            .order_by(DesignFeature.id)
-        )
-    )
 
 
 def save_features(
@@ -194,7 +193,7 @@ def _write(
         DesignFeature(draft_id=draft.id, kind=f.kind, props=f.props, geom=to_db(f.geom))
         for f in features
     ]
-    for old in _features(session, draft.id):
+    for old in draft_feature_rows(session, draft_id=draft.id):
         session.delete(old)
     session.flush()
     session.add_all(rows)
@@ -245,7 +244,7 @@ def _judge(
     near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter
     walls = [
         (b.number or f"id {b.id}", from_db(b.geom))
-        for b in queries.community_buildings_near(session, community_id=community.id, bounds=near)
+        for b in community_buildings_near(session, community_id=community.id, bounds=near)
     ]
     costs, rules = design.standards(community.design_standards)
     return design.metrics(site_geom, feats, epsg=epsg, costs=costs), design.check(
@@ -257,7 +256,7 @@ def draft_features(session: Session, *, draft_id: int) -> list[design.Feature]:
     """The draft's saved features (ids are their row ids)."""
     return [
         design.Feature(str(f.id), f.kind, from_db(f.geom), f.props or {})
-        for f in _features(session, draft_id)
+        for f in draft_feature_rows(session, draft_id=draft_id)
     ]
 
 
@@ -344,12 +343,7 @@ def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[s
 
 def adopted_requests(session: Session, *, draft_id: int) -> list[dict[str, Any]]:
     """The resident suggestions a draft adopts (id and title; hidden ones left out)."""
-    rows = session.execute(
-        select(Request.id, Request.title)
-        .join(DraftRequest, DraftRequest.request_id == Request.id)
-        .where(DraftRequest.draft_id == draft_id, Request.hidden.is_(False))
-        .order_by(Request.id)
-    )
+    rows = adopted_request_titles(session, draft_id=draft_id)
     return [{"id": i, "title": t} for i, t in rows]
 
 
@@ -359,18 +353,14 @@ def set_adopted(
     """Name the suggestions this draft adopts (the whole list; each must be of the community)."""
     draft, site, community = _draft(session, principal, draft_id)
     wanted = sorted(set(request_ids))
-    found = set(
-        session.scalars(
-            select(Request.id).where(Request.id.in_(wanted), Request.community_id == community.id)
-        )
-    )
+    found = request_ids_of_community(session, community_id=community.id, ids=wanted)
     missing = [i for i in wanted if i not in found]
     if missing:
         raise InvalidInput(
             f"suggestion(s) {', '.join(map(str, missing))} not found in {community.code}",
             field="request_ids",
         )
-    for old in session.scalars(select(DraftRequest).where(DraftRequest.draft_id == draft.id)):
+    for old in draft_links(session, draft_id=draft.id):
         session.delete(old)
     session.flush()
     session.add_all(DraftRequest(draft_id=draft.id, request_id=i) for i in wanted)
@@ -404,9 +394,7 @@ def site_drafts(
             "copied_from": d.copied_from_id,
             "updated_at": d.updated_at.isoformat() if d.updated_at else None,
         }
-        for d in session.scalars(
-            select(DesignDraft).where(DesignDraft.site_id == site.id).order_by(DesignDraft.number)
-        )
+        for d in drafts_of_site(session, site_id=site.id)
     ]
 
 
@@ -415,13 +403,7 @@ def adopted_in(session: Session, *, request_ids: list[int]) -> dict[int, list[di
     out: dict[int, list[dict[str, Any]]] = {}
     if not request_ids:
         return out
-    rows = session.execute(
-        select(DraftRequest.request_id, DesignDraft.number, DesignDraft.name, Site.code, Site.name)
-        .join(DesignDraft, DesignDraft.id == DraftRequest.draft_id)
-        .join(Site, Site.id == DesignDraft.site_id)
-        .where(DraftRequest.request_id.in_(sorted(set(request_ids))))
-        .order_by(DraftRequest.request_id, Site.code, DesignDraft.number)
-    )
+    rows = adopting_drafts(session, request_ids=request_ids)
     for request_id, number, name, site_code, site_name in rows:
         out.setdefault(request_id, []).append(
             {"site": site_code, "site_name": site_name, "draft": number, "name": name}
@@ -435,7 +417,7 @@ def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[
     draft, site, community = _draft(session, principal, draft_id)
     outline = from_db(site.geom)
     near = outline.buffer(metres_to_degrees(20.0, outline.centroid.y))
-    candidates = queries.site_request_candidates(
+    candidates = site_request_candidates(
         session, community_id=community.id, site_id=site.id, bounds=near.bounds
     )
     suggestions = [
@@ -468,7 +450,7 @@ def site_summary(
 
 def require_drawer(session: Session, *, principal: Principal, community_code: str) -> None:
     """Designers' pages are for the community's designers and admins."""
-    _may_draw(principal, queries.community_by_code(session, code=community_code))
+    _may_draw(principal, community_by_code(session, code=community_code))
 
 
 def drawable_communities(session: Session, *, principal: Principal) -> list[str]:
@@ -476,12 +458,12 @@ def drawable_communities(session: Session, *, principal: Principal) -> list[str]
     ids = sorted(
         {g.community_id for g in principal.roles if g.role in DESIGN_ROLES and g.community_id}
     )
-    return [c.code for c in queries.communities_by_ids(session, ids=ids)]
+    return [c.code for c in communities_by_ids(session, ids=ids)]
 
 
 def get_standards(session: Session, *, principal: Principal, community_code: str) -> dict[str, Any]:
     """The unit costs and rule thresholds the community's drafts are measured with."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     _may_draw(principal, community)
     costs, rules = design.standards(community.design_standards)
     return {
@@ -496,7 +478,7 @@ def set_standards(
     session: Session, *, principal: Principal, community_code: str, overrides: dict[str, Any]
 ) -> dict[str, Any]:
     """Replace the community's overrides of the defaults (checked first; {} restores them)."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     _may_draw(principal, community)
     try:
         design.standards(overrides)

@@ -14,11 +14,17 @@ import mimetypes
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community, Site, SitePhoto, SiteStage, StageAttachment
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import community_by_code, find_site, sites_of_community
+from renewmap.db.queries.process import (
+    attachments_of_stages,
+    find_stage,
+    photo_counts_of_sites,
+    site_photos,
+    stages_of_site,
+)
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_upload
@@ -78,10 +84,8 @@ PHASES = ("before", "after")
 
 
 def site_of(session: Session, *, community_code: str, site_code: str) -> tuple[Community, Site]:
-    community = queries.community_by_code(session, code=community_code)
-    site = session.scalar(
-        select(Site).where(Site.community_id == community.id, Site.code == site_code)
-    )
+    community = community_by_code(session, code=community_code)
+    site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
         raise NotFound(f"site '{site_code}' not found in {community_code}", field="site")
     return community, site
@@ -125,36 +129,21 @@ def require_action(site: Site, action: str) -> None:
     )
 
 
-def _stage_rows(session: Session, site_id: int) -> dict[str, SiteStage]:
-    return {
-        s.stage: s for s in session.scalars(select(SiteStage).where(SiteStage.site_id == site_id))
-    }
-
-
 def timeline(session: Session, *, community_code: str, site_code: str) -> dict[str, Any]:
     """Where the site stands: every step with dates, minutes and attachments (public)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    rows = _stage_rows(session, site.id)
+    rows = stages_of_site(session, site_id=site.id)
     files: dict[int, list[dict[str, Any]]] = {}
-    if rows:
-        for a_id, stage_id, name, ctype in session.execute(
-            select(
-                StageAttachment.id,
-                StageAttachment.stage_id,
-                StageAttachment.filename,
-                StageAttachment.content_type,
-            )
-            .where(StageAttachment.stage_id.in_([r.id for r in rows.values()]))
-            .order_by(StageAttachment.id)
-        ):
-            files.setdefault(stage_id, []).append(
-                {
-                    "id": a_id,
-                    "filename": name,
-                    "content_type": ctype,
-                    "url": f"/api/attachments/{a_id}",
-                }
-            )
+    stage_ids = [r.id for r in rows.values()]
+    for a_id, stage_id, name, ctype in attachments_of_stages(session, stage_ids=stage_ids):
+        files.setdefault(stage_id, []).append(
+            {
+                "id": a_id,
+                "filename": name,
+                "content_type": ctype,
+                "url": f"/api/attachments/{a_id}",
+            }
+        )
     current = STAGES.index(site.stage) if site.stage in STAGES else -1
     steps = []
     for i, key in enumerate(STAGES):
@@ -193,9 +182,7 @@ def _parse_day(value: str | None, field: str) -> date | None:
 def _stage_row(session: Session, site: Site, stage: str, actor: str) -> SiteStage:
     if stage not in STAGES:
         raise InvalidInput(f"stage must be one of {', '.join(STAGES)}", field="stage")
-    row = session.scalar(
-        select(SiteStage).where(SiteStage.site_id == site.id, SiteStage.stage == stage)
-    )
+    row = find_stage(session, site_id=site.id, stage=stage)
     if row is None:
         row = SiteStage(site_id=site.id, stage=stage, updated_by=actor)
         session.add(row)
@@ -336,11 +323,7 @@ def photos(session: Session, *, community_code: str, site_code: str) -> dict[str
     """The site's photos by phase, oldest first: the before/after comparison's data."""
     _community, site = site_of(session, community_code=community_code, site_code=site_code)
     out: dict[str, list[dict[str, Any]]] = {p: [] for p in PHASES}
-    for p in session.scalars(
-        select(SitePhoto)
-        .where(SitePhoto.site_id == site.id)
-        .order_by(SitePhoto.taken_on, SitePhoto.id)
-    ):
+    for p in site_photos(session, site_id=site.id):
         out[p.phase].append(
             {
                 "id": p.id,
@@ -364,15 +347,8 @@ def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> 
 
 def sites(session: Session, *, community_code: str) -> list[dict[str, Any]]:
     """The community's sites with their current step (for the pages' lists)."""
-    community = queries.community_by_code(session, code=community_code)
-    counts = dict(
-        session.execute(
-            select(SitePhoto.site_id, func.count())
-            .join(Site, Site.id == SitePhoto.site_id)
-            .where(Site.community_id == community.id)
-            .group_by(SitePhoto.site_id)
-        ).all()
-    )
+    community = community_by_code(session, code=community_code)
+    counts = photo_counts_of_sites(session, community_id=community.id)
     return [
         {
             "code": s.code,
@@ -381,7 +357,5 @@ def sites(session: Session, *, community_code: str) -> list[dict[str, Any]]:
             "residents_may": list(allowed(s)),
             "photos": counts.get(s.id, 0),
         }
-        for s in session.scalars(
-            select(Site).where(Site.community_id == community.id).order_by(Site.code)
-        )
+        for s in sites_of_community(session, community_id=community.id)
     ]

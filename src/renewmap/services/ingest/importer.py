@@ -19,7 +19,6 @@ import pyogrio
 import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
@@ -39,7 +38,18 @@ from renewmap.db.models import (
 from renewmap.db.models import (
     Path as PathModel,
 )
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    buildings_to_assign,
+    community_by_code,
+    community_grids,
+    community_has_grids,
+    find_branch,
+    find_coded,
+    find_community,
+    find_site,
+    find_subdistrict,
+    grids_of_community_by_code,
+)
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, NotFound
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84
@@ -48,8 +58,10 @@ from renewmap.spatial.geometry import (
     POLYGONAL,
     as_multi,
     check_geometry,
+    from_db,
     to_db,
 )
+from renewmap.spatial.grids import best_grid
 from renewmap.vocabulary import metric_epsg
 
 KINDS = tuple(LAYER_MODELS)
@@ -296,7 +308,7 @@ def import_frame(
         if not community_code:
             raise ImportFailed(f"{label}: --community CODE is required for kind '{kind}'")
         try:
-            community = queries.community_by_code(session, code=community_code)
+            community = community_by_code(session, code=community_code)
         except NotFound as exc:
             raise ImportFailed(
                 f"{label}: unknown community code '{community_code}' (import it first with "
@@ -327,8 +339,7 @@ def import_frame(
     had_grids = (
         kind == "grid"
         and community is not None
-        and session.scalar(select(Grid.id).where(Grid.community_id == community.id).limit(1))
-        is not None
+        and community_has_grids(session, community_id=community.id)
     )
     builder = _BUILDERS[kind]
     objects = builder(session, checked, community, errors, report)
@@ -356,9 +367,7 @@ def _upsert(
     report: ImportReport,
 ) -> Any:
     if code is not None and community is not None and hasattr(model, "code"):
-        existing = session.scalar(
-            select(model).where(model.community_id == community.id, model.code == code)  # type: ignore[attr-defined]
-        )
+        existing = find_coded(session, model=model, community_id=community.id, code=code)
         if existing is not None:
             report.updated += 1
             return existing
@@ -395,7 +404,7 @@ def _build_communities(session, rows, _community, errors, report):  # type: igno
         sub_code = _text(row, "subdistrict_code") or admin_codes.subdistrict_of(code)
         subdistrict = None
         if sub_code:
-            subdistrict = queries.subdistrict_by_code(session, code=sub_code)
+            subdistrict = find_subdistrict(session, code=sub_code)
             if subdistrict is None:
                 sub_name = _text(row, "subdistrict_name") or admin_codes.subdistrict_name(sub_code)
                 if sub_name is None:
@@ -410,7 +419,7 @@ def _build_communities(session, rows, _community, errors, report):  # type: igno
             except CRSError as exc:
                 errors.add(i, "metric_epsg", exc.message)
                 continue
-        existing = session.scalar(select(Community).where(Community.code == code))
+        existing = find_community(session, code=code)
         obj = existing or Community(code=code, grid_set_version=1)
         report.updated += existing is not None
         report.created += existing is None
@@ -452,9 +461,7 @@ def _site_of(session, obj, row, community, errors, i) -> None:  # type: ignore[n
     site_code = _text(row, "site_code")
     if site_code is None:
         return
-    site = session.scalar(
-        select(Site).where(Site.community_id == community.id, Site.code == site_code)
-    )
+    site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
         errors.add(i, "site_code", f"unknown site code '{site_code}' in community {community.code}")
         return
@@ -496,7 +503,7 @@ def _build_grids(session, rows, community, errors, report):  # type: ignore[no-u
         obj.name = _text(row, "name") or obj.name or code
         branch_code = _text(row, "branch_code")
         if branch_code is not None:
-            branch = queries.branch_by_code(session, code=branch_code)
+            branch = find_branch(session, code=branch_code)
             if branch is None:
                 errors.add(i, "branch_code", f"unknown party branch code '{branch_code}'")
                 continue
@@ -506,10 +513,8 @@ def _build_grids(session, rows, community, errors, report):  # type: ignore[no-u
             obj.branch_id = branch.id
         compound_code = _text(row, "compound_code")
         if compound_code is not None:
-            compound = session.scalar(
-                select(Compound).where(
-                    Compound.community_id == community.id, Compound.code == compound_code
-                )
+            compound = find_coded(
+                session, model=Compound, community_id=community.id, code=compound_code
             )
             if compound is None:
                 errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
@@ -522,9 +527,7 @@ def _build_grids(session, rows, community, errors, report):  # type: ignore[no-u
 
 def _build_buildings(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
     _duplicate_codes(rows, errors)
-    grids = {
-        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community.id))
-    }
+    grids = grids_of_community_by_code(session, community_id=community.id)
     out = []
     for i, row, geom in rows:
         code = _text(row, "code")
@@ -547,10 +550,8 @@ def _build_buildings(session, rows, community, errors, report):  # type: ignore[
             obj.grid_id = grids[grid_code].id
         compound_code = _text(row, "compound_code")
         if compound_code is not None:
-            compound = session.scalar(
-                select(Compound).where(
-                    Compound.community_id == community.id, Compound.code == compound_code
-                )
+            compound = find_coded(
+                session, model=Compound, community_id=community.id, code=compound_code
             )
             if compound is None:
                 errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
@@ -614,7 +615,7 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
         if (
             parent_code
             and parent_code not in codes_in_file
-            and queries.branch_by_code(session, code=parent_code) is None
+            and find_branch(session, code=parent_code) is None
         ):
             errors.add(i, "parent_code", f"unknown parent branch code '{parent_code}'")
         if level == "general" and parent_code:
@@ -624,12 +625,12 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
         community_id = None
         community_code = (r.get("community_code") or "").strip()
         if community_code:
-            community = session.scalar(select(Community).where(Community.code == community_code))
+            community = find_community(session, code=community_code)
             if community is None:
                 errors.add(i, "community_code", f"unknown community code '{community_code}'")
             else:
                 community_id = community.id
-        existing = queries.branch_by_code(session, code=code)
+        existing = find_branch(session, code=code)
         obj = existing or PartyBranch(code=code)
         report.updated += existing is not None
         report.created += existing is None
@@ -645,7 +646,7 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
         parent_code = r["parent_code"].strip()
         obj = by_code[r["code"].strip()]
         if parent_code:
-            parent = by_code.get(parent_code) or queries.branch_by_code(session, code=parent_code)
+            parent = by_code.get(parent_code) or find_branch(session, code=parent_code)
             obj.parent_id = parent.id if parent else None
             if obj.community_id is None and parent is not None:
                 obj.community_id = parent.community_id
@@ -679,19 +680,14 @@ def _check_cycles(branches: Iterable[PartyBranch], session: Session, errors: _Er
 
 def assign_buildings(session: Session, *, community_code: str, only_unassigned: bool = True) -> int:
     """Assign buildings to the grid that covers most of their footprint; returns how many."""
-    from renewmap.spatial.geometry import from_db
-
-    community = queries.community_by_code(session, code=community_code)
-    grids = session.scalars(select(Grid).where(Grid.community_id == community.id)).all()
-    from renewmap.spatial.grids import best_grid
-
+    community = community_by_code(session, code=community_code)
+    grids = community_grids(session, community_id=community.id)
     by_code = {g.code: g for g in grids}
     shapes = [(g.code, from_db(g.geom)) for g in grids]
     count = 0
-    stmt = select(Building).where(Building.community_id == community.id)
-    if only_unassigned:
-        stmt = stmt.where(Building.grid_id.is_(None))
-    for b in session.scalars(stmt):
+    for b in buildings_to_assign(
+        session, community_id=community.id, only_unassigned=only_unassigned
+    ):
         code = best_grid(from_db(b.geom), shapes)
         if code is not None and b.grid_id != by_code[code].id:
             b.grid_id = by_code[code].id

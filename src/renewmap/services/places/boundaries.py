@@ -18,27 +18,33 @@ from typing import Any
 import geopandas as gpd
 import shapely
 from shapely.geometry import shape
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
-    Building,
     Community,
-    Compound,
-    Grid,
     GridDraft,
-    Request,
     RequestEvent,
-    StaffRole,
 )
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    buildings_numbered,
+    buildings_of_community,
+    community_by_code,
+    compounds_by_code,
+    find_branch,
+    grid_in_use,
+    grids_not_in,
+    grids_of_community_by_code,
+    move_compound,
+    unassign_buildings_of_grid,
+)
+from renewmap.db.queries.requests import open_requests_of_grids
 from renewmap.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer
 from renewmap.services.places.routing import reroute_open_requests
 from renewmap.spatial.geometry import as_multi, from_db, to_db
 from renewmap.spatial.grids import best_grid, check_grid_set
-from renewmap.vocabulary import OPEN_STATUSES, Role, metric_epsg
+from renewmap.vocabulary import EventKind, Role, metric_epsg
 
 
 def require_admin(session: Session, principal: Principal, community: Community) -> None:
@@ -84,9 +90,7 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
         finally:
             savepoint.rollback()
     grids = [(str(r["code"]), r.geometry) for _, r in frame.iterrows()]
-    buildings = session.scalars(
-        select(Building).where(Building.community_id == community.id).order_by(Building.id)
-    ).all()
+    buildings = buildings_of_community(session, community_id=community.id)
     geom = from_db(community.geom)
     report = check_grid_set(
         community_code=community.code,
@@ -124,7 +128,7 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
 def create_draft(
     session: Session, *, principal: Principal, community_code: str, features: dict[str, Any]
 ) -> dict[str, Any]:
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     report = _check(session, community, _frame(features))
     draft = GridDraft(community_id=community.id, features=features, created_by=principal.actor)
@@ -143,7 +147,7 @@ def _draft(session: Session, community: Community, draft_id: int) -> GridDraft:
 def get_draft(
     session: Session, *, principal: Principal, community_code: str, draft_id: int
 ) -> dict[str, Any]:
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     draft = _draft(session, community, draft_id)
     report = _check(session, community, _frame(draft.features))
@@ -160,7 +164,7 @@ def publish(
     session: Session, *, principal: Principal, community_code: str, draft_id: int
 ) -> dict[str, Any]:
     """Write the draft's grids, reassign buildings, re-route open requests: one transaction."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     draft = _draft(session, community, draft_id)
     if draft.status != "draft":
@@ -179,15 +183,8 @@ def publish(
             issues=fatal,
         )
     keep = {str(c) for c in frame["code"]}
-    removed = session.scalars(
-        select(Grid).where(Grid.community_id == community.id, Grid.code.not_in(sorted(keep)))
-    ).all()
-    blocked = [
-        g.code
-        for g in removed
-        if session.scalar(select(func.count(Request.id)).where(Request.grid_id == g.id))
-        or session.scalar(select(func.count(StaffRole.id)).where(StaffRole.grid_id == g.id))
-    ]
+    removed = grids_not_in(session, community_id=community.id, codes=sorted(keep))
+    blocked = [g.code for g in removed if grid_in_use(session, grid_id=g.id)]
     if blocked:
         raise Conflict(
             f"the draft drops grid(s) {', '.join(sorted(blocked))}, which still have requests "
@@ -202,9 +199,7 @@ def publish(
     except ImportFailed as exc:
         raise InvalidInput(exc.message, **exc.details) from None
     for g in removed:
-        session.execute(
-            Building.__table__.update().where(Building.grid_id == g.id).values(grid_id=None)
-        )
+        unassign_buildings_of_grid(session, grid_id=g.id)
         session.delete(g)
     session.flush()
     importer.assign_buildings(session, community_code=community.code, only_unassigned=False)
@@ -228,18 +223,11 @@ def merge_compounds(
     session: Session, *, principal: Principal, community_code: str, keep: str, merge: str
 ) -> dict[str, Any]:
     """拆墙并院: ``merge`` joins ``keep``; grids, buildings and open requests follow."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     if keep == merge:
         raise InvalidInput("a compound cannot be merged into itself", field="merge")
-    found = {
-        c.code: c
-        for c in session.scalars(
-            select(Compound).where(
-                Compound.community_id == community.id, Compound.code.in_([keep, merge])
-            )
-        )
-    }
+    found = compounds_by_code(session, community_id=community.id, codes=[keep, merge])
     for code in (keep, merge):
         if code not in found:
             raise NotFound(f"compound '{code}' not found in {community_code}", field="compound")
@@ -249,30 +237,19 @@ def merge_compounds(
     union = shapely.union_all([from_db(kept.geom), from_db(gone.geom)])
     kept.geom = to_db(as_multi(union))
     gone.merged_into_id = kept.id
-    grid_ids = list(session.scalars(select(Grid.id).where(Grid.compound_id == gone.id)))
-    session.execute(
-        Grid.__table__.update().where(Grid.compound_id == gone.id).values(compound_id=kept.id)
-    )
-    session.execute(
-        Building.__table__.update()
-        .where(Building.compound_id == gone.id)
-        .values(compound_id=kept.id)
-    )
+    grid_ids = move_compound(session, from_id=gone.id, to_id=kept.id)
     moved = []
-    if grid_ids:
-        for r in session.scalars(
-            select(Request).where(Request.grid_id.in_(grid_ids), Request.status.in_(OPEN_STATUSES))
-        ):
-            r.events.append(
-                RequestEvent(
-                    kind="compound_merged",
-                    actor=principal.actor,
-                    public=False,
-                    data={"from": gone.code, "into": kept.code},
-                )
+    for r in open_requests_of_grids(session, grid_ids=grid_ids):
+        r.events.append(
+            RequestEvent(
+                kind=EventKind.COMPOUND_MERGED,
+                actor=principal.actor,
+                public=False,
+                data={"from": gone.code, "into": kept.code},
             )
-            r.version = (r.version or 1) + 1
-            moved.append(r.id)
+        )
+        r.version = (r.version or 1) + 1
+        moved.append(r.id)
     community.site_version = (community.site_version or 1) + 1
     session.flush()
     return {
@@ -293,17 +270,13 @@ def assign(
 ) -> dict[str, Any]:
     """Assign buildings (by number) to grids and grids to party branches by hand; all checked
     first, then applied as a new grid-set version with open requests re-routed."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
-    grids = {
-        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community.id))
-    }
+    grids = grids_of_community_by_code(session, community_id=community.id)
     problems: list[str] = []
     building_moves = []
     for number, grid_code in (buildings or {}).items():
-        found = session.scalars(
-            select(Building).where(Building.community_id == community.id, Building.number == number)
-        ).all()
+        found = buildings_numbered(session, community_id=community.id, number=number)
         if len(found) != 1:
             problems.append(
                 f"buildings.{number}: {'no' if not found else 'more than one'} such building"
@@ -314,7 +287,7 @@ def assign(
             building_moves.append((found[0], grids[grid_code]))
     branch_moves = []
     for grid_code, branch_code in (grid_branches or {}).items():
-        branch = queries.branch_by_code(session, code=branch_code)
+        branch = find_branch(session, code=branch_code)
         if grid_code not in grids:
             problems.append(f"grid_branches.{grid_code}: unknown grid")
         elif branch is None or branch.community_id not in (None, community.id):

@@ -5,19 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import community_by_code, list_communities
 from renewmap.errors import NotFound
 from renewmap.services.places.layers import LAYER_KINDS, community_layers
 from renewmap.spatial.geometry import from_db, to_geojson
-
-
-def ping(session: Session) -> str:
-    session.execute(text("SELECT 1"))
-    return session.get_bind().dialect.name
 
 
 def _summary(c: Community) -> dict[str, Any]:
@@ -37,11 +31,11 @@ def _summary(c: Community) -> dict[str, Any]:
 
 
 def communities(session: Session) -> list[dict[str, Any]]:
-    return [_summary(c) for c in queries.list_communities(session)]
+    return [_summary(c) for c in list_communities(session)]
 
 
 def community(session: Session, *, code: str) -> dict[str, Any]:
-    return _summary(queries.community_by_code(session, code=code))
+    return _summary(community_by_code(session, code=code))
 
 
 def site_version(session: Session, *, code: str) -> tuple[int, int]:
@@ -49,7 +43,7 @@ def site_version(session: Session, *, code: str) -> tuple[int, int]:
 
     A page cache keyed on these can never serve an outdated plan.
     """
-    c = queries.community_by_code(session, code=code)
+    c = community_by_code(session, code=code)
     return (c.site_version or 1, c.grid_set_version or 1)
 
 
@@ -95,4 +89,4 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
 
 def community_row(session: Session, *, code: str) -> Community:
     """The community itself (404 if unknown)."""
-    return queries.community_by_code(session, code=code)
+    return community_by_code(session, code=code)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import community_by_code, layer_rows
 from renewmap.errors import InvalidInput
 from renewmap.spatial.coverage import walking_coverage
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -19,10 +19,10 @@ def community_coverage(
 ) -> dict[str, Any]:
     if not 10 <= radius_m <= 5000:
         raise InvalidInput("radius_m must be between 10 and 5000", field="radius_m")
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     rows = {
-        k: queries.layer_rows(session, kind=k, community_id=community.id)
+        k: layer_rows(session, kind=k, community_id=community.id)
         for k in ("building", "green", "site", "path")
     }
     buildings = [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renewmap.db.models import Building, Grid
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    buildings_of_community,
+    community_by_code,
+    community_grids,
+)
 from renewmap.spatial.geometry import from_db
 from renewmap.spatial.grids import GridSetReport, check_grid_set
 from renewmap.vocabulary import metric_epsg
@@ -15,15 +17,11 @@ from renewmap.vocabulary import metric_epsg
 def validate_grids(
     session: Session, *, community_code: str, tolerance_m2: float = 1.0
 ) -> GridSetReport:
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     geom = from_db(community.geom)
-    grids = session.scalars(
-        select(Grid).where(Grid.community_id == community.id).order_by(Grid.code)
-    ).all()
+    grids = community_grids(session, community_id=community.id)
     codes = {g.id: g.code for g in grids}
-    buildings = session.scalars(
-        select(Building).where(Building.community_id == community.id).order_by(Building.id)
-    ).all()
+    buildings = buildings_of_community(session, community_id=community.id)
     return check_grid_set(
         community_code=community.code,
         community_geom=geom,

@@ -11,7 +11,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
@@ -23,7 +22,13 @@ from renewmap.db.models import (
     Site,
     Subdistrict,
 )
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    branches_of_community,
+    codes_by_id,
+    community_by_code,
+    layer_rows,
+)
+from renewmap.db.queries.requests import requests_of_community
 from renewmap.errors import InvalidInput, NotFound
 from renewmap.services.ingest.files import atomic_output
 from renewmap.spatial.geometry import from_db
@@ -59,20 +64,20 @@ def community_layers(
     unknown = [k for k in kinds if k not in LAYER_KINDS]
     if unknown:
         raise NotFound(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
-    grid_codes = dict(session.execute(select(Grid.id, Grid.code)).all())
-    branch_codes = dict(session.execute(select(PartyBranch.id, PartyBranch.code)).all())
-    site_codes = dict(session.execute(select(Site.id, Site.code)).all())
-    compound_codes = dict(session.execute(select(Compound.id, Compound.code)).all())
+    grid_codes = codes_by_id(session, model=Grid)
+    branch_codes = codes_by_id(session, model=PartyBranch)
+    site_codes = codes_by_id(session, model=Site)
+    compound_codes = codes_by_id(session, model=Compound)
     out: dict[str, gpd.GeoDataFrame] = {}
     for kind in kinds:
         if kind == "request":
-            rows = queries.requests_of_community(session, community_id=community.id)
+            rows = requests_of_community(session, community_id=community.id)
             model: type = Request
         else:
             model = LAYER_MODELS[kind]
-            rows = queries.layer_rows(session, kind=kind, community_id=community.id)
+            rows = layer_rows(session, kind=kind, community_id=community.id)
         cols = _columns(model)
         records: list[dict[str, Any]] = []
         geoms = []
@@ -103,12 +108,8 @@ def community_layers(
 
 
 def branches_frame(session: Session, *, community_code: str) -> pd.DataFrame:
-    community = queries.community_by_code(session, code=community_code)
-    rows = session.scalars(
-        select(PartyBranch)
-        .where(PartyBranch.community_id == community.id)
-        .order_by(PartyBranch.code)
-    ).all()
+    community = community_by_code(session, code=community_code)
+    rows = branches_of_community(session, community_id=community.id)
     codes = {b.id: b.code for b in rows}
     return pd.DataFrame(
         [

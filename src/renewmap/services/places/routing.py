@@ -14,11 +14,24 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renewmap.db.models import Building, Community, Grid, PartyBranch, Request, RequestEvent
-from renewmap.db.queries import core as queries
+from renewmap.db.models import Community, Grid, PartyBranch, Request, RequestEvent
+from renewmap.db.queries.places import (
+    all_branches,
+    all_grid_codes,
+    branch_ancestors,
+    building_candidates,
+    codes_by_id,
+    community_candidates,
+    community_row,
+    footprints_of_grids,
+    general_branch_of,
+    grid_candidates,
+    grids_of_community,
+    route_prefetch,
+)
+from renewmap.db.queries.requests import open_requests_to_reroute
 from renewmap.errors import NotRoutable
 from renewmap.spatial.geometry import check_routable, from_db
 from renewmap.spatial.routing import (
@@ -31,7 +44,7 @@ from renewmap.spatial.routing import (
     Rule,
     decide,
 )
-from renewmap.vocabulary import OPEN_STATUSES, EventKind
+from renewmap.vocabulary import EventKind
 
 Bounds = tuple[float, float, float, float]
 
@@ -44,16 +57,16 @@ class DbSource:
         self._communities: dict[int, CommunityRef] = {}
 
     def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
-        rows = queries.building_candidates(self.session, bounds=bounds)
+        rows = building_candidates(self.session, bounds=bounds)
         return [BuildingRef(r[0], r[1], from_db(r[2])) for r in rows]
 
     def grids_near(self, bounds: Bounds) -> list[GridRef]:
-        rows = queries.grid_candidates(self.session, bounds=bounds)
+        rows = grid_candidates(self.session, bounds=bounds)
         return [GridRef(r[0], r[1], r[2], from_db(r[3])) for r in rows]
 
     def communities_near(self, bounds: Bounds) -> list[CommunityRef]:
         out = []
-        for r in queries.community_candidates(self.session, bounds=bounds):
+        for r in community_candidates(self.session, bounds=bounds):
             ref = self._communities.get(r[0]) or CommunityRef(r[0], r[1], from_db(r[3]), r[2])
             self._communities[r[0]] = ref
             out.append(ref)
@@ -61,17 +74,17 @@ class DbSource:
 
     def grid_footprints(self, grid_ids: Sequence[int]) -> dict[int, list[BaseGeometry]]:
         out: dict[int, list[BaseGeometry]] = {i: [] for i in grid_ids}
-        for gid, wkb in queries.footprints_of_grids(self.session, grid_ids=grid_ids):
+        for gid, wkb in footprints_of_grids(self.session, grid_ids=grid_ids):
             out[gid].append(from_db(wkb))
         return out
 
     def grids_of_community(self, community_id: int) -> list[GridRef]:
-        rows = queries.grids_of_community(self.session, community_id=community_id)
+        rows = grids_of_community(self.session, community_id=community_id)
         return [GridRef(r[0], r[1], r[2], from_db(r[3])) for r in rows]
 
     def community(self, community_id: int) -> CommunityRef:
         if community_id not in self._communities:
-            r = queries.community_row(self.session, community_id=community_id)
+            r = community_row(self.session, community_id=community_id)
             self._communities[community_id] = CommunityRef(r[0], r[1], from_db(r[3]), r[2])
         return self._communities[community_id]
 
@@ -183,12 +196,12 @@ def owner_for(session: Session, decision: Decision) -> Owner:
     community = session.get(Community, decision.community_id)
     assert community is not None
     grid = session.get(Grid, decision.grid_id) if decision.grid_id is not None else None
-    general = _branch_info(queries.general_branch_of(session, community_id=community.id))
+    general = _branch_info(general_branch_of(session, community_id=community.id))
     chain: list[BranchInfo] = []
     if grid is not None and grid.branch_id is not None:
         chain = [
             b
-            for b in map(_branch_info, queries.branch_ancestors(session, branch_id=grid.branch_id))
+            for b in map(_branch_info, branch_ancestors(session, branch_id=grid.branch_id))
             if b is not None
         ]
     elif general is not None:
@@ -218,7 +231,7 @@ class PrefetchedSource(DbSource):
         self.grid_info: dict[int, tuple[str, BranchInfo | None, BranchInfo | None]] = {}
         self.community_info: dict[int, CommunityInfo] = {}
         wkbs: list[bytes] = []
-        rows = queries.route_prefetch(self.session, x=point.x, y=point.y)
+        rows = route_prefetch(self.session, x=point.x, y=point.y)
         for r in rows:
             if r[0] in (1, 2):
                 wkbs.append(bytes(r[4]))
@@ -301,15 +314,15 @@ def load_memory_source(session: Session) -> MemorySource:
     """Every community, grid and assigned building, for batch routing in memory."""
     communities = [
         CommunityRef(r[0], r[1], from_db(r[3]), r[2])
-        for r in queries.community_candidates(session, bounds=(-180, -90, 180, 90))
+        for r in community_candidates(session, bounds=(-180, -90, 180, 90))
     ]
     grids = [
         GridRef(r[0], r[1], r[2], from_db(r[3]))
-        for r in queries.grid_candidates(session, bounds=(-180, -90, 180, 90))
+        for r in grid_candidates(session, bounds=(-180, -90, 180, 90))
     ]
     buildings = [
         BuildingRef(r[0], r[1], from_db(r[2]))
-        for r in queries.building_candidates(session, bounds=(-180, -90, 180, 90))
+        for r in building_candidates(session, bounds=(-180, -90, 180, 90))
     ]
     return MemorySource(communities=communities, grids=grids, buildings=buildings)
 
@@ -325,14 +338,14 @@ class BatchLookup:
 
 
 def batch_lookup(session: Session) -> BatchLookup:
-    branches = {b.id: b for b in session.scalars(select(PartyBranch))}
+    branches = {b.id: b for b in all_branches(session)}
     generals: dict[int, str | None] = {}
     for b in sorted(branches.values(), key=lambda b: b.code, reverse=True):
         if b.level == "general" and b.community_id is not None:
             generals[b.community_id] = b.code
-    grids = session.execute(select(Grid.id, Grid.code, Grid.branch_id)).all()
+    grids = all_grid_codes(session)
     return BatchLookup(
-        community_code=dict(session.execute(select(Community.id, Community.code)).all()),
+        community_code=codes_by_id(session, model=Community),
         grid_code={g.id: g.code for g in grids},
         grid_branch_code={
             g.id: branches[g.branch_id].code if g.branch_id in branches else None for g in grids
@@ -406,18 +419,10 @@ def reroute_open_requests(
     A request whose owner changes gets a ``rerouted`` event with the old and new owner; each
     request keeps the grid-set version it was routed with. Returns (id, old grid, new grid).
     """
-    # A request a person transferred by hand stays where they put it.
-    transferred = (
-        select(RequestEvent.id)
-        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == EventKind.TRANSFER)
-        .exists()
-    )
-    stmt = select(Request).where(Request.status.in_(OPEN_STATUSES), ~transferred)
-    if community_id is not None:
-        stmt = stmt.where(Request.community_id == community_id)
     changed: list[tuple[int, str | None, str | None]] = []
     source = DbSource(session)
-    for request in session.scalars(stmt.order_by(Request.id)):
+    # A request a person transferred by hand stays where they put it.
+    for request in open_requests_to_reroute(session, community_id=community_id):
         geom = from_db(request.geom)
         decision = decide(geom, source, snap_m=snap_m)
         owner = owner_for(session, decision)  # rule "outside" and no owner when unroutable
@@ -456,10 +461,3 @@ def reroute_open_requests(
             request.version = (request.version or 1) + 1  # a staff form open on it is stale
     session.flush()
     return changed
-
-
-def building_grid_ids(session: Session, *, community_id: int) -> dict[int, int | None]:
-    rows = session.execute(
-        select(Building.id, Building.grid_id).where(Building.community_id == community_id)
-    ).all()
-    return {r[0]: r[1] for r in rows}

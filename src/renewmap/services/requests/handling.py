@@ -13,7 +13,21 @@ import shapely.prepared
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Request
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import (
+    buildings_by_number,
+    communities_by_ids,
+    community_by_code,
+    community_ids_of_grids,
+    grid_codes_of_community,
+    grids_by_code_any,
+    grids_by_ids,
+)
+from renewmap.db.queries.requests import (
+    all_comments,
+    photos_by_request,
+    request_photo,
+    staff_requests,
+)
 from renewmap.errors import Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_request, require_staff_scope, scope_of
@@ -131,7 +145,7 @@ def my_requests(
                 min(b[3], bounds[3]),
             )
         )
-    rows, total = queries.staff_requests(
+    rows, total = staff_requests(
         session,
         in_scope=scope.condition(),
         status=status,
@@ -148,7 +162,7 @@ def my_requests(
         rows = [r for r in rows if prepared.intersects(from_db(r.geom))]
         total = len(rows)
         rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
-    grids = queries.grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
+    grids = grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
     return {
         "type": "FeatureCollection",
         "features": [
@@ -176,7 +190,7 @@ def _building_area(session: Session, scope: Scope, number: str, community_code: 
 
     found = [
         b
-        for b in queries.buildings_by_number(session, number=number, community_code=community_code)
+        for b in buildings_by_number(session, number=number, community_code=community_code)
         if b.community_id in scope.community_ids or b.grid_id in scope.grid_ids
     ]
     if not found:
@@ -195,7 +209,7 @@ def _grid_in_scope(
     session: Session, scope: Scope, grid_code: str, community_code: str | None
 ) -> int:
     """A grid named in a filter must be the caller's: asking for another area is refused."""
-    candidates = queries.grids_by_code_any(session, code=grid_code, community_code=community_code)
+    candidates = grids_by_code_any(session, code=grid_code, community_code=community_code)
     mine = [g for g in candidates if scope.covers_grid(grid_id=g.id, community_id=g.community_id)]
     if not candidates:
         raise NotFound(f"grid '{grid_code}' not found", field="grid")
@@ -221,8 +235,8 @@ def request_detail(
     scope = scope_of(session, principal)
     request = require_request(session, scope, request_id)
     now = now or datetime.now(UTC)
-    grids = queries.grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
-    photos = queries.photos_by_request(session, request_ids=[request.id]).get(request.id, [])
+    grids = grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
+    photos = photos_by_request(session, request_ids=[request.id]).get(request.id, [])
     props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
     if request.api_key_id is not None:  # posted by an Open311 client on a resident's behalf
         props["open311"] = {
@@ -244,7 +258,7 @@ def request_detail(
     ]
     props["comments"] = [
         {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
-        for c in queries.all_comments(session, request_id=request.id)
+        for c in all_comments(session, request_id=request.id)
     ]
     moderation = {EventKind.HIDE: not request.hidden, EventKind.UNHIDE: request.hidden}
     props["actions"] = [
@@ -260,32 +274,12 @@ def request_detail(
     }
 
 
-def act(
-    session: Session,
-    *,
-    principal: Principal,
-    request_id: int,
-    action: str,
-    version: int,
-    note: str | None = None,
-    target_grid: str | None = None,
-    duplicate_of: int | None = None,
-    overdue_days: int = 3,
+def after_step(
+    session: Session, *, principal: Principal, request_id: int, overdue_days: int = 3
 ) -> dict[str, Any]:
-    """One workflow step; returns the request as the actor now sees it."""
+    """The request as the actor sees it after a workflow step (``workflow.act``): in full, or
+    only its id and status once a transfer took it out of their area."""
     scope = scope_of(session, principal)
-    workflow.act(
-        session,
-        principal=principal,
-        scope=scope,
-        request_id=request_id,
-        action=action,
-        version=version,
-        note=note,
-        target_grid=target_grid,
-        duplicate_of=duplicate_of,
-    )
-    # After a transfer out of the actor's area, the request is no longer theirs to read.
     refreshed = session.get(Request, request_id)
     if refreshed is None or not scope.covers(refreshed):
         return {
@@ -300,10 +294,8 @@ def act(
 
 def _community_in_scope(session: Session, scope: Scope, community_code: str) -> int:
     """The id of a community the caller's area touches; 404 if unknown, 403 if not theirs."""
-    community = queries.community_by_code(session, code=community_code)
-    mine = scope.community_ids | queries.community_ids_of_grids(
-        session, grid_ids=sorted(scope.grid_ids)
-    )
+    community = community_by_code(session, code=community_code)
+    mine = scope.community_ids | community_ids_of_grids(session, grid_ids=sorted(scope.grid_ids))
     if community.id not in mine:
         raise Forbidden(f"community '{community_code}' is not in your area", field="community")
     return community.id
@@ -313,12 +305,10 @@ def my_communities(session: Session, *, principal: Principal) -> list[dict[str, 
     """The communities the user's area touches (a grid lead's is their grid's)."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    ids = scope.community_ids | queries.community_ids_of_grids(
-        session, grid_ids=sorted(scope.grid_ids)
-    )
+    ids = scope.community_ids | community_ids_of_grids(session, grid_ids=sorted(scope.grid_ids))
     return [
         {"id": c.id, "code": c.code, "name": c.name}
-        for c in queries.communities_by_ids(session, ids=sorted(ids))
+        for c in communities_by_ids(session, ids=sorted(ids))
     ]
 
 
@@ -349,7 +339,7 @@ def grid_stats(
     require_staff_scope(scope)
     community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
-    rows, _ = queries.staff_requests(
+    rows, _ = staff_requests(
         session,
         in_scope=scope.condition(),
         community_id=community_id,
@@ -357,7 +347,7 @@ def grid_stats(
     )
     grids = {
         gid: {"code": code, "name": name}
-        for gid, code, name in queries.grid_codes_of_community(session, community_id=community_id)
+        for gid, code, name in grid_codes_of_community(session, community_id=community_id)
         if scope.covers_grid(grid_id=gid, community_id=community_id)
     }
     buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
@@ -393,7 +383,7 @@ def photo_bytes(
     session: Session, *, principal: Principal, photo_id: int, thumbnail: bool = False
 ) -> tuple[bytes, str]:
     """A photo of a request in the caller's area, hidden (moderated) ones included."""
-    p = queries.photo(session, photo_id=photo_id)
+    p = request_photo(session, photo_id=photo_id)
     if p is None:
         raise NotFound(f"photo {photo_id} not found", field="id")
     require_request(session, scope_of(session, principal), p.request_id)

@@ -21,11 +21,17 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community, Grid, Notification, NotifyChannel, Request
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.notify import (
+    admin_emails,
+    any_due_notification,
+    due_notifications,
+    lead_emails,
+    notify_channels,
+)
+from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
 from renewmap.settings import Settings
 
@@ -62,9 +68,9 @@ def enqueue(session: Session, *, request: Request, reason: str, base_url: str | 
     session.flush()  # the request needs its id and routing
     payload = _payload(session, request, reason, base_url)
     emails = (
-        queries.lead_emails(session, grid_id=request.grid_id)
+        lead_emails(session, grid_id=request.grid_id)
         if request.grid_id is not None
-        else queries.admin_emails(session, community_id=request.community_id)
+        else admin_emails(session, community_id=request.community_id)
         if request.community_id is not None
         else []
     )
@@ -75,7 +81,7 @@ def enqueue(session: Session, *, request: Request, reason: str, base_url: str | 
         for e in sorted(set(emails))
     ]
     if request.community_id is not None:
-        for ch in queries.notify_channels(
+        for ch in notify_channels(
             session, community_id=request.community_id, grid_id=request.grid_id
         ):
             rows.append(
@@ -99,10 +105,10 @@ def add_webhook(
         raise InvalidInput("the webhook must be an http(s) URL", field="url")
     if body_format not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     grid_id = None
     if grid_code:
-        grid = queries.grid_by_code(session, community_id=community.id, code=grid_code)
+        grid = find_grid(session, community_id=community.id, code=grid_code)
         if grid is None:
             raise InvalidInput(f"grid '{grid_code}' not found in {community_code}", field="grid")
         grid_id = grid.id
@@ -179,7 +185,7 @@ def dispatch_due(
     """Send what is due; returns (sent, failed attempts). Each row is settled on its own."""
     now = now or datetime.now(UTC)
     sent = failed = 0
-    for n in queries.due_notifications(session, now=now, limit=limit):
+    for n in due_notifications(session, now=now, limit=limit):
         try:
             if n.channel == "email":
                 send_email(settings, n.target, n.payload)
@@ -235,7 +241,7 @@ class Dispatcher:
                 # A lock-free look first: the write transaction (which on SQLite takes the
                 # database's write lock) only when something is due.
                 with self.read_session_factory() as session:
-                    due = queries.any_due_notification(session, now=datetime.now(UTC))
+                    due = any_due_notification(session, now=datetime.now(UTC))
                 if due:
                     with self.session_factory() as session, session.begin():
                         dispatch_due(session, settings=self.settings)
@@ -243,7 +249,3 @@ class Dispatcher:
                 pass
             self._wake.wait(self.settings.notify_poll_s)
             self._wake.clear()
-
-
-def pending(session: Session) -> list[Notification]:
-    return list(session.scalars(select(Notification).order_by(Notification.id)))

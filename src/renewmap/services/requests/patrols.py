@@ -15,7 +15,8 @@ from shapely.geometry import LineString, MultiLineString
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Patrol
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import community_by_code, find_grid, grid_codes_of_community
+from renewmap.db.queries.requests import patrol_days
 from renewmap.errors import Forbidden, InvalidInput, RenewMapError
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_staff_scope, scope_of
@@ -49,8 +50,8 @@ def record(
     """Store a patrol and its findings as requests, all or nothing."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    community = queries.community_by_code(session, code=community_code)
-    grid = queries.grid_by_code(session, community_id=community.id, code=grid_code)
+    community = community_by_code(session, code=community_code)
+    grid = find_grid(session, community_id=community.id, code=grid_code)
     if grid is None:
         raise InvalidInput(f"grid '{grid_code}' not found in {community_code}", field="grid")
     if not scope.covers_grid(grid_id=grid.id, community_id=community.id):
@@ -138,19 +139,19 @@ def month_status(
     """Per grid of the caller's area: this month's patrols, and whether one is missing/late."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     today = today or datetime.now(UTC).date()
     month = (month or today).replace(day=1)
     last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     due = second_thursday(month.year, month.month)
     grids = [
         g
-        for g in queries.grid_codes_of_community(session, community_id=community.id)
+        for g in grid_codes_of_community(session, community_id=community.id)
         if scope.covers_grid(grid_id=g[0], community_id=community.id)
     ]
     if not grids:
         raise Forbidden(f"community '{community_code}' is not in your area", field="community")
-    done = queries.patrol_days(session, grid_ids=[g[0] for g in grids], start=month, end=last_day)
+    done = patrol_days(session, grid_ids=[g[0] for g in grids], start=month, end=last_day)
     out = []
     for gid, code, name in grids:
         days = sorted(done.get(gid, []))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
@@ -26,7 +25,21 @@ from renewmap.db.models import (
     RequestSupport,
     Site,
 )
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import community_by_code, find_grid, grids_by_ids, sites_coded
+from renewmap.db.queries.requests import (
+    comment_counts,
+    photos_by_request,
+    photos_of,
+    public_request_cells,
+    public_request_points,
+    public_requests,
+    receipt_code_taken,
+    request_by_receipt,
+    request_photo,
+    support_exists,
+    visible_comments,
+    visible_requests_near,
+)
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.design import drafts, process
 from renewmap.services.places.routing import Owner
@@ -36,6 +49,7 @@ from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
+from renewmap.vocabulary import EventKind
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 MAX_NICKNAME = 40
@@ -51,7 +65,7 @@ def keyed_hash(secret: str, value: str) -> str:
 def _new_receipt_code(session: Session) -> str:
     for _ in range(20):
         code = "RM" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
-        if not queries.receipt_code_taken(session, code=code):
+        if not receipt_code_taken(session, code=code):
             return code
     raise Conflict("could not allocate a receipt code; try again")
 
@@ -147,7 +161,7 @@ SITE_TOLERANCE_M = 20.0
 def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site:
     """The site with this code at the pin, if its survey is open (409 otherwise)."""
     near = metres_to_degrees(SITE_TOLERANCE_M, geom.centroid.y)
-    candidates = session.scalars(select(Site).where(Site.code == site_code)).all()
+    candidates = sites_coded(session, code=site_code)
     site = next((s for s in candidates if from_db(s.geom).dwithin(geom, near)), None)
     if site is None:
         raise InvalidInput(
@@ -168,11 +182,11 @@ def _visible(session: Session, request_id: int) -> Request:
 def _views(session: Session, requests: Sequence[Request]) -> list[dict[str, Any]]:
     """Public views of many suggestions with a fixed number of queries (no N+1)."""
     ids = [r.id for r in requests]
-    photos = queries.photos_by_request(session, request_ids=ids)
-    grids = queries.grids_by_ids(
+    photos = photos_by_request(session, request_ids=ids)
+    grids = grids_by_ids(
         session, ids=sorted({r.grid_id for r in requests if r.grid_id is not None})
     )
-    counts = queries.comment_counts(session, request_ids=ids)
+    counts = comment_counts(session, request_ids=ids)
     adopted = drafts.adopted_in(session, request_ids=ids)
     return [
         _view(r, photos.get(r.id, []), grids.get(r.grid_id) if r.grid_id else None, counts)
@@ -243,9 +257,9 @@ def browse(
     offset: int = 0,
 ) -> dict[str, Any]:
     """One page of visible suggestions as a GeoJSON FeatureCollection with the total."""
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     grid_id = _grid_id(session, community.id, grid_code, community_code)
-    rows, total = queries.public_requests(
+    rows, total = public_requests(
         session,
         community_id=community.id,
         category=category,
@@ -277,7 +291,7 @@ def cell_degrees(zoom: float, px: int = CLUSTER_PX) -> float:
 def _grid_id(session: Session, community_id: int, grid_code: str | None, code: str) -> int | None:
     if not grid_code:
         return None
-    grid = queries.grid_by_code(session, community_id=community_id, code=grid_code)
+    grid = find_grid(session, community_id=community_id, code=grid_code)
     if grid is None:
         raise NotFound(f"grid '{grid_code}' not found in {code}", field="grid")
     return grid.id
@@ -299,7 +313,7 @@ def map_layer(
 
     The list beside the map is paged separately (:func:`browse`); both use the same filters.
     """
-    community = queries.community_by_code(session, code=community_code)
+    community = community_by_code(session, code=community_code)
     filters = {
         "community_id": community.id,
         "category": category,
@@ -307,7 +321,7 @@ def map_layer(
         "grid_id": _grid_id(session, community.id, grid_code, community_code),
         "bounds": bounds,
     }
-    rows = queries.public_request_points(session, limit=max_points + 1, **filters)
+    rows = public_request_points(session, limit=max_points + 1, **filters)
     if len(rows) <= max_points:
         return {
             "mode": "points",
@@ -325,7 +339,7 @@ def map_layer(
             ],
             "cells": [],
         }
-    cells = queries.public_request_cells(session, cell=cell_degrees(zoom), **filters)
+    cells = public_request_cells(session, cell=cell_degrees(zoom), **filters)
     return {
         "mode": "cells",
         "numberMatched": sum(int(c[0]) for c in cells),
@@ -361,7 +375,7 @@ def nearby(
     epsg = utm_epsg(lon, lat)
     here = to_metric(point, epsg)
     found = []
-    for r in queries.visible_requests_near(session, bounds=bounds, category=category):
+    for r in visible_requests_near(session, bounds=bounds, category=category):
         d = here.distance(to_metric(from_db(r.geom), epsg))
         if d <= radius_m:
             found.append((d, r.id, r))
@@ -377,7 +391,7 @@ def support(session: Session, *, request_id: int, supporter: str) -> int:
     """+1 from one device (``supporter``: its keyed hash); a second +1 from the same device is
     a 409."""
     request = _visible(session, request_id)
-    if queries.support_exists(session, request_id=request.id, supporter_hash=supporter):
+    if support_exists(session, request_id=request.id, supporter_hash=supporter):
         raise Conflict("this device already supports this suggestion", field="support")
     session.add(RequestSupport(request_id=request.id, supporter_hash=supporter))
     request.support_count = (request.support_count or 0) + 1
@@ -411,11 +425,11 @@ def _comment_view(c: RequestComment) -> dict[str, Any]:
 
 def comments(session: Session, *, request_id: int) -> list[dict[str, Any]]:
     _visible(session, request_id)
-    return [_comment_view(c) for c in queries.visible_comments(session, request_id=request_id)]
+    return [_comment_view(c) for c in visible_comments(session, request_id=request_id)]
 
 
 def _by_receipt(session: Session, *, code: str, token: str, secret: str) -> Request:
-    request = queries.request_by_receipt(session, code=code.strip().upper())
+    request = request_by_receipt(session, code=code.strip().upper())
     if request is None or not request.follow_token_hash:
         raise NotFound(f"receipt '{code}' not found", field="code")
     if not hmac.compare_digest(request.follow_token_hash, keyed_hash(secret, token or "")):
@@ -451,7 +465,7 @@ def public_history(request: Request) -> list[dict[str, Any]]:
     return [
         {"kind": e.kind, "at": e.at.isoformat() if e.at else None, "note": e.note}
         for e in request.events
-        if e.public and e.kind != "note"
+        if e.public and e.kind != EventKind.NOTE
     ]
 
 
@@ -471,7 +485,7 @@ def add_details(
         raise InvalidInput("send some text or at least one photo", field="text")
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"text is longer than {MAX_COMMENT} characters", field="text")
-    existing = len(queries.photos_of(session, request_id=request.id))
+    existing = len(photos_of(session, request_id=request.id))
     if existing + len(photos) > MAX_PHOTOS:
         raise InvalidInput(
             f"at most {MAX_PHOTOS} photos per suggestion ({existing} already attached)",
@@ -492,7 +506,7 @@ def add_details(
         )
     request.events.append(
         RequestEvent(
-            kind="details_added",
+            kind=EventKind.DETAILS_ADDED,
             actor="resident",
             note=text or None,
             data={"photos": len(processed)},
@@ -503,7 +517,7 @@ def add_details(
 
 
 def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
-    p = queries.photo(session, photo_id=photo_id)
+    p = request_photo(session, photo_id=photo_id)
     if p is None:
         raise NotFound(f"photo {photo_id} not found")
     request = session.get(Request, p.request_id)

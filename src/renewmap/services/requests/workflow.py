@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Grid, Request, RequestEvent, RequestSupport
-from renewmap.db.queries import core as queries
+from renewmap.db.queries.places import find_grid
+from renewmap.db.queries.requests import support_total, supporter_hashes
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
-from renewmap.services.access.scope import Scope, require_request
+from renewmap.services.access.scope import Scope, require_request, scope_of
 from renewmap.vocabulary import (
     OPEN_STATUSES,
     STATUSES,
@@ -78,7 +78,6 @@ def act(
     session: Session,
     *,
     principal: Principal,
-    scope: Scope,
     request_id: int,
     action: str,
     version: int,
@@ -86,8 +85,11 @@ def act(
     target_grid: str | None = None,
     duplicate_of: int | None = None,
     now: datetime | None = None,
+    scope: Scope | None = None,
 ) -> Request:
-    """Apply one workflow step for a staff member; all checks before any write."""
+    """Apply one workflow step for a staff member; all checks before any write. ``scope``:
+    the principal's, if the caller already has it."""
+    scope = scope if scope is not None else scope_of(session, principal)
     spec = ACTIONS.get(action)
     if spec is None:
         raise InvalidInput(
@@ -178,7 +180,7 @@ def _transfer(
 ) -> dict[str, Any]:
     if not target_grid:
         raise InvalidInput("transfer needs the receiving grid's code", field="target_grid")
-    grid = queries.grid_by_code(session, community_id=request.community_id or -1, code=target_grid)
+    grid = find_grid(session, community_id=request.community_id or -1, code=target_grid)
     if grid is None:
         raise NotFound(
             f"grid '{target_grid}' not found in this request's community", field="target_grid"
@@ -214,32 +216,15 @@ def _merge_into(
             field="duplicate_of",
         )
     # Supporters move to the kept request (once each); the duplicate's own resident counts too.
-    theirs = set(
-        session.scalars(
-            select(RequestSupport.supporter_hash).where(RequestSupport.request_id == request.id)
-        )
-    )
-    ours = set(
-        session.scalars(
-            select(RequestSupport.supporter_hash).where(RequestSupport.request_id == target.id)
-        )
-    )
+    theirs = supporter_hashes(session, request_id=request.id)
+    ours = supporter_hashes(session, request_id=target.id)
     moved = sorted(theirs - ours)
     for h in moved:
         session.add(RequestSupport(request_id=target.id, supporter_hash=h))
     session.flush()
     request.duplicate_of_id = target.id
     session.flush()
-    # +1s on the kept request, plus one for the author of every duplicate merged into it
-    target.support_count = (
-        session.scalar(
-            select(func.count(RequestSupport.id)).where(RequestSupport.request_id == target.id)
-        )
-        or 0
-    ) + (
-        session.scalar(select(func.count(Request.id)).where(Request.duplicate_of_id == target.id))
-        or 0
-    )
+    target.support_count = support_total(session, request_id=target.id)
     target.version = (target.version or 1) + 1
     target.events.append(
         RequestEvent(

@@ -1,0 +1,397 @@
+"""Places: communities, subdistricts, party branches, grids, buildings and the other
+layers, and the candidates the routing rule tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.dialect import (
+    Bounds,
+    bbox_filter,
+    execute_hot,
+    geometry_wkb,
+    route_prefetch_sql,
+)
+from renewmap.db.models import (
+    LAYER_MODELS,
+    Building,
+    Community,
+    Compound,
+    Grid,
+    PartyBranch,
+    Request,
+    Site,
+    StaffRole,
+    Subdistrict,
+)
+from renewmap.errors import NotFound
+
+
+def find_community(session: Session, *, code: str) -> Community | None:
+    """The community with this code, or None (where absence is an answer, not an error)."""
+    return session.scalar(select(Community).where(Community.code == code))
+
+
+def community_by_code(session: Session, *, code: str) -> Community:
+    """The community with this code; NotFound (404, field ``community``) if there is none."""
+    found = find_community(session, code=code)
+    if found is None:
+        raise NotFound(f"community '{code}' not found", field="community", value=code)
+    return found
+
+
+def list_communities(session: Session) -> Sequence[Community]:
+    return session.scalars(select(Community).order_by(Community.code)).all()
+
+
+def find_coded(session: Session, *, model: type, community_id: int, code: str) -> Any | None:
+    """The community's feature of this kind (grid, site, compound, building…) with this code,
+    or None."""
+    return session.scalar(
+        select(model).where(model.community_id == community_id, model.code == code)  # type: ignore[attr-defined]
+    )
+
+
+def find_grid(session: Session, *, community_id: int, code: str) -> Grid | None:
+    return find_coded(session, model=Grid, community_id=community_id, code=code)
+
+
+def find_branch(session: Session, *, code: str) -> PartyBranch | None:
+    return session.scalar(select(PartyBranch).where(PartyBranch.code == code))
+
+
+def find_subdistrict(session: Session, *, code: str) -> Subdistrict | None:
+    return session.scalar(select(Subdistrict).where(Subdistrict.code == code))
+
+
+def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+    """(id, code, community_id, wkb) of grids whose bbox meets ``bounds``."""
+    t = Grid.__table__
+    stmt = select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom)).where(
+        bbox_filter(session, t, bounds, exact=False)
+    )
+    return session.execute(stmt).all()
+
+
+def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+    """(id, grid_id, wkb) of grid-assigned buildings whose bbox meets ``bounds``."""
+    t = Building.__table__
+    stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
+        bbox_filter(session, t, bounds, exact=False), t.c.grid_id.is_not(None)
+    )
+    return session.execute(stmt).all()
+
+
+def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+    """(id, code, metric_epsg, wkb) of communities whose bbox meets ``bounds``."""
+    t = Community.__table__
+    stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
+        bbox_filter(session, t, bounds, exact=False)
+    )
+    return session.execute(stmt).all()
+
+
+def community_row(session: Session, *, community_id: int) -> Row[Any]:
+    t = Community.__table__
+    stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
+        t.c.id == community_id
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"community id {community_id} not found")
+    return row
+
+
+def footprints_of_grids(session: Session, *, grid_ids: Sequence[int]) -> Sequence[Row[Any]]:
+    """(grid_id, wkb) of every building assigned to these grids."""
+    t = Building.__table__
+    stmt = select(t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
+        t.c.grid_id.in_(list(grid_ids))
+    )
+    return session.execute(stmt).all()
+
+
+def grids_of_community(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+    t = Grid.__table__
+    stmt = (
+        select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom))
+        .where(t.c.community_id == community_id)
+        .order_by(t.c.code)
+    )
+    return session.execute(stmt).all()
+
+
+def branch_ancestors(session: Session, *, branch_id: int | None) -> list[PartyBranch]:
+    """The branch and every parent up the party tree, nearest first."""
+    chain: list[PartyBranch] = []
+    seen: set[int] = set()
+    while branch_id is not None and branch_id not in seen:
+        seen.add(branch_id)
+        branch = session.get(PartyBranch, branch_id)
+        if branch is None:
+            break
+        chain.append(branch)
+        branch_id = branch.parent_id
+    return chain
+
+
+def general_branch_of(session: Session, *, community_id: int) -> PartyBranch | None:
+    return session.scalar(
+        select(PartyBranch)
+        .where(PartyBranch.community_id == community_id, PartyBranch.level == "general")
+        .order_by(PartyBranch.code)
+    )
+
+
+def layer_rows(session: Session, *, kind: str, community_id: int) -> Sequence[Any]:
+    """All features of one layer of a community, ordered by id."""
+    model = LAYER_MODELS[kind]
+    column = model.id if kind == "community" else model.community_id  # type: ignore[attr-defined]
+    return session.scalars(
+        select(model).where(column == community_id).order_by(model.id)  # type: ignore[attr-defined]
+    ).all()
+
+
+def community_buildings_near(
+    session: Session, *, community_id: int, bounds: Bounds
+) -> Sequence[Building]:
+    """The community's buildings whose bbox meets ``bounds`` (candidates for exact tests)."""
+    t = Building.__table__
+    return session.scalars(
+        select(Building)
+        .where(
+            Building.community_id == community_id,
+            bbox_filter(session, t, bounds, exact=False, indexed=False),
+        )
+        .order_by(Building.id)
+    ).all()
+
+
+def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, ...]]:
+    """Grids and assigned buildings whose bbox holds (x, y), with owner-chain details, in one
+    round trip (a prepared statement on PostgreSQL after a few calls)."""
+    return execute_hot(session, route_prefetch_sql(session), {"x": float(x), "y": float(y)})
+
+
+def grids_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Grid]:
+    if not ids:
+        return {}
+    return {g.id: g for g in session.scalars(select(Grid).where(Grid.id.in_(list(ids))))}
+
+
+def branch_subtree_ids(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """The branches and every branch below them (grid branches under a general branch…)."""
+    found = set(branch_ids)
+    frontier = set(branch_ids)
+    while frontier:
+        children = set(
+            session.scalars(select(PartyBranch.id).where(PartyBranch.parent_id.in_(frontier)))
+        )
+        frontier = children - found
+        found |= children
+    return found
+
+
+def general_branch_communities(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """Communities whose general branch is among ``branch_ids``."""
+    return set(
+        session.scalars(
+            select(PartyBranch.community_id).where(
+                PartyBranch.id.in_(list(branch_ids)),
+                PartyBranch.level == "general",
+                PartyBranch.community_id.is_not(None),
+            )
+        )
+    )
+
+
+def grid_ids_of_branches(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    if not branch_ids:
+        return set()
+    return set(session.scalars(select(Grid.id).where(Grid.branch_id.in_(list(branch_ids)))))
+
+
+def community_ids_of_subdistricts(session: Session, *, subdistrict_ids: Sequence[int]) -> set[int]:
+    if not subdistrict_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Community.id).where(Community.subdistrict_id.in_(list(subdistrict_ids)))
+        )
+    )
+
+
+def grids_by_code_any(
+    session: Session, *, code: str, community_code: str | None = None
+) -> Sequence[Grid]:
+    stmt = select(Grid).where(Grid.code == code)
+    if community_code:
+        stmt = stmt.join(Community, Community.id == Grid.community_id).where(
+            Community.code == community_code
+        )
+    return session.scalars(stmt).all()
+
+
+def community_ids_of_grids(session: Session, *, grid_ids: Sequence[int]) -> set[int]:
+    if not grid_ids:
+        return set()
+    return set(session.scalars(select(Grid.community_id).where(Grid.id.in_(list(grid_ids)))))
+
+
+def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Community]:
+    if not ids:
+        return []
+    return session.scalars(
+        select(Community).where(Community.id.in_(list(ids))).order_by(Community.code)
+    ).all()
+
+
+def grid_codes_of_community(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+    return session.execute(
+        select(Grid.id, Grid.code, Grid.name)
+        .where(Grid.community_id == community_id)
+        .order_by(Grid.code)
+    ).all()
+
+
+def buildings_by_number(
+    session: Session, *, number: str, community_code: str | None = None
+) -> Sequence[Building]:
+    stmt = select(Building).where(Building.number == number)
+    if community_code:
+        stmt = stmt.join(Community, Community.id == Building.community_id).where(
+            Community.code == community_code
+        )
+    return session.scalars(stmt.order_by(Building.id)).all()
+
+
+def all_branches(session: Session) -> Sequence[PartyBranch]:
+    return session.scalars(select(PartyBranch)).all()
+
+
+def all_grid_codes(session: Session) -> Sequence[Row[Any]]:
+    """(id, code, branch_id) of every grid."""
+    return session.execute(select(Grid.id, Grid.code, Grid.branch_id)).all()
+
+
+def buildings_of_community(session: Session, *, community_id: int) -> Sequence[Building]:
+    return session.scalars(
+        select(Building).where(Building.community_id == community_id).order_by(Building.id)
+    ).all()
+
+
+def grids_of_community_by_code(session: Session, *, community_id: int) -> dict[str, Grid]:
+    """The community's grids (ORM objects) keyed by code."""
+    return {
+        g.code: g for g in session.scalars(select(Grid).where(Grid.community_id == community_id))
+    }
+
+
+def grids_not_in(session: Session, *, community_id: int, codes: Sequence[str]) -> Sequence[Grid]:
+    """The community's grids whose code is not among ``codes``."""
+    return session.scalars(
+        select(Grid).where(Grid.community_id == community_id, Grid.code.not_in(sorted(codes)))
+    ).all()
+
+
+def grid_in_use(session: Session, *, grid_id: int) -> bool:
+    """Whether any request or staff role still names the grid."""
+    return bool(
+        session.scalar(select(func.count(Request.id)).where(Request.grid_id == grid_id))
+        or session.scalar(select(func.count(StaffRole.id)).where(StaffRole.grid_id == grid_id))
+    )
+
+
+def unassign_buildings_of_grid(session: Session, *, grid_id: int) -> None:
+    session.execute(
+        Building.__table__.update().where(Building.grid_id == grid_id).values(grid_id=None)
+    )
+
+
+def compounds_by_code(
+    session: Session, *, community_id: int, codes: Sequence[str]
+) -> dict[str, Compound]:
+    return {
+        c.code: c
+        for c in session.scalars(
+            select(Compound).where(
+                Compound.community_id == community_id, Compound.code.in_(list(codes))
+            )
+        )
+    }
+
+
+def move_compound(session: Session, *, from_id: int, to_id: int) -> list[int]:
+    """Grids and buildings of compound ``from_id`` now belong to ``to_id``; returns the ids of
+    the grids moved."""
+    grid_ids = list(session.scalars(select(Grid.id).where(Grid.compound_id == from_id)))
+    session.execute(
+        Grid.__table__.update().where(Grid.compound_id == from_id).values(compound_id=to_id)
+    )
+    session.execute(
+        Building.__table__.update().where(Building.compound_id == from_id).values(compound_id=to_id)
+    )
+    return grid_ids
+
+
+def buildings_numbered(session: Session, *, community_id: int, number: str) -> Sequence[Building]:
+    """The community's buildings with this number (one, unless the data is ambiguous)."""
+    return session.scalars(
+        select(Building).where(Building.community_id == community_id, Building.number == number)
+    ).all()
+
+
+def community_grids(session: Session, *, community_id: int) -> Sequence[Grid]:
+    """The community's grids (ORM objects) by code."""
+    return session.scalars(
+        select(Grid).where(Grid.community_id == community_id).order_by(Grid.code)
+    ).all()
+
+
+def codes_by_id(session: Session, *, model: type) -> dict[int, str]:
+    """id → code of every row of a coded table (grids, branches, sites, compounds…)."""
+    return dict(session.execute(select(model.id, model.code)).all())  # type: ignore[attr-defined]
+
+
+def branches_of_community(session: Session, *, community_id: int) -> Sequence[PartyBranch]:
+    return session.scalars(
+        select(PartyBranch)
+        .where(PartyBranch.community_id == community_id)
+        .order_by(PartyBranch.code)
+    ).all()
+
+
+def sites_coded(session: Session, *, code: str) -> Sequence[Site]:
+    """Sites with this code, in any community (the caller tells them apart by place)."""
+    return session.scalars(select(Site).where(Site.code == code)).all()
+
+
+def find_site(session: Session, *, community_id: int, code: str) -> Site | None:
+    return find_coded(session, model=Site, community_id=community_id, code=code)
+
+
+def sites_of_community(session: Session, *, community_id: int) -> Sequence[Site]:
+    return session.scalars(
+        select(Site).where(Site.community_id == community_id).order_by(Site.code)
+    ).all()
+
+
+def community_has_grids(session: Session, *, community_id: int) -> bool:
+    return (
+        session.scalar(select(Grid.id).where(Grid.community_id == community_id).limit(1))
+        is not None
+    )
+
+
+def buildings_to_assign(
+    session: Session, *, community_id: int, only_unassigned: bool
+) -> Sequence[Building]:
+    """The community's buildings (only those in no grid yet, if ``only_unassigned``)."""
+    stmt = select(Building).where(Building.community_id == community_id)
+    if only_unassigned:
+        stmt = stmt.where(Building.grid_id.is_(None))
+    return session.scalars(stmt).all()

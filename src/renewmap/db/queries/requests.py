@@ -1,0 +1,407 @@
+"""Residents' requests: the public view, staff lists, photos, supports, comments,
+history and patrols."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from renewmap.db.dialect import (
+    Bounds,
+    bbox_centre,
+    bbox_filter,
+    floor_int,
+)
+from renewmap.db.models import (
+    Patrol,
+    Request,
+    RequestComment,
+    RequestEvent,
+    RequestPhoto,
+    RequestSupport,
+)
+from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, EventKind
+
+
+def requests_of_community(
+    session: Session, *, community_id: int, open_only: bool = False
+) -> Sequence[Request]:
+    stmt = select(Request).where(Request.community_id == community_id)
+    if open_only:
+        stmt = stmt.where(Request.status.in_(OPEN_STATUSES))
+    return session.scalars(stmt.order_by(Request.id)).all()
+
+
+def open_requests_near(session: Session, *, bounds: Bounds) -> Sequence[Request]:
+    stmt = select(Request).where(
+        bbox_filter(session, Request.__table__, bounds), Request.status.in_(OPEN_STATUSES)
+    )
+    return session.scalars(stmt.order_by(Request.id)).all()
+
+
+def site_request_candidates(
+    session: Session, *, community_id: int, site_id: int, bounds: Bounds
+) -> Sequence[Request]:
+    """Visible requests pinned for a site or whose bbox meets ``bounds`` (candidates)."""
+    t = Request.__table__
+    return session.scalars(
+        select(Request)
+        .where(
+            Request.community_id == community_id,
+            Request.hidden.is_(False),
+            or_(
+                Request.site_id == site_id,
+                bbox_filter(session, t, bounds, exact=False, indexed=False),
+            ),
+        )
+        .order_by(Request.id)
+    ).all()
+
+
+def all_open_requests(session: Session) -> Sequence[Request]:
+    return session.scalars(
+        select(Request).where(Request.status.in_(OPEN_STATUSES)).order_by(Request.id)
+    ).all()
+
+
+def receipt_code_taken(session: Session, *, code: str) -> bool:
+    return session.scalar(select(Request.id).where(Request.receipt_code == code)) is not None
+
+
+def request_by_receipt(session: Session, *, code: str) -> Request | None:
+    return session.scalar(select(Request).where(Request.receipt_code == code))
+
+
+def _public_conditions(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None,
+    status: str | None,
+    grid_id: int | None,
+    bounds: Bounds | None,
+) -> list[Any]:
+    conditions = [Request.community_id == community_id, Request.hidden.is_(False)]
+    if category:
+        conditions.append(Request.category == category)
+    if status:
+        conditions.append(Request.status == status)
+    if grid_id is not None:
+        conditions.append(Request.grid_id == grid_id)
+    if bounds is not None:
+        conditions.append(bbox_filter(session, Request.__table__, bounds, indexed=False))
+    return conditions
+
+
+def public_requests(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Request], int]:
+    """Visible (not hidden) requests of a community, newest first, with the total count."""
+
+    conditions = _public_conditions(
+        session,
+        community_id=community_id,
+        category=category,
+        status=status,
+        grid_id=grid_id,
+        bounds=bounds,
+    )
+    total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
+    rows = session.scalars(
+        select(Request)
+        .where(*conditions)
+        .order_by(Request.created_at.desc(), Request.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return rows, int(total)
+
+
+def public_request_points(
+    session: Session,
+    *,
+    community_id: int,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """Up to ``limit`` visible requests as (id, x, y, title, category, status), any order.
+
+    x/y is the centre of the geometry's bounding box: enough to place a marker. Unordered, so
+    asking for "more than the map can show" stops at the limit instead of sorting everything.
+    """
+    x, y = bbox_centre(session, Request.geom)
+    return session.execute(
+        select(Request.id, x, y, Request.title, Request.category, Request.status)
+        .where(
+            *_public_conditions(
+                session,
+                community_id=community_id,
+                category=category,
+                status=status,
+                grid_id=grid_id,
+                bounds=bounds,
+            )
+        )
+        .limit(limit)
+    ).all()
+
+
+def public_request_cells(
+    session: Session,
+    *,
+    community_id: int,
+    cell: float,
+    category: str | None = None,
+    status: str | None = None,
+    grid_id: int | None = None,
+    bounds: Bounds | None = None,
+) -> Sequence[Row[Any]]:
+    """Visible requests counted per square cell of ``cell`` degrees (a fixed world grid).
+
+    One row per non-empty cell: (count, mean x, mean y, min x, min y, max x, max y, one id).
+    The grid is anchored at 0,0 so cells do not jump as the map pans.
+    """
+
+    x, y = bbox_centre(session, Request.geom)
+    inner = (
+        select(Request.id.label("id"), x.label("x"), y.label("y"))
+        .where(
+            *_public_conditions(
+                session,
+                community_id=community_id,
+                category=category,
+                status=status,
+                grid_id=grid_id,
+                bounds=bounds,
+            )
+        )
+        .cte("located")
+        # Computed once per row, not once per use below (SQLite would inline it ~20 times).
+        .prefix_with("MATERIALIZED")
+    )
+    i = floor_int(session, inner.c.x / cell).label("i")
+    j = floor_int(session, inner.c.y / cell).label("j")
+    return session.execute(
+        select(
+            func.count(),
+            func.avg(inner.c.x),
+            func.avg(inner.c.y),
+            func.min(inner.c.x),
+            func.min(inner.c.y),
+            func.max(inner.c.x),
+            func.max(inner.c.y),
+            func.max(inner.c.id),
+        )
+        .group_by(i, j)
+        .order_by(i, j)
+    ).all()
+
+
+def visible_requests_near(
+    session: Session, *, bounds: Bounds, category: str | None = None
+) -> Sequence[Request]:
+    conditions = [bbox_filter(session, Request.__table__, bounds), Request.hidden.is_(False)]
+    if category:
+        conditions.append(Request.category == category)
+    return session.scalars(select(Request).where(*conditions)).all()
+
+
+def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
+    return session.scalars(
+        select(RequestPhoto)
+        .where(RequestPhoto.request_id == request_id)
+        .order_by(RequestPhoto.position, RequestPhoto.id)
+    ).all()
+
+
+def photos_by_request(session: Session, *, request_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Photos of many requests in one query, each list in display order."""
+
+    out: dict[int, list[Any]] = {}
+    if not request_ids:
+        return out
+    for p in session.scalars(
+        select(RequestPhoto)
+        .where(RequestPhoto.request_id.in_(list(request_ids)))
+        .order_by(RequestPhoto.request_id, RequestPhoto.position, RequestPhoto.id)
+    ):
+        out.setdefault(p.request_id, []).append(p)
+    return out
+
+
+def request_photo(session: Session, *, photo_id: int) -> Any:
+    return session.get(RequestPhoto, photo_id)
+
+
+def support_exists(session: Session, *, request_id: int, supporter_hash: str) -> bool:
+    return (
+        session.scalar(
+            select(RequestSupport.id).where(
+                RequestSupport.request_id == request_id,
+                RequestSupport.supporter_hash == supporter_hash,
+            )
+        )
+        is not None
+    )
+
+
+def visible_comments(session: Session, *, request_id: int) -> Sequence[Any]:
+    return session.scalars(
+        select(RequestComment)
+        .where(RequestComment.request_id == request_id, RequestComment.hidden.is_(False))
+        .order_by(RequestComment.id)
+    ).all()
+
+
+def comment_counts(session: Session, *, request_ids: Sequence[int]) -> dict[int, int]:
+    if not request_ids:
+        return {}
+    rows = session.execute(
+        select(RequestComment.request_id, func.count(RequestComment.id))
+        .where(RequestComment.request_id.in_(list(request_ids)), RequestComment.hidden.is_(False))
+        .group_by(RequestComment.request_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def staff_requests(
+    session: Session,
+    *,
+    in_scope: Any,
+    status: str | None = None,
+    category: str | None = None,
+    grid_id: int | None = None,
+    community_id: int | None = None,
+    bounds: Bounds | None = None,
+    sort: str = "age",
+    limit: int | None = 100,
+    offset: int = 0,
+) -> tuple[Sequence[Request], int]:
+    """Requests matching ``in_scope`` (a scope condition) and filters, with the total.
+
+    sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
+    ``newest``.
+    """
+
+    conditions = [in_scope]
+    if status == OPEN_FILTER:
+        conditions.append(Request.status.in_(OPEN_STATUSES))
+    elif status:
+        conditions.append(Request.status == status)
+    if category:
+        conditions.append(Request.category == category)
+    if grid_id is not None:
+        conditions.append(Request.grid_id == grid_id)
+    if community_id is not None:
+        conditions.append(Request.community_id == community_id)
+    if bounds is not None:
+        conditions.append(bbox_filter(session, Request.__table__, bounds))
+    total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
+    order: list[Any]
+    if sort == "supports":
+        order = [Request.support_count.desc(), Request.created_at.asc(), Request.id.asc()]
+    elif sort == "newest":
+        order = [Request.created_at.desc(), Request.id.desc()]
+    else:
+        is_open = case((Request.status.in_(OPEN_STATUSES), 0), else_=1)
+        order = [is_open, Request.created_at.asc(), Request.id.asc()]
+    stmt = select(Request).where(*conditions).order_by(*order).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return session.scalars(stmt).all(), int(total)
+
+
+def all_comments(session: Session, *, request_id: int) -> Sequence[Any]:
+    return session.scalars(
+        select(RequestComment)
+        .where(RequestComment.request_id == request_id)
+        .order_by(RequestComment.id)
+    ).all()
+
+
+def patrol_days(
+    session: Session, *, grid_ids: Sequence[int], start: Any, end: Any
+) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    if not grid_ids:
+        return out
+    for gid, day in session.execute(
+        select(Patrol.grid_id, Patrol.day).where(
+            Patrol.grid_id.in_(list(grid_ids)), Patrol.day >= start, Patrol.day <= end
+        )
+    ):
+        out.setdefault(gid, []).append(day)
+    return out
+
+
+def open_requests_to_reroute(
+    session: Session, *, community_id: int | None = None
+) -> Sequence[Request]:
+    """Open requests, by id, except those a person transferred by hand (they stay put)."""
+    transferred = (
+        select(RequestEvent.id)
+        .where(RequestEvent.request_id == Request.id, RequestEvent.kind == EventKind.TRANSFER)
+        .exists()
+    )
+    stmt = select(Request).where(Request.status.in_(OPEN_STATUSES), ~transferred)
+    if community_id is not None:
+        stmt = stmt.where(Request.community_id == community_id)
+    return session.scalars(stmt.order_by(Request.id)).all()
+
+
+def open_requests_of_grids(session: Session, *, grid_ids: Sequence[int]) -> Sequence[Request]:
+    if not grid_ids:
+        return []
+    return session.scalars(
+        select(Request).where(
+            Request.grid_id.in_(list(grid_ids)), Request.status.in_(OPEN_STATUSES)
+        )
+    ).all()
+
+
+def supporter_hashes(session: Session, *, request_id: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(RequestSupport.supporter_hash).where(RequestSupport.request_id == request_id)
+        )
+    )
+
+
+def support_total(session: Session, *, request_id: int) -> int:
+    """+1s on the request, plus one for the author of every duplicate merged into it."""
+    return (
+        session.scalar(
+            select(func.count(RequestSupport.id)).where(RequestSupport.request_id == request_id)
+        )
+        or 0
+    ) + (
+        session.scalar(select(func.count(Request.id)).where(Request.duplicate_of_id == request_id))
+        or 0
+    )
+
+
+def request_ids_of_community(
+    session: Session, *, community_id: int, ids: Sequence[int]
+) -> set[int]:
+    """Those of ``ids`` that are requests of the community."""
+    return set(
+        session.scalars(
+            select(Request.id).where(
+                Request.id.in_(list(ids)), Request.community_id == community_id
+            )
+        )
+    )

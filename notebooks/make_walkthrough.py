@@ -62,7 +62,7 @@ cells = [
     ),
     nbf.v4.new_markdown_cell("## The map (offline)"),
     nbf.v4.new_code_cell(
-        "from renewmap.maps import community_map\n\nm = community_map(layers, assets='inline')\nm"
+        "from renewmap.maps import community_map\n\nm = community_map(layers)\nm"
     ),
 ]
 nb = nbf.v4.new_notebook(

@@ -33,6 +33,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部 (see the API tests)
 
 
+# Installed before any page script: records Content-Security-Policy violations and keeps the
+# map each page draws (the pages announce it with an "rm:map" event; they set no globals).
+PROBE = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
+  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+document.addEventListener("rm:map", (e) => { window.__rmMap = e.detail; });
+"""
+MAP_READY = "() => window.__rmMap !== undefined"
+CONFIG = "JSON.parse(document.getElementById('rm-config').textContent)"
+
+
+def csp_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """The CSP violations the page has seen (pages that were navigated away from are gone)."""
+    return page.evaluate("window.__csp || []")
+
+
 @pytest.fixture(scope="module")
 def e2e_dir(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     return tmp_path_factory.mktemp("e2e")
@@ -124,15 +141,18 @@ def phone(browser, server):  # type: ignore[no-untyped-def]
         ),
     )
     context.set_default_timeout(20_000)  # a broken page fails fast instead of hanging
+    context.add_init_script(PROBE)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    # A failed load (a 404 asset, the favicon included) is logged as a console error.
+    # A failed load (a 404 asset, the favicon included) and a CSP violation are logged as
+    # console errors; the probe records the violations too.
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield page
+    errors.extend(csp_violations(page))
     context.close()
     assert external == [], f"requests left the intranet: {external}"
-    assert errors == [], f"JavaScript errors: {errors}"
+    assert errors == [], f"JavaScript errors or CSP violations: {errors}"
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -148,7 +168,7 @@ def jpeg() -> bytes:
 
 def screen_point(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
     return page.evaluate(
-        "([lon, lat]) => { const p = window[RM.map].latLngToContainerPoint([lat, lon]);"
+        "([lon, lat]) => { const p = window.__rmMap.latLngToContainerPoint([lat, lon]);"
         " return {x: p.x, y: p.y}; }",
         [lon, lat],
     )
@@ -157,12 +177,10 @@ def screen_point(page, lon: float, lat: float) -> dict[str, float]:  # type: ign
 def test_resident_pins_submits_and_follows(phone, server) -> None:
     page = phone
     page.goto(f"{server}/c/310109010026")
-    page.wait_for_function(
-        "window.RM && window[RM.map] && window.L && L.markerClusterGroup", polling=100
-    )
+    page.wait_for_function(MAP_READY, polling=100)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     shot(page, "01-open")
-    page.locator(".folium-map").tap(position=screen_point(page, *G07_POINT))
+    page.locator("#rm-map").tap(position=screen_point(page, *G07_POINT))
     page.wait_for_selector(".leaflet-marker-draggable")
     page.get_by_role("button", name="照明").tap()
     page.fill("#rm-title", "3号楼前路灯不亮")
@@ -191,7 +209,7 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
 
     # browse: the map and the list show it (the list is the text alternative)
     page.goto(f"{server}/c/310109010026#browse")
-    page.wait_for_function("document.querySelectorAll('#rm-list li').length > 0", polling=100)
+    page.wait_for_function("() => document.querySelectorAll('#rm-list li').length > 0", polling=100)
     page.select_option("#rm-f-grid", "G07")
     page.wait_for_function(
         "() => [...document.querySelectorAll('#rm-list li strong')]"
@@ -227,7 +245,7 @@ def test_user_text_is_shown_as_text(phone, server) -> None:
     """A <script> title posted through the API is displayed literally, never executed."""
     page = phone
     page.goto(f"{server}/c/310109010026")
-    page.wait_for_function("window.RM && window[RM.map]", polling=100)
+    page.wait_for_function(MAP_READY, polling=100)
     evil = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     status = page.evaluate(
         """async ([evil, lon, lat]) => {
@@ -269,9 +287,11 @@ def test_opening_on_browse_asks_for_the_view_once_and_early(phone, server) -> No
     api = re.compile(r"/api/communities/310109010026/suggestions(/map)?\?")
     page.on("request", lambda r: calls.append(r.url) if api.search(r.url) else None)
     page.goto(f"{server}/c/310109010026#browse")
-    page.wait_for_function("document.querySelectorAll('#rm-list li').length > 0", polling=100)
+    page.wait_for_function("() => document.querySelectorAll('#rm-list li').length > 0", polling=100)
     page.wait_for_selector(".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane img")
-    page.wait_for_timeout(600)  # longer than the map's 250 ms moveend debounce
+    # nothing more is asked for: the network stays idle (500 ms, past the map's 250 ms
+    # moveend debounce)
+    page.wait_for_load_state("networkidle")
     assert sorted("/map?" in u for u in calls) == [False, True], calls
     early = page.evaluate(
         """() => {
@@ -339,28 +359,31 @@ def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # t
             tmp_path / "tiles.sqlite", tmp_path / "server.log", demo_dir=DEMO_DIR, env=tiles_env
         ) as app:
             context = browser.new_context(viewport={"width": 500, "height": 900})
+            context.add_init_script(PROBE)
             context.set_default_timeout(20_000)
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{app}/c/310109010026")
-            page.wait_for_function("window.RM && window[RM.map]", polling=100)
+            page.wait_for_function(MAP_READY, polling=100)
             page.evaluate(
-                "([lat, lon]) => window[RM.map].setView([lat, lon], 18, {animate: false})",
+                "([lat, lon]) => window.__rmMap.setView([lat, lon], 18, {animate: false})",
                 [lat, lon],
             )
+            # every tile loaded and faded in (Leaflet fades tiles in over 200 ms)
             page.wait_for_function(
                 "() => { const t = [...document.querySelectorAll('img.leaflet-tile')];"
-                " return t.length > 0 && t.every((i) => i.complete && i.naturalWidth > 0); }",
+                " return t.length > 0 && t.every((i) => i.complete && i.naturalWidth > 0"
+                " && getComputedStyle(i).opacity === '1'); }",
                 polling=100,
             )
-            page.wait_for_timeout(300)  # Leaflet fades tiles in over 200 ms
             here = screen_point(page, lon, lat)
-            box = page.locator(".folium-map").bounding_box()
+            box = page.locator("#rm-map").bounding_box()
             shot(page, "07-gcj02-basemap")
             img = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
             r, g, b = img.getpixel((round(box["x"] + here["x"]), round(box["y"] + here["y"])))
             attribution = page.text_content(".leaflet-control-attribution")
+            errors.extend(csp_violations(page))
             context.close()
     assert r > 180 and g < 120 and b < 120, (r, g, b)  # the mark, under light veils
     assert "测试底图" in attribution
@@ -403,7 +426,9 @@ def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyp
     page.fill("#rm-pass", "a long enough password")
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{server}/staff")
-    page.wait_for_function("document.querySelector('#rm-count').textContent !== ''", polling=100)
+    page.wait_for_function(
+        "() => document.querySelector('#rm-count').textContent !== ''", polling=100
+    )
 
 
 def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, mailbox) -> None:  # type: ignore[no-untyped-def]
@@ -413,7 +438,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     _add_staff(e2e_dir / "e2e.sqlite", "lead_g01", "grid_lead=310109010026/G01")
     page = phone
     page.goto(f"{server}/c/310109010026")
-    page.wait_for_function("window.RM && window[RM.map]", polling=100)
+    page.wait_for_function(MAP_READY, polling=100)
     created = page.evaluate(
         """async ([lon, lat]) => {
             const s = await (await fetch('/api/session')).json();
@@ -434,6 +459,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
 
     # grid 1's lead: not in their list, not readable by id
     other = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    other.add_init_script(PROBE)
     other_page = other.new_page()
     _sign_in(other_page, server, "lead_g01")
     assert "垃圾房门坏了" not in other_page.text_content("#rm-list")
@@ -445,6 +471,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
 
     # grid 7's lead: finds it, sees the phone, accepts, replies
     lead = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    lead.add_init_script(PROBE)
     lp = lead.new_page()
     errors: list[str] = []
     lp.on("pageerror", lambda e: errors.append(str(e)))
@@ -454,14 +481,14 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     assert "13912345678" in lp.text_content("#rm-detail")
     lp.get_by_role("button", name="受理").click()
     lp.wait_for_function(
-        "document.querySelector('#rm-d-status') && "
+        "() => document.querySelector('#rm-d-status') && "
         "document.querySelector('#rm-d-status').textContent === '已受理'",
         polling=100,
     )
     lp.fill("#rm-act-note", "物业明天来修门")
     lp.get_by_role("button", name="回复居民").click()
     lp.wait_for_function(
-        "[...document.querySelectorAll('#rm-d-history li')]"
+        "() => [...document.querySelectorAll('#rm-d-history li')]"
         ".some(li => li.textContent.includes('物业明天来修门'))",
         polling=100,
     )
@@ -469,7 +496,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     # this month's patrol: the route is three taps on the map
     lp.locator("#rm-patrol summary").click()
     lp.fill("#rm-p-who", "王、李、张")
-    box = lp.locator(".folium-map").bounding_box()
+    box = lp.locator("#rm-map").bounding_box()
     for dx, dy in ((0.3, 0.3), (0.5, 0.45), (0.7, 0.5)):
         lp.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
     assert lp.text_content("#rm-p-points") == "3"
@@ -478,20 +505,23 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     lp.fill("#rm-p-f-title", "井盖松动")
     lp.get_by_role("button", name="在地图上标出位置").click()
     spot = lp.evaluate(
-        "([lon, lat]) => window[RMS.map].latLngToContainerPoint([lat, lon])", list(G07_POINT)
+        "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
     )
     lp.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
     assert "井盖松动" in lp.text_content("#rm-p-findings")
     assert lp.text_content("#rm-p-points") == "3"  # the finding's tap is not a route point
     lp.get_by_role("button", name="保存巡查").click()
     lp.wait_for_function(
-        "document.querySelector('#rm-p-result').textContent.includes('1 个问题已作为诉求提交')",
+        "() => document.querySelector('#rm-p-result').textContent"
+        ".includes('1 个问题已作为诉求提交')",
         polling=100,
     )
     lp.wait_for_function(
-        "[...document.querySelectorAll('#rm-list strong')].some(e => e.textContent === '井盖松动')",
+        "() => [...document.querySelectorAll('#rm-list strong')]"
+        ".some(e => e.textContent === '井盖松动')",
         polling=100,
     )
+    errors.extend(csp_violations(lp))
     lead.close()
     assert errors == []
 
@@ -506,6 +536,7 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     """The community admin loads a grid set file, sees it checked on the map, publishes it."""
     _add_staff(e2e_dir / "e2e.sqlite", "admin_demo", "community_admin=310109010026")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.add_init_script(PROBE)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -521,24 +552,24 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     assert page.locator("#rm-issues li").count() >= 1  # problems, or "未发现问题"
     page.get_by_role("button", name="发布并重新分派").click()
     page.wait_for_function(
-        "document.querySelector('#rm-result').textContent.includes('已发布为第')", polling=100
+        "() => document.querySelector('#rm-result').textContent.includes('已发布为第')", polling=100
     )
     assert "0 条未办结诉求已重新分派" in page.text_content("#rm-result")  # same grids, no moves
     shot(page, "10-boundaries")
     # drawing: start from the published grids, redraw grid 7 as a small triangle → the
     # check finds the land it no longer covers, located on the map
     page.get_by_role("button", name="从现有网格开始").click()
-    page.wait_for_function("!document.querySelector('#rm-d-check').hidden", polling=100)
+    page.wait_for_function("() => !document.querySelector('#rm-d-check').hidden", polling=100)
     page.fill("#rm-d-code", "G07")
-    box = page.locator(".folium-map").bounding_box()
+    box = page.locator("#rm-map").bounding_box()
     for dx, dy in ((0.30, 0.45), (0.34, 0.45), (0.32, 0.50)):
         page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
     assert page.text_content("#rm-d-points") == "3"
     page.get_by_role("button", name="完成这个网格").click()
     page.get_by_role("button", name="检查画好的网格").click()
     page.wait_for_function(
-        "[...document.querySelectorAll('#rm-issues li')].some(li => li.textContent.includes('gap')"
-        " || li.textContent.includes('no grid'))",
+        "() => [...document.querySelectorAll('#rm-issues li')]"
+        ".some(li => li.textContent.includes('gap') || li.textContent.includes('no grid'))",
         polling=100,
     )
     shot(page, "11-boundaries-drawn")
@@ -549,8 +580,10 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     )
     page.get_by_role("button", name="检查", exact=True).click()
     page.wait_for_function(
-        "document.querySelector('#rm-b-error').textContent.includes('bad.geojson')", polling=100
+        "() => document.querySelector('#rm-b-error').textContent.includes('bad.geojson')",
+        polling=100,
     )
+    errors.extend(csp_violations(page))
     context.close()
     assert errors == []
 
@@ -594,9 +627,11 @@ def _staff_context(browser, server: str, username: str, next_path: str):  # type
             else (errors.append(f"external: {route.request.url}"), route.abort())
         ),
     )
+    context.add_init_script(PROBE)
     page = context.new_page()
     page.set_default_timeout(30_000)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # CSP violations are console errors too (and recorded by the probe)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{server}/staff/login?next={quote(next_path)}")
     page.fill("#rm-user", username)
@@ -610,16 +645,29 @@ def _site_point(page, fx: float, fy: float) -> tuple[float, float]:  # type: ign
     """Page coordinates of the point at fractions (fx, fy) of the site's bounding box."""
     return page.evaluate(
         """([fx, fy]) => {
-            const b = L.geoJSON(RMD.site).getBounds();
+            const config = JSON.parse(document.getElementById("rm-config").textContent);
+            const b = L.geoJSON(config.site).getBounds();
             const ll = L.latLng(b.getSouth() + fy * (b.getNorth() - b.getSouth()),
                                 b.getWest() + fx * (b.getEast() - b.getWest()));
-            const map = window[RMD.map];
+            const map = window.__rmMap;
             const p = map.latLngToContainerPoint(ll);
             const r = map.getContainer().getBoundingClientRect();
             return [r.left + p.x, r.top + p.y];
         }""",
         [fx, fy],
     )
+
+
+# Geoman's corner markers of the shape being drawn (not the midpoint handles)
+VERTICES = (
+    "document.querySelectorAll('.leaflet-marker-pane .marker-icon:not(.marker-icon-middle)').length"
+)
+
+
+def _add_vertex(page, fx: float, fy: float, count: int) -> None:  # type: ignore[no-untyped-def]
+    """Click a corner of the shape being drawn; wait until Geoman has ``count`` corners."""
+    page.mouse.click(*_site_point(page, fx, fy))
+    page.wait_for_function(f"() => {VERTICES} >= {count}", polling=50)
 
 
 def test_designer_draws_and_residents_comment_vote_and_adopt(
@@ -640,34 +688,34 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     page.select_option("#rm-new-draft select[name=start]", "empty")
     page.get_by_role("button", name="创建").click()
     page.wait_for_url("**/staff/design/drafts/*")
-    page.wait_for_function("window.RMD && window[RMD.map] && window[RMD.map].pm", polling=100)
+    page.wait_for_function("() => window.__rmMap && window.__rmMap.pm", polling=100)
     page.wait_for_selector("#rm-metrics-table")
     assert page.text_content("td[data-metric=green_area_m2]") == "0"
-    draft_id = page.evaluate("RMD.draft.id")
+    draft_id = page.evaluate(f"{CONFIG}.draft.id")
     # a planting bed: four corners in the upper part of the site, closed on the first corner
     page.get_by_role("button", name="种植池").click()
     page.fill("#rm-p-species", "rosa_chinensis")
     corners = [(0.3, 0.6), (0.6, 0.6), (0.6, 0.85), (0.3, 0.85), (0.3, 0.6)]
-    for fx, fy in corners:
-        page.mouse.click(*_site_point(page, fx, fy))
-        page.wait_for_timeout(150)
+    for i, (fx, fy) in enumerate(corners[:-1]):
+        _add_vertex(page, fx, fy, i + 1)
+    page.mouse.click(*_site_point(page, *corners[-1]))  # on the first corner: closed
     page.wait_for_function(
-        "document.querySelector('td[data-metric=green_area_m2]').textContent !== '0'",
+        "() => document.querySelector('td[data-metric=green_area_m2]').textContent !== '0'",
         polling=100,
     )
     # a barrier-free path 1.0 m wide across the lower part: too narrow (the 1.2 m rule)
     page.get_by_role("button", name="步道").click()
     page.fill("#rm-p-width", "1")
     page.select_option("#rm-p-purpose", "barrier_free")
-    for fx, fy in ((0.2, 0.25), (0.8, 0.25), (0.8, 0.25)):
-        page.mouse.click(*_site_point(page, fx, fy))
-        page.wait_for_timeout(150)
+    _add_vertex(page, 0.2, 0.25, 1)
+    _add_vertex(page, 0.8, 0.25, 2)
+    page.mouse.click(*_site_point(page, 0.8, 0.25))  # on the last corner: finished
     page.wait_for_selector("#rm-violations li[data-rule=barrier_free_width]")
     assert page.text_content("td[data-metric=path_length_m]") != "—"
     shot(page, "20-design-drawn")
     page.get_by_role("button", name="保存").first.click()
     page.wait_for_function(
-        "document.querySelector('#rm-saved').textContent.includes('第 2 版')", polling=100
+        "() => document.querySelector('#rm-saved').textContent.includes('第 2 版')", polling=100
     )
     # the saved draft, read back by the API: the shown green area is the bed's real area
     cookies = {c["name"]: c["value"] for c in context.cookies()}
@@ -696,6 +744,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     page.get_by_role("button", name="将点位推进到此步骤").click()
     page.wait_for_selector(".rm-timeline li.rm-step-current")
     assert "公示征询" in page.text_content(".rm-timeline li.rm-step-current")
+    errors.extend(csp_violations(page))
     context.close()
     assert errors == [], errors
     # a resident on a phone: comments on draft 1, votes for draft 2 (once), adopts a plant
@@ -707,7 +756,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     draft1.locator("textarea").fill("希望多一些座椅")
     draft1.get_by_role("button", name="评论").tap()
     res.wait_for_function(
-        "document.querySelector(\"article[data-draft='1'] .rm-comments\").textContent"
+        "() => document.querySelector(\"article[data-draft='1'] .rm-comments\").textContent"
         ".includes('希望多一些座椅')",
         polling=100,
     )
@@ -720,7 +769,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     res.fill("#rm-nick", "小李")
     res.get_by_role("button", name="认养", exact=True).tap()
     res.wait_for_function(
-        "document.querySelector('#rm-adopter').textContent === '小李'", polling=100
+        "() => document.querySelector('#rm-adopter').textContent === '小李'", polling=100
     )
 
 
@@ -734,11 +783,12 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
+    from renewmap.api.security import page_csp
     from renewmap.db.engine import make_engine
     from renewmap.db.models import Building, Community
-    from renewmap.maps import community_map
     from renewmap.services.places.layers import community_layers
     from renewmap.spatial.geometry import from_db
+    from renewmap.web.resident import resident_page
 
     engine = make_engine(f"sqlite:///{e2e_dir / 'e2e.sqlite'}")
     with Session(engine) as s:
@@ -754,13 +804,13 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
         assert building is not None
         footprint = from_db(building.geom)
     engine.dispose()
-    html = community_map(layers, assets="server", vector_tiles_from=1).get_root().render()
+    html = resident_page(layers, locale="zh_CN", nonce="tiles-test", vector_tiles_from=1)
     assert "leaflet.vectorgrid" in html
     assert (
         f"/ogc/collections/buildings/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}?community={DEMO}"
         in html
     )
-    assert f'"number": "{building.number}"' not in html  # not embedded: it comes in the tiles
+    assert f'"number":"{building.number}"' not in html  # not embedded: it comes in the tiles
     context = browser.new_context(viewport={"width": 800, "height": 700})
     context.set_default_timeout(20_000)
     external: list[str] = []
@@ -769,7 +819,11 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
     def handle(route):  # type: ignore[no-untyped-def]
         url = route.request.url
         if url == server + "/__vector_tiles_page":
-            return route.fulfill(body=html, content_type="text/html; charset=utf-8")
+            return route.fulfill(
+                body=html,
+                content_type="text/html; charset=utf-8",
+                headers={"Content-Security-Policy": page_csp("tiles-test")},
+            )
         if not url.startswith(server):
             external.append(url)
             return route.abort()
@@ -778,6 +832,7 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
         return route.continue_()
 
     context.route("**/*", handle)
+    context.add_init_script(PROBE)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -785,18 +840,24 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
     page.goto(server + "/__vector_tiles_page")
     page.wait_for_function("() => document.querySelectorAll('canvas.leaflet-tile').length > 0")
     point = footprint.representative_point()
-    page.evaluate(
-        """([lat, lon]) => { const m = Object.values(window).find(
-             (v) => v instanceof L.Map); m.setView([lat, lon], 19, {animate: false}); }""",
-        [point.y, point.x],
+    with page.expect_response(lambda r: "/buildings/tiles/WebMercatorQuad/19/" in r.url):
+        page.evaluate(
+            "([lat, lon]) => window.__rmMap.setView([lat, lon], 19, {animate: false})",
+            [point.y, point.x],
+        )
+    # the new view's tiles are drawn
+    page.wait_for_function(
+        "() => { const t = [...document.querySelectorAll('.leaflet-rmVectorTiles-pane canvas')];"
+        " return t.length > 0 && t.every((c) => c.classList.contains('leaflet-tile-loaded')); }",
+        polling=100,
     )
-    page.wait_for_timeout(800)  # tiles of the new view load and draw
     here = screen_point_any(page, point.x, point.y)
     page.mouse.click(here["x"], here["y"])
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     text = popup.inner_text()
     shot(page, "09-vector-tiles")
+    errors.extend(csp_violations(page))
     context.close()
     assert any("/ogc/collections/buildings/tiles/WebMercatorQuad/19/" in t for t in tiles)
     assert all(f"community={DEMO}" in t for t in tiles)
@@ -805,9 +866,9 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
 
 
 def screen_point_any(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Page coordinates of (lon, lat) on the only Leaflet map of a plain folium page."""
+    """Page coordinates of (lon, lat) on the page's map."""
     return page.evaluate(
-        """([lat, lon]) => { const m = Object.values(window).find((v) => v instanceof L.Map);
+        """([lat, lon]) => { const m = window.__rmMap;
              const p = m.latLngToContainerPoint([lat, lon]);
              const r = m.getContainer().getBoundingClientRect();
              return {x: r.left + p.x, y: r.top + p.y}; }""",

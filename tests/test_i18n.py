@@ -10,7 +10,7 @@ import pytest
 from renewmap.i18n import catalog, gettext, negotiate
 from renewmap.services.design.process import STAGE_LABELS
 from renewmap.spatial.design import SEASONS
-from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, EventKind
+from renewmap.web.assets import msgids
 from renewmap.web.design import (
     DRAW_HELP,
     FACILITIES,
@@ -19,46 +19,53 @@ from renewmap.web.design import (
     PURPOSES,
     RULES,
     SURFACES,
+    UNITS,
 )
 from renewmap.web.errors import GENERIC, HEADLINES
 from renewmap.web.plants import CARE_LABELS
+from renewmap.web.resident import ACTORS, CATEGORIES, STATUSES
+from renewmap.web.sitemap import FIELD_LABELS, LAYER_NAMES
 from renewmap.web.sites import ACTIONS as SITE_ACTIONS
+from renewmap.web.staff import ACTION_LABELS, HISTORY_KINDS, LOAD_HELP, ROLES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
-JS_T = re.compile(r'\bT\("((?:[^"\\]|\\.)+)"')
-PY_T = re.compile(r'\b_?t\((?:locale, )?"((?:[^"\\]|\\.)+)"\)')
-PATTERNS = [
-    (SRC / "static" / "js" / "resident.js", JS_T),
-    (SRC / "static" / "js" / "staff.js", JS_T),
-    (SRC / "static" / "js" / "boundaries.js", JS_T),
-    (SRC / "web" / "resident.py", PY_T),
-    (SRC / "web" / "staff.py", PY_T),
-    (SRC / "web" / "errors.py", PY_T),
-    (SRC / "web" / "plants.py", PY_T),
-    (SRC / "web" / "design.py", PY_T),
-    (SRC / "web" / "sites.py", PY_T),
-    (SRC / "static" / "js" / "design.js", JS_T),
-    (SRC / "static" / "js" / "site.js", JS_T),
-]
+TEMPLATE_T = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)+)"|'((?:[^'\\]|\\.)+)')""")
+PY_T = re.compile(r'\bgettext\(\s*locale,\s*"((?:[^"\\]|\\.)+)"')
 
 
 def used_msgids() -> set[str]:
     found: set[str] = set()
-    for path, pattern in PATTERNS:
-        found |= set(pattern.findall(path.read_text(encoding="utf-8")))
-    found |= {label for label, _ in CATEGORY_LABELS.values()} | set(STATUS_LABELS.values())
-    # the workspace's action buttons, and every history entry a page may show
-    staff_js = (SRC / "static" / "js" / "staff.js").read_text(encoding="utf-8")
-    labels = re.search(r"const ACTION_LABELS = \{(.*?)\};", staff_js, re.S)
-    assert labels is not None
-    found |= set(re.findall(r':\s*"([^"]+)"', labels.group(1)))
-    found |= set(EventKind)
+    # every t("…") of the templates
+    for path in (SRC / "web" / "templates").rglob("*.html"):
+        for double, single in TEMPLATE_T.findall(path.read_text(encoding="utf-8")):
+            found.add(double or single)
+    # every gettext(locale, "…") of the page builders
+    for path in (SRC / "web").glob("*.py"):
+        found |= set(PY_T.findall(path.read_text(encoding="utf-8")))
+    # every T("…") of the page modules and what they import
+    for path in (SRC / "static" / "js").glob("*.js"):
+        found |= set(msgids(f"js/{path.name}"))
+    # the labels chosen by data (statuses, categories, history, design vocabulary, …)
+    found |= {label for label, _ in CATEGORIES.values()} | set(STATUSES.values())
+    found |= set(ACTION_LABELS.values()) | set(HISTORY_KINDS) | set(ROLES.values())
+    found |= set(ACTORS.values())
     found |= set(HEADLINES.values()) | {GENERIC} | set(CARE_LABELS.values())
-    found |= {season.capitalize() for season in SEASONS}
-    # the designers' and the sites' labels (kinds, layers, rules…, the process's steps)
-    for table in (KINDS, LAYERS, SURFACES, PURPOSES, FACILITIES, RULES, STAGE_LABELS, SITE_ACTIONS):
+    found |= {season.capitalize() for season in SEASONS} | {"Before", "After"}
+    for table in (
+        KINDS,
+        LAYERS,
+        SURFACES,
+        PURPOSES,
+        FACILITIES,
+        RULES,
+        UNITS,
+        STAGE_LABELS,
+        SITE_ACTIONS,
+        LAYER_NAMES,
+        FIELD_LABELS,
+    ):
         found |= set(table.values())
-    found |= {DRAW_HELP}
+    found |= {DRAW_HELP, LOAD_HELP}
     return found
 
 

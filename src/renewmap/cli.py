@@ -329,16 +329,19 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.access import accounts
     from renewmap.services.ingest.files import atomic_output
-    from renewmap.services.requests import exports
+    from renewmap.services.requests import exports, reports
+    from renewmap.web.report import report_page
 
     def build(s: Session) -> str:
-        return exports.grid_report_html(
+        report = reports.grid_report(
             s,
             principal=accounts.operator_principal(s, community_code=args.community),
             community_code=args.community,
             grid_code=args.grid,
             month=exports.parse_month(args.month),
+            time_zone=settings.time_zone,
         )
+        return report_page(report, locale=args.lang, nonce=None, time_zone=settings.time_zone)
 
     html = _in_transaction(settings, build)
     out = Path(args.out or f"report-{args.community}-{args.grid}.html")
@@ -453,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--grid", required=True)
     rp.add_argument("--month", help="YYYY-MM (default: this month)")
     rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
+    rp.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN", help="language")
     rp.set_defaults(func=cmd_report)
 
     nt = sub.add_parser("notify", help="notification webhooks; send what is due now")

@@ -36,7 +36,13 @@ class Settings(BaseSettings):
     rate_open311: int = Field(
         default=120, ge=1, description="Open311 service requests per API key per window"
     )
-    secure_cookies: bool = Field(default=False, description="set when served over HTTPS")
+    secure_cookies: bool = Field(
+        default=False, description="set when served over HTTPS (always on with env=prod)"
+    )
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="the communities' time zone (IANA name): times on pages and reports",
+    )
     db_pool_pre_ping: bool = Field(
         default=False,
         description="ping each pooled connection on checkout (one extra round trip per request)",
@@ -83,6 +89,24 @@ class Settings(BaseSettings):
             )
         if not self.tiles_attribution.strip():
             raise ValueError("RENEWMAP_TILES_ATTRIBUTION is required with RENEWMAP_TILES_URL")
+        return self
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry ``Secure``: in production always (it is served over HTTPS there)."""
+        return self.secure_cookies or self.env == "prod"
+
+    @model_validator(mode="after")
+    def _check_time_zone(self) -> Settings:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"RENEWMAP_TIME_ZONE must be an IANA time zone such as Asia/Shanghai, "
+                f"got {self.time_zone!r}"
+            ) from None
         return self
 
     @model_validator(mode="after")

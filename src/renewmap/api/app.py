@@ -26,6 +26,7 @@ from renewmap.api.routers import (
     staff,
     suggestions,
 )
+from renewmap.api.security import install as install_security_headers
 from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.settings import Settings
 from renewmap.web.cache import PageCache
@@ -40,6 +41,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Community micro-renewal: places, grids, party branches and resident "
         "requests routed to the grid that owns them.",
         lifespan=_lifespan(settings, engine),
+        # Swagger UI and ReDoc would load their scripts from a CDN, which neither the intranet
+        # nor our Content-Security-Policy allows: /openapi.json describes the API, and /docs
+        # is our own page listing its operations (routers/pages.py).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.page_cache = PageCache()
@@ -49,6 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app, {open311.PREFIX + "/": open311.render_error, ogc.PREFIX + "/": ogc.render_error}
     )
     install_request_guards(app, settings)
+    install_security_headers(app, settings)  # outermost: every response, error pages too
     for module in (core, suggestions, staff, design, plants, sites, open311, ogc, ogc_tiles, pages):
         app.include_router(module.router)
     static_dir = resources.files("renewmap") / "static"

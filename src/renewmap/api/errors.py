@@ -54,8 +54,9 @@ def error_response(exc: RenewMapError, request: Request | None = None) -> Respon
             request.cookies.get("rm_lang"),
             request.headers.get("accept-language"),
         )
+        nonce = getattr(request.state, "csp_nonce", "")
         return HTMLResponse(
-            error_page(http_status_for(exc), exc.message, locale=locale),
+            error_page(http_status_for(exc), exc.message, locale=locale, nonce=nonce),
             status_code=http_status_for(exc),
             headers={**(headers or {}), "Cache-Control": "no-store"},
         )

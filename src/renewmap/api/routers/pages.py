@@ -1,8 +1,12 @@
-"""HTML pages (thin: services build the data, ``renewmap.maps`` builds the map)."""
+"""HTML pages (thin: services build the data, ``renewmap.web`` renders the templates).
+
+Every page is rendered with the response's CSP nonce (``request.state.csp_nonce``, set by
+``renewmap.api.security``) and in the reader's language (``?lang=``, which is remembered in a
+cookie, then the cookie, then ``Accept-Language``).
+"""
 
 from __future__ import annotations
 
-from html import escape
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -15,10 +19,13 @@ from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
-from renewmap.services.requests import exports, handling, patrols, suggestions
+from renewmap.services.requests import exports, handling, patrols, reports, suggestions
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
-from renewmap.web.resident import follow_page, online_tiles, resident_page
+from renewmap.web.render import NONCE_SLOT
+from renewmap.web.report import report_page
+from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
+from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
 from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
 
@@ -31,6 +38,35 @@ def _locale(request: Request, lang: str | None) -> str:
     return negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
 
 
+def _nonce(request: Request) -> str:
+    return str(request.state.csp_nonce)
+
+
+def _tz(request: Request) -> str:
+    return str(request.app.state.settings.time_zone)
+
+
+def _page(
+    request: Request,
+    html: str,
+    *,
+    lang: str | None = None,
+    cache: str = "no-store",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """An HTML response; a language chosen with ``?lang=`` is remembered (cookie)."""
+    response = HTMLResponse(html, headers={"Cache-Control": cache, **(headers or {})})
+    if lang:
+        response.set_cookie(
+            "rm_lang",
+            _locale(request, lang),
+            max_age=365 * 24 * 3600,
+            samesite="lax",
+            secure=request.app.state.settings.cookies_secure,
+        )
+    return response
+
+
 def _to_login(request: Request) -> RedirectResponse:
     """Staff pages send a browser that is not signed in to the sign-in page, and back after."""
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -38,19 +74,11 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 @router.get("/")
-def index(session: ReadSession) -> HTMLResponse:
-    items = "".join(
-        f'<li><a href="/c/{quote(c["code"])}">{escape(c["name"])}</a> '
-        f"<small>{escape(c['code'])}</small></li>"
-        for c in catalog.communities(session)
+def index(request: Request, session: ReadSession, lang: str | None = None) -> HTMLResponse:
+    html = index_page(
+        catalog.communities(session), locale=_locale(request, lang), nonce=_nonce(request)
     )
-    return HTMLResponse(
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        "<title>微更新地图 RenewMap</title></head><body style='font:18px sans-serif;margin:1em'>"
-        f"<h1>微更新地图 RenewMap</h1><ul>{items or '<li>—</li>'}</ul>"
-        "<p><a href='/docs'>API</a></p></body></html>"
-    )
+    return _page(request, html, lang=lang, cache="no-cache")
 
 
 @router.get("/c/{code}", response_class=HTMLResponse)
@@ -63,23 +91,24 @@ def community_page(
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
     locale = _locale(request, lang)
     version = catalog.site_version(session, code=code)
+    # Rendered once per site-plan version with a stand-in for the nonce, which each response
+    # gets its own of.
     page = request.app.state.page_cache.get_or_render(
         ("resident", code, locale, version),
         lambda: resident_page(
             community_layers(session, community_code=code, kinds=PAGE_LAYERS),
             locale=locale,
+            nonce=NONCE_SLOT,
             tiles=online_tiles(request.app.state.settings),
         ),
     )
     # Revalidated on every visit (a phone keeps its copy; an import changes the ETag). The
     # language can come from a cookie or Accept-Language, so caches must keep them apart.
-    headers = {"ETag": page.etag, "Cache-Control": "no-cache", "Vary": "Cookie, Accept-Language"}
+    headers = {"ETag": page.etag, "Vary": "Cookie, Accept-Language"}
     if page.matches(request.headers.get("if-none-match")) and not lang:
-        return Response(status_code=304, headers=headers)
-    response = HTMLResponse(page.html, headers=headers)
-    if lang:
-        response.set_cookie("rm_lang", locale, max_age=365 * 24 * 3600, samesite="lax")
-    return response
+        return Response(status_code=304, headers={**headers, "Cache-Control": "no-cache"})
+    html = page.html.replace(NONCE_SLOT, _nonce(request))
+    return _page(request, html, lang=lang, cache="no-cache", headers=headers)
 
 
 @router.get("/r/{code}", response_class=HTMLResponse)
@@ -94,10 +123,11 @@ def follow(
     locale = _locale(request, lang)
     settings = request.app.state.settings
     view = suggestions.follow(session, code=code, token=t, secret=settings.secret_key)
-    return HTMLResponse(
-        follow_page(view, locale=locale, code=code, token=t),
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+    html = follow_page(
+        view, locale=locale, nonce=_nonce(request), code=code, token=t, time_zone=_tz(request)
     )
+    # the token is in this page's address: it must never leave in a Referer
+    return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
 
 
 @router.get("/favicon.ico")
@@ -113,10 +143,8 @@ def communities_redirect() -> RedirectResponse:
 
 @router.get("/staff/login", response_class=HTMLResponse)
 def staff_login(request: Request, lang: str | None = None, next: str = "/staff") -> HTMLResponse:
-    locale = _locale(request, lang)
-    return HTMLResponse(
-        login_page(locale=locale, next_url=next), headers={"Cache-Control": "no-store"}
-    )
+    html = login_page(locale=_locale(request, lang), nonce=_nonce(request), next_url=next)
+    return _page(request, html, lang=lang)
 
 
 @router.get("/staff", response_class=HTMLResponse)
@@ -145,11 +173,13 @@ def staff_workspace(
     html = workspace_page(
         community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
         locale=locale,
+        nonce=_nonce(request),
+        time_zone=_tz(request),
         me=handling.me(session, principal=principal),
         communities=places,
         tiles=online_tiles(request.app.state.settings),
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return _page(request, html, lang=lang)
 
 
 @router.get("/staff/report", response_class=HTMLResponse)
@@ -160,18 +190,23 @@ def staff_report(
     community: str,
     grid: str,
     month: str | None = None,
+    lang: str | None = None,
 ) -> Response:
     """A grid's printable monthly report (map, figures, open requests), within scope."""
     if principal is None:
         return _to_login(request)
-    html = exports.grid_report_html(
+    report = reports.grid_report(
         session,
         principal=principal,
         community_code=community,
         grid_code=grid,
         month=exports.parse_month(month),
+        time_zone=_tz(request),
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    html = report_page(
+        report, locale=_locale(request, lang), nonce=_nonce(request), time_zone=_tz(request)
+    )
+    return _page(request, html, lang=lang)
 
 
 @router.get("/staff/overview", response_class=HTMLResponse)
@@ -198,9 +233,10 @@ def staff_overview(
         numbers,
         patrols=patrols.month_status(session, principal=principal, community_code=code),
         locale=locale,
+        nonce=_nonce(request),
         tiles=online_tiles(request.app.state.settings),
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return _page(request, html, lang=lang)
 
 
 @router.get("/staff/boundaries", response_class=HTMLResponse)
@@ -220,9 +256,10 @@ def staff_boundaries(
     html = boundaries_page(
         community_layers(session, community_code=community, kinds=PAGE_LAYERS),
         locale=locale,
+        nonce=_nonce(request),
         tiles=online_tiles(request.app.state.settings),
     )
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return _page(request, html, lang=lang)
 
 
 @router.get("/p/{plant_id}", response_class=HTMLResponse)
@@ -230,14 +267,13 @@ def plant_card(
     plant_id: int, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """A plant's growth ID card: a stable public URL (its QR code points here)."""
-    return HTMLResponse(
-        card_page(adoption.card(session, plant_id=plant_id), locale=_locale(request, lang)),
-        headers={"Cache-Control": "no-cache"},
+    html = card_page(
+        adoption.card(session, plant_id=plant_id),
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        time_zone=_tz(request),
     )
-
-
-def _staff_page(html: str) -> HTMLResponse:
-    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    return _page(request, html, lang=lang, cache="no-cache")
 
 
 @router.get("/staff/design", response_class=HTMLResponse)
@@ -262,10 +298,12 @@ def design_hub(
         if site
         else None
     )
-    return _staff_page(
+    return _page(
+        request,
         hub_page(
             community_layers(session, community_code=code, kinds=PAGE_LAYERS),
             locale=_locale(request, lang),
+            nonce=_nonce(request),
             sites=process.sites(session, community_code=code),
             site=chosen,
             drafts=drafts.site_drafts(
@@ -279,7 +317,8 @@ def design_hub(
             photos=process.photos(session, community_code=code, site_code=site) if site else None,
             adopters=adoption.adopters(session, principal=principal, community_code=code),
             tiles=online_tiles(request.app.state.settings),
-        )
+        ),
+        lang=lang,
     )
 
 
@@ -295,15 +334,19 @@ def design_drawing(
     if principal is None:
         return _to_login(request)
     work = drafts.workspace(session, principal=principal, draft_id=draft_id)
-    return _staff_page(
+    request.state.csp_img.append("data:")  # Leaflet-Geoman's stylesheet draws its icons so
+    return _page(
+        request,
         drawing_page(
             community_layers(session, community_code=work["community"], kinds=PAGE_LAYERS),
             locale=_locale(request, lang),
+            nonce=_nonce(request),
             draft=work["draft"],
             site_geometry=work["site"],
             suggestions=work["suggestions"],
             tiles=online_tiles(request.app.state.settings),
-        )
+        ),
+        lang=lang,
     )
 
 
@@ -320,15 +363,18 @@ def design_compare(
     if principal is None:
         return _to_login(request)
     comparison = drafts.compare(session, principal=principal, a=a, b=b)
-    return _staff_page(
+    return _page(
+        request,
         compare_page(
             community_layers(
                 session, community_code=comparison["a"]["community"], kinds=PAGE_LAYERS
             ),
             comparison,
             locale=_locale(request, lang),
+            nonce=_nonce(request),
             tiles=online_tiles(request.app.state.settings),
-        )
+        ),
+        lang=lang,
     )
 
 
@@ -345,13 +391,16 @@ def coverage_map(
     if principal is None:
         return _to_login(request)
     drafts.require_drawer(session, principal=principal, community_code=community)
-    return _staff_page(
+    return _page(
+        request,
         coverage_page(
             community_layers(session, community_code=community, kinds=PAGE_LAYERS),
             community_coverage(session, community_code=community, radius_m=radius_m),
             locale=_locale(request, lang),
+            nonce=_nonce(request),
             tiles=online_tiles(request.app.state.settings),
-        )
+        ),
+        lang=lang,
     )
 
 
@@ -361,12 +410,14 @@ def resident_sites(
 ) -> HTMLResponse:
     """The community's micro-renewal sites and where each stands."""
     name = catalog.community_row(session, code=code).name
-    return HTMLResponse(
-        sites_page(
-            code, name, process.sites(session, community_code=code), locale=_locale(request, lang)
-        ),
-        headers={"Cache-Control": "no-cache"},
+    html = sites_page(
+        code,
+        name,
+        process.sites(session, community_code=code),
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
     )
+    return _page(request, html, lang=lang, cache="no-cache")
 
 
 @router.get("/c/{code}/sites/{site}", response_class=HTMLResponse)
@@ -375,16 +426,37 @@ def resident_site(
 ) -> HTMLResponse:
     """A site for residents: its process, the drafts to comment and vote on, before/after,
     plants to adopt, and pins for its survey."""
-    locale = _locale(request, lang)
-    return HTMLResponse(
-        site_page(
-            community_layers(session, community_code=code, kinds=PAGE_LAYERS),
-            process.site_info(session, community_code=code, site_code=site),
-            process.timeline(session, community_code=code, site_code=site),
-            process.photos(session, community_code=code, site_code=site),
-            adoption.site_plants(session, community_code=code, site_code=site),
-            locale=locale,
-            tiles=online_tiles(request.app.state.settings),
-        ),
-        headers={"Cache-Control": "no-cache"},
+    html = site_page(
+        community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+        process.site_info(session, community_code=code, site_code=site),
+        process.timeline(session, community_code=code, site_code=site),
+        process.photos(session, community_code=code, site_code=site),
+        adoption.site_plants(session, community_code=code, site_code=site),
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        tiles=online_tiles(request.app.state.settings),
     )
+    return _page(request, html, lang=lang, cache="no-cache")
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request, lang: str | None = None) -> HTMLResponse:
+    """The API's operations as a plain page (from /openapi.json). Swagger UI and ReDoc would
+    load their scripts from a CDN, which the intranet and our CSP do not allow."""
+    spec = request.app.openapi()
+    operations = [
+        {
+            "method": method.upper(),
+            "path": path,
+            "summary": op.get("summary") or "",
+            "description": (op.get("description") or "").split("\n\n")[0],
+            "tag": (op.get("tags") or [""])[0],
+        }
+        for path, item in spec.get("paths", {}).items()
+        for method, op in item.items()
+        if isinstance(op, dict) and method in ("get", "post", "put", "patch", "delete")
+    ]
+    html = api_docs_page(
+        spec.get("info", {}), operations, locale=_locale(request, lang), nonce=_nonce(request)
+    )
+    return _page(request, html, lang=lang, cache="no-cache")

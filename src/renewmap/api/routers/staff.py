@@ -93,7 +93,7 @@ def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> 
         max_age=accounts.SESSION_HOURS * 3600,
         httponly=True,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
     )
     response.set_cookie(
         CSRF_COOKIE,
@@ -101,7 +101,7 @@ def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> 
         max_age=2 * 365 * 24 * 3600,  # as /api/session sets it: it must outlive the session
         httponly=False,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
     )
     return response
 

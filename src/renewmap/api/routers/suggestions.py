@@ -51,7 +51,7 @@ def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
         max_age=2 * YEAR,
         httponly=True,
         samesite="lax",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
     )
     response.set_cookie(
         CSRF_COOKIE,
@@ -59,7 +59,7 @@ def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
         max_age=2 * YEAR,
         httponly=False,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=settings.cookies_secure,
     )
     return response
 

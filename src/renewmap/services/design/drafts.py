@@ -421,7 +421,13 @@ def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[
         session, community_id=community.id, site_id=site.id, bounds=near.bounds
     )
     suggestions = [
-        {"id": r.id, "title": r.title, "category": r.category, "status": r.status}
+        {
+            "id": r.id,
+            "receipt_code": r.receipt_code,  # how people name a suggestion (never its id)
+            "title": r.title,
+            "category": r.category,
+            "status": r.status,
+        }
         for r in candidates
         if r.site_id == site.id or near.intersects(from_db(r.geom))
     ]

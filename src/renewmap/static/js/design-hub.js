@@ -1,22 +1,27 @@
 /* Designers' hub of a site: new drafts, compare two, move the process on, record a step's
-   dates, minutes and attachments, add before/after photos. Text from window.RMH.t. */
-(function () {
-  "use strict";
-  const H = window.RMH;
-  if (!H.site) return;
-  const { $, csrf } = window.RMU;
+   dates, minutes and attachments, add before/after photos. */
+import { call, errorText, staffCsrf } from "./lib/api.js";
+import { $, readConfig } from "./lib/dom.js";
+import { translator } from "./lib/i18n.js";
+import { siteMap } from "./lib/sitemap.js";
+
+const H = readConfig();
+const T = translator(H.t);
+const map = siteMap($("#rm-map"), H.plan);
+if (H.outline) {
+  const outline = L.geoJSON(H.outline, { interactive: false,
+    style: { color: "#d6336c", weight: 3, fillOpacity: 0.05 } }).addTo(map);
+  map.fitBounds(outline.getBounds(), { animate: false });
+}
+
+async function send(method, url, body) {
+  const r = await call(method, url, { body, csrf: staffCsrf(), language: H.locale });
+  $("#rm-error").textContent = r.ok ? "" : errorText(r, T);
+  return r.ok ? (r.data || {}) : null;
+}
+
+if (H.site) {
   const base = `/api/design/communities/${encodeURIComponent(H.community)}/sites/${encodeURIComponent(H.site)}`;
-
-  async function send(method, url, body, isForm) {
-    const headers = { "X-CSRF-Token": csrf() };
-    if (!isForm) headers["Content-Type"] = "application/json";
-    const r = await fetch(url, { method: method, credentials: "same-origin", headers: headers,
-      body: isForm ? body : JSON.stringify(body) });
-    const out = await r.json().catch(() => ({}));
-    $("#rm-error").textContent = r.ok ? "" : (out.message || String(r.status));
-    return r.ok ? out : null;
-  }
-
   $("#rm-new-draft").addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = e.target;
@@ -44,12 +49,12 @@
     if (f.file.files.length) {
       const data = new FormData();
       data.set("file", f.file.files[0]);
-      if (!(await send("POST", `${base}/stages/${f.stage.value}/attachments`, data, true))) return;
+      if (!(await send("POST", `${base}/stages/${f.stage.value}/attachments`, data))) return;
     }
     location.reload();
   });
   $("#rm-photo").addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (await send("POST", `${base}/photos`, new FormData(e.target), true)) location.reload();
+    if (await send("POST", `${base}/photos`, new FormData(e.target))) location.reload();
   });
-})();
+}

@@ -1,0 +1,657 @@
+"""Pages cannot be turned against their readers, tried in a real browser.
+
+Hostile text (``<script>``, an ``onerror`` image, ``${…}``, a lone backtick, ``</script>``,
+``<!--<script>``, ``javascript:``, U+202E, a very long string) is written into every field a
+person or a file can fill: through the API as residents and staff would (suggestion title,
+description, nickname, comments, reply, reject reason, draft and its features, draft comments,
+minutes, attachment and photo file names and captions, adopter's nickname, care notes, staff
+display name) and into the community's data as an import would leave it (community, grid,
+branch, building, site, compound, green, path and plant names, building numbers, species,
+attribution). Then Debian's Chromium opens every page that shows them, with the map's
+tooltips and popups opened: no script runs (an instrumented function is never called, no
+dialog opens), no page error and no CSP violation happen, and the text is shown literally.
+The monthly report's offline file is opened from disk the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
+from tests.conftest import DEMO_DIR, IN_CI
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+DEMO = "310109010026"
+G07_POINT = (121.4905, 31.2890)
+PASSWORD = "a long enough password"
+# Every attack at once (93 characters): each field gets it with a tag naming the field.
+CORE = (
+    '<script>__xss(1)</script>"><img src=x onerror=__xss(2)>${__xss(3)}`<!--<script>'
+    "javascript:\u202e"
+)
+
+
+def hostile(tag: str) -> str:
+    return f"{CORE}#{tag}"
+
+
+NICK = '"><svg onload=__xss(4)>`${__xss(5)}#'  # nicknames hold 40 characters
+NUMBER_A = "<b>${__xss(6)}</b>`#b1"  # building numbers hold 32
+NUMBER_B = '"><svg onload=__xss(7)>#b2'
+LONG = hostile("long") + " " + "很长的描述" * 360  # near the 2,000 characters allowed
+# Installed before any page script: the function the payloads call, the dialogs they would
+# open, CSP violations, and the map each page announces.
+PROBE = """
+window.__xssHits = [];
+window.__xss = (n) => window.__xssHits.push(n);
+for (const name of ["alert", "confirm", "prompt"]) window[name] = () => window.__xssHits.push(name);
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
+  `${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+document.addEventListener("rm:map", (e) => { window.__rmMap = e.detail; });
+"""
+# The page's text as people see it (scripts, i.e. the JSON config, left out), with every
+# tooltip and popup of the map opened in turn.
+PAGE_TEXT = """
+() => {
+  const parts = [];
+  const map = window.__rmMap;
+  if (map) {
+    const layers = [];
+    map.eachLayer((l) => layers.push(l));
+    for (const l of layers) {
+      if (l.getTooltip && l.getTooltip()) {
+        l.openTooltip();
+        const el = l.getTooltip().getElement();
+        if (el) parts.push(el.textContent);
+        l.closeTooltip();
+      }
+    }
+    for (const l of layers) {
+      if (l.getPopup && l.getPopup()) {
+        l.openPopup();
+        const el = l.getPopup().getElement();
+        if (el) parts.push(el.textContent);
+        l.closePopup();
+      }
+    }
+  }
+  const body = document.body.cloneNode(true);
+  for (const s of body.querySelectorAll("script")) s.remove();
+  parts.push(body.textContent);
+  return parts.join("\\n");
+}
+"""
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 90, 200)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+    done = subprocess.run(
+        [sys.executable, "-m", "renewmap.cli", *args],
+        input=stdin,
+        text=True,
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _seed_places(db: Path) -> dict[str, Any]:
+    """Names, numbers and species as a hostile import would leave them."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.models import (
+        Building,
+        Community,
+        Compound,
+        GreenArea,
+        Grid,
+        PartyBranch,
+        Plant,
+        Site,
+    )
+    from renewmap.db.models import (
+        Path as PathRow,
+    )
+    from renewmap.spatial.geometry import from_db
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        with Session(engine) as s, s.begin():
+            community = s.scalars(select(Community).where(Community.code == DEMO)).one()
+            community.name = hostile("community")
+            community.attribution = hostile("attribution")
+            community.site_version = (community.site_version or 1) + 1
+            grid = s.scalars(select(Grid).where(Grid.code == "G07")).one()
+            grid.name = hostile("grid")
+            branch = s.get(PartyBranch, grid.branch_id)
+            assert branch is not None
+            branch.name = hostile("branch")
+            for compound in s.scalars(select(Compound)):
+                compound.name = hostile("compound")
+            numbered = s.scalars(
+                select(Building).where(Building.number.is_not(None)).order_by(Building.id)
+            ).all()
+            numbered[0].number, numbered[1].number = NUMBER_A, NUMBER_B
+            numbered[0].households = 12
+            for green in s.scalars(select(GreenArea)):
+                green.name, green.species = hostile("green"), hostile("greenspecies")
+            for path in s.scalars(select(PathRow)):
+                path.name = hostile("path")
+            site = s.scalars(select(Site).where(Site.code == "S01")).one()
+            site.name = hostile("site")
+            inside = from_db(site.geom).representative_point()
+            plant = s.scalars(select(Plant).order_by(Plant.id)).first()
+            assert plant is not None
+            plant.name, plant.species, plant.adoptable = hostile("plant"), hostile("species"), True
+            return {"site_point": (inside.x, inside.y), "plant": plant.id}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def hostile_world(tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The demo community full of hostile text, served by the real app."""
+    tmp = tmp_path_factory.mktemp("xss")
+    db = tmp / "xss.sqlite"
+    _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
+    seeded = _seed_places(db)
+    _cli(
+        db,
+        "user",
+        "add",
+        "admin_xss",
+        "--password-stdin",
+        "--display-name",
+        hostile("staff"),
+        "--role",
+        f"community_admin={DEMO}",
+        stdin=PASSWORD + "\n",
+    )
+    with app_server(db, tmp / "server.log") as base:
+        world = {"base": base, "db": db, "tmp": tmp, **seeded}
+        world.update(_write_through_the_api(base, seeded))
+        yield world
+
+
+def _ok(r: httpx.Response) -> Any:
+    assert r.status_code in (200, 201), (r.request.url, r.status_code, r.text[:500])
+    return r.json()
+
+
+def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
+    """Residents and staff fill every field they can with hostile text."""
+    resident = httpx.Client(base_url=base, timeout=30)
+    csrf = {"X-CSRF-Token": _ok(resident.get("/api/session"))["csrf_token"]}
+    lon, lat = G07_POINT
+    a = _ok(
+        resident.post(
+            "/api/suggestions",
+            headers=csrf,
+            data={
+                "category": "lighting",
+                "title": hostile("title"),
+                "description": LONG,
+                "nickname": NICK + "n1",
+                "show_nickname": "true",
+                "lon": str(lon),
+                "lat": str(lat),
+            },
+            files=[("photos", (hostile("photo") + ".jpg", jpeg(), "image/jpeg"))],
+        )
+    )
+    b = _ok(
+        resident.post(
+            "/api/suggestions",
+            headers=csrf,
+            data={
+                "category": "other",
+                "title": hostile("rejected"),
+                "lon": str(lon),
+                "lat": str(lat + 0.0001),
+            },
+        )
+    )
+    sx, sy = seeded["site_point"]
+    c = _ok(
+        resident.post(
+            "/api/suggestions",
+            headers=csrf,
+            data={
+                "category": "greenery",
+                "title": hostile("adopted"),
+                "lon": str(sx),
+                "lat": str(sy),
+            },
+        )
+    )
+    _ok(
+        resident.post(
+            f"/api/suggestions/{a['id']}/comments",
+            headers=csrf,
+            json={"body": hostile("comment"), "nickname": NICK + "n2"},
+        )
+    )
+    staff = httpx.Client(base_url=base, timeout=30)
+    _ok(staff.post("/api/staff/session", json={"username": "admin_xss", "password": PASSWORD}))
+    h = {"X-CSRF-Token": staff.cookies["rm_csrf"]}
+
+    def act(request: dict[str, Any], action: str, note: str) -> None:
+        one = _ok(staff.get(f"/api/staff/requests/{request['id']}"))
+        version = one["properties"]["version"]
+        _ok(
+            staff.post(
+                f"/api/staff/requests/{request['id']}/actions",
+                headers=h,
+                json={"action": action, "version": version, "note": note},
+            )
+        )
+
+    act(a, "reply", hostile("reply"))
+    act(b, "reject", hostile("reject"))
+    site = f"/api/design/communities/{DEMO}/sites/S01"
+    d1 = _ok(
+        staff.post(f"{site}/drafts", headers=h, json={"name": hostile("draft"), "from_site": True})
+    )
+    ring = [
+        [sx - 0.00003, sy - 0.00003],
+        [sx + 0.00003, sy - 0.00003],
+        [sx + 0.00003, sy + 0.00003],
+        [sx - 0.00003, sy + 0.00003],
+        [sx - 0.00003, sy - 0.00003],
+    ]
+    features = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+                "properties": {"kind": "zone", "name": hostile("feature")},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [sx, sy]},
+                "properties": {
+                    "kind": "plant",
+                    "name": hostile("fplant"),
+                    "species": hostile("fspecies"),
+                },
+            },
+        ],
+    }
+    saved = _ok(staff.get(f"/api/design/drafts/{d1['id']}"))
+    _ok(
+        staff.put(
+            f"/api/design/drafts/{d1['id']}/features",
+            headers=h,
+            json={"version": saved["version"], "features": features},
+        )
+    )
+    _ok(
+        staff.put(
+            f"/api/design/drafts/{d1['id']}/adopts", headers=h, json={"request_ids": [c["id"]]}
+        )
+    )
+    d2 = _ok(
+        staff.post(
+            f"{site}/drafts", headers=h, json={"name": hostile("draft2"), "copy_from": d1["id"]}
+        )
+    )
+    for d in (d1, d2):
+        _ok(staff.put(f"/api/design/drafts/{d['id']}/public", headers=h, json={"public": True}))
+    _ok(staff.post(f"{site}/stage", headers=h, json={"stage": "consultation"}))
+    _ok(staff.put(f"{site}/stages/consultation", headers=h, json={"minutes": hostile("minutes")}))
+    attachment = _ok(
+        staff.post(
+            f"{site}/stages/consultation/attachments",
+            headers=h,
+            files={"file": (hostile("file") + ".txt", b"minutes of the meeting", "text/plain")},
+        )
+    )
+    _ok(
+        staff.post(
+            f"{site}/photos",
+            headers=h,
+            data={"phase": "before", "taken_on": "2026-10-01", "caption": hostile("caption")},
+            files={"file": (hostile("sitephoto") + ".jpg", jpeg(), "image/jpeg")},
+        )
+    )
+    _ok(
+        resident.post(
+            f"/api/sites/{DEMO}/S01/drafts/1/comments",
+            headers=csrf,
+            json={
+                "body": hostile("dcomment"),
+                "nickname": NICK + "n3",
+                "point": {"type": "Point", "coordinates": [sx, sy]},
+            },
+        )
+    )
+    plant = seeded["plant"]
+    _ok(
+        resident.post(f"/api/plants/{plant}/adoption", headers=csrf, json={"nickname": NICK + "n4"})
+    )
+    _ok(
+        resident.post(
+            f"/api/plants/{plant}/care",
+            headers=csrf,
+            json={"kind": "note", "note": hostile("care")},
+        )
+    )
+    steps = attachment.get("steps") or []
+    names = [x["filename"] for s in steps for x in s.get("attachments", [])]
+    return {
+        "a": a,
+        "b": b,
+        "c": c,
+        "d1": d1["id"],
+        "d2": d2["id"],
+        "attachment": next((n for n in names if "#file" in n), hostile("file") + ".txt"),
+        "staff_cookies": dict(staff.cookies),
+    }
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Tags(HTMLParser):
+    """Every start tag of a document with its attributes (script contents are not tags)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+class Reader:
+    """A browser context that opens pages and checks each as described above."""
+
+    def __init__(self, browser: Any, base: str, **options: Any) -> None:
+        self.base = base
+        self.context = browser.new_context(locale="zh-CN", **options)
+        self.context.set_default_timeout(30_000)
+        self.context.add_init_script(PROBE)
+        self.problems: list[str] = []
+        allowed = ("http://127.0.0.1", "file://", "data:", "blob:")
+
+        def route(r: Any) -> None:
+            if r.request.url.startswith(allowed):
+                r.continue_()
+            else:
+                self.problems.append(f"external request {r.request.url}")
+                r.abort()
+
+        self.context.route("**/*", route)
+
+    def read(
+        self, url: str, expect: list[str], *, ready: str | None = None, act: Any = None
+    ) -> str:
+        page = self.context.new_page()
+        page.on("pageerror", lambda e: self.problems.append(f"{url}: page error {e}"))
+        page.on(
+            "console",
+            lambda m: (
+                self.problems.append(f"{url}: console {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on(
+            "dialog", lambda d: (self.problems.append(f"{url}: dialog {d.message}"), d.dismiss())
+        )
+        page.goto(url if url.startswith("file:") else self.base + url)
+        page.wait_for_load_state("networkidle")
+        if ready:
+            page.wait_for_function(ready, polling=100)
+        if act is not None:
+            act(page)
+        # long hostile names wrap: the page is never wider than the screen
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 0, f"{url}: {wide} px wider than the screen"
+        text = page.evaluate(PAGE_TEXT)
+        hits = page.evaluate("window.__xssHits")
+        csp = page.evaluate("window.__csp")
+        page.close()
+        assert hits == [], f"{url}: script ran: {hits}"
+        assert csp == [], f"{url}: CSP violations: {csp}"
+        missing = [e for e in expect if e not in text]
+        assert missing == [], f"{url}: not shown literally: {missing}"
+        return text
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.problems == [], self.problems
+
+
+MAP = "() => window.__rmMap !== undefined"
+
+
+def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> None:  # type: ignore[no-untyped-def]
+    w = hostile_world
+    phone = Reader(
+        browser,
+        w["base"],
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+
+    def open_comments(page: Any) -> None:
+        item = page.locator("#rm-list li", has_text="#title").first
+        item.locator("summary").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.rm-comments li')]"
+            ".some((li) => li.textContent.includes('#comment'))",
+            polling=100,
+        )
+        item.locator(".rm-locate").click()  # its popup on the map
+        page.wait_for_selector(".leaflet-popup-content")
+        assert hostile("title") in page.text_content(".leaflet-popup-content")
+
+    phone.read(
+        f"/c/{DEMO}#browse",
+        [
+            hostile(t)
+            for t in (
+                "community",
+                "grid",
+                "title",
+                "comment",
+                "site",
+                "green",
+                "path",
+                "greenspecies",
+                "attribution",
+            )
+        ]
+        + [LONG, NICK + "n2", NUMBER_A, NUMBER_B],
+        ready="() => document.querySelectorAll('#rm-list li').length > 0",
+        act=open_comments,
+    )
+
+    def submit(page: Any) -> None:
+        # the receipt names the grid and its branch that will handle it
+        at = page.evaluate(
+            "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
+        )
+        page.locator("#rm-map").tap(position=at)
+        page.wait_for_selector(".leaflet-marker-draggable")
+        page.locator(".rm-cat[data-code=lighting]").tap()
+        # similar suggestions nearby: the hostile one among them, as text
+        page.wait_for_selector("#rm-nearby li")
+        page.fill("#rm-title", hostile("ui"))
+        page.locator("#rm-submit").tap()
+        page.wait_for_selector("#rm-receipt:not([hidden])")
+
+    phone.read(
+        f"/c/{DEMO}", [hostile("grid"), hostile("branch"), hostile("title")], ready=MAP, act=submit
+    )
+    phone.read(w["a"]["follow_url"], [hostile("title"), LONG, hostile("grid"), hostile("reply")])
+    phone.read(w["b"]["follow_url"], [hostile("rejected"), hostile("reject")])
+    phone.read(
+        f"/c/{DEMO}/sites/S01",
+        [
+            hostile(t)
+            for t in (
+                "site",
+                "community",
+                "draft",
+                "draft2",
+                "feature",
+                "fplant",
+                "fspecies",
+                "dcomment",
+                "plant",
+                "caption",
+                "minutes",
+                "adopted",
+            )
+        ]
+        + [NICK + "n3", w["attachment"]],
+        ready="() => document.querySelectorAll('article.rm-draft').length === 2",
+    )
+    phone.read(f"/c/{DEMO}/sites", [hostile("site")])
+    phone.read(
+        f"/p/{w['plant']}", [hostile("plant"), hostile("species"), hostile("care"), NICK + "n4"]
+    )
+    phone.read("/", [hostile("community")])
+    phone.close()
+
+
+def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:  # type: ignore[no-untyped-def]
+    w = hostile_world
+    desk = Reader(browser, w["base"], viewport={"width": 1280, "height": 860})
+    desk.context.add_cookies(
+        [{"name": k, "value": v, "url": w["base"]} for k, v in w["staff_cookies"].items()]
+    )
+
+    def open_request(page: Any) -> None:
+        page.locator(".rm-open", has_text="#title").first.click()
+        page.wait_for_selector("#rm-d-history li")
+
+    desk.read(
+        "/staff",
+        [
+            hostile("staff"),
+            hostile("title"),
+            hostile("grid"),
+            hostile("reply"),
+            LONG,
+            NICK + "n1",
+            NUMBER_A,
+            NUMBER_B,
+        ],
+        ready="() => document.querySelector('#rm-count').textContent !== ''",
+        act=open_request,
+    )
+    desk.read(
+        f"/staff/overview?community={DEMO}", [hostile("grid"), hostile("community")], ready=MAP
+    )
+    desk.read(f"/staff/boundaries?community={DEMO}", [hostile("grid"), NUMBER_A], ready=MAP)
+    desk.read(
+        f"/staff/design?community={DEMO}&site=S01",
+        [hostile(t) for t in ("site", "draft", "draft2", "minutes")]
+        + [w["attachment"], NICK + "n4"],
+        ready=MAP,
+    )
+    desk.read(
+        f"/staff/design/drafts/{w['d1']}",
+        [hostile("draft"), hostile("site"), hostile("adopted")],
+        ready="() => document.querySelector('#rm-metrics-table') !== null",
+    )
+    desk.read(
+        f"/staff/design/compare?a={w['d1']}&b={w['d2']}",
+        [hostile("draft"), hostile("draft2"), hostile("site")],
+        ready=MAP,
+    )
+    desk.read(
+        f"/staff/coverage?community={DEMO}", [NUMBER_A, NUMBER_B, hostile("community")], ready=MAP
+    )
+    report = [hostile("grid"), hostile("community"), hostile("title")]
+    desk.read(f"/staff/report?community={DEMO}&grid=G07", report, ready=MAP)
+    # the offline file of the same report, opened from disk: no network at all
+    out = w["tmp"] / "report.html"
+    _cli(w["db"], "report", "--community", DEMO, "--grid", "G07", "--out", str(out))
+    tags = Tags()
+    tags.feed(out.read_text(encoding="utf-8"))
+    names = [tag for tag, _ in tags.tags]
+    assert "iframe" not in names and "div" in names  # the map is part of the document
+    assert not [a for _, attrs in tags.tags for a in attrs if a == "srcdoc" or a.startswith("on")]
+    scripts = [attrs for tag, attrs in tags.tags if tag == "script"]
+    assert all("src" not in a for a in scripts)  # everything inlined: the file needs no server
+    desk.read(out.as_uri(), report, ready=MAP)
+    desk.close()
+
+
+def test_the_overview_colours_every_grid_and_keeps_its_table_readable(
+    browser, hostile_world
+) -> None:  # type: ignore[no-untyped-def]
+    w = hostile_world
+    desk = Reader(browser, w["base"], viewport={"width": 1280, "height": 860})
+    desk.context.add_cookies(
+        [{"name": k, "value": v, "url": w["base"]} for k, v in w["staff_cookies"].items()]
+    )
+    page = desk.context.new_page()
+    page.goto(f"{w['base']}/staff/overview?community={DEMO}")
+    page.wait_for_function(MAP, polling=100)
+    grids = page.evaluate(
+        """() => { const out = [];
+          window.__rmMap.eachLayer((l) => {
+            if (l.feature && l.feature.properties && 'step' in l.feature.properties) {
+              out.push({code: l.feature.properties.code, open: l.feature.properties.open,
+                        fill: l.options.fillColor, opacity: l.options.fillOpacity});
+            }
+          });
+          return out; }"""
+    )
+    rows = page.locator("#rm-stats tbody tr").count()
+    # every grid of the table is on the map, filled with its step's colour
+    steps = {0: "#ffffff", 1: "#ffe8cc", 3: "#ffc078", 6: "#fd7e14", 10: "#d9480f"}
+    assert len(grids) == rows == 7
+    for g in grids:
+        expected = steps[max(t for t in steps if g["open"] >= t)]
+        assert (g["fill"], g["opacity"]) == (expected, 0.75), g
+    assert any(g["open"] > 0 for g in grids)
+    # the table's headers and figures each keep to one line
+    heights = page.evaluate(
+        """() => [...document.querySelectorAll('#rm-stats th, #rm-stats td')].map((c) => {
+          const line = parseFloat(getComputedStyle(c).lineHeight)
+            || parseFloat(getComputedStyle(c).fontSize) * 1.5;
+          return c.getBoundingClientRect().height / line; })"""
+    )
+    assert heights and max(heights) < 2.0, heights
+    page.close()
+    desk.close()

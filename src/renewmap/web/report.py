@@ -71,11 +71,7 @@ def report_page(report: dict[str, Any], *, locale: str, nonce: str | None, time_
         report=report,
         title_month=f"{month:%Y-%m}",
         heading=gettext(
-            locale,
-            "{grid} · requests of {year}-{month}",
-            grid=report["grid_name"],
-            year=f"{month:%Y}",
-            month=f"{month:%m}",
+            locale, "requests of {year}-{month}", year=f"{month:%Y}", month=f"{month:%m}"
         ),
         statuses={s: gettext(locale, label) for s, label in STATUSES.items()},
         categories={

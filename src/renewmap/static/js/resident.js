@@ -1,7 +1,7 @@
 /* RenewMap residents' page: pin or draw, describe, submit; browse by map view.
    Configuration and words from the page's JSON block; every text goes in as text. */
 import { call, errorText, residentCsrf } from "./lib/api.js";
-import { $, $$, fill, h, readConfig } from "./lib/dom.js";
+import { $, $$, bdi, dotted, fill, h, readConfig } from "./lib/dom.js";
 import { translator } from "./lib/i18n.js";
 import { siteMap } from "./lib/sitemap.js";
 
@@ -221,14 +221,13 @@ let offset = 0;
 // One suggestion as a list item (compact: in the "similar nearby" box).
 function item(f, compact) {
   const p = f.properties;
-  const meta = [catLabel[p.category] || p.category, statusLabel[p.status] || p.status];
-  if (p.grid) meta.push(p.grid.name);
-  if (p.distance_m != null) meta.push(`${p.distance_m} m`);
+  const meta = dotted([catLabel[p.category] || p.category, statusLabel[p.status] || p.status,
+    p.grid ? bdi(p.grid.name) : null, p.distance_m != null ? `${p.distance_m} m` : null]);
   const support = h("button", { type: "button", class: "rm-support", dataset: { id: p.id } },
     `${T("Support (+1)")} `, h("span", { class: "rm-n" }, p.supports));
   return h("li", { dataset: { id: p.id } },
-    h("strong", {}, p.title),
-    h("div", { class: "rm-meta" }, meta.join(" · ")),
+    h("strong", {}, bdi(p.title)),
+    h("div", { class: "rm-meta" }, meta),
     (p.adopted_in || []).map((a) => h("div", { class: "rm-adopted" },
       `✓ ${T("Adopted in {site} draft {n}", { site: a.site_name, n: a.draft })}`)),
     p.description && !compact ? h("p", { class: "rm-text" }, p.description) : null,
@@ -249,7 +248,7 @@ function filters() {
 }
 const query = (at) => urls.list(filters(), at);
 function popup(p) {
-  return h("div", {}, h("strong", {}, p.title), h("br"), statusLabel[p.status] || p.status);
+  return h("div", {}, h("strong", {}, bdi(p.title)), h("br"), statusLabel[p.status] || p.status);
 }
 function cellIcon(n) {
   const size = n < 10 ? "small" : n < 100 ? "medium" : "large";
@@ -347,8 +346,8 @@ async function loadComments(details) {
   const r = await fetch(`/api/suggestions/${details.dataset.id}/comments`);
   if (!r.ok) return;
   const items = await r.json();
-  fill($("ul", details), items.map((c) => h("li", {}, c.body,
-    c.nickname ? h("span", { class: "rm-meta" }, ` — ${c.nickname}`) : null)));
+  fill($("ul", details), items.map((c) => h("li", {}, bdi(c.body),
+    c.nickname ? h("span", { class: "rm-meta" }, " — ", bdi(c.nickname)) : null)));
   $(".rm-c", details).textContent = items.length;
 }
 document.addEventListener("toggle", (e) => {

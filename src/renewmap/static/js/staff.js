@@ -2,7 +2,7 @@
    full, and the workflow buttons; patrols. Data from the scoped staff API; words and labels
    from the page's configuration. */
 import { call, errorText, staffCsrf } from "./lib/api.js";
-import { $, fill, h, readConfig } from "./lib/dom.js";
+import { $, bdi, dotted, fill, h, readConfig } from "./lib/dom.js";
 import { formatTime, today, translator } from "./lib/i18n.js";
 import { latLngBounds, siteMap } from "./lib/sitemap.js";
 
@@ -11,6 +11,7 @@ const T = translator(S.t);
 const map = siteMap($("#rm-map"), S.plan);
 map.fitBounds(latLngBounds(S.bounds), { padding: [8, 8], animate: false });
 const markers = L.layerGroup().addTo(map);
+const byReceipt = new Map();  // receipt code → request id, of the requests listed
 
 async function api(method, url, body) {
   const r = await call(method, url, { body, csrf: method === "GET" ? null : staffCsrf(), language: S.locale });
@@ -34,18 +35,18 @@ async function loadList() {
   const items = [];
   for (const f of fc.features) {
     const q = f.properties;
+    if (q.receipt_code) byReceipt.set(q.receipt_code.toUpperCase(), f.id);
     const layer = L.geoJSON(f, { pointToLayer: (_, ll) => L.circleMarker(ll, {
       radius: 8, weight: 2, color: "#fff", fillOpacity: 0.95,
       fillColor: q.overdue ? "#c92a2a" : q.status === "new" || q.status === "reopened" ? "#e8590c" : "#1971c2" }) });
     layer.bindTooltip(() => h("span", {}, q.title));
     layer.on("click", () => showDetail(f.id));
     markers.addLayer(layer);
-    const meta = [label(S.categories, q.category), label(S.statuses, q.status)];
-    if (q.grid) meta.push(q.grid.name);
-    meta.push(T("{n} days", { n: Math.floor(q.age_days) }), `+${q.supports}`);
+    const meta = dotted([label(S.categories, q.category), label(S.statuses, q.status),
+      q.grid ? bdi(q.grid.name) : null, T("{n} days", { n: Math.floor(q.age_days) }), `+${q.supports}`]);
     items.push(h("li", {},
-      h("button", { type: "button", class: "rm-open", dataset: { id: f.id } }, h("strong", {}, q.title)),
-      h("div", { class: "rm-meta" }, meta.join(" · "),
+      h("button", { type: "button", class: "rm-open", dataset: { id: f.id } }, h("strong", {}, bdi(q.title))),
+      h("div", { class: "rm-meta" }, meta,
         q.overdue ? [" · ", h("span", { class: "rm-overdue" }, T("Overdue"))] : null)));
   }
   fill($("#rm-list"), items);
@@ -54,8 +55,7 @@ async function loadList() {
 
 function historyItem(e) {
   return h("li", { class: e.public ? null : "rm-internal" },
-    [label(S.history, e.kind), formatTime(e.at, S.timeZone), e.actor ? actor(e.actor) : null]
-      .filter(Boolean).join(" · "),
+    dotted([label(S.history, e.kind), formatTime(e.at, S.timeZone), e.actor ? bdi(actor(e.actor)) : null]),
     e.note ? h("div", { class: "rm-text" }, e.note) : null,
     e.public ? null : [" ", h("em", {}, `(${T("internal")})`)]);
 }
@@ -66,17 +66,17 @@ async function showDetail(id) {
   if (!r.ok) { box.hidden = false; fill(box, errorText(r, T)); return; }
   const f = r.data;
   const q = f.properties;
-  const meta = [label(S.categories, q.category), h("strong", { id: "rm-d-status" }, label(S.statuses, q.status))];
-  if (q.grid) meta.push(q.grid.name);
-  meta.push(q.receipt_code || "");
+  const meta = dotted([label(S.categories, q.category),
+    h("strong", { id: "rm-d-status" }, label(S.statuses, q.status)), q.grid ? bdi(q.grid.name) : null,
+    q.receipt_code]);
   const others = S.grids.filter((g) => !q.grid || g.code !== q.grid.code);
   fill(box,
-    h("h2", { id: "rm-d-title" }, q.title),
-    h("p", { class: "rm-meta" }, meta.flatMap((m, i) => (i ? [" · ", m] : [m]))),
+    h("h2", { id: "rm-d-title" }, bdi(q.title)),
+    h("p", { class: "rm-meta" }, meta),
     q.description ? h("p", { class: "rm-text" }, q.description) : null,
     h("div", {}, q.photos.map((p) => h("a", { href: p.url },
       h("img", { src: p.thumbnail, alt: "", width: 96, height: 96 })))),
-    h("p", {}, `${T("Resident")}: ${q.nickname || "—"} · `,
+    h("p", {}, `${T("Resident")}: `, bdi(q.nickname || "—"), " · ",
       q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—"),
     h("h3", {}, T("History")),
     h("ol", { id: "rm-d-history" }, q.history.map(historyItem)),
@@ -86,8 +86,8 @@ async function showDetail(id) {
       h("select", { name: "target_grid", "aria-label": T("Transfer to grid") },
         h("option", { value: "" }, T("Transfer to grid")),
         others.map((g) => h("option", { value: g.code }, g.name))),
-      h("input", { name: "duplicate_of", inputmode: "numeric", placeholder: T("Duplicate of request no."),
-        "aria-label": T("Duplicate of request no.") }),
+      h("input", { name: "duplicate_of", placeholder: T("Duplicate of (receipt code)"),
+        "aria-label": T("Duplicate of (receipt code)") }),
       h("p", { id: "rm-act-error", role: "alert", class: "rm-error" }),
       h("div", { class: "rm-actions" }, q.actions.map((a) => h("button", { type: "button", class: "rm-act",
         dataset: { action: a } }, label(S.actions, a))))));
@@ -104,7 +104,16 @@ document.addEventListener("click", async (e) => {
   const body = { action: act.dataset.action, version: Number(form.dataset.version) };
   if (form.note.value.trim()) body.note = form.note.value;
   if (form.target_grid.value) body.target_grid = form.target_grid.value;
-  if (form.duplicate_of.value) body.duplicate_of = Number(form.duplicate_of.value);
+  const duplicate = form.duplicate_of.value.trim().toUpperCase();
+  if (duplicate) {
+    // people name a request by its receipt code (on the list and on every receipt)
+    const id = byReceipt.get(duplicate);
+    if (id == null) {
+      $("#rm-act-error").textContent = T("No request with receipt code {code} in your list", { code: duplicate });
+      return;
+    }
+    body.duplicate_of = id;
+  }
   const r = await api("POST", `/api/staff/requests/${form.dataset.id}/actions`, body);
   if (!r.ok) {
     const message = errorText(r, T);

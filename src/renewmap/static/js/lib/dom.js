@@ -49,11 +49,22 @@ export function h(tag, attributes, ...children) {
   return append(el, children);
 }
 
+/** Text from a person or a file, isolated: a right-to-left override inside it cannot turn
+    the text around it. */
+export function bdi(text) {
+  return h("bdi", {}, text);
+}
+
+/** ``parts`` (text or nodes) with `` · `` between them. */
+export function dotted(parts) {
+  return parts.filter((p) => p != null && p !== "").flatMap((p, i) => (i ? [" · ", p] : [p]));
+}
+
 /** A small table of a feature's fields that have a value (for tooltips and popups), or null. */
 export function fieldsTable(properties, fields, labels) {
   const rows = fields
     .filter((key) => properties[key] != null && properties[key] !== "")
-    .map((key) => h("tr", {}, h("th", {}, labels[key] || key), h("td", {}, properties[key])));
+    .map((key) => h("tr", {}, h("th", {}, labels[key] || key), h("td", {}, bdi(properties[key]))));
   return rows.length ? h("table", { class: "rm-fields" }, rows) : null;
 }
 

@@ -1,8 +1,10 @@
 """Rendered pages kept in memory, keyed by what they are drawn from.
 
-Building a community's site plan with folium takes tens of milliseconds on every visit; the
+Reading a community's site plan and turning it into a page takes tens of milliseconds; the
 plan only changes when its layers are imported again (``Community.site_version``). A key that
 carries that version can never serve a stale page, so there is no expiry, only a size bound.
+Cached pages hold a stand-in for the CSP nonce (``render.NONCE_SLOT``) that each response
+replaces with its own.
 """
 
 from __future__ import annotations

@@ -43,8 +43,14 @@ ROLES = {
 # classes .rm-step-0 … .rm-step-4 in staff.css and the same values in overview.js.
 STEPS = (0, 1, 3, 6, 10)
 LOAD_HELP = (
-    "Load a grid set as GeoJSON (properties: code, name, branch_code); it is checked first "
+    "Load a grid set as GeoJSON, each grid with the properties below; it is checked first "
     "and changes nothing until you publish it."
+)
+# What each grid of a loaded file carries: the property (a file's key) and what it means.
+GRID_PROPERTIES = (
+    ("code", "Grid code"),
+    ("name", "Grid name"),
+    ("branch_code", "Party branch code"),
 )
 
 
@@ -234,6 +240,7 @@ def boundaries_page(
         nonce=nonce,
         community=_community(layers),
         load_help=LOAD_HELP,
+        grid_properties=GRID_PROPERTIES,
         config=config,
         vectorgrid=_tiled(plan),
     )

@@ -280,8 +280,9 @@ def test_english_switch(phone, server) -> None:
 
 
 def test_opening_on_browse_asks_for_the_view_once_and_early(phone, server) -> None:
-    """The first view's map layer and list are requested while the page is still being parsed
-    (resident-early.js), and resident.js takes those answers instead of asking again."""
+    """The first view's map layer and list are requested before the page has loaded
+    (DOMContentLoaded): resident.js asks as soon as the map's view is set, before it draws the
+    site plan, and takes those answers instead of asking again."""
     page = phone
     calls: list[str] = []
     api = re.compile(r"/api/communities/310109010026/suggestions(/map)?\?")

@@ -5,8 +5,10 @@ Nothing here connects to anything: the app factory and the CLI build engines fro
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -90,6 +92,10 @@ class Settings(BaseSettings):
         if not self.tiles_attribution.strip():
             raise ValueError("RENEWMAP_TILES_ATTRIBUTION is required with RENEWMAP_TILES_URL")
         return self
+
+    def today(self) -> date:
+        """Today in the communities' time zone (a patrol's day, this month's report)."""
+        return datetime.now(ZoneInfo(self.time_zone)).date()
 
     @property
     def cookies_secure(self) -> bool:

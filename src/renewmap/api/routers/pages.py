@@ -231,7 +231,12 @@ def staff_overview(
     html = overview_page(
         community_layers(session, community_code=code, kinds=PAGE_LAYERS),
         numbers,
-        patrols=patrols.month_status(session, principal=principal, community_code=code),
+        patrols=patrols.month_status(
+            session,
+            principal=principal,
+            community_code=code,
+            today=request.app.state.settings.today(),
+        ),
         locale=locale,
         nonce=_nonce(request),
         tiles=online_tiles(request.app.state.settings),

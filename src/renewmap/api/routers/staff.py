@@ -152,10 +152,13 @@ class PatrolIn(BaseModel):
 
 
 @router.post("/patrols", status_code=201, summary="Record a patrol; findings become requests")
-def record_patrol(body: PatrolIn, session: WriteSession, principal: Staff) -> dict[str, Any]:
+def record_patrol(
+    body: PatrolIn, session: WriteSession, principal: Staff, settings: SettingsDep
+) -> dict[str, Any]:
     return patrols.record(
         session,
         principal=principal,
+        today=settings.today(),  # "a future day" as the community counts days
         community_code=body.community,
         grid_code=body.grid,
         day=body.day,
@@ -175,11 +178,16 @@ def adopters(community: str, session: ReadSession, me: Staff) -> list[dict[str, 
 
 @router.get("/patrols", summary="This month's patrols per grid of my area; who has not yet")
 def patrol_status(
-    session: ReadSession, principal: Staff, community: str, month: str | None = None
+    session: ReadSession,
+    principal: Staff,
+    settings: SettingsDep,
+    community: str,
+    month: str | None = None,
 ) -> dict[str, Any]:
     return patrols.month_status(
         session,
         principal=principal,
+        today=settings.today(),
         community_code=community,
         month=exports.parse_month(month),
     )

@@ -306,3 +306,16 @@ def test_pages_carry_only_the_words_their_scripts_use() -> None:
     words = assets.msgids("js/resident.js")
     assert "Support (+1)" in words and "Submit" in words
     assert "Bill of quantities" not in words  # the drawing page's, not the residents'
+
+
+def test_times_are_shown_in_the_communitys_time_zone() -> None:
+    from renewmap.web.render import local_date, local_time
+
+    # 17:30 UTC on 30 November is 01:30 on 1 December in Shanghai
+    assert local_time("2026-11-30T17:30:00+00:00") == "2026-12-01 01:30"
+    assert local_date("2026-11-30T17:30:00+00:00") == "2026-12-01"
+    assert local_time("2026-11-30T17:30:00") == "2026-12-01 01:30"  # SQLite's naive UTC
+    assert local_time("2026-11-30T17:30:00+00:00", "Europe/Berlin") == "2026-11-30 18:30"
+    assert local_date("2026-11-30") == "2026-11-30" and local_time(None) == "—"
+    with pytest.raises(ValueError, match="RENEWMAP_TIME_ZONE"):
+        Settings(time_zone="Mars/Olympus")

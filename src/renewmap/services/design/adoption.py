@@ -129,6 +129,7 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
                 "note": c.note,
                 "by": c.by,
                 "on": _day(c.at),
+                "at": _moment(c.at),  # pages show the day in the community's time zone
                 "photo": f"/api/plant-care/{c.id}/photo" if c.photo else None,
                 "thumbnail": f"/api/plant-care/{c.id}/thumbnail" if c.photo else None,
             }
@@ -172,6 +173,7 @@ def adopters(
                 "nickname": a.nickname,
                 "phone": a.phone,
                 "adopted_on": _day(a.adopted_at),
+                "adopted_at": _moment(a.adopted_at),
             }
         )
     return out
@@ -179,6 +181,10 @@ def adopters(
 
 def _day(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).date().isoformat()
+
+
+def _moment(t: datetime) -> str:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
 def qr(url: str, *, kind: str) -> tuple[bytes, str]:

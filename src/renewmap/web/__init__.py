@@ -1,1 +1,2 @@
-"""Presentation: HTML pages assembled from folium maps, translations and static assets."""
+"""Presentation: the pages people read, built from templates, folium maps, translations and
+static assets, from data the services return. Not here: queries or rules."""

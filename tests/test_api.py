@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session
-from renewmap.api.schemas import CommunityOut, ErrorBody, FeatureCollection, Health, RouteOut
+from renewmap.api.schemas.common import ErrorBody, FeatureCollection
+from renewmap.api.schemas.places import CommunityOut, Health, RouteOut
 from renewmap.settings import Settings
 from tests.fixtures import add_test_community, pt
 

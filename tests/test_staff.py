@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
-from renewmap.api.schemas import ErrorBody, FeatureCollection
+from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.db.models import AuthToken, Request, RequestSupport
 from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.services.access import accounts

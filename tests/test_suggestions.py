@@ -11,7 +11,8 @@ from PIL import Image
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
-from renewmap.api.schemas import ErrorBody, FeatureCollection, RouteOut
+from renewmap.api.schemas.common import ErrorBody, FeatureCollection
+from renewmap.api.schemas.places import RouteOut
 from renewmap.settings import Settings
 from tests.conftest import count
 from tests.fixtures import add_test_community, pt
@@ -251,7 +252,7 @@ def test_map_layer_points_when_few_cells_when_many(client, session) -> None:
     """The map gets every suggestion as a point while few; counts per cell beyond that."""
     import math
 
-    from renewmap.api.schemas import SuggestionMapLayer
+    from renewmap.api.schemas.suggestions import SuggestionMapLayer
     from renewmap.db.models import Request
     from renewmap.services.requests.suggestions import cell_degrees, map_layer
 

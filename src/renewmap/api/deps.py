@@ -67,8 +67,7 @@ def get_notify_kick(request: Request) -> Callable[[], None]:
 def public_base(request: Request) -> str:
     """How clients reach the app (no trailing slash): the configured public URL behind a
     proxy, else the request's own; for links and URLs handed out (QR codes, OGC links)."""
-    settings: Settings = request.app.state.settings
-    return (settings.public_base_url or str(request.base_url)).rstrip("/")
+    return (get_settings(request).public_base_url or str(request.base_url)).rstrip("/")
 
 
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]

@@ -1,1 +1,2 @@
-"""Developer tooling shared by tests and benchmarks (not used by the running app)."""
+"""Developer tooling shared by tests and benchmarks: a throwaway PostGIS cluster, end-to-end
+helpers. Not used by the running app."""

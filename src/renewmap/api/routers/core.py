@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.responses import JSONResponse
 
 from renewmap import __version__
 from renewmap.api.deps import ReadSession, SettingsDep
-from renewmap.api.schemas import CommunityOut, FeatureCollection, Health, RouteOut
+from renewmap.api.responses import GeoJSONResponse
+from renewmap.api.schemas.common import FeatureCollection
+from renewmap.api.schemas.places import CommunityOut, Health, RouteOut
 from renewmap.db.queries.system import ping
 from renewmap.services.places import catalog
 from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
@@ -17,16 +18,6 @@ from renewmap.services.places.routing import route_geometry
 from renewmap.spatial.geometry import parse_geojson
 
 router = APIRouter()
-GEOJSON = "application/geo+json"
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = GEOJSON
-
-    def render(self, content: Any) -> bytes:
-        import json
-
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @router.get("/health", response_model=Health, tags=["system"])
@@ -48,7 +39,7 @@ def community(code: str, session: ReadSession) -> CommunityOut:
 @router.get(
     "/api/communities/{code}/layers/{kind}",
     response_class=GeoJSONResponse,
-    responses={200: {"content": {GEOJSON: {}}, "model": FeatureCollection}},
+    response_model=FeatureCollection,
     tags=["places"],
     summary="One layer of a community as GeoJSON",
     description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "

@@ -8,7 +8,19 @@ from fastapi import APIRouter, Body, File, Form, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from renewmap.api.deps import IdPath, IdQuery, Staff, WriteSession
+from renewmap.api.responses import content
 from renewmap.api.schemas.common import Id
+from renewmap.api.schemas.design import (
+    Comparison,
+    DraftListItem,
+    DraftOut,
+    Evaluation,
+    ExportedDraft,
+    SitePhotos,
+    Standards,
+    Timeline,
+)
+from renewmap.api.schemas.places import Coverage
 from renewmap.services.design import consultation, drafts, exchange, process
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
@@ -50,7 +62,13 @@ class FeaturesIn(BaseModel):
     features: dict[str, Any] = Field(description="FeatureCollection; properties.kind required")
 
 
-@router.post("/communities/{code}/sites/{site}/drafts", status_code=201, summary="New draft")
+@router.post(
+    "/communities/{code}/sites/{site}/drafts",
+    status_code=201,
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
+    summary="New draft",
+)
 def create_draft(
     code: str, site: str, body: DraftIn, session: WriteSession, me: Staff
 ) -> dict[str, Any]:
@@ -65,36 +83,65 @@ def create_draft(
     )
 
 
-@router.get("/communities/{code}/sites/{site}/drafts", summary="The drafts of a site")
+@router.get(
+    "/communities/{code}/sites/{site}/drafts",
+    response_model=list[DraftListItem],
+    summary="The drafts of a site",
+)
 def site_drafts(code: str, site: str, session: WriteSession, me: Staff) -> list[dict[str, Any]]:
     return drafts.site_drafts(session, principal=me, community_code=code, site_code=site)
 
 
-@router.get("/drafts/{draft_id}", summary="A draft: features, live metrics, rule violations")
+@router.get(
+    "/drafts/{draft_id}",
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
+    summary="A draft: features, live metrics, rule violations",
+)
 def draft(draft_id: IdPath, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.view(session, principal=me, draft_id=draft_id)
 
 
-@router.put("/drafts/{draft_id}/features", summary="Save the drawn features (whole set)")
+@router.put(
+    "/drafts/{draft_id}/features",
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
+    summary="Save the drawn features (whole set)",
+)
 def save(draft_id: IdPath, body: FeaturesIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.save_features(
         session, principal=me, draft_id=draft_id, version=body.version, features=body.features
     )
 
 
-@router.post("/drafts/{draft_id}/evaluate", summary="Live metrics and rule checks of unsaved work")
+@router.post(
+    "/drafts/{draft_id}/evaluate",
+    response_model=Evaluation,
+    response_model_exclude_unset=True,
+    summary="Live metrics and rule checks of unsaved work",
+)
 def evaluate(
     draft_id: IdPath, body: EvaluateIn, session: WriteSession, me: Staff
 ) -> dict[str, Any]:
     return drafts.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
 
 
-@router.put("/drafts/{draft_id}/public", summary="Put a draft before the residents")
+@router.put(
+    "/drafts/{draft_id}/public",
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
+    summary="Put a draft before the residents",
+)
 def public(draft_id: IdPath, body: PublicIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.set_public(session, principal=me, draft_id=draft_id, public=body.public)
 
 
-@router.put("/drafts/{draft_id}/adopts", summary="The resident suggestions this draft adopts")
+@router.put(
+    "/drafts/{draft_id}/adopts",
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
+    summary="The resident suggestions this draft adopts",
+)
 def adopts(draft_id: IdPath, body: AdoptsIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.set_adopted(
         session, principal=me, draft_id=draft_id, request_ids=body.request_ids
@@ -104,6 +151,15 @@ def adopts(draft_id: IdPath, body: AdoptsIn, session: WriteSession, me: Staff) -
 @router.get(
     "/drafts/{draft_id}/export.{fmt}",
     response_class=Response,
+    responses={
+        200: {
+            **content(
+                *(media for media, _ in exchange.FORMATS.values()),
+                description="the draft as a file (attachment)",
+            )[200],
+            "model": ExportedDraft,
+        }
+    },
     summary="Export a draft: geojson, gpkg (a layer per kind) or dxf (a layer per kind, metres)",
 )
 def export(draft_id: IdPath, fmt: str, session: WriteSession, me: Staff) -> Response:
@@ -117,6 +173,8 @@ def export(draft_id: IdPath, fmt: str, session: WriteSession, me: Staff) -> Resp
 
 @router.post(
     "/drafts/{draft_id}/import",
+    response_model=DraftOut,
+    response_model_exclude_unset=True,
     summary="Add a layer from GeoJSON, GeoPackage or DXF to a draft (all or nothing)",
     responses={413: {"description": "file too large"}, 422: {"description": "bad file"}},
 )
@@ -141,7 +199,11 @@ def import_layer(
     )
 
 
-@router.put("/communities/{code}/sites/{site}/stages/{stage}", summary="A step's dates, minutes")
+@router.put(
+    "/communities/{code}/sites/{site}/stages/{stage}",
+    response_model=Timeline,
+    summary="A step's dates, minutes",
+)
 def record_stage(
     code: str, site: str, stage: str, body: StageIn, session: WriteSession, me: Staff
 ) -> dict[str, Any]:
@@ -157,7 +219,11 @@ def record_stage(
     )
 
 
-@router.post("/communities/{code}/sites/{site}/stage", summary="Move the site to a step")
+@router.post(
+    "/communities/{code}/sites/{site}/stage",
+    response_model=Timeline,
+    summary="Move the site to a step",
+)
 def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Staff) -> dict[str, Any]:
     return process.move_to(
         session, principal=me, community_code=code, site_code=site, stage=body.stage
@@ -167,6 +233,7 @@ def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Staff) -
 @router.post(
     "/communities/{code}/sites/{site}/stages/{stage}/attachments",
     status_code=201,
+    response_model=Timeline,
     summary="Keep a file with a step (PDF, image, text, Office; ≤ 10 MB)",
 )
 def attach(
@@ -191,6 +258,7 @@ def attach(
 @router.post(
     "/communities/{code}/sites/{site}/photos",
     status_code=201,
+    response_model=SitePhotos,
     summary="A dated before/after photo of the site",
 )
 def add_photo(
@@ -216,14 +284,21 @@ def add_photo(
     )
 
 
-@router.delete("/comments/{comment_id}", status_code=204, summary="Hide a resident's comment")
+@router.delete(
+    "/comments/{comment_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Hide a resident's comment",
+)
 def hide_comment(comment_id: IdPath, session: WriteSession, me: Staff) -> Response:
     consultation.hide_comment(session, principal=me, comment_id=comment_id)
     return Response(status_code=204)
 
 
 @router.get(
-    "/communities/{code}/standards", summary="Unit costs and rule thresholds of the designs"
+    "/communities/{code}/standards",
+    response_model=Standards,
+    summary="Unit costs and rule thresholds of the designs",
 )
 def standards(code: str, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.get_standards(session, principal=me, community_code=code)
@@ -231,6 +306,7 @@ def standards(code: str, session: WriteSession, me: Staff) -> dict[str, Any]:
 
 @router.put(
     "/communities/{code}/standards",
+    response_model=Standards,
     summary="Override unit costs and rule thresholds ({unit_costs: {group: {item: yuan}}, "
     "rules: {tree_wall_m, barrier_free_width_m}}; {} restores the defaults)",
 )
@@ -243,13 +319,19 @@ def set_standards(
     return drafts.set_standards(session, principal=me, community_code=code, overrides=body)
 
 
-@router.get("/compare", summary="Two drafts of one site side by side")
+@router.get(
+    "/compare",
+    response_model=Comparison,
+    response_model_exclude_unset=True,
+    summary="Two drafts of one site side by side",
+)
 def compare(a: IdQuery, b: IdQuery, session: WriteSession, me: Staff) -> dict[str, Any]:
     return drafts.compare(session, principal=me, a=a, b=b)
 
 
 @router.get(
     "/communities/{code}/coverage",
+    response_model=Coverage,
     summary="Buildings within walking distance of a green or activity site (and the rest)",
 )
 def coverage(code: str, session: WriteSession, radius_m: float = 300.0) -> dict[str, Any]:

@@ -7,23 +7,35 @@ answered as the OGC exception document with 400, by the service's own checks.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from renewmap.api.deps import BearerStaff, ReadSession, public_base
+from renewmap.api.schemas import ogc as docs
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
 from renewmap.protocols.ogc import features, openapi
 from renewmap.protocols.ogc.features import (
     DOC_PARAMS,
     FEATURE_PARAMS,
+    GEOJSON,
     ITEMS_PARAMS,
+    JSON,
+    JSON_SCHEMA,
+    OPENAPI,
     Call,
     Document,
 )
 
 PREFIX = "/ogc"
 router = APIRouter(prefix=PREFIX, tags=["ogc"])
+
+
+def documents(model: Any, media: str) -> dict[int | str, dict[str, Any]]:
+    """An OGC document: JSON (``model``), labelled ``media`` when asked for by that type."""
+    return {200: {"model": model, "description": "the document", "content": {media: {}}}}
 
 
 def _call(request: Request, params: dict[str, str]) -> Call:
@@ -45,14 +57,19 @@ def _send(doc: Document) -> Response:
     return Response(doc.body, media_type=doc.media_type, headers=headers)
 
 
-@router.get("/", summary="OGC API – Features landing page")
+@router.get(
+    "/",
+    response_class=Response,
+    responses=documents(docs.Landing, JSON),
+    summary="OGC API – Features landing page",
+)
 def landing(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
     return _send(features.landing(_call(request, params), media=media))
 
 
-@router.get("", include_in_schema=False)
+@router.get("", response_class=Response, include_in_schema=False)
 def landing_without_slash(request: Request) -> Response:
     """``/ogc`` as well as ``/ogc/`` (clients differ); its errors in the OGC format too,
     which the app's renderers only apply under ``/ogc/``."""
@@ -62,14 +79,24 @@ def landing_without_slash(request: Request) -> Response:
         return render_error(exc, request)
 
 
-@router.get("/conformance", summary="Conformance classes")
+@router.get(
+    "/conformance",
+    response_class=Response,
+    responses=documents(docs.Conformance, JSON),
+    summary="Conformance classes",
+)
 def conformance(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
     return _send(features.conformance(_call(request, params), media=media))
 
 
-@router.get("/api", summary="OpenAPI 3.0 definition of /ogc")
+@router.get(
+    "/api",
+    response_class=Response,
+    responses=documents(docs.OpenApiDocument, OPENAPI),
+    summary="OpenAPI 3.0 definition of /ogc",
+)
 def api(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
     if params.get("f", "json").lower() != "json":
@@ -77,7 +104,12 @@ def api(request: Request) -> Response:
     return _send(openapi.openapi(_call(request, params)))
 
 
-@router.get("/collections", summary="Collections")
+@router.get(
+    "/collections",
+    response_class=Response,
+    responses=documents(docs.Collections, JSON),
+    summary="Collections",
+)
 def collections(request: Request, session: ReadSession, principal: BearerStaff) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
@@ -85,7 +117,12 @@ def collections(request: Request, session: ReadSession, principal: BearerStaff) 
     return _send(features.collections(session, call, principal=principal, media=media))
 
 
-@router.get("/collections/{collection_id}", summary="One collection")
+@router.get(
+    "/collections/{collection_id}",
+    response_class=Response,
+    responses=documents(docs.Collection, JSON),
+    summary="One collection",
+)
 def collection(
     collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
 ) -> Response:
@@ -102,7 +139,12 @@ def collection(
     )
 
 
-@router.get("/collections/{collection_id}/schema", summary="JSON Schema of the features")
+@router.get(
+    "/collections/{collection_id}/schema",
+    response_class=Response,
+    responses=documents(docs.JsonSchema, JSON_SCHEMA),
+    summary="JSON Schema of the features",
+)
 def schema(collection_id: str, request: Request, principal: BearerStaff) -> Response:
     params = _params(request, frozenset({"lang"}))
     return _send(
@@ -110,7 +152,12 @@ def schema(collection_id: str, request: Request, principal: BearerStaff) -> Resp
     )
 
 
-@router.get("/collections/{collection_id}/items", summary="A page of features (GeoJSON)")
+@router.get(
+    "/collections/{collection_id}/items",
+    response_class=Response,
+    responses=documents(docs.Items, GEOJSON),
+    summary="A page of features (GeoJSON)",
+)
 def items(
     collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
 ) -> Response:
@@ -128,7 +175,12 @@ def items(
     )
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_class=Response,
+    responses=documents(docs.Feature, GEOJSON),
+    summary="One feature (GeoJSON)",
+)
 def item(
     collection_id: str,
     feature_id: str,

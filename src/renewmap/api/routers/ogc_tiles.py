@@ -12,13 +12,19 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from renewmap.api.deps import BearerStaff, PublicBase, ReadSession
+from renewmap.api.responses import content
+from renewmap.api.schemas.ogc import Tileset, Tilesets
 from renewmap.protocols.ogc import tiles
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
 
-@router.get("/collections/{collection_id}/tiles")
+@router.get(
+    "/collections/{collection_id}/tiles",
+    response_model=Tilesets,
+    response_model_exclude_unset=True,
+)
 def collection_tilesets(
     collection_id: str, base: PublicBase, principal: BearerStaff
 ) -> dict[str, Any]:
@@ -26,7 +32,11 @@ def collection_tilesets(
     return tiles.tilesets(collection_id=collection_id, base_url=base, principal=principal)
 
 
-@router.get(f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}")
+@router.get(
+    f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}",
+    response_model=Tileset,
+    response_model_exclude_unset=True,
+)
 def collection_tileset(
     collection_id: str, base: PublicBase, principal: BearerStaff
 ) -> dict[str, Any]:
@@ -37,7 +47,7 @@ def collection_tileset(
 @router.get(
     f"/collections/{{collection_id}}/tiles/{TILE_MATRIX_SET}/{{z}}/{{x}}/{{y}}",
     response_class=Response,
-    responses={200: {"content": {MVT_MEDIA_TYPE: {}}}},
+    responses=content(MVT_MEDIA_TYPE, description="one tile (empty when nothing is in it)"),
 )
 def collection_tile(
     collection_id: str,

@@ -25,6 +25,14 @@ from renewmap.api.deps import (
     SettingsDep,
     WriteSession,
 )
+from renewmap.api.schemas.open311 import (
+    Discovery,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+    ServiceRequestCreated,
+    TokenAnswer,
+)
 from renewmap.errors import InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate
 from renewmap.protocols.open311 import georeport
@@ -61,6 +69,17 @@ _SINGLE_FIELDS = (
     "last_name",
     "phone",
 )
+
+
+def formats(model: Any) -> dict[int | str, dict[str, Any]]:
+    """The standard's two forms of one answer: JSON (``model``) or XML (``.xml``)."""
+    return {
+        200: {
+            "model": model,
+            "description": "in the path's format: .json, or .xml with the same fields",
+            "content": {"text/xml": {}},
+        }
+    }
 
 
 def _format_of_path(path: str) -> str:
@@ -102,7 +121,12 @@ def _param(request: Request, name: str) -> str | None:
     return request.query_params.get(name)
 
 
-@router.get("/discovery.{fmt}", summary="Service Discovery: the endpoint, formats, keys")
+@router.get(
+    "/discovery.{fmt}",
+    response_class=Response,
+    responses=formats(Discovery),
+    summary="Service Discovery: the endpoint, formats, keys",
+)
 def discovery(fmt: str, request: Request, base: PublicBase) -> Response:
     fmt = _format(fmt)
     return _body(
@@ -112,7 +136,12 @@ def discovery(fmt: str, request: Request, base: PublicBase) -> Response:
     )
 
 
-@router.get("/services.{fmt}", summary="Services: the request categories")
+@router.get(
+    "/services.{fmt}",
+    response_class=Response,
+    responses=formats(list[Service]),
+    summary="Services: the request categories",
+)
 def services(fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
     data = georeport.services(
@@ -122,7 +151,10 @@ def services(fmt: str, request: Request, session: ReadSession) -> Response:
 
 
 @router.get(
-    "/services/{service_code}.{fmt}", summary="A service's definition: its extra attributes"
+    "/services/{service_code}.{fmt}",
+    response_class=Response,
+    responses=formats(ServiceDefinition),
+    summary="A service's definition: its extra attributes",
 )
 def service_definition(
     service_code: str, fmt: str, request: Request, session: ReadSession
@@ -171,7 +203,9 @@ def _new_request(items: list[tuple[str, str]]) -> tuple[dict[str, str], georepor
 @router.post(
     "/requests.{fmt}",
     summary="Post a service request (form-encoded, api_key required)",
+    response_class=Response,
     responses={
+        **formats(list[ServiceRequestCreated]),
         400: {"description": "invalid or missing field, attribute or location"},
         403: {"description": "api_key missing, invalid, revoked or not for this community"},
         404: {"description": "jurisdiction_id not found"},
@@ -204,7 +238,12 @@ def create_request(
     return _body([created], fmt, "service_requests")
 
 
-@router.get("/requests.{fmt}", summary="Requests: by ids, or by service, status and dates")
+@router.get(
+    "/requests.{fmt}",
+    response_class=Response,
+    responses=formats(list[ServiceRequest]),
+    summary="Requests: by ids, or by service, status and dates",
+)
 def list_requests(fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
     data = georeport.list_requests(
@@ -220,7 +259,12 @@ def list_requests(fmt: str, request: Request, session: ReadSession) -> Response:
     return _body(data, fmt, "service_requests")
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="One request (a one-element list)")
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    response_class=Response,
+    responses=formats(list[ServiceRequest]),
+    summary="One request (a one-element list)",
+)
 def get_request(
     service_request_id: str, fmt: str, request: Request, session: ReadSession
 ) -> Response:
@@ -234,7 +278,12 @@ def get_request(
     return _body(data, fmt, "service_requests")
 
 
-@router.get("/tokens/{token}.{fmt}", summary="The request id behind a POST's token")
+@router.get(
+    "/tokens/{token}.{fmt}",
+    response_class=Response,
+    responses=formats(list[TokenAnswer]),
+    summary="The request id behind a POST's token",
+)
 def token(token: str, fmt: str, request: Request, session: ReadSession) -> Response:
     fmt = _format(fmt)
     data = georeport.resolve_token(

@@ -12,6 +12,8 @@ from fastapi import APIRouter, File, Form, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from renewmap.api.deps import IdPath, PublicBase, ReadSession, ResidentDevice, WriteSession
+from renewmap.api.responses import JPEG, content
+from renewmap.api.schemas.design import PlantCard
 from renewmap.errors import NotFound
 from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
@@ -29,12 +31,17 @@ class CareIn(BaseModel):
     note: str | None = Field(None, max_length=500)
 
 
-@router.get("/api/plants/{plant_id}", summary="A plant's growth ID card")
+@router.get("/api/plants/{plant_id}", response_model=PlantCard, summary="A plant's growth ID card")
 def card(plant_id: IdPath, session: ReadSession) -> dict[str, Any]:
     return adoption.card(session, plant_id=plant_id)
 
 
-@router.post("/api/plants/{plant_id}/adoption", status_code=201, summary="Adopt a plant")
+@router.post(
+    "/api/plants/{plant_id}/adoption",
+    status_code=201,
+    response_model=PlantCard,
+    summary="Adopt a plant",
+)
 def adopt(
     plant_id: IdPath, body: AdoptIn, session: WriteSession, device: ResidentDevice
 ) -> dict[str, Any]:
@@ -47,7 +54,12 @@ def adopt(
     )
 
 
-@router.post("/api/plants/{plant_id}/care", status_code=201, summary="Log care (the adopter)")
+@router.post(
+    "/api/plants/{plant_id}/care",
+    status_code=201,
+    response_model=PlantCard,
+    summary="Log care (the adopter)",
+)
 def care(
     plant_id: IdPath, body: CareIn, session: WriteSession, device: ResidentDevice
 ) -> dict[str, Any]:
@@ -63,6 +75,7 @@ def care(
 @router.post(
     "/api/plants/{plant_id}/care/photo",
     status_code=201,
+    response_model=PlantCard,
     summary="Log care with a photo (the adopter; multipart)",
 )
 def care_photo(
@@ -82,7 +95,12 @@ def care_photo(
     )
 
 
-@router.get("/api/plant-care/{care_id}/{size}", response_class=Response, summary="Care photo")
+@router.get(
+    "/api/plant-care/{care_id}/{size}",
+    response_class=Response,
+    responses=content(JPEG, description="the care photo or its thumbnail (JPEG)"),
+    summary="Care photo",
+)
 def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Response:
     if size not in ("photo", "thumbnail"):
         raise NotFound(f"no '{size}' for care {care_id}", field="size")
@@ -92,7 +110,12 @@ def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Respons
     )
 
 
-@router.get("/p/{plant_id}/qr.{kind}", response_class=Response, summary="QR code of the card")
+@router.get(
+    "/p/{plant_id}/qr.{kind}",
+    response_class=Response,
+    responses=content("image/png", "image/svg+xml", description="the QR code (kind png or svg)"),
+    summary="QR code of the card",
+)
 def qr(plant_id: IdPath, kind: str, session: ReadSession, base: PublicBase) -> Response:
     adoption.card(session, plant_id=plant_id)  # 404 for a plant that does not exist
     if kind not in ("png", "svg"):

@@ -12,6 +12,15 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from renewmap.api.deps import IdPath, MaybeDevice, ReadSession, ResidentDevice, WriteSession
+from renewmap.api.responses import JPEG, content
+from renewmap.api.schemas.design import (
+    Consultation,
+    DraftComment,
+    SiteListItem,
+    SitePhotos,
+    Timeline,
+    Vote,
+)
 from renewmap.services.design import consultation, process
 
 router = APIRouter(prefix="/api", tags=["sites"])
@@ -27,18 +36,27 @@ class VoteIn(BaseModel):
     draft: int = Field(ge=1, le=10_000, description="the draft's number within the site")
 
 
-@router.get("/communities/{code}/sites", summary="The community's sites and their current step")
+@router.get(
+    "/communities/{code}/sites",
+    response_model=list[SiteListItem],
+    summary="The community's sites and their current step",
+)
 def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
     return process.sites(session, community_code=code)
 
 
-@router.get("/sites/{code}/{site}/process", summary="A site's participatory process (timeline)")
+@router.get(
+    "/sites/{code}/{site}/process",
+    response_model=Timeline,
+    summary="A site's participatory process (timeline)",
+)
 def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     return process.timeline(session, community_code=code, site_code=site)
 
 
 @router.get(
     "/sites/{code}/{site}/consultation",
+    response_model=Consultation,
     summary="The drafts put before residents, their comments, and my vote",
 )
 def drafts(code: str, site: str, session: ReadSession, device: MaybeDevice) -> dict[str, Any]:
@@ -48,6 +66,7 @@ def drafts(code: str, site: str, session: ReadSession, device: MaybeDevice) -> d
 @router.post(
     "/sites/{code}/{site}/drafts/{number}/comments",
     status_code=201,
+    response_model=DraftComment,
     summary="Comment on a draft (while residents join the design and during consultation)",
 )
 def comment(
@@ -73,6 +92,7 @@ def comment(
 @router.post(
     "/sites/{code}/{site}/vote",
     status_code=201,
+    response_model=Vote,
     summary="Vote for one draft (one vote each, during the public consultation)",
 )
 def vote(
@@ -91,24 +111,43 @@ def vote(
     )
 
 
-@router.get("/sites/{code}/{site}/photos", summary="Dated before/after photos of a site")
+@router.get(
+    "/sites/{code}/{site}/photos",
+    response_model=SitePhotos,
+    summary="Dated before/after photos of a site",
+)
 def photos(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     return process.photos(session, community_code=code, site_code=site)
 
 
-@router.get("/site-photos/{photo_id}", response_class=Response, summary="A site photo")
+@router.get(
+    "/site-photos/{photo_id}",
+    response_class=Response,
+    responses=content(JPEG, description="the photo (JPEG)"),
+    summary="A site photo",
+)
 def photo(photo_id: IdPath, session: ReadSession) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/site-photos/{photo_id}/thumbnail", response_class=Response, summary="Thumbnail")
+@router.get(
+    "/site-photos/{photo_id}/thumbnail",
+    response_class=Response,
+    responses=content(JPEG, description="its thumbnail (JPEG)"),
+    summary="Thumbnail",
+)
 def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id, thumbnail=True)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.get("/attachments/{attachment_id}", response_class=Response, summary="A step's file")
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses=content(*sorted(process.ATTACHMENT_TYPES), description="the file, as uploaded"),
+    summary="A step's file",
+)
 def attachment(attachment_id: IdPath, session: ReadSession) -> Response:
     data, media, name = process.attachment(session, attachment_id=attachment_id)
     from urllib.parse import quote

@@ -29,8 +29,25 @@ from renewmap.api.deps import (
     WriteSession,
     rate_limit,
 )
-from renewmap.api.routers.core import GeoJSONResponse
+from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content
 from renewmap.api.schemas.common import Id
+from renewmap.api.schemas.staff import (
+    Adopter,
+    Assigned,
+    GridDraftCreated,
+    GridDraftOut,
+    GridStats,
+    Me,
+    Merged,
+    MovedAway,
+    PatrolMonth,
+    PatrolOut,
+    Published,
+    SignedIn,
+    StaffRequestDetailFeature,
+    StaffRequestPage,
+    TokenOut,
+)
 from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import adoption
@@ -79,6 +96,8 @@ def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
 
 @router.post(
     "/session",
+    response_model=SignedIn,
+    response_model_exclude_unset=True,
     summary="Sign in (browser): sets the session and CSRF cookies",
     dependencies=[rate_limit("login")],
 )
@@ -106,7 +125,12 @@ def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> 
     return response
 
 
-@router.delete("/session", status_code=204, summary="Sign out (revokes the session)")
+@router.delete(
+    "/session",
+    status_code=204,
+    response_class=Response,
+    summary="Sign out (revokes the session)",
+)
 def sign_out(request: Request, session: WriteSession, _me: Staff) -> Response:
     token = request.cookies.get(STAFF_COOKIE)
     if token:
@@ -119,6 +143,7 @@ def sign_out(request: Request, session: WriteSession, _me: Staff) -> Response:
 @router.post(
     "/tokens",
     status_code=201,
+    response_model=TokenOut,
     summary="Create an API bearer token (shown once)",
     dependencies=[rate_limit("login")],
 )
@@ -129,7 +154,12 @@ def create_token(body: TokenRequest, session: WriteSession, me: Staff) -> dict[s
     return {"token": secret, "expires_at": row.expires_at.isoformat(), "label": row.label}
 
 
-@router.get("/me", summary="Who I am, my roles and the area I cover")
+@router.get(
+    "/me",
+    response_model=Me,
+    response_model_exclude_unset=True,
+    summary="Who I am, my roles and the area I cover",
+)
 def me(session: ReadSession, principal: Staff) -> dict[str, Any]:
     return _me_body(session, principal)
 
@@ -151,7 +181,12 @@ class PatrolIn(BaseModel):
     findings: list[FindingIn] = Field(default_factory=list, max_length=50)
 
 
-@router.post("/patrols", status_code=201, summary="Record a patrol; findings become requests")
+@router.post(
+    "/patrols",
+    status_code=201,
+    response_model=PatrolOut,
+    summary="Record a patrol; findings become requests",
+)
 def record_patrol(
     body: PatrolIn, session: WriteSession, principal: Staff, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -170,13 +205,19 @@ def record_patrol(
 
 
 @router.get(
-    "/adopters", summary="Current plant adopters with their phones (plants in my area only)"
+    "/adopters",
+    response_model=list[Adopter],
+    summary="Current plant adopters with their phones (plants in my area only)",
 )
 def adopters(community: str, session: ReadSession, me: Staff) -> list[dict[str, Any]]:
     return adoption.adopters(session, principal=me, community_code=community)
 
 
-@router.get("/patrols", summary="This month's patrols per grid of my area; who has not yet")
+@router.get(
+    "/patrols",
+    response_model=PatrolMonth,
+    summary="This month's patrols per grid of my area; who has not yet",
+)
 def patrol_status(
     session: ReadSession,
     principal: Staff,
@@ -201,6 +242,7 @@ class MergeIn(BaseModel):
 @router.post(
     "/communities/{code}/grid-drafts",
     status_code=201,
+    response_model=GridDraftCreated,
     summary="Propose a grid set (GeoJSON FeatureCollection); returns the validation report",
 )
 def create_grid_draft(
@@ -214,7 +256,11 @@ def create_grid_draft(
     )
 
 
-@router.get("/communities/{code}/grid-drafts/{draft_id}", summary="A grid draft and its report")
+@router.get(
+    "/communities/{code}/grid-drafts/{draft_id}",
+    response_model=GridDraftOut,
+    summary="A grid draft and its report",
+)
 def grid_draft(
     code: str, draft_id: IdPath, session: WriteSession, principal: Staff
 ) -> dict[str, Any]:
@@ -225,6 +271,7 @@ def grid_draft(
 
 @router.post(
     "/communities/{code}/grid-drafts/{draft_id}/publish",
+    response_model=Published,
     summary="Publish: new grid-set version, buildings reassigned, open requests re-routed",
 )
 def publish_grid_draft(
@@ -244,6 +291,7 @@ class AssignIn(BaseModel):
 
 @router.post(
     "/communities/{code}/assignments",
+    response_model=Assigned,
     summary="Assign buildings to grids and grids to branches; re-routes open requests",
 )
 def assign(code: str, body: AssignIn, session: WriteSession, principal: Staff) -> dict[str, Any]:
@@ -256,7 +304,11 @@ def assign(code: str, body: AssignIn, session: WriteSession, principal: Staff) -
     )
 
 
-@router.post("/communities/{code}/compounds/merge", summary="拆墙并院: merge two compounds")
+@router.post(
+    "/communities/{code}/compounds/merge",
+    response_model=Merged,
+    summary="拆墙并院: merge two compounds",
+)
 def merge_compounds(
     code: str, body: MergeIn, session: WriteSession, principal: Staff
 ) -> dict[str, Any]:
@@ -265,13 +317,23 @@ def merge_compounds(
     )
 
 
-@router.get("/photos/{photo_id}", response_class=Response, summary="A photo (my area)")
+@router.get(
+    "/photos/{photo_id}",
+    response_class=Response,
+    responses=content(JPEG, description="the photo (JPEG)"),
+    summary="A photo (my area)",
+)
 def photo(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
     data, content_type = handling.photo_bytes(session, principal=principal, photo_id=photo_id)
     return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
 
-@router.get("/photos/{photo_id}/thumbnail", response_class=Response, summary="Its thumbnail")
+@router.get(
+    "/photos/{photo_id}/thumbnail",
+    response_class=Response,
+    responses=content(JPEG, description="its thumbnail (JPEG)"),
+    summary="Its thumbnail",
+)
 def photo_thumbnail(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
     data, content_type = handling.photo_bytes(
         session, principal=principal, photo_id=photo_id, thumbnail=True
@@ -279,7 +341,11 @@ def photo_thumbnail(photo_id: IdPath, session: ReadSession, principal: Staff) ->
     return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
 
 
-@router.get("/stats", summary="Per grid of my area: open, overdue, median days to resolve…")
+@router.get(
+    "/stats",
+    response_model=GridStats,
+    summary="Per grid of my area: open, overdue, median days to resolve…",
+)
 def stats(
     session: ReadSession, principal: Staff, settings: SettingsDep, community: str
 ) -> dict[str, Any]:
@@ -294,6 +360,7 @@ def stats(
 @router.get(
     "/requests",
     response_class=GeoJSONResponse,
+    response_model=StaffRequestPage,
     summary="Requests in my area (filters, bbox, sort by age or supports, paging)",
 )
 def my_requests(
@@ -340,22 +407,32 @@ def _export_filters(
 ExportFilters = Annotated[dict[str, Any], Depends(_export_filters)]
 
 
-@router.get("/requests.csv", summary="My area's requests as CSV (UTF-8 with BOM, for Excel)")
+@router.get(
+    "/requests.csv",
+    response_class=Response,
+    responses=content(CSV, description="one row per request"),
+    summary="My area's requests as CSV (UTF-8 with BOM, for Excel)",
+)
 def export_csv(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
     data = exports.to_csv(exports.rows(session, principal=principal, **filters))
     return Response(
         data,
-        media_type="text/csv; charset=utf-8",
+        media_type=CSV,
         headers={"Content-Disposition": 'attachment; filename="requests.csv"'},
     )
 
 
-@router.get("/requests.xlsx", summary="My area's requests as an Excel workbook")
+@router.get(
+    "/requests.xlsx",
+    response_class=Response,
+    responses=content(XLSX, description="one row per request"),
+    summary="My area's requests as an Excel workbook",
+)
 def export_xlsx(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
     data = exports.to_xlsx(exports.rows(session, principal=principal, **filters))
     return Response(
         data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="requests.xlsx"'},
     )
 
@@ -363,6 +440,8 @@ def export_xlsx(session: ReadSession, principal: Staff, filters: ExportFilters) 
 @router.get(
     "/requests/{request_id}",
     response_class=GeoJSONResponse,
+    response_model=StaffRequestDetailFeature,
+    response_model_exclude_unset=True,
     summary="One request in full: contact, photos, history with internal notes",
 )
 def one_request(
@@ -380,6 +459,8 @@ def one_request(
 
 @router.post(
     "/requests/{request_id}/actions",
+    response_model=StaffRequestDetailFeature | MovedAway,
+    response_model_exclude_unset=True,
     summary="A workflow step (accept, start, resolve, reject, duplicate, transfer, reply, note)",
 )
 def act(

@@ -29,8 +29,19 @@ from renewmap.api.deps import (
     WriteSession,
     rate_limit,
 )
-from renewmap.api.routers.core import GeoJSONResponse
-from renewmap.api.schemas import RouteOut, SuggestionMapLayer
+from renewmap.api.responses import JPEG, GeoJSONResponse, content
+from renewmap.api.schemas.places import RouteOut
+from renewmap.api.schemas.suggestions import (
+    CommentOut,
+    FollowView,
+    NearbySuggestions,
+    SessionCookies,
+    SuggestionCreated,
+    SuggestionFeature,
+    SuggestionMapLayer,
+    SuggestionPage,
+    Supports,
+)
 from renewmap.errors import InvalidInput
 from renewmap.services.requests import suggestions
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
@@ -40,7 +51,11 @@ router = APIRouter(prefix="/api", tags=["suggestions"])
 YEAR = 365 * 24 * 3600
 
 
-@router.get("/session", summary="Device and CSRF cookies for this browser")
+@router.get(
+    "/session",
+    response_model=SessionCookies,
+    summary="Device and CSRF cookies for this browser",
+)
 def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(16)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
@@ -76,6 +91,7 @@ def _read_photos(files: list[UploadFile]) -> list[tuple[str, bytes]]:
 @router.post(
     "/suggestions",
     status_code=201,
+    response_model=SuggestionCreated,
     summary="Post a suggestion (multipart, up to 3 photos)",
     responses={
         413: {"description": "photo or body too large"},
@@ -140,6 +156,7 @@ def create(
 @router.get(
     "/communities/{code}/suggestions",
     response_class=GeoJSONResponse,
+    response_model=SuggestionPage,
     summary="Browse visible suggestions (filters, bbox, paging)",
 )
 def browse(
@@ -194,6 +211,7 @@ def map_layer(
 @router.get(
     "/suggestions/nearby",
     response_class=GeoJSONResponse,
+    response_model=NearbySuggestions,
     summary="Visible suggestions within a radius (default 50 m), nearest first",
 )
 def nearby(
@@ -207,7 +225,11 @@ def nearby(
     return GeoJSONResponse({"type": "FeatureCollection", "features": features})
 
 
-@router.get("/suggestions/{request_id}", response_class=GeoJSONResponse)
+@router.get(
+    "/suggestions/{request_id}",
+    response_class=GeoJSONResponse,
+    response_model=SuggestionFeature,
+)
 def one(request_id: IdPath, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(suggestions.get_public(session, request_id=request_id))
 
@@ -215,13 +237,14 @@ def one(request_id: IdPath, session: ReadSession) -> GeoJSONResponse:
 @router.post(
     "/suggestions/{request_id}/supports",
     status_code=201,
+    response_model=Supports,
     responses={409: {"description": "already supported from this device"}},
 )
 def support(request_id: IdPath, session: WriteSession, device: ResidentDevice) -> dict[str, int]:
     return {"supports": suggestions.support(session, request_id=request_id, supporter=device)}
 
 
-@router.get("/suggestions/{request_id}/comments")
+@router.get("/suggestions/{request_id}/comments", response_model=list[CommentOut])
 def comments(request_id: IdPath, session: ReadSession) -> list[dict[str, Any]]:
     return suggestions.comments(session, request_id=request_id)
 
@@ -234,6 +257,7 @@ class CommentIn(BaseModel):
 @router.post(
     "/suggestions/{request_id}/comments",
     status_code=201,
+    response_model=CommentOut,
     dependencies=[CSRF, rate_limit("interact")],
 )
 def add_comment(request_id: IdPath, payload: CommentIn, session: WriteSession) -> dict[str, Any]:
@@ -242,7 +266,11 @@ def add_comment(request_id: IdPath, payload: CommentIn, session: WriteSession) -
     )
 
 
-@router.get("/receipts/{code}", summary="A resident's private view (receipt code + token)")
+@router.get(
+    "/receipts/{code}",
+    response_model=FollowView,
+    summary="A resident's private view (receipt code + token)",
+)
 def follow(
     code: str,
     token: Annotated[str, Query(min_length=8)],
@@ -254,6 +282,7 @@ def follow(
 
 @router.post(
     "/receipts/{code}/details",
+    response_model=FollowView,
     summary="Add text or photos through the private link",
     dependencies=[rate_limit("post")],
 )
@@ -277,6 +306,7 @@ def add_details(
 
 @router.post(
     "/receipts/{code}/reopen",
+    response_model=FollowView,
     summary="The resident says a resolved request is not fixed (within 30 days)",
     dependencies=[rate_limit("post")],
 )
@@ -292,7 +322,11 @@ def reopen(
     )
 
 
-@router.get("/photos/{photo_id}", response_class=Response)
+@router.get(
+    "/photos/{photo_id}",
+    response_class=Response,
+    responses=content(JPEG, description="the photo (JPEG, metadata stripped)"),
+)
 def photo(photo_id: IdPath, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id)
     return Response(
@@ -300,7 +334,11 @@ def photo(photo_id: IdPath, session: ReadSession) -> Response:
     )
 
 
-@router.get("/photos/{photo_id}/thumbnail", response_class=Response)
+@router.get(
+    "/photos/{photo_id}/thumbnail",
+    response_class=Response,
+    responses=content(JPEG, description="its thumbnail (JPEG)"),
+)
 def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id, thumbnail=True)
     return Response(

@@ -1,0 +1,1 @@
+"""Alembic migrations, one per schema change, run on both databases (``db.migrate``)."""

@@ -1,0 +1,80 @@
+"""Places: health, communities, who owns a location, walking coverage."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from renewmap.api.schemas.common import Geometry, Number, Out
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["sqlite", "postgresql"]
+    version: str
+
+
+class RefOut(BaseModel):
+    code: str
+    name: str
+    level: str | None = None
+
+
+class RouteOut(BaseModel):
+    """Who owns a location, and the chain above."""
+
+    rule: Literal["building", "inside", "boundary", "overlap", "community", "snapped"]
+    community: RefOut
+    grid: RefOut | None
+    branch: RefOut | None
+    general_branch: RefOut | None
+    subdistrict: RefOut | None
+    distance_m: float | None = Field(None, description="distance snapped over (rule snapped)")
+    grid_set_version: int | None
+    chain: list[RefOut]
+    message: str
+
+
+class CommunityOut(BaseModel):
+    code: str
+    name: str
+    subdistrict: RefOut | None
+    bbox: tuple[float, float, float, float]
+    grid_set_version: int
+    layers: list[str]
+    attribution: str | None = None
+
+
+class CoveredBuilding(Out):
+    building: str = Field(description="its number (e.g. 17号楼), or its id when it has none")
+    households: int
+    distance_m: Number | None = Field(description="walking distance to the nearest destination")
+    covered: bool
+    method: str = Field(description="how the distance was measured (paths, or straight line)")
+
+
+class CoverageFeature(Out):
+    type: Literal["Feature"]
+    id: int
+    geometry: Geometry
+    properties: CoveredBuilding
+
+
+class CoverageFeatures(Out):
+    type: Literal["FeatureCollection"]
+    features: list[CoverageFeature]
+
+
+class Coverage(Out):
+    """Buildings within walking distance of a green space or a site."""
+
+    community: str
+    radius_m: Number
+    buildings: int
+    buildings_covered: int
+    share_buildings: Number | None
+    households: int
+    households_covered: int
+    share_households: Number | None
+    features: CoverageFeatures

@@ -225,6 +225,7 @@ class CareOut(Out):
     note: str | None
     by: str | None
     on: str
+    at: str  # the moment (ISO 8601, with offset): pages show it in the community's time zone
     photo: str | None
     thumbnail: str | None
 

@@ -182,6 +182,9 @@ class Adopter(Out):
     nickname: str
     phone: str | None
     adopted_on: str
+    adopted_at: (
+        str  # the moment (ISO 8601, with offset): pages show it in the community's time zone
+    )
 
 
 class IssueProperties(Out):

@@ -125,8 +125,26 @@ def test_default_secret_only_in_dev() -> None:
     for env in ("prod", "test"):
         with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
             Settings(env=env)
-    assert Settings(env="prod", secret_key="s3cret-from-vault").env == "prod"
     assert Settings(env="dev").env == "dev"
+    # prod: a secret of 32 bytes or more, the host names served and the public address
+    prod = {
+        "env": "prod",
+        "secret_key": "s3cret-from-vault-" + "x" * 14,
+        "allowed_hosts": "renewmap.example.org",
+        "public_base_url": "https://renewmap.example.org",
+    }
+    assert Settings(**prod).env == "prod"
+    for change, named in (
+        ({"secret_key": ""}, "at least 32 bytes in prod (got 0)"),
+        ({"secret_key": "x"}, "at least 32 bytes in prod (got 1)"),
+        ({"secret_key": "s3cret-from-vault"}, "at least 32 bytes in prod (got 17)"),
+        ({"allowed_hosts": ""}, "RENEWMAP_ALLOWED_HOSTS is required in prod"),
+        ({"public_base_url": None}, "RENEWMAP_PUBLIC_BASE_URL is required in prod"),
+        ({"public_base_url": "renewmap.example.org"}, "must be an http(s) URL"),
+        ({"trusted_proxies": "10.0.0.0/8, nginx"}, "'nginx' is not an IP address"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(named)):
+            Settings(**{**prod, **change})
 
 
 @pytest.mark.parametrize(
@@ -168,7 +186,7 @@ def test_nul_in_the_address_is_refused_on_both_databases(client) -> None:
 
 
 def test_oversize_body_is_413(engine, session) -> None:
-    app = create_app(Settings(env="test", secret_key="x", max_upload_bytes=1000), engine=engine)
+    app = create_app(Settings(env="test", secret_key="x", max_json_bytes=1000), engine=engine)
     app.dependency_overrides[get_read_session] = lambda: session
     with TestClient(app) as c:
         coords = [[121.49 + i * 1e-6, 31.289] for i in range(200)]

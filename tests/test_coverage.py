@@ -79,13 +79,32 @@ def test_community_coverage_through_the_api(engine, session) -> None:
         )
     )
     session.flush()
+    from renewmap.services.access import accounts
+
+    designer = accounts.create_user(
+        session,
+        username="designer",
+        password="correct horse battery",
+        roles=[("designer", "T0001")],
+    )
+    lead = accounts.create_user(
+        session, username="lead", password="correct horse battery", roles=[("grid_lead", "T0001/A")]
+    )
+    auth = {}
+    for name, user in (("designer", designer), ("lead", lead)):
+        token, _ = accounts.issue_token(session, user=user, kind="api")
+        auth[name] = {"Authorization": f"Bearer {token}"}
     app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_read_session] = lambda: session
+    url = "/api/design/communities/T0001/coverage"
     with TestClient(app) as c:
-        wide = c.get("/api/design/communities/T0001/coverage", params={"radius_m": 300}).json()
-        tight = c.get("/api/design/communities/T0001/coverage", params={"radius_m": 60}).json()
-        bad = c.get("/api/design/communities/T0001/coverage", params={"radius_m": 1})
+        # buildings and households are for the staff who plan the sites, as on the page
+        assert c.get(url).status_code == 401
+        assert c.get(url, headers=auth["lead"]).status_code == 403
+        wide = c.get(url, params={"radius_m": 300}, headers=auth["designer"]).json()
+        tight = c.get(url, params={"radius_m": 60}, headers=auth["designer"]).json()
+        bad = c.get(url, params={"radius_m": 1}, headers=auth["designer"])
     assert (wide["buildings_covered"], wide["share_households"]) == (2, 1.0)
     assert (tight["buildings_covered"], tight["households_covered"], tight["share_households"]) == (
         1,

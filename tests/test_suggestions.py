@@ -102,8 +102,9 @@ def test_private_follow_link(client) -> None:
     assert "13900000000" not in page.text and "老李" not in page.text
     r = client.post(
         f"/api/receipts/{code}/details",
-        data={"token": token, "text": "灯杆在3号楼旁"},
+        data={"text": "灯杆在3号楼旁"},
         files=[("photos", ("more.png", png(), "image/png"))],
+        headers={"X-Receipt-Token": token},
     )
     assert r.status_code == 200
     assert r.json()["history"][-1] == {

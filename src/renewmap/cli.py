@@ -261,6 +261,10 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"{args.username}: {n} role(s) added")
         return 0
+    if args.action == "unlock":
+        _in_transaction(settings, lambda s: accounts.unlock(s, username=args.username))
+        print(f"{args.username}: failed sign-ins cleared; the account may sign in again")
+        return 0
     password = _password(args)
     _in_transaction(
         settings, lambda s: accounts.set_password(s, username=args.username, password=password)
@@ -361,7 +365,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.demo:
         cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
     print(f"RenewMap on http://{args.host}:{args.port}/  (demo map: /c/310109010026)")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    proxies = ", ".join(str(n) for n in settings.trusted_networks())
+    print(
+        "X-Forwarded-For/-Proto believed from: "
+        + (proxies or "nobody (set RENEWMAP_TRUSTED_PROXIES behind a reverse proxy)")
+    )
+    # The app resolves forwarded headers itself (api/trust.py, RENEWMAP_TRUSTED_PROXIES);
+    # uvicorn's own handling would trust 127.0.0.1 whatever the setting says.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
     return 0
 
 
@@ -429,8 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
     dm.set_defaults(func=cmd_demo)
 
-    us = sub.add_parser("user", help="staff accounts: add, grant roles, set password")
-    us.add_argument("action", choices=["add", "grant", "password"])
+    us = sub.add_parser(
+        "user", help="staff accounts: add, grant roles, set password, unlock after failed sign-ins"
+    )
+    us.add_argument("action", choices=["add", "grant", "password", "unlock"])
     us.add_argument("username")
     us.add_argument("--display-name", help="shown in request histories (default: username)")
     us.add_argument("--email")

@@ -74,6 +74,12 @@ class PayloadTooLarge(RenewMapError):
     code = "payload_too_large"
 
 
+class InvalidHost(RenewMapError):
+    """The ``Host`` header names a host this server does not answer for."""
+
+    code = "invalid_host"
+
+
 class MethodNotAllowed(RenewMapError):
     code = "method_not_allowed"
 
@@ -106,6 +112,7 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     NotAcceptable: 406,
     RateLimited: 429,
     PayloadTooLarge: 413,
+    InvalidHost: 400,
     OutputFailed: 500,
     RenewMapError: 400,
 }

@@ -5,16 +5,40 @@ Nothing here connects to anything: the app factory and the CLI build engines fro
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret"
+MIN_SECRET_BYTES = 32
 DEFAULT_DB_PATH = Path("var") / "renewmap.sqlite"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> list[Network]:
+    """``"127.0.0.1, 10.0.0.0/8, ::1"`` → networks; a bad entry raises ValueError naming it."""
+    out: list[Network] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"'{item}' is not an IP address or network") from None
+    return out
+
+
+def parse_hosts(text: str) -> list[str]:
+    """``"renewmap.example.org, *.intranet"`` → lower-case host patterns."""
+    return [h.strip().lower() for h in text.split(",") if h.strip()]
 
 
 class Settings(BaseSettings):
@@ -30,7 +54,21 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     snap_distance_m: float = Field(default=50.0, ge=0, le=5000)
     spatialite_library: str = "mod_spatialite"
-    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_json_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="request bodies of JSON and form endpoints"
+    )
+    max_drawing_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="a drawn design or grid set (GeoJSON)"
+    )
+    max_photo_post_bytes: int = Field(
+        default=26 * 1024 * 1024, gt=0, description="a post with photos (up to 3 of 8 MB)"
+    )
+    max_upload_bytes: int = Field(
+        default=21 * 1024 * 1024, gt=0, description="a file import or attachment (≤ 20 MB)"
+    )
+    image_decodes: int = Field(
+        default=2, ge=1, le=32, description="photos decoded at once per process (≈ 80 MB each)"
+    )
     sql_echo: bool = False
     rate_posts: int = Field(default=10, ge=1, description="suggestions per IP per window")
     rate_interactions: int = Field(default=60, ge=1, description="supports+comments per IP")
@@ -55,7 +93,19 @@ class Settings(BaseSettings):
     )
     rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
     public_base_url: str | None = Field(
-        default=None, description="how staff reach the app (links in notifications)"
+        default=None,
+        description="how people reach the app, e.g. https://renewmap.example.org: every link "
+        "handed out (notifications, QR codes, OGC and Open311) starts with it; required in prod",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="addresses or networks (comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; none by default",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Host names served (comma-separated, *.example.org for subdomains); "
+        "any when empty; required in prod",
     )
     notify_smtp_host: str | None = Field(default=None, description="SMTP server for e-mail")
     notify_smtp_port: int = Field(default=25, ge=1, le=65535)
@@ -78,6 +128,15 @@ class Settings(BaseSettings):
     )
     tiles_max_zoom: int = Field(default=18, ge=1, le=22, description="the server's deepest zoom")
     tiles_subdomains: str = "abc"
+
+    def body_limits(self) -> dict[str, int]:
+        """Bytes per request body class (see ``renewmap.api.limits``)."""
+        return {
+            "json": self.max_json_bytes,
+            "drawing": self.max_drawing_bytes,
+            "photos": self.max_photo_post_bytes,
+            "files": self.max_upload_bytes,
+        }
 
     @model_validator(mode="after")
     def _check_tiles(self) -> Settings:
@@ -123,3 +182,43 @@ class Settings(BaseSettings):
                 f"RENEWMAP_ENV={self.env} (the default secret is for dev only)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _check_trust(self) -> Settings:
+        try:
+            self.trusted_networks()
+        except ValueError as exc:
+            raise ValueError(f"RENEWMAP_TRUSTED_PROXIES: {exc}") from None
+        if self.public_base_url is not None:
+            url = urlsplit(self.public_base_url)
+            if url.scheme not in ("http", "https") or not url.hostname or url.query:
+                raise ValueError(
+                    "RENEWMAP_PUBLIC_BASE_URL must be an http(s) URL such as "
+                    "https://renewmap.example.org (a path is allowed, no query)"
+                )
+        if self.env != "prod":
+            return self
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"RENEWMAP_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in prod (got "
+                f"{len(self.secret_key.encode())}); e.g. python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'"
+            )
+        if not self.allowed_host_names():
+            raise ValueError(
+                "RENEWMAP_ALLOWED_HOSTS is required in prod: the host names people use, "
+                "e.g. renewmap.example.org"
+            )
+        if not self.public_base_url:
+            raise ValueError(
+                "RENEWMAP_PUBLIC_BASE_URL is required in prod: the address people use, "
+                "e.g. https://renewmap.example.org (links are never built from the Host header)"
+            )
+        return self
+
+    def trusted_networks(self) -> list[Network]:
+        """``RENEWMAP_TRUSTED_PROXIES`` as networks (empty: trust no proxy)."""
+        return parse_networks(self.trusted_proxies)
+
+    def allowed_host_names(self) -> list[str]:
+        return parse_hosts(self.allowed_hosts)

@@ -28,6 +28,7 @@ from renewmap.api.routers import (
 )
 from renewmap.api.security import install as install_security_headers
 from renewmap.services.access.ratelimit import RateLimiter
+from renewmap.services.requests import photos
 from renewmap.settings import Settings
 from renewmap.web.cache import PageCache
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.page_cache = PageCache()
     app.state.notify_kick = lambda: None  # replaced by the dispatcher's when it runs
     app.state.rate_limiter = _rate_limiter(settings)
+    photos.configure(decode_slots=settings.image_decodes)
     install_error_handlers(
         app, {open311.PREFIX + "/": open311.render_error, ogc.PREFIX + "/": ogc.render_error}
     )
@@ -84,6 +86,7 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from renewmap.db.dialect import read_only_bind, write_bind
         from renewmap.db.engine import make_engine
+        from renewmap.db.guards import LOCK_TIMEOUT_MS
 
         own = engine is None
         eng = engine or make_engine(
@@ -91,6 +94,7 @@ def _lifespan(
             spatialite_library=settings.spatialite_library,
             echo=settings.sql_echo,
             pool_pre_ping=settings.db_pool_pre_ping,
+            lock_timeout_ms=LOCK_TIMEOUT_MS,
         )
         read_engine = read_only_bind(eng)
         app.state.engine = eng

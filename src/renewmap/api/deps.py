@@ -7,6 +7,7 @@ reads ``app.state``, cookies or headers for these by hand.
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -14,8 +15,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from renewmap.db import guards
 from renewmap.errors import Forbidden, InvalidInput, Unauthenticated
-from renewmap.services.access import accounts
+from renewmap.services.access import accounts, csrf
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.services.requests.suggestions import keyed_hash
@@ -39,8 +41,14 @@ def get_session(request: Request) -> Iterator[Session]:
     so a 201 means saved, and the next request (a redirect, a refresh) sees the change.
     """
     factory = request.app.state.session_factory
-    with factory() as session, session.begin():
-        yield session
+    with factory() as session:
+        session.begin()
+        try:
+            yield session
+        except BaseException:
+            guards.finish(session, failed=True)  # kept only if asked (a failed sign-in)
+            raise
+        guards.finish(session, failed=False)
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
@@ -65,9 +73,21 @@ def get_notify_kick(request: Request) -> Callable[[], None]:
 
 
 def public_base(request: Request) -> str:
-    """How clients reach the app (no trailing slash): the configured public URL behind a
-    proxy, else the request's own; for links and URLs handed out (QR codes, OGC links)."""
-    return (get_settings(request).public_base_url or str(request.base_url)).rstrip("/")
+    """How clients reach the app (no trailing slash), for links and URLs handed out (QR
+    codes, OGC and Open311 links): ``RENEWMAP_PUBLIC_BASE_URL`` (required in production),
+    else the address this server listens on; never the request's ``Host`` header, which the
+    client writes."""
+    settings = get_settings(request)
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    scheme = request.url.scheme  # http or https (X-Forwarded-Proto from a trusted proxy)
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        return f"{scheme}://localhost"
+    host, port = str(server[0]), int(server[1])
+    host = f"[{host}]" if ":" in host else host
+    default = (scheme, port) in (("http", 80), ("https", 443))
+    return f"{scheme}://{host}" if default else f"{scheme}://{host}:{port}"
 
 
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
@@ -84,10 +104,17 @@ PublicBase = Annotated[str, Depends(public_base)]
 def require_csrf(request: Request) -> None:
     """Double-submit check for writes a cookie could authorise: the ``rm_csrf`` cookie's value
     must come back in the ``X-CSRF-Token`` header (another site can send the cookie, not read
-    it)."""
+    it), and be a token this server minted (``services.access.csrf``), never one the client
+    chose."""
     cookie = request.cookies.get(CSRF_COOKIE, "")
     header = request.headers.get(CSRF_HEADER, "")
-    if not cookie or not header or not secrets.compare_digest(cookie, header):
+    secret = request.app.state.settings.secret_key
+    if (
+        not cookie
+        or not header
+        or not secrets.compare_digest(cookie, header)
+        or not csrf.genuine(secret, cookie)
+    ):
         raise Forbidden(
             f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
             f"{CSRF_HEADER} header (GET /api/session sets it)"
@@ -201,6 +228,8 @@ def bbox_param(
         parts = [float(v) for v in bbox.split(",")]
     except ValueError as exc:
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from exc
+    if not all(math.isfinite(v) for v in parts):
+        raise InvalidInput("bbox: numbers must be finite", field="bbox")
     if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
     return (parts[0], parts[1], parts[2], parts[3])

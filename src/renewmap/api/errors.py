@@ -10,9 +10,11 @@ from collections.abc import Callable, Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from renewmap.db.guards import integrity_problem, operational_problem
 from renewmap.errors import (
     DatabaseUnavailable,
     InvalidInput,
@@ -92,9 +94,25 @@ async def _unrouted(request: Request, exc: Exception) -> Response:
 
 
 async def _database_down(request: Request, exc: Exception) -> Response:
+    # a lock given up or a deadlock is a 409 (try again); a dead database a 503
+    return error_response(operational_problem(exc), request)
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> Response:
     return error_response(
-        DatabaseUnavailable("the database is unavailable; try again shortly"), request
+        DatabaseUnavailable(
+            "the server is busy (no database connection free); try again shortly",
+            retry_after=5,
+        ),
+        request,
     )
+
+
+async def _refused_write(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntegrityError)
+    # a duplicate (e.g. the same +1 sent twice at once) or a dangling reference: the same
+    # answer on both databases
+    return error_response(integrity_problem(exc), request)
 
 
 async def _bad_value(request: Request, exc: Exception) -> Response:
@@ -124,4 +142,6 @@ def install_error_handlers(app: FastAPI, renderers: Mapping[str, ErrorRenderer])
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)
     app.add_exception_handler(DataError, _bad_value)
+    app.add_exception_handler(IntegrityError, _refused_write)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _pool_exhausted)
     app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -1,5 +1,11 @@
-"""Checks every request passes before it reaches a route: a bounded body, no NUL in the
-address. They answer like any other error (``api.errors``)."""
+"""Checks every request passes before it reaches a route. They answer like any other error
+(``api.errors``).
+
+Outermost first: ``ProxyHeaders`` (whose ``X-Forwarded-For`` is believed, ``api.trust``),
+``AllowedHosts`` (the ``Host`` asked for), ``BodyLimit`` (bodies bounded per endpoint class on
+the bytes received, JSON checked before it is parsed, ``api.limits``), then no NUL in the
+address.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from renewmap.api.errors import error_response
-from renewmap.errors import InvalidInput, PayloadTooLarge
+from renewmap.api.limits import BodyLimit
+from renewmap.api.trust import AllowedHosts, ProxyHeaders
+from renewmap.errors import InvalidInput
 from renewmap.settings import Settings
 
 
@@ -26,15 +34,9 @@ def _nul_in_address(request: Request) -> str | None:
 
 def install_request_guards(app: FastAPI, settings: Settings) -> None:
     @app.middleware("http")
-    async def _limit_body(
+    async def _refuse_nul_address(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        length = request.headers.get("content-length")
-        limit = settings.max_upload_bytes
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return error_response(
-                PayloadTooLarge(f"request body larger than {limit} bytes", limit=limit), request
-            )
         nul = _nul_in_address(request)
         if nul is not None:
             # PostgreSQL text cannot hold NUL: refuse it up front, on both databases alike
@@ -42,3 +44,10 @@ def install_request_guards(app: FastAPI, settings: Settings) -> None:
                 InvalidInput(f"{nul} contains a NUL character (%00)", field=nul), request
             )
         return await call_next(request)
+
+    # pure ASGI, added last = run first
+    app.add_middleware(
+        BodyLimit, routes=lambda: app.routes, limits=settings.body_limits(), render=error_response
+    )
+    app.add_middleware(AllowedHosts, hosts=settings.allowed_host_names(), render=error_response)
+    app.add_middleware(ProxyHeaders, trusted=settings.trusted_networks())

@@ -67,8 +67,12 @@ def make_engine(
     spatialite_library: str = "mod_spatialite",
     echo: bool = False,
     pool_pre_ping: bool = False,
+    lock_timeout_ms: int | None = None,
 ) -> Engine:
     """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS)."""
+    from renewmap.db import guards
+
+    guards.install()  # both databases refuse a NUL character in text alike
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         module = sqlite_module()
@@ -98,8 +102,11 @@ def make_engine(
     if parsed.get_backend_name() == "postgresql":
         # Disconnects are still detected (the pool is invalidated on the error); pre-ping
         # would add a round trip to every request.
+        connect_args = dict(POSTGRES_CONNECT_ARGS)
+        if lock_timeout_ms is not None:  # the app: no request waits forever on another
+            connect_args["options"] += f" -c lock_timeout={int(lock_timeout_ms)}"
         return create_engine(
-            parsed, echo=echo, pool_pre_ping=pool_pre_ping, connect_args=POSTGRES_CONNECT_ARGS
+            parsed, echo=echo, pool_pre_ping=pool_pre_ping, connect_args=connect_args
         )
     raise SpatialBackendMissing(
         f"Unsupported database URL '{parsed.render_as_string(hide_password=True)}': "

@@ -335,6 +335,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    # consecutive failed sign-ins and, after too many, when the account may try again
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="user", order_by="StaffRole.id", cascade="all, delete-orphan"

@@ -123,6 +123,8 @@ class Rules:
 
 COST_GROUPS = ("green_per_m2", "plant_each", "path_per_m2", "facility_each")
 RULE_LIMITS = {"tree_wall_m": (0.0, 50.0), "barrier_free_width_m": (0.5, 10.0)}
+MAX_UNIT_COST = 1_000_000.0  # yuan per m² or per item (validation.RANGES["unit_cost"])
+MAX_COST_ITEMS = 100
 
 
 class StandardsError(ValueError):
@@ -148,9 +150,19 @@ def standards(
             raise StandardsError(f"unit_costs.{group}: use one of {', '.join(COST_GROUPS)}")
         if not isinstance(prices, Mapping):
             raise StandardsError(f"unit_costs.{group}: expected {{item: yuan}}")
+        if len(prices) > MAX_COST_ITEMS:
+            raise StandardsError(f"unit_costs.{group}: at most {MAX_COST_ITEMS} items")
         for item, price in prices.items():
-            if not isinstance(price, int | float) or isinstance(price, bool) or price < 0:
-                raise StandardsError(f"unit_costs.{group}.{item}: a price ≥ 0 in yuan")
+            if not isinstance(item, str) or not 0 < len(item) <= 64 or "\x00" in item:
+                raise StandardsError(f"unit_costs.{group}: item names of 1 to 64 characters")
+            if (
+                not isinstance(price, int | float)
+                or isinstance(price, bool)
+                or not 0 <= price <= MAX_UNIT_COST
+            ):
+                raise StandardsError(
+                    f"unit_costs.{group}.{item}: a price between 0 and {MAX_UNIT_COST:,.0f} yuan"
+                )
             groups[group][str(item)] = float(price)
     limits = {k: getattr(Rules(), k) for k in RULE_LIMITS}
     for rule, value in (overrides.get("rules") or {}).items():

@@ -6,7 +6,6 @@ messages that say *where* the problem is (``where`` is e.g. "file.geojson, featu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,13 +59,20 @@ def to_geojson(geom: BaseGeometry | None) -> dict[str, Any] | None:
     return None if geom is None else mapping(geom)
 
 
-def parse_geojson(obj: Mapping[str, Any] | str, *, where: str = "geometry") -> BaseGeometry:
-    """Parse and check a GeoJSON geometry (dict or JSON text) in WGS84."""
+def parse_geojson(
+    obj: Mapping[str, Any] | str, *, where: str = "geometry", require_valid: bool = True
+) -> BaseGeometry:
+    """Parse and check a GeoJSON geometry (dict or JSON text) in WGS84: structure, finite
+    coordinates in range and (unless ``require_valid`` is False: the caller reports
+    invalid shapes itself) OGC validity."""
     if isinstance(obj, str):
+        from renewmap.errors import InvalidInput
+        from renewmap.validation import loads
+
         try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as exc:
-            raise InvalidGeometry(f"{where}: not valid JSON ({exc.msg})", where=where) from exc
+            obj = loads(obj, where=where)  # nesting, NaN/Infinity checked before parsing
+        except InvalidInput as exc:
+            raise InvalidGeometry(exc.message, where=where) from None
     if not isinstance(obj, Mapping):
         raise InvalidGeometry(f"{where}: a GeoJSON geometry object is required", where=where)
     if obj.get("type") == "Feature":
@@ -80,7 +86,10 @@ def parse_geojson(obj: Mapping[str, Any] | str, *, where: str = "geometry") -> B
         geom = shape(obj)
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise InvalidGeometry(f"{where}: malformed GeoJSON geometry ({exc})", where=where) from exc
-    check_geometry(geom, where=where)
+    if require_valid:
+        check_geometry(geom, where=where)
+    else:
+        check_lonlat(geom, where=where)
     return geom
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Form, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from renewmap.api import uploads
 from renewmap.api.deps import IdPath, IdQuery, Staff, WriteSession
+from renewmap.api.limits import body
 from renewmap.api.responses import content
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.design import (
@@ -24,15 +26,19 @@ from renewmap.api.schemas.places import Coverage
 from renewmap.services.design import consultation, drafts, exchange, process
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
-from renewmap.vocabulary import MAX_ID, MIN_ID
+from renewmap.validation import NoNul, RequiredText, Text
 
 router = APIRouter(prefix="/api/design", tags=["design"])
 
 
 class DraftIn(BaseModel):
-    name: str = Field(max_length=200)
+    name: Annotated[RequiredText, Field(max_length=200)]
     copy_from: Id | None = Field(None, description="start as a copy")
     from_site: bool = Field(False, description="start from the site's current layers")
+
+
+class NoFields(BaseModel):
+    """A form with nothing but its file."""
 
 
 class EvaluateIn(BaseModel):
@@ -50,7 +56,7 @@ class AdoptsIn(BaseModel):
 class StageIn(BaseModel):
     starts_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
     ends_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
-    minutes: str | None = Field(None, max_length=20_000)
+    minutes: Annotated[Text | None, Field(max_length=20_000)] = None
 
 
 class MoveIn(BaseModel):
@@ -60,6 +66,20 @@ class MoveIn(BaseModel):
 class FeaturesIn(BaseModel):
     version: Id = Field(description="the version you drew on (409 if stale)")
     features: dict[str, Any] = Field(description="FeatureCollection; properties.kind required")
+
+
+def may_draw(draft_id: IdPath, session: WriteSession, me: Staff) -> None:
+    """The draft exists and the principal may draw on it: checked before a body is read."""
+    drafts.site_context(session, principal=me, draft_id=draft_id)
+
+
+def may_run_site(code: str, site: str, session: WriteSession, me: Staff) -> None:
+    """The site exists and the principal runs its process: checked before a file is read."""
+    process.require_site_runner(session, principal=me, community_code=code, site_code=site)
+
+
+MayDraw = Depends(may_draw)
+MayRunSite = Depends(may_run_site)
 
 
 @router.post(
@@ -107,10 +127,20 @@ def draft(draft_id: IdPath, session: WriteSession, me: Staff) -> dict[str, Any]:
     response_model=DraftOut,
     response_model_exclude_unset=True,
     summary="Save the drawn features (whole set)",
+    dependencies=[MayDraw],  # rights before the body is read (api.uploads)
+    openapi_extra=uploads.json_doc(FeaturesIn),
 )
-def save(draft_id: IdPath, body: FeaturesIn, session: WriteSession, me: Staff) -> dict[str, Any]:
+@body("drawing")
+def save(
+    draft_id: IdPath, session: WriteSession, me: Staff, data: uploads.JSONBody
+) -> dict[str, Any]:
+    features = uploads.validated(data, FeaturesIn)
     return drafts.save_features(
-        session, principal=me, draft_id=draft_id, version=body.version, features=body.features
+        session,
+        principal=me,
+        draft_id=draft_id,
+        version=features.version,
+        features=features.features,
     )
 
 
@@ -119,11 +149,15 @@ def save(draft_id: IdPath, body: FeaturesIn, session: WriteSession, me: Staff) -
     response_model=Evaluation,
     response_model_exclude_unset=True,
     summary="Live metrics and rule checks of unsaved work",
+    dependencies=[MayDraw],
+    openapi_extra=uploads.json_doc(EvaluateIn),
 )
+@body("drawing")
 def evaluate(
-    draft_id: IdPath, body: EvaluateIn, session: WriteSession, me: Staff
+    draft_id: IdPath, session: WriteSession, me: Staff, data: uploads.JSONBody
 ) -> dict[str, Any]:
-    return drafts.evaluate(session, principal=me, draft_id=draft_id, features=body.features)
+    work = uploads.validated(data, EvaluateIn)
+    return drafts.evaluate(session, principal=me, draft_id=draft_id, features=work.features)
 
 
 @router.put(
@@ -171,31 +205,40 @@ def export(draft_id: IdPath, fmt: str, session: WriteSession, me: Staff) -> Resp
     )
 
 
+class ImportForm(BaseModel):
+    version: Annotated[Id, Field(description="the draft's version")]
+    kind: Annotated[
+        str | None, Field(max_length=32, description="kind for features that name none"), NoNul
+    ] = None
+    epsg: Annotated[int | None, Field(ge=1024, le=999_999, description="CRS of a DXF")] = None
+
+
 @router.post(
     "/drafts/{draft_id}/import",
     response_model=DraftOut,
     response_model_exclude_unset=True,
     summary="Add a layer from GeoJSON, GeoPackage or DXF to a draft (all or nothing)",
     responses={413: {"description": "file too large"}, 422: {"description": "bad file"}},
+    dependencies=[MayDraw],
+    openapi_extra=uploads.multipart_doc(ImportForm, file=False),
 )
+@body("files")
 def import_layer(
-    draft_id: IdPath,
-    session: WriteSession,
-    me: Staff,
-    file: Annotated[UploadFile, File()],
-    version: Annotated[int, Form(ge=MIN_ID, le=MAX_ID)],
-    kind: Annotated[str | None, Form(description="kind for features that name none")] = None,
-    epsg: Annotated[int | None, Form(ge=1024, le=999_999, description="CRS of a DXF")] = None,
+    draft_id: IdPath, session: WriteSession, me: Staff, form: uploads.UploadForm
 ) -> dict[str, Any]:
+    f = uploads.fields(form, ImportForm)
+    ((filename, data),) = uploads.files(
+        form, "file", limit=exchange.MAX_IMPORT, at_most=1, required=True
+    )
     return exchange.import_layer(
         session,
         principal=me,
         draft_id=draft_id,
-        version=version,
-        filename=file.filename or "upload",
-        data=file.file.read(exchange.MAX_IMPORT + 1),
-        kind=kind or None,
-        epsg=epsg,
+        version=f.version,
+        filename=filename,
+        data=data,
+        kind=f.kind or None,
+        epsg=f.epsg,
     )
 
 
@@ -235,24 +278,31 @@ def move(code: str, site: str, body: MoveIn, session: WriteSession, me: Staff) -
     status_code=201,
     response_model=Timeline,
     summary="Keep a file with a step (PDF, image, text, Office; ≤ 10 MB)",
+    dependencies=[MayRunSite],
+    openapi_extra=uploads.multipart_doc(NoFields, file=False),
 )
+@body("files")
 def attach(
-    code: str,
-    site: str,
-    stage: str,
-    session: WriteSession,
-    me: Staff,
-    file: Annotated[UploadFile, File()],
+    code: str, site: str, stage: str, session: WriteSession, me: Staff, form: uploads.UploadForm
 ) -> dict[str, Any]:
+    ((filename, data),) = uploads.files(
+        form, "file", limit=process.MAX_ATTACHMENT, at_most=1, required=True
+    )
     return process.add_attachment(
         session,
         principal=me,
         community_code=code,
         site_code=site,
         stage=stage,
-        filename=file.filename or "",
-        data=file.file.read(process.MAX_ATTACHMENT + 1),
+        filename=filename,
+        data=data,
     )
+
+
+class SitePhotoForm(BaseModel):
+    phase: Annotated[str, Field(max_length=16, description="before or after"), NoNul]
+    taken_on: Annotated[str, Field(max_length=10, description="YYYY-MM-DD"), NoNul]
+    caption: Annotated[str | None, Field(max_length=200), NoNul] = None
 
 
 @router.post(
@@ -260,27 +310,27 @@ def attach(
     status_code=201,
     response_model=SitePhotos,
     summary="A dated before/after photo of the site",
+    dependencies=[MayRunSite],
+    openapi_extra=uploads.multipart_doc(SitePhotoForm, file=False),
 )
+@body("photos")
 def add_photo(
-    code: str,
-    site: str,
-    session: WriteSession,
-    me: Staff,
-    file: Annotated[UploadFile, File()],
-    phase: Annotated[str, Form(description="before or after")],
-    taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")],
-    caption: Annotated[str | None, Form(max_length=200)] = None,
+    code: str, site: str, session: WriteSession, me: Staff, form: uploads.UploadForm
 ) -> dict[str, Any]:
+    f = uploads.fields(form, SitePhotoForm)
+    ((filename, data),) = uploads.files(
+        form, "file", limit=MAX_PHOTO_BYTES, at_most=1, required=True
+    )
     return process.add_photo(
         session,
         principal=me,
         community_code=code,
         site_code=site,
-        phase=phase,
-        taken_on=taken_on,
-        caption=caption,
-        filename=file.filename or "photo",
-        data=file.file.read(MAX_PHOTO_BYTES + 1),
+        phase=f.phase,
+        taken_on=f.taken_on,
+        caption=f.caption,
+        filename=filename,
+        data=data,
     )
 
 
@@ -334,5 +384,12 @@ def compare(a: IdQuery, b: IdQuery, session: WriteSession, me: Staff) -> dict[st
     response_model=Coverage,
     summary="Buildings within walking distance of a green or activity site (and the rest)",
 )
-def coverage(code: str, session: WriteSession, radius_m: float = 300.0) -> dict[str, Any]:
+def coverage(
+    code: str,
+    session: WriteSession,
+    me: Staff,
+    radius_m: Annotated[float, Query(ge=10, le=5000, allow_inf_nan=False)] = 300.0,
+) -> dict[str, Any]:
+    # buildings and their households: staff who plan the community's sites, as on the page
+    drafts.require_drawer(session, principal=me, community_code=code)
     return community_coverage(session, community_code=code, radius_m=radius_m)

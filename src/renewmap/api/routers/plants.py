@@ -8,27 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from renewmap.api import uploads
 from renewmap.api.deps import IdPath, PublicBase, ReadSession, ResidentDevice, WriteSession
+from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, content
 from renewmap.api.schemas.design import PlantCard
 from renewmap.errors import NotFound
 from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
+from renewmap.validation import RequiredText, Text
 
 router = APIRouter(tags=["plants"])
 
 
 class AdoptIn(BaseModel):
-    nickname: str = Field(max_length=40)
-    phone: str | None = Field(None, max_length=32, description="seen only by staff in scope")
+    nickname: Annotated[RequiredText, Field(max_length=40)]
+    phone: Annotated[
+        Text | None, Field(max_length=32, description="seen only by staff in scope")
+    ] = None
 
 
 class CareIn(BaseModel):
     kind: str = Field(description="watering, pruning, fertilising or note")
-    note: str | None = Field(None, max_length=500)
+    note: Annotated[Text | None, Field(max_length=500)] = None
 
 
 @router.get("/api/plants/{plant_id}", response_model=PlantCard, summary="A plant's growth ID card")
@@ -72,26 +77,38 @@ def care(
     )
 
 
+def adopter_device(plant_id: IdPath, session: ReadSession, device: ResidentDevice) -> str:
+    """The adopter's device (CSRF, device cookie, rate limit), checked before a photo is read."""
+    adoption.require_adopter(session, plant_id=plant_id, device_hash=device)
+    return device
+
+
+class CarePhotoForm(BaseModel):
+    note: Annotated[Text | None, Field(max_length=500)] = None
+
+
 @router.post(
     "/api/plants/{plant_id}/care/photo",
     status_code=201,
     response_model=PlantCard,
     summary="Log care with a photo (the adopter; multipart)",
+    openapi_extra=uploads.multipart_doc(CarePhotoForm, file=False),
 )
+@body("photos")
 def care_photo(
     plant_id: IdPath,
+    device: Annotated[str, Depends(adopter_device)],
     session: WriteSession,
-    device: ResidentDevice,
-    file: Annotated[UploadFile, File()],
-    note: Annotated[str | None, Form(max_length=500)] = None,
+    form: uploads.UploadForm,
 ) -> dict[str, Any]:
+    (photo,) = uploads.files(form, "file", limit=MAX_PHOTO_BYTES, at_most=1, required=True)
     return adoption.log_care(
         session,
         plant_id=plant_id,
         device_hash=device,
         kind="photo",
-        note=note,
-        photo=(file.filename or "photo", file.file.read(MAX_PHOTO_BYTES + 1)),
+        note=uploads.fields(form, CarePhotoForm).note,
+        photo=photo,
     )
 
 

@@ -6,7 +6,7 @@ cookie (stored only as a keyed hash) and need the double-submit CSRF header.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
@@ -22,13 +22,14 @@ from renewmap.api.schemas.design import (
     Vote,
 )
 from renewmap.services.design import consultation, process
+from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api", tags=["sites"])
 
 
 class CommentIn(BaseModel):
-    body: str = Field(max_length=1000)
-    nickname: str | None = Field(None, max_length=40)
+    body: Annotated[RequiredText, Field(max_length=1000)]
+    nickname: Annotated[Text | None, Field(max_length=40)] = None
     point: dict[str, Any] | None = Field(None, description="GeoJSON Point on the draft's map")
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from renewmap.api import uploads
 from renewmap.api.deps import (
     CSRF_COOKIE,
     STAFF_COOKIE,
@@ -29,6 +30,7 @@ from renewmap.api.deps import (
     WriteSession,
     rate_limit,
 )
+from renewmap.api.limits import body
 from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.staff import (
@@ -50,23 +52,25 @@ from renewmap.api.schemas.staff import (
 )
 from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
+from renewmap.services.access.csrf import mint as mint_csrf
 from renewmap.services.design import adoption
 from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols, workflow
+from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 
 
 class Credentials(BaseModel):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=200)
+    username: Annotated[Text, Field(max_length=64)]
+    password: Annotated[Text, Field(max_length=200)]
 
 
 class TokenRequest(BaseModel):
     password: str = Field(
         max_length=200, description="your password again: a token outlives sessions"
     )
-    label: str | None = Field(None, max_length=100)
+    label: Annotated[Text | None, Field(max_length=100)] = None
 
 
 class ActionIn(BaseModel):
@@ -83,9 +87,10 @@ class ActionIn(BaseModel):
         "unhide",
     ]
     version: Id = Field(description="the version you are acting on (409 if stale)")
-    note: str | None = Field(
-        None, max_length=2000, description="reply, reason or internal note (see action)"
-    )
+    note: Annotated[
+        Text | None,
+        Field(max_length=2000, description="reply, reason or internal note (see action)"),
+    ] = None
     target_grid: str | None = Field(None, description="transfer: the receiving grid's code")
     duplicate_of: Id | None = Field(None, description="duplicate: the request it repeats")
 
@@ -104,7 +109,7 @@ def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
 def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> JSONResponse:
     token, user = accounts.login(session, username=body.username, password=body.password)
     principal = accounts.principal_of(user)
-    csrf = accounts.new_csrf()  # a fresh one per sign-in
+    csrf = mint_csrf(settings.secret_key)  # a fresh one per sign-in
     response = JSONResponse({**_me_body(session, principal), "csrf_token": csrf})
     response.set_cookie(
         STAFF_COOKIE,
@@ -166,8 +171,8 @@ def me(session: ReadSession, principal: Staff) -> dict[str, Any]:
 
 class FindingIn(BaseModel):
     category: str
-    title: str = Field(max_length=200)
-    description: str | None = Field(None, max_length=2000)
+    title: Annotated[RequiredText, Field(max_length=200)]
+    description: Annotated[Text | None, Field(max_length=2000)] = None
     geometry: dict[str, Any] = Field(description="GeoJSON Point (WGS84, lon first)")
 
 
@@ -175,9 +180,9 @@ class PatrolIn(BaseModel):
     community: str
     grid: str
     day: date
-    participants: str = Field(max_length=2000)
+    participants: Annotated[RequiredText, Field(max_length=2000)]
     route: dict[str, Any] | None = Field(None, description="GeoJSON LineString walked")
-    notes: str | None = Field(None, max_length=4000)
+    notes: Annotated[Text | None, Field(max_length=4000)] = None
     findings: list[FindingIn] = Field(default_factory=list, max_length=50)
 
 
@@ -187,6 +192,7 @@ class PatrolIn(BaseModel):
     response_model=PatrolOut,
     summary="Record a patrol; findings become requests",
 )
+@body("drawing")
 def record_patrol(
     body: PatrolIn, session: WriteSession, principal: Staff, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -239,17 +245,22 @@ class MergeIn(BaseModel):
     merge: str = Field(description="the compound that joins it")
 
 
+def may_change_boundaries(code: str, session: WriteSession, principal: Staff) -> None:
+    """Rights first: a grid set is read and checked only for the community's admins."""
+    boundaries.may_change(session, principal=principal, community_code=code)
+
+
 @router.post(
     "/communities/{code}/grid-drafts",
     status_code=201,
     response_model=GridDraftCreated,
     summary="Propose a grid set (GeoJSON FeatureCollection); returns the validation report",
+    dependencies=[Depends(may_change_boundaries)],  # before the body is read (api.uploads)
+    openapi_extra=uploads.json_doc(description="FeatureCollection of grid polygons"),
 )
+@body("drawing")
 def create_grid_draft(
-    code: str,
-    features: Annotated[dict[str, Any], Body(description="FeatureCollection of grid polygons")],
-    session: WriteSession,
-    principal: Staff,
+    code: str, session: WriteSession, principal: Staff, features: uploads.JSONBody
 ) -> dict[str, Any]:
     return boundaries.create_draft(
         session, principal=principal, community_code=code, features=features

@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import FormData
 
+from renewmap.api import uploads
 from renewmap.api.deps import (
     CSRF,
     CSRF_COOKIE,
@@ -29,6 +31,7 @@ from renewmap.api.deps import (
     WriteSession,
     rate_limit,
 )
+from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, GeoJSONResponse, content
 from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
@@ -42,10 +45,12 @@ from renewmap.api.schemas.suggestions import (
     SuggestionPage,
     Supports,
 )
-from renewmap.errors import InvalidInput
+from renewmap.errors import Forbidden, InvalidInput
+from renewmap.services.access import csrf
 from renewmap.services.requests import suggestions
-from renewmap.services.requests.photos import MAX_PHOTO_BYTES
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from renewmap.spatial.geometry import parse_geojson
+from renewmap.validation import FiniteFloat, NoNul, NotBlank, RequiredText, Text
 
 router = APIRouter(prefix="/api", tags=["suggestions"])
 YEAR = 365 * 24 * 3600
@@ -58,8 +63,10 @@ YEAR = 365 * 24 * 3600
 )
 def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(16)
-    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(16)
-    response = JSONResponse({"csrf_token": csrf})
+    token = request.cookies.get(CSRF_COOKIE)
+    if not csrf.genuine(settings.secret_key, token):
+        token = csrf.mint(settings.secret_key)  # never a value the client chose
+    response = JSONResponse({"csrf_token": token})
     response.set_cookie(
         DEVICE_COOKIE,
         device,
@@ -70,7 +77,7 @@ def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
     )
     response.set_cookie(
         CSRF_COOKIE,
-        csrf,
+        token,
         max_age=2 * YEAR,
         httponly=False,
         samesite="strict",
@@ -79,13 +86,27 @@ def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
     return response
 
 
-def _read_photos(files: list[UploadFile]) -> list[tuple[str, bytes]]:
-    out = []
-    for f in files:
-        if not f.filename and not f.size:
-            continue  # an empty file input
-        out.append((f.filename or "photo", f.file.read(MAX_PHOTO_BYTES + 1)))
-    return out
+class SuggestionForm(BaseModel):
+    """The text fields of a suggestion (multipart, with up to 3 ``photos``)."""
+
+    category: Annotated[str, Field(max_length=32), NoNul]
+    title: Annotated[str, Field(max_length=200), NoNul, NotBlank]
+    description: Annotated[str | None, Field(max_length=20_000), NoNul] = None
+    geometry: Annotated[
+        str | None, Field(max_length=1_000_000, description="GeoJSON geometry (WGS84)"), NoNul
+    ] = None
+    lon: FiniteFloat | None = None
+    lat: FiniteFloat | None = None
+    nickname: Annotated[str | None, Field(max_length=100), NoNul] = None
+    show_nickname: bool = False
+    phone: Annotated[str | None, Field(max_length=32), NoNul] = None
+    site: Annotated[
+        str | None, Field(max_length=64, description="a site in its survey step (code)"), NoNul
+    ] = None
+
+
+def _photos(form: FormData) -> list[tuple[str, bytes]]:
+    return uploads.files(form, "photos", limit=MAX_PHOTO_BYTES, at_most=MAX_PHOTOS + 1)
 
 
 @router.post(
@@ -98,30 +119,22 @@ def _read_photos(files: list[UploadFile]) -> list[tuple[str, bytes]]:
         422: {"description": "invalid field, photo or location outside every community"},
         429: {"description": "too many posts from this address"},
     },
+    # CSRF and the rate limit before the body is read (api.uploads)
     dependencies=[CSRF, rate_limit("post")],
+    openapi_extra=uploads.multipart_doc(SuggestionForm, photos=True),
 )
+@body("photos")
 def create(
     session: WriteSession,
     settings: SettingsDep,
     notify_kick: NotifyKick,
-    category: Annotated[str, Form()],
-    title: Annotated[str, Form(max_length=200)],
-    description: Annotated[str | None, Form()] = None,
-    geometry: Annotated[str | None, Form(description="GeoJSON geometry (WGS84)")] = None,
-    lon: Annotated[float | None, Form()] = None,
-    lat: Annotated[float | None, Form()] = None,
-    nickname: Annotated[str | None, Form()] = None,
-    show_nickname: Annotated[bool, Form()] = False,
-    phone: Annotated[str | None, Form()] = None,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
-    site: Annotated[
-        str | None, Form(max_length=64, description="a site in its survey step (code)")
-    ] = None,
+    form: uploads.UploadForm,
 ) -> dict[str, Any]:
-    if geometry:
-        geom = parse_geojson(geometry, where="geometry")
-    elif lon is not None and lat is not None:
-        geom = parse_geojson({"type": "Point", "coordinates": [lon, lat]}, where="lon/lat")
+    f = uploads.fields(form, SuggestionForm)
+    if f.geometry:
+        geom = parse_geojson(f.geometry, where="geometry")
+    elif f.lon is not None and f.lat is not None:
+        geom = parse_geojson({"type": "Point", "coordinates": [f.lon, f.lat]}, where="lon/lat")
     else:
         raise InvalidInput(
             "a location is required: 'geometry' (GeoJSON) or 'lon' and 'lat'", field="geometry"
@@ -130,16 +143,16 @@ def create(
         session,
         secret=settings.secret_key,
         geom=geom,
-        category=category,
-        title=title,
-        description=description,
-        photos=_read_photos(photos or []),
-        nickname=nickname,
-        show_nickname=show_nickname,
-        phone=phone,
+        category=f.category,
+        title=f.title,
+        description=f.description,
+        photos=_photos(form),
+        nickname=f.nickname,
+        show_nickname=f.show_nickname,
+        phone=f.phone,
         snap_m=settings.snap_distance_m,
         base_url=settings.public_base_url,
-        site_code=site or None,
+        site_code=f.site or None,
     )
     notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code
@@ -250,8 +263,8 @@ def comments(request_id: IdPath, session: ReadSession) -> list[dict[str, Any]]:
 
 
 class CommentIn(BaseModel):
-    body: str = Field(min_length=1, max_length=suggestions.MAX_COMMENT)
-    nickname: str | None = Field(default=None, max_length=suggestions.MAX_NICKNAME)
+    body: Annotated[RequiredText, Field(max_length=suggestions.MAX_COMMENT)]
+    nickname: Annotated[Text | None, Field(max_length=suggestions.MAX_NICKNAME)] = None
 
 
 @router.post(
@@ -280,27 +293,54 @@ def follow(
     return suggestions.follow(session, code=code, token=token, secret=settings.secret_key)
 
 
+RECEIPT_TOKEN_HEADER = "X-Receipt-Token"
+
+
+def receipt_token(
+    code: str,
+    request: Request,
+    session: ReadSession,
+    settings: SettingsDep,
+    token: Annotated[str | None, Query(min_length=8, max_length=100)] = None,
+) -> str:
+    """The private link's token (header ``X-Receipt-Token`` or ``?token=``), checked against
+    the receipt before the body is read."""
+    token = request.headers.get(RECEIPT_TOKEN_HEADER) or token
+    if not token:
+        raise Forbidden(
+            f"send the private link's token in the {RECEIPT_TOKEN_HEADER} header",
+            field="token",
+        )
+    suggestions.check_receipt(session, code=code, token=token, secret=settings.secret_key)
+    return token
+
+
+class DetailsForm(BaseModel):
+    text: Annotated[str | None, Field(max_length=suggestions.MAX_COMMENT), NoNul] = None
+
+
 @router.post(
     "/receipts/{code}/details",
     response_model=FollowView,
-    summary="Add text or photos through the private link",
+    summary="Add text or photos through the private link (token in X-Receipt-Token)",
     dependencies=[rate_limit("post")],
+    openapi_extra=uploads.multipart_doc(DetailsForm, photos=True),
 )
+@body("photos")
 def add_details(
     code: str,
+    token: Annotated[str, Depends(receipt_token)],
     session: WriteSession,
     settings: SettingsDep,
-    token: Annotated[str, Form(min_length=8)],
-    text: Annotated[str | None, Form()] = None,
-    photos: Annotated[list[UploadFile] | None, File()] = None,
+    form: uploads.UploadForm,
 ) -> dict[str, Any]:
     return suggestions.add_details(
         session,
         code=code,
         token=token,
         secret=settings.secret_key,
-        text=text,
-        photos=_read_photos(photos or []),
+        text=uploads.fields(form, DetailsForm).text,
+        photos=_photos(form),
     )
 
 

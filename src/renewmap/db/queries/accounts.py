@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,3 +24,19 @@ def auth_token_by_hash(session: Session, *, token_hash: str) -> Any:
 
 def revoke_tokens_of(session: Session, *, user_id: int) -> None:
     session.execute(update(AuthToken).where(AuthToken.user_id == user_id).values(revoked=True))
+
+
+def count_failed_login(session: Session, *, user_id: int) -> int:
+    """One more failed sign-in, counted in SQL (parallel guesses each count); the new count."""
+    return int(
+        session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user_id)
+            .values(failed_logins=StaffUser.failed_logins + 1)
+            .returning(StaffUser.failed_logins)
+        ).scalar_one()
+    )
+
+
+def lock_account(session: Session, *, user_id: int, until: datetime) -> None:
+    session.execute(update(StaffUser).where(StaffUser.id == user_id).values(locked_until=until))

@@ -8,6 +8,7 @@ tokens are stored, so a leaked database holds no usable credential.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -17,17 +18,30 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from renewmap.db.guards import keep_on_error
 from renewmap.db.models import AuthToken, StaffRole, StaffUser
 from renewmap.db.queries.accounts import (
     auth_token_by_hash,
+    count_failed_login,
+    lock_account,
     revoke_tokens_of,
     staff_user_by_username,
 )
 from renewmap.db.queries.places import community_by_code, find_branch, find_grid, find_subdistrict
-from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from renewmap.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from renewmap.vocabulary import ROLE_PLACE, ROLES, Role
 
 SESSION_HOURS = 12
+LOCK_AFTER = 5  # failed sign-ins in a row before the account must wait
+LOCK_BASE_S = 60  # the first wait; it doubles with every further failure
+LOCK_MAX_S = 3600
 API_TOKEN_DAYS = 90
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -158,18 +172,71 @@ def principal_of(user: StaffUser) -> Principal:
     )
 
 
-def check_password(session: Session, *, username: str, password: str) -> StaffUser:
-    """The active user with this password; Unauthenticated (one answer for every failure)."""
+def check_password(
+    session: Session, *, username: str, password: str, now: datetime | None = None
+) -> StaffUser:
+    """The active user with this password; Unauthenticated (one answer for every failure).
+
+    Failures are counted on the account, in the database (so the count holds whatever
+    address the guesses come from, and in every worker): after ``LOCK_AFTER`` in a row the
+    account waits ``LOCK_BASE_S`` seconds, doubling with each further failure up to
+    ``LOCK_MAX_S``; while it waits, even the right password is refused (429, with the wait).
+    A successful sign-in clears the count; ``unlock`` (``renewmap user unlock``) too."""
+    now = now or datetime.now(UTC)
     user = staff_user_by_username(session, username=username)
+    if user is not None and user.locked_until is not None:
+        until = _aware(user.locked_until)
+        if until > now:
+            wait = math.ceil((until - now).total_seconds())
+            raise RateLimited(
+                f"too many failed sign-ins for this account; try again in {wait} s "
+                "(or ask an admin to unlock it)",
+                retry_after=wait,
+                field="password",
+            )
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        verified = True
     except (VerificationError, InvalidHashError):
-        user = None
-    if user is None or not user.active:
+        verified = False
+    if user is None or not verified or not user.active:
+        if user is not None:
+            _count_failure(session, user, now)
         raise Unauthenticated("wrong username or password", field="password")
+    if user.failed_logins or user.locked_until is not None:
+        user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def lock_delay(failures: int) -> int:
+    """Seconds an account waits after ``failures`` failed sign-ins in a row (0: none)."""
+    if failures < LOCK_AFTER:
+        return 0
+    return min(LOCK_BASE_S * 2 ** (failures - LOCK_AFTER), LOCK_MAX_S)
+
+
+def _count_failure(session: Session, user: StaffUser, now: datetime) -> None:
+    """One more failure (and the wait it brings), kept although the request that made it
+    fails."""
+    delay = lock_delay(count_failed_login(session, user_id=user.id))
+    if delay:
+        lock_account(session, user_id=user.id, until=now + timedelta(seconds=delay))
+    keep_on_error(session)
+
+
+def unlock(session: Session, *, username: str) -> None:
+    """Clear an account's failed sign-ins and its wait (an admin, at the command line)."""
+    user = staff_user_by_username(session, username=username)
+    if user is None:
+        raise NotFound(f"user '{username}' not found", field="username")
+    user.failed_logins, user.locked_until = 0, None
+    session.flush()
 
 
 def issue_token(
@@ -219,10 +286,6 @@ def revoke(session: Session, *, token: str) -> None:
     if row is not None:
         row.revoked = True
         session.flush()
-
-
-def new_csrf() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def user_by_id(session: Session, *, user_id: int) -> StaffUser:

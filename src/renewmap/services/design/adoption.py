@@ -68,6 +68,15 @@ def adopt(
     return card(session, plant_id=plant.id)
 
 
+def require_adopter(session: Session, *, plant_id: int, device_hash: str) -> PlantAdoption:
+    """The plant's current adoption, if this device is its adopter (403 otherwise)."""
+    plant = _plant(session, plant_id)
+    adoption = current_adoption(session, plant_id=plant.id)
+    if adoption is None or adoption.device_hash != device_hash:
+        raise Forbidden("only the plant's adopter can add to its care log", field="id")
+    return adoption
+
+
 def log_care(
     session: Session,
     *,
@@ -78,10 +87,8 @@ def log_care(
     photo: tuple[str, bytes] | None = None,
 ) -> dict[str, Any]:
     """Only the plant's adopter (their device) writes its care log; a photo may go with it."""
+    adoption = require_adopter(session, plant_id=plant_id, device_hash=device_hash)
     plant = _plant(session, plant_id)
-    adoption = current_adoption(session, plant_id=plant.id)
-    if adoption is None or adoption.device_hash != device_hash:
-        raise Forbidden("only the plant's adopter can add to its care log", field="id")
     if kind not in CARE_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(CARE_KINDS)}", field="kind")
     note = (note or "").strip() or None

@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from renewmap.db.guards import exclusive
 from renewmap.db.models import Community, DesignDraft, DraftComment, DraftVote, Site
 from renewmap.db.queries.process import (
     public_draft,
@@ -147,15 +149,24 @@ def vote(
     _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
     process.require_action(site, "vote")
     draft = _open_draft(session, site, draft_number)
-    session.refresh(site, with_for_update=True)  # two taps at once: one vote
+    # two taps at once: one vote, the other answered at once (no queue on a row lock that
+    # would hold a worker thread per tap)
+    if not exclusive(session, f"vote:{site.id}:{device_hash}"):
+        raise Conflict("your vote is being counted; one vote each", field="draft")
     earlier = voted_draft_number(session, site_id=site.id, device_hash=device_hash)
     if earlier is not None:
         raise Conflict(
             f"you have already voted for draft {earlier} of site {site.code}; one vote each",
             field="draft",
         )
-    session.add(DraftVote(site_id=site.id, draft_id=draft.id, device_hash=device_hash))
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(DraftVote(site_id=site.id, draft_id=draft.id, device_hash=device_hash))
+    except IntegrityError:  # the unique (site, device) index had the last word
+        raise Conflict(
+            f"you have already voted for a draft of site {site.code}; one vote each",
+            field="draft",
+        ) from None
     return {"site": site.code, "my_vote": draft.number}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import validation
 from renewmap.db.models import (
     Community,
     DesignDraft,
@@ -216,7 +217,7 @@ def parse_features(features: Any, *, source: str = "") -> list[design.Feature]:
     for i, f in enumerate(items, start=1):
         if not isinstance(f, dict):
             raise InvalidInput(f"{source}feature {i} is not a GeoJSON Feature", field="features")
-        props = dict(f.get("properties") or {})
+        props = validation.properties(f.get("properties"), where=f"{source}feature {i}")
         kind = props.pop("kind", None)
         if kind not in EXPECTED:
             raise InvalidInput(

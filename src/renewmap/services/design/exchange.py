@@ -21,10 +21,11 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, mapping
 from sqlalchemy.orm import Session
 
+from renewmap import validation
 from renewmap.errors import InvalidInput
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import drafts
-from renewmap.services.ingest.files import checked_upload
+from renewmap.services.ingest.files import check_sqlite_input, checked_upload
 from renewmap.spatial import design
 from renewmap.spatial.crs import check_epsg, transform
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -167,6 +168,7 @@ def import_layer(
 ) -> dict[str, Any]:
     """Add the features of a file to the draft (kinds from the file's layers or properties,
     else ``kind``); nothing changes if any feature is wrong."""
+    drafts.site_context(session, principal=principal, draft_id=draft_id)  # rights first
     name = checked_upload(filename, data, limit=MAX_IMPORT)
     if kind is not None and kind not in drafts.EXPECTED:
         raise InvalidInput(f"kind must be one of {', '.join(drafts.EXPECTED)}", field="kind")
@@ -189,7 +191,6 @@ def import_layer(
     added = drafts.parse_features(
         {"type": "FeatureCollection", "features": items}, source=f"{name}: "
     )
-    drafts.site_context(session, principal=principal, draft_id=draft_id)  # may they draw?
     current = drafts.draft_features(session, draft_id=draft_id)
     return drafts.replace_features(
         session, principal=principal, draft_id=draft_id, version=version, features=current + added
@@ -214,9 +215,9 @@ def _with_kind(
 
 def _from_geojson(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]:
     try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"file '{name}' is not valid GeoJSON: {exc}", field="file") from None
+        doc = validation.loads(data, where=f"file '{name}'")  # depth, NaN, NUL checked first
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="file") from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise InvalidInput(f"file '{name}' is not a GeoJSON FeatureCollection", field="file")
     crs = ((doc.get("crs") or {}).get("properties") or {}).get("name")
@@ -249,6 +250,7 @@ def _from_gpkg(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "in.gpkg"
         path.write_bytes(data)
+        check_sqlite_input(path, name=name, protect=True)  # no views, time-bounded
         try:
             layers = pyogrio.list_layers(path)
         except Exception as exc:  # GDAL's own message says what is wrong with the file

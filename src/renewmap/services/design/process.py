@@ -106,6 +106,14 @@ def require_runner(principal: Principal, community: Community) -> None:
         )
 
 
+def require_site_runner(
+    session: Session, *, principal: Principal, community_code: str, site_code: str
+) -> None:
+    """404 for an unknown site, 403 unless the principal runs the community's sites."""
+    community, _site = site_of(session, community_code=community_code, site_code=site_code)
+    require_runner(principal, community)
+
+
 def allowed(site: Site) -> tuple[str, ...]:
     """What residents may do at the site now."""
     return RESIDENT_ACTIONS.get(site.stage or "", ())

@@ -1,13 +1,17 @@
 """Files in and out: uploads checked before use, outputs written atomically (a failed export
-never leaves a partial file behind)."""
+never leaves a partial file behind), SQLite-based inputs (GeoPackage) inspected safely."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from renewmap.errors import InvalidInput, OutputFailed, PayloadTooLarge
 
@@ -51,3 +55,86 @@ def checked_upload(filename: str | None, data: bytes, *, limit: int, what: str =
     if not data:
         raise InvalidInput(f"{what} '{name}' is empty", field="file")
     return name
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_BUDGET_S = 5.0
+# Triggers GeoPackage writers add themselves (spatial index, tile matrix checks, GDAL's
+# feature counts). They run only on writes, and uploads are opened read-only.
+STANDARD_TRIGGERS = (
+    "rtree_",
+    "gpkg_",
+    "trigger_insert_feature_count_",
+    "trigger_delete_feature_count_",
+)
+
+
+def is_sqlite(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(16) == SQLITE_MAGIC
+
+
+def check_sqlite_input(
+    path: str | Path, *, name: str, budget_s: float = SQLITE_BUDGET_S, protect: bool = False
+) -> None:
+    """Before GDAL reads a GeoPackage (or any SQLite file): open it read-only and immutable,
+    refuse views (a query that runs on every read: a recursive one never ends) and triggers
+    a GeoPackage writer would not add, and touch every table within ``budget_s`` seconds
+    (a progress handler interrupts SQLite beyond it). ``protect``: also make the file itself
+    read-only (an upload's temporary copy), so no reader can write through it."""
+    p = Path(path)
+    if protect:
+        with contextlib.suppress(OSError):
+            p.chmod(0o400)
+    uri = f"file:{quote(str(p.resolve()))}?mode=ro&immutable=1"
+    deadline = time.monotonic() + budget_s
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=0)
+    except sqlite3.Error as exc:
+        raise InvalidInput(f"file '{name}' cannot be read: {exc}", field="file") from None
+    try:
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
+
+        def query(sql: str) -> list[Any]:
+            rows = conn.execute(sql).fetchall()
+            if time.monotonic() > deadline:  # between statements too
+                raise sqlite3.OperationalError("interrupted")
+            return rows
+
+        objects = query(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view', 'trigger')"
+        )
+        views = sorted(n for t, n in objects if t == "view")
+        if views:
+            raise InvalidInput(
+                f"file '{name}' holds views ({', '.join(views[:5])}); a GeoPackage for import "
+                "may hold tables only (save the view's result as a layer)",
+                field="file",
+                views=views[:5],
+            )
+        triggers = sorted(
+            n for t, n in objects if t == "trigger" and not n.startswith(STANDARD_TRIGGERS)
+        )
+        if triggers:
+            raise InvalidInput(
+                f"file '{name}' holds triggers ({', '.join(triggers[:5])}); a GeoPackage for "
+                "import may hold tables only",
+                field="file",
+                triggers=triggers[:5],
+            )
+        for _kind, table in (o for o in objects if o[0] == "table"):
+            query(f'SELECT count(*) FROM "{table.replace(chr(34), chr(34) * 2)}"')
+    except sqlite3.OperationalError as exc:
+        if time.monotonic() > deadline:
+            raise InvalidInput(
+                f"file '{name}' takes longer than {budget_s:g} s to read; it is refused",
+                field="file",
+                limit_s=budget_s,
+            ) from None
+        raise InvalidInput(f"file '{name}' cannot be read: {exc}", field="file") from None
+    except sqlite3.DatabaseError as exc:
+        raise InvalidInput(
+            f"file '{name}' is not a readable GeoPackage: {exc}", field="file"
+        ) from None
+    finally:
+        conn.close()

@@ -50,7 +50,8 @@ from renewmap.db.queries.places import (
     find_subdistrict,
     grids_of_community_by_code,
 )
-from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, NotFound
+from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, InvalidInput, NotFound
+from renewmap.services.ingest.files import check_sqlite_input, is_sqlite
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84
 from renewmap.spatial.geometry import (
@@ -163,6 +164,11 @@ def read_features(
             gdf = _read_csv(p, crs)
         else:
             options = {}
+            if p.is_file() and is_sqlite(p):  # a GeoPackage: no views, read within a time budget
+                try:
+                    check_sqlite_input(p, name=label)
+                except InvalidInput as exc:
+                    raise ImportFailed(exc.message, file=str(p)) from None
             if layer is None:
                 layer = _pick_layer(p, kind)
             if p.suffix.lower() in (".geojson", ".json"):

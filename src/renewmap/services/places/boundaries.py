@@ -12,6 +12,7 @@ row stays, pointing at the kept one, so both histories remain; its grids and bui
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
+from renewmap import validation
 from renewmap.db.models import (
     Community,
     GridDraft,
@@ -38,11 +40,18 @@ from renewmap.db.queries.places import (
     unassign_buildings_of_grid,
 )
 from renewmap.db.queries.requests import open_requests_of_grids
-from renewmap.errors import Conflict, Forbidden, ImportFailed, InvalidInput, NotFound
+from renewmap.errors import (
+    Conflict,
+    Forbidden,
+    ImportFailed,
+    InvalidGeometry,
+    InvalidInput,
+    NotFound,
+)
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer
 from renewmap.services.places.routing import reroute_open_requests
-from renewmap.spatial.geometry import as_multi, from_db, to_db
+from renewmap.spatial.geometry import as_multi, from_db, parse_geojson, to_db, to_geojson
 from renewmap.spatial.grids import best_grid, check_grid_set
 from renewmap.vocabulary import EventKind, Role, metric_epsg
 
@@ -59,24 +68,55 @@ def require_admin(session: Session, principal: Principal, community: Community) 
     )
 
 
-def _frame(features: dict[str, Any]) -> gpd.GeoDataFrame:
+def may_change(session: Session, *, principal: Principal, community_code: str) -> None:
+    """404 for an unknown community, 403 unless the principal may change its boundaries."""
+    require_admin(session, principal, community_by_code(session, code=community_code))
+
+
+MAX_GRIDS = 500
+GRID_FIELDS = {"code": 32, "name": 100, "branch_code": 64, "compound_code": 32}
+
+
+def clean_features(features: Any) -> dict[str, Any]:
+    """The grid set as stored: every geometry parsed and checked (finite WGS84 coordinates),
+    only the known properties kept, as bounded NUL-free text."""
     if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
         raise InvalidInput("expected a GeoJSON FeatureCollection of grids", field="features")
     items = features.get("features")
     if not isinstance(items, list) or not items:
         raise InvalidInput("the FeatureCollection has no features", field="features")
-    rows, geoms = [], []
+    if len(items) > MAX_GRIDS:
+        raise InvalidInput(
+            f"at most {MAX_GRIDS} grids in one grid set, got {len(items)}",
+            field="features",
+            limit=MAX_GRIDS,
+        )
+    out = []
     for i, f in enumerate(items, start=1):
         if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
             raise InvalidInput(f"feature {i}: missing geometry", field="features")
         try:
-            geoms.append(shape(f["geometry"]))
-        except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise InvalidInput(
-                f"feature {i}: malformed geometry ({exc})", field="features"
-            ) from None
+            # structure and finite WGS84 coordinates; invalid shapes go into the report
+            geom = parse_geojson(f["geometry"], where=f"feature {i}.geometry", require_valid=False)
+        except InvalidGeometry as exc:
+            raise InvalidInput(exc.message, field="features") from None
         props = f.get("properties") or {}
-        rows.append({k: props.get(k) for k in ("code", "name", "branch_code", "compound_code")})
+        if not isinstance(props, dict):
+            raise InvalidInput(f"feature {i}: properties must be an object", field="features")
+        clean = {
+            k: validation.clean_text(props.get(k), field=f"feature {i}.{k}", max_length=n)
+            for k, n in GRID_FIELDS.items()
+        }
+        # through JSON: shapely's tuples become the lists JSON columns and readers expect
+        plain = json.loads(json.dumps(to_geojson(geom)))
+        out.append({"type": "Feature", "geometry": plain, "properties": clean})
+    return {"type": "FeatureCollection", "features": out}
+
+
+def _frame(features: dict[str, Any]) -> gpd.GeoDataFrame:
+    clean = clean_features(features)
+    rows = [f["properties"] for f in clean["features"]]
+    geoms = [shape(f["geometry"]) for f in clean["features"]]
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
@@ -130,6 +170,7 @@ def create_draft(
 ) -> dict[str, Any]:
     community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
+    features = clean_features(features)
     report = _check(session, community, _frame(features))
     draft = GridDraft(community_id=community.id, features=features, created_by=principal.actor)
     session.add(draft)

@@ -10,6 +10,7 @@ from renewmap.errors import InvalidInput
 from renewmap.services.places.routing import Owner, apply_route, route_geometry
 from renewmap.spatial.geometry import as_multi, check_geometry, check_routable, to_db
 from renewmap.spatial.routing import DEFAULT_SNAP_M
+from renewmap.validation import strip_text
 from renewmap.vocabulary import CATEGORIES, STATUSES, EventKind, Status
 
 MAX_TITLE = 200
@@ -35,7 +36,7 @@ def create_request(
         raise InvalidInput(
             f"unknown category '{category}'; use one of {', '.join(CATEGORIES)}", field="category"
         )
-    title = (title or "").strip()
+    title = strip_text(title or "")  # "\u200b" or "\u3000" is no title either
     if not title:
         raise InvalidInput("title is required", field="title")
     if len(title) > MAX_TITLE:

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from renewmap.db.guards import exclusive
 from renewmap.db.models import (
     Request,
     RequestComment,
@@ -45,7 +47,7 @@ from renewmap.services.design import drafts, process
 from renewmap.services.places.routing import Owner
 from renewmap.services.requests import notify
 from renewmap.services.requests.intake import create_request
-from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
+from renewmap.services.requests.photos import MAX_PHOTOS, process_photos
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
@@ -120,7 +122,7 @@ def create_suggestion(
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
     nickname = _clean_nickname(nickname)
     phone = _clean_phone(phone)
-    processed = [process_photo(raw, filename=name) for name, raw in photos]
+    processed = process_photos(photos)
     request, owner = create_request(
         session,
         geom=geom,
@@ -391,12 +393,23 @@ def support(session: Session, *, request_id: int, supporter: str) -> int:
     """+1 from one device (``supporter``: its keyed hash); a second +1 from the same device is
     a 409."""
     request = _visible(session, request_id)
+    duplicate = Conflict("this device already supports this suggestion", field="support")
+    # The same +1 sent many times at once: one is counted, the others are answered at once
+    # (on PostgreSQL they would otherwise queue on the first one's unique key).
+    if not exclusive(session, f"support:{request.id}:{supporter}"):
+        raise duplicate
     if support_exists(session, request_id=request.id, supporter_hash=supporter):
-        raise Conflict("this device already supports this suggestion", field="support")
-    session.add(RequestSupport(request_id=request.id, supporter_hash=supporter))
-    request.support_count = (request.support_count or 0) + 1
+        raise duplicate
+    try:
+        with session.begin_nested():  # the unique index has the last word
+            session.add(RequestSupport(request_id=request.id, supporter_hash=supporter))
+    except IntegrityError:
+        raise duplicate from None
+    # counted in SQL, so concurrent +1s from different devices are not lost
+    request.support_count = Request.support_count + 1
     session.flush()
-    return request.support_count
+    session.refresh(request, ["support_count"])
+    return int(request.support_count)
 
 
 def comment(
@@ -435,6 +448,11 @@ def _by_receipt(session: Session, *, code: str, token: str, secret: str) -> Requ
     if not hmac.compare_digest(request.follow_token_hash, keyed_hash(secret, token or "")):
         raise Forbidden("this link's token does not match the receipt", field="token")
     return request
+
+
+def check_receipt(session: Session, *, code: str, token: str, secret: str) -> None:
+    """404 for an unknown receipt, 403 for a token that does not match it."""
+    _by_receipt(session, code=code, token=token, secret=secret)
 
 
 def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str, Any]:
@@ -491,7 +509,7 @@ def add_details(
             f"at most {MAX_PHOTOS} photos per suggestion ({existing} already attached)",
             field="photos",
         )
-    processed = [process_photo(raw, filename=name) for name, raw in photos]
+    processed = process_photos(photos)
     for i, p in enumerate(processed):
         session.add(
             RequestPhoto(

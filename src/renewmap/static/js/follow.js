@@ -14,7 +14,9 @@ for (const [id, what] of [["#rm-details", "details"], ["#rm-reopen", "reopen"]])
     e.preventDefault();
     const data = new FormData(form);
     data.append("token", F.token);
-    const url = `/api/receipts/${encodeURIComponent(F.code)}/${what}`;
+    // details: the token goes in the address, so it is checked before the photos are read
+    const token = what === "details" ? `?token=${encodeURIComponent(F.token)}` : "";
+    const url = `/api/receipts/${encodeURIComponent(F.code)}/${what}${token}`;
     const r = await call("POST", url, { body: data, language: F.locale });
     if (r.ok) { location.reload(); return; }
     $("#rm-error").textContent = errorText(r, T);

@@ -21,7 +21,7 @@ import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point, box, mapping
 
 from renewmap.api.app import create_app
 from renewmap.api.deps import get_read_session, get_session
@@ -851,3 +851,30 @@ def test_cli_unlocks_an_account(database_url_factory, monkeypatch, backend_name)
             assert (user.failed_logins, user.locked_until) == (0, None)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("households", "shown"), [("inf", "'inf'"), ("1e308", "'1e308'"), ("nan", "'nan'")]
+)
+def test_importer_numbers_use_the_same_rules(session, tmp_path, households, shown) -> None:
+    """A file's numbers pass the same checks as the API's (inf once crashed int())."""
+    from renewmap.errors import ImportFailed
+    from renewmap.services.ingest.importer import import_file
+    from tests.fixtures import m2w
+
+    add_test_community(session)
+    path = tmp_path / "b.geojson"
+    feature = {
+        "type": "Feature",
+        "geometry": mapping(m2w(box(0.1, 0.1, 0.2, 0.2))),
+        "properties": {"number": "9号楼", "households": households},
+    }
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}))
+    before = count(session, "building")
+    with pytest.raises(ImportFailed) as failed:
+        import_file(session, path, kind="building", community_code="T0001")
+    assert (
+        f"field 'households': must be a non-negative whole number, got {shown} (at most 100000)"
+        in failed.value.message
+    )
+    assert count(session, "building") == before

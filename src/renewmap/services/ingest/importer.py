@@ -63,6 +63,7 @@ from renewmap.spatial.geometry import (
     to_db,
 )
 from renewmap.spatial.grids import best_grid
+from renewmap.validation import RANGES, number
 from renewmap.vocabulary import metric_epsg
 
 KINDS = tuple(LAYER_MODELS)
@@ -263,19 +264,15 @@ def _number(
     raw = _text(row, name)
     if raw is None:
         return None
+    low, high, _unit = RANGES.get(name, (0.0, 1e9, ""))
     try:
-        value = float(raw)
-        if math.isnan(value) or value < 0:
-            raise ValueError
-        if integer:
-            if value != int(value):
-                raise ValueError
-            return int(value)
-        return value
-    except ValueError:
+        # the shared rule: finite (no NaN, no inf), in the quantity's range
+        value = number(raw, field=name, low=low, high=high, integer=integer)
+    except InvalidInput:
         kind = "a non-negative whole number" if integer else "a non-negative number"
-        errors.add(feature, name, f"must be {kind}, got '{raw}'")
+        errors.add(feature, name, f"must be {kind}, got '{raw}' (at most {high:g})")
         return None
+    return int(value) if integer else value
 
 
 def import_file(

@@ -219,6 +219,33 @@ def test_photo_posts_have_their_own_limit(world, session) -> None:
 # --- JSON and numbers ------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"a": 1e400}', "body.a: numbers must be finite, got 1e400"),
+        ('{"a": [' + "9" * 320 + ".5]}", "body.a[0]: numbers must be finite, got 999"),
+        ('{"a": "x\\u0000"}', "body.a: text must not contain a NUL character"),
+        ('{"a\\u0000": 1}', "body (a key): text must not contain a NUL character"),
+        ("[" * 33 + "]" * 33, "body: JSON nested 33 levels deep; at most 32 are accepted"),
+        ('{"a": "' + "x" * 65_537 + '"}', "body.a: a text of 65537 characters; at most 65536"),
+        ('{"a": "\\\\u0000"}', None),  # an escaped backslash, then the letters u0000
+        ('{"a": "' + "[" * 40 + '"}', None),  # brackets inside a string do not nest
+        ('{"a": 1e308, "b": -1e-320, "c": ' + "9" * 400 + "}", None),  # finite, exact
+        ('{"a": "Infinity", "NaN": "NaN"}', None),  # words in strings are text
+        ('{"a": ' + "1" * 5000 + "}", "body: a number is too long"),
+    ],
+)
+def test_json_is_checked_before_parsing(text: str, problem: str | None) -> None:
+    from renewmap.validation import check_json
+
+    if problem is None:
+        check_json(text.encode())
+        return
+    with pytest.raises(InvalidInput) as refused:
+        check_json(text.encode())
+    assert refused.value.message.startswith(problem), refused.value.message
+
+
 def raw_json(
     client: TestClient, method: str, url: str, text: str, headers: dict[str, str] | None = None
 ) -> Any:

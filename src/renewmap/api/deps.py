@@ -91,7 +91,14 @@ def public_base(request: Request) -> str:
 
 
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(get_session, scope="function")]
+# At most this many write transactions at once per process; the others wait in the event
+# loop, not in a worker thread. Otherwise a burst of writes to one row (sixty +1s at once)
+# fills every worker thread with transactions waiting on the first one's lock, and the first
+# then finds no thread to finish in: every request waits until a timeout (503s).
+WRITE_TRANSACTIONS = 10
+WriteSession = Annotated[
+    Session, Depends(get_session, scope="function", max_concurrency=WRITE_TRANSACTIONS)
+]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Limiter = Annotated[RateLimiter, Depends(get_rate_limiter)]
 NotifyKick = Annotated[Callable[[], None], Depends(get_notify_kick)]

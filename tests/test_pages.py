@@ -240,7 +240,13 @@ def test_a_revalidated_page_keeps_the_policy_it_came_with(client) -> None:
 
 
 def test_production_sends_hsts_and_secure_cookies(engine, session) -> None:
-    with TestClient(make_app(engine, session, env="prod", secret_key="prod-secret")) as c:
+    prod = {
+        "env": "prod",
+        "secret_key": "prod-secret-of-at-least-32-bytes!",
+        "allowed_hosts": "testserver",
+        "public_base_url": "https://testserver",
+    }
+    with TestClient(make_app(engine, session, **prod)) as c:
         r = c.get("/api/session")
         cookies = r.headers.get_list("set-cookie")
         assert cookies and all("Secure" in cookie for cookie in cookies)

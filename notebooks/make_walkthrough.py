@@ -61,9 +61,7 @@ cells = [
         "by_rule"
     ),
     nbf.v4.new_markdown_cell("## The map (offline)"),
-    nbf.v4.new_code_cell(
-        "from renewmap.maps import community_map\n\nm = community_map(layers)\nm"
-    ),
+    nbf.v4.new_code_cell("from renewmap.maps import community_map\n\nm = community_map(layers)\nm"),
 ]
 nb = nbf.v4.new_notebook(
     cells=cells,

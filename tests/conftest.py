@@ -13,7 +13,6 @@ import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from sqlalchemy.orm import Session
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.devtools.pgcluster import Cluster, ClusterUnavailable, postgis_cluster
+from tests.support.paths import DEMO_DIR, OSM_EXTRACT, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = ROOT / "geodata" / "demo"
-OSM_EXTRACT = ROOT / "geodata" / "osm" / "tongji.osm.gz"
+__all__ = ["DEMO_DIR", "OSM_EXTRACT", "ROOT"]  # imported by tests from here until they move
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = ["spatialite", "postgis"]
 
@@ -108,6 +107,55 @@ def client(engine: Engine, session: Session) -> Iterator[Any]:
     app.dependency_overrides[get_read_session] = lambda: session
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def design_api(engine: Engine, session: Session) -> Iterator[tuple[Any, dict[str, dict[str, str]]]]:
+    """Site S1 (tests/support/design.py: 20 m × 10 m, 7号楼 east of it) in community T0001; a
+    designer and grid A's lead with API tokens; the app in-process. (client, headers by name)."""
+    from fastapi.testclient import TestClient
+    from shapely.geometry import box
+
+    from renewmap.api.app import create_app
+    from renewmap.api.deps import get_read_session, get_session
+    from renewmap.db.models import Building, Community, Site
+    from renewmap.services.access import accounts
+    from renewmap.settings import Settings
+    from renewmap.spatial.geometry import as_multi, to_db
+    from tests.support.design import w
+    from tests.support.places import add_test_community
+
+    add_test_community(session)
+    community = session.query(Community).filter_by(code="T0001").one()
+    session.add(
+        Site(
+            community_id=community.id,
+            code="S1",
+            name="睦邻花园",
+            geom=to_db(as_multi(w(box(0, 0, 20, 10)))),
+        )
+    )
+    session.add(
+        Building(
+            community_id=community.id, number="7号楼", geom=to_db(as_multi(w(box(20, 0, 30, 10))))
+        )
+    )
+    session.flush()
+    headers = {}
+    for name, role in (("designer", "designer=T0001"), ("lead", "grid_lead=T0001/A")):
+        user = accounts.create_user(
+            session,
+            username=name,
+            password="correct horse battery",
+            roles=[tuple(role.split("=", 1))],
+        )
+        token, _ = accounts.issue_token(session, user=user, kind="api")
+        headers[name] = {"Authorization": f"Bearer {token}"}
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    with TestClient(app) as c:
+        yield c, headers
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Community, Plant
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import to_db
-from tests.fixtures import add_test_community, pt
+from tests.support.places import add_test_community, pt
 
 
 def resident(engine, session) -> TestClient:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from renewmap.api.deps import get_read_session
 from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.api.schemas.places import CommunityOut, Health, RouteOut
 from renewmap.settings import Settings
-from tests.fixtures import add_test_community, pt
+from tests.support.places import add_test_community, pt
 
 DEMO = "310109010026"
 

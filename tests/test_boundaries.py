@@ -1,5 +1,5 @@
 """Boundary administration on both databases: grid drafts validated, published with
-re-routing and history; compounds merged (拆墙并院). Places: tests/fixtures.py (community T:
+re-routing and history; compounds merged (拆墙并院). Places: tests/support/places.py (community T:
 grid A = [0,1]×[0,1], grid B = [1,2]×[0,1], a gap [2,3]×[0,1]; buildings at x 0.1–0.3 and
 1.5–1.7)."""
 
@@ -17,7 +17,7 @@ from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
-from tests.fixtures import add_test_community, m2w, pt
+from tests.support.places import add_test_community, m2w, pt
 
 
 def grids_fc(*parts: tuple[str, float, float]) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import LineString, box
 
 from renewmap.spatial.coverage import walking_coverage
-from tests.test_design import EPSG, w
+from tests.support.design import EPSG, w
 
 # The path runs east 400 m along y = 0, then north 400 m along x = 400.
 PATHS = [w(LineString([(0, 0), (400, 0)])), w(LineString([(400, 0), (400, 400)]))]
@@ -59,7 +59,7 @@ def test_community_coverage_through_the_api(engine, session) -> None:
     from renewmap.db.models import Community, GreenArea, Path
     from renewmap.settings import Settings
     from renewmap.spatial.geometry import as_multi, to_db
-    from tests.fixtures import add_test_community, m2w
+    from tests.support.places import add_test_community, m2w
 
     add_test_community(session)
     community = session.query(Community).filter_by(code="T0001").one()

@@ -11,17 +11,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from renewmap.spatial.crs import transform
 from renewmap.spatial.design import Feature, Rules, UnitCosts, check, metrics, species_table
-
-EPSG = 32632
-X0, Y0 = 500_000.0, 5_540_000.0  # UTM 32N, near lon 9°E 50°N
-
-
-def w(g):  # type: ignore[no-untyped-def]
-    """Local metres (origin X0, Y0) → WGS84."""
-    return transform(shapely.affinity.translate(g, X0, Y0), EPSG, 4326)
-
+from tests.support.design import EPSG, w
 
 SITE = w(box(0, 0, 20, 10))  # 200 m²
 BUILDING = ("7号楼", w(box(20, 0, 30, 10)))  # just east of the site, sharing its edge

@@ -16,8 +16,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon, box, mapping
 
 from renewmap.spatial.crs import transform
-from tests.test_design import EPSG, X0, Y0, w
-from tests.test_designs_api import GARDEN, NEW, api, fc  # noqa: F401
+from tests.support.design import EPSG, GARDEN, NEW, X0, Y0, fc, w
 
 # 6 m × 2.5 m with a 2 m × 1 m hole: 13 m², clear of the garden's other features
 RING_BED = (
@@ -38,8 +37,8 @@ def _draft_with(c, h, *features) -> dict:  # type: ignore[no-untyped-def]
     return r.json()
 
 
-def test_dxf_layers_in_metres_and_back(api) -> None:  # noqa: F811
-    c, h = api
+def test_dxf_layers_in_metres_and_back(design_api) -> None:
+    c, h = design_api
     d = _draft_with(c, h, *GARDEN, RING_BED)
     r = c.get(f"/api/design/drafts/{d['id']}/export.dxf", headers=h["designer"])
     assert (
@@ -77,8 +76,8 @@ def test_dxf_layers_in_metres_and_back(api) -> None:  # noqa: F811
     assert back["metrics"]["total_cost"] == pytest.approx(d["metrics"]["total_cost"], abs=1)
 
 
-def test_geopackage_a_layer_per_kind_and_back(api) -> None:  # noqa: F811
-    c, h = api
+def test_geopackage_a_layer_per_kind_and_back(design_api) -> None:
+    c, h = design_api
     d = _draft_with(c, h, *GARDEN)
     r = c.get(f"/api/design/drafts/{d['id']}/export.gpkg", headers=h["designer"])
     assert r.status_code == 200 and r.content.startswith(b"SQLite format 3\x00")
@@ -103,8 +102,8 @@ def test_geopackage_a_layer_per_kind_and_back(api) -> None:  # noqa: F811
     assert r.json()["metrics"]["all_seasons"] is True
 
 
-def test_geojson_export_and_import_adds_to_the_draft(api) -> None:  # noqa: F811
-    c, h = api
+def test_geojson_export_and_import_adds_to_the_draft(design_api) -> None:
+    c, h = design_api
     d = _draft_with(c, h, *GARDEN[:2])
     r = c.get(f"/api/design/drafts/{d['id']}/export.geojson", headers=h["designer"])
     body = r.json()
@@ -134,8 +133,8 @@ def test_geojson_export_and_import_adds_to_the_draft(api) -> None:  # noqa: F811
     assert got["metrics"]["path_length_by_width_m"] == {"2": pytest.approx(20, abs=0.01)}
 
 
-def test_bad_files_are_named_and_change_nothing(api) -> None:  # noqa: F811
-    c, h = api
+def test_bad_files_are_named_and_change_nothing(design_api) -> None:
+    c, h = design_api
     d = _draft_with(c, h, *GARDEN[:2])
     url = f"/api/design/drafts/{d['id']}/import"
 

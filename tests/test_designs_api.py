@@ -5,80 +5,13 @@ compare, version conflicts, permissions. Geometry as in tests/test_design.py (me
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
-from shapely.geometry import LineString, Point, box, mapping
+from shapely.geometry import Point, box, mapping
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
-from renewmap.db.models import Building, Community, Site
-from renewmap.services.access import accounts
-from renewmap.settings import Settings
-from renewmap.spatial.geometry import as_multi, to_db
-from tests.fixtures import add_test_community
-from tests.test_design import w
+from tests.support.design import GARDEN, NEW, fc, w
 
 
-def fc(*features: tuple[str, object, dict]) -> dict:
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "geometry": mapping(g), "properties": {"kind": kind, **props}}
-            for kind, g, props in features
-        ],
-    }
-
-
-GARDEN = [
-    ("green", w(box(1, 1, 6, 5)), {"layer": "shrub", "species": "gardenia_jasminoides"}),
-    ("green", w(box(8, 1, 18, 3)), {"layer": "lawn", "species": "lolium_perenne"}),
-    ("path", w(LineString([(0, 7), (10, 7)])), {"width_m": 1.5, "surface": "permeable_concrete"}),
-    ("plant", w(Point(2, 8.5)), {"species": "osmanthus_fragrans"}),
-    ("plant", w(Point(12, 8.5)), {"species": "prunus_serrulata"}),
-    ("plant", w(Point(3, 3)), {"species": "rhododendron_simsii"}),
-    ("facility", w(Point(15, 6)), {"type": "bench"}),
-]
-
-
-@pytest.fixture
-def api(engine, session):  # type: ignore[no-untyped-def]
-    add_test_community(session)
-    community = session.query(Community).filter_by(code="T0001").one()
-    session.add(
-        Site(
-            community_id=community.id,
-            code="S1",
-            name="睦邻花园",
-            geom=to_db(as_multi(w(box(0, 0, 20, 10)))),
-        )
-    )
-    session.add(
-        Building(
-            community_id=community.id, number="7号楼", geom=to_db(as_multi(w(box(20, 0, 30, 10))))
-        )
-    )
-    session.flush()
-    headers = {}
-    for name, role in (("designer", "designer=T0001"), ("lead", "grid_lead=T0001/A")):
-        user = accounts.create_user(
-            session,
-            username=name,
-            password="correct horse battery",
-            roles=[tuple(role.split("=", 1))],
-        )
-        token, _ = accounts.issue_token(session, user=user, kind="api")
-        headers[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        yield c, headers
-
-
-NEW = "/api/design/communities/T0001/sites/S1/drafts"
-
-
-def test_draw_measure_check_copy_compare(api) -> None:
-    c, h = api
+def test_draw_measure_check_copy_compare(design_api) -> None:
+    c, h = design_api
     d1 = c.post(NEW, headers=h["designer"], json={"name": "方案一"}).json()
     assert (d1["number"], d1["version"], d1["metrics"]["site_area_m2"]) == (
         1,
@@ -127,8 +60,8 @@ def test_draw_measure_check_copy_compare(api) -> None:
     assert cmp["difference"]["total_cost"] == pytest.approx(-20 * 30, abs=1)
 
 
-def test_bad_features_change_nothing_and_strangers_are_refused(api) -> None:
-    c, h = api
+def test_bad_features_change_nothing_and_strangers_are_refused(design_api) -> None:
+    c, h = design_api
     d = c.post(NEW, headers=h["designer"], json={"name": "方案一"}).json()
     url = f"/api/design/drafts/{d['id']}/features"
     no_kind = {
@@ -150,9 +83,9 @@ def test_bad_features_change_nothing_and_strangers_are_refused(api) -> None:
     assert c.get(f"/api/design/drafts/{d['id']}").status_code == 401
 
 
-def test_community_standards_change_costs_and_rules(api) -> None:
+def test_community_standards_change_costs_and_rules(design_api) -> None:
     """A community's own unit prices and thresholds are what its drafts are measured with."""
-    c, h = api
+    c, h = design_api
     d = c.post(NEW, headers=h["designer"], json={"name": "方案一"}).json()
     saved = c.put(
         f"/api/design/drafts/{d['id']}/features",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -27,8 +26,8 @@ from renewmap.web.resident import ACTORS, CATEGORIES, STATUSES
 from renewmap.web.sitemap import FIELD_LABELS, LAYER_NAMES
 from renewmap.web.sites import ACTIONS as SITE_ACTIONS
 from renewmap.web.staff import ACTION_LABELS, HISTORY_KINDS, LOAD_HELP, ROLES
+from tests.support.paths import SRC
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "renewmap"
 TEMPLATE_T = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)+)"|'((?:[^'\\]|\\.)+)')""")
 PY_T = re.compile(r'\bgettext\(\s*locale,\s*"((?:[^"\\]|\\.)+)"')
 

@@ -29,7 +29,7 @@ from renewmap.services.access import accounts
 from renewmap.services.access.scope import scope_of
 from renewmap.services.requests import notify, suggestions, workflow
 from renewmap.settings import Settings
-from tests.fixtures import add_test_community, pt
+from tests.support.places import add_test_community, pt
 
 
 class _Inbox:

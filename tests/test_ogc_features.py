@@ -1,6 +1,6 @@
 """OGC API – Features under /ogc, on both databases.
 
-First with TestClient over the rolled-back session (known answers from tests/fixtures.py:
+First with TestClient over the rolled-back session (known answers from tests/support/places.py:
 community T0001 with grids A and B, building bA in A at x∈[0.1,0.3] and bB in B at
 x∈[1.5,1.7], y∈[0.4,0.6] in local units), then with real clients against a live server per
 backend: GDAL's OAPIF driver (ogrinfo, ogr2ogr), pyogrio, OWSLib and QGIS, whose counts and
@@ -36,7 +36,7 @@ from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.geometry import as_multi, from_db, to_db
 from tests.conftest import IN_CI
-from tests.fixtures import add_quad_community, add_test_community, m2w, pt, qpt
+from tests.support.places import add_quad_community, add_test_community, m2w, pt, qpt
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
@@ -59,7 +59,7 @@ PHONE = "13800000000"
 
 
 def wbox(x0: float, y0: float, x1: float, y1: float) -> str:
-    """A bbox parameter from local units (tests/fixtures.py) in CRS84."""
+    """A bbox parameter from local units (tests/support/places.py) in CRS84."""
     minx, miny, maxx, maxy = m2w(shapely.box(x0, y0, x1, y1)).bounds
     return f"{minx!r},{miny!r},{maxx!r},{maxy!r}"
 

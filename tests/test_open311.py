@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 (``/open311/v2/``) on both databases.
 
-In-process tests use the tiny community T0001 (tests/fixtures.py: grid A with branch A支部,
+In-process tests use the tiny community T0001 (tests/support/places.py: grid A with branch A支部,
 grid B with branch B支部, a strip in no grid under the general branch 测试党总支; building 1号楼
 in A, 2号楼 in B) and Q0001 elsewhere. Real clients nobody here wrote (georeport, civicbot,
 schemathesis with the standard's own Swagger file, corrected) talk to a live server with the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,11 +30,12 @@ from renewmap.services.access import accounts
 from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORIES, CLOSED_STATUSES, OPEN_STATUSES
 from tests.conftest import count
-from tests.fixtures import add_quad_community, add_test_community, pt
+from tests.support.paths import DATA
+from tests.support.places import add_quad_community, add_test_community, pt
 
 API = "/open311/v2"
 DEMO = "310109010026"
-SWAGGER = Path(__file__).parent / "data" / "open311" / "georeport_v2-1.yaml"
+SWAGGER = DATA / "open311" / "georeport_v2-1.yaml"
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
 # Personal data a client sends; no GET answer may ever contain any of it.

@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,9 +20,10 @@ from renewmap.settings import Settings
 from renewmap.web import assets
 from renewmap.web.render import environment, render
 from tests.conftest import IN_CI
+from tests.support.paths import SRC
 
 DEMO = "310109010026"
-TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "renewmap" / "web" / "templates"
+TEMPLATES = SRC / "web" / "templates"
 HOSTILE = '"><img src=x onerror=alert(1)><script>alert(2)</script>${alert(3)}`'
 
 

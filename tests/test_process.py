@@ -19,7 +19,7 @@ from renewmap.db.models import Community, Plant, Site
 from renewmap.services.access import accounts
 from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
-from tests.fixtures import add_test_community, m2w, pt
+from tests.support.places import add_test_community, m2w, pt
 
 SITE = box(0.5, 0.2, 0.8, 0.4)  # in grid A, ≈ 21 m × 22 m
 BASE = "/api/design/communities/T0001/sites/S1"

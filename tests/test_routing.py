@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from renewmap.errors import NotRoutable
 from renewmap.services.places.routing import DbSource, load_memory_source, owner_for, route_geometry
 from renewmap.spatial.routing import RULES_BY_CODE, Rule, decide
-from tests.fixtures import add_test_community, m2w, pt, shared_edge_wgs
+from tests.support.places import add_test_community, m2w, pt, shared_edge_wgs
 
 CASES = [
     # (x, y) in local metres, expected rule, expected grid code, why
@@ -157,7 +157,7 @@ def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
 
 def _quad_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
     """Points around community Q: the 4-grid vertex, its edges, corners, just outside."""
-    from tests.fixtures import qpt
+    from tests.support.places import qpt
 
     kind = draw(st.sampled_from(["centre", "edge", "corner", "anywhere"]))
     if kind == "centre":
@@ -175,7 +175,7 @@ def _any_point(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
 
 
 def _load_both(session) -> None:  # type: ignore[no-untyped-def]
-    from tests.fixtures import add_quad_community
+    from tests.support.places import add_quad_community
 
     if not session.info.get("t_loaded"):
         add_test_community(session)
@@ -185,7 +185,7 @@ def _load_both(session) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_four_grid_vertex_with_equidistant_buildings(session) -> None:
-    from tests.fixtures import qpt
+    from tests.support.places import qpt
 
     _load_both(session)
     owner = route_geometry(session, qpt(1.0, 1.0))

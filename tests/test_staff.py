@@ -1,6 +1,6 @@
 """Staff accounts, scope and the request workflow, on both databases.
 
-Places (tests/fixtures.py): community T0001 (subdistrict T00) with grid A (branch T-BA) and
+Places (tests/support/places.py): community T0001 (subdistrict T00) with grid A (branch T-BA) and
 grid B (branch T-BB) under the general branch T-GB, and a strip in no grid; community Q0001
 elsewhere. One request in each: rA (grid A), rB (grid B), rGap (T, no grid), rQ (Q0001).
 """
@@ -24,7 +24,7 @@ from renewmap.services.access.scope import scope_of
 from renewmap.services.requests import handling, workflow
 from renewmap.services.requests.intake import create_request
 from renewmap.settings import Settings
-from tests.fixtures import add_quad_community, add_test_community, pt, qpt
+from tests.support.places import add_quad_community, add_test_community, pt, qpt
 
 PASSWORD = "correct horse battery"
 # role → place, as `renewmap user add --role ROLE=PLACE` takes them

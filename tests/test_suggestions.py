@@ -15,7 +15,7 @@ from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.api.schemas.places import RouteOut
 from renewmap.settings import Settings
 from tests.conftest import count
-from tests.fixtures import add_test_community, pt
+from tests.support.places import add_test_community, pt
 
 
 def make_app(engine, session, **settings):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from renewmap.db.models import Building, Request
 from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.tiles import EXTENT, check_tile, tile_bounds_lonlat
-from tests.fixtures import BUILDING_A, BUILDING_B, add_test_community, m2w, pt
+from tests.support.places import BUILDING_A, BUILDING_B, add_test_community, m2w, pt
 
 MVT = "application/vnd.mapbox-vector-tile"
 TO_MERCATOR = Transformer.from_crs(4326, 3857, always_xy=True)

@@ -6,27 +6,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Community, Plant
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import to_db
 from tests.support.places import add_test_community, pt
 
-
-def resident(engine, session) -> TestClient:  # type: ignore[no-untyped-def]
-    app = create_app(
-        Settings(env="test", secret_key="test-secret", public_base_url="http://renewmap.local"),
-        engine=engine,
-    )
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    c = TestClient(app)
-    c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-    return c
+RESIDENT = {"csrf": True, "public_base_url": "http://renewmap.local"}
 
 
 @pytest.fixture
@@ -47,8 +33,8 @@ def plant_id(session) -> int:  # type: ignore[no-untyped-def]
     return plant.id
 
 
-def test_adopt_care_and_card(engine, session, plant_id) -> None:
-    first, second = resident(engine, session), resident(engine, session)
+def test_adopt_care_and_card(make_client, session, plant_id) -> None:
+    first, second = make_client(**RESIDENT), make_client(**RESIDENT)
     r = first.post(
         f"/api/plants/{plant_id}/adoption", json={"nickname": "王阿姨", "phone": "13800000000"}
     )
@@ -85,8 +71,8 @@ def test_adopt_care_and_card(engine, session, plant_id) -> None:
     assert first.post(f"/api/plants/{plant_id}/care", json={"kind": "note"}).status_code == 403
 
 
-def test_not_adoptable_and_bad_nickname(engine, session, plant_id) -> None:
-    c = resident(engine, session)
+def test_not_adoptable_and_bad_nickname(make_client, session, plant_id) -> None:
+    c = make_client(**RESIDENT)
     assert c.post(f"/api/plants/{plant_id}/adoption", json={"nickname": "  "}).status_code == 422
     session.get(Plant, plant_id).adoptable = False
     session.flush()

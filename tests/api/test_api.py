@@ -8,19 +8,18 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session
 from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.api.schemas.places import CommunityOut, Health, RouteOut
 from renewmap.settings import Settings
+from tests.support.app import build_app
 from tests.support.places import add_test_community, pt
 
 DEMO = "310109010026"
 
 
-def test_health(client, backend) -> None:
+def test_health(client, engine) -> None:
     body = Health.model_validate(client.get("/health").json())
-    assert body.database == backend
+    assert body.database == engine.dialect.name
 
 
 def test_communities_and_layers(client) -> None:
@@ -185,19 +184,17 @@ def test_nul_in_the_address_is_refused_on_both_databases(client) -> None:
         assert "NUL" in ErrorBody.model_validate(r.json()).message
 
 
-def test_oversize_body_is_413(engine, session) -> None:
-    app = create_app(Settings(env="test", secret_key="x", max_json_bytes=1000), engine=engine)
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        coords = [[121.49 + i * 1e-6, 31.289] for i in range(200)]
-        r = c.post("/api/route", json={"type": "LineString", "coordinates": coords})
-        assert r.status_code == 413
-        assert ErrorBody.model_validate(r.json()).error == "payload_too_large"
+def test_oversize_body_is_413(make_client) -> None:
+    c = make_client(max_json_bytes=1000)
+    coords = [[121.49 + i * 1e-6, 31.289] for i in range(200)]
+    r = c.post("/api/route", json={"type": "LineString", "coordinates": coords})
+    assert r.status_code == 413
+    assert ErrorBody.model_validate(r.json()).error == "payload_too_large"
 
 
 def test_database_down_is_503(tmp_path) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    with TestClient(create_app(Settings(env="test", secret_key="x", database_url=url))) as c:
+    with TestClient(build_app(database_url=url)) as c:
         r = c.get("/health")
         assert r.status_code == 503
         assert ErrorBody.model_validate(r.json()).error == "database_unavailable"
@@ -218,24 +215,20 @@ def test_user_text_is_escaped_on_the_map(client, session) -> None:
     assert "alert(1)" not in page
 
 
-def test_real_lifespan_without_overrides(engine, database_url_factory) -> None:
+def test_real_lifespan_without_overrides(make_client, database_url_factory) -> None:
     """The app as deployed: its own engines from settings, no dependency overrides."""
+    from renewmap.db.engine import make_engine
     from renewmap.db.migrate import upgrade
 
-    url = database_url_factory(
-        engine.dialect.name.replace("postgresql", "postgis").replace("sqlite", "spatialite")
-    )
-    from renewmap.db.engine import make_engine
-
+    url = database_url_factory()
     eng = make_engine(url)
     upgrade(eng)
     eng.dispose()
-    settings = Settings(env="test", secret_key="test-secret", database_url=url)
-    with TestClient(create_app(settings)) as c:
-        assert c.get("/health").json()["status"] == "ok"
-        assert c.get("/api/communities").json() == []
-        r = c.post("/api/route", json={"type": "Point", "coordinates": [121.49, 31.289]})
-        assert r.status_code == 422 and r.json()["error"] == "not_routable"
+    c = make_client(on_session=False, database_url=url)
+    assert c.get("/health").json()["status"] == "ok"
+    assert c.get("/api/communities").json() == []
+    r = c.post("/api/route", json={"type": "Point", "coordinates": [121.49, 31.289]})
+    assert r.status_code == 422 and r.json()["error"] == "not_routable"
 
 
 @pytest.mark.parametrize(

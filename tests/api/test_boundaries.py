@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from shapely.geometry import mapping
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Building, Community, Compound, Grid, Request
 from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
 from tests.support.places import add_test_community, m2w, pt
 
@@ -36,7 +32,7 @@ def grids_fc(*parts: tuple[str, float, float]) -> dict:
 
 
 @pytest.fixture
-def setup(engine, session):  # type: ignore[no-untyped-def]
+def setup(make_client, session):  # type: ignore[no-untyped-def]
     add_test_community(session)
     ids = {}
     for name, (x, y) in {"rA": (0.5, 0.5), "rB": (1.5, 0.2), "rGap": (2.5, 0.5)}.items():
@@ -54,15 +50,11 @@ def setup(engine, session):  # type: ignore[no-untyped-def]
         password="correct horse battery",
         roles=[("grid_lead", "T0001/A")],
     )
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
     headers = {}
     for user in (admin, lead):
         token, _ = accounts.issue_token(session, user=user, kind="api")
         headers[user.username] = {"Authorization": f"Bearer {token}"}
-    with TestClient(app) as client:
-        yield client, headers, ids
+    return make_client(), headers, ids
 
 
 URL = "/api/staff/communities/T0001/grid-drafts"

@@ -47,17 +47,13 @@ def test_without_paths_straight_line_is_the_fallback() -> None:
     assert (none.distance_m, none.covered) == (None, False)
 
 
-def test_community_coverage_through_the_api(engine, session) -> None:
+def test_community_coverage_through_the_api(client, session) -> None:
     """Community T (0.001° units ≈ 71.5 m east-west): a garden at its west end and a path along
     y = 0.5; 1号楼 (x 0.1–0.3, 20 households) is next to the garden, 2号楼 (x 1.5–1.7, 30
     households) about 85 m further along the path."""
     import shapely
-    from fastapi.testclient import TestClient
 
-    from renewmap.api.app import create_app
-    from renewmap.api.deps import get_read_session, get_session
     from renewmap.db.models import Community, GreenArea, Path
-    from renewmap.settings import Settings
     from renewmap.spatial.geometry import as_multi, to_db
     from tests.support.places import add_test_community, m2w
 
@@ -94,17 +90,13 @@ def test_community_coverage_through_the_api(engine, session) -> None:
     for name, user in (("designer", designer), ("lead", lead)):
         token, _ = accounts.issue_token(session, user=user, kind="api")
         auth[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
     url = "/api/design/communities/T0001/coverage"
-    with TestClient(app) as c:
-        # buildings and households are for the staff who plan the sites, as on the page
-        assert c.get(url).status_code == 401
-        assert c.get(url, headers=auth["lead"]).status_code == 403
-        wide = c.get(url, params={"radius_m": 300}, headers=auth["designer"]).json()
-        tight = c.get(url, params={"radius_m": 60}, headers=auth["designer"]).json()
-        bad = c.get(url, params={"radius_m": 1}, headers=auth["designer"])
+    # buildings and households are for the staff who plan the sites, as on the page
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=auth["lead"]).status_code == 403
+    wide = client.get(url, params={"radius_m": 300}, headers=auth["designer"]).json()
+    tight = client.get(url, params={"radius_m": 60}, headers=auth["designer"]).json()
+    bad = client.get(url, params={"radius_m": 1}, headers=auth["designer"])
     assert (wide["buildings_covered"], wide["share_households"]) == (2, 1.0)
     assert (tight["buildings_covered"], tight["households_covered"], tight["share_households"]) == (
         1,

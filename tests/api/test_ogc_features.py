@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from renewmap.protocols.ogc.collections import COLLECTIONS, get_collection
 from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.geometry import as_multi, from_db, to_db
-from tests.conftest import IN_CI
+from tests.support import clients
 from tests.support.places import add_quad_community, add_test_community, m2w, pt, qpt
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -554,15 +553,6 @@ def test_community_admin_sees_hidden_requests_of_the_community(client: TestClien
 # --- real clients against a live server --------------------------------------------------------
 
 
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is required in CI (./dev test installs gdal-bin and QGIS)")
-        pytest.skip(f"{tool} is not installed")
-    return path
-
-
 def run(*cmd: str, env: dict[str, str] | None = None, timeout: int = 180) -> str:
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
@@ -598,7 +588,7 @@ def live(live_server):  # type: ignore[no-untyped-def]
 
 
 def test_gdal_ogrinfo_lists_and_counts(live) -> None:  # type: ignore[no-untyped-def]
-    need("ogrinfo")
+    clients.gdal("ogrinfo")
     url = live["server"].url
     listing = run("ogrinfo", "-ro", "-q", f"OAPIF:{url}/ogc")
     layers = {line.split(":")[1].split()[0] for line in listing.splitlines() if ":" in line}
@@ -612,7 +602,7 @@ def test_gdal_ogrinfo_lists_and_counts(live) -> None:  # type: ignore[no-untyped
 
 
 def test_ogr2ogr_copies_every_feature(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    need("ogr2ogr")
+    clients.gdal("ogr2ogr")
     out = tmp_path / "copy.gpkg"
     run(
         "ogr2ogr", "-f", "GPKG", str(out), f"OAPIF:{live['server'].url}/ogc",
@@ -706,14 +696,7 @@ os._exit(0)  # QGIS may crash tearing down its providers; the answer is printed 
 
 
 def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    python = "/usr/bin/python3"
-    probe = subprocess.run(
-        [python, "-c", "import qgis.core"], capture_output=True, text=True, timeout=60
-    )
-    if probe.returncode != 0:
-        if IN_CI:
-            pytest.fail("QGIS (python3-qgis, qgis-providers) is required in CI")
-        pytest.skip("QGIS is not installed")
+    python = clients.qgis()
     script = tmp_path / "probe.py"
     script.write_text(QGIS_PROBE, encoding="utf-8")
     env = {"QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path), "HOME": str(tmp_path)}
@@ -733,7 +716,7 @@ def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:  
 
 
 def test_gdal_reads_the_staff_collection_with_a_token(live) -> None:  # type: ignore[no-untyped-def]
-    need("ogrinfo")
+    clients.gdal("ogrinfo")
     server = live["server"]
     username = f"ogc_lead_{uuid.uuid4().hex[:8]}"
     os.environ["RM_OGC_TEST_PASSWORD"] = "correct horse battery"

@@ -20,16 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Grid, Notification, PartyBranch, Request, RequestEvent
 from renewmap.i18n import catalog
 from renewmap.protocols.open311 import georeport
 from renewmap.protocols.open311.xml import render
 from renewmap.services.access import accounts
-from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORIES, CLOSED_STATUSES, OPEN_STATUSES
-from tests.conftest import count
+from tests.support.db import count
 from tests.support.paths import DATA
 from tests.support.places import add_quad_community, add_test_community, pt
 
@@ -57,19 +54,6 @@ def world(session: Session) -> dict[str, Any]:
     )
     session.flush()
     return {**ids, "key": key.key, "lead": lead}
-
-
-def make_client(engine, session, **settings: Any) -> TestClient:  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret", **settings), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return TestClient(app)
-
-
-@pytest.fixture
-def client(engine, session):  # type: ignore[no-untyped-def]
-    with make_client(engine, session) as c:
-        yield c
 
 
 def form(world: dict[str, Any], where: Any = None, **fields: Any) -> dict[str, Any]:
@@ -391,9 +375,9 @@ def test_post_errors_use_the_standards_statuses_and_write_nothing(client, sessio
     assert _rows(session) == before
 
 
-def test_rate_limited_per_key(engine, session, world) -> None:
+def test_rate_limited_per_key(make_client, session, world) -> None:
     other = georeport.issue_key(session, community_code="T0001", client="other", actor="test").key
-    with make_client(engine, session, rate_open311=2) as c:
+    with make_client(rate_open311=2) as c:
         assert [post(c, form(world)).status_code for _ in range(2)] == [200, 200]
         for fmt in ("json", "xml"):
             r = post(c, form(world), fmt)
@@ -607,14 +591,13 @@ def test_every_open311_text_is_translated() -> None:
     assert georeport.service_name("en", "overhead_wires") == "Overhead wires"
 
 
-@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
-def test_migration_0013_round_trip(database_url_factory, backend_name: str) -> None:  # type: ignore[no-untyped-def]
+def test_migration_0013_round_trip(database_url_factory) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import inspect
 
     from renewmap.db.engine import make_engine
     from renewmap.db.migrate import downgrade, upgrade
 
-    e = make_engine(database_url_factory(backend_name))
+    e = make_engine(database_url_factory())
     try:
         upgrade(e)
         downgrade(e, "0012")

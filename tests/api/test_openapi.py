@@ -19,8 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from renewmap.api.app import create_app
-from renewmap.settings import Settings
+from tests.support.app import build_app
 
 
 def is_model(annotation: Any) -> bool:
@@ -64,7 +63,7 @@ def undocumented(route: APIRoute) -> str | None:
     return None
 
 
-APP = create_app(Settings(env="test", secret_key="test-secret"))
+APP = build_app()  # its routes, listed when the tests are collected
 
 
 @pytest.mark.parametrize(

@@ -5,21 +5,17 @@ and carries a strict Content-Security-Policy with its own nonce; everything else
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import pytest
-from fastapi.testclient import TestClient
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Plant
 from renewmap.services.access import accounts
 from renewmap.settings import Settings
 from renewmap.web import assets
 from renewmap.web.render import environment, render
-from tests.conftest import IN_CI
+from tests.support import clients
 from tests.support.paths import SRC
 
 DEMO = "310109010026"
@@ -44,14 +40,6 @@ def directives(header: str) -> dict[str, list[str]]:
         name, *values = part.split()
         out[name] = values
     return out
-
-
-def make_app(engine, session, **settings):  # type: ignore[no-untyped-def]
-    values = {"env": "test", "secret_key": "test-secret", **settings}
-    app = create_app(Settings(**values), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return app
 
 
 def check_page(response, *, img: tuple[str, ...] = (), referrer: str = "same-origin") -> None:  # type: ignore[no-untyped-def]
@@ -85,7 +73,7 @@ def check_page(response, *, img: tuple[str, ...] = (), referrer: str = "same-ori
 
 
 @pytest.fixture
-def pages(engine, session):  # type: ignore[no-untyped-def]
+def pages(make_client, session):  # type: ignore[no-untyped-def]
     """A resident's follow link, and a signed-in community admin with two drafts of S01."""
     accounts.create_user(
         session,
@@ -95,25 +83,24 @@ def pages(engine, session):  # type: ignore[no-untyped-def]
         roles=[("community_admin", DEMO)],
     )
     session.flush()
-    app = make_app(engine, session)
-    with TestClient(app) as c:
-        csrf = c.get("/api/session").json()["csrf_token"]
-        posted = c.post(
-            "/api/suggestions",
-            headers={"X-CSRF-Token": csrf},
-            data={"category": "lighting", "title": HOSTILE, "lon": "121.4905", "lat": "31.289"},
-        )
-        assert posted.status_code == 201, posted.text
-        signed = c.post(
-            "/api/staff/session",
-            json={"username": "admin_pages", "password": "correct horse battery"},
-        )
-        assert signed.status_code == 200, signed.text
-        staff = {"X-CSRF-Token": c.cookies["rm_csrf"]}
-        base = f"/api/design/communities/{DEMO}/sites/S01/drafts"
-        a = c.post(base, headers=staff, json={"name": HOSTILE, "from_site": True}).json()
-        b = c.post(base, headers=staff, json={"name": "B", "copy_from": a["id"]}).json()
-        yield c, posted.json()["follow_url"], a["id"], b["id"]
+    c = make_client()
+    csrf = c.get("/api/session").json()["csrf_token"]
+    posted = c.post(
+        "/api/suggestions",
+        headers={"X-CSRF-Token": csrf},
+        data={"category": "lighting", "title": HOSTILE, "lon": "121.4905", "lat": "31.289"},
+    )
+    assert posted.status_code == 201, posted.text
+    signed = c.post(
+        "/api/staff/session",
+        json={"username": "admin_pages", "password": "correct horse battery"},
+    )
+    assert signed.status_code == 200, signed.text
+    staff = {"X-CSRF-Token": c.cookies["rm_csrf"]}
+    base = f"/api/design/communities/{DEMO}/sites/S01/drafts"
+    a = c.post(base, headers=staff, json={"name": HOSTILE, "from_site": True}).json()
+    b = c.post(base, headers=staff, json={"name": "B", "copy_from": a["id"]}).json()
+    return c, posted.json()["follow_url"], a["id"], b["id"]
 
 
 def test_every_page_carries_a_strict_policy_with_its_own_nonce(pages, session) -> None:
@@ -239,33 +226,29 @@ def test_a_revalidated_page_keeps_the_policy_it_came_with(client) -> None:
     assert again.status_code == 304 and "content-security-policy" not in again.headers
 
 
-def test_production_sends_hsts_and_secure_cookies(engine, session) -> None:
-    prod = {
-        "env": "prod",
-        "secret_key": "prod-secret-of-at-least-32-bytes!",
-        "allowed_hosts": "testserver",
-        "public_base_url": "https://testserver",
-    }
-    with TestClient(make_app(engine, session, **prod)) as c:
-        r = c.get("/api/session")
-        cookies = r.headers.get_list("set-cookie")
-        assert cookies and all("Secure" in cookie for cookie in cookies)
-        page = c.get(f"/c/{DEMO}?lang=en")
-        assert all("Secure" in cookie for cookie in page.headers.get_list("set-cookie"))
-        for response in (r, page):
-            assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+def test_production_sends_hsts_and_secure_cookies(make_client) -> None:
+    c = make_client(
+        env="prod",
+        secret_key="prod-secret-of-at-least-32-bytes!",
+        allowed_hosts="testserver",
+        public_base_url="https://testserver",
+    )
+    r = c.get("/api/session")
+    cookies = r.headers.get_list("set-cookie")
+    assert cookies and all("Secure" in cookie for cookie in cookies)
+    page = c.get(f"/c/{DEMO}?lang=en")
+    assert all("Secure" in cookie for cookie in page.headers.get_list("set-cookie"))
+    for response in (r, page):
+        assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
-def test_the_tile_host_may_serve_images(engine, session) -> None:
-    app = make_app(
-        engine,
-        session,
+def test_the_tile_host_may_serve_images(make_client) -> None:
+    c = make_client(
         tiles_url="https://{s}.tiles.example.org/{z}/{x}/{y}.png",
         tiles_attribution="Example tiles",
         tiles_subdomains="ab",
     )
-    with TestClient(app) as c:
-        r = c.get(f"/c/{DEMO}")
+    r = c.get(f"/c/{DEMO}")
     # Leaflet cancels a tile by pointing it at a data: image
     check_page(r, img=("https://a.tiles.example.org", "https://b.tiles.example.org", "data:"))
 
@@ -297,13 +280,11 @@ def test_the_report_module_bundles_without_imports() -> None:
     assert order[-1] == "js/report.js" and "js/lib/sitemap.js" in order
     code = assets.bundle("js/report.js")
     assert not re.search(r"^\s*(import|export)\b", code, re.M)
-    node = shutil.which("node")
-    if node is None:
-        if IN_CI:
-            pytest.fail("node is required in CI (./dev test installs it)")
-        pytest.skip("node not installed")
     done = subprocess.run(
-        [node, "--input-type=module", "--check"], input=code, text=True, capture_output=True
+        [clients.node(), "--input-type=module", "--check"],
+        input=code,
+        text=True,
+        capture_output=True,
     )
     assert done.returncode == 0, done.stderr
 

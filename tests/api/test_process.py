@@ -13,11 +13,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from shapely.geometry import box, mapping
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Community, Plant, Site
 from renewmap.services.access import accounts
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
 from tests.support.places import add_test_community, m2w, pt
 
@@ -26,7 +23,7 @@ BASE = "/api/design/communities/T0001/sites/S1"
 
 
 @pytest.fixture
-def world(engine, session):  # type: ignore[no-untyped-def]
+def world(make_client, session):  # type: ignore[no-untyped-def]
     add_test_community(session)
     community = session.query(Community).filter_by(code="T0001").one()
     session.add(
@@ -57,17 +54,12 @@ def world(engine, session):  # type: ignore[no-untyped-def]
         )
         token, _ = accounts.issue_token(session, user=user, kind="api")
         headers[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
+    staff = make_client()
 
     def resident() -> TestClient:
-        c = TestClient(app)
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        return c
+        return make_client(app=staff.app, csrf=True)
 
-    with TestClient(app) as staff:
-        yield staff, headers, resident
+    return staff, headers, resident
 
 
 def _move(staff, h, stage: str) -> dict:  # type: ignore[no-untyped-def]

@@ -12,10 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.db.models import AuthToken, Request, RequestSupport
 from renewmap.db.queries.accounts import staff_user_by_username
@@ -23,7 +20,6 @@ from renewmap.services.access import accounts
 from renewmap.services.access.scope import scope_of
 from renewmap.services.requests import handling, workflow
 from renewmap.services.requests.intake import create_request
-from renewmap.settings import Settings
 from tests.support.places import add_quad_community, add_test_community, pt, qpt
 
 PASSWORD = "correct horse battery"
@@ -74,25 +70,18 @@ def world(session):  # type: ignore[no-untyped-def]
     return {"ids": ids, "users": users}
 
 
-def make_client(engine, session) -> TestClient:  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return TestClient(app)
-
-
 def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
     token, _ = accounts.issue_token(session, user=user, kind="api")
     return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("username", sorted(USERS))
-def test_scope_matrix(engine, session, world, username: str) -> None:
+def test_scope_matrix(make_client, session, world, username: str) -> None:
     """Every staff endpoint × every role × every request, in and out of scope."""
     ids, allowed = world["ids"], SEES[username]
     names = {v: k for k, v in ids.items()}
     h = bearer(session, world["users"][username])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         listing = c.get("/api/staff/requests", headers=h)
         if not allowed:  # a designer has no requests at all
             assert listing.status_code == 403
@@ -130,11 +119,11 @@ def test_scope_matrix(engine, session, world, username: str) -> None:
         assert len(notes) == (1 if name in allowed else 0)
 
 
-def test_community_filter_is_scoped(engine, session, world) -> None:
+def test_community_filter_is_scoped(make_client, session, world) -> None:
     both = bearer(session, world["users"]["lead_a_and_q"])
     only_t = bearer(session, world["users"]["lead_a"])
     names = {v: k for k, v in world["ids"].items()}
-    with make_client(engine, session) as c:
+    with make_client() as c:
         q = c.get("/api/staff/requests", headers=both, params={"community": "Q0001"})
         assert [names[f["id"]] for f in q.json()["features"]] == ["rQ"]
         r = c.get("/api/staff/requests", headers=only_t, params={"community": "Q0001"})
@@ -145,8 +134,8 @@ def test_community_filter_is_scoped(engine, session, world) -> None:
         assert r.status_code == 422  # beyond 32 bits: a clear error, not a database crash
 
 
-def test_unauthenticated_and_bad_credentials(engine, session, world) -> None:
-    with make_client(engine, session) as c:
+def test_unauthenticated_and_bad_credentials(make_client, session, world) -> None:
+    with make_client() as c:
         r = c.get("/api/staff/requests")
         assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
         r = c.get("/api/staff/requests", headers={"Authorization": "Bearer not-a-token"})
@@ -157,9 +146,9 @@ def test_unauthenticated_and_bad_credentials(engine, session, world) -> None:
         assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
 
 
-def test_browser_session_needs_csrf_for_writes_and_signs_out(engine, session, world) -> None:
+def test_browser_session_needs_csrf_for_writes_and_signs_out(make_client, session, world) -> None:
     rid = world["ids"]["rA"]
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.post("/api/staff/session", json={"username": "lead_a", "password": PASSWORD})
         assert r.status_code == 200, r.text
         csrf = r.json()["csrf_token"]
@@ -189,11 +178,11 @@ def test_browser_session_needs_csrf_for_writes_and_signs_out(engine, session, wo
     assert revoked and all(session.get(AuthToken, t).revoked for t in revoked)  # …and dead
 
 
-def test_expired_and_revoked_tokens(engine, session, world) -> None:
+def test_expired_and_revoked_tokens(make_client, session, world) -> None:
     user = world["users"]["lead_a"]
     token, row = accounts.issue_token(session, user=user, kind="api")
     h = {"Authorization": f"Bearer {token}"}
-    with make_client(engine, session) as c:
+    with make_client() as c:
         assert c.get("/api/staff/me", headers=h).status_code == 200
         row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
         session.flush()
@@ -207,7 +196,7 @@ def test_expired_and_revoked_tokens(engine, session, world) -> None:
 
 
 def test_workflow_to_resolution_with_public_replies_and_internal_notes(
-    engine, session, world
+    make_client, session, world
 ) -> None:
     rid = world["ids"]["rA"]
     h = bearer(session, world["users"]["lead_a"])
@@ -217,7 +206,7 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
             f"/api/staff/requests/{rid}/actions", headers=h, json={"version": version, **body}
         )
 
-    with make_client(engine, session) as c:
+    with make_client() as c:
         bad = step(c, 1, action="start")  # not accepted yet
         assert bad.status_code == 409
         assert bad.json()["details"]["current"] == {"id": rid, "status": "new", "version": 1}
@@ -242,12 +231,12 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
     assert "已更换灯泡" in notes and "电工周三来" not in notes
 
 
-def test_two_leads_cannot_overwrite_each_other(engine, session, world) -> None:
+def test_two_leads_cannot_overwrite_each_other(make_client, session, world) -> None:
     rid = world["ids"]["rA"]
     accounts.grant_roles(session, username="admin_t", roles=[("grid_lead", "T0001/A")])
     first = bearer(session, world["users"]["lead_a"])
     second = bearer(session, world["users"]["admin_t"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         a = c.post(
             f"/api/staff/requests/{rid}/actions",
             headers=first,
@@ -264,11 +253,11 @@ def test_two_leads_cannot_overwrite_each_other(engine, session, world) -> None:
     assert session.get(Request, rid).status == "accepted"
 
 
-def test_transfer_moves_the_request_to_the_receiving_grid(engine, session, world) -> None:
+def test_transfer_moves_the_request_to_the_receiving_grid(make_client, session, world) -> None:
     rid = world["ids"]["rA"]
     a = bearer(session, world["users"]["lead_a"])
     b = bearer(session, world["users"]["secretary_b"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.post(
             f"/api/staff/requests/{rid}/actions",
             headers=a,
@@ -304,7 +293,7 @@ def test_transfer_moves_the_request_to_the_receiving_grid(engine, session, world
     assert "在B网格一侧" not in str(public_history(request))
 
 
-def test_duplicate_merges_supporters(engine, session, world) -> None:
+def test_duplicate_merges_supporters(make_client, session, world) -> None:
     keep = world["ids"]["rA"]
     dup, _ = create_request(session, geom=pt(0.6, 0.5), category="lighting", title="同一盏灯")
     for rid, hashes in ((keep, ["x", "y"]), (dup.id, ["y", "z", "w"])):
@@ -314,7 +303,7 @@ def test_duplicate_merges_supporters(engine, session, world) -> None:
     dup.support_count = 3
     session.flush()
     h = bearer(session, world["users"]["lead_a"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.post(
             f"/api/staff/requests/{dup.id}/actions",
             headers=h,
@@ -334,9 +323,9 @@ def test_duplicate_merges_supporters(engine, session, world) -> None:
     assert kept.events[-1].kind == "merged" and kept.events[-1].data["supporters_moved"] == 2
 
 
-def test_duplicate_of_a_request_out_of_scope_is_not_found(engine, session, world) -> None:
+def test_duplicate_of_a_request_out_of_scope_is_not_found(make_client, session, world) -> None:
     h = bearer(session, world["users"]["lead_a"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.post(
             f"/api/staff/requests/{world['ids']['rA']}/actions",
             headers=h,
@@ -391,8 +380,7 @@ def test_overdue_after_n_days_without_acceptance(session, world) -> None:
     assert ids == sorted(ids)
 
 
-@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
-def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_name) -> None:
+def test_cli_user_add_and_password(database_url_factory, monkeypatch) -> None:
     """`renewmap user add` on a fresh database of each backend (committed, then checked)."""
     import io
 
@@ -402,7 +390,7 @@ def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_na
     from renewmap.db.engine import make_engine
     from renewmap.db.migrate import upgrade
 
-    url = database_url_factory(backend_name)
+    url = database_url_factory()
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
     e = make_engine(url)
     try:
@@ -426,7 +414,7 @@ def test_cli_user_add_and_password(database_url_factory, monkeypatch, backend_na
 
 
 @pytest.mark.parametrize("username", ["lead_a", "admin_t", "admin_q"])
-def test_exports_hold_exactly_the_area(engine, session, world, username: str) -> None:
+def test_exports_hold_exactly_the_area(make_client, session, world, username: str) -> None:
     """CSV and XLSX carry the same rows as the list: the caller's area, nothing more."""
     import csv
     import io
@@ -434,7 +422,7 @@ def test_exports_hold_exactly_the_area(engine, session, world, username: str) ->
     from openpyxl import load_workbook
 
     h = bearer(session, world["users"][username])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.get("/api/staff/requests.csv", headers=h)
         assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
         table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
@@ -451,8 +439,8 @@ def test_exports_hold_exactly_the_area(engine, session, world, username: str) ->
         assert wide.status_code == 403  # an export filter cannot reach another grid
 
 
-def test_grid_report_for_the_monthly_meeting(engine, session, world, tmp_path) -> None:
-    with make_client(engine, session) as c:
+def test_grid_report_for_the_monthly_meeting(make_client, session, world, tmp_path) -> None:
+    with make_client() as c:
         c.post("/api/staff/session", json={"username": "lead_a", "password": PASSWORD})
         page = c.get("/staff/report", params={"community": "T0001", "grid": "A"})
         assert page.status_code == 200 and "A网格" in page.text
@@ -469,7 +457,7 @@ def test_grid_report_for_the_monthly_meeting(engine, session, world, tmp_path) -
         assert bad.status_code == 422
 
 
-def test_grid_statistics_and_overview(engine, session, world) -> None:
+def test_grid_statistics_and_overview(make_client, session, world) -> None:
     """Known answers: one open request per place; resolving rA two days after it was made."""
     ids = world["ids"]
     admin = accounts.principal_of(world["users"]["admin_t"])
@@ -495,7 +483,7 @@ def test_grid_statistics_and_overview(engine, session, world) -> None:
     mine = handling.grid_stats(session, principal=lead, community_code="T0001", now=now)
     assert [s["grid"]["code"] for s in mine["grids"]] == ["A"]
     h = bearer(session, world["users"]["admin_q"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.get("/api/staff/stats", headers=h, params={"community": "T0001"})
         assert r.status_code == 403
         c.post("/api/staff/session", json={"username": "admin_t", "password": PASSWORD})
@@ -505,7 +493,7 @@ def test_grid_statistics_and_overview(engine, session, world) -> None:
 
 
 def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
-    engine, session, world
+    make_client, session, world
 ) -> None:
     from datetime import date
 
@@ -528,7 +516,7 @@ def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
         "route": walk,
         "findings": [finding],
     }
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.post("/api/staff/patrols", headers=h, json=body)
         assert r.status_code == 201, r.text
         out = r.json()
@@ -567,8 +555,7 @@ def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
     assert not {g["grid"]["code"]: g for g in early["grids"]}["B"]["late"]
 
 
-@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
-def test_two_leads_at_the_same_moment(database_url_factory, backend_name) -> None:
+def test_two_leads_at_the_same_moment(database_url_factory) -> None:
     """A real race: two threads, two connections, both acting on version 1 at once (the app's
     own session setup: row locks on PostGIS, BEGIN IMMEDIATE on SpatiaLite). Exactly one wins;
     the other gets a 409 with the winner's state; no update is lost."""
@@ -581,7 +568,7 @@ def test_two_leads_at_the_same_moment(database_url_factory, backend_name) -> Non
     from renewmap.db.migrate import upgrade
     from renewmap.errors import Conflict
 
-    engine = make_engine(database_url_factory(backend_name))
+    engine = make_engine(database_url_factory())
     try:
         upgrade(engine)
         with Session(engine) as s, s.begin():
@@ -638,14 +625,14 @@ def test_two_leads_at_the_same_moment(database_url_factory, backend_name) -> Non
         engine.dispose()
 
 
-def test_filter_by_building(engine, session, world) -> None:
+def test_filter_by_building(make_client, session, world) -> None:
     """Requests within 10 m of a building's footprint: 1号楼 spans x 0.1–0.3 (1 unit ≈ 71.5 m)."""
     near, _ = create_request(session, geom=pt(0.35, 0.5), category="lighting", title="楼门口")
     far = world["ids"]["rA"]  # x 0.5: about 14 m east of the building
     session.flush()
     h = bearer(session, world["users"]["lead_a"])
     admin = bearer(session, world["users"]["admin_t"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.get("/api/staff/requests", headers=h, params={"building": "1号楼"})
         assert [f["id"] for f in r.json()["features"]] == [near.id]
         assert r.json()["numberMatched"] == 1 and far not in [f["id"] for f in r.json()["features"]]
@@ -661,7 +648,9 @@ ADMINS_T = {"admin_t", "sub_t"}
 
 
 @pytest.mark.parametrize("username", sorted(USERS))
-def test_scope_matrix_every_other_staff_endpoint(engine, session, world, username: str) -> None:
+def test_scope_matrix_every_other_staff_endpoint(
+    make_client, session, world, username: str
+) -> None:
     """The rest of the staff surface × every role, in and out of scope (see also the matrix
     above for list, one request and actions). Expected: 2xx inside, 403/404 outside."""
     h = bearer(session, world["users"][username])
@@ -698,7 +687,7 @@ def test_scope_matrix_every_other_staff_endpoint(engine, session, world, usernam
             403,
         ),
     ]
-    with make_client(engine, session) as c:
+    with make_client() as c:
         for method, url, body, allowed, refused in checks:
             r = c.request(method, url, headers=h, json=body)
             if username in allowed:
@@ -719,7 +708,7 @@ def test_scope_matrix_every_other_staff_endpoint(engine, session, world, usernam
     assert borders.status_code == (200 if username in ADMINS_T else 403), username
 
 
-def test_moderation_hides_from_the_public_not_from_staff(engine, session, world) -> None:
+def test_moderation_hides_from_the_public_not_from_staff(make_client, session, world) -> None:
     import io
 
     from PIL import Image
@@ -744,7 +733,7 @@ def test_moderation_hides_from_the_public_not_from_staff(engine, session, world)
         bearer(session, world["users"]["lead_a"]),
         bearer(session, world["users"]["secretary_b"]),
     )
-    with make_client(engine, session) as c:
+    with make_client() as c:
         bad = c.post(
             f"/api/staff/requests/{rid}/actions",
             headers=lead,

@@ -6,31 +6,19 @@ from __future__ import annotations
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas.common import ErrorBody, FeatureCollection
 from renewmap.api.schemas.places import RouteOut
-from renewmap.settings import Settings
-from tests.conftest import count
+from tests.support.db import count
 from tests.support.places import add_test_community, pt
 
 
-def make_app(engine, session, **settings):  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret", **settings), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return app
-
-
 @pytest.fixture
-def client(engine, session):  # type: ignore[no-untyped-def]
+def client(make_client, session):  # type: ignore[no-untyped-def]
+    """A resident's client (CSRF token sent) with the test community T0001 in place."""
     add_test_community(session)
-    with TestClient(make_app(engine, session)) as c:
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        yield c
+    return make_client(csrf=True)
 
 
 def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:  # type: ignore[no-untyped-def]
@@ -196,9 +184,9 @@ def test_a_drawn_line_is_accepted(client) -> None:
     assert r.status_code == 201 and r.json()["owner"]["rule"] == "overlap"
 
 
-def test_csrf_is_required_for_writes(engine, session) -> None:
+def test_csrf_is_required_for_writes(make_client, session) -> None:
     add_test_community(session)
-    with TestClient(make_app(engine, session)) as c:
+    with make_client() as c:
         r = post(c)
         assert r.status_code == 403 and "CSRF" in r.json()["message"]
         c.get("/api/session")
@@ -322,12 +310,12 @@ def test_floor_int_on_both_databases(session, value: float, floor: int) -> None:
     assert session.scalar(select(floor_int(session, literal(value, Float)))) == floor
 
 
-def test_one_support_per_device(client, engine, session) -> None:
+def test_one_support_per_device(client, make_client, session) -> None:
     rid = post(client).json()["id"]
     assert client.post(f"/api/suggestions/{rid}/supports").json() == {"supports": 1}
     r = client.post(f"/api/suggestions/{rid}/supports")
     assert r.status_code == 409
-    with TestClient(make_app(engine, session)) as other:
+    with make_client() as other:
         other.headers["X-CSRF-Token"] = other.get("/api/session").json()["csrf_token"]
         assert other.post(f"/api/suggestions/{rid}/supports").json() == {"supports": 2}
     assert client.get(f"/api/suggestions/{rid}").json()["properties"]["supports"] == 2
@@ -344,9 +332,9 @@ def test_comments(client) -> None:
     assert client.post(f"/api/suggestions/{rid}/comments", json={"body": ""}).status_code == 422
 
 
-def test_posting_is_rate_limited_per_address(engine, session) -> None:
+def test_posting_is_rate_limited_per_address(make_client, session) -> None:
     add_test_community(session)
-    with TestClient(make_app(engine, session, rate_posts=2)) as c:
+    with make_client(rate_posts=2) as c:
         c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
         assert post(c).status_code == 201 and post(c).status_code == 201
         r = post(c)

@@ -15,14 +15,15 @@ import pytest
 import shapely
 
 from renewmap.cli import main
-from tests.conftest import DEMO_DIR, OSM_EXTRACT
+from tests.support.paths import DEMO_DIR, OSM_EXTRACT
 
 CODE = "310109010026"
 
 
-@pytest.fixture(params=["spatialite", "postgis"])
-def cli_db(request, database_url_factory, monkeypatch):  # type: ignore[no-untyped-def]
-    url = database_url_factory(request.param)
+@pytest.fixture
+def cli_db(database_url_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """A fresh, empty database on the test's backend, where the commands run."""
+    url = database_url_factory()
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
     return url
 

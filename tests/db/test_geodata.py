@@ -22,7 +22,7 @@ from renewmap.services.places.routing import reroute_open_requests
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.crs import gcj02_to_wgs84, transform, wgs84_to_gcj02
 from renewmap.spatial.geometry import from_db
-from tests.conftest import count
+from tests.support.db import count
 from tests.support.places import COMMUNITY, GRID_A, GRID_B, add_test_community, m2w, pt
 
 

@@ -17,10 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Notification
 from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.db.queries.notify import all_notifications
@@ -173,19 +170,14 @@ def test_a_receiver_that_is_down_is_retried_with_backoff(session, staffed, smtp)
     assert len(inbox.messages) == 1  # the e-mail went out the first time
 
 
-def test_posting_never_waits_for_or_fails_on_notifications(engine, session, staffed) -> None:
+def test_posting_never_waits_for_or_fails_on_notifications(make_client, session, staffed) -> None:
     """SMTP configured but unreachable: the resident still gets 201 at once; the outbox has it."""
-    settings = settings_for(free_port())  # nothing listens
-    app = create_app(settings, engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        p = pt(0.5, 0.5)
-        r = c.post(
-            "/api/suggestions",
-            data={"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)},
-        )
+    c = make_client(settings_for(free_port()), csrf=True)  # nothing listens
+    p = pt(0.5, 0.5)
+    r = c.post(
+        "/api/suggestions",
+        data={"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)},
+    )
     assert r.status_code == 201
     (row,) = [n for n in all_notifications(session) if n.request_id == r.json()["id"]]
     assert (row.channel, row.target, row.status) == ("email", "a@example.org", "pending")

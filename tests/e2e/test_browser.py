@@ -15,18 +15,17 @@ import os
 import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, free_port, thread_server
+from renewmap.devtools.e2e import app_server, free_port, thread_server
 from renewmap.spatial.crs import wgs84_to_gcj02_xy
-from tests.conftest import DEMO_DIR, IN_CI, ROOT
+from tests.support.paths import DEMO_DIR, ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,8 +50,9 @@ def csp_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def e2e_dir(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    return tmp_path_factory.mktemp("e2e")
+def e2e_db(database_url_factory) -> str:  # type: ignore[no-untyped-def]
+    """The server's database on this test's backend (the server loads the demo into it)."""
+    return database_url_factory()
 
 
 class Mailbox:
@@ -60,21 +60,25 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
+        self.arrived = threading.Condition()
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
+        with self.arrived:
+            self.messages.append(
+                email.message_from_bytes(envelope.content, policy=email.policy.default)
+            )
+            self.arrived.notify_all()
         return "250 OK"
 
     def wait_for(self, to: str, timeout_s: float = 30) -> email.message.EmailMessage:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            for m in self.messages:
-                if m["To"] == to:
-                    return m
-            time.sleep(0.1)
-        raise AssertionError(f"no mail to {to}; got {[m['To'] for m in self.messages]}")
+        """The first message to ``to``, as soon as it arrives."""
+        with self.arrived:
+            found = self.arrived.wait_for(
+                lambda: next((m for m in self.messages if m["To"] == to), None), timeout_s
+            )
+        if found is None:
+            raise AssertionError(f"no mail to {to}; got {[m['To'] for m in self.messages]}")
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -92,33 +96,18 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 
 
 @pytest.fixture(scope="module")
-def server(e2e_dir: Path, mailbox) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port, sending its
-    notifications to the loopback mailbox."""
+def server(e2e_db: str, mailbox, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real app (uvicorn, the test's backend, demo loaded) on a free loopback port, sending
+    its notifications to the loopback mailbox."""
     env = {
         "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",
         "RENEWMAP_NOTIFY_SMTP_PORT": str(mailbox[0]),
         "RENEWMAP_NOTIFY_POLL_S": "0.5",
         "RENEWMAP_RATE_LOGINS": "100",  # the tests sign in more often than people do
     }
-    with app_server(
-        e2e_dir / "e2e.sqlite", e2e_dir / "server.log", demo_dir=DEMO_DIR, env=env
-    ) as base:
+    log = tmp_path_factory.mktemp("e2e") / "server.log"
+    with app_server(e2e_db, log, demo_dir=DEMO_DIR, env=env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -341,7 +330,7 @@ def _marked_tiles(target: tuple[float, float], requested: list[str]) -> type:
     return Tiles
 
 
-def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gcj02_basemap_lines_up_with_wgs84_data(browser, database_url_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A Chinese (GCJ-02) basemap, configured as an option, is drawn under the WGS84 site plan
     where it belongs: a mark the tile server draws at the GCJ-02 position of a place shows on
     screen exactly at that place's WGS84 position (about 480 m away in GCJ-02 terms)."""
@@ -357,7 +346,7 @@ def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # t
     with thread_server(_marked_tiles((glon, glat), requested)) as tiles:
         tiles_env["RENEWMAP_TILES_URL"] = tiles + "/{z}/{x}/{y}.png"
         with app_server(
-            tmp_path / "tiles.sqlite", tmp_path / "server.log", demo_dir=DEMO_DIR, env=tiles_env
+            database_url_factory(), tmp_path / "server.log", demo_dir=DEMO_DIR, env=tiles_env
         ) as app:
             context = browser.new_context(viewport={"width": 500, "height": 900})
             context.add_init_script(PROBE)
@@ -392,9 +381,9 @@ def test_gcj02_basemap_lines_up_with_wgs84_data(browser, tmp_path) -> None:  # t
     assert errors == []
 
 
-def _add_staff(db: Path, username: str, role: str) -> None:
+def _add_staff(db: str, username: str, role: str) -> None:
     """`renewmap user add` against the running server's database, as an admin would."""
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": db, "RENEWMAP_ENV": "dev"}
     subprocess.run(
         [
             sys.executable,
@@ -432,11 +421,11 @@ def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyp
     )
 
 
-def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, mailbox) -> None:  # type: ignore[no-untyped-def]
     """A resident pins in grid 7 → grid 7's lead signs in, sees it, accepts and replies → the
     resident's private page shows the reply; grid 1's lead never sees it."""
-    _add_staff(e2e_dir / "e2e.sqlite", "lead_g07", "grid_lead=310109010026/G07")
-    _add_staff(e2e_dir / "e2e.sqlite", "lead_g01", "grid_lead=310109010026/G01")
+    _add_staff(e2e_db, "lead_g07", "grid_lead=310109010026/G07")
+    _add_staff(e2e_db, "lead_g01", "grid_lead=310109010026/G01")
     page = phone
     page.goto(f"{server}/c/310109010026")
     page.wait_for_function(MAP_READY, polling=100)
@@ -533,9 +522,9 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_dir, 
     shot(page, "09-follow-reply")
 
 
-def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None:  # type: ignore[no-untyped-def]
+def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_db) -> None:  # type: ignore[no-untyped-def]
     """The community admin loads a grid set file, sees it checked on the map, publishes it."""
-    _add_staff(e2e_dir / "e2e.sqlite", "admin_demo", "community_admin=310109010026")
+    _add_staff(e2e_db, "admin_demo", "community_admin=310109010026")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     context.add_init_script(PROBE)
     page = context.new_page()
@@ -589,7 +578,7 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_dir) -> None
     assert errors == []
 
 
-def test_a_write_is_committed_before_its_response(server, e2e_dir) -> None:
+def test_a_write_is_committed_before_its_response(server, e2e_db) -> None:
     """A 200/201 means saved: the very next request sees it. Sign in, then at once (on the same
     keep-alive connection, as a browser does) ask who I am; many times, over real HTTP, since a
     commit that runs after the response is sent only shows as a race on a real server."""
@@ -597,7 +586,7 @@ def test_a_write_is_committed_before_its_response(server, e2e_dir) -> None:
     import json as jsonlib
     from urllib.parse import urlsplit
 
-    _add_staff(e2e_dir / "e2e.sqlite", "quick_lead", "grid_lead=310109010026/G01")
+    _add_staff(e2e_db, "quick_lead", "grid_lead=310109010026/G01")
     where = urlsplit(server)
     body = jsonlib.dumps({"username": "quick_lead", "password": "a long enough password"})
     for _ in range(30):
@@ -672,7 +661,7 @@ def _add_vertex(page, fx: float, fy: float, count: int) -> None:  # type: ignore
 
 
 def test_designer_draws_and_residents_comment_vote_and_adopt(
-    browser, phone, server, e2e_dir
+    browser, phone, server, e2e_db
 ) -> None:  # type: ignore[no-untyped-def]
     """On the demo community a designer draws a planting bed and a barrier-free path on site
     S01 and sees the metrics and a rule violation update live; saves; makes a second draft as a
@@ -682,7 +671,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
 
     from renewmap.spatial.crs import area_m2, utm_epsg
 
-    _add_staff(e2e_dir / "e2e.sqlite", "designer_demo", "designer=310109010026")
+    _add_staff(e2e_db, "designer_demo", "designer=310109010026")
     hub = "/staff/design?community=310109010026&site=S01"
     context, page, errors = _staff_context(browser, server, "designer_demo", hub)
     page.fill("#rm-n-name", "方案一")
@@ -777,7 +766,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
 DEMO = "310109010026"
 
 
-def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  # type: ignore[no-untyped-def]
+def test_large_layers_come_as_vector_tiles(browser, server, e2e_db) -> None:  # type: ignore[no-untyped-def]
     """A site plan whose layers are over the threshold draws them from our own vector tiles
     (vendored Leaflet.VectorGrid): tiles of the community are fetched from /ogc, drawn on
     canvases, and a click on a building shows its number from the tile."""
@@ -791,7 +780,7 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_dir) -> None:  #
     from renewmap.spatial.geometry import from_db
     from renewmap.web.resident import resident_page
 
-    engine = make_engine(f"sqlite:///{e2e_dir / 'e2e.sqlite'}")
+    engine = make_engine(e2e_db)
     with Session(engine) as s:
         layers = community_layers(
             s, community_code=DEMO, kinds=("community", "grid", "building", "green", "path")

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.conftest import DEMO_DIR, ROOT
+from tests.support.paths import DEMO_DIR, ROOT
 
 
 @pytest.mark.slow

@@ -21,15 +21,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
-from tests.conftest import DEMO_DIR, IN_CI
+from renewmap.devtools.e2e import app_server
+from tests.support.paths import DEMO_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DEMO = "310109010026"
@@ -101,8 +100,8 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+def _cli(db: str, *args: str, stdin: str | None = None) -> str:
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": db, "RENEWMAP_ENV": "dev"}
     done = subprocess.run(
         [sys.executable, "-m", "renewmap.cli", *args],
         input=stdin,
@@ -115,7 +114,7 @@ def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def _seed_places(db: Path) -> dict[str, Any]:
+def _seed_places(db: str) -> dict[str, Any]:
     """Names, numbers and species as a hostile import would leave them."""
     from sqlalchemy import select
     from sqlalchemy.orm import Session
@@ -136,7 +135,7 @@ def _seed_places(db: Path) -> dict[str, Any]:
     )
     from renewmap.spatial.geometry import from_db
 
-    engine = make_engine(f"sqlite:///{db}")
+    engine = make_engine(db)
     try:
         with Session(engine) as s, s.begin():
             community = s.scalars(select(Community).where(Community.code == DEMO)).one()
@@ -171,10 +170,10 @@ def _seed_places(db: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def hostile_world(tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """The demo community full of hostile text, served by the real app."""
+def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The demo community full of hostile text, served by the real app (on this backend)."""
     tmp = tmp_path_factory.mktemp("xss")
-    db = tmp / "xss.sqlite"
+    db = database_url_factory()
     _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
     seeded = _seed_places(db)
     _cli(
@@ -370,20 +369,6 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         "attachment": next((n for n in names if "#file" in n), hostile("file") + ".txt"),
         "staff_cookies": dict(staff.cookies),
     }
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Tags(HTMLParser):

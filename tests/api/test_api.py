@@ -120,20 +120,29 @@ def test_demo_page_uses_no_external_assets(client) -> None:
     assert asset.status_code == 200 and "Leaflet" in asset.text[:200]
 
 
+@pytest.mark.parametrize("env", ["prod", "test"])
+def test_no_default_secret_outside_dev(env: str) -> None:
+    with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
+        Settings(env=env)
+
+
+# prod: a secret of 32 bytes or more, the host names served and the public address
+PROD = {
+    "env": "prod",
+    "secret_key": "s3cret-from-vault-" + "x" * 14,
+    "allowed_hosts": "renewmap.example.org",
+    "public_base_url": "https://renewmap.example.org",
+}
+
+
 def test_default_secret_only_in_dev() -> None:
-    for env in ("prod", "test"):
-        with pytest.raises(ValueError, match="RENEWMAP_SECRET_KEY"):
-            Settings(env=env)
     assert Settings(env="dev").env == "dev"
-    # prod: a secret of 32 bytes or more, the host names served and the public address
-    prod = {
-        "env": "prod",
-        "secret_key": "s3cret-from-vault-" + "x" * 14,
-        "allowed_hosts": "renewmap.example.org",
-        "public_base_url": "https://renewmap.example.org",
-    }
-    assert Settings(**prod).env == "prod"
-    for change, named in (
+    assert Settings(**PROD).env == "prod"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
         ({"secret_key": ""}, "at least 32 bytes in prod (got 0)"),
         ({"secret_key": "x"}, "at least 32 bytes in prod (got 1)"),
         ({"secret_key": "s3cret-from-vault"}, "at least 32 bytes in prod (got 17)"),
@@ -141,9 +150,11 @@ def test_default_secret_only_in_dev() -> None:
         ({"public_base_url": None}, "RENEWMAP_PUBLIC_BASE_URL is required in prod"),
         ({"public_base_url": "renewmap.example.org"}, "must be an http(s) URL"),
         ({"trusted_proxies": "10.0.0.0/8, nginx"}, "'nginx' is not an IP address"),
-    ):
-        with pytest.raises(ValueError, match=re.escape(named)):
-            Settings(**{**prod, **change})
+    ],
+)
+def test_prod_needs_its_settings(change: dict[str, object], named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named)):
+        Settings(**{**PROD, **change})
 
 
 @pytest.mark.parametrize(
@@ -176,12 +187,12 @@ def test_framework_errors_use_our_error_body(client) -> None:
     assert body.error == "invalid_input" and body.message.startswith("invalid request: ")
 
 
-def test_nul_in_the_address_is_refused_on_both_databases(client) -> None:
+@pytest.mark.parametrize("url", ["/api/communities/NO%00PE/layers/grid", "/api/communities?x=%00"])
+def test_nul_in_the_address_is_refused_on_both_databases(client, url: str) -> None:
     """PostgreSQL text cannot hold NUL: it is a clear 422 everywhere, never a 500."""
-    for url in ("/api/communities/NO%00PE/layers/grid", "/api/communities?x=%00"):
-        r = client.get(url)
-        assert r.status_code == 422, url
-        assert "NUL" in ErrorBody.model_validate(r.json()).message
+    r = client.get(url)
+    assert r.status_code == 422, url
+    assert "NUL" in ErrorBody.model_validate(r.json()).message
 
 
 def test_oversize_body_is_413(make_client) -> None:
@@ -292,6 +303,13 @@ def test_residents_page_is_cached_until_the_site_plan_changes(client, session) -
     assert '"number":"99号"' in changed.text and cache.renders == 3  # in the map's JSON
 
 
+@pytest.mark.parametrize("path", ["/c/NOPE", "/api/communities/NOPE", "/no/such/page"])
+def test_programs_get_json_for_what_is_not_there(client, session, path: str) -> None:
+    add_test_community(session)
+    r = client.get(path)
+    assert r.status_code == 404 and ErrorBody.model_validate(r.json()).error == "not_found"
+
+
 def test_people_get_error_pages_and_programs_get_json(client, session) -> None:
     """The same honest status either way; a browser gets a translated page, the API JSON."""
     add_test_community(session)
@@ -305,9 +323,6 @@ def test_people_get_error_pages_and_programs_get_json(client, session) -> None:
     assert bad_link.status_code == 404 and "receipt" in bad_link.text
     nowhere = client.get("/no/such/page", headers=html)
     assert nowhere.status_code == 404 and "/no/such/page" in nowhere.text
-    for path in ("/c/NOPE", "/api/communities/NOPE", "/no/such/page"):
-        r = client.get(path)
-        assert r.status_code == 404 and ErrorBody.model_validate(r.json()).error == "not_found"
     # an API path answers JSON even to a browser
     assert client.get("/api/communities/NOPE", headers=html).json()["error"] == "not_found"
     r = client.delete("/api/communities")

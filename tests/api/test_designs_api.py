@@ -116,12 +116,19 @@ def test_community_standards_change_costs_and_rules(design_api) -> None:
     ).json()
     assert [v["rule"] for v in now["violations"]] == ["barrier_free_width"]
     assert now["metrics"]["total_cost"] == pytest.approx(12_600 + 15 * 40, abs=1)
-    for bad, field in (
+    assert c.put(url, headers=h["lead"], json={}).status_code == 403
+    assert c.put(url, headers=h["designer"], json={}).json()["overrides"] == {}
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
         ({"rules": {"barrier_free_width_m": 0.1}}, "rules.barrier_free_width_m"),
         ({"unit_costs": {"path_per_m2": {"wood": -5}}}, "unit_costs.path_per_m2.wood"),
         ({"colours": {}}, "colours"),
-    ):
-        r = c.put(url, headers=h["designer"], json=bad)
-        assert r.status_code == 422 and field in r.json()["message"], r.text
-    assert c.put(url, headers=h["lead"], json={}).status_code == 403
-    assert c.put(url, headers=h["designer"], json={}).json()["overrides"] == {}
+    ],
+)
+def test_bad_standards_name_the_field(design_api, bad, field) -> None:
+    c, h = design_api
+    r = c.put("/api/design/communities/T0001/standards", headers=h["designer"], json=bad)
+    assert r.status_code == 422 and field in r.json()["message"], r.text

@@ -283,9 +283,12 @@ def test_item_values_and_types(client: TestClient, session: Session, world) -> N
     # the suggestions' dates are ISO 8601 in UTC
     rb = client.get(f"/ogc/collections/suggestions/items/{world['ids']['rB']}").json()
     assert rb["properties"]["created_at"] == "2024-03-05T12:30:00Z"
-    for bad in ("999999999", "abc", "-1", "1.5"):
-        r = client.get(f"/ogc/collections/buildings/items/{bad}")
-        assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("bad", ["999999999", "abc", "-1", "1.5"])
+def test_items_that_do_not_exist_are_404(client: TestClient, bad: str) -> None:
+    r = client.get(f"/ogc/collections/buildings/items/{bad}")
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
 
 
 def test_bbox_known_answers(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
@@ -414,10 +417,12 @@ def test_bad_parameters_are_400(client: TestClient, query: str, words: str) -> N
     assert body["code"] == "invalid_input" and words in body["description"]
 
 
-def test_other_endpoints_refuse_unknown_parameters(client: TestClient) -> None:
-    for path in ("/ogc/", "/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/api"):
-        r = client.get(path, params={"limit": "5"})
-        assert r.status_code == 400 and r.json()["code"] == "invalid_input", path
+@pytest.mark.parametrize(
+    "path", ["/ogc/", "/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/api"]
+)
+def test_other_endpoints_refuse_unknown_parameters(client: TestClient, path: str) -> None:
+    r = client.get(path, params={"limit": "5"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_input", path
 
 
 def test_limit_is_clamped_not_refused(client: TestClient, session: Session) -> None:
@@ -431,9 +436,12 @@ def test_limit_is_clamped_not_refused(client: TestClient, session: Session) -> N
     assert parse_qs(urlsplit(link(default, "next")["href"]).query)["limit"] == ["10"]
 
 
-def test_formats_and_accept(client: TestClient) -> None:
-    url = "/ogc/collections/buildings/items?limit=1"
-    for params, headers, media in (
+ITEMS_URL = "/ogc/collections/buildings/items?limit=1"
+
+
+@pytest.mark.parametrize(
+    ("params", "headers", "media"),
+    [
         ("", {}, GEOJSON),
         ("&f=json", {}, GEOJSON),  # some clients send f=json: GeoJSON anyway
         ("&f=geojson", {}, GEOJSON),
@@ -441,12 +449,19 @@ def test_formats_and_accept(client: TestClient) -> None:
         ("", {"Accept": "application/json"}, "application/json"),
         ("", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, GEOJSON),
         ("&f=json", {"Accept": "text/html"}, GEOJSON),  # f wins
-    ):
-        r = client.get(url + params, headers=headers)
-        assert r.status_code == 200
-        assert r.headers["content-type"] == media, (params, headers)
-        assert r.json()["features"][0]["type"] == "Feature"
-    refused = client.get(url, headers={"Accept": "text/html"})
+    ],
+)
+def test_formats_and_accept(
+    client: TestClient, params: str, headers: dict[str, str], media: str
+) -> None:
+    r = client.get(ITEMS_URL + params, headers=headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == media, (params, headers)
+    assert r.json()["features"][0]["type"] == "Feature"
+
+
+def test_formats_nobody_asked_for_are_refused(client: TestClient) -> None:
+    refused = client.get(ITEMS_URL, headers={"Accept": "text/html"})
     assert refused.status_code == 406 and refused.json()["code"] == "not_acceptable"
     assert client.get("/ogc/collections?f=json").headers["content-type"] == "application/json"
     assert client.get("/ogc/collections?f=geojson").status_code == 400

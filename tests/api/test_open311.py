@@ -302,69 +302,81 @@ def _rows(session: Session) -> tuple[int, int, int]:
     )
 
 
-def test_post_errors_use_the_standards_statuses_and_write_nothing(client, session, world) -> None:
+REVOKED, OTHER_COMMUNITY = "<revoked key>", "<Q0001's key>"  # keys the test issues first
+POST_ERRORS: list[tuple[dict[str, Any], int, str]] = [
+    ({"api_key": None}, 403, "api_key was not provided"),
+    ({"api_key": "rm311_not-a-key"}, 403, "api_key is invalid"),
+    ({"api_key": REVOKED}, 403, "revoked"),
+    ({"api_key": OTHER_COMMUNITY}, 403, "the location lies in T0001"),
+    ({"jurisdiction_id": "Q0001"}, 403, "not valid for jurisdiction_id 'Q0001'"),
+    ({"jurisdiction_id": "NOPE"}, 404, "jurisdiction_id 'NOPE' not found"),
+    ({"service_code": None}, 400, "service_code was not provided"),
+    ({"service_code": "graffiti"}, 400, "service_code 'graffiti' not found"),
+    ({"lat": None, "long": None}, 400, "lat and long are required"),
+    ({"long": None, "address_string": "国和路"}, 400, "address_string cannot"),
+    ({"lat": "north"}, 400, "lat must be a number"),
+    ({"lat": "95"}, 400, "lat must be between -90 and 90"),
+    ({"lat": "nan"}, 400, "lat must be between"),
+    ({"lat": "0", "long": "0"}, 400, "outside every community"),
+    ({"attribute[colour]": "red"}, 400, "attribute 'colour': not defined"),
+    (
+        {"service_code": "pipes_drainage", "attribute[problem]": "leak"},
+        400,
+        "attribute 'building': required",
+    ),
+    (
+        {
+            "service_code": "pipes_drainage",
+            "attribute[building]": "1",
+            "attribute[problem]": "fire",
+        },
+        400,
+        "attribute 'problem': 'fire' is not one of leak, blocked, pooling",
+    ),
+    (
+        {
+            "service_code": "pipes_drainage",
+            "attribute[building]": "99",
+            "attribute[problem]": "leak",
+        },
+        400,
+        "attribute 'building': no building '99号楼'",
+    ),
+    (
+        {"service_code": "ebike_parking", "attribute[need]": "parking", "attribute[bikes]": "many"},
+        400,
+        "attribute 'bikes': 'many' is not a number",
+    ),
+    ({"phone": "call me"}, 400, "phone must be"),
+    ({"email": "not-an-address"}, 400, "email is not"),
+    ({"media_url": "ftp://example.org/x.jpg"}, 400, "media_url must be an http"),
+    ({"description": "长" * 2001}, 400, "description is longer than 2000"),
+    ({"description": "a\x00b"}, 400, "description contains a NUL character"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "fragment", "fmt"),
+    [(*case, "xml" if i % 2 else "json") for i, case in enumerate(POST_ERRORS)],
+    ids=[fragment for _, _, fragment in POST_ERRORS],
+)
+def test_post_errors_use_the_standards_statuses_and_write_nothing(
+    client, session, world, changes: dict[str, Any], status: int, fragment: str, fmt: str
+) -> None:
     revoked = georeport.issue_key(session, community_code="T0001", client="old", actor="test")
     georeport.revoke_key(session, community_code="T0001", client="old")
     q_key = georeport.issue_key(session, community_code="Q0001", client="q-app", actor="test").key
-    cases: list[tuple[dict[str, Any], int, str]] = [
-        (form(world, api_key=None), 403, "api_key was not provided"),
-        (form(world, api_key="rm311_not-a-key"), 403, "api_key is invalid"),
-        (form(world, api_key=revoked.key), 403, "revoked"),
-        (form(world, api_key=q_key), 403, "the location lies in T0001"),
-        (form(world, jurisdiction_id="Q0001"), 403, "not valid for jurisdiction_id 'Q0001'"),
-        (form(world, jurisdiction_id="NOPE"), 404, "jurisdiction_id 'NOPE' not found"),
-        (form(world, service_code=None), 400, "service_code was not provided"),
-        (form(world, service_code="graffiti"), 400, "service_code 'graffiti' not found"),
-        (form(world, lat=None, long=None), 400, "lat and long are required"),
-        (form(world, long=None, address_string="国和路"), 400, "address_string cannot"),
-        (form(world, lat="north"), 400, "lat must be a number"),
-        (form(world, lat="95"), 400, "lat must be between -90 and 90"),
-        (form(world, lat="nan"), 400, "lat must be between"),
-        (form(world, lat="0", long="0"), 400, "outside every community"),
-        (form(world, **{"attribute[colour]": "red"}), 400, "attribute 'colour': not defined"),
-        (
-            form(world, service_code="pipes_drainage", **{"attribute[problem]": "leak"}),
-            400,
-            "attribute 'building': required",
-        ),
-        (
-            form(
-                world,
-                service_code="pipes_drainage",
-                **{"attribute[building]": "1", "attribute[problem]": "fire"},
-            ),
-            400,
-            "attribute 'problem': 'fire' is not one of leak, blocked, pooling",
-        ),
-        (
-            form(
-                world,
-                service_code="pipes_drainage",
-                **{"attribute[building]": "99", "attribute[problem]": "leak"},
-            ),
-            400,
-            "attribute 'building': no building '99号楼'",
-        ),
-        (
-            form(
-                world,
-                service_code="ebike_parking",
-                **{"attribute[need]": "parking", "attribute[bikes]": "many"},
-            ),
-            400,
-            "attribute 'bikes': 'many' is not a number",
-        ),
-        (form(world, phone="call me"), 400, "phone must be"),
-        (form(world, email="not-an-address"), 400, "email is not"),
-        (form(world, media_url="ftp://example.org/x.jpg"), 400, "media_url must be an http"),
-        (form(world, description="长" * 2001), 400, "description is longer than 2000"),
-        (form(world, description="a\x00b"), 400, "description contains a NUL character"),
-    ]
+    keys = {REVOKED: revoked.key, OTHER_COMMUNITY: q_key}
+    data = form(
+        world, **{k: keys.get(v, v) if isinstance(v, str) else v for k, v in changes.items()}
+    )
     before = _rows(session)
-    for i, (data, status, fragment) in enumerate(cases):
-        r = post(client, data, fmt="xml" if i % 2 else "json")
-        assert_error(r, status, fragment)
-        assert _rows(session) == before, f"case {i} wrote something"
+    assert_error(post(client, data, fmt=fmt), status, fragment)
+    assert _rows(session) == before
+
+
+def test_an_unknown_format_is_refused_and_writes_nothing(client, session, world) -> None:
+    before = _rows(session)
     assert_error(client.post(f"{API}/requests.csv", data=form(world)), 400, "unknown format")
     assert _rows(session) == before
 
@@ -512,45 +524,76 @@ def test_no_personal_data_in_any_get(client, world, posted) -> None:
             assert secret not in body
 
 
-def test_get_errors(client, world) -> None:
-    bad = [
-        ({"start_date": "yesterday"}, "start_date must be a W3C date-time"),
-        ({"end_date": "2026-01-01T00:00:00"}, "end_date needs a timezone"),
-        (
-            {"start_date": "2026-03-01T00:00:00Z", "end_date": "2026-02-01T00:00:00Z"},
-            "end_date is before start_date",
-        ),
-        (
-            {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00+08:00"},
-            "may not span more than 90 days",
-        ),
-        ({"status": "pending"}, "status 'pending' is not one of open, closed"),
-        ({"service_code": "graffiti"}, "service_code 'graffiti' is not one of"),
-        ({"service_request_id": "12,abc"}, "service_request_id 'abc' is not a request id"),
-    ]
-    for params, fragment in bad:
-        for fmt in ("json", "xml"):
-            assert_error(client.get(f"{API}/requests.{fmt}", params=params), 400, fragment)
-    for fmt in ("json", "xml"):
-        for path in ("services", "requests", "services/greenery", "requests/1", "tokens/RMX"):
-            r = client.get(f"{API}/{path}.{fmt}", params={"jurisdiction_id": "NOPE"})
-            assert_error(r, 404, "jurisdiction_id 'NOPE' not found")
-        assert_error(client.get(f"{API}/services/graffiti.{fmt}"), 404, "'graffiti' not found")
-        assert_error(client.get(f"{API}/requests/99999999.{fmt}"), 404, "'99999999' not found")
-        assert_error(client.get(f"{API}/requests/abc.{fmt}"), 404, "'abc' not found")
-        assert_error(client.get(f"{API}/tokens/RMNOPE22.{fmt}"), 404, "'RMNOPE22' not found")
-        assert_error(client.get(f"{API}/no-such-thing.{fmt}"), 404, "no page or endpoint")
-        assert_error(client.put(f"{API}/services.{fmt}"), 405, "PUT is not allowed")
+GET_ERRORS: list[tuple[str, str, dict[str, str], int, str]] = [
+    # (method, path under the API with its format, query, status, what the error says)
+    ("GET", "requests", {"start_date": "yesterday"}, 400, "start_date must be a W3C date-time"),
+    ("GET", "requests", {"end_date": "2026-01-01T00:00:00"}, 400, "end_date needs a timezone"),
+    (
+        "GET",
+        "requests",
+        {"start_date": "2026-03-01T00:00:00Z", "end_date": "2026-02-01T00:00:00Z"},
+        400,
+        "end_date is before start_date",
+    ),
+    (
+        "GET",
+        "requests",
+        {"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00+08:00"},
+        400,
+        "may not span more than 90 days",
+    ),
+    ("GET", "requests", {"status": "pending"}, 400, "status 'pending' is not one of open, closed"),
+    ("GET", "requests", {"service_code": "graffiti"}, 400, "service_code 'graffiti' is not one of"),
+    (
+        "GET",
+        "requests",
+        {"service_request_id": "12,abc"},
+        400,
+        "service_request_id 'abc' is not a request id",
+    ),
+    *[
+        ("GET", path, {"jurisdiction_id": "NOPE"}, 404, "jurisdiction_id 'NOPE' not found")
+        for path in ("services", "requests", "services/greenery", "requests/1", "tokens/RMX")
+    ],
+    ("GET", "services/graffiti", {}, 404, "'graffiti' not found"),
+    ("GET", "requests/99999999", {}, 404, "'99999999' not found"),
+    ("GET", "requests/abc", {}, 404, "'abc' not found"),
+    ("GET", "tokens/RMNOPE22", {}, 404, "'RMNOPE22' not found"),
+    ("GET", "no-such-thing", {}, 404, "no page or endpoint"),
+    ("PUT", "services", {}, 405, "PUT is not allowed"),
+]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(
+    ("method", "path", "params", "status", "fragment"),
+    GET_ERRORS,
+    ids=[f"{path} {fragment}" for _, path, _, _, fragment in GET_ERRORS],
+)
+def test_get_errors(
+    client, world, method: str, path: str, params: dict[str, str], status: int, fragment: str,
+    fmt: str,
+) -> None:  # fmt: skip
+    r = client.request(method, f"{API}/{path}.{fmt}", params=params)
+    assert_error(r, status, fragment)
+
+
+def test_an_unknown_format_is_400(client, world) -> None:
     assert_error(client.get(f"{API}/services.html"), 400, "unknown format '.html'")
-    # PostgreSQL cannot compare text holding NUL: a clear 400 on both databases, never a 500
-    nul = [
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "name"),
+    [
         (f"{API}/services.json", {"jurisdiction_id": "T\x000"}, "jurisdiction_id"),
         (f"{API}/requests.xml", {"service_code": "a\x00"}, "service_code"),
         (f"{API}/services/a%00b.json", {}, "path"),
         (f"{API}/tokens/RM%00.json", {}, "path"),
-    ]
-    for url, params, name in nul:
-        assert_error(client.get(url, params=params), 400, f"{name} contains a NUL character")
+    ],
+)
+def test_nul_is_a_clear_400(client, world, url: str, params: dict[str, str], name: str) -> None:
+    """PostgreSQL cannot compare text holding NUL: a clear 400 on both databases, never a 500."""
+    assert_error(client.get(url, params=params), 400, f"{name} contains a NUL character")
 
 
 # --- pieces ----------------------------------------------------------------------------------

@@ -429,15 +429,17 @@ def test_multilayer_file_needs_a_layer(session, tmp_path) -> None:
     assert import_file(session, out, kind="plant", community_code="310109010026").updated == 8
 
 
-def test_metric_crs_must_be_projected(session, tmp_path) -> None:
-    for epsg, message in ((4326, "not a projected CRS in metres"), (999999, "unknown CRS")):
-        path = write_geojson(
-            tmp_path / "c.geojson",
-            [feature(m2w(COMMUNITY), code="T0009", name="x", metric_epsg=epsg)],
-        )
-        _expect_failure(
-            session, path, rf"feature 1, field 'metric_epsg': .*{message}", kind="community"
-        )
+@pytest.mark.parametrize(
+    ("epsg", "message"), [(4326, "not a projected CRS in metres"), (999999, "unknown CRS")]
+)
+def test_metric_crs_must_be_projected(session, tmp_path, epsg: int, message: str) -> None:
+    path = write_geojson(
+        tmp_path / "c.geojson",
+        [feature(m2w(COMMUNITY), code="T0009", name="x", metric_epsg=epsg)],
+    )
+    _expect_failure(
+        session, path, rf"feature 1, field 'metric_epsg': .*{message}", kind="community"
+    )
 
 
 def test_reassignment_bumps_grid_set_version(session) -> None:

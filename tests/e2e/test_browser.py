@@ -200,9 +200,11 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
     page.goto(f"{server}/c/310109010026#browse")
     page.wait_for_function("() => document.querySelectorAll('#rm-list li').length > 0", polling=100)
     page.select_option("#rm-f-grid", "G07")
+    # the filtered list has replaced the first one (which showed it too, among other grids')
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#rm-list li strong')]"
-        ".some(e => e.textContent === '3号楼前路灯不亮')",
+        "() => { const items = [...document.querySelectorAll('#rm-list li')];"
+        " return items.length > 0 && items.every(e => e.textContent.includes('第7网格'))"
+        " && items.some(e => e.querySelector('strong').textContent === '3号楼前路灯不亮'); }",
         polling=100,
     )
     items = page.locator("#rm-list li").all_text_contents()

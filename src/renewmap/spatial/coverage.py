@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import networkx as nx
 import shapely
@@ -32,8 +33,13 @@ class Coverage:
     method: str  # network | straight
 
 
-def _network(lines_m: Sequence[BaseGeometry]) -> tuple[nx.Graph, shapely.STRtree | None, list]:
-    graph = nx.Graph()
+Node = tuple[float, float]  # a network node: rounded metric coordinates
+
+
+def _network(
+    lines_m: Sequence[BaseGeometry],
+) -> tuple[nx.Graph[Node | str], shapely.STRtree | None, list[Node]]:
+    graph: nx.Graph[Node | str] = nx.Graph()
     if not lines_m:
         return graph, None, []
     # split where lines cross, with a node every STEP_M so buildings can join anywhere along
@@ -46,14 +52,14 @@ def _network(lines_m: Sequence[BaseGeometry]) -> tuple[nx.Graph, shapely.STRtree
         for a, b in itertools.pairwise(coords):
             if a != b:
                 graph.add_edge(a, b, weight=Point(a).distance(Point(b)))
-    nodes = list(graph.nodes)
+    nodes = cast(list[Node], list(graph.nodes))  # coordinates only so far
     tree = shapely.STRtree([Point(n) for n in nodes]) if nodes else None
     return graph, tree, nodes
 
 
 def _entries(
-    g: BaseGeometry, tree: shapely.STRtree | None, nodes: list
-) -> list[tuple[tuple[float, float], float]]:
+    g: BaseGeometry, tree: shapely.STRtree | None, nodes: list[Node]
+) -> list[tuple[Node, float]]:
     """Where a shape joins the network: every node within one step of its nearest node (so a
     wide garden or building joins along its whole side), with the straight gap to each; none
     when the network is more than SNAP_M away."""
@@ -80,11 +86,11 @@ def walking_coverage(
     dest_m = [to_metric(d, epsg) for d in destinations]
     graph, tree, nodes = _network(lines_m)
     # distance from every node to the nearest destination, through the network
-    sources: dict[tuple[float, float], float] = {}
+    sources: dict[Node, float] = {}
     for d in dest_m:
         for node, gap in _entries(d, tree, nodes):
             sources[node] = min(gap, sources.get(node, float("inf")))
-    reach: dict[tuple[float, float], float] = {}
+    reach: dict[Node | str, float] = {}
     if sources:
         graph.add_node("dest")
         for node, gap in sources.items():
@@ -97,8 +103,8 @@ def walking_coverage(
         straight = min((fp.distance(d) for d in dest_m), default=None)
         joins = [reach[node] + gap for node, gap in _entries(fp, tree, nodes) if node in reach]
         if joins:
-            d = min(joins)
-            out.append(Coverage(label, households, round(d, 1), d <= radius_m, "network"))
+            walk = min(joins)
+            out.append(Coverage(label, households, round(walk, 1), walk <= radius_m, "network"))
         else:  # not connected: the straight line is the best estimate there is
             covered = straight is not None and straight <= radius_m
             shown = None if straight is None else round(straight, 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 import shapely
@@ -17,6 +18,8 @@ from pyproj.exceptions import CRSError as PyprojCRSError
 from shapely.geometry.base import BaseGeometry
 
 from renewmap.errors import CRSError
+
+G = TypeVar("G", bound=BaseGeometry)  # reprojecting keeps the kind of geometry
 
 WGS84 = 4326
 
@@ -52,7 +55,7 @@ def _transformer(src: int, dst: int) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def transform(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
+def transform(geom: G, src: int, dst: int) -> G:
     """Reproject a shapely geometry (x = longitude / easting always)."""
     if src == dst:
         return geom
@@ -60,7 +63,7 @@ def transform(geom: BaseGeometry, src: int, dst: int) -> BaseGeometry:
     return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def to_metric(geom: BaseGeometry, epsg: int) -> BaseGeometry:
+def to_metric(geom: G, epsg: int) -> G:
     """WGS84 geometry into the given metric CRS."""
     return transform(geom, WGS84, epsg)
 
@@ -136,14 +139,14 @@ def gcj02_to_wgs84_xy(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.
     return wlon, wlat
 
 
-def gcj02_to_wgs84(geom: BaseGeometry) -> BaseGeometry:
+def gcj02_to_wgs84(geom: G) -> G:
     """Convert a GCJ-02 geometry (e.g. digitised on AMap) to WGS84."""
     return shapely.transform(
         geom, lambda xy: np.column_stack(gcj02_to_wgs84_xy(xy[:, 0], xy[:, 1]))
     )
 
 
-def wgs84_to_gcj02(geom: BaseGeometry) -> BaseGeometry:
+def wgs84_to_gcj02(geom: G) -> G:
     """Convert a WGS84 geometry to GCJ-02 for display on a Chinese basemap."""
     return shapely.transform(
         geom, lambda xy: np.column_stack(wgs84_to_gcj02_xy(xy[:, 0], xy[:, 1]))

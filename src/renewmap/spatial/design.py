@@ -245,7 +245,7 @@ def metrics(
                 hard_parts.append(g)
     green_area = shapely.union_all(green_parts).area if green_parts else 0.0
     hard_area = shapely.union_all(hard_parts).intersection(site_m).area if hard_parts else 0.0
-    bill = []
+    bill: list[dict[str, Any]] = []
 
     def line(item: str, quantity: float, unit: str, unit_cost: float) -> None:
         if quantity > 0:

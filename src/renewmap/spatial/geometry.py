@@ -6,8 +6,8 @@ messages that say *where* the problem is (``where`` is e.g. "file.geojson, featu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
 
 import shapely
 from geoalchemy2.elements import WKBElement, WKTElement
@@ -83,7 +83,7 @@ def parse_geojson(
         )
     _check_coordinates(obj["type"], obj["coordinates"], where)
     try:
-        geom = shape(obj)
+        geom = shape(cast(dict[str, Any], obj))
     except Exception as exc:  # shapely raises several types for malformed coordinates
         raise InvalidGeometry(f"{where}: malformed GeoJSON geometry ({exc})", where=where) from exc
     if require_valid:
@@ -112,11 +112,11 @@ def _check_coordinates(kind: object, coords: object, where: str) -> None:
             f"{where}: malformed GeoJSON geometry (coordinates of a {kind} nested wrongly)"
         )
 
-    def positions(value: object, level: int):  # type: ignore[no-untyped-def]
+    def positions(value: object, level: int) -> Iterator[object]:
         if level == 1:
             yield value
         else:
-            for item in value:  # type: ignore[attr-defined]
+            for item in cast(Iterable[object], value):  # lists, as depth() checked
                 yield from positions(item, level - 1)
 
     for pos in positions(coords, _DEPTH[kind]):
@@ -130,8 +130,8 @@ def _check_coordinates(kind: object, coords: object, where: str) -> None:
                 f"got {pos!r:.60})"
             )
     if kind in ("Polygon", "MultiPolygon"):
-        polys = [coords] if kind == "Polygon" else coords
-        for poly in polys:  # type: ignore[union-attr]
+        polys = cast(list[list[list[object]]], [coords] if kind == "Polygon" else coords)
+        for poly in polys:
             for ring in poly:
                 if ring[0] != ring[-1]:
                     raise InvalidGeometry(
@@ -187,11 +187,11 @@ def as_multi(geom: BaseGeometry) -> BaseGeometry:
     """Promote a single polygon/line/point to its Multi* type so one column type fits all."""
     kind = geom.geom_type
     if kind == "Polygon":
-        return shapely.MultiPolygon([geom])
+        return shapely.MultiPolygon([cast(shapely.Polygon, geom)])
     if kind == "LineString":
-        return shapely.MultiLineString([geom])
+        return shapely.MultiLineString([cast(shapely.LineString, geom)])
     if kind == "Point":
-        return shapely.MultiPoint([geom])
+        return shapely.MultiPoint([cast(shapely.Point, geom)])
     return geom
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import shapely
@@ -43,7 +44,7 @@ class GridSetReport:
 
 def _polys(g: BaseGeometry) -> list[BaseGeometry]:
     g = polygonal_part(g)
-    return list(g.geoms) if g.geom_type == "MultiPolygon" else [g]
+    return list(cast(shapely.MultiPolygon, g).geoms) if g.geom_type == "MultiPolygon" else [g]
 
 
 def check_grid_set(

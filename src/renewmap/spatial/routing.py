@@ -117,7 +117,10 @@ class CandidateSource(Protocol):
     def community(self, community_id: int) -> CommunityRef: ...
 
 
-def _expand(bounds: tuple[float, float, float, float], margin: float) -> tuple[float, ...]:
+Bounds = tuple[float, float, float, float]  # minx, miny, maxx, maxy
+
+
+def _expand(bounds: Bounds, margin: float) -> Bounds:
     minx, miny, maxx, maxy = bounds
     return (minx - margin, miny - margin, maxx + margin, maxy + margin)
 
@@ -316,22 +319,22 @@ class MemorySource:
             [self._community_pos[g.community_id] for g in self.grids] or [0], dtype=np.int64
         )
 
-    def buildings_near(self, bounds):
+    def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
         return [self.buildings[i] for i in self._building_tree.query(shapely.box(*bounds))]
 
-    def grids_near(self, bounds):
+    def grids_near(self, bounds: Bounds) -> list[GridRef]:
         return [self.grids[i] for i in self._grid_tree.query(shapely.box(*bounds))]
 
-    def communities_near(self, bounds):
+    def communities_near(self, bounds: Bounds) -> list[CommunityRef]:
         return [self.communities[i] for i in self._community_tree.query(shapely.box(*bounds))]
 
-    def grid_footprints(self, grid_ids):
+    def grid_footprints(self, grid_ids: Sequence[int]) -> dict[int, list[BaseGeometry]]:
         return {i: self._footprints.get(i, []) for i in grid_ids}
 
-    def grids_of_community(self, community_id):
+    def grids_of_community(self, community_id: int) -> list[GridRef]:
         return self._grids_by_community.get(community_id, [])
 
-    def community(self, community_id):
+    def community(self, community_id: int) -> CommunityRef:
         return self._community_by_id[community_id]
 
     # -- vectorised fast path ------------------------------------------------------------------
@@ -418,7 +421,8 @@ def _morton_key(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
         v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
         v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
-        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+        spread_bits: np.ndarray = (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+        return spread_bits
 
     key = spread(xi) | (spread(yi) << np.uint64(1))
     return np.where(finite, key, np.uint64(1) << np.uint64(40))

@@ -107,14 +107,15 @@ def encode_tile(
             "geometry": clipped[i],
             "properties": {k: _mvt_value(v) for k, v in props[i].items() if v is not None},
         }
-        for i in np.flatnonzero(keep)
+        for i in np.flatnonzero(keep).tolist()
     ]
     if not out:
         return b""
-    return mapbox_vector_tile.encode(
+    tile: bytes = mapbox_vector_tile.encode(
         [{"name": layer, "features": out}],
         default_options={"quantize_bounds": (minx, miny, maxx, maxy), "extents": EXTENT},
     )
+    return tile
 
 
 def _mvt_value(value: Any) -> Any:

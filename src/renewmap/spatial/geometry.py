@@ -7,7 +7,7 @@ messages that say *where* the problem is (``where`` is e.g. "file.geojson, featu
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, cast
+from typing import Any, cast, overload
 
 import shapely
 from geoalchemy2.elements import WKBElement, WKTElement
@@ -38,6 +38,10 @@ _CHINA_LON = (73.0, 136.0)
 _CHINA_LAT = (3.0, 54.0)
 
 
+@overload
+def from_db(value: None) -> None: ...
+@overload
+def from_db(value: WKBElement | bytes | memoryview) -> BaseGeometry: ...
 def from_db(value: WKBElement | bytes | memoryview | None) -> BaseGeometry | None:
     """Shapely geometry from what the database returns (WKB/EWKB elements or raw bytes)."""
     if value is None:

@@ -38,7 +38,7 @@ def care_log(session: Session, *, plant_id: int) -> Sequence[PlantCare]:
     ).all()
 
 
-def current_adopters(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+def current_adopters(session: Session, *, community_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     """(Plant, PlantAdoption) of every plant of the community adopted now, by plant."""
     return session.execute(
         select(Plant, PlantAdoption)
@@ -99,7 +99,7 @@ def draft_links(session: Session, *, draft_id: int) -> Sequence[DraftRequest]:
     return session.scalars(select(DraftRequest).where(DraftRequest.draft_id == draft_id)).all()
 
 
-def adopted_request_titles(session: Session, *, draft_id: int) -> Sequence[Row[Any]]:
+def adopted_request_titles(session: Session, *, draft_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, title) of the visible suggestions a draft adopts, by id."""
     return session.execute(
         select(Request.id, Request.title)
@@ -109,7 +109,9 @@ def adopted_request_titles(session: Session, *, draft_id: int) -> Sequence[Row[A
     ).all()
 
 
-def adopting_drafts(session: Session, *, request_ids: Sequence[int]) -> Sequence[Row[Any]]:
+def adopting_drafts(
+    session: Session, *, request_ids: Sequence[int]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(request id, draft number, draft name, site code, site name) for every draft adopting
     one of these suggestions."""
     return session.execute(

@@ -39,7 +39,9 @@ def active_key_of_client(session: Session, *, community_id: int, client: str) ->
     )
 
 
-def api_keys(session: Session, *, community_id: int | None = None) -> Sequence[Row[Any]]:
+def api_keys(
+    session: Session, *, community_id: int | None = None
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(ApiKey, community code) rows, by community and id."""
     stmt = select(ApiKey, Community.code).join(Community, Community.id == ApiKey.community_id)
     if community_id is not None:
@@ -70,7 +72,7 @@ def public_requests(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Visible requests, newest first, as rows of public columns: id, category, description,
     status, created_at, updated_at, media_url, duplicate_of_id, x, y, grid name, branch name,
     community name. ``ids`` (when given) replaces the other filters but not the community."""
@@ -132,7 +134,7 @@ def latest_public_notes(
     return {int(r[0]): str(r[1]) for r in rows}
 
 
-def visible_request_by_receipt(session: Session, *, code: str) -> Row[Any] | None:
+def visible_request_by_receipt(session: Session, *, code: str) -> Row[*tuple[Any, ...]] | None:
     """(id, community_id) of the visible request with this receipt code."""
     return session.execute(
         select(Request.id, Request.community_id).where(

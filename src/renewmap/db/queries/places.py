@@ -68,7 +68,7 @@ def find_subdistrict(session: Session, *, code: str) -> Subdistrict | None:
     return session.scalar(select(Subdistrict).where(Subdistrict.code == code))
 
 
-def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, code, community_id, wkb) of grids whose bbox meets ``bounds``."""
     t = Grid.__table__
     stmt = select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom)).where(
@@ -77,7 +77,7 @@ def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
     return session.execute(stmt).all()
 
 
-def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, grid_id, wkb) of grid-assigned buildings whose bbox meets ``bounds``."""
     t = Building.__table__
     stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
@@ -86,7 +86,7 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any
     return session.execute(stmt).all()
 
 
-def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[Any]]:
+def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, code, metric_epsg, wkb) of communities whose bbox meets ``bounds``."""
     t = Community.__table__
     stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
@@ -95,7 +95,7 @@ def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[An
     return session.execute(stmt).all()
 
 
-def community_row(session: Session, *, community_id: int) -> Row[Any]:
+def community_row(session: Session, *, community_id: int) -> Row[*tuple[Any, ...]]:
     t = Community.__table__
     stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
         t.c.id == community_id
@@ -106,7 +106,9 @@ def community_row(session: Session, *, community_id: int) -> Row[Any]:
     return row
 
 
-def footprints_of_grids(session: Session, *, grid_ids: Sequence[int]) -> Sequence[Row[Any]]:
+def footprints_of_grids(
+    session: Session, *, grid_ids: Sequence[int]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(grid_id, wkb) of every building assigned to these grids."""
     t = Building.__table__
     stmt = select(t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
@@ -115,7 +117,7 @@ def footprints_of_grids(session: Session, *, grid_ids: Sequence[int]) -> Sequenc
     return session.execute(stmt).all()
 
 
-def grids_of_community(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+def grids_of_community(session: Session, *, community_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
     t = Grid.__table__
     stmt = (
         select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom))
@@ -250,7 +252,9 @@ def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Comm
     ).all()
 
 
-def grid_codes_of_community(session: Session, *, community_id: int) -> Sequence[Row[Any]]:
+def grid_codes_of_community(
+    session: Session, *, community_id: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
     return session.execute(
         select(Grid.id, Grid.code, Grid.name)
         .where(Grid.community_id == community_id)
@@ -273,7 +277,7 @@ def all_branches(session: Session) -> Sequence[PartyBranch]:
     return session.scalars(select(PartyBranch)).all()
 
 
-def all_grid_codes(session: Session) -> Sequence[Row[Any]]:
+def all_grid_codes(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, code, branch_id) of every grid."""
     return session.execute(select(Grid.id, Grid.code, Grid.branch_id)).all()
 

@@ -92,7 +92,9 @@ def find_stage(session: Session, *, site_id: int, stage: str) -> SiteStage | Non
     )
 
 
-def attachments_of_stages(session: Session, *, stage_ids: Sequence[int]) -> Sequence[Row[Any]]:
+def attachments_of_stages(
+    session: Session, *, stage_ids: Sequence[int]
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, stage_id, filename, content_type) of the steps' files (not their bytes), by id."""
     if not stage_ids:
         return []

@@ -137,7 +137,7 @@ def public_request_points(
     grid_id: int | None = None,
     bounds: Bounds | None = None,
     limit: int,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Up to ``limit`` visible requests as (id, x, y, title, category, status), any order.
 
     x/y is the centre of the geometry's bounding box: enough to place a marker. Unordered, so
@@ -169,7 +169,7 @@ def public_request_cells(
     status: str | None = None,
     grid_id: int | None = None,
     bounds: Bounds | None = None,
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """Visible requests counted per square cell of ``cell`` degrees (a fixed world grid).
 
     One row per non-empty cell: (count, mean x, mean y, min x, min y, max x, max y, one id).

@@ -23,11 +23,14 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.sql.selectable import Select
 
 from renewmap.db.engine import POSTGRES_CONNECT_ARGS
 
 Bounds = tuple[float, float, float, float]
+# A geometry column as queries name it: a table's column or a model's attribute
+SqlColumn = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def dialect_name(session: Session) -> str:
@@ -62,7 +65,7 @@ def bbox_filter(
         conditions.append(table.c.geom.op("&&")(envelope))
     elif indexed:
         frame = func.BuildMbr(minx, miny, maxx, maxy, 4326)
-        index_rows = (
+        index_rows: Select[Any] = (
             select(literal_column("rowid"))
             .select_from(text("SpatialIndex"))
             .where(
@@ -110,10 +113,12 @@ def bbox_filter(
     return and_(*conditions)
 
 
-_WGS84 = literal_column("4326")  # in the SQL too: an envelope must be a constant when planned
+_WGS84: ColumnElement[int] = literal_column(
+    "4326"
+)  # in the SQL too: an envelope must be a constant when planned
 
 
-def intersects_box(session: Session, column: ColumnElement, bounds: Bounds) -> ColumnElement[bool]:
+def intersects_box(session: Session, column: SqlColumn, bounds: Bounds) -> ColumnElement[bool]:
     """The geometry itself intersects ``bounds`` (not only its bounding box): a diagonal
     path or an L-shaped building whose box reaches into ``bounds`` is left out. Use with
     :func:`bbox_filter` (which finds the candidates through the index). Points, and shapes
@@ -122,8 +127,8 @@ def intersects_box(session: Session, column: ColumnElement, bounds: Bounds) -> C
     minx, miny, maxx, maxy = numbers
     if dialect_name(session) == "postgresql":
         envelope = func.ST_MakeEnvelope(*(_inline(v) for v in numbers), _WGS84)
-        inner = _inner_bounds(numbers)  # type: ignore[arg-type]
-        settled = []
+        inner = _inner_bounds((minx, miny, maxx, maxy))
+        settled: list[tuple[ColumnElement[bool], ColumnElement[bool]]] = []
         if inner is not None:
             settled.append(
                 (column.op("@")(func.ST_MakeEnvelope(*map(_inline, inner), _WGS84)), true())
@@ -163,7 +168,9 @@ def _inner_bounds(bounds: Bounds) -> Bounds | None:
     return minx + margin, miny + margin, maxx - margin, maxy - margin
 
 
-def bbox_centre(session: Session, column: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+def bbox_centre(
+    session: Session, column: SqlColumn
+) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """x and y of the centre of each geometry's bounding box, read without parsing geometry.
 
     For a point this is the point itself; for a short line or small area it is a fair map anchor.
@@ -182,8 +189,8 @@ def bbox_centre(session: Session, column: ColumnElement) -> tuple[ColumnElement,
 
 
 def bbox_bounds(
-    session: Session, column: ColumnElement
-) -> tuple[ColumnElement, ColumnElement, ColumnElement, ColumnElement]:
+    session: Session, column: SqlColumn
+) -> tuple[ColumnElement[Any], ColumnElement[Any], ColumnElement[Any], ColumnElement[Any]]:
     """xmin, ymin, xmax, ymax of each geometry's bounding box, read without parsing geometry
     (aggregate them with min/max for a layer's extent)."""
     if dialect_name(session) == "postgresql":
@@ -192,7 +199,7 @@ def bbox_bounds(
     return func.MbrMinX(column), func.MbrMinY(column), func.MbrMaxX(column), func.MbrMaxY(column)
 
 
-def geometry_geojson(session: Session, column: ColumnElement) -> ColumnElement[str]:
+def geometry_geojson(session: Session, column: SqlColumn) -> ColumnElement[str]:
     """A geometry as GeoJSON text written by the database (no WKB parsing in Python), with
     the same 9 decimals (≈ 0.1 mm) on both databases."""
     if dialect_name(session) == "postgresql":
@@ -200,7 +207,7 @@ def geometry_geojson(session: Session, column: ColumnElement) -> ColumnElement[s
     return func.AsGeoJSON(column, 9, type_=Text)
 
 
-def floor_int(session: Session, value: ColumnElement) -> ColumnElement[int]:
+def floor_int(session: Session, value: ColumnElement[Any]) -> ColumnElement[int]:
     """floor() as an integer; SQLite's floor() exists only in builds with math functions."""
     if dialect_name(session) == "postgresql":
         return func.floor(value).cast(Integer)
@@ -208,7 +215,7 @@ def floor_int(session: Session, value: ColumnElement) -> ColumnElement[int]:
     return truncated - case((value < truncated, 1), else_=0)
 
 
-def geometry_wkb(session: Session, column: ColumnElement) -> ColumnElement[bytes]:
+def geometry_wkb(session: Session, column: SqlColumn) -> ColumnElement[bytes]:
     """Plain ISO WKB of a geometry column (cheaper than EWKB elements for bulk reads)."""
     if dialect_name(session) == "postgresql":
         return func.ST_AsBinary(column, type_=LargeBinary)
@@ -298,14 +305,16 @@ def execute_hot(session: Session, sql: str, params: dict[str, float]) -> list[tu
     SQLite: the driver cursor. Both skip SQLAlchemy's result layer, which costs more than
     the query itself for the routing prefetch.
     """
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection  # psycopg or sqlite3
     if dialect_name(session) == "postgresql":
         with driver.cursor(binary=True) as cur:
             cur.execute(sql, params, prepare=True)
-            return cur.fetchall()
+            rows: list[tuple[Any, ...]] = cur.fetchall()
+            return rows
     cur = driver.cursor()
     try:
-        return cur.execute(sql, params).fetchall()
+        found: list[tuple[Any, ...]] = cur.execute(sql, params).fetchall()
+        return found
     finally:
         cur.close()
 

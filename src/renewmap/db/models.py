@@ -7,7 +7,7 @@ every input; points that can also be areas (facilities, requests) use GEOMETRY.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -51,6 +52,7 @@ def geometry(kind: str, *, nullable: bool = False) -> Any:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    __table__: ClassVar[Table]  # every model here maps one table (queries use its columns)
 
 
 class Subdistrict(Base):

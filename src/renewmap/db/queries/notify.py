@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Notification, NotifyChannel, StaffRole, StaffUser
@@ -36,7 +36,7 @@ def admin_emails(session: Session, *, community_id: int) -> list[str]:
 def notify_channels(session: Session, *, community_id: int, grid_id: int | None) -> Sequence[Any]:
     """Webhooks of the grid, and those of the whole community (no grid)."""
 
-    which = NotifyChannel.grid_id.is_(None)
+    which: ColumnElement[bool] = NotifyChannel.grid_id.is_(None)
     if grid_id is not None:
         which = or_(which, NotifyChannel.grid_id == grid_id)
     return session.scalars(

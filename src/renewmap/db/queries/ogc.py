@@ -116,10 +116,12 @@ def property_columns(
     return columns, joined
 
 
-def _select(session: Session, model: type, properties: Sequence[tuple[str, Any]]) -> Select:
-    geojson = geometry_geojson(session, model.geom)  # type: ignore[attr-defined]
+def _select(
+    session: Session, model: type[Any], properties: Sequence[tuple[str, Any]]
+) -> Select[Any]:
+    geojson = geometry_geojson(session, model.geom)
     columns, joined = property_columns(model, properties)
-    return select(model.id, geojson, *columns).select_from(joined)  # type: ignore[attr-defined]
+    return select(model.id, geojson, *columns).select_from(joined)
 
 
 def items_page(

@@ -150,7 +150,7 @@ def number(
     if isinstance(value, bool):
         raise problem("{field}: a number is required, got {value}", field=field, value=value)
     try:
-        result = float(value)  # type: ignore[arg-type]
+        result = float(value)  # type: ignore[arg-type]  # float() refuses non-numbers itself
     except (TypeError, ValueError, OverflowError):
         raise problem(
             "{field}: a number is required, got '{value}'", field=field, value=str(value)[:40]

@@ -59,11 +59,13 @@ def get_read_session(request: Request) -> Iterator[Session]:
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:
-    return request.app.state.rate_limiter
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
 
 
 def get_notify_kick(request: Request) -> Callable[[], None]:

@@ -56,7 +56,7 @@ def files(
 ) -> list[tuple[str, bytes]]:
     """The uploaded files of field ``name`` as (file name, bytes), each read up to
     ``limit`` + 1 bytes (the service names a file that is too large); empty inputs skipped."""
-    out = []
+    out: list[tuple[str, bytes]] = []
     for item in form.getlist(name):
         if not isinstance(item, UploadFile):
             continue

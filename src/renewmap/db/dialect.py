@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -95,7 +95,7 @@ def bbox_filter(
                 func.MbrMaxY(g),
             )
         exact_mbr = and_(xmax >= minx, xmin <= maxx, ymax >= miny, ymin <= maxy)
-        inner = _inner_bounds(numbers) if postgres else None  # type: ignore[arg-type]
+        inner = _inner_bounds(cast(Bounds, numbers)) if postgres else None  # four floats
         if inner is not None:
             # PostGIS: the single-precision "contained in" test on a slightly smaller box
             # settles the rows well inside at the cost of ``&&``; only rows near the edges are

@@ -25,7 +25,7 @@ def sqlite_module() -> ModuleType:
     if hasattr(sqlite3.Connection, "enable_load_extension"):
         return sqlite3
     try:
-        import pysqlite3.dbapi2 as pysqlite3  # type: ignore[import-not-found]
+        import pysqlite3.dbapi2 as pysqlite3
     except ImportError as exc:
         raise SpatialBackendMissing(
             "This Python's sqlite3 module cannot load extensions and pysqlite3 is not "

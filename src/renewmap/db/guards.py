@@ -128,7 +128,7 @@ def _refuse_nul(session: Session, _context: Any, _instances: Any) -> None:
         for attr in state.mapper.column_attrs:
             value = state.attrs[attr.key].loaded_value
             if _nul_in(value):
-                table = state.mapper.local_table.name  # type: ignore[union-attr]
+                table = state.mapper.local_table.name
                 raise InvalidInput(
                     f"{attr.key}: text must not contain a NUL character (\\0)",
                     field=attr.key,

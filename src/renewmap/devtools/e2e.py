@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,7 +97,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def thread_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+def thread_server(handler: Callable[..., http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
     """A loopback HTTP server with ``handler`` in a thread; yields its base URL."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -114,5 +114,5 @@ def thread_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator
 def static_server(directory: Path) -> Iterator[str]:
     """Files of ``directory`` over loopback HTTP; yields the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    with thread_server(handler) as base:  # type: ignore[arg-type]
+    with thread_server(handler) as base:
         yield base

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 POSTGIS_PACKAGE = "postgresql-15-postgis-3"
 
@@ -71,10 +72,13 @@ class Cluster:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname=renewmap"
 
 
-def _run(cmd: list[str], run_as: str | None, **kw: object) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], run_as: str | None, **kw: Any) -> subprocess.CompletedProcess[str]:
     if run_as:
         cmd = ["runuser", "-u", run_as, "--", *cmd]
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+    done: subprocess.CompletedProcess[str] = subprocess.run(
+        cmd, check=True, capture_output=True, text=True, **kw
+    )
+    return done
 
 
 @contextlib.contextmanager

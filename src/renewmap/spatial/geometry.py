@@ -64,11 +64,11 @@ def to_geojson(geom: BaseGeometry | None) -> dict[str, Any] | None:
 
 
 def parse_geojson(
-    obj: Mapping[str, Any] | str, *, where: str = "geometry", require_valid: bool = True
+    obj: object, *, where: str = "geometry", require_valid: bool = True
 ) -> BaseGeometry:
-    """Parse and check a GeoJSON geometry (dict or JSON text) in WGS84: structure, finite
-    coordinates in range and (unless ``require_valid`` is False: the caller reports
-    invalid shapes itself) OGC validity."""
+    """Parse and check a GeoJSON geometry (dict or JSON text; anything else is refused with a
+    message) in WGS84: structure, finite coordinates in range and (unless ``require_valid`` is
+    False: the caller reports invalid shapes itself) OGC validity."""
     if isinstance(obj, str):
         from renewmap.errors import InvalidInput
         from renewmap.validation import loads

@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import shapely
@@ -309,7 +309,8 @@ class MemorySource:
         self._community_tree = shapely.STRtree(self._community_geoms)
         self._footprints: dict[int, list[BaseGeometry]] = {}
         for b in self.buildings:
-            self._footprints.setdefault(int(b.grid_id), []).append(b.geom)  # type: ignore[arg-type]
+            grid_id = cast(int, b.grid_id)  # candidates are buildings assigned to a grid
+            self._footprints.setdefault(int(grid_id), []).append(b.geom)
         self._grids_by_community: dict[int, list[GridRef]] = {}
         for g in self.grids:
             self._grids_by_community.setdefault(g.community_id, []).append(g)
@@ -378,7 +379,7 @@ class MemorySource:
             out[i] = Decision(Rule.INSIDE, g.community_id, g.id, candidates=(g.id,))
         for i in np.flatnonzero(~simple):
             out[i] = decide(shapely.Point(x[i], y[i]), self, snap_m=snap_m)
-        return out  # type: ignore[return-value]
+        return cast(list[Decision], out)  # every point decided by one of the two loops
 
     def route_points_arrays(
         self, lon: np.ndarray, lat: np.ndarray, *, snap_m: float = DEFAULT_SNAP_M

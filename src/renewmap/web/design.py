@@ -68,7 +68,10 @@ COMPARED = (
 
 def labels(locale: str) -> dict[str, dict[str, str]]:
     """What the design scripts call kinds, layers, surfaces…, in ``locale``."""
-    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+
+    def g(msgid: str) -> str:
+        return gettext(locale, msgid)
+
     return {
         "kinds": {k: g(v) for k, v in KINDS.items()},
         "layers": {k: g(v) for k, v in LAYERS.items()},

@@ -107,7 +107,10 @@ def workspace_page(
     tiles: OnlineTiles | None = None,
 ) -> str:
     """The workspace for one community of the user's area (switch among theirs)."""
-    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+
+    def g(msgid: str) -> str:
+        return gettext(locale, msgid)
+
     community = layers["community"].iloc[0]
     grids = layers["grid"]
     mine = set(me["scope"]["grids"])

@@ -64,7 +64,7 @@ YEAR = 365 * 24 * 3600
 def session_cookies(request: Request, settings: SettingsDep) -> JSONResponse:
     device = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(16)
     token = request.cookies.get(CSRF_COOKIE)
-    if not csrf.genuine(settings.secret_key, token):
+    if token is None or not csrf.genuine(settings.secret_key, token):
         token = csrf.mint(settings.secret_key)  # never a value the client chose
     response = JSONResponse({"csrf_token": token})
     response.set_cookie(

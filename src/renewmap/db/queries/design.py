@@ -89,9 +89,9 @@ def draft_feature_rows(session: Session, *, draft_id: int) -> list[DesignFeature
     )
 
 
-def site_layer_rows(session: Session, *, model: type, site_id: int) -> Sequence[Any]:
+def site_layer_rows(session: Session, *, model: type[Any], site_id: int) -> Sequence[Any]:
     """The features of one layer (green areas, plants, paths…) drawn for a site."""
-    return session.scalars(select(model).where(model.site_id == site_id)).all()  # type: ignore[attr-defined]
+    return session.scalars(select(model).where(model.site_id == site_id)).all()
 
 
 def draft_links(session: Session, *, draft_id: int) -> Sequence[DraftRequest]:

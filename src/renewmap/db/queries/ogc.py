@@ -57,7 +57,7 @@ def _interval_condition(column: Any, interval: Interval) -> ColumnElement[bool]:
 
 def _where(
     session: Session,
-    model: type,
+    model: type[Any],
     condition: ColumnElement[bool],
     *,
     bounds: Bounds | None,
@@ -66,10 +66,10 @@ def _where(
 ) -> ColumnElement[bool]:
     parts = [condition]
     if bounds is not None:
-        parts.append(bbox_filter(session, model.__table__, bounds))  # type: ignore[attr-defined]
-        if model.__table__.c.geom.type.geometry_type != "POINT":  # type: ignore[attr-defined]
+        parts.append(bbox_filter(session, model.__table__, bounds))
+        if model.__table__.c.geom.type.geometry_type != "POINT":
             # OGC: features whose *geometry* intersects the box, not only its bounding box
-            parts.append(intersects_box(session, model.geom, bounds))  # type: ignore[attr-defined]
+            parts.append(intersects_box(session, model.geom, bounds))
     if interval is not None and temporal is not None:
         parts.append(_interval_condition(temporal, interval))
     return and_(*parts)
@@ -83,32 +83,33 @@ class CodeLookup:
     look-up per row (a tile of 20,000 suggestions spent a third of its time in per-row
     look-ups). The join is aliased, so a table can point at itself (a merged compound)."""
 
-    target: type
+    target: type[Any]
     key: Any
 
     @property
     def type(self) -> Any:
         """The SQL type of the value (for JSON Schemas): the target's ``code`` column's."""
-        return self.target.code.type  # type: ignore[attr-defined]
+        return self.target.code.type
 
     def matches(self, code: str) -> ColumnElement[bool]:
         """SQL: the row points at the target with this code (for filters)."""
         target = self.target
-        wanted = select(target.id).where(target.code == code)  # type: ignore[attr-defined]
-        return self.key.in_(wanted.scalar_subquery())  # type: ignore[no-any-return]
+        wanted = select(target.id).where(target.code == code)
+        matches: ColumnElement[bool] = self.key.in_(wanted.scalar_subquery())
+        return matches
 
 
 def property_columns(
-    model: type, properties: Sequence[tuple[str, Any]]
+    model: type[Any], properties: Sequence[tuple[str, Any]]
 ) -> tuple[list[Any], FromClause]:
     """The properties as SELECT columns and the FROM clause they need (the model's table with
     an outer join per :class:`CodeLookup`)."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     joined: FromClause = table
     columns = []
     for name, expr in properties:
         if isinstance(expr, CodeLookup):
-            target = expr.target.__table__.alias(f"lookup_{name}")  # type: ignore[attr-defined]
+            target = expr.target.__table__.alias(f"lookup_{name}")
             joined = joined.outerjoin(target, target.c.id == expr.key)
             columns.append(target.c.code)
         else:
@@ -127,7 +128,7 @@ def _select(
 def items_page(
     session: Session,
     *,
-    model: type,
+    model: type[Any],
     properties: Sequence[tuple[str, Any]],
     condition: ColumnElement[bool],
     bounds: Bounds | None = None,
@@ -142,7 +143,7 @@ def items_page(
         .where(
             _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
         )
-        .order_by(model.id)  # type: ignore[attr-defined]
+        .order_by(model.id)
         # written into the SQL, like the box (dialect.bbox_filter): the planner walks the
         # primary key for a small page, which a prepared statement's generic plan cannot know
         .limit(literal(limit, Integer, literal_execute=True))
@@ -154,7 +155,7 @@ def items_page(
 def count_items(
     session: Session,
     *,
-    model: type,
+    model: type[Any],
     condition: ColumnElement[bool],
     bounds: Bounds | None = None,
     temporal: Any | None = None,
@@ -174,15 +175,13 @@ def count_items(
 def item_row(
     session: Session,
     *,
-    model: type,
+    model: type[Any],
     properties: Sequence[tuple[str, Any]],
     condition: ColumnElement[bool],
     fid: int,
 ) -> tuple[Any, ...] | None:
     """``(id, geometry GeoJSON text, *property values)`` of one visible row, or None."""
-    stmt = _select(session, model, properties).where(
-        and_(model.id == fid, condition)  # type: ignore[attr-defined]
-    )
+    stmt = _select(session, model, properties).where(and_(model.id == fid, condition))
     row = session.execute(stmt).first()
     return None if row is None else tuple(row)
 
@@ -197,11 +196,11 @@ class Extent:
 
 
 def extent(
-    session: Session, *, model: type, condition: ColumnElement[bool], temporal: Any | None
+    session: Session, *, model: type[Any], condition: ColumnElement[bool], temporal: Any | None
 ) -> Extent:
     """The bounding box of the visible rows and the range of their temporal column, in one
     aggregate query read from the cached boxes (no geometry is parsed)."""
-    xmin, ymin, xmax, ymax = bbox_bounds(session, model.geom)  # type: ignore[attr-defined]
+    xmin, ymin, xmax, ymax = bbox_bounds(session, model.geom)
     columns = [func.min(xmin), func.min(ymin), func.max(xmax), func.max(ymax)]
     if temporal is not None:
         columns += [func.min(temporal), func.max(temporal)]

@@ -48,11 +48,11 @@ def list_communities(session: Session) -> Sequence[Community]:
     return session.scalars(select(Community).order_by(Community.code)).all()
 
 
-def find_coded(session: Session, *, model: type, community_id: int, code: str) -> Any | None:
+def find_coded(session: Session, *, model: type[Any], community_id: int, code: str) -> Any | None:
     """The community's feature of this kind (grid, site, compound, building…) with this code,
     or None."""
     return session.scalar(
-        select(model).where(model.community_id == community_id, model.code == code)  # type: ignore[attr-defined]
+        select(model).where(model.community_id == community_id, model.code == code)
     )
 
 
@@ -151,11 +151,9 @@ def general_branch_of(session: Session, *, community_id: int) -> PartyBranch | N
 
 def layer_rows(session: Session, *, kind: str, community_id: int) -> Sequence[Any]:
     """All features of one layer of a community, ordered by id."""
-    model = LAYER_MODELS[kind]
-    column = model.id if kind == "community" else model.community_id  # type: ignore[attr-defined]
-    return session.scalars(
-        select(model).where(column == community_id).order_by(model.id)  # type: ignore[attr-defined]
-    ).all()
+    model: type[Any] = LAYER_MODELS[kind]
+    column = model.id if kind == "community" else model.community_id
+    return session.scalars(select(model).where(column == community_id).order_by(model.id)).all()
 
 
 def community_buildings_near(
@@ -356,9 +354,9 @@ def community_grids(session: Session, *, community_id: int) -> Sequence[Grid]:
     ).all()
 
 
-def codes_by_id(session: Session, *, model: type) -> dict[int, str]:
+def codes_by_id(session: Session, *, model: type[Any]) -> dict[int, str]:
     """id → code of every row of a coded table (grids, branches, sites, compounds…)."""
-    return dict(session.execute(select(model.id, model.code)).all())  # type: ignore[attr-defined]
+    return dict(session.execute(select(model.id, model.code)).all())
 
 
 def branches_of_community(session: Session, *, community_id: int) -> Sequence[PartyBranch]:

@@ -63,23 +63,23 @@ class CollectionDef:
     id: str
     title: str
     description: str
-    model: type
+    model: type[Any]
     properties: tuple[tuple[str, Any], ...]
     staff_only: bool = False
     temporal: Any | None = None
     attributed: bool = False
 
 
-def _code_of(model: type, key: Any) -> CodeLookup:
+def _code_of(model: type[Any], key: Any) -> CodeLookup:
     """The ``code`` of the row ``key`` points at (read through an outer join)."""
     return CodeLookup(model, key)
 
 
-def _community(model: type) -> tuple[str, Any]:
+def _community(model: type[Any]) -> tuple[str, Any]:
     return ("community", _code_of(Community, model.community_id))
 
 
-def _site_layer(model: type) -> tuple[tuple[str, Any], ...]:
+def _site_layer(model: type[Any]) -> tuple[tuple[str, Any], ...]:
     return (
         _community(model),
         ("site", _code_of(Site, model.site_id)),

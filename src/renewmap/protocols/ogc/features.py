@@ -191,7 +191,8 @@ def _instant(text: str, *, end: bool) -> datetime:
             normal = text.upper().replace(" ", "T").replace("Z", "+00:00")
             if "." in normal:  # Python reads at most microseconds
                 head, _, rest = normal.partition(".")
-                digits = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
+                found = re.match(r"\d+", rest)  # _DATETIME put 1 to 9 digits there
+                digits = found.group(0) if found else ""
                 normal = head + "." + digits[:6].ljust(6, "0") + rest[len(digits) :]
             value = datetime.fromisoformat(normal)
             return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)

@@ -741,7 +741,7 @@ def get_request(
     """One visible request, as a one-element list (the standard's shape)."""
     community = jurisdiction(session, jurisdiction_id)
     text = (service_request_id or "").strip()
-    rows = []
+    rows: Sequence[Any] = []
     if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
         rows = q.public_requests(
             session,

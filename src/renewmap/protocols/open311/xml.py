@@ -51,4 +51,5 @@ def render(root: str, value: Any) -> bytes:
     """``value`` under the element ``root``, as a UTF-8 document with its declaration."""
     element = ET.Element(root)
     _fill(element, value)
-    return DECLARATION + ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    return DECLARATION + body

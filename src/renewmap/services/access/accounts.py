@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -125,7 +126,7 @@ def create_user(
     password: str,
     display_name: str | None = None,
     email: str | None = None,
-    roles: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    roles: Sequence[tuple[str, str]] = (),
 ) -> StaffUser:
     """A staff user with roles given as (role, place code) pairs; all-or-nothing."""
     if not USERNAME.match(username):

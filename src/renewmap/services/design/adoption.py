@@ -149,7 +149,10 @@ def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> by
     row = session.get(PlantCare, care_id)
     if row is None or row.photo is None:
         raise NotFound(f"care photo {care_id} not found", field="id")
-    return row.photo_thumbnail if thumbnail else row.photo
+    data = row.photo_thumbnail if thumbnail else row.photo
+    if data is None:  # a photo is stored with its thumbnail
+        raise NotFound(f"care photo {care_id} not found", field="id")
+    return data
 
 
 def adopters(

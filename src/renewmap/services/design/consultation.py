@@ -8,7 +8,7 @@ shown once the consultation is over, so the running count does not sway the vote
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import shapely
 from sqlalchemy.exc import IntegrityError
@@ -120,7 +120,7 @@ def comment(
     nickname = (nickname or "").strip()[:40] or None
     geom = None
     if point is not None:
-        where = parse_geojson(point, where="point")
+        where = cast(shapely.Point, parse_geojson(point, where="point"))  # checked next
         if where.geom_type != "Point":
             raise InvalidInput(
                 f"point must be a GeoJSON Point, got {where.geom_type}", field="point"
@@ -175,8 +175,8 @@ def hide_comment(session: Session, *, principal: Any, comment_id: int) -> None:
     row = session.get(DraftComment, comment_id)
     if row is None:
         raise NotFound(f"comment {comment_id} not found", field="id")
-    draft = session.get(DesignDraft, row.draft_id)
-    site = session.get(Site, draft.site_id)
-    process.require_runner(principal, session.get(Community, site.community_id))
+    draft = session.get_one(DesignDraft, row.draft_id)
+    site = session.get_one(Site, draft.site_id)
+    process.require_runner(principal, session.get_one(Community, site.community_id))
     row.hidden = True
     session.flush()

@@ -69,8 +69,8 @@ def _draft(
     draft = session.get(DesignDraft, draft_id)
     if draft is None:
         raise NotFound(f"draft {draft_id} not found", field="id")
-    site = session.get(Site, draft.site_id)
-    community = session.get(Community, site.community_id)
+    site = session.get_one(Site, draft.site_id)
+    community = session.get_one(Community, site.community_id)
     _may_draw(principal, community)
     return draft, site, community
 

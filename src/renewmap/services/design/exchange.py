@@ -140,8 +140,8 @@ def _to_dxf(feats: list[design.Feature], site_geom: Any, epsg: int, *, title: st
                 e = msp.add_lwpolyline(list(part.coords), dxfattribs={"layer": layer})
                 e.set_xdata(XDATA_APP, _xdata(props))
             elif isinstance(part, Point):
-                e = msp.add_point((part.x, part.y), dxfattribs={"layer": layer})
-                e.set_xdata(XDATA_APP, _xdata(props))
+                mark = msp.add_point((part.x, part.y), dxfattribs={"layer": layer})
+                mark.set_xdata(XDATA_APP, _xdata(props))
                 label = f.props.get("species") or f.props.get("type") or f.props.get("name")
                 if label:
                     msp.add_text(str(label), height=0.5, dxfattribs={"layer": layer}).set_placement(

@@ -10,12 +10,15 @@ requests. ``load_demo`` imports those files through the ordinary importers.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 from sqlalchemy.orm import Session
 
@@ -193,21 +196,33 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
     return counts
 
 
-def _write_site(write, outline, buildings, parts, epsg) -> None:  # type: ignore[no-untyped-def]
+Writer = Callable[[str, gpd.GeoDataFrame], None]  # writes one demo file
+
+
+def _write_site(
+    write: Writer,
+    outline: BaseGeometry,
+    buildings: gpd.GeoDataFrame,
+    parts: dict[str, gpd.GeoDataFrame],
+    epsg: int,
+) -> None:
     """A micro-garden in the largest open space of the compound, with beds, plants, a path."""
     outline_m = to_metric(outline, epsg)
     built = shapely.union_all([to_metric(g, epsg).buffer(4) for g in buildings.geometry])
     free = outline_m.difference(built)
     pieces = list(free.geoms) if hasattr(free, "geoms") else [free]
-    largest = max(pieces, key=lambda g: g.area)
+    largest = cast(shapely.Polygon, max(pieces, key=lambda g: g.area))  # of a polygon
     centre = polylabel(largest, tolerance=0.5)
     half = min(14.0, max(6.0, largest.exterior.distance(centre) * 0.9))
-    site_m = shapely.box(
+    site_m: BaseGeometry = shapely.box(
         centre.x - half, centre.y - half * 0.8, centre.x + half, centre.y + half * 0.8
     )
     site_m = site_m.intersection(largest)
     cx, cy = centre.x, centre.y
-    to_wgs = lambda g: transform(g, epsg, 4326)  # noqa: E731
+
+    def to_wgs(g: BaseGeometry) -> BaseGeometry:
+        return transform(g, epsg, 4326)
+
     write(
         "site.geojson",
         gpd.GeoDataFrame(
@@ -304,13 +319,15 @@ def _write_site(write, outline, buildings, parts, epsg) -> None:  # type: ignore
     )
 
 
-def _write_requests(write, community_geom, grids, epsg) -> None:  # type: ignore[no-untyped-def]
+def _write_requests(
+    write: Writer, community_geom: BaseGeometry, grids: gpd.GeoDataFrame, epsg: int
+) -> None:
     """Sample requests: most inside the community, some exactly on shared grid edges, a few
     just outside (they snap)."""
     rng = np.random.default_rng(SEED)
     comm_m = to_metric(community_geom, epsg)
     minx, miny, maxx, maxy = comm_m.bounds
-    pts = []
+    pts: list[shapely.Point] = []
     while len(pts) < int(REQUEST_COUNT * 0.85):
         p = shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
         if comm_m.contains(p):

@@ -8,7 +8,7 @@ anything is added to the session; the caller commits once, so a failed import wr
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -364,7 +364,7 @@ def import_frame(
 
 def _upsert(
     session: Session,
-    model: type,
+    model: type[Any],
     community: Community | None,
     code: str | None,
     report: ImportReport,
@@ -381,6 +381,11 @@ def _upsert(
     return obj
 
 
+Rows = list[tuple[int, pd.Series, BaseGeometry]]  # (feature number, fields, geometry)
+# Makes the rows' objects (new or updated), adding every problem to the errors
+Builder = Callable[..., list[Any]]
+
+
 def _duplicate_codes(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors: _Errors) -> None:
     seen: dict[str, int] = {}
     for i, row, _ in rows:
@@ -392,7 +397,13 @@ def _duplicate_codes(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors
         seen[code] = i
 
 
-def _build_communities(session, rows, _community, errors, report):  # type: ignore[no-untyped-def]
+def _build_communities(
+    session: Session,
+    rows: Rows,
+    _community: Community | None,
+    errors: _Errors,
+    report: ImportReport,
+) -> list[Any]:
     out = []
     _duplicate_codes(rows, errors)
     for i, row, geom in rows:
@@ -435,8 +446,10 @@ def _build_communities(session, rows, _community, errors, report):  # type: igno
     return out
 
 
-def _build_simple(model):  # type: ignore[no-untyped-def]
-    def build(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+def _build_simple(model: type[Any]) -> Builder:
+    def build(
+        session: Session, rows: Rows, community: Community, errors: _Errors, report: ImportReport
+    ) -> list[Any]:
         _duplicate_codes(rows, errors)
         out = []
         for i, row, geom in rows:
@@ -460,7 +473,9 @@ def _build_simple(model):  # type: ignore[no-untyped-def]
     return build
 
 
-def _site_of(session, obj, row, community, errors, i) -> None:  # type: ignore[no-untyped-def]
+def _site_of(
+    session: Session, obj: Any, row: pd.Series, community: Community, errors: _Errors, i: int
+) -> None:
     site_code = _text(row, "site_code")
     if site_code is None:
         return
@@ -471,7 +486,7 @@ def _site_of(session, obj, row, community, errors, i) -> None:  # type: ignore[n
     obj.site_id = site.id
 
 
-def _extra_fields(obj, row, errors, i) -> None:  # type: ignore[no-untyped-def]
+def _extra_fields(obj: Any, row: pd.Series, errors: _Errors, i: int) -> None:
     if isinstance(obj, GreenArea):
         obj.kind = _text(row, "kind") or obj.kind
         obj.layer = _text(row, "layer") or obj.layer
@@ -493,7 +508,9 @@ def _extra_fields(obj, row, errors, i) -> None:  # type: ignore[no-untyped-def]
         obj.description = _text(row, "description") or obj.description
 
 
-def _build_grids(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+def _build_grids(
+    session: Session, rows: Rows, community: Community, errors: _Errors, report: ImportReport
+) -> list[Any]:
     _duplicate_codes(rows, errors)
     out = []
     for i, row, geom in rows:
@@ -528,7 +545,9 @@ def _build_grids(session, rows, community, errors, report):  # type: ignore[no-u
     return out
 
 
-def _build_buildings(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+def _build_buildings(
+    session: Session, rows: Rows, community: Community, errors: _Errors, report: ImportReport
+) -> list[Any]:
     _duplicate_codes(rows, errors)
     grids = grids_of_community_by_code(session, community_id=community.id)
     out = []
@@ -565,7 +584,7 @@ def _build_buildings(session, rows, community, errors, report):  # type: ignore[
     return out
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Builder] = {
     "community": _build_communities,
     "compound": _build_simple(Compound),
     "grid": _build_grids,

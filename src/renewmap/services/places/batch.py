@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 from sqlalchemy.orm import Session
@@ -45,7 +46,9 @@ def route_file(
     return len(gdf)
 
 
-def _write(gdf, result, src: Path, out: Path, *, layer: str) -> None:  # type: ignore[no-untyped-def]
+def _write(
+    gdf: gpd.GeoDataFrame, result: pd.DataFrame, src: Path, out: Path, *, layer: str
+) -> None:
     if out.suffix.lower() == ".csv":
         if src.suffix.lower() == ".csv":
             original = pd.read_csv(src, dtype=str, keep_default_na=False)

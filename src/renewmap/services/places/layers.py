@@ -6,6 +6,7 @@ can be re-imported, edited in QGIS, or read by people.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ _SKIP = {
 }
 
 
-def _columns(model: type) -> list[str]:
-    return [c.key for c in model.__table__.columns if c.key not in _SKIP]  # type: ignore[attr-defined]
+def _columns(model: type[Any]) -> list[str]:
+    return [c.key for c in model.__table__.columns if c.key not in _SKIP]
 
 
 def community_layers(
@@ -73,8 +74,8 @@ def community_layers(
     out: dict[str, gpd.GeoDataFrame] = {}
     for kind in kinds:
         if kind == "request":
-            rows = requests_of_community(session, community_id=community.id)
-            model: type = Request
+            rows: Sequence[Any] = requests_of_community(session, community_id=community.id)
+            model: type[Any] = Request
         else:
             model = LAYER_MODELS[kind]
             rows = layer_rows(session, kind=kind, community_id=community.id)
@@ -110,7 +111,7 @@ def community_layers(
 def branches_frame(session: Session, *, community_code: str) -> pd.DataFrame:
     community = community_by_code(session, code=community_code)
     rows = branches_of_community(session, community_id=community.id)
-    codes = {b.id: b.code for b in rows}
+    codes: dict[int | None, str] = {b.id: b.code for b in rows}
     return pd.DataFrame(
         [
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -223,7 +223,7 @@ class PrefetchedSource(DbSource):
     holds it, with owner-chain details. Anything else (ties, gaps, snapping) falls through to
     the general ``DbSource`` lookups, so the rule in ``decide`` is untouched."""
 
-    def __init__(self, session: Session, point: BaseGeometry) -> None:
+    def __init__(self, session: Session, point: shapely.Point) -> None:
         super().__init__(session)
         self.bounds = point.bounds
         self.grids: list[GridRef] = []
@@ -288,7 +288,7 @@ def route_geometry(
     """
     check_routable(geom, where="geometry")
     if geom.geom_type == "Point":
-        source: DbSource = PrefetchedSource(session, geom)
+        source: DbSource = PrefetchedSource(session, cast(shapely.Point, geom))
     else:
         source = DbSource(session)
     decision = decide(geom, source, snap_m=snap_m)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from renewmap.services.access.accounts import Principal
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 from renewmap.services.requests import handling
 
 COLUMNS = [
@@ -69,7 +72,7 @@ def to_xlsx(records: list[dict[str, Any]]) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
-    ws = wb.active
+    ws = cast("Worksheet", wb.active)  # a new workbook has one sheet, active
     ws.title = "requests"
     ws.append([label for _, label in COLUMNS])
     for r in records:

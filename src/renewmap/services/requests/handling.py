@@ -7,7 +7,7 @@ requests in the caller's scope, which every function here enforces.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 import shapely.prepared
 from sqlalchemy.orm import Session
@@ -45,6 +45,10 @@ from renewmap.vocabulary import (
 SORTS = ("age", "supports", "newest")
 
 
+@overload
+def _aware(t: datetime) -> datetime: ...
+@overload
+def _aware(t: None) -> None: ...
 def _aware(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
@@ -260,7 +264,10 @@ def request_detail(
         {"body": c.body, "nickname": c.nickname, "hidden": c.hidden}
         for c in all_comments(session, request_id=request.id)
     ]
-    moderation = {EventKind.HIDE: not request.hidden, EventKind.UNHIDE: request.hidden}
+    moderation: dict[str, bool] = {
+        EventKind.HIDE: not request.hidden,
+        EventKind.UNHIDE: request.hidden,
+    }
     props["actions"] = [
         name
         for name, spec in workflow.ACTIONS.items()
@@ -353,7 +360,7 @@ def grid_stats(
     buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
     for r in rows:
         buckets.setdefault(r.grid_id, []).append(r)
-    out = []
+    out: list[dict[str, Any]] = []
     for gid, items in buckets.items():
         grid = grids.get(gid) if gid is not None else None
         if gid is not None and grid is None:

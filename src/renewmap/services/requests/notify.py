@@ -40,7 +40,9 @@ REASONS = {"new": "新诉求", "transferred": "转交来的诉求", "reopened": 
 FORMATS = ("json", "wecom")
 
 
-def _payload(session: Session, request: Request, reason: str, base_url: str | None) -> dict:
+def _payload(
+    session: Session, request: Request, reason: str, base_url: str | None
+) -> dict[str, Any]:
     grid = session.get(Grid, request.grid_id) if request.grid_id else None
     community = session.get(Community, request.community_id) if request.community_id else None
     link = f"{base_url.rstrip('/')}/staff" if base_url else "/staff"

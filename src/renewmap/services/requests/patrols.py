@@ -8,6 +8,7 @@ month's view shows which grids have not patrolled yet, and which are late.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -44,7 +45,7 @@ def record(
     participants: str,
     route: dict[str, Any] | None = None,
     notes: str | None = None,
-    findings: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    findings: Sequence[dict[str, Any]] = (),
     today: date | None = None,
 ) -> dict[str, Any]:
     """Store a patrol and its findings as requests, all or nothing."""
@@ -87,7 +88,7 @@ def _store(
     participants: str,
     notes: str | None,
     geom: Any,
-    findings: list[dict[str, Any]],
+    findings: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
     patrol = Patrol(
         grid_id=grid.id,

@@ -205,7 +205,8 @@ def _decode(probe: _Probe) -> ProcessedPhoto:
 
 def _reencode(probe: _Probe) -> ProcessedPhoto:
     try:
-        with Image.open(io.BytesIO(probe.raw)) as image:
+        with Image.open(io.BytesIO(probe.raw)) as opened:
+            image: Image.Image = opened
             if probe.format == "JPEG":
                 image.draft("RGB", (MAX_EDGE, MAX_EDGE))
             if image.size[0] * image.size[1] > MAX_DECODE_PIXELS:  # the file changed its mind

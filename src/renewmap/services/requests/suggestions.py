@@ -287,7 +287,8 @@ CLUSTER_PX = 64  # cell size on screen
 
 def cell_degrees(zoom: float, px: int = CLUSTER_PX) -> float:
     """Width in degrees of ``px`` screen pixels at a web-map zoom level (256 px tiles)."""
-    return 360.0 / (256.0 * 2.0**zoom) * px
+    width: float = 360.0 / (256.0 * 2.0**zoom) * px
+    return width
 
 
 def _grid_id(session: Session, community_id: int, grid_code: str | None, code: str) -> int | None:
@@ -316,7 +317,7 @@ def map_layer(
     The list beside the map is paged separately (:func:`browse`); both use the same filters.
     """
     community = community_by_code(session, code=community_code)
-    filters = {
+    filters: dict[str, Any] = {
         "community_id": community.id,
         "category": category,
         "status": status,

@@ -6,6 +6,8 @@ Revises: 0002
 Create Date: 2026-11-21
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,7 +16,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-NEW_COLUMNS = [
+NEW_COLUMNS: list[sa.Column[Any]] = [
     sa.Column("receipt_code", sa.String(16), nullable=True),
     sa.Column("follow_token_hash", sa.String(64), nullable=True),
     sa.Column("nickname", sa.String(40), nullable=True),

@@ -23,21 +23,18 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from shapely.geometry import LineString, Point, box, mapping
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.guards import integrity_problem
 from renewmap.db.models import Community, Plant, Site, StaffUser
 from renewmap.errors import Conflict, InvalidInput
 from renewmap.services.access import accounts
 from renewmap.services.ingest.files import check_sqlite_input
 from renewmap.services.requests import photos
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import as_multi, to_db
-from tests.bombs import big_jpeg, jpeg_bomb, png_bomb, webp_bomb
-from tests.conftest import ROOT, count
-from tests.fixtures import add_test_community, pt
-from tests.test_design import w
-from tests.test_designs_api import GARDEN, fc
+from tests.support.bombs import big_jpeg, jpeg_bomb, png_bomb, webp_bomb
+from tests.support.db import count
+from tests.support.design import GARDEN, fc, w
+from tests.support.paths import ROOT
+from tests.support.places import add_test_community, pt
 
 MB = 1024 * 1024
 TABLES = ("request", "request_photo", "request_comment", "design_feature", "grid_draft")
@@ -48,7 +45,7 @@ def counts(session: Any) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(engine, session) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def world(make_client, session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Community T with site S1 (a draft), a designer, a grid lead and an admin (bearer
     tokens), a resident's client with CSRF, and one suggestion with its private token."""
     add_test_community(session)
@@ -73,29 +70,25 @@ def world(engine, session) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyp
         )
         token, _ = accounts.issue_token(session, user=user, kind="api")
         auth[name] = {"Authorization": f"Bearer {token}"}
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    with TestClient(app) as c:
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        p = pt(0.5, 0.5)
-        made = c.post(
-            "/api/suggestions",
-            data={"category": "lighting", "title": "路灯不亮", "lon": p.x, "lat": p.y},
-        ).json()
-        draft = c.post(
-            "/api/design/communities/T0001/sites/S1/drafts",
-            headers=auth["designer"],
-            json={"name": "方案一"},
-        ).json()
-        yield {
-            "client": c,
-            "app": app,
-            "auth": auth,
-            "suggestion": made,
-            "draft": draft,
-            "session": session,
-        }
+    c = make_client(csrf=True)
+    p = pt(0.5, 0.5)
+    made = c.post(
+        "/api/suggestions",
+        data={"category": "lighting", "title": "路灯不亮", "lon": p.x, "lat": p.y},
+    ).json()
+    draft = c.post(
+        "/api/design/communities/T0001/sites/S1/drafts",
+        headers=auth["designer"],
+        json={"name": "方案一"},
+    ).json()
+    return {
+        "client": c,
+        "app": c.app,
+        "auth": auth,
+        "suggestion": made,
+        "draft": draft,
+        "session": session,
+    }
 
 
 def drive(
@@ -541,8 +534,8 @@ from renewmap.api.app import create_app
 from renewmap.db.engine import make_engine
 from renewmap.db.migrate import upgrade
 from renewmap.settings import Settings
-from tests.bombs import png_bomb
-from tests.fixtures import add_test_community, pt
+from tests.support.bombs import png_bomb
+from tests.support.places import add_test_community, pt
 
 engine = make_engine("sqlite:///" + sys.argv[2])
 upgrade(engine)
@@ -853,15 +846,14 @@ def test_failed_sign_ins_make_the_account_wait(session) -> None:
     )
 
 
-@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
-def test_cli_unlocks_an_account(database_url_factory, monkeypatch, backend_name) -> None:
+def test_cli_unlocks_an_account(database_url_factory, monkeypatch) -> None:
     from sqlalchemy.orm import Session
 
     from renewmap.cli import main
     from renewmap.db.engine import make_engine
     from renewmap.db.migrate import upgrade
 
-    url = database_url_factory(backend_name)
+    url = database_url_factory()
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
     engine = make_engine(url)
     try:
@@ -887,7 +879,7 @@ def test_importer_numbers_use_the_same_rules(session, tmp_path, households, show
     """A file's numbers pass the same checks as the API's (inf once crashed int())."""
     from renewmap.errors import ImportFailed
     from renewmap.services.ingest.importer import import_file
-    from tests.fixtures import m2w
+    from tests.support.places import m2w
 
     add_test_community(session)
     path = tmp_path / "b.geojson"

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from renewmap.db.engine import make_engine
 from renewmap.db.models import StaffUser
 from renewmap.services.access import accounts
-from tests.conftest import BACKENDS, LIVE_ENV, LiveServer
-from tests.fixtures import add_test_community, pt
+from tests.support.live import LIVE_ENV, LiveServer
+from tests.support.places import add_test_community, pt
 
 PASSWORD = "correct horse battery"
 PROXY = "127.0.0.1"  # the reverse proxy on the same host (where uvicorn trusts by default)
@@ -41,8 +41,8 @@ def _seed(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def servers(request, database_url_factory, tmp_path_factory) -> Iterator[dict[str, LiveServer]]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def servers(backend, database_url_factory, tmp_path_factory) -> Iterator[dict[str, LiveServer]]:  # type: ignore[no-untyped-def]
     """Per backend: ``plain`` (no setting: trusts nobody) and ``proxied`` (behind a proxy on
     127.0.0.1, with its host names and public address), each on its own database."""
     from renewmap.devtools.e2e import app_server
@@ -58,11 +58,11 @@ def servers(request, database_url_factory, tmp_path_factory) -> Iterator[dict[st
     with ExitStack() as stack:
         out = {}
         for name, env in configs.items():
-            url = database_url_factory(request.param)
+            url = database_url_factory()
             log = tmp_path_factory.mktemp(f"live-{name}") / "server.log"
             base = stack.enter_context(app_server(url, log, env={**LIVE_ENV, **env}))
             _seed(url)
-            out[name] = LiveServer(base, url, request.param)
+            out[name] = LiveServer(base, url, backend)
         yield out
 
 

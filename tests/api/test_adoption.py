@@ -16,7 +16,7 @@ RESIDENT = {"csrf": True, "public_base_url": "http://renewmap.local"}
 
 
 @pytest.fixture
-def plant_id(session) -> int:  # type: ignore[no-untyped-def]
+def plant_id(session) -> int:
     add_test_community(session)
     community = session.query(Community).filter_by(code="T0001").one()
     plant = Plant(

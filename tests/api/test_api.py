@@ -261,7 +261,7 @@ def test_every_rule_through_the_api(client, session, xy, rule, grid) -> None:
     assert body.rule == rule and (body.grid.code if body.grid else None) == grid
 
 
-def csp_nonce(response) -> str:  # type: ignore[no-untyped-def]
+def csp_nonce(response) -> str:
     """The nonce a page's Content-Security-Policy allows scripts with."""
     found = re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
     assert found is not None

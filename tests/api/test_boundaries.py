@@ -32,7 +32,7 @@ def grids_fc(*parts: tuple[str, float, float]) -> dict:
 
 
 @pytest.fixture
-def setup(make_client, session):  # type: ignore[no-untyped-def]
+def setup(make_client, session):
     add_test_community(session)
     ids = {}
     for name, (x, y) in {"rA": (0.5, 0.5), "rB": (1.5, 0.2), "rGap": (2.5, 0.5)}.items():

@@ -26,7 +26,7 @@ RING_BED = (
 )
 
 
-def _draft_with(c, h, *features) -> dict:  # type: ignore[no-untyped-def]
+def _draft_with(c, h, *features) -> dict:
     d = c.post(NEW, headers=h["designer"], json={"name": "方案一"}).json()
     r = c.put(
         f"/api/design/drafts/{d['id']}/features",
@@ -138,7 +138,7 @@ def test_bad_files_are_named_and_change_nothing(design_api) -> None:
     d = _draft_with(c, h, *GARDEN[:2])
     url = f"/api/design/drafts/{d['id']}/import"
 
-    def send(name: str, content: bytes, **data: str):  # type: ignore[no-untyped-def]
+    def send(name: str, content: bytes, **data: str):
         return c.post(
             url,
             headers=h["designer"],

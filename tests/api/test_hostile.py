@@ -45,7 +45,7 @@ def counts(session: Any) -> dict[str, int]:
 
 
 @pytest.fixture
-def world(make_client, session) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def world(make_client, session) -> dict[str, Any]:
     """Community T with site S1 (a draft), a designer, a grid lead and an admin (bearer
     tokens), a resident's client with CSRF, and one suggestion with its private token."""
     add_test_community(session)
@@ -783,7 +783,7 @@ def test_proxy_headers_resolve_the_client(peer, forwarded, proto, client, scheme
 def test_allowed_host_patterns() -> None:
     from renewmap.api.trust import AllowedHosts
 
-    check = AllowedHosts(None, hosts=["renewmap.example.org", "*.intranet"], render=None)  # type: ignore[arg-type]
+    check = AllowedHosts(None, hosts=["renewmap.example.org", "*.intranet"], render=None)
     assert check.allowed("renewmap.example.org:443") and check.allowed("map.intranet")
     assert not check.allowed("evil.example") and not check.allowed("intranet.evil.example")
     assert not check.allowed("renewmap.example.org.evil.example")

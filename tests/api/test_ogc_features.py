@@ -177,7 +177,7 @@ def test_api_is_a_valid_openapi_30_document(client: TestClient) -> None:
 # --- collections -------------------------------------------------------------------------------
 
 
-def test_collections_listing_and_extents(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_collections_listing_and_extents(client: TestClient, session: Session, world) -> None:
     r = client.get("/ogc/collections")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     doc = r.json()
@@ -259,7 +259,7 @@ def test_items_paging_follows_next_links(client: TestClient, session: Session) -
     assert nxt == {"limit": ["2"], "offset": ["4"]}
 
 
-def test_item_values_and_types(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_item_values_and_types(client: TestClient, session: Session, world) -> None:
     bids = building_ids(session)
     fc = client.get(f"/ogc/collections/buildings/items?bbox={wbox(0, 0, 3, 1)}").json()
     by_id = {f["id"]: f for f in fc["features"]}
@@ -291,7 +291,7 @@ def test_items_that_do_not_exist_are_404(client: TestClient, bad: str) -> None:
     assert r.status_code == 404 and r.json()["code"] == "not_found"
 
 
-def test_bbox_known_answers(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_bbox_known_answers(client: TestClient, session: Session, world) -> None:
     bids = building_ids(session)
 
     def found(box: str, collection: str = "buildings") -> set[int]:
@@ -319,7 +319,7 @@ def test_bbox_known_answers(client: TestClient, session: Session, world) -> None
 
 def test_bbox_selects_by_geometry_not_by_its_box(
     client: TestClient, session: Session, world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """OGC: a feature is in a bbox when its geometry intersects it. A diagonal path and an
     L-shaped green area whose bounding boxes reach into the box, but not their shapes, are
     left out; a request drawn as an area is tested by its shape too."""
@@ -356,7 +356,7 @@ def test_bbox_selects_by_geometry_not_by_its_box(
     assert world["ids"]["rA"] in found(wbox(0.4, 0.4, 0.6, 0.6), "suggestions")
 
 
-def test_datetime_intervals(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_datetime_intervals(client: TestClient, world) -> None:
     ids = world["ids"]
     everywhere = wbox(-1, -1, 4, 2)  # T0001 only (Q0001 is at lon 20)
 
@@ -477,7 +477,7 @@ def test_unknown_paths_and_methods_answer_in_the_ogc_format(client: TestClient) 
 # --- personal data and the staff-only collection -----------------------------------------------
 
 
-def test_public_suggestions_carry_no_personal_data(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_public_suggestions_carry_no_personal_data(client: TestClient, world) -> None:
     ids = world["ids"]
     r = client.get("/ogc/collections/suggestions/items", params={"bbox": wbox(0, 0, 3, 1)})
     assert PHONE not in r.text and "小王" not in r.text
@@ -493,7 +493,7 @@ def test_public_suggestions_carry_no_personal_data(client: TestClient, world) ->
     assert PHONE not in full
 
 
-def test_staff_collection_needs_a_token(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_staff_collection_needs_a_token(client: TestClient, world) -> None:
     rid = world["ids"]["rA"]
     for path in ("", "/items", f"/items/{rid}", "/schema"):
         r = client.get(f"/ogc/collections/requests{path}")
@@ -511,7 +511,7 @@ def test_staff_collection_needs_a_token(client: TestClient, world) -> None:  # t
     assert client.get("/ogc/collections/requests/items", headers=designer).status_code == 403
 
 
-def test_grid_lead_sees_only_their_grid(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_grid_lead_sees_only_their_grid(client: TestClient, world) -> None:
     ids, lead = world["ids"], world["tokens"]["lead_a"]
     listed = client.get("/ogc/collections", headers=lead).json()["collections"]
     requests = next(c for c in listed if c["id"] == "requests")
@@ -532,7 +532,7 @@ def test_grid_lead_sees_only_their_grid(client: TestClient, world) -> None:  # t
     assert ids_of(wide.json()) == {ids["rA"]}  # a wider box never widens the scope
 
 
-def test_community_admin_sees_hidden_requests_of_the_community(client: TestClient, world) -> None:  # type: ignore[no-untyped-def]
+def test_community_admin_sees_hidden_requests_of_the_community(client: TestClient, world) -> None:
     ids, admin = world["ids"], world["tokens"]["admin_t"]
     fc = client.get("/ogc/collections/requests/items?limit=10000", headers=admin).json()
     assert ids_of(fc) == {ids["rA"], ids["rB"], ids["rGap"]}
@@ -545,7 +545,7 @@ def test_community_admin_sees_hidden_requests_of_the_community(client: TestClien
     assert ids_of(when.json()) == {ids["rB"]}  # rQ (same day) is another community's
 
 
-def test_codes_of_related_rows(client: TestClient, session: Session, world) -> None:  # type: ignore[no-untyped-def]
+def test_codes_of_related_rows(client: TestClient, session: Session, world) -> None:
     """Codes looked up through joins: a merged compound names the one it joined (a table
     pointing at itself), buildings name their grid and community."""
     community = world["places"]["community"]

@@ -42,7 +42,7 @@ def directives(header: str) -> dict[str, list[str]]:
     return out
 
 
-def check_page(response, *, img: tuple[str, ...] = (), referrer: str = "same-origin") -> None:  # type: ignore[no-untyped-def]
+def check_page(response, *, img: tuple[str, ...] = (), referrer: str = "same-origin") -> None:
     """A page's headers and markup: strict CSP whose nonce every script carries, no inline
     script, handler or style."""
     assert response.headers["content-type"].startswith("text/html")
@@ -73,7 +73,7 @@ def check_page(response, *, img: tuple[str, ...] = (), referrer: str = "same-ori
 
 
 @pytest.fixture
-def pages(make_client, session):  # type: ignore[no-untyped-def]
+def pages(make_client, session):
     """A resident's follow link, and a signed-in community admin with two drafts of S01."""
     accounts.create_user(
         session,

@@ -23,7 +23,7 @@ BASE = "/api/design/communities/T0001/sites/S1"
 
 
 @pytest.fixture
-def world(make_client, session):  # type: ignore[no-untyped-def]
+def world(make_client, session):
     add_test_community(session)
     community = session.query(Community).filter_by(code="T0001").one()
     session.add(
@@ -62,13 +62,13 @@ def world(make_client, session):  # type: ignore[no-untyped-def]
     return staff, headers, resident
 
 
-def _move(staff, h, stage: str) -> dict:  # type: ignore[no-untyped-def]
+def _move(staff, h, stage: str) -> dict:
     r = staff.post(f"{BASE}/stage", headers=h["designer"], json={"stage": stage})
     assert r.status_code == 200, r.text
     return r.json()
 
 
-def _suggest(c, *, site: str | None = "S1", where=(0.6, 0.35)):  # type: ignore[no-untyped-def]
+def _suggest(c, *, site: str | None = "S1", where=(0.6, 0.35)):
     p = pt(*where)
     data = {"category": "greenery", "title": "多种桂花", "lon": p.x, "lat": p.y}
     if site:
@@ -76,7 +76,7 @@ def _suggest(c, *, site: str | None = "S1", where=(0.6, 0.35)):  # type: ignore[
     return c.post("/api/suggestions", data=data)
 
 
-def _two_public_drafts(staff, h) -> list[dict]:  # type: ignore[no-untyped-def]
+def _two_public_drafts(staff, h) -> list[dict]:
     drafts = []
     for name in ("方案一", "方案二"):
         d = staff.post(f"{BASE}/drafts", headers=h["designer"], json={"name": name}).json()

@@ -46,7 +46,7 @@ SEES = {
 
 
 @pytest.fixture
-def world(session):  # type: ignore[no-untyped-def]
+def world(session):
     add_test_community(session)
     add_quad_community(session)
     ids = {}
@@ -68,7 +68,7 @@ def world(session):  # type: ignore[no-untyped-def]
     return {"ids": ids, "users": users}
 
 
-def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def bearer(session, user) -> dict[str, str]:
     token, _ = accounts.issue_token(session, user=user, kind="api")
     return {"Authorization": f"Bearer {token}"}
 
@@ -199,7 +199,7 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
     rid = world["ids"]["rA"]
     h = bearer(session, world["users"]["lead_a"])
 
-    def step(c, version, **body):  # type: ignore[no-untyped-def]
+    def step(c, version, **body):
         return c.post(
             f"/api/staff/requests/{rid}/actions", headers=h, json={"version": version, **body}
         )

@@ -15,13 +15,13 @@ from tests.support.places import add_test_community, pt
 
 
 @pytest.fixture
-def client(make_client, session):  # type: ignore[no-untyped-def]
+def client(make_client, session):
     """A resident's client (CSRF token sent) with the test community T0001 in place."""
     add_test_community(session)
     return make_client(csrf=True)
 
 
-def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:  # type: ignore[no-untyped-def]
+def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:
     img = Image.new("RGB", size, colour)
     exif = img.getexif()
     exif[0x010F] = "SecretPhoneMaker"  # Make
@@ -32,7 +32,7 @@ def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:  # type: igno
     return out.getvalue()
 
 
-def post(client, x=0.5, y=0.5, files=None, **fields):  # type: ignore[no-untyped-def]
+def post(client, x=0.5, y=0.5, files=None, **fields):
     p = pt(x, y)
     data = {"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)}
     data.update(fields)
@@ -103,7 +103,7 @@ def test_private_follow_link(client) -> None:
     assert len(r.json()["photos"]) == 1
 
 
-def png(size=(50, 40)) -> bytes:  # type: ignore[no-untyped-def]
+def png(size=(50, 40)) -> bytes:
     out = io.BytesIO()
     Image.new("RGBA", size, (0, 128, 0, 128)).save(out, format="PNG")
     return out.getvalue()

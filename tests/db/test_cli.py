@@ -21,14 +21,14 @@ CODE = "310109010026"
 
 
 @pytest.fixture
-def cli_db(database_url_factory, monkeypatch):  # type: ignore[no-untyped-def]
+def cli_db(database_url_factory, monkeypatch):
     """A fresh, empty database on the test's backend, where the commands run."""
     url = database_url_factory()
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
     return url
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
     return code, out, err

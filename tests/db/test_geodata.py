@@ -34,7 +34,7 @@ def write_geojson(path: Path, features: list[dict], crs: str | None = None) -> P
     return path
 
 
-def feature(geom, **props) -> dict:  # type: ignore[no-untyped-def]
+def feature(geom, **props) -> dict:
     return {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}
 
 
@@ -79,7 +79,7 @@ def test_import_community_grids_buildings(session, community_file, tmp_path) -> 
     assert c.grid_set_version == 2
 
 
-def _expect_failure(session, path, match, **kw) -> ImportFailed:  # type: ignore[no-untyped-def]
+def _expect_failure(session, path, match, **kw) -> ImportFailed:
     before = {t: count(session, t) for t in ("community", "grid", "building", "path")}
     with pytest.raises(ImportFailed, match=match) as info:
         import_file(session, path, **kw)

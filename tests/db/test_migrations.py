@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 
-def test_migration_0013_round_trip(database_url_factory) -> None:  # type: ignore[no-untyped-def]
+def test_migration_0013_round_trip(database_url_factory) -> None:
     from sqlalchemy import inspect
 
     from renewmap.db.engine import make_engine

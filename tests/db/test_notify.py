@@ -33,7 +33,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
@@ -73,7 +73,7 @@ def hooks() -> Iterator[tuple[str, list[tuple[str, dict]]]]:
 
 
 @pytest.fixture
-def staffed(session):  # type: ignore[no-untyped-def]
+def staffed(session):
     add_test_community(session)
     for name, grid, mail in (("lead_a", "A", "a@example.org"), ("lead_b", "B", "b@example.org")):
         user = accounts.create_user(

@@ -132,7 +132,7 @@ def test_demo_requests_routed_with_every_point_rule(session) -> None:
 # --- property: the database path and the batch path agree everywhere ----------------------
 
 
-def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+def _interesting_points(draw) -> shapely.Point:
     a, b = shared_edge_wgs()
     shared = sorted(set(a.exterior.coords) & set(b.exterior.coords))
     (x0, y0), (x1, y1) = shared
@@ -155,7 +155,7 @@ def _interesting_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
     return pt(draw(st.floats(-0.2, 3.2)), draw(st.floats(-0.2, 1.2)))
 
 
-def _quad_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+def _quad_points(draw) -> shapely.Point:
     """Points around community Q: the 4-grid vertex, its edges, corners, just outside."""
     from tests.support.places import qpt
 
@@ -170,11 +170,11 @@ def _quad_points(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
     return qpt(draw(st.floats(-0.5, 2.5)), draw(st.floats(-0.5, 2.5)))
 
 
-def _any_point(draw) -> shapely.Point:  # type: ignore[no-untyped-def]
+def _any_point(draw) -> shapely.Point:
     return _quad_points(draw) if draw(st.booleans()) else _interesting_points(draw)
 
 
-def _load_both(session) -> None:  # type: ignore[no-untyped-def]
+def _load_both(session) -> None:
     from tests.support.places import add_quad_community
 
     if not session.info.get("t_loaded"):

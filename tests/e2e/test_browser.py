@@ -44,13 +44,13 @@ MAP_READY = "() => window.__rmMap !== undefined"
 CONFIG = "JSON.parse(document.getElementById('rm-config').textContent)"
 
 
-def csp_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+def csp_violations(page) -> list[str]:
     """The CSP violations the page has seen (pages that were navigated away from are gone)."""
     return page.evaluate("window.__csp || []")
 
 
 @pytest.fixture(scope="module")
-def e2e_db(database_url_factory) -> str:  # type: ignore[no-untyped-def]
+def e2e_db(database_url_factory) -> str:
     """The server's database on this test's backend (the server loads the demo into it)."""
     return database_url_factory()
 
@@ -62,7 +62,7 @@ class Mailbox:
         self.messages: list[email.message.EmailMessage] = []
         self.arrived = threading.Condition()
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         with self.arrived:
             self.messages.append(
                 email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -96,7 +96,7 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 
 
 @pytest.fixture(scope="module")
-def server(e2e_db: str, mailbox, tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def server(e2e_db: str, mailbox, tmp_path_factory) -> Iterator[str]:
     """The real app (uvicorn, the test's backend, demo loaded) on a free loopback port, sending
     its notifications to the loopback mailbox."""
     env = {
@@ -111,7 +111,7 @@ def server(e2e_db: str, mailbox, tmp_path_factory) -> Iterator[str]:  # type: ig
 
 
 @pytest.fixture
-def phone(browser, server):  # type: ignore[no-untyped-def]
+def phone(browser, server):
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
@@ -144,7 +144,7 @@ def phone(browser, server):  # type: ignore[no-untyped-def]
     assert errors == [], f"JavaScript errors or CSP violations: {errors}"
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # what the phone shows
 
@@ -155,7 +155,7 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-def screen_point(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def screen_point(page, lon: float, lat: float) -> dict[str, float]:
     return page.evaluate(
         "([lon, lat]) => { const p = window.__rmMap.latLngToContainerPoint([lat, lon]);"
         " return {x: p.x, y: p.y}; }",
@@ -332,7 +332,7 @@ def _marked_tiles(target: tuple[float, float], requested: list[str]) -> type:
     return Tiles
 
 
-def test_gcj02_basemap_lines_up_with_wgs84_data(browser, database_url_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_gcj02_basemap_lines_up_with_wgs84_data(browser, database_url_factory, tmp_path) -> None:
     """A Chinese (GCJ-02) basemap, configured as an option, is drawn under the WGS84 site plan
     where it belongs: a mark the tile server draws at the GCJ-02 position of a place shows on
     screen exactly at that place's WGS84 position (about 480 m away in GCJ-02 terms)."""
@@ -410,7 +410,7 @@ def _add_staff(db: str, username: str, role: str) -> None:
     )
 
 
-def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page, server: str, username: str) -> None:
     page.set_default_timeout(30_000)
     page.goto(f"{server}/staff")
     page.wait_for_url("**/staff/login**")
@@ -423,7 +423,7 @@ def _sign_in(page, server: str, username: str) -> None:  # type: ignore[no-untyp
     )
 
 
-def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, mailbox) -> None:  # type: ignore[no-untyped-def]
+def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, mailbox) -> None:
     """A resident pins in grid 7 → grid 7's lead signs in, sees it, accepts and replies → the
     resident's private page shows the reply; grid 1's lead never sees it."""
     _add_staff(e2e_db, "lead_g07", "grid_lead=310109010026/G07")
@@ -524,7 +524,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, m
     shot(page, "09-follow-reply")
 
 
-def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_db) -> None:  # type: ignore[no-untyped-def]
+def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_db) -> None:
     """The community admin loads a grid set file, sees it checked on the map, publishes it."""
     _add_staff(e2e_db, "admin_demo", "community_admin=310109010026")
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
@@ -607,7 +607,7 @@ def test_a_write_is_committed_before_its_response(server, e2e_db) -> None:
         conn.close()
 
 
-def _staff_context(browser, server: str, username: str, next_path: str):  # type: ignore[no-untyped-def]
+def _staff_context(browser, server: str, username: str, next_path: str):
     """A desktop browser signed in as ``username``, on ``next_path``; collects JS errors."""
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
     errors: list[str] = []  # JavaScript errors, and any request that leaves the intranet
@@ -633,7 +633,7 @@ def _staff_context(browser, server: str, username: str, next_path: str):  # type
     return context, page, errors
 
 
-def _site_point(page, fx: float, fy: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _site_point(page, fx: float, fy: float) -> tuple[float, float]:
     """Page coordinates of the point at fractions (fx, fy) of the site's bounding box."""
     return page.evaluate(
         """([fx, fy]) => {
@@ -656,7 +656,7 @@ VERTICES = (
 )
 
 
-def _add_vertex(page, fx: float, fy: float, count: int) -> None:  # type: ignore[no-untyped-def]
+def _add_vertex(page, fx: float, fy: float, count: int) -> None:
     """Click a corner of the shape being drawn; wait until Geoman has ``count`` corners."""
     page.mouse.click(*_site_point(page, fx, fy))
     page.wait_for_function(f"() => {VERTICES} >= {count}", polling=50)
@@ -664,7 +664,7 @@ def _add_vertex(page, fx: float, fy: float, count: int) -> None:  # type: ignore
 
 def test_designer_draws_and_residents_comment_vote_and_adopt(
     browser, phone, server, e2e_db
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """On the demo community a designer draws a planting bed and a barrier-free path on site
     S01 and sees the metrics and a rule violation update live; saves; makes a second draft as a
     copy; opens the consultation. A resident then comments, votes (once) and adopts a plant."""
@@ -768,7 +768,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
 DEMO = "310109010026"
 
 
-def test_large_layers_come_as_vector_tiles(browser, server, e2e_db) -> None:  # type: ignore[no-untyped-def]
+def test_large_layers_come_as_vector_tiles(browser, server, e2e_db) -> None:
     """A site plan whose layers are over the threshold draws them from our own vector tiles
     (vendored Leaflet.VectorGrid): tiles of the community are fetched from /ogc, drawn on
     canvases, and a click on a building shows its number from the tile."""
@@ -808,7 +808,7 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_db) -> None:  # 
     external: list[str] = []
     tiles: list[str] = []
 
-    def handle(route):  # type: ignore[no-untyped-def]
+    def handle(route):
         url = route.request.url
         if url == server + "/__vector_tiles_page":
             return route.fulfill(
@@ -857,7 +857,7 @@ def test_large_layers_come_as_vector_tiles(browser, server, e2e_db) -> None:  # 
     assert external == [] and errors == [], (external, errors)
 
 
-def screen_point_any(page, lon: float, lat: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def screen_point_any(page, lon: float, lat: float) -> dict[str, float]:
     """Page coordinates of (lon, lat) on the page's map."""
     return page.evaluate(
         """([lat, lon]) => { const m = window.__rmMap;

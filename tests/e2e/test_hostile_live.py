@@ -42,7 +42,7 @@ def _seed(url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def servers(backend, database_url_factory, tmp_path_factory) -> Iterator[dict[str, LiveServer]]:  # type: ignore[no-untyped-def]
+def servers(backend, database_url_factory, tmp_path_factory) -> Iterator[dict[str, LiveServer]]:
     """Per backend: ``plain`` (no setting: trusts nobody) and ``proxied`` (behind a proxy on
     127.0.0.1, with its host names and public address), each on its own database."""
     from renewmap.devtools.e2e import app_server

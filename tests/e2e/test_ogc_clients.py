@@ -39,7 +39,7 @@ def feature_count(ogrinfo_out: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def live(live_server):  # type: ignore[no-untyped-def]
+def live(live_server):
     """The live server and the database's own answers to compare with."""
     engine = live_server.engine()
     with Session(engine) as s:
@@ -59,7 +59,7 @@ def live(live_server):  # type: ignore[no-untyped-def]
     }
 
 
-def test_gdal_ogrinfo_lists_and_counts(live) -> None:  # type: ignore[no-untyped-def]
+def test_gdal_ogrinfo_lists_and_counts(live) -> None:
     clients.gdal("ogrinfo")
     url = live["server"].url
     listing = run("ogrinfo", "-ro", "-q", f"OAPIF:{url}/ogc")
@@ -73,7 +73,7 @@ def test_gdal_ogrinfo_lists_and_counts(live) -> None:  # type: ignore[no-untyped
     assert "created_at: DateTime" in sugg and "phone" not in sugg
 
 
-def test_ogr2ogr_copies_every_feature(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ogr2ogr_copies_every_feature(live, tmp_path: Path) -> None:
     clients.gdal("ogr2ogr")
     out = tmp_path / "copy.gpkg"
     run(
@@ -92,7 +92,7 @@ def test_ogr2ogr_copies_every_feature(live, tmp_path: Path) -> None:  # type: ig
     } == live["suggestions"]
 
 
-def test_pyogrio_reads_oapif(live) -> None:  # type: ignore[no-untyped-def]
+def test_pyogrio_reads_oapif(live) -> None:
     assert "OAPIF" in pyogrio.list_drivers()
     url = live["server"].url
     df = pyogrio.read_dataframe(f"OAPIF:{url}/ogc", layer="suggestions", fid_as_index=True)
@@ -116,7 +116,7 @@ def test_pyogrio_reads_oapif(live) -> None:  # type: ignore[no-untyped-def]
     assert set(part.index) == inside and 0 < len(inside) < len(live["points"])
 
 
-def test_owslib_features(live) -> None:  # type: ignore[no-untyped-def]
+def test_owslib_features(live) -> None:
     from owslib.ogcapi.features import Features
 
     url = live["server"].url
@@ -167,7 +167,7 @@ os._exit(0)  # QGIS may crash tearing down its providers; the answer is printed 
 """
 
 
-def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:
     python = clients.qgis()
     script = tmp_path / "probe.py"
     script.write_text(QGIS_PROBE, encoding="utf-8")
@@ -187,7 +187,7 @@ def test_qgis_opens_collections_as_oapif_layers(live, tmp_path: Path) -> None:  
     ) == sorted(live["suggestions"].values())
 
 
-def test_gdal_reads_the_staff_collection_with_a_token(live) -> None:  # type: ignore[no-untyped-def]
+def test_gdal_reads_the_staff_collection_with_a_token(live) -> None:
     clients.gdal("ogrinfo")
     server = live["server"]
     username = f"ogc_lead_{uuid.uuid4().hex[:8]}"

@@ -22,7 +22,7 @@ from tests.support.open311 import API, EMAIL, PHONE, SWAGGER, WITH_ATTRIBUTES
 DEMO = "310109010026"
 
 
-def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:
     from renewmap.cli import main
 
     out = live_server.cli("apikey", "add", "--community", DEMO, "--name", "cli-check")
@@ -45,7 +45,7 @@ def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:  
     assert re.search(r"cli-check\t\S+\trevoked ", live_server.cli("apikey", "list"))
 
 
-def _demo_place(live_server) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _demo_place(live_server) -> dict[str, Any]:
     """A point well inside the demo's first grid, with the grid and its branch's names."""
     from renewmap.db.models import Community
     from renewmap.spatial.geometry import from_db
@@ -80,7 +80,7 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def test_civicbot_posts_and_georeport_reads_it_back(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_civicbot_posts_and_georeport_reads_it_back(live_server) -> None:
     from civicbot import Endpoint, HttpError, Open311Client, ValidationError
     from georeport import GeoReport
 
@@ -178,7 +178,7 @@ def _expected(s: Session, now: datetime, **filters: Any) -> list[tuple[str, str]
     return [(str(i), "open" if st in OPEN_STATUSES else "closed") for i, st in rows]
 
 
-def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_georeport_lists_match_the_database(live_server) -> None:
     from georeport import GeoReport
 
     from renewmap.db.models import Community
@@ -237,7 +237,7 @@ def test_georeport_lists_match_the_database(live_server) -> None:  # type: ignor
         eng.dispose()
 
 
-def test_schemathesis_finds_no_server_errors(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_schemathesis_finds_no_server_errors(live_server) -> None:
     """The standard's own Swagger file (corrected) drives generated requests: never a 5xx,
     JSON answers match its schemas, XML answers are the standard's documents."""
     import schemathesis

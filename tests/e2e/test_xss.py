@@ -170,7 +170,7 @@ def _seed_places(db: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, Any]]:
     """The demo community full of hostile text, served by the real app (on this backend)."""
     tmp = tmp_path_factory.mktemp("xss")
     db = database_url_factory()
@@ -443,7 +443,7 @@ class Reader:
 MAP = "() => window.__rmMap !== undefined"
 
 
-def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> None:  # type: ignore[no-untyped-def]
+def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
     w = hostile_world
     phone = Reader(
         browser,
@@ -536,7 +536,7 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
     phone.close()
 
 
-def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:  # type: ignore[no-untyped-def]
+def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
     w = hostile_world
     desk = Reader(browser, w["base"], viewport={"width": 1280, "height": 860})
     desk.context.add_cookies(
@@ -603,7 +603,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None: 
 
 def test_the_overview_colours_every_grid_and_keeps_its_table_readable(
     browser, hostile_world
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     w = hostile_world
     desk = Reader(browser, w["base"], viewport={"width": 1280, "height": 860})
     desk.context.add_cookies(

@@ -13,7 +13,7 @@ PATHS = [w(LineString([(0, 0), (400, 0)])), w(LineString([(400, 0), (400, 400)])
 GARDEN = w(box(-20, -10, 0, 10))  # at the path's west end
 
 
-def house(x: float, y: float):  # type: ignore[no-untyped-def]
+def house(x: float, y: float):
     return w(box(x - 5, y - 5, x + 5, y + 5))
 
 

@@ -20,6 +20,10 @@ Rule for a point:
 6. otherwise not routable (``outside``)
 Lines and polygons: the grid with the largest overlap (length/area in metres), ties as in 3
 (``overlap``); then 4–6 as for points.
+
+Below the grid, and without changing its choice: the building a point is in or at (its footprint
+covers the point, else the nearest footprint within ``BUILDING_NEAR_M``) and, of the building
+party groups that serve that building, the one the point belongs to (``group_for``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from renewmap.spatial.crs import metres_to_degrees, to_metric
 from renewmap.vocabulary import metric_epsg
 
 DEFAULT_SNAP_M = 50.0
+# A point this close to a building's footprint is "at" the building (its door, its wall).
+BUILDING_NEAR_M = 10.0
 # Overlaps whose measures differ by less than this relative amount are treated as ties, so
 # that the same geometry measured twice can never flip the answer on rounding noise.
 _TIE_RTOL = 1e-9
@@ -77,6 +83,7 @@ class BuildingRef:
     id: int
     grid_id: int | None
     geom: BaseGeometry
+    community_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +122,12 @@ class CandidateSource(Protocol):
     def grids_of_community(self, community_id: int) -> Sequence[GridRef]: ...
 
     def community(self, community_id: int) -> CommunityRef: ...
+
+    def all_buildings_near(
+        self, bounds: tuple[float, float, float, float]
+    ) -> Sequence[BuildingRef]:
+        """Every building, assigned to a grid or not (at least those intersecting ``bounds``)."""
+        ...
 
 
 Bounds = tuple[float, float, float, float]  # minx, miny, maxx, maxy
@@ -248,6 +261,91 @@ def _decide_extent(geom: BaseGeometry, source: CandidateSource) -> Decision | No
     )
 
 
+def building_at(
+    point: BaseGeometry,
+    buildings: Sequence[BuildingRef],
+    epsg: int | None,
+    *,
+    near_m: float = BUILDING_NEAR_M,
+) -> int | None:
+    """The id of the building ``point`` is in (a footprint covers it) or at (the nearest
+    footprint within ``near_m`` metres, measured in ``epsg``); ties → the lowest id. None in
+    the open."""
+    covering = sorted(b.id for b in buildings if b.geom.covers(point))
+    if covering:
+        return covering[0]
+    if not buildings:
+        return None
+    if epsg is None:
+        raise ValueError("a metric CRS is needed to measure how near a building is")
+    target = to_metric(point, epsg)
+    near = []
+    for b in buildings:
+        d = target.distance(to_metric(b.geom, epsg))
+        if d <= near_m:
+            near.append((round(d, 3), b.id))
+    return min(near)[1] if near else None
+
+
+def locate_building(
+    geom: BaseGeometry,
+    decision: Decision,
+    source: CandidateSource,
+    *,
+    near_m: float = BUILDING_NEAR_M,
+    epsg: int | None = None,
+) -> int | None:
+    """The building a routed point is in or at, among its community's (None for lines,
+    polygons, and points that are not routable or lie in the open). ``epsg``: the community's
+    metric CRS, if the caller knows it (else the source is asked, only when it matters)."""
+    if geom.geom_type != "Point" or decision.community_id is None:
+        return None
+    margin = metres_to_degrees(near_m, geom.y)
+    x, y = geom.x, geom.y
+    near = (x - margin, y - margin, x + margin, y + margin)
+    candidates = [
+        b
+        for b in source.all_buildings_near(near)
+        if b.community_id in (None, decision.community_id)
+    ]
+    if not candidates:
+        return None
+    if epsg is None and not any(b.geom.covers(geom) for b in candidates):
+        epsg = source.community(decision.community_id).epsg()
+    return building_at(geom, candidates, epsg, near_m=near_m)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLink:
+    """A building party group serving a building: the whole of it (``entrance`` None and
+    ``stairwell`` False) or one stairwell, whose entrance may be known."""
+
+    branch_id: int
+    code: str
+    stairwell: bool = False
+    entrance: BaseGeometry | None = None
+
+
+def group_for(
+    point: BaseGeometry | None, links: Sequence[GroupLink], epsg: int | None
+) -> GroupLink | None:
+    """Of the groups serving one building, the one a point there belongs to: the group of the
+    stairwell whose entrance is nearest; else one serving the whole building; else any.
+    Ties → the lowest code."""
+    if not links:
+        return None
+    placed = [(g, g.entrance) for g in links if g.entrance is not None]
+    if point is not None and epsg is not None and placed:
+        target = to_metric(point, epsg)
+        ranked = [
+            (round(target.distance(to_metric(entrance, epsg)), 3), g.code, g)
+            for g, entrance in placed
+        ]
+        return min(ranked, key=lambda t: (t[0], t[1]))[2]
+    whole = [g for g in links if not g.stairwell]
+    return min(whole or list(links), key=lambda g: g.code)
+
+
 def _community_or_snap(geom: BaseGeometry, source: CandidateSource, *, snap_m: float) -> Decision:
     lat = (geom.bounds[1] + geom.bounds[3]) / 2
     covering = [
@@ -296,6 +394,8 @@ class MemorySource:
     ) -> None:
         self.communities = list(communities)
         self.grids = list(grids)
+        self.every_building = list(buildings)
+        self._every_building_tree = shapely.STRtree([b.geom for b in self.every_building])
         self.buildings = [b for b in buildings if b.grid_id is not None]
         self._community_by_id = {c.id: c for c in self.communities}
         self._grid_geoms = np.array([g.geom for g in self.grids], dtype=object)
@@ -337,6 +437,10 @@ class MemorySource:
 
     def community(self, community_id: int) -> CommunityRef:
         return self._community_by_id[community_id]
+
+    def all_buildings_near(self, bounds: tuple[float, float, float, float]) -> list[BuildingRef]:
+        hits = self._every_building_tree.query(shapely.box(*bounds))
+        return [self.every_building[i] for i in hits]
 
     # -- vectorised fast path ------------------------------------------------------------------
 

@@ -38,6 +38,9 @@ ROLES = {
     Role.COMMUNITY_ADMIN: "Community administrator",
     Role.SUBDISTRICT_ADMIN: "Subdistrict administrator",
     Role.DESIGNER: "Designer",
+    Role.BUILDING_GROUP_LEADER: "Building group leader",
+    Role.PROPERTY_STAFF: "Property company staff",
+    Role.OWNERS_COMMITTEE: "Owners' committee",
 }
 # Choropleth steps for open requests per grid (light → dark); 0 is white. The colours are
 # classes .rm-step-0 … .rm-step-4 in staff.css and the same values in overview.js.

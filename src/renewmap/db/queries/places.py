@@ -19,6 +19,7 @@ from renewmap.db.dialect import (
 from renewmap.db.models import (
     LAYER_MODELS,
     Building,
+    BuildingGroupPlace,
     Community,
     Compound,
     Grid,
@@ -26,6 +27,7 @@ from renewmap.db.models import (
     Request,
     Site,
     StaffRole,
+    Stairwell,
     Subdistrict,
 )
 from renewmap.errors import NotFound
@@ -84,6 +86,63 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tu
         bbox_filter(session, t, bounds, exact=False), t.c.grid_id.is_not(None)
     )
     return session.execute(stmt).all()
+
+
+def all_building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, grid_id, wkb, community_id) of every building whose bbox meets ``bounds``,
+    assigned to a grid or not (where is a point: in or at which building)."""
+    t = Building.__table__
+    stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom), t.c.community_id).where(
+        bbox_filter(session, t, bounds, exact=False)
+    )
+    return session.execute(stmt).all()
+
+
+def group_links_of_buildings(
+    session: Session, *, building_ids: Sequence[int]
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(building_id, branch_id, branch code, branch name, stairwell_id, entrance wkb or None)
+    of the building party groups serving these buildings."""
+    if not building_ids:
+        return []
+    s = Stairwell.__table__
+    return session.execute(
+        select(
+            BuildingGroupPlace.building_id,
+            PartyBranch.id,
+            PartyBranch.code,
+            PartyBranch.name,
+            BuildingGroupPlace.stairwell_id,
+            geometry_wkb(session, s.c.geom),
+        )
+        .join(PartyBranch, PartyBranch.id == BuildingGroupPlace.branch_id)
+        .outerjoin(s, s.c.id == BuildingGroupPlace.stairwell_id)
+        .where(BuildingGroupPlace.building_id.in_(list(building_ids)))
+        .order_by(BuildingGroupPlace.building_id, PartyBranch.code)
+    ).all()
+
+
+def all_group_links(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Every building group link, as ``group_links_of_buildings`` gives them."""
+    s = Stairwell.__table__
+    return session.execute(
+        select(
+            BuildingGroupPlace.building_id,
+            PartyBranch.id,
+            PartyBranch.code,
+            PartyBranch.name,
+            BuildingGroupPlace.stairwell_id,
+            geometry_wkb(session, s.c.geom),
+        )
+        .join(PartyBranch, PartyBranch.id == BuildingGroupPlace.branch_id)
+        .outerjoin(s, s.c.id == BuildingGroupPlace.stairwell_id)
+        .order_by(BuildingGroupPlace.building_id, PartyBranch.code)
+    ).all()
+
+
+def building_labels(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, code, number, name) of every building."""
+    return session.execute(select(Building.id, Building.code, Building.number, Building.name)).all()
 
 
 def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
@@ -171,10 +230,15 @@ def community_buildings_near(
     ).all()
 
 
-def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, ...]]:
-    """Grids and assigned buildings whose bbox holds (x, y), with owner-chain details, in one
-    round trip (a prepared statement on PostgreSQL after a few calls)."""
-    return execute_hot(session, route_prefetch_sql(session), {"x": float(x), "y": float(y)})
+def route_prefetch(session: Session, *, x: float, y: float, margin: float) -> list[tuple[Any, ...]]:
+    """Grids whose bbox holds (x, y) and buildings within ``margin`` degrees of it, with
+    owner-chain details and building groups, in one round trip (a prepared statement on
+    PostgreSQL after a few calls)."""
+    return execute_hot(
+        session,
+        route_prefetch_sql(session),
+        {"x": float(x), "y": float(y), "m": float(margin)},
+    )
 
 
 def grids_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Grid]:
@@ -345,6 +409,12 @@ def buildings_numbered(session: Session, *, community_id: int, number: str) -> S
     return session.scalars(
         select(Building).where(Building.community_id == community_id, Building.number == number)
     ).all()
+
+
+def stairwell_numbered(session: Session, *, building_id: int, number: str) -> Stairwell | None:
+    return session.scalar(
+        select(Stairwell).where(Stairwell.building_id == building_id, Stairwell.number == number)
+    )
 
 
 def community_grids(session: Session, *, community_id: int) -> Sequence[Grid]:

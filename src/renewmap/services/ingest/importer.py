@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from renewmap.db.models import (
     LAYER_MODELS,
     Building,
+    BuildingGroupPlace,
     Community,
     Compound,
     Facility,
@@ -32,6 +33,7 @@ from renewmap.db.models import (
     PartyBranch,
     Plant,
     Site,
+    Stairwell,
     Subdistrict,
     Water,
 )
@@ -39,6 +41,7 @@ from renewmap.db.models import (
     Path as PathModel,
 )
 from renewmap.db.queries.places import (
+    buildings_numbered,
     buildings_to_assign,
     community_by_code,
     community_grids,
@@ -49,6 +52,7 @@ from renewmap.db.queries.places import (
     find_site,
     find_subdistrict,
     grids_of_community_by_code,
+    stairwell_numbered,
 )
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, InvalidInput, NotFound
 from renewmap.services.ingest.files import check_sqlite_input, is_sqlite
@@ -64,7 +68,7 @@ from renewmap.spatial.geometry import (
 )
 from renewmap.spatial.grids import best_grid
 from renewmap.validation import RANGES, number
-from renewmap.vocabulary import metric_epsg
+from renewmap.vocabulary import BRANCH_LEVELS, BUILDING_GROUP, TOP_LEVELS, metric_epsg
 
 KINDS = tuple(LAYER_MODELS)
 EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
@@ -78,9 +82,9 @@ EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
     "path": LINEAL,
     "plant": ("Point",),
     "facility": ("Point", *POLYGONAL),
+    "stairwell": ("Point",),
 }
 MAX_REPORTED_ERRORS = 25
-BRANCH_LEVELS = ("general", "grid", "building_group")
 
 
 @dataclass
@@ -437,7 +441,24 @@ def _build_communities(
         obj = existing or Community(code=code, grid_set_version=1)
         report.updated += existing is not None
         report.created += existing is None
+        top_level = _text(row, "top_level")
+        if top_level is not None and top_level not in TOP_LEVELS:
+            errors.add(
+                i, "top_level", f"unknown top level '{top_level}'; use {', '.join(TOP_LEVELS)}"
+            )
+            continue
+        patrol_rule = _text(row, "patrol_rule")
+        if patrol_rule is not None:
+            from renewmap.services.requests.patrols import parse_rule
+
+            try:
+                parse_rule(patrol_rule)
+            except InvalidInput as exc:
+                errors.add(i, "patrol_rule", exc.message)
+                continue
         obj.name = name
+        obj.top_level = top_level or obj.top_level
+        obj.patrol_rule = patrol_rule or obj.patrol_rule
         obj.subdistrict = subdistrict
         obj.metric_epsg = metric_epsg(int(epsg) if epsg else None, geom)
         obj.attribution = _text(row, "attribution")
@@ -579,7 +600,78 @@ def _build_buildings(
                 errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
                 continue
             obj.compound_id = compound.id
+        group_code = _text(row, "group_code")
+        if group_code is not None:
+            group = _building_group(session, community, group_code, errors, i)
+            if group is None:
+                continue
+            # the building-wide link of this building: the one in the file replaces it
+            for old in obj.group_places if obj.id is not None else []:
+                if old.stairwell_id is None:
+                    session.delete(old)
+            obj.group_places.append(BuildingGroupPlace(branch_id=group.id))
         obj.geom = to_db(as_multi(geom))
+        out.append(obj)
+    return out
+
+
+def _building_group(session, community, code, errors, i) -> PartyBranch | None:  # type: ignore[no-untyped-def]
+    """The community's building party group with this code (or an error naming why not)."""
+    group = find_branch(session, code=code)
+    if group is None:
+        errors.add(i, "group_code", f"unknown party branch code '{code}'")
+    elif group.level != BUILDING_GROUP:
+        errors.add(i, "group_code", f"'{code}' is a {group.level} branch, not a building group")
+    elif group.community_id not in (None, community.id):
+        errors.add(i, "group_code", f"building group '{code}' belongs to another community")
+    else:
+        return group
+    return None
+
+
+def _build_stairwells(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+    """Stairwells (楼道/单元): ``building`` (its number or code), ``number`` (2单元), the
+    entrance as the point, ``households``, and ``group_code`` when one building group serves
+    only this stairwell."""
+    out = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, row, geom in rows:
+        building_name, number = _text(row, "building"), _text(row, "number")
+        if building_name is None:
+            errors.add(i, "building", "a stairwell needs its building's number or code")
+            continue
+        if number is None:
+            errors.add(i, "number", "a stairwell needs its number (e.g. 2单元)")
+            continue
+        if (building_name, number) in seen:
+            errors.add(
+                i, "number", f"duplicate stairwell (also feature {seen[building_name, number]})"
+            )
+            continue
+        seen[building_name, number] = i
+        building = find_coded(
+            session, model=Building, community_id=community.id, code=building_name
+        ) or next(
+            iter(buildings_numbered(session, community_id=community.id, number=building_name)), None
+        )
+        if building is None:
+            errors.add(
+                i, "building", f"unknown building '{building_name}' in community {community.code}"
+            )
+            continue
+        obj = stairwell_numbered(session, building_id=building.id, number=number)
+        report.updated += obj is not None
+        report.created += obj is None
+        obj = obj or Stairwell(community_id=community.id, building_id=building.id, number=number)
+        households = _number(row, "households", errors, i, integer=True)
+        obj.households = households if households is not None else obj.households
+        obj.geom = to_db(geom)
+        group_code = _text(row, "group_code")
+        if group_code is not None:
+            group = _building_group(session, community, group_code, errors, i)
+            if group is None:
+                continue
+            obj.group_places = [BuildingGroupPlace(branch_id=group.id, building_id=building.id)]
         out.append(obj)
     return out
 
@@ -595,6 +687,7 @@ _BUILDERS: dict[str, Builder] = {
     "path": _build_simple(PathModel),
     "facility": _build_simple(Facility),
     "water": _build_simple(Water),
+    "stairwell": _build_stairwells,
 }
 
 
@@ -683,6 +776,73 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
                 obj.community_id = parent.community_id if parent else None
     _check_cycles(by_code.values(), session, errors)
     errors.raise_if_any()
+    session.flush()
+    return report
+
+
+ORGANISATION_COLUMNS = ("code", "name", "kind", "community_code")
+
+
+def import_organisations(session: Session, path: str | Path) -> ImportReport:
+    """Import the compounds' organisations from CSV ``code,name,kind,community_code`` with
+    optional ``compound_code`` and ``phone`` (its service desk): the property company (物业,
+    kind ``property_company``) and the owners' committee (业委会, ``owners_committee``)."""
+    from renewmap.db.models import Organisation
+    from renewmap.vocabulary import ORG_KINDS
+
+    p = Path(path)
+    label = p.name
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ImportFailed(f"{label}: cannot read CSV ({exc})", file=str(p)) from exc
+    missing = set(ORGANISATION_COLUMNS) - set(df.columns)
+    if missing:
+        raise ImportFailed(
+            f"{label}: missing column(s) {', '.join(sorted(missing))}; "
+            f"expected {','.join(ORGANISATION_COLUMNS)}[,compound_code,phone]",
+            file=str(p),
+        )
+    errors = _Errors(label)
+    report = ImportReport(kind="organisation", file=label)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for i, r in enumerate(df.to_dict("records"), start=1):
+        code, name, kind = r["code"].strip(), r["name"].strip(), r["kind"].strip()
+        community_code = r["community_code"].strip()
+        if not code or not name:
+            errors.add(i, "code" if not code else "name", "empty")
+            continue
+        if kind not in ORG_KINDS:
+            errors.add(i, "kind", f"unknown kind '{kind}'; use {', '.join(ORG_KINDS)}")
+            continue
+        if (community_code, code) in seen:
+            errors.add(i, "code", f"duplicate code '{code}'")
+            continue
+        seen.add((community_code, code))
+        community = find_community(session, code=community_code)
+        if community is None:
+            errors.add(i, "community_code", f"unknown community code '{community_code}'")
+            continue
+        compound = None
+        compound_code = (r.get("compound_code") or "").strip()
+        if compound_code:
+            compound = find_coded(
+                session, model=Compound, community_id=community.id, code=compound_code
+            )
+            if compound is None:
+                errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
+                continue
+        obj = find_coded(session, model=Organisation, community_id=community.id, code=code)
+        report.updated += obj is not None
+        report.created += obj is None
+        obj = obj or Organisation(community_id=community.id, code=code)
+        obj.name, obj.kind = name, kind
+        obj.compound_id = compound.id if compound is not None else None
+        obj.phone = (r.get("phone") or "").strip() or None
+        out.append(obj)
+    errors.raise_if_any()
+    session.add_all(out)
     session.flush()
     return report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -24,15 +25,68 @@ from renewmap.services.access.scope import require_staff_scope, scope_of
 from renewmap.services.requests import notify
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.geometry import as_multi, from_db, parse_geojson, to_db, to_geojson
+from renewmap.vocabulary import WEEKDAYS
 
 MAX_FINDINGS = 50
 
 
-def second_thursday(year: int, month: int) -> date:
-    """The patrol day of a month."""
+# --- when the month's patrol is due -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueRule:
+    """A community's patrol day (``Community.patrol_rule``): ``week`` — weekday ``weekday`` of
+    the ``n``-th week (weeks run Monday to Sunday; week 1 holds the 1st): 每月第二周的周四;
+    ``nth`` — the ``n``-th such weekday of the month: 第二个周四; ``day`` — the ``n``-th."""
+
+    kind: str
+    n: int
+    weekday: int | None = None  # Monday 0 … Sunday 6
+
+
+def parse_rule(text: str) -> DueRule:
+    """``week:2:thu``, ``nth:2:thu`` or ``day:15`` → the rule; InvalidInput naming the form."""
+    parts = (text or "").strip().lower().split(":")
+    form = "week:N:DAY (N 1–5), nth:N:DAY (N 1–5) or day:N (1–31), DAY one of " + ", ".join(
+        WEEKDAYS
+    )
+    try:
+        if parts[0] in ("week", "nth") and len(parts) == 3 and parts[2] in WEEKDAYS:
+            n = int(parts[1])
+            if 1 <= n <= 5:
+                return DueRule(parts[0], n, WEEKDAYS.index(parts[2]))
+        elif parts[0] == "day" and len(parts) == 2:
+            n = int(parts[1])
+            if 1 <= n <= 31:
+                return DueRule("day", n)
+    except ValueError:
+        pass
+    raise InvalidInput(f"patrol rule '{text}' is not one of {form}", field="patrol_rule")
+
+
+def due_day(rule: str | DueRule, year: int, month: int) -> date:
+    """The day a month's patrol is due. A day the month does not have is its nearest one in
+    the month (week 1's Thursday of a month that starts on a Friday is the 1st; a fifth
+    Thursday that does not exist is the last Thursday; day 31 of April is the 30th)."""
+    r = parse_rule(rule) if isinstance(rule, str) else rule
     first = date(year, month, 1)
-    offset = (calendar.THURSDAY - first.weekday()) % 7
-    return first + timedelta(days=offset + 7)
+    last = first.replace(day=calendar.monthrange(year, month)[1])
+    if r.kind == "day":
+        return first.replace(day=min(r.n, last.day))
+    assert r.weekday is not None
+    if r.kind == "week":
+        monday = first - timedelta(days=first.weekday())
+        day = monday + timedelta(days=7 * (r.n - 1) + r.weekday)
+    else:
+        day = first + timedelta(days=(r.weekday - first.weekday()) % 7 + 7 * (r.n - 1))
+        while day > last:
+            day -= timedelta(days=7)
+    return min(max(day, first), last)
+
+
+def second_thursday(year: int, month: int) -> date:
+    """The second Thursday of a month (第二个周四; rule ``nth:2:thu``)."""
+    return due_day(DueRule("nth", 2, calendar.THURSDAY), year, month)
 
 
 def record(

@@ -1,0 +1,167 @@
+"""The organisation below and beside the grid (issue 20), on both databases: buildings and
+their party groups in the routing chain, stairwells, the demo's explicit links, the migration.
+
+Places (tests/support/places.py): community T with grids A and B; 1号楼 (bA) in A is served by
+T-LZ1; 2号楼 (bB) in B has a west and an east stairwell, served by T-LZ2W and T-LZ2E.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, text
+
+from renewmap.db.models import Building, BuildingGroupPlace, PartyBranch, Request, Stairwell
+from renewmap.services.places.routing import route_geometry
+from renewmap.services.requests.intake import create_request
+from tests.conftest import DEMO_DIR
+from tests.support.places import add_building_groups, add_test_community, pt
+
+# (x, y) in local units (x ≈ 71.5 m, y ≈ 111.2 m), the building and its group, why
+CHAINS = [
+    ((0.2, 0.5), "1号楼", "T-LZ1", "inside 1号楼"),
+    ((0.32, 0.5), "1号楼", "T-LZ1", "1.4 m east of 1号楼's wall: at the building"),
+    ((0.2, 0.65), "1号楼", "T-LZ1", "5.6 m north of 1号楼"),
+    ((0.5, 0.5), None, None, "in the open, 14 m from 1号楼"),
+    ((1.52, 0.45), "2号楼", "T-LZ2W", "in 2号楼 by the west entrance"),
+    ((1.68, 0.45), "2号楼", "T-LZ2E", "in 2号楼 by the east entrance"),
+    ((1.66, 0.38), "2号楼", "T-LZ2E", "outside the east entrance"),
+]
+
+
+@pytest.mark.parametrize(("xy", "building", "group", "why"), CHAINS, ids=[c[3] for c in CHAINS])
+def test_routing_chain_names_the_building_group(session, xy, building, group, why) -> None:
+    add_test_community(session)
+    add_building_groups(session)
+    owner = route_geometry(session, pt(*xy))
+    grid = owner.grid.code
+    assert owner.rule in ("inside", "building")  # the grid is chosen as before
+    assert (owner.building.name if owner.building else None) == building, why
+    assert (owner.building_group.code if owner.building_group else None) == group, why
+    codes = [r.code for r in owner.chain]
+    assert codes == ([group] if group else []) + [f"T-B{grid}", "T-GB", "T00"], why
+    if group:
+        assert owner.message().endswith(f" · {owner.building_group.name} 处理")
+    assert owner.general_branch.kind == "general_branch"
+
+
+def test_the_grid_choice_does_not_depend_on_building_groups(session) -> None:
+    add_test_community(session)
+    before = [route_geometry(session, pt(x, 0.5)) for x in (0.2, 0.32, 1.0, 1.52, 2.5)]
+    add_building_groups(session)
+    after = [route_geometry(session, pt(x, 0.5)) for x in (0.2, 0.32, 1.0, 1.52, 2.5)]
+    assert [(o.rule, o.grid_id, o.branch_id) for o in before] == [
+        (o.rule, o.grid_id, o.branch_id) for o in after
+    ]
+
+
+def test_a_request_keeps_its_building(session) -> None:
+    ids = add_test_community(session) | add_building_groups(session)
+    request, owner = create_request(session, geom=pt(0.32, 0.5), category="lighting", title="灯")
+    assert request.building_id == ids["b1"] == owner.building_id
+    open_air, _ = create_request(session, geom=pt(0.6, 0.5), category="lighting", title="灯")
+    assert open_air.building_id is None
+
+
+def test_top_level_named_per_community(session) -> None:
+    from renewmap.db.models import Community
+
+    add_test_community(session)
+    community = session.scalar(select(Community).where(Community.code == "T0001"))
+    community.top_level = "party_committee"
+    session.flush()
+    owner = route_geometry(session, pt(2.5, 0.5))  # in no grid: the top level owns it
+    assert owner.general_branch.kind == "party_committee"
+    assert owner.chain[0].kind == "party_committee"
+
+
+def test_demo_building_groups_are_linked_explicitly(session) -> None:
+    """Every demo building has its group (codes …-LZnn, never to be confused with a grid
+    branch's …-Bn), the group's parent is the branch of the building's grid, and stairwells
+    sum to the building's households."""
+    groups = session.scalars(select(PartyBranch).where(PartyBranch.level == "building_group")).all()
+    assert len(groups) == 21 and all("-LZ" in g.code for g in groups)
+    links = session.scalars(select(BuildingGroupPlace)).all()
+    assert len(links) == 21 and all(link.stairwell_id is None for link in links)
+    from renewmap.db.models import Grid
+
+    for link in links:
+        building = session.get(Building, link.building_id)
+        group = session.get(PartyBranch, link.branch_id)
+        grid = session.get(Grid, building.grid_id)
+        assert group.parent_id == grid.branch_id
+        assert group.name == f"{building.number}楼组党小组"
+        stairwells = session.scalars(
+            select(Stairwell).where(Stairwell.building_id == building.id)
+        ).all()
+        assert stairwells and sum(s.households for s in stairwells) == building.households
+    at_buildings = session.scalar(
+        select(func.count(Request.id)).where(Request.building_id.is_not(None))
+    )
+    assert at_buildings > 0
+
+
+def test_import_rejects_a_group_that_is_not_a_building_group(session, tmp_path) -> None:
+    import json
+
+    from renewmap.errors import ImportFailed
+    from renewmap.services.ingest.importer import import_file
+
+    data = json.loads((DEMO_DIR / "buildings.geojson").read_text())
+    data["features"] = data["features"][:2]
+    data["features"][0]["properties"]["group_code"] = "310109010026-B1"  # a grid branch
+    data["features"][1]["properties"]["group_code"] = "NOPE"
+    path = tmp_path / "buildings.geojson"
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    with pytest.raises(ImportFailed) as err:
+        import_file(session, path, kind="building", community_code="310109010026")
+    assert "feature 1, field 'group_code': '310109010026-B1' is a grid branch" in err.value.message
+    assert "feature 2, field 'group_code': unknown party branch code 'NOPE'" in err.value.message
+
+
+@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
+def test_migration_keeps_patrols_and_finds_buildings(database_url_factory, backend_name) -> None:  # type: ignore[no-untyped-def]
+    """Down to 0014 and up again: a patrol of the old kind keeps its grid (now the first grid
+    walked, with its branch), every point request gets the building it is in or at."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import downgrade, upgrade
+    from renewmap.services.ingest.demo import load_demo
+
+    e = make_engine(database_url_factory(backend_name))
+    try:
+        upgrade(e)
+        with Session(e) as s, s.begin():
+            load_demo(s, DEMO_DIR)
+        with Session(e) as s:
+            expected = dict(s.execute(select(Request.id, Request.building_id)).all())
+        downgrade(e, "0014")
+        with e.begin() as conn:
+            assert not inspect(conn).has_table("building_group_place")
+            assert "building_id" not in {c["name"] for c in inspect(conn).get_columns("request")}
+            grid_id, branch_id = conn.execute(
+                text("SELECT id, branch_id FROM grid ORDER BY code LIMIT 1")
+            ).one()
+            conn.execute(
+                text(
+                    "INSERT INTO patrol (grid_id, day, participants, recorded_by, created_at) "
+                    "VALUES (:g, '2026-11-05', '王', 'test', '2026-11-05T10:00:00+08:00')"
+                ),
+                {"g": grid_id},
+            )
+        upgrade(e)
+        with Session(e) as s:
+            found = dict(s.execute(select(Request.id, Request.building_id)).all())
+            assert found == expected and sum(v is not None for v in found.values()) > 0
+            row = s.execute(
+                text(
+                    "SELECT p.branch_id, pg.grid_id FROM patrol p "
+                    "JOIN patrol_grid pg ON pg.patrol_id = p.id"
+                )
+            ).one()
+            assert tuple(row) == (branch_id, grid_id)
+            top, rule = s.execute(text("SELECT top_level, patrol_rule FROM community")).first()
+            assert (top, rule) == ("general_branch", "week:2:thu")
+    finally:
+        e.dispose()

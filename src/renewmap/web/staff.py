@@ -225,6 +225,28 @@ def overview_page(
     )
 
 
+def property_page(listing: dict[str, Any], *, community: Any, locale: str, nonce: str) -> str:
+    """What the property company was given, with due days; late ones first when filtered."""
+    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+    tasks = [
+        {
+            **t,
+            "status_label": g(STATUSES.get(t["status"], t["status"])),
+            "category_label": g(CATEGORIES.get(t["category"], (t["category"], ""))[0]),
+        }
+        for t in listing["tasks"]
+    ]
+    return render(
+        "staff/property.html",
+        locale=locale,
+        nonce=nonce,
+        community={"code": community.code, "name": community.name},
+        tasks=tasks,
+        late=sum(1 for t in tasks if t["late"]),
+        config={"locale": locale, "t": script_catalog(locale, "property")},
+    )
+
+
 def boundaries_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,

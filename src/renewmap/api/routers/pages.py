@@ -19,7 +19,14 @@ from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
-from renewmap.services.requests import exports, handling, patrols, reports, suggestions
+from renewmap.services.requests import (
+    exports,
+    handling,
+    patrols,
+    property,
+    reports,
+    suggestions,
+)
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
@@ -27,7 +34,13 @@ from renewmap.web.report import report_page
 from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
 from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
-from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
+from renewmap.web.staff import (
+    boundaries_page,
+    login_page,
+    overview_page,
+    property_page,
+    workspace_page,
+)
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -162,6 +175,11 @@ def staff_workspace(
     try:
         places = handling.my_communities(session, principal=principal)
     except Forbidden:
+        followed = property.followed_communities(session, principal=principal)
+        if followed:  # the owners' committee follows what the property company was given
+            return RedirectResponse(
+                f"/staff/property?community={quote(community or followed[0])}", status_code=303
+            )
         drawable = drafts.drawable_communities(session, principal=principal)
         if not drawable:
             raise
@@ -222,24 +240,51 @@ def staff_overview(
         return _to_login(request)
     locale = _locale(request, lang)
     code = community or handling.my_communities(session, principal=principal)[0]["code"]
+    settings = request.app.state.settings
     numbers = handling.grid_stats(
         session,
         principal=principal,
         community_code=code,
-        overdue_days=request.app.state.settings.overdue_days,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
     )
+    try:  # a building group leader or the property company walks no grid: no patrol column
+        walks = patrols.month_status(
+            session, principal=principal, community_code=code, today=settings.today()
+        )
+    except Forbidden:
+        walks = None
     html = overview_page(
         community_layers(session, community_code=code, kinds=PAGE_LAYERS),
         numbers,
-        patrols=patrols.month_status(
-            session,
-            principal=principal,
-            community_code=code,
-            today=request.app.state.settings.today(),
-        ),
+        patrols=walks,
         locale=locale,
         nonce=_nonce(request),
-        tiles=online_tiles(request.app.state.settings),
+        tiles=online_tiles(settings),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/property", response_class=HTMLResponse)
+def staff_property(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str,
+    lang: str | None = None,
+) -> Response:
+    """What the property company was given (its staff; the owners' committee)."""
+    if principal is None:
+        return _to_login(request)
+    settings = request.app.state.settings
+    listing = property.tasks(
+        session, principal=principal, community_code=community, time_zone=settings.time_zone
+    )
+    html = property_page(
+        listing,
+        community=catalog.community_row(session, code=community),
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
     )
     return _page(request, html, lang=lang)
 

@@ -23,10 +23,12 @@ from renewmap.db.models import (
     Community,
     Compound,
     Grid,
+    Organisation,
     PartyBranch,
     Request,
     Site,
     StaffRole,
+    StaffUser,
     Stairwell,
     Subdistrict,
 )
@@ -273,6 +275,133 @@ def general_branch_communities(session: Session, *, branch_ids: Sequence[int]) -
     )
 
 
+def building_ids_of_groups(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """The buildings these building groups serve (wholly or one stairwell of them)."""
+    if not branch_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(BuildingGroupPlace.building_id).where(
+                BuildingGroupPlace.branch_id.in_(list(branch_ids))
+            )
+        )
+    )
+
+
+def find_organisation(session: Session, *, community_id: int, code: str) -> Organisation | None:
+    return find_coded(session, model=Organisation, community_id=community_id, code=code)
+
+
+def buildings_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Building]:
+    if not ids:
+        return {}
+    return {b.id: b for b in session.scalars(select(Building).where(Building.id.in_(list(ids))))}
+
+
+def orgs_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Organisation]:
+    if not ids:
+        return {}
+    return {
+        o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(ids))))
+    }
+
+
+def leader_names(session: Session, *, branch_id: int) -> Sequence[str]:
+    """Display names of the active building group leaders of a group."""
+    return session.scalars(
+        select(StaffUser.display_name)
+        .join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .where(
+            StaffRole.role == "building_group_leader",
+            StaffRole.branch_id == branch_id,
+            StaffUser.active.is_(True),
+        )
+        .order_by(StaffUser.display_name)
+        .distinct()
+    ).all()
+
+
+class GroupRow:
+    """A building group with its parent's code and how many volunteers it has."""
+
+    def __init__(self, branch: PartyBranch, parent_code: str | None, volunteers: int) -> None:
+        self.id, self.code, self.name = branch.id, branch.code, branch.name
+        self.parent_code, self.volunteers = parent_code, volunteers
+
+
+def group_places_of(
+    session: Session, *, community_id: int
+) -> list[tuple[GroupRow, list[tuple[str, str | None]]]]:
+    """The community's building groups, each with what it serves as (building number or
+    code, stairwell number or None), by code."""
+    from renewmap.db.models import PartyVolunteer
+
+    parent = PartyBranch.__table__.alias("parent")
+    volunteers = (
+        select(func.count(PartyVolunteer.id))
+        .where(PartyVolunteer.branch_id == PartyBranch.id)
+        .scalar_subquery()
+    )
+    groups = session.execute(
+        select(PartyBranch, parent.c.code, volunteers)
+        .outerjoin(parent, parent.c.id == PartyBranch.parent_id)
+        .where(PartyBranch.community_id == community_id, PartyBranch.level == "building_group")
+        .order_by(PartyBranch.code)
+    ).all()
+    places: dict[int, list[tuple[str, str | None]]] = {}
+    for branch_id, number, code, stairwell in session.execute(
+        select(BuildingGroupPlace.branch_id, Building.number, Building.code, Stairwell.number)
+        .join(Building, Building.id == BuildingGroupPlace.building_id)
+        .outerjoin(Stairwell, Stairwell.id == BuildingGroupPlace.stairwell_id)
+        .where(Building.community_id == community_id)
+        .order_by(BuildingGroupPlace.branch_id, Building.id, Stairwell.number)
+    ):
+        places.setdefault(branch_id, []).append((number or code or "", stairwell))
+    return [(GroupRow(b, pc, int(n or 0)), places.get(b.id, [])) for b, pc, n in groups]
+
+
+def volunteers_of(session: Session, *, branch_id: int) -> Sequence[Any]:
+    from renewmap.db.models import PartyVolunteer
+
+    return session.scalars(
+        select(PartyVolunteer)
+        .where(PartyVolunteer.branch_id == branch_id)
+        .order_by(PartyVolunteer.id)
+    ).all()
+
+
+def property_companies(session: Session, *, community_id: int) -> Sequence[Organisation]:
+    return session.scalars(
+        select(Organisation)
+        .where(Organisation.community_id == community_id, Organisation.kind == "property_company")
+        .order_by(Organisation.code)
+    ).all()
+
+
+def organisations_of_community(session: Session, *, community_id: int) -> Sequence[Organisation]:
+    return session.scalars(
+        select(Organisation)
+        .where(Organisation.community_id == community_id)
+        .order_by(Organisation.kind, Organisation.code)
+    ).all()
+
+
+def community_ids_of_buildings(session: Session, *, building_ids: Sequence[int]) -> set[int]:
+    if not building_ids:
+        return set()
+    return set(
+        session.scalars(select(Building.community_id).where(Building.id.in_(list(building_ids))))
+    )
+
+
+def community_ids_of_orgs(session: Session, *, org_ids: Sequence[int]) -> set[int]:
+    if not org_ids:
+        return set()
+    return set(
+        session.scalars(select(Organisation.community_id).where(Organisation.id.in_(list(org_ids))))
+    )
+
+
 def grid_ids_of_branches(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
     if not branch_ids:
         return set()
@@ -311,6 +440,23 @@ def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Comm
         return []
     return session.scalars(
         select(Community).where(Community.id.in_(list(ids))).order_by(Community.code)
+    ).all()
+
+
+def grid_branches_of_community(session: Session, *, community_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, code, name, branch_id, branch_code, branch_name) of the community's grids."""
+    return session.execute(
+        select(
+            Grid.id,
+            Grid.code,
+            Grid.name,
+            Grid.branch_id,
+            PartyBranch.code.label("branch_code"),
+            PartyBranch.name.label("branch_name"),
+        )
+        .outerjoin(PartyBranch, PartyBranch.id == Grid.branch_id)
+        .where(Grid.community_id == community_id)
+        .order_by(Grid.code)
     ).all()
 
 

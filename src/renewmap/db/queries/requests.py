@@ -220,11 +220,15 @@ def visible_requests_near(
     return session.scalars(select(Request).where(*conditions)).all()
 
 
+# the resident's photos first, then staff's "after" photos
+_AFTER_LAST = case((RequestPhoto.kind == "after", 1), else_=0)
+
+
 def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
     return session.scalars(
         select(RequestPhoto)
         .where(RequestPhoto.request_id == request_id)
-        .order_by(RequestPhoto.position, RequestPhoto.id)
+        .order_by(_AFTER_LAST, RequestPhoto.position, RequestPhoto.id)
     ).all()
 
 
@@ -237,7 +241,7 @@ def photos_by_request(session: Session, *, request_ids: Sequence[int]) -> dict[i
     for p in session.scalars(
         select(RequestPhoto)
         .where(RequestPhoto.request_id.in_(list(request_ids)))
-        .order_by(RequestPhoto.request_id, RequestPhoto.position, RequestPhoto.id)
+        .order_by(RequestPhoto.request_id, _AFTER_LAST, RequestPhoto.position, RequestPhoto.id)
     ):
         out.setdefault(p.request_id, []).append(p)
     return out
@@ -290,8 +294,10 @@ def staff_requests(
     sort: str = "age",
     limit: int | None = 100,
     offset: int = 0,
+    since: Any = None,
 ) -> tuple[Sequence[Request], int]:
-    """Requests matching ``in_scope`` (a scope condition) and filters, with the total.
+    """Requests matching ``in_scope`` (a scope condition) and filters, with the total;
+    ``since``: created after that moment.
 
     sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
     ``newest``.
@@ -310,6 +316,8 @@ def staff_requests(
         conditions.append(Request.community_id == community_id)
     if bounds is not None:
         conditions.append(bbox_filter(session, Request.__table__, bounds))
+    if since is not None:
+        conditions.append(Request.created_at > since)
     total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
     order: list[Any]
     if sort == "supports":
@@ -333,19 +341,28 @@ def all_comments(session: Session, *, request_id: int) -> Sequence[Any]:
     ).all()
 
 
-def patrol_days(
-    session: Session, *, grid_ids: Sequence[int], start: Any, end: Any
-) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {}
-    if not grid_ids:
-        return out
-    for gid, day in session.execute(
-        select(Patrol.grid_id, Patrol.day).where(
-            Patrol.grid_id.in_(list(grid_ids)), Patrol.day >= start, Patrol.day <= end
-        )
-    ):
-        out.setdefault(gid, []).append(day)
-    return out
+def patrols_between(
+    session: Session, *, community_id: int, start: Any, end: Any
+) -> list[tuple[Patrol, list[int]]]:
+    """The community's patrols from ``start`` to ``end`` (days, inclusive), each with the ids
+    of the grids it walked, by day."""
+    from renewmap.db.models import Grid, PatrolGrid
+
+    patrols = session.scalars(
+        select(Patrol)
+        .join(Grid, Grid.id == Patrol.grid_id)
+        .where(Grid.community_id == community_id, Patrol.day >= start, Patrol.day <= end)
+        .order_by(Patrol.day, Patrol.id)
+    ).all()
+    grids: dict[int, list[int]] = {}
+    if patrols:
+        for patrol_id, grid_id in session.execute(
+            select(PatrolGrid.patrol_id, PatrolGrid.grid_id)
+            .where(PatrolGrid.patrol_id.in_([p.id for p in patrols]))
+            .order_by(PatrolGrid.id)
+        ):
+            grids.setdefault(patrol_id, []).append(grid_id)
+    return [(p, grids.get(p.id, [p.grid_id])) for p in patrols]
 
 
 def open_requests_to_reroute(
@@ -405,3 +422,51 @@ def request_ids_of_community(
             )
         )
     )
+
+
+def deliberations_of(
+    session: Session, *, request_id: int | None = None, site_id: int | None = None
+) -> Sequence[Any]:
+    """The deliberations about a request or a site, oldest first."""
+    from renewmap.db.models import Deliberation
+
+    column = Deliberation.request_id if request_id is not None else Deliberation.site_id
+    return session.scalars(
+        select(Deliberation)
+        .where(column == (request_id if request_id is not None else site_id))
+        .order_by(Deliberation.held_on, Deliberation.id)
+    ).all()
+
+
+def reply_templates_of(session: Session, *, community_id: int) -> Sequence[Any]:
+    from renewmap.db.models import ReplyTemplate
+
+    return session.scalars(
+        select(ReplyTemplate)
+        .where(ReplyTemplate.community_id == community_id)
+        .order_by(ReplyTemplate.title)
+    ).all()
+
+
+def reply_template_titled(session: Session, *, community_id: int, title: str) -> Any:
+    from renewmap.db.models import ReplyTemplate
+
+    return session.scalar(
+        select(ReplyTemplate).where(
+            ReplyTemplate.community_id == community_id, ReplyTemplate.title == title
+        )
+    )
+
+
+def property_tasks(
+    session: Session, *, org_ids: Sequence[int], visible_only: bool
+) -> Sequence[Any]:
+    """Requests handed to these property companies (still or done), newest hand-over first."""
+    if not org_ids:
+        return []
+    conditions = [Request.assigned_org_id.in_(list(org_ids)), Request.assigned_at.is_not(None)]
+    if visible_only:
+        conditions.append(Request.hidden.is_(False))
+    return session.scalars(
+        select(Request).where(*conditions).order_by(Request.assigned_at.desc(), Request.id.desc())
+    ).all()

@@ -1,8 +1,11 @@
-"""Patrols (巡查): grid branches walk their grid monthly, on the second Thursday.
+"""Patrols (学习和巡查): each party branch studies and then walks its area once a month, by
+the day its community's rule sets (每月第二周的周四 by default; ``due_day``).
 
-A patrol records the day, who went, the route walked (a line) and its findings, which become
-requests on the spot (routed like any other, source "patrol", linked to the patrol). The
-month's view shows which grids have not patrolled yet, and which are late.
+A patrol records the day, who went, what was studied (topic, attendees), the route walked
+(tapped on the map or recorded by the phone's GPS, simplified) and its findings, which become
+requests on the spot (routed like any other, source "patrol", linked to the patrol). One patrol
+may walk any of the branch's grids and clears all of them for the month. The month's view
+shows which grids and branches have not patrolled yet, and which are late.
 """
 
 from __future__ import annotations
@@ -13,21 +16,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import shapely
 from shapely.geometry import LineString, MultiLineString
 from sqlalchemy.orm import Session
 
-from renewmap.db.models import Patrol
-from renewmap.db.queries.places import community_by_code, find_grid, grid_codes_of_community
-from renewmap.db.queries.requests import patrol_days
+from renewmap.db.models import Patrol, PatrolGrid
+from renewmap.db.queries.places import community_by_code, find_grid, grid_branches_of_community
+from renewmap.db.queries.requests import patrols_between
 from renewmap.errors import Forbidden, InvalidInput, RenewMapError
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_staff_scope, scope_of
 from renewmap.services.requests import notify
 from renewmap.services.requests.intake import create_request
+from renewmap.spatial.crs import to_metric, transform
 from renewmap.spatial.geometry import as_multi, from_db, parse_geojson, to_db, to_geojson
-from renewmap.vocabulary import WEEKDAYS
+from renewmap.vocabulary import WEEKDAYS, metric_epsg
 
 MAX_FINDINGS = 50
+MAX_ROUTE_POINTS = 20_000
+ROUTE_SOURCES = ("tap", "gps")
+# A GPS track is simplified to within this many metres of what the phone logged.
+GPS_TOLERANCE_M = 3.0
 
 
 # --- when the month's patrol is due -------------------------------------------------------------
@@ -89,71 +98,107 @@ def second_thursday(year: int, month: int) -> date:
     return due_day(DueRule("nth", 2, calendar.THURSDAY), year, month)
 
 
+def _line(route: dict[str, Any], source: str, epsg: int) -> Any:
+    """The walked line as stored: a GPS track simplified (the phone logs a fix every few
+    metres: ``GPS_TOLERANCE_M`` keeps the way walked and drops the jitter), taps as tapped."""
+    line = parse_geojson(route, where="route")
+    if not isinstance(line, LineString | MultiLineString):
+        raise InvalidInput(
+            f"route: expected a LineString or MultiLineString, got {line.geom_type}",
+            field="route",
+        )
+    if shapely.get_num_coordinates(line) > MAX_ROUTE_POINTS:
+        raise InvalidInput(
+            f"route: at most {MAX_ROUTE_POINTS} points (a walk of hours logged every second)",
+            field="route",
+        )
+    if source == "gps":
+        simple = to_metric(line, epsg).simplify(GPS_TOLERANCE_M, preserve_topology=False)
+        line = transform(simple, epsg, 4326)
+    return to_db(as_multi(line))
+
+
 def record(
     session: Session,
     *,
     principal: Principal,
     community_code: str,
-    grid_code: str,
+    grid_codes: list[str],
     day: date,
     participants: str,
     route: dict[str, Any] | None = None,
+    route_source: str = "tap",
     notes: str | None = None,
+    study_topic: str | None = None,
+    study_attendees: str | None = None,
     findings: Sequence[dict[str, Any]] = (),
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Store a patrol and its findings as requests, all or nothing."""
+    """Store a branch's study and patrol of any of its grids, and the findings as requests,
+    all or nothing. It clears every grid of the branch for the month."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     community = community_by_code(session, code=community_code)
-    grid = find_grid(session, community_id=community.id, code=grid_code)
-    if grid is None:
-        raise InvalidInput(f"grid '{grid_code}' not found in {community_code}", field="grid")
-    if not scope.covers_grid(grid_id=grid.id, community_id=community.id):
-        raise Forbidden(f"grid '{grid_code}' is not in your area", field="grid")
+    if not grid_codes:
+        raise InvalidInput("name the grids walked (grids)", field="grids")
+    grids = []
+    for code in dict.fromkeys(grid_codes):
+        grid = find_grid(session, community_id=community.id, code=code)
+        if grid is None:
+            raise InvalidInput(f"grid '{code}' not found in {community_code}", field="grids")
+        if not scope.covers_grid(grid_id=grid.id, community_id=community.id):
+            raise Forbidden(f"grid '{code}' is not in your area", field="grids")
+        grids.append(grid)
+    branches = {g.branch_id for g in grids}
+    if len(branches) > 1 or (None in branches and len(grids) > 1):
+        raise InvalidInput(
+            "one patrol is one party branch's: the grids "
+            + ", ".join(g.code for g in grids)
+            + " belong to different branches (record one patrol per branch)",
+            field="grids",
+        )
     today = today or datetime.now(UTC).date()
     if day > today:
         raise InvalidInput(f"a patrol cannot be recorded for a future day ({day})", field="day")
     participants = (participants or "").strip()
     if not participants:
         raise InvalidInput("say who took part (participants)", field="participants")
-    geom = None
-    if route is not None:
-        line = parse_geojson(route, where="route")
-        if not isinstance(line, LineString | MultiLineString):
-            raise InvalidInput(
-                f"route: expected a LineString or MultiLineString, got {line.geom_type}",
-                field="route",
-            )
-        geom = to_db(as_multi(line))
+    if route_source not in ROUTE_SOURCES:
+        raise InvalidInput(
+            f"route_source must be one of {', '.join(ROUTE_SOURCES)}", field="route_source"
+        )
+    epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
+    geom = _line(route, route_source, epsg) if route is not None else None
     if len(findings) > MAX_FINDINGS:
         raise InvalidInput(f"at most {MAX_FINDINGS} findings per patrol", field="findings")
+    patrol = Patrol(
+        grid_id=grids[0].id,
+        branch_id=grids[0].branch_id,
+        day=day,
+        participants=participants,
+        notes=(notes or "").strip() or None,
+        study_topic=(study_topic or "").strip() or None,
+        study_attendees=(study_attendees or "").strip() or None,
+        route_source=route_source if geom is not None else None,
+        recorded_by=principal.actor,
+        geom=geom,
+    )
     # A savepoint: a bad finding undoes the patrol and the findings before it, whatever the
     # caller's transaction does next.
     with session.begin_nested():
-        return _store(session, principal, grid, day, participants, notes, geom, findings)
+        return _store(session, principal, patrol, grids, findings)
 
 
 def _store(
     session: Session,
     principal: Principal,
-    grid: Any,
-    day: date,
-    participants: str,
-    notes: str | None,
-    geom: Any,
+    patrol: Patrol,
+    grids: list[Any],
     findings: Sequence[dict[str, Any]],
 ) -> dict[str, Any]:
-    patrol = Patrol(
-        grid_id=grid.id,
-        day=day,
-        participants=participants,
-        notes=(notes or "").strip() or None,
-        recorded_by=principal.actor,
-        geom=geom,
-    )
     session.add(patrol)
     session.flush()
+    session.add_all(PatrolGrid(patrol_id=patrol.id, grid_id=g.id) for g in grids)
     created = []
     for i, f in enumerate(findings, start=1):
         try:
@@ -175,10 +220,14 @@ def _store(
     session.flush()
     return {
         "id": patrol.id,
-        "grid": grid.code,
-        "day": day.isoformat(),
-        "participants": participants,
+        "grid": grids[0].code,
+        "grids": [g.code for g in grids],
+        "day": patrol.day.isoformat(),
+        "participants": patrol.participants,
+        "study_topic": patrol.study_topic,
+        "study_attendees": patrol.study_attendees,
         "route": to_geojson(from_db(patrol.geom)) if patrol.geom is not None else None,
+        "route_source": patrol.route_source,
         "findings": created,
     }
 
@@ -191,36 +240,62 @@ def month_status(
     month: date | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Per grid of the caller's area: this month's patrols, and whether one is missing/late."""
+    """Per grid of the caller's area, and per party branch: this month's patrols, and whether
+    one is missing or late. A patrol of a branch clears every grid of the branch; a grid
+    without a branch is cleared by a patrol of it. Due by the community's rule."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     community = community_by_code(session, code=community_code)
     today = today or datetime.now(UTC).date()
     month = (month or today).replace(day=1)
     last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    due = second_thursday(month.year, month.month)
+    due = due_day(community.patrol_rule, month.year, month.month)
     grids = [
         g
-        for g in grid_codes_of_community(session, community_id=community.id)
-        if scope.covers_grid(grid_id=g[0], community_id=community.id)
+        for g in grid_branches_of_community(session, community_id=community.id)
+        if scope.covers_grid(grid_id=g.id, community_id=community.id)
     ]
     if not grids:
         raise Forbidden(f"community '{community_code}' is not in your area", field="community")
-    done = patrol_days(session, grid_ids=[g[0] for g in grids], start=month, end=last_day)
+    walks = patrols_between(session, community_id=community.id, start=month, end=last_day)
+    by_branch: dict[int, list[date]] = {}
+    by_grid: dict[int, list[date]] = {}
+    for patrol, grid_ids in walks:
+        if patrol.branch_id is not None:
+            by_branch.setdefault(patrol.branch_id, []).append(patrol.day)
+        for gid in grid_ids:
+            by_grid.setdefault(gid, []).append(patrol.day)
     out = []
-    for gid, code, name in grids:
-        days = sorted(done.get(gid, []))
-        out.append(
-            {
-                "grid": {"code": code, "name": name},
-                "patrols": [d.isoformat() for d in days],
-                "patrolled": bool(days),
-                "late": not days and today > due,
-            }
-        )
+    branches: dict[int, dict[str, Any]] = {}
+    for g in grids:
+        days = sorted(set(by_branch.get(g.branch_id, []) if g.branch_id else by_grid.get(g.id, [])))
+        walked = sorted(set(by_grid.get(g.id, [])))
+        item = {
+            "grid": {"code": g.code, "name": g.name},
+            "branch": {"code": g.branch_code, "name": g.branch_name} if g.branch_id else None,
+            "patrols": [d.isoformat() for d in days],
+            "walked": [d.isoformat() for d in walked],
+            "patrolled": bool(days),
+            "late": not days and today > due,
+        }
+        out.append(item)
+        if g.branch_id is not None:
+            b = branches.setdefault(
+                g.branch_id,
+                {
+                    "branch": {"code": g.branch_code, "name": g.branch_name},
+                    "grids": [],
+                    "patrols": item["patrols"],
+                    "patrolled": item["patrolled"],
+                    "late": item["late"],
+                },
+            )
+            b["grids"].append(g.code)
     return {
         "community": community_code,
         "month": f"{month:%Y-%m}",
         "due": due.isoformat(),
+        "rule": community.patrol_rule,
         "grids": out,
+        "branches": sorted(branches.values(), key=lambda b: b["branch"]["code"]),
     }

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.guards import exclusive
 from renewmap.db.models import (
+    Organisation,
     Request,
     RequestComment,
     RequestEvent,
@@ -51,7 +52,7 @@ from renewmap.services.requests.photos import MAX_PHOTOS, process_photos
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
-from renewmap.vocabulary import EventKind
+from renewmap.vocabulary import OPEN_STATUSES, EventKind
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 MAX_NICKNAME = 40
@@ -219,6 +220,7 @@ def _view(
                 "thumbnail": f"/api/photos/{p.id}/thumbnail",
                 "width": p.width,
                 "height": p.height,
+                "kind": p.kind,  # the resident's, or "after": staff's with a reply or the fix
             }
             for p in photos
         ],
@@ -464,7 +466,8 @@ def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str,
     view["hidden"] = request.hidden
     view["your_nickname"] = request.nickname
     view["your_phone"] = request.phone
-    view["history"] = public_history(request)
+    view["history"] = public_history(request, photos_of(session, request_id=request.id))
+    view["property"] = property_status(session, request)
     return view
 
 
@@ -478,14 +481,54 @@ def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -
     return follow(session, code=code, token=token, secret=secret)
 
 
-def public_history(request: Request) -> list[dict[str, Any]]:
-    """What the resident may read of a request's history: replies, reasons, status changes;
-    never staff's internal notes or who on the staff did it."""
-    return [
-        {"kind": e.kind, "at": e.at.isoformat() if e.at else None, "note": e.note}
-        for e in request.events
-        if e.public and e.kind != EventKind.NOTE
-    ]
+# History entries whose data the resident reads: handed to the property company (with the
+# day it is to be done by), and a deliberation (四议共答: day, parties, attendees, question,
+# decision). Nothing else of an entry's data is public.
+PUBLIC_DETAILS: dict[str, tuple[str, ...]] = {
+    EventKind.ASSIGN_PROPERTY: ("due",),
+    EventKind.DELIBERATION: ("held_on", "parties", "attendees", "question", "decision"),
+}
+
+
+def public_history(request: Request, photos: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """What the resident may read of a request's history: replies, reasons, status changes,
+    the property company's due day, deliberations, the "after" photos of a step; never
+    staff's internal notes or who on the staff did it."""
+    after: dict[int, list[dict[str, Any]]] = {}
+    for p in photos:
+        if p.kind == "after" and p.event_id is not None:
+            after.setdefault(p.event_id, []).append(
+                {"url": f"/api/photos/{p.id}", "thumbnail": f"/api/photos/{p.id}/thumbnail"}
+            )
+    out = []
+    for e in request.events:
+        if not e.public or e.kind == EventKind.NOTE:
+            continue
+        item: dict[str, Any] = {
+            "kind": e.kind,
+            "at": e.at.isoformat() if e.at else None,
+            "note": e.note,
+        }
+        keys = PUBLIC_DETAILS.get(e.kind)
+        if keys:
+            item["details"] = {k: (e.data or {}).get(k) for k in keys}
+        if e.id in after:
+            item["photos"] = after[e.id]
+        out.append(item)
+    return out
+
+
+def property_status(session: Session, request: Request) -> dict[str, Any] | None:
+    """While the property company has it: whose it is and by when (已交物业处理，预计 … 前完成)."""
+    if request.assigned_org_id is None or request.assigned_done_at is not None:
+        return None
+    if request.status not in OPEN_STATUSES:
+        return None
+    org = session.get(Organisation, request.assigned_org_id)
+    return {
+        "org": org.name if org is not None else None,
+        "due": request.assigned_due.isoformat() if request.assigned_due else None,
+    }
 
 
 def add_details(
@@ -504,7 +547,7 @@ def add_details(
         raise InvalidInput("send some text or at least one photo", field="text")
     if len(text) > MAX_COMMENT:
         raise InvalidInput(f"text is longer than {MAX_COMMENT} characters", field="text")
-    existing = len(photos_of(session, request_id=request.id))
+    existing = sum(p.kind != "after" for p in photos_of(session, request_id=request.id))
     if existing + len(photos) > MAX_PHOTOS:
         raise InvalidInput(
             f"at most {MAX_PHOTOS} photos per suggestion ({existing} already attached)",

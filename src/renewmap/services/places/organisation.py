@@ -1,0 +1,298 @@
+"""A community's organisation as staff see and set it up: what its top party level is called
+and when its patrols are due, its property company and owners' committee, its building party
+groups with the buildings or stairwells they serve, their leaders and their party-member
+volunteers.
+
+Written so that a setup page can create and change all of it (issue 15): every change is
+checked here and refused with a reason; nothing here renders or speaks HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import BuildingGroupPlace, Community, PartyBranch, PartyVolunteer
+from renewmap.db.queries.places import (
+    buildings_numbered,
+    community_by_code,
+    find_branch,
+    find_coded,
+    group_places_of,
+    leader_names,
+    organisations_of_community,
+    stairwell_numbered,
+    volunteers_of,
+)
+from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.access.scope import Scope, require_staff_scope, scope_of
+from renewmap.services.requests.patrols import parse_rule
+from renewmap.validation import strip_text
+from renewmap.vocabulary import BUILDING_GROUP, TOP_LEVELS, Role
+
+MAX_NAME = 100
+MAX_PHONE = 32
+MAX_PLACES = 200
+
+
+def is_admin_of(principal: Principal, community: Community) -> bool:
+    """The community's admin, or an admin of its subdistrict."""
+    return any(
+        (g.role == Role.COMMUNITY_ADMIN and g.community_id == community.id)
+        or (g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id == community.subdistrict_id)
+        for g in principal.roles
+    )
+
+
+def require_admin_of(principal: Principal, community: Community, *, what: str) -> None:
+    if not is_admin_of(principal, community):
+        raise Forbidden(
+            f"only an admin of {community.name} ({community.code}) may {what}",
+            field="community",
+        )
+
+
+def _community_seen(session: Session, principal: Principal, community_code: str) -> Community:
+    """A community the caller's area reaches into (404 unknown, 403 not theirs)."""
+    community = community_by_code(session, code=community_code)
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    if community.id not in scope.touched_communities(session):
+        raise Forbidden(
+            f"{community.name} ({community.code}) is not in your area", field="community"
+        )
+    return community
+
+
+def overview(session: Session, *, principal: Principal, community_code: str) -> dict[str, Any]:
+    """The community's organisation: settings, organisations, building groups with what they
+    serve, their leaders and how many volunteers (names and phones only per group)."""
+    community = _community_seen(session, principal, community_code)
+    groups = []
+    for branch, places in group_places_of(session, community_id=community.id):
+        groups.append(
+            {
+                "code": branch.code,
+                "name": branch.name,
+                "parent": branch.parent_code,
+                "places": [
+                    {"building": building, "stairwell": stairwell} for building, stairwell in places
+                ],
+                "leaders": list(leader_names(session, branch_id=branch.id)),
+                "volunteers": branch.volunteers,
+            }
+        )
+    return {
+        "community": community.code,
+        "top_level": community.top_level,
+        "patrol_rule": community.patrol_rule,
+        "organisations": [
+            {"code": o.code, "name": o.name, "kind": o.kind, "phone": o.phone}
+            for o in organisations_of_community(session, community_id=community.id)
+        ],
+        "building_groups": groups,
+    }
+
+
+def configure(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    top_level: str | None = None,
+    patrol_rule: str | None = None,
+) -> dict[str, Any]:
+    """Set what the top level is called (党总支 or 社区党委) and when patrols are due."""
+    community = community_by_code(session, code=community_code)
+    require_admin_of(principal, community, what="change its organisation")
+    if top_level is not None and top_level not in TOP_LEVELS:
+        raise InvalidInput(
+            f"unknown top level '{top_level}'; use one of {', '.join(TOP_LEVELS)}",
+            field="top_level",
+        )
+    if patrol_rule is not None:
+        parse_rule(patrol_rule)
+    community.top_level = top_level or community.top_level
+    community.patrol_rule = (patrol_rule or community.patrol_rule).strip().lower()
+    session.flush()
+    return overview(session, principal=principal, community_code=community_code)
+
+
+def building_group(session: Session, *, code: str) -> PartyBranch:
+    group = find_branch(session, code=code)
+    if group is None:
+        raise NotFound(f"party branch '{code}' not found", field="group")
+    if group.level != BUILDING_GROUP:
+        raise InvalidInput(
+            f"'{code}' ({group.name}) is a {group.level} party branch, not a building group",
+            field="group",
+        )
+    return group
+
+
+def set_places(
+    session: Session,
+    *,
+    principal: Principal,
+    group_code: str,
+    buildings: list[str],
+    stairwells: list[str],
+) -> dict[str, Any]:
+    """What a building group serves, replaced as a whole: whole buildings by number or code
+    (17号楼) and single stairwells as BUILDING/STAIRWELL (17号楼/2单元). All checked first."""
+    group = building_group(session, code=group_code)
+    community = session.get(Community, group.community_id) if group.community_id else None
+    if community is None:
+        raise InvalidInput(f"building group '{group_code}' belongs to no community", field="group")
+    require_admin_of(principal, community, what="change what its building groups serve")
+    if len(buildings) + len(stairwells) > MAX_PLACES:
+        raise InvalidInput(f"at most {MAX_PLACES} places per group", field="buildings")
+    links: list[BuildingGroupPlace] = []
+    for name in buildings:
+        building = _building(session, community, name, field="buildings")
+        links.append(BuildingGroupPlace(branch_id=group.id, building_id=building.id))
+    for name in stairwells:
+        building_name, _, number = name.partition("/")
+        building = _building(session, community, building_name, field="stairwells")
+        stairwell = stairwell_numbered(session, building_id=building.id, number=number.strip())
+        if not number.strip() or stairwell is None:
+            raise NotFound(
+                f"stairwell '{name}' not found (name it BUILDING/STAIRWELL, e.g. 17号楼/2单元)",
+                field="stairwells",
+            )
+        links.append(
+            BuildingGroupPlace(
+                branch_id=group.id, building_id=building.id, stairwell_id=stairwell.id
+            )
+        )
+    for old in group_links_of_group(session, group.id):
+        session.delete(old)
+    session.flush()
+    session.add_all(links)
+    session.flush()
+    return overview(session, principal=principal, community_code=community.code)
+
+
+def group_links_of_group(session: Session, branch_id: int) -> list[BuildingGroupPlace]:
+    from sqlalchemy import select
+
+    return list(
+        session.scalars(select(BuildingGroupPlace).where(BuildingGroupPlace.branch_id == branch_id))
+    )
+
+
+def _building(session: Session, community: Community, name: str, *, field: str) -> Any:
+    from renewmap.db.models import Building
+
+    name = name.strip()
+    found = find_coded(session, model=Building, community_id=community.id, code=name) or next(
+        iter(buildings_numbered(session, community_id=community.id, number=name)), None
+    )
+    if found is None:
+        raise NotFound(f"building '{name}' not found in {community.name}", field=field)
+    return found
+
+
+# --- party-member volunteers -------------------------------------------------------------------
+
+
+def _covers_group(session: Session, scope: Scope, group: PartyBranch) -> bool:
+    """Staff who cover any building the group serves (its leader, the grid's lead and branch
+    secretary, the community's admins) may see and keep its volunteers."""
+    from renewmap.db.models import Building
+
+    if group.community_id in scope.community_ids:
+        return True
+    for link in group_links_of_group(session, group.id):
+        building = session.get(Building, link.building_id)
+        if building is None:
+            continue
+        if building.id in scope.building_ids or building.grid_id in scope.grid_ids:
+            return True
+    return False
+
+
+def _group_in_scope(session: Session, principal: Principal, group_code: str) -> PartyBranch:
+    group = building_group(session, code=group_code)
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    if not _covers_group(session, scope, group):
+        raise Forbidden(f"building group '{group_code}' is not in your area", field="group")
+    return group
+
+
+def _volunteer_view(v: PartyVolunteer) -> dict[str, Any]:
+    consent = v.consent_at if v.consent_at.tzinfo else v.consent_at.replace(tzinfo=UTC)
+    return {
+        "id": v.id,
+        "name": v.name,
+        "phone": v.phone,
+        "consent_at": consent.isoformat(),
+        "consent_recorded_by": v.consent_recorded_by,
+    }
+
+
+def volunteers(session: Session, *, principal: Principal, group_code: str) -> dict[str, Any]:
+    """A group's party-member volunteers with their phones (staff covering the group only)."""
+    group = _group_in_scope(session, principal, group_code)
+    return {
+        "group": {"code": group.code, "name": group.name},
+        "volunteers": [_volunteer_view(v) for v in volunteers_of(session, branch_id=group.id)],
+    }
+
+
+def add_volunteer(
+    session: Session,
+    *,
+    principal: Principal,
+    group_code: str,
+    name: str,
+    phone: str | None,
+    consent: bool,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Attach a party member to a building group, only with their consent (recorded: when,
+    and who recorded it)."""
+    group = _group_in_scope(session, principal, group_code)
+    if not consent:
+        raise InvalidInput(
+            "a volunteer is listed only with their consent: ask them, then tick consent",
+            field="consent",
+        )
+    name = strip_text(name or "")
+    if not name:
+        raise InvalidInput("the volunteer's name is required", field="name")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"name is longer than {MAX_NAME} characters", field="name")
+    phone = (phone or "").strip() or None
+    if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
+        raise InvalidInput("phone: digits, spaces, + and - only (at most 32)", field="phone")
+    v = PartyVolunteer(
+        branch_id=group.id,
+        name=name,
+        phone=phone,
+        consent_at=now or datetime.now(UTC),
+        consent_recorded_by=principal.actor,
+    )
+    session.add(v)
+    session.flush()
+    return _volunteer_view(v)
+
+
+def _phone_like(phone: str) -> bool:
+    return all(c.isdigit() or c in " +-()" for c in phone) and any(c.isdigit() for c in phone)
+
+
+def remove_volunteer(
+    session: Session, *, principal: Principal, group_code: str, volunteer_id: int
+) -> None:
+    """Consent withdrawn or no longer active: the record (and the phone) goes."""
+    group = _group_in_scope(session, principal, group_code)
+    v = session.get(PartyVolunteer, volunteer_id)
+    if v is None or v.branch_id != group.id:
+        raise NotFound(f"volunteer {volunteer_id} not found in this group", field="id")
+    session.delete(v)
+    session.flush()

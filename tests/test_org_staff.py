@@ -1,0 +1,345 @@
+"""The building group leader's and the property company's scope, in and out, for every staff
+endpoint; handing a request to the property company with a due date, overdue when late; on
+both databases.
+
+Places (tests/fixtures.py): community T with grids A and B; 1号楼 in A (group T-LZ1), 2号楼 in
+B with a west and an east stairwell (groups T-LZ2W, T-LZ2E); the property company WY and the
+owners' committee YWH of T; community Q elsewhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.schemas.common import ErrorBody
+from renewmap.db.models import Organisation, Request
+from renewmap.errors import InvalidInput
+from renewmap.services.access import accounts
+from renewmap.services.requests import handling, workflow
+from renewmap.services.requests.intake import create_request
+from renewmap.settings import Settings
+from tests.fixtures import add_building_groups, add_quad_community, add_test_community, pt, qpt
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "leader_1": [("building_group_leader", "T-LZ1")],
+    "leader_2w": [("building_group_leader", "T-LZ2W")],
+    "property_t": [("property_staff", "T0001/WY")],
+    "owners_t": [("owners_committee", "T0001/YWH")],
+    "lead_a": [("grid_lead", "T0001/A")],
+    "admin_t": [("community_admin", "T0001")],
+}
+SEES = {
+    "leader_1": {"rA1"},
+    "leader_2w": {"rB2"},
+    "property_t": {"rB"},
+    "owners_t": set(),
+    "lead_a": {"rA", "rA1"},
+    "admin_t": {"rA", "rA1", "rB", "rB2", "rGap"},
+}
+DUE = date(2026, 12, 10)
+TODAY = date(2026, 12, 1)
+
+
+def add_organisations(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from renewmap.db.models import Community
+
+    community = session.scalar(select(Community).where(Community.code == "T0001"))
+    wy = Organisation(
+        community_id=community.id, kind="property_company", code="WY", name="测试物业"
+    )
+    ywh = Organisation(
+        community_id=community.id, kind="owners_committee", code="YWH", name="测试业委会"
+    )
+    session.add_all([wy, ywh])
+    session.flush()
+    return {"WY": wy.id, "YWH": ywh.id}
+
+
+@pytest.fixture
+def world(session):  # type: ignore[no-untyped-def]
+    add_test_community(session)
+    groups = add_building_groups(session)
+    add_quad_community(session)
+    orgs = add_organisations(session)
+    ids = {}
+    for name, geom in {
+        "rA": pt(0.5, 0.5),
+        "rA1": pt(0.2, 0.5),
+        "rB": pt(1.5, 0.2),
+        "rB2": pt(1.52, 0.45),
+        "rGap": pt(2.5, 0.5),
+        "rQ": qpt(0.5, 0.5),
+    }.items():
+        request, _ = create_request(session, geom=geom, category="lighting", title=name)
+        request.phone = "13800000000"
+        ids[name] = request.id
+    users = {
+        u: accounts.create_user(session, username=u, password=PASSWORD, roles=r)
+        for u, r in USERS.items()
+    }
+    admin = accounts.principal_of(users["admin_t"])
+    workflow.act(
+        session,
+        principal=admin,
+        request_id=ids["rB"],
+        action="assign_property",
+        version=1,
+        due=DUE,
+        today=TODAY,
+    )
+    session.flush()
+    return {"ids": ids, "users": users, "groups": groups, "orgs": orgs}
+
+
+def make_client(engine, session) -> TestClient:  # type: ignore[no-untyped-def]
+    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+    return TestClient(app)
+
+
+def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token, _ = accounts.issue_token(session, user=user, kind="api")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_scope_matrix_of_leaders_and_the_property_company(
+    engine, session, world, username: str
+) -> None:
+    """List, one request, a note, a public reply and a step reserved to the grid, for every
+    request in and out of the user's area."""
+    ids, allowed = world["ids"], SEES[username]
+    names = {v: k for k, v in ids.items()}
+    h = bearer(session, world["users"][username])
+    with make_client(engine, session) as c:
+        listing = c.get("/api/staff/requests", headers=h)
+        if not allowed:
+            assert listing.status_code == 403
+        else:
+            assert {names[f["id"]] for f in listing.json()["features"]} == allowed
+            wide = c.get("/api/staff/requests", headers=h, params={"bbox": "-180,-90,180,90"})
+            assert {names[f["id"]] for f in wide.json()["features"]} == allowed
+            opened = c.get("/api/staff/requests", headers=h, params={"status": "open"})
+            assert {names[f["id"]] for f in opened.json()["features"]} == allowed
+        for name, rid in ids.items():
+            version = session.get(Request, rid).version
+            one = c.get(f"/api/staff/requests/{rid}", headers=h)
+            note = c.post(
+                f"/api/staff/requests/{rid}/actions",
+                headers=h,
+                json={"action": "note", "version": version, "note": "看过了"},
+            )
+            if name in allowed:
+                assert one.status_code == 200, (name, one.text)
+                assert one.json()["properties"]["phone"] == "13800000000"
+                assert note.status_code == 200, note.text
+                actions = note.json()["properties"]["actions"]
+                accept = c.post(
+                    f"/api/staff/requests/{rid}/actions",
+                    headers=h,
+                    json={"action": "transfer", "version": version + 1, "target_grid": "A"},
+                )
+                if username == "property_t":
+                    # the company's own steps only: no transfer, accept, reject…
+                    assert set(actions) == {"reply", "note", "property_done", "property_return"}
+                    assert accept.status_code == 403, accept.text
+                    assert ErrorBody.model_validate(accept.json()).error == "forbidden"
+                else:
+                    assert "transfer" in actions and "assign_property" in actions
+            else:
+                assert one.status_code == 404 and "13800000000" not in one.text
+                assert note.status_code == 404
+        if "rA" not in allowed and allowed:  # another area by name: refused
+            r = c.get("/api/staff/requests", headers=h, params={"grid": "A"})
+            assert r.status_code == 403
+    for name, rid in ids.items():
+        notes = [e for e in session.get(Request, rid).events if e.kind == "note"]
+        assert len(notes) == (1 if name in allowed else 0), name
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_every_other_endpoint_in_and_out_of_scope(engine, session, world, username: str) -> None:
+    """Exports, stats, arrivals, patrols, the organisation, volunteers, templates,
+    deliberations, the property company's list and the pages: 2xx inside, 403/404 outside."""
+    ids = world["ids"]
+    h = bearer(session, world["users"][username])
+    allowed = SEES[username]
+    touches_t = bool(allowed)
+    covers_1 = {"leader_1", "lead_a", "admin_t"}
+    grid_people = {"lead_a", "admin_t"}
+    volunteer = {"name": "陈党员", "phone": "13900000001", "consent": True}
+    patrol = {"community": "T0001", "grids": ["A"], "day": "2026-11-12", "participants": "王"}
+    deliberation = {
+        "community": "T0001",
+        "request": ids["rB"],
+        "held_on": "2026-11-20",
+        "parties": ["residents_committee", "owners_committee", "property_company"],
+        "attendees": "居委会王主任；业委会李主任；物业张经理",
+        "question": "路灯由谁来修？",
+        "decision": "物业负责更换，费用由维修基金支出",
+    }
+    checks = [
+        ("GET", "/api/staff/requests.csv", None, touches_t, 403),
+        ("GET", "/api/staff/stats?community=T0001", None, touches_t, 403),
+        (
+            "GET",
+            "/api/staff/requests/arrivals?community=T0001&since=2026-01-01T00:00:00%2B08:00",
+            None,
+            touches_t,
+            403,
+        ),
+        ("GET", "/api/staff/patrols?community=T0001", None, username in grid_people, 403),
+        ("POST", "/api/staff/patrols", patrol, username in grid_people, 403),
+        ("GET", "/api/staff/communities/T0001/organisation", None, touches_t, 403),
+        ("PUT", "/api/staff/communities/T0001/organisation", {}, username == "admin_t", 403),
+        ("GET", "/api/staff/building-groups/T-LZ1/volunteers", None, username in covers_1, 403),
+        (
+            "POST",
+            "/api/staff/building-groups/T-LZ1/volunteers",
+            volunteer,
+            username in covers_1,
+            403,
+        ),
+        ("GET", "/api/staff/reply-templates?community=T0001", None, touches_t, 403),
+        (
+            "POST",
+            "/api/staff/reply-templates",
+            {"community": "T0001", "title": "已派物业", "body": "已派物业维修"},
+            username == "admin_t",
+            403,
+        ),
+        ("POST", "/api/staff/deliberations", deliberation, username == "admin_t", None),
+        (
+            "GET",
+            "/api/staff/property-tasks?community=T0001",
+            None,
+            username in ("property_t", "owners_t"),
+            403,
+        ),
+    ]
+    with make_client(engine, session) as c:
+        for method, url, body, ok, refused in checks:
+            r = c.request(method, url, headers=h, json=body)
+            if ok:
+                assert 200 <= r.status_code < 300, (url, r.status_code, r.text)
+            elif refused is None:  # the request itself is out of their area, or not theirs
+                assert r.status_code in (403, 404), (url, r.status_code, r.text)
+            else:
+                assert r.status_code == refused, (url, r.status_code, r.text)
+        csv = c.get("/api/staff/requests.csv", headers=h)
+        if touches_t:
+            body = csv.content.decode("utf-8-sig").splitlines()[1:]
+            assert {row.split(",")[6] for row in body} == allowed
+        c.post("/api/staff/session", json={"username": username, "password": PASSWORD})
+        html = {"Accept": "text/html"}
+        workspace = c.get("/staff?community=T0001", headers=html, follow_redirects=False)
+        overview = c.get("/staff/overview?community=T0001", headers=html)
+        tasks = c.get("/staff/property?community=T0001", headers=html)
+    if username == "owners_t":
+        assert workspace.status_code == 303
+        assert workspace.headers["location"] == "/staff/property?community=T0001"
+    else:
+        assert workspace.status_code == (200 if touches_t else 403), username
+    assert overview.status_code == (200 if touches_t else 403), username
+    assert tasks.status_code == (200 if username in ("property_t", "owners_t") else 403)
+    if username == "owners_t":
+        assert "13800000000" not in tasks.text and "rB" in tasks.text
+
+
+def test_a_role_without_an_area_is_refused_with_the_reason(session, world) -> None:
+    cases = [
+        ("branch_secretary", "T-LZ1", "is a building party group (楼组党小组)"),
+        ("building_group_leader", "T-LZ9", "serves no building or stairwell yet"),
+        ("building_group_leader", "T-BA", "is a grid party branch, not a building party group"),
+        ("property_staff", "T0001/YWH", "is not a property company"),
+        ("owners_committee", "T0001/WY", "is not a owners committee"),
+    ]
+    for role, place, why in cases:
+        with pytest.raises(InvalidInput) as err:
+            accounts.create_user(
+                session, username=f"x_{role}", password=PASSWORD, roles=[(role, place)]
+            )
+        assert why in err.value.message, (role, place, err.value.message)
+
+
+def test_hand_to_the_property_company_due_and_overdue(session, world) -> None:
+    """交物业处理: in progress, due by a day; the company's staff report it done; overdue the
+    day after the due day (in the community's time zone) while not done."""
+    from renewmap.services.requests.suggestions import public_history
+
+    ids, users = world["ids"], world["users"]
+    rb = session.get(Request, ids["rB"])
+    assert rb.status == "in_progress" and rb.accepted_at is not None
+    assert rb.assigned_org_id == world["orgs"]["WY"] and rb.assigned_due == DUE
+    lead = accounts.principal_of(users["admin_t"])
+    # the last moment of the due day in Shanghai is not late; the next one is
+    due_end = datetime(2026, 12, 10, 23, 59, tzinfo=UTC) - timedelta(hours=8)
+    for moment, late in ((due_end, False), (due_end + timedelta(minutes=2), True)):
+        detail = handling.request_detail(
+            session, principal=lead, request_id=rb.id, now=moment, overdue_days=3
+        )["properties"]
+        assert detail["overdue"] is late and detail["property"]["late"] is late
+        assert detail["overdue_reason"] == ("property" if late else None)
+    history = public_history(rb)
+    assert (
+        history[-1]["kind"] == "assign_property" and history[-1]["details"]["due"] == "2026-12-10"
+    )
+    company = accounts.principal_of(users["property_t"])
+    with pytest.raises(InvalidInput):  # the work done must be said
+        workflow.act(
+            session, principal=company, request_id=rb.id, action="property_done", version=2
+        )
+    workflow.act(
+        session,
+        principal=company,
+        request_id=rb.id,
+        action="property_done",
+        version=2,
+        note="已更换灯泡",
+        internal_note="材料费 80 元",
+    )
+    after = handling.request_detail(
+        session, principal=lead, request_id=rb.id, now=due_end + timedelta(days=3)
+    )["properties"]
+    assert after["overdue"] is False and after["property"]["done"] is True
+    assert "resolve" in after["actions"] and "property_done" not in after["actions"]
+    texts = [h["note"] for h in public_history(rb)]
+    assert "已更换灯泡" in texts and "材料费 80 元" not in texts
+
+
+def test_due_date_checks(session, world) -> None:
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    rid = world["ids"]["rA"]
+    for due, field in ((None, "due"), (TODAY - timedelta(days=1), "due")):
+        with pytest.raises(InvalidInput) as err:
+            workflow.act(
+                session,
+                principal=admin,
+                request_id=rid,
+                action="assign_property",
+                version=1,
+                due=due,
+                today=TODAY,
+            )
+        assert err.value.details["field"] == field
+    with pytest.raises(Exception) as err:
+        workflow.act(
+            session,
+            principal=admin,
+            request_id=rid,
+            action="assign_property",
+            version=1,
+            due=DUE,
+            org="YWH",  # the owners' committee repairs nothing
+            today=TODAY,
+        )
+    assert "property company 'YWH' not found" in str(err.value)

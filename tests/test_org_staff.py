@@ -343,3 +343,144 @@ def test_due_date_checks(session, world) -> None:
             today=TODAY,
         )
     assert "property company 'YWH' not found" in str(err.value)
+
+
+def _jpeg_with_gps() -> bytes:
+    import io
+
+    from PIL import Image
+
+    img = Image.new("RGB", (64, 48), (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretPhoneMaker"
+    exif[0x8825] = {1: "N", 2: (31.0, 17.0, 20.0), 3: "E", 4: (121.0, 29.0, 25.0)}
+    out = io.BytesIO()
+    img.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+SECRETS = ("SECRET-reply-note", "SECRET-note", "SECRET-return", "SECRET-resolve-note")
+
+
+def test_internal_notes_never_reach_a_residents_page_api_or_export(engine, session, world) -> None:
+    """Staff write internal notes next to public steps, as their own step, and as the
+    property company's reason to hand back; residents read every public surface: none of it
+    is there, while the public replies, the due day, the deliberation and the "after" photo
+    are."""
+    from zoneinfo import ZoneInfo
+
+    p = pt(0.6, 0.5)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    due1, due2 = (today + timedelta(days=10)).isoformat(), (today + timedelta(days=11)).isoformat()
+    admin_h = bearer(session, world["users"]["admin_t"])
+    company_h = bearer(session, world["users"]["property_t"])
+    with make_client(engine, session) as c:
+        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
+        posted = c.post(
+            "/api/suggestions",
+            data={"category": "lighting", "title": "路灯坏了", "lon": str(p.x), "lat": str(p.y)},
+        ).json()
+        rid, code, token = posted["id"], posted["receipt_code"], posted["follow_url"].split("t=")[1]
+
+        def step(headers, version, **body):  # type: ignore[no-untyped-def]
+            r = c.post(
+                f"/api/staff/requests/{rid}/actions",
+                headers=headers,
+                json={"version": version, **body},
+            )
+            assert r.status_code == 200, r.text
+            return session.get(Request, rid).version  # handed back: no longer the company's
+
+        v = step(admin_h, 1, action="reply", note="我们明天去看", internal_note=SECRETS[0])
+        v = step(admin_h, v, action="note", note=SECRETS[1])
+        v = step(admin_h, v, action="assign_property", due=due1, org="WY")
+        v = step(company_h, v, action="property_return", note=SECRETS[2])
+        v = step(admin_h, v, action="assign_property", due=due2)
+        r = c.post(
+            f"/api/staff/requests/{rid}/actions/with-photos",
+            headers=company_h,
+            data={"action": "property_done", "version": str(v), "note": "已换新灯"},
+            files=[("photos", ("after.jpg", _jpeg_with_gps(), "image/jpeg"))],
+        )
+        assert r.status_code == 200, r.text
+        v = r.json()["properties"]["version"]
+        assert r.json()["properties"]["photos"][-1]["kind"] == "after"
+        v = step(admin_h, v, action="resolve", note="已修好", internal_note=SECRETS[3])
+        delib = c.post(
+            "/api/staff/deliberations",
+            headers=admin_h,
+            json={
+                "community": "T0001",
+                "request": rid,
+                "held_on": "2026-11-20",
+                "parties": ["property_company", "residents_committee", "owners_committee"],
+                "attendees": "居委会王主任；业委会李主任；物业张经理",
+                "question": "路灯由谁来修？",
+                "decision": "物业负责，维修基金支出",
+            },
+        )
+        assert delib.status_code == 201, delib.text
+        assert delib.json()["parties"] == [
+            "residents_committee",
+            "owners_committee",
+            "property_company",
+        ]
+        staff_view = c.get(f"/api/staff/requests/{rid}", headers=admin_h).text
+        public = {
+            "suggestion": c.get(f"/api/suggestions/{rid}"),
+            "browse": c.get("/api/communities/T0001/suggestions"),
+            "map": c.get("/api/communities/T0001/suggestions/map", params={"zoom": 18}),
+            "nearby": c.get("/api/suggestions/nearby", params={"lon": p.x, "lat": p.y}),
+            "receipt": c.get(f"/api/receipts/{code}", params={"token": token}),
+            "follow page": c.get(f"/r/{code}", params={"t": token}),
+            "residents page": c.get("/c/T0001"),
+            "ogc": c.get("/ogc/collections/suggestions/items", params={"limit": 1000}),
+            "open311": c.get("/open311/v2/requests.json", params={"service_request_id": rid}),
+        }
+    for secret in SECRETS:
+        assert secret in staff_view  # staff see every note…
+        for where, r in public.items():
+            assert r.status_code == 200, (where, r.text)
+            assert secret not in r.text, (where, secret)  # …residents none
+    receipt = public["receipt"].json()
+    kinds = [h["kind"] for h in receipt["history"]]
+    assert kinds.count("assign_property") == 2 and "property_return" not in kinds
+    assert "note" not in kinds and "deliberation" in kinds
+    dues = [h["details"]["due"] for h in receipt["history"] if h["kind"] == "assign_property"]
+    assert dues == [due1, due2]
+    done = next(h for h in receipt["history"] if h["kind"] == "property_done")
+    assert done["note"] == "已换新灯" and len(done["photos"]) == 1
+    after = [ph for ph in receipt["photos"] if ph["kind"] == "after"]
+    assert len(after) == 1
+    page = public["follow page"].text
+    assert "我们明天去看" in page and "物业负责，维修基金支出" in page and "路灯由谁来修？" in page
+    assert "居委会王主任" in page
+    with make_client(engine, session) as c:
+        photo = c.get(after[0]["url"])
+    assert photo.status_code == 200 and b"SecretPhoneMaker" not in photo.content
+
+
+def test_the_resident_sees_when_the_property_company_will_be_done(engine, session, world) -> None:
+    from renewmap.services.requests.suggestions import create_suggestion, follow
+
+    p = pt(0.6, 0.5)
+    created = create_suggestion(
+        session, geom=p, category="lighting", title="楼道灯", secret="test-secret"
+    )
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    workflow.act(
+        session,
+        principal=admin,
+        request_id=created.request.id,
+        action="assign_property",
+        version=1,
+        due=DUE,
+        today=TODAY,
+    )
+    view = follow(
+        session, code=created.request.receipt_code, token=created.token, secret="test-secret"
+    )
+    assert view["property"] == {"org": "测试物业", "due": "2026-12-10"}
+    with make_client(engine, session) as c:
+        page = c.get(f"/r/{created.request.receipt_code}", params={"t": created.token})
+    assert "已交物业处理，预计 2026-12-10 前完成" in page.text

@@ -10,11 +10,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, text
 
-from renewmap.db.models import Building, BuildingGroupPlace, PartyBranch, Request, Stairwell
+from renewmap.db.models import (
+    Building,
+    BuildingGroupPlace,
+    Grid,
+    PartyBranch,
+    Request,
+    Stairwell,
+)
+from renewmap.errors import InvalidInput
 from renewmap.services.places.routing import route_geometry
 from renewmap.services.requests.intake import create_request
 from tests.conftest import DEMO_DIR
 from tests.support.places import add_building_groups, add_test_community, pt
+
+DEMO = "310109010026"
 
 # (x, y) in local units (x ≈ 71.5 m, y ≈ 111.2 m), the building and its group, why
 CHAINS = [
@@ -82,8 +92,6 @@ def test_demo_building_groups_are_linked_explicitly(session) -> None:
     assert len(groups) == 21 and all("-LZ" in g.code for g in groups)
     links = session.scalars(select(BuildingGroupPlace)).all()
     assert len(links) == 21 and all(link.stairwell_id is None for link in links)
-    from renewmap.db.models import Grid
-
     for link in links:
         building = session.get(Building, link.building_id)
         group = session.get(PartyBranch, link.branch_id)
@@ -165,3 +173,165 @@ def test_migration_keeps_patrols_and_finds_buildings(database_url_factory, backe
             assert (top, rule) == ("general_branch", "week:2:thu")
     finally:
         e.dispose()
+
+
+# --- patrols: the due rule, branch patrols, GPS routes -------------------------------------------
+
+# One month of 2026 starting on each weekday: (year, month, week:2:thu, nth:2:thu)
+DUE_DAYS = [
+    (2026, 6, 11, 11),  # starts on a Monday
+    (2026, 9, 10, 10),  # Tuesday
+    (2026, 4, 9, 9),  # Wednesday
+    (2026, 1, 8, 8),  # Thursday: week 1's Thursday is the 1st
+    (2026, 5, 7, 14),  # Friday: week 1's Thursday was in April
+    (2026, 8, 6, 13),  # Saturday
+    (2026, 11, 5, 12),  # Sunday: the issue's example
+]
+
+
+@pytest.mark.parametrize(("year", "month", "week", "nth"), DUE_DAYS)
+def test_due_day_in_months_starting_on_each_weekday(year, month, week, nth) -> None:
+    from datetime import date
+
+    from renewmap.services.requests.patrols import due_day
+
+    first = date(year, month, 1)
+    assert first.weekday() == [m for _, m, _, _ in DUE_DAYS].index(month)
+    assert due_day("week:2:thu", year, month) == date(year, month, week)  # 第二周的周四
+    assert due_day("nth:2:thu", year, month) == date(year, month, nth)  # 第二个周四
+    assert due_day("day:15", year, month) == date(year, month, 15)
+    assert due_day("week:2:thu", year, month).weekday() == 3
+
+
+def test_due_rules_at_the_month_edges_and_bad_rules() -> None:
+    from datetime import date
+
+    from renewmap.services.requests.patrols import due_day, parse_rule
+
+    assert due_day("day:31", 2026, 2) == date(2026, 2, 28)
+    assert due_day("nth:5:thu", 2026, 2) == date(2026, 2, 26)  # no fifth Thursday
+    assert due_day("week:1:thu", 2026, 5) == date(2026, 5, 1)  # its Thursday was in April
+    assert due_day("week:5:sun", 2026, 2) == date(2026, 2, 28)
+    for bad in ("", "week:2", "week:0:thu", "nth:6:thu", "day:32", "week:2:thursday", "x:1"):
+        with pytest.raises(InvalidInput) as err:
+            parse_rule(bad)
+        assert err.value.details["field"] == "patrol_rule"
+
+
+def _demo_admin(session):  # type: ignore[no-untyped-def]
+    from renewmap.services.access.accounts import operator_principal
+
+    return operator_principal(session, community_code=DEMO)
+
+
+def test_one_patrol_clears_every_grid_of_its_branch(session) -> None:
+    from datetime import date
+
+    from renewmap.services.requests import patrols
+
+    admin = _demo_admin(session)
+    out = patrols.record(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        grid_codes=["G01"],
+        day=date(2026, 11, 5),
+        participants="第一网格党支部 8 人",
+        study_topic="学习《社区微更新导则》",
+        study_attendees="支部党员 8 人",
+        today=date(2026, 11, 20),
+    )
+    assert out["grids"] == ["G01"] and out["study_topic"] == "学习《社区微更新导则》"
+    month = patrols.month_status(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        month=date(2026, 11, 1),
+        today=date(2026, 11, 20),
+    )
+    by = {g["grid"]["code"]: g for g in month["grids"]}
+    # G02 belongs to the same branch (第一网格党支部): cleared without being walked
+    assert by["G01"]["patrolled"] and by["G02"]["patrolled"] and not by["G02"]["late"]
+    assert by["G01"]["walked"] == ["2026-11-05"] and by["G02"]["walked"] == []
+    assert not by["G03"]["patrolled"] and by["G03"]["late"]  # another branch, past the 5th
+    branches = {b["branch"]["code"]: b for b in month["branches"]}
+    assert branches[f"{DEMO}-B1"]["grids"] == ["G01", "G02"]
+    assert branches[f"{DEMO}-B1"]["patrolled"] and branches[f"{DEMO}-B2"]["late"]
+    assert month["due"] == "2026-11-05" and month["rule"] == "week:2:thu"
+    # one patrol is one branch's
+    with pytest.raises(InvalidInput) as err:
+        patrols.record(
+            session,
+            principal=admin,
+            community_code=DEMO,
+            grid_codes=["G01", "G03"],
+            day=date(2026, 11, 6),
+            participants="王",
+            today=date(2026, 11, 20),
+        )
+    assert "belong to different branches" in err.value.message
+
+
+def test_the_late_flag_follows_the_communitys_rule(session) -> None:
+    from datetime import date
+
+    from renewmap.services.places import organisation
+    from renewmap.services.requests import patrols
+
+    admin = _demo_admin(session)
+
+    def late_on(day: date) -> bool:
+        month = patrols.month_status(
+            session, principal=admin, community_code=DEMO, month=day.replace(day=1), today=day
+        )
+        return month["grids"][0]["late"]
+
+    assert late_on(date(2026, 11, 6))  # 第二周的周四 was the 5th
+    organisation.configure(session, principal=admin, community_code=DEMO, patrol_rule="nth:2:thu")
+    assert not late_on(date(2026, 11, 6)) and late_on(date(2026, 11, 13))  # 第二个周四: the 12th
+    organisation.configure(session, principal=admin, community_code=DEMO, patrol_rule="day:20")
+    assert not late_on(date(2026, 11, 20)) and late_on(date(2026, 11, 21))
+
+
+def test_a_gps_walk_is_kept_simplified(session) -> None:
+    """200 fixes along a street with ±1 m of jitter: stored as a few points, never more than
+    the tolerance away from what the phone logged."""
+    import math
+    from datetime import date
+
+    import numpy as np
+    import shapely
+
+    from renewmap.services.requests import patrols
+    from renewmap.spatial.crs import to_metric
+    from renewmap.spatial.geometry import from_db
+
+    rng = np.random.default_rng(7)
+    grid = session.scalars(select(Grid).where(Grid.code == "G01")).first()
+    start = from_db(grid.geom).representative_point()
+    epsg = 32651
+    fixes = []
+    for i in range(200):
+        east = i * 0.5 + rng.normal(0, 0.3)  # 100 m east, then 60 m north
+        north = rng.normal(0, 0.3) if i < 120 else (i - 120) * 0.75
+        fixes.append(
+            [
+                start.x + east / (111_320 * math.cos(math.radians(start.y))),
+                start.y + north / 110_574,
+            ]
+        )
+    out = patrols.record(
+        session,
+        principal=_demo_admin(session),
+        community_code=DEMO,
+        grid_codes=["G01"],
+        day=date(2026, 11, 5),
+        participants="王",
+        route={"type": "LineString", "coordinates": fixes},
+        route_source="gps",
+        today=date(2026, 11, 5),
+    )
+    stored = shapely.geometry.shape(out["route"])
+    assert out["route_source"] == "gps" and shapely.get_num_coordinates(stored) < 20
+    logged = to_metric(shapely.LineString(fixes), epsg)
+    assert to_metric(stored, epsg).hausdorff_distance(logged) <= patrols.GPS_TOLERANCE_M + 0.01

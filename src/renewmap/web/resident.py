@@ -13,7 +13,13 @@ from typing import Any
 import geopandas as gpd
 
 from renewmap.i18n import gettext
-from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, Status
+from renewmap.vocabulary import (
+    CATEGORY_LABELS,
+    DELIBERATION_PARTIES,
+    STATUS_LABELS,
+    EventKind,
+    Status,
+)
 from renewmap.web.render import render, script_catalog
 from renewmap.web.sitemap import VECTOR_TILES_FROM, OnlineTiles, site_plan
 
@@ -101,10 +107,9 @@ def follow_page(
         status=gettext(locale, STATUSES.get(view["status"], view["status"])),
         reopenable=view["status"] == Status.RESOLVED,
         category=f"{icon} {gettext(locale, label)}".strip(),
-        history=[
-            {"at": h["at"], "what": gettext(locale, h["kind"]), "note": h.get("note")}
-            for h in view["history"]
-        ],
+        history=[_history_item(locale, h) for h in view["history"]],
+        property=view.get("property"),
+        photos=[p for p in view["photos"] if p.get("kind") != "after"],
         config={
             "code": code,
             "token": token,
@@ -112,6 +117,33 @@ def follow_page(
             "t": script_catalog(locale, "follow"),
         },
     )
+
+
+def _history_item(locale: str, h: dict[str, Any]) -> dict[str, Any]:
+    """One history entry as the resident reads it: what happened (the property company's due
+    day in words), the note, a deliberation's parties and decision, the "after" photos."""
+    details = h.get("details") or {}
+    what = gettext(locale, h["kind"])
+    if h["kind"] == EventKind.ASSIGN_PROPERTY and details.get("due"):
+        what = gettext(
+            locale, "Passed to the property company, to be done by {due}", due=details["due"]
+        )
+    deliberation = None
+    if h["kind"] == EventKind.DELIBERATION:
+        deliberation = {
+            **details,
+            "parties": [
+                gettext(locale, DELIBERATION_PARTIES.get(p, p))
+                for p in details.get("parties") or []
+            ],
+        }
+    return {
+        "at": h["at"],
+        "what": what,
+        "note": None if deliberation else h.get("note"),
+        "deliberation": deliberation,
+        "photos": h.get("photos") or [],
+    }
 
 
 def index_page(communities: list[dict[str, str]], *, locale: str, nonce: str) -> str:

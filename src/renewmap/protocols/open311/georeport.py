@@ -54,7 +54,14 @@ FORMATS = ("text/xml", "application/json")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
 # Public history entries whose note explains the current status (status_notes).
-NOTE_KINDS = (EventKind.REPLY, EventKind.RESOLVE, EventKind.REJECT, EventKind.REOPEN)
+NOTE_KINDS = (
+    EventKind.REPLY,
+    EventKind.RESOLVE,
+    EventKind.REJECT,
+    EventKind.REOPEN,
+    EventKind.PROPERTY_DONE,
+    EventKind.DELIBERATION,
+)
 KEY_PREFIX = "rm311_"
 MAX_CLIENT = 100
 MAX_MEDIA_URL = 500

@@ -336,21 +336,26 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.requests import exports, reports
     from renewmap.web.report import report_page
 
-    def build(s: Session) -> str:
-        report = reports.grid_report(
+    def build(s: Session) -> str | bytes:
+        report = reports.monthly_report(
             s,
             principal=accounts.operator_principal(s, community_code=args.community),
             community_code=args.community,
             grid_code=args.grid,
+            branch_code=args.branch,
             month=exports.parse_month(args.month),
             time_zone=settings.time_zone,
         )
         return report_page(report, locale=args.lang, nonce=None, time_zone=settings.time_zone)
 
-    html = _in_transaction(settings, build)
-    out = Path(args.out or f"report-{args.community}-{args.grid}.html")
+    document = _in_transaction(settings, build)
+    what = args.grid or args.branch
+    out = Path(args.out or f"report-{args.community}-{what}.html")
     with atomic_output(out) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+        if isinstance(document, bytes):
+            tmp.write_bytes(document)
+        else:
+            tmp.write_text(document, encoding="utf-8")
     print(f"wrote {out}")
     return 0
 
@@ -471,9 +476,11 @@ def build_parser() -> argparse.ArgumentParser:
     ak.add_argument("--name", help="the client app's name, e.g. 'wechat-miniapp'")
     ak.set_defaults(func=cmd_apikey)
 
-    rp = sub.add_parser("report", help="a grid's printable monthly report (HTML, offline)")
+    rp = sub.add_parser("report", help="a grid's or a party branch's monthly report (offline HTML)")
     rp.add_argument("--community", required=True)
-    rp.add_argument("--grid", required=True)
+    what = rp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--grid", help="a grid's code (G07)")
+    what.add_argument("--branch", help="a party branch's code: all of its grids")
     rp.add_argument("--month", help="YYYY-MM (default: this month)")
     rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
     rp.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN", help="language")

@@ -335,3 +335,137 @@ def test_a_gps_walk_is_kept_simplified(session) -> None:
     assert out["route_source"] == "gps" and shapely.get_num_coordinates(stored) < 20
     logged = to_metric(shapely.LineString(fixes), epsg)
     assert to_metric(stored, epsg).hausdorff_distance(logged) <= patrols.GPS_TOLERANCE_M + 0.01
+
+
+# --- the monthly report --------------------------------------------------------------------------
+
+
+def test_the_monthly_report_counts_within_the_months_bounds_in_shanghai(session) -> None:
+    """November in Shanghai runs from 2026-10-31 16:00 UTC to 2026-11-30 16:00 UTC: a request
+    created at 00:30 on 1 December (Shanghai) is December's, one at 00:30 on 1 November is
+    November's. Resolved in November with their days; still open at the end of November even
+    when resolved since."""
+    from datetime import UTC, date, datetime
+
+    from renewmap.services.access.accounts import operator_principal
+    from renewmap.services.requests import workflow
+    from renewmap.services.requests.reports import monthly_report
+
+    add_test_community(session)
+    admin = operator_principal(session, community_code="T0001")
+
+    def made(title: str, utc: datetime) -> Request:
+        r, _ = create_request(session, geom=pt(0.5, 0.5), category="lighting", title=title)
+        r.created_at = r.status_since = utc
+        for e in r.events:
+            e.at = utc
+        session.flush()
+        return r
+
+    def step(r: Request, action: str, utc: datetime, **kw) -> None:  # type: ignore[no-untyped-def]
+        workflow.act(
+            session,
+            principal=admin,
+            request_id=r.id,
+            action=action,
+            version=r.version,
+            now=utc,
+            **kw,
+        )
+
+    oct_last = made("十月最后一分钟", datetime(2026, 10, 31, 15, 59, tzinfo=UTC))
+    nov_first = made("十一月第一天", datetime(2026, 10, 31, 16, 30, tzinfo=UTC))
+    nov_last = made("十一月最后一分钟", datetime(2026, 11, 30, 15, 59, tzinfo=UTC))
+    made("十二月第一天", datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
+    old = made("十月的老问题", datetime(2026, 10, 20, 2, 0, tzinfo=UTC))
+    step(old, "accept", datetime(2026, 10, 21, 2, 0, tzinfo=UTC))
+    step(old, "resolve", datetime(2026, 11, 10, 2, 0, tzinfo=UTC), note="修好了")  # 21 days
+    step(nov_first, "accept", datetime(2026, 11, 2, 0, 0, tzinfo=UTC))
+    step(nov_first, "resolve", datetime(2026, 11, 3, 16, 30, tzinfo=UTC), note="修好了")  # 3 days
+    step(oct_last, "accept", datetime(2026, 11, 30, 16, 30, tzinfo=UTC))  # December's
+    step(nov_last, "reject", datetime(2026, 12, 2, 0, 0, tzinfo=UTC), note="不属实")  # later
+    report = monthly_report(
+        session,
+        principal=admin,
+        community_code="T0001",
+        grid_code="A",
+        month=date(2026, 11, 1),
+        time_zone="Asia/Shanghai",
+        now=datetime(2026, 12, 5, tzinfo=UTC),
+    )
+    titles = lambda rows: sorted(r["title"] for r in rows)  # noqa: E731
+    assert titles(report["new_requests"]) == ["十一月最后一分钟", "十一月第一天"]
+    assert titles(report["resolved_requests"]) == ["十一月第一天", "十月的老问题"]
+    assert titles(report["open_requests"]) == ["十一月最后一分钟", "十月最后一分钟"]
+    assert report["figures"] == {
+        "new": 2,
+        "accepted": 1,
+        "resolved": 2,
+        "median_days_to_resolve": 12.0,
+        "open_at_end": 2,
+    }
+    assert report["start"] == datetime(2026, 10, 31, 16, 0, tzinfo=UTC)
+    assert report["end"] == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    in_utc = monthly_report(
+        session,
+        principal=admin,
+        community_code="T0001",
+        grid_code="A",
+        month=date(2026, 11, 1),
+        time_zone="UTC",
+        now=datetime(2026, 12, 5, tzinfo=UTC),
+    )  # the same data counted in UTC: the edges move
+    assert titles(in_utc["new_requests"]) == ["十一月最后一分钟", "十二月第一天"]
+
+
+def test_a_branch_report_covers_its_grids_and_its_patrols(session) -> None:
+    from datetime import UTC, date, datetime
+
+    from renewmap.services.requests import patrols
+    from renewmap.services.requests.reports import monthly_report
+    from renewmap.web.report import report_page
+
+    admin = _demo_admin(session)
+    patrols.record(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        grid_codes=["G02"],
+        day=date(2026, 11, 5),
+        participants="第一网格党支部",
+        study_topic="学习垃圾分类新规",
+        route={"type": "LineString", "coordinates": [[121.4905, 31.2890], [121.4908, 31.2892]]},
+        findings=[
+            {
+                "category": "lighting",
+                "title": "巡查发现路灯不亮",
+                "geometry": {"type": "Point", "coordinates": [121.4905, 31.2890]},
+            }
+        ],
+        today=date(2026, 11, 5),
+    )
+    report = monthly_report(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        branch_code=f"{DEMO}-B1",
+        month=date(2026, 11, 1),
+        now=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    assert [g["code"] for g in report["grids"]] == ["G01", "G02"]
+    assert [g["grid"]["code"] for g in report["per_grid"]] == ["G01", "G02"]
+    [walk] = report["patrols"]
+    assert walk["study_topic"] == "学习垃圾分类新规" and walk["route"]["type"] == "MultiLineString"
+    assert [f["title"] for f in walk["findings"]] == ["巡查发现路灯不亮"]
+    grid_report = monthly_report(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        grid_code="G01",  # not walked itself, but its branch walked
+        month=date(2026, 11, 1),
+        now=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    assert len(grid_report["patrols"]) == 1
+    html = report_page(report, locale="en", nonce="n", time_zone="Asia/Shanghai")
+    assert "Patrol of 2026-11-05" in html and "学习垃圾分类新规" in html
+    assert "Resolved this month" in html and "本月办结" not in html  # the reader's language

@@ -206,18 +206,21 @@ def staff_report(
     session: ReadSession,
     principal: MaybeStaff,
     community: str,
-    grid: str,
+    grid: str | None = None,
+    branch: str | None = None,
     month: str | None = None,
     lang: str | None = None,
 ) -> Response:
-    """A grid's printable monthly report (map, figures, open requests), within scope."""
+    """A grid's or a party branch's printable monthly report (figures, map, requests,
+    patrols), within scope."""
     if principal is None:
         return _to_login(request)
-    report = reports.grid_report(
+    report = reports.monthly_report(
         session,
         principal=principal,
         community_code=community,
         grid_code=grid,
+        branch_code=branch,
         month=exports.parse_month(month),
         time_zone=_tz(request),
     )

@@ -470,3 +470,42 @@ def property_tasks(
     return session.scalars(
         select(Request).where(*conditions).order_by(Request.assigned_at.desc(), Request.id.desc())
     ).all()
+
+
+def requests_of_grids(
+    session: Session, *, grid_ids: Sequence[int], created_before: Any
+) -> Sequence[Request]:
+    """The grids' requests created before a moment, oldest first (a report's month)."""
+    if not grid_ids:
+        return []
+    return session.scalars(
+        select(Request)
+        .where(Request.grid_id.in_(list(grid_ids)), Request.created_at < created_before)
+        .order_by(Request.created_at, Request.id)
+    ).all()
+
+
+def events_of_requests(session: Session, *, request_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Every history entry of these requests, in order, by request."""
+    out: dict[int, list[Any]] = {}
+    if not request_ids:
+        return out
+    for e in session.scalars(
+        select(RequestEvent)
+        .where(RequestEvent.request_id.in_(list(request_ids)))
+        .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
+    ):
+        out.setdefault(e.request_id, []).append(e)
+    return out
+
+
+def requests_of_patrols(session: Session, *, patrol_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The findings of these patrols (requests made on the walk), by patrol."""
+    out: dict[int, list[Any]] = {}
+    if not patrol_ids:
+        return out
+    for r in session.scalars(
+        select(Request).where(Request.patrol_id.in_(list(patrol_ids))).order_by(Request.id)
+    ):
+        out.setdefault(int(r.patrol_id or 0), []).append(r)
+    return out

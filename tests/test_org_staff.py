@@ -10,6 +10,7 @@ owners' committee YWH of T; community Q elsewhere.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -484,3 +485,138 @@ def test_the_resident_sees_when_the_property_company_will_be_done(engine, sessio
     with make_client(engine, session) as c:
         page = c.get(f"/r/{created.request.receipt_code}", params={"t": created.token})
     assert "已交物业处理，预计 2026-12-10 前完成" in page.text
+
+
+def test_the_town_overview_against_sql(engine, session, world) -> None:
+    """Two communities of subdistrict T00; the figures per community equal what SQL counts
+    (and what the workspace's own overdue rule says of each request)."""
+    import statistics
+
+    import shapely
+    from sqlalchemy import select, text
+
+    from renewmap.db.models import Community, Grid, Site, Subdistrict
+    from renewmap.services.requests import patrols
+    from renewmap.spatial.geometry import as_multi, to_db
+    from tests.fixtures import m2w
+
+    sub = session.scalar(select(Subdistrict).where(Subdistrict.code == "T00"))
+    other = Community(
+        code="T0002",
+        name="第二测试社区",
+        subdistrict_id=sub.id,
+        metric_epsg=32632,
+        grid_set_version=1,
+        geom=to_db(as_multi(m2w(shapely.box(0, 2, 2, 3)))),
+        patrol_rule="day:1",
+    )
+    session.add(other)
+    session.flush()
+    session.add(
+        Grid(
+            community_id=other.id,
+            code="X",
+            name="X网格",
+            geom=to_db(as_multi(m2w(shapely.box(0, 2, 2, 3)))),
+        )
+    )
+    for code, stage in (("S1", "consultation"), ("S2", "consultation"), ("S3", None)):
+        session.add(
+            Site(
+                community_id=other.id,
+                code=code,
+                name=code,
+                stage=stage,
+                geom=to_db(as_multi(m2w(shapely.box(0.1, 2.1, 0.2, 2.2)))),
+            )
+        )
+    now = datetime.now(UTC)
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    for i, (x, status, age) in enumerate(
+        [(0.5, "new", 1), (1.0, "new", 9), (1.5, "resolved", 4), (0.3, "resolved", 2)]
+    ):
+        r, _ = create_request(session, geom=pt(x, 2.5), category="lighting", title=f"t2-{i}")
+        r.status = status
+        r.created_at = r.status_since = now - timedelta(days=age)
+        if status == "resolved":
+            r.resolved_at = now - timedelta(days=age - 1.5)
+    late = session.get(Request, world["ids"]["rB"])  # with the property company…
+    late.assigned_due = (now - timedelta(days=2)).date()  # …and past its day
+    session.flush()
+    patrols.record(
+        session,
+        principal=admin,
+        community_code="T0001",
+        grid_codes=["A"],
+        day=now.date() - timedelta(days=0),
+        participants="王",
+    )
+    sub_admin = accounts.create_user(
+        session, username="sub_t", password=PASSWORD, roles=[("subdistrict_admin", "T00")]
+    )
+    with make_client(engine, session) as c:
+        r = c.get("/api/staff/subdistricts/T00/overview", headers=bearer(session, sub_admin))
+        refused = c.get(
+            "/api/staff/subdistricts/T00/overview",
+            headers=bearer(session, world["users"]["admin_t"]),
+        )
+        c.post("/api/staff/session", json={"username": "sub_t", "password": PASSWORD})
+        page = c.get("/staff/town", headers={"Accept": "text/html"})
+    assert r.status_code == 200, r.text
+    assert refused.status_code == 403
+    by = {row["community"]["code"]: row for row in r.json()["communities"]}
+    assert sorted(by) == ["T0001", "T0002"]
+    cut = now - timedelta(days=3)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    for code, row in by.items():
+        cid = session.scalar(select(Community.id).where(Community.code == code))
+
+        def q(sql: str, cid: int = cid, **kw: object) -> int:
+            return int(session.execute(text(sql), {"c": cid, **kw}).scalar_one())
+
+        assert row["open"] == q(
+            "SELECT count(*) FROM request WHERE community_id = :c "
+            "AND status IN ('new', 'reopened', 'accepted', 'in_progress')"
+        )
+        assert row["resolved"] == q(
+            "SELECT count(*) FROM request WHERE community_id = :c AND status = 'resolved'"
+        )
+        assert row["overdue"] == q(
+            "SELECT count(*) FROM request WHERE community_id = :c AND ("
+            "(status IN ('new', 'reopened') AND COALESCE(status_since, created_at) < :cut) OR "
+            "(status IN ('new', 'reopened', 'accepted', 'in_progress') "
+            "AND assigned_org_id IS NOT NULL AND assigned_done_at IS NULL AND assigned_due < :d))",
+            cut=cut,
+            d=today,
+        )
+        mine = session.scalars(select(Request).where(Request.community_id == cid)).all()
+        assert row["overdue"] == sum(handling.is_overdue(m, now=now, overdue_days=3) for m in mine)
+        spans = session.execute(
+            text(
+                "SELECT created_at, resolved_at FROM request WHERE community_id = :c "
+                "AND status = 'resolved'"
+            ),
+            {"c": cid},
+        ).all()
+        days = [(_utc(done) - _utc(made)).total_seconds() / 86400 for made, done in spans]
+        median = round(statistics.median(days), 1) if days else None
+        assert row["median_days_to_resolve"] == median
+    assert by["T0002"]["open"] == 2 and by["T0002"]["overdue"] == 1
+    assert by["T0002"]["median_days_to_resolve"] == 1.5
+    assert by["T0001"]["overdue"] >= 1  # rB: the property company is late
+    assert by["T0002"]["sites"] == {"consultation": 2, "": 1}
+    assert by["T0001"]["patrols"]["units"] == 2 and by["T0001"]["patrols"]["patrolled"] == 1
+    assert by["T0002"]["patrols"] == {
+        "due": today.replace(day=1).isoformat(),
+        "units": 1,
+        "patrolled": 0,
+        "late": 0 if today.day == 1 else 1,
+    }
+    assert page.status_code == 200 and "/staff/overview?community=T0002" in page.text
+    assert "公示征询 2" in page.text and "未开始 1" in page.text
+
+
+def _utc(moment):  # type: ignore[no-untyped-def]
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,10 +13,17 @@ from urllib.parse import urlsplit, urlunsplit
 import geopandas as gpd
 
 from renewmap.i18n import gettext
-from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind, Role
+from renewmap.vocabulary import (
+    DESIGN_ROLES,
+    OPEN_FILTER,
+    STATUS_FILTERS,
+    TOP_LEVELS,
+    EventKind,
+    Role,
+)
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import CATEGORIES, STATUSES, actor_label, category_list
-from renewmap.web.sitemap import OnlineTiles, feature_collection, site_plan
+from renewmap.web.sitemap import OnlineTiles, area_plan, feature_collection, site_plan
 
 ACTION_LABELS = {
     "accept": "Accept",
@@ -223,6 +230,77 @@ def overview_page(
         config=config,
         vectorgrid=_tiled(plan),
     )
+
+
+# Choropleth steps for a town's communities (open requests per community).
+TOWN_STEPS = (0, 1, 10, 30, 60)
+
+
+def town_page(
+    town: dict[str, Any],
+    *,
+    locale: str,
+    nonce: str,
+    stage_labels: dict[str, str],
+    attribution: str | None = None,
+    tiles: OnlineTiles | None = None,
+) -> str:
+    """Every community of the town: a table and a map coloured by open requests; each leads
+    to its community's overview."""
+    import shapely.geometry
+
+    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+    rows = town["communities"]
+    for r in rows:
+        r["step"] = max(i for i, n in enumerate(TOWN_STEPS) if r["open"] >= n)
+        r["sites_text"] = " · ".join(
+            f"{g(stage_labels.get(stage, 'Not started'))} {n}"
+            for stage, n in sorted(
+                r["sites"].items(), key=lambda kv: _stage_order(kv[0], stage_labels)
+            )
+        )
+        r["top_level_label"] = g(TOP_LEVELS.get(r["top_level"], r["top_level"]))
+    shapes = [shapely.geometry.shape(r["geometry"]) for r in rows]
+    bounds = shapely.GeometryCollection(shapes).bounds if shapes else (0.0, 0.0, 0.0, 0.0)
+    config = {
+        "locale": locale,
+        "t": script_catalog(locale, "town"),
+        "plan": area_plan(bounds, locale=locale, attribution=attribution, tiles=tiles),
+        "communities": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": r["geometry"],
+                    "properties": {
+                        "code": r["community"]["code"],
+                        "name": r["community"]["name"],
+                        "open": r["open"],
+                        "overdue": r["overdue"],
+                        "step": r["step"],
+                    },
+                }
+                for r in rows
+            ],
+        },
+        "fields": {"name": g("Community"), "open": g("Open"), "overdue": g("Overdue")},
+    }
+    return render(
+        "staff/town.html",
+        locale=locale,
+        nonce=nonce,
+        town=town,
+        rows=rows,
+        steps=list(enumerate(TOWN_STEPS)),
+        meetings=any("meetings" in r for r in rows),
+        config=config,
+        vectorgrid=False,
+    )
+
+
+def _stage_order(stage: str, labels: dict[str, str]) -> int:
+    order = list(labels)
+    return order.index(stage) if stage in order else -1
 
 
 def property_page(listing: dict[str, Any], *, community: Any, locale: str, nonce: str) -> str:

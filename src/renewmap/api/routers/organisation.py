@@ -17,11 +17,12 @@ from renewmap.api.schemas.organisation import (
     OrganisationView,
     PropertyTasks,
     TemplateOut,
+    TownOverview,
     VolunteerOut,
     Volunteers,
 )
 from renewmap.services.places import organisation
-from renewmap.services.requests import deliberations, property, templates
+from renewmap.services.requests import deliberations, property, templates, town
 from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api/staff", tags=["organisation"])
@@ -227,4 +228,22 @@ def property_tasks(
 ) -> dict[str, Any]:
     return property.tasks(
         session, principal=principal, community_code=community, time_zone=settings.time_zone
+    )
+
+
+@router.get(
+    "/subdistricts/{code}/overview",
+    response_model=TownOverview,
+    summary="Every community of the town: open, overdue, resolved, median days, patrols, sites "
+    "by step (the subdistrict's admins)",
+)
+def town_overview(
+    code: str, session: ReadSession, principal: Staff, settings: SettingsDep
+) -> dict[str, Any]:
+    return town.overview(
+        session,
+        principal=principal,
+        subdistrict_code=code,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
     )

@@ -26,6 +26,7 @@ from renewmap.services.requests import (
     property,
     reports,
     suggestions,
+    town,
 )
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
@@ -39,6 +40,7 @@ from renewmap.web.staff import (
     login_page,
     overview_page,
     property_page,
+    town_page,
     workspace_page,
 )
 
@@ -263,6 +265,36 @@ def staff_overview(
         patrols=walks,
         locale=locale,
         nonce=_nonce(request),
+        tiles=online_tiles(settings),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/town", response_class=HTMLResponse)
+def staff_town(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    subdistrict: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """The town across its communities (its subdistrict's admins)."""
+    if principal is None:
+        return _to_login(request)
+    settings = request.app.state.settings
+    figures = town.overview(
+        session,
+        principal=principal,
+        subdistrict_code=subdistrict,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
+    )
+    html = town_page(
+        figures,
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        stage_labels={"": "Not started", **process.STAGE_LABELS},
+        attribution=" | ".join(figures["attributions"]) or None,
         tiles=online_tiles(settings),
     )
     return _page(request, html, lang=lang)

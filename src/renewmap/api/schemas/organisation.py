@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from renewmap.api.schemas.common import CodeName, Out
+from renewmap.api.schemas.common import CodeName, Geometry, Number, Out
 
 
 class OrganisationOut(Out):
@@ -87,3 +87,31 @@ class PropertyTaskOut(Out):
 class PropertyTasks(Out):
     community: str
     tasks: list[PropertyTaskOut]
+
+
+class PatrolCompliance(Out):
+    due: str = Field(description="this month's due day by the community's rule")
+    units: int = Field(description="branches with grids, and grids without a branch")
+    patrolled: int
+    late: int = Field(description="not patrolled and past the due day")
+
+
+class CommunityFigures(Out):
+    community: CodeName
+    top_level: str
+    open: int
+    overdue: int
+    resolved: int
+    median_days_to_resolve: Number | None
+    patrols: PatrolCompliance
+    sites: dict[str, int] = Field(
+        description="sites by step of their participatory process ('' = not started)"
+    )
+    geometry: Geometry
+
+
+class TownOverview(Out):
+    subdistrict: CodeName
+    month: str
+    communities: list[CommunityFigures]
+    attributions: list[str] = Field(description="the map data's sources and licences")

@@ -592,6 +592,26 @@ def find_site(session: Session, *, community_id: int, code: str) -> Site | None:
     return find_coded(session, model=Site, community_id=community_id, code=code)
 
 
+def communities_of_subdistrict(session: Session, *, subdistrict_id: int) -> Sequence[Community]:
+    return session.scalars(
+        select(Community).where(Community.subdistrict_id == subdistrict_id).order_by(Community.code)
+    ).all()
+
+
+def sites_by_stage(session: Session, *, community_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """community id → {step of the participatory process (or "" when not started): sites}."""
+    out: dict[int, dict[str, int]] = {}
+    if not community_ids:
+        return out
+    for cid, stage, n in session.execute(
+        select(Site.community_id, Site.stage, func.count(Site.id))
+        .where(Site.community_id.in_(list(community_ids)))
+        .group_by(Site.community_id, Site.stage)
+    ):
+        out.setdefault(int(cid), {})[stage or ""] = int(n)
+    return out
+
+
 def sites_of_community(session: Session, *, community_id: int) -> Sequence[Site]:
     return session.scalars(
         select(Site).where(Site.community_id == community_id).order_by(Site.code)

@@ -509,3 +509,56 @@ def requests_of_patrols(session: Session, *, patrol_ids: Sequence[int]) -> dict[
     ):
         out.setdefault(int(r.patrol_id or 0), []).append(r)
     return out
+
+
+def request_counts_by_community(
+    session: Session, *, community_ids: Sequence[int], unaccepted_before: Any, today: Any
+) -> dict[int, dict[str, int]]:
+    """community id → open, overdue and resolved requests. Overdue: not accepted since before
+    ``unaccepted_before``, or with the property company past its due day (before ``today``)."""
+    from renewmap.vocabulary import UNACCEPTED_STATUSES, Status
+
+    if not community_ids:
+        return {}
+    is_open = Request.status.in_(OPEN_STATUSES)
+    late_acceptance = Request.status.in_(UNACCEPTED_STATUSES) & (
+        func.coalesce(Request.status_since, Request.created_at) < unaccepted_before
+    )
+    late_property = (
+        is_open
+        & Request.assigned_org_id.is_not(None)
+        & Request.assigned_done_at.is_(None)
+        & (Request.assigned_due < today)
+    )
+    rows = session.execute(
+        select(
+            Request.community_id,
+            func.sum(case((is_open, 1), else_=0)),
+            func.sum(case((late_acceptance | late_property, 1), else_=0)),
+            func.sum(case((Request.status == Status.RESOLVED, 1), else_=0)),
+        )
+        .where(Request.community_id.in_(list(community_ids)))
+        .group_by(Request.community_id)
+    ).all()
+    return {
+        int(r[0]): {"open": int(r[1] or 0), "overdue": int(r[2] or 0), "resolved": int(r[3] or 0)}
+        for r in rows
+    }
+
+
+def resolution_times(session: Session, *, community_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """community id → (created_at, resolved_at) of its resolved requests."""
+    from renewmap.vocabulary import Status
+
+    out: dict[int, list[Any]] = {}
+    if not community_ids:
+        return out
+    for cid, made, done in session.execute(
+        select(Request.community_id, Request.created_at, Request.resolved_at).where(
+            Request.community_id.in_(list(community_ids)),
+            Request.status == Status.RESOLVED,
+            Request.resolved_at.is_not(None),
+        )
+    ):
+        out.setdefault(int(cid), []).append((made, done))
+    return out

@@ -447,7 +447,7 @@ def arrivals(
     require_staff_scope(scope)
     community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
-    since = _aware(since) or now
+    since = (_aware(since) or now).astimezone(UTC)  # stored times are UTC (SQLite: naive)
     _, total = staff_requests(
         session, in_scope=scope.condition(), community_id=community_id, since=since, limit=0
     )

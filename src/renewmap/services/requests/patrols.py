@@ -232,6 +232,30 @@ def _store(
     }
 
 
+def compliance(session: Session, *, community: Any, month: date, today: date) -> dict[str, Any]:
+    """How a community's branches kept this month's patrol: of its patrol units (branches with
+    grids, and grids without a branch), how many patrolled, how many are late."""
+    last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    due = due_day(community.patrol_rule, month.year, month.month)
+    grids = grid_branches_of_community(session, community_id=community.id)
+    walks = patrols_between(session, community_id=community.id, start=month, end=last_day)
+    done_branches = {p.branch_id for p, _ in walks if p.branch_id is not None}
+    done_grids = {g for _, walked in walks for g in walked}
+    units: dict[tuple[str, int], bool] = {}
+    for g in grids:
+        if g.branch_id is not None:
+            units[("branch", g.branch_id)] = g.branch_id in done_branches
+        else:
+            units[("grid", g.id)] = g.id in done_grids
+    patrolled = sum(units.values())
+    return {
+        "due": due.isoformat(),
+        "units": len(units),
+        "patrolled": patrolled,
+        "late": (len(units) - patrolled) if today > due else 0,
+    }
+
+
 def month_status(
     session: Session,
     *,

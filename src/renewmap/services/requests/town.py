@@ -1,0 +1,112 @@
+"""The town's (subdistrict's) view across its communities: per community its open, overdue
+and resolved requests with the median days to resolve, how its branches kept this month's
+patrol, its micro-renewal sites by step of their process, and its outline for a map coloured
+by open requests. For the subdistrict's admins.
+
+Meetings held (issue 18's meeting register) join as a ``meetings`` count per community when
+that register exists; the page shows the column only when the data does.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from renewmap.db.models import Subdistrict
+from renewmap.db.queries.places import (
+    communities_of_subdistrict,
+    find_subdistrict,
+    sites_by_stage,
+)
+from renewmap.db.queries.requests import request_counts_by_community, resolution_times
+from renewmap.errors import Forbidden, NotFound
+from renewmap.services.access.accounts import Principal
+from renewmap.services.requests.patrols import compliance
+from renewmap.spatial.geometry import from_db, to_geojson
+from renewmap.vocabulary import Role
+
+
+def subdistricts_of(session: Session, principal: Principal) -> list[Subdistrict]:
+    """The subdistricts the principal administers."""
+    out = []
+    for g in principal.roles:
+        if g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id is not None:
+            sub = session.get(Subdistrict, g.subdistrict_id)
+            if sub is not None and sub not in out:
+                out.append(sub)
+    return out
+
+
+def overview(
+    session: Session,
+    *,
+    principal: Principal,
+    subdistrict_code: str | None = None,
+    overdue_days: int = 3,
+    time_zone: str = "Asia/Shanghai",
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Every community of the subdistrict with its figures (its admins only)."""
+    mine = subdistricts_of(session, principal)
+    if subdistrict_code is None:
+        if not mine:
+            raise Forbidden("the town's overview is for its subdistrict's admins")
+        sub = mine[0]
+    else:
+        found = find_subdistrict(session, code=subdistrict_code)
+        if found is None:
+            raise NotFound(f"subdistrict '{subdistrict_code}' not found", field="subdistrict")
+        if found not in mine:
+            raise Forbidden(
+                f"{found.name} ({found.code}) is not yours: its admins see its overview",
+                field="subdistrict",
+            )
+        sub = found
+    now = now or datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(time_zone)).date()
+    month = today.replace(day=1)
+    communities = communities_of_subdistrict(session, subdistrict_id=sub.id)
+    ids = [c.id for c in communities]
+    counts = request_counts_by_community(
+        session,
+        community_ids=ids,
+        unaccepted_before=now - timedelta(days=overdue_days),
+        today=today,
+    )
+    times = resolution_times(session, community_ids=ids)
+    stages = sites_by_stage(session, community_ids=ids)
+    rows = []
+    for c in communities:
+        n = counts.get(c.id, {})
+        days = [
+            (_aware(done) - _aware(made)).total_seconds() / 86400
+            for made, done in times.get(c.id, [])
+        ]
+        rows.append(
+            {
+                "community": {"code": c.code, "name": c.name},
+                "top_level": c.top_level,
+                "open": n.get("open", 0),
+                "overdue": n.get("overdue", 0),
+                "resolved": n.get("resolved", 0),
+                "median_days_to_resolve": round(statistics.median(days), 1) if days else None,
+                "patrols": compliance(session, community=c, month=month, today=today),
+                "sites": stages.get(c.id, {}),
+                "geometry": to_geojson(from_db(c.geom)),
+            }
+        )
+    return {
+        "subdistrict": {"code": sub.code, "name": sub.name},
+        "month": f"{month:%Y-%m}",
+        "communities": rows,
+        # the map data's sources (OpenStreetMap's ODbL notice…), each once
+        "attributions": sorted({c.attribution for c in communities if c.attribution}),
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

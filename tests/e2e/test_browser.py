@@ -477,7 +477,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, m
         "document.querySelector('#rm-d-status').textContent === '已受理'",
         polling=100,
     )
-    lp.fill("#rm-act-note", "物业明天来修门")
+    lp.fill("#rm-reply-text", "物业明天来修门")
     lp.get_by_role("button", name="回复居民").click()
     lp.wait_for_function(
         "() => [...document.querySelectorAll('#rm-d-history li')]"

@@ -14,6 +14,7 @@ import geopandas as gpd
 
 from renewmap.i18n import gettext
 from renewmap.vocabulary import (
+    DELIBERATION_PARTIES,
     DESIGN_ROLES,
     OPEN_FILTER,
     STATUS_FILTERS,
@@ -36,7 +37,24 @@ ACTION_LABELS = {
     "note": "Internal note",
     "hide": "Hide from the public",
     "unhide": "Show to the public again",
+    "assign_property": "Hand to the property company",
+    "property_done": "Report the work done",
+    "property_return": "Hand back to the grid",
 }
+# Steps whose text is public (the resident reads it), and those whose text is for staff only:
+# the workspace gives each its own field, so a note can never go out with a public step.
+PUBLIC_ACTIONS = (
+    "accept",
+    "start",
+    "reply",
+    "resolve",
+    "reject",
+    "property_done",
+    "assign_property",
+    "transfer",
+    "duplicate",
+)
+INTERNAL_ACTIONS = ("note", "hide", "unhide", "property_return")
 # What a request's history entries are called: each kind is its own msgid.
 HISTORY_KINDS: tuple[str, ...] = tuple(EventKind)
 ROLES = {
@@ -106,6 +124,28 @@ def _tiled(plan: dict[str, Any]) -> bool:
     return any("tiles" in layer for layer in plan["layers"].values())
 
 
+def patrol_units(
+    grids: gpd.GeoDataFrame, my_codes: set[str], branches: dict[str, str], locale: str
+) -> list[tuple[str, str]]:
+    """What a patrol walks, as the form offers it: each party branch's grids of my area
+    together ("第一网格党支部 (第1网格、第2网格)"), and each grid without a branch alone; the
+    value is the grids' codes, comma-separated."""
+    units: dict[str, list[tuple[str, str]]] = {}
+    for _, r in grids.iterrows():
+        code = str(r["code"])
+        if code not in my_codes:
+            continue
+        branch = r.get("branch_code")
+        key = str(branch) if isinstance(branch, str) and branch else f"grid:{code}"
+        units.setdefault(key, []).append((code, str(r["name"])))
+    out = []
+    for key, members in units.items():
+        names = "、".join(name for _, name in members)
+        label = f"{branches.get(key, key)} ({names})" if not key.startswith("grid:") else names
+        out.append((",".join(code for code, _ in members), label))
+    return out
+
+
 def workspace_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -115,6 +155,10 @@ def workspace_page(
     me: dict[str, Any],
     communities: list[dict[str, str]],
     tiles: OnlineTiles | None = None,
+    branches: dict[str, str] | None = None,
+    property_companies: list[dict[str, str]] | None = None,
+    poll_s: int = 30,
+    now: str | None = None,
 ) -> str:
     """The workspace for one community of the user's area (switch among theirs)."""
 
@@ -161,6 +205,12 @@ def workspace_page(
             for c, n in zip(grids["code"], grids["name"], strict=True)
         ],
         "plan": plan,
+        "publicActions": list(PUBLIC_ACTIONS),
+        "internalActions": list(INTERNAL_ACTIONS),
+        "propertyCompanies": property_companies or [],
+        "parties": {p: g(label) for p, label in DELIBERATION_PARTIES.items()},
+        "pollSeconds": poll_s,
+        "now": now,
     }
     drawer = any(r["role"] in DESIGN_ROLES for r in me["roles"])
     return render(
@@ -172,8 +222,11 @@ def workspace_page(
         roles=[g(ROLES.get(r["role"], r["role"])) for r in me["roles"]],
         communities=communities if len(communities) > 1 else [],
         drawer=drawer,
+        town=any(r["role"] == Role.SUBDISTRICT_ADMIN for r in me["roles"]),
         my_grids=my_grids,
         grid_options=[(gr["code"], gr["name"]) for gr in my_grids],
+        patrol_options=patrol_units(grids, my_codes, branches or {}, locale),
+        parties=[(p, g(label)) for p, label in DELIBERATION_PARTIES.items()],
         status_options=[
             (s, g("Open") if s == OPEN_FILTER else g(STATUSES[s])) for s in STATUS_FILTERS
         ],

@@ -7,6 +7,7 @@ cookie, then the cookie, then ``Accept-Language``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from renewmap.api.deps import MaybeStaff, ReadSession
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
 from renewmap.services.design import adoption, drafts, process
-from renewmap.services.places import boundaries, catalog
+from renewmap.services.places import boundaries, catalog, organisation
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
 from renewmap.services.requests import (
@@ -28,6 +29,7 @@ from renewmap.services.requests import (
     suggestions,
     town,
 )
+from renewmap.vocabulary import ORG_PROPERTY
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
@@ -190,6 +192,8 @@ def staff_workspace(
     chosen = next((c for c in places if c["code"] == community), None) if community else places[0]
     if chosen is None:
         raise NotFound(f"community '{community}' is not in your area", field="community")
+    settings = request.app.state.settings
+    setup = organisation.overview(session, principal=principal, community_code=chosen["code"])
     html = workspace_page(
         community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
         locale=locale,
@@ -197,7 +201,15 @@ def staff_workspace(
         time_zone=_tz(request),
         me=handling.me(session, principal=principal),
         communities=places,
-        tiles=online_tiles(request.app.state.settings),
+        tiles=online_tiles(settings),
+        branches=catalog.branch_names(session, code=chosen["code"]),
+        property_companies=[
+            {"code": o["code"], "name": o["name"]}
+            for o in setup["organisations"]
+            if o["kind"] == ORG_PROPERTY
+        ],
+        poll_s=settings.staff_poll_s,
+        now=datetime.now(UTC).isoformat(),
     )
     return _page(request, html, lang=lang)
 

@@ -156,7 +156,11 @@ class StaffRequestDetailFeature(Out):
 class Arrivals(Out):
     community: str
     since: str
-    new: int = Field(description="requests of my area created after 'since'")
+    now: str = Field(description="the server's clock: ask with it as 'since' next time")
+    new: int = Field(
+        description="requests of my area that arrived after 'since' and wait to be accepted "
+        "(new, transferred in, reopened)"
+    )
 
 
 class MovedAway(Out):

@@ -562,3 +562,21 @@ def resolution_times(session: Session, *, community_ids: Sequence[int]) -> dict[
     ):
         out.setdefault(int(cid), []).append((made, done))
     return out
+
+
+def arrivals_since(session: Session, *, in_scope: Any, community_id: int, since: Any) -> int:
+    """Requests of a scope and community waiting to be accepted that (re)entered that state
+    after ``since``: new, transferred in, reopened."""
+    from renewmap.vocabulary import UNACCEPTED_STATUSES
+
+    return int(
+        session.scalar(
+            select(func.count(Request.id)).where(
+                in_scope,
+                Request.community_id == community_id,
+                Request.status.in_(UNACCEPTED_STATUSES),
+                func.coalesce(Request.status_since, Request.created_at) > since,
+            )
+        )
+        or 0
+    )

@@ -90,3 +90,11 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
 def community_row(session: Session, *, code: str) -> Community:
     """The community itself (404 if unknown)."""
     return community_by_code(session, code=code)
+
+
+def branch_names(session: Session, *, code: str) -> dict[str, str]:
+    """The community's party branches: code → name."""
+    from renewmap.db.queries.places import branches_of_community
+
+    community = community_by_code(session, code=code)
+    return {b.code: b.name for b in branches_of_community(session, community_id=community.id)}

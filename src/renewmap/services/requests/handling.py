@@ -29,6 +29,7 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import (
     all_comments,
+    arrivals_since,
     photos_by_request,
     request_photo,
     staff_requests,
@@ -441,17 +442,23 @@ def arrivals(
     since: datetime,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """How many requests of the caller's area in a community arrived after ``since`` (the
-    workspace asks every half minute, and shows "3 new" until the list is reloaded)."""
+    """How many requests of the caller's area in a community arrived after ``since`` and wait
+    to be accepted: new, transferred in or reopened (the workspace asks every half minute and
+    shows "3 new" until the list is reloaded). ``now``: the server's clock, the next ``since``."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
     since = (_aware(since) or now).astimezone(UTC)  # stored times are UTC (SQLite: naive)
-    _, total = staff_requests(
-        session, in_scope=scope.condition(), community_id=community_id, since=since, limit=0
+    total = arrivals_since(
+        session, in_scope=scope.condition(), community_id=community_id, since=since
     )
-    return {"community": community_code, "since": since.isoformat(), "new": total}
+    return {
+        "community": community_code,
+        "since": since.isoformat(),
+        "now": now.isoformat(),
+        "new": total,
+    }
 
 
 def _community_in_scope(session: Session, scope: Scope, community_code: str) -> int:

@@ -393,9 +393,15 @@ if (patrolForm) {
     $("#rm-p-gps-stop").hidden = false;
     $("#rm-p-gps").textContent = T("Recording: {n} points", { n: 0 });
     watch = navigator.geolocation.watchPosition(onFix, (err) => {
-      $("#rm-p-gps").textContent = err.code === 1 ? T("GPS permission was refused") : T("No GPS fix");
-      stopGps();
-    }, { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 });
+      // without permission there is nothing to record; a lost fix (under a roof, between
+      // tall buildings) is only a gap: recording goes on
+      if (err.code === err.PERMISSION_DENIED) {
+        $("#rm-p-gps").textContent = T("GPS permission was refused");
+        stopGps();
+      } else {
+        $("#rm-p-gps").textContent = T("No GPS fix");
+      }
+    }, { enableHighAccuracy: true, maximumAge: 0 });
   });
   $("#rm-p-gps-stop").addEventListener("click", () => {
     stopGps();

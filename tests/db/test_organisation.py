@@ -21,7 +21,7 @@ from renewmap.db.models import (
 from renewmap.errors import InvalidInput
 from renewmap.services.places.routing import route_geometry
 from renewmap.services.requests.intake import create_request
-from tests.conftest import DEMO_DIR
+from tests.support.paths import DEMO_DIR
 from tests.support.places import add_building_groups, add_test_community, pt
 
 DEMO = "310109010026"
@@ -126,8 +126,7 @@ def test_import_rejects_a_group_that_is_not_a_building_group(session, tmp_path) 
     assert "feature 2, field 'group_code': unknown party branch code 'NOPE'" in err.value.message
 
 
-@pytest.mark.parametrize("backend_name", ["spatialite", "postgis"])
-def test_migration_keeps_patrols_and_finds_buildings(database_url_factory, backend_name) -> None:  # type: ignore[no-untyped-def]
+def test_migration_keeps_patrols_and_finds_buildings(database_url_factory) -> None:
     """Down to 0014 and up again: a patrol of the old kind keeps its grid (now the first grid
     walked, with its branch), every point request gets the building it is in or at."""
     from sqlalchemy import inspect
@@ -137,7 +136,7 @@ def test_migration_keeps_patrols_and_finds_buildings(database_url_factory, backe
     from renewmap.db.migrate import downgrade, upgrade
     from renewmap.services.ingest.demo import load_demo
 
-    e = make_engine(database_url_factory(backend_name))
+    e = make_engine(database_url_factory())
     try:
         upgrade(e)
         with Session(e) as s, s.begin():
@@ -218,7 +217,7 @@ def test_due_rules_at_the_month_edges_and_bad_rules() -> None:
         assert err.value.details["field"] == "patrol_rule"
 
 
-def _demo_admin(session):  # type: ignore[no-untyped-def]
+def _demo_admin(session):
     from renewmap.services.access.accounts import operator_principal
 
     return operator_principal(session, community_code=DEMO)
@@ -362,7 +361,7 @@ def test_the_monthly_report_counts_within_the_months_bounds_in_shanghai(session)
         session.flush()
         return r
 
-    def step(r: Request, action: str, utc: datetime, **kw) -> None:  # type: ignore[no-untyped-def]
+    def step(r: Request, action: str, utc: datetime, **kw) -> None:
         workflow.act(
             session,
             principal=admin,

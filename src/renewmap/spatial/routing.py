@@ -298,10 +298,10 @@ def locate_building(
     """The building a routed point is in or at, among its community's (None for lines,
     polygons, and points that are not routable or lie in the open). ``epsg``: the community's
     metric CRS, if the caller knows it (else the source is asked, only when it matters)."""
-    if geom.geom_type != "Point" or decision.community_id is None:
+    if not isinstance(geom, shapely.Point) or decision.community_id is None:
         return None
-    margin = metres_to_degrees(near_m, geom.y)
     x, y = geom.x, geom.y
+    margin = metres_to_degrees(near_m, y)
     near = (x - margin, y - margin, x + margin, y + margin)
     candidates = [
         b

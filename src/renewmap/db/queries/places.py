@@ -443,7 +443,9 @@ def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Comm
     ).all()
 
 
-def grid_branches_of_community(session: Session, *, community_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
+def grid_branches_of_community(
+    session: Session, *, community_id: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(id, code, name, branch_id, branch_code, branch_name) of the community's grids."""
     return session.execute(
         select(

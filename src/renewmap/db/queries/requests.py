@@ -560,7 +560,8 @@ def resolution_times(session: Session, *, community_ids: Sequence[int]) -> dict[
             Request.resolved_at.is_not(None),
         )
     ):
-        out.setdefault(int(cid), []).append((made, done))
+        if cid is not None:
+            out.setdefault(cid, []).append((made, done))
     return out
 
 

@@ -615,7 +615,9 @@ def _build_buildings(
     return out
 
 
-def _building_group(session, community, code, errors, i) -> PartyBranch | None:  # type: ignore[no-untyped-def]
+def _building_group(
+    session: Session, community: Community, code: str, errors: _Errors, i: int
+) -> PartyBranch | None:
     """The community's building party group with this code (or an error naming why not)."""
     group = find_branch(session, code=code)
     if group is None:
@@ -629,7 +631,9 @@ def _building_group(session, community, code, errors, i) -> PartyBranch | None: 
     return None
 
 
-def _build_stairwells(session, rows, community, errors, report):  # type: ignore[no-untyped-def]
+def _build_stairwells(
+    session: Session, rows: Rows, community: Community, errors: _Errors, report: ImportReport
+) -> list[Any]:
     """Stairwells (楼道/单元): ``building`` (its number or code), ``number`` (2单元), the
     entrance as the point, ``households``, and ``group_code`` when one building group serves
     only this stairwell."""
@@ -664,7 +668,8 @@ def _build_stairwells(session, rows, community, errors, report):  # type: ignore
         report.created += obj is None
         obj = obj or Stairwell(community_id=community.id, building_id=building.id, number=number)
         households = _number(row, "households", errors, i, integer=True)
-        obj.households = households if households is not None else obj.households
+        if households is not None:
+            obj.households = int(households)
         obj.geom = to_db(geom)
         group_code = _text(row, "group_code")
         if group_code is not None:

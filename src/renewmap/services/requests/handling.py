@@ -366,7 +366,7 @@ def request_detail(
         EventKind.UNHIDE: request.hidden,
     }
     with_property = request.assigned_org_id is not None and request.assigned_done_at is None
-    applies = {
+    applies: dict[str, bool] = {
         EventKind.PROPERTY_DONE: with_property,
         EventKind.PROPERTY_RETURN: with_property,
     }

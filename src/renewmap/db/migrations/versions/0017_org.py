@@ -12,6 +12,8 @@ Revises: 0014
 Create Date: 2026-12-01
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -21,14 +23,14 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-REQUEST_COLUMNS = (
+REQUEST_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("building_id", sa.Integer()),
     ("assigned_org_id", sa.Integer()),
     ("assigned_at", sa.DateTime(timezone=True)),
     ("assigned_due", sa.Date()),
     ("assigned_done_at", sa.DateTime(timezone=True)),
 )
-PATROL_COLUMNS = (
+PATROL_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("branch_id", sa.Integer()),
     ("study_topic", sa.Text()),
     ("study_attendees", sa.Text()),
@@ -36,7 +38,9 @@ PATROL_COLUMNS = (
 )
 
 
-def _fk(table: str, column: str, target: str, ondelete: str | None = "CASCADE"):  # type: ignore[no-untyped-def]
+def _fk(
+    table: str, column: str, target: str, ondelete: str | None = "CASCADE"
+) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
         [column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}"), ondelete=ondelete
     )
@@ -214,17 +218,21 @@ def _backfill_buildings() -> None:
     conn = op.get_bind()
     wkb = "ST_AsBinary" if conn.dialect.name == "postgresql" else "AsBinary"
     communities = {
-        r[0]: (r[1], from_db(r[2]))
+        r[0]: (r[1], from_db(bytes(r[2])))
         for r in conn.execute(sa.text(f"SELECT id, metric_epsg, {wkb}(geom) FROM community"))
+        if r[2] is not None
     }
     buildings: dict[int, list[BuildingRef]] = {}
     for r in conn.execute(sa.text(f"SELECT id, grid_id, {wkb}(geom), community_id FROM building")):
-        buildings.setdefault(r[3], []).append(BuildingRef(r[0], r[1], from_db(r[2]), r[3]))
+        if r[2] is not None:
+            buildings.setdefault(r[3], []).append(BuildingRef(r[0], r[1], from_db(bytes(r[2])), r[3]))
     for request_id, community_id, raw in conn.execute(
         sa.text(f"SELECT id, community_id, {wkb}(geom) FROM request WHERE community_id IS NOT NULL")
     ):
-        point = from_db(raw)
-        if point.geom_type != "Point" or community_id not in communities:
+        if raw is None or community_id not in communities:
+            continue
+        point = from_db(bytes(raw))
+        if point.geom_type != "Point":
             continue
         stored, outline = communities[community_id]
         near = [

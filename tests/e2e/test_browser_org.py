@@ -12,12 +12,11 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
-from tests.conftest import DEMO_DIR, IN_CI, ROOT
+from renewmap.devtools.e2e import app_server
+from tests.support.paths import DEMO_DIR, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -33,30 +32,17 @@ document.addEventListener("rm:map", (e) => { window.__rmMap = e.detail; });
 
 
 @pytest.fixture(scope="module")
-def e2e(tmp_path_factory) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
-    """The real app with the demo, asking for arrivals every second."""
-    where = tmp_path_factory.mktemp("org-e2e")
+def e2e(database_url_factory, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """The real app with the demo on the test's backend, asking for arrivals every second."""
+    db = database_url_factory()
+    log = tmp_path_factory.mktemp("org-e2e") / "server.log"
     env = {"RENEWMAP_STAFF_POLL_S": "1", "RENEWMAP_RATE_LOGINS": "100"}
-    with app_server(where / "e2e.sqlite", where / "server.log", demo_dir=DEMO_DIR, env=env) as base:
-        yield base, where / "e2e.sqlite"
+    with app_server(db, log, demo_dir=DEMO_DIR, env=env) as base:
+        yield base, db
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+def _cli(db: str, *args: str, stdin: str | None = None) -> str:
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": db, "RENEWMAP_ENV": "dev"}
     done = subprocess.run(
         [sys.executable, "-m", "renewmap.cli", *args],
         input=stdin,
@@ -69,14 +55,14 @@ def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def _add_staff(db: Path, username: str, *roles: str) -> None:
+def _add_staff(db: str, username: str, *roles: str) -> None:
     args = ["user", "add", username, "--password-stdin", "--display-name", username]
     for role in roles:
         args += ["--role", role]
     _cli(db, *args, stdin=PASSWORD + "\n")
 
 
-def _signed_in(browser, server: str, username: str, path: str, **context_options):  # type: ignore[no-untyped-def]
+def _signed_in(browser, server: str, username: str, path: str, **context_options):
     context = browser.new_context(
         viewport={"width": 1280, "height": 900}, locale="zh-CN", **context_options
     )
@@ -104,7 +90,7 @@ def _signed_in(browser, server: str, username: str, path: str, **context_options
     return context, page, errors
 
 
-def _post_as_resident(page, title: str, lon: float, lat: float) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _post_as_resident(page, title: str, lon: float, lat: float) -> dict:
     """A resident's suggestion through the public API, from a page of the same site."""
     return page.evaluate(
         """async ([title, lon, lat]) => {
@@ -119,7 +105,7 @@ def _post_as_resident(page, title: str, lon: float, lat: float) -> dict:  # type
     )
 
 
-def _chosen_marker(page):  # type: ignore[no-untyped-def]
+def _chosen_marker(page):
     """[lat, lng] of the map's highlighted request marker (radius 13), or null."""
     return page.evaluate(
         """() => {
@@ -132,7 +118,7 @@ def _chosen_marker(page):  # type: ignore[no-untyped-def]
     )
 
 
-def test_reply_and_note_are_separate_and_rejecting_asks_first(browser, e2e) -> None:  # type: ignore[no-untyped-def]
+def test_reply_and_note_are_separate_and_rejecting_asks_first(browser, e2e) -> None:
     server, db = e2e
     _add_staff(db, "org_lead", f"grid_lead={DEMO}/G07")
     resident = browser.new_context(locale="zh-CN")
@@ -205,7 +191,7 @@ def test_reply_and_note_are_separate_and_rejecting_asks_first(browser, e2e) -> N
     assert errors == []
 
 
-def test_a_patrol_recorded_by_gps(browser, e2e) -> None:  # type: ignore[no-untyped-def]
+def test_a_patrol_recorded_by_gps(browser, e2e) -> None:
     """The phone's position (Playwright's geolocation) walks east along the grid: start,
     positions arrive, stop, save; the route is kept (simplified) as recorded by GPS."""
     server, db = e2e
@@ -262,7 +248,7 @@ def test_a_patrol_recorded_by_gps(browser, e2e) -> None:  # type: ignore[no-unty
 
     from renewmap.db.engine import make_engine
 
-    eng = make_engine(f"sqlite:///{db}")
+    eng = make_engine(db)
     try:
         with eng.connect() as conn:
             source, topic, points = conn.execute(
@@ -277,7 +263,7 @@ def test_a_patrol_recorded_by_gps(browser, e2e) -> None:  # type: ignore[no-unty
     assert 2 <= points < recorded  # simplified: the straight stretches are a few points
 
 
-def test_the_town_and_the_community_colour_their_areas(browser, e2e) -> None:  # type: ignore[no-untyped-def]
+def test_the_town_and_the_community_colour_their_areas(browser, e2e) -> None:
     server, db = e2e
     _add_staff(db, "org_town", f"subdistrict_admin={DEMO[:9]}")
     context, page, errors = _signed_in(browser, server, "org_town", "/staff/town")

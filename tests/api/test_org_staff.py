@@ -2,7 +2,7 @@
 endpoint; handing a request to the property company with a due date, overdue when late; on
 both databases.
 
-Places (tests/fixtures.py): community T with grids A and B; 1号楼 in A (group T-LZ1), 2号楼 in
+Places (tests/support/places.py): community T with grids A and B; 1号楼 in A (group T-LZ1), 2号楼 in
 B with a west and an east stairwell (groups T-LZ2W, T-LZ2E); the property company WY and the
 owners' committee YWH of T; community Q elsewhere.
 """
@@ -13,18 +13,20 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.api.schemas.common import ErrorBody
 from renewmap.db.models import Organisation, Request
 from renewmap.errors import InvalidInput
 from renewmap.services.access import accounts
 from renewmap.services.requests import handling, workflow
 from renewmap.services.requests.intake import create_request
-from renewmap.settings import Settings
-from tests.fixtures import add_building_groups, add_quad_community, add_test_community, pt, qpt
+from tests.support.places import (
+    add_building_groups,
+    add_quad_community,
+    add_test_community,
+    pt,
+    qpt,
+)
 
 PASSWORD = "correct horse battery"
 USERS = {
@@ -47,7 +49,7 @@ DUE = date(2026, 12, 10)
 TODAY = date(2026, 12, 1)
 
 
-def add_organisations(session) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def add_organisations(session) -> dict[str, int]:
     from sqlalchemy import select
 
     from renewmap.db.models import Community
@@ -65,7 +67,7 @@ def add_organisations(session) -> dict[str, int]:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def world(session):  # type: ignore[no-untyped-def]
+def world(session):
     add_test_community(session)
     groups = add_building_groups(session)
     add_quad_community(session)
@@ -100,28 +102,21 @@ def world(session):  # type: ignore[no-untyped-def]
     return {"ids": ids, "users": users, "groups": groups, "orgs": orgs}
 
 
-def make_client(engine, session) -> TestClient:  # type: ignore[no-untyped-def]
-    app = create_app(Settings(env="test", secret_key="test-secret"), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return TestClient(app)
-
-
-def bearer(session, user) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def bearer(session, user) -> dict[str, str]:
     token, _ = accounts.issue_token(session, user=user, kind="api")
     return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize("username", sorted(USERS))
 def test_scope_matrix_of_leaders_and_the_property_company(
-    engine, session, world, username: str
+    make_client, session, world, username: str
 ) -> None:
     """List, one request, a note, a public reply and a step reserved to the grid, for every
     request in and out of the user's area."""
     ids, allowed = world["ids"], SEES[username]
     names = {v: k for k, v in ids.items()}
     h = bearer(session, world["users"][username])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         listing = c.get("/api/staff/requests", headers=h)
         if not allowed:
             assert listing.status_code == 403
@@ -168,7 +163,9 @@ def test_scope_matrix_of_leaders_and_the_property_company(
 
 
 @pytest.mark.parametrize("username", sorted(USERS))
-def test_every_other_endpoint_in_and_out_of_scope(engine, session, world, username: str) -> None:
+def test_every_other_endpoint_in_and_out_of_scope(
+    make_client, session, world, username: str
+) -> None:
     """Exports, stats, arrivals, patrols, the organisation, volunteers, templates,
     deliberations, the property company's list and the pages: 2xx inside, 403/404 outside."""
     ids = world["ids"]
@@ -227,7 +224,7 @@ def test_every_other_endpoint_in_and_out_of_scope(engine, session, world, userna
             403,
         ),
     ]
-    with make_client(engine, session) as c:
+    with make_client() as c:
         for method, url, body, ok, refused in checks:
             r = c.request(method, url, headers=h, json=body)
             if ok:
@@ -363,7 +360,9 @@ def _jpeg_with_gps() -> bytes:
 SECRETS = ("SECRET-reply-note", "SECRET-note", "SECRET-return", "SECRET-resolve-note")
 
 
-def test_internal_notes_never_reach_a_residents_page_api_or_export(engine, session, world) -> None:
+def test_internal_notes_never_reach_a_residents_page_api_or_export(
+    make_client, session, world
+) -> None:
     """Staff write internal notes next to public steps, as their own step, and as the
     property company's reason to hand back; residents read every public surface: none of it
     is there, while the public replies, the due day, the deliberation and the "after" photo
@@ -375,7 +374,7 @@ def test_internal_notes_never_reach_a_residents_page_api_or_export(engine, sessi
     due1, due2 = (today + timedelta(days=10)).isoformat(), (today + timedelta(days=11)).isoformat()
     admin_h = bearer(session, world["users"]["admin_t"])
     company_h = bearer(session, world["users"]["property_t"])
-    with make_client(engine, session) as c:
+    with make_client() as c:
         c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
         posted = c.post(
             "/api/suggestions",
@@ -383,7 +382,7 @@ def test_internal_notes_never_reach_a_residents_page_api_or_export(engine, sessi
         ).json()
         rid, code, token = posted["id"], posted["receipt_code"], posted["follow_url"].split("t=")[1]
 
-        def step(headers, version, **body):  # type: ignore[no-untyped-def]
+        def step(headers, version, **body):
             r = c.post(
                 f"/api/staff/requests/{rid}/actions",
                 headers=headers,
@@ -456,12 +455,14 @@ def test_internal_notes_never_reach_a_residents_page_api_or_export(engine, sessi
     page = public["follow page"].text
     assert "我们明天去看" in page and "物业负责，维修基金支出" in page and "路灯由谁来修？" in page
     assert "居委会王主任" in page
-    with make_client(engine, session) as c:
+    with make_client() as c:
         photo = c.get(after[0]["url"])
     assert photo.status_code == 200 and b"SecretPhoneMaker" not in photo.content
 
 
-def test_the_resident_sees_when_the_property_company_will_be_done(engine, session, world) -> None:
+def test_the_resident_sees_when_the_property_company_will_be_done(
+    make_client, session, world
+) -> None:
     from renewmap.services.requests.suggestions import create_suggestion, follow
 
     p = pt(0.6, 0.5)
@@ -482,12 +483,12 @@ def test_the_resident_sees_when_the_property_company_will_be_done(engine, sessio
         session, code=created.request.receipt_code, token=created.token, secret="test-secret"
     )
     assert view["property"] == {"org": "测试物业", "due": "2026-12-10"}
-    with make_client(engine, session) as c:
+    with make_client() as c:
         page = c.get(f"/r/{created.request.receipt_code}", params={"t": created.token})
     assert "已交物业处理，预计 2026-12-10 前完成" in page.text
 
 
-def test_the_town_overview_against_sql(engine, session, world) -> None:
+def test_the_town_overview_against_sql(make_client, session, world) -> None:
     """Two communities of subdistrict T00; the figures per community equal what SQL counts
     (and what the workspace's own overdue rule says of each request)."""
     import statistics
@@ -498,7 +499,7 @@ def test_the_town_overview_against_sql(engine, session, world) -> None:
     from renewmap.db.models import Community, Grid, Site, Subdistrict
     from renewmap.services.requests import patrols
     from renewmap.spatial.geometry import as_multi, to_db
-    from tests.fixtures import m2w
+    from tests.support.places import m2w
 
     sub = session.scalar(select(Subdistrict).where(Subdistrict.code == "T00"))
     other = Community(
@@ -554,7 +555,7 @@ def test_the_town_overview_against_sql(engine, session, world) -> None:
     sub_admin = accounts.create_user(
         session, username="sub_t", password=PASSWORD, roles=[("subdistrict_admin", "T00")]
     )
-    with make_client(engine, session) as c:
+    with make_client() as c:
         r = c.get("/api/staff/subdistricts/T00/overview", headers=bearer(session, sub_admin))
         refused = c.get(
             "/api/staff/subdistricts/T00/overview",
@@ -616,7 +617,7 @@ def test_the_town_overview_against_sql(engine, session, world) -> None:
     assert "公示征询 2" in page.text and "未开始 1" in page.text
 
 
-def _utc(moment):  # type: ignore[no-untyped-def]
+def _utc(moment):
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

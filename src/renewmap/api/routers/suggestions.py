@@ -282,6 +282,7 @@ def add_comment(request_id: IdPath, payload: CommentIn, session: WriteSession) -
 @router.get(
     "/receipts/{code}",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="A resident's private view (receipt code + token)",
 )
 def follow(
@@ -322,6 +323,7 @@ class DetailsForm(BaseModel):
 @router.post(
     "/receipts/{code}/details",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="Add text or photos through the private link (token in X-Receipt-Token)",
     dependencies=[rate_limit("post")],
     openapi_extra=uploads.multipart_doc(DetailsForm, photos=True),
@@ -347,6 +349,7 @@ def add_details(
 @router.post(
     "/receipts/{code}/reopen",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="The resident says a resolved request is not fixed (within 30 days)",
     dependencies=[rate_limit("post")],
 )

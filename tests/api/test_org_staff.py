@@ -29,6 +29,7 @@ from tests.support.places import (
 )
 
 PASSWORD = "correct horse battery"
+DEMO = "310109010026"
 USERS = {
     "leader_1": [("building_group_leader", "T-LZ1")],
     "leader_2w": [("building_group_leader", "T-LZ2W")],
@@ -621,3 +622,47 @@ def _utc(moment):
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_sites_deliberation_is_public(make_client, session) -> None:
+    """On the demo's site S01, its designer records what the four parties decided; anyone
+    reads it on the site's page and API; a grid lead may not record it."""
+    designer = accounts.create_user(
+        session, username="designer_demo", password=PASSWORD, roles=[("designer", DEMO)]
+    )
+    lead = accounts.create_user(
+        session, username="lead_demo", password=PASSWORD, roles=[("grid_lead", f"{DEMO}/G07")]
+    )
+    body = {
+        "community": DEMO,
+        "site": "S01",
+        "held_on": "2026-11-18",
+        "parties": ["resident_representatives", "residents_committee", "owners_committee"],
+        "attendees": "居民代表 5 人；居委会；业委会",
+        "question": "花园夜间是否开放？",
+        "decision": "夜间 21 点关闭，由志愿者值守",
+    }
+    c = make_client()
+    refused = c.post("/api/staff/deliberations", headers=bearer(session, lead), json=body)
+    made = c.post("/api/staff/deliberations", headers=bearer(session, designer), json=body)
+    too_few = c.post(
+        "/api/staff/deliberations",
+        headers=bearer(session, designer),
+        json={**body, "parties": ["residents_committee"]},
+    )
+    public = c.get(f"/api/sites/{DEMO}/S01/deliberations")
+    page = c.get(f"/c/{DEMO}/sites/S01")
+    assert refused.status_code == 403
+    assert made.status_code == 201, made.text
+    assert too_few.status_code == 422 and too_few.json()["details"]["field"] == "parties"
+    assert public.json() == [
+        {
+            "id": made.json()["id"],
+            "held_on": "2026-11-18",
+            "parties": ["residents_committee", "owners_committee", "resident_representatives"],
+            "attendees": "居民代表 5 人；居委会；业委会",
+            "question": "花园夜间是否开放？",
+            "decision": "夜间 21 点关闭，由志愿者值守",
+        }
+    ]
+    assert "夜间 21 点关闭，由志愿者值守" in page.text and "居委会、业委会、居民代表" in page.text

@@ -11,7 +11,9 @@ from typing import Any
 
 import geopandas as gpd
 
+from renewmap.i18n import gettext
 from renewmap.services.design.process import STAGE_LABELS
+from renewmap.vocabulary import DELIBERATION_PARTIES
 from renewmap.web.design import labels
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import category_list
@@ -49,6 +51,7 @@ def site_page(
     locale: str,
     nonce: str,
     tiles: OnlineTiles | None = None,
+    deliberations: list[dict[str, Any]] | None = None,
 ) -> str:
     community = layers["community"].iloc[0]
     plan = site_plan(
@@ -82,6 +85,13 @@ def site_page(
         actions=ACTIONS,
         before_after=[("before", latest("before")), ("after", latest("after"))],
         plants=plants,
+        deliberations=[
+            {
+                **d,
+                "parties": [gettext(locale, DELIBERATION_PARTIES.get(p, p)) for p in d["parties"]],
+            }
+            for d in deliberations or []
+        ],
         category_options=[(c["code"], f"{c['icon']} {c['label']}") for c in category_list(locale)],
         config=config,
         vectorgrid=any("tiles" in layer for layer in plan["layers"].values()),

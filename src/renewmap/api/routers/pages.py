@@ -21,6 +21,7 @@ from renewmap.services.places import boundaries, catalog, organisation
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
 from renewmap.services.requests import (
+    deliberations,
     exports,
     handling,
     patrols,
@@ -529,6 +530,7 @@ def resident_site(
         process.timeline(session, community_code=code, site_code=site),
         process.photos(session, community_code=code, site_code=site),
         adoption.site_plants(session, community_code=code, site_code=site),
+        deliberations=deliberations.of_site(session, community_code=code, site_code=site),
         locale=_locale(request, lang),
         nonce=_nonce(request),
         tiles=online_tiles(request.app.state.settings),

@@ -21,7 +21,9 @@ from renewmap.api.schemas.design import (
     Timeline,
     Vote,
 )
+from renewmap.api.schemas.organisation import DeliberationOut
 from renewmap.services.design import consultation, process
+from renewmap.services.requests import deliberations
 from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api", tags=["sites"])
@@ -53,6 +55,15 @@ def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
 )
 def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     return process.timeline(session, community_code=code, site_code=site)
+
+
+@router.get(
+    "/sites/{code}/{site}/deliberations",
+    response_model=list[DeliberationOut],
+    summary="A site's deliberations (四议共答): day, parties, attendees, question, decision",
+)
+def site_deliberations(code: str, site: str, session: ReadSession) -> list[dict[str, Any]]:
+    return deliberations.of_site(session, community_code=code, site_code=site)
 
 
 @router.get(

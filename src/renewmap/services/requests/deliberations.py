@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from renewmap.db.models import Deliberation, Request, RequestEvent
 from renewmap.db.queries.places import community_by_code, find_site
 from renewmap.db.queries.requests import deliberations_of
-from renewmap.errors import Forbidden, InvalidInput
+from renewmap.errors import Forbidden, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_request, scope_of
 from renewmap.validation import strip_text
@@ -145,9 +145,13 @@ def view(row: Deliberation) -> dict[str, Any]:
     return {"id": row.id, **details(row)}
 
 
-def of_site(session: Session, *, site_id: int) -> list[dict[str, Any]]:
+def of_site(session: Session, *, community_code: str, site_code: str) -> list[dict[str, Any]]:
     """A site's deliberations, oldest first (public)."""
-    return [view(d) for d in deliberations_of(session, site_id=site_id)]
+    community = community_by_code(session, code=community_code)
+    site = find_site(session, community_id=community.id, code=site_code)
+    if site is None:
+        raise NotFound(f"site '{site_code}' not found in {community.name}", field="site")
+    return [view(d) for d in deliberations_of(session, site_id=site.id)]
 
 
 def of_request(session: Session, *, request: Request) -> list[dict[str, Any]]:

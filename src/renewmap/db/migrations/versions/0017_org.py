@@ -225,7 +225,9 @@ def _backfill_buildings() -> None:
     buildings: dict[int, list[BuildingRef]] = {}
     for r in conn.execute(sa.text(f"SELECT id, grid_id, {wkb}(geom), community_id FROM building")):
         if r[2] is not None:
-            buildings.setdefault(r[3], []).append(BuildingRef(r[0], r[1], from_db(bytes(r[2])), r[3]))
+            buildings.setdefault(r[3], []).append(
+                BuildingRef(r[0], r[1], from_db(bytes(r[2])), r[3])
+            )
     for request_id, community_id, raw in conn.execute(
         sa.text(f"SELECT id, community_id, {wkb}(geom) FROM request WHERE community_id IS NOT NULL")
     ):

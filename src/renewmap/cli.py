@@ -79,6 +79,14 @@ def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import_organisations(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.ingest.importer import import_organisations
+
+    rep = _in_transaction(settings, lambda s: import_organisations(s, args.file))
+    print(f"{rep.file}: {rep.created} organisations created, {rep.updated} updated")
+    return 0
+
+
 def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest.osm import import_osm
 
@@ -411,6 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
     ib = sub.add_parser("import-branches", help="import party branches from CSV")
     ib.add_argument("file", type=Path)
     ib.set_defaults(func=cmd_import_branches)
+
+    ig = sub.add_parser(
+        "import-organisations",
+        help="import property companies (物业) and owners' committees (业委会) from CSV",
+    )
+    ig.add_argument("file", type=Path)
+    ig.set_defaults(func=cmd_import_organisations)
 
     io = sub.add_parser("import-osm", help="build a community from an OpenStreetMap extract")
     io.add_argument("file", type=Path)

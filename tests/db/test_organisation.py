@@ -468,3 +468,26 @@ def test_a_branch_report_covers_its_grids_and_its_patrols(session) -> None:
     html = report_page(report, locale="en", nonce="n", time_zone="Asia/Shanghai")
     assert "Patrol of 2026-11-05" in html and "学习垃圾分类新规" in html
     assert "Resolved this month" in html and "本月办结" not in html  # the reader's language
+
+
+def test_organisations_import_all_or_nothing(session, tmp_path) -> None:
+    from renewmap.db.models import Organisation
+    from renewmap.errors import ImportFailed
+    from renewmap.services.ingest.importer import import_organisations
+
+    bad = tmp_path / "orgs.csv"
+    bad.write_text(
+        "code,name,kind,community_code,compound_code\n"
+        f"WY2,新物业,property_company,{DEMO},C1\n"
+        f"X,某公司,cleaning,{DEMO},\n"
+        f"Y,某业委会,owners_committee,{DEMO},C9\n",
+        encoding="utf-8",
+    )
+    before = session.scalar(select(func.count(Organisation.id)))
+    with pytest.raises(ImportFailed) as err:
+        import_organisations(session, bad)
+    assert "feature 2, field 'kind': unknown kind 'cleaning'" in err.value.message
+    assert "feature 3, field 'compound_code': unknown compound code 'C9'" in err.value.message
+    assert session.scalar(select(func.count(Organisation.id))) == before
+    again = import_organisations(session, DEMO_DIR / "organisations.csv")
+    assert (again.created, again.updated) == (0, 2)

@@ -29,13 +29,14 @@ party groups that serve that building, the one the point belongs to (``group_for
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, cast
 
 import numpy as np
 import shapely
+from shapely.affinity import affine_transform
 from shapely.geometry.base import BaseGeometry
 
 from renewmap.spatial.crs import metres_to_degrees, to_metric
@@ -261,27 +262,43 @@ def _decide_extent(geom: BaseGeometry, source: CandidateSource) -> Decision | No
     )
 
 
+# Metres per degree of latitude, and of longitude at the equator (WGS84, mean values): the
+# local plane that measures "at a building" (tens of metres: error well under 0.1 %).
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON = 111_320.0
+
+
+def local_metres(origin: shapely.Point) -> Callable[[BaseGeometry], BaseGeometry]:
+    """WGS84 → metres in a plane tangent at ``origin`` (east, north). Exact enough for the
+    few metres between a point and a door, without a projection per building."""
+    kx = _M_PER_DEG_LON * math.cos(math.radians(origin.y))
+    ky = _M_PER_DEG_LAT
+    matrix = [kx, 0.0, 0.0, ky, -origin.x * kx, -origin.y * ky]
+
+    def to_local(g: BaseGeometry) -> BaseGeometry:
+        return affine_transform(g, matrix)
+
+    return to_local
+
+
 def building_at(
-    point: BaseGeometry,
+    point: shapely.Point,
     buildings: Sequence[BuildingRef],
-    epsg: int | None,
     *,
     near_m: float = BUILDING_NEAR_M,
 ) -> int | None:
     """The id of the building ``point`` is in (a footprint covers it) or at (the nearest
-    footprint within ``near_m`` metres, measured in ``epsg``); ties → the lowest id. None in
-    the open."""
+    footprint within ``near_m`` metres); ties → the lowest id. None in the open."""
     covering = sorted(b.id for b in buildings if b.geom.covers(point))
     if covering:
         return covering[0]
     if not buildings:
         return None
-    if epsg is None:
-        raise ValueError("a metric CRS is needed to measure how near a building is")
-    target = to_metric(point, epsg)
+    to_local = local_metres(point)
+    here = to_local(point)
     near = []
     for b in buildings:
-        d = target.distance(to_metric(b.geom, epsg))
+        d = here.distance(to_local(b.geom))
         if d <= near_m:
             near.append((round(d, 3), b.id))
     return min(near)[1] if near else None
@@ -293,11 +310,9 @@ def locate_building(
     source: CandidateSource,
     *,
     near_m: float = BUILDING_NEAR_M,
-    epsg: int | None = None,
 ) -> int | None:
     """The building a routed point is in or at, among its community's (None for lines,
-    polygons, and points that are not routable or lie in the open). ``epsg``: the community's
-    metric CRS, if the caller knows it (else the source is asked, only when it matters)."""
+    polygons, and points that are not routable or lie in the open)."""
     if not isinstance(geom, shapely.Point) or decision.community_id is None:
         return None
     x, y = geom.x, geom.y
@@ -308,11 +323,7 @@ def locate_building(
         for b in source.all_buildings_near(near)
         if b.community_id in (None, decision.community_id)
     ]
-    if not candidates:
-        return None
-    if epsg is None and not any(b.geom.covers(geom) for b in candidates):
-        epsg = source.community(decision.community_id).epsg()
-    return building_at(geom, candidates, epsg, near_m=near_m)
+    return building_at(geom, candidates, near_m=near_m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,20 +337,18 @@ class GroupLink:
     entrance: BaseGeometry | None = None
 
 
-def group_for(
-    point: BaseGeometry | None, links: Sequence[GroupLink], epsg: int | None
-) -> GroupLink | None:
+def group_for(point: shapely.Point | None, links: Sequence[GroupLink]) -> GroupLink | None:
     """Of the groups serving one building, the one a point there belongs to: the group of the
     stairwell whose entrance is nearest; else one serving the whole building; else any.
     Ties → the lowest code."""
     if not links:
         return None
     placed = [(g, g.entrance) for g in links if g.entrance is not None]
-    if point is not None and epsg is not None and placed:
-        target = to_metric(point, epsg)
+    if point is not None and placed:
+        to_local = local_metres(point)
+        here = to_local(point)
         ranked = [
-            (round(target.distance(to_metric(entrance, epsg)), 3), g.code, g)
-            for g, entrance in placed
+            (round(here.distance(to_local(entrance)), 3), g.code, g) for g, entrance in placed
         ]
         return min(ranked, key=lambda t: (t[0], t[1]))[2]
     whole = [g for g in links if not g.stairwell]

@@ -260,8 +260,7 @@ def below_grid(
     building = session.get(Building, building_id)
     assert building is not None
     rows = group_links_of_buildings(session, building_ids=[building_id])
-    epsg = source.community(building.community_id).epsg()
-    link = group_for(geom, _links(rows), epsg)
+    link = group_for(geom if isinstance(geom, shapely.Point) else None, _links(rows))
     names = {r[1]: r[3] for r in rows}
     group = (
         BranchInfo(link.branch_id, link.code, names[link.branch_id], BUILDING_GROUP, None)
@@ -333,7 +332,6 @@ class PrefetchedSource(DbSource):
         # building id → (code, number), and the groups serving it (with their names)
         self.building_info: dict[int, tuple[str | None, str | None]] = {}
         self.groups: dict[int, list[tuple[GroupLink, str]]] = {}
-        self.metric_epsg: dict[int, int | None] = {}
         rows = route_prefetch(self.session, x=point.x, y=point.y, margin=margin)
         seen: set[int] = set()
         wkbs: list[bytes] = []
@@ -366,7 +364,6 @@ class PrefetchedSource(DbSource):
                 self.community_info[r[1]] = CommunityInfo(
                     r[1], r[2], r[5], r[16], sub, general, top
                 )
-                self.metric_epsg[r[1]] = r[3]
 
     def buildings_near(self, bounds: Bounds) -> list[BuildingRef]:
         if bounds == self.bounds:
@@ -386,14 +383,13 @@ class PrefetchedSource(DbSource):
     def below(self, geom: BaseGeometry, decision: Decision) -> Below | bool | None:
         """The building and group from the prefetch; False when the general path must look
         them up (a group of one stairwell: its entrance decides)."""
-        epsg = self.metric_epsg.get(decision.community_id or -1)
-        building_id = locate_building(geom, decision, self, epsg=epsg)
+        building_id = locate_building(geom, decision, self)
         if building_id is None:
             return None
         links = self.groups.get(building_id, [])
         if any(link.stairwell for link, _ in links):
             return False
-        chosen = group_for(geom, [link for link, _ in links], None)
+        chosen = group_for(None, [link for link, _ in links])
         names = {link.branch_id: name for link, name in links}
         code, number = self.building_info[building_id]
         group = (
@@ -559,9 +555,8 @@ def _batch_row(
         }
     building_id = locate_building(geom, d, source)
     group = None
-    if building_id is not None and d.community_id is not None:
-        epsg = source.community(d.community_id).epsg()
-        group = group_for(geom, lookup.building_groups.get(building_id, []), epsg)
+    if building_id is not None and isinstance(geom, shapely.Point):
+        group = group_for(geom, lookup.building_groups.get(building_id, []))
     branch = None
     if d.grid_id is not None:
         branch = lookup.grid_branch_code.get(d.grid_id)

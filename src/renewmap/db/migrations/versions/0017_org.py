@@ -211,17 +211,13 @@ def upgrade() -> None:
 
 def _backfill_buildings() -> None:
     """Each existing point request gets the building it is in or at, by the routing rule."""
+    import shapely
+
     from renewmap.spatial.geometry import from_db
     from renewmap.spatial.routing import BUILDING_NEAR_M, BuildingRef, building_at
-    from renewmap.vocabulary import metric_epsg
 
     conn = op.get_bind()
     wkb = "ST_AsBinary" if conn.dialect.name == "postgresql" else "AsBinary"
-    communities = {
-        r[0]: (r[1], from_db(bytes(r[2])))
-        for r in conn.execute(sa.text(f"SELECT id, metric_epsg, {wkb}(geom) FROM community"))
-        if r[2] is not None
-    }
     buildings: dict[int, list[BuildingRef]] = {}
     for r in conn.execute(sa.text(f"SELECT id, grid_id, {wkb}(geom), community_id FROM building")):
         if r[2] is not None:
@@ -231,18 +227,17 @@ def _backfill_buildings() -> None:
     for request_id, community_id, raw in conn.execute(
         sa.text(f"SELECT id, community_id, {wkb}(geom) FROM request WHERE community_id IS NOT NULL")
     ):
-        if raw is None or community_id not in communities:
+        if raw is None:
             continue
         point = from_db(bytes(raw))
-        if point.geom_type != "Point":
+        if not isinstance(point, shapely.Point):
             continue
-        stored, outline = communities[community_id]
         near = [
             b
             for b in buildings.get(community_id, [])
             if b.geom.distance(point) < 0.001  # ≈ 100 m: the candidates; the rule measures
         ]
-        found = building_at(point, near, metric_epsg(stored, outline), near_m=BUILDING_NEAR_M)
+        found = building_at(point, near, near_m=BUILDING_NEAR_M)
         if found is not None:
             conn.execute(
                 sa.text("UPDATE request SET building_id = :b WHERE id = :r"),

@@ -186,8 +186,34 @@ def test_every_other_endpoint_in_and_out_of_scope(
         "question": "路灯由谁来修？",
         "decision": "物业负责更换，费用由维修基金支出",
     }
+    grids = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": "A"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[10, 50], [10.001, 50], [10.001, 50.001], [10, 50.001], [10, 50]]
+                    ],
+                },
+            }
+        ],
+    }
+    admins = username == "admin_t"
     checks = [
         ("GET", "/api/staff/requests.csv", None, touches_t, 403),
+        ("GET", "/api/staff/requests.xlsx", None, touches_t, 403),
+        ("POST", "/api/staff/communities/T0001/grid-drafts", grids, admins, 403),
+        ("POST", "/api/staff/communities/T0001/assignments", {}, admins, 403),
+        (
+            "PUT",
+            "/api/staff/building-groups/T-LZ9/places",
+            {"buildings": ["1号楼"]},
+            admins,
+            403,
+        ),
         ("GET", "/api/staff/stats?community=T0001", None, touches_t, 403),
         (
             "GET",
@@ -238,17 +264,39 @@ def test_every_other_endpoint_in_and_out_of_scope(
         if touches_t:
             body = csv.content.decode("utf-8-sig").splitlines()[1:]
             assert {row.split(",")[6] for row in body} == allowed
+        # the OGC requests collection holds the same area
+        ogc = c.get("/ogc/collections/requests/items?limit=10000", headers=h)
+        if allowed:
+            names = {v: k for k, v in ids.items()}
+            assert {names[f["id"]] for f in ogc.json()["features"]} == allowed
+        else:
+            assert ogc.status_code == 403
+        # a step with photos on a request out of the area: not found, before any photo is read
+        for name, rid in ids.items():
+            if name in allowed:
+                continue
+            r = c.post(
+                f"/api/staff/requests/{rid}/actions/with-photos",
+                headers=h,
+                data={"action": "reply", "version": "1", "note": "看看"},
+                files=[("photos", ("x.jpg", b"not even an image", "image/jpeg"))],
+            )
+            assert r.status_code == 404, (name, r.status_code, r.text)
         c.post("/api/staff/session", json={"username": username, "password": PASSWORD})
         html = {"Accept": "text/html"}
         workspace = c.get("/staff?community=T0001", headers=html, follow_redirects=False)
         overview = c.get("/staff/overview?community=T0001", headers=html)
         tasks = c.get("/staff/property?community=T0001", headers=html)
+        report = c.get("/staff/report?community=T0001&grid=A", headers=html)
+        branch_report = c.get("/staff/report?community=T0001&branch=T-BB", headers=html)
     if username == "owners_t":
         assert workspace.status_code == 303
         assert workspace.headers["location"] == "/staff/property?community=T0001"
     else:
         assert workspace.status_code == (200 if touches_t else 403), username
     assert overview.status_code == (200 if touches_t else 403), username
+    assert report.status_code == (200 if username in ("lead_a", "admin_t") else 403), username
+    assert branch_report.status_code == (200 if admins else 403), username
     assert tasks.status_code == (200 if username in ("property_t", "owners_t") else 403)
     if username == "owners_t":
         assert "13800000000" not in tasks.text and "rB" in tasks.text

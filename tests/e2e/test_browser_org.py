@@ -296,3 +296,25 @@ def test_the_town_and_the_community_colour_their_areas(browser, e2e) -> None:
     errors.extend(page.evaluate("window.__csp"))
     context.close()
     assert errors == []
+
+
+def test_an_admin_keeps_reply_templates_and_a_lead_uses_them(browser, e2e) -> None:
+    server, db = e2e
+    _add_staff(db, "org_admin", f"community_admin={DEMO}")
+    context, page, errors = _signed_in(browser, server, "org_admin", f"/staff?community={DEMO}")
+    page.locator("#rm-templates summary").click()
+    page.fill("#rm-t-title", "已派物业")
+    page.fill("#rm-t-body", "已联系物业，预计三天内修好")
+    page.get_by_role("button", name="添加模板").click()
+    page.wait_for_function(
+        "() => document.querySelector('#rm-t-list').textContent.includes('已派物业')"
+    )
+    page.wait_for_function("() => document.querySelector('#rm-count').textContent !== ''")
+    page.locator(".rm-open").first.click()
+    page.wait_for_selector("#rm-template")
+    page.select_option("#rm-template", label="已派物业")
+    assert page.input_value("#rm-reply-text") == "已联系物业，预计三天内修好"
+    assert page.input_value("#rm-note-text") == ""  # a template never goes into the note
+    errors.extend(page.evaluate("window.__csp"))
+    context.close()
+    assert errors == []

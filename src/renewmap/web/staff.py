@@ -159,6 +159,7 @@ def workspace_page(
     property_companies: list[dict[str, str]] | None = None,
     poll_s: int = 30,
     now: str | None = None,
+    edit_templates: bool = False,
 ) -> str:
     """The workspace for one community of the user's area (switch among theirs)."""
 
@@ -223,6 +224,7 @@ def workspace_page(
         communities=communities if len(communities) > 1 else [],
         drawer=drawer,
         town=any(r["role"] == Role.SUBDISTRICT_ADMIN for r in me["roles"]),
+        edit_templates=edit_templates,
         my_grids=my_grids,
         grid_options=[(gr["code"], gr["name"]) for gr in my_grids],
         patrol_options=patrol_units(grids, my_codes, branches or {}, locale),

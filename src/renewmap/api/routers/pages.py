@@ -211,6 +211,9 @@ def staff_workspace(
         ],
         poll_s=settings.staff_poll_s,
         now=datetime.now(UTC).isoformat(),
+        edit_templates=organisation.is_admin_of(
+            principal, catalog.community_row(session, code=chosen["code"])
+        ),
     )
     return _page(request, html, lang=lang)
 

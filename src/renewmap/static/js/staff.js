@@ -446,7 +446,33 @@ if (patrolForm) {
 
 async function loadTemplates() {
   const r = await api("GET", `/api/staff/reply-templates?community=${encodeURIComponent(S.community)}`);
-  if (r.ok) templates = r.data;
+  if (!r.ok) return;
+  templates = r.data;
+  const list = $("#rm-t-list");  // the community's admins keep them here
+  if (!list) return;
+  fill(list, templates.map((t) => h("li", {}, h("strong", {}, bdi(t.title)), " ",
+    h("span", { class: "rm-text" }, t.body), " ",
+    h("button", { type: "button", class: "rm-t-remove", dataset: { id: t.id } }, T("Remove")))));
+}
+
+if ($("#rm-t-form")) {
+  $("#rm-t-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.target;
+    const r = await api("POST", "/api/staff/reply-templates",
+      { community: S.community, title: f.title.value, body: f.body.value });
+    if (!r.ok) { $("#rm-t-error").textContent = errorText(r, T); return; }
+    $("#rm-t-error").textContent = "";
+    f.reset();
+    loadTemplates();
+  });
+  $("#rm-t-list").addEventListener("click", async (e) => {
+    const button = e.target.closest(".rm-t-remove");
+    if (!button) return;
+    const r = await api("DELETE", `/api/staff/reply-templates/${button.dataset.id}`);
+    if (!r.ok) { $("#rm-t-error").textContent = errorText(r, T); return; }
+    loadTemplates();
+  });
 }
 
 loadTemplates();

@@ -345,6 +345,8 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.web.report import report_page
 
     def build(s: Session) -> str | bytes:
+        from renewmap.web.report_pdf import report_pdf
+
         report = reports.monthly_report(
             s,
             principal=accounts.operator_principal(s, community_code=args.community),
@@ -354,11 +356,13 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             month=exports.parse_month(args.month),
             time_zone=settings.time_zone,
         )
+        if args.pdf:
+            return report_pdf(report, locale=args.lang, time_zone=settings.time_zone)
         return report_page(report, locale=args.lang, nonce=None, time_zone=settings.time_zone)
 
     document = _in_transaction(settings, build)
     what = args.grid or args.branch
-    out = Path(args.out or f"report-{args.community}-{what}.html")
+    out = Path(args.out or f"report-{args.community}-{what}.{'pdf' if args.pdf else 'html'}")
     with atomic_output(out) as tmp:
         if isinstance(document, bytes):
             tmp.write_bytes(document)
@@ -497,7 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--grid", help="a grid's code (G07)")
     what.add_argument("--branch", help="a party branch's code: all of its grids")
     rp.add_argument("--month", help="YYYY-MM (default: this month)")
-    rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
+    rp.add_argument("--pdf", action="store_true", help="a printable PDF (A4) instead of HTML")
+    rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html or .pdf)")
     rp.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN", help="language")
     rp.set_defaults(func=cmd_report)
 

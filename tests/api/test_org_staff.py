@@ -289,6 +289,7 @@ def test_every_other_endpoint_in_and_out_of_scope(
         tasks = c.get("/staff/property?community=T0001", headers=html)
         report = c.get("/staff/report?community=T0001&grid=A", headers=html)
         branch_report = c.get("/staff/report?community=T0001&branch=T-BB", headers=html)
+        printable = c.get("/staff/report.pdf?community=T0001&grid=A")
     if username == "owners_t":
         assert workspace.status_code == 303
         assert workspace.headers["location"] == "/staff/property?community=T0001"
@@ -297,6 +298,10 @@ def test_every_other_endpoint_in_and_out_of_scope(
     assert overview.status_code == (200 if touches_t else 403), username
     assert report.status_code == (200 if username in ("lead_a", "admin_t") else 403), username
     assert branch_report.status_code == (200 if admins else 403), username
+    assert printable.status_code == report.status_code, username
+    if printable.status_code == 200:
+        assert printable.headers["content-type"] == "application/pdf"
+        assert printable.content.startswith(b"%PDF")
     assert tasks.status_code == (200 if username in ("property_t", "owners_t") else 403)
     if username == "owners_t":
         assert "13800000000" not in tasks.text and "rB" in tasks.text

@@ -491,3 +491,65 @@ def test_organisations_import_all_or_nothing(session, tmp_path) -> None:
     assert session.scalar(select(func.count(Organisation.id))) == before
     again = import_organisations(session, DEMO_DIR / "organisations.csv")
     assert (again.created, again.updated) == (0, 2)
+
+
+def test_the_monthly_report_as_a_printable_pdf(session, monkeypatch) -> None:
+    """A branch's November as A4 PDF: its words in the reader's language, the figures, the
+    open requests and the patrol's study read back from the file; without a Chinese font the
+    server says what to install."""
+    import io
+    from datetime import UTC, date, datetime
+
+    from pypdf import PdfReader
+
+    from renewmap import printing
+    from renewmap.errors import FontMissing
+    from renewmap.services.requests import patrols
+    from renewmap.services.requests.reports import monthly_report
+    from renewmap.web.report_pdf import report_pdf
+
+    admin = _demo_admin(session)
+    patrols.record(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        grid_codes=["G07"],
+        day=date(2026, 11, 5),
+        participants="第四网格党支部 6 人",
+        study_topic="学习《社区微更新导则》",
+        route={"type": "LineString", "coordinates": [[121.4905, 31.2890], [121.4910, 31.2892]]},
+        route_source="gps",
+        today=date(2026, 11, 5),
+    )
+    report = monthly_report(
+        session,
+        principal=admin,
+        community_code=DEMO,
+        branch_code=f"{DEMO}-B4",
+        month=date(2026, 11, 1),
+        now=datetime(2026, 12, 1, 2, tzinfo=UTC),
+    )
+
+    def text_of(pdf: bytes) -> str:
+        reader = PdfReader(io.BytesIO(pdf))
+        raw = "".join(page.extract_text() for page in reader.pages)
+        return "".join(c for c in raw if c.isprintable() and not c.isspace())
+
+    zh = report_pdf(report, locale="zh_CN", time_zone="Asia/Shanghai")
+    assert zh.startswith(b"%PDF")
+    text = text_of(zh)
+    assert "第四网格党支部·2026年11月诉求报告" in text
+    assert f"未办结:{report['figures']['open_at_end']}" in text
+    assert "学习《社区微更新导则》" in text and "GPS记录" in text
+    for r in report["open_requests"][:3]:
+        assert r["title"] in text
+    english = text_of(report_pdf(report, locale="en", time_zone="Asia/Shanghai"))
+    assert "Resolvedthismonth" in english and "本月办结" not in english
+    printing._font.cache_clear()
+    monkeypatch.setenv("RENEWMAP_CJK_FONT", "/nonexistent/font.ttc")
+    try:
+        with pytest.raises(FontMissing) as err:
+            report_pdf(report, locale="zh_CN", time_zone="Asia/Shanghai")
+        assert "RENEWMAP_CJK_FONT" in err.value.message
+    finally:
+        printing._font.cache_clear()

@@ -35,6 +35,7 @@ from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_p
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
 from renewmap.web.report import report_page
+from renewmap.web.report_pdf import report_pdf
 from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
 from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
@@ -246,6 +247,41 @@ def staff_report(
         report, locale=_locale(request, lang), nonce=_nonce(request), time_zone=_tz(request)
     )
     return _page(request, html, lang=lang)
+
+
+@router.get("/staff/report.pdf")
+def staff_report_pdf(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str,
+    grid: str | None = None,
+    branch: str | None = None,
+    month: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """The same monthly report as a printable PDF (A4)."""
+    if principal is None:
+        return _to_login(request)
+    report = reports.monthly_report(
+        session,
+        principal=principal,
+        community_code=community,
+        grid_code=grid,
+        branch_code=branch,
+        month=exports.parse_month(month),
+        time_zone=_tz(request),
+    )
+    pdf = report_pdf(report, locale=_locale(request, lang), time_zone=_tz(request))
+    name = f"report-{community}-{grid or branch}-{report['month']:%Y-%m}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{quote(name)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/staff/overview", response_class=HTMLResponse)

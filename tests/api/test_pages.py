@@ -181,6 +181,7 @@ class Text(HTMLParser):
 NOT_ENGLISH = {
     "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG",
     "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
+    "PDF", "GPS",
 }  # fmt: skip
 
 

@@ -146,6 +146,22 @@ def patrol_units(
     return out
 
 
+def branch_reports(
+    grids: gpd.GeoDataFrame, my_codes: set[str], branches: dict[str, str]
+) -> list[dict[str, str]]:
+    """The party branches whose every grid is in my area: their monthly reports are mine."""
+    members: dict[str, set[str]] = {}
+    for _, r in grids.iterrows():
+        branch = r.get("branch_code")
+        if isinstance(branch, str) and branch:
+            members.setdefault(branch, set()).add(str(r["code"]))
+    return [
+        {"code": code, "name": branches.get(code, code)}
+        for code, codes in sorted(members.items())
+        if len(codes) > 1 and codes <= my_codes
+    ]
+
+
 def workspace_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -228,6 +244,7 @@ def workspace_page(
         my_grids=my_grids,
         grid_options=[(gr["code"], gr["name"]) for gr in my_grids],
         patrol_options=patrol_units(grids, my_codes, branches or {}, locale),
+        branch_reports=branch_reports(grids, my_codes, branches or {}),
         parties=[(p, g(label)) for p, label in DELIBERATION_PARTIES.items()],
         status_options=[
             (s, g("Open") if s == OPEN_FILTER else g(STATUSES[s])) for s in STATUS_FILTERS

@@ -291,8 +291,11 @@ def overview_page(
             "overdue": gettext(locale, "Overdue"),
         },
     }
+    community = layers["community"].iloc[0]
+    top = community.get("top_level") if "top_level" in layers["community"] else None
     return render(
         "staff/overview.html",
+        top_level=gettext(locale, TOP_LEVELS.get(str(top), TOP_LEVELS["general_branch"])),
         locale=locale,
         nonce=nonce,
         community=_community(layers),

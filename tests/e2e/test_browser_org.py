@@ -318,3 +318,49 @@ def test_an_admin_keeps_reply_templates_and_a_lead_uses_them(browser, e2e) -> No
     errors.extend(page.evaluate("window.__csp"))
     context.close()
     assert errors == []
+
+
+def test_volunteers_of_the_building_group_with_their_consent(browser, e2e) -> None:
+    """A request at 17号楼: its building group and the group's volunteers; one is added with
+    consent (without it the form does not send) and removed again."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.models import Building
+    from renewmap.spatial.geometry import from_db
+
+    server, db = e2e
+    eng = make_engine(db)
+    try:
+        with Session(eng) as s:
+            b = s.scalars(select(Building).where(Building.number == "17号楼")).one()
+            door = from_db(b.geom).representative_point()
+    finally:
+        eng.dispose()
+    _add_staff(db, "org_lead17", f"building_group_leader={DEMO}-LZ17")
+    resident = browser.new_context(locale="zh-CN")
+    rp = resident.new_page()
+    rp.goto(f"{server}/c/{DEMO}")
+    _post_as_resident(rp, "十七号楼楼道灯坏了", door.x, door.y)
+    resident.close()
+    context, page, errors = _signed_in(browser, server, "org_lead17", f"/staff?community={DEMO}")
+    page.get_by_role("button", name="十七号楼楼道灯坏了").click()
+    page.wait_for_selector("#rm-v-form")
+    assert "17号楼楼组党小组" in page.text_content("#rm-d-group")
+    page.fill("#rm-v-form input[name=name]", "陈党员")
+    page.fill("#rm-v-form input[name=phone]", "13900000017")
+    page.get_by_role("button", name="添加志愿者").click()
+    assert not page.locator("#rm-volunteers li", has_text="陈党员").count()  # no consent yet
+    page.check("#rm-v-form input[name=consent]")
+    page.get_by_role("button", name="添加志愿者").click()
+    page.wait_for_function(
+        "() => document.querySelector('#rm-volunteers').textContent.includes('13900000017')"
+    )
+    page.locator(".rm-v-remove").first.click()
+    page.wait_for_function(
+        "() => !document.querySelector('#rm-volunteers').textContent.includes('陈党员')"
+    )
+    errors.extend(page.evaluate("window.__csp"))
+    context.close()
+    assert errors == []

@@ -220,11 +220,34 @@ async function showDetail(id) {
       q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—"),
     h("h3", {}, T("History")),
     h("ol", { id: "rm-d-history" }, q.history.map(historyItem)),
+    group ? h("section", { id: "rm-volunteers", hidden: true }) : null,
     publicForm(f, q),
     internalForm(f, q),
     q.actions.includes("assign_property") ? deliberationForm(f) : null);
   box.hidden = false;
   box.focus();
+  if (group) showVolunteers(group);
+}
+
+// The building group's party-member volunteers (their phones for staff covering the group):
+// whom the grid can ask to look; listed only with their recorded consent.
+async function showVolunteers(group) {
+  const r = await api("GET", `/api/staff/building-groups/${encodeURIComponent(group.code)}/volunteers`);
+  const box = $("#rm-volunteers");
+  if (!box || !r.ok) return;  // not covering the group (the property company): nothing shown
+  fill(box,
+    h("h3", {}, T("Party-member volunteers")),
+    h("ul", { class: "rm-plain" }, r.data.volunteers.length ? r.data.volunteers.map((v) => h("li", {},
+      bdi(v.name), " · ", v.phone ? h("a", { href: `tel:${v.phone}` }, v.phone) : "—", " ",
+      h("button", { type: "button", class: "rm-v-remove", dataset: { id: v.id, group: group.code } }, T("Remove")))) : h("li", {}, "—")),
+    h("form", { id: "rm-v-form", dataset: { group: group.code } },
+      h("input", { name: "name", required: true, maxlength: 100, placeholder: T("Name"), "aria-label": T("Name") }),
+      h("input", { name: "phone", maxlength: 32, placeholder: T("Phone"), "aria-label": T("Phone") }),
+      h("label", {}, h("input", { type: "checkbox", name: "consent", required: true }), " ",
+        T("They agreed to be listed")),
+      h("p", { id: "rm-v-error", role: "alert", class: "rm-error" }),
+      h("button", { type: "submit" }, T("Add a volunteer"))));
+  box.hidden = false;
 }
 
 async function send(form, action, errorBox) {
@@ -298,6 +321,26 @@ document.addEventListener("change", (e) => {
   if (e.target.id !== "rm-template") return;
   const chosen = templates.find((t) => String(t.id) === e.target.value);
   if (chosen) $("#rm-reply-text").value = chosen.body;
+});
+
+document.addEventListener("submit", async (e) => {
+  if (e.target.id !== "rm-v-form") return;
+  e.preventDefault();
+  const form = e.target;
+  const url = `/api/staff/building-groups/${encodeURIComponent(form.dataset.group)}/volunteers`;
+  const r = await api("POST", url, { name: form.name.value, phone: form.phone.value || null,
+    consent: form.consent.checked });
+  if (!r.ok) { $("#rm-v-error").textContent = errorText(r, T); return; }
+  showVolunteers({ code: form.dataset.group });
+});
+
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest(".rm-v-remove");
+  if (!button) return;
+  const url = `/api/staff/building-groups/${encodeURIComponent(button.dataset.group)}/volunteers/${button.dataset.id}`;
+  const r = await api("DELETE", url);
+  if (!r.ok) { $("#rm-v-error").textContent = errorText(r, T); return; }
+  showVolunteers({ code: button.dataset.group });
 });
 
 document.addEventListener("submit", async (e) => {

@@ -49,7 +49,7 @@ from renewmap.vocabulary import (
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the services or their definitions last changed (the discovery document's changeset):
 # bump it with SERVICES or ATTRIBUTES so that clients refresh what they cache.
-CHANGESET = "2026-11-22T00:00:00+00:00"
+CHANGESET = "2026-12-01T00:00:00+00:00"
 FORMATS = ("text/xml", "application/json")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
@@ -110,6 +110,13 @@ SERVICES: dict[str, tuple[str, str]] = {
     "pipes_drainage": ("Facilities and utilities", "Water pipes, drains and rainwater"),
     "overhead_wires": ("Facilities and utilities", "Overhead spider-web wires and cables"),
     "accessibility": ("Public space", "Ramps, handrails and barrier-free access"),
+    "stairwell": (
+        "Facilities and utilities",
+        "Stairwells and stairs: their lights, doors and walls",
+    ),
+    "lifts": ("Facilities and utilities", "Adding a lift to an old building, lifts out of order"),
+    "car_parking": ("Public space", "Car parking spaces, and cars parked where they block"),
+    "water": ("Environment", "Ponds and lakes and their shores, such as the Swan Lake"),
     "other": ("Other", "Anything else about the shared space"),
 }
 

@@ -60,12 +60,14 @@ def _font(configured: str | None) -> Font:
             return Font(path, _sc_index(path))
     if configured:
         raise FontMissing(
-            f"RENEWMAP_CJK_FONT names {configured}, which is not a font file on this server",
+            "RENEWMAP_CJK_FONT names {path}, which is not a font file on this server",
+            key="font_configured_missing",
             path=configured,
         )
     raise FontMissing(
         "no font with Chinese characters on this server: install fonts-noto-cjk "
-        "(apt-get install fonts-noto-cjk) or set RENEWMAP_CJK_FONT to a .ttf/.otf/.ttc file"
+        "(apt-get install fonts-noto-cjk) or set RENEWMAP_CJK_FONT to a .ttf/.otf/.ttc file",
+        key="font_missing",
     )
 
 

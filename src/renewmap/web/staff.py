@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
+from renewmap import names
 from renewmap.i18n import gettext
 from renewmap.vocabulary import (
     DELIBERATION_PARTIES,
@@ -57,16 +58,7 @@ PUBLIC_ACTIONS = (
 INTERNAL_ACTIONS = ("note", "hide", "unhide", "property_return")
 # What a request's history entries are called: each kind is its own msgid.
 HISTORY_KINDS: tuple[str, ...] = tuple(EventKind)
-ROLES = {
-    Role.GRID_LEAD: "Grid lead",
-    Role.BRANCH_SECRETARY: "Party branch secretary",
-    Role.COMMUNITY_ADMIN: "Community administrator",
-    Role.SUBDISTRICT_ADMIN: "Subdistrict administrator",
-    Role.DESIGNER: "Designer",
-    Role.BUILDING_GROUP_LEADER: "Building group leader",
-    Role.PROPERTY_STAFF: "Property company staff",
-    Role.OWNERS_COMMITTEE: "Owners' committee",
-}
+ROLES = names.ROLE_LABELS
 # Choropleth steps for open requests per grid (light → dark); 0 is white. The colours are
 # classes .rm-step-0 … .rm-step-4 in staff.css and the same values in overview.js.
 STEPS = (0, 1, 3, 6, 10)

@@ -110,6 +110,7 @@ class EventPhoto(Out):
 
 class PublicEvent(Out):
     kind: str
+    label: str = Field(description="what happened, in the reader's language")
     at: str | None
     note: str | None
     details: dict[str, Any] | None = Field(

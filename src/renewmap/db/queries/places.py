@@ -44,7 +44,13 @@ def community_by_code(session: Session, *, code: str) -> Community:
     """The community with this code; NotFound (404, field ``community``) if there is none."""
     found = find_community(session, code=code)
     if found is None:
-        raise NotFound(f"community '{code}' not found", field="community", value=code)
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
     return found
 
 
@@ -163,7 +169,7 @@ def community_row(session: Session, *, community_id: int) -> Row[*tuple[Any, ...
     )
     row = session.execute(stmt).first()
     if row is None:
-        raise NotFound(f"community id {community_id} not found")
+        raise NotFound("community id {id} not found", key="community_id_not_found", id=community_id)
     return row
 
 
@@ -358,6 +364,13 @@ def group_places_of(
     ):
         places.setdefault(branch_id, []).append((number or code or "", stairwell))
     return [(GroupRow(b, pc, int(n or 0)), places.get(b.id, [])) for b, pc, n in groups]
+
+
+def links_of_group(session: Session, *, branch_id: int) -> Sequence[BuildingGroupPlace]:
+    """The buildings and stairwells one building group serves (its link rows)."""
+    return session.scalars(
+        select(BuildingGroupPlace).where(BuildingGroupPlace.branch_id == branch_id)
+    ).all()
 
 
 def volunteers_of(session: Session, *, branch_id: int) -> Sequence[Any]:

@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.guards import keep_on_error
 from renewmap.db.models import AuthToken, PartyBranch, StaffRole, StaffUser
 from renewmap.db.queries.accounts import (
@@ -47,9 +48,11 @@ from renewmap.errors import (
     RateLimited,
     Unauthenticated,
 )
+from renewmap.i18n import Msg
 from renewmap.vocabulary import (
     BUILDING_GROUP,
     GENERAL,
+    ORG_KINDS,
     ORG_OWNERS,
     ORG_PROPERTY,
     ROLE_PLACE,
@@ -102,7 +105,10 @@ def token_hash(token: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD} characters", field="password"
+            "password must have at least {limit} characters",
+            key="password_too_short",
+            limit=MIN_PASSWORD,
+            field="password",
         )
     return _hasher.hash(password)
 
@@ -115,7 +121,13 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
     a building group that serves no building yet, a branch without grids…): such an account
     could only ever be told "your account has no area"."""
     if role not in ROLE_PLACE:
-        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(
+            "unknown role '{role}'; use one of {roles}",
+            key="role_unknown",
+            role=role,
+            roles=tuple(ROLES),
+            field="role",
+        )
     kind = ROLE_PLACE[role]
     if kind == "org":
         return _org_grant(session, role, place)
@@ -123,29 +135,50 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
         community_code, _, grid_code = place.partition("/")
         if not grid_code:
             raise InvalidInput(
-                f"a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
+                "a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
+                key="role_place_grid",
+                place=place,
                 field="place",
             )
         community = community_by_code(session, code=community_code)
         grid = find_grid(session, community_id=community.id, code=grid_code)
         if grid is None:
-            raise NotFound(f"grid '{grid_code}' not found in {community_code}", field="place")
+            raise NotFound(
+                "grid '{grid}' not found in {community}",
+                key="grid_not_found",
+                grid=grid_code,
+                community=community.name,
+                field="place",
+            )
         return RoleGrant(role, grid_id=grid.id)
     if kind == "branch":
         branch = find_branch(session, code=place)
         if branch is None:
-            raise NotFound(f"party branch '{place}' not found", field="place")
+            raise NotFound(
+                "party branch '{branch}' not found",
+                key="branch_not_found",
+                branch=place,
+                field="place",
+            )
         _check_branch_area(session, role, branch)
         return RoleGrant(role, branch_id=branch.id)
     if kind == "community":
         return RoleGrant(role, community_id=community_by_code(session, code=place).id)
     sub = find_subdistrict(session, code=place)
     if sub is None:
-        raise NotFound(f"subdistrict '{place}' not found", field="place")
+        raise NotFound(
+            "subdistrict '{subdistrict}' not found",
+            key="subdistrict_not_found",
+            subdistrict=place,
+            field="place",
+        )
     if not community_ids_of_subdistricts(session, subdistrict_ids=[sub.id]):
         raise InvalidInput(
-            f"subdistrict '{place}' ({sub.name}) has no communities yet, so this role would "
+            "subdistrict '{subdistrict}' ({name}) has no communities yet, so this role would "
             "give no area; import its communities first",
+            key="subdistrict_without_communities",
+            subdistrict=place,
+            name=sub.name,
             field="place",
         )
     return RoleGrant(role, subdistrict_id=sub.id)
@@ -153,26 +186,37 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
 
 def _check_branch_area(session: Session, role: str, branch: PartyBranch) -> None:
     """A branch role must give an area: refused with the reason when it would not."""
+    level = names.label(names.BRANCH_LEVELS, branch.level)
     if role == Role.BUILDING_GROUP_LEADER:
         if branch.level != BUILDING_GROUP:
             raise InvalidInput(
-                f"'{branch.code}' ({branch.name}) is a {branch.level} party branch, not a "
-                "building party group (楼组党小组): a building group leader leads a group; "
-                f"grant branch_secretary={branch.code} to its secretary instead",
+                "'{branch}' ({name}) is a {level}, not a building party group: a building "
+                "group leader leads a group; grant branch_secretary={branch} to its "
+                "secretary instead",
+                key="role_branch_not_building_group",
+                branch=branch.code,
+                name=branch.name,
+                level=level,
                 field="place",
             )
         if not building_ids_of_groups(session, branch_ids=[branch.id]):
             raise InvalidInput(
-                f"building group '{branch.code}' ({branch.name}) serves no building or "
-                "stairwell yet, so its leader would have no area; link it to the buildings "
-                "it serves first (group_code in the buildings file)",
+                "building group '{branch}' ({name}) serves no building or stairwell yet, so "
+                "its leader would have no area; link it to the buildings it serves first "
+                "(group_code in the buildings file)",
+                key="building_group_without_buildings",
+                branch=branch.code,
+                name=branch.name,
                 field="place",
             )
         return
     if branch.level == BUILDING_GROUP:
         raise InvalidInput(
-            f"'{branch.code}' ({branch.name}) is a building party group (楼组党小组), which "
-            f"no grid belongs to: grant building_group_leader={branch.code} to its leader",
+            "'{branch}' ({name}) is a building party group, which no grid belongs to: grant "
+            "building_group_leader={branch} to its leader",
+            key="role_branch_is_building_group",
+            branch=branch.code,
+            name=branch.name,
             field="place",
         )
     if branch.level == GENERAL and branch.community_id is not None:
@@ -180,8 +224,11 @@ def _check_branch_area(session: Session, role: str, branch: PartyBranch) -> None
     subtree = branch_subtree_ids(session, branch_ids=[branch.id])
     if not grid_ids_of_branches(session, branch_ids=sorted(subtree)):
         raise InvalidInput(
-            f"party branch '{branch.code}' ({branch.name}) has no grids yet, so its secretary "
-            "would have no area; assign grids to it first (branch_code in the grids file)",
+            "party branch '{branch}' ({name}) has no grids yet, so its secretary would have "
+            "no area; assign grids to it first (branch_code in the grids file)",
+            key="branch_without_grids",
+            branch=branch.code,
+            name=branch.name,
             field="place",
         )
 
@@ -191,17 +238,30 @@ def _org_grant(session: Session, role: str, place: str) -> RoleGrant:
     community_code, _, code = place.partition("/")
     if not code:
         raise InvalidInput(
-            f"an organisation's place is COMMUNITY/ORG (e.g. 310109010026/WY1), got '{place}'",
+            "an organisation's place is COMMUNITY/ORG (e.g. 310109010026/WY1), got '{place}'",
+            key="role_place_org",
+            place=place,
             field="place",
         )
     community = community_by_code(session, code=community_code)
     org = find_organisation(session, community_id=community.id, code=code)
     if org is None:
-        raise NotFound(f"organisation '{code}' not found in {community_code}", field="place")
+        raise NotFound(
+            "organisation '{org}' not found in {community}",
+            key="organisation_not_found",
+            org=code,
+            community=community.name,
+            field="place",
+        )
     wanted = ORG_PROPERTY if role == Role.PROPERTY_STAFF else ORG_OWNERS
     if org.kind != wanted:
         raise InvalidInput(
-            f"'{code}' ({org.name}) is not a {wanted.replace('_', ' ')}: {role} works for one",
+            "'{org}' ({name}) is not a {kind}: {role} works for one",
+            key="role_org_wrong_kind",
+            org=code,
+            name=org.name,
+            kind=Msg(ORG_KINDS[wanted]),
+            role=names.label(names.ROLE_LABELS, role),
             field="place",
         )
     return RoleGrant(role, org_id=org.id)
@@ -219,10 +279,17 @@ def create_user(
     """A staff user with roles given as (role, place code) pairs; all-or-nothing."""
     if not USERNAME.match(username):
         raise InvalidInput(
-            "username: 2–64 letters, digits or _ . @ - (no spaces)", field="username"
+            "username: 2–64 letters, digits or _ . @ - (no spaces)",
+            key="username_invalid",
+            field="username",
         )
     if staff_user_by_username(session, username=username) is not None:
-        raise Conflict(f"user '{username}' already exists", field="username")
+        raise Conflict(
+            "user '{username}' already exists",
+            key="user_exists",
+            username=username,
+            field="username",
+        )
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
     user = StaffUser(
         username=username,
@@ -279,8 +346,9 @@ def check_password(
         if until > now:
             wait = math.ceil((until - now).total_seconds())
             raise RateLimited(
-                f"too many failed sign-ins for this account; try again in {wait} s "
+                "too many failed sign-ins for this account; try again in {retry_after} s "
                 "(or ask an admin to unlock it)",
+                key="account_locked",
                 retry_after=wait,
                 field="password",
             )
@@ -292,7 +360,9 @@ def check_password(
     if user is None or not verified or not user.active:
         if user is not None:
             _count_failure(session, user, now)
-        raise Unauthenticated("wrong username or password", field="password")
+        raise Unauthenticated(
+            "wrong username or password", key="wrong_credentials", field="password"
+        )
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -324,7 +394,9 @@ def unlock(session: Session, *, username: str) -> None:
     """Clear an account's failed sign-ins and its wait (an admin, at the command line)."""
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     user.failed_logins, user.locked_until = 0, None
     session.flush()
 
@@ -334,7 +406,9 @@ def issue_token(
 ) -> tuple[str, AuthToken]:
     """A new random token (returned once; only its hash is kept)."""
     if kind not in ("session", "api"):
-        raise InvalidInput(f"unknown token kind '{kind}'", field="kind")
+        raise InvalidInput(
+            "unknown token kind '{kind}'", key="token_kind_unknown", kind=kind, field="kind"
+        )
     lifetime = timedelta(hours=SESSION_HOURS) if kind == "session" else timedelta(API_TOKEN_DAYS)
     secret = secrets.token_urlsafe(32)
     row = AuthToken(
@@ -361,13 +435,19 @@ def authenticate(session: Session, *, token: str, kind: str) -> Principal:
     row = auth_token_by_hash(session, token_hash=token_hash(token))
     now = datetime.now(UTC)
     if row is None or row.kind != kind or row.revoked:
-        raise Unauthenticated("not signed in (unknown or revoked credentials)", field="token")
+        raise Unauthenticated(
+            "you are not signed in (unknown or revoked credentials)",
+            key="not_signed_in",
+            field="token",
+        )
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if expires <= now:
-        raise Unauthenticated("the session has expired; sign in again", field="token")
+        raise Unauthenticated(
+            "the session has expired; sign in again", key="session_expired", field="token"
+        )
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
-        raise Forbidden("this account is disabled", field="token")
+        raise Forbidden("this account is disabled", key="account_disabled", field="token")
     return principal_of(user)
 
 
@@ -381,14 +461,16 @@ def revoke(session: Session, *, token: str) -> None:
 def user_by_id(session: Session, *, user_id: int) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound("user {id} not found", key="user_id_not_found", id=user_id)
     return user
 
 
 def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]) -> int:
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
     _add_roles(user, grants)
     session.flush()
@@ -399,7 +481,9 @@ def set_password(session: Session, *, username: str, password: str) -> None:
     """A new password; every session and token of the user stops working."""
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     user.password_hash = hash_password(password)
     revoke_tokens_of(session, user_id=user.id)
     session.flush()

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import BuildingGroupPlace, Community, PartyBranch, PartyVolunteer
 from renewmap.db.queries.places import (
     buildings_numbered,
@@ -22,11 +23,13 @@ from renewmap.db.queries.places import (
     find_coded,
     group_places_of,
     leader_names,
+    links_of_group,
     organisations_of_community,
     stairwell_numbered,
     volunteers_of,
 )
 from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_staff_scope, scope_of
 from renewmap.services.requests.patrols import parse_rule
@@ -47,10 +50,22 @@ def is_admin_of(principal: Principal, community: Community) -> bool:
     )
 
 
-def require_admin_of(principal: Principal, community: Community, *, what: str) -> None:
+# What only a community's admins may do (msgids of ``require_admin_of``'s message).
+ADMIN_TASKS = {
+    "organisation": N_("change its organisation"),
+    "group_places": N_("change what its building groups serve"),
+    "reply_templates": N_("keep its reply templates"),
+}
+
+
+def require_admin_of(principal: Principal, community: Community, *, task: str) -> None:
+    """403 unless the caller is an admin of the community (``task``: a key of ADMIN_TASKS)."""
     if not is_admin_of(principal, community):
         raise Forbidden(
-            f"only an admin of {community.name} ({community.code}) may {what}",
+            "only an admin of {community} may {task}",
+            key="community_admin_only",
+            community=community.name,
+            task=Msg(ADMIN_TASKS[task]),
             field="community",
         )
 
@@ -62,7 +77,10 @@ def _community_seen(session: Session, principal: Principal, community_code: str)
     require_staff_scope(scope)
     if community.id not in scope.touched_communities(session):
         raise Forbidden(
-            f"{community.name} ({community.code}) is not in your area", field="community"
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
         )
     return community
 
@@ -107,10 +125,13 @@ def configure(
 ) -> dict[str, Any]:
     """Set what the top level is called (党总支 or 社区党委) and when patrols are due."""
     community = community_by_code(session, code=community_code)
-    require_admin_of(principal, community, what="change its organisation")
+    require_admin_of(principal, community, task="organisation")
     if top_level is not None and top_level not in TOP_LEVELS:
         raise InvalidInput(
-            f"unknown top level '{top_level}'; use one of {', '.join(TOP_LEVELS)}",
+            "unknown top level '{level}'; use {levels}",
+            key="top_level_unknown",
+            level=top_level,
+            levels=tuple(TOP_LEVELS),
             field="top_level",
         )
     if patrol_rule is not None:
@@ -124,10 +145,16 @@ def configure(
 def building_group(session: Session, *, code: str) -> PartyBranch:
     group = find_branch(session, code=code)
     if group is None:
-        raise NotFound(f"party branch '{code}' not found", field="group")
+        raise NotFound(
+            "party branch '{branch}' not found", key="branch_not_found", branch=code, field="group"
+        )
     if group.level != BUILDING_GROUP:
         raise InvalidInput(
-            f"'{code}' ({group.name}) is a {group.level} party branch, not a building group",
+            "'{branch}' ({name}) is a {level}, not a building party group",
+            key="branch_not_building_group",
+            branch=code,
+            name=group.name,
+            level=names.label(names.BRANCH_LEVELS, group.level),
             field="group",
         )
     return group
@@ -146,10 +173,20 @@ def set_places(
     group = building_group(session, code=group_code)
     community = session.get(Community, group.community_id) if group.community_id else None
     if community is None:
-        raise InvalidInput(f"building group '{group_code}' belongs to no community", field="group")
-    require_admin_of(principal, community, what="change what its building groups serve")
+        raise InvalidInput(
+            "building group '{branch}' belongs to no community",
+            key="building_group_without_community",
+            branch=group_code,
+            field="group",
+        )
+    require_admin_of(principal, community, task="group_places")
     if len(buildings) + len(stairwells) > MAX_PLACES:
-        raise InvalidInput(f"at most {MAX_PLACES} places per group", field="buildings")
+        raise InvalidInput(
+            "at most {limit} places per group",
+            key="group_too_many_places",
+            limit=MAX_PLACES,
+            field="buildings",
+        )
     links: list[BuildingGroupPlace] = []
     for name in buildings:
         building = _building(session, community, name, field="buildings")
@@ -160,7 +197,9 @@ def set_places(
         stairwell = stairwell_numbered(session, building_id=building.id, number=number.strip())
         if not number.strip() or stairwell is None:
             raise NotFound(
-                f"stairwell '{name}' not found (name it BUILDING/STAIRWELL, e.g. 17号楼/2单元)",
+                "stairwell '{stairwell}' not found (name it BUILDING/STAIRWELL, e.g. 17号楼/2单元)",
+                key="stairwell_not_found",
+                stairwell=name,
                 field="stairwells",
             )
         links.append(
@@ -168,20 +207,12 @@ def set_places(
                 branch_id=group.id, building_id=building.id, stairwell_id=stairwell.id
             )
         )
-    for old in group_links_of_group(session, group.id):
+    for old in links_of_group(session, branch_id=group.id):
         session.delete(old)
     session.flush()
     session.add_all(links)
     session.flush()
     return overview(session, principal=principal, community_code=community.code)
-
-
-def group_links_of_group(session: Session, branch_id: int) -> list[BuildingGroupPlace]:
-    from sqlalchemy import select
-
-    return list(
-        session.scalars(select(BuildingGroupPlace).where(BuildingGroupPlace.branch_id == branch_id))
-    )
 
 
 def _building(session: Session, community: Community, name: str, *, field: str) -> Any:
@@ -192,7 +223,13 @@ def _building(session: Session, community: Community, name: str, *, field: str) 
         iter(buildings_numbered(session, community_id=community.id, number=name)), None
     )
     if found is None:
-        raise NotFound(f"building '{name}' not found in {community.name}", field=field)
+        raise NotFound(
+            "building '{building}' not found in {community}",
+            key="building_not_found",
+            building=name,
+            community=community.name,
+            field=field,
+        )
     return found
 
 
@@ -206,7 +243,7 @@ def _covers_group(session: Session, scope: Scope, group: PartyBranch) -> bool:
 
     if group.community_id in scope.community_ids:
         return True
-    for link in group_links_of_group(session, group.id):
+    for link in links_of_group(session, branch_id=group.id):
         building = session.get(Building, link.building_id)
         if building is None:
             continue
@@ -220,7 +257,12 @@ def _group_in_scope(session: Session, principal: Principal, group_code: str) -> 
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     if not _covers_group(session, scope, group):
-        raise Forbidden(f"building group '{group_code}' is not in your area", field="group")
+        raise Forbidden(
+            "building group '{branch}' is not in your area",
+            key="building_group_outside_scope",
+            branch=group_code,
+            field="group",
+        )
     return group
 
 
@@ -260,16 +302,29 @@ def add_volunteer(
     if not consent:
         raise InvalidInput(
             "a volunteer is listed only with their consent: ask them, then tick consent",
+            key="volunteer_consent_missing",
             field="consent",
         )
     name = strip_text(name or "")
     if not name:
-        raise InvalidInput("the volunteer's name is required", field="name")
+        raise InvalidInput(
+            "the volunteer's name is required", key="volunteer_name_missing", field="name"
+        )
     if len(name) > MAX_NAME:
-        raise InvalidInput(f"name is longer than {MAX_NAME} characters", field="name")
+        raise InvalidInput(
+            "name is longer than {limit} characters",
+            key="volunteer_name_too_long",
+            limit=MAX_NAME,
+            field="name",
+        )
     phone = (phone or "").strip() or None
     if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
-        raise InvalidInput("phone: digits, spaces, + and - only (at most 32)", field="phone")
+        raise InvalidInput(
+            "phone: digits, spaces, + and - only (at most {limit})",
+            key="volunteer_phone_invalid",
+            limit=MAX_PHONE,
+            field="phone",
+        )
     v = PartyVolunteer(
         branch_id=group.id,
         name=name,
@@ -293,6 +348,11 @@ def remove_volunteer(
     group = _group_in_scope(session, principal, group_code)
     v = session.get(PartyVolunteer, volunteer_id)
     if v is None or v.branch_id != group.id:
-        raise NotFound(f"volunteer {volunteer_id} not found in this group", field="id")
+        raise NotFound(
+            "volunteer {id} not found in this group",
+            key="volunteer_not_found",
+            id=volunteer_id,
+            field="id",
+        )
     session.delete(v)
     session.flush()

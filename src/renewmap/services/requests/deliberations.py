@@ -17,6 +17,7 @@ from renewmap.db.models import Deliberation, Request, RequestEvent
 from renewmap.db.queries.places import community_by_code, find_site
 from renewmap.db.queries.requests import deliberations_of
 from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_request, scope_of
 from renewmap.validation import strip_text
@@ -27,12 +28,31 @@ MAX_TEXT = 2000
 MIN_PARTIES = 2  # deciding together takes more than one party
 
 
+# The record's text fields as people name them.
+FIELDS = {
+    "attendees": N_("the attendees"),
+    "question": N_("the question"),
+    "decision": N_("the decision"),
+}
+
+
 def _clean(value: str | None, field: str, limit: int) -> str:
     text = strip_text(value or "")
     if not text:
-        raise InvalidInput(f"{field} is required", field=field)
+        raise InvalidInput(
+            "{what} is required",
+            key="deliberation_field_missing",
+            what=Msg(FIELDS[field]),
+            field=field,
+        )
     if len(text) > limit:
-        raise InvalidInput(f"{field} is longer than {limit} characters", field=field)
+        raise InvalidInput(
+            "{what} is longer than {limit} characters",
+            key="deliberation_field_too_long",
+            what=Msg(FIELDS[field]),
+            limit=limit,
+            field=field,
+        )
     return text
 
 
@@ -54,25 +74,37 @@ def record(
     """Keep a deliberation about one request (staff handling it) or one site (its community's
     designers and admins, or staff covering the whole community); all checks first."""
     if (request_id is None) == (site_code is None):
-        raise InvalidInput("a deliberation is about one request or one site", field="request")
+        raise InvalidInput(
+            "a deliberation is about one request or one site",
+            key="deliberation_subject",
+            field="request",
+        )
     community = community_by_code(session, code=community_code)
     now = now or datetime.now(UTC)
     today = today or now.date()
     if held_on > today:
         raise InvalidInput(
-            f"a deliberation cannot be recorded for a future day ({held_on})", field="held_on"
+            "a deliberation cannot be recorded for a future day ({day})",
+            key="deliberation_in_future",
+            day=held_on.isoformat(),
+            field="held_on",
         )
     unknown = [p for p in parties if p not in DELIBERATION_PARTIES]
     if unknown:
         raise InvalidInput(
-            f"unknown party '{unknown[0]}'; use {', '.join(DELIBERATION_PARTIES)}",
+            "unknown party '{party}'; use {parties}",
+            key="deliberation_party_unknown",
+            party=unknown[0],
+            parties=tuple(DELIBERATION_PARTIES),
             field="parties",
         )
     present = [p for p in DELIBERATION_PARTIES if p in parties]  # in the usual order, once
     if len(present) < MIN_PARTIES:
         raise InvalidInput(
-            f"name the parties present (at least {MIN_PARTIES} of "
-            f"{', '.join(DELIBERATION_PARTIES)})",
+            "name the parties present (at least {n} of {parties})",
+            key="deliberation_too_few_parties",
+            n=MIN_PARTIES,
+            parties=tuple(Msg(label) for label in DELIBERATION_PARTIES.values()),
             field="parties",
         )
     attendees = _clean(attendees, "attendees", MAX_ATTENDEES)
@@ -84,19 +116,37 @@ def record(
     if request_id is not None:
         request = require_request(session, scope, request_id)
         if request.community_id != community.id:
-            raise InvalidInput(f"request {request_id} is not in {community.name}", field="request")
+            raise InvalidInput(
+                "request {id} is not in {community}",
+                key="request_not_in_community",
+                id=request_id,
+                community=community.name,
+                field="request",
+            )
         if not scope.handles(request):
-            raise Forbidden("only staff handling the request record its deliberations")
+            raise Forbidden(
+                "only staff handling the request record its deliberations",
+                key="deliberation_not_handler",
+                field="request",
+            )
     else:
         site = find_site(session, community_id=community.id, code=site_code or "")
         if site is None:
-            raise InvalidInput(f"site '{site_code}' not found in {community.name}", field="site")
+            raise InvalidInput(
+                "site '{site}' not found in {community}",
+                key="deliberation_site_unknown",
+                site=site_code,
+                community=community.name,
+                field="site",
+            )
         runs = any(
             g.role in DESIGN_ROLES and g.community_id == community.id for g in principal.roles
         )
         if not runs and community.id not in scope.community_ids:
             raise Forbidden(
-                f"only the designers and admins of {community.name} record a site's deliberations",
+                "only the designers and admins of {community} record a site's deliberations",
+                key="deliberation_site_not_designer",
+                community=community.name,
                 field="site",
             )
     row = Deliberation(
@@ -150,7 +200,13 @@ def of_site(session: Session, *, community_code: str, site_code: str) -> list[di
     community = community_by_code(session, code=community_code)
     site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
-        raise NotFound(f"site '{site_code}' not found in {community.name}", field="site")
+        raise NotFound(
+            "site '{site}' not found in {community}",
+            key="site_not_found",
+            site=site_code,
+            community=community.name,
+            field="site",
+        )
     return [view(d) for d in deliberations_of(session, site_id=site.id)]
 
 

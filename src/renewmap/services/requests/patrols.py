@@ -24,6 +24,7 @@ from renewmap.db.models import Patrol, PatrolGrid
 from renewmap.db.queries.places import community_by_code, find_grid, grid_branches_of_community
 from renewmap.db.queries.requests import patrols_between
 from renewmap.errors import Forbidden, InvalidInput, RenewMapError
+from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_staff_scope, scope_of
 from renewmap.services.requests import notify
@@ -56,9 +57,6 @@ class DueRule:
 def parse_rule(text: str) -> DueRule:
     """``week:2:thu``, ``nth:2:thu`` or ``day:15`` → the rule; InvalidInput naming the form."""
     parts = (text or "").strip().lower().split(":")
-    form = "week:N:DAY (N 1–5), nth:N:DAY (N 1–5) or day:N (1–31), DAY one of " + ", ".join(
-        WEEKDAYS
-    )
     try:
         if parts[0] in ("week", "nth") and len(parts) == 3 and parts[2] in WEEKDAYS:
             n = int(parts[1])
@@ -70,7 +68,14 @@ def parse_rule(text: str) -> DueRule:
                 return DueRule("day", n)
     except ValueError:
         pass
-    raise InvalidInput(f"patrol rule '{text}' is not one of {form}", field="patrol_rule")
+    raise InvalidInput(
+        "patrol rule '{rule}' is not one of week:N:DAY (N 1–5), nth:N:DAY (N 1–5) or day:N "
+        "(1–31), DAY one of {days}",
+        key="patrol_rule_invalid",
+        rule=text,
+        days=WEEKDAYS,
+        field="patrol_rule",
+    )
 
 
 def due_day(rule: str | DueRule, year: int, month: int) -> date:
@@ -104,12 +109,16 @@ def _line(route: dict[str, Any], source: str, epsg: int) -> Any:
     line = parse_geojson(route, where="route")
     if not isinstance(line, LineString | MultiLineString):
         raise InvalidInput(
-            f"route: expected a LineString or MultiLineString, got {line.geom_type}",
+            "route: expected a LineString or MultiLineString, got {type}",
+            key="patrol_route_not_line",
+            type=line.geom_type,
             field="route",
         )
     if shapely.get_num_coordinates(line) > MAX_ROUTE_POINTS:
         raise InvalidInput(
-            f"route: at most {MAX_ROUTE_POINTS} points (a walk of hours logged every second)",
+            "route: at most {limit} points (a walk of hours logged every second)",
+            key="patrol_route_too_long",
+            limit=MAX_ROUTE_POINTS,
             field="route",
         )
     if source == "gps":
@@ -140,37 +149,68 @@ def record(
     require_staff_scope(scope)
     community = community_by_code(session, code=community_code)
     if not grid_codes:
-        raise InvalidInput("name the grids walked (grids)", field="grids")
+        raise InvalidInput(
+            "name the grids walked (grids)", key="patrol_grids_missing", field="grids"
+        )
     grids = []
     for code in dict.fromkeys(grid_codes):
         grid = find_grid(session, community_id=community.id, code=code)
         if grid is None:
-            raise InvalidInput(f"grid '{code}' not found in {community_code}", field="grids")
+            raise InvalidInput(
+                "grid '{grid}' not found in {community}",
+                key="grid_not_found",
+                grid=code,
+                community=community.name,
+                field="grids",
+            )
         if not scope.covers_grid(grid_id=grid.id, community_id=community.id):
-            raise Forbidden(f"grid '{code}' is not in your area", field="grids")
+            raise Forbidden(
+                "grid '{grid}' is not in your area",
+                key="grid_outside_scope",
+                grid=code,
+                field="grids",
+            )
         grids.append(grid)
     branches = {g.branch_id for g in grids}
     if len(branches) > 1 or (None in branches and len(grids) > 1):
         raise InvalidInput(
-            "one patrol is one party branch's: the grids "
-            + ", ".join(g.code for g in grids)
-            + " belong to different branches (record one patrol per branch)",
+            "one patrol is one party branch's: the grids {grids} belong to different "
+            "branches (record one patrol per branch)",
+            key="patrol_grids_of_several_branches",
+            grids=[g.code for g in grids],
             field="grids",
         )
     today = today or datetime.now(UTC).date()
     if day > today:
-        raise InvalidInput(f"a patrol cannot be recorded for a future day ({day})", field="day")
+        raise InvalidInput(
+            "a patrol cannot be recorded for a future day ({day})",
+            key="patrol_in_future",
+            day=day.isoformat(),
+            field="day",
+        )
     participants = (participants or "").strip()
     if not participants:
-        raise InvalidInput("say who took part (participants)", field="participants")
+        raise InvalidInput(
+            "say who took part (participants)",
+            key="patrol_participants_missing",
+            field="participants",
+        )
     if route_source not in ROUTE_SOURCES:
         raise InvalidInput(
-            f"route_source must be one of {', '.join(ROUTE_SOURCES)}", field="route_source"
+            "route_source must be one of {sources}",
+            key="patrol_route_source_unknown",
+            sources=ROUTE_SOURCES,
+            field="route_source",
         )
     epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     geom = _line(route, route_source, epsg) if route is not None else None
     if len(findings) > MAX_FINDINGS:
-        raise InvalidInput(f"at most {MAX_FINDINGS} findings per patrol", field="findings")
+        raise InvalidInput(
+            "at most {limit} findings per patrol",
+            key="patrol_too_many_findings",
+            limit=MAX_FINDINGS,
+            field="findings",
+        )
     patrol = Patrol(
         grid_id=grids[0].id,
         branch_id=grids[0].branch_id,
@@ -202,7 +242,7 @@ def _store(
     created = []
     for i, f in enumerate(findings, start=1):
         try:
-            point = parse_geojson(f.get("geometry"), where=f"findings[{i}].geometry")
+            point = parse_geojson(f.get("geometry"), where=f"findings[{i}].geometry")  # a field
             request, owner = create_request(
                 session,
                 geom=point,
@@ -213,7 +253,9 @@ def _store(
                 actor=principal.actor,
             )
         except RenewMapError as exc:  # say which finding; nothing of the patrol is kept
-            raise type(exc)(f"findings[{i}]: {exc.message}", **exc.details) from None
+            details = {k: v for k, v in exc.details.items() if k not in ("finding", "problem")}
+            where = Msg("findings[{finding}]: {problem}", finding=i, problem=exc.msg)
+            raise type(exc)(where, key=exc.key, **details) from None
         request.patrol_id = patrol.id
         notify.enqueue(session, request=request, reason="new")
         created.append({"id": request.id, "grid": owner.grid.code if owner.grid else None})
@@ -280,7 +322,12 @@ def month_status(
         if scope.covers_grid(grid_id=g.id, community_id=community.id)
     ]
     if not grids:
-        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+        raise Forbidden(
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
+        )
     walks = patrols_between(session, community_id=community.id, start=month, end=last_day)
     by_branch: dict[int, list[date]] = {}
     by_grid: dict[int, list[date]] = {}

@@ -72,7 +72,9 @@ def tasks(
     org_ids = _orgs_followed(session, principal, community.id)
     if not org_ids:
         raise Forbidden(
-            f"you follow no property company of {community.name} ({community.code})",
+            "you follow no property company of {community}",
+            key="no_property_company_followed",
+            community=community.name,
             field="community",
         )
     now = now or datetime.now(UTC)

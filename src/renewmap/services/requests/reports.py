@@ -90,7 +90,9 @@ def _area(
     """The community, what the report covers ({kind, code, name}) and its grid ids, within the
     caller's scope (a grid or branch they do not cover is 403)."""
     if (grid is None) == (branch is None):
-        raise InvalidInput("a report is of one grid or of one party branch", field="grid")
+        raise InvalidInput(
+            "a report is of one grid or of one party branch", key="report_subject", field="grid"
+        )
     community = community_by_code(session, code=community_code)
     scope = scope_of(session, principal)
     require_staff_scope(scope)
@@ -99,20 +101,42 @@ def _area(
 
         found = find_grid(session, community_id=community.id, code=grid)
         if found is None:
-            raise NotFound(f"grid '{grid}' not found in {community.name}", field="grid")
+            raise NotFound(
+                "grid '{grid}' not found in {community}",
+                key="grid_not_found",
+                grid=grid,
+                community=community.name,
+                field="grid",
+            )
         covered = {"kind": "grid", "code": found.code, "name": found.name}
         grid_ids = [found.id]
     else:
         found_branch = find_branch(session, code=branch or "")
         if found_branch is None or found_branch.community_id != community.id:
-            raise NotFound(f"party branch '{branch}' not found in {community.name}", field="branch")
+            raise NotFound(
+                "party branch '{branch}' not found in {community}",
+                key="branch_not_in_community",
+                branch=branch,
+                community=community.name,
+                field="branch",
+            )
         subtree = branch_subtree_ids(session, branch_ids=[found_branch.id])
         grid_ids = sorted(grid_ids_of_branches(session, branch_ids=sorted(subtree)))
         if not grid_ids:
-            raise InvalidInput(f"party branch '{branch}' has no grids", field="branch")
+            raise InvalidInput(
+                "party branch '{branch}' has no grids",
+                key="report_branch_without_grids",
+                branch=branch,
+                field="branch",
+            )
         covered = {"kind": "branch", "code": found_branch.code, "name": found_branch.name}
     if not all(scope.covers_grid(grid_id=g, community_id=community.id) for g in grid_ids):
-        raise Forbidden(f"{covered['name']} is not in your area", field=covered["kind"])
+        raise Forbidden(
+            "{area} is not in your area",
+            key="report_area_outside_scope",
+            area=covered["name"],
+            field=covered["kind"],
+        )
     return community, covered, grid_ids
 
 

@@ -32,7 +32,10 @@ def listing(session: Session, *, principal: Principal, community_code: str) -> l
     require_staff_scope(scope)
     if community.id not in scope.touched_communities(session):
         raise Forbidden(
-            f"{community.name} ({community.code}) is not in your area", field="community"
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
         )
     return [_view(t) for t in reply_templates_of(session, community_id=community.id)]
 
@@ -41,22 +44,37 @@ def add(
     session: Session, *, principal: Principal, community_code: str, title: str, body: str
 ) -> dict[str, Any]:
     community = community_by_code(session, code=community_code)
-    require_admin_of(principal, community, what="keep its reply templates")
+    require_admin_of(principal, community, task="reply_templates")
     title, body = strip_text(title or ""), strip_text(body or "")
     if not title or not body:
         raise InvalidInput(
-            "a template needs a title and its text", field="title" if not title else "body"
+            "a template needs a title and its text",
+            key="template_incomplete",
+            field="title" if not title else "body",
         )
     if len(title) > MAX_TITLE or len(body) > MAX_BODY:
         raise InvalidInput(
-            f"title at most {MAX_TITLE}, text at most {MAX_BODY} characters",
+            "title at most {title_limit}, text at most {body_limit} characters",
+            key="template_too_long",
+            title_limit=MAX_TITLE,
+            body_limit=MAX_BODY,
             field="title" if len(title) > MAX_TITLE else "body",
         )
     existing = reply_templates_of(session, community_id=community.id)
     if len(existing) >= MAX_TEMPLATES:
-        raise InvalidInput(f"at most {MAX_TEMPLATES} templates per community", field="title")
+        raise InvalidInput(
+            "at most {limit} templates per community",
+            key="too_many_templates",
+            limit=MAX_TEMPLATES,
+            field="title",
+        )
     if reply_template_titled(session, community_id=community.id, title=title) is not None:
-        raise Conflict(f"a template titled '{title}' already exists", field="title")
+        raise Conflict(
+            "a template titled “{title}” already exists",
+            key="template_exists",
+            title=title,
+            field="title",
+        )
     t = ReplyTemplate(community_id=community.id, title=title, body=body, created_by=principal.actor)
     session.add(t)
     session.flush()
@@ -66,9 +84,11 @@ def add(
 def remove(session: Session, *, principal: Principal, template_id: int) -> None:
     t = session.get(ReplyTemplate, template_id)
     if t is None:
-        raise NotFound(f"template {template_id} not found", field="id")
+        raise NotFound(
+            "template {id} not found", key="template_not_found", id=template_id, field="id"
+        )
     community = session.get(Community, t.community_id)
     assert community is not None
-    require_admin_of(principal, community, what="keep its reply templates")
+    require_admin_of(principal, community, task="reply_templates")
     session.delete(t)
     session.flush()

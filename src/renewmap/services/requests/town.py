@@ -54,15 +54,26 @@ def overview(
     mine = subdistricts_of(session, principal)
     if subdistrict_code is None:
         if not mine:
-            raise Forbidden("the town's overview is for its subdistrict's admins")
+            raise Forbidden(
+                "the town's overview is for its subdistrict's admins",
+                key="town_admins_only",
+                field="subdistrict",
+            )
         sub = mine[0]
     else:
         found = find_subdistrict(session, code=subdistrict_code)
         if found is None:
-            raise NotFound(f"subdistrict '{subdistrict_code}' not found", field="subdistrict")
+            raise NotFound(
+                "subdistrict '{subdistrict}' not found",
+                key="subdistrict_not_found",
+                subdistrict=subdistrict_code,
+                field="subdistrict",
+            )
         if found not in mine:
             raise Forbidden(
-                f"{found.name} ({found.code}) is not yours: its admins see its overview",
+                "{subdistrict} is not yours: its admins see its overview",
+                key="subdistrict_not_yours",
+                subdistrict=found.name,
                 field="subdistrict",
             )
         sub = found

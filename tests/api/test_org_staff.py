@@ -9,7 +9,9 @@ owners' committee YWH of T; community Q elsewhere.
 
 from __future__ import annotations
 
+from csv import reader
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -262,8 +264,9 @@ def test_every_other_endpoint_in_and_out_of_scope(
                 assert r.status_code == refused, (url, r.status_code, r.text)
         csv = c.get("/api/staff/requests.csv", headers=h)
         if touches_t:
-            body = csv.content.decode("utf-8-sig").splitlines()[1:]
-            assert {row.split(",")[6] for row in body} == allowed
+            header, *body = list(reader(StringIO(csv.content.decode("utf-8-sig"))))
+            title = header.index("标题")
+            assert {row[title] for row in body} == allowed
         # the OGC requests collection holds the same area
         ogc = c.get("/ogc/collections/requests/items?limit=10000", headers=h)
         if allowed:
@@ -309,18 +312,27 @@ def test_every_other_endpoint_in_and_out_of_scope(
 
 def test_a_role_without_an_area_is_refused_with_the_reason(session, world) -> None:
     cases = [
-        ("branch_secretary", "T-LZ1", "is a building party group (楼组党小组)"),
+        ("branch_secretary", "T-LZ1", "is a building party group, which no grid belongs to"),
         ("building_group_leader", "T-LZ9", "serves no building or stairwell yet"),
         ("building_group_leader", "T-BA", "is a grid party branch, not a building party group"),
-        ("property_staff", "T0001/YWH", "is not a property company"),
-        ("owners_committee", "T0001/WY", "is not a owners committee"),
+        ("property_staff", "T0001/YWH", "needs a property company, and 'YWH'"),
+        ("owners_committee", "T0001/WY", "needs an owners' committee, and 'WY'"),
     ]
+    zh = {
+        "T-LZ1": "是楼组党小组，没有网格归属于它",
+        "T-LZ9": "尚未联系任何楼栋或楼道",
+        "T-BA": "是网格党支部，不是楼组党小组",
+        "T0001/YWH": "需要所属组织是物业，而“YWH”",
+        "T0001/WY": "需要所属组织是业委会，而“WY”",
+    }
     for role, place, why in cases:
         with pytest.raises(InvalidInput) as err:
             accounts.create_user(
                 session, username=f"x_{role}", password=PASSWORD, roles=[(role, place)]
             )
-        assert why in err.value.message, (role, place, err.value.message)
+        english = err.value.render("en")
+        assert why in english, (role, place, english)
+        assert zh[place] in err.value.render("zh_CN"), (role, place)
 
 
 def test_hand_to_the_property_company_due_and_overdue(session, world) -> None:
@@ -550,7 +562,7 @@ def test_the_town_overview_against_sql(make_client, session, world) -> None:
     import shapely
     from sqlalchemy import select, text
 
-    from renewmap.db.models import Community, Grid, Site, Subdistrict
+    from renewmap.db.models import Community, Deliberation, Grid, Site, SiteStage, Subdistrict
     from renewmap.services.requests import patrols
     from renewmap.spatial.geometry import as_multi, to_db
     from tests.support.places import m2w
@@ -584,6 +596,36 @@ def test_the_town_overview_against_sql(make_client, session, world) -> None:
                 stage=stage,
                 geom=to_db(as_multi(m2w(shapely.box(0.1, 2.1, 0.2, 2.2)))),
             )
+        )
+    session.flush()
+    # Meetings: a deliberation today and one last year; the sites' 联席会 (one on the 1st of
+    # January, one not yet dated) and a step that is no meeting.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    new_year = today.replace(month=1, day=1)
+    s1, s2 = (
+        session.scalar(select(Site).where(Site.community_id == other.id, Site.code == c))
+        for c in ("S1", "S2")
+    )
+    for held in (today, new_year - timedelta(days=1)):
+        session.add(
+            Deliberation(
+                community_id=other.id,
+                site_id=s1.id,
+                held_on=held,
+                parties=["residents_committee", "property_company"],
+                attendees="居委会 王, 物业 李",
+                question="路灯",
+                decision="换灯",
+                recorded_by="t",
+            )
+        )
+    for site, stage, day in (
+        (s1, "joint_meeting", new_year),
+        (s2, "final_joint_meeting", None),
+        (s2, "consultation", today),
+    ):
+        session.add(
+            SiteStage(site_id=site.id, stage=stage, starts_on=day, ends_on=day, updated_by="t")
         )
     now = datetime.now(UTC)
     admin = accounts.principal_of(world["users"]["admin_t"])
@@ -622,7 +664,6 @@ def test_the_town_overview_against_sql(make_client, session, world) -> None:
     by = {row["community"]["code"]: row for row in r.json()["communities"]}
     assert sorted(by) == ["T0001", "T0002"]
     cut = now - timedelta(days=3)
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     for code, row in by.items():
         cid = session.scalar(select(Community.id).where(Community.code == code))
 
@@ -656,10 +697,26 @@ def test_the_town_overview_against_sql(make_client, session, world) -> None:
         days = [(_utc(done) - _utc(made)).total_seconds() / 86400 for made, done in spans]
         median = round(statistics.median(days), 1) if days else None
         assert row["median_days_to_resolve"] == median
+        for period, start in (("month", today.replace(day=1)), ("year", new_year)):
+            assert row["meetings"][period] == q(
+                "SELECT count(*) FROM deliberation WHERE community_id = :c "
+                "AND held_on BETWEEN :s AND :e",
+                s=start,
+                e=today,
+            ) + q(
+                "SELECT count(*) FROM site_stage st JOIN site ON site.id = st.site_id "
+                "WHERE site.community_id = :c "
+                "AND st.stage IN ('joint_meeting', 'final_joint_meeting') "
+                "AND COALESCE(st.ends_on, st.starts_on) BETWEEN :s AND :e",
+                s=start,
+                e=today,
+            ), (code, period)
     assert by["T0002"]["open"] == 2 and by["T0002"]["overdue"] == 1
     assert by["T0002"]["median_days_to_resolve"] == 1.5
     assert by["T0001"]["overdue"] >= 1  # rB: the property company is late
     assert by["T0002"]["sites"] == {"consultation": 2, "": 1}
+    assert by["T0002"]["meetings"] == {"month": 2 if today.month == 1 else 1, "year": 2}
+    assert by["T0001"]["meetings"] == {"month": 0, "year": 0}
     assert by["T0001"]["patrols"]["units"] == 2 and by["T0001"]["patrols"]["patrolled"] == 1
     assert by["T0002"]["patrols"] == {
         "due": today.replace(day=1).isoformat(),
@@ -668,7 +725,9 @@ def test_the_town_overview_against_sql(make_client, session, world) -> None:
         "late": 0 if today.day == 1 else 1,
     }
     assert page.status_code == 200 and "/staff/overview?community=T0002" in page.text
-    assert "公示征询 2" in page.text and "未开始 1" in page.text
+    assert "公众咨询 2" in page.text and "未开始 1" in page.text
+    meetings = by["T0002"]["meetings"]
+    assert f"<td>{meetings['month']} / {meetings['year']}</td>" in page.text
 
 
 def _utc(moment):

@@ -122,8 +122,13 @@ def test_import_rejects_a_group_that_is_not_a_building_group(session, tmp_path) 
     path.write_text(json.dumps(data, ensure_ascii=False))
     with pytest.raises(ImportFailed) as err:
         import_file(session, path, kind="building", community_code="310109010026")
-    assert "feature 1, field 'group_code': '310109010026-B1' is a grid branch" in err.value.message
-    assert "feature 2, field 'group_code': unknown party branch code 'NOPE'" in err.value.message
+    english = err.value.render("en")
+    assert (
+        "feature 1, field 'group_code': '310109010026-B1' is a grid party branch, not a building "
+        "party group" in english
+    )
+    assert "feature 2, field 'group_code': unknown party branch code 'NOPE'" in english
+    assert "第 1 个要素的“group_code”字段：“310109010026-B1”是网格党支部" in err.value.message
 
 
 def test_migration_keeps_patrols_and_finds_buildings(database_url_factory) -> None:
@@ -268,7 +273,8 @@ def test_one_patrol_clears_every_grid_of_its_branch(session) -> None:
             participants="王",
             today=date(2026, 11, 20),
         )
-    assert "belong to different branches" in err.value.message
+    assert "the grids G01, G03 belong to different branches" in err.value.render("en")
+    assert err.value.key == "patrol_grids_of_several_branches"
 
 
 def test_the_late_flag_follows_the_communitys_rule(session) -> None:
@@ -486,8 +492,9 @@ def test_organisations_import_all_or_nothing(session, tmp_path) -> None:
     before = session.scalar(select(func.count(Organisation.id)))
     with pytest.raises(ImportFailed) as err:
         import_organisations(session, bad)
-    assert "feature 2, field 'kind': unknown kind 'cleaning'" in err.value.message
-    assert "feature 3, field 'compound_code': unknown compound code 'C9'" in err.value.message
+    english = err.value.render("en")
+    assert "feature 2, field 'kind': unknown kind 'cleaning'" in english
+    assert "feature 3, field 'compound_code': unknown compound code 'C9'" in english
     assert session.scalar(select(func.count(Organisation.id))) == before
     again = import_organisations(session, DEMO_DIR / "organisations.csv")
     assert (again.created, again.updated) == (0, 2)

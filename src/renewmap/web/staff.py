@@ -359,7 +359,6 @@ def town_page(
         town=town,
         rows=rows,
         steps=list(enumerate(TOWN_STEPS)),
-        meetings=any("meetings" in r for r in rows),
         config=config,
         vectorgrid=False,
     )

@@ -96,6 +96,13 @@ class PatrolCompliance(Out):
     late: int = Field(description="not patrolled and past the due day")
 
 
+class MeetingsHeld(Out):
+    """Deliberations (四议共答) and the process steps that are meetings (联席会), by day held."""
+
+    month: int = Field(description="held this month so far")
+    year: int = Field(description="held this year so far")
+
+
 class CommunityFigures(Out):
     community: CodeName
     top_level: str
@@ -107,6 +114,7 @@ class CommunityFigures(Out):
     sites: dict[str, int] = Field(
         description="sites by step of their participatory process ('' = not started)"
     )
+    meetings: MeetingsHeld
     geometry: Geometry
 
 

@@ -438,6 +438,49 @@ def deliberations_of(
     ).all()
 
 
+def meetings_held(
+    session: Session,
+    *,
+    community_ids: Sequence[int],
+    stages: Sequence[str],
+    start: Any,
+    end: Any,
+) -> dict[int, int]:
+    """community id → meetings held from ``start`` to ``end`` (days, inclusive): its
+    deliberations (四议共答) and the steps of its sites' processes that are meetings (``stages``,
+    the day they ended, else began)."""
+    from renewmap.db.models import Deliberation, Site, SiteStage
+
+    out: dict[int, int] = {}
+    if not community_ids:
+        return out
+    ids = list(community_ids)
+    for cid, n in session.execute(
+        select(Deliberation.community_id, func.count(Deliberation.id))
+        .where(
+            Deliberation.community_id.in_(ids),
+            Deliberation.held_on >= start,
+            Deliberation.held_on <= end,
+        )
+        .group_by(Deliberation.community_id)
+    ):
+        out[int(cid)] = out.get(int(cid), 0) + int(n)
+    day = func.coalesce(SiteStage.ends_on, SiteStage.starts_on)
+    for cid, n in session.execute(
+        select(Site.community_id, func.count(SiteStage.id))
+        .join(Site, Site.id == SiteStage.site_id)
+        .where(
+            Site.community_id.in_(ids),
+            SiteStage.stage.in_(list(stages)),
+            day >= start,
+            day <= end,
+        )
+        .group_by(Site.community_id)
+    ):
+        out[int(cid)] = out.get(int(cid), 0) + int(n)
+    return out
+
+
 def reply_templates_of(session: Session, *, community_id: int) -> Sequence[Any]:
     from renewmap.db.models import ReplyTemplate
 

@@ -48,11 +48,10 @@ from renewmap.errors import (
     RateLimited,
     Unauthenticated,
 )
-from renewmap.i18n import Msg
+from renewmap.i18n import N_, Msg
 from renewmap.vocabulary import (
     BUILDING_GROUP,
     GENERAL,
-    ORG_KINDS,
     ORG_OWNERS,
     ORG_PROPERTY,
     ROLE_PLACE,
@@ -61,6 +60,11 @@ from renewmap.vocabulary import (
 )
 
 SESSION_HOURS = 12
+# What an organisation's role needs, in a sentence.
+ROLE_ORG_NEEDS = {
+    ORG_PROPERTY: N_("a property company"),
+    ORG_OWNERS: N_("an owners' committee"),
+}
 LOCK_AFTER = 5  # failed sign-ins in a row before the account must wait
 LOCK_BASE_S = 60  # the first wait; it doubles with every further failure
 LOCK_MAX_S = 3600
@@ -256,12 +260,12 @@ def _org_grant(session: Session, role: str, place: str) -> RoleGrant:
     wanted = ORG_PROPERTY if role == Role.PROPERTY_STAFF else ORG_OWNERS
     if org.kind != wanted:
         raise InvalidInput(
-            "'{org}' ({name}) is not a {kind}: {role} works for one",
+            "this role needs {kind}, and '{org}' ({name}) is not one",
             key="role_org_wrong_kind",
             org=code,
             name=org.name,
-            kind=Msg(ORG_KINDS[wanted]),
-            role=names.label(names.ROLE_LABELS, role),
+            kind=Msg(ROLE_ORG_NEEDS[wanted]),
+            role=role,
             field="place",
         )
     return RoleGrant(role, org_id=org.id)

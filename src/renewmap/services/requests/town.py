@@ -3,8 +3,9 @@ and resolved requests with the median days to resolve, how its branches kept thi
 patrol, its micro-renewal sites by step of their process, and its outline for a map coloured
 by open requests. For the subdistrict's admins.
 
-Meetings held (issue 18's meeting register) join as a ``meetings`` count per community when
-that register exists; the page shows the column only when the data does.
+Meetings held, this month and this year so far: the community's deliberations (四议共答) and
+the steps of its sites' processes that are meetings (the two 联席会), by the day they were held
+(a meeting register, issue 18, adds its meetings to the same count).
 """
 
 from __future__ import annotations
@@ -22,12 +23,19 @@ from renewmap.db.queries.places import (
     find_subdistrict,
     sites_by_stage,
 )
-from renewmap.db.queries.requests import request_counts_by_community, resolution_times
+from renewmap.db.queries.requests import (
+    meetings_held,
+    request_counts_by_community,
+    resolution_times,
+)
 from renewmap.errors import Forbidden, NotFound
 from renewmap.services.access.accounts import Principal
 from renewmap.services.requests.patrols import compliance
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.vocabulary import Role
+
+# The steps of a site's participatory process that are meetings (联席会讨论, 联席会).
+MEETING_STAGES = ("joint_meeting", "final_joint_meeting")
 
 
 def subdistricts_of(session: Session, principal: Principal) -> list[Subdistrict]:
@@ -90,6 +98,12 @@ def overview(
     )
     times = resolution_times(session, community_ids=ids)
     stages = sites_by_stage(session, community_ids=ids)
+    held = {
+        period: meetings_held(
+            session, community_ids=ids, stages=MEETING_STAGES, start=start, end=today
+        )
+        for period, start in (("month", month), ("year", today.replace(month=1, day=1)))
+    }
     rows = []
     for c in communities:
         n = counts.get(c.id, {})
@@ -107,6 +121,7 @@ def overview(
                 "median_days_to_resolve": round(statistics.median(days), 1) if days else None,
                 "patrols": compliance(session, community=c, month=month, today=today),
                 "sites": stages.get(c.id, {}),
+                "meetings": {period: n.get(c.id, 0) for period, n in held.items()},
                 "geometry": to_geojson(from_db(c.geom)),
             }
         )

@@ -228,6 +228,13 @@ def test_every_other_endpoint_in_and_out_of_scope(
         ("POST", "/api/staff/patrols", patrol, username in grid_people, 403),
         ("GET", "/api/staff/communities/T0001/organisation", None, touches_t, 403),
         ("PUT", "/api/staff/communities/T0001/organisation", {}, username == "admin_t", 403),
+        (
+            "PUT",
+            "/api/staff/communities/T0001/organisations/WY",
+            {"name": "测试物业", "kind": "property_company"},
+            admins,
+            403,
+        ),
         ("GET", "/api/staff/building-groups/T-LZ1/volunteers", None, username in covers_1, 403),
         (
             "POST",
@@ -778,3 +785,51 @@ def test_a_sites_deliberation_is_public(make_client, session) -> None:
         }
     ]
     assert "夜间 21 点关闭，由志愿者值守" in page.text and "居委会、业委会、居民代表" in page.text
+
+
+def test_admins_keep_the_communitys_organisations(make_client, session, world) -> None:
+    """PUT …/organisations/{code}: an admin creates a property company and changes it; a kind
+    cannot change once requests or staff depend on it; others are refused; bad input is 4xx
+    with its code; the new company's staff get an account on it."""
+    url = "/api/staff/communities/T0001/organisations/WY2"
+    body = {"name": "第二物业", "kind": "property_company", "phone": "021-5555 0101"}
+    admin = bearer(session, world["users"]["admin_t"])
+    with make_client() as c:
+        refused = c.put(url, json=body, headers=bearer(session, world["users"]["lead_a"]))
+        created = c.put(url, json=body, headers=admin)
+        renamed = c.put(url, json={**body, "name": "第二物业服务中心"}, headers=admin)
+        bad = {
+            "kind": c.put(url, json={**body, "kind": "cleaning"}, headers=admin),
+            "code": c.put(url.replace("WY2", "W Y"), json=body, headers=admin),
+            "phone": c.put(url, json={**body, "phone": "call me"}, headers=admin),
+            "compound": c.put(url, json={**body, "compound": "C9"}, headers=admin),
+            "in_use": c.put(
+                "/api/staff/communities/T0001/organisations/WY",
+                json={**body, "kind": "owners_committee"},
+                headers=admin,
+            ),
+        }
+    assert refused.status_code == 403 and refused.json()["code"] == "community_admin_only"
+    assert created.status_code == 200, created.text
+    orgs = {o["code"]: o for o in renamed.json()["organisations"]}
+    assert orgs["WY2"] == {
+        "code": "WY2",
+        "name": "第二物业服务中心",
+        "kind": "property_company",
+        "phone": "021-5555 0101",
+    }
+    assert sorted(orgs) == ["WY", "WY2", "YWH"]
+    codes = {k: (r.status_code, r.json()["code"]) for k, r in bad.items()}
+    assert codes == {
+        "kind": (422, "org_kind_unknown"),
+        "code": (422, "org_code_invalid"),
+        "phone": (422, "phone_invalid"),
+        "compound": (404, "compound_not_found"),
+        "in_use": (409, "org_kind_in_use"),
+    }
+    user = accounts.create_user(
+        session, username="wy2", password=PASSWORD, roles=[("property_staff", "T0001/WY2")]
+    )
+    assert [r.role for r in user.roles] == ["property_staff"]
+    wy = session.get(Organisation, world["orgs"]["WY"])
+    assert wy.kind == "property_company"  # the refused change wrote nothing

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
 from renewmap.api.deps import IdPath, ReadSession, SettingsDep, Staff, WriteSession
@@ -58,6 +58,39 @@ def configure(
         community_code=code,
         top_level=body.top_level,
         patrol_rule=body.patrol_rule,
+    )
+
+
+class OrganisationBody(BaseModel):
+    name: RequiredText = Field(max_length=200, description="e.g. 巴林小区物业服务中心")
+    kind: str = Field(
+        max_length=32, description="property_company (物业) or owners_committee (业委会)"
+    )
+    compound: str | None = Field(None, max_length=64, description="the compound's code (C1)")
+    phone: str | None = Field(None, max_length=32, description="its service desk")
+
+
+@router.put(
+    "/communities/{code}/organisations/{org}",
+    response_model=OrganisationView,
+    summary="Create or change the community's property company or owners' committee (admins)",
+)
+def put_organisation(
+    code: str,
+    org: Annotated[str, Path(max_length=64)],
+    body: OrganisationBody,
+    session: WriteSession,
+    principal: Staff,
+) -> dict[str, Any]:
+    return organisation.put_organisation(
+        session,
+        principal=principal,
+        community_code=code,
+        code=org,
+        name=body.name,
+        kind=body.kind,
+        compound_code=body.compound,
+        phone=body.phone,
     )
 
 

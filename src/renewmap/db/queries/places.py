@@ -391,6 +391,15 @@ def property_companies(session: Session, *, community_id: int) -> Sequence[Organ
     ).all()
 
 
+def org_in_use(session: Session, *, org_id: int) -> bool:
+    """Whether requests were handed to the organisation or staff hold a role in it."""
+    from renewmap.db.models import Request
+
+    handed = session.scalar(select(Request.id).where(Request.assigned_org_id == org_id).limit(1))
+    staff = session.scalar(select(StaffRole.id).where(StaffRole.org_id == org_id).limit(1))
+    return handed is not None or staff is not None
+
+
 def organisations_of_community(session: Session, *, community_id: int) -> Sequence[Organisation]:
     return session.scalars(
         select(Organisation)

@@ -9,6 +9,7 @@ checked here and refused with a reason; nothing here renders or speaks HTTP.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,21 +25,24 @@ from renewmap.db.queries.places import (
     group_places_of,
     leader_names,
     links_of_group,
+    org_in_use,
     organisations_of_community,
     stairwell_numbered,
     volunteers_of,
 )
-from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_staff_scope, scope_of
 from renewmap.services.requests.patrols import parse_rule
 from renewmap.validation import strip_text
-from renewmap.vocabulary import BUILDING_GROUP, TOP_LEVELS, Role
+from renewmap.vocabulary import BUILDING_GROUP, ORG_KINDS, TOP_LEVELS, Role
 
 MAX_NAME = 100
 MAX_PHONE = 32
 MAX_PLACES = 200
+MAX_ORG_NAME = 200
+ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def is_admin_of(principal: Principal, community: Community) -> bool:
@@ -140,6 +144,87 @@ def configure(
     community.patrol_rule = (patrol_rule or community.patrol_rule).strip().lower()
     session.flush()
     return overview(session, principal=principal, community_code=community_code)
+
+
+def put_organisation(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    code: str,
+    name: str,
+    kind: str,
+    compound_code: str | None = None,
+    phone: str | None = None,
+) -> dict[str, Any]:
+    """Create or change one of the community's organisations (物业 or 业委会) by its code, as
+    ``import-organisations`` does for a file: its name, kind, compound and service desk's phone.
+    Its staff then get accounts with ``property_staff=`` / ``owners_committee=COMMUNITY/CODE``."""
+    from renewmap.db.models import Compound, Organisation
+
+    community = community_by_code(session, code=community_code)
+    require_admin_of(principal, community, task="organisation")
+    code = (code or "").strip()
+    if not ORG_CODE.match(code):
+        raise InvalidInput(
+            "an organisation's code: 1–64 letters, digits, - or _ (e.g. WY1), got '{code}'",
+            key="org_code_invalid",
+            code=code,
+            field="code",
+        )
+    if kind not in ORG_KINDS:
+        raise InvalidInput(
+            "unknown kind '{kind}'; use {kinds}",
+            key="org_kind_unknown",
+            kind=kind,
+            kinds=tuple(ORG_KINDS),
+            field="kind",
+        )
+    name = strip_text(name or "")
+    if not name or len(name) > MAX_ORG_NAME:
+        raise InvalidInput(
+            "the organisation's name: 1 to {limit} characters",
+            key="org_name_invalid",
+            limit=MAX_ORG_NAME,
+            field="name",
+        )
+    phone = (phone or "").strip() or None
+    if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
+        raise InvalidInput(
+            "phone: digits, spaces, + and - only (at most {limit})",
+            key="phone_invalid",
+            limit=MAX_PHONE,
+            field="phone",
+        )
+    compound = None
+    if compound_code:
+        compound = find_coded(
+            session, model=Compound, community_id=community.id, code=compound_code.strip()
+        )
+        if compound is None:
+            raise NotFound(
+                "compound '{compound}' not found in {community}",
+                key="compound_not_found",
+                compound=compound_code,
+                community=community.name,
+                field="compound",
+            )
+    org = find_coded(session, model=Organisation, community_id=community.id, code=code)
+    if org is not None and org.kind != kind and org_in_use(session, org_id=org.id):
+        raise Conflict(
+            "'{code}' ({name}) has requests or staff as {kind}: it cannot change its kind",
+            key="org_kind_in_use",
+            code=code,
+            name=org.name,
+            kind=Msg(ORG_KINDS[org.kind]),
+            field="kind",
+        )
+    org = org or Organisation(community_id=community.id, code=code)
+    org.name, org.kind, org.phone = name, kind, phone
+    org.compound_id = compound.id if compound is not None else None
+    session.add(org)
+    session.flush()
+    return overview(session, principal=principal, community_code=community.code)
 
 
 def building_group(session: Session, *, code: str) -> PartyBranch:
@@ -321,7 +406,7 @@ def add_volunteer(
     if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
         raise InvalidInput(
             "phone: digits, spaces, + and - only (at most {limit})",
-            key="volunteer_phone_invalid",
+            key="phone_invalid",
             limit=MAX_PHONE,
             field="phone",
         )

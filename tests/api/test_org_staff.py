@@ -823,7 +823,7 @@ def test_admins_keep_the_communitys_organisations(make_client, session, world) -
     assert codes == {
         "kind": (422, "org_kind_unknown"),
         "code": (422, "org_code_invalid"),
-        "phone": (422, "phone_invalid"),
+        "phone": (422, "phone_format_invalid"),
         "compound": (404, "compound_not_found"),
         "in_use": (409, "org_kind_in_use"),
     }

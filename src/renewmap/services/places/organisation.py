@@ -192,7 +192,7 @@ def put_organisation(
     if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
         raise InvalidInput(
             "phone: digits, spaces, + and - only (at most {limit})",
-            key="phone_invalid",
+            key="phone_format_invalid",
             limit=MAX_PHONE,
             field="phone",
         )
@@ -406,7 +406,7 @@ def add_volunteer(
     if phone is not None and (len(phone) > MAX_PHONE or not _phone_like(phone)):
         raise InvalidInput(
             "phone: digits, spaces, + and - only (at most {limit})",
-            key="phone_invalid",
+            key="phone_format_invalid",
             limit=MAX_PHONE,
             field="phone",
         )

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
     )
     rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
+    rate_codes: int = Field(
+        default=10, ge=1, description="wrong household codes per IP per window (then 429)"
+    )
     public_base_url: str | None = Field(
         default=None,
         description="how people reach the app, e.g. https://renewmap.example.org: every link "

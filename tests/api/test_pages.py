@@ -172,7 +172,7 @@ class Text(HTMLParser):
 
 # Names, formats and standards that are the same in every language.
 NOT_ENGLISH = {
-    "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG",
+    "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG", "PDF",
     "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
 }  # fmt: skip
 

@@ -318,8 +318,13 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         )
     )
     for d in (d1, d2):
-        _ok(staff.put(f"/api/design/drafts/{d['id']}/public", headers=h, json={"public": True}))
-    _ok(staff.post(f"{site}/stage", headers=h, json={"stage": "consultation"}))
+        public = {"public": True, "acknowledge_violations": True}
+        _ok(staff.put(f"/api/design/drafts/{d['id']}/public", headers=h, json=public))
+    _ok(
+        staff.post(
+            f"{site}/stage", headers=h, json={"stage": "consultation", "reason": hostile("skip")}
+        )
+    )
     _ok(staff.put(f"{site}/stages/consultation", headers=h, json={"minutes": hostile("minutes")}))
     attachment = _ok(
         staff.post(

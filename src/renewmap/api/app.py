@@ -72,6 +72,9 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
             "post": (settings.rate_posts, window),
             "interact": (settings.rate_interactions, window),
             "login": (settings.rate_logins, window),
+            # wrong household codes: per address, and per site from every address together
+            "code": (settings.rate_codes, window),
+            "code_site": (settings.rate_codes * 20, window),
             "open311": (settings.rate_open311, window),  # per API key
         }
     )

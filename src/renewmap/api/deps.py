@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db import guards
 from renewmap.errors import Forbidden, InvalidInput, Unauthenticated
+from renewmap.i18n import negotiate
 from renewmap.services.access import accounts, csrf
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.ratelimit import RateLimiter
@@ -222,6 +223,18 @@ def resident_device(
 
 MaybeDevice = Annotated[str | None, Depends(device_hash)]
 ResidentDevice = Annotated[str, Depends(resident_device)]
+
+
+def reader_locale(request: Request) -> str:
+    """The reader's language: ?lang=, the rm_lang cookie, then Accept-Language."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("rm_lang"),
+        request.headers.get("accept-language"),
+    )
+
+
+Locale = Annotated[str, Depends(reader_locale)]
 
 
 # --- common parameters ------------------------------------------------------------------------

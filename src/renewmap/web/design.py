@@ -24,6 +24,7 @@ KINDS = {
     "plant": "Plant",
     "path": "Path",
     "facility": "Facility",
+    "water": "Water",
     "keep": "Existing element to keep",
 }
 LAYERS = {"tree": "Trees", "shrub": "Shrubs", "ground_cover": "Ground cover", "lawn": "Lawn"}
@@ -42,6 +43,11 @@ FACILITIES = {
     "art_wall": "Art wall",
     "notice_board": "Notice board",
     "play": "Play equipment",
+    "meeting_hall": "Garden council hall",
+    "party_service_station": "Party-mass service station",
+    "seed_station": "Seed station",
+    "story_window": "Story window",
+    "flower_box": "Flower box",
 }
 RULES = {
     "inside_site": "Outside the site",
@@ -207,14 +213,24 @@ def compare_page(
     def cell(v: Any, key: str) -> str:
         if v is None:
             return "—"
-        return f"{v * 100:.1f}%" if key == "green_ratio" else f"{v:,.2f}"
+        if key == "green_ratio":
+            return f"{v * 100:.1f}%"
+        return f"{v:,.0f}" if key == "total_cost" else f"{v:,.1f}"
+
+    def change(v: Any, key: str) -> str:
+        """B − A: a ratio's change in percentage points, the rest in their own units."""
+        if v is None:
+            return "—"
+        if key == "green_ratio":
+            return gettext(locale, "{n} percentage points", n=f"{v * 100:+.1f}")
+        return f"{v:+,.0f}" if key == "total_cost" else f"{v:+,.1f}"
 
     rows = [
         (
             gettext(locale, label),
             cell(a["metrics"][k], k),
             cell(b["metrics"][k], k),
-            cell(comparison["difference"].get(k), k) if k in comparison["difference"] else "—",
+            change(comparison["difference"].get(k), k) if k in comparison["difference"] else "—",
         )
         for label, k in COMPARED
     ]
@@ -234,7 +250,14 @@ def compare_page(
             "",
         )
     )
-    config = {"locale": locale, "a": a["features"], "b": b["features"], "plan": plan}
+    config = {
+        "locale": locale,
+        "a": a["features"],
+        "b": b["features"],
+        "shared": comparison["shared"],
+        "site": comparison["site_geometry"],
+        "plan": plan,
+    }
     return render(
         "design/compare.html",
         locale=locale,

@@ -21,6 +21,7 @@ from renewmap.db.models import (
     Building,
     Community,
     Compound,
+    Facility,
     Grid,
     PartyBranch,
     Request,
@@ -374,6 +375,12 @@ def sites_coded(session: Session, *, code: str) -> Sequence[Site]:
 
 def find_site(session: Session, *, community_id: int, code: str) -> Site | None:
     return find_coded(session, model=Site, community_id=community_id, code=code)
+
+
+def facilities_of_community(session: Session, *, community_id: int) -> Sequence[Facility]:
+    return session.scalars(
+        select(Facility).where(Facility.community_id == community_id).order_by(Facility.id)
+    ).all()
 
 
 def sites_of_community(session: Session, *, community_id: int) -> Sequence[Site]:

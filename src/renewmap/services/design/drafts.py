@@ -55,6 +55,7 @@ EXPECTED = {
     "plant": ("Point",),
     "path": ("LineString", "MultiLineString"),
     "facility": ("Point", "Polygon", "MultiPolygon"),
+    "water": ("Polygon", "MultiPolygon"),
     "keep": ("Point", "LineString", "Polygon", "MultiPolygon", "MultiLineString"),
 }
 
@@ -143,8 +144,16 @@ def _site_layers(session: Session, site: Site) -> list[tuple[str, dict[str, Any]
         kind = "facility" if from_db(f.geom).geom_type in EXPECTED["facility"] else "keep"
         out.append((kind, clean({"name": f.name, "type": f.kind}), f.geom))
     for w in site_layer_rows(session, model=Water, site_id=site.id):
-        out.append(("keep", clean({"name": w.name, "type": "water"}), w.geom))
+        out.append(("water", clean({"name": w.name}), w.geom))
     return out
+
+
+def site_features(session: Session, site: Site) -> list[design.Feature]:
+    """The site as it is now (its layers) as design features: what drafts are compared with."""
+    return [
+        design.Feature(f"site-{i}", kind, from_db(geom), props)
+        for i, (kind, props, geom) in enumerate(_site_layers(session, site), start=1)
+    ]
 
 
 def save_features(
@@ -309,6 +318,7 @@ def draft_view(
         "id": draft.id,
         "number": draft.number,
         "name": draft.name,
+        "description": draft.description,
         "version": draft.version,
         "public": bool(draft.public),
         "site": {"code": site.code, "name": site.name},
@@ -330,12 +340,21 @@ def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[s
     if left["site"]["code"] != right["site"]["code"]:
         raise InvalidInput("compare two drafts of the same site", field="b")
     keys = ("green_area_m2", "green_ratio", "hard_area_m2", "total_cost")
+    _draft_row, site, community = _draft(session, principal, a)
+    outline = from_db(site.geom)
+    epsg = metric_epsg(community.metric_epsg, outline)
+    pairs, _only_a, _only_b = design.match(
+        draft_features(session, draft_id=a), draft_features(session, draft_id=b), epsg=epsg
+    )
     return {
         "a": left,
         "b": right,
+        "site_geometry": to_geojson(outline),
+        # the features both drafts have alike (same kind, place and shape), by their ids
+        "shared": {"a": [p.id for p, _ in pairs], "b": [q.id for _, q in pairs]},
         "difference": {
             k: None
-            if left["metrics"][k] is None
+            if left["metrics"][k] is None or right["metrics"][k] is None
             else round(right["metrics"][k] - left["metrics"][k], 4)
             for k in keys
         },
@@ -370,11 +389,56 @@ def set_adopted(
 
 
 def set_public(
-    session: Session, *, principal: Principal, draft_id: int, public: bool
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    public: bool,
+    acknowledge_violations: bool = False,
 ) -> dict[str, Any]:
-    """Put a draft before the residents (consultation) or take it back."""
+    """Put a draft before the residents (consultation) or take it back. A draft that still
+    breaks rules is put before them only when the designer says they know (409 otherwise,
+    listing what it breaks)."""
     draft, site, community = _draft(session, principal, draft_id)
+    if public and not draft.public and not acknowledge_violations:
+        _numbers, violations = _judge(
+            session, site, community, draft_features(session, draft_id=draft.id)
+        )
+        if violations:
+            raise Conflict(
+                f"draft {draft.number} still breaks {len(violations)} rule(s): "
+                + "; ".join(str(v["message"]) for v in violations[:5])
+                + ". Fix them, or show it anyway with acknowledge_violations",
+                field="acknowledge_violations",
+                violations=[v["rule"] for v in violations],
+            )
     draft.public = bool(public)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+MAX_DESCRIPTION = 2000
+
+
+def set_details(
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    name: str,
+    description: str | None,
+) -> dict[str, Any]:
+    """A draft's name and the designer's plain description of it for residents."""
+    draft, site, community = _draft(session, principal, draft_id)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a draft needs a name", field="name")
+    description = (description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            f"the description is longer than {MAX_DESCRIPTION} characters", field="description"
+        )
+    draft.name, draft.description = name[:200], description
     session.flush()
     return draft_view(session, draft, site, community)
 

@@ -40,7 +40,7 @@ MAX_IMPORT = 20 * 1024 * 1024
 XDATA_APP = "RENEWMAP"
 KIND_LAYERS = {kind: f"RM_{kind.upper()}" for kind in drafts.EXPECTED}
 LAYER_KINDS = {v.lower(): k for k, v in KIND_LAYERS.items()} | {k: k for k in drafts.EXPECTED}
-COLOURS = {"zone": 4, "green": 3, "plant": 94, "path": 8, "facility": 6, "keep": 9}
+COLOURS = {"zone": 4, "green": 3, "plant": 94, "path": 8, "facility": 6, "water": 5, "keep": 9}
 
 
 def export(

@@ -9,7 +9,7 @@ export const GRID_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc94
   "#ff9da7", "#9c755f", "#e15759", "#bab0ac"];
 // colours of a design's kinds of feature, the same on every page that draws a draft
 export const KIND_COLOURS = { zone: "#7048e8", green: "#2f9e44", plant: "#2b8a3e",
-  path: "#e67700", facility: "#1971c2", keep: "#868e96" };
+  path: "#e67700", facility: "#1971c2", water: "#1c7ed6", keep: "#868e96" };
 const STYLES = {
   green: { color: "#2f9e44", weight: 1, fillColor: "#b2f2bb", fillOpacity: 0.8 },
   water: { color: "#1c7ed6", weight: 1, fillColor: "#a5d8ff", fillOpacity: 0.9 },

@@ -1,0 +1,394 @@
+"""Consultation residents can trust (issue 17), over HTTP on both databases, on the demo
+community's site S01: steps skipped only with a reason and shown as not held; joint meetings
+left only with minutes or a reason; the general branch's secretary runs the process; household
+forms with one-time codes (read back from the printed PDF), one vote per household, a reused
+code refused, guessing rate limited, turnout by building; informal votes said to be so; the
+decision, the display with objections and answers; the build (plants get cards and can be
+adopted; the old layers stay retrievable); the printed plan (A3 PDF read back, PNG); publishing
+a draft that breaks rules; what a draft changes, in words; sites and facilities made over the
+API."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+import pypdf
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import box, mapping, shape
+
+from renewmap.api.app import create_app
+from renewmap.api.deps import get_read_session, get_session
+from renewmap.db.models import GreenArea, HouseholdCode, Site
+from renewmap.services.access import accounts
+from renewmap.settings import Settings
+from renewmap.spatial.geometry import from_db
+
+DEMO = "310109010026"
+SITE = f"/api/design/communities/{DEMO}/sites/S01"
+PUBLIC = f"/api/sites/{DEMO}/S01"
+CODE = re.compile(r"(?<![0-9A-Z])([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})(?![0-9A-Z])")
+
+
+@pytest.fixture
+def demo(engine, session):  # type: ignore[no-untyped-def]
+    headers = {}
+    for name, role in (
+        ("designer", f"designer={DEMO}"),
+        ("secretary", f"branch_secretary={DEMO}-GB"),
+        ("grid_secretary", f"branch_secretary={DEMO}-B1"),
+        ("lead", f"grid_lead={DEMO}/G01"),
+    ):
+        user = accounts.create_user(
+            session, username=name, password="correct horse battery", roles=[tuple(role.split("="))]
+        )
+        token, _ = accounts.issue_token(session, user=user, kind="api")
+        headers[name] = {"Authorization": f"Bearer {token}"}
+    session.flush()
+    app = create_app(Settings(env="test", secret_key="test-secret", rate_codes=5), engine=engine)
+    app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
+
+    def resident() -> TestClient:
+        c = TestClient(app)
+        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
+        return c
+
+    with TestClient(app) as staff:
+        yield staff, headers, resident
+
+
+def _move(staff, h, stage, reason=None, who="designer", status=200):  # type: ignore[no-untyped-def]
+    body = {"stage": stage} | ({"reason": reason} if reason else {})
+    r = staff.post(f"{SITE}/stage", headers=h[who], json=body)
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def _draft(staff, h, name, *, from_site=True, public=True):  # type: ignore[no-untyped-def]
+    d = staff.post(
+        f"{SITE}/drafts", headers=h["designer"], json={"name": name, "from_site": from_site}
+    ).json()
+    if public:
+        r = staff.put(
+            f"/api/design/drafts/{d['id']}/public",
+            headers=h["designer"],
+            json={"public": True, "acknowledge_violations": True},
+        )
+        assert r.status_code == 200, r.text
+    return d
+
+
+def _site_box(session) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+    site = session.query(Site).filter_by(code="S01").one()
+    return from_db(site.geom).bounds
+
+
+def _add_feature(staff, h, d, feature) -> dict:  # type: ignore[no-untyped-def]
+    fresh = staff.get(f"/api/design/drafts/{d['id']}", headers=h["designer"]).json()
+    feats = fresh["features"]["features"] + [feature]
+    r = staff.put(
+        f"/api/design/drafts/{d['id']}/features",
+        headers=h["designer"],
+        json={
+            "version": fresh["version"],
+            "features": {"type": "FeatureCollection", "features": feats},
+        },
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _bed_feature(session, fx0, fy0, fx1, fy1, **props):  # type: ignore[no-untyped-def]
+    x0, y0, x1, y1 = _site_box(session)
+    w, hgt = x1 - x0, y1 - y0
+    geom = box(x0 + fx0 * w, y0 + fy0 * hgt, x0 + fx1 * w, y0 + fy1 * hgt)
+    return {"type": "Feature", "geometry": mapping(geom), "properties": {"kind": "green", **props}}
+
+
+def pdf_text(page) -> str:  # type: ignore[no-untyped-def]
+    """A PDF page's text as read back, without spaces and the NULs between wide glyphs."""
+    return "".join(c for c in page.extract_text() if c.isprintable() and not c.isspace())
+
+
+# --- the process ---------------------------------------------------------------------------
+
+
+def test_skipped_steps_need_a_reason_and_show_as_not_held(demo) -> None:
+    staff, h, resident = demo
+    r = staff.post(f"{SITE}/stage", headers=h["designer"], json={"stage": "consultation"})
+    assert r.status_code == 409
+    assert r.json()["details"]["skipped"] == [
+        "survey",
+        "interviews",
+        "drafts",
+        "co_design",
+        "revision",
+        "joint_meeting",
+        "optimisation",
+    ]
+    timeline = _move(staff, h, "consultation", reason="上级要求年底前完成征询")
+    states = {s["stage"]: s for s in timeline["steps"]}
+    for step in ("survey", "interviews", "joint_meeting", "optimisation"):
+        assert states[step]["state"] == "skipped"
+        assert states[step]["skip_reason"] == "上级要求年底前完成征询"
+        assert "designer" in states[step]["skipped_by"]
+    assert states["consultation"]["state"] == "current"
+    assert states["announcement"]["state"] == "upcoming"
+    assert [s["stage"] for s in timeline["steps"]][-3:] == [
+        "construction",
+        "acceptance",
+        "maintenance",
+    ]
+    # the residents' page says so, with who and why, and numbers each step once
+    page = resident().get(f"/c/{DEMO}/sites/S01").text
+    assert page.count("未举行") == 7
+    assert "上级要求年底前完成征询" in page
+    assert "1. " not in page.split('id="rm-timeline"')[1]
+    # a skipped step held later is held after all
+    timeline = _move(staff, h, "survey")
+    assert timeline["steps"][0]["state"] == "current"
+    assert timeline["steps"][0]["skip_reason"] is None
+
+
+def test_a_joint_meeting_is_left_with_minutes_or_a_reason(demo) -> None:
+    staff, h, _resident = demo
+    _move(staff, h, "joint_meeting", reason="前期工作已在线下完成")
+    r = staff.post(f"{SITE}/stage", headers=h["designer"], json={"stage": "optimisation"})
+    assert r.status_code == 409 and r.json()["details"]["stage"] == "joint_meeting"
+    r = staff.put(
+        f"{SITE}/stages/joint_meeting",
+        headers=h["designer"],
+        json={"minutes": "四方共议：同意方案一，增加座椅"},
+    )
+    assert r.status_code == 200
+    _move(staff, h, "optimisation")
+    _move(staff, h, "final_joint_meeting", reason="征询在线下进行")
+    refused = _move(staff, h, "announcement", status=409)  # the meeting has no minutes
+    assert refused["details"] == {"field": "reason", "stage": "final_joint_meeting"}
+    refused = _move(staff, h, "announcement", reason="纪要待整理", status=409)
+    assert refused["details"]["field"] == "decision"  # and nothing was decided
+    # going on from the final meeting without minutes: the override is recorded and shown
+    _draft(staff, h, "方案一")
+    r = staff.put(f"{SITE}/decision", headers=h["designer"], json={"draft": 1, "reasons": "造价低"})
+    assert r.status_code == 200, r.text
+    timeline = _move(staff, h, "announcement", reason="会议纪要尚未整理，先行公示")
+    meeting = next(s for s in timeline["steps"] if s["stage"] == "final_joint_meeting")
+    assert meeting["override_reason"] == "会议纪要尚未整理，先行公示"
+    assert meeting["state"] == "done"
+
+
+def test_the_general_branch_secretary_runs_the_process(demo) -> None:
+    staff, h, _resident = demo
+    _move(staff, h, "survey", who="secretary")
+    _move(staff, h, "interviews", who="secretary")
+    # a grid branch's secretary and a grid lead do not
+    for who in ("grid_secretary", "lead"):
+        r = staff.post(f"{SITE}/stage", headers=h[who], json={"stage": "drafts"})
+        assert r.status_code == 403, (who, r.text)
+
+
+# --- household forms and votes --------------------------------------------------------------
+
+
+def _forms(staff, h, buildings) -> tuple[list[tuple[str, str]], pypdf.PdfReader]:  # type: ignore[no-untyped-def]
+    r = staff.post(f"{SITE}/households/forms", headers=h["designer"], json={"buildings": buildings})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/pdf"
+    pdf = pypdf.PdfReader(io.BytesIO(r.content))
+    forms = []
+    for page in pdf.pages:
+        text = pdf_text(page)
+        label = re.search(r"(\d+号楼第\d+户)", text)
+        code = CODE.search(text)
+        assert label and code, text[:200]
+        forms.append((label.group(1), code.group(1)))
+    return forms, pdf
+
+
+def test_household_forms_one_vote_per_household(demo, session) -> None:
+    staff, h, resident = demo
+    _draft(staff, h, "方案一")
+    _draft(staff, h, "方案二")
+    _move(staff, h, "consultation", reason="测试")
+    around = staff.get(f"{SITE}/households", headers=h["designer"]).json()["buildings"]
+    assert around and around[0]["distance_m"] <= around[-1]["distance_m"]
+    nearest = around[0]
+    assert nearest["households"] == 18 and nearest["issued"] == 0
+    forms, pdf = _forms(staff, h, [{"building": nearest["building"]}])
+    assert len(forms) == len(pdf.pages) == 18
+    assert len({code for _, code in forms}) == 18
+    assert forms[0][0] == f"{nearest['building']}第1户"
+    # the codes are stored only as keyed hashes
+    stored = session.query(HouseholdCode).all()
+    assert len(stored) == 18
+    for row, (_, code) in zip(stored, forms, strict=True):
+        assert code.replace("-", "") not in row.code_hash and len(row.code_hash) == 64
+    # printing again gives nothing new: every household has its form
+    r = staff.post(
+        f"{SITE}/households/forms",
+        headers=h["designer"],
+        json={"buildings": [{"building": nearest["building"]}]},
+    )
+    assert r.status_code == 409
+
+    a, b = resident(), resident()
+    (label1, code1), (_label2, code2) = forms[0], forms[1]
+    view = a.get(f"{PUBLIC}/consultation").json()
+    assert view["vote"] == "household" and view["households"] == {"issued": 18, "answered": 0}
+    # a phone's vote without a code is not counted any more
+    r = a.post(f"{PUBLIC}/vote", json={"draft": 1})
+    assert r.status_code == 409 and r.json()["details"]["field"] == "code"
+    r = a.post(f"{PUBLIC}/household", json={"code": code1.lower().replace("-", " ")})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"site": "S01", "household": label1.replace("第", " 第"), "my_vote": None}
+    r = a.post(f"{PUBLIC}/vote", json={"draft": 1, "code": code1})
+    assert r.status_code == 201 and r.json()["vote"] == "household"
+    # the same code on another phone is refused; the household's vote stands
+    r = b.post(f"{PUBLIC}/vote", json={"draft": 2, "code": code1})
+    assert r.status_code == 409 and r.json()["details"]["field"] == "code"
+    r = b.post(f"{PUBLIC}/vote", json={"draft": 2, "code": code2})
+    assert r.status_code == 201
+    # the household changes its mind until the consultation closes
+    r = a.post(f"{PUBLIC}/vote", json={"draft": 2, "code": code1})
+    assert r.status_code == 201 and r.json()["my_vote"] == 2
+    assert a.post(f"{PUBLIC}/household", json={"code": code1}).json()["my_vote"] == 2
+    turnout = staff.get(f"{SITE}/households/turnout", headers=h["designer"]).json()
+    assert (turnout["issued"], turnout["answered"]) == (18, 2)
+    assert turnout["buildings"] == [
+        {"building": nearest["building"], "issued": 18, "answered": 2, "share": 0.1111}
+    ]
+    # results stay closed during the consultation, then count households
+    assert all(d["votes"] is None for d in a.get(f"{PUBLIC}/consultation").json()["drafts"])
+    _move(staff, h, "final_revision")
+    counts = [d["votes"] for d in a.get(f"{PUBLIC}/consultation").json()["drafts"]]
+    assert counts == [0, 2]
+    r = a.post(f"{PUBLIC}/vote", json={"draft": 1, "code": code1})
+    assert r.status_code == 409  # closed
+
+
+def test_guessing_codes_is_rate_limited(demo) -> None:
+    staff, h, resident = demo
+    _draft(staff, h, "方案一")
+    _move(staff, h, "consultation", reason="测试")
+    forms, _pdf = _forms(staff, h, [{"building": "1号楼", "households": 2}])
+    guesser = resident()
+    assert guesser.post(f"{PUBLIC}/household", json={"code": "12"}).status_code == 422
+    for _ in range(5):  # rate_codes=5 in this app
+        r = guesser.post(f"{PUBLIC}/household", json={"code": "ZZZZ-ZZZZ"})
+        assert r.status_code == 404
+    r = guesser.post(f"{PUBLIC}/household", json={"code": forms[0][1]})
+    assert r.status_code == 429  # even a right code, once the tries are used up
+
+
+def test_without_forms_votes_are_informal(demo) -> None:
+    staff, h, resident = demo
+    _draft(staff, h, "方案一")
+    _move(staff, h, "consultation", reason="测试")
+    c = resident()
+    assert c.get(f"{PUBLIC}/consultation").json()["vote"] == "informal"
+    r = c.post(f"{PUBLIC}/vote", json={"draft": 1})
+    assert r.status_code == 201 and r.json()["vote"] == "informal"
+    assert c.post(f"{PUBLIC}/vote", json={"draft": 1, "code": "ABCD-EFGH"}).status_code == 404
+    page = c.get(f"/c/{DEMO}/sites/S01").text
+    assert "每人一票" not in page
+
+
+# --- decision, display, objections, build ---------------------------------------------------
+
+
+def test_decision_display_objections_and_build(demo, session) -> None:
+    staff, h, resident = demo
+    d1 = _draft(staff, h, "现状")
+    d2 = _draft(staff, h, "四季花园")
+    bed = _bed_feature(session, 0.05, 0.05, 0.3, 0.3, layer="shrub", species="月季", name="月季池")
+    _add_feature(staff, h, d2, bed)
+    spot = shape(_bed_feature(session, 0.4, 0.1, 0.42, 0.12)["geometry"]).centroid
+    plant = {
+        "type": "Feature",
+        "geometry": mapping(spot),
+        "properties": {"kind": "plant", "species": "桂花", "adoptable": True},
+    }
+    _add_feature(staff, h, d2, plant)
+    r = staff.put(f"{SITE}/decision", headers=h["designer"], json={"draft": 2, "reasons": "绿化多"})
+    assert r.status_code == 409  # before the consultation
+    _move(staff, h, "consultation", reason="测试")
+    hidden = _draft(staff, h, "内部稿", public=False)
+    r = staff.put(
+        f"{SITE}/decision",
+        headers=h["designer"],
+        json={"draft": hidden["number"], "reasons": "内部"},
+    )
+    assert r.status_code == 404
+    r = staff.put(
+        f"{SITE}/decision",
+        headers=h["secretary"],
+        json={"draft": d2["number"], "reasons": "居民多数支持，绿地率提高"},
+    )
+    assert r.status_code == 200 and r.json()["draft"]["number"] == 2
+    c = resident()
+    assert c.get(f"{PUBLIC}/decision").json() == {"site": "S01", "decided": False}
+    timeline = _move(staff, h, "announcement", reason="测试")
+    shown = next(s for s in timeline["steps"] if s["stage"] == "announcement")
+    assert date.fromisoformat(shown["ends_on"]) - date.fromisoformat(shown["starts_on"]) == (
+        timedelta(days=7)
+    )
+    decision = c.get(f"{PUBLIC}/decision").json()
+    assert decision["decided"] and decision["reasons"] == "居民多数支持，绿地率提高"
+    assert decision["results"]["vote"] == "informal"
+    assert [s["stage"] for s in decision["next"]] == ["construction", "acceptance", "maintenance"]
+    r = c.post(f"{PUBLIC}/objections", json={"body": "花池挡住了单元门口", "nickname": "老王"})
+    assert r.status_code == 201, r.text
+    objection = r.json()
+    # construction waits for the display to end and for every answer
+    r = staff.post(f"{SITE}/stage", headers=h["designer"], json={"stage": "construction"})
+    assert r.status_code == 409 and "display_until" in r.json()["details"]
+    week_ago = (date.today() - timedelta(days=8)).isoformat()
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    r = staff.put(
+        f"{SITE}/stages/announcement",
+        headers=h["designer"],
+        json={"starts_on": week_ago, "ends_on": yesterday},
+    )
+    assert r.status_code == 200
+    assert c.post(f"{PUBLIC}/objections", json={"body": "太晚了"}).status_code == 409
+    r = staff.post(f"{SITE}/stage", headers=h["designer"], json={"stage": "construction"})
+    assert r.status_code == 409 and r.json()["details"]["unanswered"] == 1
+    r = staff.post(
+        f"/api/design/objections/{objection['id']}/answer",
+        headers=h["secretary"],
+        json={"answer": "花池将后移一米，让出通道"},
+    )
+    assert r.status_code == 200
+    listed = c.get(f"{PUBLIC}/objections").json()
+    assert (
+        listed["unanswered"] == 0
+        and listed["objections"][0]["answer"] == "花池将后移一米，让出通道"
+    )
+    site_id = session.query(Site).filter_by(code="S01").one().id
+    beds_before = session.query(GreenArea).filter_by(site_id=site_id).count()
+    _move(staff, h, "construction")
+    r = staff.post(f"{SITE}/build", headers=h["designer"], json={})
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["draft"] == 2 and out["plants"]["new"] == 1 and out["plants"]["kept"] >= 1
+    (new_plant,) = out["adoptable"]
+    card = c.get(f"/api/plants/{new_plant['id']}").json()
+    assert card["adoptable"] and card["planted_on"] == date.today().isoformat()
+    r = c.post(f"/api/plants/{new_plant['id']}/adoption", json={"nickname": "小李"})
+    assert r.status_code == 201, r.text
+    beds = session.query(GreenArea).filter_by(site_id=site_id).all()
+    assert len(beds) == beds_before + 1
+    assert {"月季池"} <= {b.name for b in beds}
+    assert next(b for b in beds if b.name == "月季池").layer == "shrub"
+    # the layers before the build stay retrievable
+    (record,) = staff.get(f"{SITE}/builds", headers=h["designer"]).json()
+    assert record["draft"] == 2
+    old = staff.get(record["before"], headers=h["designer"]).json()
+    old_beds = [f for f in old["features"] if f["properties"]["layer_kind"] == "green"]
+    assert len(old_beds) == beds_before
+    assert all(f["properties"].get("name") != "月季池" for f in old["features"])
+    # the draft that was not chosen changed nothing
+    assert d1["number"] == 1

@@ -172,8 +172,8 @@ class Text(HTMLParser):
 
 # Names, formats and standards that are the same in every language.
 NOT_ENGLISH = {
-    "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG", "PDF",
-    "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
+    "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG",
+    "PDF", "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
 }  # fmt: skip
 
 

@@ -163,23 +163,38 @@ def hub_page(
     timeline: dict[str, Any] | None,
     photos: dict[str, Any] | None,
     adopters: list[dict[str, Any]] | None = None,
+    may_draw: bool = True,
     tiles: OnlineTiles | None = None,
 ) -> str:
-    """A community's sites; for one site its drafts, its process and its photos; the plants'
-    adopters with their phones (staff only)."""
+    """A community's sites; for one site its drafts, its process (with the reason a step is
+    skipped), its household forms and their turnout, the decision, objections and answers,
+    the build and its photos; the plants' adopters with their phones (staff only). Those who
+    draw also make and edit sites and facilities here."""
     plan = _plan(layers, locale, tiles)
     community = _community(layers)
+    stage = site.get("stage") if site else None
+    here = STAGES.index(stage) if stage in STAGES else -1
     config = {
         "community": community["code"],
         "locale": locale,
         "site": site["code"] if site else None,
+        "stage": stage,
         "outline": site.get("geometry") if site else None,
+        "mayDraw": may_draw,
+        "labels": labels(locale),
         "t": script_catalog(locale, "design-hub"),
         "plan": plan,
     }
     stage_options = [
         (s, f"{i}. {gettext(locale, STAGE_LABELS[s])}") for i, s in enumerate(STAGES, start=1)
     ]
+    phase = {
+        # household forms until the consultation closes; the decision from it to the display
+        "forms": 0 <= here <= STAGES.index("consultation"),
+        "decide": STAGES.index("consultation") <= here < STAGES.index("announcement"),
+        "objections": here >= STAGES.index("announcement"),
+        "build": here >= STAGES.index("construction"),
+    }
     return render(
         "design/hub.html",
         locale=locale,
@@ -191,8 +206,14 @@ def hub_page(
         timeline=timeline,
         stage_labels=STAGE_LABELS,
         stage_options=stage_options,
-        photos=[(phase, p) for phase in ("before", "after") for p in (photos or {}).get(phase, [])],
+        photos=[(ph, p) for ph in ("before", "after") for p in (photos or {}).get(ph, [])],
         adopters=adopters or [],
+        may_draw=may_draw,
+        phase=phase,
+        public_drafts=[
+            (d["number"], f"{d['number']} · {d['name']}") for d in drafts if d["public"]
+        ],
+        facility_options=_options(FACILITIES, locale),
         config=config,
         vectorgrid=_tiled(plan),
     )

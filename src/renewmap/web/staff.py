@@ -105,8 +105,10 @@ def workspace_page(
     me: dict[str, Any],
     communities: list[dict[str, str]],
     tiles: OnlineTiles | None = None,
+    runs_sites: bool = False,
 ) -> str:
-    """The workspace for one community of the user's area (switch among theirs)."""
+    """The workspace for one community of the user's area (switch among theirs); a link to the
+    sites' hub for those who draw or run the sites' processes."""
 
     def g(msgid: str) -> str:
         return gettext(locale, msgid)
@@ -152,7 +154,7 @@ def workspace_page(
         ],
         "plan": plan,
     }
-    drawer = any(r["role"] in DESIGN_ROLES for r in me["roles"])
+    drawer = runs_sites or any(r["role"] in DESIGN_ROLES for r in me["roles"])
     return render(
         "staff/workspace.html",
         locale=locale,

@@ -290,14 +290,18 @@ def design_hub(
     site: str | None = None,
     lang: str | None = None,
 ) -> Response:
-    """Designers: the community's sites; for one, its drafts, process and photos."""
+    """The sites' hub: the community's sites; for one, its drafts, process, household forms,
+    decision, objections, build and photos. Designers and admins draw; the general branch's
+    secretary runs the process with them."""
     if principal is None:
         return _to_login(request)
     drawable = drafts.drawable_communities(session, principal=principal)
     code = community or (drawable[0] if drawable else None)
     if code is None:
         raise Forbidden("only a community's designers and admins draw its sites", field="community")
-    drafts.require_drawer(session, principal=principal, community_code=code)
+    may_draw = code in drawable
+    if not may_draw:
+        process.require_community_runner(session, principal=principal, community_code=code)
     chosen = (
         drafts.site_summary(session, principal=principal, community_code=code, site_code=site)
         if site
@@ -321,6 +325,7 @@ def design_hub(
             else None,
             photos=process.photos(session, community_code=code, site_code=site) if site else None,
             adopters=adoption.adopters(session, principal=principal, community_code=code),
+            may_draw=may_draw,
             tiles=online_tiles(request.app.state.settings),
         ),
         lang=lang,

@@ -42,7 +42,7 @@ from renewmap.db.queries.places import (
 from renewmap.db.queries.requests import request_ids_of_community, site_request_candidates
 from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
-from renewmap.services.design.process import require_runner, site_of
+from renewmap.services.design.process import require_process_runner, require_runner, site_of
 from renewmap.spatial import design
 from renewmap.spatial.crs import metres_to_degrees
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
@@ -446,9 +446,10 @@ def set_details(
 def site_drafts(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> list[dict[str, Any]]:
-    """Every draft of a site, newest number last (for the designer's list)."""
+    """Every draft of a site, newest number last (for the designers and the process's
+    runners)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    _may_draw(principal, community)
+    require_process_runner(session, principal, community)
     return [
         {
             "id": d.id,
@@ -507,13 +508,15 @@ def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[
 def site_summary(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> dict[str, Any]:
-    """A site's name, outline and bounds for the designers' hub."""
+    """A site's name, outline and bounds for the sites' hub."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    _may_draw(principal, community)
+    require_process_runner(session, principal, community)
     outline = from_db(site.geom)
     return {
         "code": site.code,
         "name": site.name,
+        "description": site.description,
+        "stage": site.stage,
         "geometry": to_geojson(outline),
         "bounds": [float(v) for v in outline.bounds],
     }

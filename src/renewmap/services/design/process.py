@@ -167,6 +167,18 @@ def require_process_runner(session: Session, principal: Principal, community: Co
         )
 
 
+def runs_community(session: Session, *, principal: Principal, community_code: str) -> bool:
+    """Whether the principal runs the sites' processes of this community (pages' links)."""
+    return runs_process(session, principal, community_by_code(session, code=community_code))
+
+
+def require_community_runner(
+    session: Session, *, principal: Principal, community_code: str
+) -> None:
+    """404 for an unknown community, 403 unless the principal runs its sites' processes."""
+    require_process_runner(session, principal, community_by_code(session, code=community_code))
+
+
 def require_site_runner(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> None:

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 from shapely.geometry import box, mapping, shape
 
 from renewmap.api.app import create_app
@@ -392,3 +393,270 @@ def test_decision_display_objections_and_build(demo, session) -> None:
     assert all(f["properties"].get("name") != "月季池" for f in old["features"])
     # the draft that was not chosen changed nothing
     assert d1["number"] == 1
+
+
+# --- CAD files: hatches, blocks, curves; what was skipped is said ----------------------------
+
+
+def test_dxf_hatches_blocks_and_curves_and_what_was_skipped(demo, session) -> None:
+    import ezdxf
+    from pyproj import Transformer
+
+    staff, h, _resident = demo
+    d = _draft(staff, h, "CAD", from_site=False, public=False)
+    x0, y0, x1, y1 = _site_box(session)
+    to_utm = Transformer.from_crs(4326, 32651, always_xy=True)
+    ex, ey = to_utm.transform((x0 + x1) / 2, (y0 + y1) / 2)  # the site's middle, in metres
+    doc = ezdxf.new()
+    msp = doc.modelspace()
+    # a planting bed as a hatch: a 6 m square with a 2 m square hole
+    hatch = msp.add_hatch(dxfattribs={"layer": "green"})
+    hatch.paths.add_polyline_path(
+        [(ex - 3, ey - 3), (ex + 3, ey - 3), (ex + 3, ey + 3), (ex - 3, ey + 3)]
+    )
+    hatch.paths.add_polyline_path(
+        [(ex - 1, ey - 1), (ex + 1, ey - 1), (ex + 1, ey + 1), (ex - 1, ey + 1)]
+    )
+    # a tree block (crown circle) placed twice on the plant layer
+    tree = doc.blocks.new(name="TREE")
+    tree.add_circle((0, 0), radius=1.5)
+    msp.add_blockref("TREE", (ex + 5, ey), dxfattribs={"layer": "plant"})
+    msp.add_blockref("TREE", (ex - 5, ey), dxfattribs={"layer": "plant"})
+    # a curved path as a spline, labels and a dimension nobody can use
+    msp.add_spline([(ex - 6, ey - 6), (ex, ey - 5), (ex + 6, ey - 6)], dxfattribs={"layer": "path"})
+    msp.add_text("月季", dxfattribs={"layer": "green"})
+    msp.add_text("桂花", dxfattribs={"layer": "plant"})
+    msp.add_linear_dim(base=(ex, ey + 8), p1=(ex - 3, ey + 7), p2=(ex + 3, ey + 7)).render()
+    out = io.StringIO()
+    doc.write(out)
+    r = staff.post(
+        f"/api/design/drafts/{d['id']}/import",
+        headers=h["designer"],
+        data={"version": str(d["version"]), "epsg": "32651"},
+        files={"file": ("garden.dxf", out.getvalue().encode(), "image/vnd.dxf")},
+    )
+    assert r.status_code == 200, r.text
+    got = r.json()
+    kinds = sorted(f["properties"]["kind"] for f in got["features"]["features"])
+    assert kinds == ["green", "path", "plant", "plant"]
+    assert got["metrics"]["green_area_m2"] == pytest.approx(36 - 4, abs=0.05)  # the hole stays open
+    assert got["metrics"]["plants_by_layer"] == {"tree": 2}
+    crowns = {
+        f["properties"].get("crown_m")
+        for f in got["features"]["features"]
+        if f["properties"]["kind"] == "plant"
+    }
+    assert crowns == {3.0}
+    assert sum(got["metrics"]["path_length_m"].values()) == pytest.approx(12.3, abs=0.5)
+    report = got["imported"]
+    assert report["file"] == "garden.dxf" and report["features"] == 4
+    assert {s["type"]: s["count"] for s in report["skipped"]} == {"DIMENSION": 1, "TEXT": 2}
+
+
+# --- plans, words, publishing, comparing ----------------------------------------------------
+
+
+def test_the_plan_printed_on_a3_and_shown_on_the_page(demo, session) -> None:
+    staff, h, resident = demo
+    d = _draft(staff, h, "四季花园", public=False)
+    staff.put(
+        f"/api/design/drafts/{d['id']}/details",
+        headers=h["designer"],
+        json={"name": "四季花园", "description": "新增月季池，四季有花。"},
+    )
+    _add_feature(
+        staff, h, d, _bed_feature(session, 0.05, 0.05, 0.3, 0.3, layer="shrub", species="月季")
+    )
+    c = resident()
+    # not before residents yet: only those who draw see its plan
+    assert c.get(f"{PUBLIC}/drafts/1/plan.pdf?paper=a3").status_code == 404
+    r = staff.get(f"/api/design/drafts/{d['id']}/plan.pdf", headers=h["designer"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    staff.put(
+        f"/api/design/drafts/{d['id']}/public",
+        headers=h["designer"],
+        json={"public": True, "acknowledge_violations": True},
+    )
+    r = c.get(f"{PUBLIC}/drafts/1/plan.pdf", params={"paper": "a3"})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    pdf = pypdf.PdfReader(io.BytesIO(r.content))
+    (page,) = pdf.pages
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (1191, 842)
+    text = pdf_text(page)
+    for words in (
+        "睦邻微花园·方案1·四季花园",
+        "巴林",
+        "图例",
+        "种植池（灌木）",
+        "点位范围",
+        "比例1:",
+        "北",
+        "月季",  # the species' label on the map
+        "方案说明",
+        "新增月季池，四季有花。",
+        "主要变化",
+        "新增种植池1处",
+        "主要指标",
+        "估算造价：约",
+        "OpenStreetMap",
+        "ODbL",
+    ):
+        assert words in text, words
+    lines = page.extract_text().replace("\x00", "").splitlines()
+    scale = int(
+        next(re.fullmatch(r"比例 1:(\d+)", ln) for ln in lines if ln.startswith("比例")).group(1)
+    )
+    assert scale in (100, 150, 200, 250, 300, 400, 500)
+    english = pdf_text(
+        pypdf.PdfReader(
+            io.BytesIO(c.get(f"{PUBLIC}/drafts/1/plan.pdf?paper=a3&lang=en").content)
+        ).pages[0]
+    )
+    assert (
+        "Legend" in english
+        and "Scale1:" in english
+        and "Planting bed (Shrubs)" in english.replace("", "")
+    ) or "Plantingbed(Shrubs)" in english
+    png = c.get(f"{PUBLIC}/drafts/1/plan.png")  # the card the page shows
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    img = Image.open(io.BytesIO(png.content))
+    assert img.size == (709, 974)  # 120 × 165 mm at 150 dpi
+    a3 = Image.open(io.BytesIO(c.get(f"{PUBLIC}/drafts/1/plan.png?paper=a3").content))
+    assert a3.size == (2480, 1754)
+    assert c.get(f"{PUBLIC}/drafts/1/plan.gif").status_code == 422
+    assert c.get(f"{PUBLIC}/drafts/1/plan.png?paper=a0").status_code == 422
+
+
+def test_publishing_a_draft_that_breaks_rules_asks_first(demo, session) -> None:
+    staff, h, _resident = demo
+    d = _draft(staff, h, "越界", from_site=False, public=False)
+    _add_feature(staff, h, d, _bed_feature(session, 0.8, 0.8, 1.3, 1.3, layer="lawn"))
+    r = staff.put(
+        f"/api/design/drafts/{d['id']}/public", headers=h["designer"], json={"public": True}
+    )
+    assert r.status_code == 409
+    assert r.json()["details"]["violations"] == ["inside_site"]
+    assert (
+        staff.get(f"/api/design/drafts/{d['id']}", headers=h["designer"]).json()["public"] is False
+    )
+    r = staff.put(
+        f"/api/design/drafts/{d['id']}/public",
+        headers=h["designer"],
+        json={"public": True, "acknowledge_violations": True},
+    )
+    assert r.status_code == 200 and r.json()["public"] is True
+
+
+def test_what_a_draft_changes_in_words_and_comparing_two(demo, session) -> None:
+    staff, h, resident = demo
+    same = _draft(staff, h, "现状")
+    more = _draft(staff, h, "加一处")
+    _add_feature(staff, h, more, _bed_feature(session, 0.05, 0.05, 0.3, 0.3, layer="shrub"))
+    bench = shape(_bed_feature(session, 0.5, 0.5, 0.52, 0.52)["geometry"]).centroid
+    _add_feature(
+        staff,
+        h,
+        more,
+        {
+            "type": "Feature",
+            "geometry": mapping(bench),
+            "properties": {"kind": "facility", "type": "flower_box"},
+        },
+    )
+    view = resident().get(f"{PUBLIC}/consultation").json()
+    first, second = view["drafts"]
+    assert first["changes"] == ["绿地率保持 33.7%"]
+    assert second["changes"][:2] == ["新增种植池 1 处", "新增花箱 1 个"]
+    assert re.fullmatch(r"绿地率从 33\.7% 到 \d+\.\d%", second["changes"][2])
+    english = resident().get(f"{PUBLIC}/consultation", headers={"Accept-Language": "en"}).json()
+    assert english["drafts"][1]["changes"][:2] == ["New Planting bed: 1", "New Flower box: 1"]
+    # compared: what both have alike is named, the ratio's change is a share
+    r = staff.get(f"/api/design/compare?a={same['id']}&b={more['id']}", headers=h["designer"])
+    assert r.status_code == 200
+    cmp = r.json()
+    assert len(cmp["shared"]["a"]) == len(same["features"]["features"])
+    assert len(cmp["shared"]["b"]) == len(same["features"]["features"])  # the site's, copied
+    assert cmp["site_geometry"]["type"] == "MultiPolygon"
+    ratio = cmp["difference"]["green_ratio"]
+    assert ratio == pytest.approx(
+        cmp["b"]["metrics"]["green_ratio"] - cmp["a"]["metrics"]["green_ratio"], abs=1e-4
+    )
+
+
+# --- sites and facilities made over the API --------------------------------------------------
+
+
+def test_sites_and_facilities_made_and_changed(demo, session) -> None:
+    staff, h, _resident = demo
+    x0, y0, x1, y1 = _site_box(session)
+    beside = box(x1 + 0.0001, y0, x1 + 0.0003, y1)
+    r = staff.post(
+        f"/api/design/communities/{DEMO}/sites",
+        headers=h["designer"],
+        json={"name": "口袋公园", "description": "3号楼东侧", "geometry": mapping(beside)},
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["code"], r.json()["stage"]) == ("S02", None)
+    assert (
+        staff.post(
+            f"/api/design/communities/{DEMO}/sites",
+            headers=h["designer"],
+            json={"name": "重复", "code": "S02", "geometry": mapping(beside)},
+        ).status_code
+        == 409
+    )
+    far = box(x1 + 0.1, y0, x1 + 0.11, y1)
+    r = staff.post(
+        f"/api/design/communities/{DEMO}/sites",
+        headers=h["designer"],
+        json={"name": "远处", "geometry": mapping(far)},
+    )
+    assert r.status_code == 422 and r.json()["details"]["field"] == "geometry"
+    r = staff.put(
+        f"/api/design/communities/{DEMO}/sites/S02",
+        headers=h["designer"],
+        json={"name": "东侧口袋公园"},
+    )
+    assert r.status_code == 200 and r.json()["description"] == "3号楼东侧"
+    sites = staff.get(f"/api/communities/{DEMO}/sites").json()
+    assert [s["code"] for s in sites] == ["S01", "S02"] and sites[1]["steps"] == 14
+    # a garden council hall inside the new site joins it
+    spot = beside.centroid
+    r = staff.post(
+        f"/api/design/communities/{DEMO}/facilities",
+        headers=h["designer"],
+        json={"type": "meeting_hall", "name": "花园议事厅", "geometry": mapping(spot)},
+    )
+    assert r.status_code == 201, r.text
+    hall = r.json()
+    assert (hall["type"], hall["site"]) == ("meeting_hall", "S02")
+    assert (
+        staff.post(
+            f"/api/design/communities/{DEMO}/facilities",
+            headers=h["designer"],
+            json={"type": "spaceship", "geometry": mapping(spot)},
+        ).status_code
+        == 422
+    )
+    r = staff.put(
+        f"/api/design/facilities/{hall['id']}",
+        headers=h["designer"],
+        json={"type": "seed_station", "geometry": mapping(box(x0, y0, x1, y1).centroid)},
+    )
+    assert r.status_code == 200 and (r.json()["type"], r.json()["site"]) == ("seed_station", "S01")
+    # the branch secretary runs processes; drawing sites and facilities is for designers
+    assert (
+        staff.delete(f"/api/design/facilities/{hall['id']}", headers=h["secretary"]).status_code
+        == 403
+    )
+    assert (
+        staff.delete(f"/api/design/facilities/{hall['id']}", headers=h["designer"]).status_code
+        == 204
+    )
+    ids = [
+        f["id"]
+        for f in staff.get(
+            f"/api/design/communities/{DEMO}/facilities", headers=h["designer"]
+        ).json()
+    ]
+    assert hall["id"] not in ids

@@ -447,7 +447,10 @@ def changes(
             if f.kind == "path":
                 length = row.get("length_m", 0.0) + to_metric(f.geom, epsg).length
                 row["length_m"] = round(length, 1)
-        return sorted(out.values(), key=lambda r: r["what"])
+        order = ("green", "water", "plant", "path", "facility", "keep")
+        return sorted(
+            out.values(), key=lambda r: (order.index(r["what"].split(":")[0]), r["what"])
+        )
 
     ratio_before = metrics(site, before, epsg=epsg, species=species)["green_ratio"]
     ratio_after = metrics(site, after, epsg=epsg, species=species)["green_ratio"]

@@ -77,6 +77,17 @@ class AdoptedRequest(Out):
     title: str
 
 
+class SkippedEntities(Out):
+    type: str = Field(description="a DXF entity type (TEXT, DIMENSION…)")
+    count: int
+
+
+class ImportReport(Out):
+    file: str
+    features: int = Field(description="features added to the draft")
+    skipped: list[SkippedEntities] = Field(description="what the file had that was not used")
+
+
 class DraftOut(Out):
     id: int
     number: int
@@ -91,6 +102,7 @@ class DraftOut(Out):
     features: DesignFeatures
     metrics: Metrics
     violations: list[Violation]
+    imported: ImportReport | None = Field(None, description="after an import: what it took")
 
 
 class DraftListItem(Out):

@@ -475,6 +475,13 @@ $("#rm-import").addEventListener("submit", async (e) => {
   load(out.features);
   render(out.metrics, out.violations);
   $("#rm-saved").textContent = T("Saved (version {n})", { n: version });
+  const report = out.imported;
+  if (report) {
+    const skipped = report.skipped.map((s) => T("{type} ×{n}", { type: s.type, n: s.count })).join(", ");
+    $("#rm-import-report").textContent = skipped
+      ? T("{n} features imported; not used from the file: {skipped}", { n: report.features, skipped })
+      : T("{n} features imported", { n: report.features });
+  }
 });
 window.addEventListener("beforeunload", (e) => { if (dirty) { e.preventDefault(); e.returnValue = ""; } });
 

@@ -448,9 +448,7 @@ def changes(
                 length = row.get("length_m", 0.0) + to_metric(f.geom, epsg).length
                 row["length_m"] = round(length, 1)
         order = ("green", "water", "plant", "path", "facility", "keep")
-        return sorted(
-            out.values(), key=lambda r: (order.index(r["what"].split(":")[0]), r["what"])
-        )
+        return sorted(out.values(), key=lambda r: (order.index(r["what"].split(":")[0]), r["what"]))
 
     ratio_before = metrics(site, before, epsg=epsg, species=species)["green_ratio"]
     ratio_after = metrics(site, after, epsg=epsg, species=species)["green_ratio"]

@@ -730,9 +730,11 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
         json={"name": "方案二", "copy_from": draft_id},
     ).json()
     for d in (draft_id, second["id"]):
-        assert api.put(f"/api/design/drafts/{d}/public", json={"public": True}).status_code == 200
+        shown = {"public": True, "acknowledge_violations": True}  # the path is too narrow
+        assert api.put(f"/api/design/drafts/{d}/public", json=shown).status_code == 200
     page.goto(f"{server}{hub}")
     page.select_option("#rm-stage select", "consultation")
+    page.fill("#rm-reason", "调研与访谈已在线下完成")
     page.get_by_role("button", name="将点位推进到此步骤").click()
     page.wait_for_selector(".rm-timeline li.rm-step-current")
     assert "公示征询" in page.text_content(".rm-timeline li.rm-step-current")
@@ -753,6 +755,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
         polling=100,
     )
     res.locator("article.rm-draft[data-draft='2'] .rm-vote").tap()
+    res.get_by_role("button", name="确认投票").tap()  # a vote asks first
     res.wait_for_selector("article.rm-draft[data-draft='2'] .rm-yes")
     assert res.locator(".rm-vote").count() == 0  # one vote each
     shot(res, "21-consultation")

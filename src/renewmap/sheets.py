@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import math
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 
 MM_PT = 72 / 25.4  # points in a millimetre
 BASELINE = 0.36  # from a line's middle down to its baseline, in ems (Chinese and Latin alike)
+
+
+def printable(text: str) -> str:
+    """Text as it can be printed: control and direction-format characters (a right-to-left
+    override from someone's name) left out, since paper has no reading order to turn."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:
@@ -110,7 +117,8 @@ def drawing_pdf(drawing: Drawing, *, title: str, font: Font | None = None) -> by
 
 def _pdf_words(pdf: object, w: Words) -> None:
     pdf.set_font("cjk", size=w.size_mm * MM_PT)  # type: ignore[attr-defined]
-    width = pdf.get_string_width(w.text)  # type: ignore[attr-defined]
+    text = printable(w.text)
+    width = pdf.get_string_width(text)  # type: ignore[attr-defined]
     x = (
         w.at[0]
         if w.align == "left"
@@ -120,7 +128,7 @@ def _pdf_words(pdf: object, w: Words) -> None:
     )
     y = w.at[1] + BASELINE * w.size_mm
     pdf.set_text_color(*_rgb(w.colour))  # type: ignore[attr-defined]
-    pdf.text(x, y, w.text)  # type: ignore[attr-defined]
+    pdf.text(x, y, text)  # type: ignore[attr-defined]
 
 
 # --- PNG -------------------------------------------------------------------------------------
@@ -174,7 +182,7 @@ def drawing_png(drawing: Drawing, *, dpi: int = 150, font: Font | None = None) -
             anchor = {"left": "lm", "right": "rm", "centre": "mm"}[shape.align]
             ImageDraw.Draw(img).text(
                 at(shape.at),
-                shape.text,
+                printable(shape.text),
                 font=fonts[size_px],
                 fill=shape.colour,
                 anchor=anchor,
@@ -231,7 +239,8 @@ def _line(
         d = 0.0
         while d < seg:
             phase = (walked + d) % period
-            end = min(seg, d + (on - phase if phase < on else period - phase))
+            run = on - phase if phase < on else period - phase
+            end = min(seg, d + max(run, 0.01))  # at least a hundredth of a pixel: it ends
             if phase < on:
                 a, b = d / seg, end / seg
                 draw.line(
@@ -266,14 +275,14 @@ def household_forms_pdf(forms: Sequence[Form], *, title: str, font: Font | None 
     for form in forms:
         pdf.add_page()
         pdf.set_font("cjk", size=18)
-        pdf.multi_cell(width, 9, form.title, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, 9, printable(form.title), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         pdf.set_draw_color(60, 60, 60)
         top = pdf.get_y()
         pdf.rect(18, top, width, 42)
         pdf.set_xy(22, top + 4)
         pdf.set_font("cjk", size=16)
-        pdf.cell(width - 60, 9, form.household, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(width - 60, 9, printable(form.household), new_x="LMARGIN", new_y="NEXT")
         pdf.set_xy(22, top + 17)
         pdf.set_font("cjk", size=28)
         pdf.cell(width - 60, 14, form.code, new_x="LMARGIN", new_y="NEXT")
@@ -288,13 +297,13 @@ def household_forms_pdf(forms: Sequence[Form], *, title: str, font: Font | None 
         pdf.set_font("cjk", size=11)
         for line in form.lines:
             if line:
-                pdf.multi_cell(width, 6, line, new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(width, 6, printable(line), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         for choice in form.choices:
             y = pdf.get_y()
             pdf.rect(20, y + 1.2, 4, 4)
             pdf.set_x(28)
-            pdf.multi_cell(width - 10, 6.5, choice, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width - 10, 6.5, printable(choice), new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         pdf.ln(4)
         pdf.set_font("cjk", size=9)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 from PIL import Image
 
@@ -363,9 +365,71 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
             json={"kind": "note", "note": hostile("care")},
         )
     )
+    # issue 17: the draft's description, household forms (a building number in every label),
+    # a second site with its own description, decided and on display, objected to, answered;
+    # a facility's name
+    _ok(
+        staff.put(
+            f"/api/design/drafts/{d1['id']}/details",
+            headers=h,
+            json={"name": hostile("draft"), "description": hostile("ddesc")},
+        )
+    )
+    forms = staff.post(
+        f"{site}/households/forms",
+        headers=h,
+        json={"buildings": [{"building": NUMBER_A, "households": 2}]},
+    )
+    assert forms.status_code == 200, forms.text
+    text = "".join(
+        ch
+        for page in pypdf.PdfReader(io.BytesIO(forms.content)).pages
+        for ch in page.extract_text()
+        if ch.isprintable() and not ch.isspace()
+    )
+    code = re.search(r"(?<![0-9A-Z])([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})(?![0-9A-Z])", text)
+    assert code, text[:300]
+    outline = _ok(staff.get(f"/api/communities/{DEMO}/layers/site"))["features"][0]["geometry"]
+    other = f"/api/design/communities/{DEMO}/sites/S09"
+    _ok(
+        staff.post(
+            f"/api/design/communities/{DEMO}/sites",
+            headers=h,
+            json={"name": hostile("site9"), "code": "S09", "description": hostile("sdesc"),
+                  "geometry": outline},
+        )
+    )  # fmt: skip
+    d9 = _ok(staff.post(f"{other}/drafts", headers=h, json={"name": hostile("draft9")}))
+    _ok(staff.put(f"/api/design/drafts/{d9['id']}/public", headers=h, json={"public": True}))
+    _ok(staff.post(f"{other}/stage", headers=h, json={"stage": "consultation", "reason": "x"}))
+    _ok(staff.put(f"{other}/decision", headers=h, json={"draft": 1, "reasons": hostile("reasons")}))
+    _ok(staff.post(f"{other}/stage", headers=h, json={"stage": "announcement", "reason": "x"}))
+    objection = _ok(
+        resident.post(
+            f"/api/sites/{DEMO}/S09/objections",
+            headers=csrf,
+            json={"body": hostile("objection"), "nickname": NICK + "n5"},
+        )
+    )
+    _ok(
+        staff.post(
+            f"/api/design/objections/{objection['id']}/answer",
+            headers=h,
+            json={"answer": hostile("answer")},
+        )
+    )
+    _ok(
+        staff.post(
+            f"/api/design/communities/{DEMO}/facilities",
+            headers=h,
+            json={"type": "story_window", "name": hostile("facility"),
+                  "geometry": {"type": "Point", "coordinates": [sx, sy]}},
+        )
+    )  # fmt: skip
     steps = attachment.get("steps") or []
     names = [x["filename"] for s in steps for x in s.get("attachments", [])]
     return {
+        "code": code.group(1),
         "a": a,
         "b": b,
         "c": c,
@@ -509,6 +573,15 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
     phone.read(
         f"/c/{DEMO}", [hostile("grid"), hostile("branch"), hostile("title")], ready=MAP, act=submit
     )
+
+    def enter_code(page: Any) -> None:
+        # the household's label carries a building number from the data
+        page.fill("#rm-code", w["code"])
+        page.locator("#rm-household button").tap()
+        page.wait_for_function(
+            "() => document.querySelector('#rm-household-who').textContent !== ''", polling=100
+        )
+
     phone.read(w["a"]["follow_url"], [hostile("title"), LONG, hostile("grid"), hostile("reply")])
     phone.read(w["b"]["follow_url"], [hostile("rejected"), hostile("reject")])
     phone.read(
@@ -528,12 +601,22 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
                 "caption",
                 "minutes",
                 "adopted",
+                "ddesc",
+                "skip",
             )
         ]
-        + [NICK + "n3", w["attachment"]],
+        + [NICK + "n3", w["attachment"], NUMBER_A],
         ready="() => document.querySelectorAll('article.rm-draft').length === 2",
+        act=enter_code,
     )
-    phone.read(f"/c/{DEMO}/sites", [hostile("site")])
+    phone.read(
+        f"/c/{DEMO}/sites/S09",
+        [hostile(t) for t in ("site9", "sdesc", "draft9", "reasons", "objection", "answer")]
+        + [NICK + "n5"],
+        ready="() => !document.querySelector('#rm-objections').hidden"
+        " && !document.querySelector('#rm-decision').hidden",
+    )
+    phone.read(f"/c/{DEMO}/sites", [hostile("site"), hostile("site9"), hostile("sdesc")])
     phone.read(
         f"/p/{w['plant']}", [hostile("plant"), hostile("species"), hostile("care"), NICK + "n4"]
     )
@@ -571,15 +654,26 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
         f"/staff/overview?community={DEMO}", [hostile("grid"), hostile("community")], ready=MAP
     )
     desk.read(f"/staff/boundaries?community={DEMO}", [hostile("grid"), NUMBER_A], ready=MAP)
+
+    def open_facilities(page: Any) -> None:
+        page.locator("#rm-facilities summary").click()
+        page.wait_for_selector("#rm-facility-list li")
+
     desk.read(
         f"/staff/design?community={DEMO}&site=S01",
-        [hostile(t) for t in ("site", "draft", "draft2", "minutes")]
-        + [w["attachment"], NICK + "n4"],
-        ready=MAP,
+        [hostile(t) for t in ("site", "draft", "draft2", "minutes", "skip", "facility")]
+        + [w["attachment"], NICK + "n4", NUMBER_A],
+        ready="() => window.__rmMap && document.querySelector('#rm-turnout-rows tr')",
+        act=open_facilities,
+    )
+    desk.read(
+        f"/staff/design?community={DEMO}&site=S09",
+        [hostile(t) for t in ("site9", "draft9", "reasons", "objection")] + [NICK + "n5"],
+        ready="() => document.querySelector('#rm-objection-list li form') !== null",
     )
     desk.read(
         f"/staff/design/drafts/{w['d1']}",
-        [hostile("draft"), hostile("site"), hostile("adopted")],
+        [hostile("draft"), hostile("site"), hostile("adopted"), hostile("ddesc")],
         ready="() => document.querySelector('#rm-metrics-table') !== null",
     )
     desk.read(

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from fpdf import FPDF
+from fpdf.drawing import DeviceGray, DeviceRGB, color_from_hex_string
 from PIL import Image, ImageDraw, ImageFont
 
 from renewmap.printing import Font, cjk_font
@@ -40,9 +42,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
 
 
-def _device(colour: str) -> object:
-    from fpdf.drawing import color_from_hex_string
-
+def _device(colour: str) -> DeviceRGB | DeviceGray:
     return color_from_hex_string(colour)
 
 
@@ -51,7 +51,6 @@ def _device(colour: str) -> object:
 
 def drawing_pdf(drawing: Drawing, *, title: str, font: Font | None = None) -> bytes:
     """The drawing on one page of its paper size, vector shapes, text as embedded glyphs."""
-    from fpdf import FPDF
     from fpdf.enums import IntersectionRule, PathPaintRule
 
     face = font or cjk_font()
@@ -115,10 +114,10 @@ def drawing_pdf(drawing: Drawing, *, title: str, font: Font | None = None) -> by
     return bytes(pdf.output())
 
 
-def _pdf_words(pdf: object, w: Words) -> None:
-    pdf.set_font("cjk", size=w.size_mm * MM_PT)  # type: ignore[attr-defined]
+def _pdf_words(pdf: FPDF, w: Words) -> None:
+    pdf.set_font("cjk", size=w.size_mm * MM_PT)
     text = printable(w.text)
-    width = pdf.get_string_width(text)  # type: ignore[attr-defined]
+    width = pdf.get_string_width(text)
     x = (
         w.at[0]
         if w.align == "left"
@@ -127,8 +126,8 @@ def _pdf_words(pdf: object, w: Words) -> None:
         else w.at[0] - width / 2
     )
     y = w.at[1] + BASELINE * w.size_mm
-    pdf.set_text_color(*_rgb(w.colour))  # type: ignore[attr-defined]
-    pdf.text(x, y, text)  # type: ignore[attr-defined]
+    pdf.set_text_color(*_rgb(w.colour))
+    pdf.text(x, y, text)
 
 
 # --- PNG -------------------------------------------------------------------------------------
@@ -262,7 +261,6 @@ def household_forms_pdf(forms: Sequence[Form], *, title: str, font: Font | None 
     """One A4 page per household: its name, its one-time code large, the QR code of the site's
     page with the code, what to do, the drafts to tick on paper."""
     import segno
-    from fpdf import FPDF
 
     face = font or cjk_font()
     pdf = FPDF(orientation="P", unit="mm", format="A4")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import shapely
@@ -253,7 +253,7 @@ class _Page:
     def __call__(self, x: float, y: float) -> Point2:
         return (self.fx + (x - self.cx) * self.k, self.fy - (y - self.cy) * self.k)
 
-    def ring(self, coords: Sequence[Sequence[float]]) -> tuple[Point2, ...]:
+    def ring(self, coords: Iterable[Sequence[float]]) -> tuple[Point2, ...]:
         return tuple(self(c[0], c[1]) for c in coords)
 
 
@@ -440,7 +440,7 @@ def _place_labels(
     """Labels beside their point (right, left, above, below), none over another: one that finds
     no free place is left out rather than drawn over a neighbour."""
     placed: list[tuple[float, float, float, float]] = []
-    out: list[Words] = []
+    out: list[Shape] = []
     for text, (x, y), r, colour in labels:
         tw = text_width(text, size)
         options = [

@@ -10,7 +10,6 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
-    Building,
     DesignDraft,
     DraftComment,
     DraftVote,
@@ -196,23 +195,16 @@ def households_of_site(session: Session, *, site_id: int) -> Sequence[HouseholdC
 
 def household_votes(session: Session, *, site_id: int) -> dict[int, int]:
     """Household votes per draft id (forms not revoked)."""
-    return dict(
-        session.execute(
-            select(HouseholdCode.draft_id, func.count())
-            .where(
-                HouseholdCode.site_id == site_id,
-                HouseholdCode.revoked_at.is_(None),
-                HouseholdCode.draft_id.is_not(None),
-            )
-            .group_by(HouseholdCode.draft_id)
-        ).all()
-    )
-
-
-def buildings_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Building]:
-    if not ids:
-        return {}
-    return {b.id: b for b in session.scalars(select(Building).where(Building.id.in_(list(ids))))}
+    rows = session.execute(
+        select(HouseholdCode.draft_id, func.count())
+        .where(
+            HouseholdCode.site_id == site_id,
+            HouseholdCode.revoked_at.is_(None),
+            HouseholdCode.draft_id.is_not(None),
+        )
+        .group_by(HouseholdCode.draft_id)
+    ).all()
+    return {draft: n for draft, n in rows if draft is not None}
 
 
 # --- builds ---------------------------------------------------------------------------------------

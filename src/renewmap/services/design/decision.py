@@ -263,7 +263,7 @@ def answer(
     row = session.get(SiteObjection, objection_id)
     if row is None:
         raise NotFound(f"objection {objection_id} not found", field="id")
-    site = session.get(Site, row.site_id)
+    site = session.get_one(Site, row.site_id)
     community = process.community_of(session, site)
     process.require_process_runner(session, principal, community)
     text = (text or "").strip()
@@ -278,7 +278,7 @@ def answer(
 
 # --- building the chosen draft ------------------------------------------------------------------
 
-LAYER_MODELS: dict[str, type] = {
+LAYER_MODELS: dict[str, type[Any]] = {
     "green": GreenArea,
     "plant": Plant,
     "path": Path,
@@ -295,7 +295,7 @@ def _layers_geojson(session: Session, site: Site) -> dict[str, Any]:
         for row in site_layer_rows(session, model=model, site_id=site.id):
             props = {
                 c.key: _plain(getattr(row, c.key))
-                for c in model.__table__.columns  # type: ignore[attr-defined]
+                for c in model.__table__.columns
                 if c.key not in ("geom", "community_id", "site_id")
             }
             feats.append(
@@ -342,8 +342,8 @@ def build(
     feats = drafts.draft_features(session, draft_id=draft.id)
     table = design.species_table()
     current_plants = {p.id: p for p in site_layer_rows(session, model=Plant, site_id=site.id)}
-    for name in ("green", "path", "facility", "water"):
-        for row in site_layer_rows(session, model=LAYER_MODELS[name], site_id=site.id):
+    for layer in ("green", "path", "facility", "water"):
+        for row in site_layer_rows(session, model=LAYER_MODELS[layer], site_id=site.id):
             session.delete(row)
     session.flush()
     kept: set[int] = set()

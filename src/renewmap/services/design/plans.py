@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -56,8 +56,11 @@ FACILITY_WORDS = {
 }
 
 
-def _g(locale: str):  # type: ignore[no-untyped-def]
-    return lambda msgid, **v: gettext(locale, msgid, **v)
+def _g(locale: str) -> Callable[..., str]:
+    def g(msgid: str, **values: object) -> str:
+        return gettext(locale, msgid, **values)
+
+    return g
 
 
 # --- what a draft changes, in words -----------------------------------------------------------
@@ -195,9 +198,11 @@ def _items(feats: Sequence[design.Feature], locale: str) -> list[plan.Item]:
 
 
 def _number(value: object) -> float | None:
+    if not isinstance(value, int | float | str) or isinstance(value, bool):
+        return None
     try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        v = float(value)
+    except ValueError:
         return None
     return v if v > 0 else None
 

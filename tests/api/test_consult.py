@@ -20,11 +20,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from shapely.geometry import box, mapping, shape
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import GreenArea, HouseholdCode, Site
 from renewmap.services.access import accounts
-from renewmap.settings import Settings
 from renewmap.spatial.geometry import from_db
 
 DEMO = "310109010026"
@@ -34,7 +31,9 @@ CODE = re.compile(r"(?<![0-9A-Z])([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})(?![0-9A
 
 
 @pytest.fixture
-def demo(engine, session):  # type: ignore[no-untyped-def]
+def demo(make_client, session):
+    """Staff of the demo community with API tokens, and residents' clients (each its own
+    phone, all from one address)."""
     headers = {}
     for name, role in (
         ("designer", f"designer={DEMO}"),
@@ -48,27 +47,22 @@ def demo(engine, session):  # type: ignore[no-untyped-def]
         token, _ = accounts.issue_token(session, user=user, kind="api")
         headers[name] = {"Authorization": f"Bearer {token}"}
     session.flush()
-    app = create_app(Settings(env="test", secret_key="test-secret", rate_codes=5), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
+    staff = make_client(rate_codes=5)
 
     def resident() -> TestClient:
-        c = TestClient(app)
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        return c
+        return make_client(app=staff.app, csrf=True)
 
-    with TestClient(app) as staff:
-        yield staff, headers, resident
+    return staff, headers, resident
 
 
-def _move(staff, h, stage, reason=None, who="designer", status=200):  # type: ignore[no-untyped-def]
+def _move(staff, h, stage, reason=None, who="designer", status=200):
     body = {"stage": stage} | ({"reason": reason} if reason else {})
     r = staff.post(f"{SITE}/stage", headers=h[who], json=body)
     assert r.status_code == status, r.text
     return r.json()
 
 
-def _draft(staff, h, name, *, from_site=True, public=True):  # type: ignore[no-untyped-def]
+def _draft(staff, h, name, *, from_site=True, public=True):
     d = staff.post(
         f"{SITE}/drafts", headers=h["designer"], json={"name": name, "from_site": from_site}
     ).json()
@@ -82,12 +76,12 @@ def _draft(staff, h, name, *, from_site=True, public=True):  # type: ignore[no-u
     return d
 
 
-def _site_box(session) -> tuple[float, float, float, float]:  # type: ignore[no-untyped-def]
+def _site_box(session) -> tuple[float, float, float, float]:
     site = session.query(Site).filter_by(code="S01").one()
     return from_db(site.geom).bounds
 
 
-def _add_feature(staff, h, d, feature) -> dict:  # type: ignore[no-untyped-def]
+def _add_feature(staff, h, d, feature) -> dict:
     fresh = staff.get(f"/api/design/drafts/{d['id']}", headers=h["designer"]).json()
     feats = fresh["features"]["features"] + [feature]
     r = staff.put(
@@ -102,14 +96,14 @@ def _add_feature(staff, h, d, feature) -> dict:  # type: ignore[no-untyped-def]
     return r.json()
 
 
-def _bed_feature(session, fx0, fy0, fx1, fy1, **props):  # type: ignore[no-untyped-def]
+def _bed_feature(session, fx0, fy0, fx1, fy1, **props):
     x0, y0, x1, y1 = _site_box(session)
     w, hgt = x1 - x0, y1 - y0
     geom = box(x0 + fx0 * w, y0 + fy0 * hgt, x0 + fx1 * w, y0 + fy1 * hgt)
     return {"type": "Feature", "geometry": mapping(geom), "properties": {"kind": "green", **props}}
 
 
-def pdf_text(page) -> str:  # type: ignore[no-untyped-def]
+def pdf_text(page) -> str:
     """A PDF page's text as read back, without spaces and the NULs between wide glyphs."""
     return "".join(c for c in page.extract_text() if c.isprintable() and not c.isspace())
 
@@ -194,7 +188,7 @@ def test_the_general_branch_secretary_runs_the_process(demo) -> None:
 # --- household forms and votes --------------------------------------------------------------
 
 
-def _forms(staff, h, buildings) -> tuple[list[tuple[str, str]], pypdf.PdfReader]:  # type: ignore[no-untyped-def]
+def _forms(staff, h, buildings) -> tuple[list[tuple[str, str]], pypdf.PdfReader]:
     r = staff.post(f"{SITE}/households/forms", headers=h["designer"], json={"buildings": buildings})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/pdf"

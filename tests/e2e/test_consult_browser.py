@@ -22,8 +22,8 @@ import pypdf
 import pytest
 import shapely
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
-from tests.conftest import DEMO_DIR, IN_CI
+from renewmap.devtools.e2e import app_server
+from tests.support.paths import DEMO_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DEMO = "310109010026"
@@ -39,41 +39,25 @@ document.addEventListener("rm:map", (e) => { window.__rmMap = e.detail; });
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
-    """The real app (uvicorn, SpatiaLite, demo loaded) on a free loopback port."""
-    where = tmp_path_factory.mktemp("consult")
-    db = where / "app.sqlite"
+def server(database_url_factory, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """The real app (uvicorn, the test's backend, demo loaded) on a free loopback port, with a
+    designer and the general branch's secretary."""
+    db = database_url_factory()
+    log = tmp_path_factory.mktemp("consult") / "server.log"
     env = {"RENEWMAP_RATE_LOGINS": "100"}
-    with app_server(db, where / "server.log", demo_dir=DEMO_DIR, env=env) as base:
-        for name, role in (
-            ("designer17", f"designer={DEMO}"),
-            ("secretary17", f"branch_secretary={DEMO}-GB"),
-        ):
-            _add_staff(db, name, role)
+    with app_server(db, log, demo_dir=DEMO_DIR, env=env) as base:
+        _add_staff(db, "designer17", f"designer={DEMO}")
+        _add_staff(db, "secretary17", f"branch_secretary={DEMO}-GB")
         yield base, db
 
 
-def _add_staff(db: Path, username: str, role: str) -> None:
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+def _add_staff(db: str, username: str, role: str) -> None:
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": db, "RENEWMAP_ENV": "dev"}
     subprocess.run(
         [sys.executable, "-m", "renewmap.cli", "user", "add", username, "--password-stdin",
          "--display-name", username, "--role", role],
         input=f"{PASSWORD}\n".encode(), env=env, check=True, capture_output=True,
     )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Watch:
@@ -175,7 +159,7 @@ def pdf_text(data: bytes) -> str:
 # --- drawing without traps ----------------------------------------------------------------
 
 
-def test_a_bed_started_on_a_path_stays_a_bed(browser, server) -> None:  # type: ignore[no-untyped-def]
+def test_a_bed_started_on_a_path_stays_a_bed(browser, server) -> None:
     base, _db = server
     api = _staff(base, "designer17")
     desk = _desk(browser, base, api)
@@ -252,7 +236,7 @@ def test_a_bed_started_on_a_path_stays_a_bed(browser, server) -> None:  # type: 
 # --- household codes: one vote per household -------------------------------------------------
 
 
-def test_household_codes_across_two_phones(browser, server) -> None:  # type: ignore[no-untyped-def]
+def test_household_codes_across_two_phones(browser, server) -> None:
     base, _db = server
     api = _staff(base, "designer17")
     site = _site_like_s01(api, "S11", "征询测试花园")
@@ -328,7 +312,7 @@ def test_household_codes_across_two_phones(browser, server) -> None:  # type: ig
 # --- the decision, the build, a plant adopted; the plan printed --------------------------------
 
 
-def test_decision_build_and_the_printed_plan(browser, server) -> None:  # type: ignore[no-untyped-def]
+def test_decision_build_and_the_printed_plan(browser, server) -> None:
     base, _db = server
     api = _staff(base, "designer17")
     secretary = _staff(base, "secretary17")
@@ -407,7 +391,7 @@ def test_decision_build_and_the_printed_plan(browser, server) -> None:  # type: 
     phone.close()
 
 
-def test_compare_page_labels_and_shared_features(browser, server) -> None:  # type: ignore[no-untyped-def]
+def test_compare_page_labels_and_shared_features(browser, server) -> None:
     base, _db = server
     api = _staff(base, "designer17")
     site = f"/api/design/communities/{DEMO}/sites/S01"  # drafts of S01 (its process is untouched)

@@ -654,3 +654,27 @@ def test_sites_and_facilities_made_and_changed(demo, session) -> None:
         ).json()
     ]
     assert hall["id"] not in ids
+
+
+def test_without_a_chinese_font_the_plan_says_what_to_install(demo, monkeypatch) -> None:
+    from renewmap import printing
+    from renewmap.services.design import plans
+
+    staff, h, resident = demo
+    _draft(staff, h, "方案一")
+    printing._font.cache_clear()
+    plans._CACHE.clear()
+    monkeypatch.setenv("RENEWMAP_CJK_FONT", "/nonexistent/font.ttc")
+    try:
+        for url in (f"{PUBLIC}/drafts/1/plan.pdf?paper=a3", f"{PUBLIC}/drafts/1/plan.png"):
+            r = resident().get(url)
+            assert r.status_code == 503 and r.json()["error"] == "font_missing", url
+            assert "RENEWMAP_CJK_FONT" in r.json()["message"]
+        r = staff.post(
+            f"{SITE}/households/forms",
+            headers=h["designer"],
+            json={"buildings": [{"building": "1号楼"}]},
+        )
+        assert r.status_code == 503
+    finally:
+        printing._font.cache_clear()

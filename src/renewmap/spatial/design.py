@@ -253,21 +253,24 @@ def metrics(
     bill: list[dict[str, Any]] = []
 
     def line(item: str, quantity: float, unit: str, unit_cost: float) -> None:
+        # a cost estimate: quantities to the centimetre (or the piece), each line's cost its
+        # rounded quantity times the unit price to the yuan, the total their sum
         if quantity > 0:
+            qty = round(quantity, 2)
             bill.append(
                 {
                     "item": item,
-                    "quantity": round(quantity, 2),
+                    "quantity": qty,
                     "unit": unit,
                     "unit_cost": unit_cost,
-                    "cost": round(quantity * unit_cost, 2),
+                    "cost": round(qty * unit_cost),
                 }
             )
 
     for layer, area in sorted(green_by_layer.items()):
         line(f"green:{layer}", area, "m2", costs.green_per_m2.get(layer, 0.0))
     for layer, n in sorted(plants.items()):
-        line(f"plant:{layer}", n, "each", costs.plant_each.get(layer, 0.0))
+        line(f"plant:{layer}", n, "plant", costs.plant_each.get(layer, 0.0))
     for surface, area in sorted(path_area.items()):
         line(f"path:{surface}", area, "m2", costs.path_per_m2.get(surface, 0.0))
     for kind, n in sorted(facilities.items()):
@@ -286,7 +289,7 @@ def metrics(
         "seasons": [s for s in SEASONS if s in seasons],
         "all_seasons": all(s in seasons for s in SEASONS),
         "bill": bill,
-        "total_cost": round(sum(b["cost"] for b in bill), 2),
+        "total_cost": sum(b["cost"] for b in bill),
     }
 
 

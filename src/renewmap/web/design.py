@@ -58,7 +58,7 @@ RULES = {
     "valid_geometry": "Invalid geometry",
 }
 # Units of the bill of quantities, as people write them.
-UNITS = {"m2": "m²", "m": "m", "each": "each"}
+UNITS = {"m2": "㎡", "m": "m", "plant": "plants", "each": "each"}
 DRAW_HELP = (
     "Choose what to draw, then draw it on the map; corners snap to the site outline and "
     "building edges."

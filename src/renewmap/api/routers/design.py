@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from renewmap import sheets
+from renewmap import printing, sheets
 from renewmap.api import uploads
 from renewmap.api.deps import IdPath, IdQuery, Locale, PublicBase, SettingsDep, Staff, WriteSession
 from renewmap.api.limits import body
@@ -496,6 +496,7 @@ def issue_forms(
     base: PublicBase,
     locale: Locale,
 ) -> Response:
+    printing.cjk_font()  # no font, no forms: a 503 before any code is made
     forms, summary = households.issue(
         session,
         principal=me,

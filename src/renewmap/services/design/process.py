@@ -44,6 +44,7 @@ from renewmap.db.queries.process import (
     unanswered_objections,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg, t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_upload
 from renewmap.services.requests.photos import process_photo
@@ -69,20 +70,20 @@ STAGES = (  # as Gaojing town's guideline names them, then what follows the anno
 MEETING_STEPS = ("joint_meeting", "final_joint_meeting")
 DISPLAY_DAYS = 7  # the display period (公示期) when none was set
 STAGE_LABELS = {
-    "survey": "Survey",
-    "interviews": "Interviews",
-    "drafts": "Design drafts",
-    "co_design": "Residents join the design",
-    "revision": "Revision",
-    "joint_meeting": "Joint meeting",
-    "optimisation": "Optimisation",
-    "consultation": "Public consultation",
-    "final_revision": "Final revision",
-    "final_joint_meeting": "Final joint meeting",
-    "announcement": "Announcement",
-    "construction": "Construction",
-    "acceptance": "Acceptance",
-    "maintenance": "Maintenance",
+    "survey": N_("Survey"),
+    "interviews": N_("Interviews"),
+    "drafts": N_("Several design drafts"),
+    "co_design": N_("Residents join the design"),
+    "revision": N_("Revision"),
+    "joint_meeting": N_("Joint meeting"),
+    "optimisation": N_("Optimisation"),
+    "consultation": N_("Public consultation"),
+    "final_revision": N_("Final revision"),
+    "final_joint_meeting": N_("Final joint meeting"),
+    "announcement": N_("Announcement"),
+    "construction": N_("Construction"),
+    "acceptance": N_("Acceptance"),
+    "maintenance": N_("Maintenance"),
 }
 # What residents may do in each step (anything not listed: read only).
 RESIDENT_ACTIONS = {
@@ -92,10 +93,10 @@ RESIDENT_ACTIONS = {
     "announcement": ("object",),  # within the display window (services.design.decision)
 }
 ACTION_LABELS = {
-    "suggest": "pin suggestions for this site",
-    "comment": "comment on the drafts",
-    "vote": "vote for a draft",
-    "object": "file an objection to the plan on display",
+    "suggest": N_("pin suggestions for this site"),
+    "comment": N_("comment on the drafts"),
+    "vote": N_("vote for a draft"),
+    "object": N_("file an objection to the plan on display"),
 }
 MAX_ATTACHMENT = 10 * 1024 * 1024
 MAX_MINUTES = 20_000
@@ -115,7 +116,13 @@ def site_of(session: Session, *, community_code: str, site_code: str) -> tuple[C
     community = community_by_code(session, code=community_code)
     site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
-        raise NotFound(f"site '{site_code}' not found in {community_code}", field="site")
+        raise NotFound(
+            "site '{site}' not found in {community}",
+            key="site_not_found",
+            site=site_code,
+            community=community.name,
+            field="site",
+        )
     return community, site
 
 
@@ -140,7 +147,9 @@ def require_runner(principal: Principal, community: Community) -> None:
     """Only the community's designers and admins draw its sites and run their processes."""
     if not any(g.role in DESIGN_ROLES and g.community_id == community.id for g in principal.roles):
         raise Forbidden(
-            f"only the designers and admins of community {community.code} work on its sites",
+            "only the designers and admins of {community} work on its sites",
+            key="not_a_designer",
+            community=community.name,
             field="community",
         )
 
@@ -197,15 +206,20 @@ def require_action(site: Site, action: str) -> None:
     if action in allowed(site):
         return
     if site.stage in STAGES and STAGES.index(site.stage) >= STAGES.index("announcement"):
-        why = "the plan has been announced; its drafts are read-only"
+        why = Msg("the plan has been announced; its drafts are read-only")
     elif site.stage is None:
-        why = "its participatory process has not started"
+        why = Msg("its participatory process has not started")
     else:
-        why = f"it is in the step '{site.stage}'"
-    open_in = [s for s in STAGES if action in RESIDENT_ACTIONS.get(s, ())]
+        why = Msg("it is in the step “{step}”", step=Msg(STAGE_LABELS[site.stage]))
+    open_in = [Msg(STAGE_LABELS[s]) for s in STAGES if action in RESIDENT_ACTIONS.get(s, ())]
     raise Conflict(
-        f"residents cannot {ACTION_LABELS[action]} at site {site.code} now: {why} "
-        f"(open during: {', '.join(open_in)})",
+        "residents cannot {action} at {site} now: {why} (open during: {steps})",
+        key="step_closed_to_residents",
+        action=Msg(ACTION_LABELS[action]),
+        site=site.name or site.code,
+        why=why,
+        steps=open_in,
+        stage=site.stage,
         field="stage",
     )
 
@@ -236,6 +250,7 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
         steps.append(
             {
                 "stage": key,
+                "label": t(STAGE_LABELS[key]),
                 "number": i + 1,
                 "state": state,
                 "meeting": key in MEETING_STEPS,
@@ -265,13 +280,18 @@ def parse_day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(
-            f"{field}: expected a date like 2026-05-01, got '{value}'", field=field
+            "{field}: expected a date like 2026-05-01, got '{value}'",
+            key="date_invalid",
+            value=str(value),
+            field=field,
         ) from None
 
 
 def _stage_row(session: Session, site: Site, stage: str, actor: str) -> SiteStage:
     if stage not in STAGES:
-        raise InvalidInput(f"stage must be one of {', '.join(STAGES)}", field="stage")
+        raise InvalidInput(
+            "stage must be one of {stages}", key="stage_unknown", stages=STAGES, field="stage"
+        )
     row = find_stage(session, site_id=site.id, stage=stage)
     if row is None:
         row = SiteStage(site_id=site.id, stage=stage, updated_by=actor)
@@ -296,10 +316,21 @@ def record_stage(
     require_process_runner(session, principal, community)
     start, end = parse_day(starts_on, "starts_on"), parse_day(ends_on, "ends_on")
     if start and end and end < start:
-        raise InvalidInput(f"ends_on {end} is before starts_on {start}", field="ends_on")
+        raise InvalidInput(
+            "ends_on {end} is before starts_on {start}",
+            key="stage_dates_reversed",
+            end=end.isoformat(),
+            start=start.isoformat(),
+            field="ends_on",
+        )
     minutes = (minutes or "").strip() or None
     if minutes and len(minutes) > MAX_MINUTES:
-        raise InvalidInput(f"minutes are longer than {MAX_MINUTES} characters", field="minutes")
+        raise InvalidInput(
+            "minutes are longer than {limit} characters",
+            key="minutes_too_long",
+            limit=MAX_MINUTES,
+            field="minutes",
+        )
     row = _stage_row(session, site, stage, principal.actor)
     row.starts_on, row.ends_on, row.minutes = start, end, minutes
     row.updated_by = principal.actor
@@ -448,11 +479,18 @@ def add_attachment(
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if ctype not in ATTACHMENT_TYPES:
         raise InvalidInput(
-            f"attachment '{name}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
+            "attachment '{file}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
+            key="attachment_type",
+            file=name,
             field="file",
         )
     if ctype == "application/pdf" and not data.startswith(b"%PDF"):
-        raise InvalidInput(f"attachment '{name}' is not a PDF file", field="file")
+        raise InvalidInput(
+            "attachment '{file}' is not a PDF file",
+            key="attachment_not_pdf",
+            file=name,
+            field="file",
+        )
     row = _stage_row(session, site, stage, principal.actor)
     session.add(StageAttachment(stage_id=row.id, filename=name, content_type=ctype, data=data))
     session.flush()
@@ -463,7 +501,9 @@ def attachment(session: Session, *, attachment_id: int) -> tuple[bytes, str, str
     """An attachment's bytes, type and name (public, like the process itself)."""
     row = session.get(StageAttachment, attachment_id)
     if row is None:
-        raise NotFound(f"attachment {attachment_id} not found", field="id")
+        raise NotFound(
+            "attachment {id} not found", key="attachment_not_found", id=attachment_id, field="id"
+        )
     return row.data, row.content_type, row.filename
 
 
@@ -483,10 +523,16 @@ def add_photo(
     community, site = site_of(session, community_code=community_code, site_code=site_code)
     require_process_runner(session, principal, community)
     if phase not in PHASES:
-        raise InvalidInput("phase must be 'before' or 'after'", field="phase")
+        raise InvalidInput(
+            "phase must be 'before' or 'after'", key="photo_phase_unknown", field="phase"
+        )
     day = parse_day(taken_on, "taken_on")
     if day is None:
-        raise InvalidInput("taken_on: the day the photo was taken is required", field="taken_on")
+        raise InvalidInput(
+            "taken_on: the day the photo was taken is required",
+            key="photo_date_missing",
+            field="taken_on",
+        )
     caption = (caption or "").strip()[:200] or None
     p = process_photo(data, filename=filename or "photo")
     session.add(
@@ -528,7 +574,7 @@ def photos(session: Session, *, community_code: str, site_code: str) -> dict[str
 def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
     row = session.get(SitePhoto, photo_id)
     if row is None:
-        raise NotFound(f"photo {photo_id} not found", field="id")
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (row.thumbnail if thumbnail else row.data), row.content_type
 
 

@@ -138,7 +138,9 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     assert alice.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     again = alice.post(f"{url}/vote", json={"draft": 1})
     assert again.status_code == 409 and again.json()["code"] == "already_voted"
-    assert again.json()["message"] == "您已经给“睦邻花园”的方案 2 投过票了；每人一票"
+    assert again.json()["message"] == (
+        "您已经在这部手机上给“睦邻花园”的方案 2 投过票了；非正式投票每部手机一票"
+    )
     assert bob.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     view = alice.get(f"{url}/consultation").json()
     assert view["my_vote"] == 2 and view["results_visible"] is False
@@ -158,7 +160,7 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
         _suggest(alice),
     ):
         assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
-        assert "方案已公示，本点位仅供查看" in r.json()["message"]
+        assert "：方案已公示（" in r.json()["message"]
     # only the community's designers and admins run the process
     assert (
         staff.post(f"{BASE}/stage", headers=h["lead_a"], json={"stage": "survey"}).status_code

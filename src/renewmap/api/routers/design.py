@@ -107,8 +107,18 @@ class BuildIn(BaseModel):
     built_on: str | None = Field(None, max_length=10, description="YYYY-MM-DD (today if none)")
 
 
+StairwellHouseholds = Annotated[int, Field(ge=1, le=households.MAX_HOUSEHOLDS)]
+
+
 class FormBuilding(BaseModel):
     building: Annotated[RequiredText, Field(max_length=64, description="as people name it")]
+    # (stairwells first: the field named households hides the module in the class body)
+    stairwells: list[StairwellHouseholds] | None = Field(
+        None,
+        max_length=households.MAX_STAIRWELLS,
+        description="where the stairwells (单元) are known: the households of each, in order "
+        "(1单元, 2单元…); instead of households",
+    )
     households: int | None = Field(
         None, ge=1, le=households.MAX_HOUSEHOLDS, description="default: the building's count"
     )
@@ -508,7 +518,7 @@ def issue_forms(
         reissue=body.reissue,
         locale=locale,
     )
-    data = sheets.household_forms_pdf(forms, title=f"{site} 征询单")
+    data = sheets.household_forms_pdf(forms, title=forms[0].title)
     return Response(
         data,
         media_type="application/pdf",

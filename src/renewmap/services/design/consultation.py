@@ -209,8 +209,10 @@ def vote(
     if households.has_forms(session, site=site):
         if not household_code:
             raise Conflict(
-                f"site {site.code} counts one vote per household: enter the code printed on "
-                "your household's form",
+                "{site} counts one vote per household: enter the code printed on your "
+                "household's form",
+                key="household_code_required",
+                site=site.name or site.code,
                 field="code",
             )
         row = households.claim(
@@ -223,23 +225,24 @@ def vote(
             "site": site.code,
             "vote": "household",
             "my_vote": draft.number,
-            "household": households.household_label(row, locale),
+            "household": households.household_label(row).render(locale),
         }
     if household_code:
         raise NotFound(
-            f"site {site.code} has no household forms: its vote is informal, one per phone",
+            "{site} has no household forms: its vote is informal, one per phone",
+            key="household_forms_none",
+            site=site.name or site.code,
             field="code",
         )
     # two taps at once: one vote, the other answered at once (no queue on a row lock that
     # would hold a worker thread per tap)
     if not exclusive(session, f"vote:{site.id}:{device_hash}"):
-        raise Conflict(
-            "your vote is being counted; one vote each", key="vote_in_progress", field="draft"
-        )
+        raise Conflict("your vote is being counted", key="vote_in_progress", field="draft")
     earlier = voted_draft_number(session, site_id=site.id, device_hash=device_hash)
     if earlier is not None:
         raise Conflict(
-            "you have already voted for draft {number} of {site}; one vote each",
+            "you have already voted for draft {number} of {site} on this phone; the informal "
+            "poll counts one vote per phone",
             key="already_voted",
             number=earlier,
             site=site.name or site.code,
@@ -250,7 +253,8 @@ def vote(
             session.add(DraftVote(site_id=site.id, draft_id=draft.id, device_hash=device_hash))
     except IntegrityError:  # the unique (site, device) index had the last word
         raise Conflict(
-            "you have already voted for a draft of {site}; one vote each",
+            "you have already voted for a draft of {site} on this phone; the informal poll "
+            "counts one vote per phone",
             key="already_voted_here",
             site=site.name or site.code,
             field="draft",

@@ -80,24 +80,36 @@ def decide(
     here = _stage_index(site)
     if here < process.STAGES.index("consultation"):
         raise Conflict(
-            f"site {site.code} decides after the public consultation has started",
+            "the decision on {site} is made once the public consultation has started",
+            key="decision_too_early",
+            site=site.name or site.code,
             field="stage",
         )
     if here >= process.STAGES.index("announcement"):
         raise Conflict(
-            f"the decision for site {site.code} is on display already and no longer changes",
+            "the decision on {site} is on display already and no longer changes",
+            key="decision_on_display",
+            site=site.name or site.code,
             field="stage",
         )
     reasons = (reasons or "").strip()
     if not reasons:
-        raise InvalidInput("say why this draft was chosen", field="reasons")
+        raise InvalidInput("say why this draft was chosen", key="reasons_missing", field="reasons")
     if len(reasons) > MAX_REASONS:
-        raise InvalidInput(f"the reasons are longer than {MAX_REASONS} characters", field="reasons")
+        raise InvalidInput(
+            "the reasons are longer than {limit} characters",
+            key="reasons_too_long",
+            limit=MAX_REASONS,
+            field="reasons",
+        )
     draft = public_draft(session, site_id=site.id, number=draft_number)
     if draft is None:
         raise NotFound(
-            f"draft {draft_number} of site {site.code} has not been shown to residents; the "
-            "chosen draft is one they could see",
+            "draft {number} of {site} has not been shown to residents; the chosen draft is one "
+            "they could see",
+            key="decision_draft_not_public",
+            number=draft_number,
+            site=site.name or site.code,
             field="draft",
         )
     site.decision_draft_id = draft.id
@@ -177,13 +189,17 @@ def _display_open(session: Session, site: Site, today: date) -> None:
     row = stages_of_site(session, site_id=site.id).get("announcement")
     if site.stage != "announcement" or row is None or row.starts_on is None:
         raise Conflict(
-            f"objections to site {site.code} are filed while its plan is on display (方案公示)",
+            "objections to {site} are filed while its plan is on display",
+            key="objections_not_on_display",
+            site=site.name or site.code,
             field="stage",
         )
     if row.ends_on is not None and today > row.ends_on:
         raise Conflict(
-            f"the display of site {site.code}'s plan ended on {row.ends_on.isoformat()}; "
-            "objections are closed",
+            "the display of the plan of {site} ended on {day}; objections are closed",
+            key="objections_closed",
+            site=site.name or site.code,
+            day=row.ends_on.isoformat(),
             field="stage",
         )
 
@@ -205,15 +221,23 @@ def object_to(
     _display_open(session, site, today or date.today())
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("the objection is empty", field="body")
+        raise InvalidInput("the objection is empty", key="objection_empty", field="body")
     if len(body) > MAX_OBJECTION:
-        raise InvalidInput(f"the objection is longer than {MAX_OBJECTION} characters", field="body")
+        raise InvalidInput(
+            "the objection is longer than {limit} characters",
+            key="objection_too_long",
+            limit=MAX_OBJECTION,
+            field="body",
+        )
     if objections_by_device(session, site_id=site.id, device_hash=device_hash) >= (
         OBJECTIONS_PER_PHONE
     ):
         raise Conflict(
-            f"this phone has filed {OBJECTIONS_PER_PHONE} objections to site {site.code}; "
-            "add to one of them by speaking to the residents' committee",
+            "this phone has filed {limit} objections to {site}; add to one of them by speaking "
+            "to the residents' committee",
+            key="objections_too_many",
+            limit=OBJECTIONS_PER_PHONE,
+            site=site.name or site.code,
             field="body",
         )
     household = None
@@ -262,15 +286,22 @@ def answer(
     """Staff answer an objection (the answer is public; a later answer replaces it)."""
     row = session.get(SiteObjection, objection_id)
     if row is None:
-        raise NotFound(f"objection {objection_id} not found", field="id")
+        raise NotFound(
+            "objection {id} not found", key="objection_not_found", id=objection_id, field="id"
+        )
     site = session.get_one(Site, row.site_id)
     community = process.community_of(session, site)
     process.require_process_runner(session, principal, community)
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("the answer is empty", field="answer")
+        raise InvalidInput("the answer is empty", key="answer_empty", field="answer")
     if len(text) > MAX_ANSWER:
-        raise InvalidInput(f"the answer is longer than {MAX_ANSWER} characters", field="answer")
+        raise InvalidInput(
+            "the answer is longer than {limit} characters",
+            key="answer_too_long",
+            limit=MAX_ANSWER,
+            field="answer",
+        )
     row.answer, row.answered_by, row.answered_at = text, principal.actor, datetime.now(UTC)
     session.flush()
     return _objection_view(row)
@@ -329,14 +360,21 @@ def build(
     process.require_process_runner(session, principal, community)
     if site.stage not in BUILT_STEPS:
         raise Conflict(
-            f"the chosen draft of site {site.code} is built during construction: move the site "
-            "to construction first",
+            "the chosen draft of {site} is built during construction: move the site to "
+            "construction first",
+            key="build_before_construction",
+            site=site.name or site.code,
             field="stage",
         )
     session.refresh(site, with_for_update=True)
     draft = session.get(DesignDraft, site.decision_draft_id) if site.decision_draft_id else None
     if draft is None:
-        raise Conflict(f"site {site.code} has no decision to build", field="decision")
+        raise Conflict(
+            "{site} has no decision to build",
+            key="build_no_decision",
+            site=site.name or site.code,
+            field="decision",
+        )
     day = built_on or date.today()
     before = _layers_geojson(session, site)
     feats = drafts.draft_features(session, draft_id=draft.id)
@@ -482,7 +520,13 @@ def layers_before(
     process.require_process_runner(session, principal, community)
     record = session.get(SiteBuild, build_id)
     if record is None or record.site_id != site.id:
-        raise NotFound(f"build {build_id} of site {site.code} not found", field="id")
+        raise NotFound(
+            "build {id} of {site} not found",
+            key="build_not_found",
+            id=build_id,
+            site=site.name or site.code,
+            field="id",
+        )
     feats = []
     for layer, collection in record.before.items():
         for f in collection["features"]:

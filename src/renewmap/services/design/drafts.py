@@ -41,7 +41,7 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import request_ids_of_community, site_request_candidates
 from renewmap.errors import Conflict, InvalidInput, NotFound
-from renewmap.i18n import Alternatives, Msg, rendered
+from renewmap.i18n import Alternatives, Msg, Sentences, rendered
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design.process import require_process_runner, require_runner, site_of
 from renewmap.spatial import design
@@ -468,9 +468,12 @@ def set_public(
         )
         if violations:
             raise Conflict(
-                f"draft {draft.number} still breaks {len(violations)} rule(s): "
-                + "; ".join(str(v["message"]) for v in violations[:5])
-                + ". Fix them, or show it anyway with acknowledge_violations",
+                "draft {number} still breaks {n} rule(s): {problems}. Fix them, or show it to "
+                "residents anyway (acknowledge_violations)",
+                key="draft_breaks_rules",
+                number=draft.number,
+                n=len(violations),
+                problems=Sentences(str(v["message"]) for v in violations[:5]),
                 field="acknowledge_violations",
                 violations=[v["rule"] for v in violations],
             )
@@ -494,11 +497,14 @@ def set_details(
     draft, site, community = _draft(session, principal, draft_id)
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("a draft needs a name", field="name")
+        raise InvalidInput("a draft needs a name", key="draft_name_missing", field="name")
     description = (description or "").strip() or None
     if description and len(description) > MAX_DESCRIPTION:
         raise InvalidInput(
-            f"the description is longer than {MAX_DESCRIPTION} characters", field="description"
+            "description is longer than {limit} characters",
+            key="description_too_long",
+            limit=MAX_DESCRIPTION,
+            field="description",
         )
     draft.name, draft.description = name[:200], description
     session.flush()

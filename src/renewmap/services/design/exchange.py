@@ -465,7 +465,9 @@ def _entities(
         count[0] += 1
         if count[0] > MAX_ENTITIES:
             raise InvalidInput(
-                f"the DXF has more than {MAX_ENTITIES} entities (blocks counted as placed)",
+                "the DXF has more than {limit} entities (blocks counted as placed)",
+                key="import_dxf_too_many_entities",
+                limit=MAX_ENTITIES,
                 field="file",
             )
         etype = e.dxftype()

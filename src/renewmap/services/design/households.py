@@ -1,13 +1,14 @@
 """征询单: the household consultation of a site.
 
-Staff choose the site's catchment (its buildings and, for each, how many households; where
-stairwells are known they will name the households too) and print one form per household:
-the household's name (7号楼 第12户), a one-time code and a QR code that opens the site's page
-with the code filled in. The code is kept only as a keyed hash. The first phone that enters it
-holds it: from there the household votes once for a draft and may change its vote until the
-consultation closes; the same code on another phone is refused. A household that voted counts
-as answered; staff see the turnout by building. A form that was lost is reissued (the old
-code stops working); a household that has answered keeps its form and its vote.
+Staff choose the site's catchment (its buildings and, for each, how many households, or,
+where the stairwells (单元) are known, how many in each) and print one form per household:
+the household's name (7号楼 第12户, 7号楼2单元 第3户), a one-time code and a QR code that
+opens the site's page with the code filled in. The code is kept only as a keyed hash. The
+first phone that enters it holds it: from there the household votes once for a draft and may
+change its vote until the consultation closes; the same code on another phone is refused. A
+household that voted counts as answered; staff see the turnout by building. A form that was
+lost is reissued (the old code stops working); a household that has answered keeps its form
+and its vote.
 
 Where a site has forms, only households vote; where it has none, the phones' votes are
 informal and said to be so (services.design.consultation).
@@ -25,6 +26,7 @@ from urllib.parse import quote
 import shapely
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Building, Community, DesignDraft, HouseholdCode, Site
 from renewmap.db.queries.places import buildings_of_community
 from renewmap.db.queries.process import (
@@ -34,7 +36,7 @@ from renewmap.db.queries.process import (
     public_drafts,
 )
 from renewmap.errors import Conflict, InvalidInput, NotFound
-from renewmap.i18n import gettext
+from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import process
 from renewmap.services.requests.suggestions import keyed_hash
@@ -47,6 +49,7 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8  # 31^8 ≈ 8.5·10^11: guessing is hopeless at the rate limit
 CATCHMENT_M = 300.0  # buildings proposed for the forms: within this distance of the site
 MAX_HOUSEHOLDS = 2000  # of one building
+MAX_STAIRWELLS = 50  # of one building
 MAX_FORMS = 5000  # printed at once
 CODE_SHAPE = re.compile(rf"^[{ALPHABET}]{{{CODE_LENGTH}}}$")
 
@@ -65,8 +68,10 @@ def normalise(text: str) -> str:
     code = re.sub(r"[\s\-_]", "", text or "").upper()
     if not CODE_SHAPE.match(code):
         raise InvalidInput(
-            f"a household code has {CODE_LENGTH} letters and digits, like 7K2M-9P4Q "
+            "a household code has {length} letters and digits, like 7K2M-9P4Q "
             "(printed on your household's form)",
+            key="household_code_malformed",
+            length=CODE_LENGTH,
             field="code",
         )
     return code
@@ -76,10 +81,17 @@ def code_hash(secret: str, code: str) -> str:
     return keyed_hash(secret, f"household:{code}")
 
 
-def household_label(row: HouseholdCode, locale: str) -> str:
+def household_label(row: HouseholdCode) -> Msg:
     """How people name the household: 7号楼 第12户 (with its stairwell when known)."""
-    where = row.building if not row.stairwell else f"{row.building} {row.stairwell}"
-    return gettext(locale, "{building} household {n}", building=where, n=row.household)
+    building = names.building(row.building)
+    if row.stairwell:
+        return Msg(
+            "{building}, stairwell {stairwell}, household {n}",
+            building=building,
+            stairwell=row.stairwell,
+            n=row.household,
+        )
+    return Msg("{building} household {n}", building=building, n=row.household)
 
 
 def _building_name(b: Building) -> str | None:
@@ -91,7 +103,9 @@ def _consultation_open(site: Site) -> None:
     over = process.STAGES.index("consultation")
     if site.stage in process.STAGES and process.STAGES.index(site.stage) > over:
         raise Conflict(
-            f"the consultation of site {site.code} is over: forms can no longer be issued",
+            "the consultation of {site} is over: forms can no longer be issued",
+            key="consultation_over_no_forms",
+            site=site.name or site.code,
             field="stage",
         )
 
@@ -171,7 +185,8 @@ def issue(
     locale: str = "zh_CN",
 ) -> tuple[list[Form], dict[str, Any]]:
     """New forms for the households of ``buildings`` (``[{"building": "7号楼", "households":
-    120}]``; households default to the building's count) that have none yet, or, with
+    120}]``; households default to the building's count; ``"stairwells": [12, 12, 10]`` gives
+    the households of each stairwell instead, numbered within it) that have none yet, or, with
     ``reissue``, also for those whose form was not answered (their old code stops working).
     Returns the forms to print (their codes exist only there) and a summary."""
     community, site = process.site_of(session, community_code=community_code, site_code=site_code)
@@ -179,35 +194,61 @@ def issue(
     _consultation_open(site)
     session.refresh(site, with_for_update=True)  # two staff printing at once: one at a time
     if not buildings:
-        raise InvalidInput("choose at least one building", field="buildings")
+        raise InvalidInput(
+            "choose at least one building", key="forms_no_building", field="buildings"
+        )
     named = {
         _building_name(b): b for b in buildings_of_community(session, community_id=community.id)
     }
-    existing: dict[tuple[str, str], HouseholdCode] = {
-        (r.building, r.household): r for r in households_of_site(session, site_id=site.id)
+    existing: dict[tuple[str, str | None, str], HouseholdCode] = {
+        (r.building, r.stairwell, r.household): r
+        for r in households_of_site(session, site_id=site.id)
     }
-    wanted: list[tuple[Building, int]] = []
+    wanted: list[tuple[Building, str | None, int]] = []
     for i, item in enumerate(buildings, start=1):
         name = str(item.get("building") or "").strip()
         b = named.get(name)
         if b is None:
             raise NotFound(
-                f"building '{name}' (item {i}) is not in {community.code}", field="buildings"
+                "building “{building}” (item {n}) is not in {community}",
+                key="forms_building_not_found",
+                building=name,
+                n=i,
+                community=community.name,
+                field="buildings",
             )
+        stairwells = item.get("stairwells") or []
+        if stairwells:
+            if len(stairwells) > MAX_STAIRWELLS or not all(
+                isinstance(k, int) and 1 <= k <= MAX_HOUSEHOLDS for k in stairwells
+            ):
+                raise InvalidInput(
+                    "{building}: give the households of each stairwell (1 to {limit} each, at "
+                    "most {most} stairwells)",
+                    key="forms_stairwells",
+                    building=names.building(name),
+                    limit=MAX_HOUSEHOLDS,
+                    most=MAX_STAIRWELLS,
+                    field="buildings",
+                )
+            wanted.extend((b, str(s), k) for s, k in enumerate(stairwells, start=1))
+            continue
         n = item.get("households") or b.households
         if not isinstance(n, int) or not 1 <= n <= MAX_HOUSEHOLDS:
             raise InvalidInput(
-                f"building {name}: how many households? (1 to {MAX_HOUSEHOLDS}; it has no "
-                "count on record)",
+                "{building}: how many households? (1 to {limit}; it has no count on record)",
+                key="forms_households_count",
+                building=names.building(name),
+                limit=MAX_HOUSEHOLDS,
                 field="buildings",
             )
-        wanted.append((b, n))
+        wanted.append((b, None, n))
     now = datetime.now(UTC)
     fresh: list[tuple[HouseholdCode, str]] = []
-    for b, n in wanted:
+    for b, stairwell, n in wanted:
         name = _building_name(b) or ""
         for k in range(1, n + 1):
-            old = existing.get((name, str(k)))
+            old = existing.get((name, stairwell, str(k)))
             if old is not None and (old.voted_at is not None or not reissue):
                 continue  # has a form (answered ones are never replaced)
             if old is not None:
@@ -217,6 +258,7 @@ def issue(
                 site_id=site.id,
                 building_id=b.id,
                 building=name,
+                stairwell=stairwell,
                 household=str(k),
                 code_hash=code_hash(secret, code),
                 issued_by=principal.actor,
@@ -225,13 +267,17 @@ def issue(
             fresh.append((row, code))
     if len(fresh) > MAX_FORMS:
         raise InvalidInput(
-            f"{len(fresh)} forms at once is too many: print at most {MAX_FORMS} at a time",
+            "{n} forms at once is too many: print at most {limit} at a time",
+            key="forms_too_many",
+            n=len(fresh),
+            limit=MAX_FORMS,
             field="buildings",
         )
     if not fresh:
         raise Conflict(
             "every household of these buildings already has a form (reissue replaces the "
             "ones not answered yet)",
+            key="forms_all_issued",
             field="buildings",
         )
     session.flush()
@@ -248,41 +294,50 @@ def _form(
     base_url: str,
     locale: str,
 ) -> Form:
-    g = lambda msgid, **v: gettext(locale, msgid, **v)  # noqa: E731
     url = f"{base_url.rstrip('/')}/c/{quote(community.code)}/sites/{quote(site.code)}#k={code}"
     stage = find_stage(session, site_id=site.id, stage="consultation")
     until = stage.ends_on.isoformat() if stage and stage.ends_on else None
     drafts = public_drafts(session, site_id=site.id)
     return Form(
-        title=g("{site}: household consultation form", site=site.name),
-        household=household_label(row, locale),
+        title=Msg("{site}: household consultation form", site=site.name).render(locale),
+        household=household_label(row).render(locale),
         code=shown(code),
         url=url,
         lines=(
-            g(
+            Msg(
                 "{community} asks every household which design of {site} it prefers.",
                 community=community.name,
                 site=site.name,
-            ),
-            g("1. Scan the QR code with a phone (or open the address under it)."),
-            g("2. Enter the code above if the page asks for it."),
-            g(
+            ).render(locale),
+            Msg("1. Scan the QR code with a phone (or open the address under it).").render(locale),
+            Msg("2. Enter the code above if the page asks for it.").render(locale),
+            Msg(
                 "3. Choose one draft and confirm. One vote per household; you may change it "
                 "until the consultation closes."
-            ),
-            g("The consultation closes on {day}.", day=until) if until else "",
-            g(
+            ).render(locale),
+            Msg("The consultation closes on {day}.", day=until).render(locale) if until else "",
+            Msg(
                 "No phone? Tick one draft below and hand the form to the residents' committee: "
                 "staff enter it with your code."
-            ),
+            ).render(locale),
         ),
-        choices=tuple(
-            g("Draft {n}: {name}", n=d.number, name=d.name)
-            + (f" — {d.description[:120]}" if d.description else "")
-            for d in drafts
+        choices=tuple(_choice(d, locale) for d in drafts),
+        footer=Msg("Keep the code to yourself: the first phone that uses it holds it.").render(
+            locale
         ),
-        footer=g("Keep the code to yourself: the first phone that uses it holds it."),
     )
+
+
+def _choice(draft: DesignDraft, locale: str) -> str:
+    """A draft on the paper form: its number and name (and the start of its description)."""
+    if draft.description:
+        return Msg(
+            "Draft {n}: {name} — {description}",
+            n=draft.number,
+            name=draft.name,
+            description=draft.description[:120],
+        ).render(locale)
+    return Msg("Draft {n}: {name}", n=draft.number, name=draft.name).render(locale)
 
 
 def turnout(
@@ -323,8 +378,10 @@ def claim(
     row = household_by_hash(session, code_hash=code_hash(secret, normalise(code)))
     if row is None or row.site_id != site.id or row.revoked_at is not None:
         raise NotFound(
-            f"no household form of site {site.code} has this code; check the code on your "
-            "form (a reissued form's old code no longer works)",
+            "no household form of {site} has this code; check the code on your form (a "
+            "reissued form's old code no longer works)",
+            key="household_code_unknown",
+            site=site.name or site.code,
             field="code",
         )
     session.refresh(row, with_for_update=True)
@@ -333,6 +390,7 @@ def claim(
             "this household's code has already been used on another phone; it works on one "
             "phone only. If that was not your household, ask the residents' committee for a "
             "new form",
+            key="household_code_taken",
             field="code",
         )
     if row.device_hash is None:
@@ -347,4 +405,4 @@ def household_view(session: Session, row: HouseholdCode, locale: str) -> dict[st
     if row.draft_id is not None:
         draft = session.get(DesignDraft, row.draft_id)
         voted = draft.number if draft else None
-    return {"household": household_label(row, locale), "my_vote": voted}
+    return {"household": household_label(row).render(locale), "my_vote": voted}

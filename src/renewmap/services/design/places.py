@@ -15,6 +15,7 @@ from typing import Any
 import shapely
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Community, Facility, Site
 from renewmap.db.queries.places import (
     community_by_code,
@@ -23,6 +24,7 @@ from renewmap.db.queries.places import (
     sites_of_community,
 )
 from renewmap.errors import Conflict, InvalidInput, NotFound
+from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design.process import require_runner
 from renewmap.spatial.crs import metres_to_degrees
@@ -58,7 +60,10 @@ def _inside(community: Community, geom: Any, what: str) -> None:
     reach = outline.buffer(metres_to_degrees(NEAR_COMMUNITY_M, outline.centroid.y))
     if not reach.covers(geom):
         raise InvalidInput(
-            f"the {what} lies outside community {community.code} (is it longitude, latitude?)",
+            "the {what} lies outside {community} (longitude first, then latitude?)",
+            key="place_outside_community",
+            what=Msg(names.LAYER_KINDS[what]),
+            community=community.name,
             field="geometry",
         )
 
@@ -66,7 +71,7 @@ def _inside(community: Community, geom: Any, what: str) -> None:
 def _name(value: str | None, field: str = "name") -> str:
     name = (value or "").strip()
     if not name:
-        raise InvalidInput(f"a {field} is required", field=field)
+        raise InvalidInput("a name is required", key="name_missing", field=field)
     return name[:200]
 
 
@@ -74,7 +79,10 @@ def _description(value: str | None) -> str | None:
     text = (value or "").strip() or None
     if text and len(text) > MAX_DESCRIPTION:
         raise InvalidInput(
-            f"the description is longer than {MAX_DESCRIPTION} characters", field="description"
+            "description is longer than {limit} characters",
+            key="description_too_long",
+            limit=MAX_DESCRIPTION,
+            field="description",
         )
     return text
 
@@ -82,7 +90,12 @@ def _description(value: str | None) -> str | None:
 def _outline(community: Community, geometry: dict[str, Any]) -> Any:
     geom = parse_geojson(geometry, where="geometry")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput(f"a site's outline is a Polygon, got {geom.geom_type}", field="geometry")
+        raise InvalidInput(
+            "a site's outline is a Polygon, got {type}",
+            key="site_outline_not_polygon",
+            type=geom.geom_type,
+            field="geometry",
+        )
     _inside(community, geom, "site")
     return as_multi(geom)
 
@@ -114,10 +127,18 @@ def create_site(
         code = code.strip()
         if not CODE.match(code):
             raise InvalidInput(
-                "a site code has 1–32 letters, digits, - or _ (like S03)", field="code"
+                "a site code has 1–32 letters, digits, - or _ (like S03)",
+                key="site_code_invalid",
+                field="code",
             )
         if code in existing:
-            raise Conflict(f"community {community.code} has a site {code} already", field="code")
+            raise Conflict(
+                "{community} has a site {code} already",
+                key="site_code_taken",
+                community=community.name,
+                code=code,
+                field="code",
+            )
     else:
         n = len(existing) + 1
         while f"S{n:02d}" in existing:
@@ -150,7 +171,13 @@ def update_site(
     community = _community(session, principal, community_code)
     site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
-        raise NotFound(f"site '{site_code}' not found in {community.code}", field="site")
+        raise NotFound(
+            "site '{site}' not found in {community}",
+            key="site_not_found",
+            site=site_code,
+            community=community.name,
+            field="site",
+        )
     if name is not None:
         site.name = _name(name)
     if description is not None:
@@ -179,7 +206,10 @@ def _facility_geometry(community: Community, geometry: dict[str, Any]) -> Any:
     geom = parse_geojson(geometry, where="geometry")
     if geom.geom_type not in ("Point", "Polygon", "MultiPolygon"):
         raise InvalidInput(
-            f"a facility is a Point or a Polygon, got {geom.geom_type}", field="geometry"
+            "a facility is a Point or a Polygon, got {type}",
+            key="facility_geometry_type",
+            type=geom.geom_type,
+            field="geometry",
         )
     _inside(community, geom, "facility")
     return geom
@@ -187,7 +217,12 @@ def _facility_geometry(community: Community, geometry: dict[str, Any]) -> Any:
 
 def _type(value: str) -> str:
     if value not in FACILITY_TYPES:
-        raise InvalidInput(f"type must be one of {', '.join(FACILITY_TYPES)}", field="type")
+        raise InvalidInput(
+            "type must be one of {types}",
+            key="facility_type_unknown",
+            types=FACILITY_TYPES,
+            field="type",
+        )
     return value
 
 
@@ -245,7 +280,9 @@ def _facility(
 ) -> tuple[Facility, Community]:
     row = session.get(Facility, facility_id)
     if row is None:
-        raise NotFound(f"facility {facility_id} not found", field="id")
+        raise NotFound(
+            "facility {id} not found", key="facility_not_found", id=facility_id, field="id"
+        )
     community = session.get(Community, row.community_id)
     assert community is not None
     require_runner(principal, community)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from renewmap import sheets
+from renewmap import names, sheets
 from renewmap.db.models import Community, DesignDraft, Site
 from renewmap.db.queries.places import community_buildings_near
 from renewmap.db.queries.process import public_draft
 from renewmap.errors import InvalidInput, NotFound
-from renewmap.i18n import gettext
+from renewmap.i18n import N_, Msg, Text, gettext
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import drafts, process
 from renewmap.spatial import design, plan
@@ -30,62 +30,42 @@ from renewmap.vocabulary import metric_epsg
 
 FORMATS = {"pdf": "application/pdf", "png": "image/png"}
 DPI = {"a3": 150, "card": 150}
-# What the words call each kind of feature (msgids shared with the drawing page).
-KIND_WORDS = {
-    "zone": "Zone",
-    "green": "Planting bed",
-    "plant": "Plant",
-    "path": "Path",
-    "facility": "Facility",
-    "water": "Water",
-    "keep": "Existing element to keep",
-}
-LAYER_WORDS = {"tree": "Trees", "shrub": "Shrubs", "ground_cover": "Ground cover", "lawn": "Lawn"}
-FACILITY_WORDS = {
-    "bench": "Bench",
-    "light": "Light",
-    "ebike_shed": "E-bike shed",
-    "art_wall": "Art wall",
-    "notice_board": "Notice board",
-    "play": "Play equipment",
-    "meeting_hall": "Garden council hall",
-    "party_service_station": "Party-mass service station",
-    "seed_station": "Seed station",
-    "story_window": "Story window",
-    "flower_box": "Flower box",
-}
 
 
-def _g(locale: str) -> Callable[..., str]:
-    def g(msgid: str, **values: object) -> str:
-        return gettext(locale, msgid, **values)
+def word(table: dict[str, str], code: str, locale: str) -> str:
+    """A kind, layer or facility as people call it (``renewmap.names``), as a heading or a
+    legend's entry starts ("Planting bed" / "种植池")."""
+    text = _render(names.label(table, code), locale)
+    return text[:1].upper() + text[1:]
 
-    return g
+
+def _render(value: Text | str, locale: str) -> str:
+    return value.render(locale) if isinstance(value, Text) else value
 
 
 # --- what a draft changes, in words -----------------------------------------------------------
 
 
-def _what(key: str, locale: str) -> tuple[str, str]:
+def _what(key: str) -> tuple[Text | str, str]:
     """(what it is, the unit it is counted in) for a change's key."""
-    g = _g(locale)
     kind, _, sub = key.partition(":")
     if kind == "plant":
-        return g(LAYER_WORDS.get(sub, "Plant")), "plants"
+        return names.label(names.PLANT_LAYERS, sub or "tree"), "plants"
     if kind == "facility":
-        return g(FACILITY_WORDS.get(sub, "Facility")), "pieces"
+        return names.label(names.FACILITY_TYPES, sub or "other"), "pieces"
     if kind == "path":
-        return g("Path"), "metres"
-    return g(KIND_WORDS.get(kind, kind)), "places"
+        return names.label(names.FEATURE_KINDS, "path"), "metres"
+    return names.label(names.FEATURE_KINDS, kind), "places"
 
 
-def _amount(unit: str, row: dict[str, Any], locale: str) -> str:
-    g = _g(locale)
+def _amount(unit: str, row: dict[str, Any]) -> Msg:
     if unit == "metres":
-        return g("{m} m", m=f"{row.get('length_m', 0):.0f}")
-    return g(
-        {"plants": "{n} plants", "pieces": "{n} pieces"}.get(unit, "{n} places"), n=row["count"]
-    )
+        return Msg("{m} m", m=f"{row.get('length_m', 0):.0f}")
+    if unit == "plants":
+        return Msg("{n} plants", n=row["count"])
+    if unit == "pieces":
+        return Msg("{n} pieces", n=row["count"])
+    return Msg("{n} places", n=row["count"])
 
 
 def percent(ratio: float | None) -> str:
@@ -94,28 +74,28 @@ def percent(ratio: float | None) -> str:
 
 def change_phrases(change: dict[str, Any], locale: str) -> list[str]:
     """``spatial.design.changes`` in words: what is new, what goes, the green ratio."""
-    g = _g(locale)
-    out = []
-    for verb, rows in (
-        ("New {what}: {amount}", change["added"]),
-        ("Removed {what}: {amount}", change["removed"]),
-    ):
+    out: list[Msg] = []
+    for rows, added in ((change["added"], True), (change["removed"], False)):
         for row in rows:
-            what, unit = _what(row["what"], locale)
-            out.append(g(verb, what=what, amount=_amount(unit, row, locale)))
+            what, unit = _what(row["what"])
+            amount = _amount(unit, row)
+            if added:
+                out.append(Msg("New {what}: {amount}", what=what, amount=amount))
+            else:
+                out.append(Msg("Removed {what}: {amount}", what=what, amount=amount))
     ratio = change["green_ratio"]
     if ratio["before"] is not None and ratio["after"] is not None:
         if round(ratio["before"], 3) == round(ratio["after"], 3):
-            out.append(g("green ratio stays at {ratio}", ratio=percent(ratio["after"])))
+            out.append(Msg("green ratio stays at {ratio}", ratio=percent(ratio["after"])))
         else:
             out.append(
-                g(
+                Msg(
                     "green ratio from {before} to {after}",
                     before=percent(ratio["before"]),
                     after=percent(ratio["after"]),
                 )
             )
-    return out
+    return [m.render(locale) for m in out]
 
 
 def sentence(phrases: Sequence[str], locale: str) -> str:
@@ -139,31 +119,37 @@ def changes_in_words(
     return change_phrases(design.changes(outline, baseline, feats, epsg=epsg), locale)
 
 
+SEASON_WORDS = {
+    "spring": N_("Spring"),
+    "summer": N_("Summer"),
+    "autumn": N_("Autumn"),
+    "winter": N_("Winter"),
+}
+
+
 def cost_words(total: float, locale: str) -> str:
     """A cost estimate as one is written: 约 5.18 万元 / about 51,800 yuan."""
-    g = _g(locale)
     if locale == "zh_CN" and total >= 10_000:
-        return g("about {n} ten-thousand yuan", n=f"{total / 10_000:.2f}")
-    return g("about {n} yuan", n=f"{round(total, -2):,.0f}")
+        return Msg("about {n} ten-thousand yuan", n=f"{total / 10_000:.2f}").render(locale)
+    return Msg("about {n} yuan", n=f"{round(total, -2):,.0f}").render(locale)
 
 
 def key_figures(metrics: dict[str, Any], locale: str) -> list[str]:
-    g = _g(locale)
     paths = sum(metrics["path_length_m"].values())
     plants = sum(metrics["plants_by_layer"].values())
-    seasons = [g(s.capitalize()) for s in metrics["seasons"]]
+    seasons = " ".join(Msg(SEASON_WORDS[s]).render(locale) for s in metrics["seasons"])
     lines = [
-        g("Green ratio {ratio}", ratio=percent(metrics["green_ratio"])),
-        g("Green area {a} ㎡", a=f"{metrics['green_area_m2']:.1f}"),
-        g("Hard surface {a} ㎡", a=f"{metrics['hard_area_m2']:.1f}"),
+        Msg("Green ratio {ratio}", ratio=percent(metrics["green_ratio"])),
+        Msg("Green area {a} ㎡", a=f"{metrics['green_area_m2']:.1f}"),
+        Msg("Hard surface {a} ㎡", a=f"{metrics['hard_area_m2']:.1f}"),
     ]
     if paths:
-        lines.append(g("Paths {m} m", m=f"{paths:.1f}"))
+        lines.append(Msg("Paths {m} m", m=f"{paths:.1f}"))
     if plants:
-        lines.append(g("Plants {n}", n=plants))
-    lines.append(g("Seasons covered: {seasons}", seasons=" ".join(seasons) or "—"))
-    lines.append(g("Cost estimate: {cost}", cost=cost_words(metrics["total_cost"], locale)))
-    return lines
+        lines.append(Msg("Plants {n}", n=plants))
+    lines.append(Msg("Seasons covered: {seasons}", seasons=seasons or "—"))
+    lines.append(Msg("Cost estimate: {cost}", cost=cost_words(metrics["total_cost"], locale)))
+    return [m.render(locale) for m in lines]
 
 
 # --- the plan -----------------------------------------------------------------------------------
@@ -188,7 +174,7 @@ def _items(feats: Sequence[design.Feature], locale: str) -> list[plan.Item]:
             width = _number(f.props.get("width_m"))
         elif f.kind == "facility":
             key = "facility"
-            label = gettext(locale, FACILITY_WORDS.get(str(f.props.get("type")), "Facility"))
+            label = word(names.FACILITY_TYPES, str(f.props.get("type") or "other"), locale)
         elif f.kind == "keep" and f.props.get("type") == "water":
             key, label = "water", str(f.props.get("name") or "") or None
         else:
@@ -208,19 +194,20 @@ def _number(value: object) -> float | None:
 
 
 def legend(locale: str) -> dict[str, str]:
-    g = _g(locale)
     out = {
-        "site": g("Site outline"),
-        "building": g("Building"),
-        "zone": g("Zone"),
-        "water": g("Water"),
-        "path": g("Path"),
-        "keep": g("Existing element to keep"),
-        "facility": g("Facility"),
+        "site": Msg("Site outline").render(locale),
+        "building": word(names.LAYER_KINDS, "building", locale),
     }
-    for layer, word in LAYER_WORDS.items():
-        out[f"green:{layer}"] = g("{kind} ({layer})", kind=g("Planting bed"), layer=g(word))
-        out[f"plant:{layer}"] = g("{kind} ({layer})", kind=g("Plant"), layer=g(word))
+    for kind in ("zone", "water", "path", "keep", "facility"):
+        out[kind] = word(names.FEATURE_KINDS, kind, locale)
+    for layer in names.PLANT_LAYERS:
+        for kind in ("green", "plant"):
+            text = Msg(
+                "{kind} ({layer})",
+                kind=names.label(names.FEATURE_KINDS, kind),
+                layer=names.label(names.PLANT_LAYERS, layer),
+            ).render(locale)
+            out[f"{kind}:{layer}"] = text[:1].upper() + text[1:]
     return out
 
 
@@ -235,8 +222,12 @@ def drawing(
 ) -> plan.Drawing:
     """The draft's plan laid out on ``paper`` (``a3`` or ``card``) in ``locale``."""
     if paper not in plan.PAPERS:
-        raise InvalidInput(f"paper must be one of {', '.join(plan.PAPERS)}", field="paper")
-    g = _g(locale)
+        raise InvalidInput(
+            "paper must be one of {papers}",
+            key="plan_paper_unknown",
+            papers=tuple(plan.PAPERS),
+            field="paper",
+        )
     view = drafts.draft_view(session, draft, site, community)
     feats = drafts.draft_features(session, draft_id=draft.id)
     outline = from_db(site.geom)
@@ -249,23 +240,26 @@ def drawing(
     blocks: list[tuple[str, list[str]]] = []
     if paper == "a3":
         if draft.description:
-            blocks.append((g("What this draft does"), [draft.description]))
+            blocks.append((Msg("What this draft does").render(locale), [draft.description]))
         baseline = drafts.site_features(session, site)
         changes = change_phrases(design.changes(outline, baseline, feats, epsg=epsg), locale)
         if changes:
-            blocks.append((g("Key changes"), changes))
-        blocks.append((g("Key figures"), key_figures(view["metrics"], locale)))
+            blocks.append((Msg("Key changes").render(locale), changes))
+        blocks.append((Msg("Key figures").render(locale), key_figures(view["metrics"], locale)))
     source = community.attribution
-    credit = g("Base data: {source}", source=source) if source else ""
+    credit = Msg("Base data: {source}", source=source).render(locale) if source else ""
+    title = Msg("{site} · draft {n} · {name}", site=site.name, n=draft.number, name=draft.name)
+    subtitle = Msg("{community} · {day}", community=community.name, day=date.today().isoformat())
+    made_with = Msg("Made with RenewMap").render(locale)
     texts = plan.Texts(
-        title=g("{site} · draft {n} · {name}", site=site.name, n=draft.number, name=draft.name),
-        subtitle=g("{community} · {day}", community=community.name, day=date.today().isoformat()),
-        legend_title=g("Legend"),
+        title=title.render(locale),
+        subtitle=subtitle.render(locale),
+        legend_title=Msg("Legend").render(locale),
         legend=legend(locale),
         blocks=blocks,
-        scale=g("Scale 1:{n}"),
-        north=g("N"),
-        attribution=" · ".join(p for p in (credit, g("Made with RenewMap")) if p),
+        scale=gettext(locale, N_("Scale 1:{n}")),  # a template: the layout puts in the scale
+        north=Msg("N").render(locale),
+        attribution=" · ".join(p for p in (credit, made_with) if p),
     )
     return plan.layout(
         outline,
@@ -295,7 +289,12 @@ def render(
     """(bytes, media type, file name) of the draft's plan; the same draft, version and site
     plan give the same file, so a few are kept."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
+        raise InvalidInput(
+            "format must be one of {formats}",
+            key="plan_format_unknown",
+            formats=tuple(FORMATS),
+            field="format",
+        )
     key = (
         draft.id,
         draft.version,
@@ -340,7 +339,11 @@ def public_plan(
     draft = public_draft(session, site_id=site.id, number=number)
     if draft is None:
         raise NotFound(
-            f"draft {number} of site {site.code} is not open to residents", field="draft"
+            "draft {number} of {site} is not open to residents",
+            key="draft_not_public",
+            number=number,
+            site=site.name or site.code,
+            field="draft",
         )
     return render(session, draft, site, community, fmt=fmt, paper=paper, locale=locale)
 

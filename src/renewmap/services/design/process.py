@@ -170,8 +170,10 @@ def require_process_runner(session: Session, principal: Principal, community: Co
     designers and admins and the general branch's secretary."""
     if not runs_process(session, principal, community):
         raise Forbidden(
-            f"only the designers and admins of community {community.code} and the secretary "
-            "of its general party branch run its sites' processes",
+            "only the designers and admins of {community} and the secretary of its general "
+            "party branch run its sites' processes",
+            key="not_a_process_runner",
+            community=community.name,
             field="community",
         )
 
@@ -206,7 +208,7 @@ def require_action(site: Site, action: str) -> None:
     if action in allowed(site):
         return
     if site.stage in STAGES and STAGES.index(site.stage) >= STAGES.index("announcement"):
-        why = Msg("the plan has been announced; its drafts are read-only")
+        why = Msg("the plan has been announced")
     elif site.stage is None:
         why = Msg("its participatory process has not started")
     else:
@@ -358,12 +360,19 @@ def move_to(
     community, site = site_of(session, community_code=community_code, site_code=site_code)
     require_process_runner(session, principal, community)
     if stage not in STAGES:
-        raise InvalidInput(f"stage must be one of {', '.join(STAGES)}", field="stage")
+        raise InvalidInput(
+            "stage must be one of {stages}", key="stage_unknown", stages=STAGES, field="stage"
+        )
     session.refresh(site, with_for_update=True)
     today = today or date.today()
     reason = (reason or "").strip() or None
     if reason and len(reason) > MAX_REASON:
-        raise InvalidInput(f"the reason is longer than {MAX_REASON} characters", field="reason")
+        raise InvalidInput(
+            "the reason is longer than {limit} characters",
+            key="reason_too_long",
+            limit=MAX_REASON,
+            field="reason",
+        )
     previous = site.stage
     rows = stages_of_site(session, site_id=site.id)
     target = STAGES.index(stage)
@@ -417,8 +426,12 @@ def _check_forward(
     skipped = [STAGES[i] for i in range(here + 1, target) if not _held(rows.get(STAGES[i]))]
     if skipped and not reason:
         raise Conflict(
-            f"moving site {site.code} to '{STAGES[target]}' goes past steps that were not "
-            f"held ({', '.join(skipped)}): give the reason they are skipped",
+            "moving {site} to “{step}” goes past steps that were not held ({steps}): give the "
+            "reason they are skipped",
+            key="steps_skipped_without_reason",
+            site=site.name or site.code,
+            step=Msg(STAGE_LABELS[STAGES[target]]),
+            steps=[Msg(STAGE_LABELS[s]) for s in skipped],
             field="reason",
             skipped=skipped,
         )
@@ -426,37 +439,51 @@ def _check_forward(
         meeting = rows.get(STAGES[here])
         if (meeting is None or not _has_record(session, meeting)) and not reason:
             raise Conflict(
-                f"the joint meeting of site {site.code} has no minutes: record them (or attach "
-                "them), or give the reason to go on without them",
+                "the {step} of {site} has no minutes: record them (or attach them), or give "
+                "the reason to go on without them",
+                key="meeting_without_minutes",
+                step=Msg(STAGE_LABELS[STAGES[here]]),
+                site=site.name or site.code,
                 field="reason",
                 stage=STAGES[here],
             )
     announce = STAGES.index("announcement")
     if here < announce <= target and site.decision_draft_id is None:
         raise Conflict(
-            f"record the decision for site {site.code} (the chosen draft and why) before the "
-            "plan is put on display",
+            "record the decision on {site} (the chosen draft and why) before the plan is put "
+            "on display",
+            key="display_without_decision",
+            site=site.name or site.code,
             field="decision",
         )
     if here <= announce < target:
         shown = rows.get("announcement")
         if here < announce or shown is None or shown.starts_on is None:
             raise Conflict(
-                f"the plan of site {site.code} must be on display (方案公示) before construction",
+                "the plan of {site} must be on display ({step}) before construction",
+                key="construction_before_display",
+                site=site.name or site.code,
+                step=Msg(STAGE_LABELS["announcement"]),
                 field="stage",
             )
         if shown.ends_on is not None and today <= shown.ends_on:
             raise Conflict(
-                f"the plan of site {site.code} is on display until {shown.ends_on.isoformat()}; "
-                "construction starts after the display period",
+                "the plan of {site} is on display until {day}; construction starts after the "
+                "display period",
+                key="construction_during_display",
+                site=site.name or site.code,
+                day=shown.ends_on.isoformat(),
                 field="stage",
                 display_until=shown.ends_on.isoformat(),
             )
         waiting = unanswered_objections(session, site_id=site.id)
         if waiting:
             raise Conflict(
-                f"{waiting} objection(s) to the plan of site {site.code} have no answer yet: "
-                "answer every objection before construction",
+                "{n} objection(s) to the plan of {site} have no answer yet: answer every "
+                "objection before construction",
+                key="objections_unanswered",
+                n=waiting,
+                site=site.name or site.code,
                 field="objections",
                 unanswered=waiting,
             )

@@ -163,6 +163,8 @@ if (H.site) {
       h("td", {}, bdi(b.building)),
       h("td", {}, h("input", { type: "number", name: `households:${b.building}`, min: 1, max: 2000,
         value: b.households == null ? "" : b.households, "aria-label": T("Households") })),
+      h("td", {}, h("input", { type: "text", name: `stairwells:${b.building}`, inputmode: "numeric",
+        pattern: "\\d+([,，\\s]+\\d+)*", size: 10, placeholder: "12,12,10", "aria-label": T("Households per stairwell") })),
       h("td", {}, String(b.distance_m)), h("td", {}, String(b.issued)), h("td", {}, String(b.answered)))));
   }
   async function loadTurnout() {
@@ -181,7 +183,9 @@ if (H.site) {
       e.preventDefault();
       const buildings = $$("input[name=building]:checked", forms).map((c) => {
         const n = forms.querySelector(`input[name="households:${CSS.escape(c.value)}"]`).value;
-        return { building: c.value, households: n ? Number(n) : null };
+        const each = forms.querySelector(`input[name="stairwells:${CSS.escape(c.value)}"]`).value
+          .split(/[,，\s]+/).filter((v) => v !== "").map(Number);
+        return { building: c.value, households: n ? Number(n) : null, stairwells: each.length ? each : null };
       });
       if (!buildings.length) { $("#rm-error").textContent = T("Choose at least one building"); return; }
       const r = await fetch(`${base}/households/forms`, { method: "POST", credentials: "same-origin",

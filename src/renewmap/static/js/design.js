@@ -371,13 +371,6 @@ async function evaluate() {
   if (out) render(out.metrics, out.violations);
 }
 
-// A bill line's item ("green:shrub", "path:permeable_concrete"…) as people say it.
-function itemLabel(item) {
-  const [kind, sub] = item.split(":");
-  const detail = LB.layers[sub] || LB.surfaces[sub] || LB.facilities[sub] || T("Unspecified");
-  return `${LB.kinds[kind === "facility" ? "facility" : kind] || kind} · ${detail}`;
-}
-
 function row(label, value, metric) {
   return h("tr", {}, h("th", { scope: "row" }, label), h("td", { dataset: metric ? { metric } : null }, value));
 }
@@ -405,8 +398,8 @@ function render(m, violations) {
       row(T("Seasons covered"), seasons, "seasons"),
       row(T("Estimated cost (yuan)"), num(m.total_cost, 0), "total_cost")),
     h("details", {}, h("summary", {}, T("Bill of quantities")),
-      h("table", { class: "rm-stats" }, m.bill.map((b) => h("tr", {}, h("td", {}, itemLabel(b.item)),
-        h("td", {}, `${num(b.quantity, 2)} ${LB.units[b.unit] || b.unit}`), h("td", {}, num(b.cost, 0)))))));
+      h("table", { class: "rm-stats" }, m.bill.map((b) => h("tr", { dataset: { item: b.code } }, h("td", {}, b.item),
+        h("td", {}, `${num(b.quantity, 2)} ${b.unit}`), h("td", {}, num(b.cost, 0)))))));
   const bad = new Set(violations.map((v) => v.feature));
   drawn.eachLayer((l) => { l.rmBad = bad.has(String(L.stamp(l))); style(l); });
   fill($("#rm-violations"), violations.length

@@ -13,14 +13,16 @@ from typing import Any
 import geopandas as gpd
 
 from renewmap.i18n import gettext
-from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, Status
+from renewmap.vocabulary import CATEGORY_LABELS, ROLE_LABELS, STATUS_LABELS, Status
 from renewmap.web.render import render, script_catalog
-from renewmap.web.sitemap import VECTOR_TILES_FROM, OnlineTiles, site_plan
+from renewmap.web.sitemap import STATUS_COLOURS, VECTOR_TILES_FROM, OnlineTiles, site_plan
 
 CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label msgid, icon
 STATUSES = STATUS_LABELS  # status → label msgid
 # Who did a step of a request's history, when it was not a member of staff (whose name shows).
 ACTORS = {"resident": "Resident", "system": "System"}
+# How a resident is told of progress.
+CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail"}
 
 
 def category_list(locale: str) -> list[dict[str, str]]:
@@ -86,11 +88,34 @@ def resident_page(
     )
 
 
+def by_label(locale: str, by: dict[str, str] | None) -> str:
+    """Who acted on a step, as the resident reads it: "第3网格 网格长" (role and place)."""
+    if not by:
+        return ""
+    role = ROLE_LABELS.get(by.get("role", ""))
+    return " ".join(p for p in (by.get("place"), gettext(locale, role) if role else None) if p)
+
+
 def follow_page(
-    view: dict[str, Any], *, locale: str, nonce: str, code: str, token: str, time_zone: str
+    view: dict[str, Any],
+    layers: dict[str, gpd.GeoDataFrame] | None,
+    *,
+    locale: str,
+    nonce: str,
+    code: str,
+    token: str,
+    time_zone: str,
+    tiles: OnlineTiles | None = None,
 ) -> str:
-    """The resident's private page: status, who handles it, history; add details."""
+    """The resident's private page: status, where it is (a small map), who handles it and who
+    acted at each step, history; add details or reopen; stop progress messages."""
     label, icon = CATEGORIES.get(view["category"], (view["category"], ""))
+    reopenable = view["status"] == Status.RESOLVED and view.get("reopen_until") is not None
+    plan = (
+        site_plan(layers, locale=locale, tiles=tiles)
+        if layers is not None and len(layers["community"])
+        else None
+    )
     return render(
         "resident/follow.html",
         locale=locale,
@@ -99,18 +124,44 @@ def follow_page(
         code=code,
         view=view,
         status=gettext(locale, STATUSES.get(view["status"], view["status"])),
-        reopenable=view["status"] == Status.RESOLVED,
+        reopenable=reopenable,
         category=f"{icon} {gettext(locale, label)}".strip(),
         history=[
-            {"at": h["at"], "what": gettext(locale, h["kind"]), "note": h.get("note")}
+            {
+                "at": h["at"],
+                "what": gettext(locale, h["kind"]),
+                "note": h.get("note"),
+                "by": by_label(locale, h.get("by")),
+            }
             for h in view["history"]
         ],
+        channels=[gettext(locale, CHANNEL_LABELS[c]) for c in view.get("notify", [])],
         config={
             "code": code,
             "token": token,
             "locale": locale,
             "t": script_catalog(locale, "follow"),
+            "site": plan,
+            "geometry": view["geometry"],
+            "grid": (view.get("grid") or {}).get("code"),
+            "colour": STATUS_COLOURS.get(view["status"], "#495057"),
         },
+        vectorgrid=plan is not None and any("tiles" in layer for layer in plan["layers"].values()),
+    )
+
+
+def stop_page(
+    *, locale: str, nonce: str, code: str, stop: str, done: bool, community: str | None
+) -> str:
+    """The stop link's page: confirm (a plain form, no script needed), then done."""
+    return render(
+        "resident/stop.html",
+        locale=locale,
+        nonce=nonce,
+        code=code,
+        stop=stop,
+        done=done,
+        community=community,
     )
 
 

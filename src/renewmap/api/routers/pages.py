@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from renewmap.api.deps import MaybeStaff, ReadSession
+from renewmap.api.deps import MaybeStaff, ReadSession, WriteSession
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
 from renewmap.services.design import adoption, drafts, process
@@ -24,7 +24,13 @@ from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_p
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
 from renewmap.web.report import report_page
-from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
+from renewmap.web.resident import (
+    api_docs_page,
+    follow_page,
+    index_page,
+    resident_page,
+    stop_page,
+)
 from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
 from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
@@ -123,10 +129,60 @@ def follow(
     locale = _locale(request, lang)
     settings = request.app.state.settings
     view = suggestions.follow(session, code=code, token=t, secret=settings.secret_key)
+    layers = (
+        community_layers(session, community_code=view["community"], kinds=PAGE_LAYERS)
+        if view["community"]
+        else None
+    )
     html = follow_page(
-        view, locale=locale, nonce=_nonce(request), code=code, token=t, time_zone=_tz(request)
+        view,
+        layers,
+        locale=locale,
+        nonce=_nonce(request),
+        code=code,
+        token=t,
+        time_zone=_tz(request),
+        tiles=online_tiles(settings),
     )
     # the token is in this page's address: it must never leave in a Referer
+    return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.get("/r/{code}/stop", response_class=HTMLResponse)
+def stop_messages_page(
+    code: str, request: Request, session: ReadSession, s: str = "", lang: str | None = None
+) -> HTMLResponse:
+    """The stop link of progress messages: a page that asks to confirm (nothing is stopped by
+    merely opening it: mail scanners open links)."""
+    settings = request.app.state.settings
+    community = suggestions.stop_link(session, code=code, secret=settings.secret_key, stop=s)
+    html = stop_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        code=code,
+        stop=s,
+        done=False,
+        community=community,
+    )
+    return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.post("/r/{code}/stop", response_class=HTMLResponse)
+def stop_messages_done(
+    code: str, request: Request, session: WriteSession, s: str = "", lang: str | None = None
+) -> HTMLResponse:
+    """Stop: the page's button, or a mail program's one-click unsubscribe (RFC 8058)."""
+    settings = request.app.state.settings
+    community = suggestions.stop_link(session, code=code, secret=settings.secret_key, stop=s)
+    suggestions.stop_messages(session, code=code, secret=settings.secret_key, stop=s)
+    html = stop_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        code=code,
+        stop=s,
+        done=True,
+        community=community,
+    )
     return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
 
 

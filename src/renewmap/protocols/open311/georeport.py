@@ -36,8 +36,10 @@ from renewmap.services.requests.suggestions import create_suggestion
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 from renewmap.vocabulary import (
+    BUILDING_QUESTION,
     CATEGORIES,
     CATEGORY_LABELS,
+    CATEGORY_QUESTIONS,
     CLOSED_STATUSES,
     MAX_ID,
     OPEN_STATUSES,
@@ -68,28 +70,6 @@ _BUILDING = re.compile(r"^\d{1,4}$")
 _SPACED_OFFSET = re.compile(r"T[\d:.]+ \d{2}:\d{2}$")
 
 
-@dataclass(frozen=True)
-class Value:
-    key: str
-    name: str  # msgid
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """One extra field of a service definition (GeoReport's ``attribute``)."""
-
-    code: str
-    datatype: str  # string | number | singlevaluelist | multivaluelist
-    description: str  # msgid: the question put to the resident
-    required: bool
-    values: tuple[Value, ...] = ()
-    hint: str | None = None  # msgid: datatype_description
-
-
-_BUILDING_ATTR = "building"
-_WHICH_BUILDING = "Building number (e.g. 17号楼)"
-_BUILDING_HINT = "The number painted on the building"
-
 # Group (msgid) and description (msgid) of each service; names are the categories' labels.
 SERVICES: dict[str, tuple[str, str]] = {
     "greenery": ("Environment", "Planting beds, lawns, trees and flower beds of the compound"),
@@ -106,64 +86,11 @@ SERVICES: dict[str, tuple[str, str]] = {
     "other": ("Other", "Anything else about the shared space"),
 }
 
-ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
-    # Pipes are fixed building by building (70% of a water main was relaid that way).
-    "pipes_drainage": (
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, True, hint=_BUILDING_HINT),
-        Attribute(
-            "problem",
-            "singlevaluelist",
-            "What is wrong?",
-            True,
-            (
-                Value("leak", "Leaking water pipe"),
-                Value("blocked", "Blocked drain or sewer"),
-                Value("pooling", "Rainwater pooling"),
-            ),
-        ),
-    ),
-    "overhead_wires": (
-        Attribute(
-            "problem",
-            "singlevaluelist",
-            "What is wrong?",
-            True,
-            (
-                Value("tangled", "Tangled spider-web wires"),
-                Value("hanging_low", "Wires hanging low"),
-                Value("charging_cable", "Charging cable run from a window"),
-            ),
-        ),
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
-    ),
-    "ebike_parking": (
-        Attribute(
-            "need",
-            "singlevaluelist",
-            "What is needed?",
-            True,
-            (Value("charging", "Charging points"), Value("parking", "Parking spaces")),
-        ),
-        Attribute("bikes", "number", "About how many e-bikes?", False, hint="A whole number"),
-    ),
-    "safety_fire": (
-        Attribute(
-            "hazards",
-            "multivaluelist",
-            "Which hazards?",
-            True,
-            (
-                Value("blocked_exit", "Blocked fire escape or fire lane"),
-                Value("indoor_charging", "E-bikes charged in the stairwell"),
-                Value("extinguisher", "Missing or expired fire extinguisher"),
-            ),
-        ),
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
-    ),
-    "lighting": (
-        Attribute("lamps", "number", "How many lamps are out?", False, hint="A whole number"),
-    ),
-}
+# A service's attributes are its category's questions, asked the same way of residents on the
+# residents' page (vocabulary.CATEGORY_QUESTIONS).
+ATTRIBUTES = CATEGORY_QUESTIONS
+_BUILDING_ATTR = BUILDING_QUESTION
+
 
 # The other user-facing texts (msgids).
 NOTICE = "Will be handled by {who}"  # zh_CN as the routing message: 将由 … 处理

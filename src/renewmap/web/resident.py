@@ -13,7 +13,14 @@ from typing import Any
 import geopandas as gpd
 
 from renewmap.i18n import gettext
-from renewmap.vocabulary import CATEGORY_LABELS, ROLE_LABELS, STATUS_LABELS, Status
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
+from renewmap.vocabulary import (
+    CATEGORY_LABELS,
+    CATEGORY_QUESTIONS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    Status,
+)
 from renewmap.web.render import render, script_catalog
 from renewmap.web.sitemap import STATUS_COLOURS, VECTOR_TILES_FROM, OnlineTiles, site_plan
 
@@ -33,7 +40,11 @@ def category_list(locale: str) -> list[dict[str, str]]:
 
 
 def status_list(locale: str) -> list[dict[str, str]]:
-    return [{"code": s, "label": gettext(locale, label)} for s, label in STATUSES.items()]
+    """Statuses with their label and the colour of their markers."""
+    return [
+        {"code": s, "label": gettext(locale, label), "colour": STATUS_COLOURS[s]}
+        for s, label in STATUSES.items()
+    ]
 
 
 def actor_label(locale: str, actor: str | None) -> str:
@@ -47,6 +58,24 @@ def actor_label(locale: str, actor: str | None) -> str:
     return actor
 
 
+def question_list(locale: str) -> dict[str, list[dict[str, Any]]]:
+    """Each category's questions (the definition Open311 shares), in ``locale``."""
+    return {
+        code: [
+            {
+                "code": q.code,
+                "datatype": q.datatype,
+                "label": gettext(locale, q.description),
+                "required": q.required,
+                "hint": gettext(locale, q.hint) if q.hint else None,
+                "values": [{"key": v.key, "label": gettext(locale, v.name)} for v in q.values],
+            }
+            for q in questions
+        ]
+        for code, questions in CATEGORY_QUESTIONS.items()
+    }
+
+
 def resident_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -54,8 +83,11 @@ def resident_page(
     nonce: str,
     tiles: OnlineTiles | None = None,
     vector_tiles_from: int = VECTOR_TILES_FROM,
+    channels: tuple[str, ...] = (),
+    time_zone: str = "Asia/Shanghai",
 ) -> str:
-    """HTML of the residents' page for one community (over an online basemap if ``tiles``)."""
+    """HTML of the residents' page for one community (over an online basemap if ``tiles``).
+    ``channels``: how residents may be told of progress here (an SMS gateway, SMTP)."""
     community = layers["community"].iloc[0]
     grids = layers["grid"]
     plan = site_plan(
@@ -69,9 +101,13 @@ def resident_page(
     config = {
         "community": str(community["code"]),
         "locale": locale,
+        "timeZone": time_zone,
         "t": script_catalog(locale, "resident"),
         "categories": categories,
         "statuses": statuses,
+        "questions": question_list(locale),
+        "maxPhotos": MAX_PHOTOS,
+        "maxPhotoBytes": MAX_PHOTO_BYTES,
         "site": plan,
     }
     return render(
@@ -80,9 +116,14 @@ def resident_page(
         nonce=nonce,
         community={"code": str(community["code"]), "name": str(community["name"])},
         categories=categories,
+        statuses=statuses,
         category_options=[(c["code"], c["label"]) for c in categories],
         status_options=[(s["code"], s["label"]) for s in statuses],
         grid_options=[(str(c), str(n)) for c, n in zip(grids["code"], grids["name"], strict=True)],
+        channels=channels,
+        channel_words=gettext(locale, " or ").join(
+            gettext(locale, CHANNEL_LABELS[c]) for c in channels
+        ),
         config=config,
         vectorgrid=any("tiles" in layer for layer in plan["layers"].values()),
     )

@@ -12,14 +12,21 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from renewmap.api.deps import MaybeStaff, ReadSession, WriteSession
+from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
 from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
-from renewmap.services.requests import exports, handling, patrols, reports, suggestions
+from renewmap.services.requests import (
+    exports,
+    handling,
+    patrols,
+    progress,
+    reports,
+    suggestions,
+)
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
@@ -106,6 +113,8 @@ def community_page(
             locale=locale,
             nonce=NONCE_SLOT,
             tiles=online_tiles(request.app.state.settings),
+            channels=progress.available(request.app.state.settings),
+            time_zone=_tz(request),
         ),
     )
     # Revalidated on every visit (a phone keeps its copy; an import changes the ETag). The
@@ -325,16 +334,21 @@ def staff_boundaries(
 
 @router.get("/p/{plant_id}", response_class=HTMLResponse)
 def plant_card(
-    plant_id: int, request: Request, session: ReadSession, lang: str | None = None
+    plant_id: int,
+    request: Request,
+    session: ReadSession,
+    device: MaybeDevice,
+    lang: str | None = None,
 ) -> HTMLResponse:
-    """A plant's growth ID card: a stable public URL (its QR code points here)."""
+    """A plant's growth ID card: a stable public URL (its QR code points here). Its adopter's
+    phone sees the care form: the page is this phone's own."""
     html = card_page(
-        adoption.card(session, plant_id=plant_id),
+        adoption.card(session, plant_id=plant_id, device_hash=device),
         locale=_locale(request, lang),
         nonce=_nonce(request),
         time_zone=_tz(request),
     )
-    return _page(request, html, lang=lang, cache="no-cache")
+    return _page(request, html, lang=lang, cache="private, no-cache")
 
 
 @router.get("/staff/design", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ could authorise carries a double-submit CSRF token (cookie ``rm_csrf`` = header
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
+from renewmap import printing
 from renewmap.api import uploads
 from renewmap.api.deps import (
     CSRF,
@@ -116,10 +118,46 @@ class SuggestionForm(BaseModel):
     notify: bool = Field(
         False, description="the resident agrees to be told of progress by SMS or e-mail"
     )
+    attributes: Annotated[
+        str | None,
+        Field(
+            max_length=4000,
+            description='answers to the category\'s questions (JSON: {"lamps": ["2"]}), as '
+            "Open311's service definitions ask them",
+        ),
+        NoNul,
+    ] = None
 
 
 def _photos(form: FormData) -> list[tuple[str, bytes]]:
     return uploads.files(form, "photos", limit=MAX_PHOTO_BYTES, at_most=MAX_PHOTOS + 1)
+
+
+def _answers(text: str | None) -> dict[str, list[str]]:
+    """The ``attributes`` field: a JSON object of question code → a value or a list of them."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "attributes must be a JSON object of answers",
+            key="attributes_invalid",
+            field="attributes",
+        )
+    out: dict[str, list[str]] = {}
+    for code, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+            raise InvalidInput(
+                "attributes must be a JSON object of answers",
+                key="attributes_invalid",
+                field=f"attribute[{code}]",
+            )
+        out[str(code)] = [str(v) for v in values]
+    return out
 
 
 @router.post(
@@ -173,6 +211,7 @@ def create(
         offered=progress.available(settings),
         locale=negotiate(None, None, request.headers.get("accept-language")),
         overdue_days=settings.overdue_days,
+        answers=_answers(f.attributes),
     )
     notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code
@@ -411,6 +450,25 @@ def reopen(
     return suggestions.reopen(
         session, code=code, token=token, secret=settings.secret_key, note=note
     )
+
+
+@router.get(
+    "/receipts/{code}/qr.png",
+    response_class=Response,
+    responses=content("image/png", description="QR code of the private follow link"),
+    summary="The private follow link as a QR code, to save or print",
+)
+def receipt_qr(
+    code: str,
+    session: ReadSession,
+    settings: SettingsDep,
+    base: PublicBase,
+    token: Annotated[str, Query(min_length=8, max_length=64)],
+) -> Response:
+    path = suggestions.follow_path(session, code=code, token=token, secret=settings.secret_key)
+    data, media = printing.qr(base + path, kind="png")
+    # private: the code holds the link's token
+    return Response(data, media_type=media, headers={"Cache-Control": "private, no-store"})
 
 
 @router.post(

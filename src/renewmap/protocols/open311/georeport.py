@@ -31,6 +31,7 @@ from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLim
 from renewmap.i18n import gettext
 from renewmap.services.access import accounts
 from renewmap.services.places.routing import Owner, route_geometry
+from renewmap.services.requests import questions
 from renewmap.services.requests.intake import MAX_DESCRIPTION, MAX_TITLE
 from renewmap.services.requests.suggestions import create_suggestion
 from renewmap.spatial.geometry import parse_geojson
@@ -62,11 +63,8 @@ MAX_CLIENT = 100
 MAX_MEDIA_URL = 500
 MAX_EMAIL = 200
 MAX_NAME = 100
-MAX_STRING_ATTRIBUTE = 100
-MAX_NUMBER_ATTRIBUTE = 100_000
 TITLE_CHARS = 60  # a title derived from the description: its first line, this long at most
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BUILDING = re.compile(r"^\d{1,4}$")
 _SPACED_OFFSET = re.compile(r"T[\d:.]+ \d{2}:\d{2}$")
 
 
@@ -333,67 +331,9 @@ def _location(new: NewRequest) -> Any:
     return parse_geojson({"type": "Point", "coordinates": [lon, lat]}, where="lat/long")
 
 
-def _attribute_error(code: str, message: str) -> InvalidInput:
-    return InvalidInput(f"attribute '{code}': {message}", field=f"attribute[{code}]")
-
-
-def _number(code: str, text: str) -> int | float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _attribute_error(code, f"'{text}' is not a number") from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_NUMBER_ATTRIBUTE:
-        raise _attribute_error(code, f"must be between 0 and {MAX_NUMBER_ATTRIBUTE}")
-    return int(value) if value.is_integer() else value
-
-
-def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """The answers to a service's attributes, checked: no unknown codes, every required one,
-    list values among the allowed keys. Building numbers are checked later, where they lie."""
-    defined = {a.code: a for a in ATTRIBUTES.get(service_code, ())}
-    unknown = sorted(set(given) - set(defined))
-    if unknown:
-        allowed = ", ".join(defined) or "none"
-        raise _attribute_error(
-            unknown[0], f"not defined for service '{service_code}' (its attributes: {allowed})"
-        )
-    answers: dict[str, Any] = {}
-    for a in defined.values():
-        values = [v.strip() for v in given.get(a.code, ()) if v and v.strip()]
-        if not values:
-            if a.required:
-                raise _attribute_error(
-                    a.code, f"required for service '{service_code}' ({a.description})"
-                )
-            continue
-        if a.datatype != "multivaluelist" and len(values) > 1:
-            raise _attribute_error(a.code, "takes one value")
-        if a.datatype in ("singlevaluelist", "multivaluelist"):
-            keys = [v.key for v in a.values]
-            bad = [v for v in values if v not in keys]
-            if bad:
-                raise _attribute_error(a.code, f"'{bad[0]}' is not one of {', '.join(keys)}")
-            answers[a.code] = (
-                sorted(set(values), key=keys.index) if a.datatype == "multivaluelist" else values[0]
-            )
-        elif a.datatype == "number":
-            answers[a.code] = _number(a.code, values[0])
-        else:
-            if len(values[0]) > MAX_STRING_ATTRIBUTE:
-                raise _attribute_error(a.code, f"longer than {MAX_STRING_ATTRIBUTE} characters")
-            answers[a.code] = values[0]
-    if _BUILDING_ATTR in answers and _BUILDING.match(answers[_BUILDING_ATTR]):
-        answers[_BUILDING_ATTR] += "号楼"  # "17" means the building numbered 17号楼
-    return answers
-
-
-def _check_building(session: Session, answers: dict[str, Any], community_id: int) -> None:
-    number = answers.get(_BUILDING_ATTR)
-    if number is None:
-        return
-    known = q.building_numbers(session, community_id=community_id)
-    if known and number not in known:
-        raise _attribute_error(_BUILDING_ATTR, f"no building '{number}' in this community")
+# The answers to a service's attributes are checked as the residents' page's are.
+check_attributes = questions.check_answers
+_check_building = questions.check_building
 
 
 def _optional(text: str | None, name: str, limit: int) -> str | None:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from typing import Any
@@ -49,14 +49,14 @@ from renewmap.db.queries.requests import (
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.design import drafts, process
 from renewmap.services.places.routing import Owner, route_geometry
-from renewmap.services.requests import notify, progress
+from renewmap.services.requests import notify, progress, questions
 from renewmap.services.requests.expectation import Expectation, expected_acceptance
 from renewmap.services.requests.intake import create_request
 from renewmap.services.requests.photos import MAX_PHOTOS, process_photos
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
 from renewmap.spatial.geometry import check_geometry, check_routable, from_db, to_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M, Rule
-from renewmap.vocabulary import EventKind, Status
+from renewmap.vocabulary import CATEGORIES, EventKind, Status
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 MAX_NICKNAME = 40
@@ -124,13 +124,15 @@ def create_suggestion(
     offered: tuple[str, ...] = (),
     locale: str = "zh_CN",
     overdue_days: int = 3,
+    answers: Mapping[str, Sequence[str]] | None = None,
 ) -> Created:
     """Validate everything first (photos included), then route and store in one go; the
     owner's notifications go into the outbox in the same transaction. With ``site_code`` the
     suggestion is for that site's survey (it must be open and the pin at the site).
     ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf).
     ``notify_me``: the resident consents to be told of progress by SMS (``phone``) or e-mail
-    (``email``) among the ``offered`` channels, in ``locale``, with links from ``base_url``."""
+    (``email``) among the ``offered`` channels, in ``locale``, with links from ``base_url``.
+    ``answers``: to the category's questions (code → values), stored with the request."""
     site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
@@ -138,6 +140,7 @@ def create_suggestion(
     phone = _clean_phone(phone)
     email = progress.clean_email(email)
     channels = progress.check_consent(agreed=notify_me, phone=phone, email=email, offered=offered)
+    checked = questions.check_answers(category, answers or {}) if category in CATEGORIES else {}
     processed = process_photos(photos)
     request, owner = create_request(
         session,
@@ -149,6 +152,9 @@ def create_suggestion(
         snap_m=snap_m,
         actor=actor,
     )
+    if checked and request.community_id is not None:
+        questions.check_building(session, checked, request.community_id)
+    request.attributes = checked or None
     request.receipt_code = _new_receipt_code(session)
     token = progress.follow_token(secret, request.receipt_code)
     request.follow_token_hash = keyed_hash(secret, token)
@@ -568,6 +574,12 @@ def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str,
     view["notify"] = progress.channels_of(request)
     view["reopen_until"] = reopen_until(request)
     return view
+
+
+def follow_path(session: Session, *, code: str, token: str, secret: str) -> str:
+    """The private follow link's path of a receipt, for its QR code (the token must match)."""
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    return f"/r/{request.receipt_code}?t={token}"
 
 
 def reopen_until(request: Request) -> str | None:

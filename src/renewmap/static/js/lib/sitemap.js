@@ -78,6 +78,23 @@ function geojson(kind, data, style, labels) {
   });
 }
 
+/** Hide the labels of ``group`` that would overlap a label already written (in the group's
+    order) at the map's zoom, so that none collide; show the others. */
+export function declutterLabels(map, group) {
+  const kept = [];
+  group.eachLayer((marker) => {
+    const el = marker.getElement();
+    if (!el) return;
+    const text = el.firstElementChild || el;
+    const at = map.latLngToLayerPoint(marker.getLatLng());
+    const half = L.point((text.offsetWidth || 24) / 2 + 1, (text.offsetHeight || 14) / 2 + 1);
+    const box = L.bounds(at.subtract(half), at.add(half));
+    const clear = kept.every((other) => !other.intersects(box));
+    el.hidden = !clear;
+    if (clear) kept.push(box);
+  });
+}
+
 /** Draw ``plan`` into ``container``; returns the Leaflet map, framed on the community.
     ``settings.map``: Leaflet map options (zoomSnap, pmIgnore…); ``settings.padding``: around
     the community; ``settings.layers``: false for no layer switcher; ``settings.onView(map)``: called once the view is set, before any layer is
@@ -88,7 +105,7 @@ export function siteMap(container, plan, settings) {
     preferCanvas: true }, opts.map || {}));
   map.fitBounds(latLngBounds(plan.bounds), { animate: false, padding: opts.padding || [0, 0] });
   if (opts.onView) opts.onView(map);
-  L.control.scale().addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);  // metres: what the plan is drawn in
   const names = plan.names;
   const labels = plan.fields;
   const overlays = {};
@@ -136,7 +153,8 @@ export function siteMap(container, plan, settings) {
       : geojson(kind, layer.data, STYLES[kind], labels)).addTo(map);
   }
   if (layers.building && layers.building.data) {
-    // the numbers people know their buildings by, at each footprint's inside point
+    // the numbers people know their buildings by, at each footprint's inside point; where two
+    // would overlap at the current zoom, only the first is written
     const numbers = L.layerGroup();
     for (const f of layers.building.data.features) {
       const p = f.properties;
@@ -146,6 +164,9 @@ export function siteMap(container, plan, settings) {
         iconSize: [48, 16], iconAnchor: [24, 8] }) }).addTo(numbers);
     }
     overlays[names.labels] = numbers.addTo(map);
+    const declutter = () => declutterLabels(map, numbers);
+    map.on("zoomend viewreset", declutter);
+    declutter();
   }
   if (opts.layers !== false) L.control.layers(null, overlays, { collapsed: true }).addTo(map);
   // the map object, for whoever needs it (tests listen for this event)

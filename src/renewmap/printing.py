@@ -106,12 +106,39 @@ class Tag:
 
 # The tag's layout in millimetres: 60 × 90, a 46 mm QR code under the name and species.
 W_MM, H_MM = 60.0, 90.0
+MM_PT = 72 / 25.4  # points in a millimetre
 QR_MM, QR_TOP_MM = 46.0, 26.0
 
 
-def fit(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters (with …), to fit its line on the tag."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _em(c: str) -> float:
+    """How wide a character is, in ems: Chinese a full em, Latin letters about half."""
+    return 1.0 if ord(c) >= 0x2E80 else 0.55
+
+
+def fit(text: str, ems: float) -> str:
+    """``text`` cut (with …) to fit ``ems`` ems, so that it fits its line on the tag."""
+    width = 0.0
+    for i, c in enumerate(text):
+        width += _em(c)
+        if width > ems:
+            return text[: max(i - 1, 0)] + "…"
+    return text
+
+
+LINE_MM = 56.0  # the width a line of text may take
+MIN_TEXT_MM = 2.4  # smaller than this is not read off a tag by a plant
+
+
+def ems(text: str) -> float:
+    return sum(_em(c) for c in text)
+
+
+def line(text: str, size_mm: float) -> tuple[str, float]:
+    """A line of the tag: ``text`` at ``size_mm`` (millimetres of its em) or smaller so that it
+    fits the tag's width, and cut (…) only when even the smallest size would not fit."""
+    width = ems(text) or 1.0
+    size = max(MIN_TEXT_MM, min(size_mm, LINE_MM / width))
+    return fit(text, LINE_MM / size), size
 
 
 def tag_png(tag: Tag, *, dpi: int = 300) -> bytes:
@@ -119,11 +146,15 @@ def tag_png(tag: Tag, *, dpi: int = 300) -> bytes:
     px = dpi / 25.4
     img = Image.new("RGB", (round(W_MM * px), round(H_MM * px)), "white")
     draw = ImageDraw.Draw(img)
-    big = ImageFont.truetype(font.path, round(7 * px), index=font.index)
-    small = ImageFont.truetype(font.path, round(3.6 * px), index=font.index)
     cx = img.width / 2
-    draw.text((cx, 11 * px), fit(tag.name, 8), font=big, fill="black", anchor="mm")
-    draw.text((cx, 20 * px), fit(tag.species, 30), font=small, fill="#333333", anchor="mm")
+
+    def write(text: str, size_mm: float, y_mm: float, colour: str) -> None:
+        words, size = line(text, size_mm)
+        face = ImageFont.truetype(font.path, round(size * px), index=font.index)
+        draw.text((cx, y_mm * px), words, font=face, fill=colour, anchor="mm")
+
+    write(tag.name, 7, 11, "black")
+    write(tag.species, 3.6, 20, "#333333")
     matrix = segno.make(tag.url, error="m")
     code = io.BytesIO()
     matrix.save(code, kind="png", scale=12, border=0)
@@ -131,7 +162,7 @@ def tag_png(tag: Tag, *, dpi: int = 300) -> bytes:
     side = round(QR_MM * px)
     qr_img = Image.open(code).convert("RGB").resize((side, side), Image.Resampling.NEAREST)
     img.paste(qr_img, (round(cx - side / 2), round(QR_TOP_MM * px)))
-    draw.text((cx, 80 * px), fit(tag.caption, 16), font=small, fill="black", anchor="mm")
+    write(tag.caption, 3.6, 80, "black")
     draw.rectangle((0, 0, img.width - 1, img.height - 1), outline="#999999", width=2)
     out = io.BytesIO()
     img.save(out, format="PNG", dpi=(dpi, dpi))
@@ -151,20 +182,22 @@ def tag_pdf(tag: Tag) -> bytes:
     pdf.add_page()
     pdf.set_draw_color(153, 153, 153)
     pdf.rect(0.2, 0.2, W_MM - 0.4, H_MM - 0.4)
-    pdf.set_font("cjk", size=20)
-    pdf.set_xy(0, 7)
-    pdf.cell(W_MM, 8, fit(tag.name, 8), align="C")
-    pdf.set_font("cjk", size=10)
+
+    def write(text: str, size_mm: float, y_mm: float) -> None:
+        words, size = line(text, size_mm)
+        pdf.set_font("cjk", size=size * MM_PT)
+        pdf.set_xy(0, y_mm - size / 2)
+        pdf.cell(W_MM, size, words, align="C")
+
+    write(tag.name, 7, 11)
     pdf.set_text_color(51, 51, 51)
-    pdf.set_xy(0, 17.5)
-    pdf.cell(W_MM, 5, fit(tag.species, 30), align="C")
+    write(tag.species, 3.6, 20)
     code = io.BytesIO()
     segno.make(tag.url, error="m").save(code, kind="png", scale=12, border=0)
     code.seek(0)
     pdf.image(code, x=(W_MM - QR_MM) / 2, y=QR_TOP_MM, w=QR_MM, h=QR_MM)
     pdf.set_text_color(0, 0, 0)
-    pdf.set_xy(0, 78)
-    pdf.cell(W_MM, 5, fit(tag.caption, 16), align="C")
+    write(tag.caption, 3.6, 80)
     return bytes(pdf.output())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from renewmap.i18n import gettext
-from renewmap.printing import H_MM, QR_MM, QR_TOP_MM, W_MM, Tag, fit, qr_cells, qr_size
+from renewmap.printing import H_MM, QR_MM, QR_TOP_MM, W_MM, Tag, line, qr_cells, qr_size
 from renewmap.services.design.adoption import display_name
 from renewmap.web.render import environment, render, script_catalog
 
@@ -32,9 +32,9 @@ def tag_svg(tag: Tag) -> bytes:
         .get_template("print/plant_tag.svg")
         .render(
             tag=tag,
-            name=fit(tag.name, 8),
-            species=fit(tag.species, 30),
-            caption=fit(tag.caption, 16),
+            name=line(tag.name, 7),
+            species=line(tag.species, 3.6),
+            caption=line(tag.caption, 3.6),
             w=W_MM,
             h=H_MM,
             fonts=SVG_FONTS,

@@ -296,7 +296,7 @@ def _moment(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
-TAG_CAPTION = "Scan to adopt / see its growth record"  # msgid: 扫码认养/查看成长档案
+TAG_CAPTION = "Scan to adopt it or see its growth record"  # msgid: 扫码认养/查看成长档案
 
 
 def tag(session: Session, *, plant_id: int, url: str, locale: str) -> Tag:

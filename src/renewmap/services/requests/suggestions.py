@@ -142,6 +142,11 @@ def create_suggestion(
     channels = progress.check_consent(agreed=notify_me, phone=phone, email=email, offered=offered)
     checked = questions.check_answers(category, answers or {}) if category in CATEGORIES else {}
     processed = process_photos(photos)
+    check_geometry(geom, where="geometry")
+    check_routable(geom, where="geometry")
+    owner = route_geometry(session, geom, snap_m=snap_m)
+    if checked and owner.community_id is not None:  # the building must be one of its own
+        questions.check_building(session, checked, owner.community_id)
     request, owner = create_request(
         session,
         geom=geom,
@@ -151,9 +156,8 @@ def create_suggestion(
         source=source,
         snap_m=snap_m,
         actor=actor,
+        owner=owner,
     )
-    if checked and request.community_id is not None:
-        questions.check_building(session, checked, request.community_id)
     request.attributes = checked or None
     request.receipt_code = _new_receipt_code(session)
     token = progress.follow_token(secret, request.receipt_code)

@@ -488,6 +488,12 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
     )
 
     def submit(page: Any) -> None:
+        # the place search lists the buildings by their numbers, as text
+        page.fill("#rm-find-q", "#b")
+        page.locator("#rm-find button").tap()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#rm-places .rm-place').length === 2", polling=100
+        )
         # the receipt names the grid and its branch that will handle it
         at = page.evaluate(
             "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
@@ -502,7 +508,10 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         page.wait_for_selector("#rm-receipt:not([hidden])")
 
     phone.read(
-        f"/c/{DEMO}", [hostile("grid"), hostile("branch"), hostile("title")], ready=MAP, act=submit
+        f"/c/{DEMO}",
+        [hostile("grid"), hostile("branch"), hostile("title"), NUMBER_A, NUMBER_B],
+        ready=MAP,
+        act=submit,
     )
     phone.read(w["a"]["follow_url"], [hostile("title"), LONG, hostile("grid"), hostile("reply")])
     phone.read(w["b"]["follow_url"], [hostile("rejected"), hostile("reject")])

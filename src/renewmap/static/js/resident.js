@@ -185,7 +185,7 @@ function placePin(latlng) {
 }
 // Something is placed (or moved): ask the server who will handle it, and look for duplicates.
 function placed() {
-  preview();
+  previewing = preview();
   checkNearby();
 }
 map.on("click", (e) => {
@@ -264,6 +264,7 @@ $("#rm-places").addEventListener("click", (e) => {
 
 // ---- who will handle it, and how soon: the very routing a post gets, asked of the server ---
 let previewSeq = 0;
+let previewing = Promise.resolve();  // the latest preview: a submit waits for its answer
 function expectedText(x) {
   return x.basis === "history"
     ? T("In this grid, {percent}% of suggestions in the last {months} months were accepted within {days} days.",
@@ -427,6 +428,7 @@ function missing() {
 $("#rm-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const err = $("#rm-error");
+  await previewing;
   const problem = missing();
   if (problem) {
     err.textContent = problem[0];
@@ -577,9 +579,7 @@ async function load(reset) {
   $("#rm-more").hidden = offset >= fc.numberMatched;
 }
 let timer = null;
-let programmatic = false;  // the map moved to show a list item: the list stays as it is
 map.on("moveend", () => {
-  if (programmatic) { programmatic = false; loadMap(); return; }
   if ($("#rm-browse").hidden) { clearTimeout(timer); timer = setTimeout(loadMap, 250); return; }
   // never reload the list under someone who is typing in it
   if (urls.list(filters(), 0) === lastQuery || $("#rm-list").contains(document.activeElement)) return;
@@ -618,10 +618,14 @@ document.addEventListener("click", (e) => {
     frame = frame.extend(outline.getBounds());
   }
   if (f.geometry.type !== "Point") own.setStyle({ color: "#c2410c", weight: 5 }).addTo(highlight);
-  programmatic = true;
   map.fitBounds(frame.pad(0.1), { maxZoom: 19, animate: false });
+  // the list stays as it is (this view is not one the reader chose); the map's layer follows
+  lastView = { center: map.getCenter(), zoom: map.getZoom() };
+  loadMap();
   const at = f.geometry.type === "Point" ? [0, -14] : [0, 7];
-  L.popup({ offset: at }).setLatLng(own.getBounds().getCenter()).setContent(popup(f.properties)).openOn(map);
+  // no auto-pan: the view stays the one chosen, and the list with it
+  L.popup({ offset: at, autoPan: false }).setLatLng(own.getBounds().getCenter())
+    .setContent(popup(f.properties)).openOn(map);
   backTo = btn;
   const back = $("#rm-back");
   back.textContent = `← ${T("Back to the list")}`;

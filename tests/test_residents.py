@@ -368,7 +368,12 @@ def test_the_residents_form_asks_and_stores_the_open311_questions(client, sessio
         assert r.status_code == 422 and r.json()["details"]["field"] == field, (answers, r.text)
     r = post(client, **pipes, attributes="{not json")
     assert r.status_code == 422 and r.json()["details"]["field"] == "attributes"
+    r = post(client, **pipes, attributes="{}")  # asked, and the required ones not answered
+    assert r.status_code == 422 and r.json()["details"]["field"] == "attribute[building]"
     assert count(session, "request") == before  # nothing written
+    # a form that asks no questions (a site's survey pin) sends no attributes: none stored
+    r = post(client, **pipes)
+    assert r.status_code == 201 and session.get(Request, r.json()["id"]).attributes is None
 
 
 # --- progress messages ------------------------------------------------------------------------

@@ -102,11 +102,11 @@ def community_page(
     lang: str | None = None,
 ) -> Response:
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
+    locale = _locale(request, lang)
+    version = catalog.site_version(session, code=code)
     # the photos a resident chooses are previewed from the phone itself (blob: URLs, which
     # only this page's own script can make)
     request.state.csp_img.append("blob:")
-    locale = _locale(request, lang)
-    version = catalog.site_version(session, code=code)
     # Rendered once per site-plan version with a stand-in for the nonce, which each response
     # gets its own of.
     page = request.app.state.page_cache.get_or_render(

@@ -123,7 +123,8 @@ class SuggestionForm(BaseModel):
         Field(
             max_length=4000,
             description='answers to the category\'s questions (JSON: {"lamps": ["2"]}), as '
-            "Open311's service definitions ask them",
+            "Open311's service definitions ask them; when sent, the required ones must be "
+            "answered",
         ),
         NoNul,
     ] = None
@@ -133,10 +134,11 @@ def _photos(form: FormData) -> list[tuple[str, bytes]]:
     return uploads.files(form, "photos", limit=MAX_PHOTO_BYTES, at_most=MAX_PHOTOS + 1)
 
 
-def _answers(text: str | None) -> dict[str, list[str]]:
-    """The ``attributes`` field: a JSON object of question code → a value or a list of them."""
-    if not text:
-        return {}
+def _answers(text: str | None) -> dict[str, list[str]] | None:
+    """The ``attributes`` field: a JSON object of question code → a value or a list of them
+    (None when the field was not sent: then nothing is asked)."""
+    if text is None:
+        return None
     try:
         data = json.loads(text)
     except ValueError:

@@ -132,7 +132,8 @@ def create_suggestion(
     ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf).
     ``notify_me``: the resident consents to be told of progress by SMS (``phone``) or e-mail
     (``email``) among the ``offered`` channels, in ``locale``, with links from ``base_url``.
-    ``answers``: to the category's questions (code → values), stored with the request."""
+    ``answers``: to the category's questions (code → values), checked (the required ones
+    too) and stored with the request; None: the questions were not asked."""
     site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
@@ -140,7 +141,8 @@ def create_suggestion(
     phone = _clean_phone(phone)
     email = progress.clean_email(email)
     channels = progress.check_consent(agreed=notify_me, phone=phone, email=email, offered=offered)
-    checked = questions.check_answers(category, answers or {}) if category in CATEGORIES else {}
+    asked = answers is not None and category in CATEGORIES  # None: the form asked nothing
+    checked = questions.check_answers(category, answers) if asked else {}
     processed = process_photos(photos)
     check_geometry(geom, where="geometry")
     check_routable(geom, where="geometry")

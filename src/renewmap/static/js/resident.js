@@ -445,8 +445,7 @@ $("#rm-form").addEventListener("submit", async (e) => {
   }
   fd.append("show_nickname", $("#rm-show-nickname").checked ? "true" : "false");
   fd.append("notify", $("#rm-notify") && $("#rm-notify").checked ? "true" : "false");
-  const given = answers();
-  if (Object.keys(given).length) fd.append("attributes", JSON.stringify(given));
+  fd.append("attributes", JSON.stringify(answers()));  // the questions were asked: all checked
   for (const f of photos) fd.append("photos", f, f.name);
   const btn = $("#rm-submit");
   btn.disabled = true;

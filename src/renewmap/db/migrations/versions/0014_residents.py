@@ -3,7 +3,7 @@ language and address of the app, on each request;
 a code that moves a plant's adoption to a new phone (only its hash, with an expiry).
 
 Revision ID: 0014_residents
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_residents"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

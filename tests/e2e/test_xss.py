@@ -495,10 +495,13 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
             "() => document.querySelectorAll('#rm-places .rm-place').length === 2", polling=100
         )
         # the receipt names the grid and its branch that will handle it
-        at = page.evaluate(
-            "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
+        # (the hostile suggestions already made sit at this point: the pin goes to the map's
+        # centre, put there, rather than by a tap that would open theirs)
+        page.evaluate(
+            "([lon, lat]) => window.__rmMap.setView([lat, lon], 19, {animate: false})",
+            list(G07_POINT),
         )
-        page.locator("#rm-map").tap(position=at)
+        page.locator("#rm-centre").tap()
         page.wait_for_selector(".leaflet-marker-draggable")
         page.locator(".rm-cat[data-code=lighting]").tap()
         # similar suggestions nearby: the hostile one among them, as text

@@ -616,7 +616,14 @@ document.addEventListener("click", (e) => {
     outline.addTo(highlight);
     frame = frame.extend(outline.getBounds());
   }
-  if (f.geometry.type !== "Point") own.setStyle({ color: "#c2410c", weight: 5 }).addTo(highlight);
+  if (f.geometry.type !== "Point") {
+    own.setStyle({ color: "#c2410c", weight: 5 }).addTo(highlight);
+  } else {  // its own marker, above any cluster it may be in at this zoom
+    const [lon, lat] = f.geometry.coordinates;
+    L.marker([lat, lon], { icon: suggestionIcon(f.properties), zIndexOffset: 900, keyboard: false,
+      title: `${f.properties.title} · ${statusLabel(f.properties.status)}`, interactive: false })
+      .addTo(highlight);
+  }
   map.fitBounds(frame.pad(0.1), { maxZoom: 19, animate: false });
   // the list stays as it is (this view is not one the reader chose); the map's layer follows
   lastView = { center: map.getCenter(), zoom: map.getZoom() };

@@ -64,7 +64,18 @@ map = siteMap($("#rm-map"), RM.site, { map: { zoomSnap: 0.25 }, padding: [8, 8],
 
 // ---- the suggestions already made, on the map in both tabs: an icon by category, a colour by
 // status (the legend under the map); counts per screen cell when there are very many ---------
-const cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+// a cluster says how many it holds, to the eye and (by its title) to a screen reader
+const cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40,
+  iconCreateFunction: (c) => cellIcon(c.getChildCount()) });
+cluster.on("animationend spiderfied", nameClusters);
+map.on("zoomend", nameClusters);
+function nameClusters() {
+  for (const el of $$(".marker-cluster:not([title])", $("#rm-map"))) {
+    const n = el.textContent.trim();
+    el.setAttribute("title", T("{n} suggestions here", { n }));
+    el.setAttribute("role", "button");
+  }
+}
 const cells = L.layerGroup();
 L.layerGroup([cluster, cells]).addTo(map);
 
@@ -97,9 +108,11 @@ async function loadMap() {
   cluster.addLayers(layer.points.map((p) =>
     L.marker([p.lat, p.lon], { title: `${p.title} · ${statusLabel(p.status)}`, alt: p.title,
       icon: suggestionIcon(p) }).bindPopup(() => popup(p))));
+  nameClusters();
   for (const c of layer.cells) {
     const label = T("{n} suggestions here", { n: c.count });
-    const m = L.marker([c.lat, c.lon], { icon: cellIcon(c.count), title: label, alt: label });
+    const m = L.marker([c.lat, c.lon], { icon: cellIcon(c.count), title: label, alt: label,
+      keyboard: true });
     m.on("click", () => {
       const b = L.latLngBounds([c.bbox[1], c.bbox[0]], [c.bbox[3], c.bbox[2]]);
       if (map.getZoom() >= map.getMaxZoom() || b.getNorthEast().equals(b.getSouthWest())) {

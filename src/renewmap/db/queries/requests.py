@@ -432,7 +432,7 @@ def request_ids_of_community(
 
 def acceptance_history(
     session: Session, *, community_id: int, grid_id: int | None, since: Any
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """(request id, event kind, at) of the events that start a wait for acceptance (created,
     transfer, reopen) and end it (accept), for the grid's requests (``grid_id`` None: the
     community's requests in no grid) that were accepted at or after ``since``; by request, then

@@ -68,7 +68,7 @@ def find_places(
     places = []
     for kind, fid, name, wkb in found[:limit]:
         geom = from_db(wkb)
-        point = geom if geom.geom_type == "Point" else shapely.point_on_surface(geom)
+        point = geom if isinstance(geom, shapely.Point) else shapely.point_on_surface(geom)
         places.append(
             {
                 "kind": kind,

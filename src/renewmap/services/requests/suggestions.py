@@ -141,8 +141,12 @@ def create_suggestion(
     phone = _clean_phone(phone)
     email = progress.clean_email(email)
     channels = progress.check_consent(agreed=notify_me, phone=phone, email=email, offered=offered)
-    asked = answers is not None and category in CATEGORIES  # None: the form asked nothing
-    checked = questions.check_answers(category, answers) if asked else {}
+    # None: the form asked nothing
+    checked = (
+        questions.check_answers(category, answers)
+        if answers is not None and category in CATEGORIES
+        else {}
+    )
     processed = process_photos(photos)
     check_geometry(geom, where="geometry")
     check_routable(geom, where="geometry")

@@ -7,20 +7,23 @@ Revises: 0014
 Create Date: 2026-12-01
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.types import TypeEngine
 
 revision = "0014_residents"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-REQUEST_COLUMNS = (
+REQUEST_COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
     ("notify_consent_at", sa.DateTime(timezone=True)),
     ("notify_stopped_at", sa.DateTime(timezone=True)),
     ("notify_prefs", sa.JSON()),
 )
-ADOPTION_COLUMNS = (
+ADOPTION_COLUMNS: tuple[tuple[str, TypeEngine[Any]], ...] = (
     ("transfer_code_hash", sa.String(64)),
     ("transfer_expires_at", sa.DateTime(timezone=True)),
 )

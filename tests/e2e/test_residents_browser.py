@@ -19,7 +19,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,9 +26,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from PIL import Image
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server, free_port, thread_server
+from renewmap.devtools.e2e import app_server, free_port, thread_server
 from renewmap.web.sitemap import STATUS_COLOURS
-from tests.conftest import BACKENDS, DEMO_DIR, IN_CI
+from tests.support.paths import DEMO_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 DEMO = "310109010026"
@@ -57,7 +56,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
@@ -117,10 +116,11 @@ def receivers() -> Iterator[tuple[int, Inbox, str, Gateway]]:
         controller.stop()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def world(request, database_url_factory, tmp_path_factory, receivers) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def world(backend, database_url_factory, tmp_path_factory, receivers) -> Iterator[dict[str, Any]]:
+    """The app on this test's database, its messages going to the loopback receivers."""
     port, inbox, sms, gateway = receivers
-    url = database_url_factory(request.param)
+    url = database_url_factory()
     log = tmp_path_factory.mktemp("residents") / "server.log"
     env = {
         "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",
@@ -145,25 +145,11 @@ def world(request, database_url_factory, tmp_path_factory, receivers) -> Iterato
              "--display-name", "王秘密", "--role", f"grid_lead={DEMO}/G07"],
             input=PASSWORD + "\n", text=True, env=cli_env, check=True, capture_output=True,
         )  # fmt: skip
-        yield {"base": base, "inbox": inbox, "gateway": gateway, "backend": request.param}
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield {"base": base, "inbox": inbox, "gateway": gateway, "backend": backend}
 
 
 @pytest.fixture
-def phone(browser, world, request):  # type: ignore[no-untyped-def]
+def phone(browser, world, request):
     """A phone's page; JavaScript errors, CSP violations, failed loads and requests leaving the
     intranet fail the test (``@pytest.mark.allow_console("…")``: a load the test expects to
     fail, such as an honest 422)."""
@@ -261,7 +247,7 @@ PIN = """() => { let ll = null; window.__rmMap.eachLayer((l) => {
 
 
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
-def test_the_page_says_what_it_is_for_and_fits_a_small_phone(browser, world, lang) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_says_what_it_is_for_and_fits_a_small_phone(browser, world, lang) -> None:
     context = browser.new_context(**{**PHONE, "viewport": {"width": 360, "height": 740}})
     page = context.new_page()
     page.goto(f"{world['base']}/c/{DEMO}?lang={lang}")

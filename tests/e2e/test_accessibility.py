@@ -16,19 +16,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
+from renewmap.devtools.e2e import app_server
 from renewmap.services.requests.progress import stop_token
 from renewmap.settings import DEV_SECRET
-from tests.conftest import DEMO_DIR, IN_CI, ROOT
+from tests.support.clients import axe
+from tests.support.paths import DEMO_DIR
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DEMO = "310109010026"
 PASSWORD = "a long enough password"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -46,15 +45,11 @@ VIEWPORT = """() => [...document.querySelectorAll('meta[name=viewport]')].map((m
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
-    if not AXE.exists():
-        if IN_CI:
-            pytest.fail(f"{AXE} is missing: ./dev test installs it (npm ci)")
-        pytest.skip("axe-core is not installed (npm ci)")
-    return str(AXE)
+    return axe()
 
 
-def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
-    env = {**os.environ, "RENEWMAP_DATABASE_URL": f"sqlite:///{db}", "RENEWMAP_ENV": "dev"}
+def _cli(db: str, *args: str, stdin: str | None = None) -> str:
+    env = {**os.environ, "RENEWMAP_DATABASE_URL": db, "RENEWMAP_ENV": "dev"}
     done = subprocess.run(
         [sys.executable, "-m", "renewmap.cli", *args],
         input=stdin,
@@ -67,11 +62,11 @@ def _cli(db: Path, *args: str, stdin: str | None = None) -> str:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """The app with the demo, staff of every kind, a draft pair, suggestions in several states
-    and an adopted plant."""
+def world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """The app with the demo on this test's database, staff of every kind, a draft pair,
+    suggestions in several states."""
     tmp = tmp_path_factory.mktemp("a11y")
-    db = tmp / "a11y.sqlite"
+    db = database_url_factory()
     env = {
         "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",  # the consent box shows (nothing is sent)
         "RENEWMAP_RATE_LOGINS": "100",
@@ -130,20 +125,6 @@ def world(tmp_path_factory) -> Iterator[dict[str, Any]]:  # type: ignore[no-unty
         }
 
 
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 class Auditor:
     """A browser context (CSP bypassed: only here, to put axe into pages) that audits pages."""
 
@@ -188,7 +169,7 @@ class Auditor:
         self.context.close()
 
 
-def test_every_public_page_on_a_phone(browser, world, axe_source) -> None:  # type: ignore[no-untyped-def]
+def test_every_public_page_on_a_phone(browser, world, axe_source) -> None:
     a = Auditor(browser, world["base"], axe_source, PHONE)
     page = a.page
     a.open("/")
@@ -273,7 +254,7 @@ def test_every_public_page_on_a_phone(browser, world, axe_source) -> None:  # ty
 
 
 @pytest.mark.parametrize("device", ["desktop", "phone"])
-def test_every_staff_page(browser, world, axe_source, device) -> None:  # type: ignore[no-untyped-def]
+def test_every_staff_page(browser, world, axe_source, device) -> None:
     a = Auditor(browser, world["base"], axe_source, DESKTOP if device == "desktop" else PHONE)
     a.sign_in("admin")
     page = a.page
@@ -310,7 +291,7 @@ ACTIONABLE = (
 )
 
 
-def test_the_residents_page_has_no_dead_tab_stops(browser, world) -> None:  # type: ignore[no-untyped-def]
+def test_the_residents_page_has_no_dead_tab_stops(browser, world) -> None:
     context = browser.new_context(locale="zh-CN", **PHONE)
     page = context.new_page()
     page.goto(f"{world['base']}/c/{DEMO}")

@@ -23,22 +23,19 @@ from zoneinfo import ZoneInfo
 import pytest
 import segno
 from aiosmtpd.controller import Controller
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import select
 
-from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
 from renewmap.db.models import Plant, PlantCare, Request
 from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.db.queries.notify import all_notifications
 from renewmap.devtools.e2e import free_port, thread_server
 from renewmap.services.access import accounts
 from renewmap.services.access.scope import scope_of
-from renewmap.services.requests import expectation, notify, progress, suggestions, workflow
+from renewmap.services.requests import notify, progress, suggestions, workflow
 from renewmap.settings import Settings
-from tests.conftest import count
-from tests.fixtures import add_test_community, pt
+from tests.support.db import count
+from tests.support.places import add_test_community, pt
 
 SECRET = "test-secret"
 SMS_SECRET = "gateway-key"
@@ -54,7 +51,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(
             email.message_from_bytes(envelope.content, policy=email.policy.default)
         )
@@ -104,7 +101,7 @@ def sms() -> Iterator[tuple[str, Gateway]]:
         yield base, gateway
 
 
-def settings_for(smtp_port: int, sms_url: str | None, **more) -> Settings:  # type: ignore[no-untyped-def]
+def settings_for(smtp_port: int, sms_url: str | None, **more) -> Settings:
     return Settings(
         env="test",
         secret_key=SECRET,
@@ -119,15 +116,8 @@ def settings_for(smtp_port: int, sms_url: str | None, **more) -> Settings:  # ty
     )
 
 
-def make_client(engine, session, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
-    app = create_app(settings, engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    app.dependency_overrides[get_read_session] = lambda: session
-    return TestClient(app)
-
-
 @pytest.fixture
-def staffed(session):  # type: ignore[no-untyped-def]
+def staffed(session):
     ids = add_test_community(session)
     for name, role in (
         ("lead_a", "grid_lead=T0001/A"),
@@ -145,11 +135,11 @@ def staffed(session):  # type: ignore[no-untyped-def]
     return ids
 
 
-def principal(session, username: str):  # type: ignore[no-untyped-def]
+def principal(session, username: str):
     return accounts.principal_of(staff_user_by_username(session, username=username))
 
 
-def act(session, username: str, request: Request, action: str, note: str | None = None, **kw):  # type: ignore[no-untyped-def]
+def act(session, username: str, request: Request, action: str, note: str | None = None, **kw):
     who = principal(session, username)
     return workflow.act(
         session,
@@ -164,13 +154,12 @@ def act(session, username: str, request: Request, action: str, note: str | None 
 
 
 @pytest.fixture
-def api(engine, session, staffed, smtp, sms):  # type: ignore[no-untyped-def]
-    with make_client(engine, session, settings_for(smtp[0], sms[0] + "/send")) as c:
-        c.headers["X-CSRF-Token"] = c.get("/api/session").json()["csrf_token"]
-        yield c
+def api(make_client, staffed, smtp, sms):
+    """A resident's client of an app that can send e-mail and SMS (community T0001 staffed)."""
+    return make_client(settings_for(smtp[0], sms[0] + "/send"), csrf=True)
 
 
-def post(client, x=0.5, y=0.5, **fields):  # type: ignore[no-untyped-def]
+def post(client, x=0.5, y=0.5, **fields):
     p = pt(x, y)
     data = {"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)}
     data.update(fields)
@@ -252,53 +241,6 @@ def test_preview_just_outside_and_in_another_community(client, session) -> None:
     )
     assert r.status_code == 200 and r.json()["elsewhere"] is True
     assert r.json()["owner"]["community"]["code"] == "T0001"
-
-
-def test_expected_wait_from_the_grids_record() -> None:
-    t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    day = timedelta(days=1)
-    rows = [
-        (1, "created", t0),
-        (1, "accept", t0 + 2 * day),  # 2 days
-        (2, "created", t0),
-        (2, "accept", t0 + timedelta(hours=30)),  # 1.25 days
-        (3, "created", t0),
-        (3, "transfer", t0 + 5 * day),  # its clock restarts in the new grid
-        (3, "accept", t0 + 6 * day),  # 1 day
-        (4, "created", t0 - 400 * day),
-        (4, "accept", t0 - 399 * day),  # before the window: not counted
-    ]
-    waits = expectation.waits(rows, since=t0 - 180 * day)
-    assert sorted(w.total_seconds() / 86400 for w in waits) == [1, 1.25, 2]
-    # nearest rank: 80% of 5 waits is the 4th; 3.1 days round up to 4
-    values = [timedelta(days=d) for d in (0.5, 1, 2, 3.1, 9)]
-    assert expectation.percentile_days(values, 80) == 4
-    assert expectation.percentile_days([timedelta(minutes=5)], 80) == 1  # at least one day
-
-
-def test_expected_wait_uses_the_grids_record_once_there_is_enough(session, staffed) -> None:
-    now = datetime.now(UTC)
-    rule = expectation.expected_acceptance(
-        session, community_id=staffed["community"], grid_id=staffed["A"], overdue_days=3
-    )
-    assert (rule.basis, rule.days) == ("rule", 3)
-    for hours in (10, 20, 30, 40, 100):  # ≤ 1, 1, 2, 2, 5 days
-        created = suggestions.create_suggestion(
-            session, secret=SECRET, geom=pt(0.5, 0.5), category="lighting", title="灯"
-        )
-        created.request.events[0].at = now - timedelta(hours=hours + 1)
-        act(session, "lead_a", created.request, "accept")
-        created.request.events[-1].at = now - timedelta(hours=1)
-    session.flush()
-    found = expectation.expected_acceptance(
-        session, community_id=staffed["community"], grid_id=staffed["A"], overdue_days=3
-    )
-    assert (found.basis, found.sample, found.percent, found.days) == ("history", 5, 80, 2)
-    # grid B has no record of its own: the rule
-    other = expectation.expected_acceptance(
-        session, community_id=staffed["community"], grid_id=staffed["B"], overdue_days=3
-    )
-    assert other.basis == "rule"
 
 
 # --- browsing ----------------------------------------------------------------------------------
@@ -578,7 +520,7 @@ def jpeg() -> bytes:
 
 
 def test_only_the_adopter_keeps_the_care_log_and_photos_keep_their_kind(
-    client, session, plant_id
+    make_client, client, session, plant_id
 ) -> None:
     adopter = client
     adopter.headers["X-CSRF-Token"] = adopter.get("/api/session").json()["csrf_token"]
@@ -606,8 +548,7 @@ def test_only_the_adopter_keeps_the_care_log_and_photos_keep_their_kind(
     r = adopter.post(f"/api/plants/{plant_id}/care", json={"kind": "photo"})
     assert r.status_code == 422
     # another phone: no form, and asked to adopt
-    with TestClient(adopter.app) as other:
-        other.headers["X-CSRF-Token"] = other.get("/api/session").json()["csrf_token"]
+    with make_client(app=adopter.app, csrf=True) as other:
         page = other.get(f"/p/{plant_id}").text
         assert 'id="rm-care-form"' not in page and 'id="rm-claim"' in page
         assert other.get(f"/api/plants/{plant_id}").json()["mine"] is False
@@ -616,13 +557,12 @@ def test_only_the_adopter_keeps_the_care_log_and_photos_keep_their_kind(
 
 
 def test_an_adoption_moves_to_a_new_phone_with_a_code_from_the_old_one(
-    client, session, plant_id
+    make_client, client, session, plant_id
 ) -> None:
     old = client
     old.headers["X-CSRF-Token"] = old.get("/api/session").json()["csrf_token"]
     old.post(f"/api/plants/{plant_id}/adoption", json={"nickname": "小李"})
-    with TestClient(old.app) as new:
-        new.headers["X-CSRF-Token"] = new.get("/api/session").json()["csrf_token"]
+    with make_client(app=old.app, csrf=True) as new:
         assert new.post(f"/api/plants/{plant_id}/adoption/transfer-code").status_code == 403
         issued = old.post(f"/api/plants/{plant_id}/adoption/transfer-code")
         assert issued.status_code == 201

@@ -19,12 +19,15 @@ PUBLIC = re.compile(
     r"|^/api/communities/[^/]+/(suggestions(/map)?|places|layers/[^/]+)$"
 )
 MINIMUM_SIZE = 1000  # smaller answers gain nothing
+# Compressed again for every response: level 4 makes Leaflet 5% larger than level 9 in a
+# quarter of the time (3 ms instead of 13 ms here), which a page load on a fast network feels.
+LEVEL = 4
 
 
 class CompressPublic:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gzip = GZipMiddleware(app, minimum_size=MINIMUM_SIZE)
+        self.gzip = GZipMiddleware(app, minimum_size=MINIMUM_SIZE, compresslevel=LEVEL)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (

@@ -3,14 +3,14 @@
 Hostile text (``<script>``, an ``onerror`` image, ``${…}``, a lone backtick, ``</script>``,
 ``<!--<script>``, ``javascript:``, U+202E, a very long string) is written into every field a
 person or a file can fill: through the API as residents and staff would (suggestion title,
-description, nickname, comments, reply, reject reason, draft and its features, draft comments,
-minutes, attachment and photo file names and captions, adopter's nickname, care notes, staff
-display name) and into the community's data as an import would leave it (community, grid,
+description, nickname, e-mail, comments, reply, reject reason, draft and its features, draft
+comments, minutes, attachment and photo file names and captions, adopter's nickname, care notes,
+staff display name) and into the community's data as an import would leave it (community, grid,
 branch, building, site, compound, green, path and plant names, building numbers, species,
-attribution). Then Debian's Chromium opens every page that shows them, with the map's
-tooltips and popups opened: no script runs (an instrumented function is never called, no
-dialog opens), no page error and no CSP violation happen, and the text is shown literally.
-The monthly report's offline file is opened from disk the same way.
+attribution). Then Debian's Chromium opens every page that shows them, with the map's tooltips
+and popups opened: no script runs (an instrumented function is never called, no dialog opens),
+no page error and no CSP violation happen, and the text is shown literally. The monthly report's
+offline file is opened from disk the same way.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def hostile(tag: str) -> str:
 
 
 NICK = '"><svg onload=__xss(4)>`${__xss(5)}#'  # nicknames hold 40 characters
+EMAIL = '"><svg/onload=__xss(8)>`${__xss(9)}@x.cn'  # an e-mail address has no spaces
 NUMBER_A = "<b>${__xss(6)}</b>`#b1"  # building numbers hold 32
 NUMBER_B = '"><svg onload=__xss(7)>#b2'
 LONG = hostile("long") + " " + "很长的描述" * 360  # near the 2,000 characters allowed
@@ -214,6 +215,7 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
                 "description": LONG,
                 "nickname": NICK + "n1",
                 "show_nickname": "true",
+                "email": EMAIL,  # a valid address can still be hostile
                 "lon": str(lon),
                 "lat": str(lat),
             },
@@ -570,6 +572,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
             NICK + "n1",
             NUMBER_A,
             NUMBER_B,
+            EMAIL,
         ],
         ready="() => document.querySelector('#rm-count').textContent !== ''",
         act=open_request,

@@ -398,6 +398,25 @@ def test_accepted_replied_resolved_reach_the_resident_by_sms_and_email(
     assert "如仍未解决" in json.loads(gateway.received[-1][2])["text"]
 
 
+def test_a_gateway_that_is_down_is_retried_and_the_resident_still_posts(api, session, smtp) -> None:
+    down = f"http://127.0.0.1:{free_port()}/send"  # nothing listens there
+    settings = settings_for(smtp[0], down)
+    r = post(api, phone="13800000000", notify="true")
+    assert r.status_code == 201
+    request = session.get(Request, r.json()["id"])
+    act(session, "lead_a", request, "accept")
+    now = datetime.now(UTC)
+    notify.dispatch_due(session, settings=settings, now=now)
+    (sms,) = [n for n in all_notifications(session) if n.channel == "sms"]
+    assert (sms.status, sms.attempts) == ("pending", 1) and "URLError" in sms.last_error
+    due = (
+        sms.next_attempt_at
+        if sms.next_attempt_at.tzinfo
+        else sms.next_attempt_at.replace(tzinfo=UTC)
+    )
+    assert due == now + timedelta(seconds=notify.RETRY_DELAYS_S[0])
+
+
 def test_a_reminder_is_cancelled_when_the_suggestion_was_reopened(api, session, smtp, sms) -> None:
     settings = settings_for(smtp[0], sms[0] + "/send")
     r = post(api, email="wang@example.org", notify="true")

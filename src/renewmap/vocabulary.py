@@ -217,14 +217,6 @@ class Role(StrEnum):
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
-# What each role is called (msgids): staff pages, and the resident's history ("第3网格 网格长").
-ROLE_LABELS: dict[str, str] = {
-    Role.GRID_LEAD: "Grid lead",
-    Role.BRANCH_SECRETARY: "Party branch secretary",
-    Role.COMMUNITY_ADMIN: "Community administrator",
-    Role.SUBDISTRICT_ADMIN: "Subdistrict administrator",
-    Role.DESIGNER: "Designer",
-}
 # Which place a role is held in: grid (community/GRID), branch, community, subdistrict.
 ROLE_PLACE: dict[str, str] = {
     Role.GRID_LEAD: "grid",

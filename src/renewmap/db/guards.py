@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from renewmap.errors import Conflict, DatabaseUnavailable, InvalidInput, RenewMapError
+from renewmap.i18n import Msg
 
 _PG_CODES = {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}
 _SQLITE = {
@@ -66,19 +67,22 @@ def integrity_problem(exc: IntegrityError) -> RenewMapError:
     kind = kind or "integrity"
     if kind == "unique":
         return Conflict(
-            f"this already exists ({columns or 'a unique value'}): it was saved before, "
+            "this already exists ({columns}): it was saved before, "
             "perhaps just now by a request sent twice",
+            key="already_exists",
             constraint=kind,
-            columns=columns,
+            columns=columns or Msg("a unique value"),
         )
     if kind == "foreign_key":
         return InvalidInput(
             "a referenced record does not exist (or is still referenced)",
+            key="reference_missing",
             constraint=kind,
         )
     return InvalidInput(
-        f"a value cannot be stored ({kind.replace('_', ' ')} constraint {columns})".rstrip(),
-        constraint=kind,
+        "a value cannot be stored ({constraint} constraint {columns})",
+        key="constraint_violated",
+        constraint=kind.replace("_", " "),
         columns=columns,
     )
 
@@ -91,10 +95,13 @@ def operational_problem(exc: Exception) -> RenewMapError:
     if busy is not None:
         return Conflict(
             "someone else is changing the same record at this moment; try again",
+            key="record_busy",
             reason=busy,
             retry_after=1,
         )
-    return DatabaseUnavailable("the database is unavailable; try again shortly")
+    return DatabaseUnavailable(
+        "the database is unavailable; try again shortly", key="database_unavailable"
+    )
 
 
 def exclusive(session: Session, key: str) -> bool:
@@ -130,7 +137,8 @@ def _refuse_nul(session: Session, _context: Any, _instances: Any) -> None:
             if _nul_in(value):
                 table = state.mapper.local_table.name
                 raise InvalidInput(
-                    f"{attr.key}: text must not contain a NUL character (\\0)",
+                    "{field}: text must not contain a NUL character (\\0)",
+                    key="text_nul",
                     field=attr.key,
                     table=table,
                 )

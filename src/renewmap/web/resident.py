@@ -12,24 +12,19 @@ from typing import Any
 
 import geopandas as gpd
 
-from renewmap.i18n import gettext
+from renewmap import names
+from renewmap.i18n import N_, Text, gettext
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
-from renewmap.vocabulary import (
-    CATEGORY_LABELS,
-    CATEGORY_QUESTIONS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-    Status,
-)
+from renewmap.vocabulary import CATEGORY_LABELS, CATEGORY_QUESTIONS, STATUS_LABELS, Status
 from renewmap.web.render import render, script_catalog
 from renewmap.web.sitemap import STATUS_COLOURS, VECTOR_TILES_FROM, OnlineTiles, site_plan
 
 CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label msgid, icon
 STATUSES = STATUS_LABELS  # status → label msgid
 # Who did a step of a request's history, when it was not a member of staff (whose name shows).
-ACTORS = {"resident": "Resident", "system": "System"}
+ACTORS = names.ACTORS  # who did a step when it was not a staff member
 # How a resident is told of progress.
-CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail"}
+CHANNEL_LABELS = {"sms": N_("SMS"), "email": N_("E-mail")}
 
 
 def category_list(locale: str) -> list[dict[str, str]]:
@@ -49,13 +44,8 @@ def status_list(locale: str) -> list[dict[str, str]]:
 
 def actor_label(locale: str, actor: str | None) -> str:
     """A history actor as people say it: 居民, 系统, or the staff member's own name."""
-    if not actor:
-        return ""
-    if actor in ACTORS:
-        return gettext(locale, ACTORS[actor])
-    if actor.startswith("open311:"):
-        return gettext(locale, "Resident (via {client})", client=actor.removeprefix("open311:"))
-    return actor
+    label = names.actor(actor)
+    return label.render(locale) if isinstance(label, Text) else label
 
 
 def question_list(locale: str) -> dict[str, list[dict[str, Any]]]:
@@ -121,6 +111,7 @@ def resident_page(
         status_options=[(s["code"], s["label"]) for s in statuses],
         grid_options=[(str(c), str(n)) for c, n in zip(grids["code"], grids["name"], strict=True)],
         channels=channels,
+        photo_mb=round(MAX_PHOTO_BYTES / (1024 * 1024)),
         channel_words=gettext(locale, " or ").join(
             gettext(locale, CHANNEL_LABELS[c]) for c in channels
         ),
@@ -133,7 +124,7 @@ def by_label(locale: str, by: dict[str, str] | None) -> str:
     """Who acted on a step, as the resident reads it: "第3网格 网格长" (role and place)."""
     if not by:
         return ""
-    role = ROLE_LABELS.get(by.get("role", ""))
+    role = names.ROLE_LABELS.get(by.get("role", ""))
     return " ".join(p for p in (by.get("place"), gettext(locale, role) if role else None) if p)
 
 

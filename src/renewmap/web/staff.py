@@ -12,14 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
+from renewmap import names
 from renewmap.i18n import gettext
-from renewmap.vocabulary import (
-    DESIGN_ROLES,
-    OPEN_FILTER,
-    ROLE_LABELS,
-    STATUS_FILTERS,
-    EventKind,
-)
+from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import (
     CATEGORIES,
@@ -44,7 +39,7 @@ ACTION_LABELS = {
 }
 # What a request's history entries are called: each kind is its own msgid.
 HISTORY_KINDS: tuple[str, ...] = tuple(EventKind)
-ROLES = ROLE_LABELS
+ROLES = names.ROLE_LABELS
 # Choropleth steps for open requests per grid (light → dark); 0 is white. The colours are
 # classes .rm-step-0 … .rm-step-4 in staff.css and the same values in overview.js.
 STEPS = (0, 1, 3, 6, 10)

@@ -144,6 +144,7 @@ class ActedBy(Out):
 
 class PublicEvent(Out):
     kind: str
+    label: str = Field(description="what happened, in the reader's language")
     at: str | None
     note: str | None
     by: ActedBy | None = None

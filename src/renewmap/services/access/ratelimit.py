@@ -31,7 +31,9 @@ class RateLimiter:
             if len(q) >= limit:
                 retry = max(1, int(q[0] + window - now) + 1)
                 raise RateLimited(
-                    f"too many {action} requests from this address; try again in {retry} s",
+                    "too many attempts from this address; try again in {retry_after} s",
+                    key="rate_limited",
+                    action=action,
                     retry_after=retry,
                 )
             q.append(now)

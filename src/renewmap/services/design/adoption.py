@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Community, Plant, PlantAdoption, PlantCare, Site
 from renewmap.db.queries.design import (
     adopted_plant_ids,
@@ -26,7 +27,7 @@ from renewmap.db.queries.design import (
 )
 from renewmap.db.queries.places import community_by_code, grids_by_ids
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
-from renewmap.i18n import gettext
+from renewmap.i18n import N_, Msg
 from renewmap.printing import Tag
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import scope_of
@@ -42,7 +43,7 @@ MAX_NOTE = 500
 def _plant(session: Session, plant_id: int) -> Plant:
     plant = session.get(Plant, plant_id)
     if plant is None:
-        raise NotFound(f"plant {plant_id} not found", field="id")
+        raise NotFound("plant {id} not found", key="plant_not_found", id=plant_id, field="id")
     return plant
 
 
@@ -57,15 +58,31 @@ def adopt(
     plant = _plant(session, plant_id)
     session.refresh(plant, with_for_update=True)  # two residents at once: one wins
     if not plant.adoptable:
-        raise Conflict(f"plant {plant_id} is not open for adoption", field="id")
+        raise Conflict(
+            "{plant} is not open for adoption",
+            key="plant_not_adoptable",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+        )
     if current_adoption(session, plant_id=plant.id) is not None:
-        raise Conflict(f"plant {plant_id} already has an adopter", field="id")
+        raise Conflict(
+            "{plant} already has an adopter",
+            key="plant_already_adopted",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+        )
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > 40:
-        raise InvalidInput("a nickname of 1–40 characters is required", field="nickname")
+        raise InvalidInput(
+            "a nickname of 1–40 characters is required", key="nickname_length", field="nickname"
+        )
     phone = (phone or "").strip() or None
     if phone and not phone.replace(" ", "").replace("-", "").lstrip("+").isdigit():
-        raise InvalidInput("phone: digits only (spaces and dashes allowed)", field="phone")
+        raise InvalidInput(
+            "phone: digits only (spaces and dashes allowed)", key="phone_invalid", field="phone"
+        )
     session.add(
         PlantAdoption(plant_id=plant.id, nickname=nickname, phone=phone, device_hash=device_hash)
     )
@@ -78,7 +95,9 @@ def require_adopter(session: Session, *, plant_id: int, device_hash: str) -> Pla
     plant = _plant(session, plant_id)
     adoption = current_adoption(session, plant_id=plant.id)
     if adoption is None or not hmac.compare_digest(adoption.device_hash, device_hash):
-        raise Forbidden("only the plant's adopter can add to its care log", field="id")
+        raise Forbidden(
+            "only the plant's adopter can add to its care log", key="not_the_adopter", field="id"
+        )
     return adoption
 
 
@@ -97,10 +116,17 @@ def log_care(
     if kind == "photo" and photo is None:
         raise InvalidInput("a photo entry needs its photo", key="care_photo_missing", field="file")
     if kind not in CARE_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(CARE_KINDS)}", field="kind")
+        raise InvalidInput(
+            "kind must be one of {kinds}", key="care_kind_unknown", kinds=CARE_KINDS, field="kind"
+        )
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
-        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+        raise InvalidInput(
+            "note is longer than {limit} characters",
+            key="care_note_too_long",
+            limit=MAX_NOTE,
+            field="note",
+        )
     processed = process_photo(photo[1], filename=photo[0]) if photo else None
     session.add(
         PlantCare(
@@ -191,7 +217,7 @@ def transfer_code(
     if adoption is None or not hmac.compare_digest(adoption.device_hash, device_hash):
         raise Forbidden(
             "only the plant's adopter can move the adoption to another phone",
-            key="not_the_adopter",
+            key="not_the_adopter_transfer",
             field="id",
         )
     now = now or datetime.now(UTC)
@@ -247,10 +273,14 @@ def _keyed(secret: str, value: str) -> str:
 def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
     row = session.get(PlantCare, care_id)
     if row is None or row.photo is None:
-        raise NotFound(f"care photo {care_id} not found", field="id")
+        raise NotFound(
+            "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
+        )
     data = row.photo_thumbnail if thumbnail else row.photo
     if data is None:  # a photo is stored with its thumbnail
-        raise NotFound(f"care photo {care_id} not found", field="id")
+        raise NotFound(
+            "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
+        )
     return data
 
 
@@ -267,7 +297,12 @@ def adopters(
     grids = [] if whole else grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
     areas = [from_db(g.geom) for g in grids if g.community_id == community.id]
     if not whole and not areas:
-        raise Forbidden(f"community {community_code} is not in your area", field="community")
+        raise Forbidden(
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
+        )
     rows = current_adopters(session, community_id=community.id)
     out = []
     for plant, a in rows:
@@ -296,7 +331,7 @@ def _moment(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
-TAG_CAPTION = "Scan to adopt it or see its growth record"  # msgid: 扫码认养/查看成长档案
+TAG_CAPTION = N_("Scan to adopt it or see its growth record")  # 扫码认养/查看成长档案
 
 
 def tag(session: Session, *, plant_id: int, url: str, locale: str) -> Tag:
@@ -305,7 +340,7 @@ def tag(session: Session, *, plant_id: int, url: str, locale: str) -> Tag:
     view = card(session, plant_id=plant_id)
     sp = view["species"]
     species = " ".join(p for p in (sp["name_zh"], sp["latin"]) if p)
-    return Tag(display_name(view), species, gettext(locale, TAG_CAPTION), url)
+    return Tag(display_name(view), species, Msg(TAG_CAPTION).render(locale), url)
 
 
 def site_plants(session: Session, *, community_code: str, site_code: str) -> list[dict[str, Any]]:

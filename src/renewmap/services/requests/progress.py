@@ -38,12 +38,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Notification, Request
 from renewmap.db.queries.notify import pending_of_request
 from renewmap.errors import InvalidInput
-from renewmap.i18n import LOCALES, gettext
+from renewmap.i18n import LOCALES, N_, Msg, Text
 from renewmap.settings import Settings
-from renewmap.vocabulary import ROLE_LABELS, EventKind, Status
+from renewmap.vocabulary import EventKind, Status
 
 # Steps a resident is told of (the kinds of their history entries), and the reminder.
 TOLD: tuple[str, ...] = (
@@ -63,24 +64,15 @@ CHANNELS = ("sms", "email")
 
 # What each step says (msgids; {by}: "第3网格 网格长", {note}: the reply, {until}: a day).
 WHAT: dict[str, str] = {
-    EventKind.ACCEPT: "was accepted by {by}",
-    EventKind.REPLY: "got a reply from {by}: {note}",
-    EventKind.RESOLVE: "was resolved by {by}: {note}. Not fixed? Reopen it from the link "
-    "until {until}",
-    EventKind.REJECT: "was not taken up by {by}: {note}",
-    EventKind.DUPLICATE: "was merged into an earlier suggestion about the same thing",
-    REOPEN_CLOSING: "can be reopened from the link until {until} if it is still not fixed",
+    EventKind.ACCEPT: N_("was accepted by {by}"),
+    EventKind.REPLY: N_("got a reply from {by}: {note}"),
+    EventKind.RESOLVE: N_(
+        "was resolved by {by}: {note}. Not fixed? Reopen it from the link until {until}"
+    ),
+    EventKind.REJECT: N_("was not taken up by {by}: {note}"),
+    EventKind.DUPLICATE: N_("was merged into an earlier suggestion about the same thing"),
+    REOPEN_CLOSING: N_("can be reopened from the link until {until} if it is still not fixed"),
 }
-SMS_TEXT = "Your suggestion “{title}” ({code}) {what}. Details: {follow} Stop messages: {stop}"
-EMAIL_SUBJECT = "[Micro-renewal map] Your suggestion “{title}” {what}"
-EMAIL_BODY = (
-    "Your suggestion “{title}” (receipt {code}) {what}.\n\n"
-    "Follow it here: {follow}\n\n"
-    "You get these messages because you asked for them when you posted it. "
-    "To stop them: {stop}\n"
-)
-THE_GRID = "the grid"
-MESSAGES = (*WHAT.values(), SMS_TEXT, EMAIL_SUBJECT, EMAIL_BODY, THE_GRID)
 
 
 # --- the resident's links ------------------------------------------------------------------
@@ -206,12 +198,15 @@ def stop(session: Session, *, request: Request, now: datetime | None = None) -> 
 # --- telling ---------------------------------------------------------------------------------
 
 
-def by_words(locale: str, by: dict[str, str] | None) -> str:
+def by_words(by: dict[str, str] | None) -> Text | str:
     """Who acted, as a resident reads it: "第3网格 网格长" (never a person's name)."""
     if not by:
-        return gettext(locale, THE_GRID)
-    role = ROLE_LABELS.get(by.get("role", ""), "")
-    return " ".join(p for p in (by.get("place"), gettext(locale, role) if role else "") if p)
+        return Msg("the grid")
+    role = names.ROLE_LABELS.get(by.get("role", ""))
+    place = by.get("place") or ""
+    if role and place:
+        return Msg("{place} {role}", place=place, role=Msg(role))
+    return Msg(role) if role else place or Msg("the grid")
 
 
 def tell(
@@ -300,38 +295,45 @@ def texts(settings: Settings, payload: dict[str, Any]) -> dict[str, str]:
     base = settings.public_base_url or payload.get("base") or ""
     follow, stop_link = links(settings.secret_key, base, payload["receipt_code"])
     until = _day(payload.get("until"), settings.time_zone)
-    by = by_words(locale, payload.get("by"))
+    by = by_words(payload.get("by"))
     note = (payload.get("note") or "").strip()
 
-    def what(note_text: str) -> str:
-        return gettext(locale, WHAT[payload["step"]], by=by, note=note_text, until=until)
+    def what(note_text: str) -> Msg:
+        return Msg(WHAT[payload["step"]], by=by, note=note_text, until=until)
 
     title = payload["title"]
     short_title = title if len(title) <= SMS_TITLE else title[: SMS_TITLE - 1] + "…"
     short_note = note if len(note) <= SMS_NOTE else note[: SMS_NOTE - 1] + "…"
-    sms = gettext(
-        locale,
-        SMS_TEXT,
+    sms = Msg(
+        "Your suggestion “{title}” ({code}) {what}. Details: {follow} Stop messages: {stop}",
         title=short_title,
         code=payload["receipt_code"],
         what=what(short_note),
         follow=follow,
         stop=stop_link,
-    )
+    ).render(locale)
     if settings.notify_sms_signature:
         sms = settings.notify_sms_signature + sms
+    subject = Msg(
+        "[Micro-renewal map] Your suggestion “{title}” {what}",
+        title=short_title,
+        what=what(short_note),
+    )
+    body = Msg(
+        "Your suggestion “{title}” (receipt {code}) {what}.\n\n"
+        "Follow it here: {follow}\n\n"
+        "You get these messages because you asked for them when you posted it. "
+        "To stop them: {stop}\n",
+        title=title,
+        code=payload["receipt_code"],
+        what=what(note),
+        follow=follow,
+        stop=stop_link,
+    )
     return {
         "sms": sms,
-        "subject": gettext(locale, EMAIL_SUBJECT, title=short_title, what=what(short_note)),
-        "body": gettext(
-            locale,
-            EMAIL_BODY,
-            title=title,
-            code=payload["receipt_code"],
-            what=what(note),
-            follow=follow,
-            stop=stop_link,
-        ),
+        "subject": subject.render(locale),
+        "body": body.render(locale),
         "follow": follow,
         "stop": stop_link,
     }

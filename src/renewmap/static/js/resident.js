@@ -381,6 +381,7 @@ async function checkNearby() {
 
 // ---- photos: previews, removal, the limit said plainly ---------------------------------------
 let photos = [];  // the chosen files, in order
+const photoMB = Math.round(RM.maxPhotoBytes / (1024 * 1024));
 const previews = new Map();  // file → object URL of its preview
 function showPhotos() {
   for (const [file, url] of previews) {
@@ -396,7 +397,7 @@ function showPhotos() {
   $("#rm-photo-add").hidden = full;
   $("#rm-photo-note").textContent = full
     ? T("That is {n} photos, the most one suggestion takes: remove one to add another.", { n: RM.maxPhotos })
-    : T("JPEG, PNG or WebP, up to 8 MB each.");
+    : T("JPEG, PNG or WebP, up to {mb} MB each.", { mb: photoMB });
 }
 $("#rm-photos").addEventListener("change", (e) => {
   const problems = [];
@@ -404,7 +405,7 @@ $("#rm-photos").addEventListener("change", (e) => {
     if (photos.length >= RM.maxPhotos) {
       problems.push(T("At most {n} photos: “{name}” was left out.", { n: RM.maxPhotos, name: file.name }));
     } else if (file.size > RM.maxPhotoBytes) {
-      problems.push(T("“{name}” is larger than 8 MB.", { name: file.name }));
+      problems.push(T("“{name}” is larger than {mb} MB.", { name: file.name, mb: photoMB }));
     } else if (!["image/jpeg", "image/png", "image/webp"].includes(file.type)) {
       problems.push(T("“{name}” is not a JPEG, PNG or WebP photo.", { name: file.name }));
     } else {

@@ -279,7 +279,7 @@ def test_suggestions_show_while_placing_with_a_legend_and_a_metric_scale(phone, 
         "已重新打开",
         "已受理",
         "处理中",
-        "已解决",
+        "已办结",
         "未采纳",
         "重复",
     ]

@@ -3,14 +3,14 @@
 Hostile text (``<script>``, an ``onerror`` image, ``${…}``, a lone backtick, ``</script>``,
 ``<!--<script>``, ``javascript:``, U+202E, a very long string) is written into every field a
 person or a file can fill: through the API as residents and staff would (suggestion title,
-description, nickname, comments, reply, reject reason, draft and its features, draft comments,
-minutes, attachment and photo file names and captions, adopter's nickname, care notes, staff
-display name) and into the community's data as an import would leave it (community, grid,
+description, nickname, e-mail, comments, reply, reject reason, draft and its features, draft
+comments, minutes, attachment and photo file names and captions, adopter's nickname, care notes,
+staff display name) and into the community's data as an import would leave it (community, grid,
 branch, building, site, compound, green, path and plant names, building numbers, species,
-attribution). Then Debian's Chromium opens every page that shows them, with the map's
-tooltips and popups opened: no script runs (an instrumented function is never called, no
-dialog opens), no page error and no CSP violation happen, and the text is shown literally.
-The monthly report's offline file is opened from disk the same way.
+attribution). Then Debian's Chromium opens every page that shows them, with the map's tooltips
+and popups opened: no script runs (an instrumented function is never called, no dialog opens),
+no page error and no CSP violation happen, and the text is shown literally. The monthly report's
+offline file is opened from disk the same way.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def hostile(tag: str) -> str:
 
 
 NICK = '"><svg onload=__xss(4)>`${__xss(5)}#'  # nicknames hold 40 characters
+EMAIL = '"><svg/onload=__xss(8)>`${__xss(9)}@x.cn'  # an e-mail address has no spaces
 NUMBER_A = "<b>${__xss(6)}</b>`#b1"  # building numbers hold 32
 NUMBER_B = '"><svg onload=__xss(7)>#b2'
 LONG = hostile("long") + " " + "很长的描述" * 360  # near the 2,000 characters allowed
@@ -216,6 +217,7 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
                 "description": LONG,
                 "nickname": NICK + "n1",
                 "show_nickname": "true",
+                "email": EMAIL,  # a valid address can still be hostile
                 "lon": str(lon),
                 "lat": str(lat),
             },
@@ -557,11 +559,20 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
     )
 
     def submit(page: Any) -> None:
-        # the receipt names the grid and its branch that will handle it
-        at = page.evaluate(
-            "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
+        # the place search lists the buildings by their numbers, as text
+        page.fill("#rm-find-q", "#b")
+        page.locator("#rm-find button").tap()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#rm-places .rm-place').length === 2", polling=100
         )
-        page.locator("#rm-map").tap(position=at)
+        # the receipt names the grid and its branch that will handle it
+        # (the hostile suggestions already made sit at this point: the pin goes to the map's
+        # centre, put there, rather than by a tap that would open theirs)
+        page.evaluate(
+            "([lon, lat]) => window.__rmMap.setView([lat, lon], 19, {animate: false})",
+            list(G07_POINT),
+        )
+        page.locator("#rm-centre").tap()
         page.wait_for_selector(".leaflet-marker-draggable")
         page.locator(".rm-cat[data-code=lighting]").tap()
         # similar suggestions nearby: the hostile one among them, as text
@@ -571,7 +582,10 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         page.wait_for_selector("#rm-receipt:not([hidden])")
 
     phone.read(
-        f"/c/{DEMO}", [hostile("grid"), hostile("branch"), hostile("title")], ready=MAP, act=submit
+        f"/c/{DEMO}",
+        [hostile("grid"), hostile("branch"), hostile("title"), NUMBER_A, NUMBER_B],
+        ready=MAP,
+        act=submit,
     )
 
     def enter_code(page: Any) -> None:
@@ -646,6 +660,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
             NICK + "n1",
             NUMBER_A,
             NUMBER_B,
+            EMAIL,
         ],
         ready="() => document.querySelector('#rm-count').textContent !== ''",
         act=open_request,

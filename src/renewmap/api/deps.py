@@ -273,6 +273,24 @@ def bbox_param(
 
 
 Bbox = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
+
+
+def near_param(
+    near: Annotated[str | None, Query(description="lon,lat (WGS84) to measure from")] = None,
+) -> tuple[float, float] | None:
+    """The ``near`` query parameter as (lon, lat), or None."""
+    if not near:
+        return None
+    try:
+        lon, lat = (float(v) for v in near.split(","))
+    except ValueError:
+        raise InvalidInput("near must be lon,lat", key="near_invalid", field="near") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        raise InvalidInput("near must be lon,lat", key="near_invalid", field="near")
+    return (lon, lat)
+
+
+Near = Annotated[tuple[float, float] | None, Depends(near_param)]
 # A database id in the path: outside the ids' range it names nothing (422, never a 500).
 IdPath = Annotated[int, Path(ge=MIN_ID, le=MAX_ID)]
 IdQuery = Annotated[int, Query(ge=MIN_ID, le=MAX_ID)]

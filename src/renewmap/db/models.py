@@ -273,6 +273,13 @@ class Request(Base):
     media_url: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     contact_name: Mapped[str | None] = mapped_column(String(100))
+    # Residents (issue 16): told of progress by SMS (``phone``) or e-mail (``contact_email``)
+    # only after ticking the consent box (when); a stop link withdraws it (when).
+    notify_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notify_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # {"channels": ["sms", "email"], "locale": "zh_CN", "base": "https://…"}: how, in which
+    # language and with which address of the app the resident is told (as when they posted).
+    notify_prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     geom: Mapped[Any] = geometry("GEOMETRY")
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
@@ -408,6 +415,9 @@ class PlantAdoption(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     device_hash: Mapped[str] = mapped_column(String(64))
     adopted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Moving the adoption to a new phone: a code shown on the old one (only its keyed hash).
+    transfer_code_hash: Mapped[str | None] = mapped_column(String(64))
+    transfer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -665,11 +675,14 @@ class Notification(Base):
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(32))  # new | transferred | reopened
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    # staff: new | transferred | reopened; residents: accept | reply | resolve | reject |
+    # duplicate | reopen_closing (services.requests.progress)
+    reason: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
     target: Mapped[str] = mapped_column(String(500))  # address or URL
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    # pending | sent | failed | cancelled (a resident's message no longer true when due)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

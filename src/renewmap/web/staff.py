@@ -16,7 +16,13 @@ from renewmap import names
 from renewmap.i18n import gettext
 from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind
 from renewmap.web.render import render, script_catalog
-from renewmap.web.resident import CATEGORIES, STATUSES, actor_label, category_list
+from renewmap.web.resident import (
+    CATEGORIES,
+    STATUSES,
+    actor_label,
+    category_list,
+    question_list,
+)
 from renewmap.web.sitemap import OnlineTiles, feature_collection, site_plan
 
 ACTION_LABELS = {
@@ -139,6 +145,7 @@ def workspace_page(
         "categories": {c: f"{icon} {g(label)}" for c, (label, icon) in CATEGORIES.items()},
         "statuses": {s: g(label) for s, label in STATUSES.items()},
         "actions": {a: g(label) for a, label in ACTION_LABELS.items()},
+        "questions": question_list(locale),  # what a category asked, to read its answers
         "history": {k: g(k) for k in HISTORY_KINDS},
         "actors": {a: actor_label(locale, a) for a in ("resident", "system")},
         "bounds": [float(v) for v in focus.total_bounds],

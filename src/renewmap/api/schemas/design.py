@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from renewmap.api.schemas.common import Geometry, Number, Out
+from renewmap.api.schemas.common import CodeName, Geometry, Number, Out
 
 
 class SiteRef(Out):
@@ -425,6 +425,9 @@ class PlantCard(Out):
     adoptable: bool
     adopter: str | None
     adopted_on: str | None
+    mine: bool = Field(description="the asking phone (its device cookie) is the adopter's")
+    site: CodeName | None
+    community: str | None
     care: list[CareOut]
 
 
@@ -445,3 +448,14 @@ class FacilityOut(Out):
     name: str | None
     site: str | None = Field(description="the site it lies in")
     geometry: Geometry
+
+
+class TransferCode(Out):
+    """Shown on the adopter's phone, typed on the new one."""
+
+    code: str
+    expires_at: str
+
+
+class ClaimIn(BaseModel):
+    code: str = Field(min_length=4, max_length=20)

@@ -40,6 +40,12 @@ map.pm.setLang(D.locale === "en" ? "en" : "zh");
 map.pm.addControls({ position: "topleft", drawMarker: false, drawCircleMarker: false,
   drawPolyline: false, drawRectangle: false, drawPolygon: false, drawCircle: false,
   drawText: false, cutPolygon: false, rotateMode: false });
+// Geoman's buttons are links with an icon only: their container's title names them (for
+// screen readers too)
+for (const button of document.querySelectorAll(".leaflet-pm-toolbar .leaflet-buttons-control-button")) {
+  const name = button.parentElement.getAttribute("title");
+  if (name) button.setAttribute("aria-label", name);
+}
 
 function style(layer) {
   const kind = layer.feature.properties.kind;

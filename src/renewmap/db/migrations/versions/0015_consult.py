@@ -4,7 +4,7 @@ minutes (who and why), the designer's description of a draft, builds of the chos
 the layers they replaced, plants taken out by a build.
 
 Revision ID: 0015_consult
-Revises: 0014
+Revises: 0014_residents
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_consult"
-down_revision = "0014"
+down_revision = "0014_residents"
 branch_labels = None
 depends_on = None
 

@@ -24,7 +24,13 @@ from renewmap.vocabulary import (
     Role,
 )
 from renewmap.web.render import render, script_catalog
-from renewmap.web.resident import CATEGORIES, STATUSES, actor_label, category_list
+from renewmap.web.resident import (
+    CATEGORIES,
+    STATUSES,
+    actor_label,
+    category_list,
+    question_list,
+)
 from renewmap.web.sitemap import OnlineTiles, area_plan, feature_collection, site_plan
 
 ACTION_LABELS = {
@@ -168,8 +174,10 @@ def workspace_page(
     poll_s: int = 30,
     now: str | None = None,
     edit_templates: bool = False,
+    runs_sites: bool = False,
 ) -> str:
-    """The workspace for one community of the user's area (switch among theirs)."""
+    """The workspace for one community of the user's area (switch among theirs); a link to the
+    sites' hub for those who draw or run the sites' processes."""
 
     def g(msgid: str) -> str:
         return gettext(locale, msgid)
@@ -205,6 +213,7 @@ def workspace_page(
         "categories": {c: f"{icon} {g(label)}" for c, (label, icon) in CATEGORIES.items()},
         "statuses": {s: g(label) for s, label in STATUSES.items()},
         "actions": {a: g(label) for a, label in ACTION_LABELS.items()},
+        "questions": question_list(locale),  # what a category asked, to read its answers
         "history": {k: g(k) for k in HISTORY_KINDS},
         "actors": {a: actor_label(locale, a) for a in ("resident", "system")},
         "bounds": [float(v) for v in focus.total_bounds],
@@ -221,7 +230,7 @@ def workspace_page(
         "pollSeconds": poll_s,
         "now": now,
     }
-    drawer = any(r["role"] in DESIGN_ROLES for r in me["roles"])
+    drawer = runs_sites or any(r["role"] in DESIGN_ROLES for r in me["roles"])
     return render(
         "staff/workspace.html",
         locale=locale,

@@ -367,6 +367,10 @@ def request_detail(
         time_zone=time_zone,
     )
     props["building_group"] = _group_of(session, request)
+    # the answers to the category's questions (from the residents' page or an Open311 client)
+    # and the resident's e-mail: in scope, like the phone
+    props["answers"] = request.attributes or {}
+    props["email"] = request.contact_email
     if request.api_key_id is not None:  # posted by an Open311 client on a resident's behalf
         props["open311"] = {
             "attributes": request.attributes or {},

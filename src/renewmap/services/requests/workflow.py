@@ -38,7 +38,8 @@ from renewmap.db.queries.requests import support_total, supporter_hashes
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, Text
 from renewmap.services.access.accounts import Principal
-from renewmap.services.access.scope import Scope, require_request, scope_of
+from renewmap.services.access.scope import Scope, acting_as, require_request, scope_of
+from renewmap.services.requests import progress
 from renewmap.services.requests.photos import process_photos
 from renewmap.vocabulary import (
     OPEN_STATUSES,
@@ -223,6 +224,9 @@ def act(
     now = now or datetime.now(UTC)
     today = today or now.date()
     data: dict[str, Any] = {"from": request.status}
+    by = acting_as(session, principal, request)  # the resident reads "第3网格 网格长"
+    if by is not None:
+        data["by"] = by
     if action == EventKind.TRANSFER:
         data |= _transfer(session, scope, request, target_grid)
     elif action == EventKind.DUPLICATE:
@@ -295,6 +299,16 @@ def act(
                 data={"with": action},
                 at=now,
             )
+        )
+    if spec.public:
+        progress.tell(
+            session,
+            request=request,
+            step=action,
+            note=note,
+            by=by,
+            now=now,
+            reopen_days=REOPEN_DAYS,
         )
     session.flush()
     return request

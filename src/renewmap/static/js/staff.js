@@ -194,6 +194,17 @@ function deliberationForm(f) {
       h("button", { type: "submit" }, T("Save (shown in the public history)"))));
 }
 
+// The answers to the category's questions, each under its question and in words.
+function answers(q) {
+  const asked = S.questions[q.category] || [];
+  const rows = asked.filter((a) => q.answers[a.code] != null).map((a) => {
+    const given = [].concat(q.answers[a.code]);
+    const words = given.map((v) => (a.values.find((c) => c.key === v) || { label: v }).label);
+    return h("tr", {}, h("th", {}, a.label), h("td", {}, bdi(words.join("、"))));
+  });
+  return rows.length ? h("table", { class: "rm-fields rm-answers" }, rows) : null;
+}
+
 async function showDetail(id) {
   const r = await api("GET", `/api/staff/requests/${id}`);
   const box = $("#rm-detail");
@@ -216,8 +227,10 @@ async function showDetail(id) {
       task.late ? [" · ", h("span", { class: "rm-overdue" }, T("The property company is late"))] : null) : null,
     q.description ? h("p", { class: "rm-text" }, q.description) : null,
     photoLinks(q.photos),
+    answers(q),
     h("p", {}, `${T("Resident")}: `, bdi(q.nickname || "—"), " · ",
-      q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—"),
+      q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—",
+      q.email ? [" · ", h("a", { href: `mailto:${q.email}` }, q.email)] : null),
     h("h3", {}, T("History")),
     h("ol", { id: "rm-d-history" }, q.history.map(historyItem)),
     group ? h("section", { id: "rm-volunteers", hidden: true }) : null,

@@ -19,7 +19,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "0017_org"
-down_revision = "0014"
+down_revision = "0015_consult"
 branch_labels = None
 depends_on = None
 

@@ -387,6 +387,56 @@ def test_hand_to_the_property_company_due_and_overdue(session, world) -> None:
     assert "已更换灯泡" in texts and "材料费 80 元" not in texts
 
 
+def test_the_resident_who_consented_is_told_of_the_property_company(session, world) -> None:
+    """Progress messages: handed to the property company with its due day, and the work it
+    reported done, named by role and place (never a person)."""
+    from sqlalchemy import select
+
+    from renewmap.db.models import Notification
+    from renewmap.services.requests import progress
+    from renewmap.settings import Settings
+
+    request, _ = create_request(session, geom=pt(1.4, 0.3), category="lighting", title="灯坏了")
+    request.phone = "13800000001"
+    request.receipt_code = "RMPROP01"
+    request.notify_consent_at = datetime.now(UTC)
+    request.notify_prefs = {"channels": ["sms"], "locale": "zh_CN"}
+    session.flush()
+    admin = accounts.principal_of(world["users"]["admin_t"])
+    company = accounts.principal_of(world["users"]["property_t"])
+    workflow.act(
+        session,
+        principal=admin,
+        request_id=request.id,
+        action="assign_property",
+        version=1,
+        due=DUE,
+        today=TODAY,
+    )
+    workflow.act(
+        session,
+        principal=company,
+        request_id=request.id,
+        action="property_done",
+        version=2,
+        note="已更换灯泡",
+        internal_note="材料费 80 元",
+    )
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.request_id == request.id, Notification.channel == "sms")
+        .order_by(Notification.id)
+    ).all()
+    assert [n.reason for n in rows] == ["assign_property", "property_done"]
+    settings = Settings(env="test", secret_key="s" * 32, public_base_url="https://map.example")
+    sms = [progress.texts(settings, n.payload)["sms"] for n in rows]
+    assert "已由测试社区 社区管理员交物业处理，预计 2026-12-10 前完成" in sms[0], sms[0]
+    assert "已由测试物业 物业人员报告完成：已更换灯泡" in sms[1], sms[1]
+    assert all("材料费" not in text and "13800000001" not in text for text in sms)
+    english = progress.texts(settings, {**rows[0].payload, "locale": "en"})["sms"]
+    assert "to the property company, to be done by 2026-12-10" in english
+
+
 def test_due_date_checks(session, world) -> None:
     admin = accounts.principal_of(world["users"]["admin_t"])
     rid = world["ids"]["rA"]

@@ -132,8 +132,8 @@ def test_import_rejects_a_group_that_is_not_a_building_group(session, tmp_path) 
 
 
 def test_migration_keeps_patrols_and_finds_buildings(database_url_factory) -> None:
-    """Down to 0014 and up again: a patrol of the old kind keeps its grid (now the first grid
-    walked, with its branch), every point request gets the building it is in or at."""
+    """Down to before 0017_org and up again: a patrol of the old kind keeps its grid (now the
+    first grid walked, with its branch), every point request gets the building it is in or at."""
     from sqlalchemy import inspect
     from sqlalchemy.orm import Session
 
@@ -148,7 +148,7 @@ def test_migration_keeps_patrols_and_finds_buildings(database_url_factory) -> No
             load_demo(s, DEMO_DIR)
         with Session(e) as s:
             expected = dict(s.execute(select(Request.id, Request.building_id)).all())
-        downgrade(e, "0014")
+        downgrade(e, "0015_consult")
         with e.begin() as conn:
             assert not inspect(conn).has_table("building_group_place")
             assert "building_id" not in {c["name"] for c in inspect(conn).get_columns("request")}

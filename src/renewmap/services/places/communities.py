@@ -29,13 +29,14 @@ from renewmap.db.queries.places import (
     find_subdistrict,
     grid_codes_by_branch,
 )
-from renewmap.errors import Conflict, InvalidGeometry, InvalidInput, NotFound
+from renewmap.errors import Conflict, Forbidden, InvalidGeometry, InvalidInput, NotFound
 from renewmap.i18n import Msg, Text
+from renewmap.services.access.accounts import Principal
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import area_m2
 from renewmap.spatial.geometry import POLYGONAL, as_multi, check_geometry, from_db, to_db
 from renewmap.validation import RANGES, number
-from renewmap.vocabulary import metric_epsg
+from renewmap.vocabulary import Role, metric_epsg
 
 # An overlap smaller than this is a drawing's slack, not another community's ground.
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -380,3 +381,55 @@ def remove_building(session: Session, *, community_code: str, ref: str) -> Text 
     delete_rows(session, model=Building, ids=[building.id])
     session.flush()
     return label
+
+
+# --- who may set a community up (the browser's setup flow) ------------------------------------
+
+
+def subdistrict_ids_administered(principal: Principal) -> set[int]:
+    return {
+        g.subdistrict_id
+        for g in principal.roles
+        if g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id is not None
+    }
+
+
+def may_set_up(principal: Principal) -> bool:
+    """Whether the setup pages are for this person: a subdistrict's or a community's admin."""
+    return any(g.role in (Role.SUBDISTRICT_ADMIN, Role.COMMUNITY_ADMIN) for g in principal.roles)
+
+
+def require_setup_staff(principal: Principal) -> None:
+    if not may_set_up(principal):
+        raise Forbidden(
+            "only a subdistrict's or a community's admin sets communities up",
+            key="not_a_setup_admin",
+        )
+
+
+def create_as(
+    session: Session,
+    *,
+    principal: Principal,
+    code: str,
+    outline: BaseGeometry,
+    name: str | None = None,
+    unofficial: bool = False,
+    subdistrict_code: str | None = None,
+) -> Created:
+    """A subdistrict's admin creates a community in their subdistrict: an official code's own
+    subdistrict, or, for an unofficial code, the one they name."""
+    mine = subdistrict_ids_administered(principal)
+    wanted = admin_codes.subdistrict_of(code.strip()) or subdistrict_code
+    sub = find_subdistrict(session, code=wanted) if wanted else None
+    if sub is None or sub.id not in mine:
+        raise Forbidden(
+            "only an admin of the committee's subdistrict may create community {code}",
+            key="not_a_subdistrict_admin",
+            code=code,
+            field="code",
+        )
+    made = create(session, code=code, outline=outline, name=name, unofficial=unofficial)
+    made.community.subdistrict = sub
+    session.flush()
+    return made

@@ -401,9 +401,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo_accounts(settings: Settings) -> None:
+    """Create or reset the demo's staff accounts and print their passwords, once."""
+    from renewmap.services.access.demo_accounts import ensure_demo_accounts
+
+    made = _in_transaction(settings, lambda s: ensure_demo_accounts(s, env=settings.env))
+    print(t("Demo staff accounts (passwords shown only now, new ones at every start):"))
+    for a in made:
+        print(f"  {a.username:<24} {a.password:<18} {t(a.what)}")
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest import demo
 
+    if args.action == "accounts":
+        _demo_accounts(settings)
+        return 0
     if args.action == "build":
         counts = demo.build_demo_files(args.osm, args.dir)
         for name, n in counts.items():
@@ -632,10 +645,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from renewmap.api.app import create_app
 
+    if args.demo and settings.env == "prod":  # before anything is served or written
+        from renewmap.errors import Forbidden
+
+        raise Forbidden(
+            "--demo creates staff accounts with printed passwords: not with RENEWMAP_ENV=prod",
+            key="demo_in_prod",
+        )
     engine = _engine(settings)  # migrate before serving
     engine.dispose()
     if args.demo:
         cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
+        _demo_accounts(settings)
+        print(
+            t("Staff sign in at http://{host}:{port}/staff/login", host=args.host, port=args.port)
+        )
     print(f"RenewMap on http://{args.host}:{args.port}/  (demo map: /c/310109010026)")
     proxies = ", ".join(str(n) for n in settings.trusted_networks())
     print(
@@ -816,8 +840,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, type=Path)
     ex.set_defaults(func=cmd_export)
 
-    dm = sub.add_parser("demo", help="build or load the demo community")
-    dm.add_argument("action", choices=["build", "load"])
+    dm = sub.add_parser(
+        "demo",
+        help="build or load the demo community; accounts: one staff account per role "
+        "(development only), passwords printed once",
+    )
+    dm.add_argument("action", choices=["build", "load", "accounts"])
     dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
     dm.set_defaults(func=cmd_demo)

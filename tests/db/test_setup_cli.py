@@ -299,3 +299,63 @@ def test_import_help_names_each_kinds_properties(capsys) -> None:
         main(["--lang", "zh_CN", "import", "--help"])
     out = capsys.readouterr().out
     assert "门牌" in out or "楼号" in out  # the meanings in the reader's language
+
+
+def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
+    cli_db, capsys, monkeypatch
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.errors import Unauthenticated
+    from renewmap.services.access import accounts
+    from renewmap.services.access.scope import scope_of
+
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    code, out, _ = run(capsys, "demo", "accounts")
+    assert code == 0 and out.startswith("Demo staff accounts (passwords shown only now")
+    printed = dict(re.findall(r"^  (demo-[a-z-]+)\s+(\S+)\s", out, re.M))
+    assert sorted(printed) == [
+        "demo-branch-secretary",
+        "demo-community-admin",
+        "demo-designer",
+        "demo-general-secretary",
+        "demo-grid-lead",
+        "demo-subdistrict-admin",
+    ]
+    assert len(set(printed.values())) == 6
+    code, again, _ = run(capsys, "demo", "accounts")  # a new start: new passwords
+    second = dict(re.findall(r"^  (demo-[a-z-]+)\s+(\S+)\s", again, re.M))
+    assert sorted(second) == sorted(printed)
+    assert all(second[u] != printed[u] for u in printed)
+
+    engine = make_engine(cli_db)
+    try:
+        with Session(engine) as s:
+            areas = {}
+            for username, password in second.items():
+                user = accounts.check_password(s, username=username, password=password)
+                principal = accounts.principal_of(user)
+                scope = scope_of(s, principal)
+                areas[username] = (len(scope.grid_ids), len(scope.community_ids))
+            with pytest.raises(Unauthenticated):  # the first start's passwords are gone
+                accounts.check_password(
+                    s, username="demo-grid-lead", password=printed["demo-grid-lead"]
+                )
+    finally:
+        engine.dispose()
+    assert areas["demo-grid-lead"] == (1, 0)
+    assert areas["demo-branch-secretary"] == (1, 0)  # the fourth branch's grid
+    assert areas["demo-general-secretary"][1] == 1  # the whole community
+    assert areas["demo-community-admin"] == (0, 1)
+    assert areas["demo-subdistrict-admin"] == (0, 1)
+    assert areas["demo-designer"] == (0, 0)  # drafts, not requests
+
+    monkeypatch.setenv("RENEWMAP_ENV", "prod")
+    monkeypatch.setenv("RENEWMAP_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("RENEWMAP_ALLOWED_HOSTS", "renewmap.example.org")
+    monkeypatch.setenv("RENEWMAP_PUBLIC_BASE_URL", "https://renewmap.example.org")
+    code, out, err = run(capsys, "demo", "accounts")
+    assert code == 2 and "not with RENEWMAP_ENV=prod" in err and "demo-" not in out
+    code, out, err = run(capsys, "serve", "--demo", "--port", "1")
+    assert code == 2 and "--demo creates staff accounts" in err and out == ""

@@ -171,3 +171,20 @@ def test_the_buildings_table(api) -> None:
     assert r.status_code == 204
     assert len(client.get(url, headers=h["admin"]).json()) == 20
     assert client.delete(f"{url}/2号楼", headers=h["lead"]).status_code == 403
+
+
+def test_the_boundaries_page_has_the_buildings_table_in_the_readers_language(api) -> None:
+    client, _ = api
+    signed = client.post(
+        "/api/staff/session", json={"username": "admin", "password": "correct horse battery"}
+    )
+    assert signed.status_code == 200, signed.text
+    r = client.get(f"/staff/boundaries?community={BALIN}", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert 'id="rm-buildings"' in html
+    assert "按居民的叫法填写每栋楼的楼号（7 或 7号楼）和户数" in html
+    assert "script-src 'self' 'nonce-" in r.headers["content-security-policy"]
+    config = json.loads(html.split('id="rm-config">', 1)[1].split("</script>", 1)[0])
+    assert config["t"]["Households"] == "户数" and config["t"]["Saved"]
+    assert config["t"]["Building number"]

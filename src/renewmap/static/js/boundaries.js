@@ -1,7 +1,7 @@
 /* RenewMap boundary administration: load a grid set (GeoJSON), see the draft and its problems
    on the map, publish it; or draw grids by tapping their corners. */
 import { call, errorText, staffCsrf } from "./lib/api.js";
-import { $, fill, h, readConfig } from "./lib/dom.js";
+import { $, bdi, fill, h, readConfig } from "./lib/dom.js";
 import { translator } from "./lib/i18n.js";
 import { siteMap } from "./lib/sitemap.js";
 
@@ -23,7 +23,8 @@ function show(features, report) {
     onEachFeature: (f, l) => l.bindTooltip(text(f.properties.message)),
   }).addTo(draftLayer);
   fill($("#rm-issues"), report.issues.length
-    ? report.issues.map((i) => h("li", { class: `rm-issue-${i.properties.kind}` }, i.properties.message))
+    ? report.issues.map((i) => h("li", { class: `rm-issue-${i.properties.kind}` },
+      i.geometry ? button(i.properties.message, () => zoomTo(i)) : i.properties.message))
     : h("li", {}, T("No problems found")));
   $("#rm-publish").hidden = false;
 }
@@ -100,3 +101,48 @@ $("#rm-publish").addEventListener("click", async () => {
     { v: r.data.grid_set_version, n: r.data.rerouted.length });
   $("#rm-publish").hidden = true;
 });
+
+/* A button doing ``action``, its label as text. */
+function button(label, action) {
+  const b = h("button", { type: "button", class: "rm-link" }, label);
+  b.addEventListener("click", action);
+  return b;
+}
+
+/* A problem or a building brought into view (clicked in the list beside the map). */
+function zoomTo(feature) {
+  const bounds = L.geoJSON(feature).getBounds();
+  map.fitBounds(bounds, { maxZoom: 19, padding: [24, 24] });
+}
+
+/* The buildings' table: numbers as residents say them and households, saved row by row. */
+const buildingsUrl = `/api/staff/communities/${encodeURIComponent(B.community)}/buildings`;
+
+function buildingRow(b) {
+  const number = h("input", { value: b.number || "", maxlength: "32", size: "6", "aria-label": T("Building number") });
+  const households = h("input", { type: "number", min: "0", max: "100000", value: b.households ?? "",
+    "aria-label": T("Households") });
+  const state = h("span", { role: "status", class: "rm-meta" });
+  let ref = b.ref;
+  const save = button(T("Save"), async () => {
+    const body = {};
+    if (number.value.trim() && number.value.trim() !== (b.number || "")) body.number = number.value.trim();
+    if (households.value !== "") body.households = Number(households.value);
+    const r = await send("PATCH", `${buildingsUrl}/${encodeURIComponent(ref)}`, body);
+    if (!r.ok) { state.textContent = errorText(r, T); return; }
+    b = r.data;
+    ref = b.ref;
+    state.textContent = T("Saved");
+  });
+  const point = { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: b.point } };
+  return h("tr", {},
+    h("td", {}, button(bdi(b.label), () => zoomTo(point))),
+    h("td", {}, number), h("td", {}, households), h("td", {}, b.grid || "—"), h("td", {}, save, state));
+}
+
+async function loadBuildings() {
+  const r = await call("GET", buildingsUrl, { language: B.locale });
+  if (!r.ok) { $("#rm-buildings-error").textContent = errorText(r, T); return; }
+  fill($("#rm-buildings tbody"), ...r.data.map(buildingRow));
+}
+loadBuildings();

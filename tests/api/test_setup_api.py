@@ -100,7 +100,14 @@ def test_a_subdistrict_admin_creates_a_community_in_their_subdistrict(api, sessi
     made = r.json()
     assert made["name"] == admin_name(OTHER) and made["subdistrict_code"] == "310109010"
     assert made["overlaps"] == []
-    assert client.get(f"/api/communities/{OTHER}").json()["name"] == made["name"]
+    # in setup: its admins see it, residents do not (yet)
+    r = client.get(f"/api/staff/communities/{OTHER}/setup", headers=h["sub"])
+    assert r.status_code == 200 and r.json()["state"] == "setup"
+    assert r.json()["name"] == made["name"] and r.json()["buildings"] == 0
+    assert client.get(f"/api/communities/{OTHER}").status_code == 404
+    assert OTHER not in [c["code"] for c in client.get("/api/communities").json()]
+    r = client.get("/api/staff/setup/communities", headers=h["sub"])
+    assert {(c["code"], c["state"]) for c in r.json()} == {(BALIN, "published"), (OTHER, "setup")}
     r = client.post("/api/staff/communities", json=body, headers=h["sub"])
     assert r.status_code == 409 and r.json()["code"] == "community_exists"
     # another subdistrict's committee
@@ -124,7 +131,8 @@ def test_a_subdistrict_admin_creates_a_community_in_their_subdistrict(api, sessi
         "/api/staff/communities/QY-TEST/name", json={"name": "试点居民区"}, headers=h["sub"]
     )
     assert r.status_code == 204
-    assert client.get("/api/communities/QY-TEST").json()["name"] == "试点居民区"
+    r = client.get("/api/staff/communities/QY-TEST/setup", headers=h["sub"])
+    assert r.json()["name"] == "试点居民区"
     r = client.put("/api/staff/communities/QY-TEST/name", json={"name": "x"}, headers=h["admin"])
     assert r.status_code == 403  # 巴林's admin is not this community's
     # its outline redrawn away from 巴林: no overlap any more

@@ -80,6 +80,9 @@ class Community(Base):
     attribution: Mapped[str | None] = mapped_column(Text)
     # Unit costs and rule thresholds of its designs (spatial.design.standards); None: defaults.
     design_standards: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # "setup" while its committee sets it up in the browser (hidden from residents, no routing),
+    # "published" once they publish it (see services.places.setup).
+    state: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
     subdistrict: Mapped[Subdistrict | None] = relationship()
 

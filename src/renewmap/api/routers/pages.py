@@ -14,9 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeStaff, ReadSession
 from renewmap.errors import Forbidden, NotFound
-from renewmap.i18n import negotiate
+from renewmap.i18n import negotiate, rendered, use_locale
+from renewmap.services.access import invitations
 from renewmap.services.design import adoption, drafts, process
-from renewmap.services.places import boundaries, catalog
+from renewmap.services.places import boundaries, catalog, setup
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
 from renewmap.services.requests import exports, handling, patrols, reports, suggestions
@@ -27,7 +28,14 @@ from renewmap.web.report import report_page
 from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
 from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
-from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
+from renewmap.web.staff import (
+    boundaries_page,
+    invite_page,
+    login_page,
+    overview_page,
+    setup_page,
+    workspace_page,
+)
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
@@ -270,6 +278,51 @@ def staff_boundaries(
         tiles=online_tiles(request.app.state.settings),
     )
     return _page(request, html, lang=lang)
+
+
+@router.get("/staff/setup", response_class=HTMLResponse)
+def staff_setup(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """Setting a community up, step by step (subdistrict and community admins)."""
+    if principal is None:
+        return _to_login(request)
+    mine = setup.my_communities(session, principal=principal)
+    if community is not None:
+        boundaries.may_change(session, principal=principal, community_code=community)
+    html = setup_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        community=community,
+        mine=mine,
+        roles=tuple(invitations.INVITABLE),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/invite/{token}", response_class=HTMLResponse)
+def staff_invite(
+    token: str, request: Request, session: ReadSession, lang: str | None = None
+) -> Response:
+    """An invitation link: the invitee sets their own password (once, before it expires)."""
+    locale = _locale(request, lang)
+    status, info, error = 200, None, None
+    with use_locale(locale):
+        try:
+            info = rendered(invitations.describe(session, token=token[:100]))
+        except (NotFound, Forbidden) as exc:
+            status = 404 if isinstance(exc, NotFound) else 403
+            error = exc.msg.render(locale)
+    html = invite_page(
+        locale=locale, nonce=_nonce(request), token=token, invitation=info, error=error
+    )
+    response = _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+    response.status_code = status
+    return response
 
 
 @router.get("/p/{plant_id}", response_class=HTMLResponse)

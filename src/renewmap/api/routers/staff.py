@@ -108,7 +108,12 @@ def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
 )
 def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> JSONResponse:
     token, user = accounts.login(session, username=body.username, password=body.password)
-    principal = accounts.principal_of(user)
+    return signed_in(session, accounts.principal_of(user), token, settings)
+
+
+def signed_in(session: Session, principal: Principal, token: str, settings: Any) -> JSONResponse:
+    """Who signed in, with the session and CSRF cookies set (a sign-in, an accepted
+    invitation)."""
     csrf = mint_csrf(settings.secret_key)  # a fresh one per sign-in
     response = JSONResponse({**_me_body(session, principal), "csrf_token": csrf})
     response.set_cookie(

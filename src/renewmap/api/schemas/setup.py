@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from renewmap.api.schemas.common import Number, Out
@@ -47,3 +49,54 @@ class BuildingRow(Out):
     households: int | None
     grid: str | None = Field(description="its grid's code")
     point: list[float] = Field(description="a point inside it (lon, lat), to zoom to")
+
+
+class SetupCommunity(Out):
+    code: str
+    name: str
+    state: str = Field(description="setup (hidden from residents) or published")
+
+
+class SetupStatus(Out):
+    """Where a community's setup stands, step by step."""
+
+    code: str
+    name: str
+    state: str = Field(description="setup (hidden from residents) or published")
+    outline: dict[str, Any]
+    buildings: int
+    numbered: int = Field(description="buildings with a number")
+    grids: int
+    grid_drafts: int
+
+
+class OutlineFileOut(Out):
+    compounds: list[str] = Field(description="an OSM extract's named compounds to choose from")
+    outline: dict[str, Any] | None = Field(description="GeoJSON geometry (WGS84), once chosen")
+
+
+class FileBuilding(Out):
+    id: str = Field(description="its source id (OSM id or the file's code)")
+    label: str
+    share_inside: Number = Field(description="share of its footprint inside the outline")
+    area_m2: Number
+    point: list[float]
+
+
+class SavedCounts(Out):
+    created: int
+    updated: int
+    unchanged: int
+
+
+class BuildingsFileOut(Out):
+    inside: list[FileBuilding] = Field(description="taken: mostly inside the outline")
+    outside: list[FileBuilding] = Field(description="near but mostly outside: yes or no")
+    saved: SavedCounts | None = Field(description="what was imported (with save)")
+
+
+class InvitationOut(Out):
+    link: str = Field(description="the one-time link (shown once)")
+    username: str
+    display_name: str
+    expires_at: str

@@ -22,6 +22,7 @@ from renewmap.db.models import (
     Community,
     Compound,
     Grid,
+    GridDraft,
     PartyBranch,
     Request,
     Site,
@@ -50,8 +51,19 @@ def community_by_code(session: Session, *, code: str) -> Community:
     return found
 
 
-def list_communities(session: Session) -> Sequence[Community]:
-    return session.scalars(select(Community).order_by(Community.code)).all()
+PUBLISHED = "published"
+
+
+def list_communities(session: Session, *, published_only: bool = False) -> Sequence[Community]:
+    stmt = select(Community).order_by(Community.code)
+    if published_only:
+        stmt = stmt.where(Community.state == PUBLISHED)
+    return session.scalars(stmt).all()
+
+
+def _published_ids() -> Any:
+    """Ids of the communities residents see (a community in setup is not routed to)."""
+    return select(Community.id).where(Community.state == PUBLISHED)
 
 
 def find_coded(session: Session, *, model: type[Any], community_id: int, code: str) -> Any | None:
@@ -78,7 +90,7 @@ def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[
     """(id, code, community_id, wkb) of grids whose bbox meets ``bounds``."""
     t = Grid.__table__
     stmt = select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False)
+        bbox_filter(session, t, bounds, exact=False), t.c.community_id.in_(_published_ids())
     )
     return session.execute(stmt).all()
 
@@ -87,7 +99,9 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tu
     """(id, grid_id, wkb) of grid-assigned buildings whose bbox meets ``bounds``."""
     t = Building.__table__
     stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False), t.c.grid_id.is_not(None)
+        bbox_filter(session, t, bounds, exact=False),
+        t.c.grid_id.is_not(None),
+        t.c.community_id.in_(_published_ids()),
     )
     return session.execute(stmt).all()
 
@@ -96,7 +110,7 @@ def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*t
     """(id, code, metric_epsg, wkb) of communities whose bbox meets ``bounds``."""
     t = Community.__table__
     stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False)
+        bbox_filter(session, t, bounds, exact=False), t.c.state == PUBLISHED
     )
     return session.execute(stmt).all()
 
@@ -529,3 +543,12 @@ def find_by_osm_id(
         .order_by(model.id)
         .limit(1)
     ).first()
+
+
+def grid_drafts_of_community(session: Session, *, community_id: int) -> Sequence[GridDraft]:
+    """The community's grid drafts, newest first."""
+    return session.scalars(
+        select(GridDraft)
+        .where(GridDraft.community_id == community_id)
+        .order_by(GridDraft.id.desc())
+    ).all()

@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from renewmap.db.guards import keep_on_error
-from renewmap.db.models import AuthToken, StaffRole, StaffUser
+from renewmap.db.models import AuthToken, StaffRole, StaffUser, Subdistrict
 from renewmap.db.queries.accounts import (
     auth_token_by_hash,
     count_failed_login,
@@ -37,6 +37,7 @@ from renewmap.errors import (
     RateLimited,
     Unauthenticated,
 )
+from renewmap.services.places import admin_codes
 from renewmap.vocabulary import ROLE_PLACE, ROLES, Role
 
 SESSION_HOURS = 12
@@ -136,6 +137,11 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
     if kind == "community":
         return RoleGrant(role, community_id=community_by_code(session, code=place).id)
     sub = find_subdistrict(session, code=place)
+    if sub is None and (official := admin_codes.subdistrict_name(place)) is not None:
+        # an official subdistrict with no community yet: its admin is the one to set them up
+        sub = Subdistrict(code=place, name=official)
+        session.add(sub)
+        session.flush()
     if sub is None:
         raise NotFound(
             "subdistrict '{subdistrict}' not found",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community
-from renewmap.db.queries.places import community_by_code, list_communities
+from renewmap.db.queries.places import PUBLISHED, community_by_code, list_communities
 from renewmap.errors import NotFound
 from renewmap.services.places.layers import LAYER_KINDS, community_layers
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -31,11 +31,27 @@ def _summary(c: Community) -> dict[str, Any]:
 
 
 def communities(session: Session) -> list[dict[str, Any]]:
-    return [_summary(c) for c in list_communities(session)]
+    """The communities residents see (none still being set up)."""
+    return [_summary(c) for c in list_communities(session, published_only=True)]
+
+
+def published(session: Session, *, code: str) -> Community:
+    """A community residents may see: one still being set up is not found (404), as if it
+    did not exist yet."""
+    c = community_by_code(session, code=code)
+    if c.state != PUBLISHED:
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
+    return c
 
 
 def community(session: Session, *, code: str) -> dict[str, Any]:
-    return _summary(community_by_code(session, code=code))
+    return _summary(published(session, code=code))
 
 
 def site_version(session: Session, *, code: str) -> tuple[int, int]:
@@ -43,7 +59,7 @@ def site_version(session: Session, *, code: str) -> tuple[int, int]:
 
     A page cache keyed on these can never serve an outdated plan.
     """
-    c = community_by_code(session, code=code)
+    c = published(session, code=code)
     return (c.site_version or 1, c.grid_set_version or 1)
 
 
@@ -74,6 +90,7 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
             code=community_code,
             field="kind",
         )
+    published(session, code=community_code)
     frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]
     features = []
     props_cols = [c for c in frame.columns if c not in ("geometry", "id")]

@@ -181,9 +181,11 @@ def create(
     name: str | None = None,
     unofficial: bool = False,
     attribution: str | None = None,
+    state: str = "published",
 ) -> Created:
     """A new community on an outline; overlaps with others are warnings, not refusals (two
-    committees may share a compound while their boundary is being settled)."""
+    committees may share a compound while their boundary is being settled). ``state``
+    "setup" keeps it from residents until it is published (the browser's setup flow)."""
     code = code.strip()
     label = _check_name(check_code(code, unofficial=unofficial, name=name))
     if find_community(session, code=code) is not None:
@@ -199,6 +201,7 @@ def create(
         grid_set_version=1,
         site_version=1,
         attribution=attribution,
+        state=state,
         geom=to_db(as_multi(outline)),
     )
     session.add(community)
@@ -418,7 +421,8 @@ def create_as(
     subdistrict_code: str | None = None,
 ) -> Created:
     """A subdistrict's admin creates a community in their subdistrict: an official code's own
-    subdistrict, or, for an unofficial code, the one they name."""
+    subdistrict, or, for an unofficial code, the one they name. It stays in setup (hidden
+    from residents, not routed to) until they publish it."""
     mine = subdistrict_ids_administered(principal)
     wanted = admin_codes.subdistrict_of(code.strip()) or subdistrict_code
     sub = find_subdistrict(session, code=wanted) if wanted else None
@@ -429,7 +433,9 @@ def create_as(
             code=code,
             field="code",
         )
-    made = create(session, code=code, outline=outline, name=name, unofficial=unofficial)
+    made = create(
+        session, code=code, outline=outline, name=name, unofficial=unofficial, state="setup"
+    )
     made.community.subdistrict = sub
     session.flush()
     return made

@@ -177,10 +177,11 @@ def cmd_community(args: argparse.Namespace, settings: Settings) -> int:
         print(t("{n} residents' committee(s) found", n=len(found)))
         return 0
     if args.action == "list":
-        rows = _in_transaction(settings, lambda s: catalog.communities(s))
+        rows = _in_transaction(settings, lambda s: catalog.communities(s, include_setup=True))
         for c in rows:
             sub = c["subdistrict"]["name"] if c["subdistrict"] else "—"
-            print(f"{c['code']}\t{c['name']}\t{sub}")
+            state = f"\t{t('in setup')}" if c["state"] != "published" else ""
+            print(f"{c['code']}\t{c['name']}\t{sub}{state}")
         print(t("{n} community(ies)", n=len(rows)))
         return 0
     if args.action == "create":
@@ -210,6 +211,20 @@ def cmd_community(args: argparse.Namespace, settings: Settings) -> int:
             raise InvalidInput("community rename needs --name NAME", key="cli_name_missing")
         _in_transaction(settings, lambda s: communities.rename(s, code=args.code, name=args.name))
         print(t("community {code} is now called {name}", code=args.code, name=args.name))
+        return 0
+    if args.action == "publish":
+        from renewmap.services.access import accounts
+        from renewmap.services.places import setup
+
+        _in_transaction(
+            settings,
+            lambda s: setup.publish(
+                s,
+                principal=accounts.operator_principal(s, community_code=args.code),
+                code=args.code,
+            ),
+        )
+        print(t("community {code} is published: residents see it", code=args.code))
         return 0
     name = _in_transaction(settings, lambda s: communities.retire(s, code=args.code))
     print(t("community {code} {name} retired", code=args.code, name=name))
@@ -798,6 +813,10 @@ def build_parser() -> argparse.ArgumentParser:
         "retire", help="remove a community set up by mistake (refused while it holds requests)"
     )
     ct.add_argument("code")
+    cp = cm_sub.add_parser(
+        "publish", help="open a community set up in the browser to residents (needs its grids)"
+    )
+    cp.add_argument("code")
     cm.set_defaults(func=cmd_community)
 
     br = sub.add_parser("branches", help="party branches")

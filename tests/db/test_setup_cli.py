@@ -359,3 +359,41 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
     assert code == 2 and "not with RENEWMAP_ENV=prod" in err and "demo-" not in out
     code, out, err = run(capsys, "serve", "--demo", "--port", "1")
     assert code == 2 and "--demo creates staff accounts" in err and out == ""
+
+
+def test_a_community_set_up_in_the_browser_is_listed_and_published_from_the_cli(
+    cli_db, capsys, tmp_path
+) -> None:
+    import shapely
+    from shapely.geometry import mapping
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import upgrade
+    from renewmap.services.places import communities
+
+    area = shapely.box(121.60, 31.30, 121.602, 31.302)
+    engine = make_engine(cli_db)
+    try:
+        upgrade(engine)
+        with Session(engine) as s, s.begin():
+            communities.create(s, code=MIYUN, outline=area, state="setup")
+    finally:
+        engine.dispose()
+    code, out, _ = run(capsys, "community", "list")
+    assert code == 0 and f"{MIYUN}\t密云路居委会\t四平路街道\tin setup" in out
+    code, _, err = run(capsys, "community", "publish", MIYUN)
+    assert code == 2 and "has no grids yet: publish a grid set first" in err
+    grid = {"type": "Feature", "properties": {"code": "G01", "name": "第1网格"}}
+    grids = tmp_path / "grids.geojson"
+    grids.write_text(
+        json.dumps(
+            {"type": "FeatureCollection", "features": [{**grid, "geometry": mapping(area)}]}
+        ),
+        encoding="utf-8",
+    )
+    assert run(capsys, "import", grids, "--kind", "grid", "--community", MIYUN)[0] == 0
+    code, out, _ = run(capsys, "community", "publish", MIYUN)
+    assert code == 0 and f"community {MIYUN} is published: residents see it" in out
+    code, out, _ = run(capsys, "community", "list")
+    assert f"{MIYUN}\t密云路居委会\t四平路街道\n" in out

@@ -30,9 +30,13 @@ def _summary(c: Community) -> dict[str, Any]:
     }
 
 
-def communities(session: Session) -> list[dict[str, Any]]:
-    """The communities residents see (none still being set up)."""
-    return [_summary(c) for c in list_communities(session, published_only=True)]
+def communities(session: Session, *, include_setup: bool = False) -> list[dict[str, Any]]:
+    """The communities residents see (none still being set up, unless ``include_setup``: the
+    operator's list, each with its state)."""
+    return [
+        {**_summary(c), "state": c.state} if include_setup else _summary(c)
+        for c in list_communities(session, published_only=not include_setup)
+    ]
 
 
 def published(session: Session, *, code: str) -> Community:

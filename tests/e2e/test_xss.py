@@ -577,6 +577,11 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
         ready=buildings_table,
     )
     desk.read(
+        f"/staff/setup?community={DEMO}",
+        [hostile("community"), NUMBER_A, NUMBER_B, hostile("building")],
+        ready=buildings_table.replace("#rm-buildings", "#rm-later:not([hidden]) #rm-buildings"),
+    )
+    desk.read(
         f"/staff/design?community={DEMO}&site=S01",
         [hostile(t) for t in ("site", "draft", "draft2", "minutes")]
         + [w["attachment"], NICK + "n4"],

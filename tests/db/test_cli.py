@@ -22,9 +22,11 @@ CODE = "310109010026"
 
 @pytest.fixture
 def cli_db(database_url_factory, monkeypatch):
-    """A fresh, empty database on the test's backend, where the commands run."""
+    """A fresh database on the test's backend, brought to the current schema by `renewmap db
+    upgrade` (the commands only check it), where the commands run."""
     url = database_url_factory()
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 0
     return url
 
 

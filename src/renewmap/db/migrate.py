@@ -1,4 +1,12 @@
-"""Run Alembic migrations programmatically (used by the CLI, the app in dev, and tests)."""
+"""Alembic migrations, run programmatically: by ``renewmap db upgrade`` (an explicit step of a
+deployment), by tests, and by the demo; the app and every other command only check that the
+database is at the code's revision (``check_current``) and refuse to start otherwise.
+
+Upgrades are serialised: on PostgreSQL by an advisory lock held for the upgrade's
+transaction, on SQLite by taking the write lock at BEGIN. Three upgrades started at once
+(three containers, a rolling deploy) run one after the other; the later ones find the schema
+current and do nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, inspect
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, func, inspect, select
+
+from renewmap.errors import SchemaOutdated
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key of the upgrade (any constant shared by every process: "RenewMap")
+UPGRADE_LOCK = 0x52656E65774D6170
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -19,15 +33,59 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+def _locked(engine: Engine) -> Engine:
+    """The engine whose transactions serialise with other upgrades."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(UPGRADE_LOCK)))
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` in one transaction."""
-    with engine.begin() as conn:
+    """Bring the schema to ``revision`` in one transaction, one upgrade at a time."""
+    with _locked(engine).begin() as conn:
+        _lock(conn)
         command.upgrade(alembic_config(conn), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    with engine.begin() as conn:
+    with _locked(engine).begin() as conn:
+        _lock(conn)
         command.downgrade(alembic_config(conn), revision)
+
+
+def code_heads() -> set[str]:
+    """The revisions this code's migrations end at."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def database_heads(engine: Engine) -> set[str]:
+    """The revisions the database is at (empty: never migrated)."""
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def check_current(engine: Engine) -> None:
+    """Raise ``SchemaOutdated`` unless the database is exactly at the code's revision."""
+    have, want = database_heads(engine), code_heads()
+    if have == want:
+        return
+    if not have:
+        state = "has no RenewMap schema yet"
+    elif have - want and not (want - have):
+        state = f"is at {', '.join(sorted(have))}, newer than this code ({', '.join(sorted(want))})"
+    else:
+        state = f"is at {', '.join(sorted(have))}, this code needs {', '.join(sorted(want))}"
+    raise SchemaOutdated(
+        f"the database {state}: run `renewmap db upgrade` first (with the new code's "
+        "package), then start the app",
+        database=sorted(have),
+        code=sorted(want),
+    )
 
 
 def is_initialised(engine: Engine) -> bool:

@@ -48,17 +48,19 @@ def app_server(
     demo_dir: Path | None = None,
     env: dict[str, str] | None = None,
     startup_s: float = 120.0,
+    workers: int = 1,
 ) -> Iterator[str]:
     """``renewmap serve`` on a free loopback port; yields its URL.
 
     ``db``: a SpatiaLite file, or a database URL (``postgresql+psycopg://…`` for PostGIS).
 
     ``demo_dir``: load the demo community first (``--demo``). Output goes to ``log``: a pipe
-    nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings.
+    nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings; ``workers``
+    worker processes (``--workers``).
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "renewmap.cli", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port)]
+    cli = [sys.executable, "-m", "renewmap.cli"]
+    cmd = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if demo_dir is not None:
         cmd += ["--demo", "--demo-dir", str(demo_dir)]
     full_env = {
@@ -68,6 +70,10 @@ def app_server(
         **(env or {}),
     }
     out = log.open("ab")
+    # as deployed: the schema is brought up to date first, the server only checks it
+    subprocess.run(
+        [*cli, "db", "upgrade"], env=full_env, stdout=out, stderr=subprocess.STDOUT, check=True
+    )
     proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

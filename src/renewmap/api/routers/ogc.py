@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from renewmap.api.deps import BearerStaff, ReadSession, public_base
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas import ogc as docs
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
@@ -30,7 +31,7 @@ from renewmap.protocols.ogc.features import (
 )
 
 PREFIX = "/ogc"
-router = APIRouter(prefix=PREFIX, tags=["ogc"])
+router = APIRouter(prefix=PREFIX, tags=["ogc"], route_class=TransactionalRoute)
 
 
 def documents(model: Any, media: str) -> dict[int | str, dict[str, Any]]:

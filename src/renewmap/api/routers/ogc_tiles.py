@@ -13,11 +13,12 @@ from fastapi.responses import Response
 
 from renewmap.api.deps import BearerStaff, PublicBase, ReadSession
 from renewmap.api.responses import content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.ogc import Tileset, Tilesets
 from renewmap.protocols.ogc import tiles
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=TransactionalRoute)
 
 
 @router.get(

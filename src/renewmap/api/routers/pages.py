@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeStaff, ReadSession
+from renewmap.api.routing import TransactionalRoute
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate
 from renewmap.services.design import adoption, drafts, process
@@ -31,7 +32,7 @@ from renewmap.web.staff import boundaries_page, login_page, overview_page, works
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 
 def _locale(request: Request, lang: str | None) -> str:

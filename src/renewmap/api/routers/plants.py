@@ -15,13 +15,14 @@ from renewmap.api import uploads
 from renewmap.api.deps import IdPath, PublicBase, ReadSession, ResidentDevice, WriteSession
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import PlantCard
 from renewmap.errors import NotFound
 from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(tags=["plants"])
+router = APIRouter(tags=["plants"], route_class=TransactionalRoute)
 
 
 class AdoptIn(BaseModel):

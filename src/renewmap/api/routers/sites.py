@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from renewmap.api.deps import IdPath, MaybeDevice, ReadSession, ResidentDevice, WriteSession
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import (
     Consultation,
     DraftComment,
@@ -24,7 +25,7 @@ from renewmap.api.schemas.design import (
 from renewmap.services.design import consultation, process
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["sites"])
+router = APIRouter(prefix="/api", tags=["sites"], route_class=TransactionalRoute)
 
 
 class CommentIn(BaseModel):

@@ -33,6 +33,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
     CommentOut,
@@ -52,7 +53,7 @@ from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.validation import FiniteFloat, NoNul, NotBlank, RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["suggestions"])
+router = APIRouter(prefix="/api", tags=["suggestions"], route_class=TransactionalRoute)
 YEAR = 365 * 24 * 3600
 
 

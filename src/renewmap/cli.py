@@ -47,7 +47,7 @@ def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.db.migrate import check_current, code_heads, database_heads, downgrade, upgrade
+    from renewmap.db.migrate import check_current, code_heads, downgrade, upgrade
 
     engine = _engine(settings, check=False)
     try:
@@ -55,12 +55,10 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
             check_current(engine)  # SchemaOutdated: exit 2 with the reason
             print(f"database is current ({', '.join(sorted(code_heads()))})")
             return 0
-        before = database_heads(engine)
         if args.action == "upgrade":
-            upgrade(engine, args.revision or "head")
+            before, after = upgrade(engine, args.revision or "head")
         else:
-            downgrade(engine, args.revision or "base")
-        after = database_heads(engine)
+            before, after = downgrade(engine, args.revision or "base")
     finally:
         engine.dispose()
     was = ", ".join(sorted(before)) or "empty"

@@ -45,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which worker (renewmap serve --workers N)
             "message": record.getMessage(),
             "request_id": getattr(record, "request_id", "-"),
         }

@@ -45,17 +45,29 @@ def _lock(conn: Connection) -> None:
         conn.execute(select(func.pg_advisory_xact_lock(UPGRADE_LOCK)))
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` in one transaction, one upgrade at a time."""
+Heads = tuple[set[str], set[str]]
+
+
+def _heads(conn: Connection) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def upgrade(engine: Engine, revision: str = "head") -> Heads:
+    """Bring the schema to ``revision`` in one transaction, one upgrade at a time; the
+    revisions before and after (as this upgrade found them, once it had the lock)."""
     with _locked(engine).begin() as conn:
         _lock(conn)
+        before = _heads(conn)
         command.upgrade(alembic_config(conn), revision)
+        return before, _heads(conn)
 
 
-def downgrade(engine: Engine, revision: str = "base") -> None:
+def downgrade(engine: Engine, revision: str = "base") -> Heads:
     with _locked(engine).begin() as conn:
         _lock(conn)
+        before = _heads(conn)
         command.downgrade(alembic_config(conn), revision)
+        return before, _heads(conn)
 
 
 def code_heads() -> set[str]:
@@ -66,7 +78,7 @@ def code_heads() -> set[str]:
 def database_heads(engine: Engine) -> set[str]:
     """The revisions the database is at (empty: never migrated)."""
     with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+        return _heads(conn)
 
 
 def check_current(engine: Engine) -> None:

@@ -18,7 +18,8 @@ from renewmap.errors import InvalidInput, RenewMapError
 from renewmap.settings import Settings
 
 DEFAULT_OSM = Path("geodata") / "osm" / "tongji.osm.gz"
-DEFAULT_DEMO_DIR = Path("geodata") / "demo"
+# package data, so `renewmap serve --demo` works from any directory and from a wheel
+DEFAULT_DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 
 
 def _engine(settings: Settings, *, check: bool = True) -> Engine:

@@ -10,13 +10,14 @@ current and do nothing.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, func, inspect, select, text
 
 from renewmap.errors import SchemaOutdated
 
@@ -70,15 +71,19 @@ def downgrade(engine: Engine, revision: str = "base") -> Heads:
         return before, _heads(conn)
 
 
-def code_heads() -> set[str]:
-    """The revisions this code's migrations end at."""
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+@functools.cache
+def code_heads() -> frozenset[str]:
+    """The revisions this code's migrations end at (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def database_heads(engine: Engine) -> set[str]:
-    """The revisions the database is at (empty: never migrated)."""
+    """The revisions the database is at (empty: never migrated); one small query, cheap
+    enough for a readiness probe."""
     with engine.connect() as conn:
-        return _heads(conn)
+        if not inspect(conn).has_table("alembic_version"):
+            return set()
+        return set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 def check_current(engine: Engine) -> None:

@@ -28,6 +28,7 @@ from renewmap.db.models import Notification, Request
 from renewmap.devtools.e2e import RunningApp, app_process
 from renewmap.services.access import accounts
 from tests.support.live import LIVE_ENV
+from tests.support.paths import DEMO_DIR
 from tests.support.places import add_test_community, pt
 from tests.support.receivers import StalledSMTP, stalled_smtp, wait_for
 
@@ -56,7 +57,7 @@ def app(backend, database_url_factory, tmp_path_factory, smtp) -> Iterator[tuple
         "RENEWMAP_NOTIFY_POLL_S": "0.2",
         "RENEWMAP_LOG_FORMAT": "json",
     }
-    with app_process(url, log, env=env, workers=WORKERS) as running:
+    with app_process(url, log, env=env, workers=WORKERS, demo_dir=DEMO_DIR) as running:
         engine = make_engine(url)
         try:
             with Session(engine) as s, s.begin():
@@ -197,6 +198,26 @@ def test_sixty_plus_ones_at_once_are_all_counted(app) -> None:
 
     answers = in_parallel([lambda c=c: again(c) for c in clones], threads=len(clones))
     assert Counter(answers) == {201: 1, 409: 59}
+
+
+def test_thirty_residents_adopting_one_plant_at_once_get_one_adoption(app) -> None:
+    running, _ = app
+    plants = httpx.get(f"{running.base}/ogc/collections/plants/items?limit=100", timeout=30)
+    plant = next(f for f in plants.json()["features"] if f["properties"].get("adoptable"))
+    devices = [resident(running.base, f"192.0.2.{100 + i}") for i in range(30)]
+    barrier = threading.Barrier(len(devices))
+
+    def adopt(i: int, c: httpx.Client) -> int:
+        barrier.wait()
+        r = c.post(f"/api/plants/{plant['id']}/adoption", json={"nickname": f"邻居{i}"})
+        return r.status_code
+
+    answers = in_parallel(
+        [lambda i=i, c=c: adopt(i, c) for i, c in enumerate(devices)], threads=len(devices)
+    )
+    assert Counter(answers) == {201: 1, 409: 29}
+    card = httpx.get(f"{running.base}/api/plants/{plant['id']}", timeout=30).json()
+    assert card["adopter"].startswith("邻居") and card["adoptable"] is False
 
 
 def test_a_killed_worker_is_replaced_and_the_others_keep_serving(app) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap.db.guards import exclusive
 from renewmap.db.models import Plant, PlantAdoption, PlantCare
 from renewmap.db.queries.design import (
     adopted_plant_ids,
@@ -50,7 +51,11 @@ def adopt(
     phone: str | None = None,
 ) -> dict[str, Any]:
     plant = _plant(session, plant_id)
-    session.refresh(plant, with_for_update=True)  # two residents at once: one wins
+    # many residents at once: one adopts, the others are answered at once instead of queueing
+    # on the plant's row lock (and holding a connection each meanwhile)
+    if not exclusive(session, f"adopt:{plant.id}"):
+        raise Conflict(f"plant {plant_id} is being adopted at this moment", field="id")
+    session.refresh(plant, with_for_update=True)  # the row lock has the last word
     if not plant.adoptable:
         raise Conflict(f"plant {plant_id} is not open for adoption", field="id")
     if current_adoption(session, plant_id=plant.id) is not None:

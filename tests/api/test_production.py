@@ -154,3 +154,27 @@ def test_metrics_by_route_template_with_the_outbox(deployed) -> None:
     # from an address not in RENEWMAP_METRICS_ALLOW: as if there were nothing
     outsider = TestClient(client.app, client=("192.0.2.9", 1000))
     assert outsider.get("/metrics").status_code == 404
+
+
+def test_a_public_read_past_its_budget_is_cut_off(deployed) -> None:
+    """Public reads (maps, OGC items and tiles) run under a time budget: PostgreSQL's
+    statement_timeout, SQLite's progress handler; the cut-off is a ReadTooLong (503 with
+    Retry-After), and the connection serves the next read."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from renewmap.db.guards import operational_problem
+    from renewmap.errors import ReadTooLong
+
+    client = deployed(public_read_timeout_ms=100)
+    factory = client.app.state.public_session_factory  # type: ignore[attr-defined]
+    endless = text(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 500000000) "
+        "SELECT count(*) FROM c"
+    )
+    with factory() as session, pytest.raises(OperationalError) as caught:
+        session.execute(endless).scalar_one()
+    problem = operational_problem(caught.value)
+    assert isinstance(problem, ReadTooLong) and problem.details["retry_after"] == 5
+    with factory() as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.deps import get_public_session, get_read_session, get_session
 from renewmap.settings import Settings
 
 TEST_SETTINGS: dict[str, Any] = {"env": "test", "secret_key": "test-secret"}
@@ -39,4 +39,5 @@ def build_app(
     if session is not None:
         app.dependency_overrides[get_session] = lambda: session
         app.dependency_overrides[get_read_session] = lambda: session
+        app.dependency_overrides[get_public_session] = lambda: session
     return app

@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from renewmap import __version__
-from renewmap.api.deps import ReadSession, SettingsDep
+from renewmap.api.deps import PublicSession, ReadSession, SettingsDep
 from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import FeatureCollection
@@ -89,12 +89,12 @@ def metrics_text(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.get("/api/communities", response_model=list[CommunityOut], tags=["places"])
-def communities(session: ReadSession) -> list[CommunityOut]:
+def communities(session: PublicSession) -> list[CommunityOut]:
     return [CommunityOut(**c) for c in catalog.communities(session)]
 
 
 @router.get("/api/communities/{code}", response_model=CommunityOut, tags=["places"])
-def community(code: str, session: ReadSession) -> CommunityOut:
+def community(code: str, session: PublicSession) -> CommunityOut:
     return CommunityOut(**catalog.community(session, code=code))
 
 
@@ -107,7 +107,7 @@ def community(code: str, session: ReadSession) -> CommunityOut:
     description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "
     "(lon, lat). Residents' requests are served by the suggestions and staff APIs.",
 )
-def layer(code: str, kind: str, session: ReadSession) -> GeoJSONResponse:
+def layer(code: str, kind: str, session: PublicSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
 
 

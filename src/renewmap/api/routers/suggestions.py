@@ -25,6 +25,7 @@ from renewmap.api.deps import (
     Limit,
     NotifyKick,
     Offset,
+    PublicSession,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -175,7 +176,7 @@ def create(
 )
 def browse(
     code: str,
-    session: ReadSession,
+    session: PublicSession,
     bounds: Bbox,
     category: str | None = None,
     status: str | None = None,
@@ -204,7 +205,7 @@ def browse(
 )
 def map_layer(
     code: str,
-    session: ReadSession,
+    session: PublicSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,
     category: str | None = None,
@@ -229,7 +230,7 @@ def map_layer(
     summary="Visible suggestions within a radius (default 50 m), nearest first",
 )
 def nearby(
-    session: ReadSession,
+    session: PublicSession,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     category: str | None = None,

@@ -1,4 +1,8 @@
-"""The ``renewmap`` command line. Each writing command runs in one transaction."""
+"""The ``renewmap`` command line. Each writing command runs in one transaction.
+
+It speaks the language of ``--lang`` (zh_CN or en), else of the environment (LC_ALL,
+LC_MESSAGES, LANG: ``en*`` is English), else Simplified Chinese.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,22 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.errors import InvalidInput, RenewMapError
+from renewmap.i18n import LOCALES, N_, current_locale, posix_locale, t, use_locale
 from renewmap.settings import Settings
 
 DEFAULT_OSM = Path("geodata") / "osm" / "tongji.osm.gz"
 # package data, so `renewmap serve --demo` works from any directory and from a wheel
 DEFAULT_DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+# What kind of problem a grid-set check found (validate-grids).
+ISSUE_KINDS = {
+    "invalid": N_("invalid"),
+    "overlap": N_("overlap"),
+    "gap": N_("gap"),
+    "outside": N_("outside"),
+    "unassigned": N_("unassigned"),
+}
 
 
 def _engine(settings: Settings, *, check: bool = True) -> Engine:
@@ -54,7 +68,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.action == "check":
             check_current(engine)  # SchemaOutdated: exit 2 with the reason
-            print(f"database is current ({', '.join(sorted(code_heads()))})")
+            print(t("database is current ({revisions})", revisions=", ".join(sorted(code_heads()))))
             return 0
         if args.action == "upgrade":
             before, after = upgrade(engine, args.revision or "head")
@@ -62,9 +76,15 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
             before, after = downgrade(engine, args.revision or "base")
     finally:
         engine.dispose()
-    was = ", ".join(sorted(before)) or "empty"
-    now = ", ".join(sorted(after)) or "empty"
-    print(f"database {args.action} done ({engine.dialect.name}): {was} → {now}")
+    print(
+        t(
+            "database {action} done ({dialect}): {before} → {after}",
+            action=args.action,
+            dialect=engine.dialect.name,
+            before=", ".join(sorted(before)) or t("empty"),
+            after=", ".join(sorted(after)) or t("empty"),
+        )
+    )
     return 0
 
 
@@ -83,7 +103,16 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             layer=args.layer,
         ),
     )
-    print(f"{rep.file}: {rep.created} {args.kind} created, {rep.updated} updated")
+    kind = names.label(names.LAYER_KINDS, args.kind)
+    print(
+        t(
+            "{file}: {created} {kind} created, {updated} updated",
+            file=rep.file,
+            created=rep.created,
+            kind=kind,
+            updated=rep.updated,
+        )
+    )
     return 0
 
 
@@ -91,7 +120,14 @@ def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest.importer import import_branches
 
     rep = _in_transaction(settings, lambda s: import_branches(s, args.file))
-    print(f"{rep.file}: {rep.created} branches created, {rep.updated} updated")
+    print(
+        t(
+            "{file}: {created} branches created, {updated} updated",
+            file=rep.file,
+            created=rep.created,
+            updated=rep.updated,
+        )
+    )
     return 0
 
 
@@ -110,8 +146,15 @@ def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
         ),
     )
     for rep in reports:
-        print(f"{rep.kind}: {rep.created} created, {rep.updated} updated")
-    print("data © OpenStreetMap contributors, ODbL 1.0")
+        print(
+            t(
+                "{kind}: {created} created, {updated} updated",
+                kind=names.label(names.LAYER_KINDS, rep.kind),
+                created=rep.created,
+                updated=rep.updated,
+            )
+        )
+    print(t("data © OpenStreetMap contributors, ODbL 1.0"))
     return 0
 
 
@@ -122,12 +165,11 @@ def cmd_assign_buildings(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         lambda s: assign_buildings(s, community_code=args.community, only_unassigned=not args.all),
     )
-    print(f"{n} buildings assigned to grids")
+    print(t("{n} buildings assigned to grids", n=n))
     return 0
 
 
 def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import asdict
 
     from renewmap.services.places.grid_check import validate_grids
 
@@ -136,15 +178,23 @@ def cmd_validate_grids(args: argparse.Namespace, settings: Settings) -> int:
         lambda s: validate_grids(s, community_code=args.community, tolerance_m2=args.tolerance),
     )
     if args.json:
-        print(json.dumps(asdict(report), ensure_ascii=False, indent=1))
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
         print(
-            f"community {report.community}: {report.grid_count} grids, "
-            f"{report.building_count} buildings, tolerance {report.tolerance_m2} m²"
+            t(
+                "community {community}: {grids} grids, {buildings} buildings, "
+                "tolerance {tolerance} m²",
+                community=report.community,
+                grids=report.grid_count,
+                buildings=report.building_count,
+                tolerance=report.tolerance_m2,
+            )
         )
         for issue in report.issues:
-            print(f"  [{issue.kind}] {issue.message}")
-        print("OK: no problems found" if report.ok else f"{len(report.issues)} problem(s)")
+            print(f"  [{t(ISSUE_KINDS.get(issue.kind, issue.kind))}] {issue.message}")
+        print(
+            t("OK: no problems found") if report.ok else t("{n} problem(s)", n=len(report.issues))
+        )
     return 0 if report.ok else 1
 
 
@@ -153,13 +203,15 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
 
     snap = settings.snap_distance_m if args.snap is None else args.snap
     if not 0 <= snap <= 5000:
-        raise InvalidInput(f"--snap must be between 0 and 5000 metres, got {snap:g}")
+        raise InvalidInput(
+            "--snap must be between 0 and 5000 metres, got {snap:g}", key="cli_snap", snap=snap
+        )
 
     def work(session: Session) -> int:
         return route_file(session, args.input, args.out, snap_m=snap)
 
     n = _in_transaction(settings, work)
-    print(f"{n} rows routed → {args.out}")
+    print(t("{n} rows routed → {out}", n=n, out=str(args.out)))
     return 0
 
 
@@ -177,8 +229,8 @@ def cmd_reroute(args: argparse.Namespace, settings: Settings) -> int:
 
     changed = _in_transaction(settings, work)
     for rid, old, new in changed:
-        print(f"request {rid}: {old or '—'} → {new or '—'}")
-    print(f"{len(changed)} open request(s) changed owner")
+        print(t("request {id}: {old} → {new}", id=rid, old=old or "—", new=new or "—"))
+    print(t("{n} open request(s) changed owner", n=len(changed)))
     return 0
 
 
@@ -188,7 +240,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     layers = _in_transaction(
         settings, lambda s: export_community(s, community_code=args.community, out=args.out)
     )
-    print(f"{args.out}: layers {', '.join(layers)}")
+    print(t("{out}: layers {layers}", out=str(args.out), layers=list(layers)))
     return 0
 
 
@@ -213,9 +265,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     counts = _in_transaction(settings, work)
     if counts is None:
-        print(f"demo community {demo.DEMO_COMMUNITY} is already loaded")
+        print(t("demo community {code} is already loaded", code=demo.DEMO_COMMUNITY))
     else:
-        print("demo loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        print(t("demo loaded: {counts}", counts=[f"{k} {v}" for k, v in counts.items()]))
     return 0
 
 
@@ -229,9 +281,15 @@ def _password(args: argparse.Namespace) -> str:
     if args.password_env:
         value = os.environ.get(args.password_env)
         if not value:
-            raise InvalidInput(f"environment variable {args.password_env} is empty or unset")
+            raise InvalidInput(
+                "environment variable {name} is empty or unset",
+                key="cli_password_env_empty",
+                name=args.password_env,
+            )
         return value
-    raise InvalidInput("give the password with --password-stdin or --password-env VAR")
+    raise InvalidInput(
+        "give the password with --password-stdin or --password-env VAR", key="cli_password_missing"
+    )
 
 
 def _role_pairs(values: list[str]) -> list[tuple[str, str]]:
@@ -240,9 +298,11 @@ def _role_pairs(values: list[str]) -> list[tuple[str, str]]:
         role, sep, place = v.partition("=")
         if not sep or not place:
             raise InvalidInput(
-                f"--role {v!r}: use ROLE=PLACE, e.g. grid_lead=310109010026/G07, "
+                "--role '{value}': use ROLE=PLACE, e.g. grid_lead=310109010026/G07, "
                 "branch_secretary=BRANCH, community_admin=310109010026, "
-                "subdistrict_admin=310109010, designer=310109010026"
+                "subdistrict_admin=310109010, designer=310109010026",
+                key="cli_role_format",
+                value=v,
             )
         pairs.append((role, place))
     return pairs
@@ -266,7 +326,7 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
                 ).username
             ),
         )
-        print(f"user {user} created with {len(args.role or [])} role(s)")
+        print(t("user {user} created with {n} role(s)", user=user, n=len(args.role or [])))
         return 0
     if args.action == "grant":
         n = _in_transaction(
@@ -275,17 +335,19 @@ def cmd_user(args: argparse.Namespace, settings: Settings) -> int:
                 s, username=args.username, roles=_role_pairs(args.role or [])
             ),
         )
-        print(f"{args.username}: {n} role(s) added")
+        print(t("{user}: {n} role(s) added", user=args.username, n=n))
         return 0
     if args.action == "unlock":
         _in_transaction(settings, lambda s: accounts.unlock(s, username=args.username))
-        print(f"{args.username}: failed sign-ins cleared; the account may sign in again")
+        print(
+            t("{user}: failed sign-ins cleared; the account may sign in again", user=args.username)
+        )
         return 0
     password = _password(args)
     _in_transaction(
         settings, lambda s: accounts.set_password(s, username=args.username, password=password)
     )
-    print(f"{args.username}: password changed; their sessions and tokens are revoked")
+    print(t("{user}: password changed; their sessions and tokens are revoked", user=args.username))
     return 0
 
 
@@ -294,7 +356,9 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "add-webhook":
         if not args.community or not args.url:
-            raise InvalidInput("add-webhook needs --community CODE and --url URL")
+            raise InvalidInput(
+                "add-webhook needs --community CODE and --url URL", key="cli_webhook_args"
+            )
         _in_transaction(
             settings,
             lambda s: notify.add_webhook(
@@ -305,8 +369,23 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
                 body_format=args.format,
             ),
         )
-        where = f"grid {args.grid}" if args.grid else "the whole community"
-        print(f"webhook added for {where} of {args.community} ({args.format})")
+        if args.grid:
+            print(
+                t(
+                    "webhook added for grid {grid} of {community} ({format})",
+                    grid=args.grid,
+                    community=args.community,
+                    format=args.format,
+                )
+            )
+        else:
+            print(
+                t(
+                    "webhook added for the whole community {community} ({format})",
+                    community=args.community,
+                    format=args.format,
+                )
+            )
         return 0
     from sqlalchemy.orm import sessionmaker
 
@@ -318,7 +397,7 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
         sent, failed = notify.send_due(notify.transactions(factory), settings=settings)
     finally:
         engine.dispose()
-    print(f"sent {sent}, failed {failed} (failures are retried later)")
+    print(t("sent {sent}, failed {failed} (failures are retried later)", sent=sent, failed=failed))
     return 0
 
 
@@ -331,12 +410,16 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
             settings, lambda s: georeport.list_keys(s, community_code=args.community)
         )
         for k in keys:
-            state = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
+            state = t("revoked {time}", time=k["revoked_at"]) if k["revoked_at"] else t("active")
             print(f"{k['id']}\t{k['community']}\t{k['client']}\t{k['created_at']}\t{state}")
-        print(f"{len(keys)} key(s)")
+        print(t("{n} key(s)", n=len(keys)))
         return 0
     if not args.community or not args.name:
-        raise InvalidInput(f"apikey {args.action} needs --community CODE and --name CLIENT")
+        raise InvalidInput(
+            "apikey {action} needs --community CODE and --name CLIENT",
+            key="cli_apikey_args",
+            action=args.action,
+        )
     if args.action == "add":
         issued = _in_transaction(
             settings,
@@ -344,14 +427,28 @@ def cmd_apikey(args: argparse.Namespace, settings: Settings) -> int:
                 s, community_code=args.community, client=args.name, actor="operator (cli)"
             ),
         )
-        print(f"API key {issued.id} for {issued.client} in {issued.community} (shown only once):")
+        print(
+            t(
+                "API key {id} for {client} in {community} (shown only once):",
+                id=issued.id,
+                client=issued.client,
+                community=issued.community,
+            )
+        )
         print(issued.key)
         return 0
     key_id = _in_transaction(
         settings,
         lambda s: georeport.revoke_key(s, community_code=args.community, client=args.name),
     )
-    print(f"API key {key_id} of {args.name} in {args.community} revoked")
+    print(
+        t(
+            "API key {id} of {client} in {community} revoked",
+            id=key_id,
+            client=args.name,
+            community=args.community,
+        )
+    )
     return 0
 
 
@@ -370,13 +467,15 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
             month=exports.parse_month(args.month),
             time_zone=settings.time_zone,
         )
-        return report_page(report, locale=args.lang, nonce=None, time_zone=settings.time_zone)
+        return report_page(
+            report, locale=current_locale(), nonce=None, time_zone=settings.time_zone
+        )
 
     html = _in_transaction(settings, build)
     out = Path(args.out or f"report-{args.community}-{args.grid}.html")
     with atomic_output(out) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    print(f"wrote {out}")
+    print(t("wrote {out}", out=str(out)))
     return 0
 
 
@@ -386,7 +485,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     workers = settings.workers if args.workers is None else args.workers
     if not 1 <= workers <= 64:
-        raise InvalidInput("--workers must be between 1 and 64")
+        raise InvalidInput(
+            "--workers must be between 1 and 64", key="workers_out_of_range", field="workers"
+        )
     engine = _engine(settings, check=not args.demo)
     try:
         if args.demo:  # trying it out: the demo sets its database up (production: db upgrade)
@@ -411,6 +512,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="renewmap", description="RenewMap 微更新地图")
+    p.add_argument(
+        "--lang",
+        choices=LOCALES,
+        help="language of the messages (default: from LC_ALL/LANG, en* is English, "
+        "otherwise Simplified Chinese)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser(
@@ -504,7 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--grid", required=True)
     rp.add_argument("--month", help="YYYY-MM (default: this month)")
     rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
-    rp.add_argument("--lang", choices=("zh_CN", "en"), default="zh_CN", help="language")
+    rp.add_argument(  # also after the command, as the global --lang
+        "--lang", choices=LOCALES, default=argparse.SUPPRESS, help="language of the report"
+    )
     rp.set_defaults(func=cmd_report)
 
     nt = sub.add_parser("notify", help="notification webhooks; send what is due now")
@@ -534,23 +643,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    with use_locale(args.lang or posix_locale(os.environ)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
         return int(args.func(args, settings))
     except RenewMapError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        _error(exc.message)
         return 2
     except ValidationError as exc:  # settings from the environment
-        print(f"error: invalid RENEWMAP_* setting: {exc}", file=sys.stderr)
+        _error(t("invalid RENEWMAP_* setting: {reason}", reason=str(exc)))
         return 2
     except (OperationalError, InterfaceError) as exc:
-        print(f"error: cannot reach the database: {exc.orig or exc}", file=sys.stderr)
+        _error(t("cannot reach the database: {reason}", reason=str(exc.orig or exc)))
         return 2
     except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        _error(f"{exc.filename or ''}: {exc.strerror or exc}")
         return 2
+
+
+def _error(message: str) -> None:
+    print(t("error: {message}", message=message), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,27 @@
 
 Services raise these; only the API layer translates them (``HTTP_STATUS``), and the CLI prints
 their message and exits non-zero. Messages name the file, feature and field where they can.
+
+An exception carries an English ``str.format`` template (the msgid, translated by the
+catalogs) and keyword values; the values the template names are its ``params``, all of them
+are its machine-readable ``details``. ``key`` is the stable, specific code of the problem
+(``location_outside_communities``; JSON ``code``) beside the class's ``code``
+(``not_routable``; JSON ``error``)::
+
+    raise NotRoutable(
+        "location ({lon:.6f}, {lat:.6f}) is outside every community",
+        key="location_outside_communities", lon=x, lat=y, field="geometry",
+    )
+
+``message`` is rendered in the language of the current request or command; ``render(locale)``
+in any; ``str(exc)`` is the English text (logs, tracebacks).
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from renewmap.i18n import Msg, Text, current_locale, fields, jsonable
 
 
 class RenewMapError(Exception):
@@ -12,10 +30,47 @@ class RenewMapError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, msgid: str | Msg, /, *, key: str | None = None, **details: object) -> None:
+        if isinstance(msgid, Msg):  # an existing message, passed on: details add to its values
+            self.msg = Msg(msgid.msgid, **{**details, **msgid.params})  # (never replace them)
+        else:
+            self.msg = Msg(msgid, **details)
+        self.key = key or self.code
         self.details = details
+        super().__init__(self.msg.render("en"))
+
+    @property
+    def msgid(self) -> str:
+        return self.msg.msgid
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values the message's template names."""
+        names = fields(self.msg.msgid)
+        return {k: v for k, v in self.msg.params.items() if k in names}
+
+    @property
+    def message(self) -> str:
+        """The message in the language of the current request or command."""
+        return self.msg.render(current_locale())
+
+    def render(self, locale: str) -> str:
+        return self.msg.render(locale)
+
+    def as_json(self, locale: str) -> dict[str, Any]:
+        """The API's error body: ``error`` (the class's code), ``code`` (this problem's),
+        ``message`` in ``locale``, ``params`` and ``details`` (messages in them rendered)."""
+        return {
+            "error": self.code,
+            "code": self.key,
+            "message": self.render(locale),
+            "params": {k: jsonable(v, locale) for k, v in self.params.items()},
+            "details": {
+                k: jsonable(v, locale)
+                for k, v in self.details.items()
+                if isinstance(v, Text | str | int | float | list | tuple | dict)
+            },
+        }
 
 
 class NotFound(RenewMapError):

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET = "dev-only-insecure-secret"
 MIN_SECRET_BYTES = 32
 DEFAULT_DB_PATH = Path("var") / "renewmap.sqlite"
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -94,7 +95,7 @@ class Settings(BaseSettings):
         default=False, description="set when served over HTTPS (always on with env=prod)"
     )
     time_zone: str = Field(
-        default="Asia/Shanghai",
+        default=DEFAULT_TIME_ZONE,
         description="the communities' time zone (IANA name): times on pages and reports",
     )
     db_pool_pre_ping: bool = Field(
@@ -208,6 +209,11 @@ class Settings(BaseSettings):
             "photos": self.max_photo_post_bytes,
             "files": self.max_upload_bytes,
         }
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The communities' time zone (exports show times in it)."""
+        return ZoneInfo(self.time_zone)
 
     @model_validator(mode="after")
     def _check_tiles(self) -> Settings:

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import AfterValidator, Field
 
 from renewmap.errors import InvalidInput
+from renewmap.i18n import N_, Msg
 
 MAX_JSON_DEPTH = 32
 MAX_JSON_STRING = 65_536  # characters of one JSON string (the longest text field is 20,000)
@@ -50,9 +51,15 @@ RANGES: dict[str, tuple[float, float, str]] = {
 }
 
 
-def problem(template: str, **details: Any) -> InvalidInput:
-    """An ``InvalidInput`` whose message is ``template`` filled with ``details``."""
-    return InvalidInput(template.format(**details), **details)
+def json_position(exc: json.JSONDecodeError) -> Msg:
+    """Where JSON text breaks, in the reader's words (the parser's own text is English)."""
+    return Msg("line {line}, column {column}", line=exc.lineno, column=exc.colno)
+
+
+def problem(template: str, *, key: str, **details: Any) -> InvalidInput:
+    """An ``InvalidInput`` whose message is ``template`` (a msgid) filled with ``details`` in the
+    reader's language; ``key`` is its stable code."""
+    return InvalidInput(template, key=key, **details)
 
 
 # --- text -------------------------------------------------------------------------------------
@@ -61,7 +68,9 @@ def problem(template: str, **details: Any) -> InvalidInput:
 def no_nul(value: str) -> str:
     """Refuse a NUL character (as PostgreSQL does; SQLite would store it)."""
     if "\x00" in value:
-        raise ValueError("must not contain a NUL character (\\0)")
+        raise ValueError(
+            N_("must not contain a NUL character (\\0)")
+        )  # shown through the API's request check
     return value
 
 
@@ -88,13 +97,15 @@ def not_blank(value: str) -> str:
     """Required text: invisible characters around it removed, and something left."""
     value = strip_text(value)
     if not value:
-        raise ValueError("must not be empty or only spaces")
+        raise ValueError(
+            N_("must not be empty or only spaces")
+        )  # shown through the API's request check
     return value
 
 
 def _finite(value: float) -> float:
     if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+        raise ValueError(N_("must be a finite number"))  # shown through the API's request check
     return value
 
 
@@ -123,14 +134,19 @@ def clean_text(value: object, *, field: str, max_length: int, required: bool = F
     else:
         text = strip_text(str(value))
     if "\x00" in text:
-        raise problem("{field}: text must not contain a NUL character (\\0)", field=field)
+        raise problem(
+            "{field}: text must not contain a NUL character (\\0)", key="text_nul", field=field
+        )
     if not text:
         if required:
-            raise problem("{field} is required (not empty or only spaces)", field=field)
+            raise problem(
+                "{field} is required (not empty or only spaces)", key="text_required", field=field
+            )
         return None
     if len(text) > max_length:
         raise problem(
             "{field}: at most {limit} characters, got {length}",
+            key="text_too_long",
             field=field,
             limit=max_length,
             length=len(text),
@@ -148,22 +164,39 @@ def number(
 ) -> float:
     """A finite number (a numeric string too) within ``low``..``high``, or a problem."""
     if isinstance(value, bool):
-        raise problem("{field}: a number is required, got {value}", field=field, value=value)
+        raise problem(
+            "{field}: a number is required, got {value}",
+            key="number_required",
+            field=field,
+            value=value,
+        )
     try:
         result = float(value)  # type: ignore[arg-type]  # float() refuses non-numbers itself
     except (TypeError, ValueError, OverflowError):
         raise problem(
-            "{field}: a number is required, got '{value}'", field=field, value=str(value)[:40]
+            "{field}: a number is required, got '{value}'",
+            key="number_required_text",
+            field=field,
+            value=str(value)[:40],
         ) from None
     if not math.isfinite(result):
         raise problem(
-            "{field}: numbers must be finite, got {value}", field=field, value=str(value)[:40]
+            "{field}: numbers must be finite, got {value}",
+            key="number_not_finite",
+            field=field,
+            value=str(value)[:40],
         )
     if integer and result != int(result):
-        raise problem("{field}: a whole number is required, got {value}", field=field, value=value)
+        raise problem(
+            "{field}: a whole number is required, got {value}",
+            key="whole_number_required",
+            field=field,
+            value=value,
+        )
     if (low is not None and result < low) or (high is not None and result > high):
         raise problem(
             "{field}: must be between {low:g} and {high:g}, got {value:g}",
+            key="number_out_of_range",
             field=field,
             low=-math.inf if low is None else low,
             high=math.inf if high is None else high,
@@ -185,10 +218,13 @@ def properties(props: object, *, where: str) -> dict[str, Any]:
     if props is None:
         return {}
     if not isinstance(props, Mapping):
-        raise problem("{field}: properties must be an object", field=where)
+        raise problem(
+            "{field}: properties must be an object", key="properties_not_object", field=where
+        )
     if len(props) > MAX_PROPERTIES:
         raise problem(
             "{field}: at most {limit} properties, got {count}",
+            key="properties_too_many",
             field=where,
             limit=MAX_PROPERTIES,
             count=len(props),
@@ -197,7 +233,9 @@ def properties(props: object, *, where: str) -> dict[str, Any]:
     for key, value in props.items():
         name = clean_text(key, field=f"{where} (a property name)", max_length=MAX_PROPERTY_KEY)
         if name is None:
-            raise problem("{field}: a property name must not be empty", field=where)
+            raise problem(
+                "{field}: a property name must not be empty", key="property_name_empty", field=where
+            )
         field = f"{where}.{name}"
         if name in RANGES and value is not None and value != "":
             out[name] = quantity(value, name=name, field=field)
@@ -216,11 +254,15 @@ def _property_value(value: Any, field: str, depth: int) -> Any:
     if isinstance(value, list | tuple | Mapping):
         if depth > MAX_PROPERTY_DEPTH:
             raise problem(
-                "{field}: nested deeper than {limit} levels", field=field, limit=MAX_PROPERTY_DEPTH
+                "{field}: nested deeper than {limit} levels",
+                key="property_too_deep",
+                field=field,
+                limit=MAX_PROPERTY_DEPTH,
             )
         if len(value) > MAX_PROPERTY_ITEMS:
             raise problem(
                 "{field}: at most {limit} items, got {count}",
+                key="property_too_many_items",
                 field=field,
                 limit=MAX_PROPERTY_ITEMS,
                 count=len(value),
@@ -233,7 +275,12 @@ def _property_value(value: Any, field: str, depth: int) -> Any:
                 for k, v in value.items()
             }
         return [_property_value(v, f"{field}[{i}]", depth + 1) for i, v in enumerate(value)]
-    raise problem("{field}: unsupported value {value!r:.40}", field=field, value=value)
+    raise problem(
+        "{field}: unsupported value {value!r:.40}",
+        key="property_value_unsupported",
+        field=field,
+        value=value,
+    )
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -276,7 +323,7 @@ def json_depth(data: bytes) -> int:
     return _depth(_STRING.sub(b'""', data))
 
 
-def check_json(data: bytes, *, where: str = "body") -> None:
+def check_json(data: bytes, *, where: str | Msg = "body") -> None:
     """Refuse JSON that is nested too deeply, holds ``NaN``/``Infinity`` (or a number beyond
     a float), a NUL character or an over-long string, naming where; valid-looking JSON passes
     (the parser then reports syntax errors). Fast (a fraction of ``json.loads``): byte
@@ -286,6 +333,7 @@ def check_json(data: bytes, *, where: str = "body") -> None:
     if depth > MAX_JSON_DEPTH:
         raise problem(
             "{field}: JSON nested {depth} levels deep; at most {limit} are accepted",
+            key="json_too_deep",
             field=where,
             depth=depth,
             limit=MAX_JSON_DEPTH,
@@ -305,33 +353,45 @@ def check_json(data: bytes, *, where: str = "body") -> None:
         _name_the_problem(data, where)
 
 
-def loads(data: bytes | str, *, where: str = "body") -> Any:
+def loads(data: bytes | str, *, where: str | Msg = "body") -> Any:
     """Parse JSON strictly (see ``check_json``); syntax errors are an ``InvalidInput`` too."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     check_json(raw, where=where)
     try:
         return json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise problem("{field}: JSON must be UTF-8 text", field=where) from None
+        raise problem(
+            "{field}: JSON must be UTF-8 text", key="json_not_utf8", field=where
+        ) from None
     except (json.JSONDecodeError, ValueError) as exc:
-        raise problem("{field}: not valid JSON ({reason})", field=where, reason=str(exc)) from None
+        reason = json_position(exc) if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise problem(
+            "{field}: not valid JSON ({reason})", key="json_invalid", field=where, reason=reason
+        ) from None
 
 
-def _name_the_problem(data: bytes, where: str) -> None:
+def _name_the_problem(data: bytes, where: str | Msg) -> None:
     try:
         doc = json.loads(data.decode("utf-8-sig"), parse_constant=_Bad, parse_float=_finite_float)
     except UnicodeDecodeError:
-        raise problem("{field}: JSON must be UTF-8 text", field=where) from None
+        raise problem(
+            "{field}: JSON must be UTF-8 text", key="json_not_utf8", field=where
+        ) from None
     except (json.JSONDecodeError, RecursionError):
         return  # not JSON: the parser's own error follows
     except ValueError:  # an integer of thousands of digits
-        raise problem("{field}: a number is too long", field=where) from None
-    stack: list[tuple[str, Any]] = [(where, doc)]
+        raise problem(
+            "{field}: a number is too long", key="json_number_too_long", field=where
+        ) from None
+    stack: list[tuple[str, Any]] = [(str(where), doc)]
     while stack:
         path, value = stack.pop()
         if isinstance(value, _Bad):
             raise problem(
-                "{field}: numbers must be finite, got {value}", field=path, value=value.literal
+                "{field}: numbers must be finite, got {value}",
+                key="number_not_finite",
+                field=path,
+                value=value.literal,
             )
         if isinstance(value, str):
             _check_json_string(value, path)
@@ -345,10 +405,13 @@ def _name_the_problem(data: bytes, where: str) -> None:
 
 def _check_json_string(value: str, path: str) -> None:
     if "\x00" in value:
-        raise problem("{field}: text must not contain a NUL character (\\0)", field=path)
+        raise problem(
+            "{field}: text must not contain a NUL character (\\0)", key="text_nul", field=path
+        )
     if len(value) > MAX_JSON_STRING:
         raise problem(
             "{field}: a text of {length} characters; at most {limit} are accepted",
+            key="json_text_too_long",
             field=path,
             length=len(value),
             limit=MAX_JSON_STRING,

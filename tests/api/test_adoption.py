@@ -77,4 +77,5 @@ def test_not_adoptable_and_bad_nickname(make_client, session, plant_id) -> None:
     session.get(Plant, plant_id).adoptable = False
     session.flush()
     r = c.post(f"/api/plants/{plant_id}/adoption", json={"nickname": "小李"})
-    assert r.status_code == 409 and "not open for adoption" in r.json()["message"]
+    assert r.status_code == 409 and r.json()["code"] == "plant_not_adoptable"
+    assert r.json()["message"] == "植物「门口的桂花」不开放认养"  # named, never by its id

@@ -43,13 +43,61 @@ def test_communities_and_layers(client) -> None:
 def test_layer_errors(client) -> None:
     r = client.get("/api/communities/NOPE/layers/grid")
     assert r.status_code == 404
-    assert ErrorBody.model_validate(r.json()).message == "community 'NOPE' not found"
+    body = ErrorBody.model_validate(r.json())
+    assert (body.error, body.code, body.params) == ("not_found", "community_not_found", EN)
+    assert body.message == "找不到社区“NOPE”"  # Simplified Chinese by default
     # requests hold residents' phone numbers: never a public layer
     r = client.get(f"/api/communities/{DEMO}/layers/request")
-    assert r.status_code == 404 and "suggestions" in r.json()["message"]
+    assert r.status_code == 404 and r.json()["code"] == "requests_not_public_layer"
+    assert "suggestions" in r.json()["message"]
     assert "phone" not in r.text
-    r = client.get(f"/api/communities/{DEMO}/layers/unicorns")
-    assert r.status_code == 404 and "unknown layer 'unicorns'" in r.json()["message"]
+    r = client.get(f"/api/communities/{DEMO}/layers/unicorns?lang=en")
+    assert r.status_code == 404 and r.json()["code"] == "layer_unknown"
+    assert "unknown layer 'unicorns'" in r.json()["message"]
+
+
+EN = {"code": "NOPE"}
+
+
+def test_errors_speak_the_readers_language(client) -> None:
+    """Chinese by default; English with ?lang=en, the rm_lang cookie or Accept-Language."""
+    url = "/api/communities/NOPE/layers/grid"
+    zh = client.get(url).json()
+    assert zh["message"] == "找不到社区“NOPE”" and zh["code"] == "community_not_found"
+    english = "community 'NOPE' not found"
+    assert client.get(url, params={"lang": "en"}).json()["message"] == english
+    assert client.get(url, headers={"Accept-Language": "en-GB,en;q=0.8"}).json()["message"] == (
+        english
+    )
+    client.cookies.set("rm_lang", "en")  # the pages' language switch
+    assert client.get(url).json()["message"] == english
+    client.cookies.clear()
+    # ?lang= beats Accept-Language
+    r = client.get(url, params={"lang": "zh"}, headers={"Accept-Language": "en"})
+    assert r.json()["message"] == zh["message"]
+    for body in (zh, client.get(url, params={"lang": "en"}).json()):
+        assert (body["error"], body["code"], body["params"]) == (
+            "not_found",
+            "community_not_found",
+            {"code": "NOPE"},
+        )
+    # FastAPI's own checks of a request read the same way
+    bad = client.post(
+        "/api/route", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad.json()["code"] == "invalid_request" and bad.json()["message"].startswith("请求有误")
+    bad = client.post(
+        "/api/route?lang=en", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    message = bad.json()["message"]
+    assert message.startswith("invalid request: body") and "not valid JSON" in message
+    # no route at all
+    gone = client.get("/api/no/such/thing")
+    assert gone.status_code == 404 and gone.json()["code"] == "no_route"
+    assert (
+        "/api/no/such/thing" in gone.json()["message"]
+        and "没有页面或接口" in gone.json()["message"]
+    )
 
 
 def test_route_known_answers(client, session) -> None:
@@ -61,6 +109,10 @@ def test_route_known_answers(client, session) -> None:
     assert (body.rule, body.grid.code, body.branch.code) == ("boundary", "B", "T-BB")
     assert [c.code for c in body.chain] == ["T-BB", "T-GB", "T00"]
     assert body.message == "将由 B网格 · B支部 处理"
+    english = client.post(
+        "/api/route?lang=en", json={"type": "Point", "coordinates": [p.x, p.y]}
+    ).json()
+    assert english["message"] == "B网格 · B支部 will handle this"
     feature = {
         "type": "Feature",
         "properties": {},
@@ -70,11 +122,19 @@ def test_route_known_answers(client, session) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "code", "message"),
     [
-        ({"type": "Point", "coordinates": [31.289, 121.4905]}, "look like (latitude, longitude)"),
-        ({"type": "Point", "coordinates": [200, 31]}, "outside WGS84 range"),
-        ({"type": "Point"}, "needs 'type' and 'coordinates'"),
+        (
+            {"type": "Point", "coordinates": [31.289, 121.4905]},
+            "coordinates_swapped",
+            "look like (latitude, longitude)",
+        ),
+        (
+            {"type": "Point", "coordinates": [200, 31]},
+            "coordinates_out_of_range",
+            "outside WGS84 range",
+        ),
+        ({"type": "Point"}, "geojson_incomplete", "needs 'type' and 'coordinates'"),
         (
             {
                 "type": "Polygon",
@@ -88,16 +148,31 @@ def test_route_known_answers(client, session) -> None:
                     ]
                 ],
             },
-            "invalid geometry: Self-intersection",
+            "geometry_invalid",
+            "invalid geometry: the outline crosses itself at (",
         ),
-        ({"type": "Point", "coordinates": [121.6, 31.2]}, "outside every community"),
-        ({"type": "Triangle", "coordinates": [1, 2]}, "malformed GeoJSON"),
+        (
+            {"type": "Point", "coordinates": [121.6, 31.2]},
+            "location_outside_communities",
+            "outside every community",
+        ),
+        ({"type": "Triangle", "coordinates": [1, 2]}, "geojson_unknown_type", "malformed GeoJSON"),
     ],
 )
-def test_route_bad_input_is_422_with_message(client, body, message) -> None:
+def test_route_bad_input_is_422_with_message(client, body, code, message) -> None:
     r = client.post("/api/route", json=body)
     assert r.status_code == 422
-    assert message in ErrorBody.model_validate(r.json()).message
+    assert ErrorBody.model_validate(r.json()).code == code
+    english = client.post("/api/route", json=body, headers={"Accept-Language": "en"})
+    assert message in ErrorBody.model_validate(english.json()).message
+
+
+def test_a_place_outside_every_community_is_explained_to_residents(client) -> None:
+    r = client.post("/api/route", json={"type": "Point", "coordinates": [121.6, 31.2]})
+    body = r.json()
+    assert body["code"] == "location_outside_communities"
+    assert body["params"] == {"lon": 121.6, "lat": 31.2, "snap_distance_m": 50.0}
+    assert "不在任何社区范围内" in body["message"] and "50 米" in body["message"]
 
 
 def test_openapi_documents_route(client) -> None:
@@ -158,24 +233,37 @@ def test_prod_needs_its_settings(change: dict[str, object], named: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "status", "message"),
+    ("body", "code", "message"),
     [
-        ({"type": "MultiPoint", "coordinates": [[121.49, 31.289]]}, 422, "cannot be routed"),
-        ({"type": "GeometryCollection", "geometries": []}, 422, "needs 'type' and 'coordinates'"),
-        ({"type": "Point", "coordinates": [[121.49, 31.289]]}, 422, "nested wrongly"),
-        ({"type": "Point", "coordinates": [True, False]}, 422, "2 or 3 numbers"),
+        (
+            {"type": "MultiPoint", "coordinates": [[121.49, 31.289]]},
+            "geometry_not_routable",
+            "cannot be routed",
+        ),
+        (
+            {"type": "GeometryCollection", "geometries": []},
+            "geojson_incomplete",
+            "needs 'type' and 'coordinates'",
+        ),
+        (
+            {"type": "Point", "coordinates": [[121.49, 31.289]]},
+            "geojson_bad_nesting",
+            "nested wrongly",
+        ),
+        ({"type": "Point", "coordinates": [True, False]}, "geojson_bad_position", "2 or 3 numbers"),
         (
             {"type": "Polygon", "coordinates": [[[121.49, 31.28], [121.5, 31.28], [121.5, 31.29]]]},
-            422,
+            "geojson_ring_not_closed",
             "ring is not closed",
         ),
-        ("not an object", 422, "body: Input should be a valid dictionary"),
+        ("not an object", "invalid_request", "body: an object is required"),
     ],
 )
-def test_route_rejects_unroutable_shapes(client, body, status, message) -> None:
-    r = client.post("/api/route", json=body)
-    assert r.status_code == status
-    assert message in ErrorBody.model_validate(r.json()).message
+def test_route_rejects_unroutable_shapes(client, body, code, message) -> None:
+    r = client.post("/api/route", json=body, params={"lang": "en"})
+    assert r.status_code == 422
+    got = ErrorBody.model_validate(r.json())
+    assert got.code == code and message in got.message
 
 
 def test_framework_errors_use_our_error_body(client) -> None:
@@ -184,7 +272,8 @@ def test_framework_errors_use_our_error_body(client) -> None:
     )
     assert r.status_code == 422
     body = ErrorBody.model_validate(r.json())
-    assert body.error == "invalid_input" and body.message.startswith("invalid request: ")
+    assert body.error == "invalid_input" and body.code == "invalid_request"
+    assert body.message.startswith("请求有误：")
 
 
 @pytest.mark.parametrize("url", ["/api/communities/NO%00PE/layers/grid", "/api/communities?x=%00"])
@@ -192,7 +281,8 @@ def test_nul_in_the_address_is_refused_on_both_databases(client, url: str) -> No
     """PostgreSQL text cannot hold NUL: it is a clear 422 everywhere, never a 500."""
     r = client.get(url)
     assert r.status_code == 422, url
-    assert "NUL" in ErrorBody.model_validate(r.json()).message
+    body = ErrorBody.model_validate(r.json())
+    assert body.code == "nul_character" and "NUL" in body.message
 
 
 def test_oversize_body_is_413(make_client) -> None:
@@ -320,6 +410,8 @@ def test_people_get_error_pages_and_programs_get_json(client, session) -> None:
     english = client.get("/c/NOPE?lang=en", headers=html)
     assert english.status_code == 404 and "Page not found" in english.text
     bad_link = client.get("/r/RMZZZZZZ", params={"t": "x" * 20}, headers=html)
+    assert bad_link.status_code == 404 and "找不到回执编号“RMZZZZZZ”" in bad_link.text
+    bad_link = client.get("/r/RMZZZZZZ", params={"t": "x" * 20, "lang": "en"}, headers=html)
     assert bad_link.status_code == 404 and "receipt" in bad_link.text
     nowhere = client.get("/no/such/page", headers=html)
     assert nowhere.status_code == 404 and "/no/such/page" in nowhere.text

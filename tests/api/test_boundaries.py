@@ -98,7 +98,10 @@ def test_problems_are_reported_with_locations_and_block_publishing(setup) -> Non
     assert 10.001 < lon < 10.002 and 50.0 < lat < 50.001  # inside [1,2]×[0,1]
     assert overlap["properties"]["grids"] == ["A", "B"]
     blocked = client.post(f"{URL}/{r.json()['id']}/publish", headers=h["admin"])
-    assert blocked.status_code == 409 and "overlap" in blocked.json()["message"]
+    assert blocked.status_code == 409 and blocked.json()["code"] == "grid_draft_has_problems"
+    assert blocked.json()["message"].startswith("草稿不能发布：网格 A 与 B 重叠")
+    assert blocked.json()["details"]["issues"][0].startswith("网格 A 与 B 重叠")
+    assert overlap["properties"]["message"].startswith("网格 A 与 B 重叠")
 
 
 def test_bad_drafts_and_wrong_people(session, setup) -> None:
@@ -106,7 +109,10 @@ def test_bad_drafts_and_wrong_people(session, setup) -> None:
     fc = grids_fc(("A", 0, 1), ("B", 1, 3))
     del fc["features"][1]["properties"]["code"]
     r = client.post(URL, headers=h["admin"], json=fc)
-    assert r.status_code == 422 and "feature 2, field 'code'" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["code"] == "import_failed"
+    assert "网格草稿 第 2 个要素的“code”字段：网格需要编号" in r.json()["message"]
+    r = client.post(URL + "?lang=en", headers=h["admin"], json=fc)
+    assert "grid draft, feature 2, field 'code'" in r.json()["message"]
     r = client.post(URL, headers=h["admin"], json={"type": "Feature"})
     assert r.status_code == 422
     r = client.post(URL, headers=h["lead"], json=grids_fc(("A", 0, 1), ("B", 1, 3)))
@@ -179,11 +185,22 @@ def test_assign_buildings_and_branches_by_hand(session, setup) -> None:
         json={"buildings": {"9号楼": "A", "2号楼": "Z"}, "grid_branches": {"A": "T-GB"}},
     )
     assert bad.status_code == 422
+    assert bad.json()["code"] == "assignments_invalid"
     problems = bad.json()["details"]["errors"]
     assert problems == [
+        "buildings.9号楼：没有这栋楼",
+        "buildings.2号楼：未知网格“Z”",
+        "grid_branches.A：“T-GB”是党总支，不是网格党支部",
+    ]
+    english = client.post(
+        url,
+        headers={**h["admin"], "Accept-Language": "en"},
+        json={"buildings": {"9号楼": "A", "2号楼": "Z"}, "grid_branches": {"A": "T-GB"}},
+    )
+    assert english.json()["details"]["errors"] == [
         "buildings.9号楼: no such building",
         "buildings.2号楼: unknown grid 'Z'",
-        "grid_branches.A: 'T-GB' is a general branch, not a grid branch",
+        "grid_branches.A: 'T-GB' is a general party branch, not a grid party branch",
     ]
     community = session.query(Community).filter_by(code="T0001").one()
     version = community.grid_set_version

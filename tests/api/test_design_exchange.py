@@ -151,9 +151,9 @@ def test_bad_files_are_named_and_change_nothing(design_api) -> None:
         "features": [{"type": "Feature", "geometry": mapping(w(Point(1, 1))), "properties": {}}],
     }
     r = send("plants.geojson", json.dumps(no_kind).encode())
-    assert (
-        r.status_code == 422 and "file 'plants.geojson', feature 1: no kind" in r.json()["message"]
-    )
+    assert r.status_code == 422 and r.json()["code"] == "import_feature_kind_missing"
+    assert r.json()["message"].startswith("文件“plants.geojson”，第 1 个要素：没有类型")
+    assert r.json()["params"]["file"] == "plants.geojson"
     swapped = {
         "type": "FeatureCollection",
         "features": [

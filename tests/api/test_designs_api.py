@@ -69,10 +69,20 @@ def test_bad_features_change_nothing_and_strangers_are_refused(design_api) -> No
         "features": [{"type": "Feature", "geometry": mapping(w(Point(1, 1))), "properties": {}}],
     }
     r = c.put(url, headers=h["designer"], json={"version": 1, "features": no_kind})
+    assert r.status_code == 422 and r.json()["code"] == "feature_kind_unknown"
+    assert r.json()["message"].startswith("第 1 个要素：properties.kind 须为")
+    r = c.put(url + "?lang=en", headers=h["designer"], json={"version": 1, "features": no_kind})
     assert r.status_code == 422 and r.json()["message"].startswith("feature 1: properties.kind")
     polygon_plant = fc(*GARDEN[:2], ("plant", w(box(1, 1, 2, 2)), {}))
     r = c.put(url, headers=h["designer"], json={"version": 1, "features": polygon_plant})
-    assert r.status_code == 422 and "feature 3: a plant must be Point" in r.json()["message"]
+    assert r.status_code == 422 and r.json()["code"] == "feature_geometry_type"
+    assert r.json()["message"] == "第 3 个要素：植物须为 Point，收到的是 Polygon"
+    r = c.put(
+        url,
+        headers={**h["designer"], "Accept-Language": "en"},
+        json={"version": 1, "features": polygon_plant},
+    )
+    assert "feature 3: a plant must be Point" in r.json()["message"]
     assert c.get(f"/api/design/drafts/{d['id']}", headers=h["designer"]).json()["version"] == 1
     assert c.post(NEW, headers=h["lead"], json={"name": "x"}).status_code == 403
     assert c.get(f"/api/design/drafts/{d['id']}", headers=h["lead"]).status_code == 403
@@ -115,6 +125,19 @@ def test_community_standards_change_costs_and_rules(design_api) -> None:
         json={"version": 2, "features": fc(*garden)},
     ).json()
     assert [v["rule"] for v in now["violations"]] == ["barrier_free_width"]
+    # the violation names the path as people do, in the reader's language; never its id
+    (violation,) = now["violations"]
+    assert violation["message"] == "1号步道是无障碍通道，宽 1.5 米；至少需要 1.6 米"
+    assert violation["feature_name"] == "1号步道"
+    english = c.get(f"/api/design/drafts/{d['id']}?lang=en", headers=h["designer"]).json()
+    assert english["violations"][0]["message"] == (
+        "path no. 1 is a barrier-free path 1.5 m wide; at least 1.6 m is required"
+    )
+    bill = {b["code"]: b for b in now["metrics"]["bill"]}
+    assert (bill["path:permeable_concrete"]["item"], bill["path:permeable_concrete"]["unit"]) == (
+        "步道 · 透水混凝土",
+        "㎡",
+    )
     assert now["metrics"]["total_cost"] == pytest.approx(12_600 + 15 * 40, abs=1)
     assert c.put(url, headers=h["lead"], json={}).status_code == 403
     assert c.put(url, headers=h["designer"], json={}).json()["overrides"] == {}

@@ -71,6 +71,7 @@ def world(make_client, session) -> dict[str, Any]:
         token, _ = accounts.issue_token(session, user=user, kind="api")
         auth[name] = {"Authorization": f"Bearer {token}"}
     c = make_client(csrf=True)
+    c.headers["Accept-Language"] = "en"  # messages in English (Chinese by default)
     p = pt(0.5, 0.5)
     made = c.post(
         "/api/suggestions",
@@ -157,8 +158,13 @@ def test_a_chunked_body_is_cut_at_its_class_limit(world) -> None:
             {"content-type": "application/json", "transfer-encoding": "chunked"},
         )
         assert status == 413 and body["error"] == "payload_too_large", path
-        assert body["details"] == {"limit": MB, "body_class": "json"}
-        assert "1 MB" in body["message"]
+        assert body["details"] == {
+            "limit": MB,
+            "body_class": "json",
+            "size": "1 MB",
+            "what": "表单和 JSON",  # no Accept-Language: the default, Chinese
+        }
+        assert body["code"] == "body_too_large" and "1 MB" in body["message"]
         assert MB < pulled <= MB + 2 * len(chunk)
 
 
@@ -204,7 +210,12 @@ def test_photo_posts_have_their_own_limit(world, session) -> None:
         endless(head, b"\xff" * 64 * 1024, 60 * MB),
         {**headers, "x-receipt-token": made["token"]},
     )
-    assert status == 413 and body["details"] == {"limit": 26 * MB, "body_class": "photos"}
+    assert status == 413 and body["details"] == {
+        "limit": 26 * MB,
+        "body_class": "photos",
+        "size": "26 MB",
+        "what": "照片",
+    }
     assert 26 * MB < pulled <= 26 * MB + 128 * 1024
     assert counts(session) == before
 
@@ -236,7 +247,7 @@ def test_json_is_checked_before_parsing(text: str, problem: str | None) -> None:
         return
     with pytest.raises(InvalidInput) as refused:
         check_json(text.encode())
-    assert refused.value.message.startswith(problem), refused.value.message
+    assert str(refused.value).startswith(problem), str(refused.value)
 
 
 def raw_json(
@@ -690,8 +701,8 @@ def test_an_upload_without_rights_is_refused_before_its_body_is_read(world, sess
             "x-csrf-token": cookies["rm_csrf"],
         },
     )
-    assert (status, pulled) == (403, 0)
-    assert body["message"] == "only the plant's adopter can add to its care log"
+    assert (status, pulled) == (403, 0) and body["code"] == "not_the_adopter"
+    assert body["message"] == "只有这株植物的认养人才能添加养护记录"
 
 
 def test_geopackages_with_views_or_foreign_triggers_are_refused(world, session, tmp_path) -> None:
@@ -728,7 +739,7 @@ def test_a_sqlite_input_is_read_within_a_time_budget(tmp_path) -> None:
     check_sqlite_input(path, name="copy.gpkg")  # a plain file: quick
     with pytest.raises(InvalidInput) as late:
         check_sqlite_input(path, name="copy.gpkg", budget_s=0.0)
-    assert late.value.message == "file 'copy.gpkg' takes longer than 0 s to read; it is refused"
+    assert str(late.value) == "file 'copy.gpkg' takes longer than 0 s to read; it is refused"
 
 
 def test_cli_import_refuses_a_geopackage_view(tmp_path, session) -> None:
@@ -913,6 +924,6 @@ def test_importer_numbers_use_the_same_rules(session, tmp_path, households, show
         import_file(session, path, kind="building", community_code="T0001")
     assert (
         f"field 'households': must be a non-negative whole number, got {shown} (at most 100000)"
-        in failed.value.message
+        in str(failed.value)
     )
     assert count(session, "building") == before

@@ -443,11 +443,15 @@ def test_datetime_intervals(client: TestClient, world) -> None:
     ],
 )
 def test_bad_parameters_are_400(client: TestClient, query: str, words: str) -> None:
-    r = client.get(f"/ogc/collections/suggestions/items?{query}")
+    r = client.get(f"/ogc/collections/suggestions/items?{query}", headers={"Accept-Language": "en"})
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/json"
     body = r.json()
     assert body["code"] == "invalid_input" and words in body["description"]
+    # the exception document keeps its shape; without a language, it speaks Chinese
+    chinese = client.get(f"/ogc/collections/suggestions/items?{query}").json()
+    assert set(chinese) == {"code", "description"} and chinese["code"] == "invalid_input"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese["description"]), chinese
 
 
 @pytest.mark.parametrize(

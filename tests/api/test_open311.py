@@ -98,7 +98,7 @@ def test_services_in_both_formats_and_languages(client, world) -> None:
     assert [s["service_code"] for s in services] == list(CATEGORIES)
     by_code = {s["service_code"]: s for s in services}
     # names are the categories' labels, Simplified Chinese by default
-    assert by_code["ebike_parking"]["service_name"] == "电瓶车停放"
+    assert by_code["ebike_parking"]["service_name"] == "电动自行车停放"
     assert by_code["pipes_drainage"]["service_name"] == "管道与排水"
     assert by_code["pets"]["group"] == "环境"
     assert {c for c, s in by_code.items() if s["metadata"]} == WITH_ATTRIBUTES
@@ -363,6 +363,7 @@ POST_ERRORS: list[tuple[dict[str, Any], int, str]] = [
 def test_post_errors_use_the_standards_statuses_and_write_nothing(
     client, session, world, changes: dict[str, Any], status: int, fragment: str, fmt: str
 ) -> None:
+    client.headers["Accept-Language"] = "en"  # descriptions in English (Chinese by default)
     revoked = georeport.issue_key(session, community_code="T0001", client="old", actor="test")
     georeport.revoke_key(session, community_code="T0001", client="old")
     q_key = georeport.issue_key(session, community_code="Q0001", client="q-app", actor="test").key
@@ -384,6 +385,7 @@ def test_an_unknown_format_is_refused_and_writes_nothing(client, session, world)
 def test_rate_limited_per_key(make_client, session, world) -> None:
     other = georeport.issue_key(session, community_code="T0001", client="other", actor="test").key
     with make_client(rate_open311=2) as c:
+        c.headers["Accept-Language"] = "en"
         assert [post(c, form(world)).status_code for _ in range(2)] == [200, 200]
         for fmt in ("json", "xml"):
             r = post(c, form(world), fmt)
@@ -497,9 +499,30 @@ def test_get_requests_filters(client, world, posted) -> None:
     assert one[0].findtext("status_notes") == "灯已修好"
 
     # hidden: not found, by id and by token
-    assert_error(client.get(f"{API}/requests/{i['r4']}.json"), 404, f"'{i['r4']}' not found")
+    assert_error(client.get(f"{API}/requests/{i['r4']}.json"), 404, f"“{i['r4']}”")
     token = posted["tokens"]["r4"]
-    assert_error(client.get(f"{API}/tokens/{token}.xml"), 404, f"token '{token}' not found")
+    assert_error(client.get(f"{API}/tokens/{token}.xml"), 404, f"找不到令牌“{token}”")
+
+
+def test_error_descriptions_follow_the_readers_language(client) -> None:
+    """The standard's error list keeps its shape; its description is Chinese by default and
+    follows Accept-Language or the standard's ``locale`` parameter."""
+    url = f"{API}/services.json"
+    zh = client.get(url, params={"jurisdiction_id": "NOPE"})
+    assert zh.json() == [
+        {
+            "code": 404,
+            "description": "找不到 jurisdiction_id“NOPE”：请使用社区编号，例如 310109010026",
+        }
+    ]
+    en = client.get(url, params={"jurisdiction_id": "NOPE"}, headers={"Accept-Language": "en"})
+    assert en.json()[0]["description"].startswith("jurisdiction_id 'NOPE' not found")
+    by_param = client.get(url, params={"jurisdiction_id": "NOPE", "locale": "en"})
+    assert by_param.json() == en.json()
+    root = xml(client.get(f"{API}/services.xml", params={"jurisdiction_id": "NOPE"}))
+    assert [e.findtext("description") for e in root.findall("error")] == [
+        zh.json()[0]["description"]
+    ]
 
 
 def test_no_personal_data_in_any_get(client, world, posted) -> None:
@@ -574,6 +597,7 @@ def test_get_errors(
     client, world, method: str, path: str, params: dict[str, str], status: int, fragment: str,
     fmt: str,
 ) -> None:  # fmt: skip
+    client.headers["Accept-Language"] = "en"  # descriptions in English (Chinese by default)
     r = client.request(method, f"{API}/{path}.{fmt}", params=params)
     assert_error(r, status, fragment)
 

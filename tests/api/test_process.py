@@ -68,12 +68,12 @@ def _move(staff, h, stage: str) -> dict:
     return r.json()
 
 
-def _suggest(c, *, site: str | None = "S1", where=(0.6, 0.35)):
+def _suggest(c, *, site: str | None = "S1", where=(0.6, 0.35), lang=None):
     p = pt(*where)
     data = {"category": "greenery", "title": "多种桂花", "lon": p.x, "lat": p.y}
     if site:
         data["site"] = site
-    return c.post("/api/suggestions", data=data)
+    return c.post("/api/suggestions", data=data, params={"lang": lang} if lang else None)
 
 
 def _two_public_drafts(staff, h) -> list[dict]:
@@ -93,7 +93,10 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     alice, bob = resident(), resident()
     # not started: nothing open
     r = _suggest(alice)
-    assert r.status_code == 409 and "has not started" in r.json()["message"]
+    assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
+    assert r.json()["message"] == (
+        "居民现在不能在“睦邻花园”为本点位标注建议：它的参与式规划尚未开始（开放的步骤：社区调研）"
+    )
     assert r.json()["details"]["field"] == "stage"
     # survey: pins for the site are taken and remembered with it; a pin elsewhere is refused
     timeline = _move(staff, h, "survey")
@@ -101,13 +104,18 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     ok = _suggest(alice)
     assert ok.status_code == 201, ok.text
     far = _suggest(alice, where=(1.5, 0.5))
-    assert far.status_code == 422 and "not at site 'S1'" in far.json()["message"]
+    assert far.status_code == 422 and far.json()["code"] == "pin_not_at_site"
+    assert far.json()["params"] == {"site": "S1", "limit": 20.0}
     d1, d2 = _two_public_drafts(staff, h)
     hidden = staff.post(f"{BASE}/drafts", headers=h["designer"], json={"name": "内部稿"}).json()
     # drafts: the survey is over
     _move(staff, h, "drafts")
-    r = _suggest(alice)
-    assert r.status_code == 409 and "open during: survey" in r.json()["message"]
+    r = _suggest(alice, lang="en")
+    assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
+    assert r.json()["message"] == (
+        "residents cannot pin suggestions for this site at 睦邻花园 now: it is in the step "
+        "“Several design drafts” (open during: Survey)"
+    )
     url = "/api/sites/T0001/S1"
     assert alice.post(f"{url}/drafts/1/comments", json={"body": "好"}).status_code == 409
     # residents join the design: comments yes (placed on the map too), votes not yet
@@ -117,7 +125,8 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["geometry"]["type"] == "Point"
     off = alice.post(f"{url}/drafts/1/comments", json={"body": "x", "point": mapping(pt(2.5, 0.5))})
-    assert off.status_code == 422 and "from site S1" in off.json()["message"]
+    assert off.status_code == 422 and off.json()["code"] == "comment_point_far_from_site"
+    assert off.json()["message"].startswith("您标注的位置离“睦邻花园”超过 20 米")
     assert (
         alice.post(f"{url}/drafts/{hidden['number']}/comments", json={"body": "x"}).status_code
         == 404
@@ -127,7 +136,8 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     _move(staff, h, "consultation")
     assert alice.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     again = alice.post(f"{url}/vote", json={"draft": 1})
-    assert again.status_code == 409 and "already voted for draft 2" in again.json()["message"]
+    assert again.status_code == 409 and again.json()["code"] == "already_voted"
+    assert again.json()["message"] == "您已经给“睦邻花园”的方案 2 投过票了；每人一票"
     assert bob.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     view = alice.get(f"{url}/consultation").json()
     assert view["my_vote"] == 2 and view["results_visible"] is False
@@ -144,7 +154,8 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
         alice.post(f"{url}/vote", json={"draft": 1}),
         _suggest(alice),
     ):
-        assert r.status_code == 409 and "read-only" in r.json()["message"]
+        assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
+        assert "方案已公示，本点位仅供查看" in r.json()["message"]
     # only the community's designers and admins run the process
     assert (
         staff.post(f"{BASE}/stage", headers=h["lead_a"], json={"stage": "survey"}).status_code
@@ -181,7 +192,8 @@ def test_timeline_dates_minutes_attachments(world) -> None:
         headers=h["admin"],
         json={"starts_on": "2026-06-10", "ends_on": "2026-06-01"},
     )
-    assert bad.status_code == 422 and "before starts_on" in bad.json()["message"]
+    assert bad.status_code == 422 and bad.json()["code"] == "stage_dates_reversed"
+    assert bad.json()["params"] == {"end": "2026-06-01", "start": "2026-06-10"}
     pdf = b"%PDF-1.4\n% minutes\n"
     r = staff.post(
         f"{BASE}/stages/joint_meeting/attachments",
@@ -198,7 +210,8 @@ def test_timeline_dates_minutes_attachments(world) -> None:
         headers=h["admin"],
         files={"file": ("纪要.pdf", b"MZ\x90\x00", "application/pdf")},
     )
-    assert fake.status_code == 422 and "'纪要.pdf' is not a PDF" in fake.json()["message"]
+    assert fake.status_code == 422 and fake.json()["code"] == "attachment_not_pdf"
+    assert fake.json()["message"] == "附件“纪要.pdf”不是 PDF 文件"
     exe = staff.post(
         f"{BASE}/stages/survey/attachments",
         headers=h["admin"],
@@ -226,7 +239,8 @@ def test_adopted_suggestions_and_before_after_photos(world) -> None:
         headers=h["designer"],
         json={"request_ids": [sid, 999999]},
     )
-    assert missing.status_code == 422 and "999999" in missing.json()["message"]
+    assert missing.status_code == 422 and missing.json()["code"] == "adopted_suggestions_not_found"
+    assert "999999" in missing.json()["message"]
 
     def jpeg() -> bytes:
         out = io.BytesIO()

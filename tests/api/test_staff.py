@@ -139,8 +139,9 @@ def test_unauthenticated_and_bad_credentials(make_client, session, world) -> Non
         r = c.get("/api/staff/requests", headers={"Authorization": "Bearer not-a-token"})
         assert r.status_code == 401
         r = c.post("/api/staff/session", json={"username": "lead_a", "password": "wrong one!"})
-        assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
-        r = c.post("/api/staff/session", json={"username": "nobody", "password": PASSWORD})
+        assert r.status_code == 401 and r.json()["code"] == "wrong_credentials"
+        assert r.json()["message"] == "用户名或密码错误"
+        r = c.post("/api/staff/session?lang=en", json={"username": "nobody", "password": PASSWORD})
         assert r.status_code == 401 and r.json()["message"] == "wrong username or password"
 
 
@@ -154,7 +155,8 @@ def test_browser_session_needs_csrf_for_writes_and_signs_out(make_client, sessio
         assert c.get("/api/staff/me").json()["username"] == "lead_a"
         body = {"action": "accept", "version": 1}
         no_csrf = c.post(f"/api/staff/requests/{rid}/actions", json=body)
-        assert no_csrf.status_code == 403 and "CSRF" in no_csrf.json()["message"]
+        assert no_csrf.status_code == 403 and no_csrf.json()["code"] == "csrf_token_wrong"
+        assert "CSRF" in no_csrf.json()["message"]
         ok = c.post(f"/api/staff/requests/{rid}/actions", json=body, headers={"X-CSRF-Token": csrf})
         assert ok.status_code == 200 and ok.json()["properties"]["status"] == "accepted"
         # a long-lived API token needs the password again, not just the session
@@ -185,7 +187,8 @@ def test_expired_and_revoked_tokens(make_client, session, world) -> None:
         row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
         session.flush()
         r = c.get("/api/staff/me", headers=h)
-        assert r.status_code == 401 and "expired" in r.json()["message"]
+        assert r.status_code == 401 and r.json()["code"] == "session_expired"
+        assert r.json()["message"] == "登录已过期，请重新登录"
         token2, _ = accounts.issue_token(session, user=user, kind="api")
         accounts.set_password(session, username="lead_a", password="a brand new secret")
         assert (
@@ -208,16 +211,28 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
         bad = step(c, 1, action="start")  # not accepted yet
         assert bad.status_code == 409
         assert bad.json()["details"]["current"] == {"id": rid, "status": "new", "version": 1}
+        # the refusal in words, the status as a label, never a code
+        assert bad.json()["code"] == "action_not_allowed"
+        assert bad.json()["message"] == "状态为“新提交”的诉求不能开始处理"
         assert step(c, 1, action="accept").json()["properties"]["version"] == 2
         assert step(c, 2, action="note", note="电工周三来").status_code == 200
         assert step(c, 3, action="start").status_code == 200
         r = step(c, 4, action="resolve")
         assert r.status_code == 422 and r.json()["details"]["field"] == "note"
+        assert (r.json()["code"], r.json()["message"]) == (
+            "note_required",
+            "请说明做了什么（备注）",
+        )
         done = step(c, 4, action="resolve", note="已更换灯泡")
         props = done.json()["properties"]
         assert (props["status"], props["version"]) == ("resolved", 5)
         kinds = [(e["kind"], e["public"]) for e in props["history"]]
         assert kinds[-4:] == [("accept", True), ("note", False), ("start", True), ("resolve", True)]
+        # history in words: what happened, and who (residents and the system by role)
+        labels = [(e["label"], e["actor"]) for e in props["history"]]
+        assert labels[:2] == [("已提交", "居民"), ("已分派", "系统")]
+        assert [lab for lab, _ in labels[-4:]] == ["已受理", "内部备注", "开始处理", "已办结"]
+        assert props["history"][0]["actor_code"] == "resident"
         assert step(c, 5, action="accept").status_code == 409  # resolved is final for staff
     request = session.get(Request, rid)
     assert request.accepted_at is not None and request.resolved_at is not None
@@ -395,13 +410,65 @@ def test_exports_hold_exactly_the_area(make_client, session, world, username: st
         sheet = load_workbook(io.BytesIO(x.content)).active
         wide = c.get("/api/staff/requests.csv", headers=h, params={"grid": "B"})
     header, *body = table
-    assert header[6] == "标题 title" and header[12] == "电话 phone"
-    assert {row[6] for row in body} == SEES[username]
-    assert all(row[12] == "13800000000" for row in body)  # in scope: the phone is there
+    title, phone = header.index("标题"), header.index("电话")
+    assert {row[title] for row in body} == SEES[username]
+    assert all(row[phone] == "13800000000" for row in body)  # in scope: the phone is there
     cells = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert cells[0] == header and {row[6] for row in cells[1:]} == SEES[username]
+    assert cells[0] == header and {row[title] for row in cells[1:]} == SEES[username]
     if "rB" not in SEES[username]:
         assert wide.status_code == 403  # an export filter cannot reach another grid
+
+
+def test_exports_show_labels_local_times_and_neutralise_formulas(
+    make_client, session, world
+) -> None:
+    """A title a spreadsheet would run stays text; labels beside codes; Shanghai time."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    formula = '=HYPERLINK("http://x","y")'
+    r = session.get(Request, world["ids"]["rA"])
+    r.title, r.description, r.nickname = formula, "+1 and more", "@everyone"
+    r.status, r.phone = "in_progress", "-13800000000"
+    r.created_at = datetime(2026, 11, 1, 20, 30, tzinfo=UTC)  # 04:30 next day in Shanghai
+    session.flush()
+    h = bearer(session, world["users"]["lead_a"])
+    with make_client() as c:
+        got = c.get("/api/staff/requests.csv", headers=h)
+        english = c.get("/api/staff/requests.csv", headers={**h, "Accept-Language": "en"})
+        x = c.get("/api/staff/requests.xlsx", headers=h)
+    (header, row) = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    cell = dict(zip(header, row, strict=True))
+    assert cell["标题"] == "'" + formula and cell["描述"] == "'+1 and more"
+    assert cell["昵称"] == "'@everyone" and cell["电话"] == "'-13800000000"
+    assert (cell["状态"], cell["状态代码"]) == ("处理中", "in_progress")
+    assert (cell["类别"], cell["类别代码"]) == ("照明", "lighting")
+    assert cell["超期"] in ("是", "否")
+    assert cell["提交时间（Asia/Shanghai）"] == "2026-11-02 04:30"
+    assert cell["编号"] == str(world["ids"]["rA"]) and cell["支持数"] == "0"
+    (en_header, en_row) = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    en = dict(zip(en_header, en_row, strict=True))
+    assert (en["Status"], en["Status code"], en["Category"]) == (
+        "In progress",
+        "in_progress",
+        "Lighting",
+    )
+    assert en["Submitted on (Asia/Shanghai)"] == "2026-11-02 04:30"
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    head = [c.value for c in sheet[1]]
+    values = dict(zip(head, sheet[2], strict=True))
+    assert head == header
+    assert values["标题"].value == "'" + formula and values["标题"].data_type == "s"
+    assert values["电话"].data_type == "s" and values["电话"].value == "'-13800000000"
+    assert values["编号"].data_type == "n" and values["编号"].value == world["ids"]["rA"]
+    assert values["支持数"].value == 0 and isinstance(values["经度"].value, float)
+    assert values["提交时间（Asia/Shanghai）"].value == datetime(2026, 11, 2, 4, 30)
+    assert values["状态"].value == "处理中" and values["状态代码"].value == "in_progress"
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row), (
+        "no formula in the workbook"
+    )
 
 
 def test_grid_report_for_the_monthly_meeting(make_client, session, world, tmp_path) -> None:
@@ -409,7 +476,7 @@ def test_grid_report_for_the_monthly_meeting(make_client, session, world, tmp_pa
         c.post("/api/staff/session", json={"username": "lead_a", "password": PASSWORD})
         page = c.get("/staff/report", params={"community": "T0001", "grid": "A"})
         assert page.status_code == 200 and "A网格" in page.text
-        assert "<td>rA</td>" in page.text and "<td>rB</td>" not in page.text
+        assert "<td><bdi>rA</bdi></td>" in page.text and "<bdi>rB</bdi>" not in page.text
         external = re.findall(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", page.text)
         assert external == [] and "未办结: <b>1</b>" in page.text
         other = c.get(
@@ -492,9 +559,10 @@ def test_patrols_record_route_and_findings_and_show_who_has_not_walked(
         bad = {**body, "findings": [finding, {**finding, "category": "unicorns"}]}
         before = session.query(Request).count()
         r = c.post("/api/staff/patrols", headers=h, json=bad)
-        assert r.status_code == 422 and r.json()["message"].startswith(
-            "findings[2]: unknown category"
-        )
+        assert r.status_code == 422 and r.json()["code"] == "category_unknown"
+        assert r.json()["message"].startswith("findings[2]：未知类别“unicorns”")
+        r = c.post("/api/staff/patrols?lang=en", headers=h, json=bad)
+        assert r.json()["message"].startswith("findings[2]: unknown category")
         assert session.query(Request).count() == before
         # another grid's patrol is not theirs to record
         r = c.post("/api/staff/patrols", headers=h, json={**body, "grid": "B", "findings": []})

@@ -32,12 +32,12 @@ def jpeg_with_gps(size=(640, 480), colour=(200, 30, 30)) -> bytes:
     return out.getvalue()
 
 
-def post(client, x=0.5, y=0.5, files=None, **fields):
+def post(client, x=0.5, y=0.5, files=None, headers=None, **fields):
     p = pt(x, y)
     data = {"category": "lighting", "title": "路灯不亮", "lon": str(p.x), "lat": str(p.y)}
     data.update(fields)
     data = {k: v for k, v in data.items() if v is not None}  # None removes a field
-    return client.post("/api/suggestions", data=data, files=files or [])
+    return client.post("/api/suggestions", data=data, files=files or [], headers=headers)
 
 
 def test_post_routes_and_strips_photo_metadata(client) -> None:
@@ -78,7 +78,11 @@ def test_private_follow_link(client) -> None:
     view = client.get(f"/api/receipts/{code}", params={"token": token}).json()
     assert view["status"] == "new" and view["your_phone"] == "13900000000"
     assert [h["kind"] for h in view["history"]] == ["created", "routed"]
-    assert view["history"][1]["note"] == "将由 A网格 · A支部 处理"
+    # each step named in the reader's language; who handles it named as people name them
+    assert [h["label"] for h in view["history"]] == ["已提交", "已分派"]
+    assert view["history"][1]["note"] == "A网格 · A支部"
+    english = client.get(f"/api/receipts/{code}", params={"token": token, "lang": "en"}).json()
+    assert [h["label"] for h in english["history"]] == ["Submitted", "Assigned"]
     r = client.get(f"/api/receipts/{code}", params={"token": "wrong-token-123"})
     assert r.status_code == 403 and ErrorBody.model_validate(r.json()).error == "forbidden"
     assert client.get("/api/receipts/RMZZZZZZ", params={"token": token}).status_code == 404
@@ -115,52 +119,86 @@ def test_nickname_shown_only_when_opted_in(client) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "files", "status", "message"),
+    ("fields", "files", "status", "code", "message", "chinese"),
     [
-        ({"category": None}, None, 422, "category"),
-        ({"category": "unicorns"}, None, 422, "unknown category 'unicorns'"),
-        ({"description": "长" * 2001}, None, 422, "description is longer than 2000"),
-        ({"phone": "call me"}, None, 422, "phone must be"),
+        ({"category": None}, None, 422, "invalid_request", "category", "必填"),
+        (
+            {"category": "unicorns"},
+            None,
+            422,
+            "category_unknown",
+            "unknown category 'unicorns'",
+            "未知类别“unicorns”",
+        ),
+        (
+            {"description": "长" * 2001},
+            None,
+            422,
+            "description_too_long",
+            "description is longer than 2000",
+            "描述超过 2000 个字",
+        ),
+        ({"phone": "call me"}, None, 422, "phone_invalid_format", "phone must be", "电话须为"),
         (
             {},
             [("photos", (f"p{i}.png", png(), "image/png")) for i in range(4)],
             422,
+            "too_many_photos",
             "at most 3 photos",
+            "最多 3 张照片",
         ),
         (
             {},
             [("photos", ("notes.txt", b"hello, not an image", "image/png"))],
             422,
+            "photo_unreadable",
             "photo 'notes.txt' is not a readable JPEG, PNG or WebP image",
+            "照片“notes.txt”不是可读的",
         ),
         (
             {},
             [("photos", ("anim.gif", b"GIF89a" + b"\0" * 20, "image/gif"))],
             422,
+            "photo_unreadable",
             "photo 'anim.gif'",
+            "照片“anim.gif”",
         ),
         (
             {},
             [("photos", ("huge.jpg", b"\xff" * (8 * 1024 * 1024 + 10), "image/jpeg"))],
             413,
+            "photo_too_large",
             "photo 'huge.jpg' is 8.0 MB; the limit is 8 MB",
+            "照片“huge.jpg”有 8.0 MB；上限是 8 MB",
         ),
-        ({"lon": "31.289", "lat": "121.49"}, None, 422, "look like (latitude, longitude)"),
+        (
+            {"lon": "31.289", "lat": "121.49"},
+            None,
+            422,
+            "coordinates_swapped",
+            "look like (latitude, longitude)",
+            "坐标看起来是（纬度，经度）",
+        ),
         (
             {"geometry": '{"type": "Point"}', "lon": None},
             None,
             422,
+            "geojson_incomplete",
             "needs 'type' and 'coordinates'",
+            "需要“type”和“coordinates”",
         ),
     ],
 )
 def test_bad_posts_are_refused_and_write_nothing(
-    client, session, fields, files, status, message
+    client, session, fields, files, status, code, message, chinese
 ) -> None:
     before = count(session, "request"), count(session, "request_photo")
     r = post(client, files=files, **fields)
     assert r.status_code == status, r.text
-    assert message in ErrorBody.model_validate(r.json()).message
+    body = ErrorBody.model_validate(r.json())
+    assert body.code == code and chinese in body.message  # Chinese by default
+    r = post(client, files=files, headers={"Accept-Language": "en"}, **fields)
+    assert r.status_code == status and message in ErrorBody.model_validate(r.json()).message
     assert (count(session, "request"), count(session, "request_photo")) == before
 
 
@@ -360,6 +398,7 @@ def test_resident_reopens_a_resolved_request_through_the_private_link(client, se
     assert r.status_code == 200 and r.json()["status"] == "reopened"
     assert r.json()["history"][-1] == {
         "kind": "reopen",
+        "label": "居民反映问题未解决，重新打开",
         "at": r.json()["history"][-1]["at"],
         "note": "还是不亮",
     }

@@ -30,10 +30,32 @@ def cli_db(database_url_factory, monkeypatch):
     return url
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in args])
+def run(capsys, *args: str, lang: str | None = "en") -> tuple[int, str, str]:
+    """Run a command; in English unless ``lang`` says otherwise (None: from the environment)."""
+    code = main([*(["--lang", lang] if lang else []), *(str(a) for a in args)])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def test_the_command_line_speaks_chinese_unless_told_otherwise(
+    cli_db, capsys, tmp_path: Path, monkeypatch
+) -> None:
+    """LANG/LC_ALL choose (en* is English); without them, Simplified Chinese; --lang wins."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    missing = tmp_path / "nope.geojson"
+    code, _, err = run(capsys, "import", missing, "--kind", "community", lang=None)
+    assert code == 2 and err.startswith("错误：nope.geojson：找不到文件")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    code, _, err = run(capsys, "import", missing, "--kind", "community", lang=None)
+    assert code == 2 and err.startswith("error: nope.geojson: file not found")
+    code, _, err = run(capsys, "import", missing, "--kind", "community", lang="zh_CN")
+    assert err.startswith("错误：")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")  # LC_ALL beats LANG; C is not English
+    code, out, _ = run(
+        capsys, "import", DEMO_DIR / "community.geojson", "--kind", "community", lang=None
+    )
+    assert code == 0 and out.startswith("community.geojson：新建社区 1 个，更新 0 个")
 
 
 def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> None:
@@ -142,6 +164,7 @@ def test_demo_load_and_reroute(cli_db, capsys, tmp_path: Path) -> None:
         "2026-11",
         "--out",
         report,
+        lang="zh_CN",
     )
     assert code == 0 and report.exists()
     html = report.read_text(encoding="utf-8")

@@ -102,11 +102,16 @@ def test_invalid_geometry_names_file_feature_field(session, community_file, tmp_
         session,
         path,
         r"grids.geojson, feature 2, field 'geometry': invalid "
-        r"geometry: Self-intersection",
+        r"geometry: the outline crosses itself at \(",
         kind="grid",
         community_code="T0009",
     )
     assert len(err.details["errors"]) == 1
+    assert err.key == "import_failed"
+    # the same message for a Chinese reader: file, feature, field and what is wrong
+    assert "grids.geojson 第 2 个要素的“geometry”字段：几何图形无效：轮廓线自相交" in err.render(
+        "zh_CN"
+    )
 
 
 def test_swapped_lat_lon_is_recognised(session, community_file, tmp_path) -> None:
@@ -260,7 +265,7 @@ def test_branches_csv(session, tmp_path) -> None:
     bad.write_text("code,name,parent_code,level\nY1,甲,NOPE,grid\nY2,乙,,committee\n")
     with pytest.raises(ImportFailed) as info:
         import_branches(session, bad)
-    text = info.value.message
+    text = str(info.value)  # English
     assert "bad.csv, feature 1, field 'parent_code': unknown parent branch code 'NOPE'" in text
     assert "bad.csv, feature 2, field 'level': unknown level 'committee'" in text
 

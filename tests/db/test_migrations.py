@@ -44,7 +44,7 @@ def test_three_upgrades_at_once_run_one_after_the_other(database_url_factory) ->
 
     url = database_url_factory()
     env = {**os.environ, "RENEWMAP_DATABASE_URL": url}
-    cli = [sys.executable, "-m", "renewmap.cli"]
+    cli = [sys.executable, "-m", "renewmap.cli", "--lang", "en"]
     runs = [
         subprocess.Popen(
             [*cli, "db", "upgrade"],
@@ -72,7 +72,7 @@ def test_the_app_and_commands_refuse_a_database_that_was_not_upgraded(
 
     url = database_url_factory()
     env = {**os.environ, "RENEWMAP_DATABASE_URL": url}
-    cli = [sys.executable, "-m", "renewmap.cli"]
+    cli = [sys.executable, "-m", "renewmap.cli", "--lang", "en"]
     for args in (["serve", "--port", "1"], ["apikey", "list"], ["db", "check"]):
         done = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 2, (args, done.stdout, done.stderr)

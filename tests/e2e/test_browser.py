@@ -561,7 +561,7 @@ def test_admin_checks_and_publishes_a_grid_set(browser, server, e2e_db) -> None:
     page.get_by_role("button", name="检查画好的网格").click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('#rm-issues li')]"
-        ".some(li => li.textContent.includes('gap') || li.textContent.includes('no grid'))",
+        ".some(li => li.textContent.includes('不属于任何网格'))",  # a gap, in the reader's words
         polling=100,
     )
     shot(page, "11-boundaries-drawn")
@@ -735,7 +735,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
     page.select_option("#rm-stage select", "consultation")
     page.get_by_role("button", name="将点位推进到此步骤").click()
     page.wait_for_selector(".rm-timeline li.rm-step-current")
-    assert "公示征询" in page.text_content(".rm-timeline li.rm-step-current")
+    assert "公众咨询" in page.text_content(".rm-timeline li.rm-step-current")
     errors.extend(csp_violations(page))
     context.close()
     assert errors == [], errors
@@ -866,3 +866,227 @@ def screen_point_any(page, lon: float, lat: float) -> dict[str, float]:
              return {x: r.left + p.x, y: r.top + p.y}; }""",
         [lat, lon],
     )
+
+
+# --- the zh_CN UI says nothing in English -------------------------------------------------------
+
+# What a person sees of the page now: visible text, and the labels, placeholders and titles of
+# visible controls (a closed <details>, a hidden element, a script's text, people's own text —
+# the pages isolate it in <bdi> — and text marked as another language, Latin plant names, left
+# out).
+VISIBLE_TEXT = """() => {
+  const skip = 'script,style,code,noscript,datalist,template,bdi,[lang="la"],[hidden]';
+  const shown = (el) => {
+    if (!el || el.closest(skip)) return false;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || s.display === 'none') return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+  const out = [document.title];
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const n = w.currentNode;
+    if (n.textContent.trim() && shown(n.parentElement)) out.push(n.textContent);
+  }
+  for (const el of document.querySelectorAll('[placeholder],[aria-label],[title],img[alt]')) {
+    if (!shown(el)) continue;
+    for (const a of ['placeholder', 'aria-label', 'title', 'alt']) {
+      const v = el.getAttribute(a);
+      if (v) out.push(v);
+    }
+  }
+  return out.join('\\n');
+}"""
+# Names that are the same in every language (products, formats, licences, the time zone).
+NOT_ENGLISH = {
+    "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "contributors", "GeoPackage", "GeoJSON",
+    "DXF", "PNG", "SVG", "JPEG", "WebP", "PDF", "UTF", "QR", "API", "EPSG", "CSV", "Excel", "JSON",
+    "Asia", "Shanghai", "CSRF",
+}  # fmt: skip
+
+
+def english_words(page, quoted: tuple[str, ...] = ()) -> list[str]:
+    """The English words a person can see on the page now (links, receipt codes and a field's
+    path are not words, and ``quoted`` is what the person typed, a file's name for one)."""
+    text = re.sub(r"https?://\S+", " ", page.evaluate(VISIBLE_TEXT))  # links are no words
+    text = re.sub(r"\bRM[A-Z0-9]{4,}\b", " ", text)
+    # a field's path in a request (body.name, properties.kind) names it as the API does
+    text = re.sub(r"\b[a-z_]+(?:\.[a-z_][a-z_0-9]*|\[\d+\])+", " ", text)
+    for q in quoted:
+        text = text.replace(q, " ")
+    return sorted({w for w in re.findall(r"[A-Za-z]{3,}", text) if w not in NOT_ENGLISH})
+
+
+def says_only_chinese(page, where: str, quoted: tuple[str, ...] = ()) -> None:
+    words = english_words(page, quoted)
+    assert words == [], f"{where}: English on the page: {words}"
+
+
+def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_dir) -> None:
+    """A resident, a grid lead and a designer walk their flows in the zh_CN UI, meeting the
+    refusals they can meet on the way; no visible word is English at any step."""
+    _add_staff(e2e_dir / "e2e.sqlite", "zh_lead", "grid_lead=310109010026/G07")
+    _add_staff(e2e_dir / "e2e.sqlite", "zh_designer", "designer=310109010026")
+
+    # --- a resident on a phone (the refusals are 4xx answers: expected, not errors) ---
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    phone.add_init_script(PROBE)
+    page = phone.new_page()
+    page.set_default_timeout(20_000)
+    resident_errors: list[str] = []
+    page.on("pageerror", lambda e: resident_errors.append(str(e)))
+    page.on(
+        "console",
+        lambda m: (
+            resident_errors.append(m.text)
+            if m.type == "error" and "status of 4" not in m.text
+            else None
+        ),
+    )
+    page.goto(f"{server}/c/310109010026")
+    page.wait_for_function(MAP_READY, polling=100)
+    says_only_chinese(page, "residents' map")
+    page.get_by_role("button", name="提交").tap()  # no pin yet: refused on the page
+    page.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
+    says_only_chinese(page, "no pin")
+    page.locator("#rm-map").tap(position=screen_point(page, *G07_POINT))
+    page.wait_for_selector(".leaflet-marker-draggable")
+    page.get_by_role("button", name="照明").tap()
+    page.fill("#rm-title", "七号楼单元门禁坏了")
+    page.set_input_files(
+        "#rm-photos", [{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo"}]
+    )
+    page.get_by_role("button", name="提交").tap()  # refused by the server: not an image
+    page.wait_for_function(
+        "() => document.querySelector('#rm-error').textContent.includes('notes.jpg')"
+    )
+    assert "照片“notes.jpg”不是可读的" in page.text_content("#rm-error")
+    says_only_chinese(page, "a photo that is not one", quoted=("notes.jpg",))
+    page.set_input_files("#rm-photos", [])
+    page.get_by_role("button", name="提交").tap()
+    page.wait_for_selector("#rm-receipt:not([hidden])")
+    assert page.text_content("#rm-owner") == "将由 第7网格 · 第四网格党支部 处理"
+    says_only_chinese(page, "receipt")
+    follow = page.get_attribute("#rm-follow", "href")
+    page.goto(server + follow)
+    assert "已分派" in page.text_content("#rm-history")
+    says_only_chinese(page, "follow page")
+    code = follow.split("/r/")[1].split("?")[0]
+    page.goto(f"{server}/r/{code}?t=wrong-token-123")  # a link copied wrongly: refused
+    assert "此链接的令牌与回执编号不符" in page.text_content("body")
+    says_only_chinese(page, "a wrong private link")
+
+    # --- the grid lead ---
+    lead = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    lead.add_init_script(PROBE)
+    lp = lead.new_page()
+    lp.set_default_timeout(30_000)
+    lp.goto(f"{server}/staff/login")
+    lp.fill("#rm-user", "zh_lead")
+    lp.fill("#rm-pass", "not the password")
+    lp.get_by_role("button", name="登录").click()  # refused: wrong password
+    lp.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
+    assert lp.text_content("#rm-error") == "用户名或密码错误"
+    says_only_chinese(lp, "sign-in refused", quoted=("zh_lead",))
+    _sign_in(lp, server, "zh_lead")
+    says_only_chinese(lp, "workspace", quoted=("zh_lead",))
+    lp.get_by_role("button", name="七号楼单元门禁坏了").click()
+    lp.wait_for_selector("#rm-d-title")
+    history = lp.text_content("#rm-d-history")
+    assert "居民" in history and "系统" in history  # who did each step, by role
+    says_only_chinese(lp, "a request in full", quoted=("zh_lead",))
+    # someone else accepts it meanwhile: the lead's accept is refused with the current state
+    rid = lp.get_attribute("#rm-act-form", "data-id")
+    lp.evaluate(
+        """async (id) => {
+            const csrf = document.cookie.split('; ').find((c) => c.startsWith('rm_csrf='))
+              .split('=')[1];
+            await fetch(`/api/staff/requests/${id}/actions`, {method: 'POST',
+              headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
+              body: JSON.stringify({action: 'accept', version: 1})}); }""",
+        rid,
+    )
+    lp.get_by_role("button", name="受理").click()
+    lp.wait_for_function(
+        "() => document.querySelector('#rm-act-error').textContent.includes('已被他人修改')"
+    )
+    says_only_chinese(lp, "a step someone else took first", quoted=("zh_lead",))
+    lp.get_by_role("button", name="办结").click()  # refused: what was done?
+    lp.wait_for_function(
+        "() => document.querySelector('#rm-act-error').textContent === '请说明做了什么（备注）'"
+    )
+    says_only_chinese(lp, "resolving without saying what was done", quoted=("zh_lead",))
+    lp.goto(f"{server}/staff/overview?community=310109010026")
+    lp.wait_for_function(MAP_READY, polling=100)
+    says_only_chinese(lp, "overview", quoted=("zh_lead",))
+    lp.goto(f"{server}/staff/report?community=310109010026&grid=G07")
+    says_only_chinese(lp, "monthly report", quoted=("zh_lead",))
+    errors = csp_violations(lp)
+    lead.close()
+    assert errors == []
+
+    # --- the designer ---
+    hub = "/staff/design?community=310109010026&site=S01"
+    context, dp, errors = _staff_context(browser, server, "zh_designer", hub)
+    says_only_chinese(dp, "designers' hub", quoted=("zh_designer",))
+    dp.fill("#rm-n-name", "   ")  # a name of spaces: refused by the server
+    dp.get_by_role("button", name="创建").click()
+    dp.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
+    assert dp.text_content("#rm-error") == "请求有误：body.name：不能为空或只有空格"
+    says_only_chinese(dp, "a draft without a name", quoted=("zh_designer",))
+    dp.fill("#rm-n-name", "方案甲")
+    dp.select_option("#rm-new-draft select[name=start]", "empty")
+    dp.get_by_role("button", name="创建").click()
+    dp.wait_for_url("**/staff/design/drafts/*")
+    dp.wait_for_function("() => window.__rmMap && window.__rmMap.pm", polling=100)
+    says_only_chinese(dp, "an empty draft", quoted=("zh_designer",))
+    # a barrier-free path 1 m wide: the rule names it as people do
+    dp.get_by_role("button", name="步道").click()
+    dp.fill("#rm-p-width", "1")
+    dp.select_option("#rm-p-purpose", "barrier_free")
+    _add_vertex(dp, 0.2, 0.25, 1)
+    _add_vertex(dp, 0.8, 0.25, 2)
+    dp.mouse.click(*_site_point(dp, 0.8, 0.25))
+    dp.wait_for_selector("#rm-violations li[data-rule=barrier_free_width]")
+    violation = dp.text_content("#rm-violations li[data-rule=barrier_free_width]")
+    assert "1号步道是无障碍通道，宽 1 米；至少需要 1.2 米" in violation
+    for details in dp.locator("details").all():  # the bill of quantities, opened
+        if details.is_visible() and details.get_attribute("open") is None:
+            details.locator("summary").click()
+    says_only_chinese(dp, "a path too narrow, the metrics and the bill", quoted=("zh_designer",))
+    dp.get_by_role("button", name="保存").first.click()
+    dp.wait_for_function("() => document.querySelector('#rm-saved').textContent !== ''")
+    # a file that is not GeoJSON: refused, naming the file and where it breaks
+    dp.set_input_files(
+        "#rm-import input[type=file]",
+        [{"name": "bad.geojson", "mimeType": "application/geo+json", "buffer": b"{not json"}],
+    )
+    dp.locator("#rm-import button[type=submit]").click()
+    dp.wait_for_function(
+        "() => document.querySelector('#rm-error').textContent.includes('bad.geojson')"
+    )
+    assert dp.text_content("#rm-error") == "文件“bad.geojson”：不是有效的 JSON（第 1 行第 2 列）"
+    says_only_chinese(dp, "a broken file", quoted=("zh_designer", "bad.geojson"))
+    dp.goto(f"{server}{hub}")
+    dp.select_option("#rm-stage select", "co_design")
+    dp.get_by_role("button", name="将点位推进到此步骤").click()
+    dp.wait_for_function(
+        "() => (document.querySelector('.rm-timeline li.rm-step-current') || {textContent: ''})"
+        ".textContent.includes('居民参与设计')"
+    )
+    says_only_chinese(dp, "the process", quoted=("zh_designer",))
+    errors.extend(csp_violations(dp))
+    context.close()
+    # the refusals answered 4xx (the browser logs them); anything else is an error
+    assert [e for e in errors if "status of 4" not in e] == [], errors
+
+    # the resident on the site's page, while residents join the design (no vote yet)
+    page.goto(f"{server}/c/310109010026/sites/S01")
+    page.wait_for_function(MAP_READY, polling=100)
+    says_only_chinese(page, "the site's page")
+    resident_errors.extend(csp_violations(page))
+    phone.close()
+    assert resident_errors == [], resident_errors

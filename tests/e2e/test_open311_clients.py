@@ -25,7 +25,9 @@ DEMO = "310109010026"
 def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:
     from renewmap.cli import main
 
-    out = live_server.cli("apikey", "add", "--community", DEMO, "--name", "cli-check")
+    out = live_server.cli(
+        "--lang", "en", "apikey", "add", "--community", DEMO, "--name", "cli-check"
+    )
     key = out.strip().splitlines()[-1]
     assert key.startswith("rm311_") and "shown only once" in out
     with Session(live_server.engine()) as s:
@@ -33,16 +35,20 @@ def test_keys_from_the_command_line(live_server, monkeypatch, capsys) -> None:
             text("SELECT key_hash FROM api_key WHERE client = 'cli-check'")
         ).scalar_one()
     assert stored == accounts.token_hash(key) and key not in stored
-    listing = live_server.cli("apikey", "list", "--community", DEMO)
+    listing = live_server.cli("--lang", "en", "apikey", "list", "--community", DEMO)
     assert re.search(rf"\t{DEMO}\tcli-check\t\S+\tactive", listing) and key not in listing
     monkeypatch.setenv("RENEWMAP_DATABASE_URL", live_server.database_url)
-    assert main(["apikey", "add", "--community", DEMO, "--name", "cli-check"]) == 2
+    en = ["--lang", "en"]
+    assert main([*en, "apikey", "add", "--community", DEMO, "--name", "cli-check"]) == 2
     assert "already has an active key" in capsys.readouterr().err
-    assert main(["apikey", "add", "--community", "NOPE", "--name", "x"]) == 2
-    assert main(["apikey", "revoke", "--community", DEMO, "--name", "nobody"]) == 2
+    assert main([*en, "apikey", "add", "--community", "NOPE", "--name", "x"]) == 2
+    assert main([*en, "apikey", "revoke", "--community", DEMO, "--name", "nobody"]) == 2
     assert "has no active key" in capsys.readouterr().err
+    assert main(["--lang", "zh_CN", "apikey", "revoke", "--community", DEMO, "--name", "x"]) == 2
+    assert "应用“x”在 310109010026 没有有效密钥" in capsys.readouterr().err
     live_server.cli("apikey", "revoke", "--community", DEMO, "--name", "cli-check")
-    assert re.search(r"cli-check\t\S+\trevoked ", live_server.cli("apikey", "list"))
+    listing = live_server.cli("--lang", "en", "apikey", "list")
+    assert re.search(r"cli-check\t\S+\trevoked ", listing)
 
 
 def _demo_place(live_server) -> dict[str, Any]:
@@ -148,7 +154,8 @@ def test_civicbot_posts_and_georeport_reads_it_back(live_server) -> None:
         with pytest.raises(HttpError) as refused:
             bot.create_request("ebike_parking", **send, **where, attributes={"need": "parking"})
         assert refused.value.status == 403
-        assert "api_key has been revoked" in refused.value.body
+        # a client that sends no Accept-Language reads Chinese
+        assert "api_key 已被吊销" in refused.value.body
         with Session(eng) as s:
             assert count(s, "request") == before
     finally:

@@ -146,8 +146,12 @@ def require_csrf(request: Request) -> None:
         or not csrf.genuine(secret, cookie)
     ):
         raise Forbidden(
-            f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
-            f"{CSRF_HEADER} header (GET /api/session sets it)"
+            "this page's security token (CSRF) is missing or out of date; reload the page and "
+            "try again (send the {cookie} cookie's value in the {header} header; "
+            "GET /api/session sets it)",
+            key="csrf_token_wrong",
+            cookie=CSRF_COOKIE,
+            header=CSRF_HEADER,
         )
 
 
@@ -197,7 +201,9 @@ def get_principal(request: Request, session: ReadSession) -> Principal:
         if request.method not in SAFE_METHODS:
             require_csrf(request)
         return accounts.authenticate(session, token=cookie, kind="session")
-    raise Unauthenticated("sign in first (POST /api/staff/session) or send a bearer token")
+    raise Unauthenticated(
+        "sign in first (POST /api/staff/session) or send a bearer token", key="sign_in_first"
+    )
 
 
 def optional_principal(request: Request, session: ReadSession) -> Principal | None:
@@ -237,7 +243,12 @@ def resident_device(
     (+1, adoption, comments on drafts, votes): CSRF checked, then the cookie, then the
     ``interact`` rate."""
     if device is None:
-        raise Forbidden("no device cookie: GET /api/session first", field="cookie")
+        raise Forbidden(
+            "your browser did not keep this site's cookie; reload the page and try again "
+            "(GET /api/session first)",
+            key="device_cookie_missing",
+            field="cookie",
+        )
     return device
 
 
@@ -257,11 +268,15 @@ def bbox_param(
     try:
         parts = [float(v) for v in bbox.split(",")]
     except ValueError as exc:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox") from exc
+        raise InvalidInput(
+            "bbox must be minlon,minlat,maxlon,maxlat", key="bbox_invalid", field="bbox"
+        ) from exc
     if not all(math.isfinite(v) for v in parts):
-        raise InvalidInput("bbox: numbers must be finite", field="bbox")
+        raise InvalidInput("bbox: numbers must be finite", key="bbox_not_finite", field="bbox")
     if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
-        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat", field="bbox")
+        raise InvalidInput(
+            "bbox must be minlon,minlat,maxlon,maxlat", key="bbox_invalid", field="bbox"
+        )
     return (parts[0], parts[1], parts[2], parts[3])
 
 

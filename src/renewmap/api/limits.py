@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renewmap.errors import InvalidInput, PayloadTooLarge, RenewMapError
+from renewmap.i18n import N_, Msg
 from renewmap.validation import check_json
 
 BODY_CLASSES = ("json", "drawing", "photos", "files")
@@ -47,10 +48,21 @@ def _mebibytes(n: int) -> str:
     return f"{n / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
 
 
+# What each class of request body carries, as the limit's message names it.
+BODY_KINDS = {
+    "json": N_("form and JSON"),
+    "drawing": N_("drawing"),
+    "photos": N_("photo"),
+    "files": N_("file upload"),
+}
+
+
 def too_large(limit: int, kind: str) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"the request body is larger than {_mebibytes(limit)} ({limit} bytes), the limit "
-        f"for {kind} requests",
+        "the request body is larger than {size} ({limit} bytes), the limit for {what} requests",
+        key="body_too_large",
+        size=_mebibytes(limit),
+        what=Msg(BODY_KINDS[kind]) if kind in BODY_KINDS else kind,
         limit=limit,
         body_class=kind,
     )
@@ -126,7 +138,11 @@ class BodyLimit:
         if declared is not None:
             if not declared.strip().isdigit():
                 await self._refuse(
-                    InvalidInput("Content-Length must be a number of bytes", field="headers"),
+                    InvalidInput(
+                        "Content-Length must be a number of bytes",
+                        key="content_length_invalid",
+                        field="headers",
+                    ),
                     scope,
                     send,
                 )

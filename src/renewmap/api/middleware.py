@@ -4,7 +4,9 @@
 Outermost first: ``ProxyHeaders`` (whose ``X-Forwarded-For`` is believed, ``api.trust``),
 ``AllowedHosts`` (the ``Host`` asked for), ``BodyLimit`` (bodies bounded per endpoint class on
 the bytes received, JSON checked before it is parsed, ``api.limits``), then no NUL in the
-address.
+address. The innermost one also chooses the reader's language for everything the request's
+services say (``i18n.t``, ``RenewMapError.message``); the errors of the outer ones negotiate it
+themselves (``api.errors.error_response``).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from renewmap.api.errors import error_response
+from renewmap.api.errors import error_response, request_locale
 from renewmap.api.limits import BodyLimit
 from renewmap.api.trust import AllowedHosts, ProxyHeaders
 from renewmap.errors import InvalidInput
+from renewmap.i18n import set_locale
 from renewmap.settings import Settings
 
 
@@ -37,11 +40,15 @@ def install_request_guards(app: FastAPI, settings: Settings) -> None:
     async def _refuse_nul_address(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        set_locale(request_locale(request))  # what t() and exc.message use for this request
         nul = _nul_in_address(request)
         if nul is not None:
             # PostgreSQL text cannot hold NUL: refuse it up front, on both databases alike
             return error_response(
-                InvalidInput(f"{nul} contains a NUL character (%00)", field=nul), request
+                InvalidInput(
+                    "{field} contains a NUL character (%00)", key="nul_character", field=nul
+                ),
+                request,
             )
         return await call_next(request)
 

@@ -106,7 +106,9 @@ class AllowedHosts:
                     await send({"type": "websocket.close", "code": 1008})
                     return
                 problem = InvalidHost(
-                    f"this server does not answer for the host '{host[:100]}'", host=host[:100]
+                    "this server does not answer for the host '{host}'",
+                    key="host_not_allowed",
+                    host=host[:100],
                 )
                 await self.render(problem, Request(scope))(scope, receive, send)
                 return

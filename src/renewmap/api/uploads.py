@@ -64,11 +64,14 @@ def files(
             continue  # an empty file input
         if len(out) == at_most:
             raise InvalidInput(
-                f"{name}: at most {at_most} file(s), got more", field=name, limit=at_most
+                "{field}: at most {limit} file(s), got more",
+                key="too_many_files",
+                field=name,
+                limit=at_most,
             )
         out.append((item.filename or name, item.file.read(limit + 1)))
     if required and not out:
-        raise InvalidInput(f"{name}: a file is required", field=name)
+        raise InvalidInput("{field}: a file is required", key="file_required", field=name)
     return out
 
 

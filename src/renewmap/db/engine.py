@@ -33,7 +33,8 @@ def sqlite_module() -> ModuleType:
         raise SpatialBackendMissing(
             "This Python's sqlite3 module cannot load extensions and pysqlite3 is not "
             "installed: run `pip install pysqlite3-binary` (or use a Python built with "
-            "--enable-loadable-sqlite-extensions)."
+            "--enable-loadable-sqlite-extensions).",
+            key="sqlite_extensions_unavailable",
         ) from exc
     return pysqlite3
 
@@ -44,9 +45,13 @@ def _load_spatialite(dbapi_conn: Any, library: str) -> None:
         dbapi_conn.load_extension(library)
     except Exception as exc:
         raise SpatialBackendMissing(
-            f"Cannot load the SpatiaLite extension '{library}' ({exc}). "
-            f"Install it with `apt-get install {SPATIALITE_PACKAGE}` "
-            "or set RENEWMAP_SPATIALITE_LIBRARY to its path."
+            "Cannot load the SpatiaLite extension '{library}' ({reason}). "
+            "Install it with `apt-get install {package}` "
+            "or set RENEWMAP_SPATIALITE_LIBRARY to its path.",
+            key="spatialite_missing",
+            library=library,
+            reason=str(exc),
+            package=SPATIALITE_PACKAGE,
         ) from exc
     finally:
         dbapi_conn.enable_load_extension(False)
@@ -135,8 +140,10 @@ def make_engine(
             parsed, echo=echo, pool_pre_ping=pool_pre_ping, connect_args=connect_args, **pool
         )
     raise SpatialBackendMissing(
-        f"Unsupported database URL '{parsed.render_as_string(hide_password=True)}': "
-        "use sqlite:///path.sqlite (SpatiaLite) or postgresql+psycopg://… (PostGIS)."
+        "Unsupported database URL '{url}': "
+        "use sqlite:///path.sqlite (SpatiaLite) or postgresql+psycopg://… (PostGIS).",
+        key="database_url_unsupported",
+        url=parsed.render_as_string(hide_password=True),
     )
 
 

@@ -34,6 +34,7 @@ from renewmap.errors import (
     ReadTooLong,
     RenewMapError,
 )
+from renewmap.i18n import Msg
 
 _PG_CODES = {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}
 _SQLITE = {
@@ -73,19 +74,22 @@ def integrity_problem(exc: IntegrityError) -> RenewMapError:
     kind = kind or "integrity"
     if kind == "unique":
         return Conflict(
-            f"this already exists ({columns or 'a unique value'}): it was saved before, "
+            "this already exists ({columns}): it was saved before, "
             "perhaps just now by a request sent twice",
+            key="already_exists",
             constraint=kind,
-            columns=columns,
+            columns=columns or Msg("a unique value"),
         )
     if kind == "foreign_key":
         return InvalidInput(
             "a referenced record does not exist (or is still referenced)",
+            key="reference_missing",
             constraint=kind,
         )
     return InvalidInput(
-        f"a value cannot be stored ({kind.replace('_', ' ')} constraint {columns})".rstrip(),
-        constraint=kind,
+        "a value cannot be stored ({constraint} constraint {columns})",
+        key="constraint_violated",
+        constraint=kind.replace("_", " "),
         columns=columns,
     )
 
@@ -100,6 +104,7 @@ def operational_problem(exc: Exception) -> RenewMapError:
     if busy is not None:
         return Conflict(
             "someone else is changing the same record at this moment; try again",
+            key="record_busy",
             reason=busy,
             retry_after=1,
         )
@@ -107,9 +112,14 @@ def operational_problem(exc: Exception) -> RenewMapError:
         return ReadTooLong(
             "this read took longer than the server allows; ask for less (a smaller area, "
             "a deeper zoom or a filter)",
+            key="read_timeout",
             retry_after=5,
         )
-    return DatabaseUnavailable("the database is unavailable; try again shortly", retry_after=5)
+    return DatabaseUnavailable(
+        "the database is unavailable; try again shortly",
+        key="database_unavailable",
+        retry_after=5,
+    )
 
 
 # --- the time budget of public reads ---------------------------------------------------------
@@ -163,7 +173,8 @@ def _refuse_nul(session: Session, _context: Any, _instances: Any) -> None:
             if _nul_in(value):
                 table = state.mapper.local_table.name
                 raise InvalidInput(
-                    f"{attr.key}: text must not contain a NUL character (\\0)",
+                    "{field}: text must not contain a NUL character (\\0)",
+                    key="text_nul",
                     field=attr.key,
                     table=table,
                 )

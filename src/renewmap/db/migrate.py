@@ -92,16 +92,27 @@ def check_current(engine: Engine) -> None:
     if have == want:
         return
     if not have:
-        state = "has no RenewMap schema yet"
-    elif have - want and not (want - have):
-        state = f"is at {', '.join(sorted(have))}, newer than this code ({', '.join(sorted(want))})"
-    else:
-        state = f"is at {', '.join(sorted(have))}, this code needs {', '.join(sorted(want))}"
+        raise SchemaOutdated(
+            "the database has no RenewMap schema yet: run `renewmap db upgrade` first (with "
+            "the new code's package), then start the app",
+            key="schema_missing",
+            database=[],
+            code=sorted(want),
+        )
+    if have - want and not (want - have):
+        raise SchemaOutdated(
+            "the database is at {database}, newer than this code ({code}): run `renewmap db "
+            "upgrade` first (with the new code's package), then start the app",
+            key="schema_newer",
+            database=", ".join(sorted(have)),
+            code=", ".join(sorted(want)),
+        )
     raise SchemaOutdated(
-        f"the database {state}: run `renewmap db upgrade` first (with the new code's "
-        "package), then start the app",
-        database=sorted(have),
-        code=sorted(want),
+        "the database is at {database}, this code needs {code}: run `renewmap db upgrade` "
+        "first (with the new code's package), then start the app",
+        key="schema_outdated",
+        database=", ".join(sorted(have)),
+        code=", ".join(sorted(want)),
     )
 
 

@@ -36,7 +36,7 @@ def check_epsg(epsg: int) -> int:
         code = int(epsg)
         CRS.from_epsg(code)
     except (ValueError, TypeError, PyprojCRSError) as exc:
-        raise CRSError(f"unknown CRS EPSG:{epsg}", epsg=epsg) from exc
+        raise CRSError("unknown CRS EPSG:{epsg}", key="crs_unknown", epsg=epsg) from exc
     return code
 
 
@@ -46,7 +46,9 @@ def check_projected(epsg: int) -> int:
     crs = CRS.from_epsg(code)
     unit = crs.axis_info[0].unit_name if crs.axis_info else ""
     if not crs.is_projected or unit not in ("metre", "meter"):
-        raise CRSError(f"EPSG:{code} is not a projected CRS in metres", epsg=code)
+        raise CRSError(
+            "EPSG:{epsg} is not a projected CRS in metres", key="crs_not_metric", epsg=code
+        )
     return code
 
 

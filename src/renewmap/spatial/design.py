@@ -17,9 +17,11 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
 
+from renewmap import names
+from renewmap.i18n import N_, Localized, Msg, Text
 from renewmap.spatial.crs import to_metric
+from renewmap.spatial.geometry import validity_reason
 
 KINDS = ("zone", "green", "plant", "path", "facility", "keep")
 LAYERS = ("tree", "shrub", "ground_cover", "lawn")
@@ -74,6 +76,11 @@ def find_species(value: object, table: Mapping[str, Species]) -> list[Species]:
     return found
 
 
+def species_name(sp: Species) -> Localized:
+    """A species as readers name it: its Chinese name, or its Latin name in English."""
+    return Localized(zh_CN=sp.name_zh, en=sp.latin)
+
+
 @dataclass(frozen=True)
 class Feature:
     id: str
@@ -121,6 +128,9 @@ class Rules:
     barrier_free_width_m: float = 1.2
 
 
+# A bill of quantities' units: square metres, plants (株) and pieces (个); the English
+# catalog shows the last two as "nr".
+UNITS = {"m2": N_("m²"), "plant": N_("nr (plants)"), "each": N_("nr (pieces)")}
 COST_GROUPS = ("green_per_m2", "plant_each", "path_per_m2", "facility_each")
 RULE_LIMITS = {"tree_wall_m": (0.0, 50.0), "barrier_free_width_m": (0.5, 10.0)}
 MAX_UNIT_COST = 1_000_000.0  # yuan per m² or per item (validation.RANGES["unit_cost"])
@@ -129,6 +139,10 @@ MAX_COST_ITEMS = 100
 
 class StandardsError(ValueError):
     """A design standard that cannot be used; the message names the field."""
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        self.msg = Msg(msgid, **params)
+        super().__init__(self.msg.render("en"))
 
 
 def standards(
@@ -142,39 +156,52 @@ def standards(
     overrides = overrides or {}
     unknown = set(overrides) - {"unit_costs", "rules"}
     if unknown:
-        raise StandardsError(f"unknown section(s): {', '.join(sorted(unknown))}")
+        raise StandardsError("unknown section(s): {sections}", sections=sorted(unknown))
     base = UnitCosts()
     groups: dict[str, dict[str, float]] = {g: dict(getattr(base, g)) for g in COST_GROUPS}
     for group, prices in (overrides.get("unit_costs") or {}).items():
         if group not in groups:
-            raise StandardsError(f"unit_costs.{group}: use one of {', '.join(COST_GROUPS)}")
+            raise StandardsError(
+                "unit_costs.{group}: use one of {groups}", group=group, groups=COST_GROUPS
+            )
         if not isinstance(prices, Mapping):
-            raise StandardsError(f"unit_costs.{group}: expected {{item: yuan}}")
+            raise StandardsError("unit_costs.{group}: expected {{item: yuan}}", group=group)
         if len(prices) > MAX_COST_ITEMS:
-            raise StandardsError(f"unit_costs.{group}: at most {MAX_COST_ITEMS} items")
+            raise StandardsError(
+                "unit_costs.{group}: at most {limit} items", group=group, limit=MAX_COST_ITEMS
+            )
         for item, price in prices.items():
             if not isinstance(item, str) or not 0 < len(item) <= 64 or "\x00" in item:
-                raise StandardsError(f"unit_costs.{group}: item names of 1 to 64 characters")
+                raise StandardsError(
+                    "unit_costs.{group}: item names of 1 to 64 characters", group=group
+                )
             if (
                 not isinstance(price, int | float)
                 or isinstance(price, bool)
                 or not 0 <= price <= MAX_UNIT_COST
             ):
                 raise StandardsError(
-                    f"unit_costs.{group}.{item}: a price between 0 and {MAX_UNIT_COST:,.0f} yuan"
+                    "unit_costs.{group}.{item}: a price between 0 and {limit:,.0f} yuan",
+                    group=group,
+                    item=item,
+                    limit=MAX_UNIT_COST,
                 )
             groups[group][str(item)] = float(price)
     limits = {k: getattr(Rules(), k) for k in RULE_LIMITS}
     for rule, value in (overrides.get("rules") or {}).items():
         if rule not in RULE_LIMITS:
-            raise StandardsError(f"rules.{rule}: use one of {', '.join(RULE_LIMITS)}")
+            raise StandardsError(
+                "rules.{rule}: use one of {rules}", rule=rule, rules=tuple(RULE_LIMITS)
+            )
         low, high = RULE_LIMITS[rule]
         if (
             not isinstance(value, int | float)
             or isinstance(value, bool)
             or not low <= value <= high
         ):
-            raise StandardsError(f"rules.{rule}: metres between {low:g} and {high:g}")
+            raise StandardsError(
+                "rules.{rule}: metres between {low:g} and {high:g}", rule=rule, low=low, high=high
+            )
         limits[rule] = float(value)
     return UnitCosts(**groups), Rules(**limits)
 
@@ -247,26 +274,42 @@ def metrics(
     hard_area = shapely.union_all(hard_parts).intersection(site_m).area if hard_parts else 0.0
     bill: list[dict[str, Any]] = []
 
-    def line(item: str, quantity: float, unit: str, unit_cost: float) -> None:
+    def line(code: str, item: Text | str, quantity: float, unit: str, unit_cost: float) -> None:
+        # a cost estimate: quantities to the centimetre (or the piece), costs to the yuan,
+        # each line's cost its rounded quantity times the unit price, the total their sum
         if quantity > 0:
+            qty = round(quantity, 2)
             bill.append(
                 {
+                    "code": code,
                     "item": item,
-                    "quantity": round(quantity, 2),
-                    "unit": unit,
+                    "quantity": qty,
+                    "unit": Msg(UNITS[unit]),
+                    "unit_code": unit,
                     "unit_cost": unit_cost,
-                    "cost": round(quantity * unit_cost, 2),
+                    "cost": round(qty * unit_cost),
                 }
             )
 
+    def bill_item(group: str, table: Mapping[str, str], code: str) -> Msg:
+        return Msg(
+            "{group} · {item}",
+            group=names.label(names.FEATURE_KINDS, group),
+            item=names.label(table, code),
+        )
+
     for layer, area in sorted(green_by_layer.items()):
-        line(f"green:{layer}", area, "m2", costs.green_per_m2.get(layer, 0.0))
+        item = bill_item("green", names.PLANT_LAYERS, layer)
+        line(f"green:{layer}", item, area, "m2", costs.green_per_m2.get(layer, 0.0))
     for layer, n in sorted(plants.items()):
-        line(f"plant:{layer}", n, "each", costs.plant_each.get(layer, 0.0))
+        item = bill_item("plant", names.PLANT_LAYERS, layer)
+        line(f"plant:{layer}", item, n, "plant", costs.plant_each.get(layer, 0.0))
     for surface, area in sorted(path_area.items()):
-        line(f"path:{surface}", area, "m2", costs.path_per_m2.get(surface, 0.0))
+        item = bill_item("path", names.PATH_SURFACES, surface)
+        line(f"path:{surface}", item, area, "m2", costs.path_per_m2.get(surface, 0.0))
     for kind, n in sorted(facilities.items()):
-        line(f"facility:{kind}", n, "each", costs.facility_each.get(kind, 0.0))
+        facility = names.label(names.FACILITY_TYPES, kind)
+        line(f"facility:{kind}", facility, n, "each", costs.facility_each.get(kind, 0.0))
     return {
         "site_area_m2": round(site_area, 2),
         "green_area_m2": round(green_area, 2),
@@ -281,28 +324,47 @@ def metrics(
         "seasons": [s for s in SEASONS if s in seasons],
         "all_seasons": all(s in seasons for s in SEASONS),
         "bill": bill,
-        "total_cost": round(sum(b["cost"] for b in bill), 2),
+        "total_cost": sum(b["cost"] for b in bill),
     }
 
 
 def check(
     site: BaseGeometry,
     features: Sequence[Feature],
-    buildings: Iterable[tuple[str, BaseGeometry]],
+    buildings: Iterable[tuple[Text | str, BaseGeometry]],
     *,
     epsg: int,
     rules: Rules | None = None,
     species: Mapping[str, Species] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every rule violation, each naming the feature (and what it clashes with) and the rule."""
+    """Every rule violation: the feature's id (for the drawing page), the rule, and a message
+    naming the feature as people do (and what it clashes with) with the numbers.
+
+    ``buildings`` are (label, footprint): the label as residents name the building (7号楼).
+    """
     rules = rules or Rules()
     species = species if species is not None else species_table()
     site_m = to_metric(site, epsg)
     walls = [(label, to_metric(g, epsg)) for label, g in buildings]
     out: list[dict[str, Any]] = []
+    numbers = names.ordinals([(f.kind, f.props) for f in features])
 
-    def bad(feature: Feature, rule: str, message: str, **extra: Any) -> None:
-        out.append({"feature": feature.id, "rule": rule, "message": message, **extra})
+    def name_of(f: Feature, n: int) -> Msg:
+        named = find_species(f.props.get("species"), species) if f.kind == "plant" else []
+        return names.feature(f.kind, f.props, n, species_name(named[0]) if named else None)
+
+    label = {id(f): name_of(f, n) for f, n in zip(features, numbers, strict=True)}
+
+    def bad(feature: Feature, rule: str, message: Msg, **extra: Any) -> None:
+        out.append(
+            {
+                "feature": feature.id,
+                "rule": rule,
+                "message": message,
+                "feature_name": label[id(feature)],
+                **extra,
+            }
+        )
 
     surfaces: list[tuple[Feature, BaseGeometry]] = []
     for f in features:
@@ -310,7 +372,11 @@ def check(
             bad(
                 f,
                 "valid_geometry",
-                f"{f.kind} {f.id}: invalid geometry: {explain_validity(f.geom)}",
+                Msg(
+                    "{feature}: invalid geometry: {reason}",
+                    feature=label[id(f)],
+                    reason=validity_reason(f.geom),
+                ),
             )
             continue
         g = to_metric(f.geom, epsg)
@@ -318,15 +384,20 @@ def check(
         if (g.area > 0 and outside.area > AREA_EPS_M2) or (
             g.area == 0 and not site_m.buffer(0.05).covers(g)
         ):
-            bad(f, "inside_site", f"{f.kind} {f.id} reaches outside the site")
+            bad(f, "inside_site", Msg("{feature} reaches outside the site", feature=label[id(f)]))
         if f.kind == "path":
             width = _width(f)
             if f.props.get("purpose") == "barrier_free" and width < rules.barrier_free_width_m:
                 bad(
                     f,
                     "barrier_free_width",
-                    f"barrier-free path {f.id} is {width:g} m wide; at least "
-                    f"{rules.barrier_free_width_m:g} m is required",
+                    Msg(
+                        "{feature} is a barrier-free path {width:g} m wide; at least "
+                        "{minimum:g} m is required",
+                        feature=label[id(f)],
+                        width=width,
+                        minimum=rules.barrier_free_width_m,
+                    ),
                 )
             surfaces.append((f, path_surface(g, width)))
         elif f.kind == "green":
@@ -335,24 +406,30 @@ def check(
             named = find_species(f.props.get("species"), species)
             layer = named[0].layer if named else str(f.props.get("layer") or "")
             if layer == "tree":
-                for label, wall in walls:
+                for wall_label, wall in walls:
                     d = wall.distance(g)
                     if d < rules.tree_wall_m:
                         bad(
                             f,
                             "tree_wall_distance",
-                            f"tree {f.id} is {d:.1f} m from building {label}; keep at least "
-                            f"{rules.tree_wall_m:g} m",
-                            building=label,
+                            Msg(
+                                "{feature} is a tree {distance:.1f} m from {building}; keep at "
+                                "least {minimum:g} m",
+                                feature=label[id(f)],
+                                distance=d,
+                                building=wall_label,
+                                minimum=rules.tree_wall_m,
+                            ),
+                            building=wall_label,
                         )
     for f, s in surfaces:
-        for label, wall in walls:
+        for wall_label, wall in walls:
             if s.intersection(wall).area > AREA_EPS_M2:
                 bad(
                     f,
                     "building_overlap",
-                    f"{f.kind} {f.id} overlaps building {label}",
-                    building=label,
+                    Msg("{feature} overlaps {building}", feature=label[id(f)], building=wall_label),
+                    building=wall_label,
                 )
     for i, (f, s) in enumerate(surfaces):
         for other, t in surfaces[i + 1 :]:
@@ -360,7 +437,8 @@ def check(
                 bad(
                     f,
                     "feature_overlap",
-                    f"{f.kind} {f.id} overlaps {other.kind} {other.id}",
+                    Msg("{feature} overlaps {other}", feature=label[id(f)], other=label[id(other)]),
                     other=other.id,
+                    other_name=label[id(other)],
                 )
     return out

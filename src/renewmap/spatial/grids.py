@@ -8,25 +8,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
 
+from renewmap import names
+from renewmap.i18n import Msg, current_locale
 from renewmap.spatial.crs import to_metric, transform
-from renewmap.spatial.geometry import polygonal_part
+from renewmap.spatial.geometry import polygonal_part, validity_reason
 
 
 @dataclass
 class Issue:
     kind: str  # invalid | overlap | gap | outside | unassigned
-    message: str
+    msg: Msg
     area_m2: float = 0.0
     grids: list[str] = field(default_factory=list)
     building_id: int | None = None
     location: tuple[float, float] | None = None
+
+    @property
+    def message(self) -> str:
+        """The problem in the current language."""
+        return self.msg.render(current_locale())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "area_m2": self.area_m2,
+            "grids": self.grids,
+            "building_id": self.building_id,
+            "location": self.location,
+        }
 
 
 @dataclass
@@ -41,6 +57,16 @@ class GridSetReport:
     def ok(self) -> bool:
         return not self.issues
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data, messages in the current language."""
+        return {
+            "community": self.community,
+            "tolerance_m2": self.tolerance_m2,
+            "grid_count": self.grid_count,
+            "building_count": self.building_count,
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
 
 def _polys(g: BaseGeometry) -> list[BaseGeometry]:
     g = polygonal_part(g)
@@ -53,10 +79,13 @@ def check_grid_set(
     community_geom: BaseGeometry,
     grids: Sequence[tuple[str, BaseGeometry]],
     buildings: Sequence[tuple[int, str | None, BaseGeometry, str | None]],
+    building_names: Sequence[str | None] | None = None,
+    community_name: str | None = None,
     epsg: int,
     tolerance_m2: float = 1.0,
 ) -> GridSetReport:
-    """Check a community's grids. ``buildings`` are (id, number, footprint, grid_code)."""
+    """Check a community's grids. ``buildings`` are (id, number, footprint, grid_code);
+    ``building_names`` (optional, in the same order) name those without a number."""
     report = GridSetReport(community_code, tolerance_m2, len(grids), len(buildings))
     metric: list[tuple[str, BaseGeometry]] = []
     for code, geom in grids:
@@ -64,7 +93,11 @@ def check_grid_set(
             report.issues.append(
                 Issue(
                     "invalid",
-                    f"grid {code}: invalid geometry: {explain_validity(geom)}",
+                    Msg(
+                        "grid {grid}: invalid geometry: {reason}",
+                        grid=code,
+                        reason=validity_reason(geom),
+                    ),
                     grids=[code],
                 )
             )
@@ -84,7 +117,12 @@ def check_grid_set(
             report.issues.append(
                 Issue(
                     "overlap",
-                    f"grids {metric[i][0]} and {metric[j][0]} overlap by {area:.1f} m²",
+                    Msg(
+                        "grids {a} and {b} overlap by {area:.1f} m²",
+                        a=metric[i][0],
+                        b=metric[j][0],
+                        area=area,
+                    ),
                     area_m2=round(area, 2),
                     grids=[metric[i][0], metric[j][0]],
                     location=(round(c.x, 7), round(c.y, 7)),
@@ -97,8 +135,13 @@ def check_grid_set(
             report.issues.append(
                 Issue(
                     "gap",
-                    f"{gap.area:.1f} m² of the community lies in no grid near "
-                    f"({c.x:.6f}, {c.y:.6f})",
+                    Msg(
+                        "{area:.1f} m² of the community lies in no grid near "
+                        "({lon:.6f}, {lat:.6f})",
+                        area=gap.area,
+                        lon=c.x,
+                        lat=c.y,
+                    ),
                     area_m2=round(gap.area, 2),
                     location=(round(c.x, 7), round(c.y, 7)),
                 )
@@ -109,19 +152,31 @@ def check_grid_set(
             report.issues.append(
                 Issue(
                     "outside",
-                    f"grid {code}: {outside:.1f} m² lie outside community {community_code}",
+                    Msg(
+                        "grid {grid}: {area:.1f} m² lie outside community {community}",
+                        grid=code,
+                        area=outside,
+                        community=community_name or community_code,
+                    ),
                     area_m2=round(outside, 2),
                     grids=[code],
                 )
             )
-    for bid, number, _fp, grid_code in buildings:
+    for n, (bid, number, fp, grid_code) in enumerate(buildings):
         if grid_code is None:
-            label = number or f"id {bid}"
+            c = fp.representative_point()
+            name = building_names[n] if building_names is not None else None
             report.issues.append(
                 Issue(
                     "unassigned",
-                    f"building {label} (id {bid}) is assigned to no grid",
+                    Msg(
+                        "{building} (near {lon:.6f}, {lat:.6f}) is assigned to no grid",
+                        building=names.building(number, name),
+                        lon=c.x,
+                        lat=c.y,
+                    ),
                     building_id=bid,
+                    location=(round(c.x, 7), round(c.y, 7)),
                 )
             )
     return report

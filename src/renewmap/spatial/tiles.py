@@ -30,12 +30,19 @@ MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 def check_tile(z: int, x: int, y: int) -> None:
     """A tile that exists in WebMercatorQuad, or a 400 naming the coordinate out of range."""
     if not 0 <= z <= MAX_ZOOM:
-        raise InvalidInput(f"zoom {z} is outside 0–{MAX_ZOOM}", field="z")
+        raise InvalidInput(
+            "zoom {zoom} is outside 0–{limit}", key="tile_zoom", zoom=z, limit=MAX_ZOOM, field="z"
+        )
     n = 2**z
     for name, value in (("x", x), ("y", y)):
         if not 0 <= value < n:
             raise InvalidInput(
-                f"tile {name}={value} is outside 0–{n - 1} at zoom {z}", field=name, zoom=z
+                "tile {field}={value} is outside 0–{limit} at zoom {zoom}",
+                key="tile_out_of_range",
+                value=value,
+                limit=n - 1,
+                field=name,
+                zoom=z,
             )
 
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import geopandas as gpd
 
-from renewmap.i18n import gettext
+from renewmap import names
+from renewmap.i18n import Text, gettext
 from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, Status
 from renewmap.web.render import render, script_catalog
 from renewmap.web.sitemap import VECTOR_TILES_FROM, OnlineTiles, site_plan
@@ -20,7 +21,7 @@ from renewmap.web.sitemap import VECTOR_TILES_FROM, OnlineTiles, site_plan
 CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label msgid, icon
 STATUSES = STATUS_LABELS  # status → label msgid
 # Who did a step of a request's history, when it was not a member of staff (whose name shows).
-ACTORS = {"resident": "Resident", "system": "System"}
+ACTORS = names.ACTORS  # who did a step when it was not a staff member
 
 
 def category_list(locale: str) -> list[dict[str, str]]:
@@ -36,13 +37,8 @@ def status_list(locale: str) -> list[dict[str, str]]:
 
 def actor_label(locale: str, actor: str | None) -> str:
     """A history actor as people say it: 居民, 系统, or the staff member's own name."""
-    if not actor:
-        return ""
-    if actor in ACTORS:
-        return gettext(locale, ACTORS[actor])
-    if actor.startswith("open311:"):
-        return gettext(locale, "Resident (via {client})", client=actor.removeprefix("open311:"))
-    return actor
+    label = names.actor(actor)
+    return label.render(locale) if isinstance(label, Text) else label
 
 
 def resident_page(

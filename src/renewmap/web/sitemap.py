@@ -47,6 +47,8 @@ PROPERTIES = {
     "path": ("name", "surface", "width_m"),
     "building": ("number", "households", "grid_code"),
 }
+# Leaflet's own controls speak English (their titles and labels): the page's words instead.
+CONTROL_LABELS = {"zoom_in": "Zoom in", "zoom_out": "Zoom out", "layers": "Layers"}
 LAYER_NAMES = {
     "basemap": "Online basemap",
     "community": "Community",
@@ -215,4 +217,5 @@ def site_plan(
         "layers": out,
         "names": {k: gettext(locale, v) for k, v in LAYER_NAMES.items()},
         "fields": {k: gettext(locale, v) for k, v in FIELD_LABELS.items()},
+        "controls": {k: gettext(locale, v) for k, v in CONTROL_LABELS.items()},
     }

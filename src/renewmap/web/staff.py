@@ -12,8 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import geopandas as gpd
 
+from renewmap import names
 from renewmap.i18n import gettext
-from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind, Role
+from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import CATEGORIES, STATUSES, actor_label, category_list
 from renewmap.web.sitemap import OnlineTiles, feature_collection, site_plan
@@ -32,13 +33,7 @@ ACTION_LABELS = {
 }
 # What a request's history entries are called: each kind is its own msgid.
 HISTORY_KINDS: tuple[str, ...] = tuple(EventKind)
-ROLES = {
-    Role.GRID_LEAD: "Grid lead",
-    Role.BRANCH_SECRETARY: "Party branch secretary",
-    Role.COMMUNITY_ADMIN: "Community administrator",
-    Role.SUBDISTRICT_ADMIN: "Subdistrict administrator",
-    Role.DESIGNER: "Designer",
-}
+ROLES = names.ROLE_LABELS
 # Choropleth steps for open requests per grid (light → dark); 0 is white. The colours are
 # classes .rm-step-0 … .rm-step-4 in staff.css and the same values in overview.js.
 STEPS = (0, 1, 3, 6, 10)

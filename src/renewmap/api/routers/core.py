@@ -83,7 +83,7 @@ def metrics_text(request: Request, settings: SettingsDep) -> Response:
         address = None
     allowed = parse_networks(settings.metrics_allow)
     if address is None or not any(address in net for net in allowed):
-        raise NotFound(f"no page or endpoint at {request.url.path}")
+        raise NotFound("no page or endpoint at {path}", key="no_route", path=request.url.path)
     body = metrics.scrape(request.app.state.read_session_factory)
     return Response(body, media_type=metrics.CONTENT_TYPE)
 

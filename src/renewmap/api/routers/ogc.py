@@ -101,7 +101,7 @@ def conformance(request: Request) -> Response:
 def api(request: Request) -> Response:
     params = _params(request, DOC_PARAMS)
     if params.get("f", "json").lower() != "json":
-        raise InvalidInput("f must be json for the API definition", field="f")
+        raise InvalidInput("f must be json for the API definition", key="ogc_api_format", field="f")
     return _send(openapi.openapi(_call(request, params)))
 
 
@@ -210,6 +210,9 @@ def render_error(exc: RenewMapError, request: Request) -> Response:
     bad_parameter = isinstance(exc, InvalidInput | InvalidGeometry | CRSError)
     status = 400 if bad_parameter else http_status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    locale = negotiate_locale(
+        request.query_params.get("lang"), None, request.headers.get("accept-language")
+    )
     return JSONResponse(
-        {"code": exc.code, "description": exc.message}, status_code=status, headers=headers
+        {"code": exc.code, "description": exc.render(locale)}, status_code=status, headers=headers
     )

@@ -45,7 +45,9 @@ PREFIX = "/open311/v2"
 def _no_nul(name: str, value: str) -> str:
     """Text with a NUL character is refused (PostgreSQL cannot store or compare it)."""
     if "\x00" in value:
-        raise InvalidInput(f"{name} contains a NUL character", field=name)
+        raise InvalidInput(
+            "{field} contains a NUL character (%00)", key="nul_character", field=name
+        )
     return value
 
 
@@ -102,13 +104,18 @@ def render_error(exc: RenewMapError, request: Request) -> Response:
     status = SPEC_STATUS.get(status, status)
     retry = exc.details.get("retry_after")
     headers = {"Retry-After": str(retry)} if retry is not None else None
-    body = [{"code": status, "description": exc.message}]
+    body = [{"code": status, "description": exc.render(_locale(request))}]
     return _body(body, _format_of_path(request.url.path), "errors", status, headers)
 
 
 def _format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format '.{fmt}': use .xml or .json", field="format")
+        raise InvalidInput(
+            "unknown format '.{format}': use .xml or .json",
+            key="open311_format",
+            format=fmt,
+            field="format",
+        )
     return fmt
 
 
@@ -176,13 +183,20 @@ async def _posted(request: Request) -> list[tuple[str, str]]:
     try:
         form = await request.form()
     except Exception as exc:  # a malformed body is the client's error, never a 500
-        raise InvalidInput(f"could not read the form body: {exc}", field="body") from None
+        raise InvalidInput(
+            "could not read the form body: {reason}",
+            key="form_unreadable",
+            reason=str(exc),
+            field="body",
+        ) from None
     items = [*form.multi_items(), *request.query_params.multi_items()]
     out = []
     for name, value in items:
         if isinstance(value, UploadFile):
             raise InvalidInput(
-                "file uploads are not accepted: send a media_url instead", field=name
+                "file uploads are not accepted: send a media_url instead",
+                key="open311_upload",
+                field=name,
             )
         out.append((name, _no_nul(name, value)))
     return out

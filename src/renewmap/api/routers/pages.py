@@ -170,7 +170,12 @@ def staff_workspace(
         return RedirectResponse(f"/staff/design?community={quote(drawable[0])}", status_code=303)
     chosen = next((c for c in places if c["code"] == community), None) if community else places[0]
     if chosen is None:
-        raise NotFound(f"community '{community}' is not in your area", field="community")
+        raise NotFound(
+            "community '{community}' is not in your area",
+            key="community_not_in_scope",
+            community=community,
+            field="community",
+        )
     html = workspace_page(
         community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
         locale=locale,
@@ -297,7 +302,11 @@ def design_hub(
     drawable = drafts.drawable_communities(session, principal=principal)
     code = community or (drawable[0] if drawable else None)
     if code is None:
-        raise Forbidden("only a community's designers and admins draw its sites", field="community")
+        raise Forbidden(
+            "only a community's designers and admins draw its sites",
+            key="not_a_designer_anywhere",
+            field="community",
+        )
     drafts.require_drawer(session, principal=principal, community_code=code)
     chosen = (
         drafts.site_summary(session, principal=principal, community_code=code, site_code=site)

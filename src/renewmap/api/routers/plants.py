@@ -121,7 +121,9 @@ def care_photo(
 )
 def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Response:
     if size not in ("photo", "thumbnail"):
-        raise NotFound(f"no '{size}' for care {care_id}", field="size")
+        raise NotFound(
+            "no '{size}' for care {id}", key="care_photo_size", size=size, id=care_id, field="size"
+        )
     data = adoption.care_photo(session, care_id=care_id, thumbnail=size == "thumbnail")
     return Response(
         data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"}

@@ -425,8 +425,11 @@ ExportFilters = Annotated[dict[str, Any], Depends(_export_filters)]
     responses=content(CSV, description="one row per request"),
     summary="My area's requests as CSV (UTF-8 with BOM, for Excel)",
 )
-def export_csv(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
-    data = exports.to_csv(exports.rows(session, principal=principal, **filters))
+def export_csv(
+    session: ReadSession, principal: Staff, filters: ExportFilters, settings: SettingsDep
+) -> Response:
+    tz = settings.tz
+    data = exports.to_csv(exports.rows(session, principal=principal, tz=tz, **filters), tz=tz)
     return Response(
         data,
         media_type=CSV,
@@ -440,8 +443,11 @@ def export_csv(session: ReadSession, principal: Staff, filters: ExportFilters) -
     responses=content(XLSX, description="one row per request"),
     summary="My area's requests as an Excel workbook",
 )
-def export_xlsx(session: ReadSession, principal: Staff, filters: ExportFilters) -> Response:
-    data = exports.to_xlsx(exports.rows(session, principal=principal, **filters))
+def export_xlsx(
+    session: ReadSession, principal: Staff, filters: ExportFilters, settings: SettingsDep
+) -> Response:
+    tz = settings.tz
+    data = exports.to_xlsx(exports.rows(session, principal=principal, tz=tz, **filters), tz=tz)
     return Response(
         data,
         media_type=XLSX,

@@ -139,7 +139,9 @@ def create(
         geom = parse_geojson({"type": "Point", "coordinates": [f.lon, f.lat]}, where="lon/lat")
     else:
         raise InvalidInput(
-            "a location is required: 'geometry' (GeoJSON) or 'lon' and 'lat'", field="geometry"
+            "a location is required: 'geometry' (GeoJSON) or 'lon' and 'lat'",
+            key="location_missing",
+            field="geometry",
         )
     created = suggestions.create_suggestion(
         session,
@@ -310,7 +312,9 @@ def receipt_token(
     token = request.headers.get(RECEIPT_TOKEN_HEADER) or token
     if not token:
         raise Forbidden(
-            f"send the private link's token in the {RECEIPT_TOKEN_HEADER} header",
+            "send the private link's token in the {header} header",
+            key="receipt_token_missing",
+            header=RECEIPT_TOKEN_HEADER,
             field="token",
         )
     suggestions.check_receipt(session, code=code, token=token, secret=settings.secret_key)

@@ -31,8 +31,13 @@ class CodeName(Out):
 
 
 class ErrorBody(BaseModel):
+    """Every API error: the class of problem, the specific problem's stable code, the message
+    in the reader's language, the values it names, and machine-readable details."""
+
     error: str
+    code: str
     message: str
+    params: dict[str, Any] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
 
 

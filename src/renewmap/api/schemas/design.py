@@ -16,11 +16,16 @@ class SiteRef(Out):
 
 
 class BillLine(Out):
-    item: str
+    """One line of a cost estimate: the item and unit as people read them (in their language),
+    their codes beside them, the cost to the yuan."""
+
+    code: str = Field(description="e.g. green:shrub, path:permeable_concrete, facility:bench")
+    item: str = Field(description="e.g. 种植池 · 灌木")
     quantity: Number
-    unit: str
+    unit: str = Field(description="㎡, 株, 个 (m², nr in English)")
+    unit_code: Literal["m2", "plant", "each"]
     unit_cost: Number
-    cost: Number
+    cost: int = Field(description="quantity × unit cost, to the yuan")
 
 
 class Metrics(Out):
@@ -45,11 +50,13 @@ class Metrics(Out):
 class Violation(Out):
     """A broken rule: the feature, the rule, and what it clashes with (when something)."""
 
-    feature: str
+    feature: str = Field(description="the feature's id in the collection (for the drawing page)")
     rule: str
-    message: str
+    message: str = Field(description="the feature named as people name it, in their language")
+    feature_name: str = Field(description="种植池「睦邻花圃」, 3号步道…")
     building: str | None = None
     other: str | None = None
+    other_name: str | None = None
 
 
 class DesignFeature(Out):
@@ -132,6 +139,7 @@ class AttachmentOut(Out):
 
 class Step(Out):
     stage: str
+    label: str = Field(description="the step as the Gaojing guideline names it (社区调研…)")
     number: int
     state: Literal["done", "current", "upcoming"]
     starts_on: str | None

@@ -13,6 +13,7 @@ class RoleOut(Out):
     """A role and the place it is held in (only that place's id is present)."""
 
     role: str
+    label: str = Field(description="the role in the reader's language")
     grid_id: int | None = None
     branch_id: int | None = None
     community_id: int | None = None
@@ -79,8 +80,10 @@ class Open311Details(Out):
 
 class StaffEvent(Out):
     kind: str
+    label: str = Field(description="what happened, in the reader's language")
     at: str | None
-    actor: str | None
+    actor: str | None = Field(description="who: a staff member's name, or 居民 / 系统…")
+    actor_code: str | None = Field(description="as stored: resident, system, or the staff name")
     note: str | None
     public: bool
     data: dict[str, Any] | None

@@ -102,6 +102,7 @@ class CommentOut(Out):
 
 class PublicEvent(Out):
     kind: str
+    label: str = Field(description="what happened, in the reader's language")
     at: str | None
     note: str | None
 

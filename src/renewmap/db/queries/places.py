@@ -40,7 +40,13 @@ def community_by_code(session: Session, *, code: str) -> Community:
     """The community with this code; NotFound (404, field ``community``) if there is none."""
     found = find_community(session, code=code)
     if found is None:
-        raise NotFound(f"community '{code}' not found", field="community", value=code)
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
     return found
 
 
@@ -102,7 +108,7 @@ def community_row(session: Session, *, community_id: int) -> Row[*tuple[Any, ...
     )
     row = session.execute(stmt).first()
     if row is None:
-        raise NotFound(f"community id {community_id} not found")
+        raise NotFound("community id {id} not found", key="community_id_not_found", id=community_id)
     return row
 
 

@@ -322,16 +322,24 @@ def get_collection(collection_id: str, *, principal: Principal | None) -> Collec
     collection = COLLECTIONS.get(collection_id)
     if collection is None:
         raise NotFound(
-            f"no collection '{collection_id}'; see /ogc/collections", field="collectionId"
+            "no collection '{collection}'; see /ogc/collections",
+            key="ogc_collection_not_found",
+            collection=collection_id,
+            field="collectionId",
         )
     if collection.staff_only:
         if principal is None:
             raise Unauthenticated(
-                f"collection '{collection_id}' is for staff: send an API token "
-                "(Authorization: Bearer …)"
+                "collection '{collection}' is for staff: send an API token "
+                "(Authorization: Bearer …)",
+                key="ogc_collection_staff_only",
+                collection=collection_id,
             )
         if not may_read(collection, principal):
-            raise Forbidden("your account has no area with requests (ask your community admin)")
+            raise Forbidden(
+                "your account has no area with requests (ask your community admin)",
+                key="no_request_scope",
+            )
     return collection
 
 

@@ -103,12 +103,17 @@ def check_params(query: Sequence[tuple[str, str]], allowed: frozenset[str]) -> d
     for name, value in query:
         if name not in allowed:
             raise InvalidInput(
-                f"unknown query parameter '{name}'; this endpoint takes "
-                f"{', '.join(sorted(allowed))}",
+                "unknown query parameter '{field}'; this endpoint takes {allowed}",
+                key="ogc_param_unknown",
+                allowed=sorted(allowed),
                 field=name,
             )
         if name in seen:
-            raise InvalidInput(f"query parameter '{name}' is given more than once", field=name)
+            raise InvalidInput(
+                "query parameter '{field}' is given more than once",
+                key="ogc_param_repeated",
+                field=name,
+            )
         seen[name] = value
     return seen
 
@@ -118,10 +123,21 @@ def _int_param(params: Mapping[str, str], name: str, default: int, minimum: int)
     if raw is None:
         return default
     if not re.fullmatch(r"\s*[+-]?\d{1,12}\s*", raw):
-        raise InvalidInput(f"{name} must be an integer, got '{raw[:40]}'", field=name)
+        raise InvalidInput(
+            "{field} must be an integer, got '{value}'",
+            key="ogc_param_not_integer",
+            value=raw[:40],
+            field=name,
+        )
     value = int(raw)
     if value < minimum:
-        raise InvalidInput(f"{name} must be at least {minimum}, got {value}", field=name)
+        raise InvalidInput(
+            "{field} must be at least {minimum}, got {value}",
+            key="ogc_param_too_small",
+            minimum=minimum,
+            value=value,
+            field=name,
+        )
     return value
 
 
@@ -148,14 +164,24 @@ def check_crs(params: Mapping[str, str]) -> None:
     """``crs`` (OGC API – Features Part 2, sent by newer GDAL): only CRS84 is served."""
     crs = params.get("crs")
     if crs is not None and crs not in CRS84_NAMES:
-        raise InvalidInput(f"crs must be {CRS84}; other CRSs are not supported", field="crs")
+        raise InvalidInput(
+            "crs must be {crs}; other CRSs are not supported",
+            key="ogc_crs_unsupported",
+            crs=CRS84,
+            field="crs",
+        )
 
 
 def parse_bbox(params: Mapping[str, str]) -> tuple[float, float, float, float] | None:
     """``bbox=minLon,minLat,maxLon,maxLat`` (or 6 numbers with heights) in CRS84."""
     crs = params.get("bbox-crs")
     if crs is not None and crs not in CRS84_NAMES:
-        raise InvalidInput(f"bbox-crs must be {CRS84}; other CRSs are not supported", field="bbox")
+        raise InvalidInput(
+            "bbox-crs must be {crs}; other CRSs are not supported",
+            key="ogc_bbox_crs_unsupported",
+            crs=CRS84,
+            field="bbox",
+        )
     raw = params.get("bbox")
     if raw is None:
         return None
@@ -164,11 +190,17 @@ def parse_bbox(params: Mapping[str, str]) -> tuple[float, float, float, float] |
         values = [float(p) for p in parts]
     except ValueError:
         raise InvalidInput(
-            f"bbox must be 4 (or 6) comma-separated numbers, got '{raw[:80]}'", field="bbox"
+            "bbox must be 4 (or 6) comma-separated numbers, got '{value}'",
+            key="ogc_bbox_numbers",
+            value=raw[:80],
+            field="bbox",
         ) from None
     if len(values) not in (4, 6) or not all(math.isfinite(v) for v in values):
         raise InvalidInput(
-            f"bbox must be 4 (or 6) comma-separated numbers, got '{raw[:80]}'", field="bbox"
+            "bbox must be 4 (or 6) comma-separated numbers, got '{value}'",
+            key="ogc_bbox_numbers",
+            value=raw[:80],
+            field="bbox",
         )
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
@@ -178,17 +210,29 @@ def parse_bbox(params: Mapping[str, str]) -> tuple[float, float, float, float] |
     ):
         raise InvalidInput(
             "bbox is in CRS84 (longitude -180..180, then latitude -90..90); "
-            f"got {minx:g},{miny:g},{maxx:g},{maxy:g}",
+            "got {minx:g},{miny:g},{maxx:g},{maxy:g}",
+            key="ogc_bbox_range",
+            minx=minx,
+            miny=miny,
+            maxx=maxx,
+            maxy=maxy,
             field="bbox",
         )
     if miny > maxy:
         raise InvalidInput(
-            f"bbox: the minimum latitude {miny:g} is above the maximum {maxy:g}", field="bbox"
+            "bbox: the minimum latitude {miny:g} is above the maximum {maxy:g}",
+            key="ogc_bbox_latitudes",
+            miny=miny,
+            maxy=maxy,
+            field="bbox",
         )
     if minx > maxx:
         raise InvalidInput(
-            f"bbox: the minimum longitude {minx:g} is east of the maximum {maxx:g} "
+            "bbox: the minimum longitude {minx:g} is east of the maximum {maxx:g} "
             "(boxes across the antimeridian are not supported)",
+            key="ogc_bbox_antimeridian",
+            minx=minx,
+            maxx=maxx,
             field="bbox",
         )
     return minx, miny, maxx, maxy
@@ -219,8 +263,10 @@ def _instant(text: str, *, end: bool) -> datetime:
     except ValueError:
         pass
     raise InvalidInput(
-        f"datetime: '{text[:40]}' is not an RFC 3339 date-time (2024-05-01T08:00:00Z) "
+        "datetime: '{value}' is not an RFC 3339 date-time (2024-05-01T08:00:00Z) "
         "or a date (2024-05-01)",
+        key="ogc_datetime_invalid",
+        value=text[:40],
         field="datetime",
     )
 
@@ -236,14 +282,26 @@ def parse_datetime(params: Mapping[str, str]) -> Interval | None:
         return Interval(_instant(raw, end=False), _instant(raw, end=True))
     start_text, _, end_text = raw.partition("/")
     if "/" in end_text:
-        raise InvalidInput(f"datetime: '{raw[:80]}' has more than one '/'", field="datetime")
+        raise InvalidInput(
+            "datetime: '{value}' has more than one '/'",
+            key="ogc_datetime_slashes",
+            value=raw[:80],
+            field="datetime",
+        )
     start = None if start_text in ("", "..") else _instant(start_text, end=False)
     end = None if end_text in ("", "..") else _instant(end_text, end=True)
     if start is None and end is None:
-        raise InvalidInput("datetime: an interval needs at least one end", field="datetime")
+        raise InvalidInput(
+            "datetime: an interval needs at least one end",
+            key="ogc_datetime_open",
+            field="datetime",
+        )
     if start is not None and end is not None and start > end:
         raise InvalidInput(
-            f"datetime: the interval '{raw[:80]}' ends before it starts", field="datetime"
+            "datetime: the interval '{value}' ends before it starts",
+            key="ogc_datetime_reversed",
+            value=raw[:80],
+            field="datetime",
         )
     return Interval(start, end)
 
@@ -274,8 +332,10 @@ def _accepts(accept: str | None, offers: Sequence[str]) -> str:
                     best = candidate
     if best is None:
         raise NotAcceptable(
-            f"cannot answer in any type of 'Accept: {accept[:80]}'; this endpoint offers "
-            f"{', '.join(offers)}"
+            "cannot answer in any type of 'Accept: {accept}'; this endpoint offers {offers}",
+            key="not_acceptable",
+            accept=accept[:80],
+            offers=tuple(offers),
         )
     return best[2]
 
@@ -291,9 +351,20 @@ def negotiate(params: Mapping[str, str], accept: str | None, *, features: bool =
     if f is not None:
         allowed = ("json", "geojson") if features else ("json",)
         if f.lower() not in allowed:
-            hint = " (HTML is not served)" if f.lower() == "html" else ""
+            if f.lower() == "html":
+                raise InvalidInput(
+                    "f must be one of {allowed} (HTML is not served), got '{value}'",
+                    key="ogc_format_html",
+                    allowed=allowed,
+                    value=f[:20],
+                    field="f",
+                )
             raise InvalidInput(
-                f"f must be one of {', '.join(allowed)}{hint}, got '{f[:20]}'", field="f"
+                "f must be one of {allowed}, got '{value}'",
+                key="ogc_format_unknown",
+                allowed=allowed,
+                value=f[:20],
+                field="f",
             )
         return GEOJSON if features else JSON
     if features:
@@ -495,7 +566,9 @@ def items(
     offset = parse_offset(params)
     after, before = parse_key(params, "after"), parse_key(params, "before")
     if after is not None and before is not None:
-        raise InvalidInput("give after or before, not both", field="before")
+        raise InvalidInput(
+            "give after or before, not both", key="ogc_after_and_before", field="before"
+        )
     bounds = parse_bbox(params)
     interval = parse_datetime(params)
     temporal = c.temporal if interval is not None else None  # no time: datetime is ignored
@@ -578,7 +651,13 @@ def item(
     """One feature by its id (the row id); one the caller may not see is "not found"."""
     c = get_collection(collection_id, principal=principal)
     check_crs(params)
-    missing = NotFound(f"no feature '{feature_id[:40]}' in collection '{c.id}'", field="featureId")
+    missing = NotFound(
+        "no feature '{feature}' in collection '{collection}'",
+        key="ogc_feature_not_found",
+        feature=feature_id[:40],
+        collection=c.id,
+        field="featureId",
+    )
     if not re.fullmatch(r"\d{1,18}", feature_id):
         raise missing
     row = ogc.item_row(

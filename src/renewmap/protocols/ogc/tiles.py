@@ -146,7 +146,10 @@ def community_condition(collection: CollectionDef, community_code: str) -> Colum
     column = dict(collection.properties).get("community")
     if column is None:
         raise InvalidInput(
-            f"collection '{collection.id}' has no community to filter on", field="community"
+            "collection '{collection}' has no community to filter on",
+            key="ogc_tiles_no_community",
+            collection=collection.id,
+            field="community",
         )
     if isinstance(column, CodeLookup):
         return column.matches(community_code)

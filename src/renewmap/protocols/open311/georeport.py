@@ -28,7 +28,7 @@ from renewmap.db.models import ApiKey, Community
 from renewmap.db.queries import open311 as q
 from renewmap.db.queries.places import community_by_code, find_community
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from renewmap.i18n import gettext
+from renewmap.i18n import Msg, gettext
 from renewmap.services.access import accounts
 from renewmap.services.places.routing import Owner, route_geometry
 from renewmap.services.requests.intake import MAX_DESCRIPTION, MAX_TITLE
@@ -213,8 +213,10 @@ def jurisdiction(session: Session, jurisdiction_id: str | None) -> Community | N
     community = find_community(session, code=jurisdiction_id.strip())
     if community is None:
         raise NotFound(
-            f"jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
+            "jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
             "310109010026",
+            key="open311_jurisdiction_unknown",
+            jurisdiction_id=jurisdiction_id,
             field="jurisdiction_id",
         )
     return community
@@ -234,10 +236,18 @@ def issue_key(session: Session, *, community_code: str, client: str, actor: str)
     community = community_by_code(session, code=community_code)
     client = (client or "").strip()
     if not client or len(client) > MAX_CLIENT:
-        raise InvalidInput(f"client name: 1–{MAX_CLIENT} characters", field="name")
+        raise InvalidInput(
+            "client name: 1–{limit} characters",
+            key="apikey_client_name",
+            limit=MAX_CLIENT,
+            field="name",
+        )
     if q.active_key_of_client(session, community_id=community.id, client=client) is not None:
         raise Conflict(
-            f"client '{client}' already has an active key in {community_code}; revoke it first",
+            "client '{client}' already has an active key in {community}; revoke it first",
+            key="apikey_exists",
+            client=client,
+            community=community_code,
             field="name",
         )
     key = KEY_PREFIX + secrets.token_urlsafe(24)
@@ -275,7 +285,13 @@ def revoke_key(session: Session, *, community_code: str, client: str) -> int:
     community = community_by_code(session, code=community_code)
     key = q.active_key_of_client(session, community_id=community.id, client=client)
     if key is None:
-        raise NotFound(f"client '{client}' has no active key in {community_code}", field="name")
+        raise NotFound(
+            "client '{client}' has no active key in {community}",
+            key="apikey_not_found",
+            client=client,
+            community=community_code,
+            field="name",
+        )
     key.revoked_at = datetime.now(UTC)
     session.flush()
     return key.id
@@ -284,12 +300,17 @@ def revoke_key(session: Session, *, community_code: str, client: str) -> int:
 def authenticate_key(session: Session, *, api_key: str | None) -> ApiKey:
     """The active key, or Forbidden (GeoReport answers 403 for a missing or invalid key)."""
     if not api_key or not api_key.strip():
-        raise Forbidden("api_key was not provided; ask your community admin for one")
+        raise Forbidden(
+            "api_key was not provided; ask your community admin for one", key="apikey_missing"
+        )
     key = q.api_key_by_hash(session, key_hash=accounts.token_hash(api_key.strip()))
     if key is None:
-        raise Forbidden("api_key is invalid")
+        raise Forbidden("api_key is invalid", key="apikey_invalid")
     if key.revoked_at is not None:
-        raise Forbidden("api_key has been revoked; ask your community admin for a new one")
+        raise Forbidden(
+            "api_key has been revoked; ask your community admin for a new one",
+            key="apikey_revoked",
+        )
     return key
 
 
@@ -337,7 +358,10 @@ def _service(code: str | None) -> str:
     code = (code or "").strip()
     if code not in CATEGORIES:
         raise NotFound(
-            f"service_code '{code}' not found; use one of {', '.join(CATEGORIES)}",
+            "service_code '{code}' not found; use one of {codes}",
+            key="open311_service_unknown",
+            code=code,
+            codes=CATEGORIES,
             field="service_code",
         )
     return code
@@ -391,32 +415,56 @@ def _coordinate(text: str | None, name: str, limit: float) -> float:
     try:
         value = float((text or "").strip())
     except ValueError:
-        raise InvalidInput(f"{name} must be a number (WGS84 degrees)", field=name) from None
+        raise InvalidInput(
+            "{field} must be a number (WGS84 degrees)", key="open311_coordinate_nan", field=name
+        ) from None
     if not math.isfinite(value) or abs(value) > limit:
-        raise InvalidInput(f"{name} must be between -{limit:g} and {limit:g}", field=name)
+        raise InvalidInput(
+            "{field} must be between -{limit:g} and {limit:g}",
+            key="open311_coordinate_range",
+            limit=limit,
+            field=name,
+        )
     return value
 
 
 def _location(new: NewRequest) -> Any:
     if not (new.lat or "").strip() or not (new.long or "").strip():
-        hint = " (address_string cannot be located here)" if new.address_string else ""
-        raise InvalidInput(f"lat and long are required{hint}", field="lat")
+        if new.address_string:
+            raise InvalidInput(
+                "lat and long are required (address_string cannot be located here)",
+                key="open311_location_address_only",
+                field="lat",
+            )
+        raise InvalidInput("lat and long are required", key="open311_location_missing", field="lat")
     lat = _coordinate(new.lat, "lat", 90)
     lon = _coordinate(new.long, "long", 180)
     return parse_geojson({"type": "Point", "coordinates": [lon, lat]}, where="lat/long")
 
 
-def _attribute_error(code: str, message: str) -> InvalidInput:
-    return InvalidInput(f"attribute '{code}': {message}", field=f"attribute[{code}]")
+def _attribute_error(code: str, problem: Msg, *, key: str) -> InvalidInput:
+    return InvalidInput(
+        "attribute '{attribute}': {problem}",
+        key=key,
+        attribute=code,
+        problem=problem,
+        field=f"attribute[{code}]",
+    )
 
 
 def _number(code: str, text: str) -> int | float:
     try:
         value = float(text)
     except ValueError:
-        raise _attribute_error(code, f"'{text}' is not a number") from None
+        raise _attribute_error(
+            code, Msg("'{value}' is not a number", value=text), key="open311_attribute_nan"
+        ) from None
     if not math.isfinite(value) or not 0 <= value <= MAX_NUMBER_ATTRIBUTE:
-        raise _attribute_error(code, f"must be between 0 and {MAX_NUMBER_ATTRIBUTE}")
+        raise _attribute_error(
+            code,
+            Msg("must be between 0 and {limit}", limit=MAX_NUMBER_ATTRIBUTE),
+            key="open311_attribute_range",
+        )
     return int(value) if value.is_integer() else value
 
 
@@ -426,9 +474,14 @@ def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> d
     defined = {a.code: a for a in ATTRIBUTES.get(service_code, ())}
     unknown = sorted(set(given) - set(defined))
     if unknown:
-        allowed = ", ".join(defined) or "none"
         raise _attribute_error(
-            unknown[0], f"not defined for service '{service_code}' (its attributes: {allowed})"
+            unknown[0],
+            Msg(
+                "not defined for service '{service}' (its attributes: {allowed})",
+                service=service_code,
+                allowed=list(defined) or "—",
+            ),
+            key="open311_attribute_unknown",
         )
     answers: dict[str, Any] = {}
     for a in defined.values():
@@ -436,16 +489,28 @@ def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> d
         if not values:
             if a.required:
                 raise _attribute_error(
-                    a.code, f"required for service '{service_code}' ({a.description})"
+                    a.code,
+                    Msg(
+                        "required for service '{service}' ({description})",
+                        service=service_code,
+                        description=a.description,
+                    ),
+                    key="open311_attribute_required",
                 )
             continue
         if a.datatype != "multivaluelist" and len(values) > 1:
-            raise _attribute_error(a.code, "takes one value")
+            raise _attribute_error(
+                a.code, Msg("takes one value"), key="open311_attribute_one_value"
+            )
         if a.datatype in ("singlevaluelist", "multivaluelist"):
             keys = [v.key for v in a.values]
             bad = [v for v in values if v not in keys]
             if bad:
-                raise _attribute_error(a.code, f"'{bad[0]}' is not one of {', '.join(keys)}")
+                raise _attribute_error(
+                    a.code,
+                    Msg("'{value}' is not one of {allowed}", value=bad[0], allowed=keys),
+                    key="open311_attribute_value",
+                )
             answers[a.code] = (
                 sorted(set(values), key=keys.index) if a.datatype == "multivaluelist" else values[0]
             )
@@ -453,7 +518,11 @@ def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> d
             answers[a.code] = _number(a.code, values[0])
         else:
             if len(values[0]) > MAX_STRING_ATTRIBUTE:
-                raise _attribute_error(a.code, f"longer than {MAX_STRING_ATTRIBUTE} characters")
+                raise _attribute_error(
+                    a.code,
+                    Msg("longer than {limit} characters", limit=MAX_STRING_ATTRIBUTE),
+                    key="open311_attribute_too_long",
+                )
             answers[a.code] = values[0]
     if _BUILDING_ATTR in answers and _BUILDING.match(answers[_BUILDING_ATTR]):
         answers[_BUILDING_ATTR] += "号楼"  # "17" means the building numbered 17号楼
@@ -466,13 +535,22 @@ def _check_building(session: Session, answers: dict[str, Any], community_id: int
         return
     known = q.building_numbers(session, community_id=community_id)
     if known and number not in known:
-        raise _attribute_error(_BUILDING_ATTR, f"no building '{number}' in this community")
+        raise _attribute_error(
+            _BUILDING_ATTR,
+            Msg("no building '{number}' in this community", number=number),
+            key="open311_building_unknown",
+        )
 
 
 def _optional(text: str | None, name: str, limit: int) -> str | None:
     text = (text or "").strip()
     if len(text) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters", field=name)
+        raise InvalidInput(
+            "{field} is longer than {limit} characters",
+            key="open311_text_too_long",
+            limit=limit,
+            field=name,
+        )
     return text or None
 
 
@@ -480,16 +558,21 @@ def _contact(new: NewRequest) -> tuple[str | None, str | None, str | None]:
     """media_url, e-mail and name, checked (the phone is checked with the suggestion)."""
     media_url = _optional(new.media_url, "media_url", MAX_MEDIA_URL)
     if media_url and not media_url.startswith(("http://", "https://")):
-        raise InvalidInput("media_url must be an http(s) URL", field="media_url")
+        raise InvalidInput(
+            "media_url must be an http(s) URL", key="open311_media_url", field="media_url"
+        )
     email = _optional(new.email, "email", MAX_EMAIL)
     if email and not _EMAIL.match(email):
-        raise InvalidInput("email is not an e-mail address", field="email")
+        raise InvalidInput("email is not an e-mail address", key="open311_email", field="email")
     name = " ".join(
         n for n in (_optional(new.first_name, "first_name", MAX_NAME), new.last_name) if n
     ).strip()
     if len(name) > MAX_NAME:
         raise InvalidInput(
-            f"first_name and last_name: {MAX_NAME} characters at most", field="last_name"
+            "first_name and last_name: {limit} characters at most",
+            key="open311_name_too_long",
+            limit=MAX_NAME,
+            field="last_name",
         )
     return media_url, email, name or None
 
@@ -537,18 +620,28 @@ def create(
     except RateLimited as exc:
         retry = exc.details.get("retry_after", 60)
         raise RateLimited(
-            f"too many service requests with this api_key; try again in {retry} s",
+            "too many service requests with this api_key; try again in {retry_after} s",
+            key="open311_rate_limited",
             retry_after=retry,
         ) from None
     community = jurisdiction(session, jurisdiction_id)
     if community is not None and community.id != key.community_id:
-        raise Forbidden(f"this api_key is not valid for jurisdiction_id '{community.code}'")
+        raise Forbidden(
+            "this api_key is not valid for jurisdiction_id '{jurisdiction_id}'",
+            key="apikey_wrong_jurisdiction",
+            jurisdiction_id=community.code,
+        )
     code = (new.service_code or "").strip()
     if not code:
-        raise InvalidInput("service_code was not provided", field="service_code")
+        raise InvalidInput(
+            "service_code was not provided", key="open311_service_missing", field="service_code"
+        )
     if code not in CATEGORIES:
         raise InvalidInput(
-            f"service_code '{code}' not found; use one of {', '.join(CATEGORIES)}",
+            "service_code '{code}' not found; use one of {codes}",
+            key="open311_service_invalid",
+            code=code,
+            codes=CATEGORIES,
             field="service_code",
         )
     geom = _location(new)
@@ -556,14 +649,18 @@ def create(
     description = (new.description or "").strip() or None
     if description and len(description) > MAX_DESCRIPTION:
         raise InvalidInput(
-            f"description is longer than {MAX_DESCRIPTION} characters", field="description"
+            "description is longer than {limit} characters",
+            key="description_too_long",
+            limit=MAX_DESCRIPTION,
+            field="description",
         )
     media_url, email, name = _contact(new)
     owner = route_geometry(session, geom, snap_m=snap_m)
     if owner.community_id != key.community_id:
-        where = owner.community.code if owner.community else "no community"
         raise Forbidden(
-            f"this api_key posts to its own community only; the location lies in {where}"
+            "this api_key posts to its own community only; the location lies in {where}",
+            key="apikey_other_community",
+            where=owner.community.code if owner.community else Msg("no community"),
         )
     _check_building(session, answers, key.community_id)
     created = create_suggestion(
@@ -610,10 +707,14 @@ def _date(text: str | None, name: str) -> datetime | None:
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise InvalidInput(
-            f"{name} must be a W3C date-time such as 2026-11-01T00:00:00+08:00", field=name
+            "{field} must be a W3C date-time such as 2026-11-01T00:00:00+08:00",
+            key="open311_date_invalid",
+            field=name,
         ) from None
     if value.tzinfo is None:
-        raise InvalidInput(f"{name} needs a timezone (Z or ±HH:MM)", field=name)
+        raise InvalidInput(
+            "{field} needs a timezone (Z or ±HH:MM)", key="open311_date_no_timezone", field=name
+        )
     return value.astimezone(UTC)
 
 
@@ -630,10 +731,14 @@ def _window(
     if end is None:
         return start, start + DEFAULT_WINDOW
     if end < start:
-        raise InvalidInput("end_date is before start_date", field="end_date")
+        raise InvalidInput(
+            "end_date is before start_date", key="open311_dates_reversed", field="end_date"
+        )
     if end - start > DEFAULT_WINDOW:
         raise InvalidInput(
-            "start_date to end_date may not span more than 90 days", field="end_date"
+            "start_date to end_date may not span more than 90 days",
+            key="open311_window_too_long",
+            field="end_date",
         )
     return start, end
 
@@ -642,7 +747,13 @@ def _listed(text: str | None, name: str, allowed: Sequence[str]) -> list[str]:
     items = [t.strip() for t in (text or "").split(",") if t.strip()]
     bad = [t for t in items if t not in allowed]
     if bad:
-        raise InvalidInput(f"{name} '{bad[0]}' is not one of {', '.join(allowed)}", field=name)
+        raise InvalidInput(
+            "{field} '{value}' is not one of {allowed}",
+            key="open311_value_not_allowed",
+            value=bad[0],
+            allowed=tuple(allowed),
+            field=name,
+        )
     return items
 
 
@@ -653,13 +764,20 @@ def _ids(text: str) -> list[int]:
             continue
         if not (part.isascii() and part.isdigit()):
             raise InvalidInput(
-                f"service_request_id '{part}' is not a request id (comma-separated numbers)",
+                "service_request_id '{value}' is not a request id (comma-separated numbers)",
+                key="open311_request_id_invalid",
+                value=part,
                 field="service_request_id",
             )
         if int(part) <= MAX_ID:
             ids.append(int(part))
     if len(ids) > MAX_REQUESTS:
-        raise InvalidInput(f"at most {MAX_REQUESTS} service_request_id", field="service_request_id")
+        raise InvalidInput(
+            "at most {limit} service_request_id",
+            key="open311_too_many_ids",
+            limit=MAX_REQUESTS,
+            field="service_request_id",
+        )
     return ids
 
 
@@ -750,7 +868,12 @@ def get_request(
             limit=1,
         )
     if not rows:
-        raise NotFound(f"service_request_id '{text}' not found", field="service_request_id")
+        raise NotFound(
+            "service_request_id '{value}' not found",
+            key="open311_request_not_found",
+            value=text,
+            field="service_request_id",
+        )
     return _views(session, rows, locale)
 
 
@@ -762,5 +885,7 @@ def resolve_token(
     text = (token or "").strip().upper()
     row = q.visible_request_by_receipt(session, code=text) if text else None
     if row is None or (community is not None and row.community_id != community.id):
-        raise NotFound(f"token '{token}' not found", field="token")
+        raise NotFound(
+            "token '{token}' not found", key="open311_token_not_found", token=token, field="token"
+        )
     return [{"service_request_id": str(row.id), "token": text}]

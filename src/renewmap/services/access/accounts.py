@@ -83,7 +83,10 @@ def token_hash(token: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(
-            f"password must have at least {MIN_PASSWORD} characters", field="password"
+            "password must have at least {limit} characters",
+            key="password_too_short",
+            limit=MIN_PASSWORD,
+            field="password",
         )
     return _hasher.hash(password)
 
@@ -92,30 +95,54 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
     """A role in a place named by code: ``community/GRID`` for a grid lead, a branch code, a
     community code or a subdistrict code."""
     if role not in ROLE_PLACE:
-        raise InvalidInput(f"unknown role '{role}'; use one of {', '.join(ROLES)}", field="role")
+        raise InvalidInput(
+            "unknown role '{role}'; use one of {roles}",
+            key="role_unknown",
+            role=role,
+            roles=tuple(ROLES),
+            field="role",
+        )
     kind = ROLE_PLACE[role]
     if kind == "grid":
         community_code, _, grid_code = place.partition("/")
         if not grid_code:
             raise InvalidInput(
-                f"a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
+                "a grid lead's place is COMMUNITY/GRID (e.g. 310109010026/G07), got '{place}'",
+                key="role_place_grid",
+                place=place,
                 field="place",
             )
         community = community_by_code(session, code=community_code)
         grid = find_grid(session, community_id=community.id, code=grid_code)
         if grid is None:
-            raise NotFound(f"grid '{grid_code}' not found in {community_code}", field="place")
+            raise NotFound(
+                "grid '{grid}' not found in {community}",
+                key="grid_not_found",
+                grid=grid_code,
+                community=community.name,
+                field="place",
+            )
         return RoleGrant(role, grid_id=grid.id)
     if kind == "branch":
         branch = find_branch(session, code=place)
         if branch is None:
-            raise NotFound(f"party branch '{place}' not found", field="place")
+            raise NotFound(
+                "party branch '{branch}' not found",
+                key="branch_not_found",
+                branch=place,
+                field="place",
+            )
         return RoleGrant(role, branch_id=branch.id)
     if kind == "community":
         return RoleGrant(role, community_id=community_by_code(session, code=place).id)
     sub = find_subdistrict(session, code=place)
     if sub is None:
-        raise NotFound(f"subdistrict '{place}' not found", field="place")
+        raise NotFound(
+            "subdistrict '{subdistrict}' not found",
+            key="subdistrict_not_found",
+            subdistrict=place,
+            field="place",
+        )
     return RoleGrant(role, subdistrict_id=sub.id)
 
 
@@ -131,10 +158,17 @@ def create_user(
     """A staff user with roles given as (role, place code) pairs; all-or-nothing."""
     if not USERNAME.match(username):
         raise InvalidInput(
-            "username: 2–64 letters, digits or _ . @ - (no spaces)", field="username"
+            "username: 2–64 letters, digits or _ . @ - (no spaces)",
+            key="username_invalid",
+            field="username",
         )
     if staff_user_by_username(session, username=username) is not None:
-        raise Conflict(f"user '{username}' already exists", field="username")
+        raise Conflict(
+            "user '{username}' already exists",
+            key="user_exists",
+            username=username,
+            field="username",
+        )
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
     user = StaffUser(
         username=username,
@@ -190,8 +224,9 @@ def check_password(
         if until > now:
             wait = math.ceil((until - now).total_seconds())
             raise RateLimited(
-                f"too many failed sign-ins for this account; try again in {wait} s "
+                "too many failed sign-ins for this account; try again in {retry_after} s "
                 "(or ask an admin to unlock it)",
+                key="account_locked",
                 retry_after=wait,
                 field="password",
             )
@@ -203,7 +238,9 @@ def check_password(
     if user is None or not verified or not user.active:
         if user is not None:
             _count_failure(session, user, now)
-        raise Unauthenticated("wrong username or password", field="password")
+        raise Unauthenticated(
+            "wrong username or password", key="wrong_credentials", field="password"
+        )
     if user.failed_logins or user.locked_until is not None:
         user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
@@ -235,7 +272,9 @@ def unlock(session: Session, *, username: str) -> None:
     """Clear an account's failed sign-ins and its wait (an admin, at the command line)."""
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     user.failed_logins, user.locked_until = 0, None
     session.flush()
 
@@ -245,7 +284,9 @@ def issue_token(
 ) -> tuple[str, AuthToken]:
     """A new random token (returned once; only its hash is kept)."""
     if kind not in ("session", "api"):
-        raise InvalidInput(f"unknown token kind '{kind}'", field="kind")
+        raise InvalidInput(
+            "unknown token kind '{kind}'", key="token_kind_unknown", kind=kind, field="kind"
+        )
     lifetime = timedelta(hours=SESSION_HOURS) if kind == "session" else timedelta(API_TOKEN_DAYS)
     secret = secrets.token_urlsafe(32)
     row = AuthToken(
@@ -272,13 +313,19 @@ def authenticate(session: Session, *, token: str, kind: str) -> Principal:
     row = auth_token_by_hash(session, token_hash=token_hash(token))
     now = datetime.now(UTC)
     if row is None or row.kind != kind or row.revoked:
-        raise Unauthenticated("not signed in (unknown or revoked credentials)", field="token")
+        raise Unauthenticated(
+            "you are not signed in (unknown or revoked credentials)",
+            key="not_signed_in",
+            field="token",
+        )
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if expires <= now:
-        raise Unauthenticated("the session has expired; sign in again", field="token")
+        raise Unauthenticated(
+            "the session has expired; sign in again", key="session_expired", field="token"
+        )
     user = session.get(StaffUser, row.user_id)
     if user is None or not user.active:
-        raise Forbidden("this account is disabled", field="token")
+        raise Forbidden("this account is disabled", key="account_disabled", field="token")
     return principal_of(user)
 
 
@@ -292,14 +339,16 @@ def revoke(session: Session, *, token: str) -> None:
 def user_by_id(session: Session, *, user_id: int) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise NotFound(f"user {user_id} not found")
+        raise NotFound("user {id} not found", key="user_id_not_found", id=user_id)
     return user
 
 
 def grant_roles(session: Session, *, username: str, roles: list[tuple[str, str]]) -> int:
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     grants = [resolve_place(session, role=r, place=p) for r, p in roles]
     _add_roles(user, grants)
     session.flush()
@@ -310,7 +359,9 @@ def set_password(session: Session, *, username: str, password: str) -> None:
     """A new password; every session and token of the user stops working."""
     user = staff_user_by_username(session, username=username)
     if user is None:
-        raise NotFound(f"user '{username}' not found", field="username")
+        raise NotFound(
+            "user '{username}' not found", key="user_not_found", username=username, field="username"
+        )
     user.password_hash = hash_password(password)
     revoke_tokens_of(session, user_id=user.id)
     session.flush()

@@ -197,7 +197,9 @@ class RateLimiter:
     def _refuse(self, action: str, wait: float) -> RateLimited:
         retry = max(1, math.ceil(wait))
         return RateLimited(
-            f"too many {action} requests from this address; try again in {retry} s",
+            "too many attempts from this address; try again in {retry_after} s",
+            key="rate_limited",
+            action=action,
             retry_after=retry,
         )
 

@@ -84,10 +84,18 @@ def require_request(session: Session, scope: Scope, request_id: int) -> Request:
     """The request if it is in scope; otherwise "not found" (never "exists but not yours")."""
     request = session.get(Request, request_id)
     if request is None or not scope.covers(request):
-        raise NotFound(f"request {request_id} not found in your area", field="id")
+        raise NotFound(
+            "request {id} not found in your area",
+            key="request_not_in_scope",
+            id=request_id,
+            field="id",
+        )
     return request
 
 
 def require_staff_scope(scope: Scope) -> None:
     if scope.empty:
-        raise Forbidden("your account has no area with requests (ask your community admin)")
+        raise Forbidden(
+            "your account has no area with requests (ask your community admin)",
+            key="no_request_scope",
+        )

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import Plant, PlantAdoption, PlantCare
 from renewmap.db.queries.design import (
@@ -38,7 +39,7 @@ MAX_NOTE = 500
 def _plant(session: Session, plant_id: int) -> Plant:
     plant = session.get(Plant, plant_id)
     if plant is None:
-        raise NotFound(f"plant {plant_id} not found", field="id")
+        raise NotFound("plant {id} not found", key="plant_not_found", id=plant_id, field="id")
     return plant
 
 
@@ -54,18 +55,41 @@ def adopt(
     # many residents at once: one adopts, the others are answered at once instead of queueing
     # on the plant's row lock (and holding a connection each meanwhile)
     if not exclusive(session, f"adopt:{plant.id}"):
-        raise Conflict(f"plant {plant_id} is being adopted at this moment", field="id")
+        raise Conflict(
+            "{plant} is being adopted at this moment; try again",
+            key="plant_adoption_busy",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+            retry_after=1,
+        )
     session.refresh(plant, with_for_update=True)  # the row lock has the last word
     if not plant.adoptable:
-        raise Conflict(f"plant {plant_id} is not open for adoption", field="id")
+        raise Conflict(
+            "{plant} is not open for adoption",
+            key="plant_not_adoptable",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+        )
     if current_adoption(session, plant_id=plant.id) is not None:
-        raise Conflict(f"plant {plant_id} already has an adopter", field="id")
+        raise Conflict(
+            "{plant} already has an adopter",
+            key="plant_already_adopted",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+        )
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > 40:
-        raise InvalidInput("a nickname of 1–40 characters is required", field="nickname")
+        raise InvalidInput(
+            "a nickname of 1–40 characters is required", key="nickname_length", field="nickname"
+        )
     phone = (phone or "").strip() or None
     if phone and not phone.replace(" ", "").replace("-", "").lstrip("+").isdigit():
-        raise InvalidInput("phone: digits only (spaces and dashes allowed)", field="phone")
+        raise InvalidInput(
+            "phone: digits only (spaces and dashes allowed)", key="phone_invalid", field="phone"
+        )
     session.add(
         PlantAdoption(plant_id=plant.id, nickname=nickname, phone=phone, device_hash=device_hash)
     )
@@ -78,7 +102,9 @@ def require_adopter(session: Session, *, plant_id: int, device_hash: str) -> Pla
     plant = _plant(session, plant_id)
     adoption = current_adoption(session, plant_id=plant.id)
     if adoption is None or adoption.device_hash != device_hash:
-        raise Forbidden("only the plant's adopter can add to its care log", field="id")
+        raise Forbidden(
+            "only the plant's adopter can add to its care log", key="not_the_adopter", field="id"
+        )
     return adoption
 
 
@@ -95,10 +121,17 @@ def log_care(
     adoption = require_adopter(session, plant_id=plant_id, device_hash=device_hash)
     plant = _plant(session, plant_id)
     if kind not in CARE_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(CARE_KINDS)}", field="kind")
+        raise InvalidInput(
+            "kind must be one of {kinds}", key="care_kind_unknown", kinds=CARE_KINDS, field="kind"
+        )
     note = (note or "").strip() or None
     if note and len(note) > MAX_NOTE:
-        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+        raise InvalidInput(
+            "note is longer than {limit} characters",
+            key="care_note_too_long",
+            limit=MAX_NOTE,
+            field="note",
+        )
     processed = process_photo(photo[1], filename=photo[0]) if photo else None
     session.add(
         PlantCare(
@@ -153,10 +186,14 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
 def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
     row = session.get(PlantCare, care_id)
     if row is None or row.photo is None:
-        raise NotFound(f"care photo {care_id} not found", field="id")
+        raise NotFound(
+            "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
+        )
     data = row.photo_thumbnail if thumbnail else row.photo
     if data is None:  # a photo is stored with its thumbnail
-        raise NotFound(f"care photo {care_id} not found", field="id")
+        raise NotFound(
+            "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
+        )
     return data
 
 
@@ -173,7 +210,12 @@ def adopters(
     grids = [] if whole else grids_by_ids(session, ids=sorted(scope.grid_ids)).values()
     areas = [from_db(g.geom) for g in grids if g.community_id == community.id]
     if not whole and not areas:
-        raise Forbidden(f"community {community_code} is not in your area", field="community")
+        raise Forbidden(
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
+        )
     rows = current_adopters(session, community_id=community.id)
     out = []
     for plant, a in rows:

@@ -92,7 +92,11 @@ def _open_draft(session: Session, site: Site, number: int) -> DesignDraft:
     draft = public_draft(session, site_id=site.id, number=number)
     if draft is None:
         raise NotFound(
-            f"draft {number} of site {site.code} is not open to residents", field="draft"
+            "draft {number} of {site} is not open to residents",
+            key="draft_not_public",
+            number=number,
+            site=site.name or site.code,
+            field="draft",
         )
     return draft
 
@@ -114,23 +118,36 @@ def comment(
     draft = _open_draft(session, site, draft_number)
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("the comment is empty", field="body")
+        raise InvalidInput("the comment is empty", key="comment_empty", field="body")
     if len(body) > MAX_COMMENT:
-        raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", field="body")
+        raise InvalidInput(
+            "the comment is longer than {limit} characters",
+            key="comment_too_long",
+            limit=MAX_COMMENT,
+            field="body",
+        )
     nickname = (nickname or "").strip()[:40] or None
     geom = None
     if point is not None:
         where = cast(shapely.Point, parse_geojson(point, where="point"))  # checked next
         if where.geom_type != "Point":
             raise InvalidInput(
-                f"point must be a GeoJSON Point, got {where.geom_type}", field="point"
+                "point must be a GeoJSON Point, got {type}",
+                key="comment_point_not_point",
+                type=where.geom_type,
+                field="point",
             )
         outline = from_db(site.geom)
         tolerance = metres_to_degrees(NEAR_SITE_M, outline.centroid.y)
         if not shapely.dwithin(outline, where, tolerance):
             raise InvalidInput(
-                f"point ({where.x:.6f}, {where.y:.6f}) is more than {NEAR_SITE_M:.0f} m from "
-                f"site {site.code} (is it latitude, longitude swapped?)",
+                "the place you marked is more than {limit:.0f} m from {site}; mark a place on "
+                "the site or next to it",
+                key="comment_point_far_from_site",
+                limit=NEAR_SITE_M,
+                site=site.name or site.code,
+                lon=round(where.x, 6),
+                lat=round(where.y, 6),
                 field="point",
             )
         geom = to_db(where)
@@ -152,11 +169,16 @@ def vote(
     # two taps at once: one vote, the other answered at once (no queue on a row lock that
     # would hold a worker thread per tap)
     if not exclusive(session, f"vote:{site.id}:{device_hash}"):
-        raise Conflict("your vote is being counted; one vote each", field="draft")
+        raise Conflict(
+            "your vote is being counted; one vote each", key="vote_in_progress", field="draft"
+        )
     earlier = voted_draft_number(session, site_id=site.id, device_hash=device_hash)
     if earlier is not None:
         raise Conflict(
-            f"you have already voted for draft {earlier} of site {site.code}; one vote each",
+            "you have already voted for draft {number} of {site}; one vote each",
+            key="already_voted",
+            number=earlier,
+            site=site.name or site.code,
             field="draft",
         )
     try:
@@ -164,7 +186,9 @@ def vote(
             session.add(DraftVote(site_id=site.id, draft_id=draft.id, device_hash=device_hash))
     except IntegrityError:  # the unique (site, device) index had the last word
         raise Conflict(
-            f"you have already voted for a draft of site {site.code}; one vote each",
+            "you have already voted for a draft of {site}; one vote each",
+            key="already_voted_here",
+            site=site.name or site.code,
             field="draft",
         ) from None
     return {"site": site.code, "my_vote": draft.number}
@@ -174,7 +198,7 @@ def hide_comment(session: Session, *, principal: Any, comment_id: int) -> None:
     """Moderation by the community's designers and admins."""
     row = session.get(DraftComment, comment_id)
     if row is None:
-        raise NotFound(f"comment {comment_id} not found", field="id")
+        raise NotFound("comment {id} not found", key="comment_not_found", id=comment_id, field="id")
     draft = session.get_one(DesignDraft, row.draft_id)
     site = session.get_one(Site, draft.site_id)
     process.require_runner(principal, session.get_one(Community, site.community_id))

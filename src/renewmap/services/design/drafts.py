@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from renewmap import validation
+from renewmap import names, validation
 from renewmap.db.models import (
     Community,
     DesignDraft,
@@ -41,6 +41,7 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import request_ids_of_community, site_request_candidates
 from renewmap.errors import Conflict, InvalidInput, NotFound
+from renewmap.i18n import Alternatives, Msg, rendered
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design.process import require_runner, site_of
 from renewmap.spatial import design
@@ -68,7 +69,7 @@ def _draft(
 ) -> tuple[DesignDraft, Site, Community]:
     draft = session.get(DesignDraft, draft_id)
     if draft is None:
-        raise NotFound(f"draft {draft_id} not found", field="id")
+        raise NotFound("draft {id} not found", key="draft_not_found", id=draft_id, field="id")
     site = session.get_one(Site, draft.site_id)
     community = session.get_one(Community, site.community_id)
     _may_draw(principal, community)
@@ -91,12 +92,18 @@ def create_draft(
     _may_draw(principal, community)
     name = (name or "").strip()
     if not name:
-        raise InvalidInput("a draft needs a name", field="name")
+        raise InvalidInput("a draft needs a name", key="draft_name_missing", field="name")
     source = None
     if copy_from is not None:
         source = session.get(DesignDraft, copy_from)
         if source is None or source.site_id != site.id:
-            raise NotFound(f"draft {copy_from} not found for site {site_code}", field="copy_from")
+            raise NotFound(
+                "draft {id} not found for site {site}",
+                key="draft_source_not_found",
+                id=copy_from,
+                site=site.name or site_code,
+                field="copy_from",
+            )
     number = next_draft_number(session, site_id=site.id)
     draft = DesignDraft(
         site_id=site.id,
@@ -181,7 +188,10 @@ def _current_draft(
     session.refresh(draft, with_for_update=True)
     if draft.version != version:
         raise Conflict(
-            f"draft {draft_id} was saved by someone else (now version {draft.version}); reload",
+            "draft {number} was saved by someone else (now version {version}); reload",
+            key="draft_version_conflict",
+            number=draft.number,
+            version=draft.version,
             current={"id": draft.id, "version": draft.version},
         )
     return draft
@@ -203,35 +213,81 @@ def _write(
     return view(session, principal=principal, draft_id=draft.id)
 
 
-def parse_features(features: Any, *, source: str = "") -> list[design.Feature]:
+def _at(source: str | None, number: int | None = None, geometry: bool = False) -> Msg:
+    """Where a problem is: the drawn features (or an imported file), one feature, its
+    geometry."""
+    if number is None:
+        return Msg("file '{file}'", file=source) if source else Msg("the features")
+    if geometry:
+        if source:
+            return Msg("file '{file}', feature {n}, geometry", file=source, n=number)
+        return Msg("feature {n}, geometry", n=number)
+    if source:
+        return Msg("file '{file}', feature {n}", file=source, n=number)
+    return Msg("feature {n}", n=number)
+
+
+def parse_features(features: Any, *, source: str | None = None) -> list[design.Feature]:
     """Check a FeatureCollection of drawn features (kind, geometry type, validity) and return
-    them; the first problem raises, naming the feature. Ids are the features' own or 1, 2, …"""
+    them; the first problem raises, naming the feature (and the file ``source``, if any). Ids
+    are the features' own or 1, 2, …"""
     if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
-        raise InvalidInput(f"{source}expected a GeoJSON FeatureCollection", field="features")
+        raise InvalidInput(
+            "{where}: expected a GeoJSON FeatureCollection",
+            key="features_not_collection",
+            where=_at(source),
+            field="features",
+        )
     items = features.get("features") or []
     if not isinstance(items, list):
-        raise InvalidInput(f"{source}features must be a list", field="features")
+        raise InvalidInput(
+            "{where}: features must be a list",
+            key="features_not_list",
+            where=_at(source),
+            field="features",
+        )
     if len(items) > MAX_FEATURES:
-        raise InvalidInput(f"{source}at most {MAX_FEATURES} features per draft", field="features")
+        raise InvalidInput(
+            "{where}: at most {limit} features per draft",
+            key="features_too_many",
+            where=_at(source),
+            limit=MAX_FEATURES,
+            field="features",
+        )
     out = []
     for i, f in enumerate(items, start=1):
         if not isinstance(f, dict):
-            raise InvalidInput(f"{source}feature {i} is not a GeoJSON Feature", field="features")
-        props = validation.properties(f.get("properties"), where=f"{source}feature {i}")
+            raise InvalidInput(
+                "{where} is not a GeoJSON Feature",
+                key="feature_not_feature",
+                where=_at(source, i),
+                n=i,
+                field="features",
+            )
+        props = validation.properties(f.get("properties"), where=str(_at(source, i)))
         kind = props.pop("kind", None)
         if kind not in EXPECTED:
             raise InvalidInput(
-                f"{source}feature {i}: properties.kind must be one of {', '.join(EXPECTED)}",
+                "{where}: properties.kind must be one of {kinds}",
+                key="feature_kind_unknown",
+                where=_at(source, i),
+                n=i,
+                kinds=tuple(EXPECTED),
                 field="kind",
             )
-        geom = parse_geojson(f.get("geometry"), where=f"{source}feature {i}.geometry")
+        geom = parse_geojson(f.get("geometry"), where=_at(source, i, geometry=True))
         if geom.geom_type not in EXPECTED[kind]:
-            allowed = " or ".join(EXPECTED[kind])
             raise InvalidInput(
-                f"{source}feature {i}: a {kind} must be {allowed}, got {geom.geom_type}",
+                "{where}: a {kind} must be {allowed}, got {type}",
+                key="feature_geometry_type",
+                where=_at(source, i),
+                n=i,
+                kind=names.label(names.FEATURE_KINDS, kind),
+                allowed=Alternatives(EXPECTED[kind]),
+                type=geom.geom_type,
                 field="geometry",
             )
-        check_geometry(geom, where=f"{source}feature {i}.geometry")
+        check_geometry(geom, where=_at(source, i, geometry=True))
         fid = f.get("id")
         out.append(design.Feature(str(fid) if fid not in (None, "") else str(i), kind, geom, props))
     return out
@@ -244,13 +300,14 @@ def _judge(
     epsg = metric_epsg(community.metric_epsg, site_geom)
     near = site_geom.buffer(0.001).bounds  # buildings within ≈100 m matter
     walls = [
-        (b.number or f"id {b.id}", from_db(b.geom))
+        (names.building(b.number, b.name), from_db(b.geom))
         for b in community_buildings_near(session, community_id=community.id, bounds=near)
     ]
     costs, rules = design.standards(community.design_standards)
-    return design.metrics(site_geom, feats, epsg=epsg, costs=costs), design.check(
-        site_geom, feats, walls, epsg=epsg, rules=rules
-    )
+    # bill items, units and rule messages in the reader's language
+    numbers = rendered(design.metrics(site_geom, feats, epsg=epsg, costs=costs))
+    violations = rendered(design.check(site_geom, feats, walls, epsg=epsg, rules=rules))
+    return numbers, violations
 
 
 def draft_features(session: Session, *, draft_id: int) -> list[design.Feature]:
@@ -328,7 +385,9 @@ def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[s
         view(session, principal=principal, draft_id=b),
     )
     if left["site"]["code"] != right["site"]["code"]:
-        raise InvalidInput("compare two drafts of the same site", field="b")
+        raise InvalidInput(
+            "compare two drafts of the same site", key="compare_different_sites", field="b"
+        )
     keys = ("green_area_m2", "green_ratio", "hard_area_m2", "total_cost")
     return {
         "a": left,
@@ -358,7 +417,10 @@ def set_adopted(
     missing = [i for i in wanted if i not in found]
     if missing:
         raise InvalidInput(
-            f"suggestion(s) {', '.join(map(str, missing))} not found in {community.code}",
+            "suggestion(s) {ids} not found in {community}",
+            key="adopted_suggestions_not_found",
+            ids=missing,
+            community=community.name,
             field="request_ids",
         )
     for old in draft_links(session, draft_id=draft.id):
@@ -490,7 +552,7 @@ def set_standards(
     try:
         design.standards(overrides)
     except design.StandardsError as exc:
-        raise InvalidInput(str(exc), field="standards") from None
+        raise InvalidInput(exc.msg, key="standards_invalid", field="standards") from None
     community.design_standards = overrides or None
     session.flush()
     return get_standards(session, principal=principal, community_code=community_code)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from renewmap import validation
 from renewmap.errors import InvalidInput
+from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.design import drafts
 from renewmap.services.ingest.files import check_sqlite_input, checked_upload
@@ -48,7 +49,12 @@ def export(
 ) -> tuple[bytes, str, str]:
     """The draft as a file: (bytes, media type, file name)."""
     if fmt not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
+        raise InvalidInput(
+            "format must be one of {formats}",
+            key="draft_export_format",
+            formats=tuple(FORMATS),
+            field="format",
+        )
     draft, site, community = drafts.site_context(session, principal=principal, draft_id=draft_id)
     feats = drafts.draft_features(session, draft_id=draft.id)
     site_geom = from_db(site.geom)
@@ -171,7 +177,12 @@ def import_layer(
     drafts.site_context(session, principal=principal, draft_id=draft_id)  # rights first
     name = checked_upload(filename, data, limit=MAX_IMPORT)
     if kind is not None and kind not in drafts.EXPECTED:
-        raise InvalidInput(f"kind must be one of {', '.join(drafts.EXPECTED)}", field="kind")
+        raise InvalidInput(
+            "kind must be one of {kinds}",
+            key="import_kind_unknown",
+            kinds=tuple(drafts.EXPECTED),
+            field="kind",
+        )
     ext = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if ext in ("geojson", "json"):
         items = _from_geojson(name, data, kind)
@@ -181,11 +192,18 @@ def import_layer(
         items = _from_dxf(name, data, kind, epsg)
     else:
         raise InvalidInput(
-            f"file '{name}': use GeoJSON (.geojson), GeoPackage (.gpkg) or DXF (.dxf)",
+            "file '{file}': use GeoJSON (.geojson), GeoPackage (.gpkg) or DXF (.dxf)",
+            key="import_format_unknown",
+            file=name,
             field="file",
         )
     if not items:
-        raise InvalidInput(f"file '{name}' has no features to import", field="file")
+        raise InvalidInput(
+            "file '{file}' has no features to import",
+            key="import_no_features",
+            file=name,
+            field="file",
+        )
     # The new features are checked as a whole (messages name the file); the draft's own were
     # checked when they were saved.
     added = drafts.parse_features(
@@ -198,13 +216,17 @@ def import_layer(
 
 
 def _with_kind(
-    name: str, where: str, geometry: dict[str, Any] | None, props: dict[str, Any], kind: str | None
+    name: str, where: Msg, geometry: dict[str, Any] | None, props: dict[str, Any], kind: str | None
 ) -> dict[str, Any]:
     chosen = props.get("kind") or kind
     if chosen not in drafts.EXPECTED:
         raise InvalidInput(
-            f"file '{name}', {where}: no kind (a layer or properties.kind of "
-            f"{', '.join(drafts.EXPECTED)}, or choose one for the whole file)",
+            "file '{file}', {where}: no kind (a layer or properties.kind of "
+            "{kinds}, or choose one for the whole file)",
+            key="import_feature_kind_missing",
+            file=name,
+            where=where,
+            kinds=tuple(drafts.EXPECTED),
             field="kind",
         )
     clean = {k: v for k, v in props.items() if v is not None and k not in ("kind", "feature_id")}
@@ -215,24 +237,37 @@ def _with_kind(
 
 def _from_geojson(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]:
     try:
-        doc = validation.loads(data, where=f"file '{name}'")  # depth, NaN, NUL checked first
+        doc = validation.loads(data, where=Msg("file '{file}'", file=name))  # depth, NaN, NUL
     except InvalidInput as exc:
-        raise InvalidInput(exc.message, field="file") from None
+        raise InvalidInput(exc.msg, key=exc.key, field="file") from None
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
-        raise InvalidInput(f"file '{name}' is not a GeoJSON FeatureCollection", field="file")
+        raise InvalidInput(
+            "file '{file}' is not a GeoJSON FeatureCollection",
+            key="import_not_feature_collection",
+            file=name,
+            field="file",
+        )
     crs = ((doc.get("crs") or {}).get("properties") or {}).get("name")
     if crs and not any(t in str(crs).upper() for t in ("CRS84", "EPSG::4326", "EPSG:4326")):
         raise InvalidInput(
-            f"file '{name}' is in {crs}; GeoJSON must be WGS84 longitude/latitude (RFC 7946)",
+            "file '{file}' is in {crs}; GeoJSON must be WGS84 longitude/latitude (RFC 7946)",
+            key="import_geojson_crs",
+            file=name,
+            crs=str(crs),
             field="file",
         )
     features = doc.get("features") if doc["type"] == "FeatureCollection" else [doc]
     if not isinstance(features, list):
-        raise InvalidInput(f"file '{name}': features must be a list", field="file")
+        raise InvalidInput(
+            "file '{file}': features must be a list",
+            key="import_features_not_list",
+            file=name,
+            field="file",
+        )
     return [
         _with_kind(
             name,
-            f"feature {i}",
+            Msg("feature {n}", n=i),
             (f or {}).get("geometry") if isinstance(f, dict) else None,
             dict((f or {}).get("properties") or {}) if isinstance(f, dict) else {},
             kind,
@@ -245,7 +280,9 @@ def _from_gpkg(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]
     import pyogrio
 
     if not data.startswith(b"SQLite format 3\x00"):
-        raise InvalidInput(f"file '{name}' is not a GeoPackage", field="file")
+        raise InvalidInput(
+            "file '{file}' is not a GeoPackage", key="import_not_gpkg", file=name, field="file"
+        )
     items: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "in.gpkg"
@@ -254,14 +291,26 @@ def _from_gpkg(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]
         try:
             layers = pyogrio.list_layers(path)
         except Exception as exc:  # GDAL's own message says what is wrong with the file
-            raise InvalidInput(f"file '{name}' cannot be read: {exc}", field="file") from None
+            raise InvalidInput(
+                "file '{file}' cannot be read: {reason}",
+                key="import_unreadable",
+                file=name,
+                reason=str(exc),
+                field="file",
+            ) from None
         for layer_name, geom_type in layers:
             if geom_type is None:
                 continue  # an attribute-only table
             layer_kind = LAYER_KINDS.get(str(layer_name).lower(), kind)
             frame = pyogrio.read_dataframe(path, layer=layer_name)
             if frame.crs is None:
-                raise InvalidInput(f"file '{name}', layer '{layer_name}' has no CRS", field="file")
+                raise InvalidInput(
+                    "file '{file}', layer '{layer}' has no CRS",
+                    key="import_layer_no_crs",
+                    file=name,
+                    layer=str(layer_name),
+                    field="file",
+                )
             frame = frame.to_crs(4326)
             for i, row in enumerate(frame.itertuples(index=False), start=1):
                 props = {
@@ -273,7 +322,7 @@ def _from_gpkg(name: str, data: bytes, kind: str | None) -> list[dict[str, Any]]
                 items.append(
                     _with_kind(
                         name,
-                        f"layer '{layer_name}' feature {i}",
+                        Msg("layer '{layer}' feature {n}", layer=str(layer_name), n=i),
                         mapping(geom) if geom is not None else None,
                         _json_values(props),
                         layer_kind,
@@ -306,7 +355,11 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
         doc = ezdxf.read(io.StringIO(text))
     except (DXFError, ValueError) as exc:
         raise InvalidInput(
-            f"file '{name}' is not a readable DXF file: {exc}", field="file"
+            "file '{file}' is not a readable DXF file: {reason}",
+            key="import_not_dxf",
+            file=name,
+            reason=str(exc),
+            field="file",
         ) from None
     declared = None
     if doc.header.custom_vars.has_tag("RENEWMAP_EPSG"):
@@ -314,12 +367,14 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
     source = epsg or (int(declared) if declared and declared.isdigit() else None)
     if source is None:
         raise InvalidInput(
-            f"file '{name}': a DXF has no coordinate system; give the EPSG code of its "
+            "file '{file}': a DXF has no coordinate system; give the EPSG code of its "
             "coordinates (e.g. 32651 for UTM zone 51N)",
+            key="import_dxf_no_crs",
+            file=name,
             field="epsg",
         )
     check_epsg(source)
-    parts: list[tuple[str, dict[str, Any], Any, str]] = []  # (feature id, props, geom, where)
+    parts: list[tuple[str, dict[str, Any], Any, Msg]] = []  # (feature id, props, geom, where)
     for i, e in enumerate(doc.modelspace(), start=1):
         layer = e.dxf.layer
         etype = e.dxftype()
@@ -332,10 +387,16 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
                 props = json.loads(raw) if raw else {}
             except json.JSONDecodeError:
                 props = {}
-        where = f"entity {i} ({etype} on layer '{layer}')"
+        where = Msg("entity {n} ({type} on layer '{layer}')", n=i, type=etype, layer=layer)
         geom = _dxf_geometry(e, etype, props)
         if geom is None:
-            raise InvalidInput(f"file '{name}', {where}: too few points", field="file")
+            raise InvalidInput(
+                "file '{file}', {where}: too few points",
+                key="import_dxf_too_few_points",
+                file=name,
+                where=where,
+                field="file",
+            )
         props.setdefault("kind", LAYER_KINDS.get(layer.lower(), kind))
         fid = str(props.pop("feature_id", f"dxf-{i}"))
         parts.append((fid, props, transform(geom, source, 4326), where))

@@ -26,37 +26,38 @@ from renewmap.db.queries.process import (
     stages_of_site,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg, t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_upload
 from renewmap.services.requests.photos import process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.vocabulary import DESIGN_ROLES
 
-STAGES = (
-    "survey",  # 前期调研
-    "interviews",  # 入户访谈
-    "drafts",  # 方案设计
+STAGES = (  # as Gaojing town's guideline names them
+    "survey",  # 社区调研
+    "interviews",  # 居民访谈
+    "drafts",  # 多稿设计
     "co_design",  # 居民参与设计
-    "revision",  # 方案修改
-    "joint_meeting",  # 联席会议
+    "revision",  # 方案调整
+    "joint_meeting",  # 联席会讨论
     "optimisation",  # 方案优化
-    "consultation",  # 公示征询
-    "final_revision",  # 再修改
-    "final_joint_meeting",  # 再联席会议
-    "announcement",  # 结果公告
+    "consultation",  # 公众咨询
+    "final_revision",  # 方案修改
+    "final_joint_meeting",  # 联席会
+    "announcement",  # 方案公示
 )
 STAGE_LABELS = {
-    "survey": "Survey",
-    "interviews": "Interviews",
-    "drafts": "Design drafts",
-    "co_design": "Residents join the design",
-    "revision": "Revision",
-    "joint_meeting": "Joint meeting",
-    "optimisation": "Optimisation",
-    "consultation": "Public consultation",
-    "final_revision": "Final revision",
-    "final_joint_meeting": "Final joint meeting",
-    "announcement": "Announcement",
+    "survey": N_("Survey"),
+    "interviews": N_("Interviews"),
+    "drafts": N_("Several design drafts"),
+    "co_design": N_("Residents join the design"),
+    "revision": N_("Revision"),
+    "joint_meeting": N_("Joint meeting"),
+    "optimisation": N_("Optimisation"),
+    "consultation": N_("Public consultation"),
+    "final_revision": N_("Final revision"),
+    "final_joint_meeting": N_("Final joint meeting"),
+    "announcement": N_("Announcement"),
 }
 # What residents may do in each step (anything not listed: read only).
 RESIDENT_ACTIONS = {
@@ -65,9 +66,9 @@ RESIDENT_ACTIONS = {
     "consultation": ("comment", "vote"),
 }
 ACTION_LABELS = {
-    "suggest": "pin suggestions for this site",
-    "comment": "comment on the drafts",
-    "vote": "vote for a draft",
+    "suggest": N_("pin suggestions for this site"),
+    "comment": N_("comment on the drafts"),
+    "vote": N_("vote for a draft"),
 }
 MAX_ATTACHMENT = 10 * 1024 * 1024
 MAX_MINUTES = 20_000
@@ -87,7 +88,13 @@ def site_of(session: Session, *, community_code: str, site_code: str) -> tuple[C
     community = community_by_code(session, code=community_code)
     site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
-        raise NotFound(f"site '{site_code}' not found in {community_code}", field="site")
+        raise NotFound(
+            "site '{site}' not found in {community}",
+            key="site_not_found",
+            site=site_code,
+            community=community.name,
+            field="site",
+        )
     return community, site
 
 
@@ -101,7 +108,9 @@ def require_runner(principal: Principal, community: Community) -> None:
     """Only the community's designers and admins draw its sites and run their processes."""
     if not any(g.role in DESIGN_ROLES and g.community_id == community.id for g in principal.roles):
         raise Forbidden(
-            f"only the designers and admins of community {community.code} work on its sites",
+            "only the designers and admins of {community} work on its sites",
+            key="not_a_designer",
+            community=community.name,
             field="community",
         )
 
@@ -124,15 +133,20 @@ def require_action(site: Site, action: str) -> None:
     if action in allowed(site):
         return
     if site.stage == "announcement":
-        why = "the result has been announced; the site is read-only"
+        why = Msg("the plan has been announced; the site is read-only")
     elif site.stage is None:
-        why = "its participatory process has not started"
+        why = Msg("its participatory process has not started")
     else:
-        why = f"it is in the step '{site.stage}'"
-    open_in = [s for s in STAGES if action in RESIDENT_ACTIONS.get(s, ())]
+        why = Msg("it is in the step “{step}”", step=Msg(STAGE_LABELS[site.stage]))
+    open_in = [Msg(STAGE_LABELS[s]) for s in STAGES if action in RESIDENT_ACTIONS.get(s, ())]
     raise Conflict(
-        f"residents cannot {ACTION_LABELS[action]} at site {site.code} now: {why} "
-        f"(open during: {', '.join(open_in)})",
+        "residents cannot {action} at {site} now: {why} (open during: {steps})",
+        key="step_closed_to_residents",
+        action=Msg(ACTION_LABELS[action]),
+        site=site.name or site.code,
+        why=why,
+        steps=open_in,
+        stage=site.stage,
         field="stage",
     )
 
@@ -159,6 +173,7 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
         steps.append(
             {
                 "stage": key,
+                "label": t(STAGE_LABELS[key]),
                 "number": i + 1,
                 "state": "done" if i < current else "current" if i == current else "upcoming",
                 "starts_on": row.starts_on.isoformat() if row and row.starts_on else None,
@@ -183,13 +198,18 @@ def _parse_day(value: str | None, field: str) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput(
-            f"{field}: expected a date like 2026-05-01, got '{value}'", field=field
+            "{field}: expected a date like 2026-05-01, got '{value}'",
+            key="date_invalid",
+            value=str(value),
+            field=field,
         ) from None
 
 
 def _stage_row(session: Session, site: Site, stage: str, actor: str) -> SiteStage:
     if stage not in STAGES:
-        raise InvalidInput(f"stage must be one of {', '.join(STAGES)}", field="stage")
+        raise InvalidInput(
+            "stage must be one of {stages}", key="stage_unknown", stages=STAGES, field="stage"
+        )
     row = find_stage(session, site_id=site.id, stage=stage)
     if row is None:
         row = SiteStage(site_id=site.id, stage=stage, updated_by=actor)
@@ -214,10 +234,21 @@ def record_stage(
     require_runner(principal, community)
     start, end = _parse_day(starts_on, "starts_on"), _parse_day(ends_on, "ends_on")
     if start and end and end < start:
-        raise InvalidInput(f"ends_on {end} is before starts_on {start}", field="ends_on")
+        raise InvalidInput(
+            "ends_on {end} is before starts_on {start}",
+            key="stage_dates_reversed",
+            end=end.isoformat(),
+            start=start.isoformat(),
+            field="ends_on",
+        )
     minutes = (minutes or "").strip() or None
     if minutes and len(minutes) > MAX_MINUTES:
-        raise InvalidInput(f"minutes are longer than {MAX_MINUTES} characters", field="minutes")
+        raise InvalidInput(
+            "minutes are longer than {limit} characters",
+            key="minutes_too_long",
+            limit=MAX_MINUTES,
+            field="minutes",
+        )
     row = _stage_row(session, site, stage, principal.actor)
     row.starts_on, row.ends_on, row.minutes = start, end, minutes
     row.updated_by = principal.actor
@@ -269,11 +300,18 @@ def add_attachment(
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if ctype not in ATTACHMENT_TYPES:
         raise InvalidInput(
-            f"attachment '{name}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
+            "attachment '{file}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
+            key="attachment_type",
+            file=name,
             field="file",
         )
     if ctype == "application/pdf" and not data.startswith(b"%PDF"):
-        raise InvalidInput(f"attachment '{name}' is not a PDF file", field="file")
+        raise InvalidInput(
+            "attachment '{file}' is not a PDF file",
+            key="attachment_not_pdf",
+            file=name,
+            field="file",
+        )
     row = _stage_row(session, site, stage, principal.actor)
     session.add(StageAttachment(stage_id=row.id, filename=name, content_type=ctype, data=data))
     session.flush()
@@ -284,7 +322,9 @@ def attachment(session: Session, *, attachment_id: int) -> tuple[bytes, str, str
     """An attachment's bytes, type and name (public, like the process itself)."""
     row = session.get(StageAttachment, attachment_id)
     if row is None:
-        raise NotFound(f"attachment {attachment_id} not found", field="id")
+        raise NotFound(
+            "attachment {id} not found", key="attachment_not_found", id=attachment_id, field="id"
+        )
     return row.data, row.content_type, row.filename
 
 
@@ -304,10 +344,16 @@ def add_photo(
     community, site = site_of(session, community_code=community_code, site_code=site_code)
     require_runner(principal, community)
     if phase not in PHASES:
-        raise InvalidInput("phase must be 'before' or 'after'", field="phase")
+        raise InvalidInput(
+            "phase must be 'before' or 'after'", key="photo_phase_unknown", field="phase"
+        )
     day = _parse_day(taken_on, "taken_on")
     if day is None:
-        raise InvalidInput("taken_on: the day the photo was taken is required", field="taken_on")
+        raise InvalidInput(
+            "taken_on: the day the photo was taken is required",
+            key="photo_date_missing",
+            field="taken_on",
+        )
     caption = (caption or "").strip()[:200] or None
     p = process_photo(data, filename=filename or "photo")
     session.add(
@@ -349,7 +395,7 @@ def photos(session: Session, *, community_code: str, site_code: str) -> dict[str
 def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
     row = session.get(SitePhoto, photo_id)
     if row is None:
-        raise NotFound(f"photo {photo_id} not found", field="id")
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (row.thumbnail if thumbnail else row.data), row.content_type
 
 

@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 from renewmap.errors import InvalidInput, OutputFailed, PayloadTooLarge
+from renewmap.i18n import N_, Msg
+
+UPLOAD_KINDS = {"file": N_("file"), "attachment": N_("attachment")}
 
 
 @contextlib.contextmanager
@@ -29,14 +32,22 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.unlink(tmp_name)  # drivers want to create the file themselves
     except OSError as exc:
         raise OutputFailed(
-            f"{target}: cannot write here ({exc.strerror})", file=str(target)
+            "{file}: cannot write here ({reason})",
+            key="output_not_writable",
+            file=str(target),
+            reason=str(exc.strerror),
         ) from exc
     tmp = Path(tmp_name)
     try:
         yield tmp
         os.replace(tmp, target)
     except OSError as exc:
-        raise OutputFailed(f"{target}: cannot write ({exc.strerror})", file=str(target)) from exc
+        raise OutputFailed(
+            "{file}: cannot write ({reason})",
+            key="output_write_failed",
+            file=str(target),
+            reason=str(exc.strerror),
+        ) from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -48,12 +59,22 @@ def checked_upload(filename: str | None, data: bytes, *, limit: int, what: str =
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "upload"
     if len(data) > limit:
         raise PayloadTooLarge(
-            f"{what} '{name}' is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{limit // 1024 // 1024} MB",
+            "{what} '{file}' is {size:.1f} MB; the limit is {limit_mb} MB",
+            key="upload_too_large",
+            what=Msg(UPLOAD_KINDS.get(what, what)),
+            file=name,
+            size=len(data) / 1024 / 1024,
+            limit_mb=limit // 1024 // 1024,
             field="file",
         )
     if not data:
-        raise InvalidInput(f"{what} '{name}' is empty", field="file")
+        raise InvalidInput(
+            "{what} '{file}' is empty",
+            key="upload_empty",
+            what=Msg(UPLOAD_KINDS.get(what, what)),
+            file=name,
+            field="file",
+        )
     return name
 
 
@@ -91,7 +112,13 @@ def check_sqlite_input(
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=0)
     except sqlite3.Error as exc:
-        raise InvalidInput(f"file '{name}' cannot be read: {exc}", field="file") from None
+        raise InvalidInput(
+            "file '{file}' cannot be read: {reason}",
+            key="import_unreadable",
+            file=name,
+            reason=str(exc),
+            field="file",
+        ) from None
     try:
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
 
@@ -107,8 +134,10 @@ def check_sqlite_input(
         views = sorted(n for t, n in objects if t == "view")
         if views:
             raise InvalidInput(
-                f"file '{name}' holds views ({', '.join(views[:5])}); a GeoPackage for import "
+                "file '{file}' holds views ({views}); a GeoPackage for import "
                 "may hold tables only (save the view's result as a layer)",
+                key="gpkg_views",
+                file=name,
                 field="file",
                 views=views[:5],
             )
@@ -117,8 +146,10 @@ def check_sqlite_input(
         )
         if triggers:
             raise InvalidInput(
-                f"file '{name}' holds triggers ({', '.join(triggers[:5])}); a GeoPackage for "
+                "file '{file}' holds triggers ({triggers}); a GeoPackage for "
                 "import may hold tables only",
+                key="gpkg_triggers",
+                file=name,
                 field="file",
                 triggers=triggers[:5],
             )
@@ -127,14 +158,26 @@ def check_sqlite_input(
     except sqlite3.OperationalError as exc:
         if time.monotonic() > deadline:
             raise InvalidInput(
-                f"file '{name}' takes longer than {budget_s:g} s to read; it is refused",
+                "file '{file}' takes longer than {limit_s:g} s to read; it is refused",
+                key="gpkg_too_slow",
+                file=name,
                 field="file",
                 limit_s=budget_s,
             ) from None
-        raise InvalidInput(f"file '{name}' cannot be read: {exc}", field="file") from None
+        raise InvalidInput(
+            "file '{file}' cannot be read: {reason}",
+            key="import_unreadable",
+            file=name,
+            reason=str(exc),
+            field="file",
+        ) from None
     except sqlite3.DatabaseError as exc:
         raise InvalidInput(
-            f"file '{name}' is not a readable GeoPackage: {exc}", field="file"
+            "file '{file}' is not a readable GeoPackage: {reason}",
+            key="gpkg_unreadable",
+            file=name,
+            reason=str(exc),
+            field="file",
         ) from None
     finally:
         conn.close()

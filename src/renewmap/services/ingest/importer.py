@@ -21,6 +21,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import (
     LAYER_MODELS,
     Building,
@@ -51,6 +52,7 @@ from renewmap.db.queries.places import (
     grids_of_community_by_code,
 )
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, InvalidInput, NotFound
+from renewmap.i18n import Alternatives, Lines, Msg, Text
 from renewmap.services.ingest.files import check_sqlite_input, is_sqlite
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84
@@ -94,27 +96,43 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
 
+def feature_at(file: str, feature: int | str | None = None, field_name: str | None = None) -> Msg:
+    """Where in a file a problem is: the file, a feature (its number, or a code), a field."""
+    if feature is None:
+        return Msg("{file}", file=file)
+    if field_name:
+        return Msg("{file}, feature {n}, field '{field}'", file=file, n=feature, field=field_name)
+    return Msg("{file}, feature {n}", file=file, n=feature)
+
+
 class _Errors:
     def __init__(self, file: str) -> None:
         self.file = file
-        self.items: list[str] = []
+        self.items: list[Msg] = []
 
-    def add(self, feature: int | str | None, field_name: str | None, message: str) -> None:
-        where = [self.file]
-        if feature is not None:
-            where.append(f"feature {feature}")
-        if field_name:
-            where.append(f"field '{field_name}'")
-        self.items.append(f"{', '.join(where)}: {message}")
+    def where(self, feature: int | str | None, field_name: str | None = None) -> Msg:
+        return feature_at(self.file, feature, field_name)
+
+    def add(self, feature: int | str | None, field_name: str | None, message: Text) -> None:
+        self.items.append(
+            Msg("{where}: {problem}", where=self.where(feature, field_name), problem=message)
+        )
+
+    def add_whole(self, message: Msg) -> None:
+        """A problem whose message already says where it is."""
+        self.items.append(message)
 
     def raise_if_any(self) -> None:
         if self.items:
-            shown = self.items[:MAX_REPORTED_ERRORS]
+            shown: list[Msg] = self.items[:MAX_REPORTED_ERRORS]
             more = len(self.items) - len(shown)
-            text = "\n".join(shown) + (f"\n… and {more} more" if more > 0 else "")
+            if more > 0:
+                shown = [*shown, Msg("… and {n} more", n=more)]
             raise ImportFailed(
-                f"import of {self.file} failed, nothing was written:\n{text}",
+                "import of {file} failed, nothing was written:\n{problems}",
+                key="import_failed",
                 file=self.file,
+                problems=Lines(shown),
                 errors=self.items,
             )
 
@@ -139,9 +157,12 @@ def _pick_layer(p: Path, kind: str | None) -> str | None:
     if kind is not None and kind in names:
         return kind
     raise ImportFailed(
-        f"{p.name}: the file has {len(names)} layers ({', '.join(names)}); choose one with "
-        "--layer NAME",
-        file=str(p),
+        "{file}: the file has {n} layers ({layers}); choose one with --layer NAME",
+        key="import_layer_ambiguous",
+        file=p.name,
+        n=len(names),
+        layers=names,
+        path=str(p),
     )
 
 
@@ -157,7 +178,9 @@ def read_features(
     p = Path(path)
     label = p.name
     if not p.exists():
-        raise ImportFailed(f"{label}: file not found ({p})", file=str(p))
+        raise ImportFailed(
+            "{file}: file not found ({path})", key="import_file_missing", file=label, path=str(p)
+        )
     if crs is not None:
         crs = check_epsg(crs)
     try:
@@ -169,7 +192,7 @@ def read_features(
                 try:
                     check_sqlite_input(p, name=label)
                 except InvalidInput as exc:
-                    raise ImportFailed(exc.message, file=str(p)) from None
+                    raise ImportFailed(exc.msg, key=exc.key, file=str(p)) from None
             if layer is None:
                 layer = _pick_layer(p, kind)
             if p.suffix.lower() in (".geojson", ".json"):
@@ -179,25 +202,48 @@ def read_features(
     except ImportFailed:
         raise
     except Exception as exc:  # pyogrio/GDAL raise many types for unreadable input
-        raise ImportFailed(f"{label}: cannot read the file ({exc})", file=str(p)) from exc
+        raise ImportFailed(
+            "{file}: cannot read the file ({reason})",
+            key="import_file_unreadable",
+            file=label,
+            reason=str(exc),
+            path=str(p),
+        ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
-        raise ImportFailed(f"{label}: the file has no geometry column", file=str(p))
+        raise ImportFailed(
+            "{file}: the file has no geometry column",
+            key="import_no_geometry_column",
+            file=label,
+            path=str(p),
+        )
     if gdf.crs is None:
         if crs is None:
             raise ImportFailed(
-                f"{label}: the file declares no CRS; pass --crs EPSG (e.g. --crs 4326)",
-                file=str(p),
+                "{file}: the file declares no CRS; pass --crs EPSG (e.g. --crs 4326)",
+                key="import_no_crs",
+                file=label,
+                path=str(p),
             )
         gdf = gdf.set_crs(crs)
     elif crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_epsg(crs):
         declared = gdf.crs.to_epsg() or gdf.crs.name
         raise ImportFailed(
-            f"{label}: the file declares CRS {declared} but --crs {crs} was given", file=str(p)
+            "{file}: the file declares CRS {declared} but --crs {crs} was given",
+            key="import_crs_mismatch",
+            file=label,
+            declared=str(declared),
+            crs=crs,
+            path=str(p),
         )
     if CRS.from_user_input(gdf.crs) != CRS.from_epsg(4326):
         bad = ~gdf.geometry.isna() & ~shapely.is_valid_input(gdf.geometry.values)
         if bad.any():
-            raise ImportFailed(f"{label}: unreadable geometries", file=str(p))
+            raise ImportFailed(
+                "{file}: unreadable geometries",
+                key="import_geometries_unreadable",
+                file=label,
+                path=str(p),
+            )
         gdf = gdf.to_crs(4326)
     if gcj02:
         gdf = gdf.set_geometry(
@@ -210,7 +256,13 @@ def _read_csv(p: Path, crs: int | None) -> gpd.GeoDataFrame:
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     except Exception as exc:
-        raise ImportFailed(f"{p.name}: cannot read CSV ({exc})", file=str(p)) from exc
+        raise ImportFailed(
+            "{file}: cannot read CSV ({reason})",
+            key="import_csv_unreadable",
+            file=p.name,
+            reason=str(exc),
+            path=str(p),
+        ) from exc
     cols = {c.lower(): c for c in df.columns}
     wkt_col = cols.get("wkt") or cols.get("geometry") or cols.get("geom")
     lon_col = cols.get("lon") or cols.get("lng") or cols.get("longitude") or cols.get("x")
@@ -222,7 +274,7 @@ def _read_csv(p: Path, crs: int | None) -> gpd.GeoDataFrame:
             try:
                 geoms.append(shapely.from_wkt(text) if text else None)
             except Exception as exc:
-                errors.add(i, wkt_col, f"not valid WKT ({exc})")
+                errors.add(i, wkt_col, Msg("not valid WKT ({reason})", reason=str(exc)))
                 geoms.append(None)
         df = df.drop(columns=[wkt_col])
     elif lon_col and lat_col:
@@ -233,14 +285,16 @@ def _read_csv(p: Path, crs: int | None) -> gpd.GeoDataFrame:
                     raise ValueError("NaN")
                 geoms.append(shapely.Point(fx, fy))
             except ValueError:
-                errors.add(i, f"{lon_col}/{lat_col}", f"not a number: '{x}', '{y}'")
+                errors.add(i, f"{lon_col}/{lat_col}", Msg("not a number: '{x}', '{y}'", x=x, y=y))
                 geoms.append(None)
         df = df.drop(columns=[lon_col, lat_col])
     else:
         raise ImportFailed(
-            f"{p.name}: a CSV needs a 'wkt' column or 'lon' and 'lat' columns; "
-            f"found {', '.join(df.columns)}",
-            file=str(p),
+            "{file}: a CSV needs a 'wkt' column or 'lon' and 'lat' columns; found {columns}",
+            key="import_csv_columns",
+            file=p.name,
+            columns=[str(c) for c in df.columns],
+            path=str(p),
         )
     errors.raise_if_any()
     return gpd.GeoDataFrame(df, geometry=geoms, crs=crs if crs is not None else 4326)
@@ -269,8 +323,17 @@ def _number(
         # the shared rule: finite (no NaN, no inf), in the quantity's range
         value = number(raw, field=name, low=low, high=high, integer=integer)
     except InvalidInput:
-        kind = "a non-negative whole number" if integer else "a non-negative number"
-        errors.add(feature, name, f"must be {kind}, got '{raw}' (at most {high:g})")
+        if integer:
+            problem = Msg(
+                "must be a non-negative whole number, got '{raw}' (at most {high:g})",
+                raw=raw,
+                high=high,
+            )
+        else:
+            problem = Msg(
+                "must be a non-negative number, got '{raw}' (at most {high:g})", raw=raw, high=high
+            )
+        errors.add(feature, name, problem)
         return None
     return int(value) if integer else value
 
@@ -287,7 +350,9 @@ def import_file(
 ) -> ImportReport:
     """Validate and add every feature of one file; raise ImportFailed before any write."""
     if kind not in KINDS:
-        raise ImportFailed(f"unknown kind '{kind}'; use one of {', '.join(KINDS)}")
+        raise ImportFailed(
+            "unknown kind '{kind}'; use one of {kinds}", key="import_kind", kind=kind, kinds=KINDS
+        )
     gdf = read_features(path, crs=crs, gcj02=gcj02, layer=layer, kind=kind)
     label = Path(path).name
     return import_frame(session, gdf, kind=kind, community_code=community_code, label=label)
@@ -305,37 +370,49 @@ def import_frame(
     errors = _Errors(label)
     report = ImportReport(kind=kind, file=label, community=community_code)
     if len(gdf) == 0:
-        raise ImportFailed(f"{label}: the file has no features", file=label)
+        raise ImportFailed("{file}: the file has no features", key="import_empty", file=label)
     community: Community | None = None
     if kind != "community":
         if not community_code:
-            raise ImportFailed(f"{label}: --community CODE is required for kind '{kind}'")
+            raise ImportFailed(
+                "{file}: --community CODE is required for kind '{kind}'",
+                key="import_community_missing",
+                file=label,
+                kind=kind,
+            )
         try:
             community = community_by_code(session, code=community_code)
         except NotFound as exc:
             raise ImportFailed(
-                f"{label}: unknown community code '{community_code}' (import it first with "
+                "{file}: unknown community code '{community}' (import it first with "
                 "--kind community)",
+                key="import_community_unknown",
                 file=label,
+                community=community_code,
             ) from exc
     expected = EXPECTED_TYPES[kind]
     checked: list[tuple[int, pd.Series, BaseGeometry]] = []
     for i, (_, row) in enumerate(gdf.iterrows(), start=1):
         geom = row.geometry
         if geom is None or geom.is_empty:
-            errors.add(i, "geometry", "missing or empty geometry")
+            errors.add(i, "geometry", Msg("missing or empty geometry"))
             continue
         if geom.geom_type not in expected:
             errors.add(
                 i,
                 "geometry",
-                f"expected {' or '.join(expected)} for kind '{kind}', got {geom.geom_type}",
+                Msg(
+                    "expected {expected} for kind '{kind}', got {type}",
+                    expected=Alternatives(expected),
+                    kind=kind,
+                    type=geom.geom_type,
+                ),
             )
             continue
         try:
-            check_geometry(geom, where="geometry")
+            check_geometry(geom, where=errors.where(i, "geometry"))
         except InvalidGeometry as exc:
-            errors.add(i, "geometry", exc.message.removeprefix("geometry: "))
+            errors.add_whole(exc.msg)
             continue
         checked.append((i, row, geom))
     # Field checks run on the remaining features too, so one run reports every problem.
@@ -393,7 +470,11 @@ def _duplicate_codes(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors
         if code is None:
             continue
         if code in seen:
-            errors.add(i, "code", f"duplicate code '{code}' (also feature {seen[code]})")
+            errors.add(
+                i,
+                "code",
+                Msg("duplicate code '{code}' (also feature {n})", code=code, n=seen[code]),
+            )
         seen[code] = i
 
 
@@ -409,11 +490,11 @@ def _build_communities(
     for i, row, geom in rows:
         code = _text(row, "code")
         if code is None:
-            errors.add(i, "code", "a community needs a code (e.g. 310109010026)")
+            errors.add(i, "code", Msg("a community needs a code (e.g. 310109010026)"))
             continue
         name = _text(row, "name") or admin_codes.committee_name(code)
         if name is None:
-            errors.add(i, "name", "a community needs a name")
+            errors.add(i, "name", Msg("a community needs a name"))
             continue
         sub_code = _text(row, "subdistrict_code") or admin_codes.subdistrict_of(code)
         subdistrict = None
@@ -422,7 +503,11 @@ def _build_communities(
             if subdistrict is None:
                 sub_name = _text(row, "subdistrict_name") or admin_codes.subdistrict_name(sub_code)
                 if sub_name is None:
-                    errors.add(i, "subdistrict_code", f"unknown subdistrict code '{sub_code}'")
+                    errors.add(
+                        i,
+                        "subdistrict_code",
+                        Msg("unknown subdistrict code '{code}'", code=sub_code),
+                    )
                     continue
                 subdistrict = Subdistrict(code=sub_code, name=sub_name)
                 session.add(subdistrict)
@@ -431,7 +516,7 @@ def _build_communities(
             try:
                 check_projected(int(epsg))
             except CRSError as exc:
-                errors.add(i, "metric_epsg", exc.message)
+                errors.add(i, "metric_epsg", exc.msg)
                 continue
         existing = find_community(session, code=code)
         obj = existing or Community(code=code, grid_set_version=1)
@@ -458,7 +543,14 @@ def _build_simple(model: type[Any]) -> Builder:
             obj.code = code if code is not None else obj.code
             name = _text(row, "name")
             if model in (Compound, Site) and code is None:
-                errors.add(i, "code", f"a {model.__tablename__} needs a code")
+                errors.add(
+                    i,
+                    "code",
+                    Msg(
+                        "a {kind} needs a code",
+                        kind=names.label(names.LAYER_KINDS, model.__tablename__),
+                    ),
+                )
                 continue
             obj.name = name or obj.name or code
             if hasattr(obj, "osm_id"):
@@ -481,7 +573,15 @@ def _site_of(
         return
     site = find_site(session, community_id=community.id, code=site_code)
     if site is None:
-        errors.add(i, "site_code", f"unknown site code '{site_code}' in community {community.code}")
+        errors.add(
+            i,
+            "site_code",
+            Msg(
+                "unknown site code '{code}' in community {community}",
+                code=site_code,
+                community=community.code,
+            ),
+        )
         return
     obj.site_id = site.id
 
@@ -516,7 +616,7 @@ def _build_grids(
     for i, row, geom in rows:
         code = _text(row, "code")
         if code is None:
-            errors.add(i, "code", "a grid needs a code")
+            errors.add(i, "code", Msg("a grid needs a code"))
             continue
         obj = _upsert(session, Grid, community, code, report)
         obj.code = code
@@ -525,10 +625,16 @@ def _build_grids(
         if branch_code is not None:
             branch = find_branch(session, code=branch_code)
             if branch is None:
-                errors.add(i, "branch_code", f"unknown party branch code '{branch_code}'")
+                errors.add(
+                    i, "branch_code", Msg("unknown party branch code '{code}'", code=branch_code)
+                )
                 continue
             if branch.community_id not in (None, community.id):
-                errors.add(i, "branch_code", f"branch '{branch_code}' belongs to another community")
+                errors.add(
+                    i,
+                    "branch_code",
+                    Msg("branch '{code}' belongs to another community", code=branch_code),
+                )
                 continue
             obj.branch_id = branch.id
         compound_code = _text(row, "compound_code")
@@ -537,7 +643,9 @@ def _build_grids(
                 session, model=Compound, community_id=community.id, code=compound_code
             )
             if compound is None:
-                errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
+                errors.add(
+                    i, "compound_code", Msg("unknown compound code '{code}'", code=compound_code)
+                )
                 continue
             obj.compound_id = compound.id
         obj.geom = to_db(as_multi(geom))
@@ -566,7 +674,13 @@ def _build_buildings(
                 report.assignments_changed += 1
             if grid_code not in grids:
                 errors.add(
-                    i, "grid_code", f"unknown grid code '{grid_code}' in community {community.code}"
+                    i,
+                    "grid_code",
+                    Msg(
+                        "unknown grid code '{code}' in community {community}",
+                        code=grid_code,
+                        community=community.code,
+                    ),
                 )
                 continue
             obj.grid_id = grids[grid_code].id
@@ -576,7 +690,9 @@ def _build_buildings(
                 session, model=Compound, community_id=community.id, code=compound_code
             )
             if compound is None:
-                errors.add(i, "compound_code", f"unknown compound code '{compound_code}'")
+                errors.add(
+                    i, "compound_code", Msg("unknown compound code '{code}'", code=compound_code)
+                )
                 continue
             obj.compound_id = compound.id
         obj.geom = to_db(as_multi(geom))
@@ -606,13 +722,21 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
     except Exception as exc:
-        raise ImportFailed(f"{label}: cannot read CSV ({exc})", file=str(p)) from exc
+        raise ImportFailed(
+            "{file}: cannot read CSV ({reason})",
+            key="import_csv_unreadable",
+            file=label,
+            reason=str(exc),
+            path=str(p),
+        ) from exc
     missing = {"code", "name", "parent_code", "level"} - set(df.columns)
     if missing:
         raise ImportFailed(
-            f"{label}: missing column(s) {', '.join(sorted(missing))}; "
-            "expected code,name,parent_code,level",
-            file=str(p),
+            "{file}: missing column(s) {columns}; expected code,name,parent_code,level",
+            key="branches_columns_missing",
+            file=label,
+            columns=sorted(missing),
+            path=str(p),
         )
     errors = _Errors(label)
     report = ImportReport(kind="branch", file=label)
@@ -624,32 +748,42 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
         code, name, level = r["code"].strip(), r["name"].strip(), r["level"].strip()
         parent_code = r["parent_code"].strip()
         if not code:
-            errors.add(i, "code", "empty code")
+            errors.add(i, "code", Msg("empty code"))
             continue
         if code in seen:
-            errors.add(i, "code", f"duplicate code '{code}'")
+            errors.add(i, "code", Msg("duplicate code '{code}'", code=code))
             continue
         seen.add(code)
         if not name:
-            errors.add(i, "name", "empty name")
+            errors.add(i, "name", Msg("empty name"))
         if level not in BRANCH_LEVELS:
-            errors.add(i, "level", f"unknown level '{level}'; use {', '.join(BRANCH_LEVELS)}")
+            errors.add(
+                i,
+                "level",
+                Msg("unknown level '{level}'; use {levels}", level=level, levels=BRANCH_LEVELS),
+            )
         if (
             parent_code
             and parent_code not in codes_in_file
             and find_branch(session, code=parent_code) is None
         ):
-            errors.add(i, "parent_code", f"unknown parent branch code '{parent_code}'")
+            errors.add(
+                i, "parent_code", Msg("unknown parent branch code '{code}'", code=parent_code)
+            )
         if level == "general" and parent_code:
-            errors.add(i, "parent_code", "a general branch has no parent in the community")
+            errors.add(i, "parent_code", Msg("a general branch has no parent in the community"))
         if level in ("grid", "building_group") and not parent_code:
-            errors.add(i, "parent_code", f"a '{level}' branch needs a parent")
+            errors.add(i, "parent_code", Msg("a '{level}' branch needs a parent", level=level))
         community_id = None
         community_code = (r.get("community_code") or "").strip()
         if community_code:
             community = find_community(session, code=community_code)
             if community is None:
-                errors.add(i, "community_code", f"unknown community code '{community_code}'")
+                errors.add(
+                    i,
+                    "community_code",
+                    Msg("unknown community code '{code}'", code=community_code),
+                )
             else:
                 community_id = community.id
         existing = find_branch(session, code=code)
@@ -673,7 +807,7 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
             if obj.community_id is None and parent is not None:
                 obj.community_id = parent.community_id
             if parent is obj:
-                errors.add(i, "parent_code", "a branch cannot be its own parent")
+                errors.add(i, "parent_code", Msg("a branch cannot be its own parent"))
     session.flush()
     # Inherit the community down the tree (children listed before parents).
     for _ in range(3):
@@ -693,7 +827,7 @@ def _check_cycles(branches: Iterable[PartyBranch], session: Session, errors: _Er
         parent_id = b.parent_id
         while parent_id is not None:
             if parent_id in seen:
-                errors.add(b.code, "parent_code", "the party tree has a cycle here")
+                errors.add(b.code, "parent_code", Msg("the party tree has a cycle here"))
                 break
             seen.add(parent_id)
             parent = session.get(PartyBranch, parent_id)

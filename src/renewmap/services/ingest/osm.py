@@ -46,14 +46,21 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """The multipolygons and lines layers of an .osm / .osm.gz / .pbf file."""
     p = Path(path)
     if not p.exists():
-        raise ImportFailed(f"{p.name}: file not found ({p})", file=str(p))
+        raise ImportFailed(
+            "{file}: file not found ({path})", key="import_file_missing", file=p.name, path=str(p)
+        )
     try:
         return {
             "multipolygons": pyogrio.read_dataframe(_path(p), layer="multipolygons"),
             "lines": pyogrio.read_dataframe(_path(p), layer="lines"),
         }
     except Exception as exc:
-        raise ImportFailed(f"{p.name}: cannot read as OpenStreetMap data ({exc})") from exc
+        raise ImportFailed(
+            "{file}: cannot read as OpenStreetMap data ({reason})",
+            key="osm_unreadable",
+            file=p.name,
+            reason=str(exc),
+        ) from exc
 
 
 def extract_compound(
@@ -65,13 +72,20 @@ def extract_compound(
     residential = mp[(mp["landuse"] == "residential") & mp["name"].notna()]
     chosen = residential[residential["name"] == compound]
     if len(chosen) == 0:
-        names = ", ".join(sorted(residential["name"].unique()))
         raise ImportFailed(
-            f"no landuse=residential polygon named '{compound}' in the extract; available: {names}",
+            "no landuse=residential polygon named '{compound}' in the extract; available: {names}",
+            key="osm_compound_not_found",
+            compound=compound,
+            names=sorted(str(n) for n in residential["name"].unique()),
             field="compound",
         )
     if len(chosen) > 1:
-        raise ImportFailed(f"{len(chosen)} residential polygons are named '{compound}'")
+        raise ImportFailed(
+            "{n} residential polygons are named '{compound}'",
+            key="osm_compound_ambiguous",
+            n=len(chosen),
+            compound=compound,
+        )
     row = chosen.iloc[0]
     outline = shapely.make_valid(row.geometry)
     epsg = metric_epsg(None, outline)  # the community it becomes measures the same way

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.errors import ImportFailed, InvalidGeometry
 from renewmap.services.ingest.files import atomic_output
-from renewmap.services.ingest.importer import read_features
+from renewmap.services.ingest.importer import feature_at, read_features
 from renewmap.services.places.routing import batch_lookup, load_memory_source, route_many
 from renewmap.spatial.geometry import check_geometry, check_routable
 from renewmap.spatial.routing import DEFAULT_SNAP_M
@@ -25,16 +25,26 @@ def route_file(
     """Route every row of ``src`` and write ``out`` with the owner columns added."""
     src, out = Path(src), Path(out)
     if out.suffix.lower() not in (".csv", ".geojson", ".gpkg"):
-        raise ImportFailed(f"{out.name}: output must be .csv, .geojson or .gpkg")
+        raise ImportFailed(
+            "{file}: output must be .csv, .geojson or .gpkg",
+            key="route_output_format",
+            file=out.name,
+        )
     gdf = read_features(src)
     for i, geom in enumerate(gdf.geometry, start=1):
+        where = feature_at(src.name, i, "geometry")
         if geom is None or geom.is_empty:
-            raise ImportFailed(f"{src.name}, feature {i}, field 'geometry': missing geometry")
+            raise ImportFailed(
+                "{where}: missing geometry",
+                key="route_geometry_missing",
+                where=where,
+                file=src.name,
+            )
         try:
-            check_geometry(geom, where="'geometry'")
-            check_routable(geom, where="'geometry'")
+            check_geometry(geom, where=where)
+            check_routable(geom, where=where)
         except InvalidGeometry as exc:
-            raise ImportFailed(f"{src.name}, feature {i}, field {exc.message}") from exc
+            raise ImportFailed(exc.msg, key=exc.key, file=src.name) from exc
     rows = route_many(
         load_memory_source(session), batch_lookup(session), list(gdf.geometry), snap_m=snap_m
     )

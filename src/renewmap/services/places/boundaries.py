@@ -21,7 +21,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
-from renewmap import validation
+from renewmap import names, validation
 from renewmap.db.models import (
     Community,
     GridDraft,
@@ -48,11 +48,12 @@ from renewmap.errors import (
     InvalidInput,
     NotFound,
 )
+from renewmap.i18n import Msg, Sentences, t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer
 from renewmap.services.places.routing import reroute_open_requests
 from renewmap.spatial.geometry import as_multi, from_db, parse_geojson, to_db, to_geojson
-from renewmap.spatial.grids import best_grid, check_grid_set
+from renewmap.spatial.grids import Issue, best_grid, check_grid_set
 from renewmap.vocabulary import EventKind, Role, metric_epsg
 
 
@@ -64,7 +65,10 @@ def require_admin(session: Session, principal: Principal, community: Community) 
         if g.role == Role.SUBDISTRICT_ADMIN and g.subdistrict_id == community.subdistrict_id:
             return
     raise Forbidden(
-        f"only an admin of community {community.code} may change its boundaries", field="community"
+        "only an admin of {community} may change its boundaries",
+        key="not_a_boundary_admin",
+        community=community.name,
+        field="community",
     )
 
 
@@ -81,28 +85,48 @@ def clean_features(features: Any) -> dict[str, Any]:
     """The grid set as stored: every geometry parsed and checked (finite WGS84 coordinates),
     only the known properties kept, as bounded NUL-free text."""
     if not isinstance(features, dict) or features.get("type") != "FeatureCollection":
-        raise InvalidInput("expected a GeoJSON FeatureCollection of grids", field="features")
+        raise InvalidInput(
+            "expected a GeoJSON FeatureCollection of grids",
+            key="grid_draft_not_collection",
+            field="features",
+        )
     items = features.get("features")
     if not isinstance(items, list) or not items:
-        raise InvalidInput("the FeatureCollection has no features", field="features")
+        raise InvalidInput(
+            "the FeatureCollection has no features", key="grid_draft_empty", field="features"
+        )
     if len(items) > MAX_GRIDS:
         raise InvalidInput(
-            f"at most {MAX_GRIDS} grids in one grid set, got {len(items)}",
+            "at most {limit} grids in one grid set, got {n}",
+            key="grid_draft_too_many",
+            n=len(items),
             field="features",
             limit=MAX_GRIDS,
         )
     out = []
     for i, f in enumerate(items, start=1):
         if not isinstance(f, dict) or not isinstance(f.get("geometry"), dict):
-            raise InvalidInput(f"feature {i}: missing geometry", field="features")
+            raise InvalidInput(
+                "feature {n}: missing geometry",
+                key="grid_draft_geometry_missing",
+                n=i,
+                field="features",
+            )
         try:
             # structure and finite WGS84 coordinates; invalid shapes go into the report
-            geom = parse_geojson(f["geometry"], where=f"feature {i}.geometry", require_valid=False)
+            geom = parse_geojson(
+                f["geometry"], where=Msg("feature {n}, geometry", n=i), require_valid=False
+            )
         except InvalidGeometry as exc:
-            raise InvalidInput(exc.message, field="features") from None
+            raise InvalidInput(exc.msg, key=exc.key, field="features") from None
         props = f.get("properties") or {}
         if not isinstance(props, dict):
-            raise InvalidInput(f"feature {i}: properties must be an object", field="features")
+            raise InvalidInput(
+                "feature {n}: properties must be an object",
+                key="grid_draft_properties",
+                n=i,
+                field="features",
+            )
         clean = {
             k: validation.clean_text(props.get(k), field=f"feature {i}.{k}", max_length=n)
             for k, n in GRID_FIELDS.items()
@@ -120,12 +144,16 @@ def _frame(features: dict[str, Any]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
-def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """The importer's own checks (dry run, rolled back) and the grid-set validator."""
+FATAL_ISSUES = ("invalid", "overlap", "outside")  # what keeps a draft from being published
+
+
+def _grid_issues(session: Session, community: Community, frame: gpd.GeoDataFrame) -> list[Issue]:
+    """The importer's own checks (dry run, rolled back; they raise) and the grid-set
+    validator's problems."""
     with session.begin_nested() as savepoint:
         try:
             importer.import_frame(
-                session, frame, kind="grid", community_code=community.code, label="draft"
+                session, frame, kind="grid", community_code=community.code, label=t("grid draft")
             )
         finally:
             savepoint.rollback()
@@ -141,11 +169,19 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
             for b in buildings
             for fp in [from_db(b.geom)]
         ],
+        building_names=[b.name for b in buildings],
+        community_name=community.name,
         epsg=metric_epsg(community.metric_epsg, geom),
     )
+    return report.issues
+
+
+def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The draft's problems, each located to be shown on a map, in the reader's language."""
+    issues = _grid_issues(session, community, frame)
     return {
-        "ok": report.ok,
-        "grid_count": report.grid_count,
+        "ok": not issues,
+        "grid_count": len(frame),
         "issues": [
             {
                 "type": "Feature",
@@ -160,7 +196,7 @@ def _check(session: Session, community: Community, frame: gpd.GeoDataFrame) -> d
                     "building_id": i.building_id,
                 },
             }
-            for i in report.issues
+            for i in issues
         ],
     }
 
@@ -181,7 +217,13 @@ def create_draft(
 def _draft(session: Session, community: Community, draft_id: int) -> GridDraft:
     draft = session.get(GridDraft, draft_id)
     if draft is None or draft.community_id != community.id:
-        raise NotFound(f"grid draft {draft_id} not found in {community.code}", field="id")
+        raise NotFound(
+            "grid draft {id} not found in {community}",
+            key="grid_draft_not_found",
+            id=draft_id,
+            community=community.name,
+            field="id",
+        )
     return draft
 
 
@@ -209,17 +251,20 @@ def publish(
     require_admin(session, principal, community)
     draft = _draft(session, community, draft_id)
     if draft.status != "draft":
-        raise Conflict(f"grid draft {draft_id} is already {draft.status}", field="id")
+        raise Conflict(
+            "grid draft {id} is already published",
+            key="grid_draft_published",
+            id=draft_id,
+            status=draft.status,
+            field="id",
+        )
     frame = _frame(draft.features)
-    report = _check(session, community, frame)
-    fatal = [
-        i["properties"]["message"]
-        for i in report["issues"]
-        if i["properties"]["kind"] in ("invalid", "overlap", "outside")
-    ]
+    fatal = [i.msg for i in _grid_issues(session, community, frame) if i.kind in FATAL_ISSUES]
     if fatal:
         raise Conflict(
-            "the draft cannot be published: " + "; ".join(fatal),
+            "the draft cannot be published: {problems}",
+            key="grid_draft_has_problems",
+            problems=Sentences(fatal),
             field="features",
             issues=fatal,
         )
@@ -228,17 +273,18 @@ def publish(
     blocked = [g.code for g in removed if grid_in_use(session, grid_id=g.id)]
     if blocked:
         raise Conflict(
-            f"the draft drops grid(s) {', '.join(sorted(blocked))}, which still have requests "
+            "the draft drops grid(s) {grids}, which still have requests "
             "or leads; keep them in the draft (redraw them) or move those first",
+            key="grid_draft_drops_grids",
             field="features",
             grids=sorted(blocked),
         )
     try:
         importer.import_frame(
-            session, frame, kind="grid", community_code=community.code, label="draft"
+            session, frame, kind="grid", community_code=community.code, label=t("grid draft")
         )
     except ImportFailed as exc:
-        raise InvalidInput(exc.message, **exc.details) from None
+        raise InvalidInput(exc.msg, key=exc.key, **exc.details) from None
     for g in removed:
         unassign_buildings_of_grid(session, grid_id=g.id)
         session.delete(g)
@@ -267,14 +313,26 @@ def merge_compounds(
     community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     if keep == merge:
-        raise InvalidInput("a compound cannot be merged into itself", field="merge")
+        raise InvalidInput(
+            "a compound cannot be merged into itself", key="compound_merge_self", field="merge"
+        )
     found = compounds_by_code(session, community_id=community.id, codes=[keep, merge])
     for code in (keep, merge):
         if code not in found:
-            raise NotFound(f"compound '{code}' not found in {community_code}", field="compound")
+            raise NotFound(
+                "compound '{compound}' not found in {community}",
+                key="compound_not_found",
+                compound=code,
+                community=community.name,
+                field="compound",
+            )
     kept, gone = found[keep], found[merge]
     if gone.merged_into_id is not None or kept.merged_into_id is not None:
-        raise Conflict("one of these compounds was already merged into another", field="merge")
+        raise Conflict(
+            "one of these compounds was already merged into another",
+            key="compound_already_merged",
+            field="merge",
+        )
     union = shapely.union_all([from_db(kept.geom), from_db(gone.geom)])
     kept.geom = to_db(as_multi(union))
     gone.merged_into_id = kept.id
@@ -314,34 +372,54 @@ def assign(
     community = community_by_code(session, code=community_code)
     require_admin(session, principal, community)
     grids = grids_of_community_by_code(session, community_id=community.id)
-    problems: list[str] = []
+    problems: list[Msg] = []
     building_moves = []
     for number, grid_code in (buildings or {}).items():
         found = buildings_numbered(session, community_id=community.id, number=number)
         if len(found) != 1:
             problems.append(
-                f"buildings.{number}: {'no' if not found else 'more than one'} such building"
+                Msg("buildings.{number}: no such building", number=number)
+                if not found
+                else Msg("buildings.{number}: more than one such building", number=number)
             )
         elif grid_code not in grids:
-            problems.append(f"buildings.{number}: unknown grid '{grid_code}'")
+            problems.append(
+                Msg("buildings.{number}: unknown grid '{grid}'", number=number, grid=grid_code)
+            )
         else:
             building_moves.append((found[0], grids[grid_code]))
     branch_moves = []
     for grid_code, branch_code in (grid_branches or {}).items():
         branch = find_branch(session, code=branch_code)
         if grid_code not in grids:
-            problems.append(f"grid_branches.{grid_code}: unknown grid")
+            problems.append(Msg("grid_branches.{grid}: unknown grid", grid=grid_code))
         elif branch is None or branch.community_id not in (None, community.id):
-            problems.append(f"grid_branches.{grid_code}: unknown branch '{branch_code}' here")
+            problems.append(
+                Msg(
+                    "grid_branches.{grid}: unknown branch '{branch}' here",
+                    grid=grid_code,
+                    branch=branch_code,
+                )
+            )
         elif branch.level != "grid":
             problems.append(
-                f"grid_branches.{grid_code}: '{branch_code}' is a {branch.level} branch, "
-                "not a grid branch"
+                Msg(
+                    "grid_branches.{grid}: '{branch}' is a {level}, not a grid party branch",
+                    grid=grid_code,
+                    branch=branch_code,
+                    level=names.label(names.BRANCH_LEVELS, branch.level),
+                )
             )
         else:
             branch_moves.append((grids[grid_code], branch))
     if problems:
-        raise InvalidInput("; ".join(problems), field="assignments", errors=problems)
+        raise InvalidInput(
+            "{problems}",
+            key="assignments_invalid",
+            problems=Sentences(problems),
+            field="assignments",
+            errors=problems,
+        )
     changed = 0
     for b, g in building_moves:
         if b.grid_id != g.id:

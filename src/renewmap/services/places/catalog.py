@@ -70,6 +70,8 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
         raise NotFound(
             "requests are not a public layer: use /api/communities/{code}/suggestions "
             "(public fields) or the staff API (your area)",
+            key="requests_not_public_layer",
+            code=community_code,
             field="kind",
         )
     frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]

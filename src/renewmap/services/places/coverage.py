@@ -18,7 +18,9 @@ def community_coverage(
     session: Session, *, community_code: str, radius_m: float = 300.0
 ) -> dict[str, Any]:
     if not 10 <= radius_m <= 5000:
-        raise InvalidInput("radius_m must be between 10 and 5000", field="radius_m")
+        raise InvalidInput(
+            "radius_m must be between 10 and 5000", key="coverage_radius", field="radius_m"
+        )
     community = community_by_code(session, code=community_code)
     epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     rows = {

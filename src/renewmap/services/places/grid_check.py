@@ -30,6 +30,8 @@ def validate_grids(
             (b.id, b.number, from_db(b.geom), codes.get(b.grid_id) if b.grid_id else None)
             for b in buildings
         ],
+        building_names=[b.name for b in buildings],
+        community_name=community.name,
         epsg=metric_epsg(community.metric_epsg, geom),
         tolerance_m2=tolerance_m2,
     )

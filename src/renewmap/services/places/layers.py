@@ -64,7 +64,12 @@ def community_layers(
     """Every requested layer of one community, WGS84, one GeoDataFrame per kind."""
     unknown = [k for k in kinds if k not in LAYER_KINDS]
     if unknown:
-        raise NotFound(f"unknown layer {unknown[0]!r}; use one of {', '.join(LAYER_KINDS)}")
+        raise NotFound(
+            "unknown layer '{layer}'; use one of {layers}",
+            key="layer_unknown",
+            layer=unknown[0],
+            layers=LAYER_KINDS,
+        )
     community = community_by_code(session, code=community_code)
     epsg = metric_epsg(community.metric_epsg, from_db(community.geom))
     grid_codes = codes_by_id(session, model=Grid)
@@ -136,7 +141,11 @@ def export_community(session: Session, *, community_code: str, out: str | Path) 
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in (".gpkg", ".geojson", ".csv"):
-        raise InvalidInput(f"{path.name}: export format must be .gpkg, .geojson or .csv")
+        raise InvalidInput(
+            "{file}: export format must be .gpkg, .geojson or .csv",
+            key="export_format",
+            file=path.name,
+        )
     layers = community_layers(session, community_code=community_code)
     with atomic_output(path) as tmp:
         return _write_layers(session, layers, tmp, suffix, community_code)

@@ -33,6 +33,7 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import open_requests_to_reroute
 from renewmap.errors import NotRoutable
+from renewmap.i18n import t
 from renewmap.spatial.geometry import check_routable, from_db
 from renewmap.spatial.routing import (
     DEFAULT_SNAP_M,
@@ -121,17 +122,22 @@ class Owner:
             data.pop(key)
         return data
 
-    def message(self) -> str:
-        """Plain words for residents: who will handle this."""
+    def who(self) -> str | None:
+        """Who handles it, by name: "第7网格 · 第四网格党支部" (None outside everything)."""
         if self.grid is not None:
-            who = self.grid.name + (f" · {self.branch.name}" if self.branch else "")
-        elif self.community is not None:
-            who = self.community.name + (
+            return self.grid.name + (f" · {self.branch.name}" if self.branch else "")
+        if self.community is not None:
+            return self.community.name + (
                 f" · {self.general_branch.name}" if self.general_branch else ""
             )
-        else:
-            return "不在任何社区范围内 / outside every community"
-        return f"将由 {who} 处理"
+        return None
+
+    def message(self) -> str:
+        """Plain words for residents, in the current language: who will handle this."""
+        who = self.who()
+        if who is None:
+            return t("outside every community")
+        return t("{who} will handle this", who=who)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +301,12 @@ def route_geometry(
     if not decision.routable:
         c = geom.centroid
         raise NotRoutable(
-            f"location ({c.x:.6f}, {c.y:.6f}) is outside every community and more than "
-            f"{snap_m:g} m from the nearest one; it cannot be routed",
+            "the place ({lon:.6f}, {lat:.6f}) is outside every community and more than "
+            "{snap_distance_m:g} m from the nearest one, so no one can handle it there; "
+            "choose a place inside your community",
+            key="location_outside_communities",
+            lon=round(c.x, 6),
+            lat=round(c.y, 6),
             field="geometry",
             snap_distance_m=snap_m,
         )

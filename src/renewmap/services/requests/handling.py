@@ -12,6 +12,7 @@ from typing import Any, overload
 import shapely.prepared
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Request
 from renewmap.db.queries.places import (
     buildings_by_number,
@@ -29,6 +30,7 @@ from renewmap.db.queries.requests import (
     staff_requests,
 )
 from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.i18n import t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_request, require_staff_scope, scope_of
 from renewmap.services.requests import workflow
@@ -122,13 +124,25 @@ def my_requests(
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     if sort not in SORTS:
-        raise InvalidInput(f"sort must be one of {', '.join(SORTS)}", field="sort")
+        raise InvalidInput(
+            "sort must be one of {sorts}", key="sort_unknown", sorts=SORTS, field="sort"
+        )
     if status and status not in STATUS_FILTERS:
         raise InvalidInput(
-            f"unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}", field="status"
+            "unknown status '{status}'; use one of {statuses}",
+            key="status_unknown",
+            status=status,
+            statuses=STATUS_FILTERS,
+            field="status",
         )
     if category and category not in CATEGORIES:
-        raise InvalidInput(f"unknown category '{category}'", field="category")
+        raise InvalidInput(
+            "unknown category '{category}'; use one of {categories}",
+            key="category_unknown",
+            category=category,
+            categories=CATEGORIES,
+            field="category",
+        )
     grid_id = None
     if grid_code:
         grid_id = _grid_in_scope(session, scope, grid_code, community_code)
@@ -198,10 +212,17 @@ def _building_area(session: Session, scope: Scope, number: str, community_code: 
         if b.community_id in scope.community_ids or b.grid_id in scope.grid_ids
     ]
     if not found:
-        raise NotFound(f"building '{number}' not found in your area", field="building")
+        raise NotFound(
+            "building '{building}' not found in your area",
+            key="building_not_in_scope",
+            building=number,
+            field="building",
+        )
     if len(found) > 1:
         raise InvalidInput(
-            f"building '{number}' exists in several of your communities; add community=",
+            "building '{building}' exists in several of your communities; add community=",
+            key="building_ambiguous",
+            building=number,
             field="building",
         )
     footprint = from_db(found[0].geom)
@@ -216,12 +237,19 @@ def _grid_in_scope(
     candidates = grids_by_code_any(session, code=grid_code, community_code=community_code)
     mine = [g for g in candidates if scope.covers_grid(grid_id=g.id, community_id=g.community_id)]
     if not candidates:
-        raise NotFound(f"grid '{grid_code}' not found", field="grid")
+        raise NotFound("grid '{grid}' not found", key="grid_unknown", grid=grid_code, field="grid")
     if not mine:
-        raise Forbidden(f"grid '{grid_code}' is not in your area", field="grid")
+        raise Forbidden(
+            "grid '{grid}' is not in your area",
+            key="grid_outside_scope",
+            grid=grid_code,
+            field="grid",
+        )
     if len(mine) > 1:
         raise InvalidInput(
-            f"grid code '{grid_code}' exists in several of your communities; add community=",
+            "grid code '{grid}' exists in several of your communities; add community=",
+            key="grid_ambiguous",
+            grid=grid_code,
             field="grid",
         )
     return int(mine[0].id)
@@ -252,8 +280,10 @@ def request_detail(
     props["history"] = [
         {
             "kind": e.kind,
+            "label": str(names.label(names.EVENT_LABELS, e.kind)),
             "at": _aware(e.at).isoformat() if e.at else None,
-            "actor": e.actor,
+            "actor": str(names.actor(e.actor)),
+            "actor_code": e.actor,
             "note": e.note,
             "public": e.public,
             "data": e.data,
@@ -304,7 +334,12 @@ def _community_in_scope(session: Session, scope: Scope, community_code: str) -> 
     community = community_by_code(session, code=community_code)
     mine = scope.community_ids | community_ids_of_grids(session, grid_ids=sorted(scope.grid_ids))
     if community.id not in mine:
-        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+        raise Forbidden(
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
+        )
     return community.id
 
 
@@ -325,7 +360,11 @@ def me(session: Session, *, principal: Principal) -> dict[str, Any]:
     return {
         "username": principal.username,
         "display_name": principal.display_name,
-        "roles": [{k: v for k, v in vars(g).items() if v is not None} for g in principal.roles],
+        "roles": [
+            {k: v for k, v in vars(g).items() if v is not None}
+            | {"label": t(names.ROLE_LABELS.get(g.role, g.role))}
+            for g in principal.roles
+        ],
         "scope": {"grids": sorted(scope.grid_ids), "communities": sorted(scope.community_ids)},
     }
 
@@ -392,6 +431,6 @@ def photo_bytes(
     """A photo of a request in the caller's area, hidden (moderated) ones included."""
     p = request_photo(session, photo_id=photo_id)
     if p is None:
-        raise NotFound(f"photo {photo_id} not found", field="id")
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     require_request(session, scope_of(session, principal), p.request_id)
     return (p.thumbnail if thumbnail else p.data), p.content_type

@@ -34,19 +34,37 @@ def create_request(
     check_routable(geom, where="geometry")
     if category not in CATEGORIES:
         raise InvalidInput(
-            f"unknown category '{category}'; use one of {', '.join(CATEGORIES)}", field="category"
+            "unknown category '{category}'; use one of {categories}",
+            key="category_unknown",
+            category=category,
+            categories=CATEGORIES,
+            field="category",
         )
     title = strip_text(title or "")  # "\u200b" or "\u3000" is no title either
     if not title:
-        raise InvalidInput("title is required", field="title")
+        raise InvalidInput("title is required", key="title_missing", field="title")
     if len(title) > MAX_TITLE:
-        raise InvalidInput(f"title is longer than {MAX_TITLE} characters", field="title")
+        raise InvalidInput(
+            "title is longer than {limit} characters",
+            key="title_too_long",
+            limit=MAX_TITLE,
+            field="title",
+        )
     if description and len(description) > MAX_DESCRIPTION:
         raise InvalidInput(
-            f"description is longer than {MAX_DESCRIPTION} characters", field="description"
+            "description is longer than {limit} characters",
+            key="description_too_long",
+            limit=MAX_DESCRIPTION,
+            field="description",
         )
     if status not in STATUSES:
-        raise InvalidInput(f"unknown status '{status}'", field="status")
+        raise InvalidInput(
+            "unknown status '{status}'; use one of {statuses}",
+            key="status_unknown",
+            status=status,
+            statuses=STATUSES,
+            field="status",
+        )
     owner = route_geometry(session, geom, snap_m=snap_m)
     stored = geom if geom.geom_type == "Point" else as_multi(geom)
     request = Request(
@@ -63,7 +81,7 @@ def create_request(
         RequestEvent(
             kind=EventKind.ROUTED,
             actor="system",
-            note=owner.message(),
+            note=owner.who(),
             data={
                 "rule": owner.rule,
                 "grid": owner.grid.code if owner.grid else None,

@@ -41,12 +41,20 @@ from renewmap.db.queries.notify import (
 )
 from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
+from renewmap.i18n import DEFAULT_LOCALE, N_, Msg
 from renewmap.settings import Settings
+from renewmap.vocabulary import CATEGORY_LABELS
 
 log = logging.getLogger("renewmap.notify")
 
 RETRY_DELAYS_S = (30, 120, 600, 1800, 7200)  # after the 1st … 5th failure; then "failed"
-REASONS = {"new": "新诉求", "transferred": "转交来的诉求", "reopened": "居民重新打开的诉求"}
+REASONS = {
+    "new": N_("New request"),
+    "transferred": N_("Request transferred to your grid"),
+    "reopened": N_("Request reopened by the resident"),
+}
+# Staff have no language of their own yet: notifications speak the app's default language.
+NOTIFY_LOCALE = DEFAULT_LOCALE
 FORMATS = ("json", "wecom")
 
 
@@ -76,7 +84,9 @@ def _payload(
 def enqueue(session: Session, *, request: Request, reason: str, base_url: str | None = None) -> int:
     """Outbox rows for everyone who should hear of this request; returns how many."""
     if reason not in REASONS:
-        raise InvalidInput(f"unknown notification reason '{reason}'")
+        raise InvalidInput(
+            "unknown notification reason '{reason}'", key="notify_reason_unknown", reason=reason
+        )
     session.flush()  # the request needs its id and routing
     payload = _payload(session, request, reason, base_url)
     emails = (
@@ -114,15 +124,26 @@ def add_webhook(
     session: Session, *, community_code: str, url: str, grid_code: str | None, body_format: str
 ) -> NotifyChannel:
     if not url.startswith(("http://", "https://")):
-        raise InvalidInput("the webhook must be an http(s) URL", field="url")
+        raise InvalidInput("the webhook must be an http(s) URL", key="webhook_url", field="url")
     if body_format not in FORMATS:
-        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}", field="format")
+        raise InvalidInput(
+            "format must be one of {formats}",
+            key="webhook_format",
+            formats=FORMATS,
+            field="format",
+        )
     community = community_by_code(session, code=community_code)
     grid_id = None
     if grid_code:
         grid = find_grid(session, community_id=community.id, code=grid_code)
         if grid is None:
-            raise InvalidInput(f"grid '{grid_code}' not found in {community_code}", field="grid")
+            raise InvalidInput(
+                "grid '{grid}' not found in {community}",
+                key="grid_not_found",
+                grid=grid_code,
+                community=community.name,
+                field="grid",
+            )
         grid_id = grid.id
     channel = NotifyChannel(
         community_id=community.id,
@@ -144,13 +165,21 @@ def _text(payload: dict[str, Any]) -> tuple[str, str]:
     where = " · ".join(
         x for x in ((r["community"] or {}).get("name"), (r["grid"] or {}).get("name")) if x
     )
-    subject = f"[微更新地图] {REASONS[payload['reason']]}：{r['title']}"
-    body = (
-        f"{REASONS[payload['reason']]}：{r['title']}\n"
-        f"位置：{where or '—'}\n类别：{r['category']} · 回执 {r['receipt_code'] or '—'}\n"
-        f"处理：{payload['workspace']}\n"
-    )
-    return subject, body
+    reason = Msg(REASONS[payload["reason"]])
+    category = CATEGORY_LABELS.get(r["category"])
+    lines = [
+        Msg("{reason}: {title}", reason=reason, title=r["title"]),
+        Msg("Location: {where}", where=where or "—"),
+        Msg(
+            "Category: {category} · receipt {receipt}",
+            category=Msg(category[0]) if category else r["category"],
+            receipt=r["receipt_code"] or "—",
+        ),
+        Msg("Handle it here: {link}", link=payload["workspace"]),
+    ]
+    subject = Msg("[Micro-renewal map] {reason}: {title}", reason=reason, title=r["title"])
+    body = "".join(line.render(NOTIFY_LOCALE) + "\n" for line in lines)
+    return subject.render(NOTIFY_LOCALE), body
 
 
 def _message_id(settings: Settings, key: str) -> str:

@@ -19,6 +19,7 @@ from renewmap.db.models import Patrol
 from renewmap.db.queries.places import community_by_code, find_grid, grid_codes_of_community
 from renewmap.db.queries.requests import patrol_days
 from renewmap.errors import Forbidden, InvalidInput, RenewMapError
+from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import require_staff_scope, scope_of
 from renewmap.services.requests import notify
@@ -54,26 +55,53 @@ def record(
     community = community_by_code(session, code=community_code)
     grid = find_grid(session, community_id=community.id, code=grid_code)
     if grid is None:
-        raise InvalidInput(f"grid '{grid_code}' not found in {community_code}", field="grid")
+        raise InvalidInput(
+            "grid '{grid}' not found in {community}",
+            key="grid_not_found",
+            grid=grid_code,
+            community=community.name,
+            field="grid",
+        )
     if not scope.covers_grid(grid_id=grid.id, community_id=community.id):
-        raise Forbidden(f"grid '{grid_code}' is not in your area", field="grid")
+        raise Forbidden(
+            "grid '{grid}' is not in your area",
+            key="grid_outside_scope",
+            grid=grid_code,
+            field="grid",
+        )
     today = today or datetime.now(UTC).date()
     if day > today:
-        raise InvalidInput(f"a patrol cannot be recorded for a future day ({day})", field="day")
+        raise InvalidInput(
+            "a patrol cannot be recorded for a future day ({day})",
+            key="patrol_in_future",
+            day=day.isoformat(),
+            field="day",
+        )
     participants = (participants or "").strip()
     if not participants:
-        raise InvalidInput("say who took part (participants)", field="participants")
+        raise InvalidInput(
+            "say who took part (participants)",
+            key="patrol_participants_missing",
+            field="participants",
+        )
     geom = None
     if route is not None:
         line = parse_geojson(route, where="route")
         if not isinstance(line, LineString | MultiLineString):
             raise InvalidInput(
-                f"route: expected a LineString or MultiLineString, got {line.geom_type}",
+                "route: expected a LineString or MultiLineString, got {type}",
+                key="patrol_route_not_line",
+                type=line.geom_type,
                 field="route",
             )
         geom = to_db(as_multi(line))
     if len(findings) > MAX_FINDINGS:
-        raise InvalidInput(f"at most {MAX_FINDINGS} findings per patrol", field="findings")
+        raise InvalidInput(
+            "at most {limit} findings per patrol",
+            key="patrol_too_many_findings",
+            limit=MAX_FINDINGS,
+            field="findings",
+        )
     # A savepoint: a bad finding undoes the patrol and the findings before it, whatever the
     # caller's transaction does next.
     with session.begin_nested():
@@ -103,7 +131,7 @@ def _store(
     created = []
     for i, f in enumerate(findings, start=1):
         try:
-            point = parse_geojson(f.get("geometry"), where=f"findings[{i}].geometry")
+            point = parse_geojson(f.get("geometry"), where=f"findings[{i}].geometry")  # a field
             request, owner = create_request(
                 session,
                 geom=point,
@@ -114,7 +142,9 @@ def _store(
                 actor=principal.actor,
             )
         except RenewMapError as exc:  # say which finding; nothing of the patrol is kept
-            raise type(exc)(f"findings[{i}]: {exc.message}", **exc.details) from None
+            details = {k: v for k, v in exc.details.items() if k not in ("finding", "problem")}
+            where = Msg("findings[{finding}]: {problem}", finding=i, problem=exc.msg)
+            raise type(exc)(where, key=exc.key, **details) from None
         request.patrol_id = patrol.id
         notify.enqueue(session, request=request, reason="new")
         created.append({"id": request.id, "grid": owner.grid.code if owner.grid else None})
@@ -151,7 +181,12 @@ def month_status(
         if scope.covers_grid(grid_id=g[0], community_id=community.id)
     ]
     if not grids:
-        raise Forbidden(f"community '{community_code}' is not in your area", field="community")
+        raise Forbidden(
+            "{community} is not in your area",
+            key="community_outside_scope",
+            community=community.name,
+            field="community",
+        )
     done = patrol_days(session, grid_ids=[g[0] for g in grids], start=month, end=last_day)
     out = []
     for gid, code, name in grids:

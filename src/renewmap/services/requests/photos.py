@@ -95,8 +95,8 @@ class _Probe:
     decoded: int  # pixels after the JPEG draft reduction
 
 
-def _too_large(template: str, **details: Any) -> PayloadTooLarge:
-    return PayloadTooLarge(template.format(**details), field="photos", **details)
+def _too_large(template: str, *, key: str, **details: Any) -> PayloadTooLarge:
+    return PayloadTooLarge(template, key=key, field="photos", **details)
 
 
 def _millions(n: int) -> str:
@@ -105,7 +105,8 @@ def _millions(n: int) -> str:
 
 def _unreadable(filename: str) -> InvalidInput:
     return InvalidInput(
-        f"photo '{filename}' is not a readable JPEG, PNG or WebP image",
+        "photo '{file}' is not a readable JPEG, PNG or WebP image",
+        key="photo_unreadable",
         field="photos",
         file=filename,
     )
@@ -116,19 +117,24 @@ def _probe(raw: bytes, filename: str) -> _Probe:
     if len(raw) > MAX_PHOTO_BYTES:
         raise _too_large(
             "photo '{file}' is {size_mb} MB; the limit is {limit_mb} MB",
+            key="photo_too_large",
             file=filename,
             size_mb=f"{len(raw) / 1024 / 1024:.1f}",
             limit_mb=MAX_PHOTO_BYTES // 1024 // 1024,
             limit=MAX_PHOTO_BYTES,
         )
     if not raw:
-        raise InvalidInput(f"photo '{filename}' is empty", field="photos", file=filename)
+        raise InvalidInput(
+            "photo '{file}' is empty", key="photo_empty", field="photos", file=filename
+        )
     try:
         with Image.open(io.BytesIO(raw)) as probe:
             fmt = probe.format
             if fmt not in ACCEPTED_FORMATS:
                 raise InvalidInput(
-                    f"photo '{filename}' is {fmt or 'not an image'}; use JPEG, PNG or WebP",
+                    "photo '{file}' is {format}; use JPEG, PNG or WebP",
+                    key="photo_format",
+                    format=fmt or "?",
                     field="photos",
                     file=filename,
                 )
@@ -146,6 +152,7 @@ def _probe(raw: bytes, filename: str) -> _Probe:
         raise _too_large(
             "photo '{file}' declares more than {limit_mp} million pixels; at most {limit_mp} "
             "million are accepted",
+            key="photo_declares_too_many_pixels",
             file=filename,
             limit_mp=_millions(MAX_HEADER_PIXELS),
             limit=MAX_HEADER_PIXELS,
@@ -159,6 +166,7 @@ def _pixels_error(filename: str, width: int, height: int, limit: int) -> Payload
     return _too_large(
         "photo '{file}' is {width}×{height} pixels ({pixels_mp} million); at most {limit_mp} "
         "million pixels are accepted",
+        key="photo_too_many_pixels",
         file=filename,
         width=width,
         height=height,
@@ -177,6 +185,7 @@ def process_photos(photos: Sequence[tuple[str, bytes]]) -> list[ProcessedPhoto]:
         raise _too_large(
             "the photos hold {pixels_mp} million pixels together; at most {limit_mp} million "
             "are accepted in one request",
+            key="photos_too_many_pixels",
             pixels_mp=_millions(total),
             limit_mp=_millions(MAX_REQUEST_PIXELS),
             limit=MAX_REQUEST_PIXELS,
@@ -194,6 +203,7 @@ def _decode(probe: _Probe) -> ProcessedPhoto:
     if not slots.acquire(timeout=SLOT_WAIT_S):
         raise RateLimited(
             "the server is busy processing photos; try again in a few seconds",
+            key="photos_busy",
             retry_after=5,
             field="photos",
         )

@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import (
     Request,
@@ -69,13 +70,18 @@ def _new_receipt_code(session: Session) -> str:
         code = "RM" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
         if not receipt_code_taken(session, code=code):
             return code
-    raise Conflict("could not allocate a receipt code; try again")
+    raise Conflict("could not allocate a receipt code; try again", key="receipt_code_busy")
 
 
 def _clean_nickname(nickname: str | None) -> str | None:
     nickname = (nickname or "").strip()
     if len(nickname) > MAX_NICKNAME:
-        raise InvalidInput(f"nickname is longer than {MAX_NICKNAME} characters", field="nickname")
+        raise InvalidInput(
+            "nickname is longer than {limit} characters",
+            key="nickname_too_long",
+            limit=MAX_NICKNAME,
+            field="nickname",
+        )
     return nickname or None
 
 
@@ -83,7 +89,9 @@ def _clean_phone(phone: str | None) -> str | None:
     phone = (phone or "").strip()
     if phone and not _PHONE.match(phone):
         raise InvalidInput(
-            "phone must be 5–20 digits (spaces, dashes and a leading + allowed)", field="phone"
+            "phone must be 5–20 digits (spaces, dashes and a leading + allowed)",
+            key="phone_invalid_format",
+            field="phone",
         )
     return phone or None
 
@@ -119,7 +127,13 @@ def create_suggestion(
     ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf)."""
     site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
-        raise InvalidInput(f"at most {MAX_PHOTOS} photos, got {len(photos)}", field="photos")
+        raise InvalidInput(
+            "at most {limit} photos, got {n}",
+            key="too_many_photos",
+            limit=MAX_PHOTOS,
+            n=len(photos),
+            field="photos",
+        )
     nickname = _clean_nickname(nickname)
     phone = _clean_phone(phone)
     processed = process_photos(photos)
@@ -167,7 +181,10 @@ def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site
     site = next((s for s in candidates if from_db(s.geom).dwithin(geom, near)), None)
     if site is None:
         raise InvalidInput(
-            f"the pin is not at site '{site_code}' (more than {SITE_TOLERANCE_M:.0f} m away)",
+            "the pin is not at site '{site}' (more than {limit:.0f} m away)",
+            key="pin_not_at_site",
+            site=site_code,
+            limit=SITE_TOLERANCE_M,
             field="site",
         )
     process.require_action(site, "suggest")
@@ -177,7 +194,9 @@ def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site
 def _visible(session: Session, request_id: int) -> Request:
     request = session.get(Request, request_id)
     if request is None or request.hidden:
-        raise NotFound(f"suggestion {request_id} not found", field="id")
+        raise NotFound(
+            "suggestion {id} not found", key="suggestion_not_found", id=request_id, field="id"
+        )
     return request
 
 
@@ -296,7 +315,13 @@ def _grid_id(session: Session, community_id: int, grid_code: str | None, code: s
         return None
     grid = find_grid(session, community_id=community_id, code=grid_code)
     if grid is None:
-        raise NotFound(f"grid '{grid_code}' not found in {code}", field="grid")
+        raise NotFound(
+            "grid '{grid}' not found in {community}",
+            key="grid_not_found",
+            grid=grid_code,
+            community=code,
+            field="grid",
+        )
     return grid.id
 
 
@@ -394,7 +419,9 @@ def support(session: Session, *, request_id: int, supporter: str) -> int:
     """+1 from one device (``supporter``: its keyed hash); a second +1 from the same device is
     a 409."""
     request = _visible(session, request_id)
-    duplicate = Conflict("this device already supports this suggestion", field="support")
+    duplicate = Conflict(
+        "this device already supports this suggestion", key="already_supported", field="support"
+    )
     # The same +1 sent many times at once: one is counted, the others are answered at once
     # (on PostgreSQL they would otherwise queue on the first one's unique key).
     if not exclusive(session, f"support:{request.id}:{supporter}"):
@@ -419,9 +446,14 @@ def comment(
     request = _visible(session, request_id)
     body = (body or "").strip()
     if not body:
-        raise InvalidInput("comment text is required", field="body")
+        raise InvalidInput("the comment is empty", key="comment_empty", field="body")
     if len(body) > MAX_COMMENT:
-        raise InvalidInput(f"comment is longer than {MAX_COMMENT} characters", field="body")
+        raise InvalidInput(
+            "the comment is longer than {limit} characters",
+            key="comment_too_long",
+            limit=MAX_COMMENT,
+            field="body",
+        )
     c = RequestComment(request_id=request.id, body=body, nickname=_clean_nickname(nickname))
     session.add(c)
     session.flush()
@@ -445,9 +477,13 @@ def comments(session: Session, *, request_id: int) -> list[dict[str, Any]]:
 def _by_receipt(session: Session, *, code: str, token: str, secret: str) -> Request:
     request = request_by_receipt(session, code=code.strip().upper())
     if request is None or not request.follow_token_hash:
-        raise NotFound(f"receipt '{code}' not found", field="code")
+        raise NotFound(
+            "receipt '{code}' not found", key="receipt_not_found", code=code, field="code"
+        )
     if not hmac.compare_digest(request.follow_token_hash, keyed_hash(secret, token or "")):
-        raise Forbidden("this link's token does not match the receipt", field="token")
+        raise Forbidden(
+            "this link's token does not match the receipt", key="follow_token_wrong", field="token"
+        )
     return request
 
 
@@ -482,7 +518,12 @@ def public_history(request: Request) -> list[dict[str, Any]]:
     """What the resident may read of a request's history: replies, reasons, status changes;
     never staff's internal notes or who on the staff did it."""
     return [
-        {"kind": e.kind, "at": e.at.isoformat() if e.at else None, "note": e.note}
+        {
+            "kind": e.kind,
+            "label": str(names.label(names.EVENT_LABELS, e.kind)),
+            "at": e.at.isoformat() if e.at else None,
+            "note": e.note,
+        }
         for e in request.events
         if e.public and e.kind != EventKind.NOTE
     ]
@@ -501,13 +542,23 @@ def add_details(
     request = _by_receipt(session, code=code, token=token, secret=secret)
     text = (text or "").strip()
     if not text and not photos:
-        raise InvalidInput("send some text or at least one photo", field="text")
+        raise InvalidInput(
+            "send some text or at least one photo", key="details_empty", field="text"
+        )
     if len(text) > MAX_COMMENT:
-        raise InvalidInput(f"text is longer than {MAX_COMMENT} characters", field="text")
+        raise InvalidInput(
+            "text is longer than {limit} characters",
+            key="details_too_long",
+            limit=MAX_COMMENT,
+            field="text",
+        )
     existing = len(photos_of(session, request_id=request.id))
     if existing + len(photos) > MAX_PHOTOS:
         raise InvalidInput(
-            f"at most {MAX_PHOTOS} photos per suggestion ({existing} already attached)",
+            "at most {limit} photos per suggestion ({n} already attached)",
+            key="too_many_photos_attached",
+            limit=MAX_PHOTOS,
+            n=existing,
             field="photos",
         )
     processed = process_photos(photos)
@@ -538,8 +589,8 @@ def add_details(
 def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
     p = request_photo(session, photo_id=photo_id)
     if p is None:
-        raise NotFound(f"photo {photo_id} not found")
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     request = session.get(Request, p.request_id)
     if request is None or request.hidden:
-        raise NotFound(f"photo {photo_id} not found")
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (p.thumbnail if thumbnail else p.data), p.content_type

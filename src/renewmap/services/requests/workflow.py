@@ -17,10 +17,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.models import Grid, Request, RequestEvent, RequestSupport
 from renewmap.db.queries.places import find_grid
 from renewmap.db.queries.requests import support_total, supporter_hashes
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg, Text
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, require_request, scope_of
 from renewmap.vocabulary import (
@@ -70,8 +72,19 @@ def state(request: Request) -> dict[str, Any]:
     return {"id": request.id, "status": request.status, "version": request.version}
 
 
-def _conflict(request: Request, message: str) -> Conflict:
-    return Conflict(message, current=state(request))
+def _status(request: Request) -> Text | str:
+    return names.label(names.STATUS_LABELS, request.status)
+
+
+# What a step needs written in its note.
+NOTE_NEEDED = {
+    "resolve": N_("say what was done (note)"),
+    "reject": N_("give the public reason (note)"),
+    "transfer": N_("give the reason for the transfer (note)"),
+    "reply": N_("write the reply (note)"),
+    "note": N_("write the note"),
+    "hide": N_("give the reason for hiding it (note)"),
+}
 
 
 def act(
@@ -93,23 +106,43 @@ def act(
     spec = ACTIONS.get(action)
     if spec is None:
         raise InvalidInput(
-            f"unknown action '{action}'; use one of {', '.join(ACTIONS)}", field="action"
+            "unknown action '{action}'; use one of {actions}",
+            key="action_unknown",
+            action=action,
+            actions=tuple(ACTIONS),
+            field="action",
         )
     request = _locked(session, scope, request_id)
     if request.version != version:
-        raise _conflict(
-            request,
-            f"request {request_id} was changed by someone else (now version {request.version}, "
-            f"status {request.status}); reload and try again",
+        raise Conflict(
+            "request {id} was changed by someone else (now version {version}, "
+            "status “{status}”); reload and try again",
+            key="request_version_conflict",
+            id=request_id,
+            version=request.version,
+            status=_status(request),
+            current=state(request),
         )
     if request.status not in spec.sources:
-        raise _conflict(request, f"cannot {action} a request that is {request.status}")
+        raise Conflict(
+            "cannot {action} a request that is “{status}”",
+            key="action_not_allowed",
+            action=Msg(names.ACTION_VERBS[action]),
+            status=_status(request),
+            current=state(request),
+        )
     note = (note or "").strip() or None
     if spec.needs_note and not note:
-        what = {"resolve": "what was done", "reject": "the public reason"}.get(action, "a note")
-        raise InvalidInput(f"{action} needs {what} (note)", field="note")
+        raise InvalidInput(
+            "{what}", key="note_required", what=Msg(NOTE_NEEDED[action]), field="note"
+        )
     if note and len(note) > MAX_NOTE:
-        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+        raise InvalidInput(
+            "note is longer than {limit} characters",
+            key="note_too_long",
+            limit=MAX_NOTE,
+            field="note",
+        )
     now = now or datetime.now(UTC)
     data: dict[str, Any] = {"from": request.status}
     if action == EventKind.TRANSFER:
@@ -121,8 +154,13 @@ def act(
         request.status = spec.to
     if action in (EventKind.HIDE, EventKind.UNHIDE):
         if request.hidden == (action == EventKind.HIDE):
-            shown = "hidden" if request.hidden else "shown"
-            raise _conflict(request, f"the request is already {shown}")
+            if request.hidden:
+                raise Conflict(
+                    "the request is already hidden", key="already_hidden", current=state(request)
+                )
+            raise Conflict(
+                "the request is already shown", key="already_shown", current=state(request)
+            )
         request.hidden = action == EventKind.HIDE
     if action == EventKind.ACCEPT:
         request.accepted_at = now
@@ -179,14 +217,26 @@ def _transfer(
     session: Session, scope: Scope, request: Request, target_grid: str | None
 ) -> dict[str, Any]:
     if not target_grid:
-        raise InvalidInput("transfer needs the receiving grid's code", field="target_grid")
+        raise InvalidInput(
+            "transfer needs the receiving grid's code",
+            key="transfer_grid_missing",
+            field="target_grid",
+        )
     grid = find_grid(session, community_id=request.community_id or -1, code=target_grid)
     if grid is None:
         raise NotFound(
-            f"grid '{target_grid}' not found in this request's community", field="target_grid"
+            "grid '{grid}' not found in this request's community",
+            key="transfer_grid_not_found",
+            grid=target_grid,
+            field="target_grid",
         )
     if grid.id == request.grid_id:
-        raise _conflict(request, f"the request is already in grid '{target_grid}'")
+        raise Conflict(
+            "the request is already in {grid}",
+            key="transfer_same_grid",
+            grid=grid.name or target_grid,
+            current=state(request),
+        )
     previous = session.get(Grid, request.grid_id) if request.grid_id else None
     request.grid_id = grid.id
     request.branch_id = grid.branch_id
@@ -206,13 +256,22 @@ def _merge_into(
     now: datetime,
 ) -> dict[str, Any]:
     if target_id is None:
-        raise InvalidInput("duplicate needs the id of the request it repeats", field="duplicate_of")
+        raise InvalidInput(
+            "duplicate needs the number of the request it repeats",
+            key="duplicate_target_missing",
+            field="duplicate_of",
+        )
     if target_id == request.id:
-        raise InvalidInput("a request cannot duplicate itself", field="duplicate_of")
+        raise InvalidInput(
+            "a request cannot duplicate itself", key="duplicate_of_itself", field="duplicate_of"
+        )
     target = _locked(session, scope, target_id)
     if target.status not in OPEN_STATUSES:
         raise Conflict(
-            f"request {target_id} is {target.status}; merge into an open request",
+            "request {id} is “{status}”; merge into an open request",
+            key="duplicate_target_closed",
+            id=target_id,
+            status=_status(target),
             field="duplicate_of",
         )
     # Supporters move to the kept request (once each); the duplicate's own resident counts too.
@@ -244,23 +303,35 @@ def reopen(session: Session, *, request: Request, note: str, now: datetime | Non
     now = now or datetime.now(UTC)
     session.refresh(request, with_for_update=True)  # against a staff step at the same time
     if request.status != Status.RESOLVED:
-        raise _conflict(
-            request, f"only a resolved request can be reopened (it is {request.status})"
+        raise Conflict(
+            "only a resolved suggestion can be reopened (it is “{status}”)",
+            key="reopen_not_resolved",
+            status=_status(request),
+            current=state(request),
         )
     resolved = request.resolved_at
     if resolved is not None and resolved.tzinfo is None:
         resolved = resolved.replace(tzinfo=UTC)
     if resolved is None or now - resolved > timedelta(days=REOPEN_DAYS):
         raise Forbidden(
-            f"a request can be reopened within {REOPEN_DAYS} days of its resolution; "
+            "a suggestion can be reopened within {days} days of its resolution; "
             "please post a new suggestion",
+            key="reopen_too_late",
+            days=REOPEN_DAYS,
             field="status",
         )
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("say what is still not fixed (note)", field="note")
+        raise InvalidInput(
+            "say what is still not fixed (note)", key="reopen_note_missing", field="note"
+        )
     if len(note) > MAX_NOTE:
-        raise InvalidInput(f"note is longer than {MAX_NOTE} characters", field="note")
+        raise InvalidInput(
+            "note is longer than {limit} characters",
+            key="note_too_long",
+            limit=MAX_NOTE,
+            field="note",
+        )
     request.status = Status.REOPENED
     request.accepted_at = None
     request.status_since = now

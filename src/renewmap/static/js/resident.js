@@ -91,7 +91,7 @@ function redraw() {
 function placePin(latlng) {
   clearPlacement();
   marker = L.marker(latlng, { draggable: true, icon: pinIcon, keyboard: true,
-    title: T("Location") }).addTo(map);
+    title: T("Location"), alt: T("Location") }).addTo(map);  // Leaflet's alt is "Marker"
   marker.on("dragend", checkNearby);
   $("#rm-reset").hidden = false;
   $("#rm-error").textContent = "";
@@ -265,7 +265,7 @@ async function loadMap() {
   cluster.clearLayers();
   cells.clearLayers();
   cluster.addLayers(layer.points.map((p) =>
-    L.marker([p.lat, p.lon], { title: p.title, icon: pinIcon }).bindPopup(() => popup(p))));
+    L.marker([p.lat, p.lon], { title: p.title, alt: p.title, icon: pinIcon }).bindPopup(() => popup(p))));
   for (const c of layer.cells) {
     const label = T("{n} suggestions here", { n: c.count });
     const m = L.marker([c.lat, c.lon], { icon: cellIcon(c.count), title: label, alt: label });

@@ -50,7 +50,7 @@ function showDraft(number) {
   }).addTo(shown);
   for (const c of d.comments.filter((x) => x.geometry)) {
     const [x, y] = c.geometry.coordinates;
-    L.marker([y, x], { title: c.body }).bindPopup(() => h("p", { class: "rm-text" }, c.body)).addTo(shown);
+    L.marker([y, x], { title: c.body, alt: c.body }).bindPopup(() => h("p", { class: "rm-text" }, c.body)).addTo(shown);
   }
   for (const i of document.querySelectorAll("input[name=rm-show]")) i.checked = Number(i.value) === number;
 }

@@ -88,7 +88,15 @@ export function siteMap(container, plan, settings) {
     preferCanvas: true }, opts.map || {}));
   map.fitBounds(latLngBounds(plan.bounds), { animate: false, padding: opts.padding || [0, 0] });
   if (opts.onView) opts.onView(map);
-  L.control.scale().addTo(map);
+  const words = plan.controls || {};
+  if (map.zoomControl) {  // Leaflet titles its buttons in English
+    const zoom = map.zoomControl.getContainer();
+    for (const [cls, label] of [["in", words.zoom_in], ["out", words.zoom_out]]) {
+      const button = zoom.querySelector(`.leaflet-control-zoom-${cls}`);
+      if (button && label) { button.title = label; button.setAttribute("aria-label", label); }
+    }
+  }
+  L.control.scale({ imperial: false }).addTo(map);
   const names = plan.names;
   const labels = plan.fields;
   const overlays = {};
@@ -147,7 +155,11 @@ export function siteMap(container, plan, settings) {
     }
     overlays[names.labels] = numbers.addTo(map);
   }
-  if (opts.layers !== false) L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+  if (opts.layers !== false) {
+    const control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);
+    const toggle = control.getContainer().querySelector(".leaflet-control-layers-toggle");
+    if (toggle && words.layers) { toggle.title = words.layers; toggle.setAttribute("aria-label", words.layers); }
+  }
   // the map object, for whoever needs it (tests listen for this event)
   container.dispatchEvent(new CustomEvent("rm:map", { detail: map, bubbles: true }));
   return map;

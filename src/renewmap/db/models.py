@@ -651,6 +651,9 @@ Index("ix_party_branch_community_id_level", PartyBranch.community_id, PartyBranc
 Index("ix_party_branch_parent_id", PartyBranch.parent_id)
 Index("ix_request_community_id_status", Request.community_id, Request.status)
 Index("ix_request_grid_id", Request.grid_id)
+# newest first (Open311 lists, staff "newest", deep pages): an index walk, not a sort
+Index("ix_request_created_at_id", Request.created_at, Request.id)
+Index("ix_request_community_id_created_at", Request.community_id, Request.created_at, Request.id)
 Index("ix_request_event_request_id", RequestEvent.request_id)
 Index("uq_request_receipt_code", Request.receipt_code, unique=True)
 Index("ix_request_photo_request_id", RequestPhoto.request_id)

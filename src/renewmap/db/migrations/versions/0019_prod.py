@@ -1,5 +1,5 @@
 """Production (issue 19): notifications claimed with a lease and sent once by idempotency key;
-rate-limit counters shared by every worker.
+rate-limit counters shared by every worker; indexes for newest-first request lists.
 
 Revision ID: 0019_prod
 Revises: 0014
@@ -45,9 +45,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", "bucket", name=op.f("pk_rate_bucket")),
     )
     op.create_index("ix_rate_bucket_expires", "rate_bucket", ["expires"])
+    # --- city-scale reads: newest-first lists walk an index instead of sorting -------------
+    op.create_index("ix_request_created_at_id", "request", ["created_at", "id"])
+    op.create_index(
+        "ix_request_community_id_created_at", "request", ["community_id", "created_at", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_request_community_id_created_at", "request")
+    op.drop_index("ix_request_created_at_id", "request")
     op.drop_index("ix_rate_bucket_expires", "rate_bucket")
     op.drop_table("rate_bucket")
     op.drop_index("uq_notification_idempotency_key", "notification")

@@ -97,10 +97,15 @@ def test_migration_0019_gives_waiting_messages_a_key_and_round_trips(database_ur
     from renewmap.services.requests import suggestions
     from tests.support.places import add_test_community, pt
 
+    from alembic.script import ScriptDirectory
+
+    from renewmap.db.migrate import alembic_config
+
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0019_prod").down_revision
     e = make_engine(database_url_factory())
     try:
         upgrade(e)
-        downgrade(e, "0014")
+        downgrade(e, str(before))
         with e.connect() as conn:
             assert not inspect(conn).has_table("rate_bucket")
             columns = {c["name"] for c in inspect(conn).get_columns("notification")}

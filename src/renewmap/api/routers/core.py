@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -15,10 +15,10 @@ from renewmap.api.deps import PublicSession, ReadSession, SettingsDep
 from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import FeatureCollection
-from renewmap.api.schemas.places import CommunityOut, Health, Live, Ready, RouteOut
+from renewmap.api.schemas.places import CommunityOut, Health, Live, PlaceList, Ready, RouteOut
 from renewmap.db.queries.system import ping
 from renewmap.errors import NotFound, SchemaOutdated
-from renewmap.services.places import catalog
+from renewmap.services.places import catalog, gazetteer
 from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
 from renewmap.services.places.routing import route_geometry
 from renewmap.settings import parse_networks
@@ -109,6 +109,22 @@ def community(code: str, session: PublicSession) -> CommunityOut:
 )
 def layer(code: str, kind: str, session: PublicSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
+
+
+@router.get(
+    "/api/communities/{code}/places",
+    response_model=PlaceList,
+    tags=["places"],
+    summary="Find a building, site, facility, grid or garden of the community by name",
+)
+def places(
+    code: str,
+    session: ReadSession,
+    q: Annotated[
+        str | None, Query(max_length=100, description="part of the name: 17, 17号楼, 花园")
+    ] = None,
+) -> dict[str, Any]:
+    return gazetteer.find_places(session, community_code=code, q=q)
 
 
 RouteBody = Annotated[

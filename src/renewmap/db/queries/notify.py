@@ -116,3 +116,14 @@ def outbox_state(session: Session, *, now: Any) -> dict[str, tuple[int, float]]:
 def all_notifications(session: Session) -> list[Notification]:
     """The whole outbox, oldest first (sent, failed and pending)."""
     return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def pending_of_request(session: Session, *, request_id: int) -> list[Notification]:
+    """The request's messages not sent yet."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.request_id == request_id, Notification.status == "pending")
+            .order_by(Notification.id)
+        )
+    )

@@ -213,7 +213,7 @@ class RateLimiter:
 
     def check(self, action: str, client: str, *, now: float | None = None) -> None:
         """Raise RateLimited if ``client`` has used up ``action`` (records nothing): for
-        actions counted only when they fail, checked before each try."""
+        actions counted only when they fail (a wrong code), checked before each try."""
         limit, window = self.limits[action]
         now = time.time() if now is None else now
         wait = self.store.check(f"{action}:{client}", limit=limit, window_s=window, now=now)

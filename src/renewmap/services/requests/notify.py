@@ -42,6 +42,7 @@ from renewmap.db.queries.notify import (
 from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
 from renewmap.i18n import DEFAULT_LOCALE, N_, Msg
+from renewmap.services.requests import progress
 from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORY_LABELS
 
@@ -242,8 +243,16 @@ def send_webhook(
 Sender = Callable[[Settings, Notification], None]
 
 
+def _for_resident(n: Notification) -> bool:
+    """A resident's progress message (services.requests.progress), not a staff one."""
+    return (n.payload or {}).get("audience") == "resident"
+
+
 def _send_email_row(settings: Settings, n: Notification) -> None:
-    send_email(settings, n.target, n.payload, key=n.idempotency_key)
+    if _for_resident(n):
+        progress.send(settings, n)
+    else:
+        send_email(settings, n.target, n.payload, key=n.idempotency_key)
 
 
 def _send_webhook_row(settings: Settings, n: Notification) -> None:
@@ -251,9 +260,16 @@ def _send_webhook_row(settings: Settings, n: Notification) -> None:
 
 
 # channel → how a row of it is sent (a channel added elsewhere registers its sender here)
-SENDERS: dict[str, Sender] = {"email": _send_email_row, "webhook": _send_webhook_row}
-# whether a row claimed now should still be sent (False: it is cancelled instead)
-STILL_DUE: list[Callable[[Session, Notification], bool]] = []
+SENDERS: dict[str, Sender] = {
+    "email": _send_email_row,
+    "webhook": _send_webhook_row,
+    "sms": progress.send,  # residents only
+}
+# whether a row claimed now should still be sent (False: it is cancelled instead): a
+# resident's message no longer true when due (consent withdrawn, the moment passed)
+STILL_DUE: list[Callable[[Session, Notification], bool]] = [
+    lambda session, n: not _for_resident(n) or progress.still_true(session, n)
+]
 
 
 def _worker_name() -> str:

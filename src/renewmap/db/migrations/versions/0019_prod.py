@@ -2,7 +2,7 @@
 rate-limit counters shared by every worker; indexes for newest-first request lists.
 
 Revision ID: 0019_prod
-Revises: 0014
+Revises: 0015_consult
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_prod"
-down_revision = "0014"
+down_revision = "0015_consult"  # main's head when merged (the lead re-chains)
 branch_labels = None
 depends_on = None
 

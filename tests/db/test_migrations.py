@@ -89,17 +89,14 @@ def test_the_app_and_commands_refuse_a_database_that_was_not_upgraded(
 
 
 def test_migration_0019_gives_waiting_messages_a_key_and_round_trips(database_url_factory):
+    from alembic.script import ScriptDirectory
     from sqlalchemy import inspect
     from sqlalchemy.orm import Session
 
     from renewmap.db.engine import make_engine
-    from renewmap.db.migrate import downgrade, upgrade
+    from renewmap.db.migrate import alembic_config, downgrade, upgrade
     from renewmap.services.requests import suggestions
     from tests.support.places import add_test_community, pt
-
-    from alembic.script import ScriptDirectory
-
-    from renewmap.db.migrate import alembic_config
 
     before = ScriptDirectory.from_config(alembic_config()).get_revision("0019_prod").down_revision
     e = make_engine(database_url_factory())

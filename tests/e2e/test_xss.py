@@ -180,6 +180,7 @@ def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, 
     """The demo community full of hostile text, served by the real app (on this backend)."""
     tmp = tmp_path_factory.mktemp("xss")
     db = database_url_factory()
+    _cli(db, "db", "upgrade")  # commands check the schema, they do not migrate
     _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
     seeded = _seed_places(db)
     _cli(

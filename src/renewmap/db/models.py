@@ -6,12 +6,14 @@ every input; points that can also be areas (facilities, requests) use GEOMETRY.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -671,9 +673,20 @@ class NotifyChannel(Base):
     body_format: Mapped[str] = mapped_column(String(16), default="json")  # json | wecom
 
 
+def new_idempotency_key() -> str:
+    return secrets.token_hex(16)
+
+
 class Notification(Base):
     """Outbox: written in the same transaction as the request, sent after commit by the
-    dispatcher, retried with backoff. A failed send never touches the resident's request."""
+    dispatcher, retried with backoff. A failed send never touches the resident's request.
+
+    A sender claims a row (``sending``, ``claimed_by``, ``lease_until``) in one short
+    transaction, sends with no transaction open, then records the result if it still holds
+    the claim. A sender that dies leaves the claim to expire; the row is then sent again
+    with the same ``idempotency_key`` (the e-mail's Message-ID, the webhook's
+    ``Idempotency-Key``), by which receivers recognise a message they already have.
+    """
 
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -684,13 +697,30 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
     target: Mapped[str] = mapped_column(String(500))  # address or URL
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # pending | sent | failed | cancelled (a resident's message no longer true when due)
+    # pending | sending (claimed) | sent | failed | cancelled (a resident's message no
+    # longer true when due)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    idempotency_key: Mapped[str] = mapped_column(
+        String(64), unique=True, default=new_idempotency_key
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateBucket(Base):
+    """Rate-limit counts shared by every worker (``services.access.ratelimit``): the events of
+    one key (``action:client``) in one tenth of its window."""
+
+    __tablename__ = "rate_bucket"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds
 
 
 LAYER_MODELS: dict[str, type[Base]] = {
@@ -715,6 +745,9 @@ Index("ix_party_branch_community_id_level", PartyBranch.community_id, PartyBranc
 Index("ix_party_branch_parent_id", PartyBranch.parent_id)
 Index("ix_request_community_id_status", Request.community_id, Request.status)
 Index("ix_request_grid_id", Request.grid_id)
+# newest first (Open311 lists, staff "newest", deep pages): an index walk, not a sort
+Index("ix_request_created_at_id", Request.created_at, Request.id)
+Index("ix_request_community_id_created_at", Request.community_id, Request.created_at, Request.id)
 Index("ix_request_event_request_id", RequestEvent.request_id)
 Index("uq_request_receipt_code", Request.receipt_code, unique=True)
 Index("ix_request_photo_request_id", RequestPhoto.request_id)

@@ -12,6 +12,7 @@ from renewmap.api import uploads
 from renewmap.api.deps import IdPath, IdQuery, Locale, PublicBase, SettingsDep, Staff, WriteSession
 from renewmap.api.limits import body
 from renewmap.api.responses import GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import FeatureCollection, Id
 from renewmap.api.schemas.design import (
     BuildItem,
@@ -46,7 +47,7 @@ from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import NoNul, RequiredText, Text
 
-router = APIRouter(prefix="/api/design", tags=["design"])
+router = APIRouter(prefix="/api/design", tags=["design"], route_class=TransactionalRoute)
 
 
 class DraftIn(BaseModel):

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
+from renewmap.api.routing import TransactionalRoute
 from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import negotiate, rendered, use_locale
 from renewmap.services.access import invitations
@@ -52,7 +53,7 @@ from renewmap.web.staff import (
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 
 def _locale(request: Request, lang: str | None) -> str:

@@ -23,6 +23,7 @@ from renewmap.api.deps import (
     client_address,
 )
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import (
     Consultation,
     Decision,
@@ -40,7 +41,7 @@ from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.services.design import consultation, decision, plans, process
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["sites"])
+router = APIRouter(prefix="/api", tags=["sites"], route_class=TransactionalRoute)
 
 
 class CommentIn(BaseModel):

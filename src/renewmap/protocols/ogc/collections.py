@@ -58,6 +58,8 @@ class CollectionDef:
     ``temporal``: the column ``datetime=`` filters on, or None.
     ``attributed``: its data may come from OpenStreetMap, so it carries the communities'
     attribution (ODbL).
+    ``min_zoom``: the shallowest zoom whose tiles carry the features; shallower tiles carry
+    an overview (counts per cell), so a tile of the whole city stays small.
     """
 
     id: str
@@ -68,6 +70,7 @@ class CollectionDef:
     staff_only: bool = False
     temporal: Any | None = None
     attributed: bool = False
+    min_zoom: int = 14
 
 
 def _code_of(model: type[Any], key: Any) -> CodeLookup:
@@ -105,6 +108,7 @@ _PUBLIC_REQUEST = (
 _DEFS = (
     CollectionDef(
         id="communities",
+        min_zoom=8,
         title="Residential areas",
         description="Residential areas (居民区 / 社区), each served by a residents' committee.",
         model=Community,
@@ -117,6 +121,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="compounds",
+        min_zoom=11,
         title="Compounds",
         description="Residential compounds (小区); a merged compound points at the one it "
         "joined (拆墙并院).",
@@ -132,6 +137,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="grids",
+        min_zoom=11,
         title="Grids",
         description="Grids (网格): the unit a resident's request is routed to, each owned by "
         "a grid party branch.",
@@ -145,6 +151,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="buildings",
+        min_zoom=13,
         title="Buildings",
         description="Buildings (楼栋) with their number, households and grid.",
         model=Building,
@@ -162,6 +169,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="sites",
+        min_zoom=11,
         title="Micro-renewal sites",
         description="Micro-renewal sites (微更新点位) and the stage of their participatory "
         "process.",
@@ -176,6 +184,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="green_areas",
+        min_zoom=13,
         title="Green areas",
         description="Green areas (绿地 / 花圃): lawns, planting beds, neighbourly flower beds.",
         model=GreenArea,
@@ -189,6 +198,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="plants",
+        min_zoom=14,
         title="Plants",
         description="Single plants (植物), adoptable ones with a growth ID card.",
         model=Plant,
@@ -204,6 +214,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="paths",
+        min_zoom=13,
         title="Paths",
         description="Paths (步道) with width in metres, surface and purpose.",
         model=Path,
@@ -218,6 +229,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="facilities",
+        min_zoom=13,
         title="Facilities",
         description="Facilities (设施): lights, e-bike sheds, benches, art walls, service "
         "stations (points or areas).",
@@ -227,6 +239,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="water",
+        min_zoom=12,
         title="Water",
         description="Water bodies (水体).",
         model=Water,
@@ -235,6 +248,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="suggestions",
+        min_zoom=12,
         title="Residents' suggestions",
         description="Residents' suggestions and problems as anyone may see them: no contact "
         "details, a nickname only where the resident chose to show it, hidden ones left out.",
@@ -244,6 +258,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="requests",
+        min_zoom=12,
         title="Requests (staff)",
         description="Residents' requests with contact details and workflow state, for staff "
         "within their area (a bearer token is required).",

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -599,6 +600,128 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# --- participation records (issue 18): meetings, proposals, money and materials ---------------
+
+
+class Meeting(Base):
+    """A community's meeting (联席会, 座谈会, 议事会, 楼组会, 四议共答 …): when, where, who took
+    part (parties, attendees by role or registered person), minutes and decisions."""
+
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str | None] = mapped_column(String(200))
+    parties: Mapped[list[str]] = mapped_column(JSON)  # vocabulary codes (居委会, 业委会, 物业 …)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
+    # The process step of a site this meeting is (the two 联席会): site + stage.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+
+
+class MeetingAttendee(Base):
+    """Who attended: a role (resident representative, property manager …) and either a name as
+    written on the sign-in sheet or a person of the roster; ``count`` people of that line."""
+
+    __tablename__ = "meeting_attendee"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MeetingLink(Base):
+    """A request, proposal or site a meeting discussed."""
+
+    __tablename__ = "meeting_link"
+    __table_args__ = (UniqueConstraint("meeting_id", "target", "target_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(16))  # request | proposal | site
+    target_id: Mapped[int] = mapped_column(Integer)
+
+
+class MeetingAttachment(Base):
+    """A file kept with a meeting: sign-in sheet, minutes as signed, photos (PDF …)."""
+
+    __tablename__ = "meeting_attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Proposal(Base):
+    """社区规划提案: a resident's or partner's proposal, numbered per community, discussed at
+    meetings, adopted (and then perhaps a site) or declined with a reason. Public only when
+    its proposer agreed; the proposer's name and phone are staff-only."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (UniqueConstraint("community_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    proposer_kind: Mapped[str] = mapped_column(String(16))  # resident | partner
+    proposer_name: Mapped[str | None] = mapped_column(String(100))
+    proposer_phone: Mapped[str | None] = mapped_column(String(32))
+    shown_as: Mapped[str | None] = mapped_column(String(40))  # public nickname, if any
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    geom: Mapped[Any] = geometry("GEOMETRY", nullable=True)
+
+
+class FundLine(Base):
+    """Money and materials of a site: its budget, a source with its amount (街道拨款, 基金会,
+    众筹, 居民自筹, 义卖/捐款), a spending line against the bill of quantities, donated material,
+    or a resident's crowdfunding pledge (recorded by staff; no payment is processed).
+    Amounts in fen (1/100 yuan); who gave is staff-only."""
+
+    __tablename__ = "fund_line"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # budget | income | spending | material | pledge
+    source: Mapped[str | None] = mapped_column(String(32))
+    item: Mapped[str | None] = mapped_column(String(200))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    contributor: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 LAYER_MODELS: dict[str, type[Base]] = {
     "community": Community,
     "compound": Compound,
@@ -634,3 +757,6 @@ Index("ix_design_feature_draft_id", DesignFeature.draft_id)
 Index("ix_plant_adoption_plant_id", PlantAdoption.plant_id)
 Index("ix_plant_care_plant_id", PlantCare.plant_id)
 Index("ix_api_key_community_id", ApiKey.community_id)
+Index("ix_meeting_community_id_held_on", Meeting.community_id, Meeting.held_on)
+Index("ix_meeting_link_target", MeetingLink.target, MeetingLink.target_id)
+Index("ix_proposal_community_id_submitted_on", Proposal.community_id, Proposal.submitted_on)

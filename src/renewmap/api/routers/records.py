@@ -1,0 +1,389 @@
+"""Participation records (thin: see services.records): the meetings register, proposals, the
+counts per community and subdistrict, and their exports. Staff only, in scope, except the
+public list of proposals whose proposers agreed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from renewmap.api import uploads
+from renewmap.api.deps import IdPath, MaybeStaff, ReadSession, Staff, WriteSession
+from renewmap.api.limits import body
+from renewmap.api.responses import CSV, XLSX, content
+from renewmap.api.routers import pages
+from renewmap.api.schemas.common import Id
+from renewmap.api.schemas.records import (
+    CommunityCounts,
+    MeetingFile,
+    MeetingOut,
+    MeetingRegister,
+    PublicProposals,
+    StaffProposal,
+    StaffProposals,
+    SubdistrictCounts,
+)
+from renewmap.services.design import process
+from renewmap.services.design.process import ATTACHMENT_TYPES, MAX_ATTACHMENT
+from renewmap.services.records import access, counts, exports, meetings, proposals
+from renewmap.services.records.common import MAX_YEAR, MIN_YEAR
+from renewmap.validation import RequiredText, Text
+from renewmap.web import records as web
+
+router = APIRouter(tags=["records"])
+PREFIX = "/api/records"
+
+ShortText = Annotated[Text | None, Field(max_length=200)]
+LongText = Annotated[Text | None, Field(max_length=20_000)]
+Day = Annotated[str, Field(max_length=10, description="YYYY-MM-DD")]
+
+
+class AttendeeIn(BaseModel):
+    role: str = Field(max_length=32, description="a party's code or 'resident'")
+    name: Annotated[Text | None, Field(max_length=100)] = None
+    count: int = Field(1, ge=1, le=10_000, description="people of this line")
+
+
+class StepIn(BaseModel):
+    site: str = Field(max_length=64, description="the site's code")
+    stage: str = Field(max_length=32, description="joint_meeting or final_joint_meeting")
+
+
+class MeetingIn(BaseModel):
+    kind: str = Field(max_length=32)
+    title: Annotated[RequiredText, Field(max_length=200)]
+    held_on: Day
+    place: ShortText = None
+    point: dict[str, Any] | None = Field(None, description="GeoJSON Point of the place")
+    parties: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=20)
+    attendees: list[AttendeeIn] = Field(default_factory=list, max_length=200)
+    minutes: LongText = None
+    decisions: LongText = None
+    requests: list[Id] = Field(default_factory=list, max_length=200, description="request ids")
+    proposals: list[Id] = Field(
+        default_factory=list, max_length=200, description="proposal numbers"
+    )
+    sites: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=50)
+    step: StepIn | None = Field(None, description="the site's process step this meeting is")
+
+
+class MeetingEdit(MeetingIn):
+    version: Id = Field(description="the version you edited (409 if stale)")
+
+
+class NoFields(BaseModel):
+    """A form with nothing but its file."""
+
+
+class ProposalIn(BaseModel):
+    title: Annotated[RequiredText, Field(max_length=200)]
+    body: Annotated[RequiredText, Field(max_length=5000)]
+    proposer_kind: str = Field(max_length=16, description="resident or partner")
+    proposer_name: Annotated[Text | None, Field(max_length=100)] = None
+    proposer_phone: Annotated[Text | None, Field(max_length=32)] = None
+    public: bool = Field(False, description="the proposer agreed to show it to residents")
+    shown_as: Annotated[Text | None, Field(max_length=40)] = None
+    submitted_on: Day
+    geometry: dict[str, Any] | None = Field(None, description="GeoJSON place or area")
+
+
+class MoveIn(BaseModel):
+    version: Id
+    status: str = Field(max_length=16)
+    reason: Annotated[Text | None, Field(max_length=2000)] = None
+    site: str | None = Field(None, max_length=64, description="the site it became (its code)")
+
+
+class PublicIn(BaseModel):
+    public: bool
+    shown_as: Annotated[Text | None, Field(max_length=40)] = None
+
+
+def may_keep_meeting(meeting_id: IdPath, session: WriteSession, me: Staff) -> None:
+    """The meeting exists in the caller's area and they keep it: checked before a file is read."""
+    meetings.keeper_check(session, principal=me, meeting_id=meeting_id)
+
+
+# --- meetings -----------------------------------------------------------------------------------
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/meetings",
+    response_model=MeetingRegister,
+    summary="The community's meetings register (newest first)",
+)
+def meeting_register(
+    code: str,
+    session: ReadSession,
+    me: Staff,
+    year: Annotated[int | None, Query(ge=MIN_YEAR, le=MAX_YEAR)] = None,
+) -> dict[str, Any]:
+    return meetings.register(session, principal=me, community_code=code, year=year)
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/meetings",
+    status_code=201,
+    response_model=MeetingOut,
+    summary="Register a meeting",
+)
+def record_meeting(code: str, data: MeetingIn, session: WriteSession, me: Staff) -> dict[str, Any]:
+    return meetings.record(
+        session, principal=me, community_code=code, data=data.model_dump(mode="python")
+    )
+
+
+@router.get(f"{PREFIX}/meetings/{{meeting_id}}", response_model=MeetingOut, summary="A meeting")
+def meeting(meeting_id: IdPath, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return meetings.one(session, principal=me, meeting_id=meeting_id)
+
+
+@router.put(
+    f"{PREFIX}/meetings/{{meeting_id}}", response_model=MeetingOut, summary="Rewrite a meeting"
+)
+def update_meeting(
+    meeting_id: IdPath, data: MeetingEdit, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    fields = data.model_dump(mode="python")
+    version = fields.pop("version")
+    return meetings.update(
+        session, principal=me, meeting_id=meeting_id, version=version, data=fields
+    )
+
+
+@router.delete(
+    f"{PREFIX}/meetings/{{meeting_id}}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a meeting recorded by mistake",
+)
+def delete_meeting(meeting_id: IdPath, session: WriteSession, me: Staff) -> Response:
+    meetings.remove(session, principal=me, meeting_id=meeting_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    f"{PREFIX}/meetings/{{meeting_id}}/files",
+    status_code=201,
+    response_model=MeetingFile,
+    summary="Keep a file with a meeting (PDF, image, text, Office; ≤ 10 MB)",
+    dependencies=[Depends(may_keep_meeting)],
+    openapi_extra=uploads.multipart_doc(NoFields, file=False),
+)
+@body("files")
+def attach(
+    meeting_id: IdPath, session: WriteSession, me: Staff, form: uploads.UploadForm
+) -> dict[str, Any]:
+    ((filename, data),) = uploads.files(
+        form, "file", limit=MAX_ATTACHMENT, at_most=1, required=True
+    )
+    return meetings.attach(
+        session, principal=me, meeting_id=meeting_id, filename=filename, data=data
+    )
+
+
+@router.get(
+    f"{PREFIX}/meeting-files/{{attachment_id}}",
+    response_class=Response,
+    responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
+    summary="A meeting's file (staff in scope)",
+)
+def meeting_file(attachment_id: IdPath, session: ReadSession, me: Staff) -> Response:
+    data, media, name = meetings.attachment(session, principal=me, attachment_id=attachment_id)
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# --- proposals ----------------------------------------------------------------------------------
+
+
+@router.get(
+    "/api/communities/{code}/proposals",
+    response_model=PublicProposals,
+    summary="Proposals residents may read (their proposers agreed; no contact details)",
+)
+def public_proposals(code: str, session: ReadSession) -> dict[str, Any]:
+    return proposals.public_list(session, community_code=code)
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/proposals",
+    response_model=StaffProposals,
+    summary="Every proposal of the community, with its proposer (staff in scope)",
+)
+def staff_proposals(code: str, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return proposals.staff_list(session, principal=me, community_code=code)
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/proposals",
+    status_code=201,
+    response_model=StaffProposal,
+    summary="Record a proposal as handed in (it gets the next number)",
+)
+def submit_proposal(
+    code: str, data: ProposalIn, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    return proposals.submit(
+        session, principal=me, community_code=code, data=data.model_dump(mode="python")
+    )
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/proposals/{{number}}",
+    response_model=StaffProposal,
+    summary="A proposal with its proposer and the meetings that discussed it",
+)
+def proposal(code: str, number: IdPath, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return proposals.one(session, principal=me, community_code=code, number=number)
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/proposals/{{number}}/status",
+    response_model=StaffProposal,
+    summary="Move a proposal on (under discussion, adopted, became a site, declined)",
+)
+def move_proposal(
+    code: str, number: IdPath, data: MoveIn, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    return proposals.move(
+        session,
+        principal=me,
+        community_code=code,
+        number=number,
+        version=data.version,
+        status=data.status,
+        reason=data.reason,
+        site_code=data.site,
+    )
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/proposals/{{number}}/public",
+    response_model=StaffProposal,
+    summary="Show a proposal to residents (its proposer agreed) or take it back",
+)
+def proposal_public(
+    code: str, number: IdPath, data: PublicIn, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    return proposals.set_public(
+        session,
+        principal=me,
+        community_code=code,
+        number=number,
+        public=data.public,
+        shown_as=data.shown_as,
+    )
+
+
+# --- counts and exports -------------------------------------------------------------------------
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/counts",
+    response_model=CommunityCounts,
+    summary="Meetings, attendances and proposals of the community per year",
+)
+def community_counts(code: str, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return counts.community_counts(session, principal=me, community_code=code)
+
+
+@router.get(
+    f"{PREFIX}/subdistricts/{{code}}/counts",
+    response_model=SubdistrictCounts,
+    summary="The same per community of a subdistrict, and their sum, per year",
+)
+def subdistrict_counts(code: str, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return counts.subdistrict_counts(session, principal=me, subdistrict_code=code)
+
+
+TABLES = {"meetings": exports.meeting_table, "proposals": exports.proposal_table}
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/{{table}}.csv",
+    response_class=Response,
+    responses=content(CSV, description="one row per meeting or proposal"),
+    summary="The meetings register or the proposals as CSV (UTF-8 with BOM, for Excel)",
+)
+def export_csv(
+    code: str, table: Literal["meetings", "proposals"], session: ReadSession, me: Staff
+) -> Response:
+    _title, columns, rows = TABLES[table](session, principal=me, community_code=code)
+    return Response(
+        exports.to_csv(columns, rows),
+        media_type=CSV,
+        headers={"Content-Disposition": f'attachment; filename="{table}-{quote(code)}.csv"'},
+    )
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/{{table}}.xlsx",
+    response_class=Response,
+    responses=content(XLSX, description="one row per meeting or proposal"),
+    summary="The meetings register or the proposals as an Excel workbook",
+)
+def export_xlsx(
+    code: str, table: Literal["meetings", "proposals"], session: ReadSession, me: Staff
+) -> Response:
+    title, columns, rows = TABLES[table](session, principal=me, community_code=code)
+    return Response(
+        exports.to_xlsx(title, columns, rows),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{table}-{quote(code)}.xlsx"'},
+    )
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+@router.get("/c/{code}/proposals", response_class=HTMLResponse, include_in_schema=False)
+def proposals_page(
+    code: str, request: Request, session: ReadSession, lang: str | None = None
+) -> HTMLResponse:
+    """Residents: the community's proposals whose proposers agreed to show them."""
+    html = web.proposals_page(
+        proposals.public_list(session, community_code=code),
+        locale=pages._locale(request, lang),
+        nonce=pages._nonce(request),
+    )
+    return pages._page(request, html, lang=lang, cache="no-cache")
+
+
+@router.get("/staff/records", response_class=HTMLResponse, include_in_schema=False)
+def staff_records(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """Staff: keep the community's meetings register, proposals and money of its sites."""
+    if principal is None:
+        return pages._to_login(request)
+    mine = access.my_communities(session, principal=principal)
+    chosen = next((c for c in mine if c["code"] == community), None) if community else mine[0]
+    if chosen is None:
+        raise access.not_in_scope(str(community))
+    c = access.readable_community(session, principal=principal, code=chosen["code"])
+    html = web.records_page(
+        community={"code": c.code, "name": c.name},
+        communities=[{"code": x["code"], "name": x["name"]} for x in mine],
+        sites=process.sites(session, community_code=c.code),
+        keeper=bool(chosen["keeper"]),
+        locale=pages._locale(request, lang),
+        nonce=pages._nonce(request),
+        time_zone=pages._tz(request),
+    )
+    return pages._page(request, html, lang=lang)

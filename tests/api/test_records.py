@@ -365,3 +365,19 @@ def test_exports_neutralise_formulas_and_carry_labels(world) -> None:
     r = c.get(f"{BASE}/proposals.csv", headers={**h["admin"], "Accept-Language": "en"})
     header = next(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert header[:3] == ["Proposal no.", "Submitted on", "Title"]
+
+
+def test_the_staff_records_page(world) -> None:
+    c, _h, _ = world
+    session_cookie = c.post(
+        "/api/staff/session", json={"username": "lead_a", "password": "correct horse battery"}
+    )
+    assert session_cookie.status_code == 200, session_cookie.text
+    page = c.get("/staff/records")
+    assert page.status_code == 200
+    assert "参与记录" in page.text and 'src="/static/js/records.js"' in page.text
+    assert '"keeper":false' in page.text  # a grid lead reads, does not keep
+    assert c.get("/staff/records", params={"community": "310109010026"}).status_code == 404
+    c.cookies.clear()
+    r = c.get("/staff/records", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/staff/login")

@@ -59,7 +59,19 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_request_guards(app, settings)
     install_security_headers(app, settings)  # outermost: every response, error pages too
-    for module in (core, suggestions, staff, design, plants, records, sites, open311, ogc, ogc_tiles, pages):
+    for module in (
+        core,
+        suggestions,
+        staff,
+        design,
+        plants,
+        records,
+        sites,
+        open311,
+        ogc,
+        ogc_tiles,
+        pages,
+    ):
         app.include_router(module.router)
     static_dir = resources.files("renewmap") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

@@ -216,9 +216,7 @@ def proposal_counts(
 
 def communities_of_subdistrict(session: Session, *, subdistrict_id: int) -> Sequence[Community]:
     return session.scalars(
-        select(Community)
-        .where(Community.subdistrict_id == subdistrict_id)
-        .order_by(Community.code)
+        select(Community).where(Community.subdistrict_id == subdistrict_id).order_by(Community.code)
     ).all()
 
 

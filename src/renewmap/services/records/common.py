@@ -83,9 +83,7 @@ def place_on_map(
             type=geom.geom_type,
         )
     outline = from_db(community.geom)
-    if not shapely.dwithin(
-        outline, geom, metres_to_degrees(NEAR_COMMUNITY_M, outline.centroid.y)
-    ):
+    if not shapely.dwithin(outline, geom, metres_to_degrees(NEAR_COMMUNITY_M, outline.centroid.y)):
         raise InvalidInput(
             "{field}: the place is more than {limit:.0f} m outside {community}",
             key="record_place_outside",

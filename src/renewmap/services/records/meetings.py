@@ -134,9 +134,7 @@ def views(session: Session, meetings: Sequence[Meeting]) -> list[dict[str, Any]]
                     {
                         "number": proposals[link.target_id].number,
                         "title": proposals[link.target_id].title,
-                        "status_label": label(
-                            PROPOSAL_STATUSES, proposals[link.target_id].status
-                        ),
+                        "status_label": label(PROPOSAL_STATUSES, proposals[link.target_id].status),
                     }
                     for link in mine
                     if link.target == "proposal" and link.target_id in proposals

@@ -4,6 +4,7 @@ public list of proposals whose proposers agreed."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -19,17 +20,19 @@ from renewmap.api.routers import pages
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.records import (
     CommunityCounts,
+    Disclosure,
     MeetingFile,
     MeetingOut,
     MeetingRegister,
     PublicProposals,
+    StaffMoney,
     StaffProposal,
     StaffProposals,
     SubdistrictCounts,
 )
 from renewmap.services.design import process
 from renewmap.services.design.process import ATTACHMENT_TYPES, MAX_ATTACHMENT
-from renewmap.services.records import access, counts, exports, meetings, proposals
+from renewmap.services.records import access, counts, exports, meetings, money, proposals
 from renewmap.services.records.common import MAX_YEAR, MIN_YEAR
 from renewmap.validation import RequiredText, Text
 from renewmap.web import records as web
@@ -101,6 +104,20 @@ class MoveIn(BaseModel):
 class PublicIn(BaseModel):
     public: bool
     shown_as: Annotated[Text | None, Field(max_length=40)] = None
+
+
+class FundLineIn(BaseModel):
+    kind: str = Field(max_length=16, description="budget, income, spending, material or pledge")
+    source: str | None = Field(None, max_length=32, description="for income and pledges")
+    item: Annotated[Text | None, Field(max_length=200)] = None
+    amount: Decimal | None = Field(
+        None, gt=0, max_digits=12, description="yuan, at most two decimals"
+    )
+    quantity: float | None = Field(None, gt=0, le=1e9, allow_inf_nan=False)
+    unit: Annotated[Text | None, Field(max_length=16)] = None
+    contributor: Annotated[Text | None, Field(max_length=100)] = None
+    contact: Annotated[Text | None, Field(max_length=32)] = None
+    day: Day
 
 
 def may_keep_meeting(meeting_id: IdPath, session: WriteSession, me: Staff) -> None:
@@ -287,6 +304,56 @@ def proposal_public(
     )
 
 
+# --- money and materials -----------------------------------------------------------------------
+
+
+@router.get(
+    f"{PREFIX}/communities/{{code}}/sites/{{site}}/money",
+    response_model=StaffMoney,
+    summary="A site's budget, sources, spending, materials and pledges, with who gave",
+)
+def site_money(code: str, site: str, session: ReadSession, me: Staff) -> dict[str, Any]:
+    return money.staff_view(session, principal=me, community_code=code, site_code=site)
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/sites/{{site}}/money",
+    status_code=201,
+    response_model=StaffMoney,
+    summary="Record a budget, source, spending, donated material or pledge line",
+)
+def record_money(
+    code: str, site: str, data: FundLineIn, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    return money.record(
+        session,
+        principal=me,
+        community_code=code,
+        site_code=site,
+        data=data.model_dump(mode="python"),
+    )
+
+
+@router.delete(
+    f"{PREFIX}/money/{{line_id}}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete a money line entered by mistake",
+)
+def delete_money(line_id: IdPath, session: WriteSession, me: Staff) -> Response:
+    money.remove(session, principal=me, line_id=line_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/sites/{code}/{site}/disclosure",
+    response_model=Disclosure,
+    summary="居务公开: a site's sources, spending and donated materials (nobody named)",
+)
+def disclosure(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+    return money.disclosure(session, community_code=code, site_code=site)
+
+
 # --- counts and exports -------------------------------------------------------------------------
 
 
@@ -355,6 +422,21 @@ def proposals_page(
     """Residents: the community's proposals whose proposers agreed to show them."""
     html = web.proposals_page(
         proposals.public_list(session, community_code=code),
+        locale=pages._locale(request, lang),
+        nonce=pages._nonce(request),
+    )
+    return pages._page(request, html, lang=lang, cache="no-cache")
+
+
+@router.get(
+    "/c/{code}/sites/{site}/disclosure", response_class=HTMLResponse, include_in_schema=False
+)
+def disclosure_page(
+    code: str, site: str, request: Request, session: ReadSession, lang: str | None = None
+) -> HTMLResponse:
+    """Residents: 居务公开 of a site (sources, spending, donated materials)."""
+    html = web.disclosure_page(
+        money.disclosure(session, community_code=code, site_code=site),
         locale=pages._locale(request, lang),
         nonce=pages._nonce(request),
     )

@@ -137,3 +137,49 @@ class SubdistrictCounts(Out):
     subdistrict: CodeName
     communities: list[SubdistrictCommunity]
     years: list[YearCounts]
+
+
+class FundLineOut(Out):
+    id: int
+    kind: str
+    kind_label: str | None
+    source: str | None
+    source_label: str | None
+    item: str | None
+    amount_fen: int | None
+    quantity: float | None
+    unit: str | None
+    day: str
+
+
+class StaffFundLine(FundLineOut):
+    contributor: str | None
+    contact: str | None
+
+
+class SourceSum(Out):
+    source: str
+    label: str | None
+    amount_fen: int
+
+
+class _Money(Out):
+    site: CodeName
+    budget_fen: int
+    income_fen: int
+    spent_fen: int
+    balance_fen: int
+    pledged_fen: int
+    pledges: int
+    sources: list[SourceSum]
+
+
+class StaffMoney(_Money):
+    lines: list[StaffFundLine]
+
+
+class Disclosure(_Money):
+    """居务公开: nobody named."""
+
+    community: CodeName
+    lines: list[FundLineOut]

@@ -11,63 +11,17 @@ import pytest
 from openpyxl import load_workbook
 from shapely.geometry import box, mapping
 
-from renewmap.db.models import Community, Request, Site, Subdistrict
-from renewmap.services.access import accounts
-from renewmap.spatial.geometry import as_multi, to_db
-from tests.support.places import add_test_community, m2w, pt
+from tests.support.places import m2w, pt
+from tests.support.records import records_world
 
 BASE = "/api/records/communities/T0001"
 
 
 @pytest.fixture
 def world(make_client, session):
-    """Community T0001 (site S1, a request in grid A) and T0002 in the same subdistrict T00;
-    staff of each kind with API tokens."""
-    add_test_community(session)
-    t1 = session.query(Community).filter_by(code="T0001").one()
-    sub = session.query(Subdistrict).filter_by(code="T00").one()
-    t2 = Community(
-        code="T0002",
-        name="第二社区",
-        subdistrict_id=sub.id,
-        geom=to_db(as_multi(m2w(box(0, 2, 1, 3)))),
-    )
-    session.add(t2)
-    site = Site(
-        community_id=t1.id,
-        code="S1",
-        name="睦邻花园",
-        geom=to_db(as_multi(m2w(box(0.5, 0.2, 0.8, 0.4)))),
-    )
-    session.add(site)
-    request = Request(
-        community_id=t1.id,
-        category="greenery",
-        title="中心花园设施老旧",
-        route_rule="inside",
-        geom=to_db(pt(0.5, 0.5)),
-    )
-    session.add(request)
-    session.flush()
-    headers = {}
-    for name, role in (
-        ("admin", "community_admin=T0001"),
-        ("secretary", "branch_secretary=T-GB"),
-        ("lead_a", "grid_lead=T0001/A"),
-        ("designer", "designer=T0001"),
-        ("admin2", "community_admin=T0002"),
-        ("demo_admin", "community_admin=310109010026"),
-        ("sub", "subdistrict_admin=T00"),
-    ):
-        user = accounts.create_user(
-            session,
-            username=name,
-            password="correct horse battery",
-            roles=[tuple(role.split("=", 1))],
-        )
-        token, _ = accounts.issue_token(session, user=user, kind="api")
-        headers[name] = {"Authorization": f"Bearer {token}"}
-    return make_client(), headers, request.id
+    """T0001 and T0002 of subdistrict T00 with their staff (tests.support.records)."""
+    headers, request_id = records_world(session)
+    return make_client(), headers, request_id
 
 
 def _meeting(**over):

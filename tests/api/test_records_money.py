@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_records import world  # noqa: F401 (the fixture)
+from tests.support.records import records_world
 
 MONEY = "/api/records/communities/T0001/sites/S1/money"
 LINES = [
@@ -43,7 +43,13 @@ LINES = [
 ]
 
 
-def test_money_and_the_public_disclosure(world) -> None:  # noqa: F811
+@pytest.fixture
+def world(make_client, session):
+    headers, request_id = records_world(session)
+    return make_client(), headers, request_id
+
+
+def test_money_and_the_public_disclosure(world) -> None:
     c, h, _ = world
     for line in LINES:
         r = c.post(MONEY, headers=h["admin"], json=line)
@@ -90,7 +96,7 @@ def test_money_and_the_public_disclosure(world) -> None:  # noqa: F811
         ({"kind": "budget", "amount": "1", "day": "01/02/2025"}, 422, "date_invalid"),
     ],
 )
-def test_a_bad_line_is_refused_and_writes_nothing(world, line, status, code) -> None:  # noqa: F811
+def test_a_bad_line_is_refused_and_writes_nothing(world, line, status, code) -> None:
     c, h, _ = world
     r = c.post(MONEY, headers=h["admin"], json=line)
     assert r.status_code == status, r.text
@@ -99,7 +105,7 @@ def test_a_bad_line_is_refused_and_writes_nothing(world, line, status, code) -> 
     assert c.get(MONEY, headers=h["admin"]).json()["lines"] == []
 
 
-def test_money_scope(world) -> None:  # noqa: F811
+def test_money_scope(world) -> None:
     c, h, _ = world
     assert c.get(MONEY, headers=h["admin2"]).status_code == 404
     assert c.post(MONEY, headers=h["admin2"], json=LINES[0]).status_code == 404

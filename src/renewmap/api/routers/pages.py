@@ -13,8 +13,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeStaff, ReadSession
+
+# The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
+from renewmap.api.html import csp_nonce as _nonce
+from renewmap.api.html import html_page as _page
+from renewmap.api.html import page_locale as _locale
+from renewmap.api.html import time_zone as _tz
+from renewmap.api.html import to_login as _to_login
 from renewmap.errors import Forbidden, NotFound
-from renewmap.i18n import negotiate
 from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
@@ -32,45 +38,6 @@ from renewmap.web.staff import boundaries_page, login_page, overview_page, works
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
 router = APIRouter(include_in_schema=False)
-
-
-def _locale(request: Request, lang: str | None) -> str:
-    return negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
-
-
-def _nonce(request: Request) -> str:
-    return str(request.state.csp_nonce)
-
-
-def _tz(request: Request) -> str:
-    return str(request.app.state.settings.time_zone)
-
-
-def _page(
-    request: Request,
-    html: str,
-    *,
-    lang: str | None = None,
-    cache: str = "no-store",
-    headers: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """An HTML response; a language chosen with ``?lang=`` is remembered (cookie)."""
-    response = HTMLResponse(html, headers={"Cache-Control": cache, **(headers or {})})
-    if lang:
-        response.set_cookie(
-            "rm_lang",
-            _locale(request, lang),
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            secure=request.app.state.settings.cookies_secure,
-        )
-    return response
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    """Staff pages send a browser that is not signed in to the sign-in page, and back after."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/staff/login?next={quote(here)}", status_code=303)
 
 
 @router.get("/")

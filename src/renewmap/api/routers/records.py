@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from renewmap.api import uploads
 from renewmap.api.deps import IdPath, MaybeStaff, ReadSession, Staff, WriteSession
+from renewmap.api.html import csp_nonce, html_page, page_locale, time_zone, to_login
 from renewmap.api.limits import body
 from renewmap.api.responses import CSV, XLSX, content
-from renewmap.api.routers import pages
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.records import (
     CommunityCounts,
@@ -31,7 +31,7 @@ from renewmap.api.schemas.records import (
     SubdistrictCounts,
 )
 from renewmap.services.design import process
-from renewmap.services.design.process import ATTACHMENT_TYPES, MAX_ATTACHMENT
+from renewmap.services.ingest.files import ATTACHMENT_TYPES, MAX_ATTACHMENT
 from renewmap.services.records import access, counts, exports, meetings, money, proposals
 from renewmap.services.records.common import MAX_YEAR, MIN_YEAR
 from renewmap.validation import RequiredText, Text
@@ -422,10 +422,10 @@ def proposals_page(
     """Residents: the community's proposals whose proposers agreed to show them."""
     html = web.proposals_page(
         proposals.public_list(session, community_code=code),
-        locale=pages._locale(request, lang),
-        nonce=pages._nonce(request),
+        locale=page_locale(request, lang),
+        nonce=csp_nonce(request),
     )
-    return pages._page(request, html, lang=lang, cache="no-cache")
+    return html_page(request, html, lang=lang, cache="no-cache")
 
 
 @router.get(
@@ -437,10 +437,10 @@ def disclosure_page(
     """Residents: 居务公开 of a site (sources, spending, donated materials)."""
     html = web.disclosure_page(
         money.disclosure(session, community_code=code, site_code=site),
-        locale=pages._locale(request, lang),
-        nonce=pages._nonce(request),
+        locale=page_locale(request, lang),
+        nonce=csp_nonce(request),
     )
-    return pages._page(request, html, lang=lang, cache="no-cache")
+    return html_page(request, html, lang=lang, cache="no-cache")
 
 
 @router.get("/staff/records", response_class=HTMLResponse, include_in_schema=False)
@@ -453,7 +453,7 @@ def staff_records(
 ) -> Response:
     """Staff: keep the community's meetings register, proposals and money of its sites."""
     if principal is None:
-        return pages._to_login(request)
+        return to_login(request)
     mine = access.my_communities(session, principal=principal)
     chosen = next((c for c in mine if c["code"] == community), None) if community else mine[0]
     if chosen is None:
@@ -464,8 +464,8 @@ def staff_records(
         communities=[{"code": x["code"], "name": x["name"]} for x in mine],
         sites=process.sites(session, community_code=c.code),
         keeper=bool(chosen["keeper"]),
-        locale=pages._locale(request, lang),
-        nonce=pages._nonce(request),
-        time_zone=pages._tz(request),
+        locale=page_locale(request, lang),
+        nonce=csp_nonce(request),
+        time_zone=time_zone(request),
     )
-    return pages._page(request, html, lang=lang)
+    return html_page(request, html, lang=lang)

@@ -22,6 +22,7 @@ from renewmap.api.schemas.design import (
     Vote,
 )
 from renewmap.services.design import consultation, process
+from renewmap.services.ingest.files import ATTACHMENT_TYPES
 from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api", tags=["sites"])
@@ -146,7 +147,7 @@ def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses=content(*sorted(process.ATTACHMENT_TYPES), description="the file, as uploaded"),
+    responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
     summary="A step's file",
 )
 def attachment(attachment_id: IdPath, session: ReadSession) -> Response:

@@ -9,7 +9,6 @@ discussed at a meeting moves to "under discussion". Staff-only: attendees' names
 
 from __future__ import annotations
 
-import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,8 +31,8 @@ from renewmap.db.queries.records import (
 )
 from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.services.access.accounts import Principal
-from renewmap.services.design.process import ATTACHMENT_TYPES, MAX_ATTACHMENT, STAGE_LABELS
-from renewmap.services.ingest.files import checked_upload
+from renewmap.services.design.process import STAGE_LABELS
+from renewmap.services.ingest.files import checked_attachment
 from renewmap.services.records import access
 from renewmap.services.records.common import check_code, label, parse_day, place_on_map
 from renewmap.services.records.terms import (
@@ -339,23 +338,7 @@ def attach(
 ) -> dict[str, Any]:
     """Keep a file with the meeting (PDF, images, Office files; at most 10 MB)."""
     meeting = _meeting(session, principal, meeting_id, keep=True)
-    # the same rules as a process step's files
-    name = checked_upload(filename, data, limit=MAX_ATTACHMENT, what="attachment")
-    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if media not in ATTACHMENT_TYPES:
-        raise InvalidInput(
-            "attachment '{file}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
-            key="attachment_type",
-            file=name,
-            field="file",
-        )
-    if media == "application/pdf" and not data.startswith(b"%PDF"):
-        raise InvalidInput(
-            "attachment '{file}' is not a PDF file",
-            key="attachment_not_pdf",
-            file=name,
-            field="file",
-        )
+    name, media = checked_attachment(filename, data)  # the same rules as a step's files
     row = MeetingAttachment(meeting_id=meeting.id, filename=name, content_type=media, data=data)
     session.add(row)
     session.flush()

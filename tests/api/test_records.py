@@ -266,6 +266,8 @@ def test_counts_per_community_and_subdistrict_per_year(world) -> None:
         "proposals": 2,
         "adopted": 1,
         "became_site": 1,
+        "events": 0,
+        "event_attendances": 0,
     }
     y2026 = {
         "year": 2026,
@@ -274,6 +276,8 @@ def test_counts_per_community_and_subdistrict_per_year(world) -> None:
         "proposals": 1,
         "adopted": 0,
         "became_site": 0,
+        "events": 0,
+        "event_attendances": 0,
     }
     assert c.get(f"{BASE}/counts", headers=h["lead_a"]).json()["years"] == [y2026, y2025]
     sub = c.get("/api/records/subdistricts/T00/counts", headers=h["sub"])
@@ -287,6 +291,8 @@ def test_counts_per_community_and_subdistrict_per_year(world) -> None:
         "proposals": 0,
         "adopted": 0,
         "became_site": 0,
+        "events": 0,
+        "event_attendances": 0,
     }
     assert body["communities"][1]["years"] == [t2_2026]
     assert body["years"] == [

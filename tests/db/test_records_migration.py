@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-TABLES = ("meeting", "meeting_attendee", "meeting_link", "meeting_attachment", "proposal")
+TABLES = (
+    "person",
+    "team",
+    "team_member",
+    "person_link",
+    "meeting",
+    "meeting_attendee",
+    "meeting_link",
+    "meeting_attachment",
+    "proposal",
+    "convention",
+    "convention_version",
+    "event",
+    "event_signup",
+    "points_entry",
+)
 
 
 def test_records_migration_round_trip(database_url_factory) -> None:
@@ -23,5 +38,6 @@ def test_records_migration_round_trip(database_url_factory) -> None:
             # the geometry columns work after the round trip
             assert conn.execute(text("SELECT count(*) FROM meeting")).scalar_one() == 0
             assert conn.execute(text("SELECT count(*) FROM proposal")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM event")).scalar_one() == 0
     finally:
         e.dispose()

@@ -1,9 +1,11 @@
-"""Pages of the participation records: residents' list of public proposals and a site's
-public disclosure (居务公开); the staff's records page (meetings, proposals, money).
+"""Pages of the participation records: residents' list of public proposals, a site's public
+disclosure (居务公开), the conventions and the events (with sign-up); the staff's records page
+(counts, meetings, proposals, people and teams, conventions, events, points, money).
 
-Templates ``resident/proposals.html``, ``resident/disclosure.html`` and
-``staff/records.html``; the staff page's script is ``static/js/records.js``, which reads and
-writes through the scoped records API.
+Templates ``resident/proposals.html``, ``resident/disclosure.html``,
+``resident/conventions.html``, ``resident/events.html`` and ``staff/records.html``; the staff
+page's script is ``static/js/records.js``, which reads and writes through the scoped records
+API; the events page's is ``static/js/events.js`` (sign-up).
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from typing import Any
 
 from renewmap.services.records.terms import (
     ATTENDEE_ROLES,
+    CONVENTION_SCOPES,
+    EVENT_KINDS,
     FUND_KINDS,
     FUND_SOURCES,
     MEETING_KINDS,
     PARTIES,
+    PARTNER_KINDS,
+    PERSON_ROLES,
+    POINTS_KINDS,
     PROPOSAL_STATUSES,
     PROPOSER_KINDS,
 )
@@ -35,6 +42,21 @@ def proposals_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
 def disclosure_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
     return render(
         "resident/disclosure.html", locale=locale, nonce=nonce, data=data, sources=FUND_SOURCES
+    )
+
+
+def conventions_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
+    return render("resident/conventions.html", locale=locale, nonce=nonce, data=data)
+
+
+def events_page(data: dict[str, Any], *, locale: str, nonce: str, today: str) -> str:
+    config = {
+        "community": data["community"]["code"],
+        "locale": locale,
+        "t": script_catalog(locale, "events"),
+    }
+    return render(
+        "resident/events.html", locale=locale, nonce=nonce, data=data, today=today, config=config
     )
 
 
@@ -62,6 +84,11 @@ def records_page(
             "proposers": _labels(locale, PROPOSER_KINDS),
             "fund_kinds": _labels(locale, FUND_KINDS),
             "sources": _labels(locale, FUND_SOURCES),
+            "person_roles": _labels(locale, PERSON_ROLES),
+            "partner_kinds": _labels(locale, PARTNER_KINDS),
+            "convention_scopes": _labels(locale, CONVENTION_SCOPES),
+            "event_kinds": _labels(locale, EVENT_KINDS),
+            "points_kinds": _labels(locale, POINTS_KINDS),
         },
     }
     return render(

@@ -1,4 +1,5 @@
-"""Response bodies of the participation records (meetings, proposals, money, counts)."""
+"""Response bodies of the participation records (people, meetings, proposals, money,
+conventions, events, points, counts)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Attendee(Out):
     role: str
     role_label: str | None
     name: str | None
+    person_id: int | None
     count: int
 
 
@@ -120,22 +122,27 @@ class YearCounts(Out):
     proposals: int
     adopted: int
     became_site: int
+    events: int
+    event_attendances: int
 
 
 class CommunityCounts(Out):
     community: CodeName
+    people: int
     years: list[YearCounts]
 
 
 class SubdistrictCommunity(Out):
     code: str
     name: str | None
+    people: int
     years: list[YearCounts]
 
 
 class SubdistrictCounts(Out):
     subdistrict: CodeName
     communities: list[SubdistrictCommunity]
+    people: int
     years: list[YearCounts]
 
 
@@ -183,3 +190,172 @@ class Disclosure(_Money):
 
     community: CodeName
     lines: list[FundLineOut]
+
+
+# --- people and teams ---------------------------------------------------------------------------
+
+
+class Membership(Out):
+    team_id: int
+    team: str
+    joined_on: str
+    left_on: str | None
+
+
+class PersonLinkOut(Out):
+    target: str
+    target_label: str | None
+    id: int
+    site: str | None
+    name: str | None
+
+
+class PersonOut(Out):
+    """A person of the roster as the staff in scope read them (never public)."""
+
+    id: int
+    name: str
+    phone: str | None
+    removed: bool
+    removed_on: str | None
+    roles: list[CodeLabel]
+    partner_kind: str | None
+    partner_kind_label: str | None
+    organisation: str | None
+    skills: list[str]
+    consent_on: str | None
+    joined_on: str
+    teams: list[Membership]
+    meetings: list[ProposalMeeting]
+    links: list[PersonLinkOut]
+    points: int
+    version: int
+
+
+class TeamMemberOut(Out):
+    person_id: int
+    name: str
+    joined_on: str
+    left_on: str | None
+
+
+class GrowthPoint(Out):
+    day: str
+    members: int
+
+
+class TeamOut(Out):
+    id: int
+    name: str
+    purpose: str | None
+    founded_on: str
+    members_now: int
+    growth: list[GrowthPoint]
+    members: list[TeamMemberOut]
+
+
+class Roster(Out):
+    community: CodeName
+    people: list[PersonOut]
+    teams: list[TeamOut]
+
+
+# --- conventions --------------------------------------------------------------------------------
+
+
+class ConventionVersionOut(Out):
+    number: int
+    body: str
+    adopted_on: str
+    agreed: int
+
+
+class ConventionOut(Out):
+    id: int
+    title: str
+    scope: str
+    scope_label: str | None
+    place: str
+    households: int | None
+    geometry: Geometry | None
+    current: ConventionVersionOut | None
+    versions: list[ConventionVersionOut]
+
+
+class Conventions(Out):
+    community: CodeName
+    conventions: list[ConventionOut]
+
+
+# --- events and points --------------------------------------------------------------------------
+
+
+class PublicEvent(Out):
+    """What residents read of an event: nobody who signed up is named."""
+
+    id: int
+    kind: str
+    kind_label: str | None
+    title: str
+    description: str | None
+    day: str
+    time: str | None
+    place: str | None
+    geometry: Geometry | None
+    capacity: int | None
+    signed_up: int
+    places_left: int | None
+    attendance: int
+
+
+class SignedUp(PublicEvent):
+    you_signed_up: bool
+
+
+class Signup(Out):
+    id: int
+    name: str | None
+    phone: str | None
+    person_id: int | None
+    party: int
+    attended: bool
+
+
+class StaffEvent(PublicEvent):
+    public: bool
+    walk_ins: int
+    version: int
+    signups: list[Signup]
+
+
+class PublicEvents(Out):
+    community: CodeName
+    events: list[PublicEvent]
+
+
+class StaffEvents(Out):
+    community: CodeName
+    events: list[StaffEvent]
+
+
+class PointsLine(Out):
+    id: int
+    person_id: int
+    person: str
+    day: str
+    kind: str
+    kind_label: str | None
+    points: int
+    item: str | None
+
+
+class Balance(Out):
+    person_id: int
+    person: str
+    points: int
+
+
+class Ledger(Out):
+    community: CodeName
+    entries: list[PointsLine]
+    balances: list[Balance]

@@ -1,5 +1,6 @@
 """What people did together, counted per community and per subdistrict per year: meetings,
-attendances at them (人次), proposals (and how many were adopted or became sites)."""
+attendances at them (人次), proposals (and how many were adopted or became sites), events and
+their attendances; and the people on each roster now."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from renewmap.db.models import Community
 from renewmap.db.queries.places import find_subdistrict
 from renewmap.db.queries.records import (
     communities_of_subdistrict,
+    event_counts,
     meeting_counts,
     proposal_counts,
+    roster_counts,
 )
 from renewmap.errors import NotFound
 from renewmap.services.access.accounts import Principal
@@ -30,12 +33,23 @@ def _rows(session: Session, communities: Sequence[Community]) -> dict[int, dict[
     def cell(cid: int, year: int) -> dict[str, int]:
         return out[cid].setdefault(
             year,
-            {"meetings": 0, "participants": 0, "proposals": 0, "adopted": 0, "became_site": 0},
+            {
+                "meetings": 0,
+                "participants": 0,
+                "proposals": 0,
+                "adopted": 0,
+                "became_site": 0,
+                "events": 0,
+                "event_attendances": 0,
+            },
         )
 
     for (cid, year), (n, people) in meeting_counts(session, community_ids=ids).items():
         c = cell(cid, year)
         c["meetings"], c["participants"] = n, people
+    for (cid, year), (n, people) in event_counts(session, community_ids=ids).items():
+        c = cell(cid, year)
+        c["events"], c["event_attendances"] = n, people
     for (cid, year, status), n in proposal_counts(session, community_ids=ids).items():
         c = cell(cid, year)
         c["proposals"] += n
@@ -57,6 +71,7 @@ def community_counts(
     rows = _rows(session, [community])
     return {
         "community": {"code": community.code, "name": community.name},
+        "people": roster_counts(session, community_ids=[community.id]).get(community.id, 0),
         "years": _years(rows[community.id]),
     }
 
@@ -81,6 +96,7 @@ def subdistrict_counts(
             field="subdistrict",
         )
     rows = _rows(session, communities)
+    people = roster_counts(session, community_ids=[c.id for c in communities])
     total: dict[int, dict[str, int]] = {}
     for by_year in rows.values():
         for year, counts in by_year.items():
@@ -90,7 +106,14 @@ def subdistrict_counts(
     return {
         "subdistrict": {"code": sub.code, "name": sub.name},
         "communities": [
-            {"code": c.code, "name": c.name, "years": _years(rows[c.id])} for c in communities
+            {
+                "code": c.code,
+                "name": c.name,
+                "people": people.get(c.id, 0),
+                "years": _years(rows[c.id]),
+            }
+            for c in communities
         ],
+        "people": sum(people.values()),
         "years": _years(total),
     }

@@ -24,6 +24,7 @@ from renewmap.db.queries.records import (
     find_proposal,
     links_of_meetings,
     meetings_of_community,
+    people_by_ids,
     proposals_by_ids,
     replace_meeting_rows,
     requests_of_community,
@@ -35,6 +36,7 @@ from renewmap.services.design.process import STAGE_LABELS
 from renewmap.services.ingest.files import checked_attachment
 from renewmap.services.records import access
 from renewmap.services.records.common import check_code, label, parse_day, place_on_map
+from renewmap.services.records.people import roster_check, shown_name
 from renewmap.services.records.terms import (
     ATTENDEE_ROLES,
     MEETING_KINDS,
@@ -86,6 +88,11 @@ def views(session: Session, meetings: Sequence[Meeting]) -> list[dict[str, Any]]
                 "url": f"/api/records/meeting-files/{a_id}",
             }
         )
+    people = people_by_ids(
+        session,
+        community_id=meetings[0].community_id if meetings else 0,
+        ids=sorted({a.person_id for g in attendees.values() for a in g if a.person_id}),
+    )
     all_links = [link for group in links.values() for link in group]
     proposals = proposals_by_ids(
         session, ids=[link.target_id for link in all_links if link.target == "proposal"]
@@ -117,7 +124,10 @@ def views(session: Session, meetings: Sequence[Meeting]) -> list[dict[str, Any]]
                     {
                         "role": a.role,
                         "role_label": label(ATTENDEE_ROLES, a.role),
-                        "name": a.name,
+                        "name": shown_name(people[a.person_id])
+                        if a.person_id in people
+                        else a.name,
+                        "person_id": a.person_id,
                         "count": a.count,
                     }
                     for a in lines
@@ -249,6 +259,11 @@ def _fill(
             limit=MAX_ATTENDEE_LINES,
             field="attendees",
         )
+    roster_check(
+        session,
+        community_id=community.id,
+        person_ids=[line["person"] for line in lines if line.get("person") is not None],
+    )
     for line in lines:
         check_code(line["role"], ATTENDEE_ROLES, field="attendees")
         if not 1 <= int(line.get("count") or 1) <= MAX_COUNT:
@@ -269,7 +284,8 @@ def _write_rows(
             MeetingAttendee(
                 meeting_id=meeting.id,
                 role=line["role"],
-                name=(line.get("name") or "").strip() or None,
+                person_id=line.get("person"),
+                name=None if line.get("person") else (line.get("name") or "").strip() or None,
                 count=int(line.get("count") or 1),
             )
         )

@@ -58,3 +58,44 @@ FUND_SOURCES = {
     "self_funded": N_("Residents' own funds"),  # 居民自筹
     "charity": N_("Charity sale or donation"),  # 义卖/捐款
 }
+
+# --- people (the roster), conventions, events and points ---------------------------------------
+PERSON_ROLES = {
+    "volunteer": N_("Volunteer"),  # 志愿者
+    "partner": N_("Community partner"),  # 社区合伙人
+    "party_volunteer": N_("Party-member volunteer"),  # 党员志愿者
+}
+PARTNER_KINDS = {
+    "think_tank": N_("Think tank"),  # 智库
+    "planning": N_("Planning partner"),  # 规划
+    "governance": N_("Governance partner"),  # 治理
+    "media": N_("Media partner"),  # 媒体
+    "education": N_("Education partner"),  # 教育
+}
+PERSON_LINKS = {
+    "site": N_("Site"),
+    "patrol": N_("Patrol"),
+    "adoption": N_("Plant adoption"),
+}
+CONVENTION_SCOPES = {
+    "building": N_("Building convention"),  # 楼组公约
+    "stairwell": N_("Stairwell convention"),  # 楼道公约
+    "facility": N_("Facility convention"),  # 设施使用公约
+}
+EVENT_KINDS = {
+    "lecture": N_("Micro-lecture"),  # 微讲堂
+    "workshop": N_("Workshop"),  # 工作坊
+    "market": N_("Market"),  # 集市
+    "naming_contest": N_("Naming contest"),  # 征名活动
+    "other": N_("Other event"),
+}
+POINTS_KINDS = {
+    "volunteering": N_("Volunteering"),  # 志愿服务
+    "patrol": N_("Patrol walked"),  # 参加巡查
+    "care_log": N_("Plant care logged"),  # 养护记录
+    "event": N_("Event attended"),  # 参加活动
+    "redemption": N_("Redeemed at the points supermarket"),  # 积分超市兑换
+}
+# Points earned per source (volunteering: per hour). Redemptions spend what staff enter.
+POINTS_PER_HOUR = 10
+POINTS_FOR = {"patrol": 10, "care_log": 2, "event": 5}

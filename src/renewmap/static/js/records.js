@@ -33,8 +33,10 @@ function numbers(text) {
 async function loadCounts() {
   const r = await api("GET", `${API}/counts`);
   if (!r.ok) return;
+  $("#rm-roster-size").textContent = T("{n} people on the roster", { n: r.data.people });
   fill($("#rm-counts tbody"), r.data.years.map((y) => h("tr", {},
-    [y.year, y.meetings, y.participants, y.proposals, y.adopted, y.became_site].map((v) => h("td", {}, v)))));
+    [y.year, y.meetings, y.participants, y.proposals, y.adopted, y.became_site, y.events,
+      y.event_attendances].map((v) => h("td", {}, v)))));
 }
 
 function meetingItem(m) {
@@ -157,10 +159,159 @@ function setUpProposalForm() {
   });
 }
 
+// --- people and teams ---------------------------------------------------------------------
+
+function personItem(p) {
+  const remove = C.keeper && !p.removed ? h("button", { type: "button" }, T("Remove on request")) : null;
+  if (remove) {
+    remove.addEventListener("click", async () => {
+      if (!window.confirm(T("Erase this person's name, phone and details? What they did stays, anonymous."))) return;
+      const r = await api("DELETE", `/api/records/people/${p.id}`);
+      if (r.ok) await Promise.all([loadPeople(), loadCounts()]);
+    });
+  }
+  return h("li", { dataset: { id: p.id } },
+    h("strong", {}, bdi(p.name)),
+    h("div", { class: "rm-meta" }, dotted([
+      p.roles.map((r) => r.label).join("、"), p.partner_kind_label,
+      p.organisation ? bdi(p.organisation) : null, p.phone ? bdi(p.phone) : null,
+      p.skills.length ? dotted(p.skills.map((x) => bdi(x))) : null,
+      T("{n} points", { n: p.points }),
+    ])),
+    p.teams.length ? h("div", {}, dotted(p.teams.map((m) => bdi(m.team)))) : null,
+    remove);
+}
+
+function teamItem(team) {
+  return h("li", {}, h("strong", {}, bdi(team.name)),
+    team.purpose ? h("span", {}, " · ", bdi(team.purpose)) : null,
+    h("div", { class: "rm-meta" }, T("{n} members now", { n: team.members_now })),
+    h("div", { class: "rm-growth" }, dotted(team.growth.map((g) => `${g.day}: ${g.members}`))));
+}
+
+async function loadPeople() {
+  const r = await api("GET", `${API}/people`);
+  if (!r.ok) return;
+  fill($("#rm-people"), r.data.people.length ? r.data.people.map(personItem) : h("li", {}, "—"));
+  fill($("#rm-teams"), r.data.teams.length ? r.data.teams.map(teamItem) : h("li", {}, "—"));
+}
+
+function setUpPersonForm() {
+  const form = $("#rm-person-form");
+  form.hidden = false;
+  fill($("#rm-pe-roles"), h("legend", {}, T("Roles")), Object.entries(L.person_roles).map(([v, label]) =>
+    h("label", {}, h("input", { type: "checkbox", name: "role", value: v }), " ", label)));
+  options($("#rm-pe-kind"), Object.entries(L.partner_kinds), true);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const r = await api("POST", `${API}/people`, {
+      name: form.name.value, phone: form.phone.value || null,
+      roles: [...form.querySelectorAll("input[name=role]:checked")].map((i) => i.value),
+      partner_kind: form.partner_kind.value || null, organisation: form.organisation.value || null,
+      skills: form.skills.value.split(/[,，、]/).map((x) => x.trim()).filter(Boolean),
+      consent_on: form.consent_on.value || null,
+    });
+    if (r.ok) {
+      form.reset();
+      await Promise.all([loadPeople(), loadCounts()]);
+    }
+  });
+}
+
+// --- conventions and events --------------------------------------------------------------
+
+async function loadConventions() {
+  const r = await api("GET", `/api/communities/${encodeURIComponent(C.community.code)}/conventions`);
+  if (!r.ok) return;
+  fill($("#rm-conventions"), r.data.conventions.length ? r.data.conventions.map((c) => h("li", {},
+    h("strong", {}, bdi(c.title)),
+    h("div", { class: "rm-meta" }, dotted([c.scope_label, bdi(c.place),
+      c.current ? T("Version {number}, adopted on {day}", { number: c.current.number, day: c.current.adopted_on }) : null,
+      c.current ? T("{agreed} households agreed", { agreed: c.current.agreed }) : null])),
+    c.current ? h("p", {}, bdi(c.current.body)) : null)) : h("li", {}, "—"));
+}
+
+function eventItem(ev) {
+  const signups = ev.signups.map((s) => {
+    const box = h("input", { type: "checkbox", "aria-label": T("Came") });
+    box.checked = s.attended;
+    box.disabled = !C.keeper;
+    box.addEventListener("change", async () => {
+      const r = await api("POST", `/api/records/event-signups/${s.id}/attended`, { attended: box.checked });
+      if (r.ok) await Promise.all([loadEvents(), loadCounts()]);
+    });
+    return h("li", {}, h("label", {}, box, " ", dotted([s.name ? bdi(s.name) : "—", s.phone ? bdi(s.phone) : null, `×${s.party}`])));
+  });
+  return h("li", { dataset: { id: ev.id } },
+    h("strong", {}, dotted([ev.day, ev.time, ev.kind_label, bdi(ev.title)])),
+    h("div", { class: "rm-meta" }, dotted([ev.place ? bdi(ev.place) : null,
+      T("{n} signed up", { n: ev.signed_up }), T("{n} attendances", { n: ev.attendance }),
+      ev.public ? T("Public") : T("Not public")])),
+    signups.length ? h("ul", { class: "rm-plain" }, signups) : null);
+}
+
+async function loadEvents() {
+  const r = await api("GET", `${API}/events`);
+  if (!r.ok) return;
+  fill($("#rm-events"), r.data.events.length ? r.data.events.map(eventItem) : h("li", {}, "—"));
+}
+
+function setUpEventForm() {
+  const form = $("#rm-event-form");
+  form.hidden = false;
+  options($("#rm-ev-kind"), Object.entries(L.event_kinds));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const r = await api("POST", `${API}/events`, {
+      kind: form.kind.value, title: form.title.value, day: form.day.value,
+      time: form.time.value || null, place: form.place.value || null,
+      description: form.description.value || null,
+      capacity: form.capacity.value ? Number(form.capacity.value) : null, public: form.public.checked,
+    });
+    if (r.ok) {
+      form.reset();
+      await Promise.all([loadEvents(), loadCounts()]);
+    }
+  });
+}
+
+// --- points and money --------------------------------------------------------------------
+
+async function loadPoints() {
+  const r = await api("GET", `${API}/points`);
+  if (!r.ok) return;
+  fill($("#rm-balances"), r.data.balances.length ? r.data.balances.map((b) =>
+    h("li", {}, bdi(b.person), ": ", T("{n} points", { n: b.points }))) : h("li", {}, "—"));
+  fill($("#rm-ledger"), r.data.entries.map((x) =>
+    h("li", {}, dotted([x.day, bdi(x.person), x.kind_label, x.item ? bdi(x.item) : null, String(x.points)]))));
+}
+
+async function loadMoney() {
+  const items = [];
+  for (const s of C.sites) {
+    const r = await api("GET", `${API}/sites/${encodeURIComponent(s.code)}/money`);
+    if (!r.ok) return;
+    items.push(h("li", {}, h("strong", {}, bdi(s.name || s.code)),
+      h("ul", { class: "rm-plain" }, r.data.lines.map((l) => h("li", {}, dotted([
+        l.day, l.kind_label, l.source_label, l.item ? bdi(l.item) : null,
+        l.amount_fen != null ? (l.amount_fen / 100).toFixed(2) : null,
+        l.quantity != null ? dotted([String(l.quantity), l.unit ? bdi(l.unit) : null]) : null,
+        l.contributor ? bdi(l.contributor) : null, l.contact ? bdi(l.contact) : null]))))));
+  }
+  fill($("#rm-money"), items.length ? items : h("li", {}, "—"));
+}
+
 if (C.keeper) {
   setUpMeetingForm();
   setUpProposalForm();
+  setUpPersonForm();
+  setUpEventForm();
 }
 loadCounts();
 loadMeetings();
 loadProposals();
+loadPeople();
+loadConventions();
+loadEvents();
+loadPoints();
+loadMoney();

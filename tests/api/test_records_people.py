@@ -403,3 +403,44 @@ def test_another_communitys_staff_see_nothing_and_the_public_no_contact(world, m
     ):
         r = anonymous.get(url)
         assert r.status_code == 200 and PHONE not in r.text and "陈老师" not in r.text, url
+
+
+def test_ogc_publishes_public_events_and_proposals_only(world) -> None:
+    c, h, _ = world
+    for title, public in (("邻里集市", True), ("筹备会（内部）", False)):
+        r = c.post(
+            f"{BASE}/events",
+            headers=h["admin"],
+            json={
+                "kind": "market",
+                "title": title,
+                "day": "2025-09-20",
+                "point": mapping(pt(0.6, 0.3)),
+                "public": public,
+            },
+        )
+        assert r.status_code == 201, r.text
+    for title, public in (("加装座椅", True), ("不公开的提案", False)):
+        r = c.post(
+            f"{BASE}/proposals",
+            headers=h["admin"],
+            json={
+                "title": title,
+                "body": "说明",
+                "proposer_kind": "resident",
+                "proposer_name": "陈老师",
+                "proposer_phone": PHONE,
+                "public": public,
+                "submitted_on": "2025-04-02",
+                "geometry": mapping(pt(0.6, 0.3)),
+            },
+        )
+        assert r.status_code == 201, r.text
+    events = c.get("/ogc/collections/events/items", params={"f": "json"})
+    assert events.status_code == 200, events.text
+    got = events.json()["features"]
+    assert [f["properties"]["title"] for f in got] == ["邻里集市"]
+    assert got[0]["geometry"]["type"] == "Point" and got[0]["properties"]["community"] == "T0001"
+    proposals = c.get("/ogc/collections/proposals/items", params={"f": "json"})
+    assert [f["properties"]["title"] for f in proposals.json()["features"]] == ["加装座椅"]
+    assert PHONE not in proposals.text and "陈老师" not in proposals.text

@@ -56,6 +56,7 @@ function meetingItem(m) {
     m.attendees.length ? h("div", {}, dotted(m.attendees.map((a) =>
       dotted([a.role_label, a.name ? bdi(a.name) : null, `×${a.count}`])))) : null,
     m.decisions ? h("p", {}, T("Decisions"), ": ", bdi(m.decisions)) : null,
+    m.minutes ? h("details", {}, h("summary", {}, T("Minutes")), h("p", {}, bdi(m.minutes))) : null,
     linked.length ? h("p", {}, T("Discussed"), ": ", dotted(linked.map((x) => bdi(x)))) : null,
     m.attachments.map((a) => h("a", { href: a.url }, bdi(a.filename))));
 }
@@ -86,7 +87,8 @@ function proposalItem(p) {
     h("strong", {}, dotted([T("Proposal {number}", { number: p.number }), bdi(p.title), p.status_label])),
     h("div", { class: "rm-meta" }, dotted([p.submitted_on, p.proposer_kind_label,
       p.proposer_name ? bdi(p.proposer_name) : null, p.proposer_phone ? bdi(p.proposer_phone) : null,
-      p.public ? T("Public") : T("Not public"), p.site ? bdi(p.site.name || p.site.code) : null])),
+      p.public ? T("Public") : T("Not public"), p.shown_as ? bdi(p.shown_as) : null,
+      p.site ? bdi(p.site.name || p.site.code) : null])),
     h("p", {}, bdi(p.body)),
     p.decline_reason ? h("p", {}, T("Reason declined"), ": ", bdi(p.decline_reason)) : null,
     proposalActions(p));
@@ -247,6 +249,7 @@ function eventItem(ev) {
     h("div", { class: "rm-meta" }, dotted([ev.place ? bdi(ev.place) : null,
       T("{n} signed up", { n: ev.signed_up }), T("{n} attendances", { n: ev.attendance }),
       ev.public ? T("Public") : T("Not public")])),
+    ev.description ? h("p", {}, bdi(ev.description)) : null,
     signups.length ? h("ul", { class: "rm-plain" }, signups) : null);
 }
 

@@ -96,7 +96,7 @@ def place_on_map(
 
 def label(table: Mapping[str, str], code: str | None) -> str | None:
     """The word people read for a code, in the current language."""
-    return t(table[code]) if code in table else None
+    return t(table[code]) if code is not None and code in table else None
 
 
 def this_year(tz: str) -> int:

@@ -112,10 +112,11 @@ TITLES = (
     "雨天路面积水严重",
     "希望增设遛狗区域",
 )
-# A marker of the suggestions layer: a cluster, or a single marker's image (the building
-# numbers of the site plan are <div> DivIcons, the resident's own pin is draggable).
+# A marker of the suggestions layer: a cluster, a single suggestion (its category's icon, since
+# issue 16) or a single marker's image (the building numbers of the site plan are other
+# DivIcons, the resident's own pin is draggable).
 MARKER_SEL = (
-    ".leaflet-marker-pane .marker-cluster, "
+    ".leaflet-marker-pane .marker-cluster, .leaflet-marker-pane .rm-sug, "
     ".leaflet-marker-pane img.leaflet-marker-icon:not(.leaflet-marker-draggable)"
 )
 LIST_SEL = "#rm-list li"

@@ -151,7 +151,14 @@ class OutputFailed(RenewMapError):
     code = "output_failed"
 
 
+class FontMissing(RenewMapError):
+    """No font with Chinese characters to draw a printable tag (the server's setup)."""
+
+    code = "font_missing"
+
+
 HTTP_STATUS: dict[type[RenewMapError], int] = {
+    FontMissing: 503,
     NotFound: 404,
     InvalidGeometry: 422,
     InvalidInput: 422,

@@ -39,6 +39,7 @@ FEATURE_KINDS = {
     "plant": N_("plant"),
     "path": N_("path"),
     "facility": N_("facility"),
+    "water": N_("water"),
     "keep": N_("existing element"),
 }
 FACILITY_TYPES = {
@@ -48,6 +49,11 @@ FACILITY_TYPES = {
     "art_wall": N_("art wall"),
     "notice_board": N_("notice board"),
     "play": N_("play equipment"),
+    "meeting_hall": N_("garden council hall"),
+    "party_service_station": N_("party-mass service station"),
+    "seed_station": N_("seed station"),
+    "story_window": N_("story window"),
+    "flower_box": N_("flower box"),
     "water": N_("water"),
     "other": N_("other facility"),
 }

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
         default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
     )
     rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
+    rate_codes: int = Field(
+        default=10, ge=1, description="wrong household codes per IP per window (then 429)"
+    )
     public_base_url: str | None = Field(
         default=None,
         description="how people reach the app, e.g. https://renewmap.example.org: every link "
@@ -114,6 +117,18 @@ class Settings(BaseSettings):
     notify_smtp_starttls: bool = False
     notify_smtp_user: str | None = None
     notify_smtp_password: str | None = None
+    notify_sms_url: str | None = Field(
+        default=None,
+        description="SMS gateway for residents' progress messages: an http(s) URL (template: "
+        "{phone} and {text} are filled in) that is POSTed phone, text, timestamp, nonce, sign",
+    )
+    notify_sms_secret: str | None = Field(
+        default=None, description="the gateway's key: sign = HMAC-SHA256 of the sorted params"
+    )
+    notify_sms_format: Literal["json", "form"] = "json"
+    notify_sms_signature: str = Field(
+        default="", description="put before every SMS text, e.g. 【巴林居委会】 (the SMS sign)"
+    )
     notify_poll_s: float = Field(default=2.0, gt=0, le=300, description="dispatcher interval")
     notify_dispatcher: bool = Field(
         default=True, description="run the sender in this process (turn off in extra workers)"
@@ -143,6 +158,16 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The communities' time zone (exports show times in it)."""
         return ZoneInfo(self.time_zone)
+
+    @model_validator(mode="after")
+    def _check_sms(self) -> Settings:
+        if self.notify_sms_url is None:
+            return self
+        if not self.notify_sms_url.startswith(("http://", "https://")):
+            raise ValueError("RENEWMAP_NOTIFY_SMS_URL must be an http(s) URL")
+        if not self.notify_sms_secret:
+            raise ValueError("RENEWMAP_NOTIFY_SMS_SECRET is required with RENEWMAP_NOTIFY_SMS_URL")
+        return self
 
     @model_validator(mode="after")
     def _check_tiles(self) -> Settings:

@@ -10,6 +10,7 @@ without updating ``locales/``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,96 @@ CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     "other": ("Other", "💬"),
 }
 CATEGORIES: tuple[str, ...] = tuple(CATEGORY_LABELS)
+
+
+# --- the questions each category asks -------------------------------------------------------
+# One definition for the residents' page (asked when a category is chosen) and for Open311 (its
+# service definitions' attributes); answers are stored on the request (``attributes``) and
+# checked alike (services.requests.questions).
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer to choose from (GeoReport's ``value``)."""
+
+    key: str
+    name: str  # msgid
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a category (GeoReport's ``attribute``)."""
+
+    code: str
+    datatype: str  # string | number | singlevaluelist | multivaluelist
+    description: str  # msgid: the question put to the resident
+    required: bool
+    values: tuple[Choice, ...] = ()
+    hint: str | None = None  # msgid: datatype_description
+
+
+BUILDING_QUESTION = "building"  # its answer is a building number such as 17号楼
+_WHICH_BUILDING = "Building number (e.g. 17号楼)"
+_BUILDING_HINT = "The number painted on the building"
+
+CATEGORY_QUESTIONS: dict[str, tuple[Question, ...]] = {
+    # Pipes are fixed building by building (70% of a water main was relaid that way).
+    "pipes_drainage": (
+        Question(BUILDING_QUESTION, "string", _WHICH_BUILDING, True, hint=_BUILDING_HINT),
+        Question(
+            "problem",
+            "singlevaluelist",
+            "What is wrong?",
+            True,
+            (
+                Choice("leak", "Leaking water pipe"),
+                Choice("blocked", "Blocked drain or sewer"),
+                Choice("pooling", "Rainwater pooling"),
+            ),
+        ),
+    ),
+    "overhead_wires": (
+        Question(
+            "problem",
+            "singlevaluelist",
+            "What is wrong?",
+            True,
+            (
+                Choice("tangled", "Tangled spider-web wires"),
+                Choice("hanging_low", "Wires hanging low"),
+                Choice("charging_cable", "Charging cable run from a window"),
+            ),
+        ),
+        Question(BUILDING_QUESTION, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
+    ),
+    "ebike_parking": (
+        Question(
+            "need",
+            "singlevaluelist",
+            "What is needed?",
+            True,
+            (Choice("charging", "Charging points"), Choice("parking", "Parking spaces")),
+        ),
+        Question("bikes", "number", "About how many e-bikes?", False, hint="A whole number"),
+    ),
+    "safety_fire": (
+        Question(
+            "hazards",
+            "multivaluelist",
+            "Which hazards?",
+            True,
+            (
+                Choice("blocked_exit", "Blocked fire escape or fire lane"),
+                Choice("indoor_charging", "E-bikes charged in the stairwell"),
+                Choice("extinguisher", "Missing or expired fire extinguisher"),
+            ),
+        ),
+        Question(BUILDING_QUESTION, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
+    ),
+    "lighting": (
+        Question("lamps", "number", "How many lamps are out?", False, hint="A whole number"),
+    ),
+}
 
 
 # --- staff roles ------------------------------------------------------------------------------

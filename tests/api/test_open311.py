@@ -377,6 +377,7 @@ def test_post_errors_use_the_standards_statuses_and_write_nothing(
 
 
 def test_an_unknown_format_is_refused_and_writes_nothing(client, session, world) -> None:
+    client.headers["Accept-Language"] = "en"  # descriptions in English (Chinese by default)
     before = _rows(session)
     assert_error(client.post(f"{API}/requests.csv", data=form(world)), 400, "unknown format")
     assert _rows(session) == before
@@ -603,6 +604,7 @@ def test_get_errors(
 
 
 def test_an_unknown_format_is_400(client, world) -> None:
+    client.headers["Accept-Language"] = "en"  # descriptions in English (Chinese by default)
     assert_error(client.get(f"{API}/services.html"), 400, "unknown format '.html'")
 
 
@@ -617,6 +619,7 @@ def test_an_unknown_format_is_400(client, world) -> None:
 )
 def test_nul_is_a_clear_400(client, world, url: str, params: dict[str, str], name: str) -> None:
     """PostgreSQL cannot compare text holding NUL: a clear 400 on both databases, never a 500."""
+    client.headers["Accept-Language"] = "en"  # descriptions in English (Chinese by default)
     assert_error(client.get(url, params=params), 400, f"{name} contains a NUL character")
 
 

@@ -110,7 +110,6 @@ def test_every_page_carries_a_strict_policy_with_its_own_nonce(pages, session) -
     urls = [
         "/",
         "/docs",
-        f"/c/{DEMO}",
         f"/c/{DEMO}/sites",
         f"/c/{DEMO}/sites/S01",
         f"/p/{plant.id}",
@@ -134,6 +133,9 @@ def test_every_page_carries_a_strict_policy_with_its_own_nonce(pages, session) -
     # the drawing page also allows Leaflet-Geoman's data: icons; the follow page sends no
     # Referer (its address holds the private token)
     check_page(c.get(f"/staff/design/drafts/{a}", headers=html), img=("data:",))
+    # the residents' page previews the photos a resident chooses from the phone (blob: URLs,
+    # which only the page's own script can make)
+    check_page(c.get(f"/c/{DEMO}", headers=html), img=("blob:",))
     check_page(c.get(follow, headers=html), referrer="no-referrer")
     # error pages for people too
     missing = c.get("/c/NOPE", headers=html)
@@ -174,6 +176,7 @@ class Text(HTMLParser):
 NOT_ENGLISH = {
     "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG",
     "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
+    "JPEG", "WebP", "PDF",
 }  # fmt: skip
 
 
@@ -251,8 +254,9 @@ def test_the_tile_host_may_serve_images(make_client) -> None:
         tiles_subdomains="ab",
     )
     r = c.get(f"/c/{DEMO}")
-    # Leaflet cancels a tile by pointing it at a data: image
-    check_page(r, img=("https://a.tiles.example.org", "https://b.tiles.example.org", "data:"))
+    # Leaflet cancels a tile by pointing it at a data: image; photo previews are blob: URLs
+    tiles = ("https://a.tiles.example.org", "https://b.tiles.example.org", "data:")
+    check_page(r, img=(*tiles, "blob:"))
 
 
 def test_templates_autoescape_everything() -> None:

@@ -62,8 +62,9 @@ def world(make_client, session):
     return staff, headers, resident
 
 
-def _move(staff, h, stage: str) -> dict:
-    r = staff.post(f"{BASE}/stage", headers=h["designer"], json={"stage": stage})
+def _move(staff, h, stage: str, reason: str | None = None) -> dict:
+    body = {"stage": stage} | ({"reason": reason} if reason else {})
+    r = staff.post(f"{BASE}/stage", headers=h["designer"], json=body)
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -109,7 +110,7 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     d1, d2 = _two_public_drafts(staff, h)
     hidden = staff.post(f"{BASE}/drafts", headers=h["designer"], json={"name": "内部稿"}).json()
     # drafts: the survey is over
-    _move(staff, h, "drafts")
+    _move(staff, h, "drafts", reason="访谈与调研合并进行")
     r = _suggest(alice, lang="en")
     assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
     assert r.json()["message"] == (
@@ -133,11 +134,13 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     )
     assert alice.post(f"{url}/vote", json={"draft": 1}).status_code == 409
     # consultation: one vote each, counts hidden while it runs
-    _move(staff, h, "consultation")
+    _move(staff, h, "consultation", reason="测试：直接征询")
     assert alice.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     again = alice.post(f"{url}/vote", json={"draft": 1})
     assert again.status_code == 409 and again.json()["code"] == "already_voted"
-    assert again.json()["message"] == "您已经给“睦邻花园”的方案 2 投过票了；每人一票"
+    assert again.json()["message"] == (
+        "您已经在这部手机上给“睦邻花园”的方案 2 投过票了；非正式投票每部手机一票"
+    )
     assert bob.post(f"{url}/vote", json={"draft": 2}).status_code == 201
     view = alice.get(f"{url}/consultation").json()
     assert view["my_vote"] == 2 and view["results_visible"] is False
@@ -148,14 +151,16 @@ def test_the_step_decides_what_residents_may_do(world) -> None:
     _move(staff, h, "final_revision")
     view = bob.get(f"{url}/consultation").json()
     assert [d["votes"] for d in view["drafts"]] == [0, 2] and view["my_vote"] == 2
-    _move(staff, h, "announcement")
+    r = staff.put(f"{BASE}/decision", headers=h["admin"], json={"draft": 2, "reasons": "多数支持"})
+    assert r.status_code == 200, r.text
+    _move(staff, h, "announcement", reason="测试：不再开会")
     for r in (
         alice.post(f"{url}/drafts/1/comments", json={"body": "x"}),
         alice.post(f"{url}/vote", json={"draft": 1}),
         _suggest(alice),
     ):
         assert r.status_code == 409 and r.json()["code"] == "step_closed_to_residents"
-        assert "方案已公示，本点位仅供查看" in r.json()["message"]
+        assert "：方案已公示（" in r.json()["message"]
     # only the community's designers and admins run the process
     assert (
         staff.post(f"{BASE}/stage", headers=h["lead_a"], json={"stage": "survey"}).status_code
@@ -172,7 +177,8 @@ def test_timeline_dates_minutes_attachments(world) -> None:
     _move(staff, h, "survey")
     t = _move(staff, h, "interviews")
     steps = {s["stage"]: s for s in t["steps"]}
-    assert len(t["steps"]) == 11 and t["steps"][-1]["stage"] == "announcement"
+    assert len(t["steps"]) == 14 and t["steps"][10]["stage"] == "announcement"
+    assert t["steps"][-1]["stage"] == "maintenance"
     assert (steps["survey"]["state"], steps["survey"]["starts_on"], steps["survey"]["ends_on"]) == (
         "done",
         today,

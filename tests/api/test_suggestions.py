@@ -401,6 +401,7 @@ def test_resident_reopens_a_resolved_request_through_the_private_link(client, se
         "label": "居民反映问题未解决，重新打开",
         "at": r.json()["history"][-1]["at"],
         "note": "还是不亮",
+        "by": None,  # the resident: no staff role
     }
     page = client.get(f"/r/{code}", params={"t": token})
     assert "还是不亮" in page.text and '<form id="rm-reopen"' not in page.text  # no button now

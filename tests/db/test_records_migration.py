@@ -29,7 +29,7 @@ def test_records_migration_round_trip(database_url_factory) -> None:
     e = make_engine(database_url_factory())
     try:
         upgrade(e)
-        downgrade(e, "0014")
+        downgrade(e, "0015_consult")
         with e.connect() as conn:
             assert not any(inspect(conn).has_table(t) for t in (*TABLES, "fund_line"))
         upgrade(e)

@@ -169,6 +169,11 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
     page.wait_for_function(MAP_READY, polling=100)
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     shot(page, "01-open")
+    # close in (the suggestions already made are on the map, clustered at the opening zoom:
+    # a tap on one opens it), then tap the place
+    page.evaluate(
+        "([lon, lat]) => window.__rmMap.setView([lat, lon], 20, {animate: false})", list(G07_POINT)
+    )
     page.locator("#rm-map").tap(position=screen_point(page, *G07_POINT))
     page.wait_for_selector(".leaflet-marker-draggable")
     page.get_by_role("button", name="照明").tap()
@@ -227,7 +232,7 @@ def test_resident_pins_submits_and_follows(phone, server) -> None:
     page.wait_for_selector(".leaflet-popup-content", state="visible")
     assert "3号楼前路灯不亮" in page.text_content(".leaflet-popup-content")
     # close in, the map layer is individual suggestions, and this one has its own marker
-    page.wait_for_selector('.leaflet-marker-icon[title="3号楼前路灯不亮"]', state="attached")
+    page.wait_for_selector('.leaflet-marker-icon[title^="3号楼前路灯不亮"]', state="attached")
     shot(page, "05-browse")
     assert code.startswith("RM")
 
@@ -730,9 +735,11 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
         json={"name": "方案二", "copy_from": draft_id},
     ).json()
     for d in (draft_id, second["id"]):
-        assert api.put(f"/api/design/drafts/{d}/public", json={"public": True}).status_code == 200
+        shown = {"public": True, "acknowledge_violations": True}  # the path is too narrow
+        assert api.put(f"/api/design/drafts/{d}/public", json=shown).status_code == 200
     page.goto(f"{server}{hub}")
     page.select_option("#rm-stage select", "consultation")
+    page.fill("#rm-reason", "调研与访谈已在线下完成")
     page.get_by_role("button", name="将点位推进到此步骤").click()
     page.wait_for_selector(".rm-timeline li.rm-step-current")
     assert "公众咨询" in page.text_content(".rm-timeline li.rm-step-current")
@@ -753,6 +760,7 @@ def test_designer_draws_and_residents_comment_vote_and_adopt(
         polling=100,
     )
     res.locator("article.rm-draft[data-draft='2'] .rm-vote").tap()
+    res.get_by_role("button", name="确认投票").tap()  # a vote asks first
     res.wait_for_selector("article.rm-draft[data-draft='2'] .rm-yes")
     assert res.locator(".rm-vote").count() == 0  # one vote each
     shot(res, "21-consultation")

@@ -3,20 +3,21 @@
 Hostile text (``<script>``, an ``onerror`` image, ``${…}``, a lone backtick, ``</script>``,
 ``<!--<script>``, ``javascript:``, U+202E, a very long string) is written into every field a
 person or a file can fill: through the API as residents and staff would (suggestion title,
-description, nickname, comments, reply, reject reason, draft and its features, draft comments,
-minutes, attachment and photo file names and captions, adopter's nickname, care notes, staff
-display name) and into the community's data as an import would leave it (community, grid,
+description, nickname, e-mail, comments, reply, reject reason, draft and its features, draft
+comments, minutes, attachment and photo file names and captions, adopter's nickname, care notes,
+staff display name) and into the community's data as an import would leave it (community, grid,
 branch, building, site, compound, green, path and plant names, building numbers, species,
-attribution). Then Debian's Chromium opens every page that shows them, with the map's
-tooltips and popups opened: no script runs (an instrumented function is never called, no
-dialog opens), no page error and no CSP violation happen, and the text is shown literally.
-The monthly report's offline file is opened from disk the same way.
+attribution). Then Debian's Chromium opens every page that shows them, with the map's tooltips
+and popups opened: no script runs (an instrumented function is never called, no dialog opens),
+no page error and no CSP violation happen, and the text is shown literally. The monthly report's
+offline file is opened from disk the same way.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+import pypdf
 import pytest
 from PIL import Image
 
@@ -46,6 +48,7 @@ def hostile(tag: str) -> str:
 
 
 NICK = '"><svg onload=__xss(4)>`${__xss(5)}#'  # nicknames hold 40 characters
+EMAIL = '"><svg/onload=__xss(8)>`${__xss(9)}@x.cn'  # an e-mail address has no spaces
 NUMBER_A = "<b>${__xss(6)}</b>`#b1"  # building numbers hold 32
 NUMBER_B = '"><svg onload=__xss(7)>#b2'
 LONG = hostile("long") + " " + "很长的描述" * 360  # near the 2,000 characters allowed
@@ -214,6 +217,7 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
                 "description": LONG,
                 "nickname": NICK + "n1",
                 "show_nickname": "true",
+                "email": EMAIL,  # a valid address can still be hostile
                 "lon": str(lon),
                 "lat": str(lat),
             },
@@ -318,8 +322,13 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         )
     )
     for d in (d1, d2):
-        _ok(staff.put(f"/api/design/drafts/{d['id']}/public", headers=h, json={"public": True}))
-    _ok(staff.post(f"{site}/stage", headers=h, json={"stage": "consultation"}))
+        public = {"public": True, "acknowledge_violations": True}
+        _ok(staff.put(f"/api/design/drafts/{d['id']}/public", headers=h, json=public))
+    _ok(
+        staff.post(
+            f"{site}/stage", headers=h, json={"stage": "consultation", "reason": hostile("skip")}
+        )
+    )
     _ok(staff.put(f"{site}/stages/consultation", headers=h, json={"minutes": hostile("minutes")}))
     attachment = _ok(
         staff.post(
@@ -358,10 +367,72 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
             json={"kind": "note", "note": hostile("care")},
         )
     )
+    # issue 17: the draft's description, household forms (a building number in every label),
+    # a second site with its own description, decided and on display, objected to, answered;
+    # a facility's name
+    _ok(
+        staff.put(
+            f"/api/design/drafts/{d1['id']}/details",
+            headers=h,
+            json={"name": hostile("draft"), "description": hostile("ddesc")},
+        )
+    )
+    forms = staff.post(
+        f"{site}/households/forms",
+        headers=h,
+        json={"buildings": [{"building": NUMBER_A, "households": 2}]},
+    )
+    assert forms.status_code == 200, forms.text
+    text = "".join(
+        ch
+        for page in pypdf.PdfReader(io.BytesIO(forms.content)).pages
+        for ch in page.extract_text()
+        if ch.isprintable() and not ch.isspace()
+    )
+    code = re.search(r"(?<![0-9A-Z])([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})(?![0-9A-Z])", text)
+    assert code, text[:300]
+    outline = _ok(staff.get(f"/api/communities/{DEMO}/layers/site"))["features"][0]["geometry"]
+    other = f"/api/design/communities/{DEMO}/sites/S09"
+    _ok(
+        staff.post(
+            f"/api/design/communities/{DEMO}/sites",
+            headers=h,
+            json={"name": hostile("site9"), "code": "S09", "description": hostile("sdesc"),
+                  "geometry": outline},
+        )
+    )  # fmt: skip
+    d9 = _ok(staff.post(f"{other}/drafts", headers=h, json={"name": hostile("draft9")}))
+    _ok(staff.put(f"/api/design/drafts/{d9['id']}/public", headers=h, json={"public": True}))
+    _ok(staff.post(f"{other}/stage", headers=h, json={"stage": "consultation", "reason": "x"}))
+    _ok(staff.put(f"{other}/decision", headers=h, json={"draft": 1, "reasons": hostile("reasons")}))
+    _ok(staff.post(f"{other}/stage", headers=h, json={"stage": "announcement", "reason": "x"}))
+    objection = _ok(
+        resident.post(
+            f"/api/sites/{DEMO}/S09/objections",
+            headers=csrf,
+            json={"body": hostile("objection"), "nickname": NICK + "n5"},
+        )
+    )
+    _ok(
+        staff.post(
+            f"/api/design/objections/{objection['id']}/answer",
+            headers=h,
+            json={"answer": hostile("answer")},
+        )
+    )
+    _ok(
+        staff.post(
+            f"/api/design/communities/{DEMO}/facilities",
+            headers=h,
+            json={"type": "story_window", "name": hostile("facility"),
+                  "geometry": {"type": "Point", "coordinates": [sx, sy]}},
+        )
+    )  # fmt: skip
     _write_records(base, staff, h, resident, csrf)
     steps = attachment.get("steps") or []
     names = [x["filename"] for s in steps for x in s.get("attachments", [])]
     return {
+        "code": code.group(1),
         "a": a,
         "b": b,
         "c": c,
@@ -453,7 +524,7 @@ def _write_records(
                     "body": hostile("pbody"),
                     "proposer_kind": "resident",
                     "public": public,
-                    "shown_as": NICK + "n5",
+                    "shown_as": NICK + "n6",
                     "submitted_on": "2025-04-01",
                 },
             )
@@ -676,11 +747,20 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
     )
 
     def submit(page: Any) -> None:
-        # the receipt names the grid and its branch that will handle it
-        at = page.evaluate(
-            "([lon, lat]) => window.__rmMap.latLngToContainerPoint([lat, lon])", list(G07_POINT)
+        # the place search lists the buildings by their numbers, as text
+        page.fill("#rm-find-q", "#b")
+        page.locator("#rm-find button").tap()
+        page.wait_for_function(
+            "() => document.querySelectorAll('#rm-places .rm-place').length === 2", polling=100
         )
-        page.locator("#rm-map").tap(position=at)
+        # the receipt names the grid and its branch that will handle it
+        # (the hostile suggestions already made sit at this point: the pin goes to the map's
+        # centre, put there, rather than by a tap that would open theirs)
+        page.evaluate(
+            "([lon, lat]) => window.__rmMap.setView([lat, lon], 19, {animate: false})",
+            list(G07_POINT),
+        )
+        page.locator("#rm-centre").tap()
         page.wait_for_selector(".leaflet-marker-draggable")
         page.locator(".rm-cat[data-code=lighting]").tap()
         # similar suggestions nearby: the hostile one among them, as text
@@ -690,8 +770,20 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         page.wait_for_selector("#rm-receipt:not([hidden])")
 
     phone.read(
-        f"/c/{DEMO}", [hostile("grid"), hostile("branch"), hostile("title")], ready=MAP, act=submit
+        f"/c/{DEMO}",
+        [hostile("grid"), hostile("branch"), hostile("title"), NUMBER_A, NUMBER_B],
+        ready=MAP,
+        act=submit,
     )
+
+    def enter_code(page: Any) -> None:
+        # the household's label carries a building number from the data
+        page.fill("#rm-code", w["code"])
+        page.locator("#rm-household button").tap()
+        page.wait_for_function(
+            "() => document.querySelector('#rm-household-who').textContent !== ''", polling=100
+        )
+
     phone.read(w["a"]["follow_url"], [hostile("title"), LONG, hostile("grid"), hostile("reply")])
     phone.read(w["b"]["follow_url"], [hostile("rejected"), hostile("reject")])
     phone.read(
@@ -711,19 +803,29 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
                 "caption",
                 "minutes",
                 "adopted",
+                "ddesc",
+                "skip",
             )
         ]
-        + [NICK + "n3", w["attachment"]],
+        + [NICK + "n3", w["attachment"], NUMBER_A],
         ready="() => document.querySelectorAll('article.rm-draft').length === 2",
+        act=enter_code,
     )
-    phone.read(f"/c/{DEMO}/sites", [hostile("site")])
+    phone.read(
+        f"/c/{DEMO}/sites/S09",
+        [hostile(t) for t in ("site9", "sdesc", "draft9", "reasons", "objection", "answer")]
+        + [NICK + "n5"],
+        ready="() => !document.querySelector('#rm-objections').hidden"
+        " && !document.querySelector('#rm-decision').hidden",
+    )
+    phone.read(f"/c/{DEMO}/sites", [hostile("site"), hostile("site9"), hostile("sdesc")])
     phone.read(
         f"/p/{w['plant']}", [hostile("plant"), hostile("species"), hostile("care"), NICK + "n4"]
     )
     phone.read("/", [hostile("community")])
     phone.read(
         f"/c/{DEMO}/proposals",
-        [hostile(t) for t in ("ptitle", "pbody", "declined")] + [NICK + "n5"],
+        [hostile(t) for t in ("ptitle", "pbody", "declined")] + [NICK + "n6"],
     )
     phone.read(f"/c/{DEMO}/sites/S01/disclosure", [hostile("moneyitem"), hostile("material"), UNIT])
     phone.read(f"/c/{DEMO}/conventions", [hostile(t) for t in ("ctitle", "fac", "cbody")])
@@ -753,6 +855,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
             NICK + "n1",
             NUMBER_A,
             NUMBER_B,
+            EMAIL,
         ],
         ready="() => document.querySelector('#rm-count').textContent !== ''",
         act=open_request,
@@ -761,15 +864,26 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
         f"/staff/overview?community={DEMO}", [hostile("grid"), hostile("community")], ready=MAP
     )
     desk.read(f"/staff/boundaries?community={DEMO}", [hostile("grid"), NUMBER_A], ready=MAP)
+
+    def open_facilities(page: Any) -> None:
+        page.locator("#rm-facilities summary").click()
+        page.wait_for_selector("#rm-facility-list li")
+
     desk.read(
         f"/staff/design?community={DEMO}&site=S01",
-        [hostile(t) for t in ("site", "draft", "draft2", "minutes")]
-        + [w["attachment"], NICK + "n4"],
-        ready=MAP,
+        [hostile(t) for t in ("site", "draft", "draft2", "minutes", "skip", "facility")]
+        + [w["attachment"], NICK + "n4", NUMBER_A],
+        ready="() => window.__rmMap && document.querySelector('#rm-turnout-rows tr')",
+        act=open_facilities,
+    )
+    desk.read(
+        f"/staff/design?community={DEMO}&site=S09",
+        [hostile(t) for t in ("site9", "draft9", "reasons", "objection")] + [NICK + "n5"],
+        ready="() => document.querySelector('#rm-objection-list li form') !== null",
     )
     desk.read(
         f"/staff/design/drafts/{w['d1']}",
-        [hostile("draft"), hostile("site"), hostile("adopted")],
+        [hostile("draft"), hostile("site"), hostile("adopted"), hostile("ddesc")],
         ready="() => document.querySelector('#rm-metrics-table') !== null",
     )
     desk.read(
@@ -782,7 +896,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
     )
     desk.read(
         f"/staff/records?community={DEMO}",
-        [hostile(t) for t in RECORDS] + [hostile("attendee")[:100], SKILL, UNIT, NICK + "n5"],
+        [hostile(t) for t in RECORDS] + [hostile("attendee")[:100], SKILL, UNIT, NICK + "n6"],
         ready="() => document.querySelector('#rm-money li ul') !== null"
         " && document.querySelector('#rm-events li[data-id]') !== null",
     )

@@ -58,3 +58,14 @@ def node() -> str:
     if path is None:
         missing("node", "apt-get install nodejs")
     return path
+
+
+def axe() -> str:
+    """axe-core's browser script, from the npm registry into node_modules (package.json's
+    devDependencies; ./dev test runs npm ci): its path."""
+    from tests.support.paths import ROOT
+
+    path = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+    if not path.exists():
+        missing("axe-core", "npm ci")
+    return str(path)

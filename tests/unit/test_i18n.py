@@ -195,6 +195,7 @@ def test_one_chinese_term_per_thing() -> None:
 
 
 def test_the_eleven_steps_as_the_gaojing_guideline_names_them() -> None:
+    """The guideline's eleven steps, then what follows the announcement (issue 17)."""
     assert [gettext("zh_CN", STAGE_LABELS[s]) for s in STAGES] == [
         "社区调研",
         "居民访谈",
@@ -207,6 +208,9 @@ def test_the_eleven_steps_as_the_gaojing_guideline_names_them() -> None:
         "方案修改",
         "联席会",
         "方案公示",
+        "施工",
+        "验收",
+        "维护",
     ]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from renewmap import __version__
+from renewmap.api.compression import CompressPublic
 from renewmap.api.errors import install_error_handlers
 from renewmap.api.middleware import install_request_guards
 from renewmap.api.routers import (
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app, {open311.PREFIX + "/": open311.render_error, ogc.PREFIX + "/": ogc.render_error}
     )
     install_request_guards(app, settings)
+    app.add_middleware(CompressPublic)  # static files and public JSON only (api.compression)
     install_security_headers(app, settings)  # outermost: every response, error pages too
     for module in (
         core,
@@ -85,6 +87,9 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
             "post": (settings.rate_posts, window),
             "interact": (settings.rate_interactions, window),
             "login": (settings.rate_logins, window),
+            # wrong household codes: per address, and per site from every address together
+            "code": (settings.rate_codes, window),
+            "code_site": (settings.rate_codes * 20, window),
             "open311": (settings.rate_open311, window),  # per API key
         }
     )

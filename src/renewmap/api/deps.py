@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db import guards
 from renewmap.errors import Forbidden, InvalidInput, Unauthenticated
+from renewmap.i18n import negotiate
 from renewmap.services.access import accounts, csrf
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.ratelimit import RateLimiter
@@ -235,6 +236,18 @@ MaybeDevice = Annotated[str | None, Depends(device_hash)]
 ResidentDevice = Annotated[str, Depends(resident_device)]
 
 
+def reader_locale(request: Request) -> str:
+    """The reader's language: ?lang=, the rm_lang cookie, then Accept-Language."""
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("rm_lang"),
+        request.headers.get("accept-language"),
+    )
+
+
+Locale = Annotated[str, Depends(reader_locale)]
+
+
 # --- common parameters ------------------------------------------------------------------------
 
 
@@ -260,6 +273,24 @@ def bbox_param(
 
 
 Bbox = Annotated[tuple[float, float, float, float] | None, Depends(bbox_param)]
+
+
+def near_param(
+    near: Annotated[str | None, Query(description="lon,lat (WGS84) to measure from")] = None,
+) -> tuple[float, float] | None:
+    """The ``near`` query parameter as (lon, lat), or None."""
+    if not near:
+        return None
+    try:
+        lon, lat = (float(v) for v in near.split(","))
+    except ValueError:
+        raise InvalidInput("near must be lon,lat", key="near_invalid", field="near") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 90):
+        raise InvalidInput("near must be lon,lat", key="near_invalid", field="near")
+    return (lon, lat)
+
+
+Near = Annotated[tuple[float, float] | None, Depends(near_param)]
 # A database id in the path: outside the ids' range it names nothing (422, never a 500).
 IdPath = Annotated[int, Path(ge=MIN_ID, le=MAX_ID)]
 IdQuery = Annotated[int, Query(ge=MIN_ID, le=MAX_ID)]

@@ -347,3 +347,13 @@ def write_bind(engine: Engine) -> Engine:
     if engine.dialect.name == "sqlite":
         return engine.execution_options(sqlite_begin="IMMEDIATE")
     return engine
+
+
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own ``%`` and ``_`` taken literally (use
+    with ``escape=LIKE_ESCAPE``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

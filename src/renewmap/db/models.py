@@ -154,6 +154,11 @@ class Site(Base):
     description: Mapped[str | None] = mapped_column(Text)
     # Where the participatory process stands (services.design.process.STAGES); None: not started.
     stage: Mapped[str | None] = mapped_column(String(32))
+    # The decision: the draft chosen to be built and why (shown from the announcement on).
+    decision_draft_id: Mapped[int | None] = mapped_column(Integer)
+    decision_reasons: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
 
 
@@ -186,6 +191,8 @@ class Plant(_SiteLayer, Base):
     layer: Mapped[str | None] = mapped_column(String(32))
     adoptable: Mapped[bool] = mapped_column(Boolean, default=True)
     planted_on: Mapped[date | None] = mapped_column(Date)
+    # Taken out when a new design was built; its card and care log stay readable.
+    removed_on: Mapped[date | None] = mapped_column(Date)
     geom: Mapped[Any] = geometry("POINT")
 
 
@@ -267,6 +274,13 @@ class Request(Base):
     media_url: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     contact_name: Mapped[str | None] = mapped_column(String(100))
+    # Residents (issue 16): told of progress by SMS (``phone``) or e-mail (``contact_email``)
+    # only after ticking the consent box (when); a stop link withdraws it (when).
+    notify_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notify_stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # {"channels": ["sms", "email"], "locale": "zh_CN", "base": "https://…"}: how, in which
+    # language and with which address of the app the resident is told (as when they posted).
+    notify_prefs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     geom: Mapped[Any] = geometry("GEOMETRY")
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", order_by="RequestEvent.id", cascade="all, delete-orphan"
@@ -402,6 +416,9 @@ class PlantAdoption(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     device_hash: Mapped[str] = mapped_column(String(64))
     adopted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Moving the adoption to a new phone: a code shown on the old one (only its keyed hash).
+    transfer_code_hash: Mapped[str | None] = mapped_column(String(64))
+    transfer_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -431,6 +448,8 @@ class DesignDraft(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     copied_from_id: Mapped[int | None] = mapped_column(Integer)
     public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # The designer's short plain description for residents (what the draft does and why).
+    description: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -460,6 +479,13 @@ class SiteStage(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     minutes: Mapped[str | None] = mapped_column(Text)
+    # A step the process went past without holding it: who decided that and why.
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    skipped_by: Mapped[str | None] = mapped_column(String(200))
+    # A joint meeting left without minutes: who went on anyway and why.
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[str | None] = mapped_column(String(200))
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -520,6 +546,68 @@ class DraftVote(Base):
     )
     device_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HouseholdCode(Base):
+    """征询单: one household of a site's catchment and the one-time code printed on its form
+    (stored as a keyed hash). The first phone that enters the code holds it; the household's
+    vote is kept here, changeable until the consultation closes. A household is named by its
+    building, stairwell (when known) and number; a reissued form revokes the old code."""
+
+    __tablename__ = "household_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building.id", ondelete="SET NULL"), index=True
+    )
+    building: Mapped[str] = mapped_column(String(64))  # as printed: 7号楼
+    stairwell: Mapped[str | None] = mapped_column(String(32))  # 2单元, when known
+    household: Mapped[str] = mapped_column(String(32))  # 301, or 12 (the 12th household)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    device_hash: Mapped[str | None] = mapped_column(String(64))  # the phone that holds it
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("design_draft.id", ondelete="SET NULL"), index=True
+    )
+    voted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SiteObjection(Base):
+    """An objection a resident files while the chosen plan is on display (方案公示); staff
+    answer every one before construction starts."""
+
+    __tablename__ = "site_objection"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    nickname: Mapped[str | None] = mapped_column(String(40))
+    device_hash: Mapped[str] = mapped_column(String(64))
+    household_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_code.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SiteBuild(Base):
+    """The chosen draft built: the site's layers replaced by its features. The layers as they
+    were before are kept here (GeoJSON by layer), so the history stays retrievable."""
+
+    __tablename__ = "site_build"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("design_draft.id", ondelete="SET NULL"))
+    draft_number: Mapped[int] = mapped_column(Integer)
+    draft_version: Mapped[int] = mapped_column(Integer)
+    built_on: Mapped[date] = mapped_column(Date)
+    built_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)  # the layers replaced
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)  # the features built
 
 
 class SitePhoto(Base):
@@ -588,11 +676,14 @@ class Notification(Base):
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
-    reason: Mapped[str] = mapped_column(String(32))  # new | transferred | reopened
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook
+    # staff: new | transferred | reopened; residents: accept | reply | resolve | reject |
+    # duplicate | reopen_closing (services.requests.progress)
+    reason: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
     target: Mapped[str] = mapped_column(String(500))  # address or URL
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    # pending | sent | failed | cancelled (a resident's message no longer true when due)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -23,7 +23,7 @@ from renewmap.i18n import N_, Localized, Msg, Text
 from renewmap.spatial.crs import to_metric
 from renewmap.spatial.geometry import validity_reason
 
-KINDS = ("zone", "green", "plant", "path", "facility", "keep")
+KINDS = ("zone", "green", "plant", "path", "facility", "water", "keep")
 LAYERS = ("tree", "shrub", "ground_cover", "lawn")
 SEASONS = ("spring", "summer", "autumn", "winter")
 AREA_EPS_M2 = 0.01  # overlaps smaller than this are drawing noise, not a design fault
@@ -116,6 +116,11 @@ class UnitCosts:
             "art_wall": 20000.0,
             "notice_board": 3000.0,
             "play": 15000.0,
+            "meeting_hall": 30000.0,  # an open-air garden council: pergola and seats
+            "party_service_station": 50000.0,
+            "seed_station": 5000.0,
+            "story_window": 8000.0,
+            "flower_box": 800.0,
         }
     )
 
@@ -400,7 +405,7 @@ def check(
                     ),
                 )
             surfaces.append((f, path_surface(g, width)))
-        elif f.kind == "green":
+        elif f.kind in ("green", "water"):
             surfaces.append((f, g))
         elif f.kind == "plant":
             named = find_species(f.props.get("species"), species)
@@ -442,3 +447,91 @@ def check(
                     other_name=label[id(other)],
                 )
     return out
+
+
+# --- what a draft changes ------------------------------------------------------------------
+
+SAME_M = 0.3  # features this close (and of the same kind) are the same feature
+SAME_AREA_SHARE = 0.03  # …or whose areas differ by less than this share
+
+
+def _key(f: Feature, species: Mapping[str, Species]) -> str:
+    """What a feature is, as the words about changes count it (``green``, ``plant:tree``,
+    ``path``, ``facility:bench``, ``water``…)."""
+    if f.kind == "plant":
+        named = find_species(f.props.get("species"), species)
+        return f"plant:{named[0].layer if named else f.props.get('layer') or 'tree'}"
+    if f.kind == "facility":
+        return f"facility:{f.props.get('type') or 'other'}"
+    if f.kind == "keep" and f.props.get("type") == "water":
+        return "water"  # drafts made before water could be drawn
+    return f.kind
+
+
+def same(a: BaseGeometry, b: BaseGeometry) -> bool:
+    """Two metric geometries of the same feature (a copy, or moved by a snap)."""
+    if a.geom_type != b.geom_type:
+        return False
+    if a.area > 0 or b.area > 0:
+        biggest = max(a.area, b.area)
+        return a.symmetric_difference(b).area <= max(SAME_AREA_SHARE * biggest, 0.05)
+    return bool(a.hausdorff_distance(b) <= SAME_M)
+
+
+def match(
+    left: Sequence[Feature], right: Sequence[Feature], *, epsg: int
+) -> tuple[list[tuple[Feature, Feature]], list[Feature], list[Feature]]:
+    """Features of ``left`` and ``right`` that are the same (same kind, same place and shape),
+    those only in ``left`` and those only in ``right``."""
+    rights = [(f, to_metric(f.geom, epsg)) for f in right]
+    used: set[int] = set()
+    pairs: list[tuple[Feature, Feature]] = []
+    only_left: list[Feature] = []
+    for f in left:
+        g = to_metric(f.geom, epsg)
+        for i, (other, og) in enumerate(rights):
+            if i not in used and other.kind == f.kind and same(g, og):
+                used.add(i)
+                pairs.append((f, other))
+                break
+        else:
+            only_left.append(f)
+    only_right = [f for i, (f, _) in enumerate(rights) if i not in used]
+    return pairs, only_left, only_right
+
+
+def changes(
+    site: BaseGeometry,
+    before: Sequence[Feature],
+    after: Sequence[Feature],
+    *,
+    epsg: int,
+    species: Mapping[str, Species] | None = None,
+) -> dict[str, Any]:
+    """What ``after`` (a draft) changes against ``before`` (the site as it is): features added
+    and removed by what they are (counts; paths also in metres) and the green ratio before and
+    after, for the plain words residents read ("新增种植池 2 处，绿地率从 33.7% 到 37.1%")."""
+    species = species if species is not None else species_table()
+    _pairs, removed, added = match(before, after, epsg=epsg)
+
+    def tally(feats: Sequence[Feature]) -> list[dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for f in feats:
+            if f.kind == "zone":
+                continue  # zones name parts of the garden; they are not built
+            key = _key(f, species)
+            row = out.setdefault(key, {"what": key, "count": 0})
+            row["count"] += 1
+            if f.kind == "path":
+                length = row.get("length_m", 0.0) + to_metric(f.geom, epsg).length
+                row["length_m"] = round(length, 1)
+        order = ("green", "water", "plant", "path", "facility", "keep")
+        return sorted(out.values(), key=lambda r: (order.index(r["what"].split(":")[0]), r["what"]))
+
+    ratio_before = metrics(site, before, epsg=epsg, species=species)["green_ratio"]
+    ratio_after = metrics(site, after, epsg=epsg, species=species)["green_ratio"]
+    return {
+        "added": tally(added),
+        "removed": tally(removed),
+        "green_ratio": {"before": ratio_before, "after": ratio_after},
+    }

@@ -24,6 +24,7 @@ KINDS = {
     "plant": "Plant",
     "path": "Path",
     "facility": "Facility",
+    "water": "Water",
     "keep": "Existing element to keep",
 }
 LAYERS = {"tree": "Trees", "shrub": "Shrubs", "ground_cover": "Ground cover", "lawn": "Lawn"}
@@ -42,6 +43,11 @@ FACILITIES = {
     "art_wall": "Art wall",
     "notice_board": "Notice board",
     "play": "Play equipment",
+    "meeting_hall": "Garden council hall",
+    "party_service_station": "Party-mass service station",
+    "seed_station": "Seed station",
+    "story_window": "Story window",
+    "flower_box": "Flower box",
 }
 RULES = {
     "inside_site": "Outside the site",
@@ -52,7 +58,7 @@ RULES = {
     "valid_geometry": "Invalid geometry",
 }
 # Units of the bill of quantities, as people write them.
-UNITS = {"m2": "m²", "m": "m", "each": "each"}
+UNITS = {"m2": "㎡", "m": "m", "plant": "plants", "each": "each"}
 DRAW_HELP = (
     "Choose what to draw, then draw it on the map; corners snap to the site outline and "
     "building edges."
@@ -157,23 +163,38 @@ def hub_page(
     timeline: dict[str, Any] | None,
     photos: dict[str, Any] | None,
     adopters: list[dict[str, Any]] | None = None,
+    may_draw: bool = True,
     tiles: OnlineTiles | None = None,
 ) -> str:
-    """A community's sites; for one site its drafts, its process and its photos; the plants'
-    adopters with their phones (staff only)."""
+    """A community's sites; for one site its drafts, its process (with the reason a step is
+    skipped), its household forms and their turnout, the decision, objections and answers,
+    the build and its photos; the plants' adopters with their phones (staff only). Those who
+    draw also make and edit sites and facilities here."""
     plan = _plan(layers, locale, tiles)
     community = _community(layers)
+    stage = site.get("stage") if site else None
+    here = STAGES.index(stage) if stage in STAGES else -1
     config = {
         "community": community["code"],
         "locale": locale,
         "site": site["code"] if site else None,
+        "stage": stage,
         "outline": site.get("geometry") if site else None,
+        "mayDraw": may_draw,
+        "labels": labels(locale),
         "t": script_catalog(locale, "design-hub"),
         "plan": plan,
     }
     stage_options = [
         (s, f"{i}. {gettext(locale, STAGE_LABELS[s])}") for i, s in enumerate(STAGES, start=1)
     ]
+    phase = {
+        # household forms until the consultation closes; the decision from it to the display
+        "forms": 0 <= here <= STAGES.index("consultation"),
+        "decide": STAGES.index("consultation") <= here < STAGES.index("announcement"),
+        "objections": here >= STAGES.index("announcement"),
+        "build": here >= STAGES.index("construction"),
+    }
     return render(
         "design/hub.html",
         locale=locale,
@@ -185,8 +206,14 @@ def hub_page(
         timeline=timeline,
         stage_labels=STAGE_LABELS,
         stage_options=stage_options,
-        photos=[(phase, p) for phase in ("before", "after") for p in (photos or {}).get(phase, [])],
+        photos=[(ph, p) for ph in ("before", "after") for p in (photos or {}).get(ph, [])],
         adopters=adopters or [],
+        may_draw=may_draw,
+        phase=phase,
+        public_drafts=[
+            (d["number"], f"{d['number']} · {d['name']}") for d in drafts if d["public"]
+        ],
+        facility_options=_options(FACILITIES, locale),
         config=config,
         vectorgrid=_tiled(plan),
     )
@@ -207,14 +234,24 @@ def compare_page(
     def cell(v: Any, key: str) -> str:
         if v is None:
             return "—"
-        return f"{v * 100:.1f}%" if key == "green_ratio" else f"{v:,.2f}"
+        if key == "green_ratio":
+            return f"{v * 100:.1f}%"
+        return f"{v:,.0f}" if key == "total_cost" else f"{v:,.1f}"
+
+    def change(v: Any, key: str) -> str:
+        """B − A: a ratio's change in percentage points, the rest in their own units."""
+        if v is None:
+            return "—"
+        if key == "green_ratio":
+            return gettext(locale, "{n} percentage points", n=f"{v * 100:+.1f}")
+        return f"{v:+,.0f}" if key == "total_cost" else f"{v:+,.1f}"
 
     rows = [
         (
             gettext(locale, label),
             cell(a["metrics"][k], k),
             cell(b["metrics"][k], k),
-            cell(comparison["difference"].get(k), k) if k in comparison["difference"] else "—",
+            change(comparison["difference"].get(k), k) if k in comparison["difference"] else "—",
         )
         for label, k in COMPARED
     ]
@@ -234,7 +271,14 @@ def compare_page(
             "",
         )
     )
-    config = {"locale": locale, "a": a["features"], "b": b["features"], "plan": plan}
+    config = {
+        "locale": locale,
+        "a": a["features"],
+        "b": b["features"],
+        "shared": comparison["shared"],
+        "site": comparison["site_geometry"],
+        "plan": plan,
+    }
     return render(
         "design/compare.html",
         locale=locale,

@@ -13,15 +13,18 @@ from typing import Any
 import geopandas as gpd
 
 from renewmap import names
-from renewmap.i18n import Text, gettext
-from renewmap.vocabulary import CATEGORY_LABELS, STATUS_LABELS, Status
+from renewmap.i18n import N_, Text, gettext
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
+from renewmap.vocabulary import CATEGORY_LABELS, CATEGORY_QUESTIONS, STATUS_LABELS, Status
 from renewmap.web.render import render, script_catalog
-from renewmap.web.sitemap import VECTOR_TILES_FROM, OnlineTiles, site_plan
+from renewmap.web.sitemap import STATUS_COLOURS, VECTOR_TILES_FROM, OnlineTiles, site_plan
 
 CATEGORIES = CATEGORY_LABELS  # what the page shows per category: label msgid, icon
 STATUSES = STATUS_LABELS  # status → label msgid
 # Who did a step of a request's history, when it was not a member of staff (whose name shows).
 ACTORS = names.ACTORS  # who did a step when it was not a staff member
+# How a resident is told of progress.
+CHANNEL_LABELS = {"sms": N_("SMS"), "email": N_("E-mail")}
 
 
 def category_list(locale: str) -> list[dict[str, str]]:
@@ -32,13 +35,35 @@ def category_list(locale: str) -> list[dict[str, str]]:
 
 
 def status_list(locale: str) -> list[dict[str, str]]:
-    return [{"code": s, "label": gettext(locale, label)} for s, label in STATUSES.items()]
+    """Statuses with their label and the colour of their markers."""
+    return [
+        {"code": s, "label": gettext(locale, label), "colour": STATUS_COLOURS[s]}
+        for s, label in STATUSES.items()
+    ]
 
 
 def actor_label(locale: str, actor: str | None) -> str:
     """A history actor as people say it: 居民, 系统, or the staff member's own name."""
     label = names.actor(actor)
     return label.render(locale) if isinstance(label, Text) else label
+
+
+def question_list(locale: str) -> dict[str, list[dict[str, Any]]]:
+    """Each category's questions (the definition Open311 shares), in ``locale``."""
+    return {
+        code: [
+            {
+                "code": q.code,
+                "datatype": q.datatype,
+                "label": gettext(locale, q.description),
+                "required": q.required,
+                "hint": gettext(locale, q.hint) if q.hint else None,
+                "values": [{"key": v.key, "label": gettext(locale, v.name)} for v in q.values],
+            }
+            for q in questions
+        ]
+        for code, questions in CATEGORY_QUESTIONS.items()
+    }
 
 
 def resident_page(
@@ -48,8 +73,11 @@ def resident_page(
     nonce: str,
     tiles: OnlineTiles | None = None,
     vector_tiles_from: int = VECTOR_TILES_FROM,
+    channels: tuple[str, ...] = (),
+    time_zone: str = "Asia/Shanghai",
 ) -> str:
-    """HTML of the residents' page for one community (over an online basemap if ``tiles``)."""
+    """HTML of the residents' page for one community (over an online basemap if ``tiles``).
+    ``channels``: how residents may be told of progress here (an SMS gateway, SMTP)."""
     community = layers["community"].iloc[0]
     grids = layers["grid"]
     plan = site_plan(
@@ -63,9 +91,13 @@ def resident_page(
     config = {
         "community": str(community["code"]),
         "locale": locale,
+        "timeZone": time_zone,
         "t": script_catalog(locale, "resident"),
         "categories": categories,
         "statuses": statuses,
+        "questions": question_list(locale),
+        "maxPhotos": MAX_PHOTOS,
+        "maxPhotoBytes": MAX_PHOTO_BYTES,
         "site": plan,
     }
     return render(
@@ -74,19 +106,48 @@ def resident_page(
         nonce=nonce,
         community={"code": str(community["code"]), "name": str(community["name"])},
         categories=categories,
+        statuses=statuses,
         category_options=[(c["code"], c["label"]) for c in categories],
         status_options=[(s["code"], s["label"]) for s in statuses],
         grid_options=[(str(c), str(n)) for c, n in zip(grids["code"], grids["name"], strict=True)],
+        channels=channels,
+        photo_mb=round(MAX_PHOTO_BYTES / (1024 * 1024)),
+        channel_words=gettext(locale, " or ").join(
+            gettext(locale, CHANNEL_LABELS[c]) for c in channels
+        ),
         config=config,
         vectorgrid=any("tiles" in layer for layer in plan["layers"].values()),
     )
 
 
+def by_label(locale: str, by: dict[str, str] | None) -> str:
+    """Who acted on a step, as the resident reads it: "第3网格 网格长" (role and place)."""
+    if not by:
+        return ""
+    role = names.ROLE_LABELS.get(by.get("role", ""))
+    return " ".join(p for p in (by.get("place"), gettext(locale, role) if role else None) if p)
+
+
 def follow_page(
-    view: dict[str, Any], *, locale: str, nonce: str, code: str, token: str, time_zone: str
+    view: dict[str, Any],
+    layers: dict[str, gpd.GeoDataFrame] | None,
+    *,
+    locale: str,
+    nonce: str,
+    code: str,
+    token: str,
+    time_zone: str,
+    tiles: OnlineTiles | None = None,
 ) -> str:
-    """The resident's private page: status, who handles it, history; add details."""
+    """The resident's private page: status, where it is (a small map), who handles it and who
+    acted at each step, history; add details or reopen; stop progress messages."""
     label, icon = CATEGORIES.get(view["category"], (view["category"], ""))
+    reopenable = view["status"] == Status.RESOLVED and view.get("reopen_until") is not None
+    plan = (
+        site_plan(layers, locale=locale, tiles=tiles)
+        if layers is not None and len(layers["community"])
+        else None
+    )
     return render(
         "resident/follow.html",
         locale=locale,
@@ -95,18 +156,44 @@ def follow_page(
         code=code,
         view=view,
         status=gettext(locale, STATUSES.get(view["status"], view["status"])),
-        reopenable=view["status"] == Status.RESOLVED,
+        reopenable=reopenable,
         category=f"{icon} {gettext(locale, label)}".strip(),
         history=[
-            {"at": h["at"], "what": gettext(locale, h["kind"]), "note": h.get("note")}
+            {
+                "at": h["at"],
+                "what": gettext(locale, h["kind"]),
+                "note": h.get("note"),
+                "by": by_label(locale, h.get("by")),
+            }
             for h in view["history"]
         ],
+        channels=[gettext(locale, CHANNEL_LABELS[c]) for c in view.get("notify", [])],
         config={
             "code": code,
             "token": token,
             "locale": locale,
             "t": script_catalog(locale, "follow"),
+            "site": plan,
+            "geometry": view["geometry"],
+            "grid": (view.get("grid") or {}).get("code"),
+            "colour": STATUS_COLOURS.get(view["status"], "#495057"),
         },
+        vectorgrid=plan is not None and any("tiles" in layer for layer in plan["layers"].values()),
+    )
+
+
+def stop_page(
+    *, locale: str, nonce: str, code: str, stop: str, done: bool, community: str | None
+) -> str:
+    """The stop link's page: confirm (a plain form, no script needed), then done."""
+    return render(
+        "resident/stop.html",
+        locale=locale,
+        nonce=nonce,
+        code=code,
+        stop=stop,
+        done=done,
+        community=community,
     )
 
 

@@ -1,6 +1,8 @@
-"""Residents' pages of the micro-renewal sites: the list, and one site with its process
-timeline, the drafts put before residents (as map layers; comment, vote), before/after photos,
-plants to adopt, and, during the survey, pins for the site.
+"""Residents' pages of the micro-renewal sites: the list (each site's step, since when, what
+residents may do), and one site with its process timeline, the drafts put before residents (a
+rendered plan each, the designer's words, what changes; comment, vote), the decision and the
+objections while the plan is on display, before/after photos by the construction dates, plants
+to adopt, and, during the survey, pins for the site.
 
 Templates ``resident/sites.html`` and ``resident/site.html``; script ``static/js/site.js``.
 """
@@ -11,7 +13,8 @@ from typing import Any
 
 import geopandas as gpd
 
-from renewmap.services.design.process import STAGE_LABELS
+from renewmap.i18n import gettext
+from renewmap.services.design.process import STAGE_LABELS, STAGES
 from renewmap.web.design import labels
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import category_list
@@ -20,7 +23,8 @@ from renewmap.web.sitemap import OnlineTiles, site_plan
 ACTIONS = {
     "suggest": "Now: pin your suggestions for this site",
     "comment": "Now: comment on the drafts",
-    "vote": "Now: vote for the draft you prefer (one vote each)",
+    "vote": "Now: say which draft you prefer",
+    "object": "Now: the chosen plan is on display; you may file an objection",
 }
 
 
@@ -37,6 +41,25 @@ def sites_page(
         stage_labels=STAGE_LABELS,
         actions=ACTIONS,
     )
+
+
+def _before_after(
+    photos: dict[str, Any], construction: dict[str, Any] | None
+) -> list[tuple[str, dict[str, Any] | None]]:
+    """The photo before (the last one taken before construction started; else the first) and
+    after (the last one taken after it ended; else the last)."""
+    start = construction.get("starts_on") if construction else None
+    end = construction.get("ends_on") if construction else None
+    before = photos.get("before", [])
+    after = photos.get("after", [])
+    if start:
+        before = [p for p in before if p["taken_on"] <= start] or before
+    if end:
+        after = [p for p in after if p["taken_on"] >= end] or after
+    return [
+        ("before", (before[-1] if start else before[0]) if before else None),
+        ("after", after[-1] if after else None),
+    ]
 
 
 def site_page(
@@ -58,18 +81,22 @@ def site_page(
         "community": timeline["community"],
         "locale": locale,
         "site": {"code": site["code"], "name": site["name"], "geometry": site["geometry"]},
+        "stage": timeline["stage"],
+        "announced": timeline["stage"] in STAGES
+        and STAGES.index(timeline["stage"]) >= STAGES.index("announcement"),
+        "residentsMay": timeline["residents_may"],
+        "stages": {k: gettext(locale, v) for k, v in STAGE_LABELS.items()},
         "t": script_catalog(locale, "site"),
         "labels": labels(locale),
         "plants": plants,
         "plan": plan,
     }
 
-    def latest(phase: str) -> dict[str, Any] | None:
-        items = photos.get(phase, [])
-        if not items:
-            return None
-        return items[-1] if phase == "after" else items[0]
-
+    steps = {s["stage"]: s for s in timeline["steps"]}
+    current = steps.get(timeline["stage"] or "")
+    construction = steps.get("construction")
+    if construction and not construction["starts_on"]:
+        construction = None
     return render(
         "resident/site.html",
         locale=locale,
@@ -80,7 +107,9 @@ def site_page(
         timeline=timeline,
         stage_labels=STAGE_LABELS,
         actions=ACTIONS,
-        before_after=[("before", latest("before")), ("after", latest("after"))],
+        current=current,
+        construction=construction,
+        before_after=_before_after(photos, construction),
         plants=plants,
         category_options=[(c["code"], f"{c['icon']} {c['label']}") for c in category_list(locale)],
         config=config,

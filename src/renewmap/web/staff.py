@@ -16,7 +16,13 @@ from renewmap import names
 from renewmap.i18n import gettext
 from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind
 from renewmap.web.render import render, script_catalog
-from renewmap.web.resident import CATEGORIES, STATUSES, actor_label, category_list
+from renewmap.web.resident import (
+    CATEGORIES,
+    STATUSES,
+    actor_label,
+    category_list,
+    question_list,
+)
 from renewmap.web.sitemap import OnlineTiles, feature_collection, site_plan
 
 ACTION_LABELS = {
@@ -100,8 +106,10 @@ def workspace_page(
     me: dict[str, Any],
     communities: list[dict[str, str]],
     tiles: OnlineTiles | None = None,
+    runs_sites: bool = False,
 ) -> str:
-    """The workspace for one community of the user's area (switch among theirs)."""
+    """The workspace for one community of the user's area (switch among theirs); a link to the
+    sites' hub for those who draw or run the sites' processes."""
 
     def g(msgid: str) -> str:
         return gettext(locale, msgid)
@@ -137,6 +145,7 @@ def workspace_page(
         "categories": {c: f"{icon} {g(label)}" for c, (label, icon) in CATEGORIES.items()},
         "statuses": {s: g(label) for s, label in STATUSES.items()},
         "actions": {a: g(label) for a, label in ACTION_LABELS.items()},
+        "questions": question_list(locale),  # what a category asked, to read its answers
         "history": {k: g(k) for k in HISTORY_KINDS},
         "actors": {a: actor_label(locale, a) for a in ("resident", "system")},
         "bounds": [float(v) for v in focus.total_bounds],
@@ -147,7 +156,7 @@ def workspace_page(
         ],
         "plan": plan,
     }
-    drawer = any(r["role"] in DESIGN_ROLES for r in me["roles"])
+    drawer = runs_sites or any(r["role"] in DESIGN_ROLES for r in me["roles"])
     return render(
         "staff/workspace.html",
         locale=locale,

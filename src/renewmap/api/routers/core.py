@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 
 from renewmap import __version__
 from renewmap.api.deps import ReadSession, SettingsDep
 from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.schemas.common import FeatureCollection
-from renewmap.api.schemas.places import CommunityOut, Health, RouteOut
+from renewmap.api.schemas.places import CommunityOut, Health, PlaceList, RouteOut
 from renewmap.db.queries.system import ping
-from renewmap.services.places import catalog
+from renewmap.services.places import catalog, gazetteer
 from renewmap.services.places.catalog import PUBLIC_LAYER_KINDS
 from renewmap.services.places.routing import route_geometry
 from renewmap.spatial.geometry import parse_geojson
@@ -47,6 +47,22 @@ def community(code: str, session: ReadSession) -> CommunityOut:
 )
 def layer(code: str, kind: str, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
+
+
+@router.get(
+    "/api/communities/{code}/places",
+    response_model=PlaceList,
+    tags=["places"],
+    summary="Find a building, site, facility, grid or garden of the community by name",
+)
+def places(
+    code: str,
+    session: ReadSession,
+    q: Annotated[
+        str | None, Query(max_length=100, description="part of the name: 17, 17号楼, 花园")
+    ] = None,
+) -> dict[str, Any]:
+    return gazetteer.find_places(session, community_code=code, q=q)
 
 
 RouteBody = Annotated[

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from renewmap.api.deps import MaybeStaff, ReadSession
+from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
 
 # The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
 from renewmap.api.html import csp_nonce as _nonce
@@ -25,12 +25,25 @@ from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
-from renewmap.services.requests import exports, handling, patrols, reports, suggestions
+from renewmap.services.requests import (
+    exports,
+    handling,
+    patrols,
+    progress,
+    reports,
+    suggestions,
+)
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
 from renewmap.web.report import report_page
-from renewmap.web.resident import api_docs_page, follow_page, index_page, resident_page
+from renewmap.web.resident import (
+    api_docs_page,
+    follow_page,
+    index_page,
+    resident_page,
+    stop_page,
+)
 from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
 from renewmap.web.staff import boundaries_page, login_page, overview_page, workspace_page
@@ -58,6 +71,9 @@ def community_page(
     """The residents' page: pin, describe and follow suggestions; browse the community's."""
     locale = _locale(request, lang)
     version = catalog.site_version(session, code=code)
+    # the photos a resident chooses are previewed from the phone itself (blob: URLs, which
+    # only this page's own script can make)
+    request.state.csp_img.append("blob:")
     # Rendered once per site-plan version with a stand-in for the nonce, which each response
     # gets its own of.
     page = request.app.state.page_cache.get_or_render(
@@ -67,6 +83,8 @@ def community_page(
             locale=locale,
             nonce=NONCE_SLOT,
             tiles=online_tiles(request.app.state.settings),
+            channels=progress.available(request.app.state.settings),
+            time_zone=_tz(request),
         ),
     )
     # Revalidated on every visit (a phone keeps its copy; an import changes the ETag). The
@@ -90,10 +108,60 @@ def follow(
     locale = _locale(request, lang)
     settings = request.app.state.settings
     view = suggestions.follow(session, code=code, token=t, secret=settings.secret_key)
+    layers = (
+        community_layers(session, community_code=view["community"], kinds=PAGE_LAYERS)
+        if view["community"]
+        else None
+    )
     html = follow_page(
-        view, locale=locale, nonce=_nonce(request), code=code, token=t, time_zone=_tz(request)
+        view,
+        layers,
+        locale=locale,
+        nonce=_nonce(request),
+        code=code,
+        token=t,
+        time_zone=_tz(request),
+        tiles=online_tiles(settings),
     )
     # the token is in this page's address: it must never leave in a Referer
+    return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.get("/r/{code}/stop", response_class=HTMLResponse)
+def stop_messages_page(
+    code: str, request: Request, session: ReadSession, s: str = "", lang: str | None = None
+) -> HTMLResponse:
+    """The stop link of progress messages: a page that asks to confirm (nothing is stopped by
+    merely opening it: mail scanners open links)."""
+    settings = request.app.state.settings
+    community = suggestions.stop_link(session, code=code, secret=settings.secret_key, stop=s)
+    html = stop_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        code=code,
+        stop=s,
+        done=False,
+        community=community,
+    )
+    return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+
+
+@router.post("/r/{code}/stop", response_class=HTMLResponse)
+def stop_messages_done(
+    code: str, request: Request, session: WriteSession, s: str = "", lang: str | None = None
+) -> HTMLResponse:
+    """Stop: the page's button, or a mail program's one-click unsubscribe (RFC 8058)."""
+    settings = request.app.state.settings
+    community = suggestions.stop_link(session, code=code, secret=settings.secret_key, stop=s)
+    suggestions.stop_messages(session, code=code, secret=settings.secret_key, stop=s)
+    html = stop_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        code=code,
+        stop=s,
+        done=True,
+        community=community,
+    )
     return _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
 
 
@@ -241,16 +309,21 @@ def staff_boundaries(
 
 @router.get("/p/{plant_id}", response_class=HTMLResponse)
 def plant_card(
-    plant_id: int, request: Request, session: ReadSession, lang: str | None = None
+    plant_id: int,
+    request: Request,
+    session: ReadSession,
+    device: MaybeDevice,
+    lang: str | None = None,
 ) -> HTMLResponse:
-    """A plant's growth ID card: a stable public URL (its QR code points here)."""
+    """A plant's growth ID card: a stable public URL (its QR code points here). Its adopter's
+    phone sees the care form: the page is this phone's own."""
     html = card_page(
-        adoption.card(session, plant_id=plant_id),
+        adoption.card(session, plant_id=plant_id, device_hash=device),
         locale=_locale(request, lang),
         nonce=_nonce(request),
         time_zone=_tz(request),
     )
-    return _page(request, html, lang=lang, cache="no-cache")
+    return _page(request, html, lang=lang, cache="private, no-cache")
 
 
 @router.get("/staff/design", response_class=HTMLResponse)
@@ -262,7 +335,9 @@ def design_hub(
     site: str | None = None,
     lang: str | None = None,
 ) -> Response:
-    """Designers: the community's sites; for one, its drafts, process and photos."""
+    """The sites' hub: the community's sites; for one, its drafts, process, household forms,
+    decision, objections, build and photos. Designers and admins draw; the general branch's
+    secretary runs the process with them."""
     if principal is None:
         return _to_login(request)
     drawable = drafts.drawable_communities(session, principal=principal)
@@ -273,7 +348,9 @@ def design_hub(
             key="not_a_designer_anywhere",
             field="community",
         )
-    drafts.require_drawer(session, principal=principal, community_code=code)
+    may_draw = code in drawable
+    if not may_draw:
+        process.require_community_runner(session, principal=principal, community_code=code)
     chosen = (
         drafts.site_summary(session, principal=principal, community_code=code, site_code=site)
         if site
@@ -297,6 +374,7 @@ def design_hub(
             else None,
             photos=process.photos(session, community_code=code, site_code=site) if site else None,
             adopters=adoption.adopters(session, principal=principal, community_code=code),
+            may_draw=may_draw,
             tiles=online_tiles(request.app.state.settings),
         ),
         lang=lang,

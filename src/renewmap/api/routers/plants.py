@@ -8,18 +8,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
+from renewmap import printing
 from renewmap.api import uploads
-from renewmap.api.deps import IdPath, PublicBase, ReadSession, ResidentDevice, WriteSession
+from renewmap.api.deps import (
+    IdPath,
+    MaybeDevice,
+    PublicBase,
+    ReadSession,
+    ResidentDevice,
+    SettingsDep,
+    WriteSession,
+)
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, content
-from renewmap.api.schemas.design import PlantCard
+from renewmap.api.schemas.design import ClaimIn, PlantCard, TransferCode
 from renewmap.errors import NotFound
+from renewmap.i18n import negotiate
 from renewmap.services.design import adoption
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
+from renewmap.web.plants import tag_svg
 
 router = APIRouter(tags=["plants"])
 
@@ -37,8 +48,8 @@ class CareIn(BaseModel):
 
 
 @router.get("/api/plants/{plant_id}", response_model=PlantCard, summary="A plant's growth ID card")
-def card(plant_id: IdPath, session: ReadSession) -> dict[str, Any]:
-    return adoption.card(session, plant_id=plant_id)
+def card(plant_id: IdPath, session: ReadSession, device: MaybeDevice) -> dict[str, Any]:
+    return adoption.card(session, plant_id=plant_id, device_hash=device)
 
 
 @router.post(
@@ -85,6 +96,9 @@ def adopter_device(plant_id: IdPath, session: ReadSession, device: ResidentDevic
 
 class CarePhotoForm(BaseModel):
     note: Annotated[Text | None, Field(max_length=500)] = None
+    kind: Annotated[
+        str, Field(max_length=16, description="watering, pruning, fertilising, note or photo")
+    ] = "photo"
 
 
 @router.post(
@@ -102,12 +116,13 @@ def care_photo(
     form: uploads.UploadForm,
 ) -> dict[str, Any]:
     (photo,) = uploads.files(form, "file", limit=MAX_PHOTO_BYTES, at_most=1, required=True)
+    fields = uploads.fields(form, CarePhotoForm)
     return adoption.log_care(
         session,
         plant_id=plant_id,
         device_hash=device,
-        kind="photo",
-        note=uploads.fields(form, CarePhotoForm).note,
+        kind=fields.kind,
+        note=fields.note,
         photo=photo,
     )
 
@@ -137,7 +152,78 @@ def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Respons
 )
 def qr(plant_id: IdPath, kind: str, session: ReadSession, base: PublicBase) -> Response:
     adoption.card(session, plant_id=plant_id)  # 404 for a plant that does not exist
-    if kind not in ("png", "svg"):
+    if kind not in printing.QR_KINDS:
         return Response(status_code=404)
-    data, media = adoption.qr(f"{base}/p/{plant_id}", kind=kind)
+    data, media = printing.qr(f"{base}/p/{plant_id}", kind=kind)
     return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get(
+    "/p/{plant_id}/tag.{kind}",
+    response_class=Response,
+    responses={
+        **content(
+            "image/png",
+            "image/svg+xml",
+            "application/pdf",
+            description="the plant's printable tag: name, species, caption and QR code",
+        ),
+        503: {"description": "no font with Chinese characters on the server (PNG, PDF)"},
+    },
+    summary="Printable tag of the plant (png, svg or pdf)",
+)
+def plant_tag(
+    plant_id: IdPath,
+    kind: str,
+    request: Request,
+    session: ReadSession,
+    base: PublicBase,
+    lang: str | None = None,
+) -> Response:
+    locale = negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
+    tag = adoption.tag(session, plant_id=plant_id, url=f"{base}/p/{plant_id}", locale=locale)
+    if kind not in printing.TAG_KINDS:
+        raise NotFound(
+            "no tag as '{kind}': png, svg or pdf", key="tag_kind_unknown", kind=kind, field="kind"
+        )
+    if kind == "svg":
+        data, media = tag_svg(tag), printing.MEDIA["svg"]
+    else:
+        data, media = printing.plant_tag(tag, kind=kind)
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Disposition": f'inline; filename="plant-{plant_id}-tag.{kind}"',
+        "Vary": "Cookie, Accept-Language",
+    }
+    return Response(data, media_type=media, headers=headers)
+
+
+@router.post(
+    "/api/plants/{plant_id}/adoption/transfer-code",
+    status_code=201,
+    response_model=TransferCode,
+    summary="On the adopter's phone: a code that moves the adoption to a new phone",
+)
+def transfer_code(
+    plant_id: IdPath, session: WriteSession, device: ResidentDevice, settings: SettingsDep
+) -> dict[str, Any]:
+    return adoption.transfer_code(
+        session, plant_id=plant_id, device_hash=device, secret=settings.secret_key
+    )
+
+
+@router.post(
+    "/api/plants/{plant_id}/adoption/claim",
+    response_model=PlantCard,
+    summary="On the new phone: the code from the old one makes this phone the adopter's",
+)
+def claim(
+    plant_id: IdPath,
+    body: ClaimIn,
+    session: WriteSession,
+    device: ResidentDevice,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    return adoption.claim(
+        session, plant_id=plant_id, code=body.code, device_hash=device, secret=settings.secret_key
+    )

@@ -7,14 +7,16 @@ could authorise carries a double-submit CSRF token (cookie ``rm_csrf`` = header
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
+from renewmap import printing
 from renewmap.api import uploads
 from renewmap.api.deps import (
     CSRF,
@@ -23,8 +25,11 @@ from renewmap.api.deps import (
     Bbox,
     IdPath,
     Limit,
+    MaybeDevice,
+    Near,
     NotifyKick,
     Offset,
+    PublicBase,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -37,17 +42,21 @@ from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
     CommentOut,
     FollowView,
+    MessagesStopped,
     NearbySuggestions,
+    PreviewIn,
     SessionCookies,
     SuggestionCreated,
     SuggestionFeature,
     SuggestionMapLayer,
     SuggestionPage,
+    SuggestionPreview,
     Supports,
 )
 from renewmap.errors import Forbidden, InvalidInput
+from renewmap.i18n import negotiate
 from renewmap.services.access import csrf
-from renewmap.services.requests import suggestions
+from renewmap.services.requests import progress, suggestions
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.validation import FiniteFloat, NoNul, NotBlank, RequiredText, Text
@@ -103,10 +112,54 @@ class SuggestionForm(BaseModel):
     site: Annotated[
         str | None, Field(max_length=64, description="a site in its survey step (code)"), NoNul
     ] = None
+    email: Annotated[
+        str | None, Field(max_length=200, description="private, like the phone"), NoNul
+    ] = None
+    notify: bool = Field(
+        False, description="the resident agrees to be told of progress by SMS or e-mail"
+    )
+    attributes: Annotated[
+        str | None,
+        Field(
+            max_length=4000,
+            description='answers to the category\'s questions (JSON: {"lamps": ["2"]}), as '
+            "Open311's service definitions ask them; when sent, the required ones must be "
+            "answered",
+        ),
+        NoNul,
+    ] = None
 
 
 def _photos(form: FormData) -> list[tuple[str, bytes]]:
     return uploads.files(form, "photos", limit=MAX_PHOTO_BYTES, at_most=MAX_PHOTOS + 1)
+
+
+def _answers(text: str | None) -> dict[str, list[str]] | None:
+    """The ``attributes`` field: a JSON object of question code → a value or a list of them
+    (None when the field was not sent: then nothing is asked)."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "attributes must be a JSON object of answers",
+            key="attributes_invalid",
+            field="attributes",
+        )
+    out: dict[str, list[str]] = {}
+    for code, value in data.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in values):
+            raise InvalidInput(
+                "attributes must be a JSON object of answers",
+                key="attributes_invalid",
+                field=f"attribute[{code}]",
+            )
+        out[str(code)] = [str(v) for v in values]
+    return out
 
 
 @router.post(
@@ -125,10 +178,12 @@ def _photos(form: FormData) -> list[tuple[str, bytes]]:
 )
 @body("photos")
 def create(
+    request: Request,
     session: WriteSession,
     settings: SettingsDep,
     notify_kick: NotifyKick,
     form: uploads.UploadForm,
+    base: PublicBase,
 ) -> dict[str, Any]:
     f = uploads.fields(form, SuggestionForm)
     if f.geometry:
@@ -153,8 +208,14 @@ def create(
         show_nickname=f.show_nickname,
         phone=f.phone,
         snap_m=settings.snap_distance_m,
-        base_url=settings.public_base_url,
+        base_url=base,
         site_code=f.site or None,
+        email=f.email,
+        notify_me=f.notify,
+        offered=progress.available(settings),
+        locale=negotiate(None, None, request.headers.get("accept-language")),
+        overdue_days=settings.overdue_days,
+        answers=_answers(f.attributes),
     )
     notify_kick()  # sent once this transaction has committed
     code = created.request.receipt_code
@@ -165,6 +226,8 @@ def create(
         "token": created.token,
         "owner": RouteOut(**created.owner.as_dict(), message=created.owner.message()),
         "message": created.owner.message(),
+        "expected": created.expected.as_dict(),
+        "notify": created.channels,
     }
 
 
@@ -178,9 +241,16 @@ def browse(
     code: str,
     session: ReadSession,
     bounds: Bbox,
+    near: Near,
+    device: MaybeDevice,
     category: str | None = None,
     status: str | None = None,
     grid: str | None = None,
+    q: Annotated[str | None, Query(description="words of the title")] = None,
+    sort: Annotated[
+        Literal["newest", "supports", "nearest"],
+        Query(description="newest first, most supported first, or nearest to `near` first"),
+    ] = "newest",
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> GeoJSONResponse:
@@ -192,10 +262,32 @@ def browse(
             status=status,
             grid_code=grid,
             bounds=bounds,
+            q=q,
+            sort=sort,
+            near=near,
+            device=device,
             limit=limit,
             offset=offset,
         )
     )
+
+
+@router.post(
+    "/suggestions/preview",
+    response_model=SuggestionPreview,
+    summary="Before posting: who will handle a suggestion here, and the expected wait",
+    responses={422: {"description": "invalid geometry, or too far outside every community"}},
+)
+def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dict[str, Any]:
+    result = suggestions.preview(
+        session,
+        community_code=body.community,
+        geom=parse_geojson(body.geometry, where="geometry"),
+        snap_m=settings.snap_distance_m,
+        overdue_days=settings.overdue_days,
+    )
+    owner = result.pop("owner")
+    return {**result, "owner": RouteOut(**owner.as_dict(), message=owner.message())}
 
 
 @router.get(
@@ -363,6 +455,49 @@ def reopen(
 ) -> dict[str, Any]:
     return suggestions.reopen(
         session, code=code, token=token, secret=settings.secret_key, note=note
+    )
+
+
+@router.get(
+    "/receipts/{code}/qr.png",
+    response_class=Response,
+    responses=content("image/png", description="QR code of the private follow link"),
+    summary="The private follow link as a QR code, to save or print",
+)
+def receipt_qr(
+    code: str,
+    session: ReadSession,
+    settings: SettingsDep,
+    base: PublicBase,
+    token: Annotated[str, Query(min_length=8, max_length=64)],
+) -> Response:
+    path = suggestions.follow_path(session, code=code, token=token, secret=settings.secret_key)
+    data, media = printing.qr(base + path, kind="png")
+    # private: the code holds the link's token
+    return Response(data, media_type=media, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post(
+    "/receipts/{code}/stop",
+    response_model=MessagesStopped,
+    summary="Stop progress messages (the stop link's token, or the follow link's)",
+    dependencies=[rate_limit("interact")],
+)
+def stop_messages(
+    code: str,
+    session: WriteSession,
+    settings: SettingsDep,
+    s: Annotated[str, Form(max_length=64, description="the stop link's token")] = "",
+    token: Annotated[str, Form(max_length=64, description="the follow link's token")] = "",
+) -> dict[str, Any]:
+    if not s and not token:
+        raise InvalidInput(
+            "send the stop link's token (s) or the follow link's (token)",
+            key="stop_needs_token",
+            field="s",
+        )
+    return suggestions.stop_messages(
+        session, code=code, secret=settings.secret_key, stop=s, token=token
     )
 
 

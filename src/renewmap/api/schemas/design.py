@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from renewmap.api.schemas.common import Geometry, Number, Out
+from renewmap.api.schemas.common import CodeName, Geometry, Number, Out
 
 
 class SiteRef(Out):
@@ -84,10 +84,22 @@ class AdoptedRequest(Out):
     title: str
 
 
+class SkippedEntities(Out):
+    type: str = Field(description="a DXF entity type (TEXT, DIMENSION…)")
+    count: int
+
+
+class ImportReport(Out):
+    file: str
+    features: int = Field(description="features added to the draft")
+    skipped: list[SkippedEntities] = Field(description="what the file had that was not used")
+
+
 class DraftOut(Out):
     id: int
     number: int
     name: str
+    description: str | None = Field(None, description="the designer's plain words for residents")
     version: int
     public: bool
     site: SiteRef
@@ -97,6 +109,7 @@ class DraftOut(Out):
     features: DesignFeatures
     metrics: Metrics
     violations: list[Violation]
+    imported: ImportReport | None = Field(None, description="after an import: what it took")
 
 
 class DraftListItem(Out):
@@ -114,10 +127,19 @@ class Evaluation(Out):
     violations: list[Violation]
 
 
+class SharedFeatures(Out):
+    a: list[str] = Field(description="ids of A's features that B has alike")
+    b: list[str] = Field(description="ids of B's features that A has alike")
+
+
 class Comparison(Out):
     a: DraftOut
     b: DraftOut
-    difference: dict[str, Number | None] = Field(description="b minus a")
+    site_geometry: dict[str, Any] = Field(description="the site's outline (GeoJSON)")
+    shared: SharedFeatures
+    difference: dict[str, Number | None] = Field(
+        description="b minus a (green_ratio as a share: 0.034 is 3.4 percentage points)"
+    )
 
 
 class Standards(Out):
@@ -141,11 +163,18 @@ class Step(Out):
     stage: str
     label: str = Field(description="the step as the Gaojing guideline names it (社区调研…)")
     number: int
-    state: Literal["done", "current", "upcoming"]
+    state: Literal["done", "current", "upcoming", "skipped"] = Field(
+        description="skipped: gone past without being held (see skip_reason, skipped_by)"
+    )
+    meeting: bool = Field(description="a joint meeting (left only with minutes or a reason)")
     starts_on: str | None
     ends_on: str | None
     minutes: str | None
     attachments: list[AttachmentOut]
+    skip_reason: str | None
+    skipped_by: str | None
+    override_reason: str | None = Field(description="why a meeting was left without minutes")
+    override_by: str | None
 
 
 class Timeline(Out):
@@ -175,7 +204,11 @@ class SitePhotos(Out):
 class SiteListItem(Out):
     code: str
     name: str | None
+    description: str | None
     stage: str | None
+    step: int | None = Field(description="the current step's number (1–14)")
+    steps: int = Field(description="how many steps the process has")
+    since: str | None = Field(description="when the current step started")
     residents_may: list[str]
     photos: int
 
@@ -183,6 +216,7 @@ class SiteListItem(Out):
 class SiteInfo(Out):
     code: str
     name: str | None
+    description: str | None
     geometry: Geometry
 
 
@@ -197,11 +231,22 @@ class DraftComment(Out):
 class PublicDraft(Out):
     number: int
     name: str
+    description: str | None = Field(description="the designer's plain words")
     features: DesignFeatures
     metrics: Metrics
+    changes: list[str] = Field(description="what it changes against the site now, in words")
+    plan: str = Field(description="its rendered plan: add .png or .pdf (?paper=card|a3)")
     adopts: list[AdoptedRequest]
     comments: list[DraftComment]
     votes: int | None = Field(description="None until the results may be shown")
+
+
+class HouseholdCount(Out):
+    issued: int = Field(description="household forms handed out")
+    answered: int = Field(description="households that voted")
+
+
+VoteKind = Literal["household", "informal"]
 
 
 class Consultation(Out):
@@ -210,13 +255,143 @@ class Consultation(Out):
     stage: str | None
     residents_may: list[str]
     results_visible: bool
-    my_vote: int | None
+    vote: VoteKind = Field(
+        description="household: one vote per household by the forms' codes; informal: one "
+        "per phone, counted as an informal poll"
+    )
+    households: HouseholdCount | None
+    my_vote: int | None = Field(description="this phone's informal vote")
     drafts: list[PublicDraft]
 
 
 class Vote(Out):
     site: str
+    vote: VoteKind
     my_vote: int
+    household: str | None = Field(description="the household that voted (7号楼 第12户)")
+
+
+class Household(Out):
+    site: str
+    household: str = Field(description="as people name it: 7号楼 第12户")
+    my_vote: int | None = Field(description="the draft it voted for, if it did")
+
+
+class DraftVotes(Out):
+    number: int
+    name: str
+    votes: int
+
+
+class VoteResults(Out):
+    vote: VoteKind
+    households: HouseholdCount | None
+    by_draft: list[DraftVotes]
+
+
+class StepDates(Out):
+    stage: str
+    starts_on: str | None
+    ends_on: str | None
+
+
+class DisplayWindow(Out):
+    starts_on: str | None
+    ends_on: str | None
+
+
+class DraftName(Out):
+    number: int
+    name: str
+
+
+class Decision(Out):
+    site: str
+    decided: bool = Field(description="false until recorded (residents: until it is on display)")
+    draft: DraftName | None = None
+    reasons: str | None = None
+    decided_by: str | None = None
+    decided_at: str | None = None
+    results: VoteResults | None = None
+    display: DisplayWindow | None = Field(None, description="the display period (方案公示)")
+    next: list[StepDates] | None = Field(None, description="construction, acceptance, maintenance")
+
+
+class Objection(Out):
+    id: int
+    body: str
+    nickname: str | None
+    household: bool = Field(description="filed with a household's code")
+    created_at: str | None
+    answer: str | None
+    answered_at: str | None
+
+
+class Objections(Out):
+    site: str
+    objections: list[Objection]
+    unanswered: int
+
+
+class CatchmentBuilding(Out):
+    building: str = Field(description="as people name it (7号楼)")
+    households: int | None
+    distance_m: Number
+    issued: int
+    answered: int
+
+
+class Catchment(Out):
+    site: str
+    radius_m: Number
+    buildings: list[CatchmentBuilding]
+
+
+class TurnoutBuilding(Out):
+    building: str
+    issued: int
+    answered: int
+    share: Number
+
+
+class Turnout(Out):
+    site: str
+    issued: int
+    answered: int
+    share: Number | None
+    buildings: list[TurnoutBuilding]
+
+
+class BuildPlants(Out):
+    kept: int
+    new: int
+    removed: int = Field(description="taken out (a card with a history stays, marked removed)")
+
+
+class PlantLink(Out):
+    id: int
+    name: str | None
+    url: str
+
+
+class BuildOut(Out):
+    site: str
+    build: int
+    built_on: str
+    draft: int
+    layers: dict[str, int] = Field(description="features per layer now")
+    zones: int = Field(description="zones of the draft (names of parts, nothing to build)")
+    plants: BuildPlants
+    adoptable: list[PlantLink] = Field(description="new plants open for adoption (their cards)")
+
+
+class BuildItem(Out):
+    id: int
+    draft: int
+    draft_version: int
+    built_on: str
+    built_by: str
+    before: str = Field(description="the layers it replaced (GeoJSON)")
 
 
 # --- plants -------------------------------------------------------------------------------------
@@ -250,4 +425,37 @@ class PlantCard(Out):
     adoptable: bool
     adopter: str | None
     adopted_on: str | None
+    mine: bool = Field(description="the asking phone (its device cookie) is the adopter's")
+    site: CodeName | None
+    community: str | None
     care: list[CareOut]
+
+
+# --- sites and facilities made in the browser --------------------------------------------------
+
+
+class SiteOut(Out):
+    code: str
+    name: str
+    description: str | None
+    stage: str | None
+    geometry: Geometry
+
+
+class FacilityOut(Out):
+    id: int
+    type: str | None
+    name: str | None
+    site: str | None = Field(description="the site it lies in")
+    geometry: Geometry
+
+
+class TransferCode(Out):
+    """Shown on the adopter's phone, typed on the new one."""
+
+    code: str
+    expires_at: str
+
+
+class ClaimIn(BaseModel):
+    code: str = Field(min_length=4, max_length=20)

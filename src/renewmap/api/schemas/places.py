@@ -46,6 +46,22 @@ class CommunityOut(BaseModel):
     attribution: str | None = None
 
 
+class Place(Out):
+    """A named place of the community, where a pin goes when it is chosen."""
+
+    kind: Literal["building", "site", "facility", "grid", "green", "water", "compound"]
+    id: int
+    name: str = Field(description="as people name it: 17号楼, 睦邻微花园, 第3网格")
+    lon: float = Field(description="a point inside it (WGS84)")
+    lat: float
+    bbox: tuple[float, float, float, float]
+
+
+class PlaceList(Out):
+    places: list[Place]
+    more: bool = Field(description="more places match than were listed: search with more words")
+
+
 class CoveredBuilding(Out):
     building: str = Field(description="its number (e.g. 17号楼), or its id when it has none")
     households: int

@@ -97,6 +97,10 @@ class StaffComment(Out):
 
 class StaffRequestDetail(StaffRequest):
     photos: list[StaffPhoto]
+    answers: dict[str, Any] = Field(
+        description="answers to the category's questions (code → value or list of values)"
+    )
+    email: str | None = Field(description="the resident's e-mail, if they left one")
     open311: Open311Details | None = Field(None, description="only if an Open311 client sent it")
     history: list[StaffEvent] = Field(description="with internal notes")
     comments: list[StaffComment]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from renewmap.api.schemas.common import CodeName, Geometry, Out
 from renewmap.api.schemas.places import RouteOut
@@ -14,6 +14,19 @@ class SessionCookies(Out):
     csrf_token: str = Field(description="send it back in the X-CSRF-Token header of writes")
 
 
+class Expected(Out):
+    """How long a new suggestion can expect to wait for acceptance."""
+
+    days: int = Field(ge=1)
+    basis: Literal["history", "rule"] = Field(
+        description="history: the grid's record (percent of its recent suggestions were "
+        "accepted within days); rule: RENEWMAP_OVERDUE_DAYS"
+    )
+    sample: int = Field(description="waits the history is made of (0 with the rule)")
+    percent: int | None
+    window_days: int = Field(description="how far back the history looks")
+
+
 class SuggestionCreated(Out):
     id: int
     receipt_code: str = Field(description="what the resident quotes (e.g. on the phone)")
@@ -21,6 +34,25 @@ class SuggestionCreated(Out):
     token: str
     owner: RouteOut
     message: str
+    expected: Expected
+    notify: list[Literal["sms", "email"]] = Field(
+        description="how the resident will be told of progress (empty without consent)"
+    )
+
+
+class PreviewIn(BaseModel):
+    community: str = Field(max_length=32, description="the community whose page asks")
+    geometry: Geometry = Field(description="the pin (Point), a drawn line or area; WGS84")
+
+
+class SuggestionPreview(Out):
+    """Before posting: who will handle it and how long acceptance may take."""
+
+    owner: RouteOut
+    message: str
+    outside: bool = Field(description="outside the community, within the snap distance")
+    elsewhere: bool = Field(description="the place belongs to another community")
+    expected: Expected
 
 
 class PublicPhoto(Out):
@@ -55,6 +87,9 @@ class SuggestionView(Out):
     nickname: str | None
     photos: list[PublicPhoto]
     adopted_in: list[AdoptedIn]
+    supported: bool | None = Field(
+        None, description="whether this browser (its device cookie) gave it +1; browse only"
+    )
 
 
 class SuggestionFeature(Out):
@@ -100,11 +135,19 @@ class CommentOut(Out):
     created_at: str | None
 
 
+class ActedBy(Out):
+    """In which role and place a member of staff acted (never who)."""
+
+    role: str
+    place: str
+
+
 class PublicEvent(Out):
     kind: str
     label: str = Field(description="what happened, in the reader's language")
     at: str | None
     note: str | None
+    by: ActedBy | None = None
 
 
 class FollowView(SuggestionView):
@@ -114,7 +157,20 @@ class FollowView(SuggestionView):
     hidden: bool
     your_nickname: str | None
     your_phone: str | None
+    your_email: str | None
     history: list[PublicEvent]
+    geometry: Geometry
+    community: str | None
+    notify: list[Literal["sms", "email"]] = Field(
+        description="how the resident is told of progress (empty: not, or stopped)"
+    )
+    reopen_until: str | None = Field(description="a resolved request may be reopened until then")
+
+
+class MessagesStopped(Out):
+    receipt_code: str
+    stopped: bool
+    cancelled: int = Field(description="messages that were waiting and will not be sent")
 
 
 class MapPoint(Out):

@@ -49,7 +49,10 @@ def current_adopters(session: Session, *, community_id: int) -> Sequence[Row[*tu
 
 
 def plants_of_site(session: Session, *, site_id: int) -> Sequence[Plant]:
-    return session.scalars(select(Plant).where(Plant.site_id == site_id).order_by(Plant.id)).all()
+    """The site's plants now (not those a build took out)."""
+    return session.scalars(
+        select(Plant).where(Plant.site_id == site_id, Plant.removed_on.is_(None)).order_by(Plant.id)
+    ).all()
 
 
 def adopted_plant_ids(session: Session, *, plant_ids: Sequence[int]) -> set[int]:
@@ -90,8 +93,21 @@ def draft_feature_rows(session: Session, *, draft_id: int) -> list[DesignFeature
 
 
 def site_layer_rows(session: Session, *, model: type[Any], site_id: int) -> Sequence[Any]:
-    """The features of one layer (green areas, plants, paths…) drawn for a site."""
-    return session.scalars(select(model).where(model.site_id == site_id)).all()
+    """The features of one layer (green areas, plants, paths…) of a site now (plants a build
+    took out are left out)."""
+    query = select(model).where(model.site_id == site_id)
+    if model is Plant:
+        query = query.where(Plant.removed_on.is_(None))
+    return session.scalars(query.order_by(model.id)).all()
+
+
+def plant_has_history(session: Session, *, plant_id: int) -> bool:
+    """Whether a plant was ever adopted or cared for (its card is worth keeping)."""
+    adopted = session.scalar(
+        select(PlantAdoption.id).where(PlantAdoption.plant_id == plant_id).limit(1)
+    )
+    cared = session.scalar(select(PlantCare.id).where(PlantCare.plant_id == plant_id).limit(1))
+    return adopted is not None or cared is not None
 
 
 def draft_links(session: Session, *, draft_id: int) -> Sequence[DraftRequest]:

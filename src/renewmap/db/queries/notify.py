@@ -73,3 +73,14 @@ def any_due_notification(session: Session, *, now: Any) -> bool:
 def all_notifications(session: Session) -> list[Notification]:
     """The whole outbox, oldest first (sent, failed and pending)."""
     return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def pending_of_request(session: Session, *, request_id: int) -> list[Notification]:
+    """The request's messages not sent yet."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.request_id == request_id, Notification.status == "pending")
+            .order_by(Notification.id)
+        )
+    )

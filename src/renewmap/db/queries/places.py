@@ -10,8 +10,10 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
+    LIKE_ESCAPE,
     Bounds,
     bbox_filter,
+    contains_pattern,
     execute_hot,
     geometry_wkb,
     route_prefetch_sql,
@@ -21,6 +23,7 @@ from renewmap.db.models import (
     Building,
     Community,
     Compound,
+    Facility,
     Grid,
     PartyBranch,
     Request,
@@ -382,6 +385,12 @@ def find_site(session: Session, *, community_id: int, code: str) -> Site | None:
     return find_coded(session, model=Site, community_id=community_id, code=code)
 
 
+def facilities_of_community(session: Session, *, community_id: int) -> Sequence[Facility]:
+    return session.scalars(
+        select(Facility).where(Facility.community_id == community_id).order_by(Facility.id)
+    ).all()
+
+
 def sites_of_community(session: Session, *, community_id: int) -> Sequence[Site]:
     return session.scalars(
         select(Site).where(Site.community_id == community_id).order_by(Site.code)
@@ -403,3 +412,40 @@ def buildings_to_assign(
     if only_unassigned:
         stmt = stmt.where(Building.grid_id.is_(None))
     return session.scalars(stmt).all()
+
+
+# --- residents' place search (issue 16) ---------------------------------------------------------
+
+# What a resident can search for by name, and which column holds the name people use.
+NAMED_LAYERS: tuple[tuple[str, str], ...] = (
+    ("building", "number"),
+    ("building", "name"),
+    ("site", "name"),
+    ("facility", "name"),
+    ("grid", "name"),
+    ("green", "name"),
+    ("water", "name"),
+    ("compound", "name"),
+)
+
+
+def named_features(
+    session: Session, *, community_id: int, text: str | None, limit: int
+) -> list[tuple[str, int, str, bytes]]:
+    """(kind, id, name, geometry WKB) of the community's named features whose name contains
+    ``text`` (case-insensitive; all of them when ``text`` is empty), at most ``limit`` per
+    searched column. Buildings are found by their number (17号楼) and their name."""
+    out: list[tuple[str, int, str, bytes]] = []
+    for kind, column_name in NAMED_LAYERS:
+        model: Any = LAYER_MODELS[kind]
+        column = getattr(model, column_name)
+        stmt = select(model.id, column, geometry_wkb(session, model.geom)).where(
+            model.community_id == community_id, column.is_not(None), column != ""
+        )
+        if kind == "compound":
+            stmt = stmt.where(model.merged_into_id.is_(None))  # a merged compound is history
+        if text:
+            stmt = stmt.where(column.ilike(contains_pattern(text), escape=LIKE_ESCAPE))
+        for row in session.execute(stmt.order_by(model.id).limit(limit)):
+            out.append((kind, int(row[0]), str(row[1]), bytes(row[2])))
+    return out

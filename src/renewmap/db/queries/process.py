@@ -13,7 +13,10 @@ from renewmap.db.models import (
     DesignDraft,
     DraftComment,
     DraftVote,
+    HouseholdCode,
     Site,
+    SiteBuild,
+    SiteObjection,
     SitePhoto,
     SiteStage,
     StageAttachment,
@@ -86,6 +89,16 @@ def stages_of_site(session: Session, *, site_id: int) -> dict[str, SiteStage]:
     }
 
 
+def current_step_starts(session: Session, *, community_id: int) -> dict[int, Any]:
+    """When each site of the community entered the step it is in now (site id → date)."""
+    rows = session.execute(
+        select(Site.id, SiteStage.starts_on)
+        .join(SiteStage, (SiteStage.site_id == Site.id) & (SiteStage.stage == Site.stage))
+        .where(Site.community_id == community_id, SiteStage.starts_on.is_not(None))
+    ).all()
+    return {site_id: day for site_id, day in rows}
+
+
 def find_stage(session: Session, *, site_id: int, stage: str) -> SiteStage | None:
     return session.scalar(
         select(SiteStage).where(SiteStage.site_id == site_id, SiteStage.stage == stage)
@@ -129,3 +142,76 @@ def photo_counts_of_sites(session: Session, *, community_id: int) -> dict[int, i
             .group_by(SitePhoto.site_id)
         ).all()
     )
+
+
+# --- objections while the plan is on display ---------------------------------------------------
+
+
+def objections_of_site(session: Session, *, site_id: int) -> Sequence[SiteObjection]:
+    """The site's objections, oldest first."""
+    return session.scalars(
+        select(SiteObjection).where(SiteObjection.site_id == site_id).order_by(SiteObjection.id)
+    ).all()
+
+
+def unanswered_objections(session: Session, *, site_id: int) -> int:
+    """How many of the site's objections wait for an answer."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(SiteObjection)
+            .where(SiteObjection.site_id == site_id, SiteObjection.answer.is_(None))
+        )
+        or 0
+    )
+
+
+def objections_by_device(session: Session, *, site_id: int, device_hash: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(SiteObjection)
+            .where(SiteObjection.site_id == site_id, SiteObjection.device_hash == device_hash)
+        )
+        or 0
+    )
+
+
+# --- household forms (征询单) --------------------------------------------------------------------
+
+
+def household_by_hash(session: Session, *, code_hash: str) -> HouseholdCode | None:
+    return session.scalar(select(HouseholdCode).where(HouseholdCode.code_hash == code_hash))
+
+
+def households_of_site(session: Session, *, site_id: int) -> Sequence[HouseholdCode]:
+    """The site's household forms that are valid (not revoked), by building and household."""
+    return session.scalars(
+        select(HouseholdCode)
+        .where(HouseholdCode.site_id == site_id, HouseholdCode.revoked_at.is_(None))
+        .order_by(HouseholdCode.id)
+    ).all()
+
+
+def household_votes(session: Session, *, site_id: int) -> dict[int, int]:
+    """Household votes per draft id (forms not revoked)."""
+    rows = session.execute(
+        select(HouseholdCode.draft_id, func.count())
+        .where(
+            HouseholdCode.site_id == site_id,
+            HouseholdCode.revoked_at.is_(None),
+            HouseholdCode.draft_id.is_not(None),
+        )
+        .group_by(HouseholdCode.draft_id)
+    ).all()
+    return {draft: n for draft, n in rows if draft is not None}
+
+
+# --- builds ---------------------------------------------------------------------------------------
+
+
+def builds_of_site(session: Session, *, site_id: int) -> Sequence[SiteBuild]:
+    """The site's builds, oldest first."""
+    return session.scalars(
+        select(SiteBuild).where(SiteBuild.site_id == site_id).order_by(SiteBuild.id)
+    ).all()

@@ -3,6 +3,7 @@ history and patrols."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +11,11 @@ from sqlalchemy import Row, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
+    LIKE_ESCAPE,
     Bounds,
     bbox_centre,
     bbox_filter,
+    contains_pattern,
     floor_int,
 )
 from renewmap.db.models import (
@@ -83,6 +86,7 @@ def _public_conditions(
     status: str | None,
     grid_id: int | None,
     bounds: Bounds | None,
+    text: str | None = None,
 ) -> list[Any]:
     conditions = [Request.community_id == community_id, Request.hidden.is_(False)]
     if category:
@@ -93,7 +97,13 @@ def _public_conditions(
         conditions.append(Request.grid_id == grid_id)
     if bounds is not None:
         conditions.append(bbox_filter(session, Request.__table__, bounds, indexed=False))
+    if text:
+        conditions.append(Request.title.ilike(contains_pattern(text), escape=LIKE_ESCAPE))
     return conditions
+
+
+# How the residents' list may be ordered.
+PUBLIC_SORTS = ("newest", "supports", "nearest")
 
 
 def public_requests(
@@ -104,10 +114,15 @@ def public_requests(
     status: str | None = None,
     grid_id: int | None = None,
     bounds: Bounds | None = None,
+    text: str | None = None,
+    sort: str = "newest",
+    near: tuple[float, float] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[Sequence[Request], int]:
-    """Visible (not hidden) requests of a community, newest first, with the total count."""
+    """Visible (not hidden) requests of a community with the total count: newest first, most
+    supported first, or nearest to ``near`` (lon, lat) first (by the centre of each one's
+    bounding box, in local metres); ``text``: the title contains it (case-insensitive)."""
 
     conditions = _public_conditions(
         session,
@@ -116,14 +131,22 @@ def public_requests(
         status=status,
         grid_id=grid_id,
         bounds=bounds,
+        text=text,
     )
     total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
+    order: list[Any]
+    if sort == "nearest" and near is not None:
+        x, y = bbox_centre(session, Request.geom)
+        # degrees of longitude shrink with latitude: scale them to the same length as latitude's
+        k = math.cos(math.radians(near[1]))
+        dx, dy = (x - near[0]) * k, y - near[1]
+        order = [(dx * dx + dy * dy).asc(), Request.id.desc()]
+    elif sort == "supports":
+        order = [Request.support_count.desc(), Request.created_at.desc(), Request.id.desc()]
+    else:
+        order = [Request.created_at.desc(), Request.id.desc()]
     rows = session.scalars(
-        select(Request)
-        .where(*conditions)
-        .order_by(Request.created_at.desc(), Request.id.desc())
-        .limit(limit)
-        .offset(offset)
+        select(Request).where(*conditions).order_by(*order).limit(limit).offset(offset)
     ).all()
     return rows, int(total)
 
@@ -402,6 +425,43 @@ def request_ids_of_community(
         session.scalars(
             select(Request.id).where(
                 Request.id.in_(list(ids)), Request.community_id == community_id
+            )
+        )
+    )
+
+
+def acceptance_history(
+    session: Session, *, community_id: int, grid_id: int | None, since: Any
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(request id, event kind, at) of the events that start a wait for acceptance (created,
+    transfer, reopen) and end it (accept), for the grid's requests (``grid_id`` None: the
+    community's requests in no grid) that were accepted at or after ``since``; by request, then
+    time."""
+    where = [Request.community_id == community_id]
+    where.append(Request.grid_id == grid_id if grid_id is not None else Request.grid_id.is_(None))
+    accepted = (
+        select(RequestEvent.request_id)
+        .join(Request, Request.id == RequestEvent.request_id)
+        .where(*where, RequestEvent.kind == EventKind.ACCEPT, RequestEvent.at >= since)
+        .distinct()
+    )
+    kinds = (EventKind.CREATED, EventKind.TRANSFER, EventKind.REOPEN, EventKind.ACCEPT)
+    return session.execute(
+        select(RequestEvent.request_id, RequestEvent.kind, RequestEvent.at)
+        .where(RequestEvent.request_id.in_(accepted), RequestEvent.kind.in_(kinds))
+        .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
+    ).all()
+
+
+def supported_by(session: Session, *, request_ids: Sequence[int], supporter_hash: str) -> set[int]:
+    """Those of ``request_ids`` this device (its keyed hash) has given a +1."""
+    if not request_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(RequestSupport.request_id).where(
+                RequestSupport.request_id.in_(list(request_ids)),
+                RequestSupport.supporter_hash == supporter_hash,
             )
         )
     )

@@ -31,13 +31,16 @@ from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLim
 from renewmap.i18n import Msg, gettext
 from renewmap.services.access import accounts
 from renewmap.services.places.routing import Owner, route_geometry
+from renewmap.services.requests import questions
 from renewmap.services.requests.intake import MAX_DESCRIPTION, MAX_TITLE
 from renewmap.services.requests.suggestions import create_suggestion
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 from renewmap.vocabulary import (
+    BUILDING_QUESTION,
     CATEGORIES,
     CATEGORY_LABELS,
+    CATEGORY_QUESTIONS,
     CLOSED_STATUSES,
     MAX_ID,
     OPEN_STATUSES,
@@ -60,35 +63,10 @@ MAX_CLIENT = 100
 MAX_MEDIA_URL = 500
 MAX_EMAIL = 200
 MAX_NAME = 100
-MAX_STRING_ATTRIBUTE = 100
-MAX_NUMBER_ATTRIBUTE = 100_000
 TITLE_CHARS = 60  # a title derived from the description: its first line, this long at most
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_BUILDING = re.compile(r"^\d{1,4}$")
 _SPACED_OFFSET = re.compile(r"T[\d:.]+ \d{2}:\d{2}$")
 
-
-@dataclass(frozen=True)
-class Value:
-    key: str
-    name: str  # msgid
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """One extra field of a service definition (GeoReport's ``attribute``)."""
-
-    code: str
-    datatype: str  # string | number | singlevaluelist | multivaluelist
-    description: str  # msgid: the question put to the resident
-    required: bool
-    values: tuple[Value, ...] = ()
-    hint: str | None = None  # msgid: datatype_description
-
-
-_BUILDING_ATTR = "building"
-_WHICH_BUILDING = "Building number (e.g. 17号楼)"
-_BUILDING_HINT = "The number painted on the building"
 
 # Group (msgid) and description (msgid) of each service; names are the categories' labels.
 SERVICES: dict[str, tuple[str, str]] = {
@@ -106,64 +84,11 @@ SERVICES: dict[str, tuple[str, str]] = {
     "other": ("Other", "Anything else about the shared space"),
 }
 
-ATTRIBUTES: dict[str, tuple[Attribute, ...]] = {
-    # Pipes are fixed building by building (70% of a water main was relaid that way).
-    "pipes_drainage": (
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, True, hint=_BUILDING_HINT),
-        Attribute(
-            "problem",
-            "singlevaluelist",
-            "What is wrong?",
-            True,
-            (
-                Value("leak", "Leaking water pipe"),
-                Value("blocked", "Blocked drain or sewer"),
-                Value("pooling", "Rainwater pooling"),
-            ),
-        ),
-    ),
-    "overhead_wires": (
-        Attribute(
-            "problem",
-            "singlevaluelist",
-            "What is wrong?",
-            True,
-            (
-                Value("tangled", "Tangled spider-web wires"),
-                Value("hanging_low", "Wires hanging low"),
-                Value("charging_cable", "Charging cable run from a window"),
-            ),
-        ),
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
-    ),
-    "ebike_parking": (
-        Attribute(
-            "need",
-            "singlevaluelist",
-            "What is needed?",
-            True,
-            (Value("charging", "Charging points"), Value("parking", "Parking spaces")),
-        ),
-        Attribute("bikes", "number", "About how many e-bikes?", False, hint="A whole number"),
-    ),
-    "safety_fire": (
-        Attribute(
-            "hazards",
-            "multivaluelist",
-            "Which hazards?",
-            True,
-            (
-                Value("blocked_exit", "Blocked fire escape or fire lane"),
-                Value("indoor_charging", "E-bikes charged in the stairwell"),
-                Value("extinguisher", "Missing or expired fire extinguisher"),
-            ),
-        ),
-        Attribute(_BUILDING_ATTR, "string", _WHICH_BUILDING, False, hint=_BUILDING_HINT),
-    ),
-    "lighting": (
-        Attribute("lamps", "number", "How many lamps are out?", False, hint="A whole number"),
-    ),
-}
+# A service's attributes are its category's questions, asked the same way of residents on the
+# residents' page (vocabulary.CATEGORY_QUESTIONS).
+ATTRIBUTES = CATEGORY_QUESTIONS
+_BUILDING_ATTR = BUILDING_QUESTION
+
 
 # The other user-facing texts (msgids).
 NOTICE = "Will be handled by {who}"  # zh_CN as the routing message: 将由 … 处理
@@ -442,104 +367,9 @@ def _location(new: NewRequest) -> Any:
     return parse_geojson({"type": "Point", "coordinates": [lon, lat]}, where="lat/long")
 
 
-def _attribute_error(code: str, problem: Msg, *, key: str) -> InvalidInput:
-    return InvalidInput(
-        "attribute '{attribute}': {problem}",
-        key=key,
-        attribute=code,
-        problem=problem,
-        field=f"attribute[{code}]",
-    )
-
-
-def _number(code: str, text: str) -> int | float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _attribute_error(
-            code, Msg("'{value}' is not a number", value=text), key="open311_attribute_nan"
-        ) from None
-    if not math.isfinite(value) or not 0 <= value <= MAX_NUMBER_ATTRIBUTE:
-        raise _attribute_error(
-            code,
-            Msg("must be between 0 and {limit}", limit=MAX_NUMBER_ATTRIBUTE),
-            key="open311_attribute_range",
-        )
-    return int(value) if value.is_integer() else value
-
-
-def check_attributes(service_code: str, given: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """The answers to a service's attributes, checked: no unknown codes, every required one,
-    list values among the allowed keys. Building numbers are checked later, where they lie."""
-    defined = {a.code: a for a in ATTRIBUTES.get(service_code, ())}
-    unknown = sorted(set(given) - set(defined))
-    if unknown:
-        raise _attribute_error(
-            unknown[0],
-            Msg(
-                "not defined for service '{service}' (its attributes: {allowed})",
-                service=service_code,
-                allowed=list(defined) or "—",
-            ),
-            key="open311_attribute_unknown",
-        )
-    answers: dict[str, Any] = {}
-    for a in defined.values():
-        values = [v.strip() for v in given.get(a.code, ()) if v and v.strip()]
-        if not values:
-            if a.required:
-                raise _attribute_error(
-                    a.code,
-                    Msg(
-                        "required for service '{service}' ({description})",
-                        service=service_code,
-                        description=a.description,
-                    ),
-                    key="open311_attribute_required",
-                )
-            continue
-        if a.datatype != "multivaluelist" and len(values) > 1:
-            raise _attribute_error(
-                a.code, Msg("takes one value"), key="open311_attribute_one_value"
-            )
-        if a.datatype in ("singlevaluelist", "multivaluelist"):
-            keys = [v.key for v in a.values]
-            bad = [v for v in values if v not in keys]
-            if bad:
-                raise _attribute_error(
-                    a.code,
-                    Msg("'{value}' is not one of {allowed}", value=bad[0], allowed=keys),
-                    key="open311_attribute_value",
-                )
-            answers[a.code] = (
-                sorted(set(values), key=keys.index) if a.datatype == "multivaluelist" else values[0]
-            )
-        elif a.datatype == "number":
-            answers[a.code] = _number(a.code, values[0])
-        else:
-            if len(values[0]) > MAX_STRING_ATTRIBUTE:
-                raise _attribute_error(
-                    a.code,
-                    Msg("longer than {limit} characters", limit=MAX_STRING_ATTRIBUTE),
-                    key="open311_attribute_too_long",
-                )
-            answers[a.code] = values[0]
-    if _BUILDING_ATTR in answers and _BUILDING.match(answers[_BUILDING_ATTR]):
-        answers[_BUILDING_ATTR] += "号楼"  # "17" means the building numbered 17号楼
-    return answers
-
-
-def _check_building(session: Session, answers: dict[str, Any], community_id: int) -> None:
-    number = answers.get(_BUILDING_ATTR)
-    if number is None:
-        return
-    known = q.building_numbers(session, community_id=community_id)
-    if known and number not in known:
-        raise _attribute_error(
-            _BUILDING_ATTR,
-            Msg("no building '{number}' in this community", number=number),
-            key="open311_building_unknown",
-        )
+# The answers to a service's attributes are checked as the residents' page's are.
+check_attributes = questions.check_answers
+_check_building = questions.check_building
 
 
 def _optional(text: str | None, name: str, limit: int) -> str | None:

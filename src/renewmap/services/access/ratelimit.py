@@ -20,6 +20,24 @@ class RateLimiter:
         self._events: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
+    def check(self, action: str, client: str, *, now: float | None = None) -> None:
+        """Raise RateLimited if ``client`` has used up ``action`` (records nothing): for
+        actions counted only when they fail (a wrong code), checked before each try."""
+        limit, window = self.limits[action]
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._events.get((action, client))
+            while q and q[0] <= now - window:
+                q.popleft()
+            if q is not None and len(q) >= limit:
+                retry = max(1, int(q[0] + window - now) + 1)
+                raise RateLimited(
+                    "too many attempts from this address; try again in {retry_after} s",
+                    key="rate_limited",
+                    action=action,
+                    retry_after=retry,
+                )
+
     def hit(self, action: str, client: str, *, now: float | None = None) -> None:
         """Record one event, or raise RateLimited (HTTP 429) with the seconds to wait."""
         limit, window = self.limits[action]

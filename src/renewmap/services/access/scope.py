@@ -14,12 +14,12 @@ Every staff read and write goes through :func:`scope_of` and either :meth:`Scope
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import ColumnElement, false, or_
 from sqlalchemy.orm import Session
 
-from renewmap.db.models import Request
+from renewmap.db.models import Community, Grid, PartyBranch, Request, Subdistrict
 from renewmap.db.queries.places import (
     branch_subtree_ids,
     community_ids_of_subdistricts,
@@ -99,3 +99,39 @@ def require_staff_scope(scope: Scope) -> None:
             "your account has no area with requests (ask your community admin)",
             key="no_request_scope",
         )
+
+
+# The roles that act on requests, most specific first: a member of staff acting on a request
+# is named by the first of their roles that covers it.
+_ACTING_ORDER = (
+    Role.GRID_LEAD,
+    Role.BRANCH_SECRETARY,
+    Role.COMMUNITY_ADMIN,
+    Role.SUBDISTRICT_ADMIN,
+)
+
+
+def acting_as(session: Session, principal: Principal, request: Request) -> dict[str, str] | None:
+    """In which role and place a member of staff acts on ``request``, as residents may read it
+    (``{"role": "grid_lead", "place": "第3网格"}``): never who they are. None when none of
+    their roles covers the request."""
+    grants = sorted(
+        (g for g in principal.roles if g.role in _ACTING_ORDER),
+        key=lambda g: _ACTING_ORDER.index(Role(g.role)),
+    )
+    places = {
+        Role.GRID_LEAD: (Grid, "grid_id"),
+        Role.BRANCH_SECRETARY: (PartyBranch, "branch_id"),
+        Role.COMMUNITY_ADMIN: (Community, "community_id"),
+        Role.SUBDISTRICT_ADMIN: (Subdistrict, "subdistrict_id"),
+    }
+    for g in grants:
+        if scope_of(session, replace(principal, roles=(g,))).covers(request):
+            model, column = places[Role(g.role)]
+            return {"role": str(g.role), "place": place_name(session, model, getattr(g, column))}
+    return None
+
+
+def place_name(session: Session, model: type, place_id: int | None) -> str:
+    row = session.get(model, place_id) if place_id is not None else None
+    return str(row.name) if row is not None else ""

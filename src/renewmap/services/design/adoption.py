@@ -7,14 +7,17 @@ Each plant has a stable public card at ``/p/{id}`` and a printable QR code point
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from renewmap import names
-from renewmap.db.models import Plant, PlantAdoption, PlantCare
+from renewmap.db.models import Community, Plant, PlantAdoption, PlantCare, Site
 from renewmap.db.queries.design import (
     adopted_plant_ids,
     care_log,
@@ -24,6 +27,8 @@ from renewmap.db.queries.design import (
 )
 from renewmap.db.queries.places import community_by_code, grids_by_ids
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
+from renewmap.i18n import N_, Msg
+from renewmap.printing import Tag
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import scope_of
 from renewmap.services.requests.photos import process_photo
@@ -82,14 +87,14 @@ def adopt(
         PlantAdoption(plant_id=plant.id, nickname=nickname, phone=phone, device_hash=device_hash)
     )
     session.flush()
-    return card(session, plant_id=plant.id)
+    return card(session, plant_id=plant.id, device_hash=device_hash)
 
 
 def require_adopter(session: Session, *, plant_id: int, device_hash: str) -> PlantAdoption:
     """The plant's current adoption, if this device is its adopter (403 otherwise)."""
     plant = _plant(session, plant_id)
     adoption = current_adoption(session, plant_id=plant.id)
-    if adoption is None or adoption.device_hash != device_hash:
+    if adoption is None or not hmac.compare_digest(adoption.device_hash, device_hash):
         raise Forbidden(
             "only the plant's adopter can add to its care log", key="not_the_adopter", field="id"
         )
@@ -108,6 +113,8 @@ def log_care(
     """Only the plant's adopter (their device) writes its care log; a photo may go with it."""
     adoption = require_adopter(session, plant_id=plant_id, device_hash=device_hash)
     plant = _plant(session, plant_id)
+    if kind == "photo" and photo is None:
+        raise InvalidInput("a photo entry needs its photo", key="care_photo_missing", field="file")
     if kind not in CARE_KINDS:
         raise InvalidInput(
             "kind must be one of {kinds}", key="care_kind_unknown", kinds=CARE_KINDS, field="kind"
@@ -132,11 +139,12 @@ def log_care(
         )
     )
     session.flush()
-    return card(session, plant_id=plant.id)
+    return card(session, plant_id=plant.id, device_hash=device_hash)
 
 
-def card(session: Session, *, plant_id: int) -> dict[str, Any]:
-    """The public growth ID card: species, planting date, adopter's nickname, care log."""
+def card(session: Session, *, plant_id: int, device_hash: str | None = None) -> dict[str, Any]:
+    """The public growth ID card: species, planting date, adopter's nickname, care log, its
+    site; ``mine``: the device asking (``device_hash``) is the adopter's."""
     plant = _plant(session, plant_id)
     table = species_table()
     sp = table.get(plant.species or "") or next(
@@ -155,6 +163,11 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
         "planted_on": plant.planted_on.isoformat() if plant.planted_on else None,
         "adoptable": bool(plant.adoptable) and adoption is None,
         "adopter": adoption.nickname if adoption else None,
+        "mine": adoption is not None
+        and device_hash is not None
+        and hmac.compare_digest(adoption.device_hash, device_hash),
+        "site": _site_ref(session, plant),
+        "community": _community_code(session, plant),
         "adopted_on": _day(adoption.adopted_at) if adoption else None,
         "care": [
             {
@@ -169,6 +182,92 @@ def card(session: Session, *, plant_id: int) -> dict[str, Any]:
             for c in log
         ],
     }
+
+
+def _site_ref(session: Session, plant: Plant) -> dict[str, str] | None:
+    site = session.get(Site, plant.site_id) if plant.site_id else None
+    return {"code": site.code, "name": site.name} if site is not None else None
+
+
+def _community_code(session: Session, plant: Plant) -> str | None:
+    community = session.get(Community, plant.community_id)
+    return community.code if community is not None else None
+
+
+def display_name(card_view: dict[str, Any]) -> str:
+    """What people call the plant: its name, else its species (never its code)."""
+    return str(card_view["name"] or card_view["species"]["name_zh"] or "")
+
+
+# --- moving an adoption to a new phone -------------------------------------------------------
+
+TRANSFER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # read off one screen, typed on another
+TRANSFER_LENGTH = 8
+TRANSFER_HOURS = 24
+
+
+def transfer_code(
+    session: Session, *, plant_id: int, device_hash: str, secret: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """On the adopter's phone: a one-time code (valid ``TRANSFER_HOURS`` hours) that moves the
+    adoption to another phone; a new code replaces the previous one. Only its keyed hash is
+    kept."""
+    plant = _plant(session, plant_id)
+    adoption = current_adoption(session, plant_id=plant.id)
+    if adoption is None or not hmac.compare_digest(adoption.device_hash, device_hash):
+        raise Forbidden(
+            "only the plant's adopter can move the adoption to another phone",
+            key="not_the_adopter_transfer",
+            field="id",
+        )
+    now = now or datetime.now(UTC)
+    code = "".join(secrets.choice(TRANSFER_ALPHABET) for _ in range(TRANSFER_LENGTH))
+    adoption.transfer_code_hash = _keyed(secret, code)
+    adoption.transfer_expires_at = now + timedelta(hours=TRANSFER_HOURS)
+    session.flush()
+    return {"code": code, "expires_at": adoption.transfer_expires_at.isoformat()}
+
+
+def claim(
+    session: Session,
+    *,
+    plant_id: int,
+    code: str,
+    device_hash: str,
+    secret: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """On the new phone: the code from the old one makes this device the adopter's (the old one
+    no longer is); the code is used up."""
+    plant = _plant(session, plant_id)
+    session.refresh(plant, with_for_update=True)  # two phones with one code: one wins
+    adoption = current_adoption(session, plant_id=plant.id)
+    now = now or datetime.now(UTC)
+    given = re.sub(r"[\s-]", "", code or "").upper()
+    expires = adoption.transfer_expires_at if adoption is not None else None
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    if (
+        adoption is None
+        or adoption.transfer_code_hash is None
+        or expires is None
+        or expires < now
+        or not hmac.compare_digest(adoption.transfer_code_hash, _keyed(secret, given))
+    ):
+        raise Forbidden(
+            "this code does not move the adoption: ask for a new one on the adopter's phone",
+            key="transfer_code_wrong",
+            field="code",
+        )
+    adoption.device_hash = device_hash
+    adoption.transfer_code_hash = None
+    adoption.transfer_expires_at = None
+    session.flush()
+    return card(session, plant_id=plant.id, device_hash=device_hash)
+
+
+def _keyed(secret: str, value: str) -> str:
+    return hmac.new(secret.encode(), f"adoption:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
@@ -232,17 +331,16 @@ def _moment(t: datetime) -> str:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).isoformat()
 
 
-def qr(url: str, *, kind: str) -> tuple[bytes, str]:
-    """A QR code of the card's URL, PNG (for screens) or SVG (for print shops)."""
-    import segno
+TAG_CAPTION = N_("Scan to adopt it or see its growth record")  # 扫码认养/查看成长档案
 
-    code = segno.make(url, error="m")
-    out = io.BytesIO()
-    if kind == "svg":
-        code.save(out, kind="svg", scale=8, border=4)
-        return out.getvalue(), "image/svg+xml"
-    code.save(out, kind="png", scale=8, border=4)
-    return out.getvalue(), "image/png"
+
+def tag(session: Session, *, plant_id: int, url: str, locale: str) -> Tag:
+    """What the plant's printed tag says: its name, its species (Chinese and Latin), the caption
+    and its card's address for the QR code."""
+    view = card(session, plant_id=plant_id)
+    sp = view["species"]
+    species = " ".join(p for p in (sp["name_zh"], sp["latin"]) if p)
+    return Tag(display_name(view), species, Msg(TAG_CAPTION).render(locale), url)
 
 
 def site_plants(session: Session, *, community_code: str, site_code: str) -> list[dict[str, Any]]:

@@ -41,9 +41,9 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import request_ids_of_community, site_request_candidates
 from renewmap.errors import Conflict, InvalidInput, NotFound
-from renewmap.i18n import Alternatives, Msg, rendered
+from renewmap.i18n import Alternatives, Msg, Sentences, rendered
 from renewmap.services.access.accounts import Principal
-from renewmap.services.design.process import require_runner, site_of
+from renewmap.services.design.process import require_process_runner, require_runner, site_of
 from renewmap.spatial import design
 from renewmap.spatial.crs import metres_to_degrees
 from renewmap.spatial.geometry import check_geometry, from_db, parse_geojson, to_db, to_geojson
@@ -56,6 +56,7 @@ EXPECTED = {
     "plant": ("Point",),
     "path": ("LineString", "MultiLineString"),
     "facility": ("Point", "Polygon", "MultiPolygon"),
+    "water": ("Polygon", "MultiPolygon"),
     "keep": ("Point", "LineString", "Polygon", "MultiPolygon", "MultiLineString"),
 }
 
@@ -150,8 +151,16 @@ def _site_layers(session: Session, site: Site) -> list[tuple[str, dict[str, Any]
         kind = "facility" if from_db(f.geom).geom_type in EXPECTED["facility"] else "keep"
         out.append((kind, clean({"name": f.name, "type": f.kind}), f.geom))
     for w in site_layer_rows(session, model=Water, site_id=site.id):
-        out.append(("keep", clean({"name": w.name, "type": "water"}), w.geom))
+        out.append(("water", clean({"name": w.name}), w.geom))
     return out
+
+
+def site_features(session: Session, site: Site) -> list[design.Feature]:
+    """The site as it is now (its layers) as design features: what drafts are compared with."""
+    return [
+        design.Feature(f"site-{i}", kind, from_db(geom), props)
+        for i, (kind, props, geom) in enumerate(_site_layers(session, site), start=1)
+    ]
 
 
 def save_features(
@@ -366,6 +375,7 @@ def draft_view(
         "id": draft.id,
         "number": draft.number,
         "name": draft.name,
+        "description": draft.description,
         "version": draft.version,
         "public": bool(draft.public),
         "site": {"code": site.code, "name": site.name},
@@ -389,12 +399,21 @@ def compare(session: Session, *, principal: Principal, a: int, b: int) -> dict[s
             "compare two drafts of the same site", key="compare_different_sites", field="b"
         )
     keys = ("green_area_m2", "green_ratio", "hard_area_m2", "total_cost")
+    _draft_row, site, community = _draft(session, principal, a)
+    outline = from_db(site.geom)
+    epsg = metric_epsg(community.metric_epsg, outline)
+    pairs, _only_a, _only_b = design.match(
+        draft_features(session, draft_id=a), draft_features(session, draft_id=b), epsg=epsg
+    )
     return {
         "a": left,
         "b": right,
+        "site_geometry": to_geojson(outline),
+        # the features both drafts have alike (same kind, place and shape), by their ids
+        "shared": {"a": [p.id for p, _ in pairs], "b": [q.id for _, q in pairs]},
         "difference": {
             k: None
-            if left["metrics"][k] is None
+            if left["metrics"][k] is None or right["metrics"][k] is None
             else round(right["metrics"][k] - left["metrics"][k], 4)
             for k in keys
         },
@@ -432,11 +451,62 @@ def set_adopted(
 
 
 def set_public(
-    session: Session, *, principal: Principal, draft_id: int, public: bool
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    public: bool,
+    acknowledge_violations: bool = False,
 ) -> dict[str, Any]:
-    """Put a draft before the residents (consultation) or take it back."""
+    """Put a draft before the residents (consultation) or take it back. A draft that still
+    breaks rules is put before them only when the designer says they know (409 otherwise,
+    listing what it breaks)."""
     draft, site, community = _draft(session, principal, draft_id)
+    if public and not draft.public and not acknowledge_violations:
+        _numbers, violations = _judge(
+            session, site, community, draft_features(session, draft_id=draft.id)
+        )
+        if violations:
+            raise Conflict(
+                "draft {number} still breaks {n} rule(s): {problems}. Fix them, or show it to "
+                "residents anyway (acknowledge_violations)",
+                key="draft_breaks_rules",
+                number=draft.number,
+                n=len(violations),
+                problems=Sentences(str(v["message"]) for v in violations[:5]),
+                field="acknowledge_violations",
+                violations=[v["rule"] for v in violations],
+            )
     draft.public = bool(public)
+    session.flush()
+    return draft_view(session, draft, site, community)
+
+
+MAX_DESCRIPTION = 2000
+
+
+def set_details(
+    session: Session,
+    *,
+    principal: Principal,
+    draft_id: int,
+    name: str,
+    description: str | None,
+) -> dict[str, Any]:
+    """A draft's name and the designer's plain description of it for residents."""
+    draft, site, community = _draft(session, principal, draft_id)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a draft needs a name", key="draft_name_missing", field="name")
+    description = (description or "").strip() or None
+    if description and len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            "description is longer than {limit} characters",
+            key="description_too_long",
+            limit=MAX_DESCRIPTION,
+            field="description",
+        )
+    draft.name, draft.description = name[:200], description
     session.flush()
     return draft_view(session, draft, site, community)
 
@@ -444,9 +514,10 @@ def set_public(
 def site_drafts(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> list[dict[str, Any]]:
-    """Every draft of a site, newest number last (for the designer's list)."""
+    """Every draft of a site, newest number last (for the designers and the process's
+    runners)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    _may_draw(principal, community)
+    require_process_runner(session, principal, community)
     return [
         {
             "id": d.id,
@@ -505,13 +576,15 @@ def workspace(session: Session, *, principal: Principal, draft_id: int) -> dict[
 def site_summary(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> dict[str, Any]:
-    """A site's name, outline and bounds for the designers' hub."""
+    """A site's name, outline and bounds for the sites' hub."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    _may_draw(principal, community)
+    require_process_runner(session, principal, community)
     outline = from_db(site.geom)
     return {
         "code": site.code,
         "name": site.name,
+        "description": site.description,
+        "stage": site.stage,
         "geometry": to_geojson(outline),
         "bounds": [float(v) for v in outline.bounds],
     }

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ MAX_IMPORT = 20 * 1024 * 1024
 XDATA_APP = "RENEWMAP"
 KIND_LAYERS = {kind: f"RM_{kind.upper()}" for kind in drafts.EXPECTED}
 LAYER_KINDS = {v.lower(): k for k, v in KIND_LAYERS.items()} | {k: k for k in drafts.EXPECTED}
-COLOURS = {"zone": 4, "green": 3, "plant": 94, "path": 8, "facility": 6, "keep": 9}
+COLOURS = {"zone": 4, "green": 3, "plant": 94, "path": 8, "facility": 6, "water": 5, "keep": 9}
 
 
 def export(
@@ -184,12 +185,13 @@ def import_layer(
             field="kind",
         )
     ext = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    skipped: dict[str, int] = {}
     if ext in ("geojson", "json"):
         items = _from_geojson(name, data, kind)
     elif ext == "gpkg":
         items = _from_gpkg(name, data, kind)
     elif ext == "dxf":
-        items = _from_dxf(name, data, kind, epsg)
+        items = _from_dxf(name, data, kind, epsg, skipped)
     else:
         raise InvalidInput(
             "file '{file}': use GeoJSON (.geojson), GeoPackage (.gpkg) or DXF (.dxf)",
@@ -210,9 +212,15 @@ def import_layer(
         {"type": "FeatureCollection", "features": items}, source=f"{name}: "
     )
     current = drafts.draft_features(session, draft_id=draft_id)
-    return drafts.replace_features(
+    out = drafts.replace_features(
         session, principal=principal, draft_id=draft_id, version=version, features=current + added
     )
+    out["imported"] = {
+        "file": name,
+        "features": len(added),
+        "skipped": [{"type": t, "count": n} for t, n in sorted(skipped.items())],
+    }
+    return out
 
 
 def _with_kind(
@@ -343,7 +351,13 @@ def _json_values(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> list[dict[str, Any]]:
+def _from_dxf(
+    name: str, data: bytes, kind: str | None, epsg: int | None, skipped: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The features of a DXF: polylines, lines, points, circles (a tree's crown), hatches (their
+    boundaries, holes and all), splines, arcs and ellipses (as lines, or areas when closed), and
+    what blocks (INSERT) are made of, placed where the block is. What it cannot use (texts,
+    dimensions, images…) is counted in ``skipped`` by entity type, to be reported."""
     import ezdxf
     from ezdxf.lldxf.const import DXFError
 
@@ -375,12 +389,11 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
         )
     check_epsg(source)
     parts: list[tuple[str, dict[str, Any], Any, Msg]] = []  # (feature id, props, geom, where)
-    for i, e in enumerate(doc.modelspace(), start=1):
-        layer = e.dxf.layer
+    for i, (e, layer, inherited) in enumerate(_entities(doc.modelspace(), skipped), start=1):
         etype = e.dxftype()
-        if layer.upper() == "RM_SITE" or etype not in DXF_TYPES:
-            continue
-        props: dict[str, Any] = {}
+        if layer.upper() == "RM_SITE":
+            continue  # the site's outline, as exported: not a feature
+        props: dict[str, Any] = dict(inherited)
         if e.has_xdata(XDATA_APP):
             raw = "".join(str(v) for code, v in e.get_xdata(XDATA_APP) if code == 1000)
             try:
@@ -390,6 +403,9 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
         where = Msg("entity {n} ({type} on layer '{layer}')", n=i, type=etype, layer=layer)
         geom = _dxf_geometry(e, etype, props)
         if geom is None:
+            if etype in AREA_TYPES:  # a hatch without a boundary, a degenerate curve
+                skipped[etype] = skipped.get(etype, 0) + 1
+                continue
             raise InvalidInput(
                 "file '{file}', {where}: too few points",
                 key="import_dxf_too_few_points",
@@ -416,7 +432,74 @@ def _from_dxf(name: str, data: bytes, kind: str | None, epsg: int | None) -> lis
     return items
 
 
-DXF_TYPES = ("LWPOLYLINE", "POLYLINE", "LINE", "POINT", "CIRCLE")
+DXF_TYPES = (
+    "LWPOLYLINE",
+    "POLYLINE",
+    "LINE",
+    "POINT",
+    "CIRCLE",
+    "HATCH",
+    "SPLINE",
+    "ARC",
+    "ELLIPSE",
+)
+AREA_TYPES = ("HATCH", "SPLINE", "ARC", "ELLIPSE")
+MAX_BLOCK_DEPTH = 8  # blocks inside blocks: deeper is a loop or a bomb
+MAX_ENTITIES = 50_000
+FLATTEN_M = 0.05  # curves become lines no more than 5 cm off
+
+
+def _entities(
+    space: Any,
+    skipped: dict[str, int],
+    depth: int = 0,
+    layer: str | None = None,
+    props: dict[str, Any] | None = None,
+    seen: list[int] | None = None,
+) -> Iterator[tuple[Any, str, dict[str, Any]]]:
+    """(entity, layer, properties inherited from its block) of ``space`` with every block
+    reference (INSERT) replaced by its entities where the block is placed; entities of a block
+    drawn on layer 0 take the layer of the reference, as CAD programs show them."""
+    count = seen if seen is not None else [0]
+    for e in space:
+        count[0] += 1
+        if count[0] > MAX_ENTITIES:
+            raise InvalidInput(
+                "the DXF has more than {limit} entities (blocks counted as placed)",
+                key="import_dxf_too_many_entities",
+                limit=MAX_ENTITIES,
+                field="file",
+            )
+        etype = e.dxftype()
+        own = e.dxf.layer if e.dxf.hasattr("layer") else "0"
+        here = layer if (layer and own == "0") else own
+        if etype == "INSERT":
+            if depth >= MAX_BLOCK_DEPTH:
+                skipped["INSERT"] = skipped.get("INSERT", 0) + 1
+                continue
+            inherited = dict(props or {})
+            if e.has_xdata(XDATA_APP):
+                raw = "".join(str(v) for code, v in e.get_xdata(XDATA_APP) if code == 1000)
+                with contextlib.suppress(json.JSONDecodeError):
+                    inherited = json.loads(raw) if raw else inherited
+                inherited.pop("feature_id", None)
+            try:
+                inside = list(e.virtual_entities())
+            except Exception:  # a broken or non-uniformly scaled block
+                skipped["INSERT"] = skipped.get("INSERT", 0) + 1
+                continue
+            yield from _entities(inside, skipped, depth + 1, here, inherited, count)
+        elif etype in DXF_TYPES:
+            yield e, here, dict(props or {})
+        else:
+            skipped[etype] = skipped.get(etype, 0) + 1
+
+
+def _ring_or_line(points: list[tuple[float, float]], closed: bool) -> Any:
+    if closed and len(points) >= 3:
+        poly = Polygon(points)
+        return poly if poly.is_valid and poly.area > 0 else shapely.make_valid(poly)
+    return LineString(points) if len(points) >= 2 else None
 
 
 def _dxf_geometry(e: Any, etype: str, props: dict[str, Any]) -> Any:
@@ -432,6 +515,27 @@ def _dxf_geometry(e: Any, etype: str, props: dict[str, Any]) -> Any:
         return LineString([(e.dxf.start.x, e.dxf.start.y), (e.dxf.end.x, e.dxf.end.y)])
     if etype == "POINT":
         return Point(e.dxf.location.x, e.dxf.location.y)
+    if etype == "HATCH":
+        from ezdxf import path as ezpath
+
+        # every boundary path a ring; nested rings are holes (even-odd, as the hatch is filled)
+        area = None
+        for boundary in ezpath.from_hatch(e):
+            pts = [(v.x, v.y) for v in boundary.flattening(FLATTEN_M)]
+            if len(pts) < 3:
+                continue
+            ring = shapely.make_valid(Polygon(pts))
+            area = ring if area is None else area.symmetric_difference(ring)
+        if area is None or area.is_empty or area.area <= 0:
+            return None
+        polys = [g for g in getattr(area, "geoms", [area]) if isinstance(g, Polygon)]
+        return polys[0] if len(polys) == 1 else MultiPolygon(polys) if polys else None
+    if etype in ("SPLINE", "ARC", "ELLIPSE"):
+        pts = [(v.x, v.y) for v in e.flattening(FLATTEN_M)]
+        closed = len(pts) >= 3 and Point(pts[0]).distance(Point(pts[-1])) < 1e-6
+        if etype == "SPLINE":
+            closed = closed or bool(e.closed)
+        return _ring_or_line(pts[:-1] if closed and pts[0] == pts[-1] else pts, closed)
     props.setdefault("crown_m", round(2 * e.dxf.radius, 2))  # a tree drawn as its crown
     return Point(e.dxf.center.x, e.dxf.center.y)
 

@@ -1,28 +1,46 @@
-"""The participatory process of a micro-renewal site (参与式规划, eleven steps), and what the
-current step lets residents do.
+"""The participatory process of a micro-renewal site (参与式规划): the eleven steps of Gaojing
+town's guideline, then construction, acceptance and maintenance; and what the current step
+lets residents do.
 
 Each step keeps its dates, minutes and attachments; the site's current step decides the
 residents' side: pin suggestions for the site during the survey, comment on the drafts put
 before them while they join the design and during the public consultation, vote (one vote per
-device) during the consultation only, and nothing but reading once the result is announced.
-The community's designers and admins run the process.
+household with the forms' codes, else an informal one per phone) during the consultation,
+and file objections while the chosen plan is on display (方案公示).
+
+The process keeps its integrity: a step gone past without being held is recorded as not held,
+with who decided that and why; a joint meeting is left only with its minutes (or a file of
+them) or an explicit reason; the display starts only with a decision and lasts its window;
+construction starts only when the window has closed and every objection has its answer.
+The community's designers and admins run the process, and so does the secretary of the
+community's general party branch (党总支), who leads it.
+
+Hook for meetings (a later issue): the steps in ``MEETING_STEPS`` are meetings; their record
+(minutes, attachments) is where a meeting record will be linked.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community, Site, SitePhoto, SiteStage, StageAttachment
-from renewmap.db.queries.places import community_by_code, find_site, sites_of_community
+from renewmap.db.queries.places import (
+    community_by_code,
+    find_site,
+    general_branch_of,
+    sites_of_community,
+)
 from renewmap.db.queries.process import (
     attachments_of_stages,
+    current_step_starts,
     find_stage,
     photo_counts_of_sites,
     site_photos,
     stages_of_site,
+    unanswered_objections,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, t
@@ -30,9 +48,9 @@ from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_attachment
 from renewmap.services.requests.photos import process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
-from renewmap.vocabulary import DESIGN_ROLES
+from renewmap.vocabulary import DESIGN_ROLES, Role
 
-STAGES = (  # as Gaojing town's guideline names them
+STAGES = (  # as Gaojing town's guideline names them, then what follows the announcement
     "survey",  # 社区调研
     "interviews",  # 居民访谈
     "drafts",  # 多稿设计
@@ -43,8 +61,13 @@ STAGES = (  # as Gaojing town's guideline names them
     "consultation",  # 公众咨询
     "final_revision",  # 方案修改
     "final_joint_meeting",  # 联席会
-    "announcement",  # 方案公示
+    "announcement",  # 方案公示 (a display period with objections)
+    "construction",  # 施工
+    "acceptance",  # 验收
+    "maintenance",  # 维护
 )
+MEETING_STEPS = ("joint_meeting", "final_joint_meeting")
+DISPLAY_DAYS = 7  # the display period (公示期) when none was set
 STAGE_LABELS = {
     "survey": N_("Survey"),
     "interviews": N_("Interviews"),
@@ -57,17 +80,22 @@ STAGE_LABELS = {
     "final_revision": N_("Final revision"),
     "final_joint_meeting": N_("Final joint meeting"),
     "announcement": N_("Announcement"),
+    "construction": N_("Construction"),
+    "acceptance": N_("Acceptance"),
+    "maintenance": N_("Maintenance"),
 }
 # What residents may do in each step (anything not listed: read only).
 RESIDENT_ACTIONS = {
     "survey": ("suggest",),
     "co_design": ("comment",),
     "consultation": ("comment", "vote"),
+    "announcement": ("object",),  # within the display window (services.design.decision)
 }
 ACTION_LABELS = {
     "suggest": N_("pin suggestions for this site"),
     "comment": N_("comment on the drafts"),
     "vote": N_("vote for a draft"),
+    "object": N_("file an objection to the plan on display"),
 }
 MAX_MINUTES = 20_000
 PHASES = ("before", "after")
@@ -87,10 +115,21 @@ def site_of(session: Session, *, community_code: str, site_code: str) -> tuple[C
     return community, site
 
 
+def community_of(session: Session, site: Site) -> Community:
+    community = session.get(Community, site.community_id)
+    assert community is not None  # a site belongs to a community (foreign key)
+    return community
+
+
 def site_info(session: Session, *, community_code: str, site_code: str) -> dict[str, Any]:
-    """A site's code, name and outline (public)."""
+    """A site's code, name, description and outline (public)."""
     _community, site = site_of(session, community_code=community_code, site_code=site_code)
-    return {"code": site.code, "name": site.name, "geometry": to_geojson(from_db(site.geom))}
+    return {
+        "code": site.code,
+        "name": site.name,
+        "description": site.description,
+        "geometry": to_geojson(from_db(site.geom)),
+    }
 
 
 def require_runner(principal: Principal, community: Community) -> None:
@@ -104,12 +143,48 @@ def require_runner(principal: Principal, community: Community) -> None:
         )
 
 
+def runs_process(session: Session, principal: Principal, community: Community) -> bool:
+    """The community's designers and admins, and the secretary of its general party branch."""
+    if any(g.role in DESIGN_ROLES and g.community_id == community.id for g in principal.roles):
+        return True
+    secretary = [g.branch_id for g in principal.roles if g.role == Role.BRANCH_SECRETARY]
+    if not secretary:
+        return False
+    general = general_branch_of(session, community_id=community.id)
+    return general is not None and general.id in secretary
+
+
+def require_process_runner(session: Session, principal: Principal, community: Community) -> None:
+    """Running a site's process (steps, minutes, photos, forms, the decision) is for its
+    designers and admins and the general branch's secretary."""
+    if not runs_process(session, principal, community):
+        raise Forbidden(
+            "only the designers and admins of {community} and the secretary of its general "
+            "party branch run its sites' processes",
+            key="not_a_process_runner",
+            community=community.name,
+            field="community",
+        )
+
+
+def runs_community(session: Session, *, principal: Principal, community_code: str) -> bool:
+    """Whether the principal runs the sites' processes of this community (pages' links)."""
+    return runs_process(session, principal, community_by_code(session, code=community_code))
+
+
+def require_community_runner(
+    session: Session, *, principal: Principal, community_code: str
+) -> None:
+    """404 for an unknown community, 403 unless the principal runs its sites' processes."""
+    require_process_runner(session, principal, community_by_code(session, code=community_code))
+
+
 def require_site_runner(
     session: Session, *, principal: Principal, community_code: str, site_code: str
 ) -> None:
-    """404 for an unknown site, 403 unless the principal runs the community's sites."""
+    """404 for an unknown site, 403 unless the principal runs the site's process."""
     community, _site = site_of(session, community_code=community_code, site_code=site_code)
-    require_runner(principal, community)
+    require_process_runner(session, principal, community)
 
 
 def allowed(site: Site) -> tuple[str, ...]:
@@ -121,8 +196,8 @@ def require_action(site: Site, action: str) -> None:
     """409 with the reason when the site's step does not allow the residents' action."""
     if action in allowed(site):
         return
-    if site.stage == "announcement":
-        why = Msg("the plan has been announced; the site is read-only")
+    if site.stage in STAGES and STAGES.index(site.stage) >= STAGES.index("announcement"):
+        why = Msg("the plan has been announced")
     elif site.stage is None:
         why = Msg("its participatory process has not started")
     else:
@@ -159,16 +234,25 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
     steps = []
     for i, key in enumerate(STAGES):
         row = rows.get(key)
+        if row is not None and row.skipped and i != current:
+            state = "skipped"  # gone past without being held
+        else:
+            state = "done" if i < current else "current" if i == current else "upcoming"
         steps.append(
             {
                 "stage": key,
                 "label": t(STAGE_LABELS[key]),
                 "number": i + 1,
-                "state": "done" if i < current else "current" if i == current else "upcoming",
+                "state": state,
+                "meeting": key in MEETING_STEPS,
                 "starts_on": row.starts_on.isoformat() if row and row.starts_on else None,
                 "ends_on": row.ends_on.isoformat() if row and row.ends_on else None,
                 "minutes": row.minutes if row else None,
                 "attachments": files.get(row.id, []) if row else [],
+                "skip_reason": row.skip_reason if row and state == "skipped" else None,
+                "skipped_by": row.skipped_by if row and state == "skipped" else None,
+                "override_reason": row.override_reason if row else None,
+                "override_by": row.override_by if row else None,
             }
         )
     return {
@@ -180,7 +264,7 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
     }
 
 
-def _parse_day(value: str | None, field: str) -> date | None:
+def parse_day(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
@@ -220,8 +304,8 @@ def record_stage(
 ) -> dict[str, Any]:
     """Set a step's dates and minutes (the whole record; empty clears)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    require_runner(principal, community)
-    start, end = _parse_day(starts_on, "starts_on"), _parse_day(ends_on, "ends_on")
+    require_process_runner(session, principal, community)
+    start, end = parse_day(starts_on, "starts_on"), parse_day(ends_on, "ends_on")
     if start and end and end < start:
         raise InvalidInput(
             "ends_on {end} is before starts_on {start}",
@@ -252,24 +336,146 @@ def move_to(
     community_code: str,
     site_code: str,
     stage: str,
+    reason: str | None = None,
     today: date | None = None,
 ) -> dict[str, Any]:
-    """Make ``stage`` the site's current step (back too: processes loop); dates the change."""
+    """Make ``stage`` the site's current step (back too: processes loop); dates the change.
+
+    Going forward past steps that were never held needs ``reason`` (they are recorded as not
+    held, by whom and why); leaving a joint meeting needs its minutes or a file of them, or
+    ``reason`` to go on without; the display (方案公示) needs the decision and gets a window of
+    ``DISPLAY_DAYS`` days unless one was set; construction needs the window closed and every
+    objection answered. A refusal is a 409 that says what is missing."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    require_runner(principal, community)
+    require_process_runner(session, principal, community)
+    if stage not in STAGES:
+        raise InvalidInput(
+            "stage must be one of {stages}", key="stage_unknown", stages=STAGES, field="stage"
+        )
     session.refresh(site, with_for_update=True)
     today = today or date.today()
-    row = _stage_row(session, site, stage, principal.actor)
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > MAX_REASON:
+        raise InvalidInput(
+            "the reason is longer than {limit} characters",
+            key="reason_too_long",
+            limit=MAX_REASON,
+            field="reason",
+        )
     previous = site.stage
+    rows = stages_of_site(session, site_id=site.id)
+    target = STAGES.index(stage)
+    here = STAGES.index(previous) if previous in STAGES else -1
+    if target > here:
+        _check_forward(session, site, rows, here, target, reason, today)
+    row = _stage_row(session, site, stage, principal.actor)
     if previous and previous != stage:
         before = _stage_row(session, site, previous, principal.actor)
-        if before.ends_on is None and STAGES.index(previous) < STAGES.index(stage):
+        if before.ends_on is None and here < target:
             before.ends_on = today
+        if previous in MEETING_STEPS and here < target and not _has_record(session, before):
+            before.override_reason, before.override_by = reason, principal.actor
+    for i in range(here + 1, target):
+        passed = rows.get(STAGES[i]) or _stage_row(session, site, STAGES[i], principal.actor)
+        if not _held(passed):
+            passed.skipped, passed.skip_reason, passed.skipped_by = True, reason, principal.actor
+    row.skipped, row.skip_reason, row.skipped_by = False, None, None  # held after all
     if row.starts_on is None:
         row.starts_on = today
+    if stage == "announcement" and (row.ends_on is None or row.ends_on < row.starts_on):
+        row.ends_on = row.starts_on + timedelta(days=DISPLAY_DAYS)
     site.stage = stage
     session.flush()
     return timeline(session, community_code=community_code, site_code=site_code)
+
+
+MAX_REASON = 2000
+
+
+def _held(row: SiteStage | None) -> bool:
+    """A step was held if it was ever current (it has a start) and was not skipped since."""
+    return row is not None and row.starts_on is not None and not row.skipped
+
+
+def _has_record(session: Session, row: SiteStage) -> bool:
+    """A meeting's record: its minutes, or a file (scanned minutes, a sign-in sheet)."""
+    return bool(row.minutes) or bool(attachments_of_stages(session, stage_ids=[row.id]))
+
+
+def _check_forward(
+    session: Session,
+    site: Site,
+    rows: dict[str, SiteStage],
+    here: int,
+    target: int,
+    reason: str | None,
+    today: date,
+) -> None:
+    """Why the site may not go forward from step ``here`` to ``target`` (409), if it may not."""
+    skipped = [STAGES[i] for i in range(here + 1, target) if not _held(rows.get(STAGES[i]))]
+    if skipped and not reason:
+        raise Conflict(
+            "moving {site} to “{step}” goes past steps that were not held ({steps}): give the "
+            "reason they are skipped",
+            key="steps_skipped_without_reason",
+            site=site.name or site.code,
+            step=Msg(STAGE_LABELS[STAGES[target]]),
+            steps=[Msg(STAGE_LABELS[s]) for s in skipped],
+            field="reason",
+            skipped=skipped,
+        )
+    if here >= 0 and STAGES[here] in MEETING_STEPS:
+        meeting = rows.get(STAGES[here])
+        if (meeting is None or not _has_record(session, meeting)) and not reason:
+            raise Conflict(
+                "the {step} of {site} has no minutes: record them (or attach them), or give "
+                "the reason to go on without them",
+                key="meeting_without_minutes",
+                step=Msg(STAGE_LABELS[STAGES[here]]),
+                site=site.name or site.code,
+                field="reason",
+                stage=STAGES[here],
+            )
+    announce = STAGES.index("announcement")
+    if here < announce <= target and site.decision_draft_id is None:
+        raise Conflict(
+            "record the decision on {site} (the chosen draft and why) before the plan is put "
+            "on display",
+            key="display_without_decision",
+            site=site.name or site.code,
+            field="decision",
+        )
+    if here <= announce < target:
+        shown = rows.get("announcement")
+        if here < announce or shown is None or shown.starts_on is None:
+            raise Conflict(
+                "the plan of {site} must be on display ({step}) before construction",
+                key="construction_before_display",
+                site=site.name or site.code,
+                step=Msg(STAGE_LABELS["announcement"]),
+                field="stage",
+            )
+        if shown.ends_on is not None and today <= shown.ends_on:
+            raise Conflict(
+                "the plan of {site} is on display until {day}; construction starts after the "
+                "display period",
+                key="construction_during_display",
+                site=site.name or site.code,
+                day=shown.ends_on.isoformat(),
+                field="stage",
+                display_until=shown.ends_on.isoformat(),
+            )
+        waiting = unanswered_objections(session, site_id=site.id)
+        if waiting:
+            raise Conflict(
+                "{n} objection(s) to the plan of {site} have no answer yet: answer every "
+                "objection before construction",
+                key="objections_unanswered",
+                n=waiting,
+                site=site.name or site.code,
+                field="objections",
+                unanswered=waiting,
+            )
 
 
 def add_attachment(
@@ -284,7 +490,7 @@ def add_attachment(
 ) -> dict[str, Any]:
     """Keep a file with a step (PDF, image, text or Office document; at most 10 MB)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    require_runner(principal, community)
+    require_process_runner(session, principal, community)
     name, ctype = checked_attachment(filename, data)
     row = _stage_row(session, site, stage, principal.actor)
     session.add(StageAttachment(stage_id=row.id, filename=name, content_type=ctype, data=data))
@@ -316,12 +522,12 @@ def add_photo(
 ) -> dict[str, Any]:
     """A dated before/after photo of the site (re-encoded without metadata)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
-    require_runner(principal, community)
+    require_process_runner(session, principal, community)
     if phase not in PHASES:
         raise InvalidInput(
             "phase must be 'before' or 'after'", key="photo_phase_unknown", field="phase"
         )
-    day = _parse_day(taken_on, "taken_on")
+    day = parse_day(taken_on, "taken_on")
     if day is None:
         raise InvalidInput(
             "taken_on: the day the photo was taken is required",
@@ -377,11 +583,16 @@ def sites(session: Session, *, community_code: str) -> list[dict[str, Any]]:
     """The community's sites with their current step (for the pages' lists)."""
     community = community_by_code(session, code=community_code)
     counts = photo_counts_of_sites(session, community_id=community.id)
+    since = current_step_starts(session, community_id=community.id)
     return [
         {
             "code": s.code,
             "name": s.name,
+            "description": s.description,
             "stage": s.stage,
+            "step": STAGES.index(s.stage) + 1 if s.stage in STAGES else None,
+            "steps": len(STAGES),
+            "since": since[s.id].isoformat() if s.id in since else None,
             "residents_may": list(allowed(s)),
             "photos": counts.get(s.id, 0),
         }

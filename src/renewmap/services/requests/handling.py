@@ -270,6 +270,10 @@ def request_detail(
     grids = grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
     photos = photos_by_request(session, request_ids=[request.id]).get(request.id, [])
     props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
+    # the answers to the category's questions (from the residents' page or an Open311 client)
+    # and the resident's e-mail: in scope, like the phone
+    props["answers"] = request.attributes or {}
+    props["email"] = request.contact_email
     if request.api_key_id is not None:  # posted by an Open311 client on a resident's behalf
         props["open311"] = {
             "attributes": request.attributes or {},

@@ -28,8 +28,10 @@ def create_request(
     status: str = Status.NEW,
     snap_m: float = DEFAULT_SNAP_M,
     actor: str | None = None,
+    owner: Owner | None = None,
 ) -> tuple[Request, Owner]:
-    """Validate, route and store a request with its ``created`` and ``routed`` events."""
+    """Validate, route and store a request with its ``created`` and ``routed`` events
+    (``owner``: the routing already done by the caller, who checked more against it)."""
     check_geometry(geom, where="geometry")
     check_routable(geom, where="geometry")
     if category not in CATEGORIES:
@@ -65,7 +67,7 @@ def create_request(
             statuses=STATUSES,
             field="status",
         )
-    owner = route_geometry(session, geom, snap_m=snap_m)
+    owner = owner or route_geometry(session, geom, snap_m=snap_m)
     stored = geom if geom.geom_type == "Point" else as_multi(geom)
     request = Request(
         category=category,

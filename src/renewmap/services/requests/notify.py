@@ -34,6 +34,7 @@ from renewmap.db.queries.notify import (
 from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
 from renewmap.i18n import DEFAULT_LOCALE, N_, Msg
+from renewmap.services.requests import progress
 from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORY_LABELS
 
@@ -217,8 +218,15 @@ def dispatch_due(
     now = now or datetime.now(UTC)
     sent = failed = 0
     for n in due_notifications(session, now=now, limit=limit):
+        resident = (n.payload or {}).get("audience") == "resident"
+        if resident and not progress.still_true(session, n):
+            n.status = "cancelled"  # consent withdrawn, or the reminder's moment has passed
+            session.flush()
+            continue
         try:
-            if n.channel == "email":
+            if resident:
+                progress.send(settings, n)
+            elif n.channel == "email":
                 send_email(settings, n.target, n.payload)
             else:
                 send_webhook(n.target, n.payload)

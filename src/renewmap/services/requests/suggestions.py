@@ -10,8 +10,9 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from renewmap import names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import (
+    Community,
     Request,
     RequestComment,
     RequestEvent,
@@ -30,6 +32,7 @@ from renewmap.db.models import (
 )
 from renewmap.db.queries.places import community_by_code, find_grid, grids_by_ids, sites_coded
 from renewmap.db.queries.requests import (
+    PUBLIC_SORTS,
     comment_counts,
     photos_by_request,
     photos_of,
@@ -40,19 +43,21 @@ from renewmap.db.queries.requests import (
     request_by_receipt,
     request_photo,
     support_exists,
+    supported_by,
     visible_comments,
     visible_requests_near,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.design import drafts, process
-from renewmap.services.places.routing import Owner
-from renewmap.services.requests import notify
+from renewmap.services.places.routing import Owner, route_geometry
+from renewmap.services.requests import notify, progress, questions
+from renewmap.services.requests.expectation import Expectation, expected_acceptance
 from renewmap.services.requests.intake import create_request
 from renewmap.services.requests.photos import MAX_PHOTOS, process_photos
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
-from renewmap.spatial.geometry import from_db, to_geojson
-from renewmap.spatial.routing import DEFAULT_SNAP_M
-from renewmap.vocabulary import EventKind
+from renewmap.spatial.geometry import check_geometry, check_routable, from_db, to_geojson
+from renewmap.spatial.routing import DEFAULT_SNAP_M, Rule
+from renewmap.vocabulary import CATEGORIES, EventKind, Status
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 MAX_NICKNAME = 40
@@ -101,6 +106,8 @@ class Created:
     request: Request
     owner: Owner
     token: str
+    channels: list[str]  # how the resident will be told of progress
+    expected: Expectation  # how long acceptance may take
 
 
 def create_suggestion(
@@ -120,11 +127,21 @@ def create_suggestion(
     site_code: str | None = None,
     source: str = "resident",
     actor: str | None = None,
+    email: str | None = None,
+    notify_me: bool = False,
+    offered: tuple[str, ...] = (),
+    locale: str = "zh_CN",
+    overdue_days: int = 3,
+    answers: Mapping[str, Sequence[str]] | None = None,
 ) -> Created:
     """Validate everything first (photos included), then route and store in one go; the
     owner's notifications go into the outbox in the same transaction. With ``site_code`` the
     suggestion is for that site's survey (it must be open and the pin at the site).
-    ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf)."""
+    ``source``/``actor``: how it came in (an Open311 client posts on a resident's behalf).
+    ``notify_me``: the resident consents to be told of progress by SMS (``phone``) or e-mail
+    (``email``) among the ``offered`` channels, in ``locale``, with links from ``base_url``.
+    ``answers``: to the category's questions (code → values), checked (the required ones
+    too) and stored with the request; None: the questions were not asked."""
     site = survey_site(session, site_code=site_code, geom=geom) if site_code else None
     if len(photos) > MAX_PHOTOS:
         raise InvalidInput(
@@ -136,7 +153,20 @@ def create_suggestion(
         )
     nickname = _clean_nickname(nickname)
     phone = _clean_phone(phone)
+    email = progress.clean_email(email)
+    channels = progress.check_consent(agreed=notify_me, phone=phone, email=email, offered=offered)
+    # None: the form asked nothing
+    checked = (
+        questions.check_answers(category, answers)
+        if answers is not None and category in CATEGORIES
+        else {}
+    )
     processed = process_photos(photos)
+    check_geometry(geom, where="geometry")
+    check_routable(geom, where="geometry")
+    owner = route_geometry(session, geom, snap_m=snap_m)
+    if checked and owner.community_id is not None:  # the building must be one of its own
+        questions.check_building(session, checked, owner.community_id)
     request, owner = create_request(
         session,
         geom=geom,
@@ -146,14 +176,19 @@ def create_suggestion(
         source=source,
         snap_m=snap_m,
         actor=actor,
+        owner=owner,
     )
-    token = secrets.token_urlsafe(18)
+    request.attributes = checked or None
     request.receipt_code = _new_receipt_code(session)
+    token = progress.follow_token(secret, request.receipt_code)
     request.follow_token_hash = keyed_hash(secret, token)
     request.nickname = nickname
     request.show_nickname = bool(show_nickname and nickname)
     request.phone = phone
     request.site_id = site.id if site is not None else None
+    progress.record_consent(
+        request, channels=channels, email=email, locale=locale, base=base_url or ""
+    )
     for i, p in enumerate(processed):
         session.add(
             RequestPhoto(
@@ -168,7 +203,45 @@ def create_suggestion(
         )
     session.flush()
     notify.enqueue(session, request=request, reason="new", base_url=base_url)
-    return Created(request, owner, token)
+    expected = expected_acceptance(
+        session,
+        community_id=request.community_id or 0,
+        grid_id=request.grid_id,
+        overdue_days=overdue_days,
+    )
+    return Created(request, owner, token, channels, expected)
+
+
+def preview(
+    session: Session,
+    *,
+    community_code: str,
+    geom: BaseGeometry,
+    snap_m: float = DEFAULT_SNAP_M,
+    overdue_days: int = 3,
+) -> dict[str, Any]:
+    """Before posting: who will handle a suggestion placed at ``geom`` (the very routing a
+    post gets), how long it can expect to wait for acceptance, and whether the place lies
+    outside the community whose page the resident is on (``outside``: beyond its boundary but
+    within the snap distance; ``elsewhere``: in another community). Farther than the snap
+    distance from every community is NotRoutable (422), as a post would be."""
+    check_geometry(geom, where="geometry")
+    check_routable(geom, where="geometry")
+    community = community_by_code(session, code=community_code)
+    owner = route_geometry(session, geom, snap_m=snap_m)
+    expected = expected_acceptance(
+        session,
+        community_id=owner.community_id or community.id,
+        grid_id=owner.grid_id,
+        overdue_days=overdue_days,
+    )
+    return {
+        "owner": owner,
+        "message": owner.message(),
+        "outside": owner.rule == Rule.SNAPPED.value,
+        "elsewhere": owner.community_id != community.id,
+        "expected": expected.as_dict(),
+    }
 
 
 SITE_TOLERANCE_M = 20.0
@@ -266,6 +339,9 @@ def get_public(session: Session, *, request_id: int) -> dict[str, Any]:
     return features(session, [_visible(session, request_id)])[0]
 
 
+MAX_SEARCH = 100  # characters of a title search
+
+
 def browse(
     session: Session,
     *,
@@ -274,10 +350,34 @@ def browse(
     status: str | None = None,
     grid_code: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    q: str | None = None,
+    sort: str = "newest",
+    near: tuple[float, float] | None = None,
+    device: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """One page of visible suggestions as a GeoJSON FeatureCollection with the total."""
+    """One page of visible suggestions as a GeoJSON FeatureCollection with the total: newest,
+    most supported or nearest to ``near`` first; ``q``: words of the title. With ``device``
+    (the keyed hash of a resident's device cookie) each says whether that device gave it +1."""
+    if sort not in PUBLIC_SORTS:
+        raise InvalidInput(
+            "sort must be one of {sorts}", key="sort_unknown", sorts=PUBLIC_SORTS, field="sort"
+        )
+    if sort == "nearest" and near is None:
+        raise InvalidInput(
+            "sort=nearest needs the point to measure from (near=lon,lat)",
+            key="sort_nearest_needs_point",
+            field="near",
+        )
+    text = (q or "").strip()
+    if len(text) > MAX_SEARCH:
+        raise InvalidInput(
+            "the search is longer than {limit} characters",
+            key="search_too_long",
+            limit=MAX_SEARCH,
+            field="q",
+        )
     community = community_by_code(session, code=community_code)
     grid_id = _grid_id(session, community.id, grid_code, community_code)
     rows, total = public_requests(
@@ -287,12 +387,20 @@ def browse(
         status=status,
         grid_id=grid_id,
         bounds=bounds,
+        text=text or None,
+        sort=sort,
+        near=near,
         limit=limit,
         offset=offset,
     )
+    found = features(session, rows)
+    if device is not None:
+        mine = supported_by(session, request_ids=[r.id for r in rows], supporter_hash=device)
+        for f in found:
+            f["properties"]["supported"] = f["id"] in mine
     return {
         "type": "FeatureCollection",
-        "features": features(session, rows),
+        "features": found,
         "numberMatched": total,
         "numberReturned": len(rows),
         "offset": offset,
@@ -493,15 +601,78 @@ def check_receipt(session: Session, *, code: str, token: str, secret: str) -> No
 
 
 def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str, Any]:
-    """The resident's private view: status, public history, own contact details."""
+    """The resident's private view: status, public history, own contact details, where it is,
+    and whether (and how) they are told of progress."""
     request = _by_receipt(session, code=code, token=token, secret=secret)
     view = public_view(session, request)
     view["receipt_code"] = request.receipt_code
     view["hidden"] = request.hidden
     view["your_nickname"] = request.nickname
     view["your_phone"] = request.phone
+    view["your_email"] = request.contact_email
     view["history"] = public_history(request)
+    view["geometry"] = to_geojson(from_db(request.geom))
+    view["community"] = (
+        community.code
+        if (community := session.get(Community, request.community_id)) is not None
+        else None
+    )
+    view["notify"] = progress.channels_of(request)
+    view["reopen_until"] = reopen_until(request)
     return view
+
+
+def follow_path(session: Session, *, code: str, token: str, secret: str) -> str:
+    """The private follow link's path of a receipt, for its QR code (the token must match)."""
+    request = _by_receipt(session, code=code, token=token, secret=secret)
+    return f"/r/{request.receipt_code}?t={token}"
+
+
+def reopen_until(request: Request) -> str | None:
+    """Until when a resolved request may be reopened (ISO time), else None."""
+    from renewmap.services.requests.workflow import REOPEN_DAYS
+
+    if request.status != Status.RESOLVED or request.resolved_at is None:
+        return None
+    resolved = request.resolved_at
+    resolved = resolved if resolved.tzinfo else resolved.replace(tzinfo=UTC)
+    return (resolved + timedelta(days=REOPEN_DAYS)).isoformat()
+
+
+def stop_link(session: Session, *, code: str, secret: str, stop: str) -> str | None:
+    """Check a stop link (403 if it does not match the receipt); the community's code."""
+    request = request_by_receipt(session, code=code.strip().upper())
+    if request is None:
+        raise NotFound(
+            "receipt '{code}' not found", key="receipt_not_found", code=code, field="code"
+        )
+    if not progress.check_stop_token(secret, request.receipt_code or "", stop):
+        raise Forbidden(
+            "this stop link does not match the receipt", key="stop_token_wrong", field="s"
+        )
+    community = session.get(Community, request.community_id) if request.community_id else None
+    return community.code if community is not None else None
+
+
+def stop_messages(
+    session: Session, *, code: str, secret: str, stop: str = "", token: str = ""
+) -> dict[str, Any]:
+    """The resident withdraws consent to progress messages, with the stop link's token
+    (``stop``, no sign-in) or their follow link's (``token``). Stopping twice is fine."""
+    request = request_by_receipt(session, code=code.strip().upper())
+    if request is None:
+        raise NotFound(
+            "receipt '{code}' not found", key="receipt_not_found", code=code, field="code"
+        )
+    if stop:
+        if not progress.check_stop_token(secret, request.receipt_code or "", stop):
+            raise Forbidden(
+                "this stop link does not match the receipt", key="stop_token_wrong", field="s"
+            )
+    else:
+        request = _by_receipt(session, code=code, token=token, secret=secret)
+    cancelled = progress.stop(session, request=request)
+    return {"receipt_code": request.receipt_code, "stopped": True, "cancelled": cancelled}
 
 
 def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -> dict[str, Any]:
@@ -515,14 +686,16 @@ def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -
 
 
 def public_history(request: Request) -> list[dict[str, Any]]:
-    """What the resident may read of a request's history: replies, reasons, status changes;
-    never staff's internal notes or who on the staff did it."""
+    """What the resident may read of a request's history: replies, reasons, status changes,
+    and in which role and place a member of staff acted ("第3网格 网格长"); never staff's
+    internal notes or who on the staff did it."""
     return [
         {
             "kind": e.kind,
             "label": str(names.label(names.EVENT_LABELS, e.kind)),
             "at": e.at.isoformat() if e.at else None,
             "note": e.note,
+            "by": (e.data or {}).get("by"),
         }
         for e in request.events
         if e.public and e.kind != EventKind.NOTE

@@ -24,7 +24,8 @@ from renewmap.db.queries.requests import support_total, supporter_hashes
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, Text
 from renewmap.services.access.accounts import Principal
-from renewmap.services.access.scope import Scope, require_request, scope_of
+from renewmap.services.access.scope import Scope, acting_as, require_request, scope_of
+from renewmap.services.requests import progress
 from renewmap.vocabulary import (
     OPEN_STATUSES,
     STATUSES,
@@ -145,6 +146,9 @@ def act(
         )
     now = now or datetime.now(UTC)
     data: dict[str, Any] = {"from": request.status}
+    by = acting_as(session, principal, request)  # the resident reads "第3网格 网格长"
+    if by is not None:
+        data["by"] = by
     if action == EventKind.TRANSFER:
         data |= _transfer(session, scope, request, target_grid)
     elif action == EventKind.DUPLICATE:
@@ -196,6 +200,16 @@ def act(
             RequestEvent(
                 kind=action, actor=principal.actor, note=note, public=spec.public, data=data, at=now
             )
+        )
+    if spec.public:
+        progress.tell(
+            session,
+            request=request,
+            step=action,
+            note=note,
+            by=by,
+            now=now,
+            reopen_days=REOPEN_DAYS,
         )
     session.flush()
     return request

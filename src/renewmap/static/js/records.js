@@ -73,7 +73,7 @@ function proposalActions(p) {
     p.moves.map((s) => h("option", { value: s }, L.statuses[s])));
   const reason = h("input", { maxlength: 2000, placeholder: T("Reason (for residents)"), "aria-label": T("Reason (for residents)") });
   const site = h("select", { "aria-label": T("Site") }, C.sites.map((s) => h("option", { value: s.code }, s.name || s.code)));
-  const button = h("button", { type: "button" }, T("Move"));
+  const button = h("button", { type: "button" }, T("Change status"));
   button.addEventListener("click", async () => {
     const r = await api("POST", `${API}/proposals/${p.number}/status`, {
       version: p.version, status: select.value, reason: reason.value || null, site: site.value || null });

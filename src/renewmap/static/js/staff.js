@@ -60,6 +60,17 @@ function historyItem(e) {
     e.public ? null : [" ", h("em", {}, `(${T("internal")})`)]);
 }
 
+// The answers to the category's questions, each under its question and in words.
+function answers(q) {
+  const asked = S.questions[q.category] || [];
+  const rows = asked.filter((a) => q.answers[a.code] != null).map((a) => {
+    const given = [].concat(q.answers[a.code]);
+    const words = given.map((v) => (a.values.find((c) => c.key === v) || { label: v }).label);
+    return h("tr", {}, h("th", {}, a.label), h("td", {}, bdi(words.join("、"))));
+  });
+  return rows.length ? h("table", { class: "rm-fields rm-answers" }, rows) : null;
+}
+
 async function showDetail(id) {
   const r = await api("GET", `/api/staff/requests/${id}`);
   const box = $("#rm-detail");
@@ -76,8 +87,10 @@ async function showDetail(id) {
     q.description ? h("p", { class: "rm-text" }, q.description) : null,
     h("div", {}, q.photos.map((p) => h("a", { href: p.url },
       h("img", { src: p.thumbnail, alt: "", width: 96, height: 96 })))),
+    answers(q),
     h("p", {}, `${T("Resident")}: `, bdi(q.nickname || "—"), " · ",
-      q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—"),
+      q.phone ? h("a", { href: `tel:${q.phone}` }, q.phone) : "—",
+      q.email ? [" · ", h("a", { href: `mailto:${q.email}` }, q.email)] : null),
     h("h3", {}, T("History")),
     h("ol", { id: "rm-d-history" }, q.history.map(historyItem)),
     h("form", { id: "rm-act-form", dataset: { id: f.id, version: q.version } },

@@ -5,7 +5,7 @@ donated material, crowdfunding pledges); conventions with their versions; events
 the points ledger.
 
 Revision ID: 0021_records
-Revises: 0014
+Revises: 0015_consult
 Create Date: 2026-12-10
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "0021_records"
-down_revision = "0014"
+down_revision = "0015_consult"
 branch_labels = None
 depends_on = None
 

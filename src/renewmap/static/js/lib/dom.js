@@ -6,7 +6,7 @@ export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
 const URL_ATTRIBUTES = new Set(["href", "src", "action", "formaction", "poster"]);
-const SAFE_SCHEMES = new Set(["http:", "https:", "tel:", "blob:"]);
+const SAFE_SCHEMES = new Set(["http:", "https:", "tel:", "mailto:", "blob:"]);
 
 /** ``value`` if it is a link of a harmless kind (http(s), tel:, our own paths), else "#". */
 export function safeUrl(value) {

@@ -9,7 +9,7 @@ export const GRID_COLOURS = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc94
   "#ff9da7", "#9c755f", "#e15759", "#bab0ac"];
 // colours of a design's kinds of feature, the same on every page that draws a draft
 export const KIND_COLOURS = { zone: "#7048e8", green: "#2f9e44", plant: "#2b8a3e",
-  path: "#e67700", facility: "#1971c2", keep: "#868e96" };
+  path: "#e67700", facility: "#1971c2", water: "#1c7ed6", keep: "#868e96" };
 const STYLES = {
   green: { color: "#2f9e44", weight: 1, fillColor: "#b2f2bb", fillOpacity: 0.8 },
   water: { color: "#1c7ed6", weight: 1, fillColor: "#a5d8ff", fillOpacity: 0.9 },
@@ -78,6 +78,30 @@ function geojson(kind, data, style, labels) {
   });
 }
 
+// How wide a label is written (11 px type): a Chinese character a full em, others about
+// 0.6 em. Estimated, not measured: measuring each label would make the browser lay the page
+// out again for every one of them.
+const labelWidth = (text) => [...String(text)].reduce((w, c) => w + (c.charCodeAt(0) >= 0x2e80 ? 11 : 6.6), 4);
+
+/** Hide the labels of ``group`` that would overlap a label already written (in the group's
+    order) at the map's zoom, so that none collide; show the others. */
+export function declutterLabels(map, group) {
+  const kept = [];
+  const shown = [];
+  group.eachLayer((marker) => {
+    const at = map.latLngToLayerPoint(marker.getLatLng());
+    const half = L.point(labelWidth(marker.options.label) / 2 + 1, 9);
+    const box = L.bounds(at.subtract(half), at.add(half));
+    const clear = kept.every((other) => !other.intersects(box));
+    if (clear) kept.push(box);
+    shown.push([marker, clear]);
+  });
+  for (const [marker, clear] of shown) {  // all the reading above, all the writing here
+    const el = marker.getElement();
+    if (el) el.hidden = !clear;
+  }
+}
+
 /** Draw ``plan`` into ``container``; returns the Leaflet map, framed on the community.
     ``settings.map``: Leaflet map options (zoomSnap, pmIgnore…); ``settings.padding``: around
     the community; ``settings.layers``: false for no layer switcher; ``settings.onView(map)``: called once the view is set, before any layer is
@@ -96,7 +120,7 @@ export function siteMap(container, plan, settings) {
       if (button && label) { button.title = label; button.setAttribute("aria-label", label); }
     }
   }
-  L.control.scale({ imperial: false }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);  // metres: what the plan is drawn in
   const names = plan.names;
   const labels = plan.fields;
   const overlays = {};
@@ -144,16 +168,20 @@ export function siteMap(container, plan, settings) {
       : geojson(kind, layer.data, STYLES[kind], labels)).addTo(map);
   }
   if (layers.building && layers.building.data) {
-    // the numbers people know their buildings by, at each footprint's inside point
+    // the numbers people know their buildings by, at each footprint's inside point; where two
+    // would overlap at the current zoom, only the first is written
     const numbers = L.layerGroup();
     for (const f of layers.building.data.features) {
       const p = f.properties;
       if (p.number == null || !p.label_at) continue;
-      L.marker([p.label_at[1], p.label_at[0]], { interactive: false, keyboard: false,
+      L.marker([p.label_at[1], p.label_at[0]], { interactive: false, keyboard: false, label: p.number,
         icon: L.divIcon({ html: h("div", { class: "rm-label" }, p.number), className: "rm-label-icon",
         iconSize: [48, 16], iconAnchor: [24, 8] }) }).addTo(numbers);
     }
     overlays[names.labels] = numbers.addTo(map);
+    const declutter = () => declutterLabels(map, numbers);
+    map.on("zoomend viewreset", declutter);
+    declutter();
   }
   if (opts.layers !== false) {
     const control = L.control.layers(null, overlays, { collapsed: true }).addTo(map);

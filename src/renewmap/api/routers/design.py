@@ -43,6 +43,7 @@ from renewmap.services.design import (
     plans,
     process,
 )
+from renewmap.services.ingest.files import MAX_ATTACHMENT
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import NoNul, RequiredText, Text
@@ -666,7 +667,7 @@ def attach(
     code: str, site: str, stage: str, session: WriteSession, me: Staff, form: uploads.UploadForm
 ) -> dict[str, Any]:
     ((filename, data),) = uploads.files(
-        form, "file", limit=process.MAX_ATTACHMENT, at_most=1, required=True
+        form, "file", limit=MAX_ATTACHMENT, at_most=1, required=True
     )
     return process.add_attachment(
         session,

@@ -4,7 +4,8 @@ properties, and who may read them.
 One registry shared by OGC API – Features (``protocols.ogc.features``) and the vector tiles
 (``protocols.ogc.tiles``): a collection is a model (``.id``, ``.geom``), its output properties as
 SQL expressions, and a filter (:func:`filter_condition`) that says which rows a caller sees.
-Personal data never appears in a public collection: suggestions expose what
+Personal data never appears in a public collection: events and proposals only the public ones
+without anyone's name or phone; suggestions expose what
 ``services.requests.suggestions._view`` shows (no phone, the nickname only when the resident allowed
 it, hidden ones left out); contact details are only in the staff-only ``requests``, within
 the caller's scope (``services.access.scope``).
@@ -33,11 +34,13 @@ from renewmap.db.models import (
     Building,
     Community,
     Compound,
+    Event,
     Facility,
     GreenArea,
     Grid,
     Path,
     Plant,
+    Proposal,
     Request,
     Site,
     Water,
@@ -283,6 +286,43 @@ _DEFS = (
         staff_only=True,
         temporal=Request.created_at,
     ),
+    CollectionDef(
+        id="events",
+        title="Events",
+        description="Public community events (微讲堂, workshops, markets, naming contests) with "
+        "the day, the local time and the place; nobody who signed up is named.",
+        model=Event,
+        properties=(
+            _community(Event),
+            ("kind", Event.kind),
+            ("title", Event.title),
+            ("description", Event.description),
+            ("day", Event.day),
+            ("time", Event.time),
+            ("place", Event.place),
+            ("capacity", Event.capacity),
+        ),
+        temporal=Event.day,
+    ),
+    CollectionDef(
+        id="proposals",
+        title="Community planning proposals",
+        description="Residents' and partners' proposals (社区规划提案) whose proposers agreed to "
+        "show them, with their place or area and status; no proposer's name or phone, only "
+        "the name they chose to show.",
+        model=Proposal,
+        properties=(
+            _community(Proposal),
+            ("number", Proposal.number),
+            ("title", Proposal.title),
+            ("body", Proposal.body),
+            ("status", Proposal.status),
+            ("shown_as", Proposal.shown_as),
+            ("site", _code_of(Site, Proposal.site_id)),
+            ("submitted_on", Proposal.submitted_on),
+        ),
+        temporal=Proposal.submitted_on,
+    ),
 )
 
 COLLECTIONS: dict[str, CollectionDef] = {c.id: c for c in _DEFS}
@@ -354,4 +394,8 @@ def filter_condition(
         return scope_of(session, principal).condition()
     if collection.model is Request:
         return Request.hidden == false()
+    if collection.model is Event:
+        return Event.public == true()
+    if collection.model is Proposal:
+        return Proposal.public == true()  # the proposer agreed
     return true()

@@ -24,7 +24,8 @@ from renewmap.i18n import LOCALES, N_, current_locale, posix_locale, t, use_loca
 from renewmap.settings import Settings
 
 DEFAULT_OSM = Path("geodata") / "osm" / "tongji.osm.gz"
-DEFAULT_DEMO_DIR = Path("geodata") / "demo"
+# package data, so `renewmap serve --demo` works from any directory and from a wheel
+DEFAULT_DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 # What kind of problem a grid-set check found (validate-grids).
 ISSUE_KINDS = {
     "invalid": N_("invalid"),
@@ -35,13 +36,19 @@ ISSUE_KINDS = {
 }
 
 
-def _engine(settings: Settings, *, migrate: bool = True) -> Engine:
-    from renewmap.db.engine import make_engine
-    from renewmap.db.migrate import upgrade
+def _engine(settings: Settings, *, check: bool = True) -> Engine:
+    """The settings' engine; with ``check``, refused unless the schema is current (commands
+    never migrate by themselves: ``renewmap db upgrade`` does)."""
+    from renewmap.db.engine import engine_from_settings
+    from renewmap.db.migrate import check_current
 
-    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
-    if migrate:
-        upgrade(engine)
+    engine = engine_from_settings(settings)
+    if check:
+        try:
+            check_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
@@ -55,15 +62,49 @@ def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.db.migrate import downgrade, upgrade
+    from renewmap.db.migrate import check_current, code_heads, downgrade, upgrade
 
-    engine = _engine(settings, migrate=False)
-    if args.action == "upgrade":
-        upgrade(engine, args.revision or "head")
-    else:
-        downgrade(engine, args.revision or "base")
-    print(t("database {action} done ({dialect})", action=args.action, dialect=engine.dialect.name))
+    engine = _engine(settings, check=False)
+    try:
+        if args.action == "check":
+            check_current(engine)  # SchemaOutdated: exit 2 with the reason
+            print(t("database is current ({revisions})", revisions=", ".join(sorted(code_heads()))))
+            return 0
+        if args.action == "upgrade":
+            before, after = upgrade(engine, args.revision or "head")
+        else:
+            before, after = downgrade(engine, args.revision or "base")
+    finally:
+        engine.dispose()
+    print(
+        t(
+            "database {action} done ({dialect}): {before} → {after}",
+            action=args.action,
+            dialect=engine.dialect.name,
+            before=", ".join(sorted(before)) or t("empty"),
+            after=", ".join(sorted(after)) or t("empty"),
+        )
+    )
     return 0
+
+
+def _print_report(rep: Any, kind_label: Any) -> None:
+    print(
+        t(
+            "{file}: {kind}: {created} created, {updated} updated, {unchanged} unchanged, "
+            "{removed} removed",
+            file=rep.file,
+            kind=kind_label,
+            created=rep.created,
+            updated=rep.updated,
+            unchanged=rep.unchanged,
+            removed=rep.removed,
+        )
+    )
+
+
+def _warn(message: Any) -> None:
+    print(t("warning: {message}", message=message), file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,18 +120,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             crs=args.crs,
             gcj02=args.gcj02,
             layer=args.layer,
+            official_only=not args.unofficial,
+            replace=args.replace,
         ),
     )
-    kind = names.label(names.LAYER_KINDS, args.kind)
-    print(
-        t(
-            "{file}: {created} {kind} created, {updated} updated",
-            file=rep.file,
-            created=rep.created,
-            kind=kind,
-            updated=rep.updated,
-        )
-    )
+    _print_report(rep, names.label(names.LAYER_KINDS, args.kind))
+    for w in rep.warnings:
+        _warn(w)
     return 0
 
 
@@ -127,7 +163,8 @@ def cmd_import_organisations(args: argparse.Namespace, settings: Settings) -> in
 def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest.osm import import_osm
 
-    reports = _in_transaction(
+    include: bool | list[str] = True if args.include_outside else (args.include or [])
+    result = _in_transaction(
         settings,
         lambda s: import_osm(
             s,
@@ -136,19 +173,198 @@ def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
             community_code=args.community,
             community_name=args.name,
             buffer_m=args.buffer,
+            include_outside=include,
+            unofficial=args.unofficial,
         ),
     )
-    for rep in reports:
+    for rep in result.reports:
+        _print_report(rep, names.label(names.LAYER_KINDS, rep.kind))
+    for w in result.warnings:
+        _warn(w)
+    if result.outside:
         print(
             t(
-                "{kind}: {created} created, {updated} updated",
-                kind=names.label(names.LAYER_KINDS, rep.kind),
-                created=rep.created,
-                updated=rep.updated,
+                "{n} building(s) mostly outside the outline were not imported "
+                "(add them with --include OSM_ID or --include-outside):",
+                n=len(result.outside),
             )
         )
+        for b in result.outside:
+            print(
+                "  "
+                + t(
+                    "OSM {osm_id}: {label}, {share:.0%} inside",
+                    osm_id=b["osm_id"],
+                    label=names.building(b["number"], b["name"]),
+                    share=b["share_inside"],
+                )
+            )
     print(t("data © OpenStreetMap contributors, ODbL 1.0"))
     return 0
+
+
+def cmd_community(args: argparse.Namespace, settings: Settings) -> int:
+    """Residents' committees: find a code, create, rename, retire."""
+    from renewmap.services.places import catalog, communities
+
+    if args.action == "search":
+        found = communities.committees(" ".join(args.words), limit=args.limit)
+        for c in found:
+            print(f"{c['code']}\t{c['name']}\t{c['subdistrict_name']}")
+        print(t("{n} residents' committee(s) found", n=len(found)))
+        return 0
+    if args.action == "list":
+        rows = _in_transaction(settings, lambda s: catalog.communities(s, include_setup=True))
+        for c in rows:
+            sub = c["subdistrict"]["name"] if c["subdistrict"] else "—"
+            state = f"\t{t('in setup')}" if c["state"] != "published" else ""
+            print(f"{c['code']}\t{c['name']}\t{sub}{state}")
+        print(t("{n} community(ies)", n=len(rows)))
+        return 0
+    if args.action == "create":
+        from renewmap.services.ingest.importer import read_features
+
+        if args.outline is None:
+            raise InvalidInput(
+                "community create needs --outline FILE (a polygon), or use import-osm",
+                key="cli_outline_missing",
+            )
+        frame = read_features(args.outline, crs=args.crs, layer=args.layer)
+        outline = _one_outline(frame, args.outline.name)
+
+        def create(s: Session) -> tuple[str, str, list[Any]]:
+            made = communities.create(
+                s, code=args.code, outline=outline, name=args.name, unofficial=args.unofficial
+            )
+            return made.community.code, made.community.name, made.overlaps
+
+        code, name, overlaps = _in_transaction(settings, create)
+        print(t("community {code} {name} created", code=code, name=name))
+        for o in overlaps:
+            _warn(o.message())
+        return 0
+    if args.action == "rename":
+        if not args.name:
+            raise InvalidInput("community rename needs --name NAME", key="cli_name_missing")
+        _in_transaction(settings, lambda s: communities.rename(s, code=args.code, name=args.name))
+        print(t("community {code} is now called {name}", code=args.code, name=args.name))
+        return 0
+    if args.action == "publish":
+        from renewmap.services.access import accounts
+        from renewmap.services.places import setup
+
+        _in_transaction(
+            settings,
+            lambda s: setup.publish(
+                s,
+                principal=accounts.operator_principal(s, community_code=args.code),
+                code=args.code,
+            ),
+        )
+        print(t("community {code} is published: residents see it", code=args.code))
+        return 0
+    name = _in_transaction(settings, lambda s: communities.retire(s, code=args.code))
+    print(t("community {code} {name} retired", code=args.code, name=name))
+    return 0
+
+
+def _one_outline(frame: Any, label: str) -> Any:
+    import shapely
+
+    from renewmap.spatial.geometry import POLYGONAL
+
+    shapes = [g for g in frame.geometry if g is not None and g.geom_type in POLYGONAL]
+    if not shapes:
+        raise InvalidInput(
+            "{file} holds no polygon to use as the outline", key="cli_outline_empty", file=label
+        )
+    return shapely.union_all(shapes)
+
+
+def cmd_branches(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.places import communities
+
+    rows = _in_transaction(
+        settings, lambda s: communities.branches(s, community_code=args.community)
+    )
+    for b in rows:
+        print(
+            "\t".join(
+                [
+                    b["code"],
+                    b["name"],
+                    t_text(names.label(names.BRANCH_LEVELS, b["level"])),
+                    b["parent_code"] or "—",
+                    b["community_code"] or "—",
+                    ",".join(b["grids"]) or "—",
+                ]
+            )
+        )
+    print(t("{n} branch(es)", n=len(rows)))
+    return 0
+
+
+def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.places import communities
+
+    if args.action == "list":
+        rows = _in_transaction(
+            settings, lambda s: communities.buildings(s, community_code=args.community)
+        )
+        for b in rows:
+            print(
+                "\t".join(
+                    [
+                        t_text(b["label"]),
+                        b["code"] or "—",
+                        b["osm_id"] or "—",
+                        "—" if b["households"] is None else str(b["households"]),
+                        b["grid"] or "—",
+                    ]
+                )
+            )
+        print(t("{n} building(s)", n=len(rows)))
+        return 0
+    if not args.ref:
+        raise InvalidInput(
+            "building {action} needs the building: its number, code or OSM id",
+            key="cli_building_missing",
+            action=args.action,
+        )
+    if args.action == "remove":
+        label = _in_transaction(
+            settings,
+            lambda s: t_text(
+                communities.remove_building(s, community_code=args.community, ref=args.ref)
+            ),
+        )
+        print(t("{building} removed from {community}", building=label, community=args.community))
+        return 0
+    if args.number is None and args.households is None:
+        raise InvalidInput(
+            "building set needs --number and/or --households", key="cli_building_nothing"
+        )
+
+    def edit(s: Session) -> str:
+        b = communities.edit_building(
+            s,
+            community_code=args.community,
+            ref=args.ref,
+            number=args.number,
+            households=args.households,
+        )
+        return t_text(names.building(b.number, b.name))
+
+    label = _in_transaction(settings, edit)
+    print(t("{building} saved", building=label))
+    return 0
+
+
+def t_text(value: Any) -> str:
+    """A message or a plain string, in the command's language."""
+    from renewmap.i18n import Text
+
+    return value.render(current_locale()) if isinstance(value, Text) else str(value)
 
 
 def cmd_assign_buildings(args: argparse.Namespace, settings: Settings) -> int:
@@ -237,9 +453,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo_accounts(settings: Settings) -> None:
+    """Create or reset the demo's staff accounts and print their passwords, once."""
+    from renewmap.services.access.demo_accounts import ensure_demo_accounts
+
+    made = _in_transaction(settings, lambda s: ensure_demo_accounts(s, env=settings.env))
+    print(t("Demo staff accounts (passwords shown only now, new ones at every start):"))
+    for a in made:
+        print(f"  {a.username:<24} {a.password:<18} {t(a.what)}")
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest import demo
 
+    if args.action == "accounts":
+        _demo_accounts(settings)
+        return 0
     if args.action == "build":
         counts = demo.build_demo_files(args.osm, args.dir)
         for name, n in counts.items():
@@ -380,7 +609,16 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
         return 0
-    sent, failed = _in_transaction(settings, lambda s: notify.dispatch_due(s, settings=settings))
+    from sqlalchemy.orm import sessionmaker
+
+    from renewmap.db.dialect import write_bind
+
+    engine = _engine(settings)
+    try:
+        factory = sessionmaker(write_bind(engine), expire_on_commit=False)
+        sent, failed = notify.send_due(notify.transactions(factory), settings=settings)
+    finally:
+        engine.dispose()
     print(t("sent {sent}, failed {failed} (failures are retried later)", sent=sent, failed=failed))
     return 0
 
@@ -473,31 +711,55 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from renewmap import serve
+    from renewmap.db.migrate import upgrade
 
-    from renewmap.api.app import create_app
+    workers = settings.workers if args.workers is None else args.workers
+    if not 1 <= workers <= 64:
+        raise InvalidInput(
+            "--workers must be between 1 and 64", key="workers_out_of_range", field="workers"
+        )
+    if args.demo and settings.env == "prod":  # before anything is served or written
+        from renewmap.errors import Forbidden
 
-    engine = _engine(settings)  # migrate before serving
-    engine.dispose()
+        raise Forbidden(
+            "--demo creates staff accounts with printed passwords: not with RENEWMAP_ENV=prod",
+            key="demo_in_prod",
+        )
+    engine = _engine(settings, check=not args.demo)
+    try:
+        if args.demo:  # trying it out: the demo sets its database up (production: db upgrade)
+            upgrade(engine)
+    finally:
+        engine.dispose()
     if args.demo:
         cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
-    print(f"RenewMap on http://{args.host}:{args.port}/  (demo map: /c/310109010026)")
+        _demo_accounts(settings)
+        print(
+            t("Staff sign in at http://{host}:{port}/staff/login", host=args.host, port=args.port)
+        )
+    print(
+        f"RenewMap on http://{args.host}:{args.port}/  ({workers} worker"
+        f"{'s' if workers > 1 else ''}; demo map: /c/310109010026)"
+    )
     proxies = ", ".join(str(n) for n in settings.trusted_networks())
     print(
         "X-Forwarded-For/-Proto believed from: "
-        + (proxies or "nobody (set RENEWMAP_TRUSTED_PROXIES behind a reverse proxy)")
+        + (proxies or "nobody (set RENEWMAP_TRUSTED_PROXIES behind a reverse proxy)"),
+        flush=True,
     )
-    # The app resolves forwarded headers itself (api/trust.py, RENEWMAP_TRUSTED_PROXIES);
-    # uvicorn's own handling would trust 127.0.0.1 whatever the setting says.
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=False,
-        forwarded_allow_ips="",
-    )
+    serve.run(settings, host=args.host, port=args.port, workers=workers)
     return 0
+
+
+def _properties_help(properties: dict[str, dict[str, str]]) -> str:
+    """Each kind's properties, for `import --help`."""
+    lines = [t("Properties of each kind (any other is ignored):")]
+    for kind, fields in properties.items():
+        lines.append(f"  --kind {kind}")
+        for name, meaning in fields.items():
+            lines.append(f"    {name:<17} {t(meaning)}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -510,23 +772,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db = sub.add_parser(
+        "db", help="database schema: upgrade (before starting new code), check, downgrade"
+    )
+    db.add_argument("action", choices=["upgrade", "check", "downgrade"])
     db.add_argument("revision", nargs="?")
     db.set_defaults(func=cmd_db)
 
-    from renewmap.services.ingest.importer import KINDS
+    from renewmap.services.ingest.importer import KINDS, PROPERTIES, REMOVABLE_KINDS
 
-    imp = sub.add_parser("import", help="import a geodata file into a community")
+    imp = sub.add_parser(
+        "import",
+        help="import a geodata file into a community",
+        description=t(
+            "Import a GeoJSON, GeoPackage, zipped Shapefile or CSV (WKT or lon/lat) file. "
+            "Features are matched by their source id (osm_id, else code or id), so importing "
+            "a file again updates it and creates no duplicates."
+        ),
+        epilog=_properties_help(PROPERTIES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument("--kind", required=True, choices=KINDS)
     imp.add_argument("--community", help="community code (required except for --kind community)")
     imp.add_argument("--crs", type=int, help="EPSG code of a file that declares none")
     imp.add_argument("--gcj02", action="store_true", help="input digitised on GCJ-02 (AMap…)")
     imp.add_argument("--layer", help="layer name for multi-layer files (GeoPackage)")
+    imp.add_argument(
+        "--unofficial",
+        action="store_true",
+        help="--kind community: accept a code outside the official list",
+    )
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="remove the community's features of this kind that the file no longer has "
+        f"({', '.join(REMOVABLE_KINDS)})",
+    )
     imp.set_defaults(func=cmd_import)
 
-    ib = sub.add_parser("import-branches", help="import party branches from CSV")
+    ib = sub.add_parser(
+        "import-branches",
+        help="import party branches from CSV",
+        description=t(
+            "Columns: code,name,parent_code,level[,community_code]; level is general "
+            "(the community's general branch), grid (a grid party branch, parent: the general "
+            "branch) or building_group (a building party group, parent: a grid branch)."
+        ),
+    )
     ib.add_argument("file", type=Path)
     ib.set_defaults(func=cmd_import_branches)
 
@@ -537,13 +830,75 @@ def build_parser() -> argparse.ArgumentParser:
     ig.add_argument("file", type=Path)
     ig.set_defaults(func=cmd_import_organisations)
 
-    io = sub.add_parser("import-osm", help="build a community from an OpenStreetMap extract")
+    io = sub.add_parser(
+        "import-osm",
+        help="build a community from an OpenStreetMap extract",
+        description=t(
+            "Only buildings with at least half their footprint inside the compound's outline "
+            "are imported; the others are listed. Importing again matches features by OSM "
+            "id: it updates them, and removes buildings, green areas, water and paths the "
+            "extract no longer yields."
+        ),
+    )
     io.add_argument("file", type=Path)
     io.add_argument("--compound", required=True, help="name of the landuse=residential polygon")
     io.add_argument("--community", required=True, help="community code, e.g. 310109010026")
     io.add_argument("--name", help="community name (default: from the official code list)")
-    io.add_argument("--buffer", type=float, default=20.0, help="metres around the outline")
+    io.add_argument(
+        "--buffer", type=float, default=20.0, help="metres around the outline for paths, green"
+    )
+    io.add_argument(
+        "--include", action="append", metavar="OSM_ID", help="also import this outside building"
+    )
+    io.add_argument(
+        "--include-outside", action="store_true", help="import the outside buildings too"
+    )
+    io.add_argument(
+        "--unofficial", action="store_true", help="accept a code outside the official list"
+    )
     io.set_defaults(func=cmd_import_osm)
+
+    cm = sub.add_parser(
+        "community", help="residents' committees: search the official list, create, rename, retire"
+    )
+    cm_sub = cm.add_subparsers(dest="action", required=True)
+    cs = cm_sub.add_parser("search", help="find a committee's official code by name (巴林)")
+    cs.add_argument("words", nargs="+")
+    cs.add_argument("--limit", type=int, default=20)
+    cm_sub.add_parser("list", help="the communities in the database")
+    cc = cm_sub.add_parser("create", help="create a community on an outline")
+    cc.add_argument("code", help="official code (see search), or any code with --unofficial")
+    cc.add_argument("--outline", type=Path, help="file with the outline polygon(s)")
+    cc.add_argument("--name", help="name (default: from the official list)")
+    cc.add_argument("--unofficial", action="store_true", help="a code outside the official list")
+    cc.add_argument("--crs", type=int, help="EPSG code of a file that declares none")
+    cc.add_argument("--layer", help="layer name for multi-layer files (GeoPackage)")
+    cr = cm_sub.add_parser("rename", help="give a community another name")
+    cr.add_argument("code")
+    cr.add_argument("--name", required=True)
+    ct = cm_sub.add_parser(
+        "retire", help="remove a community set up by mistake (refused while it holds requests)"
+    )
+    ct.add_argument("code")
+    cp = cm_sub.add_parser(
+        "publish", help="open a community set up in the browser to residents (needs its grids)"
+    )
+    cp.add_argument("code")
+    cm.set_defaults(func=cmd_community)
+
+    br = sub.add_parser("branches", help="party branches")
+    br_sub = br.add_subparsers(dest="action", required=True)
+    bl = br_sub.add_parser("list", help="code, name, level, parent, community, grids")
+    bl.add_argument("--community")
+    br.set_defaults(func=cmd_branches)
+
+    bd = sub.add_parser("building", help="a community's buildings: list, set number, remove")
+    bd.add_argument("action", choices=["list", "set", "remove"])
+    bd.add_argument("ref", nargs="?", help="the building: its number (7号楼), code or OSM id")
+    bd.add_argument("--community", required=True)
+    bd.add_argument("--number", help="its number as residents say it (7 or 7号楼)")
+    bd.add_argument("--households", help="how many households live in it")
+    bd.set_defaults(func=cmd_building)
 
     ab = sub.add_parser("assign-buildings", help="assign buildings to the grid covering them")
     ab.add_argument("--community", required=True)
@@ -571,8 +926,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, type=Path)
     ex.set_defaults(func=cmd_export)
 
-    dm = sub.add_parser("demo", help="build or load the demo community")
-    dm.add_argument("action", choices=["build", "load"])
+    dm = sub.add_parser(
+        "demo",
+        help="build or load the demo community; accounts: one staff account per role "
+        "(development only), passwords printed once",
+    )
+    dm.add_argument("action", choices=["build", "load", "accounts"])
     dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
     dm.set_defaults(func=cmd_demo)
@@ -625,7 +984,16 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the web app")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--demo", action="store_true", help="load the demo community if missing")
+    sv.add_argument(
+        "--demo",
+        action="store_true",
+        help="try it out: upgrade the database and load the demo community if missing",
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes on one socket (default: RENEWMAP_WORKERS, 1)",
+    )
     sv.add_argument("--demo-dir", type=Path, default=DEFAULT_DEMO_DIR)
     sv.set_defaults(func=cmd_serve)
     return p
@@ -634,8 +1002,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import os
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang", choices=LOCALES)
+    known, _ = early.parse_known_args(argv)
+    with use_locale(known.lang or posix_locale(os.environ)):  # help texts in that language
+        parser = build_parser()
+        args = parser.parse_args(argv)
     with use_locale(args.lang or posix_locale(os.environ)):
         return _run(args)
 

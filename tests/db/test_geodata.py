@@ -73,8 +73,21 @@ def test_import_community_grids_buildings(session, community_file, tmp_path) -> 
     )
     assert building.households == 24
     assert session.get(Grid, building.grid_id).code == "A"
-    # re-importing grids updates by code and starts a new grid-set version
-    import_file(session, grids, kind="grid", community_code="T0009")
+    # re-importing the same grids changes nothing: no new grid-set version (issue 15)
+    rep = import_file(session, grids, kind="grid", community_code="T0009")
+    assert (rep.created, rep.updated, rep.unchanged) == (0, 0, 2)
+    session.refresh(c)
+    assert c.grid_set_version == 1
+    # a changed grid updates by code and starts a new grid-set version
+    grids = write_geojson(
+        tmp_path / "grids.geojson",
+        [
+            feature(m2w(shapely.box(0, 0, 1.5, 1)), code="A", name="A网格"),
+            feature(m2w(GRID_B), code="B", name="B网格"),
+        ],
+    )
+    rep = import_file(session, grids, kind="grid", community_code="T0009")
+    assert (rep.created, rep.updated, rep.unchanged) == (0, 1, 1)
     session.refresh(c)
     assert c.grid_set_version == 2
 
@@ -431,7 +444,9 @@ def test_multilayer_file_needs_a_layer(session, tmp_path) -> None:
     ):
         import_file(session, copy, kind="community")
     # a layer named after the kind is taken without --layer
-    assert import_file(session, out, kind="plant", community_code="310109010026").updated == 8
+    # (the export read back matches every plant by code, each unchanged)
+    rep = import_file(session, out, kind="plant", community_code="310109010026")
+    assert (rep.created, rep.updated, rep.unchanged) == (0, 0, 8)
 
 
 @pytest.mark.parametrize(

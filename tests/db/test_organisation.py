@@ -560,3 +560,87 @@ def test_the_monthly_report_as_a_printable_pdf(session, monkeypatch) -> None:
         assert "RENEWMAP_CJK_FONT" in err.value.message
     finally:
         printing._font.cache_clear()
+
+
+def test_removing_a_building_or_retiring_the_community_takes_its_organisation(session) -> None:
+    """Setup's ``building remove`` and ``community retire`` (issue 15) on the organisation: a
+    removed building's stairwells and group links go with it (the groups stay, serving what is
+    left); a retired community's stairwells, groups, volunteers, property company and owners'
+    committee go with it, with the roles held in them."""
+    from datetime import UTC, datetime
+
+    from renewmap.db.models import Organisation, PartyVolunteer, StaffRole, StaffUser
+    from renewmap.services.access import accounts
+    from renewmap.services.places.communities import remove_building, retire
+
+    add_test_community(session)
+    groups = add_building_groups(session)
+    community_id = session.scalar(select(Building.community_id).where(Building.id == groups["b2"]))
+    session.add(
+        Organisation(community_id=community_id, kind="property_company", code="WY", name="物业")
+    )
+    session.add(
+        PartyVolunteer(
+            branch_id=groups["T-LZ2W"],
+            name="王阿姨",
+            consent_at=datetime(2026, 11, 1, tzinfo=UTC),
+            consent_recorded_by="t",
+        )
+    )
+    session.flush()
+    accounts.create_user(
+        session,
+        username="wy",
+        password="a long password 1",
+        roles=[("property_staff", "T0001/WY"), ("building_group_leader", "T-LZ2W")],
+    )
+    session.flush()
+
+    wy = session.scalar(select(StaffUser.id).where(StaffUser.username == "wy"))
+    branch_ids = select(PartyBranch.id).where(PartyBranch.community_id == community_id)
+
+    def counts() -> dict[str, int]:
+        def n(query) -> int:
+            return session.scalar(select(func.count()).select_from(query.subquery()))
+
+        return {
+            "stairwells": n(select(Stairwell.id).where(Stairwell.community_id == community_id)),
+            "links": n(
+                select(BuildingGroupPlace.id)
+                .join(Building, Building.id == BuildingGroupPlace.building_id)
+                .where(Building.community_id == community_id)
+            ),
+            "volunteers": n(
+                select(PartyVolunteer.id).where(PartyVolunteer.branch_id.in_(branch_ids))
+            ),
+            "orgs": n(select(Organisation.id).where(Organisation.community_id == community_id)),
+            "roles": n(select(StaffRole.id).where(StaffRole.user_id == wy)),
+            "buildings": n(select(Building.id).where(Building.community_id == community_id)),
+            "branches": n(branch_ids),
+        }
+
+    before = counts()
+    assert before == {
+        "stairwells": 2,
+        "links": 3,
+        "volunteers": 1,
+        "orgs": 1,
+        "roles": 2,
+        "buildings": 2,
+        "branches": 7,  # the general branch, two grid branches, four building groups
+    }
+    assert str(remove_building(session, community_code="T0001", ref="2号楼")) == "2号楼"
+    session.expire_all()
+    places = session.execute(
+        select(PartyBranch.code, Building.number)
+        .join(BuildingGroupPlace, BuildingGroupPlace.branch_id == PartyBranch.id)
+        .join(Building, Building.id == BuildingGroupPlace.building_id)
+        .where(Building.community_id == community_id)
+    ).all()
+    assert [tuple(p) for p in places] == [("T-LZ1", "1号楼")]
+    assert session.get(PartyBranch, groups["T-LZ2W"]) is not None  # the group itself stays
+    assert counts() == before | {"stairwells": 0, "links": 1, "buildings": 1}
+
+    assert retire(session, code="T0001") == "测试社区"
+    session.expire_all()
+    assert counts() == dict.fromkeys(before, 0)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import geopandas as gpd
 
 from renewmap import names
-from renewmap.i18n import gettext
+from renewmap.i18n import N_, gettext
 from renewmap.vocabulary import (
     DELIBERATION_PARTIES,
     DESIGN_ROLES,
@@ -424,4 +424,44 @@ def boundaries_page(
         grid_properties=GRID_PROPERTIES,
         config=config,
         vectorgrid=_tiled(plan),
+    )
+
+
+# What a community's state is called on the setup page.
+COMMUNITY_STATES = {"setup": N_("In setup"), "published": N_("Published")}
+
+
+def setup_page(
+    *,
+    locale: str,
+    nonce: str,
+    community: str | None,
+    mine: list[dict[str, str]],
+    roles: tuple[str, ...],
+) -> str:
+    """The browser's setup flow; ``community``: the one to pick up again (None: a new one)."""
+    config = {"community": community, "locale": locale, "t": script_catalog(locale, "setup")}
+    return render(
+        "staff/setup.html",
+        locale=locale,
+        nonce=nonce,
+        config=config,
+        mine=mine,
+        states=COMMUNITY_STATES,
+        roles=[(r, gettext(locale, ROLES[r])) for r in roles],
+    )
+
+
+def invite_page(
+    *, locale: str, nonce: str, token: str, invitation: dict[str, Any] | None, error: str | None
+) -> str:
+    """An invitation: who it is for and the password form, or why the link no longer works."""
+    config = {"token": token, "locale": locale, "t": script_catalog(locale, "invite")}
+    return render(
+        "staff/invite.html",
+        locale=locale,
+        nonce=nonce,
+        config=config,
+        invitation=invitation,
+        error=error,
     )

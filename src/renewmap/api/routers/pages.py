@@ -14,10 +14,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
+
+# The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
+from renewmap.api.html import csp_nonce as _nonce
+from renewmap.api.html import html_page as _page
+from renewmap.api.html import page_locale as _locale
+from renewmap.api.html import time_zone as _tz
+from renewmap.api.html import to_login as _to_login
+from renewmap.api.routing import TransactionalRoute
 from renewmap.errors import Forbidden, NotFound
-from renewmap.i18n import negotiate
+from renewmap.i18n import rendered, use_locale
+from renewmap.services.access import invitations
 from renewmap.services.design import adoption, drafts, process
-from renewmap.services.places import boundaries, catalog, organisation
+from renewmap.services.places import boundaries, catalog, organisation, setup
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
 from renewmap.services.requests import (
@@ -48,55 +57,18 @@ from renewmap.web.sitemap import online_tiles
 from renewmap.web.sites import site_page, sites_page
 from renewmap.web.staff import (
     boundaries_page,
+    invite_page,
     login_page,
     overview_page,
     property_page,
+    setup_page,
     town_page,
     workspace_page,
 )
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
-router = APIRouter(include_in_schema=False)
-
-
-def _locale(request: Request, lang: str | None) -> str:
-    return negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
-
-
-def _nonce(request: Request) -> str:
-    return str(request.state.csp_nonce)
-
-
-def _tz(request: Request) -> str:
-    return str(request.app.state.settings.time_zone)
-
-
-def _page(
-    request: Request,
-    html: str,
-    *,
-    lang: str | None = None,
-    cache: str = "no-store",
-    headers: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """An HTML response; a language chosen with ``?lang=`` is remembered (cookie)."""
-    response = HTMLResponse(html, headers={"Cache-Control": cache, **(headers or {})})
-    if lang:
-        response.set_cookie(
-            "rm_lang",
-            _locale(request, lang),
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            secure=request.app.state.settings.cookies_secure,
-        )
-    return response
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    """Staff pages send a browser that is not signed in to the sign-in page, and back after."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/staff/login?next={quote(here)}", status_code=303)
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 
 @router.get("/")
@@ -464,6 +436,51 @@ def staff_boundaries(
         tiles=online_tiles(request.app.state.settings),
     )
     return _page(request, html, lang=lang)
+
+
+@router.get("/staff/setup", response_class=HTMLResponse)
+def staff_setup(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """Setting a community up, step by step (subdistrict and community admins)."""
+    if principal is None:
+        return _to_login(request)
+    mine = setup.my_communities(session, principal=principal)
+    if community is not None:
+        boundaries.may_change(session, principal=principal, community_code=community)
+    html = setup_page(
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        community=community,
+        mine=mine,
+        roles=tuple(invitations.INVITABLE),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/invite/{token}", response_class=HTMLResponse)
+def staff_invite(
+    token: str, request: Request, session: ReadSession, lang: str | None = None
+) -> Response:
+    """An invitation link: the invitee sets their own password (once, before it expires)."""
+    locale = _locale(request, lang)
+    status, info, error = 200, None, None
+    with use_locale(locale):
+        try:
+            info = rendered(invitations.describe(session, token=token[:100]))
+        except (NotFound, Forbidden) as exc:
+            status = 404 if isinstance(exc, NotFound) else 403
+            error = exc.msg.render(locale)
+    html = invite_page(
+        locale=locale, nonce=_nonce(request), token=token, invitation=info, error=error
+    )
+    response = _page(request, html, lang=lang, headers={"Referrer-Policy": "no-referrer"})
+    response.status_code = status
+    return response
 
 
 @router.get("/p/{plant_id}", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from renewmap.api.deps import (
     client_address,
 )
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import (
     Consultation,
     Decision,
@@ -39,10 +40,11 @@ from renewmap.api.schemas.organisation import DeliberationOut
 from renewmap.errors import NotFound
 from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.services.design import consultation, decision, plans, process
+from renewmap.services.ingest.files import ATTACHMENT_TYPES
 from renewmap.services.requests import deliberations
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["sites"])
+router = APIRouter(prefix="/api", tags=["sites"], route_class=TransactionalRoute)
 
 
 class CommentIn(BaseModel):
@@ -346,7 +348,7 @@ def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses=content(*sorted(process.ATTACHMENT_TYPES), description="the file, as uploaded"),
+    responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
     summary="A step's file",
 )
 def attachment(attachment_id: IdPath, session: ReadSession) -> Response:

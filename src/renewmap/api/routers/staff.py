@@ -32,6 +32,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.staff import (
     Adopter,
@@ -60,7 +61,7 @@ from renewmap.services.requests import exports, handling, patrols, workflow
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api/staff", tags=["staff"])
+router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=TransactionalRoute)
 
 
 class Credentials(BaseModel):
@@ -134,7 +135,12 @@ def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
 )
 def sign_in(body: Credentials, session: WriteSession, settings: SettingsDep) -> JSONResponse:
     token, user = accounts.login(session, username=body.username, password=body.password)
-    principal = accounts.principal_of(user)
+    return signed_in(session, accounts.principal_of(user), token, settings)
+
+
+def signed_in(session: Session, principal: Principal, token: str, settings: Any) -> JSONResponse:
+    """Who signed in, with the session and CSRF cookies set (a sign-in, an accepted
+    invitation)."""
     csrf = mint_csrf(settings.secret_key)  # a fresh one per sign-in
     response = JSONResponse({**_me_body(session, principal), "csrf_token": csrf})
     response.set_cookie(

@@ -30,6 +30,7 @@ from renewmap.api.deps import (
     NotifyKick,
     Offset,
     PublicBase,
+    PublicSession,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -38,6 +39,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
     CommentOut,
@@ -61,7 +63,7 @@ from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.validation import FiniteFloat, NoNul, NotBlank, RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["suggestions"])
+router = APIRouter(prefix="/api", tags=["suggestions"], route_class=TransactionalRoute)
 YEAR = 365 * 24 * 3600
 
 
@@ -239,7 +241,7 @@ def create(
 )
 def browse(
     code: str,
-    session: ReadSession,
+    session: PublicSession,
     bounds: Bbox,
     near: Near,
     device: MaybeDevice,
@@ -297,7 +299,7 @@ def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dic
 )
 def map_layer(
     code: str,
-    session: ReadSession,
+    session: PublicSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,
     category: str | None = None,
@@ -322,7 +324,7 @@ def map_layer(
     summary="Visible suggestions within a radius (default 50 m), nearest first",
 )
 def nearby(
-    session: ReadSession,
+    session: PublicSession,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     category: str | None = None,

@@ -26,6 +26,7 @@ from renewmap.db.models import (
     Compound,
     Facility,
     Grid,
+    GridDraft,
     Organisation,
     PartyBranch,
     Request,
@@ -57,8 +58,19 @@ def community_by_code(session: Session, *, code: str) -> Community:
     return found
 
 
-def list_communities(session: Session) -> Sequence[Community]:
-    return session.scalars(select(Community).order_by(Community.code)).all()
+PUBLISHED = "published"
+
+
+def list_communities(session: Session, *, published_only: bool = False) -> Sequence[Community]:
+    stmt = select(Community).order_by(Community.code)
+    if published_only:
+        stmt = stmt.where(Community.state == PUBLISHED)
+    return session.scalars(stmt).all()
+
+
+def _published_ids() -> Any:
+    """Ids of the communities residents see (a community in setup is not routed to)."""
+    return select(Community.id).where(Community.state == PUBLISHED)
 
 
 def find_coded(session: Session, *, model: type[Any], community_id: int, code: str) -> Any | None:
@@ -85,7 +97,7 @@ def grid_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[
     """(id, code, community_id, wkb) of grids whose bbox meets ``bounds``."""
     t = Grid.__table__
     stmt = select(t.c.id, t.c.code, t.c.community_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False)
+        bbox_filter(session, t, bounds, exact=False), t.c.community_id.in_(_published_ids())
     )
     return session.execute(stmt).all()
 
@@ -94,7 +106,9 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tu
     """(id, grid_id, wkb) of grid-assigned buildings whose bbox meets ``bounds``."""
     t = Building.__table__
     stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False), t.c.grid_id.is_not(None)
+        bbox_filter(session, t, bounds, exact=False),
+        t.c.grid_id.is_not(None),
+        t.c.community_id.in_(_published_ids()),
     )
     return session.execute(stmt).all()
 
@@ -160,7 +174,7 @@ def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*t
     """(id, code, metric_epsg, wkb) of communities whose bbox meets ``bounds``."""
     t = Community.__table__
     stmt = select(t.c.id, t.c.code, t.c.metric_epsg, geometry_wkb(session, t.c.geom)).where(
-        bbox_filter(session, t, bounds, exact=False)
+        bbox_filter(session, t, bounds, exact=False), t.c.state == PUBLISHED
     )
     return session.execute(stmt).all()
 
@@ -666,6 +680,141 @@ def buildings_to_assign(
     if only_unassigned:
         stmt = stmt.where(Building.grid_id.is_(None))
     return session.scalars(stmt).all()
+
+
+# --- setting a community up (issue 15) ---------------------------------------------------------
+
+
+def communities_near(
+    session: Session, *, bounds: Bounds, exclude_code: str | None = None
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(code, name, wkb) of the communities whose bbox meets ``bounds`` (an outline's overlap
+    candidates), leaving out ``exclude_code``."""
+    t = Community.__table__
+    stmt = select(t.c.code, t.c.name, geometry_wkb(session, t.c.geom)).where(
+        bbox_filter(session, t, bounds, exact=False)
+    )
+    if exclude_code is not None:
+        stmt = stmt.where(t.c.code != exclude_code)
+    return session.execute(stmt.order_by(t.c.code)).all()
+
+
+def community_request_count(session: Session, *, community_id: int) -> int:
+    """Requests a community holds (hidden ones and closed ones included)."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Request).where(Request.community_id == community_id)
+        )
+        or 0
+    )
+
+
+def delete_community(session: Session, *, community_id: int) -> None:
+    """Delete a community that holds no requests, with everything that belongs to it.
+
+    Its places, branches, drafts, keys, channels and roles go with it (the schema's cascades);
+    the tree's own links are cut first so that no order of deletion trips over them."""
+    from sqlalchemy import delete, update
+
+    session.flush()
+    session.execute(
+        update(Building)
+        .where(Building.community_id == community_id)
+        .values(grid_id=None, compound_id=None)
+    )
+    session.execute(
+        update(Grid)
+        .where(Grid.community_id == community_id)
+        .values(branch_id=None, compound_id=None)
+    )
+    session.execute(
+        update(PartyBranch).where(PartyBranch.community_id == community_id).values(parent_id=None)
+    )
+    session.execute(delete(Community).where(Community.id == community_id))
+    session.expunge_all()
+
+
+def buildings_matching(session: Session, *, community_id: int, ref: str) -> Sequence[Building]:
+    """The community's buildings a person means by ``ref``: its number (7号楼), code or OSM id."""
+    for column in (Building.number, Building.code, Building.osm_id):
+        found = session.scalars(
+            select(Building)
+            .where(Building.community_id == community_id, column == ref)
+            .order_by(Building.id)
+        ).all()
+        if found:
+            return found
+    return []
+
+
+def sourced_rows(
+    session: Session, *, model: type[Any], community_id: int, key: str
+) -> Sequence[Any]:
+    """The community's rows of one layer that carry a source id in column ``key`` (osm_id or
+    code): what a re-import of the same source may update or remove."""
+    column = getattr(model, key)
+    return session.scalars(
+        select(model).where(model.community_id == community_id, column.is_not(None))
+    ).all()
+
+
+def delete_rows(session: Session, *, model: type[Any], ids: Sequence[int]) -> None:
+    from sqlalchemy import delete
+
+    if ids:
+        session.execute(delete(model).where(model.id.in_(sorted(ids))))
+
+
+def branches_listing(
+    session: Session, *, community_id: int | None = None
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(code, name, level, parent code, community code) of the party branches, a community's
+    or all, by community and code."""
+    from sqlalchemy.orm import aliased
+
+    parent = aliased(PartyBranch)
+    stmt = (
+        select(PartyBranch.code, PartyBranch.name, PartyBranch.level, parent.code, Community.code)
+        .outerjoin(parent, parent.id == PartyBranch.parent_id)
+        .outerjoin(Community, Community.id == PartyBranch.community_id)
+    )
+    if community_id is not None:
+        stmt = stmt.where(PartyBranch.community_id == community_id)
+    return session.execute(stmt.order_by(Community.code, PartyBranch.code)).all()
+
+
+def grid_codes_by_branch(
+    session: Session, *, community_id: int | None = None
+) -> dict[str, list[str]]:
+    """Branch code → the codes of its grids."""
+    stmt = select(PartyBranch.code, Grid.code).join(Grid, Grid.branch_id == PartyBranch.id)
+    if community_id is not None:
+        stmt = stmt.where(Grid.community_id == community_id)
+    out: dict[str, list[str]] = {}
+    for branch, grid in session.execute(stmt.order_by(Grid.code)).all():
+        out.setdefault(branch, []).append(grid)
+    return out
+
+
+def find_by_osm_id(
+    session: Session, *, model: type[Any], community_id: int, osm_id: str
+) -> Any | None:
+    """The community's feature of this kind imported from this OpenStreetMap object."""
+    return session.scalars(
+        select(model)
+        .where(model.community_id == community_id, model.osm_id == osm_id)
+        .order_by(model.id)
+        .limit(1)
+    ).first()
+
+
+def grid_drafts_of_community(session: Session, *, community_id: int) -> Sequence[GridDraft]:
+    """The community's grid drafts, newest first."""
+    return session.scalars(
+        select(GridDraft)
+        .where(GridDraft.community_id == community_id)
+        .order_by(GridDraft.id.desc())
+    ).all()
 
 
 # --- residents' place search (issue 16) ---------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from renewmap import names
 from renewmap.db.guards import keep_on_error
-from renewmap.db.models import AuthToken, PartyBranch, StaffRole, StaffUser
+from renewmap.db.models import AuthToken, PartyBranch, StaffRole, StaffUser, Subdistrict
 from renewmap.db.queries.accounts import (
     auth_token_by_hash,
     count_failed_login,
@@ -49,6 +49,7 @@ from renewmap.errors import (
     Unauthenticated,
 )
 from renewmap.i18n import N_, Msg
+from renewmap.services.places import admin_codes
 from renewmap.vocabulary import (
     BUILDING_GROUP,
     GENERAL,
@@ -169,6 +170,11 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
     if kind == "community":
         return RoleGrant(role, community_id=community_by_code(session, code=place).id)
     sub = find_subdistrict(session, code=place)
+    if sub is None and (official := admin_codes.subdistrict_name(place)) is not None:
+        # an official subdistrict with no community yet: its admin is the one to set them up
+        sub = Subdistrict(code=place, name=official)
+        session.add(sub)
+        session.flush()
     if sub is None:
         raise NotFound(
             "subdistrict '{subdistrict}' not found",

@@ -47,16 +47,19 @@ from renewmap.db.queries.places import (
     community_by_code,
     community_grids,
     community_has_grids,
+    delete_rows,
     find_branch,
+    find_by_osm_id,
     find_coded,
     find_community,
     find_site,
     find_subdistrict,
     grids_of_community_by_code,
+    sourced_rows,
     stairwell_numbered,
 )
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, InvalidInput, NotFound
-from renewmap.i18n import Alternatives, Lines, Msg, Text
+from renewmap.i18n import N_, Alternatives, Lines, Msg, Text
 from renewmap.services.ingest.files import check_sqlite_input, is_sqlite
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import check_epsg, check_projected, gcj02_to_wgs84
@@ -89,15 +92,111 @@ EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
 MAX_REPORTED_ERRORS = 25
 
 
+# Kinds a re-import may remove features of (nothing else points at them; grids go through the
+# boundary drafts, sites and plants carry a process and adoptions).
+REMOVABLE_KINDS = ("building", "green", "water", "path", "facility")
+# Each kind's properties, as `import --help` lists them (msgids: what each one means).
+PROPERTIES: dict[str, dict[str, str]] = {
+    "community": {
+        "code": N_("residents' committee code (official list, or --unofficial)"),
+        "name": N_("name (default: from the official list)"),
+        "subdistrict_code": N_("subdistrict code (default: from the official list)"),
+        "metric_epsg": N_("projected EPSG code to measure in (default: its UTM zone)"),
+        "attribution": N_("data source and licence"),
+        "top_level": N_("what its top party level is called: general_branch or party_committee"),
+        "patrol_rule": N_("when its patrols are due: week:2:thu, nth:2:thu or day:15"),
+    },
+    "compound": {
+        "code": N_("code, unique in the community (required)"),
+        "name": N_("name"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+    "grid": {
+        "code": N_("code, unique in the community (required)"),
+        "name": N_("name"),
+        "branch_code": N_("code of its grid party branch"),
+        "compound_code": N_("code of its compound"),
+    },
+    "building": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "number": N_("number as residents say it, e.g. 7号楼"),
+        "name": N_("name"),
+        "households": N_("households (a whole number)"),
+        "grid_code": N_("code of its grid"),
+        "compound_code": N_("code of its compound"),
+        "group_code": N_("code of the building party group serving it"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+    "stairwell": {
+        "building": N_("its building's number or code (required)"),
+        "number": N_("its number, e.g. 2单元 (required)"),
+        "households": N_("households (a whole number)"),
+        "group_code": N_("code of the building party group serving just this stairwell"),
+    },
+    "site": {
+        "code": N_("code, unique in the community (required)"),
+        "name": N_("name"),
+        "description": N_("description"),
+    },
+    "green": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "name": N_("name"),
+        "kind": N_("kind: lawn, bed, garden, park…"),
+        "layer": N_("layer: tree, shrub, ground_cover, lawn"),
+        "species": N_("species"),
+        "site_code": N_("code of its micro-renewal site"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+    "plant": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "name": N_("name"),
+        "species": N_("species"),
+        "layer": N_("layer: tree, shrub, ground_cover, lawn"),
+        "adoptable": N_("adoptable: yes or no"),
+        "site_code": N_("code of its micro-renewal site"),
+    },
+    "path": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "name": N_("name"),
+        "width_m": N_("width in metres"),
+        "surface": N_("surface, e.g. permeable_concrete"),
+        "purpose": N_("purpose: fitness, access, barrier_free"),
+        "highway": N_("OpenStreetMap highway tag"),
+        "site_code": N_("code of its micro-renewal site"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+    "facility": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "name": N_("name"),
+        "kind": N_("kind: bench, light, ebike_shed, art_wall, notice_board, play…"),
+        "site_code": N_("code of its micro-renewal site"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+    "water": {
+        "code": N_("code, unique in the community (or 'id')"),
+        "name": N_("name"),
+        "site_code": N_("code of its micro-renewal site"),
+        "osm_id": N_("OpenStreetMap id"),
+    },
+}
+
+
 @dataclass
 class ImportReport:
+    """What an import did. A re-import matches features by their source id (OSM id, else the
+    file's code or id column): ``updated`` ones changed, ``unchanged`` ones did not."""
+
     kind: str
     file: str
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
     community: str | None = None
     assignments_changed: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
+    # Snapshots of the existing rows a re-import touches (id(obj) → fields before).
+    before: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False)
 
 
 def feature_at(file: str, feature: int | str | None = None, field_name: str | None = None) -> Msg:
@@ -351,6 +450,8 @@ def import_file(
     crs: int | None = None,
     gcj02: bool = False,
     layer: str | None = None,
+    official_only: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
     """Validate and add every feature of one file; raise ImportFailed before any write."""
     if kind not in KINDS:
@@ -359,7 +460,15 @@ def import_file(
         )
     gdf = read_features(path, crs=crs, gcj02=gcj02, layer=layer, kind=kind)
     label = Path(path).name
-    return import_frame(session, gdf, kind=kind, community_code=community_code, label=label)
+    return import_frame(
+        session,
+        gdf,
+        kind=kind,
+        community_code=community_code,
+        label=label,
+        official_only=official_only,
+        replace=replace,
+    )
 
 
 def import_frame(
@@ -369,12 +478,29 @@ def import_frame(
     kind: str,
     community_code: str | None = None,
     label: str = "input",
+    official_only: bool = False,
+    replace: bool = False,
 ) -> ImportReport:
-    """Import an in-memory WGS84 GeoDataFrame (same checks as files)."""
+    """Import an in-memory WGS84 GeoDataFrame (same checks as files).
+
+    Features are matched to existing ones by source id (``osm_id``, else ``code`` or the
+    file's ``id`` column), so importing the same source twice changes nothing. ``replace``
+    removes the community's features of this kind from the same kind of source that the
+    frame no longer has (buildings, green areas, water, paths, facilities only).
+    ``official_only`` refuses community codes outside the official list."""
     errors = _Errors(label)
     report = ImportReport(kind=kind, file=label, community=community_code)
     if len(gdf) == 0:
         raise ImportFailed("{file}: the file has no features", key="import_empty", file=label)
+    if replace and kind not in REMOVABLE_KINDS:
+        raise ImportFailed(
+            "{file}: only {kinds} can be replaced by a re-import",
+            key="import_replace_kind",
+            file=label,
+            kinds=Alternatives(REMOVABLE_KINDS),
+        )
+    if "code" not in gdf.columns and "id" in gdf.columns and kind not in ("community", "grid"):
+        gdf = gdf.rename(columns={"id": "code"})  # the file's id column is the source id
     community: Community | None = None
     if kind != "community":
         if not community_code:
@@ -425,11 +551,25 @@ def import_frame(
         and community is not None
         and community_has_grids(session, community_id=community.id)
     )
-    builder = _BUILDERS[kind]
-    objects = builder(session, checked, community, errors, report)
+    if kind == "community":
+        objects = _build_communities(
+            session, checked, community, errors, report, official_only=official_only
+        )
+    else:
+        _duplicate_keys(checked, errors)
+        objects = _BUILDERS[kind](session, checked, community, errors, report)
     errors.raise_if_any()
     for obj in objects:
         session.add(obj)
+    _count_changes(objects, report)
+    if replace and community is not None:
+        key = "osm_id" if "osm_id" in gdf.columns else "code"
+        _remove_missing(session, LAYER_MODELS[kind], community, objects, key, report)
+    if kind == "community":
+        _warn_overlaps(session, objects, report)
+    if not (report.created or report.updated or report.removed):
+        session.flush()
+        return report  # the same source again: nothing changed, no new versions
     if report.assignments_changed:
         had_grids = True  # a changed building → grid assignment is a new grid-set version
     if had_grids and community is not None:
@@ -443,18 +583,86 @@ def import_frame(
     return report
 
 
+def _snapshot(obj: Any) -> tuple[Any, ...]:
+    """An existing row's fields, to tell an updated feature from an unchanged one."""
+    values: list[Any] = []
+    for column in obj.__table__.columns:
+        if column.key in ("id", "site_version", "grid_set_version"):
+            continue
+        value = getattr(obj, column.key, None)
+        if column.key == "geom" and value is not None:
+            value = from_db(value).wkb if not isinstance(value, BaseGeometry) else value.wkb
+        values.append(value)
+    return tuple(values)
+
+
+def _count_changes(objects: list[Any], report: ImportReport) -> None:
+    for obj in objects:
+        before = report.before.get(id(obj))
+        if before is None:
+            continue
+        if _snapshot(obj) == before:
+            report.unchanged += 1
+        else:
+            report.updated += 1
+
+
+def _remove_missing(
+    session: Session,
+    model: type[Any],
+    community: Community,
+    kept: list[Any],
+    key: str,
+    report: ImportReport,
+) -> None:
+    """Remove the features of this kind and source that the new import no longer has."""
+    keep = {id(o) for o in kept}
+    gone = [
+        o
+        for o in sourced_rows(session, model=model, community_id=community.id, key=key)
+        if id(o) not in keep
+    ]
+    if not gone:
+        return
+    if model is Building and any(o.grid_id is not None for o in gone):
+        report.assignments_changed += 1
+    for o in gone:
+        session.expunge(o)
+    delete_rows(session, model=model, ids=[o.id for o in gone])
+    report.removed = len(gone)
+
+
+def _warn_overlaps(session: Session, objects: list[Any], report: ImportReport) -> None:
+    from renewmap.services.places.communities import overlaps
+
+    session.flush()
+    for obj in objects:
+        for o in overlaps(session, from_db(obj.geom), exclude_code=obj.code):
+            report.warnings.append(
+                Msg("community {code}: {overlap}", code=obj.code, overlap=o.message())
+            )
+
+
 def _upsert(
     session: Session,
     model: type[Any],
     community: Community | None,
     code: str | None,
     report: ImportReport,
+    osm_id: str | None = None,
 ) -> Any:
-    if code is not None and community is not None and hasattr(model, "code"):
-        existing = find_coded(session, model=model, community_id=community.id, code=code)
-        if existing is not None:
-            report.updated += 1
-            return existing
+    """The existing feature with this source id (OSM id first, then code), or a new one."""
+    existing = None
+    if community is not None:
+        if osm_id is not None and hasattr(model, "osm_id"):
+            existing = find_by_osm_id(
+                session, model=model, community_id=community.id, osm_id=osm_id
+            )
+        if existing is None and code is not None and hasattr(model, "code"):
+            existing = find_coded(session, model=model, community_id=community.id, code=code)
+    if existing is not None:
+        report.before[id(existing)] = _snapshot(existing)
+        return existing
     report.created += 1
     obj = model()
     if community is not None:
@@ -468,18 +676,33 @@ Builder = Callable[..., list[Any]]
 
 
 def _duplicate_codes(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors: _Errors) -> None:
+    _duplicate_field(rows, errors, "code")
+
+
+def _duplicate_keys(rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors: _Errors) -> None:
+    """A source id twice in one file would make one feature of two."""
+    _duplicate_field(rows, errors, "osm_id")
+
+
+def _duplicate_field(
+    rows: Iterable[tuple[int, pd.Series, BaseGeometry]], errors: _Errors, name: str
+) -> None:
     seen: dict[str, int] = {}
     for i, row, _ in rows:
-        code = _text(row, "code")
-        if code is None:
+        value = _text(row, name)
+        if value is None:
             continue
-        if code in seen:
-            errors.add(
-                i,
-                "code",
-                Msg("duplicate code '{code}' (also feature {n})", code=code, n=seen[code]),
-            )
-        seen[code] = i
+        if value in seen:
+            if name == "code":
+                problem = Msg(
+                    "duplicate code '{code}' (also feature {n})", code=value, n=seen[value]
+                )
+            else:
+                problem = Msg(
+                    "duplicate OSM id '{osm_id}' (also feature {n})", osm_id=value, n=seen[value]
+                )
+            errors.add(i, name, problem)
+        seen[value] = i
 
 
 def _build_communities(
@@ -488,6 +711,8 @@ def _build_communities(
     _community: Community | None,
     errors: _Errors,
     report: ImportReport,
+    *,
+    official_only: bool = False,
 ) -> list[Any]:
     out = []
     _duplicate_codes(rows, errors)
@@ -495,6 +720,18 @@ def _build_communities(
         code = _text(row, "code")
         if code is None:
             errors.add(i, "code", Msg("a community needs a code (e.g. 310109010026)"))
+            continue
+        if official_only and not admin_codes.is_official(code):
+            errors.add(
+                i,
+                "code",
+                Msg(
+                    "'{code}' is not on the official list of residents' committees "
+                    "(renewmap community search NAME finds a code); pass --unofficial to "
+                    "use it anyway",
+                    code=code,
+                ),
+            )
             continue
         name = _text(row, "name") or admin_codes.committee_name(code)
         if name is None:
@@ -524,7 +761,8 @@ def _build_communities(
                 continue
         existing = find_community(session, code=code)
         obj = existing or Community(code=code, grid_set_version=1)
-        report.updated += existing is not None
+        if existing is not None:
+            report.before[id(existing)] = _snapshot(existing)
         report.created += existing is None
         top_level = _text(row, "top_level")
         if top_level is not None and top_level not in TOP_LEVELS:
@@ -566,7 +804,7 @@ def _build_simple(model: type[Any]) -> Builder:
         out = []
         for i, row, geom in rows:
             code = _text(row, "code")
-            obj = _upsert(session, model, community, code, report)
+            obj = _upsert(session, model, community, code, report, _text(row, "osm_id"))
             obj.code = code if code is not None else obj.code
             name = _text(row, "name")
             if model in (Compound, Site) and code is None:
@@ -688,8 +926,8 @@ def _build_buildings(
     out = []
     for i, row, geom in rows:
         code = _text(row, "code")
-        obj = _upsert(session, Building, community, code, report)
-        obj.code = code
+        obj = _upsert(session, Building, community, code, report, _text(row, "osm_id"))
+        obj.code = code if code is not None else obj.code
         obj.number = _text(row, "number") or obj.number
         obj.name = _text(row, "name") or obj.name
         obj.osm_id = _text(row, "osm_id") or obj.osm_id

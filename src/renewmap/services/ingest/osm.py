@@ -9,16 +9,21 @@ the outline united with its buildings' footprints, so that every building lies i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from renewmap.errors import ImportFailed
-from renewmap.services.ingest.importer import ImportReport, import_frame
+from renewmap.i18n import Text
+from renewmap.services.ingest.importer import REMOVABLE_KINDS, ImportReport, import_frame
 from renewmap.services.places import admin_codes
 from renewmap.spatial.crs import to_metric, transform
 from renewmap.spatial.geometry import lineal_part, polygonal_part
@@ -63,10 +68,21 @@ def read_osm(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
         ) from exc
 
 
+# A building belongs to the compound when at least this share of its footprint lies inside.
+INSIDE_SHARE = 0.5
+
+
 def extract_compound(
-    layers: dict[str, gpd.GeoDataFrame], *, compound: str, buffer_m: float = 20.0
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    compound: str,
+    buffer_m: float = 20.0,
+    inside_only: bool = False,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Frames for compound, buildings, paths, green areas and water of one named compound."""
+    """Frames for compound, buildings, paths, green areas and water of one named compound.
+
+    ``inside_only``: buildings with less than half their footprint inside the outline go to
+    ``building_outside`` instead of ``building`` (neighbours touching the buffer)."""
     mp = layers["multipolygons"]
     lines = layers["lines"]
     residential = mp[(mp["landuse"] == "residential") & mp["name"].notna()]
@@ -115,6 +131,19 @@ def extract_compound(
                 "geometry": shapely.make_valid(r.geometry),
             }
         )
+    outside_rows: list[dict[str, object]] = []
+    if inside_only:
+        outline_m = to_metric(outline, epsg)
+        inside_rows: list[dict[str, object]] = []
+        for r in b_rows:
+            geom = r["geometry"]
+            assert isinstance(geom, BaseGeometry)
+            footprint = to_metric(geom, epsg)
+            share = footprint.intersection(outline_m).area / footprint.area if footprint.area else 0
+            (inside_rows if share >= INSIDE_SHARE else outside_rows).append(
+                {**r, "share_inside": round(float(share), 3)}
+            )
+        b_rows = [{k: v for k, v in r.items() if k != "share_inside"} for r in inside_rows]
     buildings = _frame(b_rows)
 
     green_mask = (
@@ -155,6 +184,7 @@ def extract_compound(
         "outline": compound_frame,
         "community_geom": gpd.GeoDataFrame(geometry=[polygonal_part(community_geom)], crs=4326),
         "building": buildings,
+        "building_outside": _frame(outside_rows),
         "green": green,
         "water": water,
         "path": paths,
@@ -196,6 +226,15 @@ def _clip_polygons(
     return _frame(rows)
 
 
+@dataclass
+class OsmImport:
+    """What an OSM import did, per kind, and the buildings it left out (outside the outline)."""
+
+    reports: list[ImportReport]
+    outside: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
+
+
 def import_osm(
     session: Session,
     path: str | Path,
@@ -204,9 +243,32 @@ def import_osm(
     community_code: str,
     community_name: str | None = None,
     buffer_m: float = 20.0,
-) -> list[ImportReport]:
-    """Create (or update) a community from an OSM extract, in the caller's transaction."""
-    parts = extract_compound(read_osm(path), compound=compound, buffer_m=buffer_m)
+    include_outside: bool | Iterable[str] = False,
+    unofficial: bool = True,
+) -> OsmImport:
+    """Create or update a community from an OSM extract, in the caller's transaction.
+
+    Only buildings mostly inside the compound's outline are imported, unless
+    ``include_outside`` is True or names their OSM ids; the others are listed. Re-importing
+    matches features by OSM id: nothing is duplicated, and buildings, green areas, water and
+    paths the new extract no longer yields are removed. ``unofficial=False`` refuses a code
+    outside the official list."""
+    parts = extract_compound(read_osm(path), compound=compound, buffer_m=buffer_m, inside_only=True)
+    buildings, outside = parts["building"], parts["building_outside"]
+    wanted = {str(v) for v in include_outside} if not isinstance(include_outside, bool) else set()
+    if len(outside) and (include_outside is True or wanted):
+        take = outside if include_outside is True else outside[outside["osm_id"].isin(wanted)]
+        rows = take.drop(columns=["share_inside"])
+        buildings = gpd.GeoDataFrame(
+            pd.concat([buildings, rows], ignore_index=True), geometry="geometry", crs=4326
+        )
+        outside = outside[~outside["osm_id"].isin(set(take["osm_id"]))]
+    outline = parts["outline"].geometry.iloc[0]
+    community_geom = polygonal_part(shapely.union_all([outline, *buildings.geometry]))
+    if not unofficial and not admin_codes.is_official(community_code):
+        from renewmap.services.places.communities import check_code
+
+        check_code(community_code, unofficial=False)
     name = community_name or admin_codes.committee_name(community_code) or compound
     community = gpd.GeoDataFrame(
         {
@@ -215,20 +277,37 @@ def import_osm(
             "metric_epsg": [str(int(parts["epsg"]["epsg"].iloc[0]))],
             "attribution": [OSM_ATTRIBUTION],
         },
-        geometry=list(parts["community_geom"].geometry),
+        geometry=[community_geom],
         crs=4326,
     )
     label = Path(path).name
-    reports = [import_frame(session, community, kind="community", label=label)]
+    first = import_frame(session, community, kind="community", label=label)
+    result = OsmImport(reports=[first], warnings=list(first.warnings))
     for kind, frame in (
         ("compound", parts["outline"]),
-        ("building", parts["building"]),
+        ("building", buildings),
         ("green", parts["green"]),
         ("water", parts["water"]),
         ("path", parts["path"]),
     ):
         if len(frame):
-            reports.append(
-                import_frame(session, frame, kind=kind, community_code=community_code, label=label)
+            result.reports.append(
+                import_frame(
+                    session,
+                    frame,
+                    kind=kind,
+                    community_code=community_code,
+                    label=label,
+                    replace=kind in REMOVABLE_KINDS,
+                )
             )
-    return reports
+    result.outside = [
+        {
+            "osm_id": str(r["osm_id"]),
+            "name": r["name"] if isinstance(r["name"], str) else None,
+            "number": r["number"] if isinstance(r["number"], str) else None,
+            "share_inside": float(r["share_inside"]),
+        }
+        for _, r in outside.iterrows()
+    ]
+    return result

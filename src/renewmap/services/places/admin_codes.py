@@ -40,3 +40,33 @@ def subdistrict_of(code: str) -> str | None:
 
 def subdistrict_name(code: str) -> str | None:
     return _subdistricts().get(code)
+
+
+def is_official(code: str) -> bool:
+    """Whether a code is on the official list of residents' committees."""
+    return code in _committees()
+
+
+def search(query: str, *, limit: int = 20) -> list[dict[str, str]]:
+    """Residents' committees whose name (or subdistrict's name) holds every word of the query,
+    or whose code starts with it: what a person types to find their committee's code."""
+    words = query.split()
+    if not words:
+        return []
+    subs = _subdistricts()
+    found = []
+    for code, (name, sub_code) in _committees().items():
+        sub_name = subs.get(sub_code, "")
+        text = f"{name} {sub_name}"
+        if all(w in text or code.startswith(w) for w in words):
+            found.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "subdistrict_code": sub_code,
+                    "subdistrict_name": sub_name,
+                }
+            )
+            if len(found) >= limit:
+                break
+    return found

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community
-from renewmap.db.queries.places import community_by_code, list_communities
+from renewmap.db.queries.places import PUBLISHED, community_by_code, list_communities
 from renewmap.errors import NotFound
 from renewmap.services.places.layers import LAYER_KINDS, community_layers
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -30,12 +30,32 @@ def _summary(c: Community) -> dict[str, Any]:
     }
 
 
-def communities(session: Session) -> list[dict[str, Any]]:
-    return [_summary(c) for c in list_communities(session)]
+def communities(session: Session, *, include_setup: bool = False) -> list[dict[str, Any]]:
+    """The communities residents see (none still being set up, unless ``include_setup``: the
+    operator's list, each with its state)."""
+    return [
+        {**_summary(c), "state": c.state} if include_setup else _summary(c)
+        for c in list_communities(session, published_only=not include_setup)
+    ]
+
+
+def published(session: Session, *, code: str) -> Community:
+    """A community residents may see: one still being set up is not found (404), as if it
+    did not exist yet."""
+    c = community_by_code(session, code=code)
+    if c.state != PUBLISHED:
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
+    return c
 
 
 def community(session: Session, *, code: str) -> dict[str, Any]:
-    return _summary(community_by_code(session, code=code))
+    return _summary(published(session, code=code))
 
 
 def site_version(session: Session, *, code: str) -> tuple[int, int]:
@@ -43,7 +63,7 @@ def site_version(session: Session, *, code: str) -> tuple[int, int]:
 
     A page cache keyed on these can never serve an outdated plan.
     """
-    c = community_by_code(session, code=code)
+    c = published(session, code=code)
     return (c.site_version or 1, c.grid_set_version or 1)
 
 
@@ -74,6 +94,7 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
             code=community_code,
             field="kind",
         )
+    published(session, code=community_code)
     frame = community_layers(session, community_code=community_code, kinds=(kind,))[kind]
     features = []
     props_cols = [c for c in frame.columns if c not in ("geometry", "id")]

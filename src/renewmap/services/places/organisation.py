@@ -309,9 +309,9 @@ def _building(session: Session, community: Community, name: str, *, field: str) 
     )
     if found is None:
         raise NotFound(
-            "building '{building}' not found in {community}",
+            "no building '{ref}' in community {community}",
             key="building_not_found",
-            building=name,
+            ref=name,
             community=community.name,
             field=field,
         )

@@ -26,7 +26,7 @@ from renewmap.db.queries.places import (
 from renewmap.db.queries.requests import (
     meetings_held,
     request_counts_by_community,
-    resolution_times,
+    resolution_times_by_community,
 )
 from renewmap.errors import Forbidden, NotFound
 from renewmap.services.access.accounts import Principal
@@ -96,7 +96,7 @@ def overview(
         unaccepted_before=now - timedelta(days=overdue_days),
         today=today,
     )
-    times = resolution_times(session, community_ids=ids)
+    times = resolution_times_by_community(session, community_ids=ids)
     stages = sites_by_stage(session, community_ids=ids)
     held = {
         period: meetings_held(

@@ -3,11 +3,19 @@
 import { call, errorText, staffCsrf } from "./lib/api.js";
 import { $, fill, h, readConfig } from "./lib/dom.js";
 import { translator } from "./lib/i18n.js";
+import { buildingsTable, linkButton as button } from "./lib/buildings.js";
 import { siteMap } from "./lib/sitemap.js";
 
 const B = readConfig();
 const T = translator(B.t);
-const map = siteMap($("#rm-map"), B.plan, { padding: [8, 8] });
+// Geoman runs opt-in: only the grids drawn here become editable; the outline, buildings and
+// other grids are snapped to (snapIgnore: false below), never edited.
+L.PM.setOptIn(true);
+const map = siteMap($("#rm-map"), B.plan, { padding: [8, 8], map: { pmIgnore: false } });
+map.eachLayer((l) => { if (l instanceof L.Path) l.options.snapIgnore = false; });
+const SNAP = { snappable: true, snapDistance: 20, allowSelfIntersection: false };
+map.pm.setGlobalOptions(SNAP);
+map.pm.setLang(B.locale === "en" ? "en" : "zh");
 const draftLayer = L.layerGroup().addTo(map);
 let draftId = null;
 const base = `/api/staff/communities/${encodeURIComponent(B.community)}/grid-drafts`;
@@ -23,7 +31,8 @@ function show(features, report) {
     onEachFeature: (f, l) => l.bindTooltip(text(f.properties.message)),
   }).addTo(draftLayer);
   fill($("#rm-issues"), report.issues.length
-    ? report.issues.map((i) => h("li", { class: `rm-issue-${i.properties.kind}` }, i.properties.message))
+    ? report.issues.map((i) => h("li", { class: `rm-issue-${i.properties.kind}` },
+      i.geometry ? button(i.properties.message, () => zoomTo(i)) : i.properties.message))
     : h("li", {}, T("No problems found")));
   $("#rm-publish").hidden = false;
 }
@@ -50,28 +59,81 @@ $("#rm-draft-form").addEventListener("submit", async (e) => {
   check(features);
 });
 
-// ---- drawing: start from the current grids (or nothing), redraw or add grids by tapping ----
+// ---- drawing: start from the current grids, a proposal or nothing; add grids by tapping
+// their corners or drawing them with snapping; move any grid's corners (snapping too) ----
 let drawn = { type: "FeatureCollection", features: [] };
 const corners = [];
+let editing = false;
 const outline = L.polygon([], { color: "#c92a2a", weight: 3, dashArray: "4 4", fillOpacity: 0.1 }).addTo(map);
-const sketch = L.layerGroup().addTo(map);
+const sketch = L.featureGroup().addTo(map);
 function redrawSketch() {
   outline.setLatLngs(corners);
   $("#rm-d-points").textContent = corners.length;
   sketch.clearLayers();
-  L.geoJSON(drawn, { style: { color: "#1c7c54", weight: 2, fillOpacity: 0.05 } }).addTo(sketch);
+  L.geoJSON(drawn, { pmIgnore: false, snapIgnore: false,
+    style: { color: "#1c7c54", weight: 2, fillOpacity: 0.05 },
+    onEachFeature: (f, layer) => {
+      layer.options.pmIgnore = false;
+      layer.options.snapIgnore = false;
+      if (L.PM.reInitLayer) L.PM.reInitLayer(layer);
+      layer.bindTooltip(text(f.properties.code));
+      // a corner moved: the grid's shape in the set follows
+      layer.on("pm:edit", () => { f.geometry = layer.toGeoJSON().geometry; });
+      sketch.addLayer(layer);
+      if (editing) layer.pm.enable(SNAP);
+    } });
   fill($("#rm-d-codes"), drawn.features.map((f) => h("option", { value: f.properties.code })));
   $("#rm-d-check").hidden = drawn.features.length === 0;
+  $("#rm-d-edit").hidden = drawn.features.length === 0;
 }
-map.on("click", (e) => { corners.push(e.latlng); redrawSketch(); });
+const setEditing = (on) => {
+  editing = on;
+  sketch.eachLayer((l) => { if (l.pm) { if (on) l.pm.enable(SNAP); else l.pm.disable(); } });
+  $("#rm-d-edit").setAttribute("aria-pressed", on ? "true" : "false");
+  $("#rm-d-edit").textContent = on ? T("Done moving corners") : T("Move corners");
+};
+map.on("click", (e) => {
+  if (editing || map.pm.globalDrawModeEnabled()) return;  // Geoman has the taps
+  corners.push(e.latlng);
+  redrawSketch();
+});
 $("#rm-d-undo").addEventListener("click", () => { corners.pop(); redrawSketch(); });
-$("#rm-d-current").addEventListener("click", async () => {
-  const r = await call("GET", `/api/communities/${encodeURIComponent(B.community)}/layers/grid`, { language: B.locale });
-  if (!r.ok) { $("#rm-b-error").textContent = errorText(r, T); return; }
-  drawn = { type: "FeatureCollection", features: r.data.features.map((f) => ({ type: "Feature",
+const useFeatures = (features) => {
+  drawn = { type: "FeatureCollection", features: features.map((f) => ({ type: "Feature",
     geometry: f.geometry, properties: { code: f.properties.code, name: f.properties.name,
       branch_code: f.properties.branch_code } })) };
   redrawSketch();
+};
+$("#rm-d-current").addEventListener("click", () => {
+  const grids = B.plan.layers.grid;
+  useFeatures(grids && grids.data ? grids.data.features : []);
+});
+$("#rm-d-edit").addEventListener("click", () => setEditing(!editing));
+// a grid drawn with Leaflet-Geoman: its corners snap to the outline, buildings and other grids
+$("#rm-d-snap").addEventListener("click", () => {
+  if (!$("#rm-d-code").value.trim()) { $("#rm-b-error").textContent = T("Give the grid a code first"); return; }
+  $("#rm-b-error").textContent = "";
+  setEditing(false);
+  map.pm.enableDraw("Polygon", Object.assign({ pathOptions: { color: "#1c7c54" } }, SNAP));
+});
+map.on("pm:create", (e) => {
+  const f = $("#rm-d-draw");
+  const feature = { type: "Feature", geometry: e.layer.toGeoJSON().geometry,
+    properties: { code: f.code.value.trim(), name: f.name.value || null, branch_code: f.branch_code.value || null } };
+  map.removeLayer(e.layer);
+  drawn.features = drawn.features.filter((x) => x.properties.code !== feature.properties.code).concat([feature]);
+  f.reset();
+  redrawSketch();
+});
+// a proposed partition: neighbouring buildings grouped into N grids, checked at once
+$("#rm-p-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const r = await send("POST", `/api/staff/communities/${encodeURIComponent(B.community)}/grid-proposal`,
+    { count: Number($("#rm-p-count").value) });
+  if (!r.ok) { $("#rm-b-error").textContent = errorText(r, T); return; }
+  setEditing(false);
+  useFeatures(r.data.features);
+  check(drawn);
 });
 $("#rm-d-code").addEventListener("change", (e) => {
   const f = drawn.features.find((x) => x.properties.code === e.target.value);
@@ -100,3 +162,12 @@ $("#rm-publish").addEventListener("click", async () => {
     { v: r.data.grid_set_version, n: r.data.rerouted.length });
   $("#rm-publish").hidden = true;
 });
+
+/* A problem or a building brought into view (clicked in the list beside the map). */
+function zoomTo(feature) {
+  const bounds = L.geoJSON(feature).getBounds();
+  map.fitBounds(bounds, { maxZoom: 19, padding: [24, 24] });
+}
+
+buildingsTable({ community: B.community, tbody: $("#rm-buildings tbody"), error: $("#rm-buildings-error"),
+  T, send, zoomTo, locale: B.locale });

@@ -8,7 +8,7 @@ Existing data is kept: each patrol keeps its grid (as the first grid walked) and
 grid's branch; each request gets the building it is in or at (the routing rule's).
 
 Revision ID: 0017_org
-Revises: 0014
+Revises: 0021_records
 Create Date: 2026-12-01
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "0017_org"
-down_revision = "0015_consult"
+down_revision = "0021_records"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,102 @@
+"""Setting a community up: the official committees, overlaps, buildings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from renewmap.api.schemas.common import Number, Out
+
+
+class CommitteeOut(Out):
+    """A residents' committee on the official list (NBS 2023 division codes)."""
+
+    code: str
+    name: str
+    subdistrict_code: str
+    subdistrict_name: str
+
+
+class OverlapOut(Out):
+    code: str = Field(description="the other community's code")
+    name: str
+    area_m2: Number
+    share: Number = Field(description="share of the outline that overlaps it (0–1)")
+    message: str = Field(description="the warning in the reader's language")
+
+
+class OverlapsOut(Out):
+    overlaps: list[OverlapOut]
+
+
+class CommunityCreated(Out):
+    code: str
+    name: str
+    subdistrict_code: str | None
+    overlaps: list[OverlapOut]
+
+
+class BuildingRow(Out):
+    """A building as the setup table shows it."""
+
+    ref: str = Field(description="how to name it in the building endpoints")
+    label: str = Field(description="as residents name it (7号楼)")
+    number: str | None
+    code: str | None
+    name: str | None
+    osm_id: str | None
+    households: int | None
+    grid: str | None = Field(description="its grid's code")
+    point: list[float] = Field(description="a point inside it (lon, lat), to zoom to")
+
+
+class SetupCommunity(Out):
+    code: str
+    name: str
+    state: str = Field(description="setup (hidden from residents) or published")
+
+
+class SetupStatus(Out):
+    """Where a community's setup stands, step by step."""
+
+    code: str
+    name: str
+    state: str = Field(description="setup (hidden from residents) or published")
+    outline: dict[str, Any]
+    buildings: int
+    numbered: int = Field(description="buildings with a number")
+    grids: int
+    grid_drafts: int
+
+
+class OutlineFileOut(Out):
+    compounds: list[str] = Field(description="an OSM extract's named compounds to choose from")
+    outline: dict[str, Any] | None = Field(description="GeoJSON geometry (WGS84), once chosen")
+
+
+class FileBuilding(Out):
+    id: str = Field(description="its source id (OSM id or the file's code)")
+    label: str
+    share_inside: Number = Field(description="share of its footprint inside the outline")
+    area_m2: Number
+    point: list[float]
+
+
+class SavedCounts(Out):
+    created: int
+    updated: int
+    unchanged: int
+
+
+class BuildingsFileOut(Out):
+    inside: list[FileBuilding] = Field(description="taken: mostly inside the outline")
+    outside: list[FileBuilding] = Field(description="near but mostly outside: yes or no")
+    saved: SavedCounts | None = Field(description="what was imported (with save)")
+
+
+class InvitationOut(Out):
+    link: str = Field(description="the one-time link (shown once)")
+    username: str
+    display_name: str
+    expires_at: str

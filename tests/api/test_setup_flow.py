@@ -109,6 +109,10 @@ def test_a_second_community_from_nothing_to_a_routed_pin(api, session) -> None:
     r = client.post(f"/api/staff/communities/{MIYUN}/grid-drafts/{draft}/publish", headers=sub)
     assert r.status_code == 200, r.text
     assert client.get(f"/api/communities/{MIYUN}").status_code == 404  # still in setup
+    # its grids exist now, but a pin is not routed to them before the community is published
+    early = parts[0].representative_point()
+    r = client.post("/api/route", json={"type": "Point", "coordinates": [early.x, early.y]})
+    assert r.status_code == 422 or (r.json()["community"] or {}).get("code") != MIYUN
     r = client.post(f"/api/staff/communities/{MIYUN}/publish", headers=sub)
     assert r.status_code == 200 and r.json()["state"] == "published" and r.json()["grids"] == 3
     assert client.get(f"/api/communities/{MIYUN}").json()["name"] == "密云路居委会"

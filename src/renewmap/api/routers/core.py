@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from renewmap import __version__
-from renewmap.api.deps import ReadSession, SettingsDep
+from renewmap.api.deps import PublicCode, ReadSession, SettingsDep
 from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.schemas.common import FeatureCollection
 from renewmap.api.schemas.places import CommunityOut, Health, PlaceList, RouteOut
@@ -32,7 +32,7 @@ def communities(session: ReadSession) -> list[CommunityOut]:
 
 
 @router.get("/api/communities/{code}", response_model=CommunityOut, tags=["places"])
-def community(code: str, session: ReadSession) -> CommunityOut:
+def community(code: PublicCode, session: ReadSession) -> CommunityOut:
     return CommunityOut(**catalog.community(session, code=code))
 
 
@@ -45,7 +45,7 @@ def community(code: str, session: ReadSession) -> CommunityOut:
     description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "
     "(lon, lat). Residents' requests are served by the suggestions and staff APIs.",
 )
-def layer(code: str, kind: str, session: ReadSession) -> GeoJSONResponse:
+def layer(code: PublicCode, kind: str, session: ReadSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
 
 
@@ -56,7 +56,7 @@ def layer(code: str, kind: str, session: ReadSession) -> GeoJSONResponse:
     summary="Find a building, site, facility, grid or garden of the community by name",
 )
 def places(
-    code: str,
+    code: PublicCode,
     session: ReadSession,
     q: Annotated[
         str | None, Query(max_length=100, description="part of the name: 17, 17号楼, 花园")

@@ -30,6 +30,7 @@ from renewmap.api.deps import (
     NotifyKick,
     Offset,
     PublicBase,
+    PublicCode,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -238,7 +239,7 @@ def create(
     summary="Browse visible suggestions (filters, bbox, paging)",
 )
 def browse(
-    code: str,
+    code: PublicCode,
     session: ReadSession,
     bounds: Bbox,
     near: Near,
@@ -296,7 +297,7 @@ def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dic
     summary="What the map shows for a view: points when few, counts per cell when many",
 )
 def map_layer(
-    code: str,
+    code: PublicCode,
     session: ReadSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,

@@ -26,6 +26,7 @@ from renewmap.db.models import (
     RequestPhoto,
     RequestSupport,
 )
+from renewmap.db.queries.places import in_public_community
 from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, EventKind
 
 
@@ -237,7 +238,11 @@ def public_request_cells(
 def visible_requests_near(
     session: Session, *, bounds: Bounds, category: str | None = None
 ) -> Sequence[Request]:
-    conditions = [bbox_filter(session, Request.__table__, bounds), Request.hidden.is_(False)]
+    conditions = [
+        bbox_filter(session, Request.__table__, bounds),
+        Request.hidden.is_(False),
+        in_public_community(Request),
+    ]
     if category:
         conditions.append(Request.category == category)
     return session.scalars(select(Request).where(*conditions)).all()

@@ -25,7 +25,7 @@ from renewmap.db.queries.design import (
     current_adoption,
     plants_of_site,
 )
-from renewmap.db.queries.places import community_by_code, grids_by_ids
+from renewmap.db.queries.places import community_by_code, community_is_public, grids_by_ids
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg
 from renewmap.printing import Tag
@@ -41,8 +41,9 @@ MAX_NOTE = 500
 
 
 def _plant(session: Session, plant_id: int) -> Plant:
+    """A plant residents may reach (none of a community still being set up)."""
     plant = session.get(Plant, plant_id)
-    if plant is None:
+    if plant is None or not community_is_public(session, community_id=plant.community_id):
         raise NotFound("plant {id} not found", key="plant_not_found", id=plant_id, field="id")
     return plant
 

@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import select
 
-from renewmap.db.models import AuthToken, Building, Community
+from renewmap.db.models import AuthToken, Building, Community, Path
 from renewmap.services.access import accounts
 from renewmap.spatial.geometry import from_db
 from tests.support.paths import OSM_EXTRACT
@@ -80,18 +80,38 @@ def test_a_second_community_from_nothing_to_a_routed_pin(api, session) -> None:
     extra = sorted_["outside"][0]["id"]
     r = upload(client, url, sub, {"include": extra, "save": "true"})
     assert r.status_code == 200, r.text
-    assert r.json()["saved"] == {"created": 11, "updated": 0, "unchanged": 0}
+    # the extract's roads inside the outline came too (7 highway lines cross 密云路454弄)
+    assert r.json()["saved"] == {"created": 11, "updated": 0, "unchanged": 0, "roads": 7}
     r = upload(client, url, sub, {"include": extra, "save": "true"})
-    assert r.json()["saved"] == {"created": 0, "updated": 0, "unchanged": 11}  # no duplicates
+    assert r.json()["saved"] == {"created": 0, "updated": 0, "unchanged": 11, "roads": 7}
+    # no duplicates, of the buildings or of the roads
     community = session.scalars(select(Community).where(Community.code == MIYUN)).one()
     rows = session.scalars(select(Building).where(Building.community_id == community.id)).all()
     assert len(rows) == 11 and extra in {b.osm_id for b in rows}
+    roads = session.scalars(select(Path).where(Path.community_id == community.id)).all()
+    assert len(roads) == 7 and len({p.osm_id for p in roads}) == 7
     grown = shape(
         client.get(f"/api/staff/communities/{MIYUN}/setup", headers=sub).json()["outline"]
     )
     # the outline grew to hold the building taken from outside whole
     taken = next(from_db(b.geom) for b in rows if b.osm_id == extra)
     assert not shape(outline).contains(taken) and grown.buffer(1e-9).contains(taken)
+
+    # the outline split along its roads: parts covering it, each building whole in one,
+    # checked by the validator like any drawn set
+    r = client.post(
+        f"/api/staff/communities/{MIYUN}/grid-proposal", json={"method": "roads"}, headers=sub
+    )
+    assert r.status_code == 200, r.text
+    by_roads = [shape(f["geometry"]) for f in r.json()["features"]]
+    assert len(by_roads) >= 2
+    assert shapely.union_all(by_roads).area == pytest.approx(grown.area, rel=1e-6)
+    for b in rows:
+        footprint = from_db(b.geom)
+        holders = [p for p in by_roads if p.intersection(footprint).area > 1e-14]
+        assert len(holders) == 1
+    r = client.post(f"/api/staff/communities/{MIYUN}/grid-drafts", json=r.json(), headers=sub)
+    assert r.status_code == 201 and r.json()["report"]["ok"] is True, r.json()["report"]
 
     # a proposed partition into 3 grids, validated as a draft, published
     r = client.post(f"/api/staff/communities/{MIYUN}/grid-proposal", json={"count": 3}, headers=sub)
@@ -134,6 +154,11 @@ def test_a_proposal_needs_a_sane_count(api) -> None:
     r = client.post(url, json={"count": 2}, headers=h["sub"])
     # no buildings: the whole outline is one grid
     assert r.status_code == 200 and len(r.json()["features"]) == 1
+    # no roads to split along: said so, with the way out
+    r = client.post(url, json={"method": "roads"}, headers=h["sub"])
+    assert r.status_code == 422 and r.json()["code"] == "setup_no_roads"
+    assert "has no roads or paths to split along" in r.json()["message"]
+    assert client.post(url, json={"method": "voronoi"}, headers=h["sub"]).status_code == 422
 
 
 def test_a_file_of_another_kind_is_named(api) -> None:

@@ -256,3 +256,63 @@ def test_invitations_expire_and_stay_in_their_community(demo_admin, session) -> 
     assert r.status_code == 404
     r = _invite(client, admin, username="x2", display_name="x", role="grid_lead")
     assert r.status_code == 422 and r.json()["code"] == "invite_grid_missing"
+
+
+def test_an_expired_invitation_is_sent_again_with_a_new_link(demo_admin, session) -> None:
+    client, admin = demo_admin
+    r = _invite(
+        client, admin, username="late7", display_name="李网格", role="grid_lead", place="G07"
+    )
+    old = r.json()["link"].rsplit("/", 1)[1]
+    row = session.scalars(
+        select(AuthToken).where(AuthToken.token_hash == accounts.token_hash(old))
+    ).one()
+    row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    session.flush()
+    url = "/api/staff/communities/310109010026/invitations/late7/resend"
+    # only the community's admins resend
+    assert client.post(url).status_code == 401
+    r = client.post(url, headers=admin)
+    assert r.status_code == 200, r.text
+    new = r.json()["link"].rsplit("/", 1)[1]
+    assert new != old and r.json()["username"] == "late7" and r.json()["display_name"] == "李网格"
+    expires = datetime.fromisoformat(r.json()["expires_at"])
+    assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+    # one link per invitation: the old one is unknown now, expired or not
+    links = session.scalars(
+        select(AuthToken).where(AuthToken.user_id == row.user_id, AuthToken.kind == "invite")
+    ).all()
+    assert [t.token_hash for t in links] == [accounts.token_hash(new)]
+    r = client.post("/api/staff/invitations/accept", json={"token": old, "password": PASSWORD})
+    assert r.status_code == 404 and r.json()["code"] == "invitation_unknown"
+    # resent before it was used: the previous new link stops working too
+    again = client.post(url, headers=admin).json()["link"].rsplit("/", 1)[1]
+    r = client.post("/api/staff/invitations/accept", json={"token": new, "password": PASSWORD})
+    assert r.status_code == 404
+    r = client.post("/api/staff/invitations/accept", json={"token": again, "password": PASSWORD})
+    assert r.status_code == 200
+    # accepted: nothing to resend, they sign in
+    r = client.post(url, headers=admin)
+    assert r.status_code == 409 and r.json()["code"] == "invitation_accepted"
+    assert r.json()["message"] == (
+        "late7 has accepted the invitation already and signs in with their password"
+    )
+    # nobody invited by that name, or an account that was never invited
+    r = client.post(url.replace("late7", "nobody"), headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "invitation_not_found"
+    r = client.post(url.replace("late7", "admin"), headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "invitation_not_found"
+
+
+def test_only_the_communitys_admins_resend_an_invitation(demo_admin, session) -> None:
+    client, admin = demo_admin
+    r = _invite(client, admin, username="lead8", display_name="x", role="grid_lead", place="G07")
+    assert r.status_code == 201
+    lead = accounts.create_user(
+        session, username="lead9", password=PASSWORD, roles=[("grid_lead", "310109010026/G07")]
+    )
+    token, _ = accounts.issue_token(session, user=lead, kind="api")
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    url = "/api/staff/communities/310109010026/invitations/lead8/resend"
+    assert client.post(url, headers=headers).status_code == 403
+    assert client.post(url, headers=admin).status_code == 200

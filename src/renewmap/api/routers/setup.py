@@ -342,6 +342,24 @@ def invite(
         role=body.role,
         place=body.place,
     )
+    return _invitation_out(request, made)
+
+
+@router.post(
+    "/communities/{code}/invitations/{username}/resend",
+    response_model=InvitationOut,
+    summary="A new one-time link for an invitation not yet accepted (lost or expired): the "
+    "old link stops working (its admins)",
+    responses={404: {"description": "no such invitation"}, 409: {"description": "accepted"}},
+)
+def resend_invitation(
+    code: str, username: str, request: Request, session: WriteSession, principal: Staff
+) -> dict[str, Any]:
+    made = invitations.resend(session, principal=principal, community_code=code, username=username)
+    return _invitation_out(request, made)
+
+
+def _invitation_out(request: Request, made: dict[str, Any]) -> dict[str, Any]:
     link = str(request.base_url).rstrip("/") + f"/staff/invite/{made['token']}"
     return {
         "link": link,

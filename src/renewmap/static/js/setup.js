@@ -208,6 +208,18 @@ $("#rm-i-form").addEventListener("submit", async (e) => {
   f.reset();
 });
 
+// a new link for an invitation not yet accepted (the old link stops working)
+$("#rm-i-resend").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const r = await send("POST", `${base()}/invitations/${encodeURIComponent(f.username.value.trim())}/resend`);
+  if (!r.ok) { $("#rm-i-error").textContent = errorText(r, T); $("#rm-i-done").hidden = true; return; }
+  $("#rm-i-error").textContent = "";
+  $("#rm-i-link").value = r.data.link;
+  $("#rm-i-done").hidden = false;
+  f.reset();
+});
+
 // ---- 6. publish ----
 $("#rm-publish").addEventListener("click", async () => {
   const r = await send("POST", `${base()}/publish`);

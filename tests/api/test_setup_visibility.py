@@ -8,11 +8,24 @@ the first case and 404 (or leave it out) in the second."""
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from renewmap.db.models import Building, Community, Plant, Request, RequestPhoto, Site
+from renewmap.db.models import (
+    Building,
+    Community,
+    Plant,
+    PlantCare,
+    Request,
+    RequestPhoto,
+    Site,
+    SitePhoto,
+    SiteStage,
+    StageAttachment,
+)
+from renewmap.services.design.process import STAGES
 from renewmap.spatial.geometry import from_db
 
 BALIN = "310109010026"
@@ -49,6 +62,30 @@ def world(request, make_client, session):
         select(Building).where(Building.community_id == cid).order_by(Building.id)
     ).first()
     assert suggestion and photo and plant and site and building  # the demo holds each kind
+    # a site photo, a step's file and a care photo of a plant (served by id)
+    site_photo = SitePhoto(
+        site_id=site.id,
+        phase="before",
+        taken_on=date(2026, 5, 1),
+        content_type="image/jpeg",
+        width=1,
+        height=1,
+        data=b"\xff\xd8site",
+        thumbnail=b"\xff\xd8site-thumb",
+    )
+    stage = session.scalars(select(SiteStage).where(SiteStage.site_id == site.id)).first()
+    if stage is None:
+        stage = SiteStage(site_id=site.id, stage=STAGES[0], updated_by="test")
+        session.add(stage)
+        session.flush()
+    attachment = StageAttachment(
+        stage_id=stage.id, filename="minutes.pdf", content_type="application/pdf", data=b"%PDF-"
+    )
+    care = PlantCare(
+        plant_id=plant.id, kind="watering", by="小李", photo=b"\xff\xd8care", photo_thumbnail=b"t"
+    )
+    session.add_all([site_photo, attachment, care])
+    session.flush()
     ids = {
         "code": BALIN,
         "site": site.code,
@@ -56,6 +93,9 @@ def world(request, make_client, session):
         "photo": photo.id,
         "plant": plant.id,
         "building": building.id,
+        "site_photo": site_photo.id,
+        "attachment": attachment.id,
+        "care": care.id,
         "centre": from_db(building.geom).representative_point(),
     }
     client = make_client()
@@ -82,6 +122,11 @@ PUBLIC_GETS = [
     "/api/photos/{photo}",
     "/api/photos/{photo}/thumbnail",
     "/api/plants/{plant}",
+    "/api/plant-care/{care}/photo",
+    "/api/plant-care/{care}/thumbnail",
+    "/api/site-photos/{site_photo}",
+    "/api/site-photos/{site_photo}/thumbnail",
+    "/api/attachments/{attachment}",
     "/p/{plant}",
     "/c/{code}",
     "/c/{code}/sites",

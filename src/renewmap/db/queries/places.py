@@ -89,6 +89,14 @@ def community_is_public(session: Session, *, community_id: int | None) -> bool:
     return state == PUBLISHED
 
 
+def site_is_public(session: Session, *, site_id: int | None) -> bool:
+    """Whether residents may see what this site holds (photos, files): its community's state."""
+    if site_id is None:
+        return True
+    community_id = session.scalar(select(Site.community_id).where(Site.id == site_id))
+    return community_is_public(session, community_id=community_id)
+
+
 def public_community_by_code(session: Session, *, code: str) -> Community:
     """The community with this code if residents may see it; one still being set up is not
     found (404, field ``community``), as if it did not exist yet."""

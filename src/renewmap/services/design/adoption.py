@@ -273,7 +273,13 @@ def _keyed(secret: str, value: str) -> str:
 
 def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
     row = session.get(PlantCare, care_id)
-    if row is None or row.photo is None:
+    plant = session.get(Plant, row.plant_id) if row is not None else None
+    if (
+        row is None
+        or row.photo is None
+        or plant is None
+        or not community_is_public(session, community_id=plant.community_id)
+    ):
         raise NotFound(
             "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
         )

@@ -188,7 +188,8 @@ $("#rm-bf-save").addEventListener("click", async () => {
   const found = await sortBuildings(true);
   if (!found) return;
   const s = found.saved;
-  $("#rm-bf-result").textContent = T("Imported: {created} new, {updated} updated, {unchanged} unchanged", s);
+  const roads = s.roads ? ` ${T("{roads} roads and paths inside the outline came too (to snap to and split along)", s)}` : "";
+  $("#rm-bf-result").textContent = T("Imported: {created} new, {updated} updated, {unchanged} unchanged", s) + roads;
   $("#rm-bf-save").hidden = true;
   await showBuildings();
   refresh();

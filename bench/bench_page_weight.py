@@ -37,7 +37,7 @@ from renewmap.db.migrate import upgrade
 from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, app_server
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = ROOT / "geodata" / "demo"
+DEMO_DIR = ROOT / "src" / "renewmap" / "data" / "demo"
 COMMUNITY = "310109010026"
 RESULTS = Path(__file__).resolve().parent / "page_weight.json"
 README = Path(__file__).resolve().parent / "README.md"

@@ -15,7 +15,7 @@ Datasets:
   ``shapely.union_all`` so grids nest exactly), 40 communities per subdistrict, one general
   party branch per community and one grid party branch per grid (so the owner chain is
   complete). Loaded with SQLAlchemy Core bulk INSERTs, then ``ANALYZE``.
-* demo: the real demo community (``geodata/demo``) loaded with ``load_demo``.
+* demo: the real demo community (``src/renewmap/data/demo``) loaded with ``load_demo``.
 
 Service-path variants (all call ``route_geometry(session, shapely.Point(lon, lat))``; the
 paths take turns in rounds so that drift on a shared machine hits all alike):
@@ -105,7 +105,7 @@ COUNT_CALLS = 200
 TARGET = 3.0
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "geodata" / "demo"
+DEMO_DIR = ROOT / "src" / "renewmap" / "data" / "demo"
 README = Path(__file__).resolve().parent / "README.md"
 START_MARK = "<!-- single-route:start -->"
 END_MARK = "<!-- single-route:end -->"

@@ -25,7 +25,7 @@ cells = [
         "url = os.environ.get('RENEWMAP_DATABASE_URL', 'sqlite:///../var/renewmap.sqlite')\n"
         "engine = make_engine(url)\n"
         "upgrade(engine)\n"
-        "demo_dir = Path(os.environ.get('RENEWMAP_DEMO_DIR', '../geodata/demo'))\n"
+        "demo_dir = Path(os.environ.get('RENEWMAP_DEMO_DIR', '../src/renewmap/data/demo'))\n"
         "with Session(engine) as session, session.begin():\n"
         "    try:\n"
         "        layers = community_layers(session, community_code=DEMO_COMMUNITY)\n"

@@ -24,7 +24,8 @@ from renewmap.i18n import LOCALES, N_, current_locale, posix_locale, t, use_loca
 from renewmap.settings import Settings
 
 DEFAULT_OSM = Path("geodata") / "osm" / "tongji.osm.gz"
-DEFAULT_DEMO_DIR = Path("geodata") / "demo"
+# package data, so `renewmap serve --demo` works from any directory and from a wheel
+DEFAULT_DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 # What kind of problem a grid-set check found (validate-grids).
 ISSUE_KINDS = {
     "invalid": N_("invalid"),
@@ -35,13 +36,19 @@ ISSUE_KINDS = {
 }
 
 
-def _engine(settings: Settings, *, migrate: bool = True) -> Engine:
-    from renewmap.db.engine import make_engine
-    from renewmap.db.migrate import upgrade
+def _engine(settings: Settings, *, check: bool = True) -> Engine:
+    """The settings' engine; with ``check``, refused unless the schema is current (commands
+    never migrate by themselves: ``renewmap db upgrade`` does)."""
+    from renewmap.db.engine import engine_from_settings
+    from renewmap.db.migrate import check_current
 
-    engine = make_engine(settings.database_url, spatialite_library=settings.spatialite_library)
-    if migrate:
-        upgrade(engine)
+    engine = engine_from_settings(settings)
+    if check:
+        try:
+            check_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
@@ -55,14 +62,29 @@ def _in_transaction(settings: Settings, work: Callable[[Session], Any]) -> Any:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    from renewmap.db.migrate import downgrade, upgrade
+    from renewmap.db.migrate import check_current, code_heads, downgrade, upgrade
 
-    engine = _engine(settings, migrate=False)
-    if args.action == "upgrade":
-        upgrade(engine, args.revision or "head")
-    else:
-        downgrade(engine, args.revision or "base")
-    print(t("database {action} done ({dialect})", action=args.action, dialect=engine.dialect.name))
+    engine = _engine(settings, check=False)
+    try:
+        if args.action == "check":
+            check_current(engine)  # SchemaOutdated: exit 2 with the reason
+            print(t("database is current ({revisions})", revisions=", ".join(sorted(code_heads()))))
+            return 0
+        if args.action == "upgrade":
+            before, after = upgrade(engine, args.revision or "head")
+        else:
+            before, after = downgrade(engine, args.revision or "base")
+    finally:
+        engine.dispose()
+    print(
+        t(
+            "database {action} done ({dialect}): {before} → {after}",
+            action=args.action,
+            dialect=engine.dialect.name,
+            before=", ".join(sorted(before)) or t("empty"),
+            after=", ".join(sorted(after)) or t("empty"),
+        )
+    )
     return 0
 
 
@@ -572,7 +594,16 @@ def cmd_notify(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
         return 0
-    sent, failed = _in_transaction(settings, lambda s: notify.dispatch_due(s, settings=settings))
+    from sqlalchemy.orm import sessionmaker
+
+    from renewmap.db.dialect import write_bind
+
+    engine = _engine(settings)
+    try:
+        factory = sessionmaker(write_bind(engine), expire_on_commit=False)
+        sent, failed = notify.send_due(notify.transactions(factory), settings=settings)
+    finally:
+        engine.dispose()
     print(t("sent {sent}, failed {failed} (failures are retried later)", sent=sent, failed=failed))
     return 0
 
@@ -656,10 +687,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from renewmap import serve
+    from renewmap.db.migrate import upgrade
 
-    from renewmap.api.app import create_app
-
+    workers = settings.workers if args.workers is None else args.workers
+    if not 1 <= workers <= 64:
+        raise InvalidInput(
+            "--workers must be between 1 and 64", key="workers_out_of_range", field="workers"
+        )
     if args.demo and settings.env == "prod":  # before anything is served or written
         from renewmap.errors import Forbidden
 
@@ -667,30 +702,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             "--demo creates staff accounts with printed passwords: not with RENEWMAP_ENV=prod",
             key="demo_in_prod",
         )
-    engine = _engine(settings)  # migrate before serving
-    engine.dispose()
+    engine = _engine(settings, check=not args.demo)
+    try:
+        if args.demo:  # trying it out: the demo sets its database up (production: db upgrade)
+            upgrade(engine)
+    finally:
+        engine.dispose()
     if args.demo:
         cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
         _demo_accounts(settings)
         print(
             t("Staff sign in at http://{host}:{port}/staff/login", host=args.host, port=args.port)
         )
-    print(f"RenewMap on http://{args.host}:{args.port}/  (demo map: /c/310109010026)")
+    print(
+        f"RenewMap on http://{args.host}:{args.port}/  ({workers} worker"
+        f"{'s' if workers > 1 else ''}; demo map: /c/310109010026)"
+    )
     proxies = ", ".join(str(n) for n in settings.trusted_networks())
     print(
         "X-Forwarded-For/-Proto believed from: "
-        + (proxies or "nobody (set RENEWMAP_TRUSTED_PROXIES behind a reverse proxy)")
+        + (proxies or "nobody (set RENEWMAP_TRUSTED_PROXIES behind a reverse proxy)"),
+        flush=True,
     )
-    # The app resolves forwarded headers itself (api/trust.py, RENEWMAP_TRUSTED_PROXIES);
-    # uvicorn's own handling would trust 127.0.0.1 whatever the setting says.
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        proxy_headers=False,
-        forwarded_allow_ips="",
-    )
+    serve.run(settings, host=args.host, port=args.port, workers=workers)
     return 0
 
 
@@ -714,8 +748,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="database migrations")
-    db.add_argument("action", choices=["upgrade", "downgrade"])
+    db = sub.add_parser(
+        "db", help="database schema: upgrade (before starting new code), check, downgrade"
+    )
+    db.add_argument("action", choices=["upgrade", "check", "downgrade"])
     db.add_argument("revision", nargs="?")
     db.set_defaults(func=cmd_db)
 
@@ -914,7 +950,16 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the web app")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--demo", action="store_true", help="load the demo community if missing")
+    sv.add_argument(
+        "--demo",
+        action="store_true",
+        help="try it out: upgrade the database and load the demo community if missing",
+    )
+    sv.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes on one socket (default: RENEWMAP_WORKERS, 1)",
+    )
     sv.add_argument("--demo-dir", type=Path, default=DEFAULT_DEMO_DIR)
     sv.set_defaults(func=cmd_serve)
     return p

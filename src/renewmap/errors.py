@@ -125,6 +125,18 @@ class DatabaseUnavailable(RenewMapError):
     code = "database_unavailable"
 
 
+class SchemaOutdated(RenewMapError):
+    """The database is not at the code's schema revision (``renewmap db upgrade``)."""
+
+    code = "schema_outdated"
+
+
+class ReadTooLong(RenewMapError):
+    """A public read cut off by its time budget (``RENEWMAP_PUBLIC_READ_TIMEOUT_MS``)."""
+
+    code = "read_timeout"
+
+
 class PayloadTooLarge(RenewMapError):
     code = "payload_too_large"
 
@@ -168,6 +180,8 @@ HTTP_STATUS: dict[type[RenewMapError], int] = {
     Conflict: 409,
     SpatialBackendMissing: 503,
     DatabaseUnavailable: 503,
+    ReadTooLong: 503,
+    SchemaOutdated: 503,
     Unauthenticated: 401,
     Forbidden: 403,
     MethodNotAllowed: 405,

@@ -71,6 +71,20 @@ class Settings(BaseSettings):
         default=2, ge=1, le=32, description="photos decoded at once per process (≈ 80 MB each)"
     )
     sql_echo: bool = False
+    workers: int = Field(
+        default=1, ge=1, le=64, description="worker processes of `renewmap serve` (--workers)"
+    )
+    log_format: Literal["auto", "text", "json"] = Field(
+        default="auto",
+        description="application logs: one JSON object per line (json), or text; auto: text "
+        "in dev, JSON otherwise",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    metrics_allow: str = Field(
+        default="127.0.0.1, ::1",
+        description="addresses or networks (comma-separated) that may read GET /metrics "
+        "(your Prometheus); others get a 404",
+    )
     rate_posts: int = Field(default=10, ge=1, description="suggestions per IP per window")
     rate_interactions: int = Field(default=60, ge=1, description="supports+comments per IP")
     rate_window_s: float = Field(default=600.0, gt=0)
@@ -87,6 +101,42 @@ class Settings(BaseSettings):
     db_pool_pre_ping: bool = Field(
         default=False,
         description="ping each pooled connection on checkout (one extra round trip per request)",
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        description="a read replica (postgresql+psycopg://…) for reads that need not see the "
+        "reader's own writes: public maps, lists, OGC, tiles; none: every read on the primary",
+    )
+    db_pool_size: int = Field(
+        default=5, ge=1, le=200, description="connections kept open per pool and process"
+    )
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=500, description="extra connections a pool may open under load"
+    )
+    db_pool_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="how long a request waits for a free connection before a 503 (Retry-After)",
+    )
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="how long a SpatiaLite writer waits for the write lock (kept after the "
+        "extension is loaded)",
+    )
+    public_read_timeout_ms: int = Field(
+        default=5000,
+        ge=100,
+        le=600_000,
+        description="statement timeout of public reads (maps, lists, OGC items and tiles) on "
+        "PostGIS: a query that takes longer is cancelled and answered 503",
+    )
+    rate_limit_backend: str = Field(
+        default="database",
+        description="where rate-limit counters live: 'database' (shared by every worker and "
+        "machine), 'memory' (this process only) or 'module:factory' (your own)",
     )
 
     overdue_days: int = Field(
@@ -131,7 +181,28 @@ class Settings(BaseSettings):
     )
     notify_poll_s: float = Field(default=2.0, gt=0, le=300, description="dispatcher interval")
     notify_dispatcher: bool = Field(
-        default=True, description="run the sender in this process (turn off in extra workers)"
+        default=True,
+        description="run the sender in this process (several may run: each message is "
+        "claimed by one)",
+    )
+    notify_send_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="network timeout of one SMTP or HTTP step"
+    )
+    notify_lease_s: float = Field(
+        default=300.0,
+        ge=1,
+        le=86_400,
+        description="how long a claimed message is reserved for its sender; a sender that dies "
+        "leaves it to be sent again (same idempotency key) after this",
+    )
+    notify_workers: int = Field(
+        default=4, ge=1, le=64, description="messages sent at once per channel and process"
+    )
+    notify_shutdown_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="how long a stopping process waits for messages being sent",
     )
     tiles_url: str | None = Field(
         default=None,
@@ -220,6 +291,18 @@ class Settings(BaseSettings):
             self.trusted_networks()
         except ValueError as exc:
             raise ValueError(f"RENEWMAP_TRUSTED_PROXIES: {exc}") from None
+        try:
+            parse_networks(self.metrics_allow)
+        except ValueError as exc:
+            raise ValueError(f"RENEWMAP_METRICS_ALLOW: {exc}") from None
+        if self.database_read_url is not None and not (
+            self.database_read_url.startswith("postgresql")
+            and self.database_url.startswith("postgresql")
+        ):
+            raise ValueError(
+                "RENEWMAP_DATABASE_READ_URL is a PostgreSQL replica of a PostgreSQL "
+                "RENEWMAP_DATABASE_URL (postgresql+psycopg://…)"
+            )
         if self.public_base_url is not None:
             url = urlsplit(self.public_base_url)
             if url.scheme not in ("http", "https") or not url.hostname or url.query:

@@ -256,7 +256,40 @@ def test_items_paging_follows_next_links(client: TestClient, session: Session) -
     prev = parse_qs(urlsplit(link(one, "prev")["href"]).query)
     assert prev["limit"] == ["2"] and "offset" not in prev
     nxt = parse_qs(urlsplit(link(one, "next")["href"]).query)
-    assert nxt == {"limit": ["2"], "offset": ["4"]}
+    assert nxt == {"limit": ["2"], "after": [str(expected[3])]}  # keyset from there on
+
+
+def test_keyset_pages_go_back_and_forth_and_large_counts_are_left_out(
+    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from renewmap.protocols.ogc import features
+
+    add_test_community(session)
+    expected = sorted(session.scalars(select(Building.id)))
+    assert len(expected) >= 5
+    monkeypatch.setattr(features, "COUNT_CAP", 3)  # fewer than there are: no numberMatched
+    pages: list[list[int]] = []
+    url = "/ogc/collections/buildings/items?limit=2"
+    while url:
+        fc = client.get(url).json()
+        assert "numberMatched" not in fc
+        pages.append([f["id"] for f in fc["features"]])
+        nxt = link(fc, "next")
+        url = nxt["href"].replace("http://testserver", "") if nxt else ""
+    assert [i for page in pages for i in page] == expected
+    # back from the last page by the prev links: the same pages in reverse
+    fc = client.get(f"/ogc/collections/buildings/items?limit=2&after={pages[-2][-1]}").json()
+    back = [[f["id"] for f in fc["features"]]]
+    while (prev := link(fc, "prev")) is not None:
+        assert "before=" in prev["href"] and "offset" not in prev["href"]
+        fc = client.get(prev["href"].replace("http://testserver", "")).json()
+        back.append([f["id"] for f in fc["features"]])
+    assert back[::-1] == pages
+    monkeypatch.setattr(features, "COUNT_CAP", 100_000)
+    fc = client.get(f"/ogc/collections/buildings/items?limit=2&after={expected[0]}").json()
+    assert fc["numberMatched"] == len(expected)  # counted while under the cap
+    both = client.get("/ogc/collections/buildings/items?after=1&before=9")
+    assert both.status_code == 400 and both.json()["code"] == "invalid_input"
 
 
 def test_item_values_and_types(client: TestClient, session: Session, world) -> None:

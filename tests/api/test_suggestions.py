@@ -405,3 +405,33 @@ def test_resident_reopens_a_resolved_request_through_the_private_link(client, se
     }
     page = client.get(f"/r/{code}", params={"t": token})
     assert "还是不亮" in page.text and '<form id="rm-reopen"' not in page.text  # no button now
+
+
+def test_nearby_is_the_nearest_few_measured_in_metres(session) -> None:
+    """Fourteen suggestions in a row, some beyond 50 m: the nearest ``limit`` in order, with
+    distances matching pyproj's geodesic ones (an independent measure), none beyond 50 m."""
+    from pyproj import Geod
+
+    from renewmap.services.requests.intake import create_request
+    from renewmap.services.requests.suggestions import nearby
+    from renewmap.spatial.geometry import from_db
+
+    add_test_community(session)
+    here = pt(0.5, 0.5)
+    made = []
+    for k in (5, 0, 9, 2, 13, 7, 1, 11, 3, 8, 4, 12, 6, 10):  # not in distance order
+        r, _ = create_request(
+            session, geom=pt(0.5 + k * 0.1, 0.5), category="lighting", title=f"灯{k}"
+        )
+        made.append(r)
+    session.flush()
+    geod = Geod(ellps="WGS84")
+    truth = sorted((geod.inv(here.x, here.y, *from_db(r.geom).coords[0])[2], r.id) for r in made)
+    within = [(d, rid) for d, rid in truth if d <= 50]
+    assert 3 < len(within) < len(made)  # some are beyond 50 m
+    got = nearby(session, lon=here.x, lat=here.y, category="lighting", limit=len(made))
+    assert [f["id"] for f in got] == [rid for _, rid in within]
+    for f, (d, _) in zip(got, within, strict=True):
+        assert f["properties"]["distance_m"] == pytest.approx(d, abs=0.2)
+    three = nearby(session, lon=here.x, lat=here.y, category="lighting", limit=3)
+    assert [f["id"] for f in three] == [rid for _, rid in within[:3]]

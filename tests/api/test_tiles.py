@@ -10,10 +10,12 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 from pyproj import Transformer
+from sqlalchemy import select
 
 from renewmap.db.models import Building, Request
 from renewmap.services.access import accounts
 from renewmap.services.requests.intake import create_request
+from renewmap.spatial.geometry import from_db
 from renewmap.spatial.tiles import EXTENT, check_tile, tile_bounds_lonlat
 from tests.support.places import BUILDING_A, BUILDING_B, add_test_community, m2w, pt
 
@@ -196,3 +198,87 @@ def test_community_filter_keeps_one_communitys_features(client, session) -> None
         for f in mapbox_vector_tile.decode(outline.content)["communities"]["features"]
     }
     assert "T0001" in codes
+
+
+# --- bounds: minimum zoom, feature cap, byte budget ---------------------------------------------
+
+
+def overview(client: TestClient, collection: str, z: int, x: int, y: int, query: str = ""):
+    """The overview layer of a tile: {(x, y) on the grid: count}."""
+    url = f"/ogc/collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}{query}"
+    r = client.get(url)
+    assert r.status_code == 200, r.text
+    assert r.headers["x-tile-content"] == "overview"
+    decoded = mapbox_vector_tile.decode(r.content)
+    assert list(decoded) == [f"{collection}_overview"]
+    return [
+        (f["geometry"]["coordinates"], f["properties"]["count"])
+        for f in decoded[f"{collection}_overview"]["features"]
+    ]
+
+
+def centres_in(session, z: int, x: int, y: int) -> list[shapely.Point]:
+    """Centres of the buildings' boxes inside the tile (no buffer), computed in Python."""
+    west, south, east, north = tile_bounds_lonlat(z, x, y, buffer=0)
+    out = []
+    for geom in session.scalars(select(Building.geom)):
+        minx, miny, maxx, maxy = from_db(geom).bounds
+        cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+        if west <= cx < east and south <= cy < north:
+            out.append(shapely.Point(cx, cy))
+    return out
+
+
+def test_below_the_minimum_zoom_a_tile_counts_its_features(client, session) -> None:
+    """z10 is below the buildings' minimum zoom (13): the tile holds counts per cell, and
+    the counts add up to the buildings in the tile."""
+    add_test_community(session)
+    z = 10
+    x, y = slippy(*m2w(BUILDING_A).centroid.coords[0], z)
+    expected = centres_in(session, z, x, y)
+    assert len(expected) >= 2  # both test buildings, perhaps the demo's too
+    cells = overview(client, "buildings", z, x, y)
+    assert sum(n for _, n in cells) == len(expected)
+    assert 1 <= len(cells) <= 16 * 16
+    # each point is within the tile's grid, at the mean of its features
+    for (gx, gy), _ in cells:
+        assert 0 <= gx <= EXTENT and 0 <= gy <= EXTENT
+    mean_a = grid_xy(*m2w(BUILDING_A).centroid.coords[0], z, x, y)
+    assert any(abs(gx - mean_a[0]) < 300 and abs(gy - mean_a[1]) < 300 for (gx, gy), _ in cells)
+    # the same zoom for one community: its features, not counts
+    r = client.get(f"/ogc/collections/buildings/tiles/WebMercatorQuad/{z}/{x}/{y}?community=T0001")
+    assert r.headers["x-tile-content"] == "features"
+    assert {
+        f["properties"]["number"]
+        for f in mapbox_vector_tile.decode(r.content)["buildings"]["features"]
+    } >= {"1号楼", "2号楼"}
+
+
+def test_over_the_feature_cap_or_the_byte_budget_a_tile_is_the_overview(
+    client, session, monkeypatch
+) -> None:
+    from renewmap.protocols.ogc import tiles as ogc_tiles
+
+    add_test_community(session)
+    z = 14
+    x, y = slippy(*m2w(BUILDING_A).centroid.coords[0], z)
+    expected = len(centres_in(session, z, x, y))
+    full = client.get(f"/ogc/collections/buildings/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert full.headers["x-tile-content"] == "features"
+    monkeypatch.setattr(ogc_tiles, "FEATURE_CAP", 1)
+    assert sum(n for _, n in overview(client, "buildings", z, x, y)) == expected
+    monkeypatch.setattr(ogc_tiles, "FEATURE_CAP", 1_000)
+    monkeypatch.setattr(ogc_tiles, "BYTE_BUDGET", len(full.content) - 1)
+    assert sum(n for _, n in overview(client, "buildings", z, x, y)) == expected
+    monkeypatch.setattr(ogc_tiles, "BYTE_BUDGET", len(full.content))
+    again = client.get(f"/ogc/collections/buildings/tiles/WebMercatorQuad/{z}/{x}/{y}")
+    assert again.headers["x-tile-content"] == "features"
+
+
+def test_tileset_names_the_minimum_zoom_and_the_overview_layer(client) -> None:
+    doc = client.get("/ogc/collections/buildings/tiles/WebMercatorQuad").json()
+    layers = {layer["id"]: layer for layer in doc["layers"]}
+    assert layers["buildings"]["minzoom"] == 13
+    assert layers["buildings_overview"]["propertiesSchema"]["properties"] == {
+        "count": {"type": "integer"}
+    }

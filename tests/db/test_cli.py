@@ -11,21 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyogrio
-import pytest
 import shapely
 
 from renewmap.cli import main
 from tests.support.paths import DEMO_DIR, OSM_EXTRACT
 
 CODE = "310109010026"
-
-
-@pytest.fixture
-def cli_db(database_url_factory, monkeypatch):
-    """A fresh, empty database on the test's backend, where the commands run."""
-    url = database_url_factory()
-    monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
-    return url
 
 
 def run(capsys, *args: str, lang: str | None = "en") -> tuple[int, str, str]:

@@ -20,13 +20,6 @@ BALIN = "310109010026"  # 巴林居委会 (the demo's)
 MIYUN = "310110009013"  # 密云路居委会, 四平路街道: the compound 密云路454弄 in the extract
 
 
-@pytest.fixture
-def cli_db(database_url_factory, monkeypatch):
-    url = database_url_factory()
-    monkeypatch.setenv("RENEWMAP_DATABASE_URL", url)
-    return url
-
-
 def run(capsys, *args: object, lang: str = "en") -> tuple[int, str, str]:
     code = main(["--lang", lang, *(str(a) for a in args)])
     out, err = capsys.readouterr()

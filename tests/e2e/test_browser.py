@@ -931,11 +931,11 @@ def says_only_chinese(page, where: str, quoted: tuple[str, ...] = ()) -> None:
     assert words == [], f"{where}: English on the page: {words}"
 
 
-def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_dir) -> None:
+def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None:
     """A resident, a grid lead and a designer walk their flows in the zh_CN UI, meeting the
     refusals they can meet on the way; no visible word is English at any step."""
-    _add_staff(e2e_dir / "e2e.sqlite", "zh_lead", "grid_lead=310109010026/G07")
-    _add_staff(e2e_dir / "e2e.sqlite", "zh_designer", "designer=310109010026")
+    _add_staff(e2e_db, "zh_lead", "grid_lead=310109010026/G07")
+    _add_staff(e2e_db, "zh_designer", "designer=310109010026")
 
     # --- a resident on a phone (the refusals are 4xx answers: expected, not errors) ---
     phone = browser.new_context(

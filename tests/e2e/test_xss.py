@@ -180,6 +180,7 @@ def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, 
     """The demo community full of hostile text, served by the real app (on this backend)."""
     tmp = tmp_path_factory.mktemp("xss")
     db = database_url_factory()
+    _cli(db, "db", "upgrade")  # commands check the schema, they do not migrate
     _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
     seeded = _seed_places(db)
     _cli(
@@ -431,6 +432,7 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
                   "geometry": {"type": "Point", "coordinates": [sx, sy]}},
         )
     )  # fmt: skip
+    _write_records(base, staff, h, resident, csrf)
     steps = attachment.get("steps") or []
     names = [x["filename"] for s in steps for x in s.get("attachments", [])]
     return {
@@ -443,6 +445,193 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
         "attachment": next((n for n in names if "#file" in n), hostile("file") + ".txt"),
         "staff_cookies": dict(staff.cookies),
     }
+
+
+UNIT = "<b>${__xss(8)}#u"  # units hold 16 characters
+SKILL = NICK + "sk"  # skills hold 40
+# The records' fields (issue 18) that people fill, each tagged.
+RECORDS = (
+    "mtitle",
+    "mplace",
+    "mminutes",
+    "mdecisions",
+    "ptitle",
+    "pbody",
+    "declined",
+    "moneyitem",
+    "material",
+    "donor",
+    "person",
+    "org",
+    "team",
+    "purpose",
+    "ctitle",
+    "fac",
+    "cbody",
+    "etitle",
+    "eplace",
+    "edesc",
+    "signup",
+    "pts",
+)
+
+
+def _write_records(
+    base: str, staff: httpx.Client, h: dict[str, str], resident: httpx.Client, csrf: dict[str, str]
+) -> None:
+    """Participation records (meetings, proposals, money, people, teams, conventions, events,
+    points) filled with hostile text by staff, and a resident's sign-up."""
+    from datetime import date, timedelta
+
+    rec = f"/api/records/communities/{DEMO}"
+    person = _ok(
+        staff.post(
+            f"{rec}/people",
+            headers=h,
+            json={
+                "name": hostile("person"),
+                "phone": "13900001111",
+                "roles": ["partner"],
+                "partner_kind": "media",
+                "organisation": hostile("org"),
+                "skills": [SKILL],
+                "consent_on": "2025-03-01",
+            },
+        )
+    )
+    _ok(
+        staff.post(
+            f"{rec}/meetings",
+            headers=h,
+            json={
+                "kind": "joint",
+                "title": hostile("mtitle"),
+                "held_on": "2025-05-08",
+                "place": hostile("mplace"),
+                "parties": ["residents_committee"],
+                "attendees": [
+                    {"role": "resident_reps", "name": hostile("attendee")[:100], "count": 2},
+                    {"role": "partners", "person": person["id"]},
+                ],
+                "minutes": hostile("mminutes"),
+                "decisions": hostile("mdecisions"),
+            },
+        )
+    )
+    for title, public in ((hostile("ptitle"), True), (hostile("declined") + "t", True)):
+        _ok(
+            staff.post(
+                f"{rec}/proposals",
+                headers=h,
+                json={
+                    "title": title,
+                    "body": hostile("pbody"),
+                    "proposer_kind": "resident",
+                    "public": public,
+                    "shown_as": NICK + "n6",
+                    "submitted_on": "2025-04-01",
+                },
+            )
+        )
+    _ok(
+        staff.post(
+            f"{rec}/proposals/2/status",
+            headers=h,
+            json={"version": 1, "status": "declined", "reason": hostile("declined")},
+        )
+    )
+    money = f"{rec}/sites/S01/money"
+    _ok(
+        staff.post(
+            money,
+            headers=h,
+            json={
+                "kind": "spending",
+                "item": hostile("moneyitem"),
+                "amount": "10",
+                "day": "2025-05-01",
+            },
+        )
+    )
+    _ok(
+        staff.post(
+            money,
+            headers=h,
+            json={
+                "kind": "material",
+                "item": hostile("material"),
+                "quantity": 3,
+                "unit": UNIT,
+                "contributor": hostile("donor"),
+                "day": "2025-05-02",
+            },
+        )
+    )
+    team = _ok(
+        staff.post(
+            f"{rec}/teams",
+            headers=h,
+            json={
+                "name": hostile("team"),
+                "purpose": hostile("purpose"),
+                "founded_on": "2025-01-01",
+            },
+        )
+    )
+    _ok(
+        staff.post(
+            f"/api/records/teams/{team['id']}/members",
+            headers=h,
+            json={"people": [person["id"]], "joined_on": "2025-02-01"},
+        )
+    )
+    _ok(
+        staff.post(
+            f"{rec}/conventions",
+            headers=h,
+            json={
+                "title": hostile("ctitle"),
+                "scope": "facility",
+                "facility": hostile("fac"),
+                "body": hostile("cbody"),
+                "adopted_on": "2025-04-01",
+                "agreed": 12,
+            },
+        )
+    )
+    event = _ok(
+        staff.post(
+            f"{rec}/events",
+            headers=h,
+            json={
+                "kind": "workshop",
+                "title": hostile("etitle"),
+                "day": (date.today() + timedelta(days=30)).isoformat(),
+                "place": hostile("eplace"),
+                "description": hostile("edesc"),
+            },
+        )
+    )
+    _ok(
+        resident.post(
+            f"/api/communities/{DEMO}/events/{event['id']}/signups",
+            headers=csrf,
+            json={"name": hostile("signup"), "party": 2},
+        )
+    )
+    _ok(
+        staff.post(
+            f"{rec}/points",
+            headers=h,
+            json={
+                "person": person["id"],
+                "kind": "volunteering",
+                "hours": 2,
+                "item": hostile("pts"),
+                "day": "2025-05-03",
+            },
+        )
+    )
 
 
 class Tags(HTMLParser):
@@ -638,6 +827,13 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         f"/p/{w['plant']}", [hostile("plant"), hostile("species"), hostile("care"), NICK + "n4"]
     )
     phone.read("/", [hostile("community")])
+    phone.read(
+        f"/c/{DEMO}/proposals",
+        [hostile(t) for t in ("ptitle", "pbody", "declined")] + [NICK + "n6"],
+    )
+    phone.read(f"/c/{DEMO}/sites/S01/disclosure", [hostile("moneyitem"), hostile("material"), UNIT])
+    phone.read(f"/c/{DEMO}/conventions", [hostile(t) for t in ("ctitle", "fac", "cbody")])
+    phone.read(f"/c/{DEMO}/events", [hostile(t) for t in ("etitle", "eplace", "edesc")])
     phone.close()
 
 
@@ -714,6 +910,12 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
     )
     desk.read(
         f"/staff/coverage?community={DEMO}", [NUMBER_A, NUMBER_B, hostile("community")], ready=MAP
+    )
+    desk.read(
+        f"/staff/records?community={DEMO}",
+        [hostile(t) for t in RECORDS] + [hostile("attendee")[:100], SKILL, UNIT, NICK + "n6"],
+        ready="() => document.querySelector('#rm-money li ul') !== null"
+        " && document.querySelector('#rm-events li[data-id]') !== null",
     )
     report = [hostile("grid"), hostile("community"), hostile("title")]
     desk.read(f"/staff/report?community={DEMO}&grid=G07", report, ready=MAP)

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from renewmap.api.app import create_app
-from renewmap.api.deps import get_read_session, get_session
+from renewmap.api.deps import get_public_session, get_read_session, get_session
 from renewmap.settings import Settings
 
 TEST_SETTINGS: dict[str, Any] = {"env": "test", "secret_key": "test-secret"}
@@ -30,8 +30,14 @@ def build_app(
     transaction, rolled back afterwards); without it, the app makes its own engine and sessions
     from the settings, as deployed.
     """
-    app = create_app(settings or Settings(**{**TEST_SETTINGS, **values}), engine=engine)
+    settings = settings or Settings(**{**TEST_SETTINGS, **values})
+    if session is not None and "rate_limit_backend" not in settings.model_fields_set:
+        # counters in the database would be written beside the test's rolled-back transaction
+        # (and kept): an app on the test's session counts in memory unless a test says so
+        settings = settings.model_copy(update={"rate_limit_backend": "memory"})
+    app = create_app(settings, engine=engine)
     if session is not None:
         app.dependency_overrides[get_session] = lambda: session
         app.dependency_overrides[get_read_session] = lambda: session
+        app.dependency_overrides[get_public_session] = lambda: session
     return app

@@ -15,4 +15,6 @@ PUBLIC = {
     "facilities",
     "water",
     "suggestions",
+    "events",
+    "proposals",
 }

@@ -15,6 +15,7 @@ from renewmap import __version__
 from renewmap.api.compression import CompressPublic
 from renewmap.api.errors import install_error_handlers
 from renewmap.api.middleware import install_request_guards
+from renewmap.api.observe import Observe
 from renewmap.api.routers import (
     core,
     design,
@@ -23,13 +24,14 @@ from renewmap.api.routers import (
     open311,
     pages,
     plants,
+    records,
     setup,
     sites,
     staff,
     suggestions,
 )
 from renewmap.api.security import install as install_security_headers
-from renewmap.services.access.ratelimit import RateLimiter
+from renewmap.services.access.ratelimit import RateLimiter, make_store
 from renewmap.services.requests import photos
 from renewmap.settings import Settings
 from renewmap.web.cache import PageCache
@@ -60,7 +62,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_request_guards(app, settings)
     app.add_middleware(CompressPublic)  # static files and public JSON only (api.compression)
-    install_security_headers(app, settings)  # outermost: every response, error pages too
+    install_security_headers(app, settings)  # every response, error pages too
+    app.add_middleware(Observe, trusted=settings.trusted_networks())  # outermost: all of it
     for module in (
         core,
         suggestions,
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         setup,
         design,
         plants,
+        records,
         sites,
         open311,
         ogc,
@@ -80,7 +84,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return app
 
 
-def _rate_limiter(settings: Settings) -> RateLimiter:
+def _rate_limiter(settings: Settings, engine: Engine | None = None) -> RateLimiter:
+    """The limits of the settings; counted where ``RENEWMAP_RATE_LIMIT_BACKEND`` says (in the
+    database once the lifespan has an engine)."""
     window = settings.rate_window_s
     return RateLimiter(
         {
@@ -91,7 +97,8 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
             "code": (settings.rate_codes, window),
             "code_site": (settings.rate_codes * 20, window),
             "open311": (settings.rate_open311, window),  # per API key
-        }
+        },
+        make_store(settings.rate_limit_backend, settings=settings, engine=engine),
     )
 
 
@@ -103,21 +110,42 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from renewmap.db.dialect import read_only_bind, write_bind
-        from renewmap.db.engine import make_engine
-        from renewmap.db.guards import LOCK_TIMEOUT_MS
+        from renewmap.db.engine import engine_from_settings
+        from renewmap.db.guards import LOCK_TIMEOUT_MS, PUBLIC_READ
 
         own = engine is None
-        eng = engine or make_engine(
-            settings.database_url,
-            spatialite_library=settings.spatialite_library,
-            echo=settings.sql_echo,
-            pool_pre_ping=settings.db_pool_pre_ping,
-            lock_timeout_ms=LOCK_TIMEOUT_MS,
+        eng = engine or engine_from_settings(settings, lock_timeout_ms=LOCK_TIMEOUT_MS)
+        pool = {
+            "pool_size": settings.db_pool_size,
+            "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout_s,
+        }
+        read_engine = read_only_bind(eng, pool=pool)
+        public_engine = read_only_bind(
+            eng,
+            url=settings.database_read_url,
+            statement_timeout_ms=settings.public_read_timeout_ms,
+            pool=pool,
         )
-        read_engine = read_only_bind(eng)
         app.state.engine = eng
+        app.state.read_engine = read_engine
+        app.state.public_engine = public_engine
         app.state.session_factory = sessionmaker(write_bind(eng), expire_on_commit=False)
         app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
+        app.state.public_session_factory = sessionmaker(
+            public_engine,
+            expire_on_commit=False,
+            info={PUBLIC_READ: settings.public_read_timeout_ms},
+        )
+        app.state.rate_limiter = _rate_limiter(settings, eng)
+        from renewmap import metrics
+
+        if own:  # an engine shared with tests is not watched again and again
+            metrics.watch_pool(eng, "write")
+        if read_engine is not eng:
+            metrics.watch_pool(read_engine, "read")
+        if public_engine is not eng:
+            metrics.watch_pool(public_engine, "public")
         dispatcher = None
         if settings.notify_dispatcher:
             from renewmap.services.requests.notify import Dispatcher
@@ -132,8 +160,8 @@ def _lifespan(
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
-            if read_engine is not eng:
-                read_engine.dispose()
+            for other in {read_engine, public_engine} - {eng}:
+                other.dispose()
             if own:
                 eng.dispose()
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
-from renewmap.db import guards
 from renewmap.errors import Forbidden, InvalidInput, Unauthenticated
 from renewmap.i18n import negotiate
 from renewmap.services.access import accounts, csrf
 from renewmap.services.access.accounts import Principal
-from renewmap.services.access.ratelimit import RateLimiter
+from renewmap.services.access.ratelimit import RateLimiter, client_key
 from renewmap.services.places import catalog
 from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
@@ -36,26 +36,47 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # --- database sessions and settings -----------------------------------------------------------
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed on success, rolled back on any error.
 
-    Always used with ``scope="function"``: the commit happens *before* the response is sent,
-    so a 201 means saved, and the next request (a redirect, a refresh) sees the change.
+    The endpoint's route (``api.routing.TransactionalRoute``) commits it in the endpoint's own
+    thread, *before* the response is sent, so a 201 means saved and the next request (a
+    redirect, a refresh) sees the change. Making the session costs no I/O (it connects on
+    first use), so this runs in the event loop; only a transaction a failing dependency left
+    open is rolled back in a worker thread.
     """
+    from renewmap.api.routing import FINISHED, OWNED, end_transaction
+
     factory = request.app.state.session_factory
-    with factory() as session:
-        session.begin()
-        try:
-            yield session
-        except BaseException:
-            guards.finish(session, failed=True)  # kept only if asked (a failed sign-in)
-            raise
-        guards.finish(session, failed=False)
+    session: Session = factory()
+    session.info[OWNED] = True
+    session.begin()
+    failed = False
+    try:
+        yield session
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if not session.info.get(FINISHED):
+            await run_in_threadpool(end_transaction, session, failed=failed)
+        session.close()  # the transaction is over: no connection is held, nothing to send
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
-    """A session for endpoints that only read (autocommit on PostgreSQL: no BEGIN/COMMIT)."""
+    """A session for endpoints that only read (autocommit on PostgreSQL: no BEGIN/COMMIT).
+    Reads that must see the reader's own writes (a receipt after posting, the workspace after
+    an action, sign-in) use this one: always the primary."""
     factory = request.app.state.read_session_factory
+    with factory() as session:
+        yield session
+
+
+def get_public_session(request: Request) -> Iterator[Session]:
+    """A session for public reads that need not see the reader's own writes (maps, lists,
+    OGC items and tiles): on the read replica when ``RENEWMAP_DATABASE_READ_URL`` is set, and
+    bounded by ``RENEWMAP_PUBLIC_READ_TIMEOUT_MS``."""
+    factory = request.app.state.public_session_factory
     with factory() as session:
         yield session
 
@@ -95,10 +116,10 @@ def public_base(request: Request) -> str:
 
 
 ReadSession = Annotated[Session, Depends(get_read_session, scope="function")]
+PublicSession = Annotated[Session, Depends(get_public_session, scope="function")]
 # At most this many write transactions at once per process; the others wait in the event
-# loop, not in a worker thread. Otherwise a burst of writes to one row (sixty +1s at once)
-# fills every worker thread with transactions waiting on the first one's lock, and the first
-# then finds no thread to finish in: every request waits until a timeout (503s).
+# loop, not in a worker thread or for a pooled connection. Each commits in its endpoint's own
+# thread (api.routing), so one holding a row lock never waits for a thread to finish in.
 WRITE_TRANSACTIONS = 10
 WriteSession = Annotated[
     Session, Depends(get_session, scope="function", max_concurrency=WRITE_TRANSACTIONS)
@@ -142,7 +163,7 @@ def client_address(request: Request) -> str:
 
 def _limit(action: str) -> Callable[[Request], None]:
     def hit(request: Request) -> None:
-        request.app.state.rate_limiter.hit(action, client_address(request))
+        request.app.state.rate_limiter.hit(action, client_key(client_address(request)))
 
     hit.__name__ = f"rate_limit_{action}"
     return hit
@@ -299,7 +320,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
-def public_community_code(code: str, session: ReadSession) -> str:
+def public_community_code(code: str, session: PublicSession) -> str:
     """The ``{code}`` of a public route: a community residents may see. One still being set
     up answers 404 on every public route, as if it did not exist yet (staff reach it through
     /api/staff)."""

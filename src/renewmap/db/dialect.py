@@ -323,19 +323,30 @@ def execute_hot(session: Session, sql: str, params: dict[str, float]) -> list[tu
         cur.close()
 
 
-def read_only_bind(engine: Engine) -> Engine:
+def read_only_bind(
+    engine: Engine,
+    *,
+    url: str | None = None,
+    statement_timeout_ms: int | None = None,
+    pool: dict[str, Any] | None = None,
+) -> Engine:
     """Engine for read-only sessions.
 
     PostgreSQL: a separate engine (own pool) in autocommit, so reads pay no BEGIN/COMMIT
-    round trips and the read-write pool never flips isolation levels. Dispose it with the
-    main engine. SQLite: the same engine (its transactions are in-process and cheap).
+    round trips and the read-write pool never flips isolation levels; ``url`` points it at a
+    read replica, ``statement_timeout_ms`` cancels a read that runs longer. Dispose it with
+    the main engine. SQLite: the same engine (its transactions are in-process and cheap).
     """
     if engine.dialect.name == "postgresql":
+        options = POSTGRES_CONNECT_ARGS["options"]
+        if statement_timeout_ms is not None:
+            options += f" -c statement_timeout={int(statement_timeout_ms)}"
         return create_engine(
-            engine.url,
+            url or engine.url,
             isolation_level="AUTOCOMMIT",
             pool_pre_ping=engine.pool._pre_ping,
-            connect_args=POSTGRES_CONNECT_ARGS,
+            connect_args={**POSTGRES_CONNECT_ARGS, "options": options},
+            **(pool or {}),
         )
     return engine
 

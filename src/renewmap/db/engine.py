@@ -10,12 +10,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from renewmap.errors import SpatialBackendMissing
+
+if TYPE_CHECKING:
+    from renewmap.settings import Settings
 
 SPATIALITE_PACKAGE = "libsqlite3-mod-spatialite"
 
@@ -73,22 +76,35 @@ def make_engine(
     echo: bool = False,
     pool_pre_ping: bool = False,
     lock_timeout_ms: int | None = None,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout_s: float = 30.0,
+    busy_timeout_s: float = 30.0,
 ) -> Engine:
-    """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS)."""
+    """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS).
+
+    ``pool_*``: connections kept, extra ones allowed under load, and how long a checkout
+    waits (then ``sqlalchemy.exc.TimeoutError``, answered 503 by the app). ``busy_timeout_s``:
+    how long a SQLite writer waits for the write lock.
+    """
     from renewmap.db import guards
 
     guards.install()  # both databases refuse a NUL character in text alike
     parsed = make_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout_s}
     if parsed.get_backend_name() == "sqlite":
         module = sqlite_module()
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        memory = not parsed.database or parsed.database == ":memory:"
+        if not memory:
+            Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed,
             module=module,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_s},
+            **({} if memory else pool),
         )
+        busy_ms = int(busy_timeout_s * 1000)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -96,7 +112,17 @@ def make_engine(
             # transactional DDL; see SQLAlchemy's pysqlite notes).
             dbapi_conn.isolation_level = None
             _load_spatialite(dbapi_conn, spatialite_library)
+            # Loading mod_spatialite sets the busy timeout back to 5 s: set it again, after.
+            dbapi_conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
             dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            # WAL: a commit need not reach the disk before the next (it does at checkpoints);
+            # a power cut loses at most the last commits, never the database.
+            dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
+            if dbapi_conn is not None:  # a public read's time budget ends with its use
+                dbapi_conn.set_progress_handler(None, 0)
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
@@ -111,11 +137,28 @@ def make_engine(
         if lock_timeout_ms is not None:  # the app: no request waits forever on another
             connect_args["options"] += f" -c lock_timeout={int(lock_timeout_ms)}"
         return create_engine(
-            parsed, echo=echo, pool_pre_ping=pool_pre_ping, connect_args=connect_args
+            parsed, echo=echo, pool_pre_ping=pool_pre_ping, connect_args=connect_args, **pool
         )
     raise SpatialBackendMissing(
         "Unsupported database URL '{url}': "
         "use sqlite:///path.sqlite (SpatiaLite) or postgresql+psycopg://… (PostGIS).",
         key="database_url_unsupported",
         url=parsed.render_as_string(hide_password=True),
+    )
+
+
+def engine_from_settings(
+    settings: Settings, *, url: str | None = None, lock_timeout_ms: int | None = None
+) -> Engine:
+    """The engine the settings describe (``url``: another database, e.g. the read replica)."""
+    return make_engine(
+        url or settings.database_url,
+        spatialite_library=settings.spatialite_library,
+        echo=settings.sql_echo,
+        pool_pre_ping=settings.db_pool_pre_ping,
+        lock_timeout_ms=lock_timeout_ms,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout_s=settings.db_pool_timeout_s,
+        busy_timeout_s=settings.sqlite_busy_timeout_s,
     )

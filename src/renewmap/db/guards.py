@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +27,13 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from renewmap.errors import Conflict, DatabaseUnavailable, InvalidInput, RenewMapError
+from renewmap.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InvalidInput,
+    ReadTooLong,
+    RenewMapError,
+)
 from renewmap.i18n import Msg
 
 _PG_CODES = {"23505": "unique", "23503": "foreign_key", "23502": "not_null", "23514": "check"}
@@ -89,9 +96,11 @@ def integrity_problem(exc: IntegrityError) -> RenewMapError:
 
 def operational_problem(exc: Exception) -> RenewMapError:
     """A lock that timed out, a deadlock or a serialization failure: a 409 (someone else is
-    changing the same thing; try again). Anything else: the database is unavailable (503)."""
+    changing the same thing; try again). A public read cut off by its time budget: a 503
+    saying so. Anything else: the database is unavailable (503, try again shortly)."""
     orig = getattr(exc, "orig", None)
-    busy = _PG_BUSY.get(getattr(orig, "sqlstate", None) or "")
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    busy = _PG_BUSY.get(sqlstate)
     if busy is not None:
         return Conflict(
             "someone else is changing the same record at this moment; try again",
@@ -99,9 +108,36 @@ def operational_problem(exc: Exception) -> RenewMapError:
             reason=busy,
             retry_after=1,
         )
+    if sqlstate == "57014" or str(orig).strip() == "interrupted":
+        return ReadTooLong(
+            "this read took longer than the server allows; ask for less (a smaller area, "
+            "a deeper zoom or a filter)",
+            key="read_timeout",
+            retry_after=5,
+        )
     return DatabaseUnavailable(
-        "the database is unavailable; try again shortly", key="database_unavailable"
+        "the database is unavailable; try again shortly",
+        key="database_unavailable",
+        retry_after=5,
     )
+
+
+# --- the time budget of public reads ---------------------------------------------------------
+
+PUBLIC_READ = "renewmap.public_read_timeout_ms"  # in a session's info: its reads are bounded
+SQLITE_PROGRESS_STEPS = 10_000  # virtual machine steps between two looks at the clock
+
+
+def _bound_public_read(session: Session, _transaction: Any, connection: Any) -> None:
+    """SQLite has no statement timeout: a progress handler interrupts a public read past its
+    budget (PostgreSQL's engines for public reads set ``statement_timeout`` instead). The
+    handler is removed when the connection goes back to the pool (``db.engine``)."""
+    budget = session.info.get(PUBLIC_READ)
+    if budget is None or connection.dialect.name != "sqlite":
+        return
+    deadline = time.monotonic() + budget / 1000
+    driver = connection.connection.driver_connection
+    driver.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_PROGRESS_STEPS)
 
 
 def exclusive(session: Session, key: str) -> bool:
@@ -145,9 +181,12 @@ def _refuse_nul(session: Session, _context: Any, _instances: Any) -> None:
 
 
 def install() -> None:
-    """Check every session's writes for NUL characters (once per process)."""
+    """Check every session's writes for NUL characters, bound public reads (once per
+    process)."""
     if not event.contains(Session, "before_flush", _refuse_nul):
         event.listen(Session, "before_flush", _refuse_nul)
+    if not event.contains(Session, "after_begin", _bound_public_read):
+        event.listen(Session, "after_begin", _bound_public_read)
 
 
 KEEP_ON_ERROR = "renewmap.keep_on_error"

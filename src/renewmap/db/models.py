@@ -6,12 +6,14 @@ every input; points that can also be areas (facilities, requests) use GEOMETRY.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -671,9 +673,20 @@ class NotifyChannel(Base):
     body_format: Mapped[str] = mapped_column(String(16), default="json")  # json | wecom
 
 
+def new_idempotency_key() -> str:
+    return secrets.token_hex(16)
+
+
 class Notification(Base):
     """Outbox: written in the same transaction as the request, sent after commit by the
-    dispatcher, retried with backoff. A failed send never touches the resident's request."""
+    dispatcher, retried with backoff. A failed send never touches the resident's request.
+
+    A sender claims a row (``sending``, ``claimed_by``, ``lease_until``) in one short
+    transaction, sends with no transaction open, then records the result if it still holds
+    the claim. A sender that dies leaves the claim to expire; the row is then sent again
+    with the same ``idempotency_key`` (the e-mail's Message-ID, the webhook's
+    ``Idempotency-Key``), by which receivers recognise a message they already have.
+    """
 
     __tablename__ = "notification"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -684,13 +697,310 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(16))  # email | webhook | sms
     target: Mapped[str] = mapped_column(String(500))  # address or URL
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # pending | sent | failed | cancelled (a resident's message no longer true when due)
+    # pending | sending (claimed) | sent | failed | cancelled (a resident's message no
+    # longer true when due)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    idempotency_key: Mapped[str] = mapped_column(
+        String(64), unique=True, default=new_idempotency_key
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateBucket(Base):
+    """Rate-limit counts shared by every worker (``services.access.ratelimit``): the events of
+    one key (``action:client``) in one tenth of its window."""
+
+    __tablename__ = "rate_bucket"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds
+
+
+# --- participation records (issue 18): people, meetings, proposals, money and materials,
+# conventions, events and points ------------------------------------------------------------------
+
+
+class Person(Base):
+    """A person on the community's roster, with their consent: a volunteer, a community partner
+    (社区合伙人: 智库, 规划, 治理, 媒体, 教育, with skills and organisation) or a party-member
+    volunteer (``roles``). Name and phone are staff-only; removed on request, the row stays
+    anonymised (no name, phone, organisation or skills) so the records that count them stay."""
+
+    __tablename__ = "person"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    roles: Mapped[list[str]] = mapped_column(JSON)  # volunteer | partner | party_volunteer
+    partner_kind: Mapped[str | None] = mapped_column(String(16))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    consent_on: Mapped[date | None] = mapped_column(Date)  # None once removed
+    joined_on: Mapped[date] = mapped_column(Date)
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Team(Base):
+    """A team of the roster (an elder-care team, a garden team …); members come and go."""
+
+    __tablename__ = "team"
+    __table_args__ = (UniqueConstraint("community_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    purpose: Mapped[str | None] = mapped_column(String(200))
+    founded_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TeamMember(Base):
+    """A person's membership of a team, from the day they joined to the day they left."""
+
+    __tablename__ = "team_member"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PersonLink(Base):
+    """A site a person worked on, a patrol they walked, a plant adoption that is theirs."""
+
+    __tablename__ = "person_link"
+    __table_args__ = (UniqueConstraint("person_id", "target", "target_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(16))  # site | patrol | adoption
+    target_id: Mapped[int] = mapped_column(Integer)
+
+
+class Meeting(Base):
+    """A community's meeting (联席会, 座谈会, 议事会, 楼组会, 四议共答 …): when, where, who took
+    part (parties, attendees by role or registered person), minutes and decisions."""
+
+    __tablename__ = "meeting"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str | None] = mapped_column(String(200))
+    parties: Mapped[list[str]] = mapped_column(JSON)  # vocabulary codes (居委会, 业委会, 物业 …)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[str | None] = mapped_column(Text)
+    # The process step of a site this meeting is (the two 联席会): site + stage.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    stage: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+
+
+class MeetingAttendee(Base):
+    """Who attended: a role (resident representative, property manager …) and either a name as
+    written on the sign-in sheet or a person of the roster; ``count`` people of that line."""
+
+    __tablename__ = "meeting_attendee"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class MeetingLink(Base):
+    """A request, proposal or site a meeting discussed."""
+
+    __tablename__ = "meeting_link"
+    __table_args__ = (UniqueConstraint("meeting_id", "target", "target_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(16))  # request | proposal | site
+    target_id: Mapped[int] = mapped_column(Integer)
+
+
+class MeetingAttachment(Base):
+    """A file kept with a meeting: sign-in sheet, minutes as signed, photos (PDF …)."""
+
+    __tablename__ = "meeting_attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Proposal(Base):
+    """社区规划提案: a resident's or partner's proposal, numbered per community, discussed at
+    meetings, adopted (and then perhaps a site) or declined with a reason. Public only when
+    its proposer agreed; the proposer's name and phone are staff-only."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (UniqueConstraint("community_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    proposer_kind: Mapped[str] = mapped_column(String(16))  # resident | partner
+    proposer_name: Mapped[str | None] = mapped_column(String(100))
+    proposer_phone: Mapped[str | None] = mapped_column(String(32))
+    shown_as: Mapped[str | None] = mapped_column(String(40))  # public nickname, if any
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    submitted_on: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    geom: Mapped[Any] = geometry("GEOMETRY", nullable=True)
+
+
+class FundLine(Base):
+    """Money and materials of a site: its budget, a source with its amount (街道拨款, 基金会,
+    众筹, 居民自筹, 义卖/捐款), a spending line against the bill of quantities, donated material,
+    or a resident's crowdfunding pledge (recorded by staff; no payment is processed).
+    Amounts in fen (1/100 yuan); who gave is staff-only."""
+
+    __tablename__ = "fund_line"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # budget | income | spending | material | pledge
+    source: Mapped[str | None] = mapped_column(String(32))
+    item: Mapped[str | None] = mapped_column(String(200))
+    amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str | None] = mapped_column(String(16))
+    contributor: Mapped[str | None] = mapped_column(String(100))
+    contact: Mapped[str | None] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Convention(Base):
+    """A convention (公约) of a building, a stairwell (单元) of a building, or a facility (车棚,
+    a garden): its versions are the texts residents agreed to."""
+
+    __tablename__ = "convention"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(16))  # building | stairwell | facility
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id", ondelete="SET NULL"))
+    unit: Mapped[str | None] = mapped_column(String(32))  # the stairwell, e.g. "2单元"
+    facility: Mapped[str | None] = mapped_column(String(100))
+    households: Mapped[int | None] = mapped_column(Integer)  # households it binds
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+
+
+class ConventionVersion(Base):
+    """One version of a convention's text, the day it was adopted and how many households
+    agreed (as staff counted the signatures)."""
+
+    __tablename__ = "convention_version"
+    __table_args__ = (UniqueConstraint("convention_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    adopted_on: Mapped[date] = mapped_column(Date)
+    agreed: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    """A community event (微讲堂, workshop, market, naming contest …) on a day, at a local time
+    in the community's time zone, at a place on the map; residents sign up, staff count who
+    came (sign-ups who attended and walk-ins: 人次)."""
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+    time: Mapped[str | None] = mapped_column(String(5))  # HH:MM, local
+    place: Mapped[str | None] = mapped_column(String(200))
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    walk_ins: Mapped[int] = mapped_column(Integer, default=0)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+
+
+class EventSignup(Base):
+    """A sign-up for an event (a resident's, from their device, or a person of the roster
+    entered by staff): ``party`` people; ``attended`` once staff tick them off."""
+
+    __tablename__ = "event_signup"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    party: Mapped[int] = mapped_column(Integer, default=1)
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    device_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PointsEntry(Base):
+    """A line of the points ledger (积分): points earned for volunteering, a patrol walked, a
+    care log, an event attended (each source once per person), or spent at the points
+    supermarket (积分超市; negative). A person's balance is the sum of their lines."""
+
+    __tablename__ = "points_entry"
+    __table_args__ = (UniqueConstraint("person_id", "kind", "source_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("community.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    item: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 LAYER_MODELS: dict[str, type[Base]] = {
@@ -715,6 +1025,9 @@ Index("ix_party_branch_community_id_level", PartyBranch.community_id, PartyBranc
 Index("ix_party_branch_parent_id", PartyBranch.parent_id)
 Index("ix_request_community_id_status", Request.community_id, Request.status)
 Index("ix_request_grid_id", Request.grid_id)
+# newest first (Open311 lists, staff "newest", deep pages): an index walk, not a sort
+Index("ix_request_created_at_id", Request.created_at, Request.id)
+Index("ix_request_community_id_created_at", Request.community_id, Request.created_at, Request.id)
 Index("ix_request_event_request_id", RequestEvent.request_id)
 Index("uq_request_receipt_code", Request.receipt_code, unique=True)
 Index("ix_request_photo_request_id", RequestPhoto.request_id)
@@ -728,3 +1041,7 @@ Index("ix_design_feature_draft_id", DesignFeature.draft_id)
 Index("ix_plant_adoption_plant_id", PlantAdoption.plant_id)
 Index("ix_plant_care_plant_id", PlantCare.plant_id)
 Index("ix_api_key_community_id", ApiKey.community_id)
+Index("ix_meeting_community_id_held_on", Meeting.community_id, Meeting.held_on)
+Index("ix_meeting_link_target", MeetingLink.target, MeetingLink.target_id)
+Index("ix_proposal_community_id_submitted_on", Proposal.community_id, Proposal.submitted_on)
+Index("ix_event_community_id_day", Event.community_id, Event.day)

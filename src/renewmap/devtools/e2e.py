@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = os.environ.get("RENEWMAP_CHROMIUM", "/usr/bin/chromium")
@@ -40,25 +41,55 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    """A ``renewmap serve`` process: its URL, the process (the supervisor with
+    ``--workers N``) and its log file."""
+
+    base: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def workers(self) -> list[int]:
+        """Pids of the worker processes (the supervisor's children serving requests)."""
+        try:
+            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        pids = [int(p) for p in text.split()]
+        return [p for p in pids if _is_worker(p)]
+
+
+def _is_worker(pid: int) -> bool:
+    """A worker is a spawned Python process (not multiprocessing's resource tracker)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"resource_tracker" not in b" ".join(cmdline)
+
+
 @contextmanager
-def app_server(
+def app_process(
     db: Path | str,
     log: Path,
     *,
     demo_dir: Path | None = None,
     env: dict[str, str] | None = None,
     startup_s: float = 120.0,
-) -> Iterator[str]:
-    """``renewmap serve`` on a free loopback port; yields its URL.
+    workers: int = 1,
+) -> Iterator[RunningApp]:
+    """``renewmap serve`` on a free loopback port, after ``renewmap db upgrade``.
 
     ``db``: a SpatiaLite file, or a database URL (``postgresql+psycopg://…`` for PostGIS).
 
     ``demo_dir``: load the demo community first (``--demo``). Output goes to ``log``: a pipe
-    nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings.
+    nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings; ``workers``
+    worker processes (``--workers``), all of them started before this yields.
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "renewmap.cli", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port)]
+    cli = [sys.executable, "-m", "renewmap.cli"]
+    cmd = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if demo_dir is not None:
         cmd += ["--demo", "--demo-dir", str(demo_dir)]
     full_env = {
@@ -68,27 +99,50 @@ def app_server(
         **(env or {}),
     }
     out = log.open("ab")
+    # as deployed: the schema is brought up to date first, the server only checks it
+    subprocess.run(
+        [*cli, "db", "upgrade"], env=full_env, stdout=out, stderr=subprocess.STDOUT, check=True
+    )
     proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    app = RunningApp(f"http://127.0.0.1:{port}", proc, log)
     try:
         deadline = time.monotonic() + startup_s
         while True:
             try:
-                urllib.request.urlopen(base + "/health", timeout=1).close()
-                break
+                urllib.request.urlopen(app.base + "/health", timeout=1).close()
+                if workers == 1 or len(app.workers()) >= workers:
+                    break
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("server did not start:\n" + log.read_text()) from None
-                time.sleep(0.1)
-        yield base
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server did not start:\n" + log.read_text())
+            time.sleep(0.1)
+        yield app
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
         out.close()
+
+
+@contextmanager
+def app_server(
+    db: Path | str,
+    log: Path,
+    *,
+    demo_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    startup_s: float = 120.0,
+    workers: int = 1,
+) -> Iterator[str]:
+    """``app_process``, yielding its URL."""
+    with app_process(
+        db, log, demo_dir=demo_dir, env=env, startup_s=startup_s, workers=workers
+    ) as app:
+        yield app.base
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -12,6 +12,7 @@ from renewmap.api import uploads
 from renewmap.api.deps import IdPath, IdQuery, Locale, PublicBase, SettingsDep, Staff, WriteSession
 from renewmap.api.limits import body
 from renewmap.api.responses import GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import FeatureCollection, Id
 from renewmap.api.schemas.design import (
     BuildItem,
@@ -42,11 +43,12 @@ from renewmap.services.design import (
     plans,
     process,
 )
+from renewmap.services.ingest.files import MAX_ATTACHMENT
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import NoNul, RequiredText, Text
 
-router = APIRouter(prefix="/api/design", tags=["design"])
+router = APIRouter(prefix="/api/design", tags=["design"], route_class=TransactionalRoute)
 
 
 class DraftIn(BaseModel):
@@ -665,7 +667,7 @@ def attach(
     code: str, site: str, stage: str, session: WriteSession, me: Staff, form: uploads.UploadForm
 ) -> dict[str, Any]:
     ((filename, data),) = uploads.files(
-        form, "file", limit=process.MAX_ATTACHMENT, at_most=1, required=True
+        form, "file", limit=MAX_ATTACHMENT, at_most=1, required=True
     )
     return process.add_attachment(
         session,

@@ -12,7 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from renewmap.api.deps import BearerStaff, ReadSession, public_base
+from renewmap.api.deps import BearerStaff, PublicSession, public_base
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas import ogc as docs
 from renewmap.errors import CRSError, InvalidGeometry, InvalidInput, RenewMapError, http_status_for
 from renewmap.i18n import negotiate as negotiate_locale
@@ -30,7 +31,7 @@ from renewmap.protocols.ogc.features import (
 )
 
 PREFIX = "/ogc"
-router = APIRouter(prefix=PREFIX, tags=["ogc"])
+router = APIRouter(prefix=PREFIX, tags=["ogc"], route_class=TransactionalRoute)
 
 
 def documents(model: Any, media: str) -> dict[int | str, dict[str, Any]]:
@@ -110,7 +111,7 @@ def api(request: Request) -> Response:
     responses=documents(docs.Collections, JSON),
     summary="Collections",
 )
-def collections(request: Request, session: ReadSession, principal: BearerStaff) -> Response:
+def collections(request: Request, session: PublicSession, principal: BearerStaff) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
     call = _call(request, params)
@@ -124,7 +125,7 @@ def collections(request: Request, session: ReadSession, principal: BearerStaff) 
     summary="One collection",
 )
 def collection(
-    collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
+    collection_id: str, request: Request, session: PublicSession, principal: BearerStaff
 ) -> Response:
     params = _params(request, DOC_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"))
@@ -159,7 +160,7 @@ def schema(collection_id: str, request: Request, principal: BearerStaff) -> Resp
     summary="A page of features (GeoJSON)",
 )
 def items(
-    collection_id: str, request: Request, session: ReadSession, principal: BearerStaff
+    collection_id: str, request: Request, session: PublicSession, principal: BearerStaff
 ) -> Response:
     params = _params(request, ITEMS_PARAMS)
     media = features.negotiate(params, request.headers.get("accept"), features=True)
@@ -185,7 +186,7 @@ def item(
     collection_id: str,
     feature_id: str,
     request: Request,
-    session: ReadSession,
+    session: PublicSession,
     principal: BearerStaff,
 ) -> Response:
     params = _params(request, FEATURE_PARAMS)

@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from renewmap.api.deps import BearerStaff, PublicBase, ReadSession
+from renewmap.api.deps import BearerStaff, PublicBase, PublicSession
 from renewmap.api.responses import content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.ogc import Tileset, Tilesets
 from renewmap.protocols.ogc import tiles
 from renewmap.spatial.tiles import MVT_MEDIA_TYPE, TILE_MATRIX_SET
 
-router = APIRouter(prefix="/ogc", tags=["ogc"])
+router = APIRouter(prefix="/ogc", tags=["ogc"], route_class=TransactionalRoute)
 
 
 @router.get(
@@ -54,13 +55,15 @@ def collection_tile(
     z: int,
     x: int,
     y: int,
-    session: ReadSession,
+    session: PublicSession,
     principal: BearerStaff,
     community: str | None = None,
 ) -> Response:
     """One Mapbox Vector Tile (layer named after the collection; empty when nothing is in it);
-    ``community``: only that community's features."""
-    data = tiles.collection_tile(
+    ``community``: only that community's features. Below the collection's minimum zoom, or
+    over the feature cap or byte budget, the layer ``{id}_overview`` instead: counts per cell
+    (``X-Tile-Content: overview``)."""
+    tile = tiles.collection_tile(
         session,
         collection_id=collection_id,
         z=z,
@@ -71,4 +74,6 @@ def collection_tile(
     )
     # public tiles may be cached briefly by browsers; staff tiles never by shared caches
     cache = "private, no-store" if principal is not None else "public, max-age=60"
-    return Response(data, media_type=MVT_MEDIA_TYPE, headers={"Cache-Control": cache})
+    kind = "overview" if tile.overview else "features"
+    headers = {"Cache-Control": cache, "X-Tile-Content": kind}
+    return Response(tile.data, media_type=MVT_MEDIA_TYPE, headers=headers)

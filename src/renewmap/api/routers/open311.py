@@ -25,6 +25,7 @@ from renewmap.api.deps import (
     SettingsDep,
     WriteSession,
 )
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.open311 import (
     Discovery,
     Service,
@@ -51,7 +52,7 @@ def _no_nul(name: str, value: str) -> str:
 
 
 # (a NUL in the address itself is refused by the app for every route)
-router = APIRouter(prefix=PREFIX, tags=["open311"])
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=TransactionalRoute)
 FORMATS = ("json", "xml")
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # The standard's statuses: a bad or missing key is 403 (never 401), invalid input is 400.

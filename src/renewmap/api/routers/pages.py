@@ -13,8 +13,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from renewmap.api.deps import MaybeDevice, MaybeStaff, PublicCode, ReadSession, WriteSession
+
+# The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
+from renewmap.api.html import csp_nonce as _nonce
+from renewmap.api.html import html_page as _page
+from renewmap.api.html import page_locale as _locale
+from renewmap.api.html import time_zone as _tz
+from renewmap.api.html import to_login as _to_login
+from renewmap.api.routing import TransactionalRoute
 from renewmap.errors import Forbidden, NotFound
-from renewmap.i18n import negotiate, rendered, use_locale
+from renewmap.i18n import rendered, use_locale
 from renewmap.services.access import invitations
 from renewmap.services.design import adoption, drafts, process
 from renewmap.services.places import boundaries, catalog, setup
@@ -52,46 +60,7 @@ from renewmap.web.staff import (
 
 PAGE_LAYERS = ("community", "compound", "grid", "building", "green", "path", "water")
 
-router = APIRouter(include_in_schema=False)
-
-
-def _locale(request: Request, lang: str | None) -> str:
-    return negotiate(lang, request.cookies.get("rm_lang"), request.headers.get("accept-language"))
-
-
-def _nonce(request: Request) -> str:
-    return str(request.state.csp_nonce)
-
-
-def _tz(request: Request) -> str:
-    return str(request.app.state.settings.time_zone)
-
-
-def _page(
-    request: Request,
-    html: str,
-    *,
-    lang: str | None = None,
-    cache: str = "no-store",
-    headers: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """An HTML response; a language chosen with ``?lang=`` is remembered (cookie)."""
-    response = HTMLResponse(html, headers={"Cache-Control": cache, **(headers or {})})
-    if lang:
-        response.set_cookie(
-            "rm_lang",
-            _locale(request, lang),
-            max_age=365 * 24 * 3600,
-            samesite="lax",
-            secure=request.app.state.settings.cookies_secure,
-        )
-    return response
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    """Staff pages send a browser that is not signed in to the sign-in page, and back after."""
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/staff/login?next={quote(here)}", status_code=303)
+router = APIRouter(include_in_schema=False, route_class=TransactionalRoute)
 
 
 @router.get("/")

@@ -24,6 +24,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import ClaimIn, PlantCard, TransferCode
 from renewmap.errors import NotFound
 from renewmap.i18n import negotiate
@@ -32,7 +33,7 @@ from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
 from renewmap.web.plants import tag_svg
 
-router = APIRouter(tags=["plants"])
+router = APIRouter(tags=["plants"], route_class=TransactionalRoute)
 
 
 class AdoptIn(BaseModel):

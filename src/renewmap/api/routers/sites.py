@@ -24,6 +24,7 @@ from renewmap.api.deps import (
     client_address,
 )
 from renewmap.api.responses import JPEG, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import (
     Consultation,
     Decision,
@@ -39,9 +40,10 @@ from renewmap.api.schemas.design import (
 from renewmap.errors import NotFound
 from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.services.design import consultation, decision, plans, process
+from renewmap.services.ingest.files import ATTACHMENT_TYPES
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["sites"])
+router = APIRouter(prefix="/api", tags=["sites"], route_class=TransactionalRoute)
 
 
 class CommentIn(BaseModel):
@@ -336,7 +338,7 @@ def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
-    responses=content(*sorted(process.ATTACHMENT_TYPES), description="the file, as uploaded"),
+    responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
     summary="A step's file",
 )
 def attachment(attachment_id: IdPath, session: ReadSession) -> Response:

@@ -32,6 +32,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.staff import (
     Adopter,
@@ -58,7 +59,7 @@ from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols, workflow
 from renewmap.validation import RequiredText, Text
 
-router = APIRouter(prefix="/api/staff", tags=["staff"])
+router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=TransactionalRoute)
 
 
 class Credentials(BaseModel):

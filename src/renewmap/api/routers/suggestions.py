@@ -31,6 +31,7 @@ from renewmap.api.deps import (
     Offset,
     PublicBase,
     PublicCode,
+    PublicSession,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -39,6 +40,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.limits import body
 from renewmap.api.responses import JPEG, GeoJSONResponse, content
+from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
     CommentOut,
@@ -62,7 +64,7 @@ from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.validation import FiniteFloat, NoNul, NotBlank, RequiredText, Text
 
-router = APIRouter(prefix="/api", tags=["suggestions"])
+router = APIRouter(prefix="/api", tags=["suggestions"], route_class=TransactionalRoute)
 YEAR = 365 * 24 * 3600
 
 
@@ -240,7 +242,7 @@ def create(
 )
 def browse(
     code: PublicCode,
-    session: ReadSession,
+    session: PublicSession,
     bounds: Bbox,
     near: Near,
     device: MaybeDevice,
@@ -298,7 +300,7 @@ def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dic
 )
 def map_layer(
     code: PublicCode,
-    session: ReadSession,
+    session: PublicSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,
     category: str | None = None,
@@ -323,7 +325,7 @@ def map_layer(
     summary="Visible suggestions within a radius (default 50 m), nearest first",
 )
 def nearby(
-    session: ReadSession,
+    session: PublicSession,
     lon: Annotated[float, Query(ge=-180, le=180)],
     lat: Annotated[float, Query(ge=-90, le=90)],
     category: str | None = None,

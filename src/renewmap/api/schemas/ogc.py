@@ -86,6 +86,9 @@ class OpenApiDocument(OgcDocument):
 class TileLayer(Out):
     id: str
     dataType: str
+    description: str | None = None
+    minzoom: int
+    maxzoom: int
     propertiesSchema: dict[str, Any]
 
 

@@ -15,6 +15,16 @@ class Health(BaseModel):
     version: str
 
 
+class Live(BaseModel):
+    status: Literal["ok"] = Field(description="the process answers (no database involved)")
+
+
+class Ready(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: Literal["ok", "unreachable", "schema_outdated"]
+    detail: str | None = None
+
+
 class RefOut(BaseModel):
     code: str
     name: str

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Notification, NotifyChannel, StaffRole, StaffUser
@@ -46,28 +47,70 @@ def notify_channels(session: Session, *, community_id: int, grid_id: int | None)
     ).all()
 
 
-def due_notifications(session: Session, *, now: Any, limit: int) -> Sequence[Any]:
-    """Pending rows due by ``now``, locked so two dispatchers never send one twice (PostgreSQL:
-    SKIP LOCKED; SQLite serialises writers)."""
+def _due(now: Any) -> ColumnElement[bool]:
+    """Pending and due, or claimed by a sender whose lease ran out."""
+    return or_(
+        and_(Notification.status == "pending", Notification.next_attempt_at <= now),
+        and_(Notification.status == "sending", Notification.lease_until < now),
+    )
 
-    return session.scalars(
+
+def claimable_notifications(
+    session: Session, *, now: Any, limit: int, channels: list[str], busy_targets: list[str]
+) -> Sequence[Notification]:
+    """Due rows of ``channels`` (not to ``busy_targets``), oldest due first, locked for the
+    caller's transaction: PostgreSQL skips rows another sender holds (FOR UPDATE SKIP
+    LOCKED); SQLite's write transaction (BEGIN IMMEDIATE) already excludes other senders."""
+    query = (
         select(Notification)
-        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-        .order_by(Notification.id)
+        .where(_due(now), Notification.channel.in_(channels))
+        .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    ).all()
-
-
-def any_due_notification(session: Session, *, now: Any) -> bool:
-    return (
-        session.scalar(
-            select(Notification.id)
-            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
-            .limit(1)
-        )
-        is not None
     )
+    if busy_targets:
+        query = query.where(Notification.target.not_in(busy_targets))
+    return session.scalars(query).all()
+
+
+def settle_notification(
+    session: Session, *, notification_id: int, worker: str, values: dict[str, Any]
+) -> bool:
+    """Set ``values`` on a row if ``worker`` still holds its claim; whether it did."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.claimed_by == worker,
+            Notification.status == "sending",
+        )
+        .values(**values)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def any_due_notification(session: Session, *, now: Any, channels: list[str] | None = None) -> bool:
+    query = select(Notification.id).where(_due(now)).limit(1)
+    if channels is not None:
+        query = query.where(Notification.channel.in_(channels))
+    return session.scalar(query) is not None
+
+
+def outbox_state(session: Session, *, now: Any) -> dict[str, tuple[int, float]]:
+    """Per channel: messages waiting (pending or being sent) and the age in seconds of the
+    oldest of them (for the metrics)."""
+    rows = session.execute(
+        select(Notification.channel, func.count(), func.min(Notification.created_at))
+        .where(Notification.status.in_(("pending", "sending")))
+        .group_by(Notification.channel)
+    ).all()
+    out = {}
+    for channel, n, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        out[str(channel)] = (int(n), (now - oldest).total_seconds() if oldest else 0.0)
+    return out
 
 
 def all_notifications(session: Session) -> list[Notification]:

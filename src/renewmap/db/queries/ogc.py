@@ -136,14 +136,21 @@ def items_page(
     interval: Interval | None = None,
     limit: int,
     offset: int,
+    after: int | None = None,
+    before: int | None = None,
 ) -> list[tuple[Any, ...]]:
-    """Rows ``(id, geometry GeoJSON text, *property values)`` of one page, ordered by id."""
+    """Rows ``(id, geometry GeoJSON text, *property values)`` of one page, ordered by id;
+    ``after``: ids above it only, ``before``: the ``limit`` ids just below it, highest first
+    (keyset paging)."""
+    where = _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
+    if after is not None:
+        where = and_(where, model.id > after)
+    if before is not None:
+        where = and_(where, model.id < before)
     stmt = (
         _select(session, model, properties)
-        .where(
-            _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
-        )
-        .order_by(model.id)
+        .where(where)
+        .order_by(model.id.desc() if before is not None else model.id)
         # written into the SQL, like the box (dialect.bbox_filter): the planner walks the
         # primary key for a small page, which a prepared statement's generic plan cannot know
         .limit(literal(limit, Integer, literal_execute=True))
@@ -160,16 +167,32 @@ def count_items(
     bounds: Bounds | None = None,
     temporal: Any | None = None,
     interval: Interval | None = None,
-) -> int:
-    """How many rows match (``numberMatched``)."""
-    stmt = (
-        select(func.count())
-        .select_from(model)
-        .where(
-            _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
-        )
-    )
-    return int(session.execute(stmt).scalar_one())
+    cap: int | None = None,
+) -> int | None:
+    """How many rows match (``numberMatched``); None when more than ``cap`` (counting stops
+    there)."""
+    where = _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
+    if cap is None:
+        return int(session.execute(select(func.count()).select_from(model).where(where)).one()[0])
+    some = select(model.id).where(where).limit(cap + 1).subquery()
+    n = int(session.execute(select(func.count()).select_from(some)).scalar_one())
+    return None if n > cap else n
+
+
+def any_item_up_to(
+    session: Session,
+    *,
+    model: type[Any],
+    condition: ColumnElement[bool],
+    fid: int,
+    bounds: Bounds | None = None,
+    temporal: Any | None = None,
+    interval: Interval | None = None,
+) -> bool:
+    """Whether a matching row has an id up to ``fid`` (is there a previous page)."""
+    where = _where(session, model, condition, bounds=bounds, temporal=temporal, interval=interval)
+    found = session.execute(select(model.id).where(where, model.id <= fid).limit(1)).first()
+    return found is not None
 
 
 def item_row(

@@ -235,17 +235,40 @@ def public_request_cells(
     ).all()
 
 
-def visible_requests_near(
-    session: Session, *, bounds: Bounds, category: str | None = None
-) -> Sequence[Request]:
+def visible_request_points_near(
+    session: Session,
+    *,
+    bounds: Bounds,
+    lon: float,
+    lat: float,
+    metres_per_degree: tuple[float, float],
+    within_m: float,
+    category: str | None = None,
+    limit: int,
+) -> list[tuple[int, float, float]]:
+    """``(id, lon, lat)`` of the visible requests nearest to (lon, lat), at most ``limit``,
+    nearest first by a flat-earth distance the database computes (metres per degree at this
+    latitude; within 1 % of the true one over a few hundred metres), within ``within_m``:
+    only the candidates, not whole rows, come to Python."""
+    x, y = bbox_centre(session, Request.geom)
+    kx, ky = metres_per_degree
+    squared = ((x - lon) * kx) * ((x - lon) * kx) + ((y - lat) * ky) * ((y - lat) * ky)
     conditions = [
         bbox_filter(session, Request.__table__, bounds),
         Request.hidden.is_(False),
+        squared <= within_m * within_m,
         in_public_community(Request),
     ]
     if category:
         conditions.append(Request.category == category)
-    return session.scalars(select(Request).where(*conditions)).all()
+    query = select(Request.id, x, y).where(*conditions).order_by(squared, Request.id).limit(limit)
+    return [(int(i), float(px), float(py)) for i, px, py in session.execute(query)]
+
+
+def requests_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Request]:
+    if not ids:
+        return {}
+    return {r.id: r for r in session.scalars(select(Request).where(Request.id.in_(list(ids))))}
 
 
 def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
@@ -433,6 +456,61 @@ def request_ids_of_community(
             )
         )
     )
+
+
+def grid_stat_rows(
+    session: Session,
+    *,
+    in_scope: Any,
+    community_id: int,
+    overdue_before: Any,
+    unaccepted: Sequence[str],
+    resolved: str,
+) -> list[tuple[int | None, int, int, int, int, int]]:
+    """Per grid of the community (None: no grid), counted in the database:
+    ``(grid_id, total, open, overdue, resolved, supports)``; overdue: unaccepted since before
+    ``overdue_before``."""
+    since = func.coalesce(Request.status_since, Request.created_at)
+
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    done = (
+        (Request.status == resolved)
+        & Request.resolved_at.is_not(None)
+        & Request.created_at.is_not(None)
+    )
+    query = (
+        select(
+            Request.grid_id,
+            func.count(Request.id),
+            count_if(Request.status.in_(OPEN_STATUSES)),
+            count_if(Request.status.in_(list(unaccepted)) & (since < overdue_before)),
+            count_if(done),
+            func.coalesce(func.sum(Request.support_count), 0),
+        )
+        .where(in_scope, Request.community_id == community_id)
+        .group_by(Request.grid_id)
+    )
+    return [
+        (gid, int(n), int(o), int(late), int(r), int(s))
+        for gid, n, o, late, r, s in session.execute(query)
+    ]
+
+
+def resolution_times(
+    session: Session, *, in_scope: Any, community_id: int, resolved: str
+) -> list[tuple[int | None, Any, Any]]:
+    """``(grid_id, created_at, resolved_at)`` of the community's resolved requests: three
+    narrow columns (for the median days to resolve), not whole rows."""
+    query = select(Request.grid_id, Request.created_at, Request.resolved_at).where(
+        in_scope,
+        Request.community_id == community_id,
+        Request.status == resolved,
+        Request.resolved_at.is_not(None),
+        Request.created_at.is_not(None),
+    )
+    return [(gid, c, r) for gid, c, r in session.execute(query)]
 
 
 def acceptance_history(

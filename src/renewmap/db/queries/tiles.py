@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, LargeBinary, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from renewmap.db.dialect import Bounds, bbox_filter, geometry_wkb
+from renewmap.db.dialect import Bounds, bbox_centre, bbox_filter, floor_int, geometry_wkb
 from renewmap.db.queries.ogc import property_columns
 from renewmap.spatial.tiles import BUFFER, EXTENT, WEB_MERCATOR
 
@@ -71,3 +71,53 @@ def tile_rows(
         .where(bbox_filter(session, model.__table__, bounds, exact=False), where)
     )
     return [tuple(r) for r in session.execute(query)]
+
+
+def more_than(
+    session: Session,
+    *,
+    model: Any,
+    where: ColumnElement[bool],
+    bounds: Bounds,
+    cap: int,
+) -> bool:
+    """Whether more than ``cap`` rows are candidates for the tile (reads at most cap + 1)."""
+    some = (
+        select(model.id)
+        .where(bbox_filter(session, model.__table__, bounds, exact=False), where)
+        .limit(cap + 1)
+        .subquery()
+    )
+    return int(session.execute(select(func.count()).select_from(some)).scalar_one()) > cap
+
+
+def overview_cells(
+    session: Session,
+    *,
+    model: Any,
+    where: ColumnElement[bool],
+    bounds: Bounds,
+    cells: int,
+) -> list[tuple[int, int, int, float, float]]:
+    """The rows of the tile counted in ``cells`` × ``cells`` cells of its box (by the centre
+    of each row's bounding box, read from the index entry's box without parsing geometry):
+    ``(column, row, count, mean x, mean y)`` per non-empty cell."""
+    west, south, east, north = bounds
+    cx, cy = bbox_centre(session, model.geom)
+    dx, dy = (east - west) / cells, (north - south) / cells
+    column = floor_int(session, (cx - west) / dx)
+    row = floor_int(session, (cy - south) / dy)
+    query = (
+        select(column, row, func.count(), func.avg(cx), func.avg(cy))
+        .where(
+            bbox_filter(session, model.__table__, bounds, exact=False),
+            where,
+            cx >= west,
+            cx < east,
+            cy >= south,
+            cy < north,
+        )
+        .group_by(column, row)
+    )
+    rows = session.execute(query)
+    return [(int(c), int(r), int(n), float(x), float(y)) for c, r, n, x, y in rows]

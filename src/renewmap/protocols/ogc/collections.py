@@ -4,7 +4,8 @@ properties, and who may read them.
 One registry shared by OGC API – Features (``protocols.ogc.features``) and the vector tiles
 (``protocols.ogc.tiles``): a collection is a model (``.id``, ``.geom``), its output properties as
 SQL expressions, and a filter (:func:`filter_condition`) that says which rows a caller sees.
-Personal data never appears in a public collection: suggestions expose what
+Personal data never appears in a public collection: events and proposals only the public ones
+without anyone's name or phone; suggestions expose what
 ``services.requests.suggestions._view`` shows (no phone, the nickname only when the resident allowed
 it, hidden ones left out); contact details are only in the staff-only ``requests``, within
 the caller's scope (``services.access.scope``).
@@ -26,6 +27,7 @@ from sqlalchemy import (
     and_,
     case,
     false,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -33,11 +35,13 @@ from renewmap.db.models import (
     Building,
     Community,
     Compound,
+    Event,
     Facility,
     GreenArea,
     Grid,
     Path,
     Plant,
+    Proposal,
     Request,
     Site,
     Water,
@@ -59,6 +63,8 @@ class CollectionDef:
     ``temporal``: the column ``datetime=`` filters on, or None.
     ``attributed``: its data may come from OpenStreetMap, so it carries the communities'
     attribution (ODbL).
+    ``min_zoom``: the shallowest zoom whose tiles carry the features; shallower tiles carry
+    an overview (counts per cell), so a tile of the whole city stays small.
     """
 
     id: str
@@ -69,6 +75,7 @@ class CollectionDef:
     staff_only: bool = False
     temporal: Any | None = None
     attributed: bool = False
+    min_zoom: int = 14
 
 
 def _code_of(model: type[Any], key: Any) -> CodeLookup:
@@ -106,6 +113,7 @@ _PUBLIC_REQUEST = (
 _DEFS = (
     CollectionDef(
         id="communities",
+        min_zoom=8,
         title="Residential areas",
         description="Residential areas (居民区 / 社区), each served by a residents' committee.",
         model=Community,
@@ -118,6 +126,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="compounds",
+        min_zoom=11,
         title="Compounds",
         description="Residential compounds (小区); a merged compound points at the one it "
         "joined (拆墙并院).",
@@ -133,6 +142,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="grids",
+        min_zoom=11,
         title="Grids",
         description="Grids (网格): the unit a resident's request is routed to, each owned by "
         "a grid party branch.",
@@ -146,6 +156,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="buildings",
+        min_zoom=13,
         title="Buildings",
         description="Buildings (楼栋) with their number, households and grid.",
         model=Building,
@@ -163,6 +174,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="sites",
+        min_zoom=11,
         title="Micro-renewal sites",
         description="Micro-renewal sites (微更新点位) and the stage of their participatory "
         "process.",
@@ -177,6 +189,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="green_areas",
+        min_zoom=13,
         title="Green areas",
         description="Green areas (绿地 / 花圃): lawns, planting beds, neighbourly flower beds.",
         model=GreenArea,
@@ -190,6 +203,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="plants",
+        min_zoom=14,
         title="Plants",
         description="Single plants (植物), adoptable ones with a growth ID card.",
         model=Plant,
@@ -205,6 +219,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="paths",
+        min_zoom=13,
         title="Paths",
         description="Paths (步道) with width in metres, surface and purpose.",
         model=Path,
@@ -219,6 +234,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="facilities",
+        min_zoom=13,
         title="Facilities",
         description="Facilities (设施): lights, e-bike sheds, benches, art walls, service "
         "stations (points or areas).",
@@ -228,6 +244,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="water",
+        min_zoom=12,
         title="Water",
         description="Water bodies (水体).",
         model=Water,
@@ -236,6 +253,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="suggestions",
+        min_zoom=12,
         title="Residents' suggestions",
         description="Residents' suggestions and problems as anyone may see them: no contact "
         "details, a nickname only where the resident chose to show it, hidden ones left out.",
@@ -245,6 +263,7 @@ _DEFS = (
     ),
     CollectionDef(
         id="requests",
+        min_zoom=12,
         title="Requests (staff)",
         description="Residents' requests with contact details and workflow state, for staff "
         "within their area (a bearer token is required).",
@@ -268,6 +287,43 @@ _DEFS = (
         ),
         staff_only=True,
         temporal=Request.created_at,
+    ),
+    CollectionDef(
+        id="events",
+        title="Events",
+        description="Public community events (微讲堂, workshops, markets, naming contests) with "
+        "the day, the local time and the place; nobody who signed up is named.",
+        model=Event,
+        properties=(
+            _community(Event),
+            ("kind", Event.kind),
+            ("title", Event.title),
+            ("description", Event.description),
+            ("day", Event.day),
+            ("time", Event.time),
+            ("place", Event.place),
+            ("capacity", Event.capacity),
+        ),
+        temporal=Event.day,
+    ),
+    CollectionDef(
+        id="proposals",
+        title="Community planning proposals",
+        description="Residents' and partners' proposals (社区规划提案) whose proposers agreed to "
+        "show them, with their place or area and status; no proposer's name or phone, only "
+        "the name they chose to show.",
+        model=Proposal,
+        properties=(
+            _community(Proposal),
+            ("number", Proposal.number),
+            ("title", Proposal.title),
+            ("body", Proposal.body),
+            ("status", Proposal.status),
+            ("shown_as", Proposal.shown_as),
+            ("site", _code_of(Site, Proposal.site_id)),
+            ("submitted_on", Proposal.submitted_on),
+        ),
+        temporal=Proposal.submitted_on,
     ),
 )
 
@@ -342,4 +398,8 @@ def filter_condition(
     public = in_public_community(collection.model)  # nothing of a community in setup
     if collection.model is Request:
         return and_(Request.hidden == false(), public)
+    if collection.model is Event:
+        return and_(Event.public == true(), public)
+    if collection.model is Proposal:
+        return and_(Proposal.public == true(), public)  # the proposer agreed
     return public

@@ -56,7 +56,18 @@ REL_TILESETS = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"  # api.r
 
 DOC_PARAMS = frozenset({"f", "lang"})
 FEATURE_PARAMS = frozenset({"f", "lang", "crs"})
-ITEMS_PARAMS = FEATURE_PARAMS | {"limit", "offset", "bbox", "bbox-crs", "datetime"}
+ITEMS_PARAMS = FEATURE_PARAMS | {
+    "limit",
+    "offset",
+    "after",
+    "before",
+    "bbox",
+    "bbox-crs",
+    "datetime",
+}
+# numberMatched is counted up to this many; beyond, it is left out (the spec allows it) and
+# clients follow the next links: a count of a city's million requests cost more than the page
+COUNT_CAP = 100_000
 CRS84_NAMES = frozenset({CRS84, "OGC:CRS84", "[OGC:CRS84]"})
 _DUMPS_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
@@ -138,6 +149,15 @@ def parse_limit(params: Mapping[str, str]) -> int:
 
 def parse_offset(params: Mapping[str, str]) -> int:
     return _int_param(params, "offset", 0, 0)
+
+
+def parse_key(params: Mapping[str, str], name: str) -> int | None:
+    """``after`` / ``before``: the id of the last (first) feature of the page before (after)
+    this one; next and previous links carry them: keyset paging, as fast on the thousandth
+    page as on the first."""
+    if params.get(name) is None:
+        return None
+    return _int_param(params, name, 0, 0)
 
 
 def check_crs(params: Mapping[str, str]) -> None:
@@ -536,60 +556,77 @@ def items(
     params: Mapping[str, str],
     media: str,
 ) -> Document:
-    """One page of a collection's features (``limit``/``offset``, ``bbox``, ``datetime``),
-    with ``numberMatched``, ``numberReturned`` and next/prev links."""
+    """One page of a collection's features (``limit``, ``offset`` or ``after``/``before``,
+    ``bbox``, ``datetime``), with ``numberReturned``, ``numberMatched`` (left out beyond
+    ``COUNT_CAP``) and next/prev links (keyset: ``after`` the page's last id, ``before`` its
+    first)."""
     c = get_collection(collection_id, principal=principal)
     check_crs(params)
     limit = parse_limit(params)
     offset = parse_offset(params)
+    after, before = parse_key(params, "after"), parse_key(params, "before")
+    if after is not None and before is not None:
+        raise InvalidInput(
+            "give after or before, not both", key="ogc_after_and_before", field="before"
+        )
     bounds = parse_bbox(params)
     interval = parse_datetime(params)
     temporal = c.temporal if interval is not None else None  # no time: datetime is ignored
     condition = filter_condition(session, c, principal=principal)
+    filters: dict[str, Any] = {
+        "model": c.model,
+        "condition": condition,
+        "bounds": bounds,
+        "temporal": temporal,
+        "interval": interval,
+    }
     rows = ogc.items_page(
         session,
-        model=c.model,
         properties=c.properties,
-        condition=condition,
-        bounds=bounds,
-        temporal=temporal,
-        interval=interval,
-        limit=limit,
+        limit=limit + 1,  # one more tells whether there is a page beyond
         offset=offset,
+        after=after,
+        before=before,
+        **filters,
     )
-    if len(rows) < limit and (rows or offset == 0):
-        matched = offset + len(rows)  # the last page: no count needed
+    beyond = len(rows) > limit
+    rows = rows[:limit]
+    if before is not None:  # read backwards from ``before``: put the page in id order
+        rows.reverse()
+    keyset = after is not None or before is not None
+    matched: int | None
+    if not beyond and offset == 0 and not keyset:
+        matched = len(rows)  # everything is on this page: no count needed
     else:
-        matched = ogc.count_items(
-            session,
-            model=c.model,
-            condition=condition,
-            bounds=bounds,
-            temporal=temporal,
-            interval=interval,
-        )
+        matched = ogc.count_items(session, cap=COUNT_CAP, **filters)
+    has_next = beyond if before is None else bool(rows)
+    if before is not None:
+        has_prev = beyond
+    elif after is not None:
+        has_prev = ogc.any_item_up_to(session, fid=after, **filters)
+    else:
+        has_prev = offset > 0
     path = f"/collections/{c.id}/items"
     links = [
         _link(_url(call, path, call.query), "self", media, _t(call, "This page")),
         _link(f"{call.base}/collections/{c.id}", "collection", JSON, _t(call, c.title)),
     ]
-    if offset + len(rows) < matched:
-        next_query = _with(call, offset=offset + limit, limit=limit)
+    if has_next:
+        last = rows[-1][0] if rows else before
+        next_query = _with(call, offset=None, before=None, after=last, limit=limit)
         links.append(_link(_url(call, path, next_query), "next", GEOJSON, _t(call, "Next page")))
-    if offset > 0:
-        prev_query = _with(call, offset=max(0, offset - limit) or None, limit=limit)
+    if has_prev:
+        if keyset:
+            first = rows[0][0] if rows else after
+            prev_query = _with(call, offset=None, after=None, before=first, limit=limit)
+        else:
+            prev_query = _with(call, offset=max(0, offset - limit) or None, limit=limit)
         links.append(
             _link(_url(call, path, prev_query), "prev", GEOJSON, _t(call, "Previous page"))
         )
     names = [name for name, _ in c.properties]
-    meta = dumps(
-        {
-            "numberMatched": matched,
-            "numberReturned": len(rows),
-            "timeStamp": _now(),
-            "links": links,
-        }
-    )
+    counts: dict[str, Any] = {} if matched is None else {"numberMatched": matched}
+    meta = dumps({**counts, "numberReturned": len(rows), "timeStamp": _now(), "links": links})
     body = b"".join(
         (
             b'{"type":"FeatureCollection","features":[',

@@ -8,8 +8,10 @@ caller could not read as a feature.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
@@ -32,6 +34,22 @@ from renewmap.spatial.tiles import (
     tile_bounds_lonlat,
 )
 
+# A tile carries at most this many features and this many bytes; beyond either (and below the
+# collection's minimum zoom) it carries the overview instead: counts in 16 × 16 cells.
+FEATURE_CAP = 25_000
+BYTE_BUDGET = 4 * 1024 * 1024
+OVERVIEW_CELLS = 16
+OVERVIEW_SUFFIX = "_overview"
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An encoded tile: the collection's features, or its overview (``{id}_overview``:
+    points with ``count``, one per non-empty cell)."""
+
+    data: bytes
+    overview: bool
+
 
 def collection_tile(
     session: Session,
@@ -42,21 +60,32 @@ def collection_tile(
     y: int,
     principal: Principal | None = None,
     community_code: str | None = None,
-) -> bytes:
-    """One tile of a collection as MVT bytes (empty bytes when nothing is in it); the layer
-    is named after the collection, feature ids are the rows' ids. ``community_code``: only
-    that community's features (a community's page draws its own buildings, not the
-    neighbours')."""
+) -> Tile:
+    """One tile of a collection as MVT; the layer is named after the collection, feature ids
+    are the rows' ids. ``community_code``: only that community's features (a community's page
+    draws its own buildings, not the neighbours').
+
+    Bounded: below the collection's ``min_zoom`` (unless one community's), over
+    ``FEATURE_CAP`` candidates or over ``BYTE_BUDGET`` encoded, the tile is the overview (a
+    z0 tile of a city's million requests was 166 MB)."""
     collection = get_collection(collection_id, principal=principal)
     check_tile(z, x, y)
     where = filter_condition(session, collection, principal=principal)
     if community_code is not None:
         where = and_(where, community_condition(collection, community_code))
     bounds = tile_bounds_lonlat(z, x, y)
+    model = collection.model
+    # a community's own features are few whatever the zoom (its page draws them from tiles
+    # when zoomed out too): there only the cap and the budget apply
+    shallow = community_code is None and z < collection.min_zoom
+    if shallow or tiles.more_than(
+        session, model=model, where=where, bounds=bounds, cap=FEATURE_CAP
+    ):
+        return Tile(overview_tile(session, collection, where, z=z, x=x, y=y), overview=True)
     if dialect_name(session) == "postgresql":
-        return tiles.postgis_tile(
+        data = tiles.postgis_tile(
             session,
-            model=collection.model,
+            model=model,
             properties=collection.properties,
             where=where,
             bounds=bounds,
@@ -65,22 +94,48 @@ def collection_tile(
             y=y,
             layer=collection.id,
         )
-    rows = tiles.tile_rows(
-        session,
-        model=collection.model,
-        properties=collection.properties,
-        where=where,
-        bounds=bounds,
+    else:
+        rows = tiles.tile_rows(
+            session, model=model, properties=collection.properties, where=where, bounds=bounds
+        )
+        names = [name for name, _ in collection.properties]
+        data = encode_tile(
+            [r[0] for r in rows],
+            shapely.from_wkb([bytes(r[1]) if r[1] is not None else None for r in rows]),
+            [dict(zip(names, r[2:], strict=True)) for r in rows],
+            z=z,
+            x=x,
+            y=y,
+            layer=collection.id,
+        )
+    if len(data) > BYTE_BUDGET:
+        return Tile(overview_tile(session, collection, where, z=z, x=x, y=y), overview=True)
+    return Tile(data, overview=False)
+
+
+def overview_tile(
+    session: Session,
+    collection: CollectionDef,
+    where: ColumnElement[bool],
+    *,
+    z: int,
+    x: int,
+    y: int,
+) -> bytes:
+    """The tile's features counted per cell: a point at the mean of each cell's features
+    with its ``count`` (at most ``OVERVIEW_CELLS``² points, however many rows)."""
+    bounds = tile_bounds_lonlat(z, x, y, buffer=0)
+    cells = tiles.overview_cells(
+        session, model=collection.model, where=where, bounds=bounds, cells=OVERVIEW_CELLS
     )
-    names = [name for name, _ in collection.properties]
     return encode_tile(
-        [r[0] for r in rows],
-        shapely.from_wkb([bytes(r[1]) if r[1] is not None else None for r in rows]),
-        [dict(zip(names, r[2:], strict=True)) for r in rows],
+        [c * OVERVIEW_CELLS + r + 1 for c, r, _, _, _ in cells],
+        shapely.points([(mx, my) for _, _, _, mx, my in cells]) if cells else np.empty(0, object),
+        [{"count": n} for _, _, n, _, _ in cells],
         z=z,
         x=x,
         y=y,
-        layer=collection.id,
+        layer=collection.id + OVERVIEW_SUFFIX,
     )
 
 
@@ -126,11 +181,26 @@ def tileset(
             {
                 "id": collection.id,
                 "dataType": "vector",
+                "minzoom": collection.min_zoom,
+                "maxzoom": MAX_ZOOM,
                 "propertiesSchema": {
                     "type": "object",
                     "properties": {name: {} for name, _ in collection.properties},
                 },
-            }
+            },
+            {
+                "id": collection.id + OVERVIEW_SUFFIX,
+                "dataType": "vector",
+                "description": f"below zoom {collection.min_zoom}, and in a tile holding "
+                f"more than {FEATURE_CAP} features or {BYTE_BUDGET // 1024 // 1024} MB: "
+                "points with the count of the features in each 16th of the tile",
+                "minzoom": 0,
+                "maxzoom": MAX_ZOOM,
+                "propertiesSchema": {
+                    "type": "object",
+                    "properties": {"count": {"type": "integer"}},
+                },
+            },
         ],
         "extent": EXTENT,
         "buffer": BUFFER,

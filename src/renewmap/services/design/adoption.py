@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from renewmap import names
+from renewmap.db.guards import exclusive
 from renewmap.db.models import Community, Plant, PlantAdoption, PlantCare, Site
 from renewmap.db.queries.design import (
     adopted_plant_ids,
@@ -57,7 +58,18 @@ def adopt(
     phone: str | None = None,
 ) -> dict[str, Any]:
     plant = _plant(session, plant_id)
-    session.refresh(plant, with_for_update=True)  # two residents at once: one wins
+    # many residents at once: one adopts, the others are answered at once instead of queueing
+    # on the plant's row lock (and holding a connection each meanwhile)
+    if not exclusive(session, f"adopt:{plant.id}"):
+        raise Conflict(
+            "{plant} is being adopted at this moment; try again",
+            key="plant_adoption_busy",
+            plant=names.plant(plant.name, plant.species),
+            id=plant_id,
+            field="id",
+            retry_after=1,
+        )
+    session.refresh(plant, with_for_update=True)  # the row lock has the last word
     if not plant.adoptable:
         raise Conflict(
             "{plant} is not open for adoption",

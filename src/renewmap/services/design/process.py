@@ -21,7 +21,6 @@ Hook for meetings (a later issue): the steps in ``MEETING_STEPS`` are meetings; 
 
 from __future__ import annotations
 
-import mimetypes
 from datetime import date, timedelta
 from typing import Any
 
@@ -47,7 +46,7 @@ from renewmap.db.queries.process import (
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, t
 from renewmap.services.access.accounts import Principal
-from renewmap.services.ingest.files import checked_upload
+from renewmap.services.ingest.files import checked_attachment
 from renewmap.services.requests.photos import process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.vocabulary import DESIGN_ROLES, Role
@@ -99,17 +98,7 @@ ACTION_LABELS = {
     "vote": N_("vote for a draft"),
     "object": N_("file an objection to the plan on display"),
 }
-MAX_ATTACHMENT = 10 * 1024 * 1024
 MAX_MINUTES = 20_000
-ATTACHMENT_TYPES = {
-    "application/pdf",
-    "image/jpeg",
-    "image/png",
-    "text/plain",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
 PHASES = ("before", "after")
 
 
@@ -503,22 +492,7 @@ def add_attachment(
     """Keep a file with a step (PDF, image, text or Office document; at most 10 MB)."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
     require_process_runner(session, principal, community)
-    name = checked_upload(filename, data, limit=MAX_ATTACHMENT, what="attachment")
-    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if ctype not in ATTACHMENT_TYPES:
-        raise InvalidInput(
-            "attachment '{file}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
-            key="attachment_type",
-            file=name,
-            field="file",
-        )
-    if ctype == "application/pdf" and not data.startswith(b"%PDF"):
-        raise InvalidInput(
-            "attachment '{file}' is not a PDF file",
-            key="attachment_not_pdf",
-            file=name,
-            field="file",
-        )
+    name, ctype = checked_attachment(filename, data)
     row = _stage_row(session, site, stage, principal.actor)
     session.add(StageAttachment(stage_id=row.id, filename=name, content_type=ctype, data=data))
     session.flush()

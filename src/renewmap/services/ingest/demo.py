@@ -1,10 +1,11 @@
 """The demo community: 巴林小区 (巴林居委会, 曲阳路街道), built from the real OSM extract.
 
-``build_demo_files`` regenerates ``geodata/demo/`` deterministically (same input → same
-files): the compound, its buildings, paths and green areas from OpenStreetMap, plus generated
-governance data (grids as dissolved Voronoi cells of building groups, fewer party branches than
-grids, building party groups), one micro-garden site with its design layers, and sample
-requests. ``load_demo`` imports those files through the ordinary importers.
+``build_demo_files`` regenerates ``src/renewmap/data/demo/`` (package data, so an installed
+``renewmap serve --demo`` finds it) deterministically (same input → same files): the compound,
+its buildings, paths and green areas from OpenStreetMap, plus generated governance data (grids
+as dissolved Voronoi cells of building groups, fewer party branches than grids, building party
+groups), one micro-garden site with its design layers, and sample requests. ``load_demo``
+imports those files through the ordinary importers.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ never leaves a partial file behind), SQLite-based inputs (GeoPackage) inspected 
 from __future__ import annotations
 
 import contextlib
+import mimetypes
 import os
 import sqlite3
 import tempfile
@@ -17,6 +18,17 @@ from renewmap.errors import InvalidInput, OutputFailed, PayloadTooLarge
 from renewmap.i18n import N_, Msg
 
 UPLOAD_KINDS = {"file": N_("file"), "attachment": N_("attachment")}
+# Files kept with a record (a process step's, a meeting's): documents and photos people open.
+MAX_ATTACHMENT = 10 * 1024 * 1024
+ATTACHMENT_TYPES = {
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "text/plain",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
 
 
 @contextlib.contextmanager
@@ -181,3 +193,26 @@ def check_sqlite_input(
         ) from None
     finally:
         conn.close()
+
+
+def checked_attachment(filename: str | None, data: bytes) -> tuple[str, str]:
+    """An attachment's bare name and media type, once it is known to be a kind people can
+    open (PDF, JPEG, PNG, text, Word/Excel/PowerPoint; by its name, and a PDF by its first
+    bytes), neither empty nor over 10 MB. The same rules wherever a record keeps files."""
+    name = checked_upload(filename, data, limit=MAX_ATTACHMENT, what="attachment")
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if media not in ATTACHMENT_TYPES:
+        raise InvalidInput(
+            "attachment '{file}': use PDF, JPEG, PNG, text or Word/Excel/PowerPoint files",
+            key="attachment_type",
+            file=name,
+            field="file",
+        )
+    if media == "application/pdf" and not data.startswith(b"%PDF"):
+        raise InvalidInput(
+            "attachment '{file}' is not a PDF file",
+            key="attachment_not_pdf",
+            file=name,
+            field="file",
+        )
+    return name, media

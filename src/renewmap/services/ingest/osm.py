@@ -134,7 +134,7 @@ def extract_compound(
     outside_rows: list[dict[str, object]] = []
     if inside_only:
         outline_m = to_metric(outline, epsg)
-        inside_rows = []
+        inside_rows: list[dict[str, object]] = []
         for r in b_rows:
             geom = r["geometry"]
             assert isinstance(geom, BaseGeometry)

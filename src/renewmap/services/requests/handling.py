@@ -25,8 +25,10 @@ from renewmap.db.queries.places import (
 )
 from renewmap.db.queries.requests import (
     all_comments,
+    grid_stat_rows,
     photos_by_request,
     request_photo,
+    resolution_times,
     staff_requests,
 )
 from renewmap.errors import Forbidden, InvalidInput, NotFound
@@ -37,7 +39,6 @@ from renewmap.services.requests import workflow
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.vocabulary import (
     CATEGORIES,
-    OPEN_STATUSES,
     STATUS_FILTERS,
     UNACCEPTED_STATUSES,
     EventKind,
@@ -389,40 +390,47 @@ def grid_stats(
     require_staff_scope(scope)
     community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
-    rows, _ = staff_requests(
-        session,
-        in_scope=scope.condition(),
-        community_id=community_id,
-        limit=None,
-    )
+    # counted in the database; only the resolved requests' two times come to Python (for
+    # the median): a community of 75,000 requests was 2.4 s as whole rows
+    in_scope = scope.condition()
+    counts = {
+        gid: rest
+        for gid, *rest in grid_stat_rows(
+            session,
+            in_scope=in_scope,
+            community_id=community_id,
+            overdue_before=now.astimezone(UTC) - timedelta(days=overdue_days),
+            unaccepted=sorted(UNACCEPTED_STATUSES),
+            resolved=Status.RESOLVED,
+        )
+    }
+    days: dict[int | None, list[float]] = {}
+    for gid, created, resolved in resolution_times(
+        session, in_scope=in_scope, community_id=community_id, resolved=Status.RESOLVED
+    ):
+        span = (_aware(resolved) - _aware(created)).total_seconds() / 86400
+        days.setdefault(gid, []).append(span)
     grids = {
         gid: {"code": code, "name": name}
         for gid, code, name in grid_codes_of_community(session, community_id=community_id)
         if scope.covers_grid(grid_id=gid, community_id=community_id)
     }
-    buckets: dict[int | None, list[Request]] = {gid: [] for gid in grids}
-    for r in rows:
-        buckets.setdefault(r.grid_id, []).append(r)
     out: list[dict[str, Any]] = []
-    for gid, items in buckets.items():
+    for gid in [*grids, *(g for g in counts if g not in grids)]:
         grid = grids.get(gid) if gid is not None else None
         if gid is not None and grid is None:
             continue
-        open_ = [r for r in items if r.status in OPEN_STATUSES]
-        days = [
-            (_aware(r.resolved_at) - _aware(r.created_at)).total_seconds() / 86400
-            for r in items
-            if r.status == Status.RESOLVED and r.resolved_at and r.created_at
-        ]
+        total, open_, overdue, resolved_n, supports = counts.get(gid, [0, 0, 0, 0, 0])
+        spans = days.get(gid, [])
         out.append(
             {
                 "grid": grid,
-                "open": len(open_),
-                "overdue": sum(is_overdue(r, now=now, overdue_days=overdue_days) for r in open_),
-                "resolved": len(days),
-                "median_days_to_resolve": round(statistics.median(days), 1) if days else None,
-                "supports": sum(r.support_count or 0 for r in items),
-                "total": len(items),
+                "open": open_,
+                "overdue": overdue,
+                "resolved": resolved_n,
+                "median_days_to_resolve": round(statistics.median(spans), 1) if spans else None,
+                "supports": supports,
+                "total": total,
             }
         )
     out.sort(key=lambda s: (s["grid"] is None, (s["grid"] or {}).get("code", "")))

@@ -339,7 +339,9 @@ def texts(settings: Settings, payload: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def send_email(settings: Settings, to: str, payload: dict[str, Any]) -> None:
+def send_email(
+    settings: Settings, to: str, payload: dict[str, Any], *, key: str | None = None
+) -> None:
     if not settings.notify_smtp_host:
         raise RuntimeError("no SMTP server configured (RENEWMAP_NOTIFY_SMTP_HOST)")
     words = texts(settings, payload)
@@ -350,8 +352,12 @@ def send_email(settings: Settings, to: str, payload: dict[str, Any]) -> None:
     # RFC 8058: mail programs offer "unsubscribe", which posts to the stop link
     msg["List-Unsubscribe"] = f"<{words['stop']}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if key:  # the idempotency key: receivers drop a message sent twice
+        domain = settings.notify_smtp_from.rpartition("@")[2].strip(" >") or "renewmap.local"
+        msg["Message-ID"] = f"<{key}@{domain}>"
     msg.set_content(words["body"])
-    with smtplib.SMTP(settings.notify_smtp_host, settings.notify_smtp_port, timeout=10) as smtp:
+    host, port = settings.notify_smtp_host, settings.notify_smtp_port
+    with smtplib.SMTP(host, port, timeout=settings.notify_send_timeout_s) as smtp:
         if settings.notify_smtp_starttls:
             smtp.starttls()
         if settings.notify_smtp_user:
@@ -367,7 +373,7 @@ def sms_signature(secret: str, params: dict[str, str]) -> str:
 
 
 def sms_request(
-    settings: Settings, phone: str, text: str, *, now: float | None = None
+    settings: Settings, phone: str, text: str, *, now: float | None = None, key: str | None = None
 ) -> urllib.request.Request:
     """The gateway's HTTP request: POST ``phone``, ``text``, ``timestamp`` (Unix seconds),
     ``nonce`` and ``sign`` (see :func:`sms_signature`; also in ``X-RenewMap-Signature``).
@@ -391,17 +397,18 @@ def sms_request(
     else:
         data = json.dumps(params, ensure_ascii=False).encode()
         content_type = "application/json; charset=utf-8"
-    return urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={"Content-Type": content_type, "X-RenewMap-Signature": sign},
-    )
+    headers = {"Content-Type": content_type, "X-RenewMap-Signature": sign}
+    if key:  # the idempotency key: a gateway that honours it sends a message once
+        headers["Idempotency-Key"] = key
+    return urllib.request.Request(url, data=data, method="POST", headers=headers)
 
 
-def send_sms(settings: Settings, phone: str, payload: dict[str, Any]) -> None:
-    req = sms_request(settings, phone, texts(settings, payload)["sms"])
-    with urllib.request.urlopen(req, timeout=10) as resp:  # an admin-configured gateway
+def send_sms(
+    settings: Settings, phone: str, payload: dict[str, Any], *, key: str | None = None
+) -> None:
+    req = sms_request(settings, phone, texts(settings, payload)["sms"], key=key)
+    timeout = settings.notify_send_timeout_s
+    with urllib.request.urlopen(req, timeout=timeout) as resp:  # an admin-configured gateway
         if not 200 <= resp.status < 300:
             raise RuntimeError(f"HTTP {resp.status}")
 
@@ -409,6 +416,6 @@ def send_sms(settings: Settings, phone: str, payload: dict[str, Any]) -> None:
 def send(settings: Settings, n: Notification) -> None:
     """Send one resident's message through its channel."""
     if n.channel == "sms":
-        send_sms(settings, n.target, n.payload)
+        send_sms(settings, n.target, n.payload, key=n.idempotency_key)
     else:
-        send_email(settings, n.target, n.payload)
+        send_email(settings, n.target, n.payload, key=n.idempotency_key)

@@ -49,10 +49,11 @@ from renewmap.db.queries.requests import (
     receipt_code_taken,
     request_by_receipt,
     request_photo,
+    requests_by_ids,
     support_exists,
     supported_by,
     visible_comments,
-    visible_requests_near,
+    visible_request_points_near,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.services.design import drafts, process
@@ -514,20 +515,38 @@ def nearby(
     limit: int = 10,
 ) -> list[dict[str, Any]]:
     """Visible suggestions within ``radius_m`` metres, nearest first (to offer a +1)."""
+    import math
+
     import shapely
 
     point = shapely.Point(lon, lat)
     margin = metres_to_degrees(radius_m, lat)
     bounds = (lon - margin, lat - margin, lon + margin, lat + margin)
+    # the database picks the candidates, nearest first (a flat-earth distance, within 1 % over a
+    # few hundred metres); the exact distances are measured on those few in metres
+    ky = 111_320.0
+    kx = ky * math.cos(math.radians(lat))
+    candidates = visible_request_points_near(
+        session,
+        bounds=bounds,
+        lon=lon,
+        lat=lat,
+        metres_per_degree=(kx, ky),
+        within_m=radius_m * 1.01 + 1.0,
+        category=category,
+        limit=2 * limit + 20,
+    )
     epsg = utm_epsg(lon, lat)
     here = to_metric(point, epsg)
     found = []
-    for r in visible_requests_near(session, bounds=bounds, category=category):
-        d = here.distance(to_metric(from_db(r.geom), epsg))
+    for rid, x, y in candidates:
+        d = here.distance(to_metric(shapely.Point(x, y), epsg))
         if d <= radius_m:
-            found.append((d, r.id, r))
-    found.sort(key=lambda t: (t[0], t[1]))
-    kept = found[:limit]
+            found.append((d, rid))
+    found.sort()
+    nearest = found[:limit]
+    rows = requests_by_ids(session, ids=[rid for _, rid in nearest])
+    kept = [(d, rid, rows[rid]) for d, rid in nearest]
     out = features(session, [r for _, _, r in kept])
     for (d, _, _), f in zip(kept, out, strict=True):
         f["properties"]["distance_m"] = round(d, 1)

@@ -2,7 +2,7 @@
 residents and from routing), "published" afterwards; every existing community is published.
 
 Revision ID: 0020_setup
-Revises: 0015_consult
+Revises: 0019_prod
 Create Date: 2026-12-02
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_setup"
-down_revision = "0015_consult"  # main's head when setup merged it; the lead re-chains
+down_revision = "0019_prod"
 branch_labels = None
 depends_on = None
 

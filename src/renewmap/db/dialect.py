@@ -223,6 +223,8 @@ def geometry_wkb(session: Session, column: SqlColumn) -> ColumnElement[bytes]:
 
 
 # --- the single-round-trip routing prefetch -----------------------------------------------------
+# Only published communities are routed to (a community in setup is nobody's yet: the same
+# test as renewmap.db.queries.places.in_public_community, written out for the driver-level SQL).
 # Rows (all with the same 17 columns):
 #   kind 1 grid:      id, code, community_id, wkb, name, branch (id, code, name, level, parent),
 #                     branch's parent (id, code, name, level, parent), NULL
@@ -236,6 +238,7 @@ def geometry_wkb(session: Session, column: SqlColumn) -> ColumnElement[bytes]:
 _PREFETCH = """
 WITH g AS (
   SELECT id, code, community_id, geom, name, branch_id FROM grid WHERE {grid_bbox}
+  AND community_id IN (SELECT id FROM community WHERE state = 'published')
 )
 SELECT 1, g.id, g.code, g.community_id, {wkb}(g.geom), g.name,
        gb.id, gb.code, gb.name, gb.level, gb.parent_id,
@@ -251,6 +254,7 @@ FROM building b
 LEFT JOIN building_group_place l ON l.building_id = b.id
 LEFT JOIN party_branch lg ON lg.id = l.branch_id
 WHERE {building_near}
+AND b.community_id IN (SELECT id FROM community WHERE state = 'published')
 UNION ALL
 {community_part}
 WHERE c.id IN (SELECT community_id FROM g)

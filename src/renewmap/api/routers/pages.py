@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
+from renewmap.api.deps import MaybeDevice, MaybeStaff, PublicCode, ReadSession, WriteSession
 
 # The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
 from renewmap.api.html import csp_nonce as _nonce
@@ -81,7 +81,7 @@ def index(request: Request, session: ReadSession, lang: str | None = None) -> HT
 
 @router.get("/c/{code}", response_class=HTMLResponse)
 def community_page(
-    code: str,
+    code: PublicCode,
     request: Request,
     session: ReadSession,
     lang: str | None = None,
@@ -641,7 +641,7 @@ def coverage_map(
 
 @router.get("/c/{code}/sites", response_class=HTMLResponse)
 def resident_sites(
-    code: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """The community's micro-renewal sites and where each stands."""
     name = catalog.community_row(session, code=code).name
@@ -657,7 +657,7 @@ def resident_sites(
 
 @router.get("/c/{code}/sites/{site}", response_class=HTMLResponse)
 def resident_site(
-    code: str, site: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, site: str, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """A site for residents: its process, the drafts to comment and vote on, before/after,
     plants to adopt, and pins for its survey."""

@@ -16,6 +16,7 @@ from renewmap.api.deps import (
     Limiter,
     Locale,
     MaybeDevice,
+    PublicCode,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -92,7 +93,7 @@ def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -
     response_model=list[SiteListItem],
     summary="The community's sites and their current step",
 )
-def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
+def sites(code: PublicCode, session: ReadSession) -> list[dict[str, Any]]:
     return process.sites(session, community_code=code)
 
 
@@ -101,7 +102,7 @@ def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
     response_model=Timeline,
     summary="A site's participatory process (timeline)",
 )
-def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def timeline(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return process.timeline(session, community_code=code, site_code=site)
 
 
@@ -120,7 +121,7 @@ def site_deliberations(code: str, site: str, session: ReadSession) -> list[dict[
     summary="The drafts put before residents, their comments, and my vote",
 )
 def drafts(
-    code: str, site: str, session: ReadSession, device: MaybeDevice, locale: Locale
+    code: PublicCode, site: str, session: ReadSession, device: MaybeDevice, locale: Locale
 ) -> dict[str, Any]:
     return consultation.view(
         session, community_code=code, site_code=site, device_hash=device, locale=locale
@@ -140,7 +141,7 @@ PLAN_MEDIA = content(*plans.FORMATS.values(), description="the draft's plan, PNG
     summary="A draft's rendered plan (legend, species, scale, north arrow): png or pdf",
 )
 def plan(
-    code: str,
+    code: PublicCode,
     site: str,
     number: IdPath,
     fmt: str,
@@ -175,7 +176,7 @@ def plan(
     summary="Comment on a draft (while residents join the design and during consultation)",
 )
 def comment(
-    code: str,
+    code: PublicCode,
     site: str,
     number: IdPath,
     body: CommentIn,
@@ -201,7 +202,7 @@ def comment(
     summary="Vote for one draft (one vote each, during the public consultation)",
 )
 def vote(
-    code: str,
+    code: PublicCode,
     site: str,
     body: VoteIn,
     request: Request,
@@ -236,7 +237,7 @@ def vote(
     responses={404: {"description": "not a code of this site"}, 429: {"description": "too many"}},
 )
 def household(
-    code: str,
+    code: PublicCode,
     site: str,
     body: CodeIn,
     request: Request,
@@ -268,7 +269,7 @@ def household(
     response_model_exclude_none=True,
     summary="The chosen draft, why, the vote's result and what comes next (from the display on)",
 )
-def site_decision(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def site_decision(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return decision.decision(session, community_code=code, site_code=site)
 
 
@@ -277,7 +278,7 @@ def site_decision(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     response_model=Objections,
     summary="Objections to the plan on display and their answers",
 )
-def objections(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def objections(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return decision.objections(session, community_code=code, site_code=site)
 
 
@@ -288,7 +289,7 @@ def objections(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     summary="Object to the plan on display (during the display period; staff answer it)",
 )
 def object_to(
-    code: str,
+    code: PublicCode,
     site: str,
     body: ObjectionIn,
     request: Request,
@@ -319,7 +320,7 @@ def object_to(
     response_model=SitePhotos,
     summary="Dated before/after photos of a site",
 )
-def photos(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def photos(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return process.photos(session, community_code=code, site_code=site)
 
 

@@ -30,6 +30,7 @@ from renewmap.api.deps import (
     NotifyKick,
     Offset,
     PublicBase,
+    PublicCode,
     PublicSession,
     ReadSession,
     ResidentDevice,
@@ -240,7 +241,7 @@ def create(
     summary="Browse visible suggestions (filters, bbox, paging)",
 )
 def browse(
-    code: str,
+    code: PublicCode,
     session: PublicSession,
     bounds: Bbox,
     near: Near,
@@ -298,7 +299,7 @@ def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dic
     summary="What the map shows for a view: points when few, counts per cell when many",
 )
 def map_layer(
-    code: str,
+    code: PublicCode,
     session: PublicSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select, true
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
@@ -71,6 +71,51 @@ def list_communities(session: Session, *, published_only: bool = False) -> Seque
 def _published_ids() -> Any:
     """Ids of the communities residents see (a community in setup is not routed to)."""
     return select(Community.id).where(Community.state == PUBLISHED)
+
+
+def in_public_community(model: type[Any]) -> ColumnElement[bool]:
+    """SQL: the row is a community residents see, or belongs to one. The one test every
+    public read applies: a community still being set up is nobody's yet (its outline, buildings,
+    grids, sites and requests are invisible to residents and outside clients)."""
+    if model is Community:
+        return Community.state == PUBLISHED
+    if hasattr(model, "community_id"):
+        in_published: ColumnElement[bool] = model.community_id.in_(_published_ids())
+        return in_published
+    return true()
+
+
+def community_is_public(session: Session, *, community_id: int | None) -> bool:
+    """Whether residents may see what this community holds (False while it is set up)."""
+    if community_id is None:
+        return True
+    state = session.scalar(select(Community.state).where(Community.id == community_id))
+    return state == PUBLISHED
+
+
+def site_is_public(session: Session, *, site_id: int | None) -> bool:
+    """Whether residents may see what this site holds (photos, files): its community's state."""
+    if site_id is None:
+        return True
+    community_id = session.scalar(select(Site.community_id).where(Site.id == site_id))
+    return community_is_public(session, community_id=community_id)
+
+
+def public_community_by_code(session: Session, *, code: str) -> Community:
+    """The community with this code if residents may see it; one still being set up is not
+    found (404, field ``community``), as if it did not exist yet."""
+    found = session.scalar(
+        select(Community).where(Community.code == code, in_public_community(Community))
+    )
+    if found is None:
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
+    return found
 
 
 def find_coded(session: Session, *, model: type[Any], community_id: int, code: str) -> Any | None:

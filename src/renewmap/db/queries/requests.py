@@ -26,6 +26,7 @@ from renewmap.db.models import (
     RequestPhoto,
     RequestSupport,
 )
+from renewmap.db.queries.places import in_public_community
 from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, EventKind
 
 
@@ -256,6 +257,7 @@ def visible_request_points_near(
         bbox_filter(session, Request.__table__, bounds),
         Request.hidden.is_(False),
         squared <= within_m * within_m,
+        in_public_community(Request),
     ]
     if category:
         conditions.append(Request.category == category)

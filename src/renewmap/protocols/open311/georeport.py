@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import ApiKey, Community
 from renewmap.db.queries import open311 as q
-from renewmap.db.queries.places import community_by_code, find_community
+from renewmap.db.queries.places import PUBLISHED, community_by_code, find_community
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from renewmap.i18n import Msg, gettext
 from renewmap.services.access import accounts
@@ -150,7 +150,7 @@ def jurisdiction(session: Session, jurisdiction_id: str | None) -> Community | N
     if jurisdiction_id is None or not jurisdiction_id.strip():
         return None
     community = find_community(session, code=jurisdiction_id.strip())
-    if community is None:
+    if community is None or community.state != PUBLISHED:  # one in setup is nobody's yet
         raise NotFound(
             "jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
             "310109010026",

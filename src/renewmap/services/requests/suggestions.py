@@ -31,7 +31,14 @@ from renewmap.db.models import (
     RequestSupport,
     Site,
 )
-from renewmap.db.queries.places import community_by_code, find_grid, grids_by_ids, sites_coded
+from renewmap.db.queries.places import (
+    community_by_code,
+    community_is_public,
+    find_grid,
+    grids_by_ids,
+    public_community_by_code,
+    sites_coded,
+)
 from renewmap.db.queries.requests import (
     PUBLIC_SORTS,
     comment_counts,
@@ -229,7 +236,7 @@ def preview(
     distance from every community is NotRoutable (422), as a post would be."""
     check_geometry(geom, where="geometry")
     check_routable(geom, where="geometry")
-    community = community_by_code(session, code=community_code)
+    community = public_community_by_code(session, code=community_code)
     owner = route_geometry(session, geom, snap_m=snap_m)
     expected = expected_acceptance(
         session,
@@ -268,7 +275,11 @@ def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site
 
 def _visible(session: Session, request_id: int) -> Request:
     request = session.get(Request, request_id)
-    if request is None or request.hidden:
+    if (
+        request is None
+        or request.hidden
+        or not community_is_public(session, community_id=request.community_id)
+    ):
         raise NotFound(
             "suggestion {id} not found", key="suggestion_not_found", id=request_id, field="id"
         )
@@ -821,6 +832,10 @@ def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> 
     if p is None:
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     request = session.get(Request, p.request_id)
-    if request is None or request.hidden:
+    if (
+        request is None
+        or request.hidden
+        or not community_is_public(session, community_id=request.community_id)
+    ):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (p.thumbnail if thumbnail else p.data), p.content_type

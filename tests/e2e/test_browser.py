@@ -960,8 +960,16 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     page.get_by_role("button", name="提交").tap()  # no pin yet: refused on the page
     page.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
     says_only_chinese(page, "no pin")
-    page.locator("#rm-map").tap(position=screen_point(page, *G07_POINT))
+    # the suggestions already made show while placing, and earlier tests' lie at G07_POINT (a
+    # tap there opens one): the map is brought there and the pin put at its centre
+    page.evaluate(
+        "([lon, lat]) => window.__rmMap.setView([lat, lon], 19, {animate: false})", list(G07_POINT)
+    )
+    page.get_by_role("button", name="在地图中心放图钉").tap()
     page.wait_for_selector(".leaflet-marker-draggable")
+    page.wait_for_selector("#rm-owner-preview")
+    assert page.text_content("#rm-owner-preview") == "将由 第7网格 · 第四网格党支部 处理"
+    says_only_chinese(page, "a pin placed")
     page.get_by_role("button", name="照明").tap()
     page.fill("#rm-title", "七号楼单元门禁坏了")
     page.set_input_files(
@@ -973,7 +981,9 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     )
     assert "照片“notes.jpg”不是可读的" in page.text_content("#rm-error")
     says_only_chinese(page, "a photo that is not one", quoted=("notes.jpg",))
-    page.set_input_files("#rm-photos", [])
+    # the page keeps chosen photos (with previews): the refused one is removed by its button
+    page.get_by_role("button", name="删除照片 1").tap()
+    assert page.locator("#rm-photo-list li").count() == 0
     page.get_by_role("button", name="提交").tap()
     page.wait_for_selector("#rm-receipt:not([hidden])")
     assert page.text_content("#rm-owner") == "将由 第7网格 · 第四网格党支部 处理"
@@ -1066,7 +1076,10 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
             details.locator("summary").click()
     says_only_chinese(dp, "a path too narrow, the metrics and the bill", quoted=("zh_designer",))
     dp.get_by_role("button", name="保存").first.click()
-    dp.wait_for_function("() => document.querySelector('#rm-saved').textContent !== ''")
+    # saved: until then the status says there are unsaved changes (and an import is refused)
+    dp.wait_for_function(
+        "() => document.querySelector('#rm-saved').textContent.startsWith('已保存（第')"
+    )
     # a file that is not GeoJSON: refused, naming the file and where it breaks
     dp.set_input_files(
         "#rm-import input[type=file]",
@@ -1080,6 +1093,16 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     says_only_chinese(dp, "a broken file", quoted=("zh_designer", "bad.geojson"))
     dp.goto(f"{server}{hub}")
     dp.select_option("#rm-stage select", "co_design")
+    dp.get_by_role("button", name="将点位推进到此步骤").click()  # refused: steps skipped, why?
+    dp.wait_for_function(
+        "() => document.querySelector('#rm-error').textContent.includes('请说明跳过的原因')"
+    )
+    assert dp.text_content("#rm-error") == (
+        "将“睦邻微花园”推进到“居民参与设计”会跳过未举行的步骤（社区调研、居民访谈、多稿设计）："
+        "请说明跳过的原因"
+    )
+    says_only_chinese(dp, "skipping steps without a reason", quoted=("zh_designer",))
+    dp.fill("#rm-reason", "调研和访谈已在街道层面完成")
     dp.get_by_role("button", name="将点位推进到此步骤").click()
     dp.wait_for_function(
         "() => (document.querySelector('.rm-timeline li.rm-step-current') || {textContent: ''})"
@@ -1094,7 +1117,10 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     # the resident on the site's page, while residents join the design (no vote yet)
     page.goto(f"{server}/c/310109010026/sites/S01")
     page.wait_for_function(MAP_READY, polling=100)
-    says_only_chinese(page, "the site's page")
+    # the steps skipped show as not held, with who skipped them (the designer's own name) and why
+    skipped = page.text_content(".rm-timeline li[data-stage=survey] .rm-skipped")
+    assert "zh_designer" in skipped and "调研和访谈已在街道层面完成" in skipped
+    says_only_chinese(page, "the site's page", quoted=("zh_designer",))
     resident_errors.extend(csp_violations(page))
     phone.close()
     assert resident_errors == [], resident_errors

@@ -64,7 +64,7 @@ from renewmap.spatial.routing import RULES_BY_CODE
 from renewmap.vocabulary import CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_DIR = ROOT / "geodata" / "demo"
+DEMO_DIR = ROOT / "src" / "renewmap" / "data" / "demo"
 COMMUNITY = "310109010026"
 SEED = 20240612
 BATCH = 5_000

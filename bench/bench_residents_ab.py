@@ -49,7 +49,7 @@ from renewmap.devtools.e2e import CHROMIUM, CHROMIUM_ARGS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
-DEMO_DIR = ROOT / "geodata" / "demo"
+DEMO_DIR = ROOT / "src" / "renewmap" / "data" / "demo"
 README = BENCH / "README.md"
 START_MARK = "<!-- residents-ab:start -->"
 END_MARK = "<!-- residents-ab:end -->"

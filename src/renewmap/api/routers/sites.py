@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from renewmap.api.deps import (
     IdPath,
@@ -73,9 +74,14 @@ class ObjectionIn(BaseModel):
     )
 
 
-def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -> Any:
+def guarded_code(
+    request: Request, limiter: RateLimiter, site: str, call: Any, *, session: Session
+) -> Any:
     """Run ``call`` that takes a household code; a wrong code counts against the address and
-    the site (429 once either has used up its tries): codes cannot be guessed."""
+    the site (429 once either has used up its tries): codes cannot be guessed.
+
+    A wrong code writes nothing: the request's transaction ends before the tries are counted,
+    because on SQLite the counters' own transaction would otherwise wait for its write lock."""
     address = client_address(request)
     limiter.check("code", address)
     limiter.check("code_site", site)
@@ -83,6 +89,7 @@ def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -
         return call()
     except NotFound as exc:
         if exc.details.get("field") == "code":
+            session.rollback()
             limiter.hit("code", address)
             limiter.hit("code_site", site)
         raise
@@ -226,6 +233,7 @@ def vote(
             household_code=body.code,
             locale=locale,
         ),
+        session=session,
     )
 
 
@@ -260,6 +268,7 @@ def household(
             device_hash=device,
             locale=locale,
         ),
+        session=session,
     )
 
 
@@ -312,6 +321,7 @@ def object_to(
             nickname=body.nickname,
             household_code=body.code,
         ),
+        session=session,
     )
 
 

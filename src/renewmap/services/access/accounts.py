@@ -33,7 +33,6 @@ from renewmap.db.queries.places import (
     branch_subtree_ids,
     building_ids_of_groups,
     community_by_code,
-    community_ids_of_subdistricts,
     find_branch,
     find_grid,
     find_organisation,
@@ -182,15 +181,7 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
             subdistrict=place,
             field="place",
         )
-    if not community_ids_of_subdistricts(session, subdistrict_ids=[sub.id]):
-        raise InvalidInput(
-            "subdistrict '{subdistrict}' ({name}) has no communities yet, so this role would "
-            "give no area; import its communities first",
-            key="subdistrict_without_communities",
-            subdistrict=place,
-            name=sub.name,
-            field="place",
-        )
+    # no community yet is fine: the subdistrict is the area, and its admin sets them up
     return RoleGrant(role, subdistrict_id=sub.id)
 
 

@@ -1030,7 +1030,7 @@ def _walk_the_chinese_ui(browser, server: str, e2e_db: str) -> None:
     assert "居民" in history and "系统" in history  # who did each step, by role
     says_only_chinese(lp, "a request in full", quoted=("zh_lead",))
     # someone else accepts it meanwhile: the lead's accept is refused with the current state
-    rid = lp.get_attribute("#rm-act-form", "data-id")
+    rid = lp.get_attribute("#rm-public-form", "data-id")
     lp.evaluate(
         """async (id) => {
             const csrf = document.cookie.split('; ').find((c) => c.startsWith('rm_csrf='))
@@ -1042,12 +1042,12 @@ def _walk_the_chinese_ui(browser, server: str, e2e_db: str) -> None:
     )
     lp.get_by_role("button", name="受理").click()
     lp.wait_for_function(
-        "() => document.querySelector('#rm-act-error').textContent.includes('已被他人修改')"
+        "() => document.querySelector('#rm-public-error').textContent.includes('已被他人修改')"
     )
     says_only_chinese(lp, "a step someone else took first", quoted=("zh_lead",))
     lp.get_by_role("button", name="办结").click()  # refused: what was done?
     lp.wait_for_function(
-        "() => document.querySelector('#rm-act-error').textContent === '请说明做了什么（备注）'"
+        "() => document.querySelector('#rm-public-error').textContent === '请说明做了什么（备注）'"
     )
     says_only_chinese(lp, "resolving without saying what was done", quoted=("zh_lead",))
     lp.goto(f"{server}/staff/overview?community=310109010026")

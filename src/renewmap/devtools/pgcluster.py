@@ -120,11 +120,13 @@ def postgis_cluster() -> Iterator[Cluster]:
             ],
             run_as,
         )
+        # max_connections: the live tests run 4 workers whose pools may open 5 + 10 connections
+        # each, beside the tests' own engines; 50 made PostgreSQL refuse some (answered 503)
         with open(datadir / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {port}\nlisten_addresses = '127.0.0.1'\n"
                 f"unix_socket_directories = '{base}'\nfsync = off\n"
-                "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n"
+                "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 150\n"
             )
         _run(
             [

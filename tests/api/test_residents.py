@@ -7,8 +7,6 @@ its photo, printable tags, moving an adoption to a new phone)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
 import hmac
 import http.server
@@ -22,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import segno
-from aiosmtpd.controller import Controller
 from PIL import Image
 from sqlalchemy import select
 
@@ -36,6 +33,7 @@ from renewmap.services.requests import notify, progress, suggestions, workflow
 from renewmap.settings import Settings
 from tests.support.db import count
 from tests.support.places import add_test_community, pt
+from tests.support.receivers import Mailbox, mailbox
 
 SECRET = "test-secret"
 SMS_SECRET = "gateway-key"
@@ -47,27 +45,11 @@ G07_POINT = (121.4905, 31.2890)  # routes to 第7网格 · 第四网格党支部
 # --- real receivers on loopback -------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server on loopback (tests.support.receivers)."""
+    with mailbox() as box:
+        yield box.port, box
 
 
 class Gateway:

@@ -7,8 +7,6 @@ webhooks, never B's lead; a receiver that is down must not fail the resident's s
 
 from __future__ import annotations
 
-import email
-import email.policy
 import http.server
 import json
 import threading
@@ -16,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from renewmap.db.models import Notification
 from renewmap.db.queries.accounts import staff_user_by_username
@@ -27,29 +24,14 @@ from renewmap.services.access.scope import scope_of
 from renewmap.services.requests import notify, suggestions, workflow
 from renewmap.settings import Settings
 from tests.support.places import add_test_community, pt
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-        )
-        return "250 OK"
+from tests.support.receivers import Mailbox, mailbox
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, _Inbox]]:
-    inbox = _Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, inbox
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server on loopback (tests.support.receivers)."""
+    with mailbox() as box:
+        yield box.port, box
 
 
 @pytest.fixture

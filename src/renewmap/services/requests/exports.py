@@ -102,7 +102,12 @@ def iter_records(
     ``created_at``) for programs; beside them their labels in the current language and the
     time in ``tz``."""
     features = handling.iter_my_requests(
-        session, principal=principal, sort="age", batch=batch or EXPORT_BATCH, **filters
+        session,
+        principal=principal,
+        sort="age",
+        batch=batch or EXPORT_BATCH,
+        time_zone=tz.key,
+        **filters,
     )
     return (_record(f, tz) for f in features)
 

@@ -71,6 +71,33 @@ class Cluster:
     def dsn(self) -> str:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname=renewmap"
 
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: open sessions are cut, as a restart by an operator does;
+        ``immediate``: as a crash), keeping its data for ``start``."""
+        _run(
+            [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"],
+            self.run_as,
+        )
+
+    def start(self) -> None:
+        """Start the stopped server again on the same port and data."""
+        log = self.datadir.parent / "log"
+        _run(
+            [
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            self.run_as,
+        )
+        _wait(self.port)
+
 
 def _run(cmd: list[str], run_as: str | None, **kw: Any) -> subprocess.CompletedProcess[str]:
     if run_as:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols, workflow
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
+from renewmap.vocabulary import MAX_ID, MIN_ID
 
 router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=TransactionalRoute)
 
@@ -449,6 +450,15 @@ def my_requests(
     sort: str = "age",
     limit: Limit = 100,
     offset: Offset = 0,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=MIN_ID,
+            le=MAX_ID,
+            description="keyset paging: the page after this request (the last id of the "
+            "previous page) in the same sort and filters, however deep; offset then skips more",
+        ),
+    ] = None,
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
         handling.my_requests(
@@ -463,6 +473,7 @@ def my_requests(
             sort=sort,
             limit=limit,
             offset=offset,
+            after=after,
             overdue_days=settings.overdue_days,
             time_zone=settings.time_zone,
         )
@@ -491,9 +502,9 @@ def export_csv(
     session: ReadSession, principal: Staff, filters: ExportFilters, settings: SettingsDep
 ) -> Response:
     tz = settings.tz
-    data = exports.to_csv(exports.rows(session, principal=principal, tz=tz, **filters), tz=tz)
-    return Response(
-        data,
+    records = exports.iter_records(session, principal=principal, tz=tz, **filters)
+    return StreamingResponse(
+        exports.chunks(exports.export_file("csv", records, tz=tz)),
         media_type=CSV,
         headers={"Content-Disposition": 'attachment; filename="requests.csv"'},
     )
@@ -509,9 +520,9 @@ def export_xlsx(
     session: ReadSession, principal: Staff, filters: ExportFilters, settings: SettingsDep
 ) -> Response:
     tz = settings.tz
-    data = exports.to_xlsx(exports.rows(session, principal=principal, tz=tz, **filters), tz=tz)
-    return Response(
-        data,
+    records = exports.iter_records(session, principal=principal, tz=tz, **filters)
+    return StreamingResponse(
+        exports.chunks(exports.export_file("xlsx", records, tz=tz)),
         media_type=XLSX,
         headers={"Content-Disposition": 'attachment; filename="requests.xlsx"'},
     )

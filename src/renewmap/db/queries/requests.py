@@ -4,10 +4,10 @@ history and patrols."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, case, func, or_, select
+from sqlalchemy import Row, case, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
@@ -333,27 +333,17 @@ def comment_counts(session: Session, *, request_ids: Sequence[int]) -> dict[int,
     return {r[0]: int(r[1]) for r in rows}
 
 
-def staff_requests(
+def _staff_conditions(
     session: Session,
     *,
     in_scope: Any,
-    status: str | None = None,
-    category: str | None = None,
-    grid_id: int | None = None,
-    community_id: int | None = None,
-    bounds: Bounds | None = None,
-    sort: str = "age",
-    limit: int | None = 100,
-    offset: int = 0,
+    status: str | None,
+    category: str | None,
+    grid_id: int | None,
+    community_id: int | None,
+    bounds: Bounds | None,
     since: Any = None,
-) -> tuple[Sequence[Request], int]:
-    """Requests matching ``in_scope`` (a scope condition) and filters, with the total;
-    ``since``: created after that moment.
-
-    sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
-    ``newest``.
-    """
-
+) -> list[Any]:
     conditions = [in_scope]
     if status == OPEN_FILTER:
         conditions.append(Request.status.in_(OPEN_STATUSES))
@@ -369,19 +359,141 @@ def staff_requests(
         conditions.append(bbox_filter(session, Request.__table__, bounds))
     if since is not None:
         conditions.append(Request.created_at > since)
-    total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
-    order: list[Any]
+    return conditions
+
+
+def _staff_order(sort: str) -> list[tuple[Any, bool]]:
+    """The sort's keys as ``(expression, descending)``, the id last (a total order)."""
     if sort == "supports":
-        order = [Request.support_count.desc(), Request.created_at.asc(), Request.id.asc()]
+        return [(Request.support_count, True), (Request.created_at, False), (Request.id, False)]
+    if sort == "newest":
+        return [(Request.created_at, True), (Request.id, True)]
+    is_open = case((Request.status.in_(OPEN_STATUSES), 0), else_=1)
+    return [(is_open, False), (Request.created_at, False), (Request.id, False)]
+
+
+def _beyond(keys: list[tuple[Any, bool]], values: Sequence[Any]) -> Any:
+    """Rows after ``values`` in the order of ``keys`` (lexicographic, each key its own way)."""
+    (expr, desc), *rest = keys
+    step = expr < values[0] if desc else expr > values[0]
+    if not rest:
+        return step
+    return or_(step, (expr == values[0]) & _beyond(rest, values[1:]))
+
+
+def _after_condition(session: Session, *, conditions: list[Any], sort: str, after_id: int) -> Any:
+    """Keyset paging: the rows after request ``after_id`` in this sort (its keys read where it
+    stands now); None when that request is not among the matching rows."""
+    keys = _staff_order(sort)
+    values = session.execute(
+        select(*(expr for expr, _ in keys)).where(*conditions, Request.id == after_id)
+    ).first()
+    if values is None:
+        return None
+    if sort == "newest":  # both descending: a row comparison the (created_at, id) index serves
+        return tuple_(Request.created_at, Request.id) < tuple(values)
+    return _beyond(keys, list(values))
+
+
+def _beyond_row(request: Request, sort: str) -> Any:
+    """Rows after this loaded request in this sort, from the values it was read with (so a
+    change made meanwhile neither skips nor repeats a row of a batch-by-batch read)."""
+    keys = _staff_order(sort)
+    if sort == "supports":
+        values: list[Any] = [request.support_count, request.created_at, request.id]
     elif sort == "newest":
-        order = [Request.created_at.desc(), Request.id.desc()]
+        return tuple_(Request.created_at, Request.id) < (request.created_at, request.id)
     else:
-        is_open = case((Request.status.in_(OPEN_STATUSES), 0), else_=1)
-        order = [is_open, Request.created_at.asc(), Request.id.asc()]
-    stmt = select(Request).where(*conditions).order_by(*order).offset(offset)
+        values = [0 if request.status in OPEN_STATUSES else 1, request.created_at, request.id]
+    return _beyond(keys, values)
+
+
+class AfterUnknown(LookupError):
+    """The request to page after is not among the matching rows."""
+
+
+def staff_requests(
+    session: Session,
+    *,
+    in_scope: Any,
+    status: str | None = None,
+    category: str | None = None,
+    grid_id: int | None = None,
+    community_id: int | None = None,
+    bounds: Bounds | None = None,
+    sort: str = "age",
+    limit: int | None = 100,
+    offset: int = 0,
+    after_id: int | None = None,
+    since: Any = None,
+) -> tuple[Sequence[Request], int]:
+    """Requests matching ``in_scope`` (a scope condition) and filters, with the total.
+
+    sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
+    ``newest``. ``since``: created after that moment. ``after_id``: keyset paging, the rows
+    after that request in this order (then ``offset`` more skipped); ``AfterUnknown`` if it
+    does not match the filters.
+    """
+    conditions = _staff_conditions(
+        session,
+        in_scope=in_scope,
+        status=status,
+        category=category,
+        grid_id=grid_id,
+        community_id=community_id,
+        bounds=bounds,
+        since=since,
+    )
+    total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
+    page = list(conditions)
+    if after_id is not None:
+        after = _after_condition(session, conditions=conditions, sort=sort, after_id=after_id)
+        if after is None:
+            raise AfterUnknown(after_id)
+        page.append(after)
+    order = [expr.desc() if desc else expr.asc() for expr, desc in _staff_order(sort)]
+    stmt = select(Request).where(*page).order_by(*order).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     return session.scalars(stmt).all(), int(total)
+
+
+def staff_request_batches(
+    session: Session,
+    *,
+    in_scope: Any,
+    batch: int,
+    status: str | None = None,
+    category: str | None = None,
+    grid_id: int | None = None,
+    community_id: int | None = None,
+    bounds: Bounds | None = None,
+    sort: str = "age",
+    since: Any = None,
+) -> Iterator[Sequence[Request]]:
+    """Every matching request in ``sort`` order, ``batch`` rows per query (keyset, so each
+    query starts where the last one ended and only one batch is held at a time: exports)."""
+    conditions = _staff_conditions(
+        session,
+        in_scope=in_scope,
+        status=status,
+        category=category,
+        grid_id=grid_id,
+        community_id=community_id,
+        bounds=bounds,
+        since=since,
+    )
+    order = [expr.desc() if desc else expr.asc() for expr, desc in _staff_order(sort)]
+    after: Any = None
+    while True:
+        where = conditions if after is None else [*conditions, after]
+        rows = session.scalars(select(Request).where(*where).order_by(*order).limit(batch)).all()
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch:
+            return
+        after = _beyond_row(rows[-1], sort)
 
 
 def all_comments(session: Session, *, request_id: int) -> Sequence[Any]:

@@ -6,7 +6,7 @@ requests in the caller's scope, which every function here enforces.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
@@ -29,12 +29,14 @@ from renewmap.db.queries.places import (
     orgs_by_ids,
 )
 from renewmap.db.queries.requests import (
+    AfterUnknown,
     all_comments,
     arrivals_since,
     grid_stat_rows,
     photos_by_request,
     request_photo,
     resolution_times,
+    staff_request_batches,
     staff_requests,
 )
 from renewmap.errors import Forbidden, InvalidInput, NotFound
@@ -178,26 +180,21 @@ def _places(session: Session, rows: Sequence[Request]) -> Places:
     )
 
 
-def my_requests(
+def _staff_filters(
     session: Session,
     *,
     principal: Principal,
-    status: str | None = None,
-    category: str | None = None,
-    grid_code: str | None = None,
-    community_code: str | None = None,
-    building: str | None = None,
-    bounds: tuple[float, float, float, float] | None = None,
-    sort: str = "age",
-    limit: int | None = 100,
-    offset: int = 0,
-    overdue_days: int = 3,
-    time_zone: str = DEFAULT_ZONE,
+    status: str | None,
+    category: str | None,
+    grid_code: str | None,
+    community_code: str | None,
+    building: str | None,
+    bounds: tuple[float, float, float, float] | None,
+    sort: str,
     since: datetime | None = None,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope).
-    ``limit=None``: all of them (exports). ``since``: only those created after it."""
+) -> tuple[dict[str, Any], Any]:
+    """The caller's filters checked and resolved: keyword arguments for the staff queries and
+    the building's area (tested here, not in SQL) or None."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     if sort not in SORTS:
@@ -224,11 +221,10 @@ def my_requests(
     if grid_code:
         grid_id = _grid_in_scope(session, scope, grid_code, community_code)
     community_id = _community_in_scope(session, scope, community_code) if community_code else None
-    now = now or datetime.now(UTC)
     near = None
     if building:
         near = _building_area(session, scope, building, community_code)
-        # the footprint's box narrows in SQL; the exact test and the paging happen here
+        # the footprint's box narrows in SQL; the exact test (and then the paging) in Python
         b = near.bounds
         bounds = (
             b
@@ -240,23 +236,80 @@ def my_requests(
                 min(b[3], bounds[3]),
             )
         )
-    rows, total = staff_requests(
+    query = {
+        "in_scope": scope.condition(),
+        "status": status,
+        "category": category,
+        "grid_id": grid_id,
+        "community_id": community_id,
+        "bounds": bounds,
+        "sort": sort,
+        "since": since,
+    }
+    return query, near
+
+
+def _after_missing(after: int) -> NotFound:
+    return NotFound(
+        "request {id} not found in your area", key="request_not_in_scope", id=after, field="after"
+    )
+
+
+def my_requests(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    category: str | None = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    building: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    sort: str = "age",
+    limit: int | None = 100,
+    offset: int = 0,
+    after: int | None = None,
+    overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope).
+    ``limit=None``: all of them. ``since``: only those created after it. ``after``: keyset
+    paging, the page that follows that request (the last one of the previous page) in this
+    sort, however deep, then ``offset`` more."""
+    query, near = _staff_filters(
         session,
-        in_scope=scope.condition(),
+        principal=principal,
         status=status,
         category=category,
-        grid_id=grid_id,
-        community_id=community_id,
+        grid_code=grid_code,
+        community_code=community_code,
+        building=building,
         bounds=bounds,
         sort=sort,
-        limit=None if near is not None else limit,
-        offset=0 if near is not None else offset,
         since=since,
     )
+    now = now or datetime.now(UTC)
+    try:
+        rows, total = staff_requests(
+            session,
+            **query,
+            limit=None if near is not None else limit,
+            offset=0 if near is not None else offset,
+            after_id=None if near is not None else after,
+        )
+    except AfterUnknown:
+        raise _after_missing(after or 0) from None
     if near is not None:
         prepared = shapely.prepared.prep(near)
         rows = [r for r in rows if prepared.intersects(from_db(r.geom))]
         total = len(rows)
+        if after is not None:
+            ids = [r.id for r in rows]
+            if after not in ids:
+                raise _after_missing(after)
+            rows = rows[ids.index(after) + 1 :]
         rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
     grids = grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
     places = _places(session, rows)
@@ -283,6 +336,83 @@ def my_requests(
         "offset": offset,
         "limit": limit,
     }
+
+
+def iter_my_requests(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    category: str | None = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    building: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    sort: str = "age",
+    overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    batch: int = 500,
+) -> Iterator[dict[str, Any]]:
+    """Every one of the caller's requests as ``my_requests(limit=None)`` lists them (same
+    features, same order), read ``batch`` rows at a time: memory stays bounded (exports).
+    The filters are checked before the first feature is asked for."""
+    query, near = _staff_filters(
+        session,
+        principal=principal,
+        status=status,
+        category=category,
+        grid_code=grid_code,
+        community_code=community_code,
+        building=building,
+        bounds=bounds,
+        sort=sort,
+        since=since,
+    )
+    return _features_in_batches(
+        session,
+        query,
+        near,
+        now=now or datetime.now(UTC),
+        overdue_days=overdue_days,
+        time_zone=time_zone,
+        batch=batch,
+    )
+
+
+def _features_in_batches(
+    session: Session,
+    query: dict[str, Any],
+    near: Any,
+    *,
+    now: datetime,
+    overdue_days: int,
+    time_zone: str,
+    batch: int,
+) -> Iterator[dict[str, Any]]:
+    prepared = shapely.prepared.prep(near) if near is not None else None
+    grids: dict[int, Any] = {}
+    for rows in staff_request_batches(session, batch=batch, **query):
+        if prepared is not None:
+            rows = [r for r in rows if prepared.intersects(from_db(r.geom))]
+        wanted = sorted({r.grid_id for r in rows if r.grid_id and r.grid_id not in grids})
+        grids.update(grids_by_ids(session, ids=wanted))
+        places = _places(session, rows)
+        for r in rows:
+            yield {
+                "type": "Feature",
+                "id": r.id,
+                "geometry": to_geojson(from_db(r.geom)),
+                "properties": _staff_properties(
+                    r,
+                    grids,
+                    now=now,
+                    overdue_days=overdue_days,
+                    places=places,
+                    time_zone=time_zone,
+                ),
+            }
 
 
 BUILDING_NEAR_M = 10.0  # a request this close to a building's footprint is "at" it

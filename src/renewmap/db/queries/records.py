@@ -13,11 +13,13 @@ from renewmap.db.models import (
     Building,
     Community,
     Convention,
+    ConventionAgreement,
     ConventionVersion,
     Event,
     EventSignup,
     FundLine,
     Grid,
+    HouseholdCode,
     Meeting,
     MeetingAttachment,
     MeetingAttendee,
@@ -398,6 +400,44 @@ def versions_of_conventions(
         .where(ConventionVersion.convention_id.in_(list(convention_ids)))
         .order_by(ConventionVersion.convention_id, ConventionVersion.number.desc())
     ).all()
+
+
+def household_codes_of_community(
+    session: Session, *, community_id: int, building_id: int | None = None
+) -> Sequence[HouseholdCode]:
+    """The valid (not revoked) household forms of the community's sites, of one building when
+    given."""
+    query = (
+        select(HouseholdCode)
+        .join(Site, Site.id == HouseholdCode.site_id)
+        .where(Site.community_id == community_id, HouseholdCode.revoked_at.is_(None))
+    )
+    if building_id is not None:
+        query = query.where(HouseholdCode.building_id == building_id)
+    return session.scalars(query.order_by(HouseholdCode.id)).all()
+
+
+def agreements_of_versions(
+    session: Session, *, version_ids: Sequence[int]
+) -> Sequence[ConventionAgreement]:
+    if not version_ids:
+        return []
+    return session.scalars(
+        select(ConventionAgreement)
+        .where(ConventionAgreement.version_id.in_(list(version_ids)))
+        .order_by(ConventionAgreement.id)
+    ).all()
+
+
+def agreement_of_household(
+    session: Session, *, version_id: int, household_key: str
+) -> ConventionAgreement | None:
+    return session.scalar(
+        select(ConventionAgreement).where(
+            ConventionAgreement.version_id == version_id,
+            ConventionAgreement.household_key == household_key,
+        )
+    )
 
 
 def buildings_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Building]:

@@ -51,9 +51,7 @@ def conventions_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
         "locale": locale,
         "t": script_catalog(locale, "conventions"),
     }
-    return render(
-        "resident/conventions.html", locale=locale, nonce=nonce, data=data, config=config
-    )
+    return render("resident/conventions.html", locale=locale, nonce=nonce, data=data, config=config)
 
 
 def events_page(data: dict[str, Any], *, locale: str, nonce: str, today: str) -> str:

@@ -184,6 +184,21 @@ def next_proposal_number(session: Session, *, community_id: int) -> int:
     return int(last or 0) + 1
 
 
+def meetings_of_site_steps(session: Session, *, site_id: int) -> Sequence[Row[tuple[Meeting, int]]]:
+    """The meetings that are one of the site's process steps (the two 联席会), each with its
+    attendances (人次), oldest first."""
+    people = (
+        select(func.coalesce(func.sum(MeetingAttendee.count), 0))
+        .where(MeetingAttendee.meeting_id == Meeting.id)
+        .scalar_subquery()
+    )
+    return session.execute(
+        select(Meeting, people)
+        .where(Meeting.site_id == site_id, Meeting.stage.is_not(None))
+        .order_by(Meeting.held_on, Meeting.id)
+    ).all()
+
+
 # --- counts -------------------------------------------------------------------------------------
 
 

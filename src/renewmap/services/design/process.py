@@ -42,6 +42,7 @@ from renewmap.db.queries.process import (
     stages_of_site,
     unanswered_objections,
 )
+from renewmap.db.queries.records import meetings_of_site_steps
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, t
 from renewmap.services.access.accounts import Principal
@@ -231,6 +232,18 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
             }
         )
     current = STAGES.index(site.stage) if site.stage in STAGES else -1
+    records: dict[str, list[dict[str, Any]]] = {}
+    for m, people in meetings_of_site_steps(session, site_id=site.id):
+        # the meeting's record as residents may read it: nobody named, no contact
+        records.setdefault(m.stage or "", []).append(
+            {
+                "id": m.id,
+                "title": m.title,
+                "held_on": m.held_on.isoformat(),
+                "attendees": int(people),
+                "decisions": m.decisions,
+            }
+        )
     steps = []
     for i, key in enumerate(STAGES):
         row = rows.get(key)
@@ -245,6 +258,7 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
                 "number": i + 1,
                 "state": state,
                 "meeting": key in MEETING_STEPS,
+                "meeting_records": records.get(key, []) if key in MEETING_STEPS else [],
                 "starts_on": row.starts_on.isoformat() if row and row.starts_on else None,
                 "ends_on": row.ends_on.isoformat() if row and row.ends_on else None,
                 "minutes": row.minutes if row else None,

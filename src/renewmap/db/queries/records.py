@@ -184,7 +184,7 @@ def next_proposal_number(session: Session, *, community_id: int) -> int:
     return int(last or 0) + 1
 
 
-def meetings_of_site_steps(session: Session, *, site_id: int) -> Sequence[Row[tuple[Meeting, int]]]:
+def meetings_of_site_steps(session: Session, *, site_id: int) -> Sequence[Row[Meeting, int]]:
     """The meetings that are one of the site's process steps (the two 联席会), each with its
     attendances (人次), oldest first."""
     people = (

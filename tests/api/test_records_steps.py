@@ -117,3 +117,27 @@ def test_joint_meeting_steps_show_their_records(world) -> None:
         "睦邻花园方案联席会",
         "最终方案联席会",
     ]
+
+
+def test_a_linked_meeting_record_is_the_steps_record(world) -> None:
+    c, h = world
+    site = "/api/design/communities/T0001/sites/S1"
+    r = c.post(
+        f"{site}/stage", headers=h["admin"], json={"stage": "joint_meeting", "reason": "测试"}
+    )
+    assert r.status_code == 200, r.text
+    # no minutes, no file, no meeting: leaving the 联席会 needs a reason
+    bare = c.post(f"{site}/stage", headers=h["admin"], json={"stage": "optimisation"})
+    assert bare.status_code == 409 and bare.json()["code"] == "meeting_without_minutes"
+    # a meeting of another step does not stand for this one
+    final = c.post(f"{BASE}/meetings", headers=h["admin"], json=_meeting("final_joint_meeting"))
+    assert final.status_code == 201
+    still = c.post(f"{site}/stage", headers=h["admin"], json={"stage": "optimisation"})
+    assert still.status_code == 409
+    m = c.post(f"{BASE}/meetings", headers=h["admin"], json=_meeting("joint_meeting"))
+    assert m.status_code == 201
+    on = c.post(f"{site}/stage", headers=h["admin"], json={"stage": "optimisation"})
+    assert on.status_code == 200, on.text
+    step = next(s for s in on.json()["steps"] if s["stage"] == "joint_meeting")
+    assert step["state"] == "done" and step["override_reason"] is None
+    assert [x["title"] for x in step["meeting_records"]] == ["睦邻花园方案联席会"]

@@ -199,6 +199,16 @@ def meetings_of_site_steps(session: Session, *, site_id: int) -> Sequence[Row[Me
     ).all()
 
 
+def step_has_meeting(session: Session, *, site_id: int, stage: str) -> bool:
+    """Whether a meeting of the register is the site's ``stage`` step."""
+    return (
+        session.scalar(
+            select(Meeting.id).where(Meeting.site_id == site_id, Meeting.stage == stage).limit(1)
+        )
+        is not None
+    )
+
+
 # --- counts -------------------------------------------------------------------------------------
 
 

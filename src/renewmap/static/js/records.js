@@ -229,7 +229,10 @@ async function loadConventions() {
     h("strong", {}, bdi(c.title)),
     h("div", { class: "rm-meta" }, dotted([c.scope_label, bdi(c.place),
       c.current ? T("Version {number}, adopted on {day}", { number: c.current.number, day: c.current.adopted_on }) : null,
-      c.current ? T("{agreed} households agreed", { agreed: c.current.agreed }) : null])),
+      c.current ? T("{agreed} households agreed", { agreed: c.current.agreed }) : null,
+      c.current && c.current.by_codes ? T("by household code") : null])),
+    c.current && c.current.by_codes ? h("ul", { class: "rm-plain" }, c.current.buildings.map((b) =>
+      h("li", {}, bdi(b.building), ": ", T("{agreed} of {households} households agreed", b)))) : null,
     c.current ? h("p", {}, bdi(c.current.body)) : null)) : h("li", {}, "—"));
 }
 

@@ -202,3 +202,21 @@ def test_staff_count_where_there_are_no_codes(world, make_client) -> None:
         f"/api/communities/T0001/conventions/{conv['id']}/agree", json={"code": "AAAA2222"}
     )
     assert wrong.status_code == 404 and wrong.json()["code"] == "convention_not_in_community"
+
+
+def test_staff_enter_an_agreement_given_on_paper(world, make_client) -> None:
+    c, h = world
+    conv = c.post(f"{BASE}/conventions", headers=h["admin"], json=_convention()).json()
+    url = f"{BASE}/conventions/{conv['id']}/agree"
+    assert c.post(url, headers=h["admin2"], json={"code": "AAAA4444"}).status_code == 404
+    assert c.post(url, headers=h["lead_a"], json={"code": "AAAA4444"}).status_code == 403
+    paper = c.post(url, headers=h["admin"], json={"code": "AAAA4444"})
+    assert paper.status_code == 200, paper.text
+    assert (paper.json()["household"], paper.json()["agreed"]) == ("1号楼 第3户", 1)
+    # the household's phone is told it has agreed already; the code stays free for its phone
+    phone = _phone(make_client, c)
+    public = f"/api/communities/T0001/conventions/{conv['id']}/agree"
+    again = phone.post(public, json={"code": "AAAA4444"})
+    assert again.status_code == 409 and again.json()["code"] == "convention_already_agreed"
+    assert "1号楼 第3户" in again.json()["message"]
+    assert c.post(url, headers=h["admin"], json={"code": "AAAA4444"}).status_code == 409

@@ -636,6 +636,33 @@ def agree_to_convention(
     )
 
 
+@router.post(
+    f"{PREFIX}/communities/{{code}}/conventions/{{convention_id}}/agree",
+    response_model=ConventionAgreed,
+    summary="Staff enter a household's agreement given on paper, with the code on its form",
+    responses={404: {"description": "not a code of the households it binds"}},
+)
+def agree_on_paper(
+    code: str,
+    convention_id: IdPath,
+    body: AgreeIn,
+    session: WriteSession,
+    settings: SettingsDep,
+    me: Staff,
+    locale: Locale,
+) -> dict[str, Any]:
+    return conventions.agree(
+        session,
+        secret=settings.secret_key,
+        community_code=code,
+        convention_id=convention_id,
+        code=body.code,
+        device_hash=None,
+        principal=me,
+        locale=locale,
+    )
+
+
 # --- events and points --------------------------------------------------------------------------
 
 

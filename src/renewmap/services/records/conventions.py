@@ -306,14 +306,19 @@ def agree(
     community_code: str,
     convention_id: int,
     code: str,
-    device_hash: str,
+    device_hash: str | None,
+    principal: Principal | None = None,
     locale: str = "zh_CN",
 ) -> dict[str, Any]:
-    """The household whose form carries ``code`` agrees to the convention's current version.
-    404 (field ``code``, counted against guessing by the caller) for a code that is not one of
-    the households the convention binds; 409 for a code another phone holds, a household that
-    has already agreed to this version, or a version staff count."""
+    """The household whose form carries ``code`` agrees to the convention's current version,
+    on its phone (``device_hash``), or on paper, entered by staff who keep the community's
+    records (``principal``; no phone involved). 404 (field ``code``, counted against guessing
+    by the caller) for a code that is not one of the households the convention binds; 409 for
+    a code another phone holds, a household that has already agreed to this version, or a
+    version staff count."""
     community = community_by_code(session, code=community_code)
+    if principal is not None:
+        access.kept_community(session, principal=principal, code=community_code)
     convention = find_convention(session, convention_id=convention_id)
     if convention is None or convention.community_id != community.id:
         raise NotFound(
@@ -350,7 +355,7 @@ def agree(
             field="code",
         )
     session.refresh(row, with_for_update=True)
-    if row.device_hash is not None and row.device_hash != device_hash:
+    if device_hash is not None and row.device_hash not in (None, device_hash):
         raise Conflict(
             "this household's code has already been used on another phone; it works on one "
             "phone only. If that was not your household, ask the residents' committee for a "
@@ -366,7 +371,7 @@ def agree(
             number=current.number,
             field="code",
         )
-    if row.device_hash is None:
+    if row.device_hash is None and device_hash is not None:
         row.device_hash = device_hash
     session.add(
         ConventionAgreement(

@@ -145,6 +145,21 @@ def cmd_import_branches(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import_organisations(args: argparse.Namespace, settings: Settings) -> int:
+    from renewmap.services.ingest.importer import import_organisations
+
+    rep = _in_transaction(settings, lambda s: import_organisations(s, args.file))
+    print(
+        t(
+            "{file}: {created} organisations created, {updated} updated",
+            file=rep.file,
+            created=rep.created,
+            updated=rep.updated,
+        )
+    )
+    return 0
+
+
 def cmd_import_osm(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.ingest.osm import import_osm
 
@@ -665,23 +680,32 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from renewmap.services.requests import exports, reports
     from renewmap.web.report import report_page
 
-    def build(s: Session) -> str:
-        report = reports.grid_report(
+    def build(s: Session) -> str | bytes:
+        from renewmap.web.report_pdf import report_pdf
+
+        report = reports.monthly_report(
             s,
             principal=accounts.operator_principal(s, community_code=args.community),
             community_code=args.community,
             grid_code=args.grid,
+            branch_code=args.branch,
             month=exports.parse_month(args.month),
             time_zone=settings.time_zone,
         )
+        if args.pdf:
+            return report_pdf(report, locale=current_locale(), time_zone=settings.time_zone)
         return report_page(
             report, locale=current_locale(), nonce=None, time_zone=settings.time_zone
         )
 
-    html = _in_transaction(settings, build)
-    out = Path(args.out or f"report-{args.community}-{args.grid}.html")
+    document = _in_transaction(settings, build)
+    what = args.grid or args.branch
+    out = Path(args.out or f"report-{args.community}-{what}.{'pdf' if args.pdf else 'html'}")
     with atomic_output(out) as tmp:
-        tmp.write_text(html, encoding="utf-8")
+        if isinstance(document, bytes):
+            tmp.write_bytes(document)
+        else:
+            tmp.write_text(document, encoding="utf-8")
     print(t("wrote {out}", out=str(out)))
     return 0
 
@@ -798,6 +822,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ib.add_argument("file", type=Path)
     ib.set_defaults(func=cmd_import_branches)
+
+    ig = sub.add_parser(
+        "import-organisations",
+        help="import property companies (物业) and owners' committees (业委会) from CSV",
+    )
+    ig.add_argument("file", type=Path)
+    ig.set_defaults(func=cmd_import_organisations)
 
     io = sub.add_parser(
         "import-osm",
@@ -929,11 +960,14 @@ def build_parser() -> argparse.ArgumentParser:
     ak.add_argument("--name", help="the client app's name, e.g. 'wechat-miniapp'")
     ak.set_defaults(func=cmd_apikey)
 
-    rp = sub.add_parser("report", help="a grid's printable monthly report (HTML, offline)")
+    rp = sub.add_parser("report", help="a grid's or a party branch's monthly report (offline HTML)")
     rp.add_argument("--community", required=True)
-    rp.add_argument("--grid", required=True)
+    what = rp.add_mutually_exclusive_group(required=True)
+    what.add_argument("--grid", help="a grid's code (G07)")
+    what.add_argument("--branch", help="a party branch's code: all of its grids")
     rp.add_argument("--month", help="YYYY-MM (default: this month)")
-    rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html)")
+    rp.add_argument("--pdf", action="store_true", help="a printable PDF (A4) instead of HTML")
+    rp.add_argument("--out", help="output file (default: report-COMMUNITY-GRID.html or .pdf)")
     rp.add_argument(  # also after the command, as the global --lang
         "--lang", choices=LOCALES, default=argparse.SUPPRESS, help="language of the report"
     )

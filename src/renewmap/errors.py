@@ -164,7 +164,7 @@ class OutputFailed(RenewMapError):
 
 
 class FontMissing(RenewMapError):
-    """No font with Chinese characters to draw a printable tag (the server's setup)."""
+    """No font with Chinese characters to draw a printable (the server's setup)."""
 
     code = "font_missing"
 

@@ -151,6 +151,9 @@ ACTION_VERBS = {
     "note": N_("add a note to"),
     "hide": N_("hide"),
     "unhide": N_("show again"),
+    "assign_property": N_("hand to the property company"),
+    "property_done": N_("report the work done on"),
+    "property_return": N_("hand back"),
 }
 # Who did a step when it was not a staff member (stored as these codes).
 ACTORS = {
@@ -170,6 +173,9 @@ ROLE_LABELS = {
     "community_admin": N_("Community administrator"),
     "subdistrict_admin": N_("Subdistrict administrator"),
     "designer": N_("Designer"),
+    "building_group_leader": N_("Building group leader"),
+    "property_staff": N_("Property company staff"),
+    "owners_committee": N_("Owners' committee"),
 }
 
 

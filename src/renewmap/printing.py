@@ -6,7 +6,8 @@ PNG and PDF carry their text as drawn glyphs, so they need a font with Chinese c
 ``RENEWMAP_CJK_FONT`` (a .ttf, .otf or .ttc file), else the first of the usual system fonts
 (Debian's fonts-noto-cjk, WenQuanYi, Droid Sans Fallback). Without one they cannot be made and
 say so (``FontMissing``, 503). The SVG tag is a template (``web.plants``): its text stays text,
-drawn by the viewer's fonts.
+drawn by the viewer's fonts. The monthly report's PDF (``web.report_pdf``) is drawn in the
+same font.
 """
 
 from __future__ import annotations

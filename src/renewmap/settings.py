@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     overdue_days: int = Field(
         default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
     )
+    staff_poll_s: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="how often the staff workspace asks whether new requests arrived (seconds)",
+    )
     rate_logins: int = Field(default=10, ge=1, description="sign-in attempts per IP per window")
     rate_codes: int = Field(
         default=10, ge=1, description="wrong household codes per IP per window (then 429)"

@@ -90,6 +90,11 @@ class EventKind(StrEnum):
     MERGED = "merged"  # on the kept request, when a duplicate is merged into it
     REOPEN = "reopen"  # by the resident
     COMPOUND_MERGED = "compound_merged"  # internal: its grid's compound joined another
+    # the property company (物业): handed over with a due date, done, or handed back
+    ASSIGN_PROPERTY = "assign_property"
+    PROPERTY_DONE = "property_done"
+    PROPERTY_RETURN = "property_return"  # internal: why the property company handed it back
+    DELIBERATION = "deliberation"  # 四议共答: the four parties decided on it together
 
 
 # --- categories -------------------------------------------------------------------------------
@@ -108,6 +113,10 @@ CATEGORY_LABELS: dict[str, tuple[str, str]] = {
     "pipes_drainage": ("Pipes and drainage", "🚰"),
     "overhead_wires": ("Overhead wires", "⚡"),
     "accessibility": ("Accessibility", "♿"),
+    "stairwell": ("Stairwells and stairs", "🪜"),
+    "lifts": ("Lifts", "🛗"),
+    "car_parking": ("Car parking", "🚗"),
+    "water": ("Water bodies", "🦢"),
     "other": ("Other", "💬"),
 }
 CATEGORIES: tuple[str, ...] = tuple(CATEGORY_LABELS)
@@ -214,25 +223,78 @@ class Role(StrEnum):
     COMMUNITY_ADMIN = "community_admin"
     SUBDISTRICT_ADMIN = "subdistrict_admin"
     DESIGNER = "designer"
+    # 楼组长: the leader of a building party group, for the buildings the group serves
+    BUILDING_GROUP_LEADER = "building_group_leader"
+    # the property company's staff (物业): what was handed to their company
+    PROPERTY_STAFF = "property_staff"
+    # the owners' committee (业委会): follows what the property company was given, no requests
+    OWNERS_COMMITTEE = "owners_committee"
 
 
 ROLES: tuple[Role, ...] = tuple(Role)
-# Which place a role is held in: grid (community/GRID), branch, community, subdistrict.
+# Which place a role is held in: grid (community/GRID), branch, community, subdistrict, or an
+# organisation of a community (community/ORG).
 ROLE_PLACE: dict[str, str] = {
     Role.GRID_LEAD: "grid",
     Role.BRANCH_SECRETARY: "branch",
     Role.COMMUNITY_ADMIN: "community",
     Role.SUBDISTRICT_ADMIN: "subdistrict",
     Role.DESIGNER: "community",
+    Role.BUILDING_GROUP_LEADER: "branch",
+    Role.PROPERTY_STAFF: "org",
+    Role.OWNERS_COMMITTEE: "org",
 }
 # Roles that handle residents' requests (and may see them with personal data).
 REQUEST_ROLES: frozenset[Role] = frozenset(
-    {Role.GRID_LEAD, Role.BRANCH_SECRETARY, Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_ADMIN}
+    {
+        Role.GRID_LEAD,
+        Role.BRANCH_SECRETARY,
+        Role.COMMUNITY_ADMIN,
+        Role.SUBDISTRICT_ADMIN,
+        Role.BUILDING_GROUP_LEADER,
+        Role.PROPERTY_STAFF,
+    }
 )
 # Roles that may edit a community's grids and boundaries.
 ADMIN_ROLES: tuple[Role, ...] = (Role.COMMUNITY_ADMIN, Role.SUBDISTRICT_ADMIN)
 # Roles that draw designs and run a community's participatory process.
 DESIGN_ROLES: tuple[Role, ...] = (Role.DESIGNER, Role.COMMUNITY_ADMIN)
+
+
+# --- the organisation of a community ------------------------------------------------------------
+
+# Levels of the party tree (party_branch.level). The top level's name is the community's own
+# (``TOP_LEVELS``): a residential area's general branch (党总支) or a community party committee.
+GENERAL, GRID_BRANCH, BUILDING_GROUP = "general", "grid", "building_group"
+BRANCH_LEVELS: tuple[str, ...] = (GENERAL, GRID_BRANCH, BUILDING_GROUP)
+BRANCH_LEVEL_LABELS: dict[str, str] = {
+    GRID_BRANCH: "Grid party branch",
+    BUILDING_GROUP: "Building party group",
+}
+TOP_LEVELS: dict[str, str] = {
+    "general_branch": "General party branch",
+    "party_committee": "Community party committee",
+}
+DEFAULT_TOP_LEVEL = "general_branch"
+# When a branch's monthly study and patrol is due (services.requests.patrols.due_day):
+# "week:N:DAY" the weekday of the Nth week (Monday to Sunday; week 1 holds the 1st) — 每月第二周的
+# 周四 is "week:2:thu"; "nth:N:DAY" the Nth such weekday (第二个周四); "day:N" the Nth of the month.
+PATROL_RULE_DEFAULT = "week:2:thu"
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Organisations of a compound besides the party tree.
+ORG_PROPERTY, ORG_OWNERS = "property_company", "owners_committee"
+ORG_KINDS: dict[str, str] = {
+    ORG_PROPERTY: "Property company",
+    ORG_OWNERS: "Owners' committee",
+}
+# 四议共答: the four parties that deliberate and answer together.
+DELIBERATION_PARTIES: dict[str, str] = {
+    "residents_committee": "Residents' committee",
+    ORG_OWNERS: "Owners' committee",
+    ORG_PROPERTY: "Property company",
+    "resident_representatives": "Resident representatives",
+}
 
 
 # --- ids --------------------------------------------------------------------------------------

@@ -80,7 +80,11 @@ def pages(make_client, session):
         username="admin_pages",
         password="correct horse battery",
         display_name=HOSTILE,
-        roles=[("community_admin", DEMO)],
+        roles=[
+            ("community_admin", DEMO),
+            ("subdistrict_admin", DEMO[:9]),
+            ("property_staff", f"{DEMO}/WY1"),
+        ],
     )
     session.flush()
     c = make_client()
@@ -121,6 +125,9 @@ def test_every_page_carries_a_strict_policy_with_its_own_nonce(pages, session) -
         f"/staff/design/compare?a={a}&b={b}",
         f"/staff/coverage?community={DEMO}",
         f"/staff/report?community={DEMO}&grid=G07",
+        f"/staff/report?community={DEMO}&branch={DEMO}-B1",
+        "/staff/town",
+        f"/staff/property?community={DEMO}",
     ]
     nonces = set()
     for url in urls:
@@ -176,7 +183,7 @@ class Text(HTMLParser):
 NOT_ENGLISH = {
     "RenewMap", "Leaflet", "OpenStreetMap", "ODbL", "GeoPackage", "GeoJSON", "DXF", "PNG", "SVG",
     "QR", "API", "OpenAPI", "EPSG", "CSV", "Excel", "EN", "Asia", "Shanghai", "contributors",
-    "JPEG", "WebP", "PDF",
+    "JPEG", "WebP", "PDF", "GPS",
 }  # fmt: skip
 
 
@@ -193,7 +200,8 @@ def test_chinese_pages_say_nothing_in_english(pages, session) -> None:
         f"/staff/boundaries?community={DEMO}", f"/staff/design?community={DEMO}&site=S01",
         f"/staff/design/drafts/{a}", f"/staff/design/compare?a={a}&b={b}",
         f"/staff/coverage?community={DEMO}", f"/staff/report?community={DEMO}&grid=G07",
-        follow, "/c/NOPE",
+        f"/staff/report?community={DEMO}&branch={DEMO}-B1", "/staff/town",
+        f"/staff/property?community={DEMO}", follow, "/c/NOPE",
     ]  # fmt: skip
     for url in urls:
         r = c.get(url, headers=zh)

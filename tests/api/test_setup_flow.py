@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import shape
 from sqlalchemy import select
 
-from renewmap.db.models import AuthToken, Building, Community
+from renewmap.db.models import AuthToken, Building, Community, Path
 from renewmap.services.access import accounts
 from renewmap.spatial.geometry import from_db
 from tests.support.paths import OSM_EXTRACT
@@ -80,18 +80,38 @@ def test_a_second_community_from_nothing_to_a_routed_pin(api, session) -> None:
     extra = sorted_["outside"][0]["id"]
     r = upload(client, url, sub, {"include": extra, "save": "true"})
     assert r.status_code == 200, r.text
-    assert r.json()["saved"] == {"created": 11, "updated": 0, "unchanged": 0}
+    # the extract's roads inside the outline came too (7 highway lines cross 密云路454弄)
+    assert r.json()["saved"] == {"created": 11, "updated": 0, "unchanged": 0, "roads": 7}
     r = upload(client, url, sub, {"include": extra, "save": "true"})
-    assert r.json()["saved"] == {"created": 0, "updated": 0, "unchanged": 11}  # no duplicates
+    assert r.json()["saved"] == {"created": 0, "updated": 0, "unchanged": 11, "roads": 7}
+    # no duplicates, of the buildings or of the roads
     community = session.scalars(select(Community).where(Community.code == MIYUN)).one()
     rows = session.scalars(select(Building).where(Building.community_id == community.id)).all()
     assert len(rows) == 11 and extra in {b.osm_id for b in rows}
+    roads = session.scalars(select(Path).where(Path.community_id == community.id)).all()
+    assert len(roads) == 7 and len({p.osm_id for p in roads}) == 7
     grown = shape(
         client.get(f"/api/staff/communities/{MIYUN}/setup", headers=sub).json()["outline"]
     )
     # the outline grew to hold the building taken from outside whole
     taken = next(from_db(b.geom) for b in rows if b.osm_id == extra)
     assert not shape(outline).contains(taken) and grown.buffer(1e-9).contains(taken)
+
+    # the outline split along its roads: parts covering it, each building whole in one,
+    # checked by the validator like any drawn set
+    r = client.post(
+        f"/api/staff/communities/{MIYUN}/grid-proposal", json={"method": "roads"}, headers=sub
+    )
+    assert r.status_code == 200, r.text
+    by_roads = [shape(f["geometry"]) for f in r.json()["features"]]
+    assert len(by_roads) >= 2
+    assert shapely.union_all(by_roads).area == pytest.approx(grown.area, rel=1e-6)
+    for b in rows:
+        footprint = from_db(b.geom)
+        holders = [p for p in by_roads if p.intersection(footprint).area > 1e-14]
+        assert len(holders) == 1
+    r = client.post(f"/api/staff/communities/{MIYUN}/grid-drafts", json=r.json(), headers=sub)
+    assert r.status_code == 201 and r.json()["report"]["ok"] is True, r.json()["report"]
 
     # a proposed partition into 3 grids, validated as a draft, published
     r = client.post(f"/api/staff/communities/{MIYUN}/grid-proposal", json={"count": 3}, headers=sub)
@@ -109,6 +129,10 @@ def test_a_second_community_from_nothing_to_a_routed_pin(api, session) -> None:
     r = client.post(f"/api/staff/communities/{MIYUN}/grid-drafts/{draft}/publish", headers=sub)
     assert r.status_code == 200, r.text
     assert client.get(f"/api/communities/{MIYUN}").status_code == 404  # still in setup
+    # its grids exist now, but a pin is not routed to them before the community is published
+    early = parts[0].representative_point()
+    r = client.post("/api/route", json={"type": "Point", "coordinates": [early.x, early.y]})
+    assert r.status_code == 422 or (r.json()["community"] or {}).get("code") != MIYUN
     r = client.post(f"/api/staff/communities/{MIYUN}/publish", headers=sub)
     assert r.status_code == 200 and r.json()["state"] == "published" and r.json()["grids"] == 3
     assert client.get(f"/api/communities/{MIYUN}").json()["name"] == "密云路居委会"
@@ -130,6 +154,11 @@ def test_a_proposal_needs_a_sane_count(api) -> None:
     r = client.post(url, json={"count": 2}, headers=h["sub"])
     # no buildings: the whole outline is one grid
     assert r.status_code == 200 and len(r.json()["features"]) == 1
+    # no roads to split along: said so, with the way out
+    r = client.post(url, json={"method": "roads"}, headers=h["sub"])
+    assert r.status_code == 422 and r.json()["code"] == "setup_no_roads"
+    assert "has no roads or paths to split along" in r.json()["message"]
+    assert client.post(url, json={"method": "voronoi"}, headers=h["sub"]).status_code == 422
 
 
 def test_a_file_of_another_kind_is_named(api) -> None:
@@ -227,3 +256,63 @@ def test_invitations_expire_and_stay_in_their_community(demo_admin, session) -> 
     assert r.status_code == 404
     r = _invite(client, admin, username="x2", display_name="x", role="grid_lead")
     assert r.status_code == 422 and r.json()["code"] == "invite_grid_missing"
+
+
+def test_an_expired_invitation_is_sent_again_with_a_new_link(demo_admin, session) -> None:
+    client, admin = demo_admin
+    r = _invite(
+        client, admin, username="late7", display_name="李网格", role="grid_lead", place="G07"
+    )
+    old = r.json()["link"].rsplit("/", 1)[1]
+    row = session.scalars(
+        select(AuthToken).where(AuthToken.token_hash == accounts.token_hash(old))
+    ).one()
+    row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    session.flush()
+    url = "/api/staff/communities/310109010026/invitations/late7/resend"
+    # only the community's admins resend
+    assert client.post(url).status_code == 401
+    r = client.post(url, headers=admin)
+    assert r.status_code == 200, r.text
+    new = r.json()["link"].rsplit("/", 1)[1]
+    assert new != old and r.json()["username"] == "late7" and r.json()["display_name"] == "李网格"
+    expires = datetime.fromisoformat(r.json()["expires_at"])
+    assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+    # one link per invitation: the old one is unknown now, expired or not
+    links = session.scalars(
+        select(AuthToken).where(AuthToken.user_id == row.user_id, AuthToken.kind == "invite")
+    ).all()
+    assert [t.token_hash for t in links] == [accounts.token_hash(new)]
+    r = client.post("/api/staff/invitations/accept", json={"token": old, "password": PASSWORD})
+    assert r.status_code == 404 and r.json()["code"] == "invitation_unknown"
+    # resent before it was used: the previous new link stops working too
+    again = client.post(url, headers=admin).json()["link"].rsplit("/", 1)[1]
+    r = client.post("/api/staff/invitations/accept", json={"token": new, "password": PASSWORD})
+    assert r.status_code == 404
+    r = client.post("/api/staff/invitations/accept", json={"token": again, "password": PASSWORD})
+    assert r.status_code == 200
+    # accepted: nothing to resend, they sign in
+    r = client.post(url, headers=admin)
+    assert r.status_code == 409 and r.json()["code"] == "invitation_accepted"
+    assert r.json()["message"] == (
+        "late7 has accepted the invitation already and signs in with their password"
+    )
+    # nobody invited by that name, or an account that was never invited
+    r = client.post(url.replace("late7", "nobody"), headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "invitation_not_found"
+    r = client.post(url.replace("late7", "admin"), headers=admin)
+    assert r.status_code == 404 and r.json()["code"] == "invitation_not_found"
+
+
+def test_only_the_communitys_admins_resend_an_invitation(demo_admin, session) -> None:
+    client, admin = demo_admin
+    r = _invite(client, admin, username="lead8", display_name="x", role="grid_lead", place="G07")
+    assert r.status_code == 201
+    lead = accounts.create_user(
+        session, username="lead9", password=PASSWORD, roles=[("grid_lead", "310109010026/G07")]
+    )
+    token, _ = accounts.issue_token(session, user=lead, kind="api")
+    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    url = "/api/staff/communities/310109010026/invitations/lead8/resend"
+    assert client.post(url, headers=headers).status_code == 403
+    assert client.post(url, headers=admin).status_code == 200

@@ -91,6 +91,8 @@ def test_osm_import_validate_route_export(cli_db, capsys, tmp_path: Path) -> Non
         "grid_code",
         "branch_code",
         "rule",
+        "building",
+        "building_group_code",
     ]
     assert routed.loc[0, "community_code"] == CODE and routed.loc[0, "rule"] == "inside"
     assert routed.loc[0, "grid_code"].startswith("G")

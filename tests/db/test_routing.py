@@ -12,9 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renewmap.errors import NotRoutable
-from renewmap.services.places.routing import DbSource, load_memory_source, owner_for, route_geometry
-from renewmap.spatial.routing import RULES_BY_CODE, Rule, decide
-from tests.support.places import add_test_community, m2w, pt, shared_edge_wgs
+from renewmap.services.places.routing import (
+    DbSource,
+    batch_lookup,
+    load_memory_source,
+    owner_for,
+    route_geometry,
+    route_many,
+)
+from renewmap.spatial.routing import RULES_BY_CODE, Rule, decide, locate_building
+from tests.support.places import add_building_groups, add_test_community, m2w, pt, shared_edge_wgs
 
 CASES = [
     # (x, y) in local metres, expected rule, expected grid code, why
@@ -179,6 +186,7 @@ def _load_both(session) -> None:
 
     if not session.info.get("t_loaded"):
         add_test_community(session)
+        add_building_groups(session)
         add_quad_community(session)
         session.info["t_loaded"] = True
         session.info["memory"] = load_memory_source(session)
@@ -221,6 +229,19 @@ def test_database_and_batch_paths_agree(session, data) -> None:
         assert (arr_grid, arr_comm) == (from_db.grid_id, from_db.community_id), p.wkt
         if from_db.rule is Rule.BOUNDARY:
             assert len(from_db.candidates) >= 2
+        # below the grid: the same building from both sources
+        assert locate_building(p, from_db, db) == locate_building(p, from_memory, memory), p.wkt
+    # the batch rows name the building group the API's owner names
+    rows = route_many(memory, batch_lookup(session), points, snap_m=50)
+    for p, row in zip(points, rows, strict=True):
+        decision = decide(p, db, snap_m=50)
+        if not decision.routable:
+            assert row["rule"] == "outside"
+            continue
+        owner = owner_for(session, decision, p)
+        assert row["building"] == (owner.building.name if owner.building else None), p.wkt
+        group = owner.building_group.code if owner.building_group else None
+        assert row["building_group_code"] == group, p.wkt
     # lines and polygons between drawn points: DB and memory sources agree
     a, b, c = points[0], points[1], points[2]
     shapes = [shapely.LineString([a, b]), shapely.LineString([a, b, c])]
@@ -247,7 +268,7 @@ def test_prefetch_path_equals_general_path(session, data) -> None:
         with pytest.raises(NotRoutable):
             route_geometry(session, p, snap_m=50)
         return
-    assert route_geometry(session, p, snap_m=50) == owner_for(session, general)
+    assert route_geometry(session, p, snap_m=50) == owner_for(session, general, p)
 
 
 def test_prefetch_equals_general_on_demo_requests(session) -> None:
@@ -256,4 +277,5 @@ def test_prefetch_equals_general_on_demo_requests(session) -> None:
 
     for r in session.query(Request).order_by(Request.id):
         p = from_db(r.geom)
-        assert route_geometry(session, p) == owner_for(session, decide(p, DbSource(session))), r.id
+        general = owner_for(session, decide(p, DbSource(session)), p)
+        assert route_geometry(session, p) == general, r.id

@@ -314,9 +314,12 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
         "demo-designer",
         "demo-general-secretary",
         "demo-grid-lead",
+        "demo-group-leader",
+        "demo-owners",
+        "demo-property",
         "demo-subdistrict-admin",
     ]
-    assert len(set(printed.values())) == 6
+    assert len(set(printed.values())) == 9
     code, again, _ = run(capsys, "demo", "accounts")  # a new start: new passwords
     second = dict(re.findall(r"^  (demo-[a-z-]+)\s+(\S+)\s", again, re.M))
     assert sorted(second) == sorted(printed)
@@ -331,6 +334,8 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
                 principal = accounts.principal_of(user)
                 scope = scope_of(s, principal)
                 areas[username] = (len(scope.grid_ids), len(scope.community_ids))
+                if scope.building_ids or scope.org_ids:
+                    areas[username] += (len(scope.building_ids), len(scope.org_ids))
             with pytest.raises(Unauthenticated):  # the first start's passwords are gone
                 accounts.check_password(
                     s, username="demo-grid-lead", password=printed["demo-grid-lead"]
@@ -343,6 +348,9 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
     assert areas["demo-community-admin"] == (0, 1)
     assert areas["demo-subdistrict-admin"] == (0, 1)
     assert areas["demo-designer"] == (0, 0)  # drafts, not requests
+    assert areas["demo-group-leader"] == (0, 0, 1, 0)  # 1号楼, which its group serves
+    assert areas["demo-property"] == (0, 0, 0, 1)  # what was handed to the company
+    assert areas["demo-owners"] == (0, 0)  # follows the property company, no requests
 
     monkeypatch.setenv("RENEWMAP_ENV", "prod")
     monkeypatch.setenv("RENEWMAP_SECRET_KEY", "x" * 40)

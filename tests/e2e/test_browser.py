@@ -99,15 +99,18 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
 def server(e2e_db: str, mailbox, tmp_path_factory) -> Iterator[str]:
     """The real app (uvicorn, the test's backend, demo loaded) on a free loopback port, sending
     its notifications to the loopback mailbox."""
-    env = {
+    log = tmp_path_factory.mktemp("e2e") / "server.log"
+    with app_server(e2e_db, log, demo_dir=DEMO_DIR, env=_server_env(mailbox)) as base:
+        yield base
+
+
+def _server_env(mailbox) -> dict[str, str]:
+    return {
         "RENEWMAP_NOTIFY_SMTP_HOST": "127.0.0.1",
         "RENEWMAP_NOTIFY_SMTP_PORT": str(mailbox[0]),
         "RENEWMAP_NOTIFY_POLL_S": "0.5",
         "RENEWMAP_RATE_LOGINS": "100",  # the tests sign in more often than people do
     }
-    log = tmp_path_factory.mktemp("e2e") / "server.log"
-    with app_server(e2e_db, log, demo_dir=DEMO_DIR, env=env) as base:
-        yield base
 
 
 @pytest.fixture
@@ -482,7 +485,7 @@ def test_grid_lead_handles_a_residents_request(browser, phone, server, e2e_db, m
         "document.querySelector('#rm-d-status').textContent === '已受理'",
         polling=100,
     )
-    lp.fill("#rm-act-note", "物业明天来修门")
+    lp.fill("#rm-reply-text", "物业明天来修门")
     lp.get_by_role("button", name="回复居民").click()
     lp.wait_for_function(
         "() => [...document.querySelectorAll('#rm-d-history li')]"
@@ -931,9 +934,19 @@ def says_only_chinese(page, where: str, quoted: tuple[str, ...] = ()) -> None:
     assert words == [], f"{where}: English on the page: {words}"
 
 
-def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None:
+def test_the_chinese_ui_says_nothing_in_english(
+    browser, mailbox, database_url_factory, tmp_path
+) -> None:
     """A resident, a grid lead and a designer walk their flows in the zh_CN UI, meeting the
-    refusals they can meet on the way; no visible word is English at any step."""
+    refusals they can meet on the way; no visible word is English at any step. On a server and
+    database of its own: the walk meets the site's process from its start, whatever the tests
+    before did to the module's."""
+    db = database_url_factory()
+    with app_server(db, tmp_path / "server.log", demo_dir=DEMO_DIR, env=_server_env(mailbox)) as s:
+        _walk_the_chinese_ui(browser, s, db)
+
+
+def _walk_the_chinese_ui(browser, server: str, e2e_db: str) -> None:
     _add_staff(e2e_db, "zh_lead", "grid_lead=310109010026/G07")
     _add_staff(e2e_db, "zh_designer", "designer=310109010026")
 
@@ -960,8 +973,16 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     page.get_by_role("button", name="提交").tap()  # no pin yet: refused on the page
     page.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
     says_only_chinese(page, "no pin")
-    page.locator("#rm-map").tap(position=screen_point(page, *G07_POINT))
+    # the suggestions already made show while placing, and earlier tests' lie at G07_POINT (a
+    # tap there opens one): the map is brought there and the pin put at its centre
+    page.evaluate(
+        "([lon, lat]) => window.__rmMap.setView([lat, lon], 19, {animate: false})", list(G07_POINT)
+    )
+    page.get_by_role("button", name="在地图中心放图钉").tap()
     page.wait_for_selector(".leaflet-marker-draggable")
+    page.wait_for_selector("#rm-owner-preview")
+    assert page.text_content("#rm-owner-preview") == "将由 第7网格 · 第四网格党支部 处理"
+    says_only_chinese(page, "a pin placed")
     page.get_by_role("button", name="照明").tap()
     page.fill("#rm-title", "七号楼单元门禁坏了")
     page.set_input_files(
@@ -973,7 +994,9 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     )
     assert "照片“notes.jpg”不是可读的" in page.text_content("#rm-error")
     says_only_chinese(page, "a photo that is not one", quoted=("notes.jpg",))
-    page.set_input_files("#rm-photos", [])
+    # the page keeps chosen photos (with previews): the refused one is removed by its button
+    page.get_by_role("button", name="删除照片 1").tap()
+    assert page.locator("#rm-photo-list li").count() == 0
     page.get_by_role("button", name="提交").tap()
     page.wait_for_selector("#rm-receipt:not([hidden])")
     assert page.text_content("#rm-owner") == "将由 第7网格 · 第四网格党支部 处理"
@@ -1037,20 +1060,21 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     assert errors == []
 
     # --- the designer ---
+    designers = ("zh_designer",)  # a name (shown as who skipped a step), not a word of the UI
     hub = "/staff/design?community=310109010026&site=S01"
     context, dp, errors = _staff_context(browser, server, "zh_designer", hub)
-    says_only_chinese(dp, "designers' hub", quoted=("zh_designer",))
+    says_only_chinese(dp, "designers' hub", quoted=designers)
     dp.fill("#rm-n-name", "   ")  # a name of spaces: refused by the server
     dp.get_by_role("button", name="创建").click()
     dp.wait_for_function("() => document.querySelector('#rm-error').textContent !== ''")
     assert dp.text_content("#rm-error") == "请求有误：body.name：不能为空或只有空格"
-    says_only_chinese(dp, "a draft without a name", quoted=("zh_designer",))
+    says_only_chinese(dp, "a draft without a name", quoted=designers)
     dp.fill("#rm-n-name", "方案甲")
     dp.select_option("#rm-new-draft select[name=start]", "empty")
     dp.get_by_role("button", name="创建").click()
     dp.wait_for_url("**/staff/design/drafts/*")
     dp.wait_for_function("() => window.__rmMap && window.__rmMap.pm", polling=100)
-    says_only_chinese(dp, "an empty draft", quoted=("zh_designer",))
+    says_only_chinese(dp, "an empty draft", quoted=designers)
     # a barrier-free path 1 m wide: the rule names it as people do
     dp.get_by_role("button", name="步道").click()
     dp.fill("#rm-p-width", "1")
@@ -1064,9 +1088,12 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     for details in dp.locator("details").all():  # the bill of quantities, opened
         if details.is_visible() and details.get_attribute("open") is None:
             details.locator("summary").click()
-    says_only_chinese(dp, "a path too narrow, the metrics and the bill", quoted=("zh_designer",))
+    says_only_chinese(dp, "a path too narrow, the metrics and the bill", quoted=designers)
     dp.get_by_role("button", name="保存").first.click()
-    dp.wait_for_function("() => document.querySelector('#rm-saved').textContent !== ''")
+    # saved: until then the status says there are unsaved changes (and an import is refused)
+    dp.wait_for_function(
+        "() => document.querySelector('#rm-saved').textContent.startsWith('已保存（第')"
+    )
     # a file that is not GeoJSON: refused, naming the file and where it breaks
     dp.set_input_files(
         "#rm-import input[type=file]",
@@ -1077,15 +1104,25 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
         "() => document.querySelector('#rm-error').textContent.includes('bad.geojson')"
     )
     assert dp.text_content("#rm-error") == "文件“bad.geojson”：不是有效的 JSON（第 1 行第 2 列）"
-    says_only_chinese(dp, "a broken file", quoted=("zh_designer", "bad.geojson"))
+    says_only_chinese(dp, "a broken file", quoted=(*designers, "bad.geojson"))
     dp.goto(f"{server}{hub}")
     dp.select_option("#rm-stage select", "co_design")
+    dp.get_by_role("button", name="将点位推进到此步骤").click()  # refused: steps skipped, why?
+    dp.wait_for_function(
+        "() => document.querySelector('#rm-error').textContent.includes('请说明跳过的原因')"
+    )
+    assert dp.text_content("#rm-error") == (
+        "将“睦邻微花园”推进到“居民参与设计”会跳过未举行的步骤（社区调研、居民访谈、多稿设计）："
+        "请说明跳过的原因"
+    )
+    says_only_chinese(dp, "skipping steps without a reason", quoted=designers)
+    dp.fill("#rm-reason", "调研和访谈已在街道层面完成")
     dp.get_by_role("button", name="将点位推进到此步骤").click()
     dp.wait_for_function(
         "() => (document.querySelector('.rm-timeline li.rm-step-current') || {textContent: ''})"
         ".textContent.includes('居民参与设计')"
     )
-    says_only_chinese(dp, "the process", quoted=("zh_designer",))
+    says_only_chinese(dp, "the process", quoted=designers)
     errors.extend(csp_violations(dp))
     context.close()
     # the refusals answered 4xx (the browser logs them); anything else is an error
@@ -1094,7 +1131,10 @@ def test_the_chinese_ui_says_nothing_in_english(browser, server, e2e_db) -> None
     # the resident on the site's page, while residents join the design (no vote yet)
     page.goto(f"{server}/c/310109010026/sites/S01")
     page.wait_for_function(MAP_READY, polling=100)
-    says_only_chinese(page, "the site's page")
+    # the steps skipped show as not held, with who skipped them (the designer's own name) and why
+    skipped = page.text_content(".rm-timeline li[data-stage=survey] .rm-skipped")
+    assert "zh_designer" in skipped and "调研和访谈已在街道层面完成" in skipped
+    says_only_chinese(page, "the site's page", quoted=designers)
     resident_errors.extend(csp_violations(page))
     phone.close()
     assert resident_errors == [], resident_errors

@@ -201,6 +201,21 @@ def tab_to(page: Any, selector: str, limit: int = 200) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
+def choose_with_keyboard(page: Any, selector: str, files: list[dict[str, Any]]) -> None:
+    """Tab to a file input, open its chooser with Space (the keyboard alone) and choose
+    ``files``. Playwright asks Chromium to intercept choosers when the wait starts, by a DevTools
+    message the renderer may handle after a key press already queued (input goes first on a busy
+    CPU): the chooser would then open unseen. The page's answer to a question on the same
+    session (is the focus still on the input?) comes after that message is handled."""
+    tab_to(page, selector)
+    with page.expect_file_chooser() as chooser:
+        assert page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        )
+        page.keyboard.press("Space")
+    chooser.value.set_files(files)
+
+
 def staff_api(base: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=30)
     r = c.post("/api/staff/session", json={"username": "lead7", "password": PASSWORD})
@@ -372,6 +387,32 @@ def test_a_place_is_found_and_the_pin_placed_and_moved_without_a_pointer(phone, 
     assert page.evaluate("() => window.__rmMap.getCenter()") == centre
 
 
+def test_tab_leaves_the_map_and_a_focused_marker_is_not_redrawn(phone, world) -> None:
+    """Leaflet pans to a marker the keyboard focuses, and a moved view asks for its layer: the
+    markers are not redrawn under the focus (it would fall to the page, trapping Tab in the
+    map) but once the focus leaves them."""
+    page = phone
+    page.goto(f"{world['base']}/c/{DEMO}")
+    page.wait_for_function(MAP, polling=100)
+    page.evaluate("() => window.__rmMap.setView([31.2890, 121.4905], 20, {animate: false})")
+    page.wait_for_selector(".leaflet-marker-icon.rm-sug")
+    tab_to(page, ".leaflet-marker-icon.rm-sug")
+    page.evaluate("() => { document.activeElement.dataset.probe = 'focused'; }")
+    page.evaluate("() => window.__rmMap.panBy([2, 0], {animate: false})")
+    # the new view's layer came while a marker has the focus: it waits, the focus stays
+    page.wait_for_selector("#rm-map[aria-busy=true]", state="attached")
+    assert page.evaluate("document.activeElement.dataset.probe") == "focused"
+    # Tab goes on past the markers, out of the map; then the layer is drawn
+    tab_to(page, "#tab-suggest")
+    page.wait_for_function(
+        "() => !document.querySelector('#rm-map').hasAttribute('aria-busy')"
+        " && document.querySelector('[data-probe]') === null"
+        " && document.querySelector('.leaflet-marker-icon.rm-sug') !== null",
+        polling=100,
+    )
+    assert page.evaluate("document.activeElement.id") == "tab-suggest"
+
+
 @pytest.mark.allow_console("status of 422")
 def test_a_pin_outside_the_community_is_warned_at_once(phone, world) -> None:
     page = phone
@@ -420,22 +461,25 @@ def test_reporting_with_the_keyboard_alone_and_being_told_of_progress(phone, wor
     tab_to(page, "#rm-title")
     page.keyboard.type("18号楼下水管漏水")
     # photos: four chosen, three kept with previews, the limit said; one removed
-    tab_to(page, "#rm-photos")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(
+    choose_with_keyboard(
+        page,
+        "#rm-photos",
         [
             {"name": f"p{i}.jpg", "mimeType": "image/jpeg", "buffer": jpeg((20 * i, 90, 200))}
             for i in range(4)
-        ]
+        ],
     )
+    page.wait_for_function("() => document.querySelectorAll('#rm-photo-list img').length >= 3")
     assert page.locator("#rm-photo-list img").count() == 3
     assert "最多 3 张照片" in page.text_content("#rm-error")
     assert "达到上限" in page.text_content("#rm-photo-note")
-    assert page.evaluate(
-        "[...document.querySelectorAll('#rm-photo-list img')].every((i) => i.naturalWidth > 0)"
+    # the previews show the photos (decoded as the browser has time)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#rm-photo-list img')]"
+        ".every((i) => i.complete && i.naturalWidth > 0)"
     )
-    tab_to(page, ".rm-photo-remove")
+    # the add button hid (full): the focus stayed in the box, on the last photo's remove button
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "删除照片 3"
     page.keyboard.press("Enter")
     assert page.locator("#rm-photo-list img").count() == 2
     # contact and consent to be told of progress
@@ -658,11 +702,10 @@ def test_adopting_and_logging_care_with_the_keyboard(phone, world) -> None:
     page.keyboard.press("ArrowUp")  # back to 浇水
     tab_to(page, "#rm-care-note")
     page.keyboard.type("早上浇的")
-    tab_to(page, "#rm-care-photo")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files(
-        [{"name": "w.jpg", "mimeType": "image/jpeg", "buffer": jpeg((40, 160, 60))}]
+    choose_with_keyboard(
+        page,
+        "#rm-care-photo",
+        [{"name": "w.jpg", "mimeType": "image/jpeg", "buffer": jpeg((40, 160, 60))}],
     )
     tab_to(page, "#rm-care-form button[type=submit]")
     page.keyboard.press("Enter")

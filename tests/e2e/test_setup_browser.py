@@ -136,6 +136,7 @@ def test_a_committee_sets_up_a_second_community_from_the_browser(browser, world)
     assert all(not outside.nth(i).is_checked() for i in range(outside.count()))
     admin.click(page.get_by_role("button", name="导入楼栋", exact=True))
     admin.wait(text_has("#rm-bf-result", "新增 10 栋"))
+    assert "7 条道路和步道也已导入" in page.text_content("#rm-bf-result")
     admin.wait("() => document.querySelectorAll('#rm-buildings tbody tr').length === 10")
     # a number as residents say it, saved from the table
     row = page.locator("#rm-buildings tbody tr").first
@@ -147,6 +148,12 @@ def test_a_committee_sets_up_a_second_community_from_the_browser(browser, world)
     admin.click(page.get_by_role("link", name="绘制或建议网格"))
     page.wait_for_url(f"**/staff/boundaries?community={MIYUN}")
     admin.wait(MAP_READY)
+    # the extract's roads are on the map, and Geoman snaps to them
+    roads = page.evaluate(
+        "() => { let n = 0; window.__rmMap.eachLayer((l) => { if (l instanceof L.Polyline"
+        " && !(l instanceof L.Polygon) && l.options.snapIgnore === false) n += 1; }); return n; }"
+    )
+    assert roads == 7
     page.fill("#rm-p-count", "2")
     admin.click(page.get_by_role("button", name="生成建议", exact=True))
     page.wait_for_selector("#rm-publish", state="visible")

@@ -129,6 +129,7 @@ def _seed_places(db: str) -> dict[str, Any]:
         Compound,
         GreenArea,
         Grid,
+        Organisation,
         PartyBranch,
         Plant,
         Site,
@@ -170,7 +171,22 @@ def _seed_places(db: str) -> dict[str, Any]:
             plant = s.scalars(select(Plant).order_by(Plant.id)).first()
             assert plant is not None
             plant.name, plant.species, plant.adoptable = hostile("plant"), hostile("species"), True
-            return {"site_point": (inside.x, inside.y), "plant": plant.id}
+            for org in s.scalars(select(Organisation)):
+                org.name = hostile("org")
+            for group in s.scalars(
+                select(PartyBranch).where(PartyBranch.level == "building_group")
+            ):
+                group.name = hostile("group")
+            at = s.scalars(
+                select(Building).where(Building.grid_id == grid.id).order_by(Building.id)
+            ).first()
+            assert at is not None
+            door = from_db(at.geom).representative_point()
+            return {
+                "site_point": (inside.x, inside.y),
+                "plant": plant.id,
+                "building_point": (door.x, door.y),
+            }
     finally:
         engine.dispose()
 
@@ -193,12 +209,29 @@ def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, 
         hostile("staff"),
         "--role",
         f"community_admin={DEMO}",
+        "--role",
+        f"subdistrict_admin={DEMO[:9]}",
+        "--role",
+        f"property_staff={DEMO}/WY1",
         stdin=PASSWORD + "\n",
     )
     with app_server(db, tmp / "server.log") as base:
         world = {"base": base, "db": db, "tmp": tmp, **seeded}
         world.update(_write_through_the_api(base, seeded))
         yield world
+
+
+def _today() -> str:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def _in_a_week() -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(_today()) + timedelta(days=7)).isoformat()
 
 
 def _ok(r: httpx.Response) -> Any:
@@ -240,6 +273,19 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
             },
         )
     )
+    bx, by = seeded["building_point"]
+    _ok(
+        resident.post(
+            "/api/suggestions",
+            headers=csrf,
+            data={
+                "category": "stairwell",
+                "title": hostile("atbuilding"),
+                "lon": str(bx),
+                "lat": str(by),
+            },
+        )
+    )
     sx, sy = seeded["site_point"]
     c = _ok(
         resident.post(
@@ -277,6 +323,62 @@ def _write_through_the_api(base: str, seeded: dict[str, Any]) -> dict[str, Any]:
 
     act(a, "reply", hostile("reply"))
     act(b, "reject", hostile("reject"))
+    # the organisation: handed to the property company, decided by the four parties, a reply
+    # template, a branch's patrol with its study session
+    one = _ok(staff.get(f"/api/staff/requests/{a['id']}"))
+    _ok(
+        staff.post(
+            f"/api/staff/requests/{a['id']}/actions",
+            headers=h,
+            json={
+                "action": "assign_property",
+                "version": one["properties"]["version"],
+                "due": _in_a_week(),
+                "org": "WY1",
+                "note": hostile("assign"),
+            },
+        )
+    )
+    _ok(
+        staff.post(
+            "/api/staff/deliberations",
+            headers=h,
+            json={
+                "community": DEMO,
+                "request": a["id"],
+                "held_on": "2026-11-20",
+                "parties": ["residents_committee", "owners_committee", "property_company"],
+                "attendees": hostile("attendees"),
+                "question": hostile("question"),
+                "decision": hostile("decision"),
+            },
+        )
+    )
+    _ok(
+        staff.post(
+            "/api/staff/reply-templates",
+            headers=h,
+            json={"community": DEMO, "title": hostile("template"), "body": hostile("tbody")},
+        )
+    )
+    _ok(
+        staff.post(
+            "/api/staff/patrols",
+            headers=h,
+            json={
+                "community": DEMO,
+                "grids": ["G07"],
+                "day": _today(),
+                "participants": hostile("walkers"),
+                "study_topic": hostile("study"),
+                "notes": hostile("pnotes"),
+                "route": {
+                    "type": "LineString",
+                    "coordinates": [list(G07_POINT), [lon + 0.0002, lat]],
+                },
+            },
+        )
+    )
     site = f"/api/design/communities/{DEMO}/sites/S01"
     d1 = _ok(
         staff.post(f"{site}/drafts", headers=h, json={"name": hostile("draft"), "from_site": True})
@@ -788,7 +890,11 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
             "() => document.querySelector('#rm-household-who').textContent !== ''", polling=100
         )
 
-    phone.read(w["a"]["follow_url"], [hostile("title"), LONG, hostile("grid"), hostile("reply")])
+    phone.read(
+        w["a"]["follow_url"],
+        [hostile(t) for t in ("title", "grid", "reply", "org", "attendees", "question", "decision")]
+        + [LONG],
+    )
     phone.read(w["b"]["follow_url"], [hostile("rejected"), hostile("reject")])
     phone.read(
         f"/c/{DEMO}/sites/S01",
@@ -851,6 +957,8 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
     def open_request(page: Any) -> None:
         page.locator(".rm-open", has_text="#title").first.click()
         page.wait_for_selector("#rm-d-history li")
+        page.select_option("#rm-template", label=hostile("template"))  # fills the reply
+        assert page.input_value("#rm-reply-text") == hostile("tbody")
 
     desk.read(
         "/staff",
@@ -863,10 +971,28 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
             NICK + "n1",
             NUMBER_A,
             NUMBER_B,
+            hostile("org"),
+            hostile("decision"),
+            hostile("template"),
             EMAIL,
         ],
         ready="() => document.querySelector('#rm-count').textContent !== ''",
         act=open_request,
+    )
+
+    def open_at_building(page: Any) -> None:
+        page.locator(".rm-open", has_text="#atbuilding").first.click()
+        page.wait_for_selector("#rm-d-group")
+
+    desk.read(
+        "/staff",
+        [hostile("atbuilding"), hostile("group")],
+        ready="() => document.querySelector('#rm-count').textContent !== ''",
+        act=open_at_building,
+    )
+    desk.read("/staff/town", [hostile("community")], ready=MAP)
+    desk.read(
+        f"/staff/property?community={DEMO}", [hostile("title"), hostile("org"), hostile("grid")]
     )
     desk.read(
         f"/staff/overview?community={DEMO}", [hostile("grid"), hostile("community")], ready=MAP
@@ -921,7 +1047,7 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
         ready="() => document.querySelector('#rm-money li ul') !== null"
         " && document.querySelector('#rm-events li[data-id]') !== null",
     )
-    report = [hostile("grid"), hostile("community"), hostile("title")]
+    report = [hostile(t) for t in ("grid", "community", "title", "study", "walkers", "pnotes")]
     desk.read(f"/staff/report?community={DEMO}&grid=G07", report, ready=MAP)
     # the offline file of the same report, opened from disk: no network at all
     out = w["tmp"] / "report.html"

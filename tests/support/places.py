@@ -159,3 +159,70 @@ def add_quad_community(session: Session) -> dict[str, int]:
     )
     session.flush()
     return ids
+
+
+def add_building_groups(session: Session) -> dict[str, int]:
+    """Building party groups of community T (after ``add_test_community``): T-LZ1 serves the
+    whole of 1号楼 (bA); 2号楼 (bB) has two stairwells whose entrances lie 1.1 m south of its
+    south face, west (x 1.55) and east (x 1.65), each with its own group, T-LZ2W and T-LZ2E;
+    T-LZ9 serves nothing yet."""
+    from sqlalchemy import select
+
+    from renewmap.db.models import BuildingGroupPlace, Stairwell
+
+    community = session.scalar(select(Community).where(Community.code == "T0001"))
+    assert community is not None
+    buildings = {
+        b.number: b
+        for b in session.scalars(select(Building).where(Building.community_id == community.id))
+    }
+    grid_branches = {
+        b.code: b
+        for b in session.scalars(select(PartyBranch).where(PartyBranch.code.in_(["T-BA", "T-BB"])))
+    }
+    groups = {}
+    for code, name, parent in [
+        ("T-LZ1", "1号楼楼组", "T-BA"),
+        ("T-LZ2W", "2号楼西楼组", "T-BB"),
+        ("T-LZ2E", "2号楼东楼组", "T-BB"),
+        ("T-LZ9", "9号楼楼组", "T-BB"),
+    ]:
+        groups[code] = PartyBranch(
+            code=code,
+            name=name,
+            level="building_group",
+            parent_id=grid_branches[parent].id,
+            community_id=community.id,
+        )
+    session.add_all(groups.values())
+    session.flush()
+    b1, b2 = buildings["1号楼"], buildings["2号楼"]
+    west = Stairwell(
+        community_id=community.id,
+        building_id=b2.id,
+        number="1单元",
+        households=15,
+        geom=to_db(m2w(shapely.Point(1.55, 0.39))),
+    )
+    east = Stairwell(
+        community_id=community.id,
+        building_id=b2.id,
+        number="2单元",
+        households=15,
+        geom=to_db(m2w(shapely.Point(1.65, 0.39))),
+    )
+    session.add_all([west, east])
+    session.flush()
+    session.add_all(
+        [
+            BuildingGroupPlace(branch_id=groups["T-LZ1"].id, building_id=b1.id),
+            BuildingGroupPlace(
+                branch_id=groups["T-LZ2W"].id, building_id=b2.id, stairwell_id=west.id
+            ),
+            BuildingGroupPlace(
+                branch_id=groups["T-LZ2E"].id, building_id=b2.id, stairwell_id=east.id
+            ),
+        ]
+    )
+    session.flush()
+    return {code: g.id for code, g in groups.items()} | {"b1": b1.id, "b2": b2.id}

@@ -21,6 +21,7 @@ from renewmap.i18n import negotiate
 from renewmap.services.access import accounts, csrf
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.ratelimit import RateLimiter, client_key
+from renewmap.services.places import catalog
 from renewmap.services.requests.suggestions import keyed_hash
 from renewmap.settings import Settings
 from renewmap.vocabulary import MAX_ID, MIN_ID
@@ -317,3 +318,14 @@ IdPath = Annotated[int, Path(ge=MIN_ID, le=MAX_ID)]
 IdQuery = Annotated[int, Query(ge=MIN_ID, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+
+def public_community_code(code: str, session: PublicSession) -> str:
+    """The ``{code}`` of a public route: a community residents may see. One still being set
+    up answers 404 on every public route, as if it did not exist yet (staff reach it through
+    /api/staff)."""
+    return catalog.published(session, code=code).code
+
+
+# A community's code in a public route's path (404 for a community still in setup).
+PublicCode = Annotated[str, Depends(public_community_code)]

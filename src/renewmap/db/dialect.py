@@ -223,15 +223,22 @@ def geometry_wkb(session: Session, column: SqlColumn) -> ColumnElement[bytes]:
 
 
 # --- the single-round-trip routing prefetch -----------------------------------------------------
+# Only published communities are routed to (a community in setup is nobody's yet: the same
+# test as renewmap.db.queries.places.in_public_community, written out for the driver-level SQL).
 # Rows (all with the same 17 columns):
 #   kind 1 grid:      id, code, community_id, wkb, name, branch (id, code, name, level, parent),
 #                     branch's parent (id, code, name, level, parent), NULL
-#   kind 2 building:  id, NULL, grid_id, wkb, NULLs…
-#   kind 3 community: id, code, NULL, NULL, name, subdistrict (NULL, code, name, NULL, NULL),
-#                     general branch (id, code, name, level, NULL), grid_set_version
+#   kind 2 building:  id, number, grid_id, wkb, code, community_id, building group (code, name),
+#                     NULL, the group's stairwell_id, the group's id, NULLs… (one row per group
+#                     serving the building; the group columns NULL when none does). Every
+#                     building within ``m`` degrees of the point, assigned to a grid or not.
+#   kind 3 community: id, code, metric_epsg, NULL, name, subdistrict (NULL, code, name),
+#                     top_level, NULL, general branch (id, code, name, level, NULL),
+#                     grid_set_version
 _PREFETCH = """
 WITH g AS (
   SELECT id, code, community_id, geom, name, branch_id FROM grid WHERE {grid_bbox}
+  AND community_id IN (SELECT id FROM community WHERE state = 'published')
 )
 SELECT 1, g.id, g.code, g.community_id, {wkb}(g.geom), g.name,
        gb.id, gb.code, gb.name, gb.level, gb.parent_id,
@@ -240,16 +247,21 @@ FROM g
 LEFT JOIN party_branch gb ON gb.id = g.branch_id
 LEFT JOIN party_branch pb ON pb.id = gb.parent_id
 UNION ALL
-SELECT 2, b.id, NULL, b.grid_id, {wkb}(b.geom), NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM building b WHERE b.grid_id IS NOT NULL AND {building_bbox}
+SELECT 2, b.id, b.number, b.grid_id, {wkb}(b.geom), b.code,
+       b.community_id, lg.code, lg.name, NULL, l.stairwell_id,
+       lg.id, NULL, NULL, NULL, NULL, NULL
+FROM building b
+LEFT JOIN building_group_place l ON l.building_id = b.id
+LEFT JOIN party_branch lg ON lg.id = l.branch_id
+WHERE {building_near}
+AND b.community_id IN (SELECT id FROM community WHERE state = 'published')
 UNION ALL
 {community_part}
 WHERE c.id IN (SELECT community_id FROM g)
 """
 
-_COMMUNITY_SUBQUERIES = """SELECT 3, c.id, c.code, NULL, NULL, c.name,
-       NULL, s.code, s.name, NULL, NULL,
+_COMMUNITY_SUBQUERIES = """SELECT 3, c.id, c.code, c.metric_epsg, NULL, c.name,
+       NULL, s.code, s.name, c.top_level, NULL,
        (SELECT p.id FROM party_branch p WHERE p.community_id = c.id AND p.level = 'general'
         ORDER BY p.code LIMIT 1),
        (SELECT p.code FROM party_branch p WHERE p.community_id = c.id AND p.level = 'general'
@@ -259,8 +271,8 @@ _COMMUNITY_SUBQUERIES = """SELECT 3, c.id, c.code, NULL, NULL, c.name,
        'general', NULL, c.grid_set_version
 FROM community c LEFT JOIN subdistrict s ON s.id = c.subdistrict_id"""
 # PostgreSQL looks the general branch up once per community with LATERAL.
-_COMMUNITY_LATERAL = """SELECT 3, c.id, c.code, NULL, NULL, c.name,
-       NULL, s.code, s.name, NULL, NULL,
+_COMMUNITY_LATERAL = """SELECT 3, c.id, c.code, c.metric_epsg, NULL, c.name,
+       NULL, s.code, s.name, c.top_level, NULL,
        gb.id, gb.code, gb.name, 'general', NULL, c.grid_set_version
 FROM community c LEFT JOIN subdistrict s ON s.id = c.subdistrict_id
 LEFT JOIN LATERAL (
@@ -278,15 +290,16 @@ _PREFILTER_DEG = "1e-9"
 _PREFETCH_SQL = {
     "postgresql": _PREFETCH.format(
         grid_bbox=f"ST_DWithin(geom, {_PG_POINT}, {_PREFILTER_DEG})",
-        building_bbox=f"ST_DWithin(b.geom, {_PG_POINT}, {_PREFILTER_DEG})",
+        building_near=f"ST_DWithin(b.geom, {_PG_POINT}, %(m)s)",
         wkb="ST_AsBinary",
         community_part=_COMMUNITY_LATERAL,
     ),
     "sqlite": _PREFETCH.format(
         grid_bbox="id IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'grid' "
         "AND f_geometry_column = 'geom' AND search_frame = MakePoint(:x, :y, 4326))",
-        building_bbox="b.id IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'building' "
-        "AND f_geometry_column = 'geom' AND search_frame = MakePoint(:x, :y, 4326))",
+        building_near="b.id IN (SELECT rowid FROM SpatialIndex WHERE f_table_name = 'building' "
+        "AND f_geometry_column = 'geom' "
+        "AND search_frame = BuildMbr(:x - :m, :y - :m, :x + :m, :y + :m, 4326))",
         wkb="AsBinary",
         community_part=_COMMUNITY_SUBQUERIES,
     ),
@@ -294,7 +307,8 @@ _PREFETCH_SQL = {
 
 
 def route_prefetch_sql(session: Session) -> str:
-    """Driver-level SQL (named parameters ``x``, ``y``) for the routing prefetch."""
+    """Driver-level SQL (named parameters ``x``, ``y`` and the buildings' margin ``m`` in
+    degrees) for the routing prefetch."""
     return _PREFETCH_SQL[dialect_name(session)]
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from renewmap.vocabulary import Status
+from renewmap.vocabulary import DEFAULT_TOP_LEVEL, PATROL_RULE_DEFAULT, Status
 
 SRID = 4326
 
@@ -82,6 +82,15 @@ class Community(Base):
     attribution: Mapped[str | None] = mapped_column(Text)
     # Unit costs and rule thresholds of its designs (spatial.design.standards); None: defaults.
     design_standards: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What its top party level is called (vocabulary.TOP_LEVELS): 党总支 or 社区党委.
+    top_level: Mapped[str] = mapped_column(
+        String(32), default=DEFAULT_TOP_LEVEL, server_default=DEFAULT_TOP_LEVEL
+    )
+    # When its branches' monthly patrol is due (services.requests.patrols.due_day): e.g.
+    # "week:2:thu" (第二周的周四), "nth:2:thu" (第二个周四), "day:15".
+    patrol_rule: Mapped[str] = mapped_column(
+        String(32), default=PATROL_RULE_DEFAULT, server_default=PATROL_RULE_DEFAULT
+    )
     # "setup" while its committee sets it up in the browser (hidden from residents, no routing),
     # "published" once they publish it (see services.places.setup).
     state: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
@@ -144,6 +153,70 @@ class Building(Base):
     households: Mapped[int | None] = mapped_column(Integer)
     osm_id: Mapped[str | None] = mapped_column(String(32))
     geom: Mapped[Any] = geometry("MULTIPOLYGON")
+    # the building groups serving it (the whole building, or one of its stairwells)
+    group_places: Mapped[list[BuildingGroupPlace]] = relationship(
+        foreign_keys="BuildingGroupPlace.building_id", passive_deletes=True
+    )
+
+
+class Stairwell(Base):
+    """楼道 / 单元: an entrance of a building and the households it serves (the unit grids are
+    made of). ``geom``: the entrance, if known."""
+
+    __tablename__ = "stairwell"
+    __table_args__ = (UniqueConstraint("building_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32))  # "2单元", "2"
+    households: Mapped[int | None] = mapped_column(Integer)
+    geom: Mapped[Any] = geometry("POINT", nullable=True)
+    # the building group serving just this stairwell, if any
+    group_places: Mapped[list[BuildingGroupPlace]] = relationship(
+        foreign_keys="BuildingGroupPlace.stairwell_id", passive_deletes=True
+    )
+
+
+class BuildingGroupPlace(Base):
+    """A building (or one stairwell of it) that a building party group (楼组党小组) serves.
+
+    ``building_id`` is always set; ``stairwell_id`` narrows it to one entrance. The group's
+    leader (楼组长) covers the requests at those buildings."""
+
+    __tablename__ = "building_group_place"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("party_branch.id", ondelete="CASCADE"))
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id", ondelete="CASCADE"))
+    stairwell_id: Mapped[int | None] = mapped_column(ForeignKey("stairwell.id", ondelete="CASCADE"))
+
+
+class PartyVolunteer(Base):
+    """党员志愿者: a party member attached to a building group. Their consent to be listed is
+    recorded (when, by whom); the phone is for staff who cover the group only."""
+
+    __tablename__ = "party_volunteer"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("party_branch.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consent_recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Organisation(Base):
+    """An organisation of a compound besides the party tree: its property company (物业) or its
+    owners' committee (业委会) (``vocabulary.ORG_KINDS``)."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (UniqueConstraint("community_id", "code"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compound.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))  # its service desk
 
 
 class Site(Base):
@@ -278,6 +351,15 @@ class Request(Base):
     media_url: Mapped[str | None] = mapped_column(String(500))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     contact_name: Mapped[str | None] = mapped_column(String(100))
+    # Issue 20: the building it is in or at (within spatial.routing.BUILDING_NEAR_M), set when
+    # routed; a building group's leader covers it through this.
+    building_id: Mapped[int | None] = mapped_column(Integer)  # a building id
+    # Handed to the property company (交物业处理): which, when, due by (a day in the
+    # community's time zone), and when it reported the work done.
+    assigned_org_id: Mapped[int | None] = mapped_column(Integer)  # an organisation id
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    assigned_due: Mapped[date | None] = mapped_column(Date)
+    assigned_done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Residents (issue 16): told of progress by SMS (``phone``) or e-mail (``contact_email``)
     # only after ticking the consent box (when); a stop link withdraws it (when).
     notify_consent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -292,11 +374,15 @@ class Request(Base):
 
 
 class RequestPhoto(Base):
-    """A resident's photo, re-encoded without metadata (EXIF/GPS stripped), with a thumbnail."""
+    """A photo of a request, re-encoded without metadata (EXIF/GPS stripped), with a thumbnail:
+    the resident's (``kind`` "resident"), or staff's with a reply or a resolution ("after",
+    linked to that history entry)."""
 
     __tablename__ = "request_photo"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="resident", server_default="resident")
+    event_id: Mapped[int | None] = mapped_column(Integer)  # a request_event id
     position: Mapped[int] = mapped_column(Integer, default=0)
     content_type: Mapped[str] = mapped_column(String(32))
     width: Mapped[int] = mapped_column(Integer)
@@ -367,8 +453,9 @@ class StaffUser(Base):
 
 class StaffRole(Base):
     """One role in one place. The place column that applies depends on the role:
-    grid_lead → grid; branch_secretary → branch; community_admin and designer → community;
-    subdistrict_admin → subdistrict. A user may hold several roles in several places."""
+    grid_lead → grid; branch_secretary and building_group_leader → branch; community_admin and
+    designer → community; subdistrict_admin → subdistrict; property_staff and owners_committee
+    → organisation. A user may hold several roles in several places."""
 
     __tablename__ = "staff_role"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -380,6 +467,7 @@ class StaffRole(Base):
     subdistrict_id: Mapped[int | None] = mapped_column(
         ForeignKey("subdistrict.id", ondelete="CASCADE")
     )
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     user: Mapped[StaffUser] = relationship(back_populates="roles")
 
 
@@ -646,18 +734,68 @@ class GridDraft(Base):
 
 
 class Patrol(Base):
-    """巡查: a grid branch's monthly walk (second Thursday), the route walked and who went.
-    Findings are requests (source "patrol") that point back here."""
+    """学习和巡查: a party branch's monthly study and walk of its area (due by the community's
+    ``patrol_rule``): the route walked, who went, what was studied. One patrol covers any of
+    the branch's grids (``PatrolGrid``) and clears all of them for the month. Findings are
+    requests (source "patrol") that point back here."""
 
     __tablename__ = "patrol"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The first grid walked (every grid walked is in patrol_grid).
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+    # The branch that walked (None: a grid without a branch walked alone).
+    branch_id: Mapped[int | None] = mapped_column(Integer)  # a party_branch id
     day: Mapped[date] = mapped_column(Date)
     participants: Mapped[str] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
+    study_topic: Mapped[str | None] = mapped_column(Text)
+    study_attendees: Mapped[str | None] = mapped_column(Text)
+    route_source: Mapped[str | None] = mapped_column(String(8))  # tap | gps
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     geom: Mapped[Any] = geometry("MULTILINESTRING", nullable=True)
+
+
+class PatrolGrid(Base):
+    """A grid a patrol walked."""
+
+    __tablename__ = "patrol_grid"
+    __table_args__ = (UniqueConstraint("patrol_id", "grid_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrol.id", ondelete="CASCADE"))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"))
+
+
+class Deliberation(Base):
+    """四议共答: the residents' committee, the owners' committee, the property company and
+    resident representatives decide a question together, about a request or a site. Shown in
+    the public history of what it is about."""
+
+    __tablename__ = "deliberation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"))
+    held_on: Mapped[date] = mapped_column(Date)
+    parties: Mapped[list[str]] = mapped_column(JSON)  # vocabulary.DELIBERATION_PARTIES
+    attendees: Mapped[str] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReplyTemplate(Base):
+    """A community's ready-made public reply ("已派物业维修，预计三天内完成")."""
+
+    __tablename__ = "reply_template"
+    __table_args__ = (UniqueConstraint("community_id", "title"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class NotifyChannel(Base):
@@ -1032,6 +1170,7 @@ LAYER_MODELS: dict[str, type[Base]] = {
     "compound": Compound,
     "grid": Grid,
     "building": Building,
+    "stairwell": Stairwell,
     "site": Site,
     "green": GreenArea,
     "plant": Plant,
@@ -1065,6 +1204,17 @@ Index("ix_design_feature_draft_id", DesignFeature.draft_id)
 Index("ix_plant_adoption_plant_id", PlantAdoption.plant_id)
 Index("ix_plant_care_plant_id", PlantCare.plant_id)
 Index("ix_api_key_community_id", ApiKey.community_id)
+Index("ix_stairwell_building_id", Stairwell.building_id)
+Index("ix_building_group_place_branch_id", BuildingGroupPlace.branch_id)
+Index("ix_building_group_place_building_id", BuildingGroupPlace.building_id)
+Index("ix_party_volunteer_branch_id", PartyVolunteer.branch_id)
+Index("ix_staff_role_org_id", StaffRole.org_id)
+Index("ix_request_building_id", Request.building_id)
+Index("ix_request_assigned_org_id", Request.assigned_org_id)
+Index("ix_patrol_grid_grid_id", PatrolGrid.grid_id)
+Index("ix_patrol_grid_patrol_id", PatrolGrid.patrol_id)
+Index("ix_deliberation_request_id", Deliberation.request_id)
+Index("ix_deliberation_site_id", Deliberation.site_id)
 Index("ix_meeting_community_id_held_on", Meeting.community_id, Meeting.held_on)
 Index("ix_meeting_link_target", MeetingLink.target, MeetingLink.target_id)
 Index("ix_proposal_community_id_submitted_on", Proposal.community_id, Proposal.submitted_on)

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from renewmap.spatial.geometry import polygonal_part
+from renewmap.spatial.geometry import lineal_part, polygonal_part
 
 MAX_ITERATIONS = 100
 
@@ -92,4 +92,86 @@ def _cells(outline: BaseGeometry, points: np.ndarray) -> list[BaseGeometry]:
         hits = [cells[int(i)] for i in tree.query(p, predicate="intersects")]
         cell = hits[0] if hits else shapely.Polygon()
         out.append(cell.intersection(outline))
+    return out
+
+
+# --- split by the internal roads ----------------------------------------------------------------
+
+SLIVER_M2 = 300.0  # a face smaller than this (a strip between a road and the fence) is no grid
+
+
+def split_by_roads(
+    outline: BaseGeometry,
+    roads: Sequence[BaseGeometry],
+    footprints: Sequence[BaseGeometry] = (),
+    *,
+    sliver_m2: float = SLIVER_M2,
+) -> list[BaseGeometry]:
+    """The outline cut along its internal roads (metric coordinates), as people draw grids:
+    the faces that the outline's boundary and the roads clipped to it enclose. A road that
+    ends inside without meeting another line cuts nothing; faces under ``sliver_m2`` are merged
+    into the neighbour they share the longest edge with; each building's footprint goes whole
+    to the part holding most of it. Parts are ordered north-west to south-east; together they
+    cover the outline without overlapping."""
+    if outline.is_empty:
+        return []
+    clipped = [lineal_part(shapely.intersection(r, outline)) for r in roads]
+    lines = [c for c in clipped if not c.is_empty]
+    noded = shapely.union_all([outline.boundary, *lines])  # nodes every crossing
+    faces = [
+        f
+        for f in shapely.get_parts(shapely.polygonize(list(shapely.get_parts(noded))))
+        if outline.covers(f.representative_point())  # not a hole of the outline
+    ]
+    faces = _merge_slivers(faces, sliver_m2)
+    faces = _whole_buildings(faces, [shapely.make_valid(fp) for fp in footprints])
+    parts = [polygonal_part(shapely.make_valid(f.intersection(outline))) for f in faces]
+    parts = [p for p in parts if not p.is_empty]
+    return sorted(parts, key=_reading_order)
+
+
+def _reading_order(part: BaseGeometry) -> tuple[float, float]:
+    p = part.representative_point()
+    return (-round(p.y, 0), round(p.x, 0))
+
+
+def _merge_slivers(faces: list[BaseGeometry], sliver_m2: float) -> list[BaseGeometry]:
+    """Faces under ``sliver_m2`` united with the neighbour sharing the longest edge, smallest
+    first (one with no neighbour stays)."""
+    faces = list(faces)
+    while True:
+        small = sorted(
+            (i for i, f in enumerate(faces) if f.area < sliver_m2), key=lambda i: faces[i].area
+        )
+        merged = False
+        for i in small:
+            shared = [
+                (faces[i].boundary.intersection(f.boundary).length, j)
+                for j, f in enumerate(faces)
+                if j != i
+            ]
+            length, j = max(shared, default=(0.0, -1))
+            if length <= 0:
+                continue
+            faces[j] = shapely.union(faces[j], faces[i])
+            del faces[i]
+            merged = True
+            break
+        if not merged:
+            return faces
+
+
+def _whole_buildings(faces: list[BaseGeometry], feet: list[BaseGeometry]) -> list[BaseGeometry]:
+    """Each footprint added whole to the face holding most of it, taken from the others."""
+    if not faces or not feet:
+        return faces
+    owner = [max(range(len(faces)), key=lambda k: faces[k].intersection(fp).area) for fp in feet]
+    out = []
+    for k, face in enumerate(faces):
+        own = [fp for fp, o in zip(feet, owner, strict=True) if o == k]
+        others = [fp for fp, o in zip(feet, owner, strict=True) if o != k]
+        region = shapely.union_all([face, *own]) if own else face
+        if others:
+            region = region.difference(shapely.union_all(others))
+        out.append(region)
     return out

@@ -20,24 +20,31 @@ Rule for a point:
 6. otherwise not routable (``outside``)
 Lines and polygons: the grid with the largest overlap (length/area in metres), ties as in 3
 (``overlap``); then 4–6 as for points.
+
+Below the grid, and without changing its choice: the building a point is in or at (its footprint
+covers the point, else the nearest footprint within ``BUILDING_NEAR_M``) and, of the building
+party groups that serve that building, the one the point belongs to (``group_for``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, cast
 
 import numpy as np
 import shapely
+from shapely.affinity import affine_transform
 from shapely.geometry.base import BaseGeometry
 
 from renewmap.spatial.crs import metres_to_degrees, to_metric
 from renewmap.vocabulary import metric_epsg
 
 DEFAULT_SNAP_M = 50.0
+# A point this close to a building's footprint is "at" the building (its door, its wall).
+BUILDING_NEAR_M = 10.0
 # Overlaps whose measures differ by less than this relative amount are treated as ties, so
 # that the same geometry measured twice can never flip the answer on rounding noise.
 _TIE_RTOL = 1e-9
@@ -77,6 +84,7 @@ class BuildingRef:
     id: int
     grid_id: int | None
     geom: BaseGeometry
+    community_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,12 @@ class CandidateSource(Protocol):
     def grids_of_community(self, community_id: int) -> Sequence[GridRef]: ...
 
     def community(self, community_id: int) -> CommunityRef: ...
+
+    def all_buildings_near(
+        self, bounds: tuple[float, float, float, float]
+    ) -> Sequence[BuildingRef]:
+        """Every building, assigned to a grid or not (at least those intersecting ``bounds``)."""
+        ...
 
 
 Bounds = tuple[float, float, float, float]  # minx, miny, maxx, maxy
@@ -248,6 +262,99 @@ def _decide_extent(geom: BaseGeometry, source: CandidateSource) -> Decision | No
     )
 
 
+# Metres per degree of latitude, and of longitude at the equator (WGS84, mean values): the
+# local plane that measures "at a building" (tens of metres: error well under 0.1 %).
+_M_PER_DEG_LAT = 110_574.0
+_M_PER_DEG_LON = 111_320.0
+
+
+def local_metres(origin: shapely.Point) -> Callable[[BaseGeometry], BaseGeometry]:
+    """WGS84 → metres in a plane tangent at ``origin`` (east, north). Exact enough for the
+    few metres between a point and a door, without a projection per building."""
+    kx = _M_PER_DEG_LON * math.cos(math.radians(origin.y))
+    ky = _M_PER_DEG_LAT
+    matrix = [kx, 0.0, 0.0, ky, -origin.x * kx, -origin.y * ky]
+
+    def to_local(g: BaseGeometry) -> BaseGeometry:
+        return affine_transform(g, matrix)
+
+    return to_local
+
+
+def building_at(
+    point: shapely.Point,
+    buildings: Sequence[BuildingRef],
+    *,
+    near_m: float = BUILDING_NEAR_M,
+) -> int | None:
+    """The id of the building ``point`` is in (a footprint covers it) or at (the nearest
+    footprint within ``near_m`` metres); ties → the lowest id. None in the open."""
+    covering = sorted(b.id for b in buildings if b.geom.covers(point))
+    if covering:
+        return covering[0]
+    if not buildings:
+        return None
+    to_local = local_metres(point)
+    here = to_local(point)
+    near = []
+    for b in buildings:
+        d = here.distance(to_local(b.geom))
+        if d <= near_m:
+            near.append((round(d, 3), b.id))
+    return min(near)[1] if near else None
+
+
+def locate_building(
+    geom: BaseGeometry,
+    decision: Decision,
+    source: CandidateSource,
+    *,
+    near_m: float = BUILDING_NEAR_M,
+) -> int | None:
+    """The building a routed point is in or at, among its community's (None for lines,
+    polygons, and points that are not routable or lie in the open)."""
+    if not isinstance(geom, shapely.Point) or decision.community_id is None:
+        return None
+    x, y = geom.x, geom.y
+    margin = metres_to_degrees(near_m, y)
+    near = (x - margin, y - margin, x + margin, y + margin)
+    candidates = [
+        b
+        for b in source.all_buildings_near(near)
+        if b.community_id in (None, decision.community_id)
+    ]
+    return building_at(geom, candidates, near_m=near_m)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLink:
+    """A building party group serving a building: the whole of it (``entrance`` None and
+    ``stairwell`` False) or one stairwell, whose entrance may be known."""
+
+    branch_id: int
+    code: str
+    stairwell: bool = False
+    entrance: BaseGeometry | None = None
+
+
+def group_for(point: shapely.Point | None, links: Sequence[GroupLink]) -> GroupLink | None:
+    """Of the groups serving one building, the one a point there belongs to: the group of the
+    stairwell whose entrance is nearest; else one serving the whole building; else any.
+    Ties → the lowest code."""
+    if not links:
+        return None
+    placed = [(g, g.entrance) for g in links if g.entrance is not None]
+    if point is not None and placed:
+        to_local = local_metres(point)
+        here = to_local(point)
+        ranked = [
+            (round(here.distance(to_local(entrance)), 3), g.code, g) for g, entrance in placed
+        ]
+        return min(ranked, key=lambda t: (t[0], t[1]))[2]
+    whole = [g for g in links if not g.stairwell]
+    return min(whole or list(links), key=lambda g: g.code)
+
+
 def _community_or_snap(geom: BaseGeometry, source: CandidateSource, *, snap_m: float) -> Decision:
     lat = (geom.bounds[1] + geom.bounds[3]) / 2
     covering = [
@@ -296,6 +403,8 @@ class MemorySource:
     ) -> None:
         self.communities = list(communities)
         self.grids = list(grids)
+        self.every_building = list(buildings)
+        self._every_building_tree = shapely.STRtree([b.geom for b in self.every_building])
         self.buildings = [b for b in buildings if b.grid_id is not None]
         self._community_by_id = {c.id: c for c in self.communities}
         self._grid_geoms = np.array([g.geom for g in self.grids], dtype=object)
@@ -337,6 +446,10 @@ class MemorySource:
 
     def community(self, community_id: int) -> CommunityRef:
         return self._community_by_id[community_id]
+
+    def all_buildings_near(self, bounds: tuple[float, float, float, float]) -> list[BuildingRef]:
+        hits = self._every_building_tree.query(shapely.box(*bounds))
+        return [self.every_building[i] for i in hits]
 
     # -- vectorised fast path ------------------------------------------------------------------
 

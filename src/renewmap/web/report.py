@@ -1,5 +1,6 @@
-"""The printable monthly report of a grid: served as a page (``/staff/report``) and written
-as one offline file (``renewmap report``) from the same template, ``report/grid.html``.
+"""The printable monthly report of a grid or a party branch's area: served as a page
+(``/staff/report``) and written as one offline file (``renewmap report``) from the same
+template, ``report/grid.html``; and as a PDF (``report_pdf``).
 
 The map is part of the document (a ``<div>`` drawn by ``static/js/report.js``, no iframe).
 The file inlines what it needs — Leaflet, the stylesheets and the report's script bundled
@@ -18,6 +19,25 @@ from renewmap.web.assets import bundle, inline_text, vendored
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import CATEGORIES, STATUSES
 from renewmap.web.sitemap import STATUS_COLOURS, site_plan
+
+
+def _routes_layer(patrols: list[dict[str, Any]], locale: str) -> dict[str, Any]:
+    """The month's patrol routes, each named by its day and grids."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": p["route"],
+                "properties": {
+                    "label": gettext(locale, "Patrol of {day}", day=p["day"])
+                    + (" · " + "、".join(p["grids"]) if p["grids"] else "")
+                },
+            }
+            for p in patrols
+            if p["route"] is not None
+        ],
+    }
 
 
 def _requests_layer(records: list[dict[str, Any]], locale: str) -> dict[str, Any]:
@@ -50,6 +70,7 @@ def report_page(report: dict[str, Any], *, locale: str, nonce: str | None, time_
         "plan": plan,
         "focus": report["grid_bounds"],
         "requests": _requests_layer(report["requests"], locale),
+        "routes": _routes_layer(report["patrols"], locale),
     }
     assets: dict[str, Any] = {}
     if offline:
@@ -70,12 +91,30 @@ def report_page(report: dict[str, Any], *, locale: str, nonce: str | None, time_
         assets=assets,
         report=report,
         title_month=f"{month:%Y-%m}",
-        heading=gettext(
-            locale, "requests of {year}-{month}", year=f"{month:%Y}", month=f"{month:%m}"
-        ),
+        heading=heading(report, locale),
         statuses={s: gettext(locale, label) for s, label in STATUSES.items()},
         categories={
             c: f"{icon} {gettext(locale, label)}" for c, (label, icon) in CATEGORIES.items()
         },
+        figures=figure_labels(locale),
         config=config,
     )
+
+
+def heading(report: dict[str, Any], locale: str) -> str:
+    month = report["month"]
+    return gettext(locale, "requests of {year}-{month}", year=f"{month:%Y}", month=f"{month:%m}")
+
+
+# The month's figures, in the order printed: key → label msgid.
+FIGURES = (
+    ("new", "New this month"),
+    ("accepted", "Accepted this month"),
+    ("resolved", "Resolved this month"),
+    ("median_days_to_resolve", "Median days to resolve"),
+    ("open_at_end", "Open"),
+)
+
+
+def figure_labels(locale: str) -> list[tuple[str, str]]:
+    return [(key, gettext(locale, label)) for key, label in FIGURES]

@@ -15,7 +15,14 @@ import geopandas as gpd
 from renewmap import names
 from renewmap.i18n import N_, Text, gettext
 from renewmap.services.requests.photos import MAX_PHOTO_BYTES, MAX_PHOTOS
-from renewmap.vocabulary import CATEGORY_LABELS, CATEGORY_QUESTIONS, STATUS_LABELS, Status
+from renewmap.vocabulary import (
+    CATEGORY_LABELS,
+    CATEGORY_QUESTIONS,
+    DELIBERATION_PARTIES,
+    STATUS_LABELS,
+    EventKind,
+    Status,
+)
 from renewmap.web.render import render, script_catalog
 from renewmap.web.sitemap import STATUS_COLOURS, VECTOR_TILES_FROM, OnlineTiles, site_plan
 
@@ -158,15 +165,9 @@ def follow_page(
         status=gettext(locale, STATUSES.get(view["status"], view["status"])),
         reopenable=reopenable,
         category=f"{icon} {gettext(locale, label)}".strip(),
-        history=[
-            {
-                "at": h["at"],
-                "what": gettext(locale, h["kind"]),
-                "note": h.get("note"),
-                "by": by_label(locale, h.get("by")),
-            }
-            for h in view["history"]
-        ],
+        history=[_history_item(locale, h) for h in view["history"]],
+        property=view.get("property"),
+        photos=[p for p in view["photos"] if p.get("kind") != "after"],
         channels=[gettext(locale, CHANNEL_LABELS[c]) for c in view.get("notify", [])],
         config={
             "code": code,
@@ -195,6 +196,34 @@ def stop_page(
         done=done,
         community=community,
     )
+
+
+def _history_item(locale: str, h: dict[str, Any]) -> dict[str, Any]:
+    """One history entry as the resident reads it: what happened (the property company's due
+    day in words), the note, a deliberation's parties and decision, the "after" photos."""
+    details = h.get("details") or {}
+    what = gettext(locale, h["kind"])
+    if h["kind"] == EventKind.ASSIGN_PROPERTY and details.get("due"):
+        what = gettext(
+            locale, "Passed to the property company, to be done by {due}", due=details["due"]
+        )
+    deliberation = None
+    if h["kind"] == EventKind.DELIBERATION:
+        deliberation = {
+            **details,
+            "parties": [
+                gettext(locale, DELIBERATION_PARTIES.get(p, p))
+                for p in details.get("parties") or []
+            ],
+        }
+    return {
+        "at": h["at"],
+        "what": what,
+        "note": None if deliberation else h.get("note"),
+        "by": by_label(locale, h.get("by")),
+        "deliberation": deliberation,
+        "photos": h.get("photos") or [],
+    }
 
 
 def index_page(communities: list[dict[str, str]], *, locale: str, nonce: str) -> str:

@@ -219,3 +219,26 @@ def site_plan(
         "fields": {k: gettext(locale, v) for k, v in FIELD_LABELS.items()},
         "controls": {k: gettext(locale, v) for k, v in CONTROL_LABELS.items()},
     }
+
+
+def area_plan(
+    bounds: tuple[float, float, float, float] | list[float],
+    *,
+    locale: str,
+    attribution: str | None = None,
+    tiles: OnlineTiles | None = None,
+) -> dict[str, Any]:
+    """A plan with no layers of its own, framed on ``bounds`` (a town's map, whose page draws
+    its communities itself), with the configured basemap if any."""
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    return {
+        "community": None,
+        "bounds": [minx, miny, maxx, maxy],
+        "attribution": attribution,
+        "tiles": None
+        if tiles is None
+        else _tiles_config(tiles, ((minx + maxx) / 2, (miny + maxy) / 2)),
+        "layers": {},
+        "names": {k: gettext(locale, v) for k, v in LAYER_NAMES.items()},
+        "fields": {k: gettext(locale, v) for k, v in FIELD_LABELS.items()},
+    }

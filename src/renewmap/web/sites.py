@@ -15,6 +15,7 @@ import geopandas as gpd
 
 from renewmap.i18n import gettext
 from renewmap.services.design.process import STAGE_LABELS, STAGES
+from renewmap.vocabulary import DELIBERATION_PARTIES
 from renewmap.web.design import labels
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import category_list
@@ -72,6 +73,7 @@ def site_page(
     locale: str,
     nonce: str,
     tiles: OnlineTiles | None = None,
+    deliberations: list[dict[str, Any]] | None = None,
 ) -> str:
     community = layers["community"].iloc[0]
     plan = site_plan(
@@ -111,6 +113,13 @@ def site_page(
         construction=construction,
         before_after=_before_after(photos, construction),
         plants=plants,
+        deliberations=[
+            {
+                **d,
+                "parties": [gettext(locale, DELIBERATION_PARTIES.get(p, p)) for p in d["parties"]],
+            }
+            for d in deliberations or []
+        ],
         category_options=[(c["code"], f"{c['icon']} {c['label']}") for c in category_list(locale)],
         config=config,
         vectorgrid=any("tiles" in layer for layer in plan["layers"].values()),

@@ -14,7 +14,15 @@ import geopandas as gpd
 
 from renewmap import names
 from renewmap.i18n import N_, gettext
-from renewmap.vocabulary import DESIGN_ROLES, OPEN_FILTER, STATUS_FILTERS, EventKind
+from renewmap.vocabulary import (
+    DELIBERATION_PARTIES,
+    DESIGN_ROLES,
+    OPEN_FILTER,
+    STATUS_FILTERS,
+    TOP_LEVELS,
+    EventKind,
+    Role,
+)
 from renewmap.web.render import render, script_catalog
 from renewmap.web.resident import (
     CATEGORIES,
@@ -23,7 +31,7 @@ from renewmap.web.resident import (
     category_list,
     question_list,
 )
-from renewmap.web.sitemap import OnlineTiles, feature_collection, site_plan
+from renewmap.web.sitemap import OnlineTiles, area_plan, feature_collection, site_plan
 
 ACTION_LABELS = {
     "accept": "Accept",
@@ -36,7 +44,24 @@ ACTION_LABELS = {
     "note": "Internal note",
     "hide": "Hide from the public",
     "unhide": "Show to the public again",
+    "assign_property": "Hand to the property company",
+    "property_done": "Report the work done",
+    "property_return": "Hand back to the grid",
 }
+# Steps whose text is public (the resident reads it), and those whose text is for staff only:
+# the workspace gives each its own field, so a note can never go out with a public step.
+PUBLIC_ACTIONS = (
+    "accept",
+    "start",
+    "reply",
+    "resolve",
+    "reject",
+    "property_done",
+    "assign_property",
+    "transfer",
+    "duplicate",
+)
+INTERNAL_ACTIONS = ("note", "hide", "unhide", "property_return")
 # What a request's history entries are called: each kind is its own msgid.
 HISTORY_KINDS: tuple[str, ...] = tuple(EventKind)
 ROLES = names.ROLE_LABELS
@@ -97,6 +122,44 @@ def _tiled(plan: dict[str, Any]) -> bool:
     return any("tiles" in layer for layer in plan["layers"].values())
 
 
+def patrol_units(
+    grids: gpd.GeoDataFrame, my_codes: set[str], branches: dict[str, str], locale: str
+) -> list[tuple[str, str]]:
+    """What a patrol walks, as the form offers it: each party branch's grids of my area
+    together ("第一网格党支部 (第1网格、第2网格)"), and each grid without a branch alone; the
+    value is the grids' codes, comma-separated."""
+    units: dict[str, list[tuple[str, str]]] = {}
+    for _, r in grids.iterrows():
+        code = str(r["code"])
+        if code not in my_codes:
+            continue
+        branch = r.get("branch_code")
+        key = str(branch) if isinstance(branch, str) and branch else f"grid:{code}"
+        units.setdefault(key, []).append((code, str(r["name"])))
+    out = []
+    for key, members in units.items():
+        names = "、".join(name for _, name in members)
+        label = f"{branches.get(key, key)} ({names})" if not key.startswith("grid:") else names
+        out.append((",".join(code for code, _ in members), label))
+    return out
+
+
+def branch_reports(
+    grids: gpd.GeoDataFrame, my_codes: set[str], branches: dict[str, str]
+) -> list[dict[str, str]]:
+    """The party branches whose every grid is in my area: their monthly reports are mine."""
+    members: dict[str, set[str]] = {}
+    for _, r in grids.iterrows():
+        branch = r.get("branch_code")
+        if isinstance(branch, str) and branch:
+            members.setdefault(branch, set()).add(str(r["code"]))
+    return [
+        {"code": code, "name": branches.get(code, code)}
+        for code, codes in sorted(members.items())
+        if len(codes) > 1 and codes <= my_codes
+    ]
+
+
 def workspace_page(
     layers: dict[str, gpd.GeoDataFrame],
     *,
@@ -106,6 +169,11 @@ def workspace_page(
     me: dict[str, Any],
     communities: list[dict[str, str]],
     tiles: OnlineTiles | None = None,
+    branches: dict[str, str] | None = None,
+    property_companies: list[dict[str, str]] | None = None,
+    poll_s: int = 30,
+    now: str | None = None,
+    edit_templates: bool = False,
     runs_sites: bool = False,
 ) -> str:
     """The workspace for one community of the user's area (switch among theirs); a link to the
@@ -155,6 +223,12 @@ def workspace_page(
             for c, n in zip(grids["code"], grids["name"], strict=True)
         ],
         "plan": plan,
+        "publicActions": list(PUBLIC_ACTIONS),
+        "internalActions": list(INTERNAL_ACTIONS),
+        "propertyCompanies": property_companies or [],
+        "parties": {p: g(label) for p, label in DELIBERATION_PARTIES.items()},
+        "pollSeconds": poll_s,
+        "now": now,
     }
     drawer = runs_sites or any(r["role"] in DESIGN_ROLES for r in me["roles"])
     return render(
@@ -166,8 +240,13 @@ def workspace_page(
         roles=[g(ROLES.get(r["role"], r["role"])) for r in me["roles"]],
         communities=communities if len(communities) > 1 else [],
         drawer=drawer,
+        town=any(r["role"] == Role.SUBDISTRICT_ADMIN for r in me["roles"]),
+        edit_templates=edit_templates,
         my_grids=my_grids,
         grid_options=[(gr["code"], gr["name"]) for gr in my_grids],
+        patrol_options=patrol_units(grids, my_codes, branches or {}, locale),
+        branch_reports=branch_reports(grids, my_codes, branches or {}),
+        parties=[(p, g(label)) for p, label in DELIBERATION_PARTIES.items()],
         status_options=[
             (s, g("Open") if s == OPEN_FILTER else g(STATUSES[s])) for s in STATUS_FILTERS
         ],
@@ -213,8 +292,11 @@ def overview_page(
             "overdue": gettext(locale, "Overdue"),
         },
     }
+    community = layers["community"].iloc[0]
+    top = community.get("top_level") if "top_level" in layers["community"] else None
     return render(
         "staff/overview.html",
+        top_level=gettext(locale, TOP_LEVELS.get(str(top), TOP_LEVELS["general_branch"])),
         locale=locale,
         nonce=nonce,
         community=_community(layers),
@@ -223,6 +305,98 @@ def overview_page(
         patrols=patrols,
         config=config,
         vectorgrid=_tiled(plan),
+    )
+
+
+# Choropleth steps for a town's communities (open requests per community).
+TOWN_STEPS = (0, 1, 10, 30, 60)
+
+
+def town_page(
+    town: dict[str, Any],
+    *,
+    locale: str,
+    nonce: str,
+    stage_labels: dict[str, str],
+    attribution: str | None = None,
+    tiles: OnlineTiles | None = None,
+) -> str:
+    """Every community of the town: a table and a map coloured by open requests; each leads
+    to its community's overview."""
+    import shapely.geometry
+
+    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+    rows = town["communities"]
+    for r in rows:
+        r["step"] = max(i for i, n in enumerate(TOWN_STEPS) if r["open"] >= n)
+        r["sites_text"] = " · ".join(
+            f"{g(stage_labels.get(stage, 'Not started'))} {n}"
+            for stage, n in sorted(
+                r["sites"].items(), key=lambda kv: _stage_order(kv[0], stage_labels)
+            )
+        )
+        r["top_level_label"] = g(TOP_LEVELS.get(r["top_level"], r["top_level"]))
+    shapes = [shapely.geometry.shape(r["geometry"]) for r in rows]
+    bounds = shapely.GeometryCollection(shapes).bounds if shapes else (0.0, 0.0, 0.0, 0.0)
+    config = {
+        "locale": locale,
+        "t": script_catalog(locale, "town"),
+        "plan": area_plan(bounds, locale=locale, attribution=attribution, tiles=tiles),
+        "communities": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": r["geometry"],
+                    "properties": {
+                        "code": r["community"]["code"],
+                        "name": r["community"]["name"],
+                        "open": r["open"],
+                        "overdue": r["overdue"],
+                        "step": r["step"],
+                    },
+                }
+                for r in rows
+            ],
+        },
+        "fields": {"name": g("Community"), "open": g("Open"), "overdue": g("Overdue")},
+    }
+    return render(
+        "staff/town.html",
+        locale=locale,
+        nonce=nonce,
+        town=town,
+        rows=rows,
+        steps=list(enumerate(TOWN_STEPS)),
+        config=config,
+        vectorgrid=False,
+    )
+
+
+def _stage_order(stage: str, labels: dict[str, str]) -> int:
+    order = list(labels)
+    return order.index(stage) if stage in order else -1
+
+
+def property_page(listing: dict[str, Any], *, community: Any, locale: str, nonce: str) -> str:
+    """What the property company was given, with due days; late ones first when filtered."""
+    g = lambda msgid: gettext(locale, msgid)  # noqa: E731
+    tasks = [
+        {
+            **t,
+            "status_label": g(STATUSES.get(t["status"], t["status"])),
+            "category_label": g(CATEGORIES.get(t["category"], (t["category"], ""))[0]),
+        }
+        for t in listing["tasks"]
+    ]
+    return render(
+        "staff/property.html",
+        locale=locale,
+        nonce=nonce,
+        community={"code": community.code, "name": community.name},
+        tasks=tasks,
+        late=sum(1 for t in tasks if t["late"]),
+        config={"locale": locale, "t": script_catalog(locale, "property")},
     )
 
 

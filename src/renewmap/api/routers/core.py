@@ -11,7 +11,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from renewmap import __version__
-from renewmap.api.deps import PublicSession, ReadSession, SettingsDep
+from renewmap.api.deps import PublicCode, PublicSession, ReadSession, SettingsDep
 from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import FeatureCollection
@@ -94,7 +94,7 @@ def communities(session: PublicSession) -> list[CommunityOut]:
 
 
 @router.get("/api/communities/{code}", response_model=CommunityOut, tags=["places"])
-def community(code: str, session: PublicSession) -> CommunityOut:
+def community(code: PublicCode, session: PublicSession) -> CommunityOut:
     return CommunityOut(**catalog.community(session, code=code))
 
 
@@ -107,7 +107,7 @@ def community(code: str, session: PublicSession) -> CommunityOut:
     description=f"kind: one of {', '.join(PUBLIC_LAYER_KINDS)}. Coordinates are WGS84 "
     "(lon, lat). Residents' requests are served by the suggestions and staff APIs.",
 )
-def layer(code: str, kind: str, session: PublicSession) -> GeoJSONResponse:
+def layer(code: PublicCode, kind: str, session: PublicSession) -> GeoJSONResponse:
     return GeoJSONResponse(catalog.layer_geojson(session, community_code=code, kind=kind))
 
 
@@ -118,7 +118,7 @@ def layer(code: str, kind: str, session: PublicSession) -> GeoJSONResponse:
     summary="Find a building, site, facility, grid or garden of the community by name",
 )
 def places(
-    code: str,
+    code: PublicCode,
     session: ReadSession,
     q: Annotated[
         str | None, Query(max_length=100, description="part of the name: 17, 17号楼, 花园")

@@ -7,12 +7,13 @@ cookie, then the cookie, then ``Accept-Language``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from renewmap.api.deps import MaybeDevice, MaybeStaff, ReadSession, WriteSession
+from renewmap.api.deps import MaybeDevice, MaybeStaff, PublicCode, ReadSession, WriteSession
 
 # The page helpers every HTML router shares (renewmap.api.html), under this module's short names.
 from renewmap.api.html import csp_nonce as _nonce
@@ -25,21 +26,26 @@ from renewmap.errors import Forbidden, NotFound
 from renewmap.i18n import rendered, use_locale
 from renewmap.services.access import invitations
 from renewmap.services.design import adoption, drafts, process
-from renewmap.services.places import boundaries, catalog, setup
+from renewmap.services.places import boundaries, catalog, organisation, setup
 from renewmap.services.places.coverage import community_coverage
 from renewmap.services.places.layers import community_layers
 from renewmap.services.requests import (
+    deliberations,
     exports,
     handling,
     patrols,
     progress,
+    property,
     reports,
     suggestions,
+    town,
 )
+from renewmap.vocabulary import ORG_PROPERTY
 from renewmap.web.design import compare_page, coverage_page, drawing_page, hub_page
 from renewmap.web.plants import card_page
 from renewmap.web.render import NONCE_SLOT
 from renewmap.web.report import report_page
+from renewmap.web.report_pdf import report_pdf
 from renewmap.web.resident import (
     api_docs_page,
     follow_page,
@@ -54,7 +60,9 @@ from renewmap.web.staff import (
     invite_page,
     login_page,
     overview_page,
+    property_page,
     setup_page,
+    town_page,
     workspace_page,
 )
 
@@ -73,7 +81,7 @@ def index(request: Request, session: ReadSession, lang: str | None = None) -> HT
 
 @router.get("/c/{code}", response_class=HTMLResponse)
 def community_page(
-    code: str,
+    code: PublicCode,
     request: Request,
     session: ReadSession,
     lang: str | None = None,
@@ -207,6 +215,11 @@ def staff_workspace(
     try:
         places = handling.my_communities(session, principal=principal)
     except Forbidden:
+        followed = property.followed_communities(session, principal=principal)
+        if followed:  # the owners' committee follows what the property company was given
+            return RedirectResponse(
+                f"/staff/property?community={quote(community or followed[0])}", status_code=303
+            )
         drawable = drafts.drawable_communities(session, principal=principal)
         if not drawable:
             raise
@@ -220,6 +233,8 @@ def staff_workspace(
             community=community,
             field="community",
         )
+    settings = request.app.state.settings
+    setup = organisation.overview(session, principal=principal, community_code=chosen["code"])
     html = workspace_page(
         community_layers(session, community_code=chosen["code"], kinds=PAGE_LAYERS),
         locale=locale,
@@ -227,7 +242,18 @@ def staff_workspace(
         time_zone=_tz(request),
         me=handling.me(session, principal=principal),
         communities=places,
-        tiles=online_tiles(request.app.state.settings),
+        tiles=online_tiles(settings),
+        branches=catalog.branch_names(session, code=chosen["code"]),
+        property_companies=[
+            {"code": o["code"], "name": o["name"]}
+            for o in setup["organisations"]
+            if o["kind"] == ORG_PROPERTY
+        ],
+        poll_s=settings.staff_poll_s,
+        now=datetime.now(UTC).isoformat(),
+        edit_templates=organisation.is_admin_of(
+            principal, catalog.community_row(session, code=chosen["code"])
+        ),
     )
     return _page(request, html, lang=lang)
 
@@ -238,18 +264,21 @@ def staff_report(
     session: ReadSession,
     principal: MaybeStaff,
     community: str,
-    grid: str,
+    grid: str | None = None,
+    branch: str | None = None,
     month: str | None = None,
     lang: str | None = None,
 ) -> Response:
-    """A grid's printable monthly report (map, figures, open requests), within scope."""
+    """A grid's or a party branch's printable monthly report (figures, map, requests,
+    patrols), within scope."""
     if principal is None:
         return _to_login(request)
-    report = reports.grid_report(
+    report = reports.monthly_report(
         session,
         principal=principal,
         community_code=community,
         grid_code=grid,
+        branch_code=branch,
         month=exports.parse_month(month),
         time_zone=_tz(request),
     )
@@ -257,6 +286,41 @@ def staff_report(
         report, locale=_locale(request, lang), nonce=_nonce(request), time_zone=_tz(request)
     )
     return _page(request, html, lang=lang)
+
+
+@router.get("/staff/report.pdf")
+def staff_report_pdf(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str,
+    grid: str | None = None,
+    branch: str | None = None,
+    month: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """The same monthly report as a printable PDF (A4)."""
+    if principal is None:
+        return _to_login(request)
+    report = reports.monthly_report(
+        session,
+        principal=principal,
+        community_code=community,
+        grid_code=grid,
+        branch_code=branch,
+        month=exports.parse_month(month),
+        time_zone=_tz(request),
+    )
+    pdf = report_pdf(report, locale=_locale(request, lang), time_zone=_tz(request))
+    name = f"report-{community}-{grid or branch}-{report['month']:%Y-%m}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{quote(name)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/staff/overview", response_class=HTMLResponse)
@@ -272,24 +336,81 @@ def staff_overview(
         return _to_login(request)
     locale = _locale(request, lang)
     code = community or handling.my_communities(session, principal=principal)[0]["code"]
+    settings = request.app.state.settings
     numbers = handling.grid_stats(
         session,
         principal=principal,
         community_code=code,
-        overdue_days=request.app.state.settings.overdue_days,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
     )
+    try:  # a building group leader or the property company walks no grid: no patrol column
+        walks = patrols.month_status(
+            session, principal=principal, community_code=code, today=settings.today()
+        )
+    except Forbidden:
+        walks = None
     html = overview_page(
         community_layers(session, community_code=code, kinds=PAGE_LAYERS),
         numbers,
-        patrols=patrols.month_status(
-            session,
-            principal=principal,
-            community_code=code,
-            today=request.app.state.settings.today(),
-        ),
+        patrols=walks,
         locale=locale,
         nonce=_nonce(request),
-        tiles=online_tiles(request.app.state.settings),
+        tiles=online_tiles(settings),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/town", response_class=HTMLResponse)
+def staff_town(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    subdistrict: str | None = None,
+    lang: str | None = None,
+) -> Response:
+    """The town across its communities (its subdistrict's admins)."""
+    if principal is None:
+        return _to_login(request)
+    settings = request.app.state.settings
+    figures = town.overview(
+        session,
+        principal=principal,
+        subdistrict_code=subdistrict,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
+    )
+    html = town_page(
+        figures,
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
+        stage_labels={"": "Not started", **process.STAGE_LABELS},
+        attribution=" | ".join(figures["attributions"]) or None,
+        tiles=online_tiles(settings),
+    )
+    return _page(request, html, lang=lang)
+
+
+@router.get("/staff/property", response_class=HTMLResponse)
+def staff_property(
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    community: str,
+    lang: str | None = None,
+) -> Response:
+    """What the property company was given (its staff; the owners' committee)."""
+    if principal is None:
+        return _to_login(request)
+    settings = request.app.state.settings
+    listing = property.tasks(
+        session, principal=principal, community_code=community, time_zone=settings.time_zone
+    )
+    html = property_page(
+        listing,
+        community=catalog.community_row(session, code=community),
+        locale=_locale(request, lang),
+        nonce=_nonce(request),
     )
     return _page(request, html, lang=lang)
 
@@ -520,7 +641,7 @@ def coverage_map(
 
 @router.get("/c/{code}/sites", response_class=HTMLResponse)
 def resident_sites(
-    code: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """The community's micro-renewal sites and where each stands."""
     name = catalog.community_row(session, code=code).name
@@ -536,7 +657,7 @@ def resident_sites(
 
 @router.get("/c/{code}/sites/{site}", response_class=HTMLResponse)
 def resident_site(
-    code: str, site: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, site: str, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """A site for residents: its process, the drafts to comment and vote on, before/after,
     plants to adopt, and pins for its survey."""
@@ -546,6 +667,7 @@ def resident_site(
         process.timeline(session, community_code=code, site_code=site),
         process.photos(session, community_code=code, site_code=site),
         adoption.site_plants(session, community_code=code, site_code=site),
+        deliberations=deliberations.of_site(session, community_code=code, site_code=site),
         locale=_locale(request, lang),
         nonce=_nonce(request),
         tiles=online_tiles(request.app.state.settings),

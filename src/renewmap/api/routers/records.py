@@ -20,6 +20,7 @@ from renewmap.api.deps import (
     Limiter,
     Locale,
     MaybeStaff,
+    PublicCode,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -383,7 +384,7 @@ def meeting_file(attachment_id: IdPath, session: ReadSession, me: Staff) -> Resp
     response_model=PublicProposals,
     summary="Proposals residents may read (their proposers agreed; no contact details)",
 )
-def public_proposals(code: str, session: ReadSession) -> dict[str, Any]:
+def public_proposals(code: PublicCode, session: ReadSession) -> dict[str, Any]:
     return proposals.public_list(session, community_code=code)
 
 
@@ -566,7 +567,7 @@ def leave_team(team_id: IdPath, data: LeaveIn, session: WriteSession, me: Staff)
     response_model=Conventions,
     summary="The community's conventions (公约) with their versions and households agreed",
 )
-def conventions_list(code: str, session: ReadSession) -> dict[str, Any]:
+def conventions_list(code: PublicCode, session: ReadSession) -> dict[str, Any]:
     return conventions.public_list(session, community_code=code)
 
 
@@ -671,7 +672,7 @@ def agree_on_paper(
     response_model=PublicEvents,
     summary="The community's public events (nobody who signed up is named)",
 )
-def public_events(code: str, session: ReadSession) -> dict[str, Any]:
+def public_events(code: PublicCode, session: ReadSession) -> dict[str, Any]:
     return events.public_list(session, community_code=code)
 
 
@@ -683,7 +684,7 @@ def public_events(code: str, session: ReadSession) -> dict[str, Any]:
     dependencies=[rate_limit("post")],
 )
 def sign_up(
-    code: str,
+    code: PublicCode,
     event_id: IdPath,
     data: SignUpIn,
     session: WriteSession,
@@ -843,7 +844,7 @@ def delete_money(line_id: IdPath, session: WriteSession, me: Staff) -> Response:
     response_model=Disclosure,
     summary="居务公开: a site's sources, spending and donated materials (nobody named)",
 )
-def disclosure(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def disclosure(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return money.disclosure(session, community_code=code, site_code=site)
 
 
@@ -910,7 +911,7 @@ def export_xlsx(
 
 @router.get("/c/{code}/proposals", response_class=HTMLResponse, include_in_schema=False)
 def proposals_page(
-    code: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """Residents: the community's proposals whose proposers agreed to show them."""
     html = web.proposals_page(
@@ -925,7 +926,7 @@ def proposals_page(
     "/c/{code}/sites/{site}/disclosure", response_class=HTMLResponse, include_in_schema=False
 )
 def disclosure_page(
-    code: str, site: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, site: str, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """Residents: 居务公开 of a site (sources, spending, donated materials)."""
     html = web.disclosure_page(
@@ -938,7 +939,7 @@ def disclosure_page(
 
 @router.get("/c/{code}/conventions", response_class=HTMLResponse, include_in_schema=False)
 def conventions_page(
-    code: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """Residents: the community's conventions (公约), their versions and households agreed."""
     html = web.conventions_page(
@@ -951,7 +952,7 @@ def conventions_page(
 
 @router.get("/c/{code}/events", response_class=HTMLResponse, include_in_schema=False)
 def events_page(
-    code: str, request: Request, session: ReadSession, lang: str | None = None
+    code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
     """Residents: the community's events, with sign-up for those to come."""
     html = web.events_page(

@@ -3,7 +3,7 @@ with overlap warnings, renaming, the buildings' table (thin: see services.places
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -287,21 +287,30 @@ def buildings_file(
 
 
 class ProposalIn(BaseModel):
-    count: int = Field(ge=1, le=setup.MAX_GRIDS, description="how many grids")
+    count: int = Field(
+        4, ge=1, le=setup.MAX_GRIDS, description="how many grids (grouping the buildings)"
+    )
+    method: Literal["buildings", "roads"] = Field(
+        "buildings",
+        description="buildings: neighbouring buildings grouped into `count` grids; roads: the "
+        "outline split along the community's roads and paths",
+    )
 
 
 @router.post(
     "/communities/{code}/grid-proposal",
     response_class=GeoJSONResponse,
     response_model=FeatureCollection,
-    summary="A proposed grid set: neighbouring buildings grouped into N grids covering the "
-    "outline (nothing is saved: check it as a grid draft)",
+    summary="A proposed grid set covering the outline: neighbouring buildings grouped into N "
+    "grids, or the outline split along its roads (nothing is saved: check it as a grid draft)",
 )
 def grid_proposal(
     code: str, body: ProposalIn, session: ReadSession, principal: Staff
 ) -> GeoJSONResponse:
     return GeoJSONResponse(
-        setup.propose_grids(session, principal=principal, code=code, count=body.count)
+        setup.propose_grids(
+            session, principal=principal, code=code, count=body.count, method=body.method
+        )
     )
 
 
@@ -333,6 +342,24 @@ def invite(
         role=body.role,
         place=body.place,
     )
+    return _invitation_out(request, made)
+
+
+@router.post(
+    "/communities/{code}/invitations/{username}/resend",
+    response_model=InvitationOut,
+    summary="A new one-time link for an invitation not yet accepted (lost or expired): the "
+    "old link stops working (its admins)",
+    responses={404: {"description": "no such invitation"}, 409: {"description": "accepted"}},
+)
+def resend_invitation(
+    code: str, username: str, request: Request, session: WriteSession, principal: Staff
+) -> dict[str, Any]:
+    made = invitations.resend(session, principal=principal, community_code=code, username=username)
+    return _invitation_out(request, made)
+
+
+def _invitation_out(request: Request, made: dict[str, Any]) -> dict[str, Any]:
     link = str(request.base_url).rstrip("/") + f"/staff/invite/{made['token']}"
     return {
         "link": link,

@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from renewmap.api.deps import (
     IdPath,
     Limiter,
     Locale,
     MaybeDevice,
+    PublicCode,
     ReadSession,
     ResidentDevice,
     SettingsDep,
@@ -36,10 +38,12 @@ from renewmap.api.schemas.design import (
     Timeline,
     Vote,
 )
+from renewmap.api.schemas.organisation import DeliberationOut
 from renewmap.errors import NotFound
 from renewmap.services.access.ratelimit import RateLimiter
 from renewmap.services.design import consultation, decision, plans, process
 from renewmap.services.ingest.files import ATTACHMENT_TYPES
+from renewmap.services.requests import deliberations
 from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api", tags=["sites"], route_class=TransactionalRoute)
@@ -70,9 +74,14 @@ class ObjectionIn(BaseModel):
     )
 
 
-def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -> Any:
+def guarded_code(
+    request: Request, limiter: RateLimiter, site: str, call: Any, *, session: Session
+) -> Any:
     """Run ``call`` that takes a household code; a wrong code counts against the address and
-    the site (429 once either has used up its tries): codes cannot be guessed."""
+    the site (429 once either has used up its tries): codes cannot be guessed.
+
+    A wrong code writes nothing: the request's transaction ends before the tries are counted,
+    because on SQLite the counters' own transaction would otherwise wait for its write lock."""
     address = client_address(request)
     limiter.check("code", address)
     limiter.check("code_site", site)
@@ -80,6 +89,7 @@ def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -
         return call()
     except NotFound as exc:
         if exc.details.get("field") == "code":
+            session.rollback()
             limiter.hit("code", address)
             limiter.hit("code_site", site)
         raise
@@ -90,7 +100,7 @@ def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -
     response_model=list[SiteListItem],
     summary="The community's sites and their current step",
 )
-def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
+def sites(code: PublicCode, session: ReadSession) -> list[dict[str, Any]]:
     return process.sites(session, community_code=code)
 
 
@@ -99,8 +109,17 @@ def sites(code: str, session: ReadSession) -> list[dict[str, Any]]:
     response_model=Timeline,
     summary="A site's participatory process (timeline)",
 )
-def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def timeline(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return process.timeline(session, community_code=code, site_code=site)
+
+
+@router.get(
+    "/sites/{code}/{site}/deliberations",
+    response_model=list[DeliberationOut],
+    summary="A site's deliberations (四议共答): day, parties, attendees, question, decision",
+)
+def site_deliberations(code: str, site: str, session: ReadSession) -> list[dict[str, Any]]:
+    return deliberations.of_site(session, community_code=code, site_code=site)
 
 
 @router.get(
@@ -109,7 +128,7 @@ def timeline(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     summary="The drafts put before residents, their comments, and my vote",
 )
 def drafts(
-    code: str, site: str, session: ReadSession, device: MaybeDevice, locale: Locale
+    code: PublicCode, site: str, session: ReadSession, device: MaybeDevice, locale: Locale
 ) -> dict[str, Any]:
     return consultation.view(
         session, community_code=code, site_code=site, device_hash=device, locale=locale
@@ -129,7 +148,7 @@ PLAN_MEDIA = content(*plans.FORMATS.values(), description="the draft's plan, PNG
     summary="A draft's rendered plan (legend, species, scale, north arrow): png or pdf",
 )
 def plan(
-    code: str,
+    code: PublicCode,
     site: str,
     number: IdPath,
     fmt: str,
@@ -164,7 +183,7 @@ def plan(
     summary="Comment on a draft (while residents join the design and during consultation)",
 )
 def comment(
-    code: str,
+    code: PublicCode,
     site: str,
     number: IdPath,
     body: CommentIn,
@@ -190,7 +209,7 @@ def comment(
     summary="Vote for one draft (one vote each, during the public consultation)",
 )
 def vote(
-    code: str,
+    code: PublicCode,
     site: str,
     body: VoteIn,
     request: Request,
@@ -214,6 +233,7 @@ def vote(
             household_code=body.code,
             locale=locale,
         ),
+        session=session,
     )
 
 
@@ -225,7 +245,7 @@ def vote(
     responses={404: {"description": "not a code of this site"}, 429: {"description": "too many"}},
 )
 def household(
-    code: str,
+    code: PublicCode,
     site: str,
     body: CodeIn,
     request: Request,
@@ -248,6 +268,7 @@ def household(
             device_hash=device,
             locale=locale,
         ),
+        session=session,
     )
 
 
@@ -257,7 +278,7 @@ def household(
     response_model_exclude_none=True,
     summary="The chosen draft, why, the vote's result and what comes next (from the display on)",
 )
-def site_decision(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def site_decision(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return decision.decision(session, community_code=code, site_code=site)
 
 
@@ -266,7 +287,7 @@ def site_decision(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     response_model=Objections,
     summary="Objections to the plan on display and their answers",
 )
-def objections(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def objections(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return decision.objections(session, community_code=code, site_code=site)
 
 
@@ -277,7 +298,7 @@ def objections(code: str, site: str, session: ReadSession) -> dict[str, Any]:
     summary="Object to the plan on display (during the display period; staff answer it)",
 )
 def object_to(
-    code: str,
+    code: PublicCode,
     site: str,
     body: ObjectionIn,
     request: Request,
@@ -300,6 +321,7 @@ def object_to(
             nickname=body.nickname,
             household_code=body.code,
         ),
+        session=session,
     )
 
 
@@ -308,7 +330,7 @@ def object_to(
     response_model=SitePhotos,
     summary="Dated before/after photos of a site",
 )
-def photos(code: str, site: str, session: ReadSession) -> dict[str, Any]:
+def photos(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     return process.photos(session, community_code=code, site_code=site)
 
 

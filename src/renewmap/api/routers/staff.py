@@ -8,7 +8,7 @@ Every endpoint checks scope on the server: see ``services.access.scope``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -36,6 +36,7 @@ from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.staff import (
     Adopter,
+    Arrivals,
     Assigned,
     GridDraftCreated,
     GridDraftOut,
@@ -57,6 +58,7 @@ from renewmap.services.access.csrf import mint as mint_csrf
 from renewmap.services.design import adoption
 from renewmap.services.places import boundaries
 from renewmap.services.requests import exports, handling, patrols, workflow
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
 
 router = APIRouter(prefix="/api/staff", tags=["staff"], route_class=TransactionalRoute)
@@ -74,26 +76,50 @@ class TokenRequest(BaseModel):
     label: Annotated[Text | None, Field(max_length=100)] = None
 
 
+ActionName = Literal[
+    "accept",
+    "start",
+    "resolve",
+    "reject",
+    "duplicate",
+    "transfer",
+    "reply",
+    "note",
+    "hide",
+    "unhide",
+    "assign_property",
+    "property_done",
+    "property_return",
+]
+
+
 class ActionIn(BaseModel):
-    action: Literal[
-        "accept",
-        "start",
-        "resolve",
-        "reject",
-        "duplicate",
-        "transfer",
-        "reply",
-        "note",
-        "hide",
-        "unhide",
-    ]
+    action: ActionName
     version: Id = Field(description="the version you are acting on (409 if stale)")
     note: Annotated[
         Text | None,
-        Field(max_length=2000, description="reply, reason or internal note (see action)"),
+        Field(
+            max_length=2000,
+            description="the step's own text: public for public steps (reply, reason of a "
+            "rejection, what was done), internal for note, hide and property_return",
+        ),
+    ] = None
+    internal_note: Annotated[
+        Text | None,
+        Field(
+            max_length=2000,
+            description="for staff only, kept as a separate internal note next to the step "
+            "(never shown to the resident)",
+        ),
     ] = None
     target_grid: str | None = Field(None, description="transfer: the receiving grid's code")
     duplicate_of: Id | None = Field(None, description="duplicate: the request it repeats")
+    due: date | None = Field(
+        None, description="assign_property: the day the property company is to finish by"
+    )
+    org: str | None = Field(
+        None, description="assign_property: the property company's code (default: the compound's)"
+    )
 
 
 def _me_body(session: Session, principal: Principal) -> dict[str, Any]:
@@ -184,10 +210,22 @@ class FindingIn(BaseModel):
 
 class PatrolIn(BaseModel):
     community: str
-    grid: str
+    grids: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="the grids walked, all of one party branch (it clears all of the branch's)",
+    )
+    grid: str | None = Field(None, description="one grid walked (same as grids=[grid])")
     day: date
     participants: Annotated[RequiredText, Field(max_length=2000)]
+    study_topic: Annotated[Text | None, Field(max_length=500)] = Field(
+        None, description="what the branch studied before walking (学习)"
+    )
+    study_attendees: Annotated[Text | None, Field(max_length=2000)] = None
     route: dict[str, Any] | None = Field(None, description="GeoJSON LineString walked")
+    route_source: Literal["tap", "gps"] = Field(
+        "tap", description="tapped on the map, or recorded by the phone's GPS (simplified)"
+    )
     notes: Annotated[Text | None, Field(max_length=4000)] = None
     findings: list[FindingIn] = Field(default_factory=list, max_length=50)
 
@@ -207,10 +245,13 @@ def record_patrol(
         principal=principal,
         today=settings.today(),  # "a future day" as the community counts days
         community_code=body.community,
-        grid_code=body.grid,
+        grid_codes=[*body.grids, *([body.grid] if body.grid else [])],
         day=body.day,
         participants=body.participants,
+        study_topic=body.study_topic,
+        study_attendees=body.study_attendees,
         route=body.route,
+        route_source=body.route_source,
         notes=body.notes,
         findings=[f.model_dump() for f in body.findings],
     )
@@ -228,7 +269,7 @@ def adopters(community: str, session: ReadSession, me: Staff) -> list[dict[str, 
 @router.get(
     "/patrols",
     response_model=PatrolMonth,
-    summary="This month's patrols per grid of my area; who has not yet",
+    summary="This month's patrols per grid and per branch of my area; who has not yet",
 )
 def patrol_status(
     session: ReadSession,
@@ -371,7 +412,22 @@ def stats(
         principal=principal,
         community_code=community,
         overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
     )
+
+
+@router.get(
+    "/requests/arrivals",
+    response_model=Arrivals,
+    summary="How many requests of my area in a community arrived after a moment (polling)",
+)
+def arrivals(
+    session: ReadSession,
+    principal: Staff,
+    community: str,
+    since: Annotated[datetime, Query(description="ISO 8601 moment with its offset")],
+) -> dict[str, Any]:
+    return handling.arrivals(session, principal=principal, community_code=community, since=since)
 
 
 @router.get(
@@ -408,6 +464,7 @@ def my_requests(
             limit=limit,
             offset=offset,
             overdue_days=settings.overdue_days,
+            time_zone=settings.time_zone,
         )
     )
 
@@ -476,6 +533,7 @@ def one_request(
             principal=principal,
             request_id=request_id,
             overdue_days=settings.overdue_days,
+            time_zone=settings.time_zone,
         )
     )
 
@@ -493,6 +551,17 @@ def act(
     principal: Staff,
     settings: SettingsDep,
 ) -> dict[str, Any]:
+    return _act(session, principal, settings, request_id, body, [])
+
+
+def _act(
+    session: Session,
+    principal: Principal,
+    settings: Any,
+    request_id: int,
+    body: ActionIn,
+    photos: list[tuple[str, bytes]],
+) -> dict[str, Any]:
     workflow.act(
         session,
         principal=principal,
@@ -500,9 +569,41 @@ def act(
         action=body.action,
         version=body.version,
         note=body.note,
+        internal_note=body.internal_note,
         target_grid=body.target_grid,
         duplicate_of=body.duplicate_of,
+        due=body.due,
+        org=body.org,
+        photos=photos,
+        today=settings.today(),
     )
     return handling.after_step(
-        session, principal=principal, request_id=request_id, overdue_days=settings.overdue_days
+        session,
+        principal=principal,
+        request_id=request_id,
+        overdue_days=settings.overdue_days,
+        time_zone=settings.time_zone,
     )
+
+
+@router.post(
+    "/requests/{request_id}/actions/with-photos",
+    response_model=StaffRequestDetailFeature | MovedAway,
+    response_model_exclude_unset=True,
+    summary="A workflow step with up to 3 'after' photos (multipart: the fields of /actions "
+    "and photos); reply, resolve and property_done",
+    openapi_extra=uploads.multipart_doc(ActionIn, photos=True),
+)
+@body("photos")
+def act_with_photos(
+    request_id: IdPath,
+    session: WriteSession,
+    principal: Staff,
+    settings: SettingsDep,
+    form: uploads.UploadForm,
+) -> dict[str, Any]:
+    fields = uploads.fields(form, ActionIn)
+    photos = uploads.files(
+        form, "photos", limit=MAX_PHOTO_BYTES, at_most=workflow.MAX_STEP_PHOTOS + 1
+    )
+    return _act(session, principal, settings, request_id, fields, photos)

@@ -30,6 +30,7 @@ from renewmap.api.deps import (
     NotifyKick,
     Offset,
     PublicBase,
+    PublicCode,
     PublicSession,
     ReadSession,
     ResidentDevice,
@@ -240,7 +241,7 @@ def create(
     summary="Browse visible suggestions (filters, bbox, paging)",
 )
 def browse(
-    code: str,
+    code: PublicCode,
     session: PublicSession,
     bounds: Bbox,
     near: Near,
@@ -298,7 +299,7 @@ def preview(body: PreviewIn, session: ReadSession, settings: SettingsDep) -> dic
     summary="What the map shows for a view: points when few, counts per cell when many",
 )
 def map_layer(
-    code: str,
+    code: PublicCode,
     session: PublicSession,
     zoom: Annotated[float, Query(ge=0, le=24, description="the map's zoom (cell size)")],
     bounds: Bbox,
@@ -378,6 +379,7 @@ def add_comment(request_id: IdPath, payload: CommentIn, session: WriteSession) -
 @router.get(
     "/receipts/{code}",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="A resident's private view (receipt code + token)",
 )
 def follow(
@@ -420,6 +422,7 @@ class DetailsForm(BaseModel):
 @router.post(
     "/receipts/{code}/details",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="Add text or photos through the private link (token in X-Receipt-Token)",
     dependencies=[rate_limit("post")],
     openapi_extra=uploads.multipart_doc(DetailsForm, photos=True),
@@ -445,6 +448,7 @@ def add_details(
 @router.post(
     "/receipts/{code}/reopen",
     response_model=FollowView,
+    response_model_exclude_unset=True,
     summary="The resident says a resolved request is not fixed (within 30 days)",
     dependencies=[rate_limit("post")],
 )

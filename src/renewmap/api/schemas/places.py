@@ -29,6 +29,11 @@ class RefOut(BaseModel):
     code: str
     name: str
     level: str | None = None
+    kind: str | None = Field(
+        None,
+        description="on the general branch: what the community calls its top level "
+        "(general_branch 党总支, party_committee 社区党委)",
+    )
 
 
 class RouteOut(BaseModel):
@@ -40,9 +45,17 @@ class RouteOut(BaseModel):
     branch: RefOut | None
     general_branch: RefOut | None
     subdistrict: RefOut | None
+    building: RefOut | None = Field(
+        None, description="the building a point is in or at (within 10 m), e.g. 17号楼"
+    )
+    building_group: RefOut | None = Field(
+        None, description="the building party group (楼组党小组) serving it there"
+    )
     distance_m: float | None = Field(None, description="distance snapped over (rule snapped)")
     grid_set_version: int | None
-    chain: list[RefOut]
+    chain: list[RefOut] = Field(
+        description="building group (if any) → grid branch → … → general branch → subdistrict"
+    )
     message: str
 
 

@@ -87,6 +87,7 @@ class SavedCounts(Out):
     created: int
     updated: int
     unchanged: int
+    roads: int = Field(0, description="roads and paths inside the outline (an OSM extract's)")
 
 
 class BuildingsFileOut(Out):

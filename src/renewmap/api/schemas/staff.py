@@ -18,11 +18,16 @@ class RoleOut(Out):
     branch_id: int | None = None
     community_id: int | None = None
     subdistrict_id: int | None = None
+    org_id: int | None = None
 
 
 class ScopeOut(Out):
     grids: list[int]
     communities: list[int]
+    buildings: list[int] = Field(description="a building group leader's buildings")
+    organisations: list[int] = Field(
+        description="a property company's: the requests handed to it are in my area"
+    )
 
 
 class Me(Out):
@@ -62,11 +67,33 @@ class StaffRequest(Out):
     created_at: str | None
     age_days: Number | None
     overdue: bool
+    overdue_reason: Literal["unaccepted", "property"] | None = Field(
+        description="not accepted in time, or the property company past its due day"
+    )
+    building: CodeName | None = Field(description="the building it is in or at (10 m)")
+    property: PropertyTask | None = Field(description="handed to the property company (交物业处理)")
+
+
+class PropertyTask(Out):
+    org: CodeName
+    due: str | None = Field(description="the day it is to be done by (community's time zone)")
+    done: bool = Field(description="the property company reported it done")
+    late: bool = Field(description="not done and past the due day")
 
 
 class StaffPhoto(Out):
     url: str
     thumbnail: str
+    kind: Literal["resident", "after"] = Field(
+        description="the resident's, or staff's with a reply or a resolution"
+    )
+    event: int | None = Field(description="the history entry an 'after' photo belongs to")
+
+
+class GroupOut(Out):
+    code: str
+    name: str
+    leaders: list[str] = Field(description="its building group leaders (楼组长) by name")
 
 
 class Open311Details(Out):
@@ -97,6 +124,9 @@ class StaffComment(Out):
 
 class StaffRequestDetail(StaffRequest):
     photos: list[StaffPhoto]
+    building_group: GroupOut | None = Field(
+        None, description="the building party group serving it where it is"
+    )
     answers: dict[str, Any] = Field(
         description="answers to the category's questions (code → value or list of values)"
     )
@@ -130,6 +160,16 @@ class StaffRequestDetailFeature(Out):
     properties: StaffRequestDetail
 
 
+class Arrivals(Out):
+    community: str
+    since: str
+    now: str = Field(description="the server's clock: ask with it as 'since' next time")
+    new: int = Field(
+        description="requests of my area that arrived after 'since' and wait to be accepted "
+        "(new, transferred in, reopened)"
+    )
+
+
 class MovedAway(Out):
     """After a transfer out of my area: the request is no longer mine to read."""
 
@@ -160,16 +200,30 @@ class Finding(Out):
 
 class PatrolOut(Out):
     id: int
-    grid: str
+    grid: str = Field(description="the first grid walked")
+    grids: list[str]
     day: str
     participants: str
+    study_topic: str | None
+    study_attendees: str | None
     route: Geometry | None
+    route_source: Literal["tap", "gps"] | None
     findings: list[Finding]
 
 
 class GridPatrols(Out):
     grid: CodeName
-    patrols: list[str] = Field(description="days patrolled this month")
+    branch: CodeName | None
+    patrols: list[str] = Field(description="days its branch patrolled this month")
+    walked: list[str] = Field(description="days a patrol walked this grid itself")
+    patrolled: bool
+    late: bool
+
+
+class BranchPatrols(Out):
+    branch: CodeName
+    grids: list[str]
+    patrols: list[str]
     patrolled: bool
     late: bool
 
@@ -178,7 +232,9 @@ class PatrolMonth(Out):
     community: str
     month: str
     due: str = Field(description="the day the month's patrol is due by")
+    rule: str = Field(description="the community's rule (week:2:thu = 每月第二周的周四)")
     grids: list[GridPatrols]
+    branches: list[BranchPatrols]
 
 
 class Adopter(Out):

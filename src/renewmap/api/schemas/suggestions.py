@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -60,6 +60,9 @@ class PublicPhoto(Out):
     thumbnail: str
     width: int | None
     height: int | None
+    kind: Literal["resident", "after"] = Field(
+        "resident", description="the resident's, or 'after': staff's with a reply or the fix"
+    )
 
 
 class AdoptedIn(Out):
@@ -142,12 +145,28 @@ class ActedBy(Out):
     place: str
 
 
+class EventPhoto(Out):
+    url: str
+    thumbnail: str
+
+
 class PublicEvent(Out):
     kind: str
     label: str = Field(description="what happened, in the reader's language")
     at: str | None
     note: str | None
     by: ActedBy | None = None
+    details: dict[str, Any] | None = Field(
+        None,
+        description="assign_property: the due day; deliberation: held_on, parties, "
+        "attendees, question, decision",
+    )
+    photos: list[EventPhoto] | None = Field(None, description="'after' photos of this step")
+
+
+class PropertyStatus(Out):
+    org: str | None = Field(description="the property company's name")
+    due: str | None = Field(description="the day it is to be done by")
 
 
 class FollowView(SuggestionView):
@@ -159,6 +178,9 @@ class FollowView(SuggestionView):
     your_phone: str | None
     your_email: str | None
     history: list[PublicEvent]
+    property: PropertyStatus | None = Field(
+        None, description="while the property company has it: 已交物业处理，预计 … 前完成"
+    )
     geometry: Geometry
     community: str | None
     notify: list[Literal["sms", "email"]] = Field(

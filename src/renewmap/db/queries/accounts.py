@@ -26,6 +26,23 @@ def revoke_tokens_of(session: Session, *, user_id: int) -> None:
     session.execute(update(AuthToken).where(AuthToken.user_id == user_id).values(revoked=True))
 
 
+def tokens_of_kind(session: Session, *, user_id: int, kind: str) -> list[Any]:
+    """The user's tokens of one kind (an invitation's links), oldest first."""
+    return list(
+        session.scalars(
+            select(AuthToken)
+            .where(AuthToken.user_id == user_id, AuthToken.kind == kind)
+            .order_by(AuthToken.id)
+        )
+    )
+
+
+def delete_rows_of(session: Session, *, rows: list[Any]) -> None:
+    for row in rows:
+        session.delete(row)
+    session.flush()
+
+
 def count_failed_login(session: Session, *, user_id: int) -> int:
     """One more failed sign-in, counted in SQL (parallel guesses each count); the new count."""
     return int(

@@ -34,6 +34,27 @@ def admin_emails(session: Session, *, community_id: int) -> list[str]:
     )
 
 
+def org_staff_emails(session: Session, *, org_id: int) -> list[str]:
+    """The property company's staff (what is handed to the company reaches them)."""
+    return _emails_of_roles(
+        session, StaffRole.role == Role.PROPERTY_STAFF, StaffRole.org_id == org_id
+    )
+
+
+def group_leader_emails(session: Session, *, building_id: int) -> list[str]:
+    """The leaders of the building groups serving a building."""
+    from renewmap.db.models import BuildingGroupPlace
+
+    groups = select(BuildingGroupPlace.branch_id).where(
+        BuildingGroupPlace.building_id == building_id
+    )
+    return _emails_of_roles(
+        session,
+        StaffRole.role == Role.BUILDING_GROUP_LEADER,
+        StaffRole.branch_id.in_(groups),
+    )
+
+
 def notify_channels(session: Session, *, community_id: int, grid_id: int | None) -> Sequence[Any]:
     """Webhooks of the grid, and those of the whole community (no grid)."""
 

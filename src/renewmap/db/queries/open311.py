@@ -23,6 +23,7 @@ from renewmap.db.models import (
     Request,
     RequestEvent,
 )
+from renewmap.db.queries.places import in_public_community
 
 
 def api_key_by_hash(session: Session, *, key_hash: str) -> ApiKey | None:
@@ -96,7 +97,7 @@ def public_requests(
         .outerjoin(Grid, Grid.id == Request.grid_id)
         .outerjoin(PartyBranch, PartyBranch.id == Request.branch_id)
         .outerjoin(Community, Community.id == Request.community_id)
-        .where(Request.hidden.is_(False))
+        .where(Request.hidden.is_(False), in_public_community(Request))
     )
     if community_id is not None:
         stmt = stmt.where(Request.community_id == community_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import ColumnElement, Row, func, select, true
 from sqlalchemy.orm import Session
 
 from renewmap.db.dialect import (
@@ -21,15 +21,19 @@ from renewmap.db.dialect import (
 from renewmap.db.models import (
     LAYER_MODELS,
     Building,
+    BuildingGroupPlace,
     Community,
     Compound,
     Facility,
     Grid,
     GridDraft,
+    Organisation,
     PartyBranch,
     Request,
     Site,
     StaffRole,
+    StaffUser,
+    Stairwell,
     Subdistrict,
 )
 from renewmap.errors import NotFound
@@ -67,6 +71,51 @@ def list_communities(session: Session, *, published_only: bool = False) -> Seque
 def _published_ids() -> Any:
     """Ids of the communities residents see (a community in setup is not routed to)."""
     return select(Community.id).where(Community.state == PUBLISHED)
+
+
+def in_public_community(model: type[Any]) -> ColumnElement[bool]:
+    """SQL: the row is a community residents see, or belongs to one. The one test every
+    public read applies: a community still being set up is nobody's yet (its outline, buildings,
+    grids, sites and requests are invisible to residents and outside clients)."""
+    if model is Community:
+        return Community.state == PUBLISHED
+    if hasattr(model, "community_id"):
+        in_published: ColumnElement[bool] = model.community_id.in_(_published_ids())
+        return in_published
+    return true()
+
+
+def community_is_public(session: Session, *, community_id: int | None) -> bool:
+    """Whether residents may see what this community holds (False while it is set up)."""
+    if community_id is None:
+        return True
+    state = session.scalar(select(Community.state).where(Community.id == community_id))
+    return state == PUBLISHED
+
+
+def site_is_public(session: Session, *, site_id: int | None) -> bool:
+    """Whether residents may see what this site holds (photos, files): its community's state."""
+    if site_id is None:
+        return True
+    community_id = session.scalar(select(Site.community_id).where(Site.id == site_id))
+    return community_is_public(session, community_id=community_id)
+
+
+def public_community_by_code(session: Session, *, code: str) -> Community:
+    """The community with this code if residents may see it; one still being set up is not
+    found (404, field ``community``), as if it did not exist yet."""
+    found = session.scalar(
+        select(Community).where(Community.code == code, in_public_community(Community))
+    )
+    if found is None:
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
+    return found
 
 
 def find_coded(session: Session, *, model: type[Any], community_id: int, code: str) -> Any | None:
@@ -107,6 +156,63 @@ def building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tu
         t.c.community_id.in_(_published_ids()),
     )
     return session.execute(stmt).all()
+
+
+def all_building_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, grid_id, wkb, community_id) of every building whose bbox meets ``bounds``,
+    assigned to a grid or not (where is a point: in or at which building)."""
+    t = Building.__table__
+    stmt = select(t.c.id, t.c.grid_id, geometry_wkb(session, t.c.geom), t.c.community_id).where(
+        bbox_filter(session, t, bounds, exact=False)
+    )
+    return session.execute(stmt).all()
+
+
+def group_links_of_buildings(
+    session: Session, *, building_ids: Sequence[int]
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(building_id, branch_id, branch code, branch name, stairwell_id, entrance wkb or None)
+    of the building party groups serving these buildings."""
+    if not building_ids:
+        return []
+    s = Stairwell.__table__
+    return session.execute(
+        select(
+            BuildingGroupPlace.building_id,
+            PartyBranch.id,
+            PartyBranch.code,
+            PartyBranch.name,
+            BuildingGroupPlace.stairwell_id,
+            geometry_wkb(session, s.c.geom),
+        )
+        .join(PartyBranch, PartyBranch.id == BuildingGroupPlace.branch_id)
+        .outerjoin(s, s.c.id == BuildingGroupPlace.stairwell_id)
+        .where(BuildingGroupPlace.building_id.in_(list(building_ids)))
+        .order_by(BuildingGroupPlace.building_id, PartyBranch.code)
+    ).all()
+
+
+def all_group_links(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
+    """Every building group link, as ``group_links_of_buildings`` gives them."""
+    s = Stairwell.__table__
+    return session.execute(
+        select(
+            BuildingGroupPlace.building_id,
+            PartyBranch.id,
+            PartyBranch.code,
+            PartyBranch.name,
+            BuildingGroupPlace.stairwell_id,
+            geometry_wkb(session, s.c.geom),
+        )
+        .join(PartyBranch, PartyBranch.id == BuildingGroupPlace.branch_id)
+        .outerjoin(s, s.c.id == BuildingGroupPlace.stairwell_id)
+        .order_by(BuildingGroupPlace.building_id, PartyBranch.code)
+    ).all()
+
+
+def building_labels(session: Session) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, code, number, name) of every building."""
+    return session.execute(select(Building.id, Building.code, Building.number, Building.name)).all()
 
 
 def community_candidates(session: Session, *, bounds: Bounds) -> Sequence[Row[*tuple[Any, ...]]]:
@@ -194,10 +300,15 @@ def community_buildings_near(
     ).all()
 
 
-def route_prefetch(session: Session, *, x: float, y: float) -> list[tuple[Any, ...]]:
-    """Grids and assigned buildings whose bbox holds (x, y), with owner-chain details, in one
-    round trip (a prepared statement on PostgreSQL after a few calls)."""
-    return execute_hot(session, route_prefetch_sql(session), {"x": float(x), "y": float(y)})
+def route_prefetch(session: Session, *, x: float, y: float, margin: float) -> list[tuple[Any, ...]]:
+    """Grids whose bbox holds (x, y) and buildings within ``margin`` degrees of it, with
+    owner-chain details and building groups, in one round trip (a prepared statement on
+    PostgreSQL after a few calls)."""
+    return execute_hot(
+        session,
+        route_prefetch_sql(session),
+        {"x": float(x), "y": float(y), "m": float(margin)},
+    )
 
 
 def grids_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Grid]:
@@ -229,6 +340,149 @@ def general_branch_communities(session: Session, *, branch_ids: Sequence[int]) -
                 PartyBranch.community_id.is_not(None),
             )
         )
+    )
+
+
+def building_ids_of_groups(session: Session, *, branch_ids: Sequence[int]) -> set[int]:
+    """The buildings these building groups serve (wholly or one stairwell of them)."""
+    if not branch_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(BuildingGroupPlace.building_id).where(
+                BuildingGroupPlace.branch_id.in_(list(branch_ids))
+            )
+        )
+    )
+
+
+def find_organisation(session: Session, *, community_id: int, code: str) -> Organisation | None:
+    return find_coded(session, model=Organisation, community_id=community_id, code=code)
+
+
+def buildings_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Building]:
+    if not ids:
+        return {}
+    return {b.id: b for b in session.scalars(select(Building).where(Building.id.in_(list(ids))))}
+
+
+def orgs_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Organisation]:
+    if not ids:
+        return {}
+    return {
+        o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(list(ids))))
+    }
+
+
+def leader_names(session: Session, *, branch_id: int) -> Sequence[str]:
+    """Display names of the active building group leaders of a group."""
+    return session.scalars(
+        select(StaffUser.display_name)
+        .join(StaffRole, StaffRole.user_id == StaffUser.id)
+        .where(
+            StaffRole.role == "building_group_leader",
+            StaffRole.branch_id == branch_id,
+            StaffUser.active.is_(True),
+        )
+        .order_by(StaffUser.display_name)
+        .distinct()
+    ).all()
+
+
+class GroupRow:
+    """A building group with its parent's code and how many volunteers it has."""
+
+    def __init__(self, branch: PartyBranch, parent_code: str | None, volunteers: int) -> None:
+        self.id, self.code, self.name = branch.id, branch.code, branch.name
+        self.parent_code, self.volunteers = parent_code, volunteers
+
+
+def group_places_of(
+    session: Session, *, community_id: int
+) -> list[tuple[GroupRow, list[tuple[str, str | None]]]]:
+    """The community's building groups, each with what it serves as (building number or
+    code, stairwell number or None), by code."""
+    from renewmap.db.models import PartyVolunteer
+
+    parent = PartyBranch.__table__.alias("parent")
+    volunteers = (
+        select(func.count(PartyVolunteer.id))
+        .where(PartyVolunteer.branch_id == PartyBranch.id)
+        .scalar_subquery()
+    )
+    groups = session.execute(
+        select(PartyBranch, parent.c.code, volunteers)
+        .outerjoin(parent, parent.c.id == PartyBranch.parent_id)
+        .where(PartyBranch.community_id == community_id, PartyBranch.level == "building_group")
+        .order_by(PartyBranch.code)
+    ).all()
+    places: dict[int, list[tuple[str, str | None]]] = {}
+    for branch_id, number, code, stairwell in session.execute(
+        select(BuildingGroupPlace.branch_id, Building.number, Building.code, Stairwell.number)
+        .join(Building, Building.id == BuildingGroupPlace.building_id)
+        .outerjoin(Stairwell, Stairwell.id == BuildingGroupPlace.stairwell_id)
+        .where(Building.community_id == community_id)
+        .order_by(BuildingGroupPlace.branch_id, Building.id, Stairwell.number)
+    ):
+        places.setdefault(branch_id, []).append((number or code or "", stairwell))
+    return [(GroupRow(b, pc, int(n or 0)), places.get(b.id, [])) for b, pc, n in groups]
+
+
+def links_of_group(session: Session, *, branch_id: int) -> Sequence[BuildingGroupPlace]:
+    """The buildings and stairwells one building group serves (its link rows)."""
+    return session.scalars(
+        select(BuildingGroupPlace).where(BuildingGroupPlace.branch_id == branch_id)
+    ).all()
+
+
+def volunteers_of(session: Session, *, branch_id: int) -> Sequence[Any]:
+    from renewmap.db.models import PartyVolunteer
+
+    return session.scalars(
+        select(PartyVolunteer)
+        .where(PartyVolunteer.branch_id == branch_id)
+        .order_by(PartyVolunteer.id)
+    ).all()
+
+
+def property_companies(session: Session, *, community_id: int) -> Sequence[Organisation]:
+    return session.scalars(
+        select(Organisation)
+        .where(Organisation.community_id == community_id, Organisation.kind == "property_company")
+        .order_by(Organisation.code)
+    ).all()
+
+
+def org_in_use(session: Session, *, org_id: int) -> bool:
+    """Whether requests were handed to the organisation or staff hold a role in it."""
+    from renewmap.db.models import Request
+
+    handed = session.scalar(select(Request.id).where(Request.assigned_org_id == org_id).limit(1))
+    staff = session.scalar(select(StaffRole.id).where(StaffRole.org_id == org_id).limit(1))
+    return handed is not None or staff is not None
+
+
+def organisations_of_community(session: Session, *, community_id: int) -> Sequence[Organisation]:
+    return session.scalars(
+        select(Organisation)
+        .where(Organisation.community_id == community_id)
+        .order_by(Organisation.kind, Organisation.code)
+    ).all()
+
+
+def community_ids_of_buildings(session: Session, *, building_ids: Sequence[int]) -> set[int]:
+    if not building_ids:
+        return set()
+    return set(
+        session.scalars(select(Building.community_id).where(Building.id.in_(list(building_ids))))
+    )
+
+
+def community_ids_of_orgs(session: Session, *, org_ids: Sequence[int]) -> set[int]:
+    if not org_ids:
+        return set()
+    return set(
+        session.scalars(select(Organisation.community_id).where(Organisation.id.in_(list(org_ids))))
     )
 
 
@@ -270,6 +524,25 @@ def communities_by_ids(session: Session, *, ids: Sequence[int]) -> Sequence[Comm
         return []
     return session.scalars(
         select(Community).where(Community.id.in_(list(ids))).order_by(Community.code)
+    ).all()
+
+
+def grid_branches_of_community(
+    session: Session, *, community_id: int
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """(id, code, name, branch_id, branch_code, branch_name) of the community's grids."""
+    return session.execute(
+        select(
+            Grid.id,
+            Grid.code,
+            Grid.name,
+            Grid.branch_id,
+            PartyBranch.code.label("branch_code"),
+            PartyBranch.name.label("branch_name"),
+        )
+        .outerjoin(PartyBranch, PartyBranch.id == Grid.branch_id)
+        .where(Grid.community_id == community_id)
+        .order_by(Grid.code)
     ).all()
 
 
@@ -370,6 +643,12 @@ def buildings_numbered(session: Session, *, community_id: int, number: str) -> S
     ).all()
 
 
+def stairwell_numbered(session: Session, *, building_id: int, number: str) -> Stairwell | None:
+    return session.scalar(
+        select(Stairwell).where(Stairwell.building_id == building_id, Stairwell.number == number)
+    )
+
+
 def community_grids(session: Session, *, community_id: int) -> Sequence[Grid]:
     """The community's grids (ORM objects) by code."""
     return session.scalars(
@@ -397,6 +676,26 @@ def sites_coded(session: Session, *, code: str) -> Sequence[Site]:
 
 def find_site(session: Session, *, community_id: int, code: str) -> Site | None:
     return find_coded(session, model=Site, community_id=community_id, code=code)
+
+
+def communities_of_subdistrict(session: Session, *, subdistrict_id: int) -> Sequence[Community]:
+    return session.scalars(
+        select(Community).where(Community.subdistrict_id == subdistrict_id).order_by(Community.code)
+    ).all()
+
+
+def sites_by_stage(session: Session, *, community_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """community id → {step of the participatory process (or "" when not started): sites}."""
+    out: dict[int, dict[str, int]] = {}
+    if not community_ids:
+        return out
+    for cid, stage, n in session.execute(
+        select(Site.community_id, Site.stage, func.count(Site.id))
+        .where(Site.community_id.in_(list(community_ids)))
+        .group_by(Site.community_id, Site.stage)
+    ):
+        out.setdefault(int(cid), {})[stage or ""] = int(n)
+    return out
 
 
 def facilities_of_community(session: Session, *, community_id: int) -> Sequence[Facility]:

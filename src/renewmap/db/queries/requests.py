@@ -26,6 +26,7 @@ from renewmap.db.models import (
     RequestPhoto,
     RequestSupport,
 )
+from renewmap.db.queries.places import in_public_community
 from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, EventKind
 
 
@@ -256,6 +257,7 @@ def visible_request_points_near(
         bbox_filter(session, Request.__table__, bounds),
         Request.hidden.is_(False),
         squared <= within_m * within_m,
+        in_public_community(Request),
     ]
     if category:
         conditions.append(Request.category == category)
@@ -269,11 +271,15 @@ def requests_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Reques
     return {r.id: r for r in session.scalars(select(Request).where(Request.id.in_(list(ids))))}
 
 
+# the resident's photos first, then staff's "after" photos
+_AFTER_LAST = case((RequestPhoto.kind == "after", 1), else_=0)
+
+
 def photos_of(session: Session, *, request_id: int) -> Sequence[Any]:
     return session.scalars(
         select(RequestPhoto)
         .where(RequestPhoto.request_id == request_id)
-        .order_by(RequestPhoto.position, RequestPhoto.id)
+        .order_by(_AFTER_LAST, RequestPhoto.position, RequestPhoto.id)
     ).all()
 
 
@@ -286,7 +292,7 @@ def photos_by_request(session: Session, *, request_ids: Sequence[int]) -> dict[i
     for p in session.scalars(
         select(RequestPhoto)
         .where(RequestPhoto.request_id.in_(list(request_ids)))
-        .order_by(RequestPhoto.request_id, RequestPhoto.position, RequestPhoto.id)
+        .order_by(RequestPhoto.request_id, _AFTER_LAST, RequestPhoto.position, RequestPhoto.id)
     ):
         out.setdefault(p.request_id, []).append(p)
     return out
@@ -339,8 +345,10 @@ def staff_requests(
     sort: str = "age",
     limit: int | None = 100,
     offset: int = 0,
+    since: Any = None,
 ) -> tuple[Sequence[Request], int]:
-    """Requests matching ``in_scope`` (a scope condition) and filters, with the total.
+    """Requests matching ``in_scope`` (a scope condition) and filters, with the total;
+    ``since``: created after that moment.
 
     sort: ``age`` (oldest open first, then newest closed), ``supports`` (most first),
     ``newest``.
@@ -359,6 +367,8 @@ def staff_requests(
         conditions.append(Request.community_id == community_id)
     if bounds is not None:
         conditions.append(bbox_filter(session, Request.__table__, bounds))
+    if since is not None:
+        conditions.append(Request.created_at > since)
     total = session.scalar(select(func.count(Request.id)).where(*conditions)) or 0
     order: list[Any]
     if sort == "supports":
@@ -382,19 +392,28 @@ def all_comments(session: Session, *, request_id: int) -> Sequence[Any]:
     ).all()
 
 
-def patrol_days(
-    session: Session, *, grid_ids: Sequence[int], start: Any, end: Any
-) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {}
-    if not grid_ids:
-        return out
-    for gid, day in session.execute(
-        select(Patrol.grid_id, Patrol.day).where(
-            Patrol.grid_id.in_(list(grid_ids)), Patrol.day >= start, Patrol.day <= end
-        )
-    ):
-        out.setdefault(gid, []).append(day)
-    return out
+def patrols_between(
+    session: Session, *, community_id: int, start: Any, end: Any
+) -> list[tuple[Patrol, list[int]]]:
+    """The community's patrols from ``start`` to ``end`` (days, inclusive), each with the ids
+    of the grids it walked, by day."""
+    from renewmap.db.models import Grid, PatrolGrid
+
+    patrols = session.scalars(
+        select(Patrol)
+        .join(Grid, Grid.id == Patrol.grid_id)
+        .where(Grid.community_id == community_id, Patrol.day >= start, Patrol.day <= end)
+        .order_by(Patrol.day, Patrol.id)
+    ).all()
+    grids: dict[int, list[int]] = {}
+    if patrols:
+        for patrol_id, grid_id in session.execute(
+            select(PatrolGrid.patrol_id, PatrolGrid.grid_id)
+            .where(PatrolGrid.patrol_id.in_([p.id for p in patrols]))
+            .order_by(PatrolGrid.id)
+        ):
+            grids.setdefault(patrol_id, []).append(grid_id)
+    return [(p, grids.get(p.id, [p.grid_id])) for p in patrols]
 
 
 def open_requests_to_reroute(
@@ -456,6 +475,210 @@ def request_ids_of_community(
     )
 
 
+def deliberations_of(
+    session: Session, *, request_id: int | None = None, site_id: int | None = None
+) -> Sequence[Any]:
+    """The deliberations about a request or a site, oldest first."""
+    from renewmap.db.models import Deliberation
+
+    column = Deliberation.request_id if request_id is not None else Deliberation.site_id
+    return session.scalars(
+        select(Deliberation)
+        .where(column == (request_id if request_id is not None else site_id))
+        .order_by(Deliberation.held_on, Deliberation.id)
+    ).all()
+
+
+def meetings_held(
+    session: Session,
+    *,
+    community_ids: Sequence[int],
+    stages: Sequence[str],
+    start: Any,
+    end: Any,
+) -> dict[int, int]:
+    """community id → meetings held from ``start`` to ``end`` (days, inclusive): its
+    deliberations (四议共答) and the steps of its sites' processes that are meetings (``stages``,
+    the day they ended, else began)."""
+    from renewmap.db.models import Deliberation, Site, SiteStage
+
+    out: dict[int, int] = {}
+    if not community_ids:
+        return out
+    ids = list(community_ids)
+    for cid, n in session.execute(
+        select(Deliberation.community_id, func.count(Deliberation.id))
+        .where(
+            Deliberation.community_id.in_(ids),
+            Deliberation.held_on >= start,
+            Deliberation.held_on <= end,
+        )
+        .group_by(Deliberation.community_id)
+    ):
+        out[int(cid)] = out.get(int(cid), 0) + int(n)
+    day = func.coalesce(SiteStage.ends_on, SiteStage.starts_on)
+    for cid, n in session.execute(
+        select(Site.community_id, func.count(SiteStage.id))
+        .join(Site, Site.id == SiteStage.site_id)
+        .where(
+            Site.community_id.in_(ids),
+            SiteStage.stage.in_(list(stages)),
+            day >= start,
+            day <= end,
+        )
+        .group_by(Site.community_id)
+    ):
+        out[int(cid)] = out.get(int(cid), 0) + int(n)
+    return out
+
+
+def reply_templates_of(session: Session, *, community_id: int) -> Sequence[Any]:
+    from renewmap.db.models import ReplyTemplate
+
+    return session.scalars(
+        select(ReplyTemplate)
+        .where(ReplyTemplate.community_id == community_id)
+        .order_by(ReplyTemplate.title)
+    ).all()
+
+
+def reply_template_titled(session: Session, *, community_id: int, title: str) -> Any:
+    from renewmap.db.models import ReplyTemplate
+
+    return session.scalar(
+        select(ReplyTemplate).where(
+            ReplyTemplate.community_id == community_id, ReplyTemplate.title == title
+        )
+    )
+
+
+def property_tasks(
+    session: Session, *, org_ids: Sequence[int], visible_only: bool
+) -> Sequence[Any]:
+    """Requests handed to these property companies (still or done), newest hand-over first."""
+    if not org_ids:
+        return []
+    conditions = [Request.assigned_org_id.in_(list(org_ids)), Request.assigned_at.is_not(None)]
+    if visible_only:
+        conditions.append(Request.hidden.is_(False))
+    return session.scalars(
+        select(Request).where(*conditions).order_by(Request.assigned_at.desc(), Request.id.desc())
+    ).all()
+
+
+def requests_of_grids(
+    session: Session, *, grid_ids: Sequence[int], created_before: Any
+) -> Sequence[Request]:
+    """The grids' requests created before a moment, oldest first (a report's month)."""
+    if not grid_ids:
+        return []
+    return session.scalars(
+        select(Request)
+        .where(Request.grid_id.in_(list(grid_ids)), Request.created_at < created_before)
+        .order_by(Request.created_at, Request.id)
+    ).all()
+
+
+def events_of_requests(session: Session, *, request_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Every history entry of these requests, in order, by request."""
+    out: dict[int, list[Any]] = {}
+    if not request_ids:
+        return out
+    for e in session.scalars(
+        select(RequestEvent)
+        .where(RequestEvent.request_id.in_(list(request_ids)))
+        .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
+    ):
+        out.setdefault(e.request_id, []).append(e)
+    return out
+
+
+def requests_of_patrols(session: Session, *, patrol_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The findings of these patrols (requests made on the walk), by patrol."""
+    out: dict[int, list[Any]] = {}
+    if not patrol_ids:
+        return out
+    for r in session.scalars(
+        select(Request).where(Request.patrol_id.in_(list(patrol_ids))).order_by(Request.id)
+    ):
+        out.setdefault(int(r.patrol_id or 0), []).append(r)
+    return out
+
+
+def request_counts_by_community(
+    session: Session, *, community_ids: Sequence[int], unaccepted_before: Any, today: Any
+) -> dict[int, dict[str, int]]:
+    """community id → open, overdue and resolved requests. Overdue: not accepted since before
+    ``unaccepted_before``, or with the property company past its due day (before ``today``)."""
+    from renewmap.vocabulary import UNACCEPTED_STATUSES, Status
+
+    if not community_ids:
+        return {}
+    is_open = Request.status.in_(OPEN_STATUSES)
+    late_acceptance = Request.status.in_(UNACCEPTED_STATUSES) & (
+        func.coalesce(Request.status_since, Request.created_at) < unaccepted_before
+    )
+    late_property = (
+        is_open
+        & Request.assigned_org_id.is_not(None)
+        & Request.assigned_done_at.is_(None)
+        & (Request.assigned_due < today)
+    )
+    rows = session.execute(
+        select(
+            Request.community_id,
+            func.sum(case((is_open, 1), else_=0)),
+            func.sum(case((late_acceptance | late_property, 1), else_=0)),
+            func.sum(case((Request.status == Status.RESOLVED, 1), else_=0)),
+        )
+        .where(Request.community_id.in_(list(community_ids)))
+        .group_by(Request.community_id)
+    ).all()
+    return {
+        int(r[0]): {"open": int(r[1] or 0), "overdue": int(r[2] or 0), "resolved": int(r[3] or 0)}
+        for r in rows
+    }
+
+
+def resolution_times_by_community(
+    session: Session, *, community_ids: Sequence[int]
+) -> dict[int, list[Any]]:
+    """community id → (created_at, resolved_at) of its resolved requests."""
+    from renewmap.vocabulary import Status
+
+    out: dict[int, list[Any]] = {}
+    if not community_ids:
+        return out
+    for cid, made, done in session.execute(
+        select(Request.community_id, Request.created_at, Request.resolved_at).where(
+            Request.community_id.in_(list(community_ids)),
+            Request.status == Status.RESOLVED,
+            Request.resolved_at.is_not(None),
+        )
+    ):
+        if cid is not None:
+            out.setdefault(cid, []).append((made, done))
+    return out
+
+
+def arrivals_since(session: Session, *, in_scope: Any, community_id: int, since: Any) -> int:
+    """Requests of a scope and community waiting to be accepted that (re)entered that state
+    after ``since``: new, transferred in, reopened."""
+    from renewmap.vocabulary import UNACCEPTED_STATUSES
+
+    return int(
+        session.scalar(
+            select(func.count(Request.id)).where(
+                in_scope,
+                Request.community_id == community_id,
+                Request.status.in_(UNACCEPTED_STATUSES),
+                func.coalesce(Request.status_since, Request.created_at) > since,
+            )
+        )
+        or 0
+    )
+
+
 def grid_stat_rows(
     session: Session,
     *,
@@ -464,11 +687,21 @@ def grid_stat_rows(
     overdue_before: Any,
     unaccepted: Sequence[str],
     resolved: str,
+    today: Any = None,
 ) -> list[tuple[int | None, int, int, int, int, int]]:
     """Per grid of the community (None: no grid), counted in the database:
     ``(grid_id, total, open, overdue, resolved, supports)``; overdue: unaccepted since before
-    ``overdue_before``."""
+    ``overdue_before``, or (given ``today``, the community's day) open, handed to a property
+    company that has not reported it done and past its due day."""
     since = func.coalesce(Request.status_since, Request.created_at)
+    late = Request.status.in_(list(unaccepted)) & (since < overdue_before)
+    if today is not None:
+        late = late | (
+            Request.status.in_(OPEN_STATUSES)
+            & Request.assigned_org_id.is_not(None)
+            & Request.assigned_done_at.is_(None)
+            & (Request.assigned_due < today)
+        )
 
     def count_if(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -483,7 +716,7 @@ def grid_stat_rows(
             Request.grid_id,
             func.count(Request.id),
             count_if(Request.status.in_(OPEN_STATUSES)),
-            count_if(Request.status.in_(list(unaccepted)) & (since < overdue_before)),
+            count_if(late),
             count_if(done),
             func.coalesce(func.sum(Request.support_count), 0),
         )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Numeric,
+    and_,
     case,
     false,
     true,
@@ -46,6 +47,7 @@ from renewmap.db.models import (
     Water,
 )
 from renewmap.db.queries.ogc import CodeLookup
+from renewmap.db.queries.places import in_public_community
 from renewmap.errors import Forbidden, NotFound, Unauthenticated
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import scope_of
@@ -386,16 +388,18 @@ def get_collection(collection_id: str, *, principal: Principal | None) -> Collec
 def filter_condition(
     session: Session, collection: CollectionDef, *, principal: Principal | None
 ) -> ColumnElement[bool]:
-    """Which rows of the collection the caller sees: public suggestions are those not hidden;
+    """Which rows of the collection the caller sees: public rows are those of published
+    communities (and public suggestions those not hidden);
     staff-only collections are limited to the principal's scope (false without one)."""
     if collection.staff_only:
         if principal is None or not may_read(collection, principal):
             return false()
         return scope_of(session, principal).condition()
+    public = in_public_community(collection.model)  # nothing of a community in setup
     if collection.model is Request:
-        return Request.hidden == false()
+        return and_(Request.hidden == false(), public)
     if collection.model is Event:
-        return Event.public == true()
+        return and_(Event.public == true(), public)
     if collection.model is Proposal:
-        return Proposal.public == true()  # the proposer agreed
-    return true()
+        return and_(Proposal.public == true(), public)  # the proposer agreed
+    return public

@@ -14,6 +14,7 @@ renders them as JSON or XML.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import secrets
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import ApiKey, Community
 from renewmap.db.queries import open311 as q
-from renewmap.db.queries.places import community_by_code, find_community
+from renewmap.db.queries.places import PUBLISHED, community_by_code, find_community
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from renewmap.i18n import Msg, gettext
 from renewmap.services.access import accounts
@@ -52,12 +53,19 @@ from renewmap.vocabulary import (
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # When the services or their definitions last changed (the discovery document's changeset):
 # bump it with SERVICES or ATTRIBUTES so that clients refresh what they cache.
-CHANGESET = "2026-11-22T00:00:00+00:00"
+CHANGESET = "2026-12-01T00:00:00+00:00"
 FORMATS = ("text/xml", "application/json")
 DEFAULT_WINDOW = timedelta(days=90)
 MAX_REQUESTS = 1000
 # Public history entries whose note explains the current status (status_notes).
-NOTE_KINDS = (EventKind.REPLY, EventKind.RESOLVE, EventKind.REJECT, EventKind.REOPEN)
+NOTE_KINDS = (
+    EventKind.REPLY,
+    EventKind.RESOLVE,
+    EventKind.REJECT,
+    EventKind.REOPEN,
+    EventKind.PROPERTY_DONE,
+    EventKind.DELIBERATION,
+)
 KEY_PREFIX = "rm311_"
 MAX_CLIENT = 100
 MAX_MEDIA_URL = 500
@@ -81,6 +89,13 @@ SERVICES: dict[str, tuple[str, str]] = {
     "pipes_drainage": ("Facilities and utilities", "Water pipes, drains and rainwater"),
     "overhead_wires": ("Facilities and utilities", "Overhead spider-web wires and cables"),
     "accessibility": ("Public space", "Ramps, handrails and barrier-free access"),
+    "stairwell": (
+        "Facilities and utilities",
+        "Stairwells and stairs: their lights, doors and walls",
+    ),
+    "lifts": ("Facilities and utilities", "Adding a lift to an old building, lifts out of order"),
+    "car_parking": ("Public space", "Car parking spaces, and cars parked where they block"),
+    "water": ("Environment", "Ponds and lakes and their shores, such as the Swan Lake"),
     "other": ("Other", "Anything else about the shared space"),
 }
 
@@ -136,7 +151,7 @@ def jurisdiction(session: Session, jurisdiction_id: str | None) -> Community | N
     if jurisdiction_id is None or not jurisdiction_id.strip():
         return None
     community = find_community(session, code=jurisdiction_id.strip())
-    if community is None:
+    if community is None or community.state != PUBLISHED:  # one in setup is nobody's yet
         raise NotFound(
             "jurisdiction_id '{jurisdiction_id}' not found: use a community code such as "
             "310109010026",
@@ -443,10 +458,12 @@ def create(
     """Check everything (key, rate, service, location, attributes, contact), then store the
     request as a resident's suggestion from this client: routed, announced to its owner.
 
-    ``rate_limit(client)`` raises RateLimited when the key has posted too much."""
-    key = authenticate_key(session, api_key=api_key)
+    ``rate_limit(client)`` raises RateLimited when the key has posted too much. It is counted
+    before the first statement of this request's transaction: on SQLite that transaction holds
+    the write lock, for which the counters' own transaction would wait."""
     try:
-        rate_limit(f"key:{key.id}")
+        if api_key:  # a missing key is refused just below; a wrong one counts like a right one
+            rate_limit("key:" + hashlib.sha256(api_key.encode()).hexdigest()[:24])
     except RateLimited as exc:
         retry = exc.details.get("retry_after", 60)
         raise RateLimited(
@@ -454,6 +471,7 @@ def create(
             key="open311_rate_limited",
             retry_after=retry,
         ) from None
+    key = authenticate_key(session, api_key=api_key)
     community = jurisdiction(session, jurisdiction_id)
     if community is not None and community.id != key.community_id:
         raise Forbidden(

@@ -19,8 +19,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
+from renewmap import names
 from renewmap.db.guards import keep_on_error
-from renewmap.db.models import AuthToken, StaffRole, StaffUser, Subdistrict
+from renewmap.db.models import AuthToken, PartyBranch, StaffRole, StaffUser, Subdistrict
 from renewmap.db.queries.accounts import (
     auth_token_by_hash,
     count_failed_login,
@@ -28,7 +29,16 @@ from renewmap.db.queries.accounts import (
     revoke_tokens_of,
     staff_user_by_username,
 )
-from renewmap.db.queries.places import community_by_code, find_branch, find_grid, find_subdistrict
+from renewmap.db.queries.places import (
+    branch_subtree_ids,
+    building_ids_of_groups,
+    community_by_code,
+    find_branch,
+    find_grid,
+    find_organisation,
+    find_subdistrict,
+    grid_ids_of_branches,
+)
 from renewmap.errors import (
     Conflict,
     Forbidden,
@@ -37,10 +47,24 @@ from renewmap.errors import (
     RateLimited,
     Unauthenticated,
 )
+from renewmap.i18n import N_, Msg
 from renewmap.services.places import admin_codes
-from renewmap.vocabulary import ROLE_PLACE, ROLES, Role
+from renewmap.vocabulary import (
+    BUILDING_GROUP,
+    GENERAL,
+    ORG_OWNERS,
+    ORG_PROPERTY,
+    ROLE_PLACE,
+    ROLES,
+    Role,
+)
 
 SESSION_HOURS = 12
+# What an organisation's role needs, in a sentence.
+ROLE_ORG_NEEDS = {
+    ORG_PROPERTY: N_("a property company"),
+    ORG_OWNERS: N_("an owners' committee"),
+}
 LOCK_AFTER = 5  # failed sign-ins in a row before the account must wait
 LOCK_BASE_S = 60  # the first wait; it doubles with every further failure
 LOCK_MAX_S = 3600
@@ -60,6 +84,7 @@ class RoleGrant:
     branch_id: int | None = None
     community_id: int | None = None
     subdistrict_id: int | None = None
+    org_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +119,11 @@ def hash_password(password: str) -> str:
 
 def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
     """A role in a place named by code: ``community/GRID`` for a grid lead, a branch code, a
-    community code or a subdistrict code."""
+    community code, a subdistrict code, or ``community/ORG`` for an organisation's staff.
+
+    A role whose place gives no area is refused, naming why (a secretary of a building group,
+    a building group that serves no building yet, a branch without grids…): such an account
+    could only ever be told "your account has no area"."""
     if role not in ROLE_PLACE:
         raise InvalidInput(
             "unknown role '{role}'; use one of {roles}",
@@ -104,6 +133,8 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
             field="role",
         )
     kind = ROLE_PLACE[role]
+    if kind == "org":
+        return _org_grant(session, role, place)
     if kind == "grid":
         community_code, _, grid_code = place.partition("/")
         if not grid_code:
@@ -133,6 +164,7 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
                 branch=place,
                 field="place",
             )
+        _check_branch_area(session, role, branch)
         return RoleGrant(role, branch_id=branch.id)
     if kind == "community":
         return RoleGrant(role, community_id=community_by_code(session, code=place).id)
@@ -149,7 +181,91 @@ def resolve_place(session: Session, *, role: str, place: str) -> RoleGrant:
             subdistrict=place,
             field="place",
         )
+    # no community yet is fine: the subdistrict is the area, and its admin sets them up
     return RoleGrant(role, subdistrict_id=sub.id)
+
+
+def _check_branch_area(session: Session, role: str, branch: PartyBranch) -> None:
+    """A branch role must give an area: refused with the reason when it would not."""
+    level = names.label(names.BRANCH_LEVELS, branch.level)
+    if role == Role.BUILDING_GROUP_LEADER:
+        if branch.level != BUILDING_GROUP:
+            raise InvalidInput(
+                "'{branch}' ({name}) is a {level}, not a building party group: a building "
+                "group leader leads a group; grant branch_secretary={branch} to its "
+                "secretary instead",
+                key="role_branch_not_building_group",
+                branch=branch.code,
+                name=branch.name,
+                level=level,
+                field="place",
+            )
+        if not building_ids_of_groups(session, branch_ids=[branch.id]):
+            raise InvalidInput(
+                "building group '{branch}' ({name}) serves no building or stairwell yet, so "
+                "its leader would have no area; link it to the buildings it serves first "
+                "(group_code in the buildings file)",
+                key="building_group_without_buildings",
+                branch=branch.code,
+                name=branch.name,
+                field="place",
+            )
+        return
+    if branch.level == BUILDING_GROUP:
+        raise InvalidInput(
+            "'{branch}' ({name}) is a building party group, which no grid belongs to: grant "
+            "building_group_leader={branch} to its leader",
+            key="role_branch_is_building_group",
+            branch=branch.code,
+            name=branch.name,
+            field="place",
+        )
+    if branch.level == GENERAL and branch.community_id is not None:
+        return  # the general branch covers its whole community
+    subtree = branch_subtree_ids(session, branch_ids=[branch.id])
+    if not grid_ids_of_branches(session, branch_ids=sorted(subtree)):
+        raise InvalidInput(
+            "party branch '{branch}' ({name}) has no grids yet, so its secretary would have "
+            "no area; assign grids to it first (branch_code in the grids file)",
+            key="branch_without_grids",
+            branch=branch.code,
+            name=branch.name,
+            field="place",
+        )
+
+
+def _org_grant(session: Session, role: str, place: str) -> RoleGrant:
+    """``community/ORG``: the organisation must be of the kind the role works for."""
+    community_code, _, code = place.partition("/")
+    if not code:
+        raise InvalidInput(
+            "an organisation's place is COMMUNITY/ORG (e.g. 310109010026/WY1), got '{place}'",
+            key="role_place_org",
+            place=place,
+            field="place",
+        )
+    community = community_by_code(session, code=community_code)
+    org = find_organisation(session, community_id=community.id, code=code)
+    if org is None:
+        raise NotFound(
+            "organisation '{org}' not found in {community}",
+            key="organisation_not_found",
+            org=code,
+            community=community.name,
+            field="place",
+        )
+    wanted = ORG_PROPERTY if role == Role.PROPERTY_STAFF else ORG_OWNERS
+    if org.kind != wanted:
+        raise InvalidInput(
+            "this role needs {kind}, and '{org}' ({name}) is not one",
+            key="role_org_wrong_kind",
+            org=code,
+            name=org.name,
+            kind=Msg(ROLE_ORG_NEEDS[wanted]),
+            role=role,
+            field="place",
+        )
+    return RoleGrant(role, org_id=org.id)
 
 
 def create_user(
@@ -197,6 +313,7 @@ def _add_roles(user: StaffUser, grants: list[RoleGrant]) -> None:
                 branch_id=g.branch_id,
                 community_id=g.community_id,
                 subdistrict_id=g.subdistrict_id,
+                org_id=g.org_id,
             )
         )
 
@@ -207,7 +324,7 @@ def principal_of(user: StaffUser) -> Principal:
         username=user.username,
         display_name=user.display_name,
         roles=tuple(
-            RoleGrant(r.role, r.grid_id, r.branch_id, r.community_id, r.subdistrict_id)
+            RoleGrant(r.role, r.grid_id, r.branch_id, r.community_id, r.subdistrict_id, r.org_id)
             for r in user.roles
         ),
     )

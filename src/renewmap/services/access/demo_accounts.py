@@ -51,6 +51,27 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, str, str], ...] = (
         N_("subdistrict admin"),
     ),
     ("demo-designer", "刘设计师", Role.DESIGNER, DEMO_COMMUNITY, N_("designer")),
+    (
+        "demo-group-leader",
+        "孙楼组长",
+        Role.BUILDING_GROUP_LEADER,
+        f"{DEMO_COMMUNITY}-LZ01",
+        N_("leader of 1号楼's building party group"),
+    ),
+    (
+        "demo-property",
+        "周物业",
+        Role.PROPERTY_STAFF,
+        f"{DEMO_COMMUNITY}/WY1",
+        N_("staff of the property company"),
+    ),
+    (
+        "demo-owners",
+        "吴业委会委员",
+        Role.OWNERS_COMMITTEE,
+        f"{DEMO_COMMUNITY}/YWH1",
+        N_("member of the owners' committee"),
+    ),
 )
 
 

@@ -15,10 +15,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from renewmap import names
-from renewmap.db.models import AuthToken, PartyBranch, StaffUser
-from renewmap.db.queries.accounts import auth_token_by_hash
+from renewmap.db.models import AuthToken, Community, Grid, PartyBranch, StaffUser
+from renewmap.db.queries.accounts import (
+    auth_token_by_hash,
+    delete_rows_of,
+    staff_user_by_username,
+    tokens_of_kind,
+)
 from renewmap.db.queries.places import community_by_code
-from renewmap.errors import Forbidden, InvalidInput, NotFound
+from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import Msg
 from renewmap.services.access import accounts
 from renewmap.services.access.accounts import Principal
@@ -86,6 +91,11 @@ def invite(
         roles=[(role, where)],
     )
     user.active = False
+    return _link(session, user, principal)
+
+
+def _link(session: Session, user: StaffUser, principal: Principal) -> dict[str, Any]:
+    """A new one-time token for the user's invitation (returned once, only its hash kept)."""
     secret = secrets.token_urlsafe(32)
     row = AuthToken(
         user_id=user.id,
@@ -96,6 +106,7 @@ def invite(
     )
     session.add(row)
     session.flush()
+    role = next(iter(accounts.principal_of(user).roles)).role
     return {
         "token": secret,
         "username": user.username,
@@ -103,6 +114,51 @@ def invite(
         "role": Msg(names.ROLE_LABELS[role]),
         "expires_at": row.expires_at,
     }
+
+
+def _in_community(session: Session, user: StaffUser, community: Community) -> bool:
+    """Whether every role the user holds lies in the community (an invitee has one)."""
+    grants = accounts.principal_of(user).roles
+    for g in grants:
+        where = g.community_id
+        if g.grid_id is not None:
+            grid = session.get(Grid, g.grid_id)
+            where = grid.community_id if grid is not None else None
+        elif g.branch_id is not None:
+            branch = session.get(PartyBranch, g.branch_id)
+            where = branch.community_id if branch is not None else None
+        if where != community.id:
+            return False
+    return bool(grants)
+
+
+def resend(
+    session: Session, *, principal: Principal, community_code: str, username: str
+) -> dict[str, Any]:
+    """A new link for an invitation not yet accepted (lost, expired or never opened): the old
+    links stop working, the new one lasts ``INVITE_DAYS``. An account that has set its
+    password signs in instead."""
+    community = community_by_code(session, code=community_code)
+    boundaries.require_admin(session, principal, community)
+    user = staff_user_by_username(session, username=username)
+    links = tokens_of_kind(session, user_id=user.id, kind=INVITE) if user is not None else []
+    if user is None or not links or not _in_community(session, user, community):
+        raise NotFound(
+            "no invitation for '{username}' in {community}",
+            key="invitation_not_found",
+            username=username,
+            community=community.name,
+            field="username",
+        )
+    if user.active or any(t.revoked for t in links):
+        raise Conflict(
+            "{username} has accepted the invitation already and signs in with their password",
+            key="invitation_accepted",
+            username=username,
+            field="username",
+        )
+    delete_rows_of(session, rows=links)  # the old links are unknown from now on
+    return _link(session, user, principal)
 
 
 def _open_invitation(session: Session, token: str) -> tuple[AuthToken, StaffUser]:

@@ -26,7 +26,7 @@ from renewmap.db.queries.design import (
     current_adoption,
     plants_of_site,
 )
-from renewmap.db.queries.places import community_by_code, grids_by_ids
+from renewmap.db.queries.places import community_by_code, community_is_public, grids_by_ids
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg
 from renewmap.printing import Tag
@@ -42,8 +42,9 @@ MAX_NOTE = 500
 
 
 def _plant(session: Session, plant_id: int) -> Plant:
+    """A plant residents may reach (none of a community still being set up)."""
     plant = session.get(Plant, plant_id)
-    if plant is None:
+    if plant is None or not community_is_public(session, community_id=plant.community_id):
         raise NotFound("plant {id} not found", key="plant_not_found", id=plant_id, field="id")
     return plant
 
@@ -284,7 +285,13 @@ def _keyed(secret: str, value: str) -> str:
 
 def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> bytes:
     row = session.get(PlantCare, care_id)
-    if row is None or row.photo is None:
+    plant = session.get(Plant, row.plant_id) if row is not None else None
+    if (
+        row is None
+        or row.photo is None
+        or plant is None
+        or not community_is_public(session, community_id=plant.community_id)
+    ):
         raise NotFound(
             "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
         )

@@ -32,6 +32,7 @@ from renewmap.db.queries.places import (
     community_by_code,
     find_site,
     general_branch_of,
+    site_is_public,
     sites_of_community,
 )
 from renewmap.db.queries.process import (
@@ -521,7 +522,8 @@ def add_attachment(
 def attachment(session: Session, *, attachment_id: int) -> tuple[bytes, str, str]:
     """An attachment's bytes, type and name (public, like the process itself)."""
     row = session.get(StageAttachment, attachment_id)
-    if row is None:
+    stage = session.get(SiteStage, row.stage_id) if row is not None else None
+    if row is None or not site_is_public(session, site_id=stage.site_id if stage else None):
         raise NotFound(
             "attachment {id} not found", key="attachment_not_found", id=attachment_id, field="id"
         )
@@ -594,7 +596,7 @@ def photos(session: Session, *, community_code: str, site_code: str) -> dict[str
 
 def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> tuple[bytes, str]:
     row = session.get(SitePhoto, photo_id)
-    if row is None:
+    if row is None or not site_is_public(session, site_id=row.site_id):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (row.thumbnail if thumbnail else row.data), row.content_type
 

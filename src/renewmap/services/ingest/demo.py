@@ -3,9 +3,10 @@
 ``build_demo_files`` regenerates ``src/renewmap/data/demo/`` (package data, so an installed
 ``renewmap serve --demo`` finds it) deterministically (same input → same files): the compound,
 its buildings, paths and green areas from OpenStreetMap, plus generated governance data (grids
-as dissolved Voronoi cells of building groups, fewer party branches than grids, building party
-groups), one micro-garden site with its design layers, and sample requests. ``load_demo``
-imports those files through the ordinary importers.
+as dissolved Voronoi cells of building groups, fewer party branches than grids, a building party
+group for each building, named on the building, stairwells with their entrances, the property
+company and the owners' committee), one micro-garden site with its design layers, and sample
+requests. ``load_demo`` imports those files through the ordinary importers.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 from sqlalchemy.orm import Session
 
-from renewmap.services.ingest.importer import import_branches, import_file
+from renewmap.services.ingest.importer import (
+    import_branches,
+    import_file,
+    import_organisations,
+)
 from renewmap.services.ingest.osm import OSM_ATTRIBUTION, extract_compound, read_osm
 from renewmap.services.places import admin_codes
 from renewmap.services.requests.intake import create_request
 from renewmap.spatial.crs import to_metric, transform
 from renewmap.spatial.grids import voronoi_grids
-from renewmap.vocabulary import CATEGORIES, Status
+from renewmap.vocabulary import ORG_OWNERS, ORG_PROPERTY, PATROL_RULE_DEFAULT, Status
 
 DEMO_COMPOUND = "巴林小区"
 DEMO_COMMUNITY = "310109010026"  # 巴林居委会, 曲阳路街道, 虹口区 (NBS 2023)
@@ -38,6 +43,23 @@ BRANCH_GROUPS = (("G01", "G02"), ("G03", "G04"), ("G05", "G06"), ("G07",))
 BRANCH_NAMES = ("第一网格党支部", "第二网格党支部", "第三网格党支部", "第四网格党支部")
 REQUEST_COUNT = 200
 SEED = 20261121
+# The categories the sample requests are drawn from (fixed, so that categories added to the
+# vocabulary later do not change the sample).
+DEMO_CATEGORIES = (
+    "greenery",
+    "paths",
+    "lighting",
+    "ebike_parking",
+    "fitness_play",
+    "pets",
+    "sanitation",
+    "safety_fire",
+    "pipes_drainage",
+    "overhead_wires",
+    "accessibility",
+    "other",
+)
+HOUSEHOLDS_PER_STAIRWELL = 12  # six floors, two flats a landing
 
 REQUEST_TEXT: dict[str, list[tuple[str, str]]] = {
     "greenery": [
@@ -100,6 +122,8 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
                 "name": [name],
                 "metric_epsg": [epsg],
                 "attribution": [OSM_ATTRIBUTION],
+                "top_level": ["general_branch"],  # 居民区党总支
+                "patrol_rule": [PATROL_RULE_DEFAULT],  # 每月第二周的周四
             },
             geometry=[community_geom],
             crs=4326,
@@ -141,10 +165,47 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
         crs=4326,
     )
     write("grids.geojson", grids)
+    # One building party group per building, named on the building it serves (its code says
+    # so: LZ = 楼组, never to be mistaken for a grid branch's B1…B4).
+    b["group_code"] = [f"{DEMO_COMMUNITY}-LZ{i:02d}" for i in range(1, len(b) + 1)]
     write(
         "buildings.geojson",
-        b[["code", "number", "households", "grid_code", "compound_code", "osm_id", "geometry"]],
+        b[
+            [
+                "code",
+                "number",
+                "households",
+                "grid_code",
+                "group_code",
+                "compound_code",
+                "osm_id",
+                "geometry",
+            ]
+        ],
     )
+    write("stairwells.geojson", _stairwells(b, epsg))
+    organisations = pd.DataFrame(
+        [
+            {
+                "code": "WY1",
+                "name": "巴林小区物业服务中心",
+                "kind": ORG_PROPERTY,
+                "compound_code": "C1",
+                "community_code": DEMO_COMMUNITY,
+                "phone": "021-55550100",
+            },
+            {
+                "code": "YWH1",
+                "name": "巴林小区业主委员会",
+                "kind": ORG_OWNERS,
+                "compound_code": "C1",
+                "community_code": DEMO_COMMUNITY,
+                "phone": "",
+            },
+        ]
+    )
+    organisations.to_csv(out / "organisations.csv", index=False)
+    counts["organisations.csv"] = len(organisations)
 
     branches = [
         {
@@ -168,7 +229,7 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
     for _, row in b.iterrows():
         branches.append(
             {
-                "code": f"{DEMO_COMMUNITY}-{row['code']}",
+                "code": row["group_code"],
                 "name": f"{row['number']}楼组党小组",
                 "parent_code": branch_of[row["grid_code"]],
                 "level": "building_group",
@@ -195,6 +256,40 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
         + "\n"
     )
     return counts
+
+
+def _stairwells(buildings: gpd.GeoDataFrame, epsg: int) -> gpd.GeoDataFrame:
+    """The stairwells of each building: one per ``HOUSEHOLDS_PER_STAIRWELL`` households, their
+    entrances spread along the south face (1 m out from it), numbered west to east."""
+    rows, points = [], []
+    for _, b in buildings.iterrows():
+        foot = to_metric(b.geometry, epsg)
+        rect = foot.minimum_rotated_rectangle
+        corners = list(rect.exterior.coords)[:4]
+        edges = [(corners[k], corners[(k + 1) % 4]) for k in range(4)]
+        longest = max(shapely.LineString(e).length for e in edges)
+        long_edges = [e for e in edges if shapely.LineString(e).length > longest * 0.999]
+        (x0, y0), (x1, y1) = min(long_edges, key=lambda e: (e[0][1] + e[1][1], e[0][0]))
+        if x1 < x0:
+            (x0, y0), (x1, y1) = (x1, y1), (x0, y0)
+        centre = rect.centroid
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        out_x, out_y = mx - centre.x, my - centre.y
+        norm = max((out_x**2 + out_y**2) ** 0.5, 1e-9)
+        n = max(1, round(int(b["households"]) / HOUSEHOLDS_PER_STAIRWELL))
+        share, extra = divmod(int(b["households"]), n)
+        for k in range(n):
+            t = (k + 0.5) / n
+            p = shapely.Point(x0 + t * (x1 - x0) + out_x / norm, y0 + t * (y1 - y0) + out_y / norm)
+            points.append(transform(p, epsg, 4326))
+            rows.append(
+                {
+                    "building": b["number"],
+                    "number": f"{k + 1}单元",
+                    "households": share + (1 if k < extra else 0),
+                }
+            )
+    return gpd.GeoDataFrame(rows, geometry=points, crs=4326)
 
 
 Writer = Callable[[str, gpd.GeoDataFrame], None]  # writes one demo file
@@ -353,7 +448,7 @@ def _write_requests(
     statuses = [Status.NEW] * 6 + [Status.ACCEPTED] * 2 + [Status.IN_PROGRESS, Status.RESOLVED]
     rows = []
     for _ in pts:
-        cat = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+        cat = DEMO_CATEGORIES[int(rng.integers(len(DEMO_CATEGORIES)))]
         title, text = REQUEST_TEXT[cat][int(rng.integers(2))]
         rows.append(
             {
@@ -369,9 +464,11 @@ def _write_requests(
 DEMO_FILES = (
     ("community", "community.geojson"),
     ("compound", "compound.geojson"),
+    ("organisations", "organisations.csv"),
     ("branches", "branches.csv"),
     ("grid", "grids.geojson"),
     ("building", "buildings.geojson"),
+    ("stairwell", "stairwells.geojson"),
     ("site", "site.geojson"),
     ("green", "green.geojson"),
     ("plant", "plants.geojson"),
@@ -387,6 +484,8 @@ def load_demo(session: Session, demo_dir: str | Path) -> dict[str, int]:
     for kind, name in DEMO_FILES:
         if kind == "branches":
             rep = import_branches(session, d / name)
+        elif kind == "organisations":
+            rep = import_organisations(session, d / name)
         else:
             community = None if kind == "community" else DEMO_COMMUNITY
             rep = import_file(session, d / name, kind=kind, community_code=community)

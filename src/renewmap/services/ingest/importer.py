@@ -25,6 +25,7 @@ from renewmap import names
 from renewmap.db.models import (
     LAYER_MODELS,
     Building,
+    BuildingGroupPlace,
     Community,
     Compound,
     Facility,
@@ -33,6 +34,7 @@ from renewmap.db.models import (
     PartyBranch,
     Plant,
     Site,
+    Stairwell,
     Subdistrict,
     Water,
 )
@@ -40,6 +42,7 @@ from renewmap.db.models import (
     Path as PathModel,
 )
 from renewmap.db.queries.places import (
+    buildings_numbered,
     buildings_to_assign,
     community_by_code,
     community_grids,
@@ -53,6 +56,7 @@ from renewmap.db.queries.places import (
     find_subdistrict,
     grids_of_community_by_code,
     sourced_rows,
+    stairwell_numbered,
 )
 from renewmap.errors import CRSError, ImportFailed, InvalidGeometry, InvalidInput, NotFound
 from renewmap.i18n import N_, Alternatives, Lines, Msg, Text
@@ -69,7 +73,7 @@ from renewmap.spatial.geometry import (
 )
 from renewmap.spatial.grids import best_grid
 from renewmap.validation import RANGES, number
-from renewmap.vocabulary import metric_epsg
+from renewmap.vocabulary import BRANCH_LEVELS, BUILDING_GROUP, TOP_LEVELS, metric_epsg
 
 KINDS = tuple(LAYER_MODELS)
 EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
@@ -83,9 +87,9 @@ EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
     "path": LINEAL,
     "plant": ("Point",),
     "facility": ("Point", *POLYGONAL),
+    "stairwell": ("Point",),
 }
 MAX_REPORTED_ERRORS = 25
-BRANCH_LEVELS = ("general", "grid", "building_group")
 
 
 # Kinds a re-import may remove features of (nothing else points at them; grids go through the
@@ -99,6 +103,8 @@ PROPERTIES: dict[str, dict[str, str]] = {
         "subdistrict_code": N_("subdistrict code (default: from the official list)"),
         "metric_epsg": N_("projected EPSG code to measure in (default: its UTM zone)"),
         "attribution": N_("data source and licence"),
+        "top_level": N_("what its top party level is called: general_branch or party_committee"),
+        "patrol_rule": N_("when its patrols are due: week:2:thu, nth:2:thu or day:15"),
     },
     "compound": {
         "code": N_("code, unique in the community (required)"),
@@ -118,7 +124,14 @@ PROPERTIES: dict[str, dict[str, str]] = {
         "households": N_("households (a whole number)"),
         "grid_code": N_("code of its grid"),
         "compound_code": N_("code of its compound"),
+        "group_code": N_("code of the building party group serving it"),
         "osm_id": N_("OpenStreetMap id"),
+    },
+    "stairwell": {
+        "building": N_("its building's number or code (required)"),
+        "number": N_("its number, e.g. 2单元 (required)"),
+        "households": N_("households (a whole number)"),
+        "group_code": N_("code of the building party group serving just this stairwell"),
     },
     "site": {
         "code": N_("code, unique in the community (required)"),
@@ -751,7 +764,30 @@ def _build_communities(
         if existing is not None:
             report.before[id(existing)] = _snapshot(existing)
         report.created += existing is None
+        top_level = _text(row, "top_level")
+        if top_level is not None and top_level not in TOP_LEVELS:
+            errors.add(
+                i,
+                "top_level",
+                Msg(
+                    "unknown top level '{level}'; use {levels}",
+                    level=top_level,
+                    levels=tuple(TOP_LEVELS),
+                ),
+            )
+            continue
+        patrol_rule = _text(row, "patrol_rule")
+        if patrol_rule is not None:
+            from renewmap.services.requests.patrols import parse_rule
+
+            try:
+                parse_rule(patrol_rule)
+            except InvalidInput as exc:
+                errors.add(i, "patrol_rule", exc.msg)
+                continue
         obj.name = name
+        obj.top_level = top_level or obj.top_level
+        obj.patrol_rule = patrol_rule or obj.patrol_rule
         obj.subdistrict = subdistrict
         obj.metric_epsg = metric_epsg(int(epsg) if epsg else None, geom)
         obj.attribution = _text(row, "attribution")
@@ -924,7 +960,106 @@ def _build_buildings(
                 )
                 continue
             obj.compound_id = compound.id
+        group_code = _text(row, "group_code")
+        if group_code is not None:
+            group = _building_group(session, community, group_code, errors, i)
+            if group is None:
+                continue
+            # the building-wide link of this building: the one in the file replaces it
+            for old in obj.group_places if obj.id is not None else []:
+                if old.stairwell_id is None:
+                    session.delete(old)
+            obj.group_places.append(BuildingGroupPlace(branch_id=group.id))
         obj.geom = to_db(as_multi(geom))
+        out.append(obj)
+    return out
+
+
+def _building_group(
+    session: Session, community: Community, code: str, errors: _Errors, i: int
+) -> PartyBranch | None:
+    """The community's building party group with this code (or an error naming why not)."""
+    group = find_branch(session, code=code)
+    if group is None:
+        errors.add(i, "group_code", Msg("unknown party branch code '{code}'", code=code))
+    elif group.level != BUILDING_GROUP:
+        errors.add(
+            i,
+            "group_code",
+            Msg(
+                "'{code}' is a {level}, not a building party group",
+                code=code,
+                level=names.label(names.BRANCH_LEVELS, group.level),
+            ),
+        )
+    elif group.community_id not in (None, community.id):
+        errors.add(
+            i,
+            "group_code",
+            Msg("building group '{code}' belongs to another community", code=code),
+        )
+    else:
+        return group
+    return None
+
+
+def _build_stairwells(
+    session: Session, rows: Rows, community: Community, errors: _Errors, report: ImportReport
+) -> list[Any]:
+    """Stairwells (楼道/单元): ``building`` (its number or code), ``number`` (2单元), the
+    entrance as the point, ``households``, and ``group_code`` when one building group serves
+    only this stairwell."""
+    out = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, row, geom in rows:
+        building_name, number = _text(row, "building"), _text(row, "number")
+        if building_name is None:
+            errors.add(i, "building", Msg("a stairwell needs its building's number or code"))
+            continue
+        if number is None:
+            errors.add(i, "number", Msg("a stairwell needs its number (e.g. 2单元)"))
+            continue
+        if (building_name, number) in seen:
+            errors.add(
+                i,
+                "number",
+                Msg(
+                    "duplicate stairwell (also feature {other})",
+                    other=seen[building_name, number],
+                ),
+            )
+            continue
+        seen[building_name, number] = i
+        building = find_coded(
+            session, model=Building, community_id=community.id, code=building_name
+        ) or next(
+            iter(buildings_numbered(session, community_id=community.id, number=building_name)), None
+        )
+        if building is None:
+            errors.add(
+                i,
+                "building",
+                Msg(
+                    "unknown building '{building}' in {community}",
+                    building=building_name,
+                    community=community.name,
+                ),
+            )
+            continue
+        obj = stairwell_numbered(session, building_id=building.id, number=number)
+        report.updated += obj is not None
+        report.created += obj is None
+        obj = obj or Stairwell(community_id=community.id, building_id=building.id, number=number)
+        households = _number(row, "households", errors, i, integer=True)
+        if households is not None:
+            obj.households = int(households)
+        obj.geom = to_db(geom)
+        group_code = _text(row, "group_code")
+        if group_code is not None:
+            group = _building_group(session, community, group_code, errors, i)
+            if group is None:
+                continue
+            obj.group_places = [BuildingGroupPlace(branch_id=group.id, building_id=building.id)]
         out.append(obj)
     return out
 
@@ -940,6 +1075,7 @@ _BUILDERS: dict[str, Builder] = {
     "path": _build_simple(PathModel),
     "facility": _build_simple(Facility),
     "water": _build_simple(Water),
+    "stairwell": _build_stairwells,
 }
 
 
@@ -1046,6 +1182,92 @@ def import_branches(session: Session, path: str | Path) -> ImportReport:
                 obj.community_id = parent.community_id if parent else None
     _check_cycles(by_code.values(), session, errors)
     errors.raise_if_any()
+    session.flush()
+    return report
+
+
+ORGANISATION_COLUMNS = ("code", "name", "kind", "community_code")
+
+
+def import_organisations(session: Session, path: str | Path) -> ImportReport:
+    """Import the compounds' organisations from CSV ``code,name,kind,community_code`` with
+    optional ``compound_code`` and ``phone`` (its service desk): the property company (物业,
+    kind ``property_company``) and the owners' committee (业委会, ``owners_committee``)."""
+    from renewmap.db.models import Organisation
+    from renewmap.vocabulary import ORG_KINDS
+
+    p = Path(path)
+    label = p.name
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise ImportFailed(
+            "{file}: cannot read CSV ({reason})",
+            key="import_csv_unreadable",
+            file=label,
+            reason=str(exc),
+            path=str(p),
+        ) from exc
+    missing = set(ORGANISATION_COLUMNS) - set(df.columns)
+    if missing:
+        raise ImportFailed(
+            "{file}: missing column(s) {columns}; expected "
+            "code,name,kind,community_code[,compound_code,phone]",
+            key="organisations_columns_missing",
+            file=label,
+            columns=sorted(missing),
+            path=str(p),
+        )
+    errors = _Errors(label)
+    report = ImportReport(kind="organisation", file=label)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for i, r in enumerate(df.to_dict("records"), start=1):
+        code, name, kind = r["code"].strip(), r["name"].strip(), r["kind"].strip()
+        community_code = r["community_code"].strip()
+        if not code or not name:
+            errors.add(i, "code" if not code else "name", Msg("empty"))
+            continue
+        if kind not in ORG_KINDS:
+            errors.add(
+                i,
+                "kind",
+                Msg("unknown kind '{kind}'; use {kinds}", kind=kind, kinds=tuple(ORG_KINDS)),
+            )
+            continue
+        if (community_code, code) in seen:
+            errors.add(i, "code", Msg("duplicate code '{code}'", code=code))
+            continue
+        seen.add((community_code, code))
+        community = find_community(session, code=community_code)
+        if community is None:
+            errors.add(
+                i, "community_code", Msg("unknown community code '{code}'", code=community_code)
+            )
+            continue
+        compound = None
+        compound_code = (r.get("compound_code") or "").strip()
+        if compound_code:
+            compound = find_coded(
+                session, model=Compound, community_id=community.id, code=compound_code
+            )
+            if compound is None:
+                errors.add(
+                    i,
+                    "compound_code",
+                    Msg("unknown compound code '{code}'", code=compound_code),
+                )
+                continue
+        obj = find_coded(session, model=Organisation, community_id=community.id, code=code)
+        report.updated += obj is not None
+        report.created += obj is None
+        obj = obj or Organisation(community_id=community.id, code=code)
+        obj.name, obj.kind = name, kind
+        obj.compound_id = compound.id if compound is not None else None
+        obj.phone = (r.get("phone") or "").strip() or None
+        out.append(obj)
+    errors.raise_if_any()
+    session.add_all(out)
     session.flush()
     return report
 

@@ -156,6 +156,25 @@ def extract_compound(
     )
     water = _clip_polygons(mp[mp["natural"] == "water"], region, epsg, kind_cols=("natural",))
 
+    paths = roads(lines, region, epsg)
+    community_geom = (
+        shapely.union_all([outline, *buildings.geometry]) if len(buildings) else outline
+    )
+    return {
+        "outline": compound_frame,
+        "community_geom": gpd.GeoDataFrame(geometry=[polygonal_part(community_geom)], crs=4326),
+        "building": buildings,
+        "building_outside": _frame(outside_rows),
+        "green": green,
+        "water": water,
+        "path": paths,
+        "epsg": gpd.GeoDataFrame({"epsg": [epsg]}),
+    }
+
+
+def roads(lines: gpd.GeoDataFrame, region: BaseGeometry, epsg: int) -> gpd.GeoDataFrame:
+    """The extract's ``highway=*`` lines clipped to ``region`` (WGS84) as path rows (OSM id,
+    name, highway, surface, width); pieces under a metre are left out."""
     hw = lines[lines["highway"].notna()]
     hw = hw[hw.intersects(region)]
     p_rows = []
@@ -176,20 +195,7 @@ def extract_compound(
                 "geometry": clipped,
             }
         )
-    paths = _frame(p_rows)
-    community_geom = (
-        shapely.union_all([outline, *buildings.geometry]) if len(buildings) else outline
-    )
-    return {
-        "outline": compound_frame,
-        "community_geom": gpd.GeoDataFrame(geometry=[polygonal_part(community_geom)], crs=4326),
-        "building": buildings,
-        "building_outside": _frame(outside_rows),
-        "green": green,
-        "water": water,
-        "path": paths,
-        "epsg": gpd.GeoDataFrame({"epsg": [epsg]}),
-    }
+    return _frame(p_rows)
 
 
 def _frame(rows: list[dict[str, object]]) -> gpd.GeoDataFrame:

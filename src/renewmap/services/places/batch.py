@@ -16,7 +16,14 @@ from renewmap.services.places.routing import batch_lookup, load_memory_source, r
 from renewmap.spatial.geometry import check_geometry, check_routable
 from renewmap.spatial.routing import DEFAULT_SNAP_M
 
-OUTPUT_COLUMNS = ("community_code", "grid_code", "branch_code", "rule")
+OUTPUT_COLUMNS = (
+    "community_code",
+    "grid_code",
+    "branch_code",
+    "rule",
+    "building",
+    "building_group_code",
+)
 
 
 def route_file(

@@ -8,7 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from renewmap.db.models import Community
-from renewmap.db.queries.places import PUBLISHED, community_by_code, list_communities
+from renewmap.db.queries.places import (
+    community_by_code,
+    list_communities,
+    public_community_by_code,
+)
 from renewmap.errors import NotFound
 from renewmap.services.places.layers import LAYER_KINDS, community_layers
 from renewmap.spatial.geometry import from_db, to_geojson
@@ -42,16 +46,7 @@ def communities(session: Session, *, include_setup: bool = False) -> list[dict[s
 def published(session: Session, *, code: str) -> Community:
     """A community residents may see: one still being set up is not found (404), as if it
     did not exist yet."""
-    c = community_by_code(session, code=code)
-    if c.state != PUBLISHED:
-        raise NotFound(
-            "community '{code}' not found",
-            key="community_not_found",
-            code=code,
-            field="community",
-            value=code,
-        )
-    return c
+    return public_community_by_code(session, code=code)
 
 
 def community(session: Session, *, code: str) -> dict[str, Any]:
@@ -113,3 +108,11 @@ def layer_geojson(session: Session, *, community_code: str, kind: str) -> dict[s
 def community_row(session: Session, *, code: str) -> Community:
     """The community itself (404 if unknown)."""
     return community_by_code(session, code=code)
+
+
+def branch_names(session: Session, *, code: str) -> dict[str, str]:
+    """The community's party branches: code → name."""
+    from renewmap.db.queries.places import branches_of_community
+
+    community = community_by_code(session, code=code)
+    return {b.code: b.name for b in branches_of_community(session, community_id=community.id)}

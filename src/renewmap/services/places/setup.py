@@ -27,6 +27,7 @@ from renewmap.db.queries.places import (
     community_grids,
     community_has_grids,
     grid_drafts_of_community,
+    layer_rows,
     list_communities,
 )
 from renewmap.errors import Conflict, ImportFailed, InvalidInput
@@ -223,11 +224,13 @@ def outline_from_file(
         return {"compounds": [], "outline": to_geojson(geom)}
 
 
-def _building_frame(up: _Upload) -> gpd.GeoDataFrame:
+def _building_frame(
+    up: _Upload, layers: dict[str, gpd.GeoDataFrame] | None = None
+) -> gpd.GeoDataFrame:
     """The file's buildings: an OSM extract's ``building=*`` polygons (OSM id, name, house
     number), or a file's polygons with their properties (number, name, households, code)."""
     if up.kind == "osm":
-        mp = up.osm_layers()["multipolygons"]
+        mp = (layers or up.osm_layers())["multipolygons"]
         b = mp[mp["building"].notna()]
         rows = []
         for _, r in b.iterrows():
@@ -279,7 +282,8 @@ def buildings_from_file(
     outline_m = to_metric(outline, epsg)
     near = transform(outline_m.buffer(NEAR_M), epsg, 4326)
     with _Upload(filename, data) as up:
-        frame = _building_frame(up)
+        layers = up.osm_layers() if up.kind == "osm" else None
+        frame = _building_frame(up, layers)
     frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
     frame = frame[frame.intersects(near)]
     wanted = set(include or [])
@@ -331,12 +335,21 @@ def buildings_from_file(
     grown = polygonal_part(shapely.union_all([outline, *chosen.geometry]))
     if area_m2(grown, epsg) - area_m2(outline, epsg) > 0.5:
         community.geom = to_db(as_multi(grown))
+    # an extract's roads inside the outline come too: grids are drawn along them (snapping)
+    # and a proposal can split the outline by them; matched by OSM id like the buildings
+    road_count = 0
+    if layers is not None:
+        roads = osm.roads(layers["lines"], grown, epsg)
+        if len(roads):
+            importer.import_frame(session, roads, kind="path", community_code=code, label=up.name)
+            road_count = len(roads)
     community.site_version = (community.site_version or 1) + 1
     session.flush()
     result["saved"] = {
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
+        "roads": road_count,
     }
     return result
 
@@ -344,13 +357,31 @@ def buildings_from_file(
 # --- a proposed partition ----------------------------------------------------------------------
 
 
+PROPOSAL_METHODS = ("buildings", "roads")
+
+
 def propose_grids(
-    session: Session, *, principal: Principal, code: str, count: int, prefix: str = "G"
+    session: Session,
+    *,
+    principal: Principal,
+    code: str,
+    count: int,
+    method: str = "buildings",
+    prefix: str = "G",
 ) -> dict[str, Any]:
-    """``count`` grids grouping neighbouring buildings and covering the outline, as a GeoJSON
-    FeatureCollection a grid draft takes (codes G01, G02…); check it like any drawn set."""
+    """A grid set covering the outline, as a GeoJSON FeatureCollection a grid draft takes
+    (codes G01, G02…); check it like any drawn set. ``buildings``: ``count`` grids grouping
+    neighbouring buildings; ``roads``: the outline split along the community's roads and paths
+    (``count`` unused), small strips merged into their neighbours."""
     community = _community_for_admin(session, principal, code)
-    if not 1 <= count <= MAX_GRIDS:
+    if method not in PROPOSAL_METHODS:
+        raise InvalidInput(
+            "a proposal groups the buildings or follows the roads, not '{method}'",
+            key="setup_proposal_method",
+            method=method,
+            field="method",
+        )
+    if method == "buildings" and not 1 <= count <= MAX_GRIDS:
         raise InvalidInput(
             "a proposal has 1 to {max} grids, got {count}",
             key="setup_grid_count",
@@ -364,7 +395,22 @@ def propose_grids(
         to_metric(from_db(b.geom), epsg)
         for b in buildings_of_community(session, community_id=community.id)
     ]
-    parts = partition.partition(to_metric(outline, epsg), footprints, count)
+    if method == "roads":
+        roads = [
+            to_metric(from_db(p.geom), epsg)
+            for p in layer_rows(session, kind="path", community_id=community.id)
+        ]
+        if not roads:
+            raise InvalidInput(
+                "{community} has no roads or paths to split along: bring them in with the "
+                "buildings from OpenStreetMap, or group the buildings instead",
+                key="setup_no_roads",
+                community=community.name,
+                field="method",
+            )
+        parts = partition.split_by_roads(to_metric(outline, epsg), roads, footprints)
+    else:
+        parts = partition.partition(to_metric(outline, epsg), footprints, count)
     features = []
     for n, part in enumerate(parts, start=1):
         grid_code = f"{prefix}{n:02d}"

@@ -6,8 +6,11 @@ requests in the caller's scope, which every function here enforces.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, overload
+from zoneinfo import ZoneInfo
 
 import shapely.prepared
 from sqlalchemy.orm import Session
@@ -15,16 +18,19 @@ from sqlalchemy.orm import Session
 from renewmap import names
 from renewmap.db.models import Request
 from renewmap.db.queries.places import (
+    buildings_by_ids,
     buildings_by_number,
     communities_by_ids,
     community_by_code,
-    community_ids_of_grids,
     grid_codes_of_community,
     grids_by_code_any,
     grids_by_ids,
+    leader_names,
+    orgs_by_ids,
 )
 from renewmap.db.queries.requests import (
     all_comments,
+    arrivals_since,
     grid_stat_rows,
     photos_by_request,
     request_photo,
@@ -39,6 +45,7 @@ from renewmap.services.requests import workflow
 from renewmap.spatial.geometry import from_db, to_geojson
 from renewmap.vocabulary import (
     CATEGORIES,
+    OPEN_STATUSES,
     STATUS_FILTERS,
     UNACCEPTED_STATUSES,
     EventKind,
@@ -46,6 +53,7 @@ from renewmap.vocabulary import (
 )
 
 SORTS = ("age", "supports", "newest")
+DEFAULT_ZONE = "Asia/Shanghai"  # RENEWMAP_TIME_ZONE's default
 
 
 @overload
@@ -56,12 +64,39 @@ def _aware(t: datetime | None) -> datetime | None:
     return t.replace(tzinfo=UTC) if t is not None and t.tzinfo is None else t
 
 
-def is_overdue(request: Request, *, now: datetime, overdue_days: int) -> bool:
-    """Not accepted within ``overdue_days`` of being submitted (or reopened, or transferred)."""
-    if request.status not in UNACCEPTED_STATUSES:
-        return False
-    since = _aware(request.status_since or request.created_at)
-    return since is not None and now - since > timedelta(days=overdue_days)
+def property_late(request: Request, *, now: datetime, time_zone: str = DEFAULT_ZONE) -> bool:
+    """Handed to the property company, not reported done, and past its due day (the day
+    counted in the community's time zone)."""
+    return (
+        request.status in OPEN_STATUSES
+        and request.assigned_org_id is not None
+        and request.assigned_done_at is None
+        and request.assigned_due is not None
+        and now.astimezone(ZoneInfo(time_zone)).date() > request.assigned_due
+    )
+
+
+def overdue_reason(
+    request: Request, *, now: datetime, overdue_days: int, time_zone: str = DEFAULT_ZONE
+) -> str | None:
+    """Why a request is overdue: ``unaccepted`` (not accepted within ``overdue_days`` of being
+    submitted, reopened or transferred), ``property`` (the property company is past its due
+    day), or None."""
+    if request.status in UNACCEPTED_STATUSES:
+        since = _aware(request.status_since or request.created_at)
+        if since is not None and now - since > timedelta(days=overdue_days):
+            return "unaccepted"
+    if property_late(request, now=now, time_zone=time_zone):
+        return "property"
+    return None
+
+
+def is_overdue(
+    request: Request, *, now: datetime, overdue_days: int, time_zone: str = DEFAULT_ZONE
+) -> bool:
+    """Not accepted in time, or the property company past its due day."""
+    reason = overdue_reason(request, now=now, overdue_days=overdue_days, time_zone=time_zone)
+    return reason is not None
 
 
 def _staff_properties(
@@ -71,9 +106,15 @@ def _staff_properties(
     now: datetime,
     overdue_days: int,
     photos: list[Any] | None = None,
+    places: Places | None = None,
+    time_zone: str = DEFAULT_ZONE,
 ) -> dict[str, Any]:
     grid = grids.get(request.grid_id) if request.grid_id else None
     created = _aware(request.created_at)
+    places = places or Places({}, {})
+    building = places.buildings.get(request.building_id) if request.building_id else None
+    org = places.orgs.get(request.assigned_org_id) if request.assigned_org_id else None
+    why = overdue_reason(request, now=now, overdue_days=overdue_days, time_zone=time_zone)
     props: dict[str, Any] = {
         "id": request.id,
         "version": request.version,
@@ -91,17 +132,50 @@ def _staff_properties(
         "duplicate_of": request.duplicate_of_id,
         "created_at": created.isoformat() if created else None,
         "age_days": round((now - created).total_seconds() / 86400, 1) if created else None,
-        "overdue": is_overdue(request, now=now, overdue_days=overdue_days),
+        "overdue": why is not None,
+        "overdue_reason": why,
+        "building": (
+            {"code": building.code or building.number, "name": building.number or building.code}
+            if building is not None
+            else None
+        ),
+        "property": (
+            {
+                "org": {"code": org.code, "name": org.name},
+                "due": request.assigned_due.isoformat() if request.assigned_due else None,
+                "done": request.assigned_done_at is not None,
+                "late": why == "property",
+            }
+            if org is not None
+            else None
+        ),
     }
     if photos is not None:
         props["photos"] = [
             {
                 "url": f"/api/staff/photos/{p.id}",
                 "thumbnail": f"/api/staff/photos/{p.id}/thumbnail",
+                "kind": p.kind,
+                "event": p.event_id,
             }
             for p in photos
         ]
     return props
+
+
+@dataclass(frozen=True)
+class Places:
+    """Buildings and organisations named on a page of requests, by id."""
+
+    buildings: dict[int, Any]
+    orgs: dict[int, Any]
+
+
+def _places(session: Session, rows: Sequence[Request]) -> Places:
+    return Places(
+        buildings_by_ids(session, ids=sorted({r.building_id for r in rows if r.building_id})),
+        orgs_by_ids(session, ids=sorted({r.assigned_org_id for r in rows if r.assigned_org_id})),
+    )
 
 
 def my_requests(
@@ -118,10 +192,12 @@ def my_requests(
     limit: int | None = 100,
     offset: int = 0,
     overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
+    since: datetime | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The caller's requests as a GeoJSON FeatureCollection (filters never widen scope).
-    ``limit=None``: all of them (exports)."""
+    ``limit=None``: all of them (exports). ``since``: only those created after it."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     if sort not in SORTS:
@@ -175,6 +251,7 @@ def my_requests(
         sort=sort,
         limit=None if near is not None else limit,
         offset=0 if near is not None else offset,
+        since=since,
     )
     if near is not None:
         prepared = shapely.prepared.prep(near)
@@ -182,6 +259,7 @@ def my_requests(
         total = len(rows)
         rows = rows[offset : offset + limit] if limit is not None else rows[offset:]
     grids = grids_by_ids(session, ids=sorted({r.grid_id for r in rows if r.grid_id}))
+    places = _places(session, rows)
     return {
         "type": "FeatureCollection",
         "features": [
@@ -189,7 +267,14 @@ def my_requests(
                 "type": "Feature",
                 "id": r.id,
                 "geometry": to_geojson(from_db(r.geom)),
-                "properties": _staff_properties(r, grids, now=now, overdue_days=overdue_days),
+                "properties": _staff_properties(
+                    r,
+                    grids,
+                    now=now,
+                    overdue_days=overdue_days,
+                    places=places,
+                    time_zone=time_zone,
+                ),
             }
             for r in rows
         ],
@@ -210,7 +295,9 @@ def _building_area(session: Session, scope: Scope, number: str, community_code: 
     found = [
         b
         for b in buildings_by_number(session, number=number, community_code=community_code)
-        if b.community_id in scope.community_ids or b.grid_id in scope.grid_ids
+        if b.community_id in scope.community_ids
+        or b.grid_id in scope.grid_ids
+        or b.id in scope.building_ids
     ]
     if not found:
         raise NotFound(
@@ -262,15 +349,26 @@ def request_detail(
     principal: Principal,
     request_id: int,
     overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """One request in full for staff: contact details, photos, every event incl. notes."""
+    """One request in full for staff: contact details, photos, every event incl. notes, the
+    building group below its grid and the group's leaders."""
     scope = scope_of(session, principal)
     request = require_request(session, scope, request_id)
     now = now or datetime.now(UTC)
     grids = grids_by_ids(session, ids=[request.grid_id] if request.grid_id else [])
     photos = photos_by_request(session, request_ids=[request.id]).get(request.id, [])
-    props = _staff_properties(request, grids, now=now, overdue_days=overdue_days, photos=photos)
+    props = _staff_properties(
+        request,
+        grids,
+        now=now,
+        overdue_days=overdue_days,
+        photos=photos,
+        places=_places(session, [request]),
+        time_zone=time_zone,
+    )
+    props["building_group"] = _group_of(session, request)
     # the answers to the category's questions (from the residents' page or an Open311 client)
     # and the resident's e-mail: in scope, like the phone
     props["answers"] = request.attributes or {}
@@ -303,10 +401,19 @@ def request_detail(
         EventKind.HIDE: not request.hidden,
         EventKind.UNHIDE: request.hidden,
     }
+    with_property = request.assigned_org_id is not None and request.assigned_done_at is None
+    applies: dict[str, bool] = {
+        EventKind.PROPERTY_DONE: with_property,
+        EventKind.PROPERTY_RETURN: with_property,
+    }
+    handles = scope.handles(request)
     props["actions"] = [
         name
         for name, spec in workflow.ACTIONS.items()
-        if request.status in spec.sources and moderation.get(name, True)
+        if request.status in spec.sources
+        and moderation.get(name, True)
+        and applies.get(name, True)
+        and (handles or spec.property)
     ]
     return {
         "type": "Feature",
@@ -316,8 +423,33 @@ def request_detail(
     }
 
 
+def _group_of(session: Session, request: Request) -> dict[str, Any] | None:
+    """The building group serving the request's building where it is (as routing names it),
+    with its leaders' names: whom the grid can ask to look."""
+    if request.building_id is None or request.community_id is None:
+        return None
+    from renewmap.services.places.routing import DbSource, below_grid
+    from renewmap.spatial.routing import Decision, Rule
+
+    point = from_db(request.geom)
+    decision = Decision(Rule(request.route_rule), request.community_id, request.grid_id)
+    below = below_grid(session, point, decision, DbSource(session))
+    if below is None or below.group is None:
+        return None
+    return {
+        "code": below.group.code,
+        "name": below.group.name,
+        "leaders": list(leader_names(session, branch_id=below.group.id)),
+    }
+
+
 def after_step(
-    session: Session, *, principal: Principal, request_id: int, overdue_days: int = 3
+    session: Session,
+    *,
+    principal: Principal,
+    request_id: int,
+    overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
 ) -> dict[str, Any]:
     """The request as the actor sees it after a workflow step (``workflow.act``): in full, or
     only its id and status once a transfer took it out of their area."""
@@ -330,15 +462,45 @@ def after_step(
             "in_your_area": False,
         }
     return request_detail(
-        session, principal=principal, request_id=request_id, overdue_days=overdue_days
+        session,
+        principal=principal,
+        request_id=request_id,
+        overdue_days=overdue_days,
+        time_zone=time_zone,
     )
+
+
+def arrivals(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    since: datetime,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """How many requests of the caller's area in a community arrived after ``since`` and wait
+    to be accepted: new, transferred in or reopened (the workspace asks every half minute and
+    shows "3 new" until the list is reloaded). ``now``: the server's clock, the next ``since``."""
+    scope = scope_of(session, principal)
+    require_staff_scope(scope)
+    community_id = _community_in_scope(session, scope, community_code)
+    now = now or datetime.now(UTC)
+    since = (_aware(since) or now).astimezone(UTC)  # stored times are UTC (SQLite: naive)
+    total = arrivals_since(
+        session, in_scope=scope.condition(), community_id=community_id, since=since
+    )
+    return {
+        "community": community_code,
+        "since": since.isoformat(),
+        "now": now.isoformat(),
+        "new": total,
+    }
 
 
 def _community_in_scope(session: Session, scope: Scope, community_code: str) -> int:
     """The id of a community the caller's area touches; 404 if unknown, 403 if not theirs."""
     community = community_by_code(session, code=community_code)
-    mine = scope.community_ids | community_ids_of_grids(session, grid_ids=sorted(scope.grid_ids))
-    if community.id not in mine:
+    if community.id not in scope.touched_communities(session):
         raise Forbidden(
             "{community} is not in your area",
             key="community_outside_scope",
@@ -352,7 +514,7 @@ def my_communities(session: Session, *, principal: Principal) -> list[dict[str, 
     """The communities the user's area touches (a grid lead's is their grid's)."""
     scope = scope_of(session, principal)
     require_staff_scope(scope)
-    ids = scope.community_ids | community_ids_of_grids(session, grid_ids=sorted(scope.grid_ids))
+    ids = scope.touched_communities(session)
     return [
         {"id": c.id, "code": c.code, "name": c.name}
         for c in communities_by_ids(session, ids=sorted(ids))
@@ -370,7 +532,12 @@ def me(session: Session, *, principal: Principal) -> dict[str, Any]:
             | {"label": t(names.ROLE_LABELS.get(g.role, g.role))}
             for g in principal.roles
         ],
-        "scope": {"grids": sorted(scope.grid_ids), "communities": sorted(scope.community_ids)},
+        "scope": {
+            "grids": sorted(scope.grid_ids),
+            "communities": sorted(scope.community_ids),
+            "buildings": sorted(scope.building_ids),
+            "organisations": sorted(scope.org_ids),
+        },
     }
 
 
@@ -380,17 +547,20 @@ def grid_stats(
     principal: Principal,
     community_code: str,
     overdue_days: int = 3,
+    time_zone: str = DEFAULT_ZONE,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Per grid of the caller's area in one community: open, overdue, resolved, median days to
-    resolve, supports; plus the requests in no grid (the general branch's)."""
+    resolve, supports; plus the requests in no grid (the general branch's). A building group
+    leader's or the property company's area counts in the grids its requests lie in."""
     import statistics
 
     scope = scope_of(session, principal)
     require_staff_scope(scope)
     community_id = _community_in_scope(session, scope, community_code)
     now = now or datetime.now(UTC)
-    # counted in the database; only the resolved requests' two times come to Python (for
+    # counted in the database (overdue: not accepted in time, or the property company past its
+    # due day, as is_overdue says); only the resolved requests' two times come to Python (for
     # the median): a community of 75,000 requests was 2.4 s as whole rows
     in_scope = scope.condition()
     counts = {
@@ -402,8 +572,10 @@ def grid_stats(
             overdue_before=now.astimezone(UTC) - timedelta(days=overdue_days),
             unaccepted=sorted(UNACCEPTED_STATUSES),
             resolved=Status.RESOLVED,
+            today=now.astimezone(ZoneInfo(time_zone)).date(),
         )
     }
+    touched = set(counts)
     days: dict[int | None, list[float]] = {}
     for gid, created, resolved in resolution_times(
         session, in_scope=in_scope, community_id=community_id, resolved=Status.RESOLVED
@@ -413,7 +585,7 @@ def grid_stats(
     grids = {
         gid: {"code": code, "name": name}
         for gid, code, name in grid_codes_of_community(session, community_id=community_id)
-        if scope.covers_grid(grid_id=gid, community_id=community_id)
+        if scope.covers_grid(grid_id=gid, community_id=community_id) or gid in touched
     }
     out: list[dict[str, Any]] = []
     for gid in [*grids, *(g for g in counts if g not in grids)]:

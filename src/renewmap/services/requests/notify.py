@@ -1,6 +1,8 @@
 """Notifications: a new, transferred or reopened request is announced to whoever owns it.
 
-- e-mail (SMTP) to the grid's leads (for a request in no grid: the community's admins);
+- e-mail (SMTP) to the grid's leads (for a request in no grid: the community's admins), and
+  to the leaders of the building group of the building it is at (楼组长);
+- a request handed to the property company (交物业处理): e-mail to the company's staff only;
 - webhooks configured for the grid or the whole community: plain JSON, or the body of a WeCom
   (企业微信) group bot.
 
@@ -35,8 +37,10 @@ from renewmap.db.queries.notify import (
     admin_emails,
     any_due_notification,
     claimable_notifications,
+    group_leader_emails,
     lead_emails,
     notify_channels,
+    org_staff_emails,
     settle_notification,
 )
 from renewmap.db.queries.places import community_by_code, find_grid
@@ -53,6 +57,7 @@ REASONS = {
     "new": N_("New request"),
     "transferred": N_("Request transferred to your grid"),
     "reopened": N_("Request reopened by the resident"),
+    "assigned": N_("Request handed to your property company"),
 }
 # Staff have no language of their own yet: notifications speak the app's default language.
 NOTIFY_LOCALE = DEFAULT_LOCALE
@@ -90,20 +95,29 @@ def enqueue(session: Session, *, request: Request, reason: str, base_url: str | 
         )
     session.flush()  # the request needs its id and routing
     payload = _payload(session, request, reason, base_url)
-    emails = (
-        lead_emails(session, grid_id=request.grid_id)
-        if request.grid_id is not None
-        else admin_emails(session, community_id=request.community_id)
-        if request.community_id is not None
-        else []
-    )
+    if reason == "assigned":
+        emails = (
+            org_staff_emails(session, org_id=request.assigned_org_id)
+            if request.assigned_org_id is not None
+            else []
+        )
+    else:
+        emails = (
+            lead_emails(session, grid_id=request.grid_id)
+            if request.grid_id is not None
+            else admin_emails(session, community_id=request.community_id)
+            if request.community_id is not None
+            else []
+        )
+        if request.building_id is not None:
+            emails += group_leader_emails(session, building_id=request.building_id)
     rows = [
         Notification(
             request_id=request.id, reason=reason, channel="email", target=e, payload=payload
         )
         for e in sorted(set(emails))
     ]
-    if request.community_id is not None:
+    if request.community_id is not None and reason != "assigned":
         for ch in notify_channels(
             session, community_id=request.community_id, grid_id=request.grid_id
         ):

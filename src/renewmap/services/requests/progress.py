@@ -53,6 +53,8 @@ TOLD: tuple[str, ...] = (
     EventKind.RESOLVE,
     EventKind.REJECT,
     EventKind.DUPLICATE,
+    EventKind.ASSIGN_PROPERTY,  # 已交物业处理，预计 … 前完成
+    EventKind.PROPERTY_DONE,
 )
 REOPEN_CLOSING = "reopen_closing"
 REMIND_DAYS_BEFORE = 3  # the reminder goes this many days before the reopen window closes
@@ -62,7 +64,8 @@ MAX_EMAIL = 200
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CHANNELS = ("sms", "email")
 
-# What each step says (msgids; {by}: "第3网格 网格长", {note}: the reply, {until}: a day).
+# What each step says (msgids; {by}: "第3网格 网格长", {note}: the reply, {until}: a day,
+# {due}: the day the property company is to be done by).
 WHAT: dict[str, str] = {
     EventKind.ACCEPT: N_("was accepted by {by}"),
     EventKind.REPLY: N_("got a reply from {by}: {note}"),
@@ -71,6 +74,10 @@ WHAT: dict[str, str] = {
     ),
     EventKind.REJECT: N_("was not taken up by {by}: {note}"),
     EventKind.DUPLICATE: N_("was merged into an earlier suggestion about the same thing"),
+    EventKind.ASSIGN_PROPERTY: N_(
+        "was passed by {by} to the property company, to be done by {due}"
+    ),
+    EventKind.PROPERTY_DONE: N_("was reported done by {by}: {note}"),
     REOPEN_CLOSING: N_("can be reopened from the link until {until} if it is still not fixed"),
 }
 
@@ -235,6 +242,7 @@ def tell(
         "title": request.title,
         "note": note,
         "by": by,
+        "due": request.assigned_due.isoformat() if request.assigned_due else None,
         "locale": prefs.get("locale", LOCALES[0]),
         "base": prefs.get("base"),
     }
@@ -299,7 +307,9 @@ def texts(settings: Settings, payload: dict[str, Any]) -> dict[str, str]:
     note = (payload.get("note") or "").strip()
 
     def what(note_text: str) -> Msg:
-        return Msg(WHAT[payload["step"]], by=by, note=note_text, until=until)
+        return Msg(
+            WHAT[payload["step"]], by=by, note=note_text, until=until, due=payload.get("due") or ""
+        )
 
     title = payload["title"]
     short_title = title if len(title) <= SMS_TITLE else title[: SMS_TITLE - 1] + "…"

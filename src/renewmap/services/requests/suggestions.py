@@ -23,6 +23,7 @@ from renewmap import names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import (
     Community,
+    Organisation,
     Request,
     RequestComment,
     RequestEvent,
@@ -30,7 +31,14 @@ from renewmap.db.models import (
     RequestSupport,
     Site,
 )
-from renewmap.db.queries.places import community_by_code, find_grid, grids_by_ids, sites_coded
+from renewmap.db.queries.places import (
+    community_by_code,
+    community_is_public,
+    find_grid,
+    grids_by_ids,
+    public_community_by_code,
+    sites_coded,
+)
 from renewmap.db.queries.requests import (
     PUBLIC_SORTS,
     comment_counts,
@@ -58,7 +66,7 @@ from renewmap.services.requests.photos import MAX_PHOTOS, process_photos
 from renewmap.spatial.crs import metres_to_degrees, to_metric, utm_epsg
 from renewmap.spatial.geometry import check_geometry, check_routable, from_db, to_geojson
 from renewmap.spatial.routing import DEFAULT_SNAP_M, Rule
-from renewmap.vocabulary import CATEGORIES, EventKind, Status
+from renewmap.vocabulary import CATEGORIES, OPEN_STATUSES, EventKind, Status
 
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on the phone
 MAX_NICKNAME = 40
@@ -228,7 +236,7 @@ def preview(
     distance from every community is NotRoutable (422), as a post would be."""
     check_geometry(geom, where="geometry")
     check_routable(geom, where="geometry")
-    community = community_by_code(session, code=community_code)
+    community = public_community_by_code(session, code=community_code)
     owner = route_geometry(session, geom, snap_m=snap_m)
     expected = expected_acceptance(
         session,
@@ -267,7 +275,11 @@ def survey_site(session: Session, *, site_code: str, geom: BaseGeometry) -> Site
 
 def _visible(session: Session, request_id: int) -> Request:
     request = session.get(Request, request_id)
-    if request is None or request.hidden:
+    if (
+        request is None
+        or request.hidden
+        or not community_is_public(session, community_id=request.community_id)
+    ):
         raise NotFound(
             "suggestion {id} not found", key="suggestion_not_found", id=request_id, field="id"
         )
@@ -312,6 +324,7 @@ def _view(
                 "thumbnail": f"/api/photos/{p.id}/thumbnail",
                 "width": p.width,
                 "height": p.height,
+                "kind": p.kind,  # the resident's, or "after": staff's with a reply or the fix
             }
             for p in photos
         ],
@@ -629,7 +642,8 @@ def follow(session: Session, *, code: str, token: str, secret: str) -> dict[str,
     view["your_nickname"] = request.nickname
     view["your_phone"] = request.phone
     view["your_email"] = request.contact_email
-    view["history"] = public_history(request)
+    view["history"] = public_history(request, photos_of(session, request_id=request.id))
+    view["property"] = property_status(session, request)
     view["geometry"] = to_geojson(from_db(request.geom))
     view["community"] = (
         community.code
@@ -704,21 +718,56 @@ def reopen(session: Session, *, code: str, token: str, secret: str, note: str) -
     return follow(session, code=code, token=token, secret=secret)
 
 
-def public_history(request: Request) -> list[dict[str, Any]]:
+# History entries whose data the resident reads: handed to the property company (with the
+# day it is to be done by), and a deliberation (四议共答: day, parties, attendees, question,
+# decision). Nothing else of an entry's data is public.
+PUBLIC_DETAILS: dict[str, tuple[str, ...]] = {
+    EventKind.ASSIGN_PROPERTY: ("due",),
+    EventKind.DELIBERATION: ("held_on", "parties", "attendees", "question", "decision"),
+}
+
+
+def public_history(request: Request, photos: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """What the resident may read of a request's history: replies, reasons, status changes,
-    and in which role and place a member of staff acted ("第3网格 网格长"); never staff's
-    internal notes or who on the staff did it."""
-    return [
-        {
+    the property company's due day, deliberations, the "after" photos of a step; never
+    staff's internal notes or who on the staff did it."""
+    after: dict[int, list[dict[str, Any]]] = {}
+    for p in photos:
+        if p.kind == "after" and p.event_id is not None:
+            after.setdefault(p.event_id, []).append(
+                {"url": f"/api/photos/{p.id}", "thumbnail": f"/api/photos/{p.id}/thumbnail"}
+            )
+    out = []
+    for e in request.events:
+        if not e.public or e.kind == EventKind.NOTE:
+            continue
+        item: dict[str, Any] = {
             "kind": e.kind,
             "label": str(names.label(names.EVENT_LABELS, e.kind)),
             "at": e.at.isoformat() if e.at else None,
             "note": e.note,
             "by": (e.data or {}).get("by"),
         }
-        for e in request.events
-        if e.public and e.kind != EventKind.NOTE
-    ]
+        keys = PUBLIC_DETAILS.get(e.kind)
+        if keys:
+            item["details"] = {k: (e.data or {}).get(k) for k in keys}
+        if e.id in after:
+            item["photos"] = after[e.id]
+        out.append(item)
+    return out
+
+
+def property_status(session: Session, request: Request) -> dict[str, Any] | None:
+    """While the property company has it: whose it is and by when (已交物业处理，预计 … 前完成)."""
+    if request.assigned_org_id is None or request.assigned_done_at is not None:
+        return None
+    if request.status not in OPEN_STATUSES:
+        return None
+    org = session.get(Organisation, request.assigned_org_id)
+    return {
+        "org": org.name if org is not None else None,
+        "due": request.assigned_due.isoformat() if request.assigned_due else None,
+    }
 
 
 def add_details(
@@ -744,7 +793,7 @@ def add_details(
             limit=MAX_COMMENT,
             field="text",
         )
-    existing = len(photos_of(session, request_id=request.id))
+    existing = sum(p.kind != "after" for p in photos_of(session, request_id=request.id))
     if existing + len(photos) > MAX_PHOTOS:
         raise InvalidInput(
             "at most {limit} photos per suggestion ({n} already attached)",
@@ -783,6 +832,10 @@ def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> 
     if p is None:
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     request = session.get(Request, p.request_id)
-    if request is None or request.hidden:
+    if (
+        request is None
+        or request.hidden
+        or not community_is_public(session, community_id=request.community_id)
+    ):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     return (p.thumbnail if thumbnail else p.data), p.content_type

@@ -3,7 +3,12 @@
 new → accepted → in_progress → resolved; or rejected (public reason), duplicate (merged into
 another request, supporters carried over), transferred to another grid (back to new there).
 A resolved request can be reopened by its resident within 30 days. Replies are public
-(shown on the resident's follow page); notes are internal.
+(shown on the resident's follow page); notes are internal, and travel in their own field
+(``internal_note``) next to any step, so text meant for staff never rides on a public step.
+
+交物业处理: a request handed to the compound's property company with a due date (in progress;
+overdue the day after). The company's staff see only what was handed to them and take only
+their own steps: reply, internal note, done (what was done, "after" photos), hand back.
 
 Every change names the version it was made against: two leads acting at once cannot
 overwrite each other; the second gets a 409 with the current state.
@@ -11,14 +16,23 @@ overwrite each other; the second gets a 409 with the current state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from renewmap import names
-from renewmap.db.models import Grid, Request, RequestEvent, RequestSupport
+from renewmap.db.models import (
+    Building,
+    Grid,
+    Organisation,
+    Request,
+    RequestEvent,
+    RequestPhoto,
+    RequestSupport,
+)
 from renewmap.db.queries.places import find_grid
 from renewmap.db.queries.requests import support_total, supporter_hashes
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -26,8 +40,10 @@ from renewmap.i18n import N_, Msg, Text
 from renewmap.services.access.accounts import Principal
 from renewmap.services.access.scope import Scope, acting_as, require_request, scope_of
 from renewmap.services.requests import progress
+from renewmap.services.requests.photos import process_photos
 from renewmap.vocabulary import (
     OPEN_STATUSES,
+    ORG_PROPERTY,
     STATUSES,
     UNACCEPTED_STATUSES,
     EventKind,
@@ -36,16 +52,21 @@ from renewmap.vocabulary import (
 
 REOPEN_DAYS = 30
 MAX_NOTE = 2000
+MAX_DUE_DAYS = 366  # how far ahead a due date for the property company may lie
+MAX_STEP_PHOTOS = 3
 
 
 @dataclass(frozen=True)
 class Action:
-    """One kind of step: from which statuses, to which, and what it needs."""
+    """One kind of step: from which statuses, to which, and what it needs. ``property``: the
+    property company's staff may take it; ``photos``: it may carry "after" photos."""
 
     to: Status | None  # None: the status does not change
     sources: tuple[Status, ...]
     needs_note: bool = False
     public: bool = True
+    property: bool = False
+    photos: bool = False
 
 
 # The action's name is also the kind of the history entry it writes (EventKind).
@@ -53,15 +74,27 @@ ACTIONS: dict[str, Action] = {
     EventKind.ACCEPT: Action(Status.ACCEPTED, UNACCEPTED_STATUSES),
     EventKind.START: Action(Status.IN_PROGRESS, (Status.ACCEPTED,)),
     EventKind.RESOLVE: Action(
-        Status.RESOLVED, (Status.ACCEPTED, Status.IN_PROGRESS), needs_note=True
+        Status.RESOLVED, (Status.ACCEPTED, Status.IN_PROGRESS), needs_note=True, photos=True
     ),
     EventKind.REJECT: Action(Status.REJECTED, OPEN_STATUSES, needs_note=True),
     EventKind.DUPLICATE: Action(Status.DUPLICATE, OPEN_STATUSES),
     EventKind.TRANSFER: Action(Status.NEW, OPEN_STATUSES, needs_note=True),
     EventKind.REPLY: Action(
-        None, (*OPEN_STATUSES, Status.RESOLVED, Status.REJECTED), needs_note=True
+        None,
+        (*OPEN_STATUSES, Status.RESOLVED, Status.REJECTED),
+        needs_note=True,
+        property=True,
+        photos=True,
     ),
-    EventKind.NOTE: Action(None, STATUSES, needs_note=True, public=False),
+    EventKind.NOTE: Action(None, STATUSES, needs_note=True, public=False, property=True),
+    # the property company (交物业处理): handed over with a due date, done, or handed back
+    EventKind.ASSIGN_PROPERTY: Action(Status.IN_PROGRESS, OPEN_STATUSES),
+    EventKind.PROPERTY_DONE: Action(
+        None, (Status.IN_PROGRESS,), needs_note=True, property=True, photos=True
+    ),
+    EventKind.PROPERTY_RETURN: Action(
+        None, (Status.IN_PROGRESS,), needs_note=True, public=False, property=True
+    ),
     # moderation: out of public view (abuse, personal data in the text), the reason internal
     EventKind.HIDE: Action(None, STATUSES, needs_note=True, public=False),
     EventKind.UNHIDE: Action(None, STATUSES, public=False),
@@ -85,6 +118,8 @@ NOTE_NEEDED = {
     "reply": N_("write the reply (note)"),
     "note": N_("write the note"),
     "hide": N_("give the reason for hiding it (note)"),
+    "property_done": N_("say what was done (note)"),
+    "property_return": N_("say why it is handed back (note)"),
 }
 
 
@@ -96,13 +131,24 @@ def act(
     action: str,
     version: int,
     note: str | None = None,
+    internal_note: str | None = None,
     target_grid: str | None = None,
     duplicate_of: int | None = None,
+    due: date | None = None,
+    org: str | None = None,
+    photos: Sequence[tuple[str, bytes]] = (),
+    today: date | None = None,
     now: datetime | None = None,
     scope: Scope | None = None,
 ) -> Request:
-    """Apply one workflow step for a staff member; all checks before any write. ``scope``:
-    the principal's, if the caller already has it."""
+    """Apply one workflow step for a staff member; all checks before any write.
+
+    ``note`` is the step's own text (public for public steps: a reply, the reason of a
+    rejection, what was done); ``internal_note`` is for staff only and is kept as a separate
+    internal note, whatever the step. ``due``/``org``: handing to the property company (the
+    compound's by default). ``photos``: "after" photos of a reply or of the work done
+    (metadata stripped). ``today``: the day in the community's time zone. ``scope``: the
+    principal's, if the caller already has it."""
     scope = scope if scope is not None else scope_of(session, principal)
     spec = ACTIONS.get(action)
     if spec is None:
@@ -114,6 +160,14 @@ def act(
             field="action",
         )
     request = _locked(session, scope, request_id)
+    if not scope.handles(request) and not spec.property:
+        raise Forbidden(
+            "on what was handed to them, the property company's staff may only reply, add an "
+            "internal note, report the work done or hand it back",
+            key="property_action_not_allowed",
+            allowed=[name for name, a in ACTIONS.items() if a.property],
+            field="action",
+        )
     if request.version != version:
         raise Conflict(
             "request {id} was changed by someone else (now version {version}, "
@@ -133,6 +187,7 @@ def act(
             current=state(request),
         )
     note = (note or "").strip() or None
+    internal_note = (internal_note or "").strip() or None
     if spec.needs_note and not note:
         raise InvalidInput(
             "{what}", key="note_required", what=Msg(NOTE_NEEDED[action]), field="note"
@@ -144,7 +199,30 @@ def act(
             limit=MAX_NOTE,
             field="note",
         )
+    if internal_note and len(internal_note) > MAX_NOTE:
+        raise InvalidInput(
+            "internal note is longer than {limit} characters",
+            key="internal_note_too_long",
+            limit=MAX_NOTE,
+            field="internal_note",
+        )
+    if photos and not spec.photos:
+        raise InvalidInput(
+            "photos go with a reply, a resolution or the work done, not with a step to {action}",
+            key="step_photos_not_allowed",
+            action=Msg(names.ACTION_VERBS[action]),
+            field="photos",
+        )
+    if len(photos) > MAX_STEP_PHOTOS:
+        raise InvalidInput(
+            "at most {limit} photos per step",
+            key="step_too_many_photos",
+            limit=MAX_STEP_PHOTOS,
+            field="photos",
+        )
+    processed = process_photos(photos) if photos else []
     now = now or datetime.now(UTC)
+    today = today or now.date()
     data: dict[str, Any] = {"from": request.status}
     by = acting_as(session, principal, request)  # the resident reads "第3网格 网格长"
     if by is not None:
@@ -153,6 +231,10 @@ def act(
         data |= _transfer(session, scope, request, target_grid)
     elif action == EventKind.DUPLICATE:
         data |= _merge_into(session, scope, request, duplicate_of, principal, now)
+    elif action == EventKind.ASSIGN_PROPERTY:
+        data |= _assign_property(session, request, org, due, today, now)
+    elif action in (EventKind.PROPERTY_DONE, EventKind.PROPERTY_RETURN):
+        data |= _property_step(session, request, action, now)
     if spec.to is not None:
         data["to"] = spec.to
         request.status = spec.to
@@ -166,8 +248,10 @@ def act(
                 "the request is already shown", key="already_shown", current=state(request)
             )
         request.hidden = action == EventKind.HIDE
-    if action == EventKind.ACCEPT:
-        request.accepted_at = now
+    if action == EventKind.ACCEPT or (
+        action == EventKind.ASSIGN_PROPERTY and request.accepted_at is None
+    ):
+        request.accepted_at = now  # handing it over accepts it
         request.status_since = now
     elif action == EventKind.RESOLVE:
         request.resolved_at = now
@@ -176,9 +260,9 @@ def act(
         request.status_since = now  # the receiving grid's clock starts now
     request.version = (request.version or 1) + 1
     request.updated_at = now
-    if action == EventKind.TRANSFER:
-        from renewmap.services.requests import notify
+    from renewmap.services.requests import notify
 
+    if action == EventKind.TRANSFER:
         notify.enqueue(session, request=request, reason="transferred")
         # The resident sees that it moved and where; the reason is for the grids.
         request.events.append(
@@ -196,9 +280,24 @@ def act(
             )
         )
     else:
+        event = RequestEvent(
+            kind=action, actor=principal.actor, note=note, public=spec.public, data=data, at=now
+        )
+        request.events.append(event)
+        if processed:
+            session.flush()  # the event's id, for its photos
+            store_step_photos(session, request, event, processed)
+    if action == EventKind.ASSIGN_PROPERTY:
+        notify.enqueue(session, request=request, reason="assigned")
+    if internal_note:
         request.events.append(
             RequestEvent(
-                kind=action, actor=principal.actor, note=note, public=spec.public, data=data, at=now
+                kind=EventKind.NOTE,
+                actor=principal.actor,
+                note=internal_note,
+                public=False,
+                data={"with": action},
+                at=now,
             )
         )
     if spec.public:
@@ -213,6 +312,141 @@ def act(
         )
     session.flush()
     return request
+
+
+def store_step_photos(
+    session: Session, request: Request, event: RequestEvent, processed: Sequence[Any]
+) -> None:
+    """Staff photos of a step ("after"), shown to the resident with that step."""
+    for i, p in enumerate(processed):
+        session.add(
+            RequestPhoto(
+                request_id=request.id,
+                kind="after",
+                event_id=event.id,
+                position=i,
+                content_type=p.content_type,
+                width=p.width,
+                height=p.height,
+                data=p.data,
+                thumbnail=p.thumbnail,
+            )
+        )
+    event.data = {**(event.data or {}), "photos": len(processed)}
+
+
+def _assign_property(
+    session: Session,
+    request: Request,
+    org_code: str | None,
+    due: date | None,
+    today: date,
+    now: datetime,
+) -> dict[str, Any]:
+    """交物业处理: to the property company of the request's compound (or the one named), due
+    by ``due``, a day from today to a year ahead."""
+    if due is None:
+        raise InvalidInput(
+            "handing to the property company needs a due date (due)",
+            key="property_due_missing",
+            field="due",
+        )
+    if due < today:
+        raise InvalidInput(
+            "the due date {due} is in the past (today is {today})",
+            key="property_due_past",
+            due=due.isoformat(),
+            today=today.isoformat(),
+            field="due",
+        )
+    if due > today + timedelta(days=MAX_DUE_DAYS):
+        raise InvalidInput(
+            "the due date {due} is more than {limit} days ahead",
+            key="property_due_too_far",
+            due=due.isoformat(),
+            limit=MAX_DUE_DAYS,
+            field="due",
+        )
+    org = property_company_for(session, request, org_code)
+    previous = request.assigned_org_id
+    request.assigned_org_id = org.id
+    request.assigned_at = now
+    request.assigned_due = due
+    request.assigned_done_at = None
+    out: dict[str, Any] = {"org": {"code": org.code, "name": org.name}, "due": due.isoformat()}
+    if previous is not None:
+        out["previously"] = previous
+    return out
+
+
+def property_company_for(session: Session, request: Request, code: str | None) -> Organisation:
+    """The property company a request goes to: the one named (of its community), else the
+    one of its compound (its building's, else its grid's), else the community's only one."""
+    from renewmap.db.queries.places import find_organisation, property_companies
+
+    if code:
+        org = find_organisation(session, community_id=request.community_id or -1, code=code)
+        if org is None or org.kind != ORG_PROPERTY:
+            raise NotFound(
+                "property company '{org}' not found in this request's community",
+                key="property_company_not_found",
+                org=code,
+                field="org",
+            )
+        return org
+    companies = property_companies(session, community_id=request.community_id or -1)
+    compound_id = None
+    if request.building_id is not None:
+        building = session.get(Building, request.building_id)
+        compound_id = building.compound_id if building is not None else None
+    if compound_id is None and request.grid_id is not None:
+        grid = session.get(Grid, request.grid_id)
+        compound_id = grid.compound_id if grid is not None else None
+    of_compound = [c for c in companies if c.compound_id == compound_id and compound_id]
+    if len(of_compound) == 1:
+        return of_compound[0]
+    if len(companies) == 1:
+        return companies[0]
+    if not companies:
+        raise InvalidInput(
+            "this community has no property company yet (import organisations first)",
+            key="community_without_property_company",
+            field="org",
+        )
+    if of_compound:
+        raise InvalidInput(
+            "name the property company (org): this request's compound has several",
+            key="property_company_ambiguous",
+            field="org",
+            choices=[c.code for c in companies],
+        )
+    raise InvalidInput(
+        "name the property company (org): this request's compound has none of its own",
+        key="property_company_unknown_compound",
+        field="org",
+        choices=[c.code for c in companies],
+    )
+
+
+def _property_step(
+    session: Session, request: Request, action: str, now: datetime
+) -> dict[str, Any]:
+    """Done or handed back: only while the property company has it."""
+    if request.assigned_org_id is None or request.assigned_done_at is not None:
+        raise Conflict(
+            "the request is not with the property company",
+            key="not_with_property_company",
+            current=state(request),
+        )
+    org = session.get(Organisation, request.assigned_org_id)
+    data: dict[str, Any] = {"org": {"code": org.code, "name": org.name} if org else None}
+    if action == EventKind.PROPERTY_DONE:
+        request.assigned_done_at = now
+    else:
+        request.assigned_org_id = None
+        request.assigned_due = None
+        request.assigned_at = None
+    return data
 
 
 def _locked(session: Session, scope: Scope, request_id: int) -> Request:

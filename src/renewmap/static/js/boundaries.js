@@ -125,16 +125,21 @@ map.on("pm:create", (e) => {
   f.reset();
   redrawSketch();
 });
-// a proposed partition: neighbouring buildings grouped into N grids, checked at once
-$("#rm-p-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const r = await send("POST", `/api/staff/communities/${encodeURIComponent(B.community)}/grid-proposal`,
-    { count: Number($("#rm-p-count").value) });
+// a proposed partition, checked at once: neighbouring buildings grouped into N grids, or the
+// outline split along its roads and paths
+async function propose(body) {
+  $("#rm-b-error").textContent = "";
+  const r = await send("POST", `/api/staff/communities/${encodeURIComponent(B.community)}/grid-proposal`, body);
   if (!r.ok) { $("#rm-b-error").textContent = errorText(r, T); return; }
   setEditing(false);
   useFeatures(r.data.features);
   check(drawn);
+}
+$("#rm-p-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  propose({ method: "buildings", count: Number($("#rm-p-count").value) });
 });
+$("#rm-p-roads").addEventListener("click", () => propose({ method: "roads" }));
 $("#rm-d-code").addEventListener("change", (e) => {
   const f = drawn.features.find((x) => x.properties.code === e.target.value);
   if (f) { $("#rm-d-name").value = f.properties.name || ""; $("#rm-d-branch").value = f.properties.branch_code || ""; }

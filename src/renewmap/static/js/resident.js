@@ -97,12 +97,32 @@ function cellIcon(n) {
     className: `marker-cluster marker-cluster-${size}` });
 }
 let mapSeq = 0;
+let waiting = null;  // a new view's layer, kept until the keyboard's focus leaves the markers
+// A marker focused with the keyboard (Leaflet pans to it, which asks for the view's layer) is
+// never redrawn under the reader: that would drop the focus and trap Tab in the map.
+const onMarker = (el) => !!(el && el.closest && el.closest("#rm-map .leaflet-marker-pane"));
 async function loadMap() {
   const mine = ++mapSeq;
   const r = await get(urls.map(filters()));
   if (!r.ok || mine !== mapSeq) return;
   const layer = await r.json();
   if (mine !== mapSeq) return;
+  if (onMarker(document.activeElement)) {
+    waiting = layer;
+    $("#rm-map").setAttribute("aria-busy", "true");  // its update is on hold
+    return;
+  }
+  waiting = null;
+  drawLayer(layer);
+}
+$("#rm-map").addEventListener("focusout", (e) => {
+  if (!waiting || onMarker(e.relatedTarget)) return;
+  const layer = waiting;
+  waiting = null;
+  drawLayer(layer);
+});
+function drawLayer(layer) {
+  $("#rm-map").removeAttribute("aria-busy");
   cluster.clearLayers();
   cells.clearLayers();
   cluster.addLayers(layer.points.map((p) =>
@@ -394,7 +414,12 @@ function showPhotos() {
         "aria-label": T("Remove photo {n}", { n: i + 1 }) }, "✕"));
   }));
   const full = photos.length >= RM.maxPhotos;
-  $("#rm-photo-add").hidden = full;
+  const add = $("#rm-photo-add");
+  const focused = add.contains(document.activeElement);
+  add.hidden = full;
+  // the add button hides once the photos are full: the focus stays in the box, on the last
+  // photo's remove button (not lost to the page's start)
+  if (full && focused) $$("#rm-photo-list .rm-photo-remove").at(-1).focus();
   $("#rm-photo-note").textContent = full
     ? T("That is {n} photos, the most one suggestion takes: remove one to add another.", { n: RM.maxPhotos })
     : T("JPEG, PNG or WebP, up to {mb} MB each.", { mb: photoMB });

@@ -188,7 +188,8 @@ $("#rm-bf-save").addEventListener("click", async () => {
   const found = await sortBuildings(true);
   if (!found) return;
   const s = found.saved;
-  $("#rm-bf-result").textContent = T("Imported: {created} new, {updated} updated, {unchanged} unchanged", s);
+  const roads = s.roads ? ` ${T("{roads} roads and paths inside the outline came too (to snap to and split along)", s)}` : "";
+  $("#rm-bf-result").textContent = T("Imported: {created} new, {updated} updated, {unchanged} unchanged", s) + roads;
   $("#rm-bf-save").hidden = true;
   await showBuildings();
   refresh();
@@ -201,6 +202,18 @@ $("#rm-i-form").addEventListener("submit", async (e) => {
   const body = { username: f.username.value.trim(), display_name: f.display_name.value.trim(),
     role: f.role.value, place: f.place.value.trim() || null };
   const r = await send("POST", `${base()}/invitations`, body);
+  if (!r.ok) { $("#rm-i-error").textContent = errorText(r, T); $("#rm-i-done").hidden = true; return; }
+  $("#rm-i-error").textContent = "";
+  $("#rm-i-link").value = r.data.link;
+  $("#rm-i-done").hidden = false;
+  f.reset();
+});
+
+// a new link for an invitation not yet accepted (the old link stops working)
+$("#rm-i-resend").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = e.target;
+  const r = await send("POST", `${base()}/invitations/${encodeURIComponent(f.username.value.trim())}/resend`);
   if (!r.ok) { $("#rm-i-error").textContent = errorText(r, T); $("#rm-i-done").hidden = true; return; }
   $("#rm-i-error").textContent = "";
   $("#rm-i-link").value = r.data.link;

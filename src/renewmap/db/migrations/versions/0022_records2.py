@@ -2,7 +2,7 @@
 with their consultation codes (征询单), once per household and version.
 
 Revision ID: 0022_records2
-Revises: 0021_records
+Revises: 0017_org
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022_records2"
-down_revision = "0021_records"
+down_revision = "0017_org"
 branch_labels = None
 depends_on = None
 

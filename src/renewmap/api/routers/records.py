@@ -634,6 +634,7 @@ def agree_to_convention(
             device_hash=device,
             locale=locale,
         ),
+        session=session,
     )
 
 

@@ -316,6 +316,16 @@ def agree(
     by the caller) for a code that is not one of the households the convention binds; 409 for
     a code another phone holds, a household that has already agreed to this version, or a
     version staff count."""
+    unknown = NotFound(
+        "this code is not on a household form of the households this convention binds; "
+        "check the code on your form (a reissued form's old code no longer works)",
+        key="convention_code_unknown",
+        field="code",
+    )
+    # the code first: a guess counts as one whatever convention it names
+    row = household_by_hash(session, code_hash=forms.code_hash(secret, forms.normalise(code)))
+    if row is None or row.revoked_at is not None:
+        raise unknown
     community = community_by_code(session, code=community_code)
     if principal is not None:
         access.kept_community(session, principal=principal, code=community_code)
@@ -337,23 +347,11 @@ def agree(
             key="convention_not_by_codes",
             field="id",
         )
-    row = household_by_hash(session, code_hash=forms.code_hash(secret, forms.normalise(code)))
     eligible = _eligible(session, convention)
-    key = _key(row.building, row.stairwell, row.household) if row is not None else ""
-    site = sites_by_ids(session, ids=[row.site_id]).get(row.site_id) if row else None
-    if (
-        row is None
-        or row.revoked_at is not None
-        or site is None
-        or site.community_id != community.id
-        or key not in eligible
-    ):
-        raise NotFound(
-            "this code is not on a household form of the households this convention binds; "
-            "check the code on your form (a reissued form's old code no longer works)",
-            key="convention_code_unknown",
-            field="code",
-        )
+    key = _key(row.building, row.stairwell, row.household)
+    site = sites_by_ids(session, ids=[row.site_id]).get(row.site_id)
+    if site is None or site.community_id != community.id or key not in eligible:
+        raise unknown
     session.refresh(row, with_for_update=True)
     if device_hash is not None and row.device_hash not in (None, device_hash):
         raise Conflict(

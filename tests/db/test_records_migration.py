@@ -16,6 +16,7 @@ TABLES = (
     "proposal",
     "convention",
     "convention_version",
+    "convention_agreement",
     "event",
     "event_signup",
     "points_entry",

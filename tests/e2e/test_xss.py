@@ -617,6 +617,7 @@ def _write_records(
                 ],
                 "minutes": hostile("mminutes"),
                 "decisions": hostile("mdecisions"),
+                "step": {"site": "S01", "stage": "joint_meeting"},  # on the site's timeline
             },
         )
     )
@@ -696,8 +697,7 @@ def _write_records(
                 "scope": "facility",
                 "facility": hostile("fac"),
                 "body": hostile("cbody"),
-                "adopted_on": "2025-04-01",
-                "agreed": 12,
+                "adopted_on": "2025-04-01",  # households with forms agree by code
             },
         )
     )
@@ -915,6 +915,8 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
                 "adopted",
                 "ddesc",
                 "skip",
+                "mtitle",  # the 联席会 step's meeting record
+                "mdecisions",
             )
         ]
         + [NICK + "n3", w["attachment"], NUMBER_A],
@@ -938,7 +940,9 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         [hostile(t) for t in ("ptitle", "pbody", "declined")] + [NICK + "n6"],
     )
     phone.read(f"/c/{DEMO}/sites/S01/disclosure", [hostile("moneyitem"), hostile("material"), UNIT])
-    phone.read(f"/c/{DEMO}/conventions", [hostile(t) for t in ("ctitle", "fac", "cbody")])
+    phone.read(
+        f"/c/{DEMO}/conventions", [*(hostile(t) for t in ("ctitle", "fac", "cbody")), NUMBER_A]
+    )
     phone.read(f"/c/{DEMO}/events", [hostile(t) for t in ("etitle", "eplace", "edesc")])
     phone.close()
 

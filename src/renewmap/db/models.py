@@ -1077,8 +1077,32 @@ class ConventionVersion(Base):
     body: Mapped[str] = mapped_column(Text)
     adopted_on: Mapped[date] = mapped_column(Date)
     agreed: Mapped[int] = mapped_column(Integer)
+    # Households agree with their consultation codes (where the place has some when the version
+    # is adopted): then ``agreed`` stays 0 and the agreements are counted instead.
+    by_codes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConventionAgreement(Base):
+    """A household's agreement to one version of a convention, given with its household code
+    (征询单): once per household and version, whichever of its codes it used. The household is
+    kept by name (building, stairwell, number), as the forms print it."""
+
+    __tablename__ = "convention_agreement"
+    __table_args__ = (UniqueConstraint("version_id", "household_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("convention_version.id", ondelete="CASCADE"), index=True
+    )
+    household_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("household_code.id", ondelete="SET NULL")
+    )
+    building: Mapped[str] = mapped_column(String(64))
+    stairwell: Mapped[str | None] = mapped_column(String(32))
+    household: Mapped[str] = mapped_column(String(32))
+    household_key: Mapped[str] = mapped_column(String(140))
+    agreed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Event(Base):

@@ -46,7 +46,12 @@ def disclosure_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
 
 
 def conventions_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
-    return render("resident/conventions.html", locale=locale, nonce=nonce, data=data)
+    config = {
+        "community": data["community"]["code"],
+        "locale": locale,
+        "t": script_catalog(locale, "conventions"),
+    }
+    return render("resident/conventions.html", locale=locale, nonce=nonce, data=data, config=config)
 
 
 def events_page(data: dict[str, Any], *, locale: str, nonce: str, today: str) -> str:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, Field
 from renewmap.api import uploads
 from renewmap.api.deps import (
     IdPath,
+    Limiter,
+    Locale,
     MaybeStaff,
     PublicCode,
     ReadSession,
@@ -29,9 +31,11 @@ from renewmap.api.deps import (
 from renewmap.api.html import csp_nonce, html_page, page_locale, time_zone, to_login
 from renewmap.api.limits import body
 from renewmap.api.responses import CSV, XLSX, content
+from renewmap.api.routers.sites import guarded_code
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.records import (
     CommunityCounts,
+    ConventionAgreed,
     ConventionOut,
     Conventions,
     Disclosure,
@@ -206,13 +210,23 @@ class ConventionIn(BaseModel):
     point: dict[str, Any] | None = Field(None, description="GeoJSON Point of a facility")
     body: Annotated[RequiredText, Field(max_length=20_000)]
     adopted_on: Day
-    agreed: int = Field(ge=0, le=100_000, description="households that agreed")
+    agreed: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="households that agreed (counted by staff; left out where households "
+        "agree with their consultation codes)",
+    )
 
 
 class ConventionVersionIn(BaseModel):
     body: Annotated[RequiredText, Field(max_length=20_000)]
     adopted_on: Day
-    agreed: int = Field(ge=0, le=100_000)
+    agreed: int | None = Field(None, ge=0, le=100_000)
+
+
+class AgreeIn(BaseModel):
+    code: Annotated[RequiredText, Field(max_length=20, description="7K2M-9P4Q")]
 
 
 class EventIn(BaseModel):
@@ -582,6 +596,72 @@ def convention_version(
 ) -> dict[str, Any]:
     return conventions.add_version(
         session, principal=me, convention_id=convention_id, data=data.model_dump(mode="python")
+    )
+
+
+@router.post(
+    "/api/communities/{code}/conventions/{convention_id}/agree",
+    response_model=ConventionAgreed,
+    summary="A household agrees to the convention's current version with its household code "
+    "(once per household and version)",
+    responses={
+        404: {"description": "not a code of the households it binds"},
+        409: {"description": "agreed already, or the code is held by another phone"},
+        429: {"description": "too many wrong codes"},
+    },
+)
+def agree_to_convention(
+    code: str,
+    convention_id: IdPath,
+    body: AgreeIn,
+    request: Request,
+    session: WriteSession,
+    device: ResidentDevice,
+    settings: SettingsDep,
+    limiter: Limiter,
+    locale: Locale,
+) -> dict[str, Any]:
+    return guarded_code(
+        request,
+        limiter,
+        f"{code}/conventions",
+        lambda: conventions.agree(
+            session,
+            secret=settings.secret_key,
+            community_code=code,
+            convention_id=convention_id,
+            code=body.code,
+            device_hash=device,
+            locale=locale,
+        ),
+        session=session,
+    )
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/conventions/{{convention_id}}/agree",
+    response_model=ConventionAgreed,
+    summary="Staff enter a household's agreement given on paper, with the code on its form",
+    responses={404: {"description": "not a code of the households it binds"}},
+)
+def agree_on_paper(
+    code: str,
+    convention_id: IdPath,
+    body: AgreeIn,
+    session: WriteSession,
+    settings: SettingsDep,
+    me: Staff,
+    locale: Locale,
+) -> dict[str, Any]:
+    return conventions.agree(
+        session,
+        secret=settings.secret_key,
+        community_code=code,
+        convention_id=convention_id,
+        code=body.code,
+        device_hash=None,
+        principal=me,
+        locale=locale,
     )
 
 

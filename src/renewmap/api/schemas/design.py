@@ -159,6 +159,16 @@ class AttachmentOut(Out):
     url: str
 
 
+class StepMeeting(Out):
+    """The meeting record that stands for a step (records' register): nobody named."""
+
+    id: int
+    title: str
+    held_on: str
+    attendees: int = Field(description="attendances (人次) as signed in")
+    decisions: str | None
+
+
 class Step(Out):
     stage: str
     label: str = Field(description="the step as the Gaojing guideline names it (社区调研…)")
@@ -167,6 +177,10 @@ class Step(Out):
         description="skipped: gone past without being held (see skip_reason, skipped_by)"
     )
     meeting: bool = Field(description="a joint meeting (left only with minutes or a reason)")
+    meeting_records: list[StepMeeting] = Field(
+        description="the joint meeting's records in the meetings register (title, day, "
+        "attendances, decisions)"
+    )
     starts_on: str | None
     ends_on: str | None
     minutes: str | None

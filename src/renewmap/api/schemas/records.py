@@ -3,6 +3,8 @@ conventions, events, points, counts)."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from renewmap.api.schemas.common import CodeName, Geometry, Out
 
 
@@ -263,11 +265,28 @@ class Roster(Out):
 # --- conventions --------------------------------------------------------------------------------
 
 
+class AgreedInBuilding(Out):
+    building: str = Field(description="as people name it: 7号楼")
+    households: int = Field(description="households with a consultation code")
+    agreed: int
+
+
 class ConventionVersionOut(Out):
     number: int
     body: str
     adopted_on: str
+    by_codes: bool = Field(description="households agree with their consultation codes")
+    agreed: int = Field(description="households that agreed (by code, or counted by staff)")
+    buildings: list[AgreedInBuilding] = Field(description="by building, where by codes")
+
+
+class ConventionAgreed(Out):
+    convention: int
+    version: int
+    household: str = Field(description="the household as its form names it")
     agreed: int
+    households: int | None
+    buildings: list[AgreedInBuilding]
 
 
 class ConventionOut(Out):

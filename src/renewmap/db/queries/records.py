@@ -13,11 +13,13 @@ from renewmap.db.models import (
     Building,
     Community,
     Convention,
+    ConventionAgreement,
     ConventionVersion,
     Event,
     EventSignup,
     FundLine,
     Grid,
+    HouseholdCode,
     Meeting,
     MeetingAttachment,
     MeetingAttendee,
@@ -180,6 +182,31 @@ def next_proposal_number(session: Session, *, community_id: int) -> int:
         select(func.max(Proposal.number)).where(Proposal.community_id == community_id)
     )
     return int(last or 0) + 1
+
+
+def meetings_of_site_steps(session: Session, *, site_id: int) -> Sequence[Row[Meeting, int]]:
+    """The meetings that are one of the site's process steps (the two 联席会), each with its
+    attendances (人次), oldest first."""
+    people = (
+        select(func.coalesce(func.sum(MeetingAttendee.count), 0))
+        .where(MeetingAttendee.meeting_id == Meeting.id)
+        .scalar_subquery()
+    )
+    return session.execute(
+        select(Meeting, people)
+        .where(Meeting.site_id == site_id, Meeting.stage.is_not(None))
+        .order_by(Meeting.held_on, Meeting.id)
+    ).all()
+
+
+def step_has_meeting(session: Session, *, site_id: int, stage: str) -> bool:
+    """Whether a meeting of the register is the site's ``stage`` step."""
+    return (
+        session.scalar(
+            select(Meeting.id).where(Meeting.site_id == site_id, Meeting.stage == stage).limit(1)
+        )
+        is not None
+    )
 
 
 # --- counts -------------------------------------------------------------------------------------
@@ -398,6 +425,44 @@ def versions_of_conventions(
         .where(ConventionVersion.convention_id.in_(list(convention_ids)))
         .order_by(ConventionVersion.convention_id, ConventionVersion.number.desc())
     ).all()
+
+
+def household_codes_of_community(
+    session: Session, *, community_id: int, building_id: int | None = None
+) -> Sequence[HouseholdCode]:
+    """The valid (not revoked) household forms of the community's sites, of one building when
+    given."""
+    query = (
+        select(HouseholdCode)
+        .join(Site, Site.id == HouseholdCode.site_id)
+        .where(Site.community_id == community_id, HouseholdCode.revoked_at.is_(None))
+    )
+    if building_id is not None:
+        query = query.where(HouseholdCode.building_id == building_id)
+    return session.scalars(query.order_by(HouseholdCode.id)).all()
+
+
+def agreements_of_versions(
+    session: Session, *, version_ids: Sequence[int]
+) -> Sequence[ConventionAgreement]:
+    if not version_ids:
+        return []
+    return session.scalars(
+        select(ConventionAgreement)
+        .where(ConventionAgreement.version_id.in_(list(version_ids)))
+        .order_by(ConventionAgreement.id)
+    ).all()
+
+
+def agreement_of_household(
+    session: Session, *, version_id: int, household_key: str
+) -> ConventionAgreement | None:
+    return session.scalar(
+        select(ConventionAgreement).where(
+            ConventionAgreement.version_id == version_id,
+            ConventionAgreement.household_key == household_key,
+        )
+    )
 
 
 def buildings_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Building]:

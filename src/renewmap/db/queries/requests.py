@@ -610,9 +610,11 @@ def meetings_held(
     end: Any,
 ) -> dict[int, int]:
     """community id → meetings held from ``start`` to ``end`` (days, inclusive): its
-    deliberations (四议共答) and the steps of its sites' processes that are meetings (``stages``,
-    the day they ended, else began)."""
-    from renewmap.db.models import Deliberation, Site, SiteStage
+    deliberations (四议共答), the meetings of its records' register (issue 18) by the day they
+    were held, and the steps of its sites' processes that are meetings (``stages``, the day they
+    ended, else began) unless a meeting of the register stands for the step (counted once, as
+    that meeting)."""
+    from renewmap.db.models import Deliberation, Meeting, Site, SiteStage
 
     out: dict[int, int] = {}
     if not community_ids:
@@ -628,7 +630,22 @@ def meetings_held(
         .group_by(Deliberation.community_id)
     ):
         out[int(cid)] = out.get(int(cid), 0) + int(n)
+    for cid, n in session.execute(
+        select(Meeting.community_id, func.count(Meeting.id))
+        .where(
+            Meeting.community_id.in_(ids),
+            Meeting.held_on >= start,
+            Meeting.held_on <= end,
+        )
+        .group_by(Meeting.community_id)
+    ):
+        out[int(cid)] = out.get(int(cid), 0) + int(n)
     day = func.coalesce(SiteStage.ends_on, SiteStage.starts_on)
+    recorded = (
+        select(Meeting.id)
+        .where(Meeting.site_id == SiteStage.site_id, Meeting.stage == SiteStage.stage)
+        .exists()
+    )
     for cid, n in session.execute(
         select(Site.community_id, func.count(SiteStage.id))
         .join(Site, Site.id == SiteStage.site_id)
@@ -637,6 +654,7 @@ def meetings_held(
             SiteStage.stage.in_(list(stages)),
             day >= start,
             day <= end,
+            ~recorded,
         )
         .group_by(Site.community_id)
     ):

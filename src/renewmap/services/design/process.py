@@ -15,8 +15,9 @@ construction starts only when the window has closed and every objection has its 
 The community's designers and admins run the process, and so does the secretary of the
 community's general party branch (党总支), who leads it.
 
-Hook for meetings (a later issue): the steps in ``MEETING_STEPS`` are meetings; their record
-(minutes, attachments) is where a meeting record will be linked.
+The steps in ``MEETING_STEPS`` are meetings: a meeting of the records' register linked to one
+(services.records.meetings) is shown on the step (title, day, attendances, decisions; nobody
+named) and is the step's record, like its minutes or a file of them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from renewmap.db.queries.process import (
     stages_of_site,
     unanswered_objections,
 )
+from renewmap.db.queries.records import meetings_of_site_steps, step_has_meeting
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, t
 from renewmap.services.access.accounts import Principal
@@ -232,6 +234,18 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
             }
         )
     current = STAGES.index(site.stage) if site.stage in STAGES else -1
+    records: dict[str, list[dict[str, Any]]] = {}
+    for m, people in meetings_of_site_steps(session, site_id=site.id):
+        # the meeting's record as residents may read it: nobody named, no contact
+        records.setdefault(m.stage or "", []).append(
+            {
+                "id": m.id,
+                "title": m.title,
+                "held_on": m.held_on.isoformat(),
+                "attendees": int(people),
+                "decisions": m.decisions,
+            }
+        )
     steps = []
     for i, key in enumerate(STAGES):
         row = rows.get(key)
@@ -246,6 +260,7 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
                 "number": i + 1,
                 "state": state,
                 "meeting": key in MEETING_STEPS,
+                "meeting_records": records.get(key, []) if key in MEETING_STEPS else [],
                 "starts_on": row.starts_on.isoformat() if row and row.starts_on else None,
                 "ends_on": row.ends_on.isoformat() if row and row.ends_on else None,
                 "minutes": row.minutes if row else None,
@@ -399,8 +414,13 @@ def _held(row: SiteStage | None) -> bool:
 
 
 def _has_record(session: Session, row: SiteStage) -> bool:
-    """A meeting's record: its minutes, or a file (scanned minutes, a sign-in sheet)."""
-    return bool(row.minutes) or bool(attachments_of_stages(session, stage_ids=[row.id]))
+    """A meeting's record: its minutes, a file (scanned minutes, a sign-in sheet), or a meeting
+    of the register linked to the step."""
+    return (
+        bool(row.minutes)
+        or bool(attachments_of_stages(session, stage_ids=[row.id]))
+        or step_has_meeting(session, site_id=row.site_id, stage=row.stage)
+    )
 
 
 def _check_forward(

@@ -5,7 +5,8 @@ by open requests. For the subdistrict's admins.
 
 Meetings held, this month and this year so far: the community's deliberations (四议共答) and
 the steps of its sites' processes that are meetings (the two 联席会), by the day they were held
-(a meeting register, issue 18, adds its meetings to the same count).
+and the meetings of the records' register (issue 18; a register meeting that is a site's
+联席会 step is counted once).
 """
 
 from __future__ import annotations

@@ -229,7 +229,10 @@ async function loadConventions() {
     h("strong", {}, bdi(c.title)),
     h("div", { class: "rm-meta" }, dotted([c.scope_label, bdi(c.place),
       c.current ? T("Version {number}, adopted on {day}", { number: c.current.number, day: c.current.adopted_on }) : null,
-      c.current ? T("{agreed} households agreed", { agreed: c.current.agreed }) : null])),
+      c.current ? T("{agreed} households agreed", { agreed: c.current.agreed }) : null,
+      c.current && c.current.by_codes ? T("by household code") : null])),
+    c.current && c.current.by_codes ? h("ul", { class: "rm-plain" }, c.current.buildings.map((b) =>
+      h("li", {}, bdi(b.building), ": ", T("{agreed} of {households} households agreed", b)))) : null,
     c.current ? h("p", {}, bdi(c.current.body)) : null)) : h("li", {}, "—"));
 }
 
@@ -289,19 +292,54 @@ async function loadPoints() {
     h("li", {}, dotted([x.day, bdi(x.person), x.kind_label, x.item ? bdi(x.item) : null, String(x.points)]))));
 }
 
+function moneyLine(l) {
+  const remove = C.keeper ? h("button", { type: "button", class: "rm-f-delete" }, T("Delete")) : null;
+  if (remove) {
+    remove.addEventListener("click", async () => {
+      if ((await api("DELETE", `/api/records/money/${l.id}`)).ok) await loadMoney();
+    });
+  }
+  return h("li", { dataset: { id: l.id } }, dotted([
+    l.day, l.kind_label, l.source_label, l.item ? bdi(l.item) : null,
+    l.amount_fen != null ? (l.amount_fen / 100).toFixed(2) : null,
+    l.quantity != null ? dotted([String(l.quantity), l.unit ? bdi(l.unit) : null]) : null,
+    l.contributor ? bdi(l.contributor) : null, l.contact ? bdi(l.contact) : null]), remove ? " " : null, remove);
+}
+
 async function loadMoney() {
   const items = [];
   for (const s of C.sites) {
     const r = await api("GET", `${API}/sites/${encodeURIComponent(s.code)}/money`);
     if (!r.ok) return;
-    items.push(h("li", {}, h("strong", {}, bdi(s.name || s.code)),
-      h("ul", { class: "rm-plain" }, r.data.lines.map((l) => h("li", {}, dotted([
-        l.day, l.kind_label, l.source_label, l.item ? bdi(l.item) : null,
-        l.amount_fen != null ? (l.amount_fen / 100).toFixed(2) : null,
-        l.quantity != null ? dotted([String(l.quantity), l.unit ? bdi(l.unit) : null]) : null,
-        l.contributor ? bdi(l.contributor) : null, l.contact ? bdi(l.contact) : null]))))));
+    items.push(h("li", { dataset: { site: s.code } }, h("strong", {}, bdi(s.name || s.code)),
+      h("ul", { class: "rm-plain" }, r.data.lines.map(moneyLine))));
   }
   fill($("#rm-money"), items.length ? items : h("li", {}, "—"));
+}
+
+function setUpMoneyForm() {
+  const form = $("#rm-money-form");
+  if (!C.sites.length) return;
+  form.hidden = false;
+  options($("#rm-f-site"), C.sites.map((s) => [s.code, s.name || s.code]));
+  options($("#rm-f-kind"), Object.entries(L.fund_kinds));
+  options($("#rm-f-source"), Object.entries(L.sources), true);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const text = (name) => form[name].value.trim() || null;
+    const body = {
+      kind: form.kind.value, source: form.source.value || null, item: text("item"),
+      amount: text("amount"), quantity: form.quantity.value ? Number(form.quantity.value) : null,
+      unit: text("unit"), contributor: text("contributor"), contact: text("contact"), day: form.day.value,
+    };
+    const r = await api("POST", `${API}/sites/${encodeURIComponent(form.site.value)}/money`, body);
+    if (r.ok) {
+      const site = form.site.value;
+      form.reset();
+      form.site.value = site;
+      await loadMoney();
+    }
+  });
 }
 
 if (C.keeper) {
@@ -309,6 +347,7 @@ if (C.keeper) {
   setUpProposalForm();
   setUpPersonForm();
   setUpEventForm();
+  setUpMoneyForm();
 }
 loadCounts();
 loadMeetings();

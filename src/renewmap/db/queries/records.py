@@ -146,6 +146,18 @@ def requests_of_community(
     }
 
 
+def requests_titled(
+    session: Session, *, community_id: int, title: str, limit: int = 10
+) -> Sequence[Request]:
+    """The community's requests with exactly this title, oldest first."""
+    return session.scalars(
+        select(Request)
+        .where(Request.community_id == community_id, Request.title == title)
+        .order_by(Request.id)
+        .limit(limit)
+    ).all()
+
+
 def sites_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Site]:
     if not ids:
         return {}

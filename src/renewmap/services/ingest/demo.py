@@ -241,6 +241,9 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
 
     _write_site(write, outline, b, parts, epsg)
     _write_requests(write, community_geom, grids, epsg)
+    from renewmap.services.ingest.demo_records import write_records  # records.json (issue 18)
+
+    counts["records.json"] = write_records(out, SEED)
     (out / "SOURCE.json").write_text(
         json.dumps(
             {
@@ -502,4 +505,7 @@ def load_demo(session: Session, demo_dir: str | Path) -> dict[str, int]:
             source="demo",
         )
     counts["request"] = len(reqs)
+    from renewmap.services.ingest.demo_records import load_records  # after the history
+
+    counts.update(load_records(session, d, community_code=DEMO_COMMUNITY))
     return counts

@@ -1,0 +1,296 @@
+"""The demo community's year of participation records (issue 18, records.json) on both
+databases: the subdistrict's and community's counts are what was built, the loaded records are
+the ones in the file (statuses, money, team growth, attendance, points), S01's 联席会 meetings are
+its steps' records exactly when the site has those steps, no person's contact or name reaches a
+public page or API, and building the file twice gives the same bytes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from renewmap.db.models import Community, Site
+from renewmap.db.queries.process import find_stage
+from renewmap.services.access import accounts
+from renewmap.services.ingest.demo import DEMO_COMMUNITY, SEED
+from renewmap.services.ingest.demo_records import RECORDS_FILE, write_records
+from tests.support.paths import DEMO_DIR
+
+CODE = DEMO_COMMUNITY
+SUBDISTRICT = CODE[:9]
+BUILT = json.loads((DEMO_DIR / RECORDS_FILE).read_text())
+
+
+def _token(session, name: str, role: str, place: str) -> dict[str, str]:
+    user = accounts.create_user(
+        session, username=name, password="correct horse battery", roles=[(role, place)]
+    )
+    token, _ = accounts.issue_token(session, user=user, kind="api")
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _participants(meeting: dict) -> int:
+    return sum(a.get("count", 1) for a in meeting["attendees"])
+
+
+def _expected_years() -> dict[int, dict[str, int]]:
+    """Per year, what the file holds (days as built: the demo is loaded unshifted)."""
+    years: dict[int, Counter] = {}
+    for m in BUILT["meetings"]:
+        c = years.setdefault(int(m["held_on"][:4]), Counter())
+        c["meetings"] += 1
+        c["participants"] += _participants(m)
+    for p in BUILT["proposals"]:
+        c = years.setdefault(int(p["submitted_on"][:4]), Counter())
+        c["proposals"] += 1
+        final = p["moves"][-1]["status"] if p["moves"] else None
+        c["adopted"] += final in ("adopted", "became_site")
+        c["became_site"] += final == "became_site"
+    for e in BUILT["events"]:
+        c = years.setdefault(int(e["day"][:4]), Counter())
+        c["events"] += 1
+        c["event_attendances"] += e["walk_ins"] + sum(
+            s["party"] for s in e["signups"] if s["attended"]
+        )
+    return {y: dict(c) for y, c in years.items()}
+
+
+def test_the_file_is_a_year_of_records() -> None:
+    """What the issue asks of the demo, read from the built file itself."""
+    days = [m["held_on"] for m in BUILT["meetings"]]
+    assert len(days) == 13 and min(days) > "2025-11-21" and max(days) <= BUILT["as_of"]
+    assert {m["kind"] for m in BUILT["meetings"]} == {
+        "joint",
+        "forum",
+        "council",
+        "building_group",
+        "four_party",
+    }
+    steps = [m["step"]["stage"] for m in BUILT["meetings"] if m["step"]]
+    assert steps == ["joint_meeting", "final_joint_meeting"]
+    kinds = Counter(p["partner_kind"] for p in BUILT["people"] if "partner" in p["roles"])
+    assert kinds == dict.fromkeys(("think_tank", "planning", "governance", "media", "education"), 2)
+    assert sum("party_volunteer" in p["roles"] for p in BUILT["people"]) == 8
+
+
+def test_counts_are_what_was_built(make_client, session) -> None:
+    sub = _token(session, "demo_rec_sub", "subdistrict_admin", SUBDISTRICT)
+    admin = _token(session, "demo_rec_admin", "community_admin", CODE)
+    c = make_client()
+    expected = _expected_years()
+    assert set(expected) == {2025, 2026}
+    out = c.get(f"/api/records/subdistricts/{SUBDISTRICT}/counts", headers=sub)
+    assert out.status_code == 200, out.text
+    body = out.json()
+    assert [row["code"] for row in body["communities"]] == [CODE]
+    assert body["people"] == len(BUILT["people"]) == 36
+    got = {row["year"]: row for row in body["years"]}
+    assert sorted(got) == [2025, 2026]
+    for year, counts in expected.items():
+        for key, value in counts.items():
+            assert got[year][key] == value, (year, key)
+    # the numbers themselves, summed over the year: 13 meetings, 6 proposals, 2 events
+    assert sum(r["meetings"] for r in got.values()) == 13
+    assert sum(r["proposals"] for r in got.values()) == 6
+    assert sum(r["became_site"] for r in got.values()) == 1
+    assert sum(r["participants"] for r in got.values()) == sum(
+        _participants(m) for m in BUILT["meetings"]
+    )
+    mine = c.get(f"/api/records/communities/{CODE}/counts", headers=admin).json()
+    assert mine["years"] == body["years"] and mine["people"] == 36
+
+
+def test_loaded_records_are_the_files(make_client, session) -> None:
+    admin = _token(session, "demo_rec_admin2", "community_admin", CODE)
+    c = make_client()
+    base = f"/api/records/communities/{CODE}"
+    props = c.get(f"{base}/proposals", headers=admin).json()["proposals"]
+    status = {p["title"]: p["status"] for p in props}
+    assert Counter(status.values()) == {
+        "became_site": 1,
+        "declined": 1,
+        "discussing": 3,
+        "submitted": 1,
+    }
+    garden = next(p for p in props if p["status"] == "became_site")
+    assert garden["site"]["code"] == "S01" and garden["geometry"]["type"] == "Polygon"
+    declined = next(p for p in props if p["status"] == "declined")
+    assert declined["decline_reason"].startswith("中心绿地是小区唯一的集中绿地")
+
+    # money: 街道拨款 + 居民自筹 + the crowdfunding that equals its ten pledges
+    m = c.get(f"{base}/sites/S01/money", headers=admin).json()
+    pledged = sum(Decimal(f["amount"]) for f in BUILT["money"] if f["kind"] == "pledge")
+    assert m["pledges"] == 10 and m["pledged_fen"] == int(pledged * 100)
+    assert m["income_fen"] == int((Decimal(100000) + Decimal(18000) + pledged) * 100)
+    assert m["budget_fen"] == 150000_00
+    assert m["spent_fen"] == (12000 + 36450 + 8800 + 6400) * 100
+    assert {s["source"] for s in m["sources"]} == {
+        "subdistrict_grant",
+        "self_funded",
+        "crowdfunding",
+    }
+
+    roster = c.get(f"{base}/people", headers=admin).json()
+    elder = next(t for t in roster["teams"] if t["name"] == "睦邻敬老服务队")
+    assert elder["growth"][0]["members"] == 3 and max(g["members"] for g in elder["growth"]) == 22
+    assert elder["members_now"] == 21
+
+    events = {e["title"]: e for e in c.get(f"{base}/events", headers=admin).json()["events"]}
+    for built in BUILT["events"]:
+        came = sum(s["party"] for s in built["signups"] if s["attended"])
+        assert events[built["title"]]["attendance"] == came + built["walk_ins"]
+
+    ledger = c.get(f"{base}/points", headers=admin).json()
+    assert len(ledger["entries"]) == len(BUILT["points"])
+    assert all(b["points"] >= 0 for b in ledger["balances"])
+    assert sum(e["points"] < 0 for e in ledger["entries"]) == 2  # two redemptions
+
+    conventions = c.get(f"/api/communities/{CODE}/conventions").json()["conventions"]
+    building = next(x for x in conventions if x["title"] == "1号楼楼组文明公约")
+    assert [v["number"] for v in building["versions"]] == [2, 1]
+
+
+def test_joint_meetings_are_s01_steps_when_it_has_them(make_client, session) -> None:
+    """Linked to S01's 联席会 steps exactly when the site has them (the demo's history may
+    not have reached a step): the register says which, the site's process shows them."""
+    admin = _token(session, "demo_rec_admin3", "community_admin", CODE)
+    c = make_client()
+    community = session.query(Community).filter_by(code=CODE).one()
+    s01 = session.query(Site).filter_by(community_id=community.id, code="S01").one()
+    register = c.get(f"/api/records/communities/{CODE}/meetings", headers=admin).json()
+    by_title = {m["title"]: m for m in register["meetings"]}
+    linked = 0
+    for built in BUILT["meetings"]:
+        got = by_title[built["title"]]
+        if built["step"] is None:
+            assert got["step"] is None
+            continue
+        has_step = find_stage(session, site_id=s01.id, stage=built["step"]["stage"]) is not None
+        if has_step:
+            assert got["step"]["site"] == "S01" and got["step"]["stage"] == built["step"]["stage"]
+            linked += 1
+        else:
+            assert got["step"] is None
+    process = c.get(f"/api/sites/{CODE}/S01/process")
+    assert process.status_code == 200, process.text
+    shown = [r for step in process.json()["steps"] for r in step.get("meeting_records", [])]
+    assert len(shown) == linked
+
+
+def _secrets() -> set[str]:
+    """Every phone and every person's name in the file (not the names proposers chose to
+    show)."""
+    shown = {p["shown_as"] for p in BUILT["proposals"] if p["public"] and p["shown_as"]}
+    found = {p["phone"] for p in BUILT["people"]} | {p["name"] for p in BUILT["people"]}
+    found |= {p["proposer_phone"] for p in BUILT["proposals"]}
+    found |= {p["proposer_name"] for p in BUILT["proposals"]}
+    found |= {f[k] for f in BUILT["money"] for k in ("contributor", "contact") if f.get(k)}
+    found |= {s.get(k) for e in BUILT["events"] for s in e["signups"] for k in ("name", "phone")}
+    return {str(s) for s in found if s} - shown
+
+
+PUBLIC = (
+    "/c/{code}",
+    "/c/{code}?lang=en",
+    "/c/{code}/proposals",
+    "/c/{code}/proposals?lang=en",
+    "/c/{code}/events",
+    "/c/{code}/conventions",
+    "/c/{code}/sites/S01",
+    "/c/{code}/sites/S01/disclosure",
+    "/api/communities/{code}/proposals",
+    "/api/communities/{code}/events",
+    "/api/communities/{code}/conventions",
+    "/api/communities/{code}/sites",
+    "/api/sites/{code}/S01/disclosure",
+    "/api/sites/{code}/S01/process",
+    "/ogc/collections/proposals/items?f=json&limit=1000",
+    "/ogc/collections/events/items?f=json&limit=1000",
+)
+
+
+@pytest.mark.parametrize("template", PUBLIC)
+def test_no_person_on_a_public_page_or_api(make_client, template) -> None:
+    c = make_client()
+    r = c.get(template.format(code=CODE))
+    assert r.status_code == 200, r.text
+    text = r.text
+    if r.headers["content-type"].startswith("application/"):
+        text = json.dumps(r.json(), ensure_ascii=False)  # "\u…" escapes would hide a name
+    leaked = sorted(s for s in _secrets() if s in text)
+    assert leaked == []
+
+
+def test_public_side_shows_what_was_agreed(make_client) -> None:
+    """The privacy check is not vacuous: the public proposals are there, the one whose
+    proposer did not agree is not."""
+    c = make_client()
+    listed = c.get(f"/api/communities/{CODE}/proposals").json()["proposals"]
+    titles = {p["title"] for p in listed}
+    assert titles == {p["title"] for p in BUILT["proposals"] if p["public"]}
+    assert "设立种子驿站" not in titles and len(titles) == 5
+    page = c.get(f"/c/{CODE}/proposals").text
+    assert "把楼间空地改造成睦邻微花园" in page and "3号楼居民" in page
+
+
+def test_records_build_twice_identically(tmp_path: Path) -> None:
+    runs = []
+    for k in (1, 2):
+        d = tmp_path / f"build{k}"
+        d.mkdir()
+        for f in DEMO_DIR.glob("*.geojson"):
+            shutil.copy(f, d)
+        write_records(d, SEED)
+        runs.append((d / RECORDS_FILE).read_bytes())
+    assert runs[0] == runs[1] == (DEMO_DIR / RECORDS_FILE).read_bytes()
+
+
+def test_a_joint_meeting_becomes_the_step_record_once_the_step_exists(
+    make_client, session, tmp_path: Path
+) -> None:
+    """The loader links a 联席会 to S01's step when the step is there and leaves it alone when
+    it is not (here: the first step held, the final one not reached)."""
+    from renewmap.db.models import SiteStage
+    from renewmap.services.ingest.demo_records import load_records
+
+    community = session.query(Community).filter_by(code=CODE).one()
+    s01 = session.query(Site).filter_by(community_id=community.id, code="S01").one()
+    if find_stage(session, site_id=s01.id, stage="joint_meeting") is None:
+        session.add(SiteStage(site_id=s01.id, stage="joint_meeting", updated_by="test"))
+    final = find_stage(session, site_id=s01.id, stage="final_joint_meeting")
+    if final is not None:
+        session.delete(final)
+    session.flush()
+    joint = [  # without the people of the roster (not in this file)
+        dict(
+            m,
+            title=m["title"] + "（测试）",
+            attendees=[a for a in m["attendees"] if "person" not in a],
+        )
+        for m in BUILT["meetings"]
+        if m["step"]
+    ]
+    only = {k: [] for k in BUILT if isinstance(BUILT[k], list)} | {"meetings": joint}
+    (tmp_path / RECORDS_FILE).write_text(json.dumps(only, ensure_ascii=False))
+    assert load_records(session, tmp_path, community_code=CODE)["meeting"] == 2
+    admin = _token(session, "demo_rec_admin4", "community_admin", CODE)
+    c = make_client()
+    meetings = c.get(f"/api/records/communities/{CODE}/meetings", headers=admin).json()
+    steps = {m["title"]: m["step"] for m in meetings["meetings"] if m["title"].endswith("（测试）")}
+    assert steps == {
+        "睦邻微花园方案联席会（测试）": {
+            "site": "S01",
+            "site_name": "睦邻微花园",
+            "stage": "joint_meeting",
+            "label": steps["睦邻微花园方案联席会（测试）"]["label"],
+        },
+        "睦邻微花园终稿联席会（测试）": None,
+    }
+    process = c.get(f"/api/sites/{CODE}/S01/process").json()
+    joint_step = next(s for s in process["steps"] if s["stage"] == "joint_meeting")
+    assert "睦邻微花园方案联席会（测试）" in [r["title"] for r in joint_step["meeting_records"]]

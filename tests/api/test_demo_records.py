@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from renewmap.db.models import Community, Site
+from renewmap.db.models import Community, Meeting, Site
 from renewmap.db.queries.process import find_stage
 from renewmap.services.access import accounts
 from renewmap.services.ingest.demo import DEMO_COMMUNITY, SEED
@@ -38,21 +39,33 @@ def _participants(meeting: dict) -> int:
     return sum(a.get("count", 1) for a in meeting["attendees"])
 
 
-def _expected_years() -> dict[int, dict[str, int]]:
-    """Per year, what the file holds (days as built: the demo is loaded unshifted)."""
+def _shift(session) -> timedelta:
+    """How far the loader moved the file's days (AS_OF to the loading day): read off one
+    meeting of the register."""
+    built = BUILT["meetings"][-1]
+    loaded = session.query(Meeting).filter_by(title=built["title"]).one()
+    return loaded.held_on - date.fromisoformat(built["held_on"])
+
+
+def _expected_years(shift: timedelta) -> dict[int, dict[str, int]]:
+    """Per year, what the file holds, its days moved as the loader moved them."""
+
+    def year(day: str) -> int:
+        return (date.fromisoformat(day) + shift).year
+
     years: dict[int, Counter] = {}
     for m in BUILT["meetings"]:
-        c = years.setdefault(int(m["held_on"][:4]), Counter())
+        c = years.setdefault(year(m["held_on"]), Counter())
         c["meetings"] += 1
         c["participants"] += _participants(m)
     for p in BUILT["proposals"]:
-        c = years.setdefault(int(p["submitted_on"][:4]), Counter())
+        c = years.setdefault(year(p["submitted_on"]), Counter())
         c["proposals"] += 1
         final = p["moves"][-1]["status"] if p["moves"] else None
         c["adopted"] += final in ("adopted", "became_site")
         c["became_site"] += final == "became_site"
     for e in BUILT["events"]:
-        c = years.setdefault(int(e["day"][:4]), Counter())
+        c = years.setdefault(year(e["day"]), Counter())
         c["events"] += 1
         c["event_attendances"] += e["walk_ins"] + sum(
             s["party"] for s in e["signups"] if s["attended"]
@@ -63,7 +76,7 @@ def _expected_years() -> dict[int, dict[str, int]]:
 def test_the_file_is_a_year_of_records() -> None:
     """What the issue asks of the demo, read from the built file itself."""
     days = [m["held_on"] for m in BUILT["meetings"]]
-    assert len(days) == 13 and min(days) > "2025-11-21" and max(days) <= BUILT["as_of"]
+    assert len(days) == 14 and min(days) > "2025-11-21" and max(days) <= BUILT["as_of"]
     assert {m["kind"] for m in BUILT["meetings"]} == {
         "joint",
         "forum",
@@ -71,8 +84,12 @@ def test_the_file_is_a_year_of_records() -> None:
         "building_group",
         "four_party",
     }
-    steps = [m["step"]["stage"] for m in BUILT["meetings"] if m["step"]]
-    assert steps == ["joint_meeting", "final_joint_meeting"]
+    steps = [(m["step"]["site"], m["step"]["stage"]) for m in BUILT["meetings"] if m["step"]]
+    assert steps == [
+        ("S02", "joint_meeting"),
+        ("S02", "final_joint_meeting"),
+        ("S01", "joint_meeting"),
+    ]
     kinds = Counter(p["partner_kind"] for p in BUILT["people"] if "partner" in p["roles"])
     assert kinds == dict.fromkeys(("think_tank", "planning", "governance", "media", "education"), 2)
     assert sum("party_volunteer" in p["roles"] for p in BUILT["people"]) == 8
@@ -82,20 +99,22 @@ def test_counts_are_what_was_built(make_client, session) -> None:
     sub = _token(session, "demo_rec_sub", "subdistrict_admin", SUBDISTRICT)
     admin = _token(session, "demo_rec_admin", "community_admin", CODE)
     c = make_client()
-    expected = _expected_years()
-    assert set(expected) == {2025, 2026}
+    shift = _shift(session)
+    expected = _expected_years(shift)
+    as_of = date.fromisoformat(BUILT["as_of"]) + shift
+    assert set(expected) == {as_of.year - 1, as_of.year}  # the year before the "as of" day
     out = c.get(f"/api/records/subdistricts/{SUBDISTRICT}/counts", headers=sub)
     assert out.status_code == 200, out.text
     body = out.json()
     assert [row["code"] for row in body["communities"]] == [CODE]
     assert body["people"] == len(BUILT["people"]) == 36
     got = {row["year"]: row for row in body["years"]}
-    assert sorted(got) == [2025, 2026]
+    assert sorted(got) == sorted(expected)
     for year, counts in expected.items():
         for key, value in counts.items():
             assert got[year][key] == value, (year, key)
-    # the numbers themselves, summed over the year: 13 meetings, 6 proposals, 2 events
-    assert sum(r["meetings"] for r in got.values()) == 13
+    # the numbers themselves, summed over the year: 14 meetings, 6 proposals, 2 events
+    assert sum(r["meetings"] for r in got.values()) == 14
     assert sum(r["proposals"] for r in got.values()) == 6
     assert sum(r["became_site"] for r in got.values()) == 1
     assert sum(r["participants"] for r in got.values()) == sum(
@@ -128,7 +147,7 @@ def test_loaded_records_are_the_files(make_client, session) -> None:
     assert m["pledges"] == 10 and m["pledged_fen"] == int(pledged * 100)
     assert m["income_fen"] == int((Decimal(100000) + Decimal(18000) + pledged) * 100)
     assert m["budget_fen"] == 150000_00
-    assert m["spent_fen"] == (12000 + 36450 + 8800 + 6400) * 100
+    assert m["spent_fen"] == (12000 + 1800 + 10935) * 100
     assert {s["source"] for s in m["sources"]} == {
         "subdistrict_grant",
         "self_funded",
@@ -155,31 +174,37 @@ def test_loaded_records_are_the_files(make_client, session) -> None:
     assert [v["number"] for v in building["versions"]] == [2, 1]
 
 
-def test_joint_meetings_are_s01_steps_when_it_has_them(make_client, session) -> None:
-    """Linked to S01's 联席会 steps exactly when the site has them (the demo's history may
-    not have reached a step): the register says which, the site's process shows them."""
+def test_joint_meetings_are_steps_when_the_sites_have_them(make_client, session) -> None:
+    """Linked to a site's 联席会 step exactly when the site has that step (the bare demo has
+    neither S02 nor S01's steps; the demo's history makes them): the register says which, and
+    each site's process shows its own."""
     admin = _token(session, "demo_rec_admin3", "community_admin", CODE)
     c = make_client()
     community = session.query(Community).filter_by(code=CODE).one()
-    s01 = session.query(Site).filter_by(community_id=community.id, code="S01").one()
     register = c.get(f"/api/records/communities/{CODE}/meetings", headers=admin).json()
     by_title = {m["title"]: m for m in register["meetings"]}
-    linked = 0
+    assert len(by_title) == len(BUILT["meetings"])
+    linked: Counter = Counter()
     for built in BUILT["meetings"]:
         got = by_title[built["title"]]
-        if built["step"] is None:
+        step = built["step"]
+        if step is None:
             assert got["step"] is None
             continue
-        has_step = find_stage(session, site_id=s01.id, stage=built["step"]["stage"]) is not None
-        if has_step:
-            assert got["step"]["site"] == "S01" and got["step"]["stage"] == built["step"]["stage"]
-            linked += 1
+        site = session.query(Site).filter_by(community_id=community.id, code=step["site"]).first()
+        if site is not None and find_stage(session, site_id=site.id, stage=step["stage"]):
+            assert (got["step"]["site"], got["step"]["stage"]) == (step["site"], step["stage"])
+            linked[step["site"]] += 1
         else:
             assert got["step"] is None
-    process = c.get(f"/api/sites/{CODE}/S01/process")
-    assert process.status_code == 200, process.text
-    shown = [r for step in process.json()["steps"] for r in step.get("meeting_records", [])]
-    assert len(shown) == linked
+        assert [s["code"] for s in got["sites"]] == ([step["site"]] if site is not None else [])
+    for code in ("S01", "S02"):
+        process = c.get(f"/api/sites/{CODE}/{code}/process")
+        if process.status_code == 404:
+            assert linked[code] == 0
+            continue
+        shown = [r for s in process.json()["steps"] for r in s["meeting_records"]]
+        assert len(shown) == linked[code]
 
 
 def _secrets() -> set[str]:
@@ -253,8 +278,9 @@ def test_records_build_twice_identically(tmp_path: Path) -> None:
 def test_a_joint_meeting_becomes_the_step_record_once_the_step_exists(
     make_client, session, tmp_path: Path
 ) -> None:
-    """The loader links a 联席会 to S01's step when the step is there and leaves it alone when
-    it is not (here: the first step held, the final one not reached)."""
+    """The loader links a 联席会 to a site's step when the step is there and leaves it alone
+    when it is not (here: S01's joint meeting made, its final one not reached, and, on the
+    bare demo, no S02 at all)."""
     from renewmap.db.models import SiteStage
     from renewmap.services.ingest.demo_records import load_records
 
@@ -277,20 +303,15 @@ def test_a_joint_meeting_becomes_the_step_record_once_the_step_exists(
     ]
     only = {k: [] for k in BUILT if isinstance(BUILT[k], list)} | {"meetings": joint}
     (tmp_path / RECORDS_FILE).write_text(json.dumps(only, ensure_ascii=False))
-    assert load_records(session, tmp_path, community_code=CODE)["meeting"] == 2
+    assert load_records(session, tmp_path, community_code=CODE)["meeting"] == 3
     admin = _token(session, "demo_rec_admin4", "community_admin", CODE)
     c = make_client()
     meetings = c.get(f"/api/records/communities/{CODE}/meetings", headers=admin).json()
     steps = {m["title"]: m["step"] for m in meetings["meetings"] if m["title"].endswith("（测试）")}
-    assert steps == {
-        "睦邻微花园方案联席会（测试）": {
-            "site": "S01",
-            "site_name": "睦邻微花园",
-            "stage": "joint_meeting",
-            "label": steps["睦邻微花园方案联席会（测试）"]["label"],
-        },
-        "睦邻微花园终稿联席会（测试）": None,
-    }
+    s01 = steps.pop("睦邻微花园方案联席会（测试）")
+    assert (s01["site"], s01["site_name"], s01["stage"]) == ("S01", "睦邻微花园", "joint_meeting")
+    if session.query(Site).filter_by(community_id=community.id, code="S02").first() is None:
+        assert steps == {"口袋花园方案联席会（测试）": None, "口袋花园终稿联席会（测试）": None}
     process = c.get(f"/api/sites/{CODE}/S01/process").json()
     joint_step = next(s for s in process["steps"] if s["stage"] == "joint_meeting")
     assert "睦邻微花园方案联席会（测试）" in [r["title"] for r in joint_step["meeting_records"]]

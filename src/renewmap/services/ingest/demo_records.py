@@ -9,18 +9,22 @@ points ledger lines.
 
 ``write_records`` builds ``records.json`` (sorted keys, stable order) from the demo files already
 written and the demo seed, never from the clock: its days lie in the year before the fixed
-``AS_OF`` day. ``load_records`` enters it through the records' services, as the community's
-admin would, after the demo's places (and its history, when there is one) are loaded. The two
-meetings that are S01's 联席会 steps are linked to the step only when the site has that step.
+``AS_OF`` day (the seed's day, as in the demo's history). ``load_records`` enters it through the
+records' services, as the community's admin would, after the demo's places and its history,
+every day moved by whole days so that ``AS_OF`` falls on the loading day (the history's rule).
+Three meetings are 联席会 steps: S01's joint meeting and the two of the garden S02 that the
+history builds; a meeting is linked to a step (and to a site) only when the site and that step
+are there, so the records load as well onto the bare demo.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -44,6 +48,7 @@ from renewmap.vocabulary import Role
 
 RECORDS_FILE = "records.json"
 AS_OF = date(2026, 11, 21)  # the demo's "as of" day: the day of its seed (20261121)
+ZONE = ZoneInfo("Asia/Shanghai")
 STREAM = 18  # issue 18: the records' own random stream of the demo seed
 # Who enters the records: the demo's community admin (services/access/demo_accounts.py).
 KEEPER = ("demo-community-admin", "赵社区管理员")
@@ -71,7 +76,12 @@ PARTNERS = (
 PARTY_VOLUNTEERS = 8
 VOLUNTEERS = 18
 ELDER_TEAM = "睦邻敬老服务队"
-GARDEN_TEAM = "睦邻花园养护队"
+# The demo's history (demo_history, loaded before) builds a second garden, S02 (口袋花园), whose
+# two 联席会 steps were held 266 and 222 days before AS_OF, and takes S01 through its joint
+# meeting (47 days before). Meetings link to a site and its step only when they are there.
+SECOND_SITE = "S02"
+S01_JOINT_MEETING = 47
+GARDEN_TEAM = "花园养护队"
 
 
 def _day(offset: int) -> str:
@@ -167,7 +177,7 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
         },
         {
             "name": GARDEN_TEAM,
-            "purpose": "睦邻微花园建成后的日常浇水、除草和认养植物的照看",
+            "purpose": "口袋花园建成后的日常浇水、除草和认养植物的照看",
             "founded_on": _day(150),
             "joins": [
                 {"day": _day(150), "people": [partners[2], *volunteers[14:17]]},
@@ -269,6 +279,8 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
             "moves": [],
         },
     ]
+
+    code = site["properties"]["code"]
 
     # --- meetings: a dozen over the year ------------------------------------------------------
     def reps(low: int, high: int) -> int:
@@ -376,10 +388,10 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
         },
         {
             "kind": "joint",
-            "title": "睦邻微花园方案联席会",
-            "held_on": _day(190),
-            "place": "睦邻微花园现场",
-            "point": garden,
+            "title": "口袋花园方案联席会",
+            "held_on": _day(266),
+            "place": "居委会会议室",
+            "point": office,
             "parties": [
                 "residents_committee",
                 "owners_committee",
@@ -396,12 +408,12 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
                 ("party_branch", 2),
                 people_of=("designers", partners[2:4]),
             ),
-            "minutes": "设计团队介绍两稿方案；居民希望保留大树、步道避开一楼窗户。",
-            "decisions": "以第二稿为基础优化：步道南移、增加休息座椅，优化稿进入公众咨询。",
+            "minutes": "设计团队介绍口袋花园的两稿方案，居民代表关心儿童活动区夏天的遮阴。",
+            "decisions": "同意以方案一为基础，增加儿童沙池的遮阴。",
             "proposals": [],
             "requests": [],
-            "sites": [site["properties"]["code"]],
-            "step": {"site": site["properties"]["code"], "stage": "joint_meeting"},
+            "sites": [SECOND_SITE],
+            "step": {"site": SECOND_SITE, "stage": "joint_meeting"},
         },
         {
             "kind": "forum",
@@ -454,8 +466,8 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
         },
         {
             "kind": "four_party",
-            "title": "睦邻微花园日常养护“四议共答”",
-            "held_on": _day(80),
+            "title": "口袋花园日常养护“四议共答”",
+            "held_on": _day(155),
             "place": "党群服务站",
             "point": office,
             "parties": [
@@ -470,18 +482,18 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
                 ("property_manager", 2),
                 ("resident_reps", reps(6, 10)),
             ),
-            "minutes": "商定花园建成后物业负责浇灌设施，养护队负责日常照看，"
+            "minutes": "商定口袋花园建成后物业负责浇灌设施，养护队负责日常照看，"
             "认养植物由认养家庭负责。",
-            "decisions": "成立睦邻花园养护队，积分计入积分超市。",
+            "decisions": "成立花园养护队，积分计入积分超市。",
             "proposals": [],
             "requests": [],
-            "sites": [site["properties"]["code"]],
+            "sites": [SECOND_SITE],
             "step": None,
         },
         {
             "kind": "joint",
-            "title": "睦邻微花园终稿联席会",
-            "held_on": _day(45),
+            "title": "口袋花园终稿联席会",
+            "held_on": _day(222),
             "place": "居委会会议室",
             "point": office,
             "parties": [
@@ -501,11 +513,41 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
                 people_of=("designers", partners[2:4]),
             ),
             "minutes": "汇报公众咨询结果和修改情况，确认终稿和施工安排。",
-            "decisions": "终稿通过，进入方案公示。",
+            "decisions": "确定方案一定稿，物业负责施工期间的围挡；终稿进入方案公示。",
             "proposals": [],
             "requests": [],
-            "sites": [site["properties"]["code"]],
-            "step": {"site": site["properties"]["code"], "stage": "final_joint_meeting"},
+            "sites": [SECOND_SITE],
+            "step": {"site": SECOND_SITE, "stage": "final_joint_meeting"},
+        },
+        {
+            "kind": "joint",
+            "title": "睦邻微花园方案联席会",
+            "held_on": _day(S01_JOINT_MEETING),
+            "place": "睦邻微花园现场",
+            "point": garden,
+            "parties": [
+                "party_branch",
+                "residents_committee",
+                "owners_committee",
+                "property_manager",
+                "designers",
+                "resident_reps",
+            ],
+            "attendees": lines(
+                ("party_branch", 2),
+                ("residents_committee", 2),
+                ("owners_committee", 1),
+                ("property_manager", 1),
+                ("resident_reps", 12),
+                people_of=("designers", partners[2:4]),
+            ),
+            "minutes": "设计师介绍方案一（睦邻花圃）和方案二（四季花境与健身步道）。居民代表建议"
+            "保留现有桂花树，步道用透水材料，座椅靠近庭院灯。",
+            "decisions": "两稿均按意见修改后进入公众咨询，物业负责后期浇水协调。",
+            "proposals": [],
+            "requests": [],
+            "sites": [code],
+            "step": {"site": code, "stage": "joint_meeting"},
         },
         {
             "kind": "building_group",
@@ -544,7 +586,6 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
     ]
 
     # --- money and materials of S01 (amounts in yuan, as text: exact) -------------------------
-    code = site["properties"]["code"]
     pledgers = [names[k] for k in range(len(PARTNERS) + PARTY_VOLUNTEERS, total)][:10]
     pledge_amounts = [int(rng.integers(1, 11)) * 100 for _ in pledgers]
     fund_rows: list[dict[str, Any]] = [
@@ -588,22 +629,21 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
         {
             "kind": "spending",
             "amount": "12000.00",
-            "day": _day(170),
+            "day": _day(100),
             "item": "社区调研与方案设计",
         },
+        {"kind": "spending", "amount": "1800.00", "day": _day(18), "item": "公众咨询展板制作"},
         {
             "kind": "spending",
-            "amount": "36450.00",
-            "day": _day(60),
-            "item": "彩色透水混凝土健身步道",
+            "amount": "10935.00",
+            "day": _day(9),
+            "item": "彩色透水混凝土健身步道（材料预付三成）",
         },
-        {"kind": "spending", "amount": "8800.00", "day": _day(50), "item": "休息座椅"},
-        {"kind": "spending", "amount": "6400.00", "day": _day(50), "item": "庭院灯"},
         {
             "kind": "material",
             "quantity": 120,
             "unit": "株",
-            "day": _day(55),
+            "day": _day(20),
             "item": "月季苗",
             "contributor": "区绿化市容局苗圃",
         },
@@ -680,9 +720,9 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
         },
         {
             "kind": "workshop",
-            "title": "睦邻花园种植工作坊",
-            "description": "和设计师一起给微花园挑花苗、认养植物，孩子们做植物身份证。",
-            "day": _day(52),
+            "title": "睦邻微花园共建工作坊",
+            "description": "和设计师一起在图纸上摆放花圃、座椅和步道，孩子们画出心中的花园。",
+            "day": _day(70),
             "time": "09:30",
             "place": "睦邻微花园",
             "point": garden,
@@ -767,14 +807,22 @@ def read_records(demo_dir: str | Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def shift_to(now: datetime | None) -> timedelta:
+    """How far the demo's days move so that ``AS_OF`` falls on ``now``'s day in Shanghai (the
+    rule of the demo's history too): the records keep their age whenever the demo is loaded."""
+    today = (now or datetime.now(UTC)).astimezone(ZONE).date()
+    return timedelta(days=(today - AS_OF).days)
+
+
 def load_records(
-    session: Session, demo_dir: str | Path, *, community_code: str, shift_days: int = 0
+    session: Session, demo_dir: str | Path, *, community_code: str, now: datetime | None = None
 ) -> dict[str, int]:
-    """Enter the demo's records through the records' services (in the caller's transaction).
-    ``shift_days`` moves every day by the same number of days (0: as built)."""
+    """Enter the demo's records through the records' services (in the caller's transaction),
+    every day moved by ``shift_to(now)``."""
     data = read_records(demo_dir)
     if data is None:
         return {}
+    shift = shift_to(now)
     community = community_by_code(session, code=community_code)
     me = Principal(
         user_id=0,
@@ -784,7 +832,7 @@ def load_records(
     )
 
     def day(text: str) -> str:
-        return (date.fromisoformat(text) + timedelta(days=shift_days)).isoformat()
+        return (date.fromisoformat(text) + shift).isoformat()
 
     person_id: dict[str, int] = {}
     for p in data["people"]:
@@ -840,6 +888,7 @@ def load_records(
             here = find_site(session, community_id=community.id, code=step["site"])
             if here is None or find_stage(session, site_id=here.id, stage=step["stage"]) is None:
                 step = None  # the site has not reached that step: the meeting stands alone
+        sites = [c for c in m["sites"] if find_site(session, community_id=community.id, code=c)]
         request_ids = []
         for title in m["requests"]:
             request_ids += [
@@ -856,6 +905,7 @@ def load_records(
                 **m,
                 "held_on": day(m["held_on"]),
                 "step": step,
+                "sites": sites,
                 "requests": request_ids,
                 "proposals": [number[k] for k in m["proposals"]],
                 "attendees": attendees,

@@ -315,3 +315,22 @@ def test_a_joint_meeting_becomes_the_step_record_once_the_step_exists(
     process = c.get(f"/api/sites/{CODE}/S01/process").json()
     joint_step = next(s for s in process["steps"] if s["stage"] == "joint_meeting")
     assert "睦邻微花园方案联席会（测试）" in [r["title"] for r in joint_step["meeting_records"]]
+
+
+def test_proposals_page_puts_the_public_ones_on_the_map(make_client) -> None:
+    """The page's map data: the community's plan and the public proposals with a place
+    (number, title, status; nobody named), drawn by its own module under the page's CSP."""
+    c = make_client()
+    page = c.get(f"/c/{CODE}/proposals")
+    assert page.status_code == 200
+    assert 'id="rm-map"' in page.text and "/js/proposals.js" in page.text
+    config = json.loads(
+        page.text.split('<script type="application/json" id="rm-config">')[1].split("</script>")[0]
+    )
+    assert config["plan"]["community"] == CODE
+    public = [p for p in BUILT["proposals"] if p["public"] and p["geometry"]]
+    assert [p["title"] for p in config["proposals"]] == [p["title"] for p in public]
+    for p in config["proposals"]:
+        assert set(p) == {"geometry", "label", "number", "status", "status_label", "title"}
+    assert config["proposals"][0]["label"] == "第 1 号提案"
+    assert [p["geometry"]["type"] for p in config["proposals"]][:2] == ["Polygon", "Point"]

@@ -152,3 +152,32 @@ def test_staff_record_a_joint_meeting_and_the_site_page_shows_it(browser, server
     assert [(m["held_on"], m["attendees"], m["decisions"]) for m in mine] == [
         ("2025-06-01", 8, "同意采用第二稿")
     ]
+
+
+def test_residents_see_the_public_proposals_on_the_map(browser, server) -> None:
+    """/c/{code}/proposals draws the demo's public proposals that have a place (the one whose
+    proposer did not agree is not there); a tap names one as text and picks it in the list."""
+    import json
+
+    from renewmap.services.ingest.demo_records import RECORDS_FILE
+
+    built = json.loads((DEMO_DIR / RECORDS_FILE).read_text())["proposals"]
+    public = [p for p in built if p["public"] and p["geometry"]]
+    desk = Watch(browser, server, viewport={"width": 1280, "height": 900})
+    page = desk.page()
+    page.goto(f"{server}/c/{DEMO}/proposals")
+    shapes = page.locator("#rm-map path.rm-proposal")
+    shapes.first.wait_for()
+    assert shapes.count() == len(public) == 5
+    handrails = next(p for p in public if p["title"] == "老楼楼道加装扶手")
+    marker = shapes.nth(len(public) - 1)  # drawn in the list's order: the newest is last
+    marker.hover()
+    tip = page.locator(".leaflet-tooltip")
+    tip.wait_for()
+    assert handrails["title"] in tip.text_content() and "第 6 号提案" in tip.text_content()
+    marker.click()
+    chosen = page.locator("#rm-proposals > li.rm-chosen")
+    chosen.wait_for()
+    assert chosen.count() == 1 and handrails["title"] in chosen.text_content()
+    assert "设立种子驿站" not in page.content()
+    desk.close()

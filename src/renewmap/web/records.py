@@ -35,8 +35,38 @@ def _labels(locale: str, table: dict[str, str]) -> dict[str, str]:
     return {code: gettext(locale, msgid) for code, msgid in table.items()}
 
 
-def proposals_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:
-    return render("resident/proposals.html", locale=locale, nonce=nonce, data=data)
+def proposals_page(
+    data: dict[str, Any], *, locale: str, nonce: str, plan: dict[str, Any] | None = None
+) -> str:
+    """The public proposals as a list and, with the community's ``plan``, on its map (the
+    module ``proposals.js`` draws those with a place; their words go in as text)."""
+    from renewmap.i18n import gettext
+
+    config = {
+        "community": data["community"]["code"],
+        "plan": plan,
+        "proposals": [
+            {
+                "number": p["number"],
+                "label": gettext(locale, "Proposal {number}").format(number=p["number"]),
+                "title": p["title"],
+                "status": p["status"],
+                "status_label": p["status_label"],
+                "geometry": p["geometry"],
+            }
+            for p in data["proposals"]
+            if p["geometry"] is not None
+        ],
+    }
+    vectorgrid = plan is not None and any("tiles" in x for x in plan["layers"].values())
+    return render(
+        "resident/proposals.html",
+        locale=locale,
+        nonce=nonce,
+        data=data,
+        config=config,
+        vectorgrid=vectorgrid,
+    )
 
 
 def disclosure_page(data: dict[str, Any], *, locale: str, nonce: str) -> str:

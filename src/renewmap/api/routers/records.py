@@ -914,12 +914,20 @@ def export_xlsx(
 def proposals_page(
     code: PublicCode, request: Request, session: ReadSession, lang: str | None = None
 ) -> HTMLResponse:
-    """Residents: the community's proposals whose proposers agreed to show them."""
-    html = web.proposals_page(
-        proposals.public_list(session, community_code=code),
-        locale=page_locale(request, lang),
-        nonce=csp_nonce(request),
+    """Residents: the community's proposals whose proposers agreed to show them, in a list and
+    on the community's map."""
+    from renewmap.api.routers.pages import PAGE_LAYERS
+    from renewmap.services.places.layers import community_layers
+    from renewmap.web.sitemap import online_tiles, site_plan
+
+    locale = page_locale(request, lang)
+    data = proposals.public_list(session, community_code=code)
+    plan = site_plan(
+        community_layers(session, community_code=code, kinds=PAGE_LAYERS),
+        locale=locale,
+        tiles=online_tiles(request.app.state.settings),
     )
+    html = web.proposals_page(data, locale=locale, nonce=csp_nonce(request), plan=plan)
     return html_page(request, html, lang=lang, cache="no-cache")
 
 

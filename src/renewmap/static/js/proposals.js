@@ -13,12 +13,15 @@ function label(p) {
   return h("span", {}, p.label, " · ", bdi(p.title), " · ", p.status_label);
 }
 
+// SVG (the site plan is drawn on a canvas): each proposal is an element of its own
+const svg = L.svg();
 const layer = L.geoJSON({ type: "FeatureCollection", features: C.proposals.map((p) => ({
   type: "Feature", geometry: p.geometry, properties: p })) }, {
-  style: (f) => ({ color: COLOURS[f.properties.status] || "#495057", weight: 2, fillOpacity: 0.2,
-    className: "rm-proposal" }),
-  pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 9, color: "#fff", weight: 2,
-    fillColor: COLOURS[f.properties.status] || "#495057", fillOpacity: 1, className: "rm-proposal" }),
+  renderer: svg,
+  className: "rm-proposal",
+  style: (f) => ({ color: COLOURS[f.properties.status] || "#495057", weight: 2, fillOpacity: 0.2 }),
+  pointToLayer: (f, ll) => L.circleMarker(ll, { renderer: svg, className: "rm-proposal", radius: 9,
+    color: "#fff", weight: 2, fillColor: COLOURS[f.properties.status] || "#495057", fillOpacity: 1 }),
   onEachFeature: (f, l) => {
     l.bindTooltip(() => label(f.properties));
     l.on("click", () => {

@@ -621,8 +621,9 @@ def _write_records(
             },
         )
     )
+    numbers = []  # the demo's own proposals come first: these get the next numbers
     for title, public in ((hostile("ptitle"), True), (hostile("declined") + "t", True)):
-        _ok(
+        made = _ok(
             staff.post(
                 f"{rec}/proposals",
                 headers=h,
@@ -636,9 +637,10 @@ def _write_records(
                 },
             )
         )
+        numbers.append(made["number"])
     _ok(
         staff.post(
-            f"{rec}/proposals/2/status",
+            f"{rec}/proposals/{numbers[1]}/status",
             headers=h,
             json={"version": 1, "status": "declined", "reason": hostile("declined")},
         )

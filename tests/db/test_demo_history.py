@@ -124,28 +124,28 @@ def test_three_months_of_patrols_and_one_late_grid(history) -> None:
     eng, counts = history
     with Session(eng) as s:
         admin = _principal(s, Role.COMMUNITY_ADMIN, DEMO_COMMUNITY)
-        assert counts["patrols"] == _count(s, Patrol) == 15
-        for month in (date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)):
-            view = patrols.month_status(
-                s, principal=admin, community_code=DEMO_COMMUNITY, month=month, today=NOW.date()
+        # 4 branches in October and November, 3 in December and January (so far)
+        assert counts["patrols"] == _count(s, Patrol) == 14
+
+        def month(first: date) -> dict:
+            return patrols.month_status(
+                s, principal=admin, community_code=DEMO_COMMUNITY, month=first, today=NOW.date()
             )
-            assert all(g["patrolled"] and not g["late"] for g in view["grids"]), month
-        # the fourth branch (第7网格) walked six days after December's due day …
-        dec = patrols.month_status(
-            s, principal=admin, community_code=DEMO_COMMUNITY, month=date(2026, 12, 1)
+
+        def late(view: dict) -> list[str]:
+            return [g["grid"]["code"] for g in view["grids"] if g["late"]]
+
+        octo, nov, dec, jan = (month(d) for d in (date(2026, 10, 1), date(2026, 11, 1),
+                                                  date(2026, 12, 1), date(2027, 1, 1)))  # fmt: skip
+        assert all(g["patrolled"] for g in octo["grids"]) and all(
+            g["patrolled"] for g in nov["grids"]
         )
-        g07 = next(g for g in dec["grids"] if g["grid"]["code"] == "G07")
-        assert dec["due"] == "2026-12-10" and g07["patrols"] == ["2026-12-16"]
-        # … and has not walked in January, past its due day: the one late grid
-        jan = patrols.month_status(
-            s,
-            principal=admin,
-            community_code=DEMO_COMMUNITY,
-            month=date(2027, 1, 1),
-            today=NOW.date(),
-        )
-        late = [g["grid"]["code"] for g in jan["grids"] if g["late"]]
-        assert late == ["G07"]
+        # the fourth branch (第7网格) walked six days after November's due day …
+        g07 = next(g for g in nov["grids"] if g["grid"]["code"] == "G07")
+        assert nov["due"] == "2026-11-05" and g07["patrols"] == ["2026-11-11"]
+        # … missed December, and has not walked in January, past its due day: the late grid
+        assert late(octo) == late(nov) == [] and late(dec) == late(jan) == ["G07"]
+        assert sum(g["patrolled"] for g in dec["grids"]) == 6
         assert sum(g["patrolled"] for g in jan["grids"]) == 6
 
 

@@ -5,9 +5,9 @@ writes ``history.json`` (sorted keys, stable order: the same bytes on every buil
 ``load_history`` replays it through the ordinary services, as staff and residents would have
 done it: requests accepted, answered, handed to the property company, transferred, resolved
 with notes and "after" photos, one reopened by its resident; +1s and comments; three months
-of branch patrols (one branch late); the micro-garden S01 part-way through its participatory
-process (two drafts, residents' comments, the joint meeting's minutes); and a second garden,
-S02, built, with before/after photos, adopted plants and care logs.
+of branch patrols (one branch, 第7网格's, late); the micro-garden S01 part-way through its
+participatory process (two drafts, residents' comments, the joint meeting's minutes); and a
+second garden, S02, built, with before/after photos, adopted plants and care logs.
 
 Dates. The plan's times are absolute, up to ``AS_OF`` (the seed's day, 2026-11-21, Asia/
 Shanghai). At load time every time is moved by whole days so that ``AS_OF`` falls on the
@@ -75,7 +75,7 @@ STAFF: tuple[tuple[str, str, str, str], ...] = (
 GRID_LEADS = {f"G{k:02d}": STAFF[k - 1][0] for k in range(1, 8)}
 BRANCH_SECRETARIES = {"B1": STAFF[7][0], "B2": STAFF[8][0], "B3": STAFF[9][0], "B4": STAFF[10][0]}
 BRANCH_GRIDS = {"B1": ["G01", "G02"], "B2": ["G03", "G04"], "B3": ["G05", "G06"], "B4": ["G07"]}
-LATE_BRANCH = "B4"  # 第四网格党支部 (第7网格): walked late last month, not yet this month
+LATE_BRANCH = "B4"  # 第四网格党支部 (第7网格): late two months ago, then missed last month
 ADMIN, DESIGNER, PROPERTY = "demo-community-admin", "demo-designer", "demo-property"
 
 REPLIES = (
@@ -424,15 +424,16 @@ def _summary(plans: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _plan_patrols(rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Each branch walks its grids once a month, before the due day; the fourth branch walked
-    late last month and has not walked yet this month."""
+    """Each branch walks its grids once a month, by the due day; the fourth branch (第7网格)
+    walked six days late two months ago, missed last month and has not walked this month: the
+    late grid, whatever the loading day."""
     topics = ("学习社区微更新工作指引", "学习垃圾分类新规", "学习消防安全常识", "学习文明养宠公约")
     out = []
     for months_back in (3, 2, 1, 0):
         for branch, grid_codes in BRANCH_GRIDS.items():
-            if branch == LATE_BRANCH and months_back == 0:
-                continue
-            after = 6 if (branch == LATE_BRANCH and months_back == 1) else -int(rng.integers(0, 6))
+            if branch == LATE_BRANCH and months_back in (0, 1):
+                continue  # missed last month, not walked yet this month
+            after = 6 if (branch == LATE_BRANCH and months_back == 2) else -int(rng.integers(0, 6))
             out.append(
                 {
                     "months_back": months_back,

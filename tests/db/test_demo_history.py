@@ -43,7 +43,7 @@ from tests.support.paths import DEMO_DIR
 NOW = datetime(2027, 1, 15, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 SHIFT = timedelta(days=55)  # 2026-11-21 → 2027-01-15
 STATUSES = {"accepted": 12, "in_progress": 11, "new": 9, "rejected": 16, "resolved": 152}
-OVERDUE = 8  # 7 new ones waiting more than three days, 1 past the property company's due day
+OVERDUE = 8  # 6 new ones waiting more than three days, 2 past the property company's due day
 
 
 @pytest.fixture(scope="module")

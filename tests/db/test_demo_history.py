@@ -103,6 +103,9 @@ def test_requests_have_a_history_that_ends_in_their_status(history) -> None:
         first, last = (t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in (first, last))
         assert timedelta(days=170) < last - first < timedelta(days=183)
         assert NOW - timedelta(days=2) < last < NOW
+        changed = s.scalar(select(func.max(Request.updated_at)))
+        assert changed is not None
+        assert (changed if changed.tzinfo else changed.replace(tzinfo=UTC)) < NOW  # no load stamps
         assert counts["request"] == 200
 
 

@@ -785,6 +785,8 @@ def _replay_requests(
             row = session.get(RequestComment, view["id"])
             if row is not None:
                 row.created_at = clock.at(c["at"])
+        session.flush()  # the +1s' count, which stamps the clock's time: the last step's instead
+        request.updated_at = clock.at(p["steps"][-1]["at"]) if p["steps"] else created
     session.flush()
     return n
 
@@ -889,6 +891,15 @@ def _draft(
     return draft_id
 
 
+def _dated(session: Session, draft_id: int, moment: datetime) -> None:
+    """The draft was last changed at ``moment`` (not at the loading time)."""
+    session.flush()
+    row = session.get(DesignDraft, draft_id)
+    if row is not None:
+        row.updated_at = moment
+        session.flush()
+
+
 def _replay_s01(
     session: Session,
     spec: dict[str, Any],
@@ -928,6 +939,7 @@ def _replay_s01(
     def co_design() -> None:
         for draft_id in ids:
             drafts.set_public(session, principal=designer, draft_id=draft_id, public=True)
+            _dated(session, draft_id, clock.moment(spec["public_days_before"]))
         comments(upto=58, since=72)()
 
     _walk(
@@ -990,6 +1002,7 @@ def _replay_s02(
 
     def co_design() -> None:
         drafts.set_public(session, principal=designer, draft_id=draft_id[0], public=True)
+        _dated(session, draft_id[0], clock.moment(spec["draft"]["days_before"] - 15))
 
     def decide() -> None:
         decision.decide(

@@ -196,21 +196,22 @@ def build_history(out_dir: str | Path, *, seed: int) -> int:
     community = gpd.read_file(out / "community.geojson")
     epsg = int(community["metric_epsg"].iloc[0])
     rng = np.random.default_rng(seed + 1)
-    plan = {
+    requests = _plan_requests(rng, reqs, grids)
+    plan: dict[str, Any] = {
         "as_of": _iso(AS_OF),
         "seed": seed,
         "staff": [
             {"username": u, "display_name": d, "role": str(r), "place": p} for u, d, r, p in STAFF
         ],
-        "requests": _plan_requests(rng, reqs, grids),
+        "requests": requests,
         "patrols": _plan_patrols(rng),
         "sites": _plan_sites(out, epsg),
     }
-    plan["summary"] = _summary(plan["requests"])
+    plan["summary"] = _summary(requests)
     (out / HISTORY_FILE).write_text(
         json.dumps(plan, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     )
-    return len(plan["requests"])
+    return len(requests)
 
 
 class _Steps:
@@ -236,7 +237,7 @@ def _plan_requests(
     rng: np.random.Generator, reqs: gpd.GeoDataFrame, grids: gpd.GeoDataFrame
 ) -> list[dict[str, Any]]:
     """Each request's creation and steps, cut at ``AS_OF``."""
-    plans = []
+    plans: list[dict[str, Any]] = []
     devices = 0
     photos_left = 4
     reply_at = 0
@@ -782,9 +783,9 @@ def _replay_requests(
             view = suggestions.comment(
                 session, request_id=request.id, body=c["body"], nickname=c["nickname"]
             )
-            row = session.get(RequestComment, view["id"])
-            if row is not None:
-                row.created_at = clock.at(c["at"])
+            said = session.get(RequestComment, view["id"])
+            if said is not None:
+                said.created_at = clock.at(c["at"])
         session.flush()  # the +1s' count, which stamps the clock's time: the last step's instead
         request.updated_at = clock.at(p["steps"][-1]["at"]) if p["steps"] else created
     session.flush()
@@ -881,13 +882,17 @@ def _draft(
         site_code=site_code,
         name=spec["name"],
     )
-    draft_id = int(view["draft"]["id"]) if "draft" in view else int(view["id"])
-    row = session.get(DesignDraft, draft_id)
-    assert row is not None
+    draft_id = int(view["id"])
     drafts.save_features(
-        session, principal=who, draft_id=draft_id, version=row.version, features=spec["features"]
+        session,
+        principal=who,
+        draft_id=draft_id,
+        version=view["version"],
+        features=spec["features"],
     )
-    row.created_at = row.updated_at = clock.moment(spec["days_before"])
+    row = session.get(DesignDraft, draft_id)
+    if row is not None:
+        row.created_at = row.updated_at = clock.moment(spec["days_before"])
     return draft_id
 
 
@@ -975,7 +980,8 @@ def _replay_s02(
     )
     community = community_by_code(session, code=community_code)
     site = find_site(session, community_id=community.id, code="S02")
-    assert isinstance(site, Site)
+    if not isinstance(site, Site):  # create_site has just made it
+        raise RuntimeError("site S02 was not created")
     draft_id: list[int] = []
 
     def photos(phase: str) -> Any:

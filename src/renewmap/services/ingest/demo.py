@@ -6,7 +6,8 @@ its buildings, paths and green areas from OpenStreetMap, plus generated governan
 as dissolved Voronoi cells of building groups, fewer party branches than grids, a building party
 group for each building, named on the building, stairwells with their entrances, the property
 company and the owners' committee), one micro-garden site with its design layers, and sample
-requests. ``load_demo`` imports those files through the ordinary importers.
+requests; and ``history.json``, six months of the community's life (``demo_history``).
+``load_demo`` imports those files through the ordinary importers, then replays the history.
 """
 
 from __future__ import annotations

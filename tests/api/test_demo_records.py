@@ -1,15 +1,17 @@
 """The demo community's year of participation records (issue 18, records.json) on both
 databases: the subdistrict's and community's counts are what was built, the loaded records are
-the ones in the file (statuses, money, team growth, attendance, points), S01's 联席会 meetings are
-its steps' records exactly when the site has those steps, no person's contact or name reaches a
-public page or API, and building the file twice gives the same bytes."""
+the ones in the file (statuses, money, team growth, attendance, points), the 联席会 meetings are
+S01's and S02's steps' records exactly when the sites have those steps (the bare demo the suite
+starts from, and the demo with its history loaded on a fixed day, every day moved alike), no
+person's contact or name reaches a public page or API, the public proposals are on the
+residents' map, and building the file twice gives the same bytes."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -334,3 +336,63 @@ def test_proposals_page_puts_the_public_ones_on_the_map(make_client) -> None:
         assert set(p) == {"geometry", "label", "number", "status", "status_label", "title"}
     assert config["proposals"][0]["label"] == "第 1 号提案"
     assert [p["geometry"]["type"] for p in config["proposals"]][:2] == ["Polygon", "Point"]
+
+
+@pytest.fixture(scope="module")
+def with_history(database_url_factory):
+    """The demo with its history and records, loaded once per backend on a fixed day."""
+    from sqlalchemy.orm import Session as DbSession
+
+    from renewmap.db.engine import make_engine
+    from renewmap.db.migrate import upgrade
+    from renewmap.services.ingest.demo import load_demo
+
+    eng = make_engine(database_url_factory())
+    upgrade(eng)
+    with DbSession(eng) as s, s.begin():
+        load_demo(s, DEMO_DIR, now=LOADED_ON)
+    yield eng
+    eng.dispose()
+
+
+LOADED_ON = datetime(2027, 1, 15, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai: AS_OF + 55 days
+
+
+def test_with_the_history_the_joint_meetings_are_the_steps_records(with_history) -> None:
+    """Loaded after the demo's history on 2027-01-15: every day moved by 55 days (so the year
+    before is 2026 and 2027 now), S01's joint meeting and S02's two 联席会 are those steps'
+    records, and the subdistrict's counts are the file's."""
+    from sqlalchemy.orm import Session as DbSession
+
+    from renewmap.services.access.accounts import Principal, resolve_place
+    from renewmap.services.design.process import timeline
+    from renewmap.services.records import counts
+
+    shift = timedelta(days=55)
+    with DbSession(with_history) as s:
+        loaded = {m.title: m for m in s.query(Meeting)}
+        assert len(loaded) == 14
+        for built in BUILT["meetings"]:
+            m = loaded[built["title"]]
+            assert m.held_on == date.fromisoformat(built["held_on"]) + shift
+            step = built["step"]
+            site = s.get(Site, m.site_id) if m.site_id is not None else None
+            got = (site.code, m.stage) if site is not None else None
+            assert got == ((step["site"], step["stage"]) if step else None), built["title"]
+        for code, stages in (
+            ("S01", ["joint_meeting"]),
+            ("S02", ["joint_meeting", "final_joint_meeting"]),
+        ):
+            steps = timeline(s, community_code=CODE, site_code=code)["steps"]
+            shown = [x["stage"] for x in steps for _ in x["meeting_records"]]
+            assert shown == stages, code
+        grant = resolve_place(s, role="subdistrict_admin", place=SUBDISTRICT)
+        me = Principal(user_id=0, username="t", display_name="t", roles=(grant,))
+        out = counts.subdistrict_counts(s, principal=me, subdistrict_code=SUBDISTRICT)
+        got_years = {row["year"]: row for row in out["years"]}
+        expected = _expected_years(shift)
+        assert sorted(got_years) == sorted(expected) == [2026, 2027]
+        for year, by_key in expected.items():
+            for key, value in by_key.items():
+                assert got_years[year][key] == value, (year, key)
+        assert out["people"] == 36

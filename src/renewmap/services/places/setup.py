@@ -35,7 +35,7 @@ from renewmap.i18n import t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer, osm
 from renewmap.services.ingest.files import checked_upload
-from renewmap.services.places import boundaries
+from renewmap.services.places import boundaries, branch_chain
 from renewmap.services.places.communities import (
     require_setup_staff,
     subdistrict_ids_administered,
@@ -101,6 +101,7 @@ def status(session: Session, *, principal: Principal, code: str) -> dict[str, An
         "numbered": sum(1 for b in buildings if b.number),
         "grids": len(community_grids(session, community_id=community.id)),
         "grid_drafts": drafts,
+        "branch_problems": len(branch_chain.problems(session, community)),
     }
 
 

@@ -9,6 +9,7 @@ import shapely
 from shapely.geometry import mapping
 from sqlalchemy import select
 
+from renewmap.api.deps import STAFF_COOKIE
 from renewmap.db.models import (
     Building,
     BuildingGroupPlace,
@@ -290,3 +291,63 @@ def test_stairwells_are_saved_by_count_or_by_number(make_client, session) -> Non
     assert r.json()["message"] == "1号楼 东单元 cannot be removed: a building party group serves it"
     session.expire_all()
     assert session.get(Building, building.id).number == "1号楼"  # the number was not changed
+
+
+# --- the residents' page previewed by its admins before publishing ------------------------------
+
+
+def _signed_in(session, make_client, client, name, role=None):
+    """Another browser of the same app, signed in (a session cookie) as a new user, or not."""
+    browser = make_client(app=client.app)
+    if role is not None:
+        user = accounts.create_user(session, username=name, password=PASSWORD, roles=[role])
+        token, _ = accounts.issue_token(session, user=user, kind="session")
+        browser.cookies.set(STAFF_COOKIE, token)
+    return browser
+
+
+def test_the_preview_is_for_its_admins_only(api, session, make_client) -> None:
+    client, h = api
+    url = f"/staff/setup/preview/{MIYUN}"
+    admin = _signed_in(session, make_client, client, "sub2", ("subdistrict_admin", "310110009"))
+    r = admin.get(url, headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 200, r.text
+    page = r.text
+    assert '<p id="rm-preview" class="rm-preview" role="status"><strong>预览</strong>' in page
+    assert '<meta name="robots" content="noindex, nofollow">' in page
+    assert r.headers["x-robots-tag"] == "noindex, nofollow"
+    assert r.headers["cache-control"] == "no-store"
+    assert 'id="rm-submit" class="rm-primary" disabled>' in page
+    assert "密云路居委会" in page and "第一网格" in page  # its name and its grids
+    # residents, and everyone else, find nothing: signed out, another community's admin, a
+    # grid lead of it, an unknown code
+    assert client.get(f"/c/{MIYUN}").status_code == 404
+    assert client.get(url).status_code == 404
+    other = _signed_in(session, make_client, client, "other2", ("community_admin", BALIN))
+    assert other.get(url).status_code == 404
+    lead = _signed_in(session, make_client, client, "lead", ("grid_lead", f"{MIYUN}/G01"))
+    assert lead.get(url).status_code == 404
+    assert admin.get("/staff/setup/preview/999999").status_code == 404
+    # nothing can be posted: a pin in it is not routed to it while it is in setup
+    centre = GRIDS[0].representative_point()
+    r = client.post(
+        "/api/suggestions/preview",
+        json={
+            "community": MIYUN,
+            "geometry": {"type": "Point", "coordinates": [centre.x, centre.y]},
+        },
+    )
+    assert r.status_code in (404, 422)
+    # published, it is the residents' own page; the preview stays its admins'
+    r = client.put(
+        f"/api/staff/communities/{MIYUN}/branch-chain",
+        json={"general": {"name": "总支"}, "branches": [{"name": "一支部", "grids": ["G01"]}]},
+        headers=h["sub"],
+    )
+    assert r.status_code == 200
+    assert (
+        client.post(f"/api/staff/communities/{MIYUN}/publish", headers=h["sub"]).status_code == 200
+    )
+    assert client.get(f"/c/{MIYUN}").status_code == 200
+    assert client.get(url).status_code == 404
+    assert admin.get(url).status_code == 200

@@ -44,6 +44,8 @@ export function buildingsTable({ community, tbody, error, T, send, zoomTo, local
       if (!r.ok) { state.textContent = errorText(r, T); return; }
       b = r.data;
       ref = b.ref;
+      number.value = b.number || "";
+      wells.value = units();
       state.textContent = T("Saved");
     });
     const point = { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: b.point } };

@@ -199,6 +199,18 @@ def test_a_committee_sets_up_a_second_community_from_the_browser(browser, world)
     page.wait_for_selector("#rm-i-done", state="visible")
     link = page.input_value("#rm-i-link")
     assert "/staff/invite/" in link
+    # the residents' page as it will be, previewed in another tab: a look, not a step of the
+    # flow (not counted); marked, not indexed, its submit disabled, no script error
+    look = admin.context.new_page()
+    look_errors: list[str] = []
+    look.on("pageerror", lambda e: look_errors.append(str(e)))
+    look.goto(base + page.get_attribute("#rm-preview-link", "href"))
+    look.wait_for_function(MAP_READY, polling=100)
+    assert "预览" in look.text_content("#rm-preview")
+    assert look.locator("#rm-submit").is_disabled()
+    assert look.locator('meta[name="robots"]').get_attribute("content") == "noindex, nofollow"
+    assert look.evaluate("window.__csp") == [] and look_errors == []
+    look.close()
     # 7. publish
     admin.click(page.get_by_role("button", name="发布社区", exact=True))
     admin.wait(text_has("#rm-s-state", "已发布"))

@@ -272,14 +272,14 @@ def save(
                 )
             grid_owner[grid_code] = n
         wanted.append((code, name, list(b.grids)))
-    removed = [b for code, b in existing.items() if code not in seen_codes]
-    for b in removed:
-        holds = {k: v for k, v in branch_holds(session, branch_id=b.id).items() if v}
+    removed = [old for code, old in existing.items() if code not in seen_codes]
+    for old in removed:
+        holds = {k: v for k, v in branch_holds(session, branch_id=old.id).items() if v}
         if holds:
             raise Conflict(
                 "party branch {branch} cannot be removed: it still has {what}",
                 key="branch_in_use",
-                branch=b.name,
+                branch=old.name,
                 what=Sentences([Msg(HOLDS[k], n=v) for k, v in holds.items()]),
                 field="branches",
             )
@@ -293,10 +293,10 @@ def save(
     general.name = g_name
     session.flush()
     for g in grids.values():
-        if g.branch_id is not None and any(g.branch_id == b.id for b in removed):
+        if g.branch_id is not None and any(g.branch_id == old.id for old in removed):
             g.branch_id = None
-    for b in removed:
-        session.delete(b)
+    for old in removed:
+        session.delete(old)
     session.flush()
     taken = set(seen_codes)
     for code, name, owned in wanted:

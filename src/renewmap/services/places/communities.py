@@ -410,7 +410,15 @@ def set_stairwells(
     """Replace a building's stairwells (单元): ``n`` means 1单元…n单元, a list names them (2 or
     2单元). Kept ones keep their households, entrance and building group; one left out that a
     building group serves on its own is refused (move the group first)."""
-    if isinstance(stairwells, int) and not isinstance(stairwells, bool):
+    if isinstance(stairwells, bool):
+        raise InvalidInput(
+            "a building has 0 to {limit} stairwells, got {n}",
+            key="stairwell_count",
+            limit=MAX_STAIRWELLS,
+            n=stairwells,
+            field="stairwells",
+        )
+    if isinstance(stairwells, int):
         if not 0 <= stairwells <= MAX_STAIRWELLS:
             raise InvalidInput(
                 "a building has 0 to {limit} stairwells, got {n}",

@@ -98,6 +98,84 @@ class Cluster:
         )
         _wait(self.port)
 
+    @contextlib.contextmanager
+    def replica(self) -> Iterator[Cluster]:
+        """A streaming replica of this server on another free loopback port, made as an
+        operator makes one (``pg_basebackup -R``: copy the data, write the standby's
+        connection settings), started and caught up; stopped and deleted at the end."""
+        base = Path(tempfile.mkdtemp(prefix="renewmap-pg-replica-"))
+        if self.run_as:
+            shutil.chown(base, user=self.run_as)
+            os.chmod(base, 0o700)
+        datadir = base / "data"
+        port = free_port()
+        standby = Cluster(self.bindir, datadir, port, self.user, self.run_as)
+        try:
+            _run(
+                [
+                    str(self.bindir / "pg_basebackup"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    "-D",
+                    str(datadir),
+                    "-R",  # standby.signal + primary_conninfo: a standby of this server
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "--no-sync",
+                ],
+                self.run_as,
+            )
+            with open(datadir / "postgresql.conf", "a") as conf:  # the last setting wins
+                conf.write(
+                    f"\nport = {port}\nunix_socket_directories = '{base}'\nhot_standby = on\n"
+                )
+            standby.start()
+            try:
+                standby.wait_replayed(self)
+                yield standby
+            finally:
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    standby.stop("immediate")
+        except subprocess.CalledProcessError as exc:
+            raise ClusterUnavailable(f"{exc.cmd[0]} failed: {exc.stderr.strip()}") from exc
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+    def _query(self, sql: str) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute(sql).fetchone()
+        return row[0] if row else None
+
+    def wait_replayed(self, primary: Cluster, timeout: float = 60.0) -> None:
+        """Wait until this standby has replayed everything ``primary`` has written so far
+        (its WAL insert position: with ``synchronous_commit = off`` a commit may not be
+        written out yet, and the write position would be behind it)."""
+        target = primary._query("SELECT pg_current_wal_insert_lsn()::text")
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(Exception):  # a standby still starting refuses connections
+                done = self._query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
+                if done:
+                    return
+            if time.monotonic() > deadline:
+                raise ClusterUnavailable(f"the replica did not replay up to {target}")
+            time.sleep(0.05)
+
+    def pause_replay(self) -> None:
+        """Stop applying the primary's changes (a standby lagging behind, on demand)."""
+        self._query("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        self._query("SELECT pg_wal_replay_resume()")
+
 
 def _run(cmd: list[str], run_as: str | None, **kw: Any) -> subprocess.CompletedProcess[str]:
     if run_as:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 POSTGIS_PACKAGE = "postgresql-15-postgis-3"
+PGBOUNCER = os.environ.get("RENEWMAP_PGBOUNCER", "/usr/sbin/pgbouncer")
 
 
 class ClusterUnavailable(RuntimeError):
@@ -279,3 +280,73 @@ def _wait(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.1)
     raise ClusterUnavailable(f"PostgreSQL did not listen on 127.0.0.1:{port}")
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    """A PgBouncer on loopback in front of a cluster: clients connect here."""
+
+    port: int
+    user: str
+    admin_dsn: str
+
+    def url(self, database: str = "renewmap") -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+
+@contextlib.contextmanager
+def pgbouncer(
+    cluster: Cluster, *, pool_size: int = 4, executable: str = PGBOUNCER
+) -> Iterator[Bouncer]:
+    """PgBouncer in transaction mode on a free loopback port in front of ``cluster`` (every
+    database of it), with its ini and userlist in a temporary directory; stopped and deleted
+    at the end. ``pool_size`` server connections per database: fewer than the app's
+    clients, so transactions really take turns on them.
+
+    ``options`` (the app's ``-c jit=off …``) is ignored: PgBouncer 1.18 refuses an unknown
+    startup parameter. Put such settings on the role instead (deploy/README.md)."""
+    if not Path(executable).exists():
+        raise ClusterUnavailable(f"{executable} not found: apt-get install pgbouncer")
+    base = Path(tempfile.mkdtemp(prefix="renewmap-pgbouncer-"))
+    port = free_port()
+    (base / "userlist.txt").write_text(f'"{cluster.user}" ""\n')
+    (base / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host=127.0.0.1 port={cluster.port}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {base / 'userlist.txt'}\n"
+        f"admin_users = {cluster.user}\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+        "max_client_conn = 1000\n"
+        "ignore_startup_parameters = options, extra_float_digits\n"
+        f"logfile = {base / 'pgbouncer.log'}\npidfile = {base / 'pgbouncer.pid'}\n"
+    )
+    if cluster.run_as:  # PgBouncer refuses to run as root
+        for path in (base, *base.iterdir()):
+            shutil.chown(path, user=cluster.run_as)
+    proc = subprocess.Popen(
+        [executable, str(base / "pgbouncer.ini")],
+        user=cluster.run_as,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        try:
+            _wait(port)
+        except ClusterUnavailable:
+            log = base / "pgbouncer.log"
+            raise ClusterUnavailable(
+                "pgbouncer did not start: " + (log.read_text() if log.exists() else "")
+            ) from None
+        admin = f"host=127.0.0.1 port={port} user={cluster.user} dbname=pgbouncer"
+        yield Bouncer(port, cluster.user, admin)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        shutil.rmtree(base, ignore_errors=True)

@@ -236,6 +236,28 @@ def test_a_message_whose_sender_died_is_sent_again_with_the_same_key(outbox) -> 
             assert not notify.record(s, n=row, worker="dead", error=None, now=later)
 
 
+def test_a_message_is_recorded_as_sent_before_the_smtp_goodbye(outbox) -> None:
+    """The sender records an e-mail as sent as soon as the mail server took it (its 250),
+    before QUIT: a process killed during the goodbye does not send it again."""
+    with mailbox() as box:
+        outbox.post(1)
+        now = datetime.now(UTC)
+        with outbox.factory() as s, s.begin():
+            (row,) = notify.claim(s, worker="w", now=now, lease_s=60, limit=10, channels=["email"])
+        seen = []
+
+        def accepted() -> None:
+            seen.append((len(box.keys()), box.quits))
+            with outbox.factory() as s, s.begin():
+                assert notify.record(s, n=row, worker="w", error=None, now=now)
+
+        assert notify.deliver(settings_for(box.port), row, accepted=accepted) is None
+        assert seen == [(1, 0)]  # taken by the server, recorded, and only then the goodbye
+        assert box.quits == 1
+        (after,) = outbox.rows()
+        assert (after.status, after.claimed_by) == ("sent", None)
+
+
 def test_stopping_is_bounded_and_hands_unsent_claims_back(outbox) -> None:
     """Stopping while the mail server hangs: the process waits at most
     RENEWMAP_NOTIFY_SHUTDOWN_S, not for the hung sends (60 s timeouts); claims never started

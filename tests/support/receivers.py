@@ -59,6 +59,7 @@ class Mailbox:
         self._hold_after: int | None = None  # hold once this many more were taken
         self._released = threading.Event()
         self._released.set()
+        self.quits = 0  # QUIT commands received (a sender's goodbye)
 
     def hold(self, after: int = 0) -> None:
         """Stop answering at the end of a message's data, after ``after`` more messages."""
@@ -106,6 +107,11 @@ class Mailbox:
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.quits += 1
+        return "221 Bye"
 
     def keys(self) -> Counter[str]:
         with self.lock:

@@ -47,7 +47,7 @@ from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
 from renewmap.i18n import DEFAULT_LOCALE, N_, Msg
 from renewmap.services.requests import progress
-from renewmap.services.requests.mailer import smtp_send
+from renewmap.services.requests.mailer import seconds_left, smtp_send
 from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORY_LABELS
 
@@ -211,6 +211,7 @@ def send_email(
     *,
     key: str | None = None,
     accepted: Callable[[], None] | None = None,
+    within_s: float | None = None,
 ) -> None:
     if not settings.notify_smtp_host:
         raise RuntimeError("no SMTP server configured (RENEWMAP_NOTIFY_SMTP_HOST)")
@@ -222,7 +223,7 @@ def send_email(
     if key:
         msg["Message-ID"] = _message_id(settings, key)
     msg.set_content(body)
-    smtp_send(settings, msg, accepted=accepted)
+    smtp_send(settings, msg, accepted=accepted, within_s=within_s)
 
 
 def webhook_body(payload: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +269,14 @@ def _send_email_row(settings: Settings, n: Notification, accepted: Callable[[], 
     if _for_resident(n):
         progress.send(settings, n, accepted)
     else:
-        send_email(settings, n.target, n.payload, key=n.idempotency_key, accepted=accepted)
+        send_email(
+            settings,
+            n.target,
+            n.payload,
+            key=n.idempotency_key,
+            accepted=accepted,
+            within_s=seconds_left(n.lease_until),
+        )
 
 
 def _send_webhook_row(settings: Settings, n: Notification, _accepted: Callable[[], None]) -> None:

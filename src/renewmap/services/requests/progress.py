@@ -43,7 +43,7 @@ from renewmap.db.models import Notification, Request
 from renewmap.db.queries.notify import pending_of_request
 from renewmap.errors import InvalidInput
 from renewmap.i18n import LOCALES, N_, Msg, Text
-from renewmap.services.requests.mailer import smtp_send
+from renewmap.services.requests.mailer import seconds_left, smtp_send
 from renewmap.settings import Settings
 from renewmap.vocabulary import EventKind, Status
 
@@ -357,6 +357,7 @@ def send_email(
     *,
     key: str | None = None,
     accepted: Callable[[], None] | None = None,
+    within_s: float | None = None,
 ) -> None:
     if not settings.notify_smtp_host:
         raise RuntimeError("no SMTP server configured (RENEWMAP_NOTIFY_SMTP_HOST)")
@@ -372,7 +373,7 @@ def send_email(
         domain = settings.notify_smtp_from.rpartition("@")[2].strip(" >") or "renewmap.local"
         msg["Message-ID"] = f"<{key}@{domain}>"
     msg.set_content(words["body"])
-    smtp_send(settings, msg, accepted=accepted)
+    smtp_send(settings, msg, accepted=accepted, within_s=within_s)
 
 
 def sms_signature(secret: str, params: dict[str, str]) -> str:
@@ -428,4 +429,11 @@ def send(settings: Settings, n: Notification, accepted: Callable[[], None] | Non
     if n.channel == "sms":
         send_sms(settings, n.target, n.payload, key=n.idempotency_key)
     else:
-        send_email(settings, n.target, n.payload, key=n.idempotency_key, accepted=accepted)
+        send_email(
+            settings,
+            n.target,
+            n.payload,
+            key=n.idempotency_key,
+            accepted=accepted,
+            within_s=seconds_left(n.lease_until),
+        )

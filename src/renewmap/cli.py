@@ -483,7 +483,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             community_by_code(session, code=demo.DEMO_COMMUNITY)
             return None
         except NotFound:
-            return demo.load_demo(session, args.dir)
+            return demo.load_demo(session, args.dir, history=not getattr(args, "bare", False))
 
     counts = _in_transaction(settings, work)
     if counts is None:
@@ -733,7 +733,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     if args.demo:
-        cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
+        cmd_demo(
+            argparse.Namespace(action="load", dir=args.demo_dir, bare=args.demo_bare), settings
+        )
         _demo_accounts(settings)
         print(
             t("Staff sign in at http://{host}:{port}/staff/login", host=args.host, port=args.port)
@@ -934,6 +936,12 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("action", choices=["build", "load", "accounts"])
     dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
+    dm.add_argument(
+        "--bare",
+        action="store_true",
+        help="load: the community and its requests as filed, without the six months of "
+        "history (replies, patrols, the gardens' process)",
+    )
     dm.set_defaults(func=cmd_demo)
 
     us = sub.add_parser(
@@ -995,6 +1003,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on one socket (default: RENEWMAP_WORKERS, 1)",
     )
     sv.add_argument("--demo-dir", type=Path, default=DEFAULT_DEMO_DIR)
+    sv.add_argument(
+        "--demo-bare",
+        action="store_true",
+        help="with --demo: the demo without its history (as the browser tests start)",
+    )
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -108,7 +108,7 @@ def test_the_official_list_is_searched_and_unofficial_codes_need_the_flag(
 
 
 def test_a_community_holding_requests_cannot_be_retired(cli_db, capsys) -> None:
-    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR, "--bare")[0] == 0
     code, _, err = run(capsys, "community", "retire", BALIN)
     assert code == 2 and "holds 200 request(s) and cannot be retired" in err
     code, out, _ = run(capsys, "community", "list")
@@ -304,7 +304,7 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
     from renewmap.services.access import accounts
     from renewmap.services.access.scope import scope_of
 
-    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR, "--bare")[0] == 0
     code, out, _ = run(capsys, "demo", "accounts")
     assert code == 0 and out.startswith("Demo staff accounts (passwords shown only now")
     printed = dict(re.findall(r"^  (demo-[a-z-]+)\s+(\S+)\s", out, re.M))

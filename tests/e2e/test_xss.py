@@ -197,7 +197,7 @@ def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, 
     tmp = tmp_path_factory.mktemp("xss")
     db = database_url_factory()
     _cli(db, "db", "upgrade")  # commands check the schema, they do not migrate
-    _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
+    _cli(db, "demo", "load", "--dir", str(DEMO_DIR), "--bare")
     seeded = _seed_places(db)
     _cli(
         db,

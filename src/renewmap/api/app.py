@@ -123,12 +123,14 @@ def _lifespan(
             "max_overflow": settings.db_max_overflow,
             "pool_timeout": settings.db_pool_timeout_s,
         }
-        read_engine = read_only_bind(eng, pool=pool)
+        prepared = settings.db_prepared_statements
+        read_engine = read_only_bind(eng, pool=pool, prepared_statements=prepared)
         public_engine = read_only_bind(
             eng,
             url=settings.database_read_url,
             statement_timeout_ms=settings.public_read_timeout_ms,
             pool=pool,
+            prepared_statements=prepared,
         )
         app.state.engine = eng
         app.state.read_engine = read_engine

@@ -125,11 +125,11 @@ class CachedStatic(StaticFiles):
         if status_code == 200 and _matches(request.get("if-none-match", ""), etag):
             return NotModifiedResponse(Headers(headers))
         if not use_gzip:
-            response = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
-            response.headers.update(headers)
-            if "if-none-match" not in request and self.is_not_modified(response.headers, request):
-                return NotModifiedResponse(response.headers)
-            return response
+            plain = FileResponse(full_path, status_code=status_code, stat_result=stat_result)
+            plain.headers.update(headers)
+            if "if-none-match" not in request and self.is_not_modified(plain.headers, request):
+                return NotModifiedResponse(plain.headers)
+            return plain
         assert entry.gzipped is not None
         response = Response(
             b"" if scope.get("method") == "HEAD" else entry.gzipped,

@@ -320,6 +320,7 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
                         b["osm_id"] or "—",
                         "—" if b["households"] is None else str(b["households"]),
                         b["grid"] or "—",
+                        " ".join(w["number"] for w in b["stairwells"]) or "—",
                     ]
                 )
             )
@@ -340,10 +341,15 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(t("{building} removed from {community}", building=label, community=args.community))
         return 0
-    if args.number is None and args.households is None:
+    if args.number is None and args.households is None and args.stairwells is None:
         raise InvalidInput(
-            "building set needs --number and/or --households", key="cli_building_nothing"
+            "building set needs --number, --households and/or --stairwells",
+            key="cli_building_nothing",
         )
+    raw = (args.stairwells or "").strip()
+    stairwells: int | list[str] | None = None
+    if args.stairwells is not None:
+        stairwells = int(raw) if raw.isdigit() else [u for u in raw.split(",") if u.strip()]
 
     def edit(s: Session) -> str:
         b = communities.edit_building(
@@ -352,6 +358,7 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
             ref=args.ref,
             number=args.number,
             households=args.households,
+            stairwells=stairwells,
         )
         return t_text(names.building(b.number, b.name))
 
@@ -900,6 +907,11 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--community", required=True)
     bd.add_argument("--number", help="its number as residents say it (7 or 7号楼)")
     bd.add_argument("--households", help="how many households live in it")
+    bd.add_argument(
+        "--stairwells",
+        help="its stairwells (单元), replacing those it has: a count (3: 1单元…3单元) or their "
+        "numbers, comma-separated (1,2,东单元)",
+    )
     bd.set_defaults(func=cmd_building)
 
     ab = sub.add_parser("assign-buildings", help="assign buildings to the grid covering them")

@@ -696,7 +696,7 @@ def build_records(demo_dir: Path, seed: int) -> dict[str, Any]:
 
     # --- events with sign-ups and attendance -------------------------------------------------
     walk_in_lecture, walk_in_workshop = reps(6, 12), reps(3, 8)
-    event_rows = [
+    event_rows: list[dict[str, Any]] = [
         {
             "kind": "lecture",
             "title": "垃圾分类微讲堂",
@@ -913,7 +913,7 @@ def load_records(
         )
     for p in data["proposals"]:
         for move in p["moves"]:
-            now = proposals.one(
+            current = proposals.one(
                 session, principal=me, community_code=community_code, number=number[p["key"]]
             )
             proposals.move(
@@ -921,7 +921,7 @@ def load_records(
                 principal=me,
                 community_code=community_code,
                 number=number[p["key"]],
-                version=now["version"],
+                version=current["version"],
                 status=move["status"],
                 reason=move.get("reason"),
                 site_code=move.get("site"),

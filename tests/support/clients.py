@@ -69,3 +69,15 @@ def axe() -> str:
     if not path.exists():
         missing("axe-core", "npm ci")
     return str(path)
+
+
+def s3rver() -> str:
+    """s3rver, an S3-compatible server in Node (npm, package.json's devDependencies; ./dev
+    test runs npm ci): its path. The S3 blob store's tests run against it on loopback."""
+    from tests.support.paths import ROOT
+
+    node()
+    path = ROOT / "node_modules" / ".bin" / "s3rver"
+    if not path.exists():
+        missing("s3rver", "npm ci")
+    return str(path)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import shapely.prepared
 from sqlalchemy.orm import Session
 
-from renewmap import names
+from renewmap import blobs, names
 from renewmap.db.models import Request
 from renewmap.db.queries.places import (
     buildings_by_ids,
@@ -747,4 +747,4 @@ def photo_bytes(
     if p is None:
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     require_request(session, scope_of(session, principal), p.request_id)
-    return (p.thumbnail if thumbnail else p.data), p.content_type
+    return blobs.get(session, p.thumbnail_key if thumbnail else p.data_key), p.content_type

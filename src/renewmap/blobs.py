@@ -290,9 +290,9 @@ def store_from_settings(settings: Any, database_url: str | None = None) -> BlobS
 def store_for(session: Session) -> BlobStore:
     """The store of this session: the one its factory was given (``Session.info``), else the
     one configured by the environment for the session's database."""
-    store = session.info.get(SESSION_STORE)
+    store: BlobStore | None = session.info.get(SESSION_STORE)
     if store is not None:
-        return store  # type: ignore[no-any-return]
+        return store
     from renewmap.settings import Settings
 
     bind = session.get_bind()

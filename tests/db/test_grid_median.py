@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import true
 
-from renewmap.db.queries.requests import resolution_medians
+from renewmap.db.queries.requests import grid_stat_rows, resolution_medians
 from renewmap.services.requests.intake import create_request
 from renewmap.vocabulary import Status
 from tests.support.places import add_test_community, pt
@@ -51,6 +51,17 @@ def test_median_days_to_resolve_per_grid(session, places) -> None:
     _request(session, None, days=1.5)
     session.flush()
     assert medians(session, places["community"]) == {a: 2.75, b: 4.0, None: 1.5}
+    # the grid statistics' own query (one scan on PostGIS) gives the same medians
+    rows = grid_stat_rows(
+        session,
+        in_scope=true(),
+        community_id=places["community"],
+        overdue_before=START,
+        unaccepted=[Status.NEW],
+        resolved=Status.RESOLVED,
+    )
+    got = {gid: (resolved, round(median, 6)) for gid, _n, _o, _l, resolved, _s, median in rows}
+    assert got == {a: (4, 2.75), b: (3, 4.0), None: (1, 1.5)}
 
 
 def test_no_resolved_request_has_no_median(session, places) -> None:

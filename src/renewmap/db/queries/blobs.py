@@ -32,4 +32,5 @@ def blob_keys(session: Session) -> Iterator[str]:
     """Distinct keys named by any row, streamed."""
     query = union(*(select(c.label("key")).where(c.is_not(None)) for c in KEY_COLUMNS))
     for (key,) in session.execute(query).yield_per(10_000):
-        yield key
+        if key is not None:
+            yield str(key)

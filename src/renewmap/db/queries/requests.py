@@ -818,11 +818,13 @@ def grid_stat_rows(
     unaccepted: Sequence[str],
     resolved: str,
     today: Any = None,
-) -> list[tuple[int | None, int, int, int, int, int]]:
+) -> list[tuple[int | None, int, int, int, int, int, float | None]]:
     """Per grid of the community (None: no grid), counted in the database:
-    ``(grid_id, total, open, overdue, resolved, supports)``; overdue: unaccepted since before
-    ``overdue_before``, or (given ``today``, the community's day) open, handed to a property
-    company that has not reported it done and past its due day."""
+    ``(grid_id, total, open, overdue, resolved, supports, median days to resolve)``; overdue:
+    unaccepted since before ``overdue_before``, or (given ``today``, the community's day) open,
+    handed to a property company that has not reported it done and past its due day. On
+    PostGIS the median comes from the same scan (``percentile_cont … FILTER``); on SpatiaLite
+    from ``resolution_medians``."""
     since = func.coalesce(Request.status_since, Request.created_at)
     late = Request.status.in_(list(unaccepted)) & (since < overdue_before)
     if today is not None:
@@ -853,10 +855,27 @@ def grid_stat_rows(
         .where(in_scope, Request.community_id == community_id)
         .group_by(Request.grid_id)
     )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        query = query.add_columns(
+            func.percentile_cont(0.5).within_group(_pg_days_to_resolve()).filter(done)
+        )
+        rows = [
+            (gid, int(n), int(o), int(late), int(r), int(s), None if m is None else float(m))
+            for gid, n, o, late, r, s, m in session.execute(query)
+        ]
+        return rows
+    medians = resolution_medians(
+        session, in_scope=in_scope, community_id=community_id, resolved=resolved
+    )
     return [
-        (gid, int(n), int(o), int(late), int(r), int(s))
+        (gid, int(n), int(o), int(late), int(r), int(s), medians.get(gid))
         for gid, n, o, late, r, s in session.execute(query)
     ]
+
+
+def _pg_days_to_resolve() -> Any:
+    return func.extract("epoch", Request.resolved_at - Request.created_at) / 86400.0
 
 
 def resolution_medians(
@@ -873,9 +892,8 @@ def resolution_medians(
         Request.created_at.is_not(None),
     )
     if session.get_bind().dialect.name == "postgresql":
-        days = func.extract("epoch", Request.resolved_at - Request.created_at) / 86400.0
         query = (
-            select(Request.grid_id, func.percentile_cont(0.5).within_group(days))
+            select(Request.grid_id, func.percentile_cont(0.5).within_group(_pg_days_to_resolve()))
             .where(*where)
             .group_by(Request.grid_id)
         )

@@ -35,7 +35,6 @@ from renewmap.db.queries.requests import (
     grid_stat_rows,
     photos_by_request,
     request_photo,
-    resolution_medians,
     staff_request_batches,
     staff_requests,
 )
@@ -704,9 +703,6 @@ def grid_stats(
         )
     }
     touched = set(counts)
-    medians = resolution_medians(
-        session, in_scope=in_scope, community_id=community_id, resolved=Status.RESOLVED
-    )
     grids = {
         gid: {"code": code, "name": name}
         for gid, code, name in grid_codes_of_community(session, community_id=community_id)
@@ -717,8 +713,7 @@ def grid_stats(
         grid = grids.get(gid) if gid is not None else None
         if gid is not None and grid is None:
             continue
-        total, open_, overdue, resolved_n, supports = counts.get(gid, [0, 0, 0, 0, 0])
-        median = medians.get(gid)
+        total, open_, overdue, resolved_n, supports, median = counts.get(gid, [0, 0, 0, 0, 0, None])
         out.append(
             {
                 "grid": grid,

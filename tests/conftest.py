@@ -96,13 +96,15 @@ def database_url_factory(
 
 @pytest.fixture(scope="session")
 def engine(database_url_factory: Callable[[], str]) -> Iterator[Engine]:
-    """A migrated database per backend with the demo community committed once."""
+    """A migrated database per backend with the demo community committed once: bare (its
+    requests as filed, S01 not started, no patrols), the state the tests build on; the demo's
+    history has its own tests (tests/db/test_demo_history.py)."""
     from renewmap.services.ingest.demo import load_demo
 
     eng = make_engine(database_url_factory())
     upgrade(eng)
     with Session(eng) as s, s.begin():
-        load_demo(s, DEMO_DIR)
+        load_demo(s, DEMO_DIR, history=False)
     yield eng
     eng.dispose()
 

@@ -320,6 +320,7 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
                         b["osm_id"] or "—",
                         "—" if b["households"] is None else str(b["households"]),
                         b["grid"] or "—",
+                        " ".join(w["number"] for w in b["stairwells"]) or "—",
                     ]
                 )
             )
@@ -340,10 +341,15 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(t("{building} removed from {community}", building=label, community=args.community))
         return 0
-    if args.number is None and args.households is None:
+    if args.number is None and args.households is None and args.stairwells is None:
         raise InvalidInput(
-            "building set needs --number and/or --households", key="cli_building_nothing"
+            "building set needs --number, --households and/or --stairwells",
+            key="cli_building_nothing",
         )
+    raw = (args.stairwells or "").strip()
+    stairwells: int | list[str] | None = None
+    if args.stairwells is not None:
+        stairwells = int(raw) if raw.isdigit() else [u for u in raw.split(",") if u.strip()]
 
     def edit(s: Session) -> str:
         b = communities.edit_building(
@@ -352,6 +358,7 @@ def cmd_building(args: argparse.Namespace, settings: Settings) -> int:
             ref=args.ref,
             number=args.number,
             households=args.households,
+            stairwells=stairwells,
         )
         return t_text(names.building(b.number, b.name))
 
@@ -483,7 +490,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             community_by_code(session, code=demo.DEMO_COMMUNITY)
             return None
         except NotFound:
-            return demo.load_demo(session, args.dir)
+            return demo.load_demo(session, args.dir, history=not getattr(args, "bare", False))
 
     counts = _in_transaction(settings, work)
     if counts is None:
@@ -733,7 +740,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     if args.demo:
-        cmd_demo(argparse.Namespace(action="load", dir=args.demo_dir), settings)
+        cmd_demo(
+            argparse.Namespace(action="load", dir=args.demo_dir, bare=args.demo_bare), settings
+        )
         _demo_accounts(settings)
         print(
             t("Staff sign in at http://{host}:{port}/staff/login", host=args.host, port=args.port)
@@ -936,6 +945,11 @@ def build_parser() -> argparse.ArgumentParser:
     bd.add_argument("--community", required=True)
     bd.add_argument("--number", help="its number as residents say it (7 or 7号楼)")
     bd.add_argument("--households", help="how many households live in it")
+    bd.add_argument(
+        "--stairwells",
+        help="its stairwells (单元), replacing those it has: a count (3: 1单元…3单元) or their "
+        "numbers, comma-separated (1,2,东单元)",
+    )
     bd.set_defaults(func=cmd_building)
 
     ab = sub.add_parser("assign-buildings", help="assign buildings to the grid covering them")
@@ -972,6 +986,12 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("action", choices=["build", "load", "accounts"])
     dm.add_argument("--dir", type=Path, default=DEFAULT_DEMO_DIR)
     dm.add_argument("--osm", type=Path, default=DEFAULT_OSM)
+    dm.add_argument(
+        "--bare",
+        action="store_true",
+        help="load: the community and its requests as filed, without the six months of "
+        "history (replies, patrols, the gardens' process)",
+    )
     dm.set_defaults(func=cmd_demo)
 
     us = sub.add_parser(
@@ -1046,6 +1066,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on one socket (default: RENEWMAP_WORKERS, 1)",
     )
     sv.add_argument("--demo-dir", type=Path, default=DEFAULT_DEMO_DIR)
+    sv.add_argument(
+        "--demo-bare",
+        action="store_true",
+        help="with --demo: the demo without its history (as the browser tests start)",
+    )
     sv.set_defaults(func=cmd_serve)
     return p
 

@@ -209,7 +209,7 @@ def test_demo_files_regenerate_identically(tmp_path: Path) -> None:
 
 
 def test_route_vector_file_and_output_errors(cli_db, capsys, tmp_path: Path) -> None:
-    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR, "--bare")[0] == 0
     src = tmp_path / "in.geojson"
     src.write_text(
         json.dumps(

@@ -108,7 +108,7 @@ def test_the_official_list_is_searched_and_unofficial_codes_need_the_flag(
 
 
 def test_a_community_holding_requests_cannot_be_retired(cli_db, capsys) -> None:
-    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR, "--bare")[0] == 0
     code, _, err = run(capsys, "community", "retire", BALIN)
     assert code == 2 and "holds 200 request(s) and cannot be retired" in err
     code, out, _ = run(capsys, "community", "list")
@@ -304,7 +304,7 @@ def test_demo_accounts_one_per_role_printed_once_and_refused_in_prod(
     from renewmap.services.access import accounts
     from renewmap.services.access.scope import scope_of
 
-    assert run(capsys, "demo", "load", "--dir", DEMO_DIR)[0] == 0
+    assert run(capsys, "demo", "load", "--dir", DEMO_DIR, "--bare")[0] == 0
     code, out, _ = run(capsys, "demo", "accounts")
     assert code == 0 and out.startswith("Demo staff accounts (passwords shown only now")
     printed = dict(re.findall(r"^  (demo-[a-z-]+)\s+(\S+)\s", out, re.M))
@@ -398,3 +398,40 @@ def test_a_community_set_up_in_the_browser_is_listed_and_published_from_the_cli(
     assert code == 0 and f"community {MIYUN} is published: residents see it" in out
     code, out, _ = run(capsys, "community", "list")
     assert f"{MIYUN}\t密云路居委会\t四平路街道\n" in out
+
+
+def test_building_set_gives_stairwells_as_the_setup_page_does(cli_db, capsys) -> None:
+    """``building set --stairwells``: a count (1单元…) or numbers (bare ones become 单元)."""
+    assert run(capsys, "import", DEMO_DIR / "community.geojson", "--kind", "community")[0] == 0
+    assert run(capsys, "import-branches", DEMO_DIR / "branches.csv")[0] == 0
+    compound = DEMO_DIR / "compound.geojson"
+    assert run(capsys, "import", compound, "--kind", "compound", "--community", BALIN)[0] == 0
+    grids = DEMO_DIR / "grids.geojson"
+    assert run(capsys, "import", grids, "--kind", "grid", "--community", BALIN)[0] == 0
+    assert (
+        run(
+            capsys,
+            "import",
+            DEMO_DIR / "buildings.geojson",
+            "--kind",
+            "building",
+            "--community",
+            BALIN,
+        )[0]
+        == 0
+    )
+    code, out, _ = run(
+        capsys, "building", "set", "7号楼", "--community", BALIN, "--stairwells", "3"
+    )
+    assert code == 0, out
+    assert buildings(capsys, BALIN)[6][-1] == "1单元 2单元 3单元"
+    code, _, _ = run(
+        capsys, "building", "set", "7", "--community", BALIN, "--stairwells", "2, 东单元"
+    )
+    assert code == 0
+    rows = {r[0]: r for r in buildings(capsys, BALIN)}
+    assert rows["7号楼"][-1] == "2单元 东单元" and rows["8号楼"][-1] == "—"
+    code, _, err = run(
+        capsys, "building", "set", "7", "--community", BALIN, "--stairwells", "2,2单元"
+    )
+    assert code != 0 and "stairwell 2单元 is named twice" in err

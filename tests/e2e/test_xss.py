@@ -51,6 +51,7 @@ NICK = '"><svg onload=__xss(4)>`${__xss(5)}#'  # nicknames hold 40 characters
 EMAIL = '"><svg/onload=__xss(8)>`${__xss(9)}@x.cn'  # an e-mail address has no spaces
 NUMBER_A = "<b>${__xss(6)}</b>`#b1"  # building numbers hold 32
 NUMBER_B = '"><svg onload=__xss(7)>#b2'
+STAIR = '"><svg onload=__xss(10)>`#st'  # a stairwell's number holds 32
 LONG = hostile("long") + " " + "很长的描述" * 360  # near the 2,000 characters allowed
 # Installed before any page script: the function the payloads call, the dialogs they would
 # open, CSP violations, and the map each page announces.
@@ -133,6 +134,7 @@ def _seed_places(db: str) -> dict[str, Any]:
         PartyBranch,
         Plant,
         Site,
+        Stairwell,
     )
     from renewmap.db.models import (
         Path as PathRow,
@@ -151,6 +153,9 @@ def _seed_places(db: str) -> dict[str, Any]:
             branch = s.get(PartyBranch, grid.branch_id)
             assert branch is not None
             branch.name = hostile("branch")
+            general = s.get(PartyBranch, branch.parent_id)
+            assert general is not None
+            general.name = hostile("general")
             for compound in s.scalars(select(Compound)):
                 compound.name = hostile("compound")
             numbered = s.scalars(
@@ -158,6 +163,11 @@ def _seed_places(db: str) -> dict[str, Any]:
             ).all()
             numbered[0].number, numbered[1].number = NUMBER_A, NUMBER_B
             numbered[0].households = 12
+            stairwell = s.scalars(
+                select(Stairwell).where(Stairwell.building_id == numbered[0].id)
+            ).first()
+            assert stairwell is not None
+            stairwell.number = STAIR
             # a building known only by its (imported) name, as the buildings' tables show it
             # (its tag has no "#b": the place search test looks for the two numbers)
             numbered[2].number, numbered[2].name = None, hostile("named")
@@ -197,7 +207,7 @@ def hostile_world(database_url_factory, tmp_path_factory) -> Iterator[dict[str, 
     tmp = tmp_path_factory.mktemp("xss")
     db = database_url_factory()
     _cli(db, "db", "upgrade")  # commands check the schema, they do not migrate
-    _cli(db, "demo", "load", "--dir", str(DEMO_DIR))
+    _cli(db, "demo", "load", "--dir", str(DEMO_DIR), "--bare")
     seeded = _seed_places(db)
     _cli(
         db,
@@ -1006,10 +1016,22 @@ def test_staff_pages_show_hostile_text_as_text(browser, hostile_world) -> None:
         [hostile("grid"), NUMBER_A, NUMBER_B, hostile("named")],
         ready=buildings_table,
     )
+
+    def setup_inputs(page: Any) -> None:
+        # what the setup page puts into its inputs (stairwells, branch names) is their value
+        wells = page.eval_on_selector_all(".rm-stairwells", "es => es.map(e => e.value)")
+        assert any(STAIR in w for w in wells), wells
+        assert page.input_value("#rm-b-general") == hostile("general")
+        names = page.eval_on_selector_all(".rm-b-name", "es => es.map(e => e.value)")
+        assert hostile("branch") in names, names
+
     desk.read(
         f"/staff/setup?community={DEMO}",
-        [hostile("community"), NUMBER_A, NUMBER_B, hostile("named")],
-        ready=buildings_table.replace("#rm-buildings", "#rm-later:not([hidden]) #rm-buildings"),
+        # the grids' branches are chosen from a list of the branch names (as text)
+        [hostile("community"), NUMBER_A, NUMBER_B, hostile("named"), hostile("branch")],
+        ready=buildings_table.replace("#rm-buildings", "#rm-later:not([hidden]) #rm-buildings")
+        + " && document.querySelectorAll('#rm-b-grids tbody tr').length > 0",
+        act=setup_inputs,
     )
 
     def open_facilities(page: Any) -> None:

@@ -78,12 +78,14 @@ def app_process(
     env: dict[str, str] | None = None,
     startup_s: float = 120.0,
     workers: int = 1,
+    demo_history: bool = False,
 ) -> Iterator[RunningApp]:
     """``renewmap serve`` on a free loopback port, after ``renewmap db upgrade``.
 
     ``db``: a SpatiaLite file, or a database URL (``postgresql+psycopg://…`` for PostGIS).
 
-    ``demo_dir``: load the demo community first (``--demo``). Output goes to ``log``: a pipe
+    ``demo_dir``: load the demo community first (``--demo``), bare (``--demo-bare``: the state
+    the browser tests start from) unless ``demo_history``. Output goes to ``log``: a pipe
     nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings; ``workers``
     worker processes (``--workers``), all of them started before this yields.
     """
@@ -92,6 +94,8 @@ def app_process(
     cmd = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if demo_dir is not None:
         cmd += ["--demo", "--demo-dir", str(demo_dir)]
+        if not demo_history:
+            cmd.append("--demo-bare")
     full_env = {
         **os.environ,
         "RENEWMAP_DATABASE_URL": db if isinstance(db, str) else f"sqlite:///{db}",
@@ -137,10 +141,17 @@ def app_server(
     env: dict[str, str] | None = None,
     startup_s: float = 120.0,
     workers: int = 1,
+    demo_history: bool = False,
 ) -> Iterator[str]:
     """``app_process``, yielding its URL."""
     with app_process(
-        db, log, demo_dir=demo_dir, env=env, startup_s=startup_s, workers=workers
+        db,
+        log,
+        demo_dir=demo_dir,
+        env=env,
+        startup_s=startup_s,
+        workers=workers,
+        demo_history=demo_history,
     ) as app:
         yield app.base
 

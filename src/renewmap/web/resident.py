@@ -82,9 +82,12 @@ def resident_page(
     vector_tiles_from: int = VECTOR_TILES_FROM,
     channels: tuple[str, ...] = (),
     time_zone: str = "Asia/Shanghai",
+    preview: bool = False,
 ) -> str:
     """HTML of the residents' page for one community (over an online basemap if ``tiles``).
-    ``channels``: how residents may be told of progress here (an SMS gateway, SMTP)."""
+    ``channels``: how residents may be told of progress here (an SMS gateway, SMTP).
+    ``preview``: its admins' look at it before it is published (marked, not indexed, nothing
+    can be posted from it)."""
     community = layers["community"].iloc[0]
     grids = layers["grid"]
     plan = site_plan(
@@ -106,9 +109,11 @@ def resident_page(
         "maxPhotos": MAX_PHOTOS,
         "maxPhotoBytes": MAX_PHOTO_BYTES,
         "site": plan,
+        "preview": preview,
     }
     return render(
         "resident/community.html",
+        preview=preview,
         locale=locale,
         nonce=nonce,
         community={"code": str(community["code"]), "name": str(community["name"])},

@@ -462,6 +462,32 @@ def staff_setup(
     return _page(request, html, lang=lang)
 
 
+@router.get("/staff/setup/preview/{code}", response_class=HTMLResponse)
+def staff_setup_preview(
+    code: str,
+    request: Request,
+    session: ReadSession,
+    principal: MaybeStaff,
+    lang: str | None = None,
+) -> Response:
+    """The residents' page of a community as it will be, for its admins before they publish
+    it: marked 预览, not indexed, nothing can be posted. Anyone else finds nothing here (404,
+    signed in or not), as residents find nothing of a community in setup."""
+    community = setup.community_to_preview(session, principal=principal, code=code)
+    locale = _locale(request, lang)
+    request.state.csp_img.append("blob:")
+    html = resident_page(
+        community_layers(session, community_code=community.code, kinds=PAGE_LAYERS),
+        locale=locale,
+        nonce=_nonce(request),
+        tiles=online_tiles(request.app.state.settings),
+        channels=progress.available(request.app.state.settings),
+        time_zone=_tz(request),
+        preview=True,
+    )
+    return _page(request, html, lang=lang, headers={"X-Robots-Tag": "noindex, nofollow"})
+
+
 @router.get("/staff/invite/{token}", response_class=HTMLResponse)
 def staff_invite(
     token: str, request: Request, session: ReadSession, lang: str | None = None

@@ -16,6 +16,7 @@ from renewmap.api.responses import GeoJSONResponse
 from renewmap.api.routers.staff import signed_in
 from renewmap.api.schemas.common import FeatureCollection, Geometry
 from renewmap.api.schemas.setup import (
+    BranchChainOut,
     BuildingRow,
     BuildingsFileOut,
     CommitteeOut,
@@ -29,7 +30,7 @@ from renewmap.api.schemas.setup import (
 from renewmap.api.schemas.staff import SignedIn
 from renewmap.i18n import rendered
 from renewmap.services.access import accounts, invitations
-from renewmap.services.places import boundaries, communities, setup
+from renewmap.services.places import boundaries, branch_chain, communities, setup
 from renewmap.spatial.geometry import parse_geojson
 from renewmap.validation import RequiredText, Text
 
@@ -157,6 +158,18 @@ def buildings(code: str, session: ReadSession, principal: Staff) -> list[dict[st
 class BuildingIn(BaseModel):
     number: Annotated[Text, Field(max_length=32)] | None = Field(None, description="7 or 7号楼")
     households: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    stairwells: (
+        Annotated[int, Field(ge=0, le=communities.MAX_STAIRWELLS)]
+        | Annotated[
+            list[Annotated[Text, Field(max_length=32)]],
+            Field(max_length=communities.MAX_STAIRWELLS),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="its stairwells (单元), replacing those it has: a count (3: 1单元…3单元) "
+        "or their numbers (2 or 2单元)",
+    )
 
 
 @router.patch(
@@ -169,7 +182,12 @@ def edit_building(
 ) -> dict[str, Any]:
     boundaries.may_change(session, principal=principal, community_code=code)
     b = communities.edit_building(
-        session, community_code=code, ref=ref, number=body.number, households=body.households
+        session,
+        community_code=code,
+        ref=ref,
+        number=body.number,
+        households=body.households,
+        stairwells=body.stairwells,
     )
     rows = {r["ref"]: r for r in communities.buildings(session, community_code=code)}
     return rendered(rows[b.number or b.code or b.osm_id or ""])
@@ -185,6 +203,65 @@ def remove_building(code: str, ref: str, session: WriteSession, principal: Staff
     boundaries.may_change(session, principal=principal, community_code=code)
     communities.remove_building(session, community_code=code, ref=ref)
     return Response(status_code=204)
+
+
+# --- the branch chain: the general branch, its grid branches and their grids -------------------
+
+
+@router.get(
+    "/communities/{code}/branch-chain",
+    response_model=BranchChainOut,
+    summary="The community's general branch, its grid party branches with their grids, and "
+    "what is still missing (its admins)",
+)
+def get_branch_chain(code: str, session: ReadSession, principal: Staff) -> dict[str, Any]:
+    return rendered(branch_chain.chain(session, principal=principal, community_code=code))
+
+
+class ChainGeneralIn(BaseModel):
+    code: Annotated[Text, Field(max_length=64)] | None = Field(
+        None, description="only when it is created (default: COMMUNITY-GB); kept after"
+    )
+    name: Annotated[RequiredText, Field(max_length=200)]
+
+
+class ChainBranchIn(BaseModel):
+    code: Annotated[Text, Field(max_length=64)] | None = Field(
+        None, description="an existing branch's code; none: a new branch (COMMUNITY-Bn)"
+    )
+    name: Annotated[RequiredText, Field(max_length=200)]
+    grids: list[Annotated[RequiredText, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=500, description="the codes of the grids it owns"
+    )
+
+
+class BranchChainIn(BaseModel):
+    general: ChainGeneralIn
+    branches: list[ChainBranchIn] = Field(max_length=branch_chain.MAX_BRANCHES)
+
+
+@router.put(
+    "/communities/{code}/branch-chain",
+    response_model=BranchChainOut,
+    summary="Replace the branch chain as a whole: create or rename the general branch and its "
+    "grid branches, remove those left out (unless still in use), attach each grid to one",
+)
+def put_branch_chain(
+    code: str, body: BranchChainIn, session: WriteSession, principal: Staff
+) -> dict[str, Any]:
+    return rendered(
+        branch_chain.save(
+            session,
+            principal=principal,
+            community_code=code,
+            general_name=body.general.name,
+            general_code=body.general.code,
+            branches=[
+                branch_chain.BranchIn(name=b.name, code=b.code, grids=list(b.grids))
+                for b in body.branches
+            ],
+        )
+    )
 
 
 # --- the browser's setup flow: where it stands, files, a proposed partition, publishing ------

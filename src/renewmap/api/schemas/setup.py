@@ -37,6 +37,11 @@ class CommunityCreated(Out):
     overlaps: list[OverlapOut]
 
 
+class StairwellOut(Out):
+    number: str = Field(description="as residents say it (2单元)")
+    households: int | None
+
+
 class BuildingRow(Out):
     """A building as the setup table shows it."""
 
@@ -49,6 +54,9 @@ class BuildingRow(Out):
     households: int | None
     grid: str | None = Field(description="its grid's code")
     point: list[float] = Field(description="a point inside it (lon, lat), to zoom to")
+    stairwells: list[StairwellOut] = Field(
+        default_factory=list, description="its stairwells (单元), by number"
+    )
 
 
 class SetupCommunity(Out):
@@ -68,6 +76,10 @@ class SetupStatus(Out):
     numbered: int = Field(description="buildings with a number")
     grids: int
     grid_drafts: int
+    branch_problems: int = Field(
+        description="what the branch chain still lacks (a grid without a branch, an empty "
+        "branch, no general branch)"
+    )
 
 
 class OutlineFileOut(Out):
@@ -101,3 +113,39 @@ class InvitationOut(Out):
     username: str
     display_name: str
     expires_at: str
+
+
+class ChainBranchOut(Out):
+    code: str
+    name: str
+    grids: list[str] = Field(description="the codes of the grids it owns")
+
+
+class ChainGeneralOut(Out):
+    code: str
+    name: str
+
+
+class ChainGridOut(Out):
+    code: str
+    name: str
+    branch: str | None = Field(description="its party branch's code (None: none yet)")
+
+
+class ChainProblemOut(Out):
+    kind: str = Field(description="no_general, grid_without_branch or empty_branch")
+    message: str = Field(description="in the reader's language")
+    branch: str | None
+    grid: str | None
+
+
+class BranchChainOut(Out):
+    """A community's branch chain: its general branch, the grid party branches under it and
+    the grids each owns, and what is still missing."""
+
+    community: str
+    top_level: str = Field(description="general_branch (党总支) or party_committee (社区党委)")
+    general: ChainGeneralOut | None
+    branches: list[ChainBranchOut]
+    grids: list[ChainGridOut]
+    problems: list[ChainProblemOut]

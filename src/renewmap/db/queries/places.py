@@ -897,3 +897,50 @@ def named_features(
         for row in session.execute(stmt.order_by(model.id).limit(limit)):
             out.append((kind, int(row[0]), str(row[1]), bytes(row[2])))
     return out
+
+
+# --- the branch chain and stairwells of the setup page (setuporg) ------------------------------
+
+
+def branch_holds(session: Session, *, branch_id: int) -> dict[str, int]:
+    """What still names a party branch (so that removing it would lose something): branches
+    under it, staff roles, requests, patrols, building-group places and volunteers."""
+    from renewmap.db.models import PartyVolunteer, Patrol
+
+    def count(column: Any) -> int:
+        return int(session.scalar(select(func.count()).where(column == branch_id)) or 0)
+
+    return {
+        "branches": count(PartyBranch.parent_id),
+        "staff": count(StaffRole.branch_id),
+        "requests": count(Request.branch_id),
+        "patrols": count(Patrol.branch_id),
+        "places": count(BuildingGroupPlace.branch_id),
+        "volunteers": count(PartyVolunteer.branch_id),
+    }
+
+
+def stairwells_of_community(session: Session, *, community_id: int) -> Sequence[Stairwell]:
+    """The community's stairwells, by building and number."""
+    return session.scalars(
+        select(Stairwell)
+        .where(Stairwell.community_id == community_id)
+        .order_by(Stairwell.building_id, Stairwell.id)
+    ).all()
+
+
+def stairwells_of_building(session: Session, *, building_id: int) -> Sequence[Stairwell]:
+    return session.scalars(
+        select(Stairwell).where(Stairwell.building_id == building_id).order_by(Stairwell.id)
+    ).all()
+
+
+def stairwell_in_use(session: Session, *, stairwell_id: int) -> bool:
+    """Whether a building group serves just this stairwell (removing it would drop that)."""
+    return bool(
+        session.scalar(
+            select(func.count(BuildingGroupPlace.id)).where(
+                BuildingGroupPlace.stairwell_id == stairwell_id
+            )
+        )
+    )

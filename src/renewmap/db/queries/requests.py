@@ -314,6 +314,18 @@ def support_exists(session: Session, *, request_id: int, supporter_hash: str) ->
     )
 
 
+def find_support(
+    session: Session, *, request_id: int, supporter_hash: str
+) -> RequestSupport | None:
+    """One device's +1 of a request (the demo's history dates it)."""
+    return session.scalar(
+        select(RequestSupport).where(
+            RequestSupport.request_id == request_id,
+            RequestSupport.supporter_hash == supporter_hash,
+        )
+    )
+
+
 def visible_comments(session: Session, *, request_id: int) -> Sequence[Any]:
     return session.scalars(
         select(RequestComment)

@@ -6,13 +6,15 @@ its buildings, paths and green areas from OpenStreetMap, plus generated governan
 as dissolved Voronoi cells of building groups, fewer party branches than grids, a building party
 group for each building, named on the building, stairwells with their entrances, the property
 company and the owners' committee), one micro-garden site with its design layers, and sample
-requests. ``load_demo`` imports those files through the ordinary importers.
+requests; and ``history.json``, six months of the community's life (``demo_history``).
+``load_demo`` imports those files through the ordinary importers, then replays the history.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
@@ -241,6 +243,9 @@ def build_demo_files(osm_path: str | Path, out_dir: str | Path) -> dict[str, int
 
     _write_site(write, outline, b, parts, epsg)
     _write_requests(write, community_geom, grids, epsg)
+    from renewmap.services.ingest.demo_history import build_history  # reads the files above
+
+    counts["history.json"] = build_history(out, seed=SEED)
     (out / "SOURCE.json").write_text(
         json.dumps(
             {
@@ -477,8 +482,13 @@ DEMO_FILES = (
 )
 
 
-def load_demo(session: Session, demo_dir: str | Path) -> dict[str, int]:
-    """Import the demo files and route the sample requests, in the caller's transaction."""
+def load_demo(
+    session: Session, demo_dir: str | Path, *, history: bool = True, now: datetime | None = None
+) -> dict[str, int]:
+    """Import the demo files and route the sample requests, in the caller's transaction;
+    then replay its history (``demo_history``), moved so that it ends on ``now``'s day.
+    ``history=False``: the bare community, each request in its file's status (the state the
+    test suite starts from)."""
     d = Path(demo_dir)
     counts: dict[str, int] = {}
     for kind, name in DEMO_FILES:
@@ -491,15 +501,21 @@ def load_demo(session: Session, demo_dir: str | Path) -> dict[str, int]:
             rep = import_file(session, d / name, kind=kind, community_code=community)
         counts[kind] = rep.created + rep.updated
     reqs = gpd.read_file(d / "requests.geojson")
+    made = []
     for _, r in reqs.iterrows():
-        create_request(
+        request, _owner = create_request(
             session,
             geom=r.geometry,
             category=r["category"],
             title=r["title"],
             description=r["description"],
-            status=r["status"],
+            status=Status.NEW if history else r["status"],  # the history takes them on
             source="demo",
         )
+        made.append(request)
     counts["request"] = len(reqs)
+    if history:
+        from renewmap.services.ingest.demo_history import load_history
+
+        counts |= load_history(session, d, community_code=DEMO_COMMUNITY, requests=made, now=now)
     return counts

@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from renewmap import names
-from renewmap.db.models import Building, Community, Subdistrict
+from renewmap.db.models import Building, Community, Stairwell, Subdistrict
 from renewmap.db.queries.places import (
     branches_listing,
     buildings_matching,
@@ -28,6 +28,9 @@ from renewmap.db.queries.places import (
     find_community,
     find_subdistrict,
     grid_codes_by_branch,
+    stairwell_in_use,
+    stairwells_of_building,
+    stairwells_of_community,
 )
 from renewmap.errors import Conflict, Forbidden, InvalidGeometry, InvalidInput, NotFound
 from renewmap.i18n import Msg, Text
@@ -277,7 +280,11 @@ def normalise_number(raw: str) -> str:
     return f"{text}号楼" if _BARE_NUMBER.match(text) else text
 
 
-def building_view(b: Building, grid_codes: dict[int, str] | None = None) -> dict[str, Any]:
+def building_view(
+    b: Building,
+    grid_codes: dict[int, str] | None = None,
+    stairwells: dict[int, list[Stairwell]] | None = None,
+) -> dict[str, Any]:
     g = from_db(b.geom)
     point = g.representative_point()
     return {
@@ -290,6 +297,10 @@ def building_view(b: Building, grid_codes: dict[int, str] | None = None) -> dict
         "households": b.households,
         "grid": (grid_codes or {}).get(b.grid_id) if b.grid_id is not None else None,
         "point": [round(point.x, 7), round(point.y, 7)],
+        "stairwells": [
+            {"number": w.number, "households": w.households}
+            for w in (stairwells or {}).get(b.id, [])
+        ],
     }
 
 
@@ -300,8 +311,12 @@ def buildings(session: Session, *, community_code: str) -> list[dict[str, Any]]:
     codes = {
         g.id: c for c, g in grids_of_community_by_code(session, community_id=community.id).items()
     }
+    units: dict[int, list[Stairwell]] = {}
+    for w in stairwells_of_community(session, community_id=community.id):
+        units.setdefault(w.building_id, []).append(w)
     return [
-        building_view(b, codes) for b in buildings_of_community(session, community_id=community.id)
+        building_view(b, codes, units)
+        for b in buildings_of_community(session, community_id=community.id)
     ]
 
 
@@ -339,10 +354,14 @@ def edit_building(
     ref: str,
     number: str | None = None,
     households: int | str | None = None,
+    stairwells: int | list[str] | None = None,
 ) -> Building:
-    """Give a building its number (unique in the community) and households."""
+    """Give a building its number (unique in the community), households and stairwells (a
+    count, numbered 1单元…, or their numbers; see ``set_stairwells``)."""
     community = community_by_code(session, code=community_code)
     building = find_building(session, community=community, ref=ref)
+    if stairwells is not None:
+        set_stairwells(session, community=community, building=building, stairwells=stairwells)
     if number is not None:
         wanted = normalise_number(number)
         clash = [
@@ -367,6 +386,89 @@ def edit_building(
     community.site_version = (community.site_version or 1) + 1
     session.flush()
     return building
+
+
+MAX_STAIRWELLS = 50  # of one building (as the consultation's household forms allow)
+_BARE_UNIT = re.compile(r"^\d+$")
+
+
+def normalise_unit(raw: str) -> str:
+    """A stairwell's number as residents say it: a bare 2 becomes 2单元."""
+    text = raw.strip()
+    if not text or len(text) > 32:
+        raise InvalidInput(
+            "a stairwell's number is 1 to 32 characters, e.g. 2单元",
+            key="stairwell_number_length",
+            field="stairwells",
+        )
+    return f"{text}单元" if _BARE_UNIT.match(text) else text
+
+
+def set_stairwells(
+    session: Session, *, community: Community, building: Building, stairwells: int | list[str]
+) -> list[Stairwell]:
+    """Replace a building's stairwells (单元): ``n`` means 1单元…n单元, a list names them (2 or
+    2单元). Kept ones keep their households, entrance and building group; one left out that a
+    building group serves on its own is refused (move the group first)."""
+    if isinstance(stairwells, bool):
+        raise InvalidInput(
+            "a building has 0 to {limit} stairwells, got {n}",
+            key="stairwell_count",
+            limit=MAX_STAIRWELLS,
+            n=stairwells,
+            field="stairwells",
+        )
+    if isinstance(stairwells, int):
+        if not 0 <= stairwells <= MAX_STAIRWELLS:
+            raise InvalidInput(
+                "a building has 0 to {limit} stairwells, got {n}",
+                key="stairwell_count",
+                limit=MAX_STAIRWELLS,
+                n=stairwells,
+                field="stairwells",
+            )
+        wanted = [f"{k}单元" for k in range(1, stairwells + 1)]
+    else:
+        wanted = [normalise_unit(str(u)) for u in stairwells]
+        if len(wanted) > MAX_STAIRWELLS:
+            raise InvalidInput(
+                "a building has 0 to {limit} stairwells, got {n}",
+                key="stairwell_count",
+                limit=MAX_STAIRWELLS,
+                n=len(wanted),
+                field="stairwells",
+            )
+        twice = sorted({u for u in wanted if wanted.count(u) > 1})
+        if twice:
+            raise InvalidInput(
+                "stairwell {stairwell} is named twice",
+                key="stairwell_twice",
+                stairwell=twice[0],
+                field="stairwells",
+            )
+    old = {w.number: w for w in stairwells_of_building(session, building_id=building.id)}
+    for unit, w in old.items():
+        if unit not in wanted and stairwell_in_use(session, stairwell_id=w.id):
+            raise Conflict(
+                "{building} {stairwell} cannot be removed: a building party group serves it",
+                key="stairwell_in_use",
+                building=names.building(building.number, building.name),
+                stairwell=unit,
+                field="stairwells",
+            )
+    for unit, w in old.items():
+        if unit not in wanted:
+            session.delete(w)
+    session.flush()
+    out = []
+    for unit in wanted:
+        w = old.get(unit) or Stairwell(
+            community_id=community.id, building_id=building.id, number=unit
+        )
+        session.add(w)
+        out.append(w)
+    session.flush()
+    return out
 
 
 def number_value(raw: int | str, *, low: float, high: float) -> int:

@@ -26,16 +26,17 @@ from renewmap.db.queries.places import (
     community_by_code,
     community_grids,
     community_has_grids,
+    find_community,
     grid_drafts_of_community,
     layer_rows,
     list_communities,
 )
-from renewmap.errors import Conflict, ImportFailed, InvalidInput
+from renewmap.errors import Conflict, ImportFailed, InvalidInput, NotFound
 from renewmap.i18n import t
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest import importer, osm
 from renewmap.services.ingest.files import checked_upload
-from renewmap.services.places import boundaries
+from renewmap.services.places import boundaries, branch_chain, organisation
 from renewmap.services.places.communities import (
     require_setup_staff,
     subdistrict_ids_administered,
@@ -101,7 +102,23 @@ def status(session: Session, *, principal: Principal, code: str) -> dict[str, An
         "numbered": sum(1 for b in buildings if b.number),
         "grids": len(community_grids(session, community_id=community.id)),
         "grid_drafts": drafts,
+        "branch_problems": len(branch_chain.problems(session, community)),
     }
+
+
+def community_to_preview(session: Session, *, principal: Principal | None, code: str) -> Community:
+    """The community whose residents' page this admin may preview. Anyone else (signed out,
+    or no admin of it) is told it does not exist, as residents are while it is set up."""
+    community = find_community(session, code=code)
+    if principal is None or community is None or not organisation.is_admin_of(principal, community):
+        raise NotFound(
+            "community '{code}' not found",
+            key="community_not_found",
+            code=code,
+            field="community",
+            value=code,
+        )
+    return community
 
 
 def publish(session: Session, *, principal: Principal, code: str) -> dict[str, Any]:

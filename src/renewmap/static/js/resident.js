@@ -487,6 +487,7 @@ $("#rm-form").addEventListener("submit", async (e) => {
   fd.append("attributes", JSON.stringify(answers()));  // the questions were asked: all checked
   for (const f of photos) fd.append("photos", f, f.name);
   const btn = $("#rm-submit");
+  if (RM.preview) { err.textContent = T("Nothing can be posted from a preview."); return; }
   btn.disabled = true;
   btn.textContent = T("Sending…");
   err.textContent = "";
@@ -691,7 +692,7 @@ $("#rm-back").addEventListener("click", () => {
 // +1 from this device (remembered by the server: shown as given after a reload)
 document.addEventListener("click", async (e) => {
   const btn = e.target.closest(".rm-support");
-  if (!btn || btn.disabled) return;
+  if (!btn || btn.disabled || RM.preview) return;
   const r = await call("POST", `/api/suggestions/${btn.dataset.id}/supports`,
     { csrf: await residentCsrf(), language: RM.locale });
   if (r.ok || r.status === 409) {
@@ -721,6 +722,7 @@ document.addEventListener("submit", async (e) => {
   const form = e.target.closest(".rm-comment-form");
   if (!form) return;
   e.preventDefault();
+  if (RM.preview) return;
   const details = form.closest("details");
   const r = await call("POST", `/api/suggestions/${details.dataset.id}/comments`,
     { body: { body: form.body.value }, csrf: await residentCsrf(), language: RM.locale });

@@ -51,6 +51,8 @@ async function refresh() {
     { n: s.grids, b: s.buildings, k: s.numbered });
   $("#rm-g-link").setAttribute("href", `/staff/boundaries?community=${encodeURIComponent(s.code)}`);
   $("#rm-publish").hidden = s.state === "published";
+  $("#rm-preview-link").hidden = s.state === "published";
+  $("#rm-preview-link").setAttribute("href", `/staff/setup/preview/${encodeURIComponent(s.code)}`);
 }
 
 // ---- 1. the committee ----
@@ -140,6 +142,7 @@ $("#rm-o-save").addEventListener("click", async () => {
     community = r.data.code;
     history.replaceState(null, "", `/staff/setup?community=${encodeURIComponent(community)}`);
     startBuildings();
+    loadChain();
   }
   $("#rm-o-save").hidden = true;
   refresh();
@@ -157,7 +160,7 @@ async function showBuildings() {
 }
 function startBuildings() {
   reloadTable = buildingsTable({ community, tbody: $("#rm-buildings tbody"), error: $("#rm-buildings-error"),
-    T, send, zoomTo, locale: C.locale });
+    T, send, zoomTo, locale: C.locale, stairwells: true });
   showBuildings();
 }
 
@@ -195,7 +198,78 @@ $("#rm-bf-save").addEventListener("click", async () => {
   refresh();
 });
 
-// ---- 5. staff: an invitation link, shown once ----
+// ---- 5. the branch chain: the general branch, its party branches, each grid's branch ----
+let chainBranches = [];  // {key, code (null: new), name}
+let chainGrids = [];     // {code, name, branch: a key or ""}
+let nextKey = 0;
+
+function branchRow(b) {
+  const name = h("input", { value: b.name, required: true, maxlength: "200", class: "rm-b-name",
+    "aria-label": T("Name of the party branch") });
+  name.addEventListener("input", () => { b.name = name.value; renderGridOwners(); });
+  const remove = h("button", { type: "button", class: "rm-link" }, T("Remove"));
+  remove.addEventListener("click", () => {
+    chainBranches = chainBranches.filter((x) => x !== b);
+    for (const g of chainGrids) if (g.branch === b.key) g.branch = "";
+    renderChain();
+  });
+  return h("li", {}, name, " ", b.code ? h("small", { class: "rm-meta" }, b.code) : null, " ", remove);
+}
+
+function renderGridOwners() {
+  fill($("#rm-b-grids tbody"), chainGrids.map((g) => {
+    const select = h("select", { "aria-label": T("Party branch of grid {grid}", { grid: g.name }),
+      dataset: { grid: g.code } },
+    h("option", { value: "" }, T("— no branch —")),
+    chainBranches.map((b) => h("option", { value: b.key, selected: g.branch === b.key || null },
+      b.name || T("(unnamed)"))));
+    select.addEventListener("change", () => { g.branch = select.value; });
+    return h("tr", {}, h("td", {}, bdi(g.name), ` (${g.code})`), h("td", {}, select));
+  }));
+}
+
+function renderChain() {
+  fill($("#rm-b-list"), chainBranches.map(branchRow));
+  renderGridOwners();
+}
+
+function showChain(chain) {
+  $("#rm-b-general").value = chain.general ? chain.general.name : "";
+  chainBranches = chain.branches.map((b) => ({ key: `k${nextKey++}`, code: b.code, name: b.name }));
+  const keyOf = Object.fromEntries(chainBranches.map((b) => [b.code, b.key]));
+  chainGrids = chain.grids.map((g) => ({ code: g.code, name: g.name, branch: keyOf[g.branch] || "" }));
+  renderChain();
+  $("#rm-b-state").textContent = chain.problems.length
+    ? T("Still missing:") : T("Every grid has its party branch.");
+  fill($("#rm-b-problems"), chain.problems.map((p) => h("li", { class: "rm-error" }, p.message)));
+}
+
+async function loadChain() {
+  const r = await get(`${base()}/branch-chain`);
+  if (!r.ok) { $("#rm-b-error").textContent = errorText(r, T); return; }
+  showChain(r.data);
+}
+
+$("#rm-b-add").addEventListener("click", () => {
+  chainBranches.push({ key: `k${nextKey++}`, code: null, name: "" });
+  renderChain();
+  const names = document.querySelectorAll("#rm-b-list .rm-b-name");
+  names[names.length - 1].focus();
+});
+
+$("#rm-b-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const body = {
+    general: { name: $("#rm-b-general").value.trim() },
+    branches: chainBranches.map((b) => ({ code: b.code, name: b.name.trim(),
+      grids: chainGrids.filter((g) => g.branch === b.key).map((g) => g.code) })),
+  };
+  const r = await send("PUT", `${base()}/branch-chain`, body);
+  $("#rm-b-error").textContent = r.ok ? "" : errorText(r, T);
+  if (r.ok) { showChain(r.data); refresh(); }
+});
+
+// ---- 6. staff: an invitation link, shown once ----
 $("#rm-i-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const f = e.target;
@@ -221,11 +295,11 @@ $("#rm-i-resend").addEventListener("submit", async (e) => {
   f.reset();
 });
 
-// ---- 6. publish ----
+// ---- 7. publish ----
 $("#rm-publish").addEventListener("click", async () => {
   const r = await send("POST", `${base()}/publish`);
   $("#rm-p-error").textContent = r.ok ? "" : errorText(r, T);
   if (r.ok) refresh();
 });
 
-if (community) { refresh(); startBuildings(); }
+if (community) { refresh(); startBuildings(); loadChain(); }

@@ -65,8 +65,8 @@ def blob_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _one_of_each(s: Session) -> dict[str, bytes]:
-    """A row with a file in each table that keeps one (on the demo), written by today's
-    models; the bytes each names, by table."""
+    """A row with a file in each table that keeps one (on the demo, which has photos of its
+    own), written by today's models; by table, the row's id and the bytes it names."""
     store = blobs.store_for(s)
     community = s.scalars(select(Community).order_by(Community.id)).first()
     site = s.scalars(select(Site).where(Site.community_id == community.id)).first()
@@ -90,33 +90,34 @@ def _one_of_each(s: Session) -> dict[str, bytes]:
     def put(data: bytes) -> str:
         return store.put(data, "image/jpeg")
 
-    s.add_all(
-        [
-            RequestPhoto(request_id=request.id, content_type="image/jpeg", width=60, height=40,
+    rows = dict(
+        request_photo=RequestPhoto(request_id=request.id, content_type="image/jpeg",
+                                   width=60, height=40,
                          data_key=put(photo), data_size=len(photo),
                          thumbnail_key=put(thumb), thumbnail_size=len(thumb)),
-            SitePhoto(site_id=site.id, phase="before", taken_on=date(2026, 4, 1),
+        site_photo=SitePhoto(site_id=site.id, phase="before", taken_on=date(2026, 4, 1),
                       content_type="image/jpeg", width=60, height=40,
                       data_key=put(photo), data_size=len(photo),
                       thumbnail_key=put(thumb), thumbnail_size=len(thumb)),
-            PlantCare(plant_id=plant.id, kind="watering", by="小李", photo_key=put(care),
+        plant_care=PlantCare(plant_id=plant.id, kind="watering", by="小李", photo_key=put(care),
                       photo_size=len(care), photo_width=80, photo_height=50,
                       photo_thumbnail_key=put(care_thumb), photo_thumbnail_size=len(care_thumb)),
-            PlantCare(plant_id=plant.id, kind="watering", by="小李"),  # no photo
-            StageAttachment(stage_id=stage.id, filename="签到表.pdf",
+        stage_attachment=StageAttachment(stage_id=stage.id, filename="签到表.pdf",
                             content_type="application/pdf", data_key=put(pdf), size=len(pdf)),
-            MeetingAttachment(meeting_id=meeting.id, filename="纪要.pdf",
+        meeting_attachment=MeetingAttachment(meeting_id=meeting.id, filename="纪要.pdf",
                               content_type="application/pdf", data_key=put(minutes),
                               size=len(minutes)),
-        ]
     )  # fmt: skip
-    return {
+    s.add_all([*rows.values(), PlantCare(plant_id=plant.id, kind="watering", by="小李")])
+    s.flush()  # (the last one without a photo)
+    data = {
         "request_photo": photo,
         "site_photo": photo,
         "plant_care": care,
         "stage_attachment": pdf,
         "meeting_attachment": minutes,
     }
+    return {table: (row.id, data[table]) for table, row in rows.items()}
 
 
 def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) -> None:
@@ -133,12 +134,12 @@ def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) 
         # back to the previous release: every blob is read back into its row
         downgrade(e, "0022_records2")
         with e.connect() as conn:
-            for table, data in written.items():
+            for table, (row_id, data) in written.items():
                 column = "photo" if table == "plant_care" else "data"
                 stored = conn.execute(
-                    text(f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL")
-                ).scalars()
-                assert [bytes(b) for b in stored] == [data], table
+                    text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}
+                ).scalar_one()
+                assert bytes(stored) == data, table
             assert (
                 conn.execute(
                     text("SELECT count(*) FROM plant_care WHERE photo IS NULL")
@@ -152,20 +153,22 @@ def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) 
         upgrade(e)
         store = blobs.DirectoryStore(blob_dir)
         with e.connect() as conn:
-            for table, data in written.items():
+            for table, (row_id, data) in written.items():
                 key_col, size_col = {
                     "plant_care": ("photo_key", "photo_size"),
                     "stage_attachment": ("data_key", "size"),
                     "meeting_attachment": ("data_key", "size"),
                 }.get(table, ("data_key", "data_size"))
-                ((key, size),) = conn.execute(
-                    text(f"SELECT {key_col}, {size_col} FROM {table} WHERE {key_col} IS NOT NULL")
-                ).all()
+                key, size = conn.execute(
+                    text(f"SELECT {key_col}, {size_col} FROM {table} WHERE id = :id"),
+                    {"id": row_id},
+                ).one()
                 assert key == sha(data) and size == len(data), table
                 assert store.get(key) == data
             # the care photo's size was read from the image itself
             dims = conn.execute(
-                text("SELECT photo_width, photo_height FROM plant_care WHERE photo_key IS NOT NULL")
+                text("SELECT photo_width, photo_height FROM plant_care WHERE id = :id"),
+                {"id": written["plant_care"][0]},
             ).one()
             assert tuple(dims) == (80, 50)
             assert (
@@ -175,7 +178,7 @@ def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) 
                 >= 1
             )
         # a downgrade whose blobs are missing refuses before changing anything
-        missing = sha(written["meeting_attachment"])
+        missing = sha(written["meeting_attachment"][1])
         (blob_dir / missing[:2] / missing[2:4] / missing).unlink()
         with pytest.raises(RuntimeError, match="missing from the blob store"):
             downgrade(e, "0022_records2")

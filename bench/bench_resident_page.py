@@ -219,16 +219,18 @@ def _env(db: Path) -> dict[str, str]:
 
 
 def load_demo(db: Path, log: Path) -> None:
-    """``renewmap demo load`` into a new database (migrates first)."""
+    """``renewmap db upgrade`` then ``renewmap demo load`` into a new database (commands
+    refuse a database without the schema)."""
     with log.open("ab") as out:
-        subprocess.run(
-            [sys.executable, "-m", "renewmap.cli", "demo", "load", "--dir", str(DEMO_DIR)],
-            env=_env(db),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-            cwd=ROOT,
-        )
+        for args in (["db", "upgrade"], ["demo", "load", "--dir", str(DEMO_DIR)]):
+            subprocess.run(
+                [sys.executable, "-m", "renewmap.cli", *args],
+                env=_env(db),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                check=True,
+                cwd=ROOT,
+            )
 
 
 def random_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -139,21 +139,22 @@ def ordinals(features: list[tuple[str, Mapping[str, Any]]]) -> list[int]:
 # What each step of a request's history says happened: each kind is its own msgid (the
 # pages name history entries the same way).
 EVENT_LABELS: dict[str, str] = {k: str(k) for k in EventKind}
-# The staff's steps, as verbs ("cannot {accept} a request that is …").
+# The staff's steps, as verbs ("cannot {accept it}: the request is …"). Their own msgids, not
+# the history's labels (EventKind codes: "accept" is 已受理, the step done, not the verb 受理).
 ACTION_VERBS = {
-    "accept": N_("accept"),
-    "start": N_("start work on"),
-    "resolve": N_("resolve"),
-    "reject": N_("reject"),
-    "duplicate": N_("mark as a duplicate"),
-    "transfer": N_("transfer"),
-    "reply": N_("reply to"),
-    "note": N_("add a note to"),
-    "hide": N_("hide"),
-    "unhide": N_("show again"),
-    "assign_property": N_("hand to the property company"),
-    "property_done": N_("report the work done on"),
-    "property_return": N_("hand back"),
+    "accept": N_("accept it"),
+    "start": N_("start work on it"),
+    "resolve": N_("resolve it"),
+    "reject": N_("reject it"),
+    "duplicate": N_("mark it as a duplicate"),
+    "transfer": N_("transfer it"),
+    "reply": N_("reply to it"),
+    "note": N_("add a note to it"),
+    "hide": N_("hide it"),
+    "unhide": N_("show it again"),
+    "assign_property": N_("hand it to the property company"),
+    "property_done": N_("report the work done on it"),
+    "property_return": N_("hand it back"),
 }
 # Who did a step when it was not a staff member (stored as these codes).
 ACTORS = {

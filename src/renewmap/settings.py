@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         description="a read replica (postgresql+psycopg://…) for reads that need not see the "
         "reader's own writes: public maps, lists, OGC, tiles; none: every read on the primary",
     )
+    db_prepared_statements: bool = Field(
+        default=True,
+        description="let the PostgreSQL driver prepare statements it runs often; false behind "
+        "PgBouncer in transaction mode before 1.21 (a prepared statement lives on one server "
+        "connection, the next transaction may get another)",
+    )
     db_pool_size: int = Field(
         default=5, ge=1, le=200, description="connections kept open per pool and process"
     )

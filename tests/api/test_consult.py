@@ -178,6 +178,65 @@ def test_a_joint_meeting_is_left_with_minutes_or_a_reason(demo) -> None:
     assert meeting["state"] == "done"
 
 
+def test_residents_read_the_role_never_the_username(demo, make_client, session) -> None:
+    """Who skipped a step, left a meeting without minutes or recorded the decision: residents
+    read the role in which they did it (设计师, 党支部书记), never the username (half of a
+    sign-in) nor the name; staff read who it was."""
+    staff, h, resident = demo
+    for username, display, role in (
+        ("zhang.wei88", "张伟", f"designer={DEMO}"),
+        ("li.na_gb", "李娜", f"branch_secretary={DEMO}-GB"),
+    ):
+        user = accounts.create_user(
+            session,
+            username=username,
+            password="correct horse battery",
+            display_name=display,
+            roles=[tuple(role.split("="))],
+        )
+        token, _ = accounts.issue_token(session, user=user, kind="api")
+        h[username] = {"Authorization": f"Bearer {token}"}
+    session.flush()
+    _move(staff, h, "joint_meeting", reason="前期工作已在线下完成", who="zhang.wei88")
+    _move(staff, h, "final_joint_meeting", reason="征询在线下进行", who="li.na_gb")
+    _draft(staff, h, "方案一")
+    body = {"draft": 1, "reasons": "造价低"}
+    r = staff.put(f"{SITE}/decision", headers=h["zhang.wei88"], json=body)
+    assert r.status_code == 200, r.text
+    staff_view = _move(staff, h, "announcement", reason="纪要待整理", who="zhang.wei88")
+    by_stage = {s["stage"]: s for s in staff_view["steps"]}
+    assert by_stage["survey"]["skipped_by"] == "张伟 (zhang.wei88)"  # staff see who
+    c = resident()
+    public = {s["stage"]: s for s in c.get(f"{PUBLIC}/process").json()["steps"]}
+    assert public["survey"]["skipped_by"] == "设计师"
+    assert public["optimisation"]["skipped_by"] == "党支部书记"
+    assert public["joint_meeting"]["override_by"] == "党支部书记"
+    assert public["final_joint_meeting"]["override_by"] == "设计师"
+    decision = c.get(f"{PUBLIC}/decision").json()
+    assert decision["decided"] and decision["decided_by"] == "设计师"
+    english = c.get(f"{PUBLIC}/process", headers={"Accept-Language": "en"}).json()
+    assert {s["skipped_by"] for s in english["steps"] if s["skipped_by"]} == {
+        "Designer",
+        "Party branch secretary",
+    }
+    page = c.get(f"/c/{DEMO}/sites/S01").text
+    assert "设计师" in page and "党支部书记" in page
+    for public_text in (
+        page,
+        c.get(f"{PUBLIC}/process").text,
+        c.get(f"{PUBLIC}/decision").text,
+        c.get(f"/c/{DEMO}/sites").text,
+    ):
+        for private in ("zhang.wei88", "li.na_gb", "张伟", "李娜"):
+            assert private not in public_text, private
+    # someone no longer on the staff: named as community staff
+    session.execute(
+        Site.__table__.update().where(Site.code == "S01").values(decided_by="王五 (gone.user)")
+    )
+    session.flush()
+    assert c.get(f"{PUBLIC}/decision").json()["decided_by"] == "社区工作人员"
+
+
 def test_the_general_branch_secretary_runs_the_process(demo) -> None:
     staff, h, _resident = demo
     _move(staff, h, "survey", who="secretary")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -863,10 +864,26 @@ def test_failed_sign_ins_make_the_account_wait(session) -> None:
     )
     assert (user.failed_logins, user.locked_until) == (0, None)
     assert [accounts.lock_delay(n) for n in (4, 5, 6, 7, 20)] == [0, 60, 120, 240, 3600]
-    # unknown accounts are not stored or locked; an admin clears a lock
-    for _ in range(6):
+    # an unknown username waits alike after as many tries (a 429 does not tell that a
+    # username exists), and only its hash is kept
+    for i in range(accounts.LOCK_AFTER):
         with pytest.raises(Unauthenticated):
-            accounts.check_password(session, username="nobody", password="x", now=t0)
+            accounts.check_password(session, username="nobody", password=f"guess {i}", now=t0)
+    with pytest.raises(RateLimited) as unknown:
+        accounts.check_password(session, username="nobody", password="x", now=t0)
+    assert unknown.value.details["retry_after"] == 60
+    assert unknown.value.key == "account_locked"
+    from sqlalchemy import text
+
+    kept = session.execute(text("SELECT name_hash, failures FROM login_failure")).all()
+    assert [(h == accounts.name_hash("nobody"), n) for h, n in kept] == [(True, 5)]
+    assert "nobody" not in str(kept)
+    with pytest.raises(Unauthenticated):  # its wait passed: one more guess doubles it
+        accounts.check_password(session, username="nobody", password="x", now=later)
+    with pytest.raises(RateLimited) as unknown:
+        accounts.check_password(session, username="nobody", password="x", now=later)
+    assert unknown.value.details["retry_after"] == 120
+    # an admin clears an account's lock
     for _ in range(6):
         with pytest.raises((Unauthenticated, RateLimited)):
             accounts.check_password(session, username="wang", password="x", now=t0)
@@ -874,6 +891,39 @@ def test_failed_sign_ins_make_the_account_wait(session) -> None:
     assert accounts.check_password(
         session, username="wang", password="correct horse battery", now=t0
     )
+
+
+def test_a_locked_sign_in_does_not_tell_whether_the_username_exists(make_client, session):
+    """The same answers, try by try, for an account's username and for one no account has:
+    401 five times, then the same 429 with the same wait."""
+    accounts.create_user(session, username="zhao", password="correct horse battery")
+    session.flush()
+    client = make_client(rate_logins=100, csrf=True)
+    client.headers["Accept-Language"] = "en"
+    answers = {}
+    for username in ("zhao", "zhao2"):
+        seen = []
+        for i in range(accounts.LOCK_AFTER + 2):
+            r = client.post(
+                "/api/staff/session", json={"username": username, "password": f"guess {i}"}
+            )
+            body = r.json()
+            wait = r.headers.get("retry-after")
+            # the wait counts from each one's own fifth try: the same but for the clock's
+            # second, in the header and in the message
+            message = re.sub(r"\d+ s\b", "N s", body.get("message", ""))
+            seen.append((r.status_code, body.get("code"), message, wait))
+        answers[username] = seen
+    assert [a[0] for a in answers["zhao"]] == [401] * accounts.LOCK_AFTER + [429, 429]
+    assert answers["zhao"][-1][1] == "account_locked"
+    assert 55 <= int(answers["zhao"][-1][3]) <= 60
+    assert answers["zhao"][-1][2] == (
+        "too many failed sign-ins for this account; try again in N s (or ask an admin to unlock it)"
+    )
+    assert [a[:3] for a in answers["zhao2"]] == [a[:3] for a in answers["zhao"]]
+    assert [a[3] is None for a in answers["zhao2"]] == [a[3] is None for a in answers["zhao"]]
+    assert 55 <= int(answers["zhao2"][-1][3]) <= 60
+    assert "zhao2" not in str(answers["zhao2"])
 
 
 def test_cli_unlocks_an_account(database_url_factory, monkeypatch) -> None:

@@ -213,8 +213,18 @@ def test_workflow_to_resolution_with_public_replies_and_internal_notes(
         assert bad.json()["details"]["current"] == {"id": rid, "status": "new", "version": 1}
         # the refusal in words, the status as a label, never a code
         assert bad.json()["code"] == "action_not_allowed"
-        assert bad.json()["message"] == "状态为“新提交”的诉求不能开始处理"
+        assert bad.json()["message"] == "不能开始处理：诉求的状态为“新提交”"
         assert step(c, 1, action="accept").json()["properties"]["version"] == 2
+        # the verb is the action's own word (受理), not the history's label (已受理)
+        again = step(c, 2, action="accept")
+        assert (again.status_code, again.json()["code"]) == (409, "action_not_allowed")
+        assert again.json()["message"] == "不能受理：诉求的状态为“已受理”"
+        english = c.post(
+            f"/api/staff/requests/{rid}/actions",
+            headers={**h, "Accept-Language": "en"},
+            json={"version": 2, "action": "accept"},
+        )
+        assert english.json()["message"] == "cannot accept it: the request is “Accepted”"
         assert step(c, 2, action="note", note="电工周三来").status_code == 200
         assert step(c, 3, action="start").status_code == 200
         r = step(c, 4, action="resolve")

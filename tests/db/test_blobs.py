@@ -132,7 +132,7 @@ def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) 
                 columns = {c["name"] for c in inspect(conn).get_columns(table)}
                 assert not columns & BYTES_COLUMNS[table], table
         # back to the previous release: every blob is read back into its row
-        downgrade(e, "0022_records2")
+        downgrade(e, "0023_perf")
         with e.connect() as conn:
             for table, (row_id, data) in written.items():
                 column = "photo" if table == "plant_care" else "data"
@@ -181,7 +181,7 @@ def test_migration_moves_the_bytes_out_and_back(database_url_factory, blob_dir) 
         missing = sha(written["meeting_attachment"][1])
         (blob_dir / missing[:2] / missing[2:4] / missing).unlink()
         with pytest.raises(RuntimeError, match="missing from the blob store"):
-            downgrade(e, "0022_records2")
+            downgrade(e, "0023_perf")
         with e.connect() as conn:
             columns = {c["name"] for c in inspect(conn).get_columns("meeting_attachment")}
             assert "data_key" in columns and "data" not in columns

@@ -214,17 +214,17 @@ def test_a_message_whose_sender_died_is_sent_again_with_the_same_key(outbox) -> 
     receiver has it twice under one key, i.e. once."""
     with mailbox() as box:
         outbox.post(1)
-        settings = settings_for(box.port, notify_lease_s=1)
+        settings = settings_for(box.port, notify_lease_s=10)
         now = datetime.now(UTC)
         with outbox.factory() as s, s.begin():
-            (row,) = notify.claim(s, worker="dead", now=now, lease_s=1, limit=10)
+            (row,) = notify.claim(s, worker="dead", now=now, lease_s=10, limit=10)
         assert notify.deliver(settings, row) is None  # sent; the sender dies right here
         # within the lease nobody else takes it
         assert notify.send_due(notify.transactions(outbox.factory), settings=settings, now=now) == (
             0,
             0,
         )
-        later = now + timedelta(seconds=2)
+        later = now + timedelta(seconds=11)
         assert notify.send_due(
             notify.transactions(outbox.factory), settings=settings, now=later
         ) == (1, 0)
@@ -234,6 +234,52 @@ def test_a_message_whose_sender_died_is_sent_again_with_the_same_key(outbox) -> 
         # the dead sender's late result changes nothing
         with outbox.factory() as s, s.begin():
             assert not notify.record(s, n=row, worker="dead", error=None, now=later)
+
+
+def test_a_send_slower_than_its_lease_is_given_up_not_doubled(outbox) -> None:
+    """A mail server that stalls longer than the claim's lease covers: the sender gives the
+    send up before the lease ends (the server never took the message), so the sender that
+    takes the message over afterwards is the only one to deliver it."""
+    with mailbox() as box:
+        outbox.post(1)
+        box.hold()
+        now = datetime.now(UTC)
+        with outbox.factory() as s, s.begin():
+            (row,) = notify.claim(s, worker="slow", now=now, lease_s=3, limit=10)
+        error = notify.deliver(settings_for(box.port, notify_send_timeout_s=60), row)
+        assert error is not None and "LeaseOver" in error
+        assert datetime.now(UTC) < now + timedelta(seconds=3)  # over before the lease was
+        wait_for(lambda: box.dropped == [row.idempotency_key], what="the send to be dropped")
+        box.release()
+        with outbox.factory() as s, s.begin():  # still its claim: back to the queue
+            assert notify.record(s, n=row, worker="slow", error=error, now=datetime.now(UTC))
+        later = datetime.now(UTC) + timedelta(seconds=notify.RETRY_DELAYS_S[0] + 1)
+        assert notify.send_due(
+            notify.transactions(outbox.factory), settings=settings_for(box.port), now=later
+        ) == (1, 0)
+        assert box.keys() == {row.idempotency_key: 1}
+
+
+def test_a_message_is_recorded_as_sent_before_the_smtp_goodbye(outbox) -> None:
+    """The sender records an e-mail as sent as soon as the mail server took it (its 250),
+    before QUIT: a process killed during the goodbye does not send it again."""
+    with mailbox() as box:
+        outbox.post(1)
+        now = datetime.now(UTC)
+        with outbox.factory() as s, s.begin():
+            (row,) = notify.claim(s, worker="w", now=now, lease_s=60, limit=10, channels=["email"])
+        seen = []
+
+        def accepted() -> None:
+            seen.append((len(box.keys()), box.quits))
+            with outbox.factory() as s, s.begin():
+                assert notify.record(s, n=row, worker="w", error=None, now=now)
+
+        assert notify.deliver(settings_for(box.port), row, accepted=accepted) is None
+        assert seen == [(1, 0)]  # taken by the server, recorded, and only then the goodbye
+        assert box.quits == 1
+        (after,) = outbox.rows()
+        assert (after.status, after.claimed_by) == ("sent", None)
 
 
 def test_stopping_is_bounded_and_hands_unsent_claims_back(outbox) -> None:

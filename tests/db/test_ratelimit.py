@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,49 @@ def test_backends_are_pluggable(engines) -> None:
     assert custom.hit(f"x:{engines[0].dialect.name}", limit=1, window_s=1, now=T0) is None
     with pytest.raises(ValueError, match="module:factory"):
         make_store("nonsense", settings=None, engine=None)
+
+
+def test_a_limit_hit_inside_an_open_write_transaction(database_url_factory) -> None:
+    """A request that has written (on SQLite: holds the database's write lock) counts a try
+    and is refused on time, and the tries stay counted when its transaction is rolled back."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from renewmap.db.dialect import write_bind
+    from renewmap.services.access.ratelimit import counters_path
+
+    url = database_url_factory()
+    # a short busy timeout: a store counting in the request's own SQLite file would fail fast
+    engine, other = make_engine(url, busy_timeout_s=1), make_engine(url, busy_timeout_s=1)
+    upgrade(engine)
+    try:
+        limiter = RateLimiter({"code": (3, 600)}, DatabaseStore(engine))
+        session = Session(write_bind(engine))  # a request's session
+        try:
+            session.execute(
+                text(
+                    "INSERT INTO rate_bucket (key, bucket, hits, expires) "
+                    "VALUES ('held by the request', 1, 1, 1)"
+                )
+            )
+            for i in range(3):
+                limiter.hit("code", "192.0.2.9", now=T0 + i)
+            with pytest.raises(RateLimited) as refused:
+                limiter.hit("code", "192.0.2.9", now=T0 + 3)
+        finally:  # the 429 ends the request: its transaction is rolled back
+            session.rollback()
+            session.close()
+        assert 597 <= refused.value.details["retry_after"] <= 660
+        # the request's transaction was rolled back; another worker still sees the three tries
+        assert DatabaseStore(other).check("code:192.0.2.9", limit=3, window_s=600, now=T0 + 4)
+        assert DatabaseStore(other).check("code:192.0.2.10", limit=3, window_s=600, now=T0) is None
+        with engine.connect() as conn:
+            held = conn.execute(
+                text("SELECT count(*) FROM rate_bucket WHERE key = 'held by the request'")
+            ).scalar_one()
+        assert held == 0
+        if engine.dialect.name == "sqlite":  # the counters' own file, beside the database
+            assert Path(counters_path(str(engine.url.database))).is_file()
+    finally:
+        engine.dispose()
+        other.dispose()

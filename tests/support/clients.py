@@ -1,4 +1,4 @@
-"""The external programs some tests drive: Chromium, GDAL, QGIS, Node.
+"""The external programs some tests drive: Chromium, GDAL, QGIS, Node, PgBouncer.
 
 A test that needs one asks here. A missing program skips the test with a reason that names
 it and how to install it; tests/conftest.py collects those skips, and in CI (CI=true) any of
@@ -16,6 +16,7 @@ from typing import NoReturn
 import pytest
 
 from renewmap.devtools.e2e import CHROMIUM
+from renewmap.devtools.pgcluster import PGBOUNCER
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MISSING = "missing external client:"  # the skip reasons tests/conftest.py counts
@@ -81,3 +82,11 @@ def s3rver() -> str:
     if not path.exists():
         missing("s3rver", "npm ci")
     return str(path)
+
+
+def pgbouncer() -> str:
+    """Debian's PgBouncer (the connection pooler the operations tests put in front of
+    PostgreSQL): its path."""
+    if not Path(PGBOUNCER).exists():
+        missing(PGBOUNCER, "apt-get install pgbouncer")
+    return PGBOUNCER

@@ -1,6 +1,10 @@
 """Real receivers of notifications on loopback, counting what arrives by idempotency key.
 
 * ``Mailbox``: an SMTP server (aiosmtpd) keeping every message; ``keys`` counts Message-IDs.
+  ``hold(after=k)`` makes it slow on demand: after ``k`` more messages it stops answering at
+  the end of a message's data (the message is received, not yet taken) until ``release``.
+  A held message whose sender vanishes (killed) is not taken, as a mail server drops a
+  message it never acknowledged; one released is taken and answered 250.
 * ``StalledSMTP``: accepts connections and never answers (a hung mail server); ``release``
   closes them.
 * ``Hooks``: an HTTP server keeping every POST with its ``Idempotency-Key``; paths in
@@ -11,6 +15,7 @@ A message delivered twice shows as a key counted twice: ``duplicates()`` lists t
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import http.server
@@ -49,12 +54,64 @@ class Mailbox:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.port = free_port()
+        self.held: dict[int, str] = {}  # client port → Message-ID key of messages held now
+        self.dropped: list[str] = []  # keys of held messages whose sender went away
+        self._hold_after: int | None = None  # hold once this many more were taken
+        self._released = threading.Event()
+        self._released.set()
+        self.quits = 0  # QUIT commands received (a sender's goodbye)
+
+    def hold(self, after: int = 0) -> None:
+        """Stop answering at the end of a message's data, after ``after`` more messages."""
+        with self.lock:
+            self._hold_after = after
+            self._released.clear()
+
+    def release(self) -> None:
+        """Answer again: every held message is taken (250) if its sender is still there."""
+        with self.lock:
+            self._hold_after = None
+            self._released.set()
+
+    def _must_hold(self) -> bool:
+        with self.lock:
+            if self._hold_after is None:
+                return False
+            if self._hold_after > 0:
+                self._hold_after -= 1
+                return False
+            return True
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        key = strip_id(str(message["Message-ID"]))
+        if self._must_hold():
+            port = int(session.peer[1])
+            with self.lock:
+                self.held[port] = key
+            gone = False
+            try:
+                while not self._released.is_set() and not gone:  # a slow mail server
+                    await asyncio.sleep(0.02)
+                    gone = server.transport is None or server.transport.is_closing()
+            except asyncio.CancelledError:  # aiosmtpd: the sender's connection was lost
+                gone = True
+                raise
+            finally:
+                with self.lock:
+                    self.held.pop(port, None)
+                    if gone:  # never acknowledged: not taken
+                        self.dropped.append(key)
+            if gone:
+                return "421 the sender went away"
         with self.lock:
             self.messages.append(message)  # type: ignore[arg-type]
         return "250 OK"
+
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.quits += 1
+        return "221 Bye"
 
     def keys(self) -> Counter[str]:
         with self.lock:

@@ -7,7 +7,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -32,6 +31,7 @@ from renewmap.api.routers import (
     suggestions,
 )
 from renewmap.api.security import install as install_security_headers
+from renewmap.api.static import CachedStatic
 from renewmap.services.access.ratelimit import RateLimiter, make_store
 from renewmap.services.requests import photos
 from renewmap.settings import Settings
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app, {open311.PREFIX + "/": open311.render_error, ogc.PREFIX + "/": ogc.render_error}
     )
     install_request_guards(app, settings)
-    app.add_middleware(CompressPublic)  # static files and public JSON only (api.compression)
+    app.add_middleware(CompressPublic)  # public JSON only (api.compression)
     install_security_headers(app, settings)  # every response, error pages too
     app.add_middleware(Observe, trusted=settings.trusted_networks())  # outermost: all of it
     for module in (
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ):
         app.include_router(module.router)
     static_dir = resources.files("renewmap") / "static"
-    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    # gzipped once per file version, ETags and 304s (api.static)
+    app.mount("/static", CachedStatic(directory=str(static_dir)), name="static")
     return app
 
 
@@ -123,12 +124,14 @@ def _lifespan(
             "max_overflow": settings.db_max_overflow,
             "pool_timeout": settings.db_pool_timeout_s,
         }
-        read_engine = read_only_bind(eng, pool=pool)
+        prepared = settings.db_prepared_statements
+        read_engine = read_only_bind(eng, pool=pool, prepared_statements=prepared)
         public_engine = read_only_bind(
             eng,
             url=settings.database_read_url,
             statement_timeout_ms=settings.public_read_timeout_ms,
             pool=pool,
+            prepared_statements=prepared,
         )
         app.state.engine = eng
         app.state.read_engine = read_engine

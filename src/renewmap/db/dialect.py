@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.selectable import Select
 
-from renewmap.db.engine import POSTGRES_CONNECT_ARGS
+from renewmap.db.engine import POSTGRES_CONNECT_ARGS, postgres_driver_args
 
 Bounds = tuple[float, float, float, float]
 # A geometry column as queries name it: a table's column or a model's attribute
@@ -315,14 +315,16 @@ def route_prefetch_sql(session: Session) -> str:
 def execute_hot(session: Session, sql: str, params: dict[str, float]) -> list[tuple[Any, ...]]:
     """Run one hot read query on the driver connection of the session's transaction.
 
-    PostgreSQL: a server-side prepared statement with binary results (no bytea hex decoding);
+    PostgreSQL: a server-side prepared statement (unless the engine's are off, behind
+    PgBouncer) with binary results (no bytea hex decoding);
     SQLite: the driver cursor. Both skip SQLAlchemy's result layer, which costs more than
     the query itself for the routing prefetch.
     """
     driver: Any = session.connection().connection.driver_connection  # psycopg or sqlite3
     if dialect_name(session) == "postgresql":
         with driver.cursor(binary=True) as cur:
-            cur.execute(sql, params, prepare=True)
+            # prepare=None: the connection's own rule (never, when prepared statements are off)
+            cur.execute(sql, params, prepare=None if driver.prepare_threshold is None else True)
             rows: list[tuple[Any, ...]] = cur.fetchall()
             return rows
     cur = driver.cursor()
@@ -339,6 +341,7 @@ def read_only_bind(
     url: str | None = None,
     statement_timeout_ms: int | None = None,
     pool: dict[str, Any] | None = None,
+    prepared_statements: bool = True,
 ) -> Engine:
     """Engine for read-only sessions.
 
@@ -355,7 +358,11 @@ def read_only_bind(
             url or engine.url,
             isolation_level="AUTOCOMMIT",
             pool_pre_ping=engine.pool._pre_ping,
-            connect_args={**POSTGRES_CONNECT_ARGS, "options": options},
+            connect_args={
+                **POSTGRES_CONNECT_ARGS,
+                **postgres_driver_args(prepared_statements=prepared_statements),
+                "options": options,
+            },
             **(pool or {}),
         )
     return engine

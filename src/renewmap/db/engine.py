@@ -69,6 +69,12 @@ def _load_spatialite(dbapi_conn: Any, library: str) -> None:
 POSTGRES_CONNECT_ARGS = {"options": "-c jit=off"}
 
 
+def postgres_driver_args(*, prepared_statements: bool) -> dict[str, Any]:
+    """psycopg's connection arguments: no server-side prepared statements when they are off
+    (psycopg prepares a statement run five times on a connection by default)."""
+    return {} if prepared_statements else {"prepare_threshold": None}
+
+
 def make_engine(
     url: str,
     *,
@@ -80,12 +86,15 @@ def make_engine(
     max_overflow: int = 10,
     pool_timeout_s: float = 30.0,
     busy_timeout_s: float = 30.0,
+    prepared_statements: bool = True,
 ) -> Engine:
     """Create an engine for ``sqlite:///…`` (SpatiaLite) or ``postgresql+psycopg://…`` (PostGIS).
 
     ``pool_*``: connections kept, extra ones allowed under load, and how long a checkout
     waits (then ``sqlalchemy.exc.TimeoutError``, answered 503 by the app). ``busy_timeout_s``:
-    how long a SQLite writer waits for the write lock.
+    how long a SQLite writer waits for the write lock. ``prepared_statements``: False behind
+    a pooler that hands each transaction another server connection (PgBouncer's transaction
+    mode before 1.21).
     """
     from renewmap.db import guards
 
@@ -133,7 +142,10 @@ def make_engine(
     if parsed.get_backend_name() == "postgresql":
         # Disconnects are still detected (the pool is invalidated on the error); pre-ping
         # would add a round trip to every request.
-        connect_args = dict(POSTGRES_CONNECT_ARGS)
+        connect_args: dict[str, Any] = {
+            **POSTGRES_CONNECT_ARGS,
+            **postgres_driver_args(prepared_statements=prepared_statements),
+        }
         if lock_timeout_ms is not None:  # the app: no request waits forever on another
             connect_args["options"] += f" -c lock_timeout={int(lock_timeout_ms)}"
         return create_engine(
@@ -161,4 +173,5 @@ def engine_from_settings(
         max_overflow=settings.db_max_overflow,
         pool_timeout_s=settings.db_pool_timeout_s,
         busy_timeout_s=settings.sqlite_busy_timeout_s,
+        prepared_statements=settings.db_prepared_statements,
     )

@@ -861,6 +861,17 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LoginFailure(Base):
+    """Failed sign-ins with a username no account has (``services.access.accounts``): counted
+    and made to wait like an account's, so a 429 does not tell which usernames exist. Only a
+    hash of the username is kept."""
+
+    __tablename__ = "login_failure"
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class RateBucket(Base):
     """Rate-limit counts shared by every worker (``services.access.ratelimit``): the events of
     one key (``action:client``) in one tenth of its window."""

@@ -79,6 +79,7 @@ def app_process(
     startup_s: float = 120.0,
     workers: int = 1,
     demo_history: bool = False,
+    upgrade_url: str | None = None,
 ) -> Iterator[RunningApp]:
     """``renewmap serve`` on a free loopback port, after ``renewmap db upgrade``.
 
@@ -88,6 +89,8 @@ def app_process(
     the browser tests start from) unless ``demo_history``. Output goes to ``log``: a pipe
     nobody reads would block the server. ``env`` adds ``RENEWMAP_*`` settings; ``workers``
     worker processes (``--workers``), all of them started before this yields.
+    ``upgrade_url``: run ``renewmap db upgrade`` there instead (PostgreSQL directly, when the
+    app talks to it through PgBouncer).
     """
     port = free_port()
     cli = [sys.executable, "-m", "renewmap.cli"]
@@ -104,8 +107,9 @@ def app_process(
     }
     out = log.open("ab")
     # as deployed: the schema is brought up to date first, the server only checks it
+    upgrade_env = {**full_env, **({"RENEWMAP_DATABASE_URL": upgrade_url} if upgrade_url else {})}
     subprocess.run(
-        [*cli, "db", "upgrade"], env=full_env, stdout=out, stderr=subprocess.STDOUT, check=True
+        [*cli, "db", "upgrade"], env=upgrade_env, stdout=out, stderr=subprocess.STDOUT, check=True
     )
     proc = subprocess.Popen(cmd, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     app = RunningApp(f"http://127.0.0.1:{port}", proc, log)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 POSTGIS_PACKAGE = "postgresql-15-postgis-3"
+PGBOUNCER = os.environ.get("RENEWMAP_PGBOUNCER", "/usr/sbin/pgbouncer")
 
 
 class ClusterUnavailable(RuntimeError):
@@ -97,6 +98,84 @@ class Cluster:
             self.run_as,
         )
         _wait(self.port)
+
+    @contextlib.contextmanager
+    def replica(self) -> Iterator[Cluster]:
+        """A streaming replica of this server on another free loopback port, made as an
+        operator makes one (``pg_basebackup -R``: copy the data, write the standby's
+        connection settings), started and caught up; stopped and deleted at the end."""
+        base = Path(tempfile.mkdtemp(prefix="renewmap-pg-replica-"))
+        if self.run_as:
+            shutil.chown(base, user=self.run_as)
+            os.chmod(base, 0o700)
+        datadir = base / "data"
+        port = free_port()
+        standby = Cluster(self.bindir, datadir, port, self.user, self.run_as)
+        try:
+            _run(
+                [
+                    str(self.bindir / "pg_basebackup"),
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    self.user,
+                    "-D",
+                    str(datadir),
+                    "-R",  # standby.signal + primary_conninfo: a standby of this server
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                    "--no-sync",
+                ],
+                self.run_as,
+            )
+            with open(datadir / "postgresql.conf", "a") as conf:  # the last setting wins
+                conf.write(
+                    f"\nport = {port}\nunix_socket_directories = '{base}'\nhot_standby = on\n"
+                )
+            standby.start()
+            try:
+                standby.wait_replayed(self)
+                yield standby
+            finally:
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    standby.stop("immediate")
+        except subprocess.CalledProcessError as exc:
+            raise ClusterUnavailable(f"{exc.cmd[0]} failed: {exc.stderr.strip()}") from exc
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+    def _query(self, sql: str) -> Any:
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute(sql).fetchone()
+        return row[0] if row else None
+
+    def wait_replayed(self, primary: Cluster, timeout: float = 60.0) -> None:
+        """Wait until this standby has replayed everything ``primary`` has written so far
+        (its WAL insert position: with ``synchronous_commit = off`` a commit may not be
+        written out yet, and the write position would be behind it)."""
+        target = primary._query("SELECT pg_current_wal_insert_lsn()::text")
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(Exception):  # a standby still starting refuses connections
+                done = self._query(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")
+                if done:
+                    return
+            if time.monotonic() > deadline:
+                raise ClusterUnavailable(f"the replica did not replay up to {target}")
+            time.sleep(0.05)
+
+    def pause_replay(self) -> None:
+        """Stop applying the primary's changes (a standby lagging behind, on demand)."""
+        self._query("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        self._query("SELECT pg_wal_replay_resume()")
 
 
 def _run(cmd: list[str], run_as: str | None, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -201,3 +280,73 @@ def _wait(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.1)
     raise ClusterUnavailable(f"PostgreSQL did not listen on 127.0.0.1:{port}")
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    """A PgBouncer on loopback in front of a cluster: clients connect here."""
+
+    port: int
+    user: str
+    admin_dsn: str
+
+    def url(self, database: str = "renewmap") -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+
+@contextlib.contextmanager
+def pgbouncer(
+    cluster: Cluster, *, pool_size: int = 4, executable: str = PGBOUNCER
+) -> Iterator[Bouncer]:
+    """PgBouncer in transaction mode on a free loopback port in front of ``cluster`` (every
+    database of it), with its ini and userlist in a temporary directory; stopped and deleted
+    at the end. ``pool_size`` server connections per database: fewer than the app's
+    clients, so transactions really take turns on them.
+
+    ``options`` (the app's ``-c jit=off …``) is ignored: PgBouncer 1.18 refuses an unknown
+    startup parameter. Put such settings on the role instead (deploy/README.md)."""
+    if not Path(executable).exists():
+        raise ClusterUnavailable(f"{executable} not found: apt-get install pgbouncer")
+    base = Path(tempfile.mkdtemp(prefix="renewmap-pgbouncer-"))
+    port = free_port()
+    (base / "userlist.txt").write_text(f'"{cluster.user}" ""\n')
+    (base / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host=127.0.0.1 port={cluster.port}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {base / 'userlist.txt'}\n"
+        f"admin_users = {cluster.user}\n"
+        "pool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n"
+        "max_client_conn = 1000\n"
+        "ignore_startup_parameters = options, extra_float_digits\n"
+        f"logfile = {base / 'pgbouncer.log'}\npidfile = {base / 'pgbouncer.pid'}\n"
+    )
+    if cluster.run_as:  # PgBouncer refuses to run as root
+        for path in (base, *base.iterdir()):
+            shutil.chown(path, user=cluster.run_as)
+    proc = subprocess.Popen(
+        [executable, str(base / "pgbouncer.ini")],
+        user=cluster.run_as,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        try:
+            _wait(port)
+        except ClusterUnavailable:
+            log = base / "pgbouncer.log"
+            raise ClusterUnavailable(
+                "pgbouncer did not start: " + (log.read_text() if log.exists() else "")
+            ) from None
+        admin = f"host=127.0.0.1 port={port} user={cluster.user} dbname=pgbouncer"
+        yield Bouncer(port, cluster.user, admin)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        shutil.rmtree(base, ignore_errors=True)

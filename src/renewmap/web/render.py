@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from renewmap.i18n import LOCALES, gettext
-from renewmap.web.assets import msgids
+from renewmap.web.assets import module_order, msgids
 
 STATIC_URL = "/static"
 DEFAULT_TIME_ZONE = "Asia/Shanghai"
@@ -45,7 +45,15 @@ def environment() -> Environment:
     env.globals["static"] = STATIC_URL
     env.globals["LANG_NAMES"] = LANG_NAMES
     env.globals["LOCALES"] = LOCALES
+    env.globals["module_imports"] = module_imports
     return env
+
+
+def module_imports(name: str) -> tuple[str, ...]:
+    """What the page module ``static/js/NAME.js`` imports, directly or not (``js/lib/dom.js``
+    …): the page names them in ``<link rel="modulepreload">`` so that the browser fetches them
+    with the module rather than one level of imports after another."""
+    return module_order(f"js/{name}.js")[:-1]
 
 
 def translator(locale: str) -> Callable[..., str]:

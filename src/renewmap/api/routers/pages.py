@@ -571,7 +571,7 @@ def design_hub(
             )
             if site
             else [],
-            timeline=process.timeline(session, community_code=code, site_code=site)
+            timeline=process.timeline(session, community_code=code, site_code=site, staff=True)
             if site
             else None,
             photos=process.photos(session, community_code=code, site_code=site) if site else None,

@@ -637,7 +637,6 @@ def agree_to_convention(
             device_hash=device,
             locale=locale,
         ),
-        session=session,
     )
 
 

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from renewmap.api.deps import (
     IdPath,
@@ -74,14 +73,11 @@ class ObjectionIn(BaseModel):
     )
 
 
-def guarded_code(
-    request: Request, limiter: RateLimiter, site: str, call: Any, *, session: Session
-) -> Any:
+def guarded_code(request: Request, limiter: RateLimiter, site: str, call: Any) -> Any:
     """Run ``call`` that takes a household code; a wrong code counts against the address and
-    the site (429 once either has used up its tries): codes cannot be guessed.
-
-    A wrong code writes nothing: the request's transaction ends before the tries are counted,
-    because on SQLite the counters' own transaction would otherwise wait for its write lock."""
+    the site (429 once either has used up its tries): codes cannot be guessed. The tries
+    are counted outside the request's transaction (``DatabaseStore``): they stay counted
+    when the request fails, and a wrong code writes nothing else."""
     address = client_address(request)
     limiter.check("code", address)
     limiter.check("code_site", site)
@@ -89,7 +85,6 @@ def guarded_code(
         return call()
     except NotFound as exc:
         if exc.details.get("field") == "code":
-            session.rollback()
             limiter.hit("code", address)
             limiter.hit("code_site", site)
         raise
@@ -233,7 +228,6 @@ def vote(
             household_code=body.code,
             locale=locale,
         ),
-        session=session,
     )
 
 
@@ -268,7 +262,6 @@ def household(
             device_hash=device,
             locale=locale,
         ),
-        session=session,
     )
 
 
@@ -321,7 +314,6 @@ def object_to(
             nickname=body.nickname,
             household_code=body.code,
         ),
-        session=session,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from renewmap.db.models import (
     AuthToken,
+    LoginFailure,
     StaffUser,
 )
 
@@ -57,3 +58,34 @@ def count_failed_login(session: Session, *, user_id: int) -> int:
 
 def lock_account(session: Session, *, user_id: int, until: datetime) -> None:
     session.execute(update(StaffUser).where(StaffUser.id == user_id).values(locked_until=until))
+
+
+def unknown_name_lock(session: Session, *, name_hash: str) -> datetime | None:
+    """Until when sign-ins with this unknown username wait (None: they do not)."""
+    return session.scalar(
+        select(LoginFailure.locked_until).where(LoginFailure.name_hash == name_hash)
+    )
+
+
+def count_unknown_name_failure(session: Session, *, name_hash: str) -> int:
+    """One more failed sign-in with this unknown username, counted in SQL; the new count."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    table = LoginFailure.__table__
+    return int(
+        session.execute(
+            insert(table)
+            .values(name_hash=name_hash, failures=1)
+            .on_conflict_do_update(
+                index_elements=[table.c.name_hash], set_={"failures": table.c.failures + 1}
+            )
+            .returning(table.c.failures)
+        ).scalar_one()
+    )
+
+
+def lock_unknown_name(session: Session, *, name_hash: str, until: datetime) -> None:
+    session.execute(
+        update(LoginFailure).where(LoginFailure.name_hash == name_hash).values(locked_until=until)
+    )

@@ -27,7 +27,7 @@ from renewmap.db.models import (
     RequestSupport,
 )
 from renewmap.db.queries.places import in_public_community
-from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, EventKind
+from renewmap.vocabulary import OPEN_FILTER, OPEN_STATUSES, STATUSES, EventKind
 
 
 def requests_of_community(
@@ -94,6 +94,13 @@ def _public_conditions(
         conditions.append(Request.category == category)
     if status:
         conditions.append(Request.status == status)
+    else:
+        # Every status, said aloud so that SQLite reads one community's rows through
+        # (community_id, status) in table order: it would otherwise pick the (community_id,
+        # created_at, id) index and fetch the rows out of order, 5-10x slower for the map's and
+        # the count's every row (100,000 suggestions: 300 ms instead of 30). A sorted page still
+        # walks (community_id, created_at, id) and stops after its rows.
+        conditions.append(Request.status.in_(STATUSES))
     if grid_id is not None:
         conditions.append(Request.grid_id == grid_id)
     if bounds is not None:

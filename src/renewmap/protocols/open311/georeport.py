@@ -459,8 +459,7 @@ def create(
     request as a resident's suggestion from this client: routed, announced to its owner.
 
     ``rate_limit(client)`` raises RateLimited when the key has posted too much. It is counted
-    before the first statement of this request's transaction: on SQLite that transaction holds
-    the write lock, for which the counters' own transaction would wait."""
+    before the key is looked up, by the key's hash, so a wrong key counts like a right one."""
     try:
         if api_key:  # a missing key is refused just below; a wrong one counts like a right one
             rate_limit("key:" + hashlib.sha256(api_key.encode()).hexdigest()[:24])

@@ -25,9 +25,12 @@ from renewmap.db.models import AuthToken, PartyBranch, StaffRole, StaffUser, Sub
 from renewmap.db.queries.accounts import (
     auth_token_by_hash,
     count_failed_login,
+    count_unknown_name_failure,
     lock_account,
+    lock_unknown_name,
     revoke_tokens_of,
     staff_user_by_username,
+    unknown_name_lock,
 )
 from renewmap.db.queries.places import (
     branch_subtree_ids,
@@ -342,8 +345,15 @@ def check_password(
     A successful sign-in clears the count; ``unlock`` (``renewmap user unlock``) too."""
     now = now or datetime.now(UTC)
     user = staff_user_by_username(session, username=username)
-    if user is not None and user.locked_until is not None:
-        until = _aware(user.locked_until)
+    # a username no account has is counted and made to wait alike: a 429 must not tell
+    # which usernames exist
+    unknown = None if user is not None else name_hash(username)
+    if user is not None:
+        locked = user.locked_until
+    else:
+        locked = unknown_name_lock(session, name_hash=name_hash(username))
+    if locked is not None:
+        until = _aware(locked)
         if until > now:
             wait = math.ceil((until - now).total_seconds())
             raise RateLimited(
@@ -359,8 +369,7 @@ def check_password(
     except (VerificationError, InvalidHashError):
         verified = False
     if user is None or not verified or not user.active:
-        if user is not None:
-            _count_failure(session, user, now)
+        _count_failure(session, user, unknown, now)
         raise Unauthenticated(
             "wrong username or password", key="wrong_credentials", field="password"
         )
@@ -382,12 +391,25 @@ def lock_delay(failures: int) -> int:
     return min(LOCK_BASE_S * 2 ** (failures - LOCK_AFTER), LOCK_MAX_S)
 
 
-def _count_failure(session: Session, user: StaffUser, now: datetime) -> None:
-    """One more failure (and the wait it brings), kept although the request that made it
-    fails."""
-    delay = lock_delay(count_failed_login(session, user_id=user.id))
-    if delay:
-        lock_account(session, user_id=user.id, until=now + timedelta(seconds=delay))
+def name_hash(username: str) -> str:
+    """How an unknown username's failed sign-ins are kept: never the name itself."""
+    return hashlib.sha256(("renewmap-login:" + username).encode()).hexdigest()
+
+
+def _count_failure(
+    session: Session, user: StaffUser | None, unknown: str | None, now: datetime
+) -> None:
+    """One more failure of an account or of an unknown username (and the wait it brings),
+    kept although the request that made it fails."""
+    if user is not None:
+        delay = lock_delay(count_failed_login(session, user_id=user.id))
+        if delay:
+            lock_account(session, user_id=user.id, until=now + timedelta(seconds=delay))
+    else:
+        assert unknown is not None
+        delay = lock_delay(count_unknown_name_failure(session, name_hash=unknown))
+        if delay:
+            lock_unknown_name(session, name_hash=unknown, until=now + timedelta(seconds=delay))
     keep_on_error(session)
 
 

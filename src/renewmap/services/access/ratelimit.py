@@ -9,7 +9,14 @@ pluggable store (``RENEWMAP_RATE_LIMIT_BACKEND``):
   client never gets more than N events into any window (it may wait up to a tenth longer).
   One short transaction per event: an upsert of the current tenth, the sum, and the event
   taken back when it is over the limit. Concurrent events of one key queue on that row, so
-  none is lost and the limit holds exactly.
+  none is lost and the limit holds exactly. The counters' transaction is never the request's:
+  a try counts even when the request fails and its transaction is rolled back. On PostgreSQL
+  it runs on its own pooled connection. On SQLite one writer holds the whole file until it
+  commits, and a request's write transaction (``BEGIN IMMEDIATE``) holds it from its first
+  statement: counting in that file from inside the request would wait for the request itself.
+  So on SQLite the counters live in a file of their own beside the database
+  (``renewmap.sqlite-ratelimit``, like its ``-wal`` file; every worker opens the same one),
+  and a limit may be hit anywhere in a request.
 * ``memory``: a sliding log in this process (one worker only; tests).
 * ``package.module:factory``: your own store, ``factory(settings, engine)`` returning an
   object with the ``RateStore`` methods (e.g. Redis).
@@ -74,12 +81,31 @@ class MemoryStore:
 
 
 class DatabaseStore:
-    """Counters in the ``rate_bucket`` table (one row per key and tenth of a window)."""
+    """Counters in the ``rate_bucket`` table (one row per key and tenth of a window): in the
+    application's database on PostgreSQL, in a file of their own beside it on SQLite."""
 
     def __init__(self, engine: Engine) -> None:
         from renewmap.db.dialect import write_bind
 
-        self.engine = write_bind(engine)
+        self._serial: threading.Lock | None = None
+        if engine.dialect.name == "sqlite":
+            self.engine, memory = _sqlite_counters(engine)
+            if memory:  # one shared connection: one event at a time
+                self._serial = threading.Lock()
+        else:
+            self.engine = write_bind(engine)
+
+    def hit(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
+        if self._serial is None:
+            return self._hit(key, limit=limit, window_s=window_s, now=now)
+        with self._serial:
+            return self._hit(key, limit=limit, window_s=window_s, now=now)
+
+    def check(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
+        if self._serial is None:
+            return self._check(key, limit=limit, window_s=window_s, now=now)
+        with self._serial:
+            return self._check(key, limit=limit, window_s=window_s, now=now)
 
     @staticmethod
     def _tenth(window_s: float) -> float:
@@ -104,7 +130,7 @@ class DatabaseStore:
         ).all()
         return [(int(b), int(h)) for b, h in rows]
 
-    def hit(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
+    def _hit(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
         from renewmap.db.models import RateBucket
 
         tenth = self._tenth(window_s)
@@ -140,7 +166,7 @@ class DatabaseStore:
                 conn.execute(delete(table).where(table.c.expires < int(now)))
         return None
 
-    def check(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
+    def _check(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
         tenth = self._tenth(window_s)
         current = math.floor(now / tenth)
         with self.engine.connect() as conn:
@@ -148,6 +174,58 @@ class DatabaseStore:
         if sum(hits for _, hits in rows) >= limit:
             return self._wait(rows, limit, tenth, now)
         return None
+
+
+COUNTERS_SUFFIX = "-ratelimit"
+COUNTERS_BUSY_MS = 5000  # counters' transactions are a few statements: a wait is short
+
+
+def counters_path(database: str) -> str:
+    """The SQLite file of the rate-limit counters of the SQLite database ``database``."""
+    return database + COUNTERS_SUFFIX
+
+
+def _sqlite_counters(engine: Engine) -> tuple[Engine, bool]:
+    """An engine on the counters' own SQLite file (made with its table if new), and whether
+    it is in memory (the database is: a single process, nothing to share)."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import StaticPool
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from renewmap.db.models import RateBucket
+
+    database = engine.url.database
+    memory = not database or database == ":memory:"
+    if memory:
+        counters = create_engine(
+            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    else:
+        assert database is not None
+        counters = create_engine(
+            f"sqlite:///{counters_path(database)}",
+            connect_args={"check_same_thread": False, "timeout": COUNTERS_BUSY_MS / 1000},
+        )
+
+    @event.listens_for(counters, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy begins, as below
+        dbapi_conn.execute(f"PRAGMA busy_timeout = {COUNTERS_BUSY_MS}")
+        if not memory:
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            dbapi_conn.execute("PRAGMA synchronous = NORMAL")  # counts, not records
+
+    @event.listens_for(counters, "begin")
+    def _on_begin(conn: Any) -> None:
+        # the write lock from the start: the upsert, the sum and the take-back are one step
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    table = RateBucket.__table__
+    with counters.begin() as conn:  # every worker may do this at once: IF NOT EXISTS
+        conn.execute(CreateTable(table, if_not_exists=True))
+        for index in table.indexes:
+            conn.execute(CreateIndex(index, if_not_exists=True))
+    return counters, memory
 
 
 def _upsert(dialect: str) -> Any:

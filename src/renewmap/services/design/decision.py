@@ -149,7 +149,7 @@ def decision(
 ) -> dict[str, Any]:
     """The decision as residents see it from the display on (staff see it once recorded): the
     chosen draft, the reasons, the vote's result, the display window, what comes next."""
-    _community, site = process.site_of(session, community_code=community_code, site_code=site_code)
+    community, site = process.site_of(session, community_code=community_code, site_code=site_code)
     shown = _stage_index(site) >= process.STAGES.index("announcement")
     if site.decision_draft_id is None or not (shown or staff):
         return {"site": site.code, "decided": False}
@@ -171,7 +171,10 @@ def decision(
         "decided": True,
         "draft": {"number": draft.number, "name": draft.name} if draft else None,
         "reasons": site.decision_reasons,
-        "decided_by": site.decided_by,
+        # residents read the role; the username is half of a sign-in and never public
+        "decided_by": site.decided_by
+        if staff
+        else process.public_actor(session, community, site.decided_by),
         "decided_at": site.decided_at.isoformat() if site.decided_at else None,
         "results": results(session, site),
         "display": {

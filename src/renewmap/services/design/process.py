@@ -22,6 +22,7 @@ named) and is the step's record, like its minutes or a file of them.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from renewmap import blobs
 from renewmap.db.models import Community, Site, SitePhoto, SiteStage, StageAttachment
+from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.db.queries.places import (
     community_by_code,
     find_site,
@@ -48,6 +50,7 @@ from renewmap.db.queries.process import (
 from renewmap.db.queries.records import meetings_of_site_steps, step_has_meeting
 from renewmap.errors import Conflict, Forbidden, InvalidInput, NotFound
 from renewmap.i18n import N_, Msg, t
+from renewmap.names import ROLE_LABELS
 from renewmap.services.access.accounts import Principal
 from renewmap.services.ingest.files import checked_attachment
 from renewmap.services.requests.photos import process_photo
@@ -219,9 +222,51 @@ def require_action(site: Site, action: str) -> None:
     )
 
 
-def timeline(session: Session, *, community_code: str, site_code: str) -> dict[str, Any]:
-    """Where the site stands: every step with dates, minutes and attachments (public)."""
+# ``Principal.actor`` as stored: "display name (username)"
+ACTOR_USERNAME = re.compile(r"\(([A-Za-z0-9_.@-]{2,64})\)$")
+# the role named when a member of staff held several that run the community's processes
+RUNNER_ROLES = (Role.COMMUNITY_ADMIN, Role.DESIGNER, Role.BRANCH_SECRETARY)
+COMMUNITY_STAFF = N_("Community staff")
+
+
+def public_actor(session: Session, community: Community, actor: str | None) -> str | None:
+    """Who ran a step of the community's sites, as residents may read it: the role in which
+    they ran it ("设计师", "社区管理员"), never their name or username (a sign-in's half).
+    Staff views show the stored actor."""
+    if not actor:
+        return None
+    found = ACTOR_USERNAME.search(actor)
+    user = staff_user_by_username(session, username=found.group(1)) if found else None
+    if user is not None:
+        general = general_branch_of(session, community_id=community.id)
+        general_ids = {general.id} if general is not None else set()
+        held = {
+            g.role
+            for g in user.roles
+            if (g.role in DESIGN_ROLES and g.community_id == community.id)
+            or (g.role == Role.BRANCH_SECRETARY and g.branch_id in general_ids)
+        }
+        for role in RUNNER_ROLES:
+            if role in held:
+                return t(ROLE_LABELS[role])
+    return t(COMMUNITY_STAFF)
+
+
+def timeline(
+    session: Session, *, community_code: str, site_code: str, staff: bool = False
+) -> dict[str, Any]:
+    """Where the site stands: every step with dates, minutes and attachments (public). Who
+    skipped a step or left a meeting without minutes: their role, or for ``staff`` who."""
     community, site = site_of(session, community_code=community_code, site_code=site_code)
+    named: dict[str, str | None] = {}
+
+    def who(actor: str | None) -> str | None:
+        if staff or not actor:
+            return actor
+        if actor not in named:
+            named[actor] = public_actor(session, community, actor)
+        return named[actor]
+
     rows = stages_of_site(session, site_id=site.id)
     files: dict[int, list[dict[str, Any]]] = {}
     stage_ids = [r.id for r in rows.values()]
@@ -267,9 +312,9 @@ def timeline(session: Session, *, community_code: str, site_code: str) -> dict[s
                 "minutes": row.minutes if row else None,
                 "attachments": files.get(row.id, []) if row else [],
                 "skip_reason": row.skip_reason if row and state == "skipped" else None,
-                "skipped_by": row.skipped_by if row and state == "skipped" else None,
+                "skipped_by": who(row.skipped_by) if row and state == "skipped" else None,
                 "override_reason": row.override_reason if row else None,
-                "override_by": row.override_by if row else None,
+                "override_by": who(row.override_by) if row else None,
             }
         )
     return {
@@ -343,7 +388,7 @@ def record_stage(
     row.starts_on, row.ends_on, row.minutes = start, end, minutes
     row.updated_by = principal.actor
     session.flush()
-    return timeline(session, community_code=community_code, site_code=site_code)
+    return timeline(session, community_code=community_code, site_code=site_code, staff=True)
 
 
 def move_to(
@@ -403,7 +448,7 @@ def move_to(
         row.ends_on = row.starts_on + timedelta(days=DISPLAY_DAYS)
     site.stage = stage
     session.flush()
-    return timeline(session, community_code=community_code, site_code=site_code)
+    return timeline(session, community_code=community_code, site_code=site_code, staff=True)
 
 
 MAX_REASON = 2000
@@ -522,7 +567,7 @@ def add_attachment(
         )
     )
     session.flush()
-    return timeline(session, community_code=community_code, site_code=site_code)
+    return timeline(session, community_code=community_code, site_code=site_code, staff=True)
 
 
 def attachment(session: Session, *, attachment_id: int) -> tuple[bytes, str, str]:

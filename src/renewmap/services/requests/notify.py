@@ -14,12 +14,12 @@ carry no phone number: they link to the workspace, where scope is checked.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import queue
 import secrets
-import smtplib
 import socket
 import threading
 import time
@@ -47,6 +47,7 @@ from renewmap.db.queries.places import community_by_code, find_grid
 from renewmap.errors import InvalidInput
 from renewmap.i18n import DEFAULT_LOCALE, N_, Msg
 from renewmap.services.requests import progress
+from renewmap.services.requests.mailer import seconds_left, smtp_send
 from renewmap.settings import Settings
 from renewmap.vocabulary import CATEGORY_LABELS
 
@@ -204,7 +205,13 @@ def _message_id(settings: Settings, key: str) -> str:
 
 
 def send_email(
-    settings: Settings, to: str, payload: dict[str, Any], *, key: str | None = None
+    settings: Settings,
+    to: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    accepted: Callable[[], None] | None = None,
+    within_s: float | None = None,
 ) -> None:
     if not settings.notify_smtp_host:
         raise RuntimeError("no SMTP server configured (RENEWMAP_NOTIFY_SMTP_HOST)")
@@ -216,13 +223,7 @@ def send_email(
     if key:
         msg["Message-ID"] = _message_id(settings, key)
     msg.set_content(body)
-    host, port = settings.notify_smtp_host, settings.notify_smtp_port
-    with smtplib.SMTP(host, port, timeout=settings.notify_send_timeout_s) as smtp:
-        if settings.notify_smtp_starttls:
-            smtp.starttls()
-        if settings.notify_smtp_user:
-            smtp.login(settings.notify_smtp_user, settings.notify_smtp_password or "")
-        smtp.send_message(msg)
+    smtp_send(settings, msg, accepted=accepted, within_s=within_s)
 
 
 def webhook_body(payload: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +255,9 @@ def send_webhook(
 # inside BEGIN IMMEDIATE), sent with no transaction open (on SQLite a send never holds the
 # write lock residents' posts need), and the result is recorded only by the claim's holder.
 
-Sender = Callable[[Settings, Notification], None]
+# A sender sends one row; it may call its third argument the moment the receiver has taken
+# the message (SMTP: the 250 after the data, before QUIT), so the result is recorded at once.
+Sender = Callable[[Settings, Notification, Callable[[], None]], None]
 
 
 def _for_resident(n: Notification) -> bool:
@@ -262,14 +265,21 @@ def _for_resident(n: Notification) -> bool:
     return (n.payload or {}).get("audience") == "resident"
 
 
-def _send_email_row(settings: Settings, n: Notification) -> None:
+def _send_email_row(settings: Settings, n: Notification, accepted: Callable[[], None]) -> None:
     if _for_resident(n):
-        progress.send(settings, n)
+        progress.send(settings, n, accepted)
     else:
-        send_email(settings, n.target, n.payload, key=n.idempotency_key)
+        send_email(
+            settings,
+            n.target,
+            n.payload,
+            key=n.idempotency_key,
+            accepted=accepted,
+            within_s=seconds_left(n.lease_until),
+        )
 
 
-def _send_webhook_row(settings: Settings, n: Notification) -> None:
+def _send_webhook_row(settings: Settings, n: Notification, _accepted: Callable[[], None]) -> None:
     send_webhook(n.target, n.payload, key=n.idempotency_key, timeout=settings.notify_send_timeout_s)
 
 
@@ -327,17 +337,34 @@ def claim(
     return out
 
 
-def deliver(settings: Settings, n: Notification) -> str | None:
-    """Send one claimed row (network only, no database); the error, or None when sent."""
+def deliver(
+    settings: Settings, n: Notification, *, accepted: Callable[[], None] | None = None
+) -> str | None:
+    """Send one claimed row (network only, no database); the error, or None when sent.
+    ``accepted`` runs once, as soon as the receiver has taken the message (for e-mail before
+    the SMTP goodbye, else when the sender returns): record the result there, so that a
+    process killed after a receiver took a message does not leave it to be sent again."""
+    taken = False
+
+    def took() -> None:
+        nonlocal taken
+        if not taken:
+            taken = True
+            if accepted is not None:
+                accepted()
+
     sender = SENDERS.get(n.channel)
     try:
         if sender is None:
             raise RuntimeError(f"no sender for channel {n.channel!r}")
-        sender(settings, n)
+        sender(settings, n, took)
     except Exception as exc:  # any failure is retried later; the error is kept and logged
+        if taken:  # delivered: only what came after (the goodbye) failed
+            return None
         error = f"{type(exc).__name__}: {exc}"[:1000]
         log.warning("notification %s (%s to %s) not sent: %s", n.id, n.channel, n.target, error)
         return error
+    took()
     return None
 
 
@@ -398,9 +425,14 @@ def send_due(
         )
     sent = failed = 0
     for n in rows:
-        error = deliver(settings, n)
-        with transaction() as session:
-            record(session, n=n, worker=worker, error=error, now=now)
+
+        def recorded(n: Notification = n, error: str | None = None) -> None:
+            with transaction() as session:
+                record(session, n=n, worker=worker, error=error, now=now)
+
+        error = deliver(settings, n, accepted=recorded)
+        if error is not None:
+            recorded(n, error)
         sent, failed = (sent + 1, failed) if error is None else (sent, failed + 1)
     return sent, failed
 
@@ -486,8 +518,11 @@ class _Lane:
                 if owner.stopping.is_set():
                     owner.release([n])  # never started: back to the queue of the outbox
                     continue
-                error = deliver(owner.settings, n)
-                owner.record_result(n, error)
+                # a message taken is recorded at once (before the SMTP goodbye)
+                taken = functools.partial(owner.record_result, n, None)
+                error = deliver(owner.settings, n, accepted=taken)
+                if error is not None:
+                    owner.record_result(n, error)
             finally:
                 with self.lock:
                     self.busy -= 1

@@ -27,10 +27,10 @@ import hmac
 import json
 import re
 import secrets
-import smtplib
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -43,6 +43,7 @@ from renewmap.db.models import Notification, Request
 from renewmap.db.queries.notify import pending_of_request
 from renewmap.errors import InvalidInput
 from renewmap.i18n import LOCALES, N_, Msg, Text
+from renewmap.services.requests.mailer import seconds_left, smtp_send
 from renewmap.settings import Settings
 from renewmap.vocabulary import EventKind, Status
 
@@ -350,7 +351,13 @@ def texts(settings: Settings, payload: dict[str, Any]) -> dict[str, str]:
 
 
 def send_email(
-    settings: Settings, to: str, payload: dict[str, Any], *, key: str | None = None
+    settings: Settings,
+    to: str,
+    payload: dict[str, Any],
+    *,
+    key: str | None = None,
+    accepted: Callable[[], None] | None = None,
+    within_s: float | None = None,
 ) -> None:
     if not settings.notify_smtp_host:
         raise RuntimeError("no SMTP server configured (RENEWMAP_NOTIFY_SMTP_HOST)")
@@ -366,13 +373,7 @@ def send_email(
         domain = settings.notify_smtp_from.rpartition("@")[2].strip(" >") or "renewmap.local"
         msg["Message-ID"] = f"<{key}@{domain}>"
     msg.set_content(words["body"])
-    host, port = settings.notify_smtp_host, settings.notify_smtp_port
-    with smtplib.SMTP(host, port, timeout=settings.notify_send_timeout_s) as smtp:
-        if settings.notify_smtp_starttls:
-            smtp.starttls()
-        if settings.notify_smtp_user:
-            smtp.login(settings.notify_smtp_user, settings.notify_smtp_password or "")
-        smtp.send_message(msg)
+    smtp_send(settings, msg, accepted=accepted, within_s=within_s)
 
 
 def sms_signature(secret: str, params: dict[str, str]) -> str:
@@ -423,9 +424,16 @@ def send_sms(
             raise RuntimeError(f"HTTP {resp.status}")
 
 
-def send(settings: Settings, n: Notification) -> None:
-    """Send one resident's message through its channel."""
+def send(settings: Settings, n: Notification, accepted: Callable[[], None] | None = None) -> None:
+    """Send one resident's message through its channel (``accepted``: see notify.deliver)."""
     if n.channel == "sms":
         send_sms(settings, n.target, n.payload, key=n.idempotency_key)
     else:
-        send_email(settings, n.target, n.payload, key=n.idempotency_key)
+        send_email(
+            settings,
+            n.target,
+            n.payload,
+            key=n.idempotency_key,
+            accepted=accepted,
+            within_s=seconds_left(n.lease_until),
+        )

@@ -180,7 +180,7 @@ def act(
         )
     if request.status not in spec.sources:
         raise Conflict(
-            "cannot {action} a request that is “{status}”",
+            "cannot {action}: the request is “{status}”",
             key="action_not_allowed",
             action=Msg(names.ACTION_VERBS[action]),
             status=_status(request),

@@ -8,7 +8,7 @@ which is the point. Downgrade reads every blob back into re-created bytes column
 (nothing changed) if one is missing from the store; the blobs stay in the store.
 
 Revision ID: 0023_photos
-Revises: 0022_records2
+Revises: 0023_perf
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision = "0023_photos"
-down_revision = "0022_records2"
+down_revision = "0023_perf"
 branch_labels = None
 depends_on = None
 

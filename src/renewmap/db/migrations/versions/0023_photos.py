@@ -15,6 +15,7 @@ Create Date: 2026-12-01
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import context, op
@@ -52,7 +53,7 @@ MOVED = (
 TABLES = tuple(dict.fromkeys(m.table for m in MOVED))
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> Any:
     from renewmap import blobs
     from renewmap.settings import Settings
 
@@ -92,7 +93,12 @@ def upgrade() -> None:
                 for dim in m.dims or ():
                     batch.add_column(sa.Column(dim, sa.Integer(), nullable=True))
         for m in moved:
-            cols = [sa.column("id"), sa.column(m.old), sa.column(m.key), sa.column(m.size)]
+            cols: list[Any] = [
+                sa.column("id"),
+                sa.column(m.old),
+                sa.column(m.key),
+                sa.column(m.size),
+            ]
             cols += [sa.column(c) for c in ((m.content_type,) if m.content_type else ())]
             cols += [sa.column(d) for d in m.dims or ()]
             t = sa.table(table, *cols)

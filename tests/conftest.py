@@ -14,6 +14,9 @@ tests import are in tests/support.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -39,6 +42,15 @@ BACKENDS = ["spatialite", "postgis"]
 DB_FIXTURES = {"backend", "engine", "session", "client", "make_client", "live_server"}
 
 _missing: list[tuple[str, str]] = []  # (test, reason) of every skip CI does not allow
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Photos and files the tests store go to a throwaway directory (never the checkout's
+    var/): the apps, CLI commands and live servers the tests start all inherit it."""
+    if "RENEWMAP_BLOB_DIR" not in os.environ:
+        root = tempfile.mkdtemp(prefix="renewmap-test-blobs-")
+        os.environ["RENEWMAP_BLOB_DIR"] = root
+        config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
 
 
 @pytest.fixture(scope="session")

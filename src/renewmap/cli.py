@@ -771,6 +771,44 @@ def _properties_help(properties: dict[str, dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def cmd_blobs(args: argparse.Namespace, settings: Settings) -> int:
+    """The photos and files outside the database: collect the unreferenced, check the rest."""
+    from datetime import timedelta
+
+    from renewmap import blobs
+
+    store = blobs.store_from_settings(settings)
+    engine = _engine(settings)
+    try:
+        with Session(engine) as session:
+            if args.action == "check":
+                missing = [k for k in sorted(blobs.referenced_keys(session)) if not store.exists(k)]
+                for key in missing:
+                    print(key)
+                print(t("{n} stored file(s) named by rows are missing from {store}",
+                        n=len(missing), store=repr(store)))  # fmt: skip
+                return 1 if missing else 0
+            done = blobs.collect(
+                store,
+                lambda: blobs.referenced_keys(session),
+                min_age=timedelta(hours=args.min_age_hours),
+                dry_run=args.dry_run,
+            )
+    finally:
+        engine.dispose()
+    print(
+        t(
+            "{deleted} unreferenced file(s) deleted, {young} too recent to delete, {kept} in "
+            "use ({store})",
+            deleted=done.deleted,
+            young=done.young,
+            kept=done.kept,
+            store=repr(store),
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="renewmap", description="RenewMap 微更新地图")
     p.add_argument(
@@ -1000,6 +1038,19 @@ def build_parser() -> argparse.ArgumentParser:
     nt.add_argument("--url", help="the webhook URL")
     nt.add_argument("--format", choices=["json", "wecom"], default="json")
     nt.set_defaults(func=cmd_notify)
+
+    bs = sub.add_parser(
+        "blobs", help="photos and files outside the database: gc (delete unreferenced), check"
+    )
+    bs.add_argument("action", choices=["gc", "check"])
+    bs.add_argument(
+        "--min-age-hours",
+        type=float,
+        default=1.0,
+        help="gc: only files older than this (a post being written is not yet referenced)",
+    )
+    bs.add_argument("--dry-run", action="store_true", help="gc: count, delete nothing")
+    bs.set_defaults(func=cmd_blobs)
 
     sv = sub.add_parser("serve", help="run the web app")
     sv.add_argument("--host", default="127.0.0.1")

@@ -163,6 +163,19 @@ class OutputFailed(RenewMapError):
     code = "output_failed"
 
 
+class BlobMissing(RenewMapError):
+    """A row names a photo or file the blob store does not hold (the store lost it, or the
+    database was restored without its blob directory or bucket)."""
+
+    code = "blob_missing"
+
+
+class BlobStorageFailed(RenewMapError):
+    """The blob store (directory or S3-compatible storage) could not be reached or refused."""
+
+    code = "blob_storage_failed"
+
+
 class FontMissing(RenewMapError):
     """No font with Chinese characters to draw a printable (the server's setup)."""
 
@@ -171,6 +184,8 @@ class FontMissing(RenewMapError):
 
 HTTP_STATUS: dict[type[RenewMapError], int] = {
     FontMissing: 503,
+    BlobMissing: 503,
+    BlobStorageFailed: 503,
     NotFound: 404,
     InvalidGeometry: 422,
     InvalidInput: 422,

@@ -145,6 +145,23 @@ class Settings(BaseSettings):
         "machine), 'memory' (this process only) or 'module:factory' (your own)",
     )
 
+    # --- blob storage (branch photos): photos and attachments live outside the database
+    blob_dir: Path | None = Field(
+        default=None,
+        description="directory of photos and attached files (default: beside the SpatiaLite "
+        "file, <name>-blobs; var/blobs for PostGIS); back it up with the database",
+    )
+    blob_s3_endpoint: str | None = Field(
+        default=None,
+        description="S3-compatible object storage instead of a directory, e.g. "
+        "http://127.0.0.1:9000 (MinIO) or https://s3.example.org",
+    )
+    blob_s3_bucket: str = Field(default="renewmap", description="the bucket (must exist)")
+    blob_s3_access_key: str | None = None
+    blob_s3_secret_key: str | None = None
+    blob_s3_region: str = "us-east-1"
+    blob_s3_prefix: str = Field(default="", description="object names start with this")
+
     overdue_days: int = Field(
         default=3, ge=1, le=60, description="a request not accepted in this many days is overdue"
     )

@@ -544,7 +544,7 @@ def test_only_the_adopter_keeps_the_care_log_and_photos_keep_their_kind(
     assert entry["kind"] == "watering" and entry["photo"] and entry["note"] == "浇透了"
     assert adopter.get(f"/p/{plant_id}").text.count("浇水") >= 2  # the entry and the form
     row = session.scalar(select(PlantCare).where(PlantCare.plant_id == plant_id))
-    assert row.kind == "watering" and row.photo is not None
+    assert row.kind == "watering" and row.photo_key is not None
     # a "photo" entry without a photo is refused
     r = adopter.post(f"/api/plants/{plant_id}/care", json={"kind": "photo"})
     assert r.status_code == 422

@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from renewmap import blobs
 from renewmap.db.models import (
     Building,
     Community,
@@ -49,8 +50,10 @@ def world(request, make_client, session):
         content_type="image/jpeg",
         width=1,
         height=1,
-        data=b"\xff\xd8photo",
-        thumbnail=b"\xff\xd8thumb",
+        data_key=blobs.put(session, b"\xff\xd8photo", "image/jpeg"),
+        data_size=7,
+        thumbnail_key=blobs.put(session, b"\xff\xd8thumb", "image/jpeg"),
+        thumbnail_size=7,
     )
     session.add(photo)
     session.flush()
@@ -70,8 +73,10 @@ def world(request, make_client, session):
         content_type="image/jpeg",
         width=1,
         height=1,
-        data=b"\xff\xd8site",
-        thumbnail=b"\xff\xd8site-thumb",
+        data_key=blobs.put(session, b"\xff\xd8site", "image/jpeg"),
+        data_size=6,
+        thumbnail_key=blobs.put(session, b"\xff\xd8site-thumb", "image/jpeg"),
+        thumbnail_size=12,
     )
     stage = session.scalars(select(SiteStage).where(SiteStage.site_id == site.id)).first()
     if stage is None:
@@ -79,10 +84,20 @@ def world(request, make_client, session):
         session.add(stage)
         session.flush()
     attachment = StageAttachment(
-        stage_id=stage.id, filename="minutes.pdf", content_type="application/pdf", data=b"%PDF-"
+        stage_id=stage.id,
+        filename="minutes.pdf",
+        content_type="application/pdf",
+        data_key=blobs.put(session, b"%PDF-", "application/pdf"),
+        size=5,
     )
     care = PlantCare(
-        plant_id=plant.id, kind="watering", by="小李", photo=b"\xff\xd8care", photo_thumbnail=b"t"
+        plant_id=plant.id,
+        kind="watering",
+        by="小李",
+        photo_key=blobs.put(session, b"\xff\xd8care", "image/jpeg"),
+        photo_size=6,
+        photo_thumbnail_key=blobs.put(session, b"t", "image/jpeg"),
+        photo_thumbnail_size=1,
     )
     session.add_all([site_photo, attachment, care])
     session.flush()

@@ -686,6 +686,7 @@ def test_moderation_hides_from_the_public_not_from_staff(make_client, session, w
 
     from PIL import Image
 
+    from renewmap import blobs
     from renewmap.db.models import RequestPhoto
 
     rid = world["ids"]["rA"]
@@ -697,8 +698,10 @@ def test_moderation_hides_from_the_public_not_from_staff(make_client, session, w
         content_type="image/jpeg",
         width=4,
         height=4,
-        data=buf.getvalue(),
-        thumbnail=buf.getvalue(),
+        data_key=blobs.put(session, buf.getvalue(), "image/jpeg"),
+        data_size=len(buf.getvalue()),
+        thumbnail_key=blobs.put(session, buf.getvalue(), "image/jpeg"),
+        thumbnail_size=len(buf.getvalue()),
     )
     session.add(photo)
     session.flush()

@@ -188,7 +188,7 @@ def test_s02_is_built_with_photos_adopted_plants_and_care_logs(history) -> None:
         assert len(plants) == 6
         assert counts["adoptions"] == _count(s, PlantAdoption) == 4
         assert _count(s, PlantCare) == 11
-        with_photo = select(func.count()).where(PlantCare.photo.is_not(None))
+        with_photo = select(func.count()).where(PlantCare.photo_key.is_not(None))
         assert s.scalar(with_photo) == 1
 
 

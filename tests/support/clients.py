@@ -72,6 +72,18 @@ def axe() -> str:
     return str(path)
 
 
+def s3rver() -> str:
+    """s3rver, an S3-compatible server in Node (npm, package.json's devDependencies; ./dev
+    test runs npm ci): its path. The S3 blob store's tests run against it on loopback."""
+    from tests.support.paths import ROOT
+
+    node()
+    path = ROOT / "node_modules" / ".bin" / "s3rver"
+    if not path.exists():
+        missing("s3rver", "npm ci")
+    return str(path)
+
+
 def pgbouncer() -> str:
     """Debian's PgBouncer (the connection pooler the operations tests put in front of
     PostgreSQL): its path."""

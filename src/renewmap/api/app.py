@@ -112,6 +112,7 @@ def _lifespan(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from renewmap import blobs
         from renewmap.db.dialect import read_only_bind, write_bind
         from renewmap.db.engine import engine_from_settings
         from renewmap.db.guards import LOCK_TIMEOUT_MS, PUBLIC_READ
@@ -135,12 +136,18 @@ def _lifespan(
         app.state.engine = eng
         app.state.read_engine = read_engine
         app.state.public_engine = public_engine
-        app.state.session_factory = sessionmaker(write_bind(eng), expire_on_commit=False)
-        app.state.read_session_factory = sessionmaker(read_engine, expire_on_commit=False)
+        # photos and files: one store for every session, whichever database it reads
+        store = {blobs.SESSION_STORE: blobs.store_from_settings(settings)}
+        app.state.session_factory = sessionmaker(
+            write_bind(eng), expire_on_commit=False, info=store
+        )
+        app.state.read_session_factory = sessionmaker(
+            read_engine, expire_on_commit=False, info=store
+        )
         app.state.public_session_factory = sessionmaker(
             public_engine,
             expire_on_commit=False,
-            info={PUBLIC_READ: settings.public_read_timeout_ms},
+            info={PUBLIC_READ: settings.public_read_timeout_ms, **store},
         )
         app.state.rate_limiter = _rate_limiter(settings, eng)
         from renewmap import metrics

@@ -21,7 +21,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -387,8 +386,11 @@ class RequestPhoto(Base):
     content_type: Mapped[str] = mapped_column(String(32))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    # the bytes live in the blob store (renewmap.blobs); a key is the SHA-256 of the bytes
+    data_key: Mapped[str] = mapped_column(String(64))
+    data_size: Mapped[int] = mapped_column(Integer)
+    thumbnail_key: Mapped[str] = mapped_column(String(64))
+    thumbnail_size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -524,8 +526,13 @@ class PlantCare(Base):
     note: Mapped[str | None] = mapped_column(Text)
     by: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    photo: Mapped[bytes | None] = mapped_column(LargeBinary)  # JPEG, metadata stripped
-    photo_thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # a JPEG (metadata stripped) and its thumbnail in the blob store (keys: SHA-256)
+    photo_key: Mapped[str | None] = mapped_column(String(64))
+    photo_size: Mapped[int | None] = mapped_column(Integer)
+    photo_width: Mapped[int | None] = mapped_column(Integer)
+    photo_height: Mapped[int | None] = mapped_column(Integer)
+    photo_thumbnail_key: Mapped[str | None] = mapped_column(String(64))
+    photo_thumbnail_size: Mapped[int | None] = mapped_column(Integer)
 
 
 class DesignDraft(Base):
@@ -594,7 +601,8 @@ class StageAttachment(Base):
     )
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data_key: Mapped[str] = mapped_column(String(64))  # in the blob store; the SHA-256
+    size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -714,8 +722,11 @@ class SitePhoto(Base):
     content_type: Mapped[str] = mapped_column(String(32))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    thumbnail: Mapped[bytes] = mapped_column(LargeBinary)
+    # the bytes live in the blob store (renewmap.blobs); a key is the SHA-256 of the bytes
+    data_key: Mapped[str] = mapped_column(String(64))
+    data_size: Mapped[int] = mapped_column(Integer)
+    thumbnail_key: Mapped[str] = mapped_column(String(64))
+    thumbnail_size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -999,7 +1010,8 @@ class MeetingAttachment(Base):
     )
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(100))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data_key: Mapped[str] = mapped_column(String(64))  # in the blob store; the SHA-256
+    size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -23,7 +23,7 @@ from renewmap.api.deps import (
     WriteSession,
 )
 from renewmap.api.limits import body
-from renewmap.api.responses import JPEG, content
+from renewmap.api.responses import JPEG, content, stored_file
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import ClaimIn, PlantCard, TransferCode
 from renewmap.errors import NotFound
@@ -134,15 +134,13 @@ def care_photo(
     responses=content(JPEG, description="the care photo or its thumbnail (JPEG)"),
     summary="Care photo",
 )
-def care_photo_file(care_id: IdPath, size: str, session: ReadSession) -> Response:
+def care_photo_file(care_id: IdPath, size: str, session: ReadSession, request: Request) -> Response:
     if size not in ("photo", "thumbnail"):
         raise NotFound(
             "no '{size}' for care {id}", key="care_photo_size", size=size, id=care_id, field="size"
         )
     data = adoption.care_photo(session, care_id=care_id, thumbnail=size == "thumbnail")
-    return Response(
-        data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return stored_file(request, data, JPEG, cache_control="public, max-age=86400")
 
 
 @router.get(

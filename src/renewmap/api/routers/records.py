@@ -30,7 +30,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.html import csp_nonce, html_page, page_locale, time_zone, to_login
 from renewmap.api.limits import body
-from renewmap.api.responses import CSV, XLSX, content
+from renewmap.api.responses import CSV, XLSX, content, stored_file
 from renewmap.api.routers.sites import guarded_code
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.records import (
@@ -363,15 +363,18 @@ def attach(
     responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
     summary="A meeting's file (staff in scope)",
 )
-def meeting_file(attachment_id: IdPath, session: ReadSession, me: Staff) -> Response:
+def meeting_file(
+    attachment_id: IdPath, session: ReadSession, me: Staff, request: Request
+) -> Response:
     data, media, name = meetings.attachment(session, principal=me, attachment_id=attachment_id)
-    return Response(
+    return stored_file(
+        request,
         data,
-        media_type=media,
+        media,
+        cache_control="private, no-store",
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
             "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
         },
     )
 

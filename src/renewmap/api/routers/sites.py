@@ -23,7 +23,7 @@ from renewmap.api.deps import (
     WriteSession,
     client_address,
 )
-from renewmap.api.responses import JPEG, content
+from renewmap.api.responses import JPEG, content, stored_file
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.design import (
     Consultation,
@@ -332,9 +332,9 @@ def photos(code: PublicCode, site: str, session: ReadSession) -> dict[str, Any]:
     responses=content(JPEG, description="the photo (JPEG)"),
     summary="A site photo",
 )
-def photo(photo_id: IdPath, session: ReadSession) -> Response:
+def photo(photo_id: IdPath, session: ReadSession, request: Request) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id)
-    return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+    return stored_file(request, data, media, cache_control="public, max-age=86400")
 
 
 @router.get(
@@ -343,9 +343,9 @@ def photo(photo_id: IdPath, session: ReadSession) -> Response:
     responses=content(JPEG, description="its thumbnail (JPEG)"),
     summary="Thumbnail",
 )
-def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
+def thumbnail(photo_id: IdPath, session: ReadSession, request: Request) -> Response:
     data, media = process.photo_bytes(session, photo_id=photo_id, thumbnail=True)
-    return Response(data, media_type=media, headers={"Cache-Control": "public, max-age=86400"})
+    return stored_file(request, data, media, cache_control="public, max-age=86400")
 
 
 @router.get(
@@ -354,13 +354,15 @@ def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
     responses=content(*sorted(ATTACHMENT_TYPES), description="the file, as uploaded"),
     summary="A step's file",
 )
-def attachment(attachment_id: IdPath, session: ReadSession) -> Response:
+def attachment(attachment_id: IdPath, session: ReadSession, request: Request) -> Response:
     data, media, name = process.attachment(session, attachment_id=attachment_id)
     from urllib.parse import quote
 
-    return Response(
+    return stored_file(
+        request,
         data,
-        media_type=media,
+        media,
+        cache_control="public, max-age=3600",
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
             "X-Content-Type-Options": "nosniff",

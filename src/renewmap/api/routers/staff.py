@@ -31,7 +31,7 @@ from renewmap.api.deps import (
     rate_limit,
 )
 from renewmap.api.limits import body
-from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content
+from renewmap.api.responses import CSV, JPEG, XLSX, GeoJSONResponse, content, stored_file
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.staff import (
@@ -382,9 +382,9 @@ def merge_compounds(
     responses=content(JPEG, description="the photo (JPEG)"),
     summary="A photo (my area)",
 )
-def photo(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
+def photo(photo_id: IdPath, session: ReadSession, principal: Staff, request: Request) -> Response:
     data, content_type = handling.photo_bytes(session, principal=principal, photo_id=photo_id)
-    return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
+    return stored_file(request, data, content_type, cache_control="private, no-cache")
 
 
 @router.get(
@@ -393,11 +393,13 @@ def photo(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
     responses=content(JPEG, description="its thumbnail (JPEG)"),
     summary="Its thumbnail",
 )
-def photo_thumbnail(photo_id: IdPath, session: ReadSession, principal: Staff) -> Response:
+def photo_thumbnail(
+    photo_id: IdPath, session: ReadSession, principal: Staff, request: Request
+) -> Response:
     data, content_type = handling.photo_bytes(
         session, principal=principal, photo_id=photo_id, thumbnail=True
     )
-    return Response(data, media_type=content_type, headers={"Cache-Control": "private"})
+    return stored_file(request, data, content_type, cache_control="private, no-cache")
 
 
 @router.get(

@@ -39,7 +39,7 @@ from renewmap.api.deps import (
     rate_limit,
 )
 from renewmap.api.limits import body
-from renewmap.api.responses import JPEG, GeoJSONResponse, content
+from renewmap.api.responses import JPEG, GeoJSONResponse, content, stored_file
 from renewmap.api.routing import TransactionalRoute
 from renewmap.api.schemas.places import RouteOut
 from renewmap.api.schemas.suggestions import (
@@ -512,11 +512,9 @@ def stop_messages(
     response_class=Response,
     responses=content(JPEG, description="the photo (JPEG, metadata stripped)"),
 )
-def photo(photo_id: IdPath, session: ReadSession) -> Response:
+def photo(photo_id: IdPath, session: ReadSession, request: Request) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id)
-    return Response(
-        data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return stored_file(request, data, content_type, cache_control="public, max-age=86400")
 
 
 @router.get(
@@ -524,8 +522,6 @@ def photo(photo_id: IdPath, session: ReadSession) -> Response:
     response_class=Response,
     responses=content(JPEG, description="its thumbnail (JPEG)"),
 )
-def thumbnail(photo_id: IdPath, session: ReadSession) -> Response:
+def thumbnail(photo_id: IdPath, session: ReadSession, request: Request) -> Response:
     data, content_type = suggestions.photo_bytes(session, photo_id=photo_id, thumbnail=True)
-    return Response(
-        data, media_type=content_type, headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return stored_file(request, data, content_type, cache_control="public, max-age=86400")

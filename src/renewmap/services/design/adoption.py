@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from renewmap import names
+from renewmap import blobs, names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import Community, Plant, PlantAdoption, PlantCare, Site
 from renewmap.db.queries.design import (
@@ -141,16 +141,18 @@ def log_care(
             field="note",
         )
     processed = process_photo(photo[1], filename=photo[0]) if photo else None
-    session.add(
-        PlantCare(
-            plant_id=plant.id,
-            kind=kind,
-            note=note,
-            by=adoption.nickname,
-            photo=processed.data if processed else None,
-            photo_thumbnail=processed.thumbnail if processed else None,
-        )
-    )
+    stored: dict[str, Any] = {}
+    if processed is not None:  # in the blob store before the row commits
+        cols = processed.store(session)
+        stored = {
+            "photo_key": cols["data_key"],
+            "photo_size": cols["data_size"],
+            "photo_width": cols["width"],
+            "photo_height": cols["height"],
+            "photo_thumbnail_key": cols["thumbnail_key"],
+            "photo_thumbnail_size": cols["thumbnail_size"],
+        }
+    session.add(PlantCare(plant_id=plant.id, kind=kind, note=note, by=adoption.nickname, **stored))
     session.flush()
     return card(session, plant_id=plant.id, device_hash=device_hash)
 
@@ -189,8 +191,8 @@ def card(session: Session, *, plant_id: int, device_hash: str | None = None) -> 
                 "by": c.by,
                 "on": _day(c.at),
                 "at": _moment(c.at),  # pages show the day in the community's time zone
-                "photo": f"/api/plant-care/{c.id}/photo" if c.photo else None,
-                "thumbnail": f"/api/plant-care/{c.id}/thumbnail" if c.photo else None,
+                "photo": f"/api/plant-care/{c.id}/photo" if c.photo_key else None,
+                "thumbnail": f"/api/plant-care/{c.id}/thumbnail" if c.photo_key else None,
             }
             for c in log
         ],
@@ -288,19 +290,19 @@ def care_photo(session: Session, *, care_id: int, thumbnail: bool = False) -> by
     plant = session.get(Plant, row.plant_id) if row is not None else None
     if (
         row is None
-        or row.photo is None
+        or row.photo_key is None
         or plant is None
         or not community_is_public(session, community_id=plant.community_id)
     ):
         raise NotFound(
             "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
         )
-    data = row.photo_thumbnail if thumbnail else row.photo
-    if data is None:  # a photo is stored with its thumbnail
+    key = row.photo_thumbnail_key if thumbnail else row.photo_key
+    if key is None:  # a photo is stored with its thumbnail
         raise NotFound(
             "care photo {id} not found", key="care_photo_not_found", id=care_id, field="id"
         )
-    return data
+    return blobs.get(session, key)
 
 
 def adopters(

@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import blobs
 from renewmap.db.models import Community, Site, SitePhoto, SiteStage, StageAttachment
 from renewmap.db.queries.accounts import staff_user_by_username
 from renewmap.db.queries.places import (
@@ -559,7 +560,12 @@ def add_attachment(
     require_process_runner(session, principal, community)
     name, ctype = checked_attachment(filename, data)
     row = _stage_row(session, site, stage, principal.actor)
-    session.add(StageAttachment(stage_id=row.id, filename=name, content_type=ctype, data=data))
+    key = blobs.put(session, data, ctype)  # before the row commits: never a row without its file
+    session.add(
+        StageAttachment(
+            stage_id=row.id, filename=name, content_type=ctype, data_key=key, size=len(data)
+        )
+    )
     session.flush()
     return timeline(session, community_code=community_code, site_code=site_code, staff=True)
 
@@ -572,7 +578,7 @@ def attachment(session: Session, *, attachment_id: int) -> tuple[bytes, str, str
         raise NotFound(
             "attachment {id} not found", key="attachment_not_found", id=attachment_id, field="id"
         )
-    return row.data, row.content_type, row.filename
+    return blobs.get(session, row.data_key), row.content_type, row.filename
 
 
 def add_photo(
@@ -609,11 +615,7 @@ def add_photo(
             phase=phase,
             taken_on=day,
             caption=caption,
-            content_type=p.content_type,
-            width=p.width,
-            height=p.height,
-            data=p.data,
-            thumbnail=p.thumbnail,
+            **p.store(session),
         )
     )
     session.flush()
@@ -643,7 +645,7 @@ def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> 
     row = session.get(SitePhoto, photo_id)
     if row is None or not site_is_public(session, site_id=row.site_id):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
-    return (row.thumbnail if thumbnail else row.data), row.content_type
+    return blobs.get(session, row.thumbnail_key if thumbnail else row.data_key), row.content_type
 
 
 def sites(session: Session, *, community_code: str) -> list[dict[str, Any]]:

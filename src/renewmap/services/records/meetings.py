@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from renewmap import blobs
 from renewmap.db.models import Community, Meeting, MeetingAttachment, MeetingAttendee, MeetingLink
 from renewmap.db.queries.places import find_site
 from renewmap.db.queries.records import (
@@ -355,7 +356,10 @@ def attach(
     """Keep a file with the meeting (PDF, images, Office files; at most 10 MB)."""
     meeting = _meeting(session, principal, meeting_id, keep=True)
     name, media = checked_attachment(filename, data)  # the same rules as a step's files
-    row = MeetingAttachment(meeting_id=meeting.id, filename=name, content_type=media, data=data)
+    key = blobs.put(session, data, media)  # before the row commits: never a row without its file
+    row = MeetingAttachment(
+        meeting_id=meeting.id, filename=name, content_type=media, data_key=key, size=len(data)
+    )
     session.add(row)
     session.flush()
     return {
@@ -381,7 +385,7 @@ def attachment(
         raise NotFound(
             "file {id} not found", key="meeting_file_not_found", id=attachment_id, field="id"
         ) from None
-    return row.data, row.content_type, row.filename
+    return blobs.get(session, row.data_key), row.content_type, row.filename
 
 
 def keeper_check(session: Session, *, principal: Principal, meeting_id: int) -> None:

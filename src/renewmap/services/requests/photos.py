@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
 
+from renewmap import blobs
 from renewmap.errors import InvalidInput, PayloadTooLarge, RateLimited
 
 ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -81,6 +83,19 @@ class ProcessedPhoto:
     width: int
     height: int
     content_type: str = "image/jpeg"
+
+    def store(self, session: Session) -> dict[str, Any]:
+        """Put the photo and its thumbnail in the blob store (before the row naming them
+        commits); the row's columns."""
+        return {
+            "content_type": self.content_type,
+            "width": self.width,
+            "height": self.height,
+            "data_key": blobs.put(session, self.data, self.content_type),
+            "data_size": len(self.data),
+            "thumbnail_key": blobs.put(session, self.thumbnail, self.content_type),
+            "thumbnail_size": len(self.thumbnail),
+        }
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from renewmap import names
+from renewmap import blobs, names
 from renewmap.db.guards import exclusive
 from renewmap.db.models import (
     Community,
@@ -203,11 +203,7 @@ def create_suggestion(
             RequestPhoto(
                 request_id=request.id,
                 position=i,
-                content_type=p.content_type,
-                width=p.width,
-                height=p.height,
-                data=p.data,
-                thumbnail=p.thumbnail,
+                **p.store(session),
             )
         )
     session.flush()
@@ -808,11 +804,7 @@ def add_details(
             RequestPhoto(
                 request_id=request.id,
                 position=existing + i,
-                content_type=p.content_type,
-                width=p.width,
-                height=p.height,
-                data=p.data,
-                thumbnail=p.thumbnail,
+                **p.store(session),
             )
         )
     request.events.append(
@@ -838,4 +830,4 @@ def photo_bytes(session: Session, *, photo_id: int, thumbnail: bool = False) -> 
         or not community_is_public(session, community_id=request.community_id)
     ):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
-    return (p.thumbnail if thumbnail else p.data), p.content_type
+    return blobs.get(session, p.thumbnail_key if thumbnail else p.data_key), p.content_type

@@ -325,11 +325,7 @@ def store_step_photos(
                 kind="after",
                 event_id=event.id,
                 position=i,
-                content_type=p.content_type,
-                width=p.width,
-                height=p.height,
-                data=p.data,
-                thumbnail=p.thumbnail,
+                **p.store(session),
             )
         )
     event.data = {**(event.data or {}), "photos": len(processed)}

@@ -78,10 +78,11 @@ def sign_in(base: str, username: str, password: str, forwarded: str | None = Non
 
 def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(servers) -> None:
     """Without RENEWMAP_TRUSTED_PROXIES a rotating X-Forwarded-For from 127.0.0.1 does not
-    escape the per-address limit (uvicorn alone would believe it): the 11th of 14 is a 429."""
+    escape the per-address limit (uvicorn alone would believe it): the 11th of 14 is a 429.
+    (A new unknown name each try: a name tried five times waits like an account would.)"""
     base = servers["plain"].url
     statuses = [
-        sign_in(base, "nobody", "wrong guess", forwarded=f"203.0.113.{i}").status_code
+        sign_in(base, f"nobody{i}", "wrong guess", forwarded=f"203.0.113.{i}").status_code
         for i in range(14)
     ]
     assert statuses == [401] * 10 + [429] * 4
@@ -91,13 +92,13 @@ def test_a_trusted_proxy_names_the_client_and_limits_follow_it(servers) -> None:
     base = servers["proxied"].url
     # every client its own address: no one reaches the limit
     rotating = [
-        sign_in(base, "nobody", "wrong guess", forwarded=f"198.51.100.{i}").status_code
+        sign_in(base, f"nobody{i}", "wrong guess", forwarded=f"198.51.100.{i}").status_code
         for i in range(14)
     ]
     assert rotating == [401] * 14
     # one client behind the proxy, whatever it writes to the left of the chain: limited
     spoofed = [
-        sign_in(base, "nobody", "wrong guess", forwarded=f"10.9.9.{i}, 192.0.2.7").status_code
+        sign_in(base, f"someone{i}", "wrong guess", forwarded=f"10.9.9.{i}, 192.0.2.7").status_code
         for i in range(11)
     ]
     assert spoofed == [401] * 10 + [429]

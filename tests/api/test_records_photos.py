@@ -133,9 +133,10 @@ def test_a_hidden_proposals_photos_are_for_staff_in_scope_only(world) -> None:
         assert r.headers["cache-control"] == "private, no-store"
     assert "proposal-photos" not in c.get("/c/T0001/proposals").text
     # the proposer agrees: everyone sees it; they take it back: 404 again
-    assert c.post(f"{BASE}/proposals/2/public", headers=h["admin"], json={"public": True}).is_success
+    show = f"{BASE}/proposals/2/public"
+    assert c.post(show, headers=h["admin"], json={"public": True}).is_success
     assert c.get(url).status_code == 200
-    assert c.post(f"{BASE}/proposals/2/public", headers=h["admin"], json={"public": False}).is_success
+    assert c.post(show, headers=h["admin"], json={"public": False}).is_success
     assert c.get(url).status_code == 404
     # an id that never existed reads the same as a hidden one
     assert c.get("/api/proposal-photos/999999").json()["code"] == "photo_not_found"

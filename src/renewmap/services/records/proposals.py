@@ -35,7 +35,6 @@ from renewmap.errors import Conflict, InvalidInput, NotFound
 from renewmap.i18n import Msg
 from renewmap.services.access.accounts import Principal
 from renewmap.services.records import access
-from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
 from renewmap.services.records.common import check_code, label, parse_day, place_on_map
 from renewmap.services.records.terms import (
     MEETING_KINDS,
@@ -43,8 +42,8 @@ from renewmap.services.records.terms import (
     PROPOSAL_STATUSES,
     PROPOSER_KINDS,
 )
+from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
-
 
 Photos = dict[int, list[ProposalPhoto]]
 
@@ -331,8 +330,8 @@ def photo_bytes(
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
     public = bool(p.public) and community_is_public(session, community_id=p.community_id)
     if not public and (
-        principal is None
-        or p.community_id not in access.records_scope(session, principal).readable
+        principal is None or p.community_id not in access.records_scope(session, principal).readable
     ):
         raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
-    return blobs.get(session, ph.thumbnail_key if thumbnail else ph.data_key), ph.content_type, public
+    data = blobs.get(session, ph.thumbnail_key if thumbnail else ph.data_key)
+    return data, ph.content_type, public

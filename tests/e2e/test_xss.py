@@ -972,9 +972,11 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         # its photo's thumbnail leads to the full size; the caption is text
         link = page.locator("#rm-proposals .rm-photos a").first
         assert link.get_attribute("href").startswith("/api/proposal-photos/")
-        assert page.evaluate(
+        link.scroll_into_view_if_needed()  # thumbnails load lazily
+        page.wait_for_function(
             "() => [...document.querySelectorAll('#rm-proposals .rm-photos img')]"
-            ".every((img) => img.complete && img.naturalWidth > 0)"
+            ".every((img) => img.complete && img.naturalWidth > 0)",
+            polling=100,
         )
 
     phone.read(

@@ -142,6 +142,24 @@ def test_a_hidden_proposals_photos_are_for_staff_in_scope_only(world) -> None:
     assert c.get("/api/proposal-photos/999999").json()["code"] == "photo_not_found"
 
 
+def test_the_ogc_collection_links_only_public_photos(world) -> None:
+    c, h = world
+
+    def linked() -> list[tuple[int, str | None]]:
+        r = c.get("/ogc/collections/proposals/items", params={"f": "json", "limit": 1000})
+        assert r.status_code == 200, r.text
+        props = [f["properties"] for f in r.json()["features"]]
+        return [(p["number"], p["photo"]) for p in props if p["community"] == "T0001"]
+
+    first = add(c, h["admin"], 1, jpeg_with_gps()).json()["photos"][0]["id"]
+    second = add(c, h["admin"], 1, jpeg_with_gps(colour=(0, 0, 200))).json()["photos"][-1]["id"]
+    add(c, h["admin"], 2, jpeg_with_gps())  # a hidden proposal: not in the collection at all
+    assert linked() == [(1, f"/api/proposal-photos/{first}")]  # its first photo
+    for pid in (first, second):
+        assert c.delete(f"{BASE}/proposals/1/photos/{pid}", headers=h["admin"]).is_success
+    assert linked() == [(1, None)]
+
+
 def test_only_keepers_in_scope_add_or_remove_photos(world, session, store) -> None:
     c, h = world
     raw = jpeg_with_gps()

@@ -181,3 +181,51 @@ def test_residents_see_the_public_proposals_on_the_map(browser, server) -> None:
     assert chosen.count() == 1 and handrails["title"] in chosen.text_content()
     assert "设立种子驿站" not in page.content()
     desk.close()
+
+
+def test_staff_add_a_photo_to_a_proposal_and_take_it_off(browser, server, tmp_path) -> None:
+    """A keeper adds a photo with its caption to a proposal on /staff/records: its thumbnail
+    loads (the staff's cookie reads it whether or not the proposal is public) and leads to the
+    full size; taking it off removes it from the list and the API."""
+    import io
+
+    from PIL import Image
+
+    base = server
+    api = httpx.Client(base_url=base, timeout=60)
+    r = api.post("/api/staff/session", json={"username": "admin18", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    photo = tmp_path / "seat.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 120, 60)).save(out, format="JPEG")
+    photo.write_bytes(out.getvalue())
+    desk = Watch(browser, base, viewport={"width": 1280, "height": 900})
+    desk.context.add_cookies([{"name": k, "value": v, "url": base} for k, v in api.cookies.items()])
+    page = desk.page()
+    page.goto(f"{base}/staff/records?community={DEMO}")
+    item = page.locator("#rm-proposals > li[data-number='1']")
+    item.locator(".rm-photo-form").wait_for()
+    item.locator("input[type=file]").set_input_files(str(photo))
+    item.locator("input[name=caption]").fill("座椅位置（浏览器）")
+    item.locator(".rm-photo-form button[type=submit]").click()
+    figure = page.locator(
+        "#rm-proposals > li[data-number='1'] figure", has_text="座椅位置（浏览器）"
+    )
+    figure.wait_for()
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#rm-proposals figure img')]"
+        ".some((img) => img.complete && img.naturalWidth === 320)",
+        polling=100,
+    )
+    href = figure.locator("a").get_attribute("href")
+    assert href is not None and href.startswith("/api/proposal-photos/")
+    assert page.text_content("#rm-error") == ""
+    mine = api.get(f"/api/records/communities/{DEMO}/proposals/1").json()["photos"]
+    assert [(p["caption"], p["width"], p["height"], p["url"]) for p in mine] == [
+        ("座椅位置（浏览器）", 800, 600, href)
+    ]
+    figure.locator("button").click()
+    figure.wait_for(state="detached")
+    assert api.get(f"/api/records/communities/{DEMO}/proposals/1").json()["photos"] == []
+    desk.close()

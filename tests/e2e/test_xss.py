@@ -569,6 +569,7 @@ RECORDS = (
     "mdecisions",
     "ptitle",
     "pbody",
+    "pcaption",
     "declined",
     "moneyitem",
     "material",
@@ -632,7 +633,9 @@ def _write_records(
         )
     )
     numbers = []  # the demo's own proposals come first: these get the next numbers
-    for title, public in ((hostile("ptitle"), True), (hostile("declined") + "t", True)):
+    # the first has a place on the map (its tooltip on /c/{code}/proposals) and a photo
+    place = {"type": "Point", "coordinates": list(G07_POINT)}
+    for title, geometry in ((hostile("ptitle"), place), (hostile("declined") + "t", None)):
         made = _ok(
             staff.post(
                 f"{rec}/proposals",
@@ -641,13 +644,22 @@ def _write_records(
                     "title": title,
                     "body": hostile("pbody"),
                     "proposer_kind": "resident",
-                    "public": public,
+                    "public": True,
                     "shown_as": NICK + "n6",
                     "submitted_on": "2025-04-01",
+                    "geometry": geometry,
                 },
             )
         )
         numbers.append(made["number"])
+    _ok(
+        staff.post(
+            f"{rec}/proposals/{numbers[0]}/photos",
+            headers=h,
+            data={"caption": hostile("pcaption")},
+            files=[("file", (hostile("pfile") + ".jpg", jpeg(), "image/jpeg"))],
+        )
+    )
     _ok(
         staff.post(
             f"{rec}/proposals/{numbers[1]}/status",
@@ -947,9 +959,31 @@ def test_residents_pages_show_hostile_text_as_text(browser, hostile_world) -> No
         f"/p/{w['plant']}", [hostile("plant"), hostile("species"), hostile("care"), NICK + "n4"]
     )
     phone.read("/", [hostile("community")])
+
+    def proposal_tooltip(page: Any) -> None:
+        # the hostile proposal's marker: its tooltip holds the title as text
+        tips = page.evaluate(
+            """() => { const out = []; window.__rmMap.eachLayer((l) => {
+              if (l.getTooltip && l.getTooltip()) { l.openTooltip();
+                out.push(l.getTooltip().getElement().textContent); l.closeTooltip(); } });
+              return out; }"""
+        )
+        assert any(hostile("ptitle") in t for t in tips), tips
+        # its photo's thumbnail leads to the full size; the caption is text
+        link = page.locator("#rm-proposals .rm-photos a").first
+        assert link.get_attribute("href").startswith("/api/proposal-photos/")
+        link.scroll_into_view_if_needed()  # thumbnails load lazily
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#rm-proposals .rm-photos img')]"
+            ".every((img) => img.complete && img.naturalWidth > 0)",
+            polling=100,
+        )
+
     phone.read(
         f"/c/{DEMO}/proposals",
-        [hostile(t) for t in ("ptitle", "pbody", "declined")] + [NICK + "n6"],
+        [hostile(t) for t in ("ptitle", "pbody", "declined", "pcaption")] + [NICK + "n6"],
+        ready=MAP,
+        act=proposal_tooltip,
     )
     phone.read(f"/c/{DEMO}/sites/S01/disclosure", [hostile("moneyitem"), hostile("material"), UNIT])
     phone.read(

@@ -219,8 +219,15 @@ def optional_principal(request: Request, session: ReadSession) -> Principal | No
         return None
 
 
+def reader_principal(request: Request, session: ReadSession) -> Principal | None:
+    """For reads open to anyone but wider for staff (a hidden proposal's photo): a bearer
+    token, else the browser's session cookie, else None (anonymous)."""
+    return bearer_principal(request, session) or optional_principal(request, session)
+
+
 Staff = Annotated[Principal, Depends(get_principal)]
 MaybeStaff = Annotated[Principal | None, Depends(optional_principal)]  # None: not signed in
+AnyReader = Annotated[Principal | None, Depends(reader_principal)]  # None: anonymous
 BearerStaff = Annotated[Principal | None, Depends(bearer_principal)]  # None: anonymous
 
 

@@ -1045,6 +1045,27 @@ class Proposal(Base):
     geom: Mapped[Any] = geometry("GEOMETRY", nullable=True)
 
 
+class ProposalPhoto(Base):
+    """A photo handed in with a proposal (re-encoded without metadata, with a thumbnail);
+    residents see it only while the proposal is public."""
+
+    __tablename__ = "proposal_photo"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    caption: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # the bytes live in the blob store (renewmap.blobs); a key is the SHA-256 of the bytes
+    data_key: Mapped[str] = mapped_column(String(64))
+    data_size: Mapped[int] = mapped_column(Integer)
+    thumbnail_key: Mapped[str] = mapped_column(String(64))
+    thumbnail_size: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class FundLine(Base):
     """Money and materials of a site: its budget, a source with its amount (街道拨款, 基金会,
     众筹, 居民自筹, 义卖/捐款), a spending line against the bill of quantities, donated material,
@@ -1241,4 +1262,5 @@ Index("ix_deliberation_site_id", Deliberation.site_id)
 Index("ix_meeting_community_id_held_on", Meeting.community_id, Meeting.held_on)
 Index("ix_meeting_link_target", MeetingLink.target, MeetingLink.target_id)
 Index("ix_proposal_community_id_submitted_on", Proposal.community_id, Proposal.submitted_on)
+Index("ix_proposal_photo_proposal_id", ProposalPhoto.proposal_id)
 Index("ix_event_community_id_day", Event.community_id, Event.day)

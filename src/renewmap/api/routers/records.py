@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from renewmap.api import uploads
 from renewmap.api.deps import (
+    AnyReader,
     IdPath,
     Limiter,
     Locale,
@@ -30,7 +31,7 @@ from renewmap.api.deps import (
 )
 from renewmap.api.html import csp_nonce, html_page, page_locale, time_zone, to_login
 from renewmap.api.limits import body
-from renewmap.api.responses import CSV, XLSX, content, stored_file
+from renewmap.api.responses import CSV, JPEG, XLSX, content, stored_file
 from renewmap.api.routers.sites import guarded_code
 from renewmap.api.schemas.common import Id
 from renewmap.api.schemas.records import (
@@ -71,6 +72,7 @@ from renewmap.services.records import (
     proposals,
 )
 from renewmap.services.records.common import MAX_YEAR, MIN_YEAR
+from renewmap.services.requests.photos import MAX_PHOTO_BYTES
 from renewmap.validation import RequiredText, Text
 from renewmap.vocabulary import MAX_ID, MIN_ID
 from renewmap.web import records as web
@@ -119,6 +121,10 @@ class MeetingEdit(MeetingIn):
 
 class NoFields(BaseModel):
     """A form with nothing but its file."""
+
+
+class ProposalPhotoForm(BaseModel):
+    caption: Annotated[Text | None, Field(max_length=200)] = None
 
 
 class ProposalIn(BaseModel):
@@ -277,6 +283,12 @@ class PointsIn(BaseModel):
 def may_keep_meeting(meeting_id: IdPath, session: WriteSession, me: Staff) -> None:
     """The meeting exists in the caller's area and they keep it: checked before a file is read."""
     meetings.keeper_check(session, principal=me, meeting_id=meeting_id)
+
+
+def may_keep_proposal(code: str, number: IdPath, session: WriteSession, me: Staff) -> None:
+    """The proposal exists in the caller's area and they keep it: checked before a photo is
+    read."""
+    proposals.keeper_check(session, principal=me, community_code=code, number=number)
 
 
 # --- meetings -----------------------------------------------------------------------------------
@@ -459,6 +471,82 @@ def proposal_public(
         public=data.public,
         shown_as=data.shown_as,
     )
+
+
+@router.post(
+    f"{PREFIX}/communities/{{code}}/proposals/{{number}}/photos",
+    status_code=201,
+    response_model=StaffProposal,
+    summary="A photo handed in with the proposal (JPEG, PNG or WebP; re-encoded without "
+    "metadata; at most 3 per proposal)",
+    dependencies=[Depends(may_keep_proposal)],
+    openapi_extra=uploads.multipart_doc(ProposalPhotoForm, file=False),
+)
+@body("photos")
+def add_proposal_photo(
+    code: str, number: IdPath, session: WriteSession, me: Staff, form: uploads.UploadForm
+) -> dict[str, Any]:
+    f = uploads.fields(form, ProposalPhotoForm)
+    ((filename, data),) = uploads.files(
+        form, "file", limit=MAX_PHOTO_BYTES, at_most=1, required=True
+    )
+    return proposals.add_photo(
+        session,
+        principal=me,
+        community_code=code,
+        number=number,
+        filename=filename,
+        data=data,
+        caption=f.caption,
+    )
+
+
+@router.delete(
+    f"{PREFIX}/communities/{{code}}/proposals/{{number}}/photos/{{photo_id}}",
+    response_model=StaffProposal,
+    summary="Take a photo off the proposal",
+)
+def remove_proposal_photo(
+    code: str, number: IdPath, photo_id: IdPath, session: WriteSession, me: Staff
+) -> dict[str, Any]:
+    return proposals.remove_photo(
+        session, principal=me, community_code=code, number=number, photo_id=photo_id
+    )
+
+
+def _proposal_photo(
+    request: Request, session: Any, me: Any, photo_id: int, *, thumbnail: bool
+) -> Response:
+    data, media, public = proposals.photo_bytes(
+        session, principal=me, photo_id=photo_id, thumbnail=thumbnail
+    )
+    # a proposal can be taken back from residents: shared caches keep its photos an hour at most
+    cache = "public, max-age=3600" if public else "private, no-store"
+    return stored_file(request, data, media, cache_control=cache)
+
+
+@router.get(
+    "/api/proposal-photos/{photo_id}",
+    response_class=Response,
+    responses=content(JPEG, description="the photo (JPEG)"),
+    summary="A proposal's photo (anyone while the proposal is public; otherwise staff in scope)",
+)
+def proposal_photo(
+    photo_id: IdPath, session: ReadSession, me: AnyReader, request: Request
+) -> Response:
+    return _proposal_photo(request, session, me, photo_id, thumbnail=False)
+
+
+@router.get(
+    "/api/proposal-photos/{photo_id}/thumbnail",
+    response_class=Response,
+    responses=content(JPEG, description="its thumbnail (JPEG)"),
+    summary="A proposal photo's thumbnail",
+)
+def proposal_photo_thumbnail(
+    photo_id: IdPath, session: ReadSession, me: AnyReader, request: Request
+) -> Response:
+    return _proposal_photo(request, session, me, photo_id, thumbnail=True)
 
 
 # --- people and teams ---------------------------------------------------------------------------

@@ -74,6 +74,15 @@ class MeetingRegister(Out):
     meetings: list[MeetingOut]
 
 
+class ProposalPhoto(Out):
+    id: int
+    caption: str | None
+    url: str
+    thumbnail: str
+    width: int
+    height: int
+
+
 class PublicProposal(Out):
     """What residents read: no proposer's name or phone, only the name they chose to show."""
 
@@ -89,6 +98,7 @@ class PublicProposal(Out):
     site: CodeName | None
     submitted_on: str
     geometry: Geometry | None
+    photos: list[ProposalPhoto]
 
 
 class ProposalMeeting(Out):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from renewmap.db.models import (
     MeetingAttachment,
     PlantCare,
+    ProposalPhoto,
     RequestPhoto,
     SitePhoto,
     StageAttachment,
@@ -25,6 +26,8 @@ KEY_COLUMNS = (
     PlantCare.photo_thumbnail_key,
     StageAttachment.data_key,
     MeetingAttachment.data_key,
+    ProposalPhoto.data_key,
+    ProposalPhoto.thumbnail_key,
 )
 
 

@@ -33,6 +33,7 @@ from renewmap.db.models import (
     PlantCare,
     PointsEntry,
     Proposal,
+    ProposalPhoto,
     Request,
     Site,
     Team,
@@ -187,6 +188,27 @@ def proposals_by_ids(session: Session, *, ids: Sequence[int]) -> dict[int, Propo
     if not ids:
         return {}
     return {p.id: p for p in session.scalars(select(Proposal).where(Proposal.id.in_(list(ids))))}
+
+
+def photos_of_proposals(
+    session: Session, *, proposal_ids: Sequence[int]
+) -> dict[int, list[ProposalPhoto]]:
+    """Proposal id → its photos in the order they were added."""
+    out: dict[int, list[ProposalPhoto]] = {i: [] for i in proposal_ids}
+    if not proposal_ids:
+        return out
+    rows = session.scalars(
+        select(ProposalPhoto)
+        .where(ProposalPhoto.proposal_id.in_(list(proposal_ids)))
+        .order_by(ProposalPhoto.proposal_id, ProposalPhoto.position, ProposalPhoto.id)
+    )
+    for p in rows:
+        out[p.proposal_id].append(p)
+    return out
+
+
+def proposal_photo(session: Session, *, photo_id: int) -> ProposalPhoto | None:
+    return session.get(ProposalPhoto, photo_id)
 
 
 def next_proposal_number(session: Session, *, community_id: int) -> int:

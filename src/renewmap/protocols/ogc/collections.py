@@ -24,9 +24,14 @@ from sqlalchemy import (
     Float,
     Integer,
     Numeric,
+    String,
     and_,
     case,
+    cast,
     false,
+    func,
+    literal,
+    select,
     true,
 )
 from sqlalchemy.orm import Session
@@ -42,6 +47,7 @@ from renewmap.db.models import (
     Path,
     Plant,
     Proposal,
+    ProposalPhoto,
     Request,
     Site,
     Water,
@@ -108,6 +114,15 @@ _PUBLIC_REQUEST = (
     ("supports", Request.support_count),
     ("nickname", case((Request.show_nickname, Request.nickname), else_=None)),
     ("created_at", Request.created_at),
+)
+
+# a public proposal's first photo: its path under the API (the collection lists only public
+# proposals, and the photo is served to anyone while its proposal is public)
+_PROPOSAL_PHOTO = (
+    select(literal("/api/proposal-photos/", String) + cast(func.min(ProposalPhoto.id), String))
+    .where(ProposalPhoto.proposal_id == Proposal.id)
+    .correlate(Proposal)
+    .scalar_subquery()
 )
 
 _DEFS = (
@@ -311,7 +326,7 @@ _DEFS = (
         title="Community planning proposals",
         description="Residents' and partners' proposals (社区规划提案) whose proposers agreed to "
         "show them, with their place or area and status; no proposer's name or phone, only "
-        "the name they chose to show.",
+        "the name they chose to show; photo: the path of its first photo, if any.",
         model=Proposal,
         properties=(
             _community(Proposal),
@@ -322,6 +337,7 @@ _DEFS = (
             ("shown_as", Proposal.shown_as),
             ("site", _code_of(Site, Proposal.site_id)),
             ("submitted_on", Proposal.submitted_on),
+            ("photo", _PROPOSAL_PHOTO),
         ),
         temporal=Proposal.submitted_on,
     ),

@@ -5,6 +5,10 @@ community (提案 1, 2 …). It moves submitted → under discussion (by itself 
 discusses it) → adopted → became site S… , or is declined with a public reason. It is shown to
 residents only when its proposer agreed, and then under the name they chose to show (or none):
 the proposer's name and phone stay with the staff in scope.
+
+A proposal may carry photos (as many as a suggestion: ``MAX_PHOTOS``), re-encoded without
+metadata like the residents' photos and kept in the blob store; residents see them only while
+the proposal is public, staff in scope always.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from renewmap.db.models import Proposal
-from renewmap.db.queries.places import community_by_code, find_site
+from renewmap import blobs
+from renewmap.db.models import Proposal, ProposalPhoto
+from renewmap.db.queries.places import community_by_code, community_is_public, find_site
 from renewmap.db.queries.records import (
     find_proposal,
     meetings_linked_to,
     next_proposal_number,
+    photos_of_proposals,
+    proposal_photo,
+    proposals_by_ids,
     proposals_of_community,
     sites_by_ids,
 )
@@ -34,10 +42,24 @@ from renewmap.services.records.terms import (
     PROPOSAL_STATUSES,
     PROPOSER_KINDS,
 )
+from renewmap.services.requests.photos import MAX_PHOTOS, process_photo
 from renewmap.spatial.geometry import from_db, to_geojson
 
+Photos = dict[int, list[ProposalPhoto]]
 
-def _public_view(p: Proposal, sites: dict[int, Any]) -> dict[str, Any]:
+
+def photo_view(ph: ProposalPhoto) -> dict[str, Any]:
+    return {
+        "id": ph.id,
+        "caption": ph.caption,
+        "url": f"/api/proposal-photos/{ph.id}",
+        "thumbnail": f"/api/proposal-photos/{ph.id}/thumbnail",
+        "width": ph.width,
+        "height": ph.height,
+    }
+
+
+def _public_view(p: Proposal, sites: dict[int, Any], photos: Photos) -> dict[str, Any]:
     site = sites.get(p.site_id) if p.site_id is not None else None
     return {
         "number": p.number,
@@ -52,12 +74,17 @@ def _public_view(p: Proposal, sites: dict[int, Any]) -> dict[str, Any]:
         "site": {"code": site.code, "name": site.name} if site is not None else None,
         "submitted_on": p.submitted_on.isoformat(),
         "geometry": to_geojson(from_db(p.geom)) if p.geom is not None else None,
+        "photos": [photo_view(ph) for ph in photos.get(p.id, [])],
     }
 
 
-def _staff_view(session: Session, p: Proposal, sites: dict[int, Any]) -> dict[str, Any]:
+def _staff_view(
+    session: Session, p: Proposal, sites: dict[int, Any], photos: Photos | None = None
+) -> dict[str, Any]:
+    if photos is None:
+        photos = photos_of_proposals(session, proposal_ids=[p.id])
     return {
-        **_public_view(p, sites),
+        **_public_view(p, sites, photos),
         "proposer_name": p.proposer_name,
         "proposer_phone": p.proposer_phone,
         "public": p.public,
@@ -84,9 +111,10 @@ def public_list(session: Session, *, community_code: str) -> dict[str, Any]:
     community = community_by_code(session, code=community_code)
     rows = proposals_of_community(session, community_id=community.id, public_only=True)
     sites = _sites(session, rows)
+    photos = photos_of_proposals(session, proposal_ids=[p.id for p in rows])
     return {
         "community": {"code": community.code, "name": community.name},
-        "proposals": [_public_view(p, sites) for p in rows],
+        "proposals": [_public_view(p, sites, photos) for p in rows],
     }
 
 
@@ -94,9 +122,10 @@ def staff_list(session: Session, *, principal: Principal, community_code: str) -
     community = access.readable_community(session, principal=principal, code=community_code)
     rows = proposals_of_community(session, community_id=community.id)
     sites = _sites(session, rows)
+    photos = photos_of_proposals(session, proposal_ids=[p.id for p in rows])
     return {
         "community": {"code": community.code, "name": community.name},
-        "proposals": [_staff_view(session, p, sites) for p in rows],
+        "proposals": [_staff_view(session, p, sites, photos) for p in rows],
     }
 
 
@@ -115,6 +144,13 @@ def _proposal(
             field="number",
         )
     return row
+
+
+def keeper_check(
+    session: Session, *, principal: Principal, community_code: str, number: int
+) -> None:
+    """404 unless the proposal is in the caller's area, 403 unless they keep its records."""
+    _proposal(session, principal, community_code, number, keep=True)
 
 
 def one(
@@ -149,7 +185,7 @@ def submit(
     )
     session.add(row)
     session.flush()
-    return _staff_view(session, row, {})
+    return _staff_view(session, row, {}, {})
 
 
 def move(
@@ -229,3 +265,73 @@ def set_public(
     p.version += 1
     session.flush()
     return _staff_view(session, p, _sites(session, [p]))
+
+
+def add_photo(
+    session: Session,
+    *,
+    principal: Principal,
+    community_code: str,
+    number: int,
+    filename: str,
+    data: bytes,
+    caption: str | None = None,
+) -> dict[str, Any]:
+    """A photo handed in with the proposal (re-encoded without metadata, thumbnailed): the
+    blobs are put before the row that names them; nothing is written if the photo is refused."""
+    p = _proposal(session, principal, community_code, number, keep=True)
+    existing = photos_of_proposals(session, proposal_ids=[p.id])[p.id]
+    if len(existing) >= MAX_PHOTOS:
+        raise InvalidInput(
+            "at most {limit} photos per proposal ({n} already attached)",
+            key="proposal_too_many_photos",
+            limit=MAX_PHOTOS,
+            n=len(existing),
+            field="file",
+        )
+    processed = process_photo(data, filename=filename or "photo")
+    session.add(
+        ProposalPhoto(
+            proposal_id=p.id,
+            position=max((ph.position for ph in existing), default=-1) + 1,
+            caption=(caption or "").strip()[:200] or None,
+            created_by=principal.actor,
+            **processed.store(session),
+        )
+    )
+    session.flush()
+    return _staff_view(session, p, _sites(session, [p]))
+
+
+def remove_photo(
+    session: Session, *, principal: Principal, community_code: str, number: int, photo_id: int
+) -> dict[str, Any]:
+    """Take a photo off the proposal (its blobs go with the next ``renewmap blobs gc``)."""
+    p = _proposal(session, principal, community_code, number, keep=True)
+    ph = proposal_photo(session, photo_id=photo_id)
+    if ph is None or ph.proposal_id != p.id:
+        raise NotFound(
+            "photo {id} not found", key="proposal_photo_not_found", id=photo_id, field="photo"
+        )
+    session.delete(ph)
+    session.flush()
+    return _staff_view(session, p, _sites(session, [p]))
+
+
+def photo_bytes(
+    session: Session, *, principal: Principal | None, photo_id: int, thumbnail: bool = False
+) -> tuple[bytes, str, bool]:
+    """A proposal's photo (or thumbnail), its type and whether residents may see it: anyone
+    while the proposal is public in a published community, otherwise only staff who read the
+    community's records; everyone else is told it does not exist."""
+    ph = proposal_photo(session, photo_id=photo_id)
+    p = proposals_by_ids(session, ids=[ph.proposal_id]).get(ph.proposal_id) if ph else None
+    if ph is None or p is None:
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
+    public = bool(p.public) and community_is_public(session, community_id=p.community_id)
+    if not public and (
+        principal is None or p.community_id not in access.records_scope(session, principal).readable
+    ):
+        raise NotFound("photo {id} not found", key="photo_not_found", id=photo_id, field="id")
+    data = blobs.get(session, ph.thumbnail_key if thumbnail else ph.data_key)
+    return data, ph.content_type, public

@@ -82,6 +82,37 @@ function proposalActions(p) {
   return h("div", { class: "rm-actions" }, select, reason, site, button);
 }
 
+const MAX_PROPOSAL_PHOTOS = 3; // as many as a suggestion (the server refuses a fourth)
+
+function proposalPhotos(p) {
+  const url = `${API}/proposals/${p.number}/photos`;
+  const items = p.photos.map((ph, i) => {
+    const remove = C.keeper ? h("button", { type: "button" }, T("Remove")) : null;
+    if (remove) {
+      remove.addEventListener("click", async () => {
+        if ((await api("DELETE", `${url}/${ph.id}`)).ok) await loadProposals();
+      });
+    }
+    return h("figure", {},
+      h("a", { href: ph.url }, h("img", { src: ph.thumbnail, alt: ph.caption || T("Photo {n}", { n: i + 1 }),
+        height: 96, loading: "lazy" })),
+      h("figcaption", {}, ph.caption ? bdi(ph.caption) : null, remove));
+  });
+  let add = null;
+  if (C.keeper && p.photos.length < MAX_PROPOSAL_PHOTOS) {
+    const file = h("input", { type: "file", name: "file", accept: "image/jpeg,image/png,image/webp",
+      required: true, "aria-label": T("Add photo") });
+    const caption = h("input", { name: "caption", maxlength: 200, placeholder: T("Caption"), "aria-label": T("Caption") });
+    add = h("form", { class: "rm-actions rm-photo-form" }, file, caption,
+      h("button", { type: "submit" }, T("Add photo")));
+    add.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      if ((await api("POST", url, new FormData(add))).ok) await loadProposals();
+    });
+  }
+  return items.length || add ? h("div", {}, items.length ? h("div", { class: "rm-photos" }, items) : null, add) : null;
+}
+
 function proposalItem(p) {
   return h("li", { dataset: { number: p.number } },
     h("strong", {}, dotted([T("Proposal {number}", { number: p.number }), bdi(p.title), p.status_label])),
@@ -91,6 +122,7 @@ function proposalItem(p) {
       p.site ? bdi(p.site.name || p.site.code) : null])),
     h("p", {}, bdi(p.body)),
     p.decline_reason ? h("p", {}, T("Reason declined"), ": ", bdi(p.decline_reason)) : null,
+    proposalPhotos(p),
     proposalActions(p));
 }
 

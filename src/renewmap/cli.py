@@ -34,6 +34,32 @@ ISSUE_KINDS = {
     "outside": N_("outside"),
     "unassigned": N_("unassigned"),
 }
+# What the demo loaded, as the person reading the start-up lines names it.
+DEMO_COUNTS = {
+    "community": N_("communities"),
+    "compound": N_("compounds"),
+    "organisations": N_("organisations"),
+    "branches": N_("party branches"),
+    "grid": N_("grids"),
+    "building": N_("buildings"),
+    "stairwell": N_("stairwells"),
+    "site": N_("sites"),
+    "green": N_("green areas"),
+    "plant": N_("plants"),
+    "path": N_("paths"),
+    "facility": N_("facilities"),
+    "request": N_("requests"),
+    "history_steps": N_("steps of the requests' history"),
+    "patrols": N_("patrols"),
+    "adoptions": N_("adoptions"),
+    "person": N_("people on the roster"),
+    "meeting": N_("meetings"),
+    "proposal": N_("proposals"),
+    "fund_line": N_("money lines"),
+    "convention": N_("conventions"),
+    "event": N_("events"),
+    "points_entry": N_("points entries"),
+}
 
 
 def _engine(settings: Settings, *, check: bool = True) -> Engine:
@@ -496,7 +522,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     if counts is None:
         print(t("demo community {code} is already loaded", code=demo.DEMO_COMMUNITY))
     else:
-        print(t("demo loaded: {counts}", counts=[f"{k} {v}" for k, v in counts.items()]))
+        shown = [
+            t("{what} {n}", what=t(DEMO_COUNTS[k]) if k in DEMO_COUNTS else k, n=v)
+            for k, v in counts.items()
+        ]
+        print(t("demo loaded: {counts}", counts=shown))
     return 0
 
 

@@ -146,7 +146,7 @@ def test_route_rejects_bad_rows(cli_db, capsys, tmp_path: Path) -> None:
 
 def test_demo_load_and_reroute(cli_db, capsys, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "demo", "load", "--dir", DEMO_DIR)
-    assert code == 0 and "request 200" in out
+    assert code == 0 and "requests 200" in out
     assert "already loaded" in run(capsys, "demo", "load", "--dir", DEMO_DIR)[1]
     code, out, _ = run(capsys, "reroute", "--community", CODE)
     assert code == 0 and "0 open request(s) changed owner" in out

@@ -347,11 +347,12 @@ def check_password(
     user = staff_user_by_username(session, username=username)
     # a username no account has is counted and made to wait alike: a 429 must not tell
     # which usernames exist
-    unknown = None if user is not None else name_hash(username)
+    unknown: str | None = None
     if user is not None:
         locked = user.locked_until
     else:
-        locked = unknown_name_lock(session, name_hash=name_hash(username))
+        unknown = name_hash(username)
+        locked = unknown_name_lock(session, name_hash=unknown)
     if locked is not None:
         until = _aware(locked)
         if until > now:

@@ -34,6 +34,7 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, select, update
@@ -87,7 +88,7 @@ class DatabaseStore:
     def __init__(self, engine: Engine) -> None:
         from renewmap.db.dialect import write_bind
 
-        self._serial: threading.Lock | None = None
+        self._serial: AbstractContextManager[Any] = nullcontext()
         if engine.dialect.name == "sqlite":
             self.engine, memory = _sqlite_counters(engine)
             if memory:  # one shared connection: one event at a time
@@ -96,14 +97,10 @@ class DatabaseStore:
             self.engine = write_bind(engine)
 
     def hit(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
-        if self._serial is None:
-            return self._hit(key, limit=limit, window_s=window_s, now=now)
         with self._serial:
             return self._hit(key, limit=limit, window_s=window_s, now=now)
 
     def check(self, key: str, *, limit: int, window_s: float, now: float) -> float | None:
-        if self._serial is None:
-            return self._check(key, limit=limit, window_s=window_s, now=now)
         with self._serial:
             return self._check(key, limit=limit, window_s=window_s, now=now)
 

@@ -667,12 +667,19 @@ def demo_photo(name: str) -> tuple[str, bytes]:
     return f"{name}.png", buf.getvalue()
 
 
+def shift_to(now: datetime | None) -> timedelta:
+    """How far the demo's days move so that ``AS_OF`` falls on ``now``'s day in Shanghai (the
+    rule of the demo's records too): the demo keeps its age whenever it is loaded."""
+    today = (now or datetime.now(UTC)).astimezone(ZONE).date()
+    return timedelta(days=(today - AS_OF.date()).days)
+
+
 class _Clock:
     """The plan's times moved to the loading day."""
 
     def __init__(self, now: datetime) -> None:
         self.today = now.astimezone(ZONE).date()
-        self.shift = timedelta(days=(self.today - AS_OF.date()).days)
+        self.shift = shift_to(now)
 
     def at(self, iso: str) -> datetime:
         return (datetime.fromisoformat(iso) + self.shift).astimezone(UTC)

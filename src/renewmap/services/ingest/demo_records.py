@@ -20,11 +20,10 @@ are there, so the records load as well onto the bare demo.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
@@ -35,6 +34,8 @@ from renewmap.db.queries.places import community_by_code, find_site
 from renewmap.db.queries.process import find_stage
 from renewmap.db.queries.records import household_codes_of_community, requests_titled
 from renewmap.services.access.accounts import Principal, RoleGrant
+from renewmap.services.ingest.demo_history import AS_OF as HISTORY_AS_OF
+from renewmap.services.ingest.demo_history import shift_to
 from renewmap.services.records import (
     conventions,
     events,
@@ -47,8 +48,7 @@ from renewmap.services.records import (
 from renewmap.vocabulary import Role
 
 RECORDS_FILE = "records.json"
-AS_OF = date(2026, 11, 21)  # the demo's "as of" day: the day of its seed (20261121)
-ZONE = ZoneInfo("Asia/Shanghai")
+AS_OF = HISTORY_AS_OF.date()  # the demo's "as of" day: the day of its seed (20261121)
 STREAM = 18  # issue 18: the records' own random stream of the demo seed
 # Who enters the records: the demo's community admin (services/access/demo_accounts.py).
 KEEPER = ("demo-community-admin", "赵社区管理员")
@@ -805,13 +805,6 @@ def write_records(demo_dir: str | Path, seed: int) -> int:
 def read_records(demo_dir: str | Path) -> dict[str, Any] | None:
     path = Path(demo_dir) / RECORDS_FILE
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def shift_to(now: datetime | None) -> timedelta:
-    """How far the demo's days move so that ``AS_OF`` falls on ``now``'s day in Shanghai (the
-    rule of the demo's history too): the records keep their age whenever the demo is loaded."""
-    today = (now or datetime.now(UTC)).astimezone(ZONE).date()
-    return timedelta(days=(today - AS_OF).days)
 
 
 def load_records(
